@@ -1,0 +1,550 @@
+//! patdesk's configuration: one TOML file, read into a raw form ([`raw`]) and validated into a
+//! typed [`Config`]. Every problem names the file and the key, and says what is accepted; all
+//! problems are reported at once, so an admin fixes the file in one pass.
+
+mod raw;
+mod secret;
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use crate::mail::{DEFAULT_MAX_MESSAGE_BYTES, MailPolicy};
+use raw::{RawConfig, RawGithub, RawMailbox, RawSecret, RawSecurity, RawSmtp};
+pub use secret::{Secret, SecretOrigin};
+
+/// Where the daemon and the CLI look when neither `--config` nor `PATDESK_CONFIG` says.
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/patdesk/patdesk.toml";
+pub const DEFAULT_STORE_PATH: &str = "/var/lib/patdesk/patdesk.db";
+pub const DEFAULT_GITHUB_API_URL: &str = "https://api.github.com";
+
+const MIN_MESSAGE_BYTES: u64 = 64 * 1024;
+const MAX_MESSAGE_BYTES: u64 = 1024 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file this was read from.
+    pub source: PathBuf,
+    pub store: StoreConfig,
+    pub mail: MailPolicy,
+    pub mailbox: Option<MailboxConfig>,
+    pub smtp: Option<SmtpConfig>,
+    pub github: Option<GithubConfig>,
+    pub team: TeamConfig,
+    /// Signs the Message-IDs of outgoing mail so replies can be threaded without trusting
+    /// the subject line.
+    pub signing_key: Option<Secret>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    pub path: PathBuf,
+}
+
+/// How a connection is protected. Plaintext is accepted only to a loopback address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    Tls,
+    StartTls,
+    Plaintext,
+}
+
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    /// An extra CA to trust besides the system's, for corporate CAs.
+    pub ca_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MailboxConfig {
+    pub endpoint: Endpoint,
+    pub username: String,
+    pub password: Secret,
+    /// The team mailbox's own address, for recognising our own mail.
+    pub address: String,
+    pub folder: String,
+    pub processed_folder: String,
+    pub quarantine_folder: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    pub endpoint: Endpoint,
+    /// Username and password, when the server wants authentication.
+    pub login: Option<(String, Secret)>,
+    pub from: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct GithubConfig {
+    pub app_id: u64,
+    pub private_key: Secret,
+    pub api_url: String,
+    pub orgs: Vec<OrgConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgConfig {
+    pub login: String,
+    pub installation_id: u64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TeamConfig {
+    /// GitHub logins of the engineers who may decide on requests.
+    pub members: Vec<String>,
+}
+
+/// One thing wrong with one key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub key: String,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {} is not valid TOML for patdesk:\n{message}", path.display())]
+    Syntax { path: PathBuf, message: String },
+    #[error("config file {} has {} problem(s):\n{}", path.display(), problems.len(), ProblemList(problems))]
+    Invalid {
+        path: PathBuf,
+        problems: Vec<Problem>,
+    },
+}
+
+struct ProblemList<'a>(&'a [Problem]);
+
+impl fmt::Display for ProblemList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, problem) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "  - `{}` {}", problem.key, problem.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// Reads and validates `path`, taking systemd credentials from `$CREDENTIALS_DIRECTORY`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let credentials = std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from);
+        Config::load_with_credentials(path, credentials.as_deref())
+    }
+
+    pub fn load_with_credentials(
+        path: &Path,
+        credentials: Option<&Path>,
+    ) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::from_toml(&text, path, credentials)
+    }
+
+    /// Validates config text as if read from `path` (relative paths resolve beside it).
+    pub fn from_toml(
+        text: &str,
+        path: &Path,
+        credentials: Option<&Path>,
+    ) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let mut validator = Validator {
+            base,
+            credentials: credentials.map(Path::to_path_buf),
+            problems: Vec::new(),
+        };
+        let config = validator.config(raw, path);
+        if validator.problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                problems: validator.problems,
+            })
+        }
+    }
+}
+
+/// Turns the raw form into the typed one, collecting every problem on the way. Where a value
+/// is wrong a placeholder stands in, so validation can go on; the config is discarded then.
+struct Validator {
+    base: PathBuf,
+    credentials: Option<PathBuf>,
+    problems: Vec<Problem>,
+}
+
+impl Validator {
+    fn problem(&mut self, key: &str, message: impl Into<String>) {
+        self.problems.push(Problem {
+            key: key.to_string(),
+            message: message.into(),
+        });
+    }
+
+    fn config(&mut self, raw: RawConfig, path: &Path) -> Config {
+        let store = StoreConfig {
+            path: self.path(raw.store.path.unwrap_or_else(|| DEFAULT_STORE_PATH.into())),
+        };
+        let mail = self.mail(raw.mail);
+        let mailbox = raw.mailbox.map(|mailbox| self.mailbox(mailbox));
+        let smtp = raw.smtp.map(|smtp| self.smtp(smtp));
+        let github = raw.github.map(|github| self.github(github));
+        let team = self.team(raw.team.members);
+        let signing_key = raw
+            .signing
+            .and_then(|signing| self.required_secret("signing.key", signing.key));
+        Config {
+            source: path.to_path_buf(),
+            store,
+            mail,
+            mailbox: mailbox.flatten(),
+            smtp: smtp.flatten(),
+            github: github.flatten(),
+            team,
+            signing_key,
+        }
+    }
+
+    fn path(&self, path: PathBuf) -> PathBuf {
+        self.base.join(path)
+    }
+
+    fn mail(&mut self, raw: raw::RawMail) -> MailPolicy {
+        let mut policy = MailPolicy::default();
+        for id in raw.trusted_authserv_ids.unwrap_or_default() {
+            if id.is_empty() || id.contains(|c: char| c.is_whitespace() || c == ';') {
+                self.problem(
+                    "mail.trusted_authserv_ids",
+                    format!("has {id:?}: an authserv-id is one word, as your receiving server writes it first in Authentication-Results"),
+                );
+            } else {
+                policy.trusted_authserv_ids.push(id);
+            }
+        }
+        if let Some(bytes) = raw.max_message_bytes {
+            if (MIN_MESSAGE_BYTES..=MAX_MESSAGE_BYTES).contains(&bytes) {
+                policy.max_message_bytes =
+                    usize::try_from(bytes).unwrap_or(DEFAULT_MAX_MESSAGE_BYTES);
+            } else {
+                self.problem(
+                    "mail.max_message_bytes",
+                    format!("is {bytes}: accepted is {MIN_MESSAGE_BYTES} to {MAX_MESSAGE_BYTES} (default {DEFAULT_MAX_MESSAGE_BYTES})"),
+                );
+            }
+        }
+        policy
+    }
+
+    fn endpoint(
+        &mut self,
+        section: &str,
+        host: Option<String>,
+        port: Option<u16>,
+        security: Option<RawSecurity>,
+        ca_file: Option<PathBuf>,
+        default_ports: (u16, u16),
+    ) -> Option<Endpoint> {
+        let host = self.required_text(&format!("{section}.host"), host)?;
+        let security = match security.unwrap_or(RawSecurity::Tls) {
+            RawSecurity::Tls => Security::Tls,
+            RawSecurity::Starttls => Security::StartTls,
+            RawSecurity::Plaintext => Security::Plaintext,
+        };
+        if security == Security::Plaintext && !is_loopback(&host) {
+            self.problem(
+                &format!("{section}.security"),
+                format!("is \"plaintext\" for {host}: plaintext is only allowed to a loopback address (127.0.0.1, ::1, localhost); use \"tls\" or \"starttls\""),
+            );
+        }
+        let (tls_port, starttls_port) = default_ports;
+        let port = match port {
+            Some(0) => {
+                self.problem(&format!("{section}.port"), "is 0: accepted is 1 to 65535");
+                0
+            }
+            Some(port) => port,
+            None if security == Security::Tls => tls_port,
+            None => starttls_port,
+        };
+        let ca_file = ca_file.map(|file| self.path(file));
+        if let Some(file) = &ca_file
+            && !file.is_file()
+        {
+            self.problem(
+                &format!("{section}.ca_file"),
+                format!("names {}, which is not a readable file", file.display()),
+            );
+        }
+        Some(Endpoint {
+            host,
+            port,
+            security,
+            ca_file,
+        })
+    }
+
+    fn mailbox(&mut self, raw: RawMailbox) -> Option<MailboxConfig> {
+        let endpoint = self.endpoint(
+            "mailbox",
+            raw.host,
+            raw.port,
+            raw.security,
+            raw.ca_file,
+            (993, 143),
+        );
+        let username = self.required_text("mailbox.username", raw.username);
+        let password = self.required_secret("mailbox.password", raw.password);
+        let address = self.required_text("mailbox.address", raw.address);
+        if let Some(address) = &address
+            && !looks_like_address(address)
+        {
+            self.problem(
+                "mailbox.address",
+                format!(
+                    "is {address:?}: expected an email address such as pat-requests@example.org"
+                ),
+            );
+        }
+        let folder = self.folder("mailbox.folder", raw.folder, "INBOX");
+        let processed_folder = self.folder(
+            "mailbox.processed_folder",
+            raw.processed_folder,
+            "Processed",
+        );
+        let quarantine_folder = self.folder(
+            "mailbox.quarantine_folder",
+            raw.quarantine_folder,
+            "Quarantine",
+        );
+        if processed_folder == folder || quarantine_folder == folder {
+            self.problem(
+                "mailbox.processed_folder",
+                "and mailbox.quarantine_folder must differ from mailbox.folder, or mail would be read again",
+            );
+        }
+        Some(MailboxConfig {
+            endpoint: endpoint?,
+            username: username?,
+            password: password?,
+            address: address?.to_lowercase(),
+            folder,
+            processed_folder,
+            quarantine_folder,
+        })
+    }
+
+    fn smtp(&mut self, raw: RawSmtp) -> Option<SmtpConfig> {
+        let endpoint = self.endpoint(
+            "smtp",
+            raw.host,
+            raw.port,
+            raw.security,
+            raw.ca_file,
+            (465, 587),
+        );
+        let login = match (raw.username, raw.password) {
+            (None, None) => None,
+            (Some(username), Some(password)) => {
+                let password = self.required_secret("smtp.password", Some(password));
+                password.map(|password| (username, password))
+            }
+            (Some(_), None) => {
+                self.problem(
+                    "smtp.password",
+                    "is missing: smtp.username and smtp.password go together",
+                );
+                None
+            }
+            (None, Some(_)) => {
+                self.problem(
+                    "smtp.username",
+                    "is missing: smtp.username and smtp.password go together",
+                );
+                None
+            }
+        };
+        let from = self.required_text("smtp.from", raw.from);
+        if let Some(from) = &from
+            && !looks_like_address(from)
+        {
+            self.problem("smtp.from", format!("is {from:?}: expected an address such as \"PAT desk <pat-requests@example.org>\""));
+        }
+        Some(SmtpConfig {
+            endpoint: endpoint?,
+            login,
+            from: from?,
+        })
+    }
+
+    fn github(&mut self, raw: RawGithub) -> Option<GithubConfig> {
+        let app_id = match raw.app_id {
+            Some(0) | None => {
+                self.problem(
+                    "github.app_id",
+                    "is missing: the numeric id of the GitHub App (its settings page shows it)",
+                );
+                None
+            }
+            Some(id) => Some(id),
+        };
+        let private_key = self.required_secret("github.private_key", raw.private_key);
+        if let Some(key) = &private_key
+            && !key.expose().contains("PRIVATE KEY-----")
+        {
+            self.problem(
+                "github.private_key",
+                format!("read from {} is not a PEM private key (the .pem file GitHub lets you download)", key.origin()),
+            );
+        }
+        let api_url = raw
+            .api_url
+            .unwrap_or_else(|| DEFAULT_GITHUB_API_URL.to_string());
+        if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
+            self.problem(
+                "github.api_url",
+                format!("is {api_url:?}: expected an http(s) URL such as {DEFAULT_GITHUB_API_URL}"),
+            );
+        }
+        let mut orgs: Vec<OrgConfig> = Vec::new();
+        for (i, org) in raw.orgs.into_iter().enumerate() {
+            let key = format!("github.orgs[{i}]");
+            let login = self.required_text(&format!("{key}.login"), org.login);
+            if let Some(login) = &login
+                && !is_github_login(login)
+            {
+                self.problem(
+                    &format!("{key}.login"),
+                    format!(
+                        "is {login:?}: an organisation login is 1 to 39 letters, digits or hyphens"
+                    ),
+                );
+            }
+            let installation_id = match org.installation_id {
+                Some(0) | None => {
+                    self.problem(
+                        &format!("{key}.installation_id"),
+                        "is missing: the App installation's id for this organisation",
+                    );
+                    None
+                }
+                id => id,
+            };
+            if let (Some(login), Some(installation_id)) = (login, installation_id) {
+                if orgs
+                    .iter()
+                    .any(|seen| seen.login.eq_ignore_ascii_case(&login))
+                {
+                    self.problem(
+                        &format!("{key}.login"),
+                        format!("{login:?} is listed twice"),
+                    );
+                }
+                orgs.push(OrgConfig {
+                    login,
+                    installation_id,
+                });
+            }
+        }
+        if orgs.is_empty() {
+            self.problem("github.orgs", "is empty: list each organisation as [[github.orgs]] with login and installation_id");
+        }
+        Some(GithubConfig {
+            app_id: app_id?,
+            private_key: private_key?,
+            api_url: api_url.trim_end_matches('/').to_string(),
+            orgs,
+        })
+    }
+
+    fn team(&mut self, members: Vec<String>) -> TeamConfig {
+        let mut valid = Vec::new();
+        for member in members {
+            if is_github_login(&member) {
+                valid.push(member);
+            } else {
+                self.problem(
+                    "team.members",
+                    format!("has {member:?}: expected GitHub logins (letters, digits, hyphens)"),
+                );
+            }
+        }
+        TeamConfig { members: valid }
+    }
+
+    fn folder(&mut self, key: &str, folder: Option<String>, default: &str) -> String {
+        let folder = folder.unwrap_or_else(|| default.to_string());
+        if folder.trim().is_empty() || folder.contains(['\r', '\n', '"']) {
+            self.problem(
+                key,
+                format!("is {folder:?}: expected an IMAP folder name such as {default:?}"),
+            );
+        }
+        folder
+    }
+
+    fn required_text(&mut self, key: &str, value: Option<String>) -> Option<String> {
+        match value.map(|value| value.trim().to_string()) {
+            Some(value) if !value.is_empty() => Some(value),
+            _ => {
+                self.problem(key, "is missing");
+                None
+            }
+        }
+    }
+
+    fn required_secret(&mut self, key: &str, raw: Option<RawSecret>) -> Option<Secret> {
+        let Some(raw) = raw else {
+            self.problem(
+                key,
+                r#"is missing: give { file = "/path" } or { credential = "name" }"#,
+            );
+            return None;
+        };
+        match secret::resolve(&raw, &self.base, self.credentials.as_deref()) {
+            Ok(secret) => Some(secret),
+            Err(message) => {
+                self.problem(key, message);
+                None
+            }
+        }
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+fn looks_like_address(text: &str) -> bool {
+    let address = text
+        .rsplit_once('<')
+        .map_or(text, |(_, rest)| rest.trim_end_matches('>'));
+    matches!(address.trim().split_once('@'), Some((local, domain)) if !local.is_empty() && domain.contains('.') && !domain.contains(char::is_whitespace))
+}
+
+/// GitHub logins: letters, digits and single hyphens, at most 39 characters.
+pub fn is_github_login(login: &str) -> bool {
+    (1..=39).contains(&login.len())
+        && login.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && !login.starts_with('-')
+}

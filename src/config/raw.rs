@@ -1,0 +1,141 @@
+//! The config file exactly as written: every key optional, nothing checked beyond TOML types.
+//! `deny_unknown_fields` everywhere, so a misspelt key is an error that lists the accepted ones.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub store: RawStore,
+    #[serde(default)]
+    pub mail: RawMail,
+    pub mailbox: Option<RawMailbox>,
+    pub smtp: Option<RawSmtp>,
+    pub github: Option<RawGithub>,
+    #[serde(default)]
+    pub team: RawTeam,
+    pub signing: Option<RawSigning>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStore {
+    pub path: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMail {
+    pub trusted_authserv_ids: Option<Vec<String>>,
+    pub max_message_bytes: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RawSecurity {
+    Tls,
+    Starttls,
+    Plaintext,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMailbox {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub security: Option<RawSecurity>,
+    pub ca_file: Option<PathBuf>,
+    pub username: Option<String>,
+    pub password: Option<RawSecret>,
+    pub address: Option<String>,
+    pub folder: Option<String>,
+    pub processed_folder: Option<String>,
+    pub quarantine_folder: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSmtp {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub security: Option<RawSecurity>,
+    pub ca_file: Option<PathBuf>,
+    pub username: Option<String>,
+    pub password: Option<RawSecret>,
+    pub from: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGithub {
+    pub app_id: Option<u64>,
+    pub private_key: Option<RawSecret>,
+    pub api_url: Option<String>,
+    #[serde(default)]
+    pub orgs: Vec<RawOrg>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOrg {
+    pub login: Option<String>,
+    pub installation_id: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTeam {
+    #[serde(default)]
+    pub members: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSigning {
+    pub key: Option<RawSecret>,
+}
+
+/// Where a secret lives. Written inline it is kept only to be refused with a helpful message:
+/// a secret in the config file ends up in backups, diffs and support tickets.
+#[derive(Debug)]
+pub enum RawSecret {
+    Inline,
+    Reference(RawSecretReference),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSecretReference {
+    pub file: Option<PathBuf>,
+    pub credential: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for RawSecret {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SecretVisitor;
+
+        impl<'de> Visitor<'de> for SecretVisitor {
+            type Value = RawSecret;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(r#"a table: { file = "/path" } or { credential = "name" }"#)
+            }
+
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<RawSecret, E> {
+                Ok(RawSecret::Inline)
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawSecret, A::Error> {
+                RawSecretReference::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(RawSecret::Reference)
+            }
+        }
+
+        deserializer.deserialize_any(SecretVisitor)
+    }
+}

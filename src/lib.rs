@@ -1,0 +1,7 @@
+//! patdesk: reviews GitHub fine-grained personal access token requests that reach a team
+//! mailbox. See DESIGN.md in the project's shared folder for the whole shape; each module
+//! below owns one part of it.
+
+pub mod cli;
+pub mod config;
+pub mod mail;

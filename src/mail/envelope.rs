@@ -1,0 +1,121 @@
+//! Small readers over a parsed message: addresses, Message-IDs, header text and body texts.
+
+use std::borrow::Cow;
+
+use mail_parser::{HeaderValue, Message, PartType};
+
+use super::html::html_to_text;
+
+/// Message-IDs without angle brackets or surrounding white space.
+pub fn bare_message_id(id: &str) -> String {
+    id.trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim()
+        .to_string()
+}
+
+/// Every Message-ID in an `In-Reply-To` or `References` header, in order.
+pub fn message_ids(value: &HeaderValue<'_>) -> Vec<String> {
+    let ids: Vec<&str> = match value {
+        HeaderValue::Text(id) => vec![id.as_ref()],
+        HeaderValue::TextList(ids) => ids.iter().map(|id| id.as_ref()).collect(),
+        _ => Vec::new(),
+    };
+    ids.into_iter()
+        .map(bare_message_id)
+        .filter(|id| !id.is_empty())
+        .collect()
+}
+
+/// The first From address, lower-cased.
+pub fn from_address(message: &Message<'_>) -> Option<String> {
+    message
+        .from()
+        .and_then(|from| from.first())
+        .and_then(|addr| addr.address())
+        .map(|address| address.trim().to_lowercase())
+        .filter(|address| !address.is_empty())
+}
+
+/// The display name of the first From address.
+pub fn from_name<'m>(message: &'m Message<'_>) -> Option<&'m str> {
+    message
+        .from()
+        .and_then(|from| from.first())
+        .and_then(|addr| addr.name())
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+}
+
+/// Header text with folding and runs of white space collapsed to single spaces.
+pub fn tidy_header_text(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A raw header's value, unfolded and trimmed, looked up case-insensitively.
+pub fn raw_header<'m>(message: &'m Message<'_>, name: &str) -> Option<&'m str> {
+    raw_headers(message, name).next()
+}
+
+/// All raw values of a header, looked up case-insensitively.
+pub fn raw_headers<'m>(message: &'m Message<'_>, name: &str) -> impl Iterator<Item = &'m str> {
+    message
+        .headers_raw()
+        .filter(move |(header, _)| header.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value.trim())
+}
+
+/// The local part and domain of an address, both lower-cased.
+pub fn split_address(address: &str) -> Option<(String, String)> {
+    let (local, domain) = address.rsplit_once('@')?;
+    Some((local.to_lowercase(), domain.to_lowercase()))
+}
+
+/// The decoded text of a message's bodies, gathered once and shared by the recognisers.
+pub struct BodyTexts<'m> {
+    /// The body a reader sees: text/plain where there is one, else HTML.
+    primary: Option<&'m PartType<'m>>,
+    /// Every text and HTML part, nested messages included, for recognisers that search.
+    all: Vec<&'m str>,
+}
+
+impl<'m> BodyTexts<'m> {
+    pub fn of(message: &'m Message<'m>) -> Self {
+        let primary = message
+            .text_body
+            .first()
+            .or_else(|| message.html_body.first())
+            .and_then(|&id| message.parts.get(id as usize))
+            .map(|part| &part.body);
+        let mut all = Vec::new();
+        collect_texts(message, &mut all);
+        BodyTexts { primary, all }
+    }
+
+    /// Every text and HTML part (HTML as its source, so links in `href`s are found too).
+    pub fn all(&self) -> &[&'m str] {
+        &self.all
+    }
+
+    /// The body a person wrote, as plain text: HTML-only mail is converted, keeping quoted
+    /// blocks marked with `>` so the reply extractor can tell them apart.
+    pub fn reply_source(&self) -> Option<Cow<'m, str>> {
+        match self.primary? {
+            PartType::Text(text) => Some(Cow::Borrowed(text.as_ref())),
+            PartType::Html(html) => Some(Cow::Owned(html_to_text(html))),
+            _ => None,
+        }
+    }
+}
+
+fn collect_texts<'m>(message: &'m Message<'m>, out: &mut Vec<&'m str>) {
+    for part in &message.parts {
+        match &part.body {
+            PartType::Text(text) | PartType::Html(text) => out.push(text.as_ref()),
+            // mail-parser itself bounds how deeply messages nest.
+            PartType::Message(nested) => collect_texts(nested, out),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! Email as data: what a mail is, who sent it, whether that can be trusted, and what a person wrote.
+//!
+//! Everything here is a pure function of the raw bytes and a [`MailPolicy`]: no network, no
+//! database. [`analyze`] never panics, whatever the bytes; a mail it cannot understand comes back
+//! as [`Kind::Other`] so the caller can keep it for triage.
+
+mod authenticity;
+mod automatic;
+mod bounce;
+mod envelope;
+mod github;
+mod html;
+mod reply;
+
+use mail_parser::{Message, MessageParser};
+use serde::Serialize;
+
+pub use authenticity::Authenticity;
+pub use html::html_to_text;
+pub use reply::extract_reply;
+
+/// The default size above which a mail's body is not parsed (25 MB, as Jira's cap).
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 25 * 1024 * 1024;
+
+/// What the caller decides about mail in general: which receiving servers it trusts and how
+/// much it is willing to parse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailPolicy {
+    /// authserv-ids of the team's own receiving servers; `Authentication-Results` headers from
+    /// any other id are ignored, since anyone can write one.
+    pub trusted_authserv_ids: Vec<String>,
+    /// Above this many bytes only the headers are parsed.
+    pub max_message_bytes: usize,
+}
+
+impl Default for MailPolicy {
+    fn default() -> Self {
+        MailPolicy {
+            trusted_authserv_ids: Vec::new(),
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+        }
+    }
+}
+
+/// What kind of mail this is, which decides what the daemon does with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// GitHub's daily digest: an organisation has pending token requests.
+    GithubPatRequestsPending,
+    /// A token owned by a team account is about to expire.
+    GithubTokenExpiring,
+    /// A token owned by a team account has expired.
+    GithubTokenExpired,
+    /// An organisation approved, denied or revoked a team account's tokens.
+    GithubTokenDecision,
+    /// Written by a person.
+    Human,
+    /// Out-of-office replies, lists, newsletters, no-reply senders: never answered.
+    Automatic,
+    /// A delivery status notification about mail that could not be delivered.
+    Bounce,
+    /// Anything else: kept for a person to look at.
+    Other,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::GithubPatRequestsPending => "github_pat_requests_pending",
+            Kind::GithubTokenExpiring => "github_token_expiring",
+            Kind::GithubTokenExpired => "github_token_expired",
+            Kind::GithubTokenDecision => "github_token_decision",
+            Kind::Human => "human",
+            Kind::Automatic => "automatic",
+            Kind::Bounce => "bounce",
+            Kind::Other => "other",
+        }
+    }
+}
+
+/// What an organisation decided about a token, as a GitHub decision mail tells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Approved,
+    Denied,
+    Revoked,
+}
+
+/// Everything patdesk learns from one mail. The field set is the `patdesk parse --json`
+/// contract: every field is always present, `null` or `[]` when it does not apply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Analysis {
+    pub kind: Kind,
+    /// Without angle brackets.
+    pub message_id: Option<String>,
+    /// The From address, lower-cased.
+    pub from: Option<String>,
+    /// RFC 2047-decoded.
+    pub subject: Option<String>,
+    pub authenticity: Authenticity,
+    pub org_login: Option<String>,
+    pub org_name: Option<String>,
+    pub review_url: Option<String>,
+    pub token_names: Vec<String>,
+    pub expires_in_days: Option<u32>,
+    pub decision: Option<Decision>,
+    pub decision_reason: Option<String>,
+    /// For human mail: only what the person wrote now.
+    pub reply_text: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub references: Vec<String>,
+    pub automatic_reason: Option<String>,
+    pub failed_recipients: Vec<String>,
+    /// For a bounce: the Message-ID of the mail that could not be delivered.
+    pub original_message_id: Option<String>,
+    /// True when the mail was over the size cap and only its headers were read.
+    #[serde(skip)]
+    pub body_skipped: bool,
+}
+
+impl Analysis {
+    fn empty(kind: Kind) -> Self {
+        Analysis {
+            kind,
+            message_id: None,
+            from: None,
+            subject: None,
+            authenticity: Authenticity::Unverified,
+            org_login: None,
+            org_name: None,
+            review_url: None,
+            token_names: Vec::new(),
+            expires_in_days: None,
+            decision: None,
+            decision_reason: None,
+            reply_text: None,
+            in_reply_to: None,
+            references: Vec::new(),
+            automatic_reason: None,
+            failed_recipients: Vec::new(),
+            original_message_id: None,
+            body_skipped: false,
+        }
+    }
+}
+
+/// Classifies one raw mail and extracts what patdesk needs from it.
+pub fn analyze(raw: &[u8], policy: &MailPolicy) -> Analysis {
+    let body_skipped = raw.len() > policy.max_message_bytes;
+    let parser = MessageParser::new();
+    let parsed = if body_skipped {
+        parser.parse_headers(raw)
+    } else {
+        parser.parse(raw)
+    };
+    let Some(message) = parsed else {
+        let mut analysis = Analysis::empty(Kind::Other);
+        analysis.body_skipped = body_skipped;
+        return analysis;
+    };
+
+    let mut analysis = Analysis::empty(Kind::Other);
+    analysis.body_skipped = body_skipped;
+    fill_envelope(&mut analysis, &message, policy);
+    classify(&mut analysis, &message);
+    analysis
+}
+
+fn fill_envelope(analysis: &mut Analysis, message: &Message<'_>, policy: &MailPolicy) {
+    analysis.message_id = message.message_id().map(envelope::bare_message_id);
+    analysis.from = envelope::from_address(message);
+    analysis.subject = message.subject().map(envelope::tidy_header_text);
+    analysis.in_reply_to = envelope::message_ids(message.in_reply_to())
+        .into_iter()
+        .next();
+    analysis.references = envelope::message_ids(message.references());
+    analysis.authenticity = authenticity::verdict(
+        message,
+        analysis.from.as_deref(),
+        &policy.trusted_authserv_ids,
+    );
+}
+
+/// Decides the kind. Order matters: a bounce is recognised first (it quotes whatever it
+/// returns), then GitHub's mail (a Google Group relaying a digest adds list headers that must
+/// not hide it), then automatic mail, and only then a person.
+fn classify(analysis: &mut Analysis, message: &Message<'_>) {
+    if let Some(report) = bounce::detect(message) {
+        analysis.kind = Kind::Bounce;
+        analysis.failed_recipients = report.failed_recipients;
+        analysis.original_message_id = report.original_message_id;
+        return;
+    }
+
+    let bodies = envelope::BodyTexts::of(message);
+    if let Some(mail) = github::recognise(message, analysis.subject.as_deref(), &bodies) {
+        analysis.kind = mail.kind;
+        analysis.org_login = mail.org_login;
+        analysis.org_name = mail.org_name;
+        analysis.review_url = mail.review_url;
+        analysis.token_names = mail.token_names;
+        analysis.expires_in_days = mail.expires_in_days;
+        analysis.decision = mail.decision;
+        analysis.decision_reason = mail.decision_reason;
+        return;
+    }
+
+    if let Some(reason) = automatic::reason(message, analysis.from.as_deref()) {
+        analysis.kind = Kind::Automatic;
+        analysis.automatic_reason = Some(reason);
+        return;
+    }
+
+    if analysis.from.is_some() {
+        analysis.kind = Kind::Human;
+        analysis.reply_text = bodies.reply_source().and_then(|text| extract_reply(&text));
+    }
+}

@@ -1,0 +1,404 @@
+//! What a person wrote now, without the earlier messages their client quoted.
+//!
+//! Three kinds of quoting are handled, in this order:
+//! 1. An *unmarked original* below the reply (Outlook's `From: … Sent: … To: … Subject:` block,
+//!    `-----Original Message-----`, forwarded-message markers, an attribution line followed by
+//!    unquoted text): everything from there on is cut.
+//! 2. *Marked quotes*: `>` lines, and the attribution line that introduces them (`On … wrote:`,
+//!    also wrapped over two lines and in other languages). Text between quoted blocks is an
+//!    inline answer and is kept.
+//! 3. *Signatures*: `-- `, "Sent from my iPhone" and friends, corporate disclaimers, and a
+//!    closing such as "Thanks," with only a short name block after it.
+
+/// Verbs of attribution lines ("On Tue, Bob wrote:"), lower-case, in the languages seen in the
+/// team's mail: English, German, French, Welsh, Dutch, Spanish, Italian, Portuguese, Nordic,
+/// Finnish, Polish, Hungarian.
+const ATTRIBUTION_VERBS: &[&str] = &[
+    "wrote",
+    "schrieb",
+    "a écrit",
+    "ysgrifennodd",
+    "schreef",
+    "escribió",
+    "ha scritto",
+    "escreveu",
+    "skrev",
+    "kirjoitti",
+    "napisał",
+    "írta",
+];
+
+/// First words of an attribution line that a client may wrap before the verb.
+const ATTRIBUTION_OPENINGS: &[&str] = &[
+    "on ", "am ", "le ", "ar ", "op ", "el ", "il ", "em ", "den ", "w dniu ",
+];
+
+/// Separators after which only the original message follows, lower-case.
+const ORIGINAL_MESSAGE_MARKERS: &[&str] = &[
+    "-----original message-----",
+    "-----ursprüngliche nachricht-----",
+    "-----message d'origine-----",
+    "-----neges wreiddiol-----",
+    "---------- forwarded message ---------",
+    "---------- weitergeleitete nachricht ---------",
+    "begin forwarded message:",
+];
+
+/// Outlook header-block labels: who it was from, when, and what about.
+const FROM_LABELS: &[&str] = &["from", "von", "de", "van", "da", "oddi wrth", "fra", "från"];
+const DATE_LABELS: &[&str] = &[
+    "sent",
+    "date",
+    "gesendet",
+    "datum",
+    "envoyé",
+    "verzonden",
+    "inviato",
+    "enviado",
+    "anfonwyd",
+    "dyddiad",
+    "sendt",
+    "skickat",
+];
+const SUBJECT_LABELS: &[&str] = &[
+    "subject",
+    "betreff",
+    "objet",
+    "onderwerp",
+    "oggetto",
+    "asunto",
+    "assunto",
+    "pwnc",
+    "emne",
+    "ämne",
+    "to",
+    "an",
+    "à",
+    "aan",
+];
+
+/// Lines that begin a mobile or client signature, lower-case.
+const SIGNATURE_OPENINGS: &[&str] = &[
+    "sent from my ",
+    "sent from outlook",
+    "sent from mail for windows",
+    "sent from yahoo mail",
+    "get outlook for ",
+    "von meinem ",
+    "envoyé de mon ",
+    "anfonwyd o fy ",
+    "enviado desde mi ",
+    "inviato da ",
+];
+
+/// Openings of corporate confidentiality notices, lower-case.
+const DISCLAIMER_OPENINGS: &[&str] = &[
+    "confidentiality notice",
+    "confidential:",
+    "disclaimer:",
+    "this email and any attachments",
+    "this e-mail and any attachments",
+    "this email is confidential",
+    "this e-mail is confidential",
+    "this message is confidential",
+    "this email (including any attachments)",
+    "this e-mail (including any attachments)",
+    "the information contained in this",
+    "the information in this email",
+];
+
+/// Closings that end a reply when only a short name block follows, lower-case, without
+/// trailing punctuation.
+const CLOSINGS: &[&str] = &[
+    "thanks",
+    "thank you",
+    "many thanks",
+    "thanks again",
+    "regards",
+    "kind regards",
+    "best regards",
+    "warm regards",
+    "best wishes",
+    "best",
+    "cheers",
+    "diolch",
+    "cofion",
+    "mit freundlichen grüßen",
+    "viele grüße",
+    "beste grüße",
+    "cordialement",
+    "bien à vous",
+    "met vriendelijke groet",
+    "saludos",
+];
+
+/// A closing is a signature only when at most this many short lines follow it.
+const MAX_NAME_BLOCK_LINES: usize = 5;
+const MAX_NAME_BLOCK_LINE_LEN: usize = 60;
+
+/// The text a person wrote now, or `None` when nothing of theirs is left.
+pub fn extract_reply(text: &str) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let end = original_message_start(&lines).unwrap_or(lines.len());
+    let own = without_marked_quotes(lines.get(..end).unwrap_or_default());
+    let own = without_signature(&own);
+    tidy(own)
+}
+
+fn original_message_start(lines: &[&str]) -> Option<usize> {
+    (0..lines.len()).find(|&i| {
+        let line = lines[i].trim();
+        let lower = line.to_lowercase();
+        if ORIGINAL_MESSAGE_MARKERS
+            .iter()
+            .any(|marker| lower.starts_with(marker))
+        {
+            return true;
+        }
+        if is_underscore_rule(line) && header_block_at(lines, i + 1) {
+            return true;
+        }
+        if header_block_at(lines, i) {
+            return true;
+        }
+        if let Some(len) = attribution_at(lines, i) {
+            // An attribution introduces marked quotes (step 2 removes both) or, when no quote
+            // follows it, the unmarked original.
+            return !next_content_is_quoted(lines, i + len);
+        }
+        false
+    })
+}
+
+/// A run of at least ten underscores, as Outlook draws above its header block.
+fn is_underscore_rule(line: &str) -> bool {
+    line.len() >= 10 && line.chars().all(|c| c == '_')
+}
+
+/// Outlook's header block: a From line, then within a few lines a date and a subject or
+/// recipient line. Gmail's plain-text rendering bolds labels as `*From:*`.
+fn header_block_at(lines: &[&str], i: usize) -> bool {
+    let Some(first) = lines.get(i) else {
+        return false;
+    };
+    if !has_label(first, FROM_LABELS) {
+        return false;
+    }
+    let following = lines.iter().skip(i + 1).take(6);
+    let (mut date, mut about) = (false, false);
+    for line in following {
+        date |= has_label(line, DATE_LABELS);
+        about |= has_label(line, SUBJECT_LABELS);
+    }
+    date && about
+}
+
+fn has_label(line: &str, labels: &[&str]) -> bool {
+    let line = line.trim().trim_start_matches('*').to_lowercase();
+    labels.iter().any(|label| {
+        line.strip_prefix(label).is_some_and(|rest| {
+            let rest = rest.trim_start_matches('*').trim_start();
+            rest.starts_with(':')
+        })
+    })
+}
+
+/// The number of lines (1 or 2) of an attribution line starting at `i`, if there is one.
+fn attribution_at(lines: &[&str], i: usize) -> Option<usize> {
+    let line = lines.get(i)?.trim();
+    if line.is_empty() || line.starts_with('>') {
+        return None;
+    }
+    if is_attribution(line) {
+        return Some(1);
+    }
+    let lower = line.to_lowercase();
+    let next = lines.get(i + 1)?.trim();
+    if ATTRIBUTION_OPENINGS
+        .iter()
+        .any(|opening| lower.starts_with(opening))
+        && !next.is_empty()
+        && is_attribution(&format!("{line} {next}"))
+    {
+        return Some(2);
+    }
+    None
+}
+
+fn is_attribution(line: &str) -> bool {
+    if line.chars().count() > 400 {
+        return false;
+    }
+    let Some(head) = line.trim_end().strip_suffix(':') else {
+        return false;
+    };
+    let head = head.trim_end().to_lowercase();
+    ATTRIBUTION_VERBS.iter().any(|verb| {
+        head.ends_with(verb)
+            || head.contains(&format!(" {verb} ")) && ends_with_name_or_address(&head)
+    })
+}
+
+/// German and Dutch put the author after the verb: "… schrieb Max Muster <max@example.de>:".
+fn ends_with_name_or_address(head: &str) -> bool {
+    head.ends_with('>') || head.split_whitespace().count() >= 4
+}
+
+fn next_content_is_quoted(lines: &[&str], from: usize) -> bool {
+    lines
+        .iter()
+        .skip(from)
+        .find(|line| !line.trim().is_empty())
+        .is_some_and(|line| is_quoted(line))
+}
+
+fn is_quoted(line: &str) -> bool {
+    line.trim_start().starts_with('>')
+}
+
+fn without_marked_quotes<'a>(lines: &[&'a str]) -> Vec<&'a str> {
+    let mut kept = Vec::with_capacity(lines.len());
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        if is_quoted(line) {
+            i += 1;
+            continue;
+        }
+        if let Some(len) = attribution_at(lines, i)
+            && next_content_is_quoted(lines, i + len)
+        {
+            i += len;
+            continue;
+        }
+        kept.push(line);
+        i += 1;
+    }
+    kept
+}
+
+fn without_signature<'a>(lines: &[&'a str]) -> Vec<&'a str> {
+    let end = lines
+        .iter()
+        .enumerate()
+        .find(|&(i, line)| is_signature_start(lines, i, line))
+        .map_or(lines.len(), |(i, _)| i);
+    lines.get(..end).unwrap_or_default().to_vec()
+}
+
+fn is_signature_start(lines: &[&str], i: usize, line: &str) -> bool {
+    if line.trim_end() == "--" {
+        return true;
+    }
+    let lower = line.trim().to_lowercase();
+    if SIGNATURE_OPENINGS
+        .iter()
+        .any(|opening| lower.starts_with(opening))
+        || DISCLAIMER_OPENINGS
+            .iter()
+            .any(|opening| lower.starts_with(opening))
+    {
+        return true;
+    }
+    if is_underscore_rule(line.trim()) {
+        return true;
+    }
+    let closing = lower.trim_end_matches([',', '!', '.', ' ']);
+    if !CLOSINGS.contains(&closing) {
+        return false;
+    }
+    let has_text_before = lines[..i].iter().any(|line| !line.trim().is_empty());
+    let after: Vec<&&str> = lines[i + 1..]
+        .iter()
+        .filter(|line| !line.trim().is_empty())
+        .collect();
+    has_text_before
+        && after.len() <= MAX_NAME_BLOCK_LINES
+        && after
+            .iter()
+            .all(|line| line.trim().chars().count() <= MAX_NAME_BLOCK_LINE_LEN)
+}
+
+/// Trailing white space off every line, blank lines at either end dropped, and runs of blank
+/// lines folded into one.
+fn tidy(lines: Vec<&str>) -> Option<String> {
+    let mut out = String::new();
+    let mut blank_pending = false;
+    for line in lines {
+        let line = line.replace('\u{a0}', " ");
+        let line = line.trim_end();
+        if line.trim().is_empty() {
+            blank_pending = !out.is_empty();
+            continue;
+        }
+        if blank_pending {
+            out.push_str("\n\n");
+        } else if !out.is_empty() {
+            out.push('\n');
+        }
+        blank_pending = false;
+        out.push_str(line);
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::extract_reply;
+
+    fn reply(text: &str) -> String {
+        extract_reply(text).unwrap_or_default()
+    }
+
+    #[test]
+    fn top_posted_reply_above_a_marked_quote() {
+        let text = "It syncs labels.\n\nOn Tue, 3 Mar 2026 at 10:00, PAT desk <ops@example.org> wrote:\n> What is it for?\n> Thanks\n";
+        assert_eq!(reply(text), "It syncs labels.");
+    }
+
+    #[test]
+    fn attribution_wrapped_over_two_lines() {
+        let text = "Reads issues.\n\nOn Tue, 3 Mar 2026 at 10:00, PAT desk <ops@example.org>\nwrote:\n\n> question\n";
+        assert_eq!(reply(text), "Reads issues.");
+    }
+
+    #[test]
+    fn inline_answers_between_quotes_are_kept() {
+        let text =
+            "On Tue, Bob wrote:\n> What is it for?\nPublishing releases.\n> How long?\nA month.\n";
+        assert_eq!(reply(text), "Publishing releases.\nA month.");
+    }
+
+    #[test]
+    fn attribution_followed_by_unquoted_original_cuts() {
+        let text =
+            "Yes.\n\nAm 03.03.2026 um 10:00 schrieb PAT desk <ops@example.org>:\nWhat is it for?\n";
+        assert_eq!(reply(text), "Yes.");
+    }
+
+    #[test]
+    fn outlook_header_block_cuts_everything_below() {
+        let text = "For the deploy job.\n\n________________________________\nFrom: PAT desk <ops@example.org>\nSent: 03 March 2026 10:00\nTo: Alice <a@example.org>\nSubject: [PAT-1] purpose\n\nWhat is it for?\n";
+        assert_eq!(reply(text), "For the deploy job.");
+    }
+
+    #[test]
+    fn signatures_and_closings() {
+        assert_eq!(reply("Backups.\n-- \nAlice\nPlatform"), "Backups.");
+        assert_eq!(reply("Backups.\n\nSent from my iPhone"), "Backups.");
+        assert_eq!(
+            reply("Backups.\n\nKind regards,\nAlice Smith\nPlatform team"),
+            "Backups."
+        );
+        // A closing with more than a name block after it is part of the text.
+        let long =
+            "Thanks,\nthe token reads issues for the weekly report that we send to the board";
+        assert_eq!(reply(long), long);
+    }
+
+    #[test]
+    fn nothing_of_their_own_is_none() {
+        assert_eq!(extract_reply("> only a quote\n"), None);
+        assert_eq!(extract_reply("\n \n"), None);
+    }
+}
