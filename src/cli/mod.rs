@@ -7,7 +7,8 @@ mod parse;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::config::{Config, ConfigError, DEFAULT_CONFIG_PATH};
 
@@ -83,6 +84,13 @@ pub fn main() -> ExitCode {
         Err(error) => {
             // Help and --version are "errors" to clap too; it knows their exit code (0).
             let _ = error.print();
+            if error.kind() == ErrorKind::InvalidSubcommand {
+                let commands: Vec<String> = Cli::command()
+                    .get_subcommands()
+                    .map(|command| command.get_name().to_string())
+                    .collect();
+                eprintln!("\nThe commands are: {}", commands.join(", "));
+            }
             return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(exit::USAGE));
         }
     };

@@ -107,10 +107,10 @@ pub struct Problem {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config file {}: {source}", path.display())]
+    #[error("cannot read config file {}: {error}{}", path.display(), read_hint(error))]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("config file {} is not valid TOML for patdesk:\n{message}", path.display())]
     Syntax { path: PathBuf, message: String },
@@ -119,6 +119,14 @@ pub enum ConfigError {
         path: PathBuf,
         problems: Vec<Problem>,
     },
+}
+
+fn read_hint(error: &std::io::Error) -> &'static str {
+    if error.kind() == std::io::ErrorKind::NotFound {
+        " (give another with --config FILE or PATDESK_CONFIG; patdesk.example.toml documents every key)"
+    } else {
+        ""
+    }
 }
 
 struct ProblemList<'a>(&'a [Problem]);
@@ -146,9 +154,9 @@ impl Config {
         path: &Path,
         credentials: Option<&Path>,
     ) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
         Config::from_toml(&text, path, credentials)
     }

@@ -215,6 +215,9 @@ fn classify(analysis: &mut Analysis, message: &Message<'_>) {
 
     if analysis.from.is_some() {
         analysis.kind = Kind::Human;
-        analysis.reply_text = bodies.reply_source().and_then(|text| extract_reply(&text));
+        let author = envelope::from_name(message);
+        analysis.reply_text = bodies
+            .reply_source()
+            .and_then(|text| extract_reply(&text, author));
     }
 }

@@ -136,13 +136,49 @@ const CLOSINGS: &[&str] = &[
 const MAX_NAME_BLOCK_LINES: usize = 5;
 const MAX_NAME_BLOCK_LINE_LEN: usize = 60;
 
-/// The text a person wrote now, or `None` when nothing of theirs is left.
-pub fn extract_reply(text: &str) -> Option<String> {
+/// The text a person wrote now, or `None` when nothing of theirs is left. `author` is the
+/// From display name: a closing block that starts with it ("Frank Ng | Engineer", or just
+/// "Frank") is a signature.
+pub fn extract_reply(text: &str, author: Option<&str>) -> Option<String> {
     let lines: Vec<&str> = text.lines().collect();
     let end = original_message_start(&lines).unwrap_or(lines.len());
     let own = without_marked_quotes(lines.get(..end).unwrap_or_default());
-    let own = without_signature(&own);
+    let author = author.map(AuthorName::new);
+    let own = without_signature(&own, author.as_ref());
     tidy(own)
+}
+
+/// The ways a person signs with their own name.
+struct AuthorName {
+    full: String,
+    first: String,
+}
+
+impl AuthorName {
+    fn new(display_name: &str) -> Self {
+        // "Smith, Alice" is how some directories write "Alice Smith".
+        let name = match display_name.split_once(',') {
+            Some((last, first)) => format!("{} {}", first.trim(), last.trim()),
+            None => display_name.trim().to_string(),
+        };
+        let name = name
+            .trim_matches(|c: char| c == '"' || c == '\'')
+            .to_lowercase();
+        let first = name
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        AuthorName { full: name, first }
+    }
+
+    fn signs(&self, line: &str) -> bool {
+        let line = line.trim().to_lowercase();
+        let by_full_name = self.full.chars().count() >= 3 && line.starts_with(&self.full);
+        let by_first_name =
+            self.first.chars().count() >= 2 && line.trim_end_matches(['.', ',', '!']) == self.first;
+        by_full_name || by_first_name
+    }
 }
 
 fn original_message_start(lines: &[&str]) -> Option<usize> {
@@ -277,36 +313,42 @@ fn without_marked_quotes<'a>(lines: &[&'a str]) -> Vec<&'a str> {
     kept
 }
 
-fn without_signature<'a>(lines: &[&'a str]) -> Vec<&'a str> {
-    let end = lines
+/// Cuts hard signature markers first (`-- `, "Sent from my iPhone", disclaimers), then a
+/// closing or the author's name followed by a short name block within what is left.
+fn without_signature<'a>(lines: &[&'a str], author: Option<&AuthorName>) -> Vec<&'a str> {
+    let hard_end = lines
         .iter()
-        .enumerate()
-        .find(|&(i, line)| is_signature_start(lines, i, line))
-        .map_or(lines.len(), |(i, _)| i);
-    lines.get(..end).unwrap_or_default().to_vec()
+        .position(|line| is_signature_marker(line))
+        .unwrap_or(lines.len());
+    let lines = lines.get(..hard_end).unwrap_or_default();
+    let soft_end = (0..lines.len())
+        .find(|&i| signs_off(lines[i], author) && ends_in_name_block(lines, i))
+        .unwrap_or(lines.len());
+    lines.get(..soft_end).unwrap_or_default().to_vec()
 }
 
-fn is_signature_start(lines: &[&str], i: usize, line: &str) -> bool {
+fn is_signature_marker(line: &str) -> bool {
     if line.trim_end() == "--" {
         return true;
     }
     let lower = line.trim().to_lowercase();
-    if SIGNATURE_OPENINGS
+    SIGNATURE_OPENINGS
         .iter()
         .any(|opening| lower.starts_with(opening))
         || DISCLAIMER_OPENINGS
             .iter()
             .any(|opening| lower.starts_with(opening))
-    {
-        return true;
-    }
-    if is_underscore_rule(line.trim()) {
-        return true;
-    }
+        || is_underscore_rule(line.trim())
+}
+
+fn signs_off(line: &str, author: Option<&AuthorName>) -> bool {
+    let lower = line.trim().to_lowercase();
     let closing = lower.trim_end_matches([',', '!', '.', ' ']);
-    if !CLOSINGS.contains(&closing) {
-        return false;
-    }
+    CLOSINGS.contains(&closing) || author.is_some_and(|author| author.signs(line))
+}
+
+/// Line `i` has text of the person's before it and at most a short name block after it.
+fn ends_in_name_block(lines: &[&str], i: usize) -> bool {
     let has_text_before = lines[..i].iter().any(|line| !line.trim().is_empty());
     let after: Vec<&&str> = lines[i + 1..]
         .iter()
@@ -347,7 +389,7 @@ mod tests {
     use super::extract_reply;
 
     fn reply(text: &str) -> String {
-        extract_reply(text).unwrap_or_default()
+        extract_reply(text, None).unwrap_or_default()
     }
 
     #[test]
@@ -398,7 +440,31 @@ mod tests {
 
     #[test]
     fn nothing_of_their_own_is_none() {
-        assert_eq!(extract_reply("> only a quote\n"), None);
-        assert_eq!(extract_reply("\n \n"), None);
+        assert_eq!(extract_reply("> only a quote\n", None), None);
+        assert_eq!(extract_reply("\n \n", None), None);
+    }
+
+    #[test]
+    fn a_closing_block_that_starts_with_the_authors_name() {
+        let signed = |text, author| extract_reply(text, Some(author)).unwrap_or_default();
+        assert_eq!(
+            signed("Reads metrics.\n\nGita", "Gita Rao"),
+            "Reads metrics."
+        );
+        assert_eq!(
+            signed("Plans.\n\nFrank Ng | Senior Engineer\nAcme", "Frank Ng"),
+            "Plans."
+        );
+        assert_eq!(
+            signed("Backups.\nLee Kim\nPlatform", "Kim, Lee"),
+            "Backups."
+        );
+        // The name alone is the whole reply: nothing to cut it from.
+        assert_eq!(signed("Gita", "Gita Rao"), "Gita");
+        // A sentence that merely starts with the first name is text.
+        assert_eq!(
+            signed("Reads.\nGita will own it.", "Gita Rao"),
+            "Reads.\nGita will own it."
+        );
     }
 }

@@ -1,0 +1,280 @@
+//! The `patdesk` binary as a user runs it: output, errors and exit codes.
+
+mod common;
+
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+use common::{CORPUS_AUTHSERV_ID, fixtures, fixtures_dir};
+
+/// The `patdesk parse --json` contract, in order.
+const CONTRACT_FIELDS: &[&str] = &[
+    "kind",
+    "message_id",
+    "from",
+    "subject",
+    "authenticity",
+    "org_login",
+    "org_name",
+    "review_url",
+    "token_names",
+    "expires_in_days",
+    "decision",
+    "decision_reason",
+    "reply_text",
+    "in_reply_to",
+    "references",
+    "automatic_reason",
+    "failed_recipients",
+    "original_message_id",
+];
+
+fn patdesk(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_patdesk"))
+        .args(args)
+        .env_remove("PATDESK_CONFIG")
+        .env_remove("CREDENTIALS_DIRECTORY")
+        .output()
+        .expect("patdesk runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("stdout is UTF-8")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).expect("stderr is UTF-8")
+}
+
+#[test]
+fn parse_json_follows_the_contract_on_every_fixture() {
+    for fixture in fixtures() {
+        let path = fixture.eml.to_str().expect("UTF-8 path");
+        let output = patdesk(&[
+            "parse",
+            path,
+            "--json",
+            "--trusted-authserv-id",
+            CORPUS_AUTHSERV_ID,
+        ]);
+        assert_eq!(output.status.code(), Some(0), "{path}: {}", stderr(&output));
+        let text = stdout(&output);
+        assert_eq!(
+            text.trim_end().lines().count(),
+            1,
+            "{path}: one line of JSON expected"
+        );
+
+        // Exactly the contract's fields (the map sorts them), and in the contract's order in
+        // the text itself.
+        let object: serde_json::Map<String, Value> =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}: {text}"));
+        let keys: Vec<&str> = object.keys().map(String::as_str).collect();
+        let mut expected_keys = CONTRACT_FIELDS.to_vec();
+        expected_keys.sort_unstable();
+        assert_eq!(keys, expected_keys, "{path}: field set");
+        assert!(
+            object.values().all(|value| !value.is_object()),
+            "{path}: the object must be flat"
+        );
+        let in_order: Vec<usize> = CONTRACT_FIELDS
+            .iter()
+            .map(|field| text.find(&format!("\"{field}\":")).expect("field present"))
+            .collect();
+        assert!(
+            in_order.windows(2).all(|pair| pair[0] < pair[1]),
+            "{path}: field order"
+        );
+
+        let expected: Value = serde_json::from_str(
+            &std::fs::read_to_string(fixture.eml.with_extension("json")).expect("expected file"),
+        )
+        .expect("expected JSON");
+        assert_eq!(Value::Object(object), expected, "{path}");
+    }
+}
+
+#[test]
+fn parse_shows_a_readable_summary() {
+    let digest = fixtures_dir().join("github_pat_requests_pending/digest-plain-verified.eml");
+    let output = patdesk(&["parse", digest.to_str().expect("path")]);
+    assert_eq!(output.status.code(), Some(0));
+    let text = stdout(&output);
+    assert!(text.starts_with("kind"), "{text}");
+    assert!(text.contains("github_pat_requests_pending"), "{text}");
+    assert!(text.contains("org login     acme-corp"), "{text}");
+    assert!(text.contains("authenticity  unverified"), "{text}");
+
+    let reply = fixtures_dir().join("human/thunderbird-inline-answers.eml");
+    let text = stdout(&patdesk(&["parse", reply.to_str().expect("path")]));
+    assert!(
+        text.contains("reply text:\n  | It keeps issue labels"),
+        "{text}"
+    );
+}
+
+#[test]
+fn trusted_authserv_ids_come_from_the_flag_or_the_config() {
+    let digest = fixtures_dir().join("github_pat_requests_pending/digest-plain-verified.eml");
+    let digest = digest.to_str().expect("path");
+    let authenticity = |output: Output| -> Value {
+        let json: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+        json["authenticity"].clone()
+    };
+    assert_eq!(
+        authenticity(patdesk(&["parse", digest, "--json"])),
+        "unverified"
+    );
+    assert_eq!(
+        authenticity(patdesk(&[
+            "parse",
+            digest,
+            "--json",
+            "--trusted-authserv-id",
+            "other.example"
+        ])),
+        "unverified"
+    );
+    assert_eq!(
+        authenticity(patdesk(&[
+            "parse",
+            digest,
+            "--json",
+            "--trusted-authserv-id",
+            "MX.EXAMPLE.ORG"
+        ])),
+        "verified"
+    );
+
+    let dir = TempDir::new().expect("temp dir");
+    let config = dir.path().join("patdesk.toml");
+    std::fs::write(
+        &config,
+        "[mail]\ntrusted_authserv_ids = [\"mx.example.org\"]\n",
+    )
+    .expect("write");
+    let config = config.to_str().expect("path");
+    assert_eq!(
+        authenticity(patdesk(&["parse", digest, "--json", "--config", config])),
+        "verified"
+    );
+}
+
+#[test]
+fn parse_reads_standard_input() {
+    let raw = std::fs::read(fixtures_dir().join("bounce/postfix-dsn-with-original.eml"))
+        .expect("fixture");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_patdesk"))
+        .args(["parse", "-", "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&raw)
+        .expect("write");
+    let output = child.wait_with_output().expect("wait");
+    let json: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(json["kind"], "bounce");
+    assert_eq!(
+        json["failed_recipients"],
+        serde_json::json!(["nobody@example.net"])
+    );
+}
+
+#[test]
+fn parse_of_an_unreadable_file_fails_clearly() {
+    let output = patdesk(&["parse", "/nonexistent/mail.eml", "--json"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty());
+    let message = stderr(&output);
+    assert!(
+        message.contains("cannot read mail file /nonexistent/mail.eml"),
+        "{message}"
+    );
+}
+
+#[test]
+fn parse_with_a_broken_config_fails_with_the_config_exit_code() {
+    let dir = TempDir::new().expect("temp dir");
+    let config = dir.path().join("patdesk.toml");
+    std::fs::write(&config, "[mail]\nmax_message_bytes = \"big\"\n").expect("write");
+    let mail = fixtures_dir().join("other/no-from-header.eml");
+    let output = patdesk(&[
+        "parse",
+        mail.to_str().expect("path"),
+        "--config",
+        config.to_str().expect("path"),
+    ]);
+    assert_eq!(output.status.code(), Some(3));
+    assert!(
+        stderr(&output).contains("max_message_bytes"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_bad_argument_says_what_is_accepted() {
+    let output = patdesk(&["parse"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("<FILE>"), "{}", stderr(&output));
+    let output = patdesk(&["frobnicate"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("check-config"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn check_config_reports_a_valid_file_without_showing_secrets() {
+    let dir = TempDir::new().expect("temp dir");
+    let secret = dir.path().join("signing-key");
+    std::fs::write(&secret, "very-secret-value").expect("write");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let config = dir.path().join("patdesk.toml");
+    std::fs::write(&config, "[signing]\nkey = { file = \"signing-key\" }\n").expect("write");
+
+    let output = patdesk(&["check-config", "--config", config.to_str().expect("path")]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains("is valid"), "{text}");
+    assert!(text.contains("signing-key"), "{text}");
+    assert!(
+        text.contains("not configured: mailbox, smtp, github, team.members"),
+        "{text}"
+    );
+    assert!(!text.contains("very-secret-value"), "{text}");
+}
+
+#[test]
+fn check_config_names_the_file_and_key_of_a_mistake() {
+    let dir = TempDir::new().expect("temp dir");
+    let config = dir.path().join("patdesk.toml");
+    std::fs::write(
+        &config,
+        "[smtp]\nhost = \"smtp.example.org\"\nfrom = \"ops@example.org\"\nusername = \"ops\"\n",
+    )
+    .expect("write");
+    let output = Command::new(env!("CARGO_BIN_EXE_patdesk"))
+        .args(["check-config"])
+        .env("PATDESK_CONFIG", &config)
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(3));
+    let message = stderr(&output);
+    assert!(
+        message.contains(config.to_str().expect("path")),
+        "{message}"
+    );
+    assert!(message.contains("`smtp.password` is missing"), "{message}");
+}

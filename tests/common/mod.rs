@@ -1,0 +1,53 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use patdesk::mail::MailPolicy;
+
+/// The receiving server the corpus's `Authentication-Results` headers come from.
+pub const CORPUS_AUTHSERV_ID: &str = "mx.example.org";
+
+pub struct Fixture {
+    /// The folder name: the kind the mail must be classified as.
+    pub kind: String,
+    pub eml: PathBuf,
+}
+
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// Every `.eml` in the corpus, sorted so failures read in a stable order.
+pub fn fixtures() -> Vec<Fixture> {
+    let mut all = Vec::new();
+    for kind_dir in std::fs::read_dir(fixtures_dir()).expect("fixtures folder exists") {
+        let kind_dir = kind_dir.expect("readable entry").path();
+        if !kind_dir.is_dir() {
+            continue;
+        }
+        let kind = kind_dir
+            .file_name()
+            .and_then(|name| name.to_str())
+            .expect("folder names are UTF-8")
+            .to_string();
+        for entry in std::fs::read_dir(&kind_dir).expect("readable folder") {
+            let eml = entry.expect("readable entry").path();
+            if eml.extension().is_some_and(|ext| ext == "eml") {
+                all.push(Fixture {
+                    kind: kind.clone(),
+                    eml,
+                });
+            }
+        }
+    }
+    all.sort_by(|a, b| a.eml.cmp(&b.eml));
+    all
+}
+
+pub fn corpus_policy() -> MailPolicy {
+    MailPolicy {
+        trusted_authserv_ids: vec![CORPUS_AUTHSERV_ID.to_string()],
+        ..MailPolicy::default()
+    }
+}

@@ -1,0 +1,278 @@
+//! Config validation: what an admin sees when the file is right, and when it is wrong.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use patdesk::config::{Config, ConfigError, Security};
+use tempfile::TempDir;
+
+const PEM: &str =
+    "-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAK\n-----END RSA PRIVATE KEY-----\n";
+
+/// A folder standing in for $CREDENTIALS_DIRECTORY, holding the example config's credentials.
+fn credentials() -> TempDir {
+    let dir = TempDir::new().expect("temp dir");
+    for (name, value) in [
+        ("imap-password", "imap-secret-123\n"),
+        ("smtp-password", "smtp-secret-456"),
+        ("github-app-key", PEM),
+        ("signing-key", "c2lnbmluZy1rZXk="),
+    ] {
+        std::fs::write(dir.path().join(name), value).expect("write credential");
+    }
+    dir
+}
+
+fn write_secret(dir: &Path, name: &str, value: &str, mode: u32) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, value).expect("write secret");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    path
+}
+
+fn problems(result: Result<Config, ConfigError>) -> Vec<(String, String)> {
+    match result {
+        Err(ConfigError::Invalid { problems, .. }) => problems
+            .into_iter()
+            .map(|problem| (problem.key, problem.message))
+            .collect(),
+        other => panic!("expected validation problems, got {other:?}"),
+    }
+}
+
+#[test]
+fn the_example_config_is_valid_with_its_credentials() {
+    let creds = credentials();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("patdesk.example.toml");
+    let config =
+        Config::load_with_credentials(&example, Some(creds.path())).expect("example is valid");
+
+    let mailbox = config.mailbox.expect("mailbox section");
+    assert_eq!(mailbox.endpoint.security, Security::Tls);
+    assert_eq!(mailbox.endpoint.port, 993);
+    // The trailing newline of a credential file is not part of the secret.
+    assert_eq!(mailbox.password.expose(), "imap-secret-123");
+    assert_eq!(mailbox.processed_folder, "Processed");
+    let github = config.github.expect("github section");
+    assert_eq!(github.orgs.len(), 1);
+    assert_eq!(github.orgs[0].login, "acme-corp");
+    assert_eq!(config.mail.trusted_authserv_ids, vec!["mx.example.org"]);
+    assert_eq!(config.team.members, vec!["alice-platform", "bob-ops"]);
+    let smtp = config.smtp.expect("smtp section");
+    assert_eq!(smtp.endpoint.port, 587);
+    assert_eq!(smtp.login.expect("login").1.expose(), "smtp-secret-456");
+}
+
+#[test]
+fn secrets_never_show_in_debug_output() {
+    let creds = credentials();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("patdesk.example.toml");
+    let config = Config::load_with_credentials(&example, Some(creds.path())).expect("valid");
+    let debug = format!("{config:?}");
+    for secret in [
+        "imap-secret-123",
+        "smtp-secret-456",
+        "MIIBOgIBAAJBAK",
+        "c2lnbmluZy1rZXk=",
+    ] {
+        assert!(!debug.contains(secret), "{secret} leaked into {debug}");
+    }
+    assert!(debug.contains("systemd credential imap-password"));
+}
+
+#[test]
+fn an_empty_file_is_valid_and_takes_the_defaults() {
+    let config =
+        Config::from_toml("", Path::new("/etc/patdesk/patdesk.toml"), None).expect("valid");
+    assert_eq!(config.store.path, Path::new("/var/lib/patdesk/patdesk.db"));
+    assert_eq!(config.mail.max_message_bytes, 25 * 1024 * 1024);
+    assert!(config.mailbox.is_none() && config.github.is_none());
+}
+
+#[test]
+fn a_misspelt_key_is_named_with_the_accepted_ones() {
+    let error = Config::from_toml(
+        "[mail]\ntrusted_authserv_id = [\"mx\"]\n",
+        Path::new("/etc/patdesk/patdesk.toml"),
+        None,
+    )
+    .expect_err("unknown key");
+    let message = error.to_string();
+    assert!(message.contains("/etc/patdesk/patdesk.toml"), "{message}");
+    assert!(message.contains("trusted_authserv_id"), "{message}");
+    assert!(message.contains("trusted_authserv_ids"), "{message}");
+    assert!(message.contains("line 2"), "{message}");
+}
+
+#[test]
+fn a_wrong_enum_value_lists_what_is_accepted() {
+    let error = Config::from_toml(
+        "[mailbox]\nsecurity = \"ssl\"\n",
+        Path::new("patdesk.toml"),
+        None,
+    )
+    .expect_err("bad enum");
+    let message = error.to_string();
+    assert!(
+        message.contains("ssl") && message.contains("starttls"),
+        "{message}"
+    );
+}
+
+#[test]
+fn every_problem_is_reported_at_once_with_its_key() {
+    let text = r#"
+        [mail]
+        max_message_bytes = 10
+        [mailbox]
+        host = "imap.example.org"
+        security = "plaintext"
+        port = 0
+        address = "not-an-address"
+        [github]
+        api_url = "ftp://example.org"
+        [[github.orgs]]
+        login = "-bad"
+        installation_id = 1
+        [team]
+        members = ["ok-login", "not a login"]
+    "#;
+    let found = problems(Config::from_toml(text, Path::new("patdesk.toml"), None));
+    let keys: Vec<&str> = found.iter().map(|(key, _)| key.as_str()).collect();
+    for key in [
+        "mail.max_message_bytes",
+        "mailbox.security",
+        "mailbox.port",
+        "mailbox.username",
+        "mailbox.password",
+        "mailbox.address",
+        "github.app_id",
+        "github.private_key",
+        "github.api_url",
+        "github.orgs[0].login",
+        "team.members",
+    ] {
+        assert!(
+            keys.contains(&key),
+            "no problem reported for {key}: {found:?}"
+        );
+    }
+    let plaintext = &found
+        .iter()
+        .find(|(key, _)| key == "mailbox.security")
+        .expect("present")
+        .1;
+    assert!(plaintext.contains("loopback"), "{plaintext}");
+}
+
+#[test]
+fn plaintext_is_accepted_to_loopback() {
+    let dir = TempDir::new().expect("temp dir");
+    write_secret(dir.path(), "pw", "secret", 0o600);
+    let text = r#"
+        [mailbox]
+        host = "127.0.0.1"
+        port = 10143
+        security = "plaintext"
+        username = "team"
+        password = { file = "pw" }
+        address = "team@example.org"
+    "#;
+    let config = Config::from_toml(text, &dir.path().join("patdesk.toml"), None).expect("valid");
+    let mailbox = config.mailbox.expect("mailbox");
+    assert_eq!(mailbox.endpoint.security, Security::Plaintext);
+    // Relative secret paths resolve beside the config file.
+    assert_eq!(mailbox.password.expose(), "secret");
+}
+
+#[test]
+fn an_inline_secret_is_refused_with_the_way_to_do_it() {
+    let text = "[signing]\nkey = \"hunter2\"\n";
+    let found = problems(Config::from_toml(text, Path::new("patdesk.toml"), None));
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].0, "signing.key");
+    assert!(
+        found[0].1.contains("inline") && found[0].1.contains("credential"),
+        "{found:?}"
+    );
+    assert!(
+        !found[0].1.contains("hunter2"),
+        "the message must not echo the secret"
+    );
+}
+
+#[test]
+fn a_world_readable_secret_file_is_refused() {
+    let dir = TempDir::new().expect("temp dir");
+    write_secret(dir.path(), "key", "s3cret", 0o644);
+    let text = "[signing]\nkey = { file = \"key\" }\n";
+    let found = problems(Config::from_toml(
+        text,
+        &dir.path().join("patdesk.toml"),
+        None,
+    ));
+    assert_eq!(found[0].0, "signing.key");
+    assert!(found[0].1.contains("chmod 600"), "{found:?}");
+}
+
+#[test]
+fn a_credential_needs_the_credentials_directory() {
+    let text = "[signing]\nkey = { credential = \"signing-key\" }\n";
+    let found = problems(Config::from_toml(text, Path::new("patdesk.toml"), None));
+    assert!(found[0].1.contains("CREDENTIALS_DIRECTORY"), "{found:?}");
+
+    let creds = credentials();
+    let config =
+        Config::from_toml(text, Path::new("patdesk.toml"), Some(creds.path())).expect("valid");
+    assert_eq!(
+        config.signing_key.expect("key").expose(),
+        "c2lnbmluZy1rZXk="
+    );
+}
+
+#[test]
+fn a_credential_name_cannot_leave_the_credentials_directory() {
+    let creds = credentials();
+    let text = "[signing]\nkey = { credential = \"../../etc/shadow\" }\n";
+    let found = problems(Config::from_toml(
+        text,
+        Path::new("patdesk.toml"),
+        Some(creds.path()),
+    ));
+    assert!(found[0].1.contains("plain file name"), "{found:?}");
+}
+
+#[test]
+fn a_secret_names_exactly_one_source() {
+    let text = "[signing]\nkey = { file = \"a\", credential = \"b\" }\n";
+    let found = problems(Config::from_toml(text, Path::new("patdesk.toml"), None));
+    assert!(found[0].1.contains("exactly one"), "{found:?}");
+}
+
+#[test]
+fn a_github_key_that_is_not_pem_is_refused() {
+    let dir = TempDir::new().expect("temp dir");
+    write_secret(dir.path(), "app.pem", "not a key", 0o600);
+    let text = r#"
+        [github]
+        app_id = 1
+        private_key = { file = "app.pem" }
+        [[github.orgs]]
+        login = "acme"
+        installation_id = 2
+    "#;
+    let found = problems(Config::from_toml(
+        text,
+        &dir.path().join("patdesk.toml"),
+        None,
+    ));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].1.contains("PEM"), "{found:?}");
+}
+
+#[test]
+fn a_missing_file_says_which() {
+    let error = Config::load(Path::new("/nonexistent/patdesk.toml")).expect_err("missing");
+    assert!(matches!(error, ConfigError::Read { .. }));
+    assert!(error.to_string().contains("/nonexistent/patdesk.toml"));
+}
