@@ -21,6 +21,7 @@ pub enum Authenticity {
     Unverified,
 }
 
+/// `from` is the From address, already lower-cased.
 pub fn verdict(message: &Message<'_>, from: Option<&str>, trusted: &[String]) -> Authenticity {
     let Some((_, from_domain)) = from.and_then(split_address) else {
         return Authenticity::Unverified;
@@ -37,7 +38,7 @@ pub fn verdict(message: &Message<'_>, from: Option<&str>, trusted: &[String]) ->
             continue;
         }
         for result in &results.methods {
-            match result.about(&from_domain) {
+            match result.about(from_domain) {
                 Some(Outcome::Pass) => return Authenticity::Verified,
                 Some(Outcome::Fail) => failed = true,
                 None => {}

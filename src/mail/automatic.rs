@@ -6,7 +6,7 @@
 
 use mail_parser::Message;
 
-use super::envelope::{raw_header, split_address};
+use super::envelope::{split_address, starts_with_caseless};
 
 /// Local parts that never read their mail.
 const NO_REPLY_LOCAL_PARTS: &[&str] = &[
@@ -59,57 +59,107 @@ const AUTO_REPLY_SUBJECTS: &[&str] = &[
 ];
 
 /// Why this mail is automatic, or `None` when nothing says so.
+///
+/// The headers are read in one pass; when several signals are present, the strongest is
+/// reported: an explicit `Auto-Submitted` first, list headers and an empty return path last.
 pub fn reason(message: &Message<'_>, from: Option<&str>) -> Option<String> {
-    if let Some(value) = raw_header(message, "Auto-Submitted") {
-        let value = first_word(value);
-        if !value.is_empty() && value != "no" {
-            return Some(format!("auto-submitted: {value}"));
+    let raw = message.raw_message();
+    let mut strongest: Option<(Signal, String)> = None;
+    for header in &message.root_part().headers {
+        let name = header.name.as_str();
+        let Some(signal) = Signal::of_header(name) else {
+            continue;
+        };
+        if strongest
+            .as_ref()
+            .is_some_and(|(found, _)| *found <= signal)
+        {
+            continue;
+        }
+        let value = raw
+            .get(header.offset_start as usize..header.offset_end as usize)
+            .and_then(|bytes| std::str::from_utf8(bytes).ok())
+            .unwrap_or_default();
+        if let Some(reason) = signal.reason(name, value) {
+            strongest = Some((signal, reason));
         }
     }
-    if let Some(header) = AUTO_REPLY_HEADERS
-        .iter()
-        .find(|name| raw_header(message, name).is_some())
-    {
-        return Some(format!("header: {header}"));
-    }
-    for name in ["Precedence", "X-Precedence"] {
-        if let Some(value) = raw_header(message, name) {
-            let value = first_word(value);
-            if matches!(value.as_str(), "bulk" | "list" | "junk" | "auto_reply") {
-                return Some(format!("precedence: {value}"));
-            }
-        }
-    }
-    if let Some(header) = LIST_HEADERS
-        .iter()
-        .find(|name| raw_header(message, name).is_some())
-    {
-        return Some(format!("list header: {header}"));
-    }
-    if let Some(return_path) = raw_header(message, "Return-Path")
-        && return_path
-            .trim_matches(|c: char| c == '<' || c == '>' || c.is_whitespace())
-            .is_empty()
-    {
-        return Some("empty return-path".to_string());
+    if let Some((_, reason)) = strongest {
+        return Some(reason);
     }
     if let Some((local, _)) = from.and_then(split_address)
-        && NO_REPLY_LOCAL_PARTS.contains(&local.as_str())
+        && let Some(no_reply) = NO_REPLY_LOCAL_PARTS
+            .iter()
+            .find(|no_reply| local.eq_ignore_ascii_case(no_reply))
     {
-        return Some(format!("no-reply sender: {local}"));
+        return Some(format!("no-reply sender: {no_reply}"));
     }
-    let subject = message
-        .subject()
-        .unwrap_or_default()
-        .trim_start()
-        .to_lowercase();
-    if let Some(opening) = AUTO_REPLY_SUBJECTS
+    let subject = message.subject().unwrap_or_default().trim_start();
+    AUTO_REPLY_SUBJECTS
         .iter()
-        .find(|opening| subject.starts_with(*opening))
-    {
-        return Some(format!("subject: {opening}"));
+        .find(|opening| starts_with_caseless(subject, opening))
+        .map(|opening| format!("subject: {opening}"))
+}
+
+/// Header signals, strongest first (the derived order is the ranking).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Signal {
+    AutoSubmitted,
+    AutoReplyHeader,
+    Precedence,
+    ListHeader,
+    EmptyReturnPath,
+}
+
+impl Signal {
+    fn of_header(name: &str) -> Option<Signal> {
+        let is = |candidate: &str| name.eq_ignore_ascii_case(candidate);
+        if is("Auto-Submitted") {
+            Some(Signal::AutoSubmitted)
+        } else if AUTO_REPLY_HEADERS.iter().any(|header| is(header)) {
+            Some(Signal::AutoReplyHeader)
+        } else if is("Precedence") || is("X-Precedence") {
+            Some(Signal::Precedence)
+        } else if LIST_HEADERS.iter().any(|header| is(header)) {
+            Some(Signal::ListHeader)
+        } else if is("Return-Path") {
+            Some(Signal::EmptyReturnPath)
+        } else {
+            None
+        }
     }
-    None
+
+    /// What this header says, given its raw value; `None` when it says "not automatic".
+    fn reason(self, name: &str, value: &str) -> Option<String> {
+        match self {
+            Signal::AutoSubmitted => {
+                let value = first_word(value);
+                (!value.is_empty() && value != "no").then(|| format!("auto-submitted: {value}"))
+            }
+            Signal::AutoReplyHeader => {
+                Some(format!("header: {}", canonical(name, AUTO_REPLY_HEADERS)))
+            }
+            Signal::Precedence => {
+                let value = first_word(value);
+                matches!(value.as_str(), "bulk" | "list" | "junk" | "auto_reply")
+                    .then(|| format!("precedence: {value}"))
+            }
+            Signal::ListHeader => Some(format!("list header: {}", canonical(name, LIST_HEADERS))),
+            Signal::EmptyReturnPath => value
+                .trim_matches(|c: char| c == '<' || c == '>' || c.is_whitespace())
+                .is_empty()
+                .then(|| "empty return-path".to_string()),
+        }
+    }
+}
+
+/// The header's name as the table spells it, whatever case the mail used.
+fn canonical<'a>(name: &'a str, table: &[&'a str]) -> &'a str {
+    table
+        .iter()
+        .find(|known| known.eq_ignore_ascii_case(name))
+        .copied()
+        .unwrap_or(name)
 }
 
 fn first_word(value: &str) -> String {

@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
 use regex::Regex;
 
-use super::envelope::{bare_message_id, raw_header, raw_headers, split_address};
+use super::envelope::{bare_message_id, raw_header, raw_headers};
 
 pub struct BounceReport {
     pub failed_recipients: Vec<String>,
@@ -98,8 +98,10 @@ fn looks_like_plain_bounce(message: &Message<'_>) -> bool {
         .from()
         .and_then(|from| from.first())
         .and_then(|addr| addr.address())
-        .and_then(split_address)
-        .is_some_and(|(local, _)| local == "mailer-daemon" || local == "postmaster");
+        .and_then(|address| address.split_once('@'))
+        .is_some_and(|(local, _)| {
+            local.eq_ignore_ascii_case("mailer-daemon") || local.eq_ignore_ascii_case("postmaster")
+        });
     let null_sender = raw_header(message, "Return-Path").is_some_and(|path| {
         path.trim_matches(|c: char| c == '<' || c == '>' || c.is_whitespace())
             .is_empty()

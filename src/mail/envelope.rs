@@ -50,7 +50,20 @@ pub fn from_name<'m>(message: &'m Message<'_>) -> Option<&'m str> {
 
 /// Header text with folding and runs of white space collapsed to single spaces.
 pub fn tidy_header_text(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    let tidy = text.trim().len() == text.len()
+        && !text.contains("  ")
+        && !text.contains(|c: char| c.is_whitespace() && c != ' ');
+    if tidy {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }
 
 /// A raw header's value, unfolded and trimmed, looked up case-insensitively.
@@ -58,18 +71,33 @@ pub fn raw_header<'m>(message: &'m Message<'_>, name: &str) -> Option<&'m str> {
     raw_headers(message, name).next()
 }
 
-/// All raw values of a header, looked up case-insensitively.
+/// All raw values of a header, looked up case-insensitively. The name is compared before any
+/// value is decoded: this runs for every header of every mail.
 pub fn raw_headers<'m>(message: &'m Message<'_>, name: &str) -> impl Iterator<Item = &'m str> {
+    let raw = message.raw_message();
     message
-        .headers_raw()
-        .filter(move |(header, _)| header.eq_ignore_ascii_case(name))
-        .map(|(_, value)| value.trim())
+        .root_part()
+        .headers
+        .iter()
+        .filter(move |header| header.name.as_str().eq_ignore_ascii_case(name))
+        .filter_map(move |header| {
+            let bytes = raw.get(header.offset_start as usize..header.offset_end as usize)?;
+            std::str::from_utf8(bytes).ok().map(str::trim)
+        })
 }
 
-/// The local part and domain of an address, both lower-cased.
-pub fn split_address(address: &str) -> Option<(String, String)> {
-    let (local, domain) = address.rsplit_once('@')?;
-    Some((local.to_lowercase(), domain.to_lowercase()))
+/// The local part and domain of an address, as written.
+pub fn split_address(address: &str) -> Option<(&str, &str)> {
+    address.rsplit_once('@')
+}
+
+/// Whether `text` starts with `lower_prefix`, ignoring case. No allocation: it runs on every
+/// mail's subject against a list of openings.
+pub fn starts_with_caseless(text: &str, lower_prefix: &str) -> bool {
+    let mut lowered = text.chars().flat_map(char::to_lowercase);
+    lower_prefix
+        .chars()
+        .all(|expected| lowered.next() == Some(expected))
 }
 
 /// The decoded text of a message's bodies, gathered once and shared by the recognisers.

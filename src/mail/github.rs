@@ -4,13 +4,12 @@
 //! spoofed. What is read here tells the daemon which organisation to sync and what to expect;
 //! the API confirms it.
 
-use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use mail_parser::Message;
 use regex::Regex;
 
-use super::envelope::{BodyTexts, from_name, raw_header, split_address, tidy_header_text};
+use super::envelope::{from_name, raw_header, split_address};
 use super::{Decision, Kind};
 
 pub struct GithubMail {
@@ -28,49 +27,10 @@ fn regex(pattern: &str) -> Regex {
     Regex::new(pattern).expect("the patterns in this module are valid")
 }
 
-static DIGEST_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
-    regex(
-        r"(?i)^(?:\[github\]\s*)?your organization (.+?) has received (?:new )?personal access token requests?\.?$",
-    )
-});
-static DECISION_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
-    regex(
-        r"(?i)^(?:\[github\]\s*)?(\S+) access has been (approved|denied|revoked) (?:on|for) your fine-grained personal access tokens?\.?$",
-    )
-});
-static EXPIRING_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
-    regex(
-        r"(?i)^(?:\[github\]\s*)?your (?:fine-grained )?personal access tokens?(?: \(classic\))? (?:is|are) about to expire\.?$",
-    )
-});
-static EXPIRED_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
-    regex(
-        r"(?i)^(?:\[github\]\s*)?your (?:fine-grained )?personal access tokens?(?: \(classic\))? (?:has|have) expired\.?$",
-    )
-});
+/// Every mail recognised here says this; most mail does not, and is let go cheaply.
+static ABOUT_TOKENS: LazyLock<Regex> = LazyLock::new(|| regex(r"(?i)personal access token"));
 /// Forward markers of the common clients, in several languages.
-static FORWARD_PREFIX: LazyLock<Regex> =
-    LazyLock::new(|| regex(r"(?i)^\s*(?:fwd?|fw|wg|tr|rv|ymlaen)\s*:\s*"));
-/// A forwarded header block's subject line, as clients quote it in the body.
-static QUOTED_SUBJECT: LazyLock<Regex> =
-    LazyLock::new(|| regex(r"(?mi)^[>\s]*\*?(?:subject|betreff|objet|pwnc)\s*:\*?\s*(.+?)\s*$"));
-static REVIEW_LINK: LazyLock<Regex> = LazyLock::new(|| {
-    regex(
-        r"https?://github\.com/organizations/([A-Za-z0-9][A-Za-z0-9-]{0,38})/settings/personal-access-token-requests",
-    )
-});
-/// `personal access token (NAME)`, allowing one level of parentheses inside the name.
-static TOKEN_IN_PARENS: LazyLock<Regex> = LazyLock::new(|| {
-    regex(r"(?i)personal access tokens?(?: \(classic\))?\s+\(((?:[^()\n]|\([^()\n]*\))+)\)")
-});
-static TOKEN_QUOTED: LazyLock<Regex> = LazyLock::new(|| {
-    regex(r#"(?i)personal access tokens?(?: \(classic\))?\s+["“]([^"“”\n]{1,200})["”]"#)
-});
-static DAYS_LEFT: LazyLock<Regex> =
-    LazyLock::new(|| regex(r"(?i)expire[sd]?\s+in\s+(\d{1,4})\s+days?\b"));
-static BULLET: LazyLock<Regex> = LazyLock::new(|| regex(r"^\s*[-*•]\s+(\S.*?)\s*$"));
-static INLINE_REASON: LazyLock<Regex> =
-    LazyLock::new(|| regex(r"(?im)^\s*reason:[ \t]*(\S.*?)\s*$"));
+const FORWARD_PREFIXES: &[&str] = &["fwd", "fw", "wg", "tr", "rv", "ymlaen"];
 
 /// The subject's verdict on which GitHub mail this is, before the body is read.
 struct SubjectMatch {
@@ -80,38 +40,36 @@ struct SubjectMatch {
     decision: Option<Decision>,
 }
 
+/// `readable` is the body as a reader sees it (HTML converted); `all_bodies` every text and
+/// HTML part, searched for the review link.
 pub fn recognise(
     message: &Message<'_>,
     subject: Option<&str>,
-    bodies: &BodyTexts<'_>,
+    readable: Option<&str>,
+    all_bodies: &[&str],
 ) -> Option<GithubMail> {
-    let readable = bodies.reply_source();
-    let matched = subject
-        .and_then(|subject| match_subject(&strip_forward_prefixes(subject)))
-        .or_else(|| {
-            // A forward whose subject was rewritten still quotes the original header block.
-            let text = readable.as_deref()?;
-            QUOTED_SUBJECT
-                .captures_iter(text)
-                .filter_map(|captures| captures.get(1))
-                .find_map(|quoted| match_subject(&strip_forward_prefixes(quoted.as_str())))
-        })?;
+    let (subject, forwarded) = match subject {
+        Some(subject) => {
+            let stripped = strip_forward_prefixes(subject);
+            (Some(stripped), stripped.len() < subject.len())
+        }
+        None => (None, false),
+    };
+    let matched = subject.and_then(match_subject).or_else(|| {
+        // A forward whose subject was rewritten still quotes the original header block.
+        let text = readable.filter(|text| forwarded && ABOUT_TOKENS.is_match(text))?;
+        quoted_subjects(text).find_map(|quoted| match_subject(strip_forward_prefixes(quoted)))
+    })?;
 
-    let review_login = bodies
-        .all()
-        .iter()
-        .find_map(|text| REVIEW_LINK.captures(text))
-        .and_then(|captures| captures.get(1))
-        .map(|login| login.as_str().to_string());
+    let review_login = all_bodies.iter().find_map(|text| review_link_login(text));
     let mentions_github = |text: &str| text.contains("@github.com");
-    let evidence = sent_by_github(message)
-        || review_login.is_some()
-        || readable.as_deref().is_some_and(mentions_github);
+    let evidence =
+        sent_by_github(message) || review_login.is_some() || readable.is_some_and(mentions_github);
     if !evidence {
         return None;
     }
 
-    let text = readable.unwrap_or(Cow::Borrowed(""));
+    let text = readable.unwrap_or_default();
     let mut mail = GithubMail {
         kind: matched.kind,
         org_login: matched.org_login,
@@ -135,69 +93,136 @@ pub fn recognise(
             mail.org_login = review_login;
         }
         Kind::GithubTokenExpiring => {
-            mail.token_names = token_names_in_sentences(&text);
-            mail.expires_in_days = days_left(&text);
+            let prose = Prose::new(text);
+            mail.token_names = prose.token_names();
+            mail.expires_in_days = prose.days_left();
         }
-        Kind::GithubTokenExpired => mail.token_names = token_names_in_sentences(&text),
+        Kind::GithubTokenExpired => mail.token_names = Prose::new(text).token_names(),
         Kind::GithubTokenDecision => {
-            mail.token_names = token_names_in_list(&text);
+            mail.token_names = token_names_in_list(text);
             if mail.token_names.is_empty() {
-                mail.token_names = token_names_in_sentences(&text);
+                mail.token_names = Prose::new(text).token_names();
             }
-            mail.decision_reason = decision_reason(&text);
+            mail.decision_reason = decision_reason(text);
         }
         _ => {}
     }
     Some(mail)
 }
 
-fn strip_forward_prefixes(subject: &str) -> String {
-    let mut subject = tidy_header_text(subject);
-    while let Some(prefix) = FORWARD_PREFIX.find(&subject) {
-        subject = subject[prefix.end()..].to_string();
+/// `Fwd: FW: subject` → `subject`.
+fn strip_forward_prefixes(subject: &str) -> &str {
+    let mut rest = subject.trim_start();
+    while let Some((word, after)) = rest.split_once(':') {
+        let is_forward = FORWARD_PREFIXES
+            .iter()
+            .any(|prefix| word.trim_end().eq_ignore_ascii_case(prefix));
+        if !is_forward {
+            break;
+        }
+        rest = after.trim_start();
     }
-    subject
+    rest
 }
 
+/// The org login in GitHub's review link,
+/// `https://github.com/organizations/<login>/settings/personal-access-token-requests`.
+fn review_link_login(text: &str) -> Option<String> {
+    const BEFORE: &str = "github.com/organizations/";
+    const AFTER: &str = "/settings/personal-access-token-requests";
+    text.match_indices(BEFORE).find_map(|(at, _)| {
+        let rest = text.get(at + BEFORE.len()..)?;
+        let login_len = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .unwrap_or(rest.len());
+        let (login, after) = rest.split_at(login_len);
+        let valid = (1..=39).contains(&login.len()) && !login.starts_with('-');
+        (valid && after.starts_with(AFTER)).then(|| login.to_string())
+    })
+}
+
+/// Reads GitHub's subject lines (FACTS.md §1), with or without the `[GitHub]` tag:
+/// - `Your organization <NAME> has received personal access token requests`
+/// - `<org-login> access has been approved|denied|revoked on your fine-grained personal access tokens`
+/// - `Your [fine-grained ]personal access token[ (classic)] is about to expire` / `has expired`
+///
+/// Plain string matching, not regexes: it runs on every mail's subject.
 fn match_subject(subject: &str) -> Option<SubjectMatch> {
+    // ASCII lower-casing keeps every byte offset, so `lower` finds and `subject` gives the
+    // text exactly as written (the org's display name may be anything).
+    let lower = subject.to_ascii_lowercase();
+    let start = if lower.starts_with("[github]") {
+        "[github]".len()
+    } else {
+        0
+    };
+    let start = start + (lower[start..].len() - lower[start..].trim_start().len());
+    let end = lower.trim_end().trim_end_matches('.').len().max(start);
+    let (lower, subject) = (lower.get(start..end)?, subject.get(start..end)?);
+    if !lower.contains("personal access token") {
+        return None;
+    }
     let matched = |kind| SubjectMatch {
         kind,
         org_name: None,
         org_login: None,
         decision: None,
     };
-    if let Some(captures) = DIGEST_SUBJECT.captures(subject) {
+
+    const DIGEST_OPENING: &str = "your organization ";
+    if lower.starts_with(DIGEST_OPENING) {
+        let name_end = [
+            " has received personal access token requests",
+            " has received new personal access token requests",
+            " has received a personal access token request",
+        ]
+        .iter()
+        .find_map(|tail| lower.strip_suffix(tail))?
+        .len();
+        let name = subject.get(DIGEST_OPENING.len()..name_end)?.trim();
         return Some(SubjectMatch {
-            org_name: captures.get(1).map(|name| name.as_str().to_string()),
+            org_name: (!name.is_empty()).then(|| name.to_string()),
             ..matched(Kind::GithubPatRequestsPending)
         });
     }
-    if let Some(captures) = DECISION_SUBJECT.captures(subject) {
-        let decision = match captures.get(2)?.as_str().to_ascii_lowercase().as_str() {
-            "approved" => Decision::Approved,
-            "denied" => Decision::Denied,
-            _ => Decision::Revoked,
+    if let Some(at) = lower.find(" access has been ") {
+        let tail = &lower[at + " access has been ".len()..];
+        let decision = if tail.starts_with("approved") {
+            Decision::Approved
+        } else if tail.starts_with("denied") {
+            Decision::Denied
+        } else if tail.starts_with("revoked") {
+            Decision::Revoked
+        } else {
+            return None;
         };
+        let login = subject.get(..at)?;
+        if login.is_empty() || login.contains(char::is_whitespace) {
+            return None;
+        }
         return Some(SubjectMatch {
-            org_login: captures.get(1).map(|login| login.as_str().to_string()),
+            org_login: Some(login.to_string()),
             decision: Some(decision),
             ..matched(Kind::GithubTokenDecision)
         });
     }
-    if EXPIRING_SUBJECT.is_match(subject) {
-        return Some(matched(Kind::GithubTokenExpiring));
+    if !lower.starts_with("your ") {
+        return None;
     }
-    if EXPIRED_SUBJECT.is_match(subject) {
-        return Some(matched(Kind::GithubTokenExpired));
+    if lower.ends_with(" about to expire") {
+        Some(matched(Kind::GithubTokenExpiring))
+    } else if lower.ends_with(" has expired") || lower.ends_with(" have expired") {
+        Some(matched(Kind::GithubTokenExpired))
+    } else {
+        None
     }
-    None
 }
 
 /// From GitHub itself, or relayed by a list that kept GitHub as the original sender.
 fn sent_by_github(message: &Message<'_>) -> bool {
     let is_github = |address: &str| {
         split_address(address.trim().trim_start_matches('<').trim_end_matches('>'))
-            .is_some_and(|(_, domain)| domain == "github.com")
+            .is_some_and(|(_, domain)| domain.eq_ignore_ascii_case("github.com"))
     };
     let from = message
         .from()
@@ -210,19 +235,104 @@ fn sent_by_github(message: &Message<'_>) -> bool {
             .any(|value| value.split_whitespace().any(is_github))
 }
 
-/// Token names written as `… token (NAME) …` or `… token "NAME" …`, in order, once each.
-fn token_names_in_sentences(text: &str) -> Vec<String> {
-    let text = tidy_lines(text);
-    let in_parens = TOKEN_IN_PARENS
-        .captures_iter(&text)
-        .filter_map(|captures| captures.get(1))
-        .map(|name| name.as_str().trim())
-        .filter(|name| !name.eq_ignore_ascii_case("classic"));
-    let quoted = TOKEN_QUOTED
-        .captures_iter(&text)
-        .filter_map(|captures| captures.get(1))
-        .map(|name| name.as_str().trim());
-    unique(in_parens.chain(quoted))
+/// A body as one line, wrapped sentences joined, beside its ASCII lower-case twin: the two
+/// share every byte offset, so a phrase found in one is cut from the other as written.
+struct Prose {
+    text: String,
+    lower: String,
+}
+
+impl Prose {
+    fn new(text: &str) -> Self {
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let lower = text.to_ascii_lowercase();
+        Prose { text, lower }
+    }
+
+    /// Token names written `personal access token (NAME)` or `… token "NAME"`, in order,
+    /// once each. `(classic)` is a kind of token, not a name.
+    fn token_names(&self) -> Vec<String> {
+        const PHRASE: &str = "personal access token";
+        const CLASSIC: &str = " (classic)";
+        let names = self.lower.match_indices(PHRASE).filter_map(|(at, _)| {
+            let rest = self.text.get(at + PHRASE.len()..)?;
+            let rest = rest.strip_prefix('s').unwrap_or(rest);
+            let rest = match rest.get(..CLASSIC.len()) {
+                Some(head) if head.eq_ignore_ascii_case(CLASSIC) => &rest[CLASSIC.len()..],
+                _ => rest,
+            };
+            let rest = rest.trim_start();
+            parenthesised(rest).or_else(|| quoted(rest)).map(str::trim)
+        });
+        unique(names)
+    }
+
+    /// `will expire in N days`, `expires tomorrow` (1) or `today` (0).
+    fn days_left(&self) -> Option<u32> {
+        self.lower.match_indices("expire").find_map(|(at, word)| {
+            let rest = &self.lower[at + word.len()..];
+            let rest = rest.strip_prefix(['s', 'd']).unwrap_or(rest);
+            if rest.starts_with(" tomorrow") {
+                return Some(1);
+            }
+            if rest.starts_with(" today") {
+                return Some(0);
+            }
+            let rest = rest.strip_prefix(" in ")?;
+            let digits = rest
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len());
+            let is_days = rest[digits..].starts_with(" day");
+            (is_days && (1..=4).contains(&digits))
+                .then(|| rest[..digits].parse().ok())
+                .flatten()
+        })
+    }
+}
+
+/// `(name)`, allowing one level of parentheses inside the name: `(nightly backup (prod))`.
+fn parenthesised(text: &str) -> Option<&str> {
+    let inner = text.strip_prefix('(')?;
+    let mut nested = false;
+    for (i, c) in inner.char_indices() {
+        match c {
+            '(' if nested => return None,
+            '(' => nested = true,
+            ')' if nested => nested = false,
+            ')' => return Some(&inner[..i]).filter(|name| is_plausible_name(name)),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `"name"` or `“name”`.
+fn quoted(text: &str) -> Option<&str> {
+    let inner = text.strip_prefix('"').or_else(|| text.strip_prefix('“'))?;
+    let end = inner.find(['"', '”'])?;
+    Some(&inner[..end]).filter(|name| is_plausible_name(name))
+}
+
+fn is_plausible_name(name: &str) -> bool {
+    let name = name.trim();
+    !name.is_empty() && name.len() <= 200 && !name.eq_ignore_ascii_case("classic")
+}
+
+/// The subject lines of header blocks quoted in a forward's body (`Subject: …`, `*Subject:*`,
+/// `Betreff: …`), for a forward whose own subject was rewritten.
+fn quoted_subjects(text: &str) -> impl Iterator<Item = &str> {
+    const LABELS: &[&str] = &["subject", "betreff", "objet", "pwnc"];
+    text.lines().filter_map(|line| {
+        let line = line
+            .trim_start_matches(|c: char| c == '>' || c.is_whitespace())
+            .trim_start_matches('*');
+        let (label, value) = line.split_once(':')?;
+        let label = label.trim_end_matches('*').trim();
+        LABELS
+            .iter()
+            .any(|known| label.eq_ignore_ascii_case(known))
+            .then(|| value.trim_start_matches('*').trim())
+    })
 }
 
 /// Token names listed as bullets under a line that introduces the tokens.
@@ -232,12 +342,11 @@ fn token_names_in_list(text: &str) -> Vec<String> {
     for line in text.lines() {
         let trimmed = line.trim();
         if !in_list {
-            let lower = trimmed.to_lowercase();
-            in_list = lower.contains("token") && lower.ends_with(':');
+            in_list = trimmed.ends_with(':') && trimmed.to_ascii_lowercase().contains("token");
             continue;
         }
-        if let Some(name) = BULLET.captures(line).and_then(|captures| captures.get(1)) {
-            names.push(name.as_str());
+        if let Some(name) = bullet_item(trimmed) {
+            names.push(name);
         } else if !trimmed.is_empty() && !names.is_empty() {
             break;
         }
@@ -245,37 +354,29 @@ fn token_names_in_list(text: &str) -> Vec<String> {
     unique(names.into_iter())
 }
 
-fn days_left(text: &str) -> Option<u32> {
-    let text = tidy_lines(text);
-    if let Some(days) = DAYS_LEFT
-        .captures(&text)
-        .and_then(|captures| captures.get(1))
-        .and_then(|days| days.as_str().parse().ok())
-    {
-        return Some(days);
-    }
-    let lower = text.to_lowercase();
-    if lower.contains("expire tomorrow") || lower.contains("expires tomorrow") {
-        Some(1)
-    } else if lower.contains("expire today") || lower.contains("expires today") {
-        Some(0)
-    } else {
-        None
-    }
+/// `- name`, `* name` or `• name`, trimmed.
+fn bullet_item(trimmed: &str) -> Option<&str> {
+    let rest = trimmed.strip_prefix(['-', '*', '•'])?;
+    let item = rest.trim();
+    (rest.starts_with(char::is_whitespace) && !item.is_empty()).then_some(item)
 }
 
 /// `Reason: …` on one line, or the paragraph after a line ending in `reason:`.
 fn decision_reason(text: &str) -> Option<String> {
-    if let Some(reason) = INLINE_REASON
-        .captures(text)
-        .and_then(|captures| captures.get(1))
-    {
-        return Some(unquote(reason.as_str()));
+    const INLINE: &str = "reason:";
+    let inline = text.lines().find_map(|line| {
+        let line = line.trim();
+        let head = line.get(..INLINE.len())?;
+        head.eq_ignore_ascii_case(INLINE)
+            .then(|| line[INLINE.len()..].trim())
+    });
+    if let Some(reason) = inline.filter(|reason| !reason.is_empty()) {
+        return Some(unquote(reason));
     }
     let mut lines = text.lines();
     lines.find(|line| {
-        let lower = line.trim().to_lowercase();
-        lower.contains("reason") && lower.ends_with(':')
+        let line = line.trim();
+        line.ends_with(':') && line.to_ascii_lowercase().contains("reason")
     })?;
     let paragraph: Vec<&str> = lines
         .map(|line| line.trim().trim_start_matches('>').trim())
@@ -291,11 +392,6 @@ fn unquote(text: &str) -> String {
         .trim_matches(|c| matches!(c, '"' | '“' | '”'))
         .trim()
         .to_string()
-}
-
-/// Joins wrapped lines so that a sentence broken by the mail's line length still matches.
-fn tidy_lines(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn unique<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {

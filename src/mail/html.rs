@@ -4,40 +4,6 @@
 //! like a plain-text one, inline answers between quoted blocks included. HTML-only mail would
 //! otherwise turn into one undifferentiated run of text, or nothing at all.
 
-/// Elements whose start or end begins a new line.
-const BLOCK_ELEMENTS: &[&str] = &[
-    "address",
-    "article",
-    "aside",
-    "blockquote",
-    "br",
-    "dd",
-    "div",
-    "dl",
-    "dt",
-    "footer",
-    "form",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "header",
-    "hr",
-    "li",
-    "ol",
-    "p",
-    "pre",
-    "section",
-    "table",
-    "tr",
-    "ul",
-];
-
-/// Elements whose content is never shown.
-const HIDDEN_ELEMENTS: &[&str] = &["head", "script", "style", "title"];
-
 pub fn html_to_text(html: &str) -> String {
     let mut out = TextWriter::default();
     let mut hidden_depth = 0usize;
@@ -77,32 +43,64 @@ pub fn html_to_text(html: &str) -> String {
         let Some(tag) = tag else {
             continue;
         };
-        if HIDDEN_ELEMENTS.contains(&tag.name.as_str()) {
-            if tag.closing {
-                hidden_depth = hidden_depth.saturating_sub(1);
-            } else if !tag.self_closing {
-                hidden_depth += 1;
+        match tag.role {
+            Role::Hidden if tag.closing => hidden_depth = hidden_depth.saturating_sub(1),
+            Role::Hidden if !tag.self_closing => hidden_depth += 1,
+            Role::LineBreak => out.line_break(),
+            Role::Quote => {
+                out.block_break();
+                if tag.closing {
+                    out.quote_depth = out.quote_depth.saturating_sub(1);
+                } else {
+                    out.quote_depth += 1;
+                }
             }
-            continue;
-        }
-        if tag.name == "br" {
-            out.line_break();
-        } else if tag.name == "blockquote" {
-            out.block_break();
-            if tag.closing {
-                out.quote_depth = out.quote_depth.saturating_sub(1);
-            } else {
-                out.quote_depth += 1;
-            }
-        } else if BLOCK_ELEMENTS.contains(&tag.name.as_str()) {
-            out.block_break();
+            Role::Block => out.block_break(),
+            Role::Hidden | Role::Inline => {}
         }
     }
     out.finish()
 }
 
+/// What an element does to the text around it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// Its content is never shown: `<head>`, `<style>`, `<script>`, `<title>`.
+    Hidden,
+    /// `<br>`.
+    LineBreak,
+    /// `<blockquote>`: its lines are quoted.
+    Quote,
+    /// Its start and end begin a new line.
+    Block,
+    /// Text flows through it.
+    Inline,
+}
+
+impl Role {
+    fn of(name: &str) -> Role {
+        // Element names longer than any listed here are inline; a stack copy keeps this free
+        // of allocation, since it runs for every tag.
+        let mut buffer = [0u8; 10];
+        let Some(lower) = buffer.get_mut(..name.len()) else {
+            return Role::Inline;
+        };
+        lower.copy_from_slice(name.as_bytes());
+        lower.make_ascii_lowercase();
+        match &*lower {
+            b"head" | b"script" | b"style" | b"title" => Role::Hidden,
+            b"br" => Role::LineBreak,
+            b"blockquote" => Role::Quote,
+            b"address" | b"article" | b"aside" | b"dd" | b"div" | b"dl" | b"dt" | b"footer"
+            | b"form" | b"h1" | b"h2" | b"h3" | b"h4" | b"h5" | b"h6" | b"header" | b"hr"
+            | b"li" | b"ol" | b"p" | b"pre" | b"section" | b"table" | b"tr" | b"ul" => Role::Block,
+            _ => Role::Inline,
+        }
+    }
+}
+
 struct Tag {
-    name: String,
+    role: Role,
     closing: bool,
     self_closing: bool,
 }
@@ -111,17 +109,16 @@ impl Tag {
     fn parse(inside: &str) -> Option<Tag> {
         let closing = inside.starts_with('/');
         let inside = inside.trim_start_matches('/');
-        let name: String = inside
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .collect::<String>()
-            .to_ascii_lowercase();
+        let name_len = inside
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .unwrap_or(inside.len());
+        let name = &inside[..name_len];
         if name.is_empty() {
             // `<!DOCTYPE …>`, `<?xml …?>` and stray `<` signs.
             return None;
         }
         Some(Tag {
-            name,
+            role: Role::of(name),
             closing,
             self_closing: inside.trim_end().ends_with('/'),
         })
@@ -140,6 +137,12 @@ struct TextWriter {
 impl TextWriter {
     fn text(&mut self, raw: &str) {
         let decoded = decode_entities(raw);
+        // A non-breaking space is text in HTML but only a space to a reader.
+        let decoded = if decoded.contains('\u{a0}') {
+            std::borrow::Cow::Owned(decoded.replace('\u{a0}', " "))
+        } else {
+            decoded
+        };
         for (i, word) in decoded.split(is_html_space).enumerate() {
             if i > 0 {
                 self.pending_space = true;
@@ -156,8 +159,7 @@ impl TextWriter {
                 self.out.push(' ');
             }
             self.pending_space = false;
-            // A non-breaking space is text in HTML but only a space to a reader.
-            self.out.push_str(&word.replace('\u{a0}', " "));
+            self.out.push_str(word);
         }
     }
 

@@ -12,6 +12,8 @@ mod github;
 mod html;
 mod reply;
 
+use std::sync::LazyLock;
+
 use mail_parser::{Message, MessageParser};
 use serde::Serialize;
 
@@ -146,14 +148,16 @@ impl Analysis {
     }
 }
 
+/// One parser for the process: it holds no state between mails.
+static PARSER: LazyLock<MessageParser> = LazyLock::new(MessageParser::new);
+
 /// Classifies one raw mail and extracts what patdesk needs from it.
 pub fn analyze(raw: &[u8], policy: &MailPolicy) -> Analysis {
     let body_skipped = raw.len() > policy.max_message_bytes;
-    let parser = MessageParser::new();
     let parsed = if body_skipped {
-        parser.parse_headers(raw)
+        PARSER.parse_headers(raw)
     } else {
-        parser.parse(raw)
+        PARSER.parse(raw)
     };
     let Some(message) = parsed else {
         let mut analysis = Analysis::empty(Kind::Other);
@@ -195,7 +199,14 @@ fn classify(analysis: &mut Analysis, message: &Message<'_>) {
     }
 
     let bodies = envelope::BodyTexts::of(message);
-    if let Some(mail) = github::recognise(message, analysis.subject.as_deref(), &bodies) {
+    // HTML-only mail is converted here once, for both the GitHub recogniser and the reply.
+    let readable = bodies.reply_source();
+    if let Some(mail) = github::recognise(
+        message,
+        analysis.subject.as_deref(),
+        readable.as_deref(),
+        bodies.all(),
+    ) {
         analysis.kind = mail.kind;
         analysis.org_login = mail.org_login;
         analysis.org_name = mail.org_name;
@@ -216,8 +227,6 @@ fn classify(analysis: &mut Analysis, message: &Message<'_>) {
     if analysis.from.is_some() {
         analysis.kind = Kind::Human;
         let author = envelope::from_name(message);
-        analysis.reply_text = bodies
-            .reply_source()
-            .and_then(|text| extract_reply(&text, author));
+        analysis.reply_text = readable.and_then(|text| extract_reply(&text, author));
     }
 }

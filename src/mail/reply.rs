@@ -140,12 +140,39 @@ const MAX_NAME_BLOCK_LINE_LEN: usize = 60;
 /// From display name: a closing block that starts with it ("Frank Ng | Engineer", or just
 /// "Frank") is a signature.
 pub fn extract_reply(text: &str, author: Option<&str>) -> Option<String> {
-    let lines: Vec<&str> = text.lines().collect();
+    let lines: Vec<Line> = text.lines().map(Line::new).collect();
     let end = original_message_start(&lines).unwrap_or(lines.len());
     let own = without_marked_quotes(lines.get(..end).unwrap_or_default());
     let author = author.map(AuthorName::new);
     let own = without_signature(&own, author.as_ref());
-    tidy(own)
+    tidy(&own)
+}
+
+/// A line of the mail, with its trimmed lower-case form computed once: every rule below
+/// compares against it, most of them for every line.
+struct Line<'a> {
+    text: &'a str,
+    lower: String,
+}
+
+impl<'a> Line<'a> {
+    fn new(text: &'a str) -> Self {
+        let trimmed = text.trim();
+        let lower = if trimmed.is_ascii() {
+            trimmed.to_ascii_lowercase()
+        } else {
+            trimmed.to_lowercase()
+        };
+        Line { text, lower }
+    }
+
+    fn is_blank(&self) -> bool {
+        self.lower.is_empty()
+    }
+
+    fn is_quoted(&self) -> bool {
+        self.lower.starts_with('>')
+    }
 }
 
 /// The ways a person signs with their own name.
@@ -172,26 +199,24 @@ impl AuthorName {
         AuthorName { full: name, first }
     }
 
-    fn signs(&self, line: &str) -> bool {
-        let line = line.trim().to_lowercase();
-        let by_full_name = self.full.chars().count() >= 3 && line.starts_with(&self.full);
-        let by_first_name =
-            self.first.chars().count() >= 2 && line.trim_end_matches(['.', ',', '!']) == self.first;
+    fn signs(&self, line: &Line) -> bool {
+        let by_full_name = self.full.chars().count() >= 3 && line.lower.starts_with(&self.full);
+        let by_first_name = self.first.chars().count() >= 2
+            && line.lower.trim_end_matches(['.', ',', '!']) == self.first;
         by_full_name || by_first_name
     }
 }
 
-fn original_message_start(lines: &[&str]) -> Option<usize> {
+fn original_message_start(lines: &[Line]) -> Option<usize> {
     (0..lines.len()).find(|&i| {
-        let line = lines[i].trim();
-        let lower = line.to_lowercase();
+        let line = &lines[i];
         if ORIGINAL_MESSAGE_MARKERS
             .iter()
-            .any(|marker| lower.starts_with(marker))
+            .any(|marker| line.lower.starts_with(marker))
         {
             return true;
         }
-        if is_underscore_rule(line) && header_block_at(lines, i + 1) {
+        if is_underscore_rule(&line.lower) && header_block_at(lines, i + 1) {
             return true;
         }
         if header_block_at(lines, i) {
@@ -207,13 +232,13 @@ fn original_message_start(lines: &[&str]) -> Option<usize> {
 }
 
 /// A run of at least ten underscores, as Outlook draws above its header block.
-fn is_underscore_rule(line: &str) -> bool {
-    line.len() >= 10 && line.chars().all(|c| c == '_')
+fn is_underscore_rule(trimmed: &str) -> bool {
+    trimmed.len() >= 10 && trimmed.chars().all(|c| c == '_')
 }
 
 /// Outlook's header block: a From line, then within a few lines a date and a subject or
 /// recipient line. Gmail's plain-text rendering bolds labels as `*From:*`.
-fn header_block_at(lines: &[&str], i: usize) -> bool {
+fn header_block_at(lines: &[Line], i: usize) -> bool {
     let Some(first) = lines.get(i) else {
         return false;
     };
@@ -229,10 +254,10 @@ fn header_block_at(lines: &[&str], i: usize) -> bool {
     date && about
 }
 
-fn has_label(line: &str, labels: &[&str]) -> bool {
-    let line = line.trim().trim_start_matches('*').to_lowercase();
+fn has_label(line: &Line, labels: &[&str]) -> bool {
+    let text = line.lower.trim_start_matches('*');
     labels.iter().any(|label| {
-        line.strip_prefix(label).is_some_and(|rest| {
+        text.strip_prefix(label).is_some_and(|rest| {
             let rest = rest.trim_start_matches('*').trim_start();
             rest.starts_with(':')
         })
@@ -240,39 +265,44 @@ fn has_label(line: &str, labels: &[&str]) -> bool {
 }
 
 /// The number of lines (1 or 2) of an attribution line starting at `i`, if there is one.
-fn attribution_at(lines: &[&str], i: usize) -> Option<usize> {
-    let line = lines.get(i)?.trim();
-    if line.is_empty() || line.starts_with('>') {
+fn attribution_at(lines: &[Line], i: usize) -> Option<usize> {
+    let line = lines.get(i)?;
+    if line.is_blank() || line.is_quoted() {
         return None;
     }
-    if is_attribution(line) {
+    if is_attribution(&line.lower) {
         return Some(1);
     }
-    let lower = line.to_lowercase();
-    let next = lines.get(i + 1)?.trim();
-    if ATTRIBUTION_OPENINGS
-        .iter()
-        .any(|opening| lower.starts_with(opening))
-        && !next.is_empty()
-        && is_attribution(&format!("{line} {next}"))
+    let next = lines.get(i + 1)?;
+    if next.lower.ends_with(':')
+        && ATTRIBUTION_OPENINGS
+            .iter()
+            .any(|opening| line.lower.starts_with(opening))
+        && is_attribution(&format!("{} {}", line.lower, next.lower))
     {
         return Some(2);
     }
     None
 }
 
-fn is_attribution(line: &str) -> bool {
-    if line.chars().count() > 400 {
-        return false;
-    }
-    let Some(head) = line.trim_end().strip_suffix(':') else {
+/// `lower` is a trimmed, lower-case line.
+fn is_attribution(lower: &str) -> bool {
+    let Some(head) = lower.strip_suffix(':') else {
         return false;
     };
-    let head = head.trim_end().to_lowercase();
+    if head.chars().count() > 400 {
+        return false;
+    }
+    let head = head.trim_end();
     ATTRIBUTION_VERBS.iter().any(|verb| {
-        head.ends_with(verb)
-            || head.contains(&format!(" {verb} ")) && ends_with_name_or_address(&head)
+        head.ends_with(verb) || contains_word(head, verb) && ends_with_name_or_address(head)
     })
+}
+
+/// `word` stands in `text` with a space on either side.
+fn contains_word(text: &str, word: &str) -> bool {
+    text.match_indices(word)
+        .any(|(at, _)| text[..at].ends_with(' ') && text[at + word.len()..].starts_with(' '))
 }
 
 /// German and Dutch put the author after the verb: "… schrieb Max Muster <max@example.de>:".
@@ -280,24 +310,20 @@ fn ends_with_name_or_address(head: &str) -> bool {
     head.ends_with('>') || head.split_whitespace().count() >= 4
 }
 
-fn next_content_is_quoted(lines: &[&str], from: usize) -> bool {
+fn next_content_is_quoted(lines: &[Line], from: usize) -> bool {
     lines
         .iter()
         .skip(from)
-        .find(|line| !line.trim().is_empty())
-        .is_some_and(|line| is_quoted(line))
+        .find(|line| !line.is_blank())
+        .is_some_and(Line::is_quoted)
 }
 
-fn is_quoted(line: &str) -> bool {
-    line.trim_start().starts_with('>')
-}
-
-fn without_marked_quotes<'a>(lines: &[&'a str]) -> Vec<&'a str> {
+fn without_marked_quotes<'l, 'a>(lines: &'l [Line<'a>]) -> Vec<&'l Line<'a>> {
     let mut kept = Vec::with_capacity(lines.len());
     let mut i = 0;
     while i < lines.len() {
-        let line = lines[i];
-        if is_quoted(line) {
+        let line = &lines[i];
+        if line.is_quoted() {
             i += 1;
             continue;
         }
@@ -315,7 +341,10 @@ fn without_marked_quotes<'a>(lines: &[&'a str]) -> Vec<&'a str> {
 
 /// Cuts hard signature markers first (`-- `, "Sent from my iPhone", disclaimers), then a
 /// closing or the author's name followed by a short name block within what is left.
-fn without_signature<'a>(lines: &[&'a str], author: Option<&AuthorName>) -> Vec<&'a str> {
+fn without_signature<'l, 'a>(
+    lines: &[&'l Line<'a>],
+    author: Option<&AuthorName>,
+) -> Vec<&'l Line<'a>> {
     let hard_end = lines
         .iter()
         .position(|line| is_signature_marker(line))
@@ -327,49 +356,44 @@ fn without_signature<'a>(lines: &[&'a str], author: Option<&AuthorName>) -> Vec<
     lines.get(..soft_end).unwrap_or_default().to_vec()
 }
 
-fn is_signature_marker(line: &str) -> bool {
-    if line.trim_end() == "--" {
-        return true;
-    }
-    let lower = line.trim().to_lowercase();
-    SIGNATURE_OPENINGS
-        .iter()
-        .any(|opening| lower.starts_with(opening))
+fn is_signature_marker(line: &Line) -> bool {
+    // "-- " is the standard delimiter; trimming has made it "--".
+    line.lower == "--"
+        || SIGNATURE_OPENINGS
+            .iter()
+            .any(|opening| line.lower.starts_with(opening))
         || DISCLAIMER_OPENINGS
             .iter()
-            .any(|opening| lower.starts_with(opening))
-        || is_underscore_rule(line.trim())
+            .any(|opening| line.lower.starts_with(opening))
+        || is_underscore_rule(&line.lower)
 }
 
-fn signs_off(line: &str, author: Option<&AuthorName>) -> bool {
-    let lower = line.trim().to_lowercase();
-    let closing = lower.trim_end_matches([',', '!', '.', ' ']);
+fn signs_off(line: &Line, author: Option<&AuthorName>) -> bool {
+    let closing = line.lower.trim_end_matches([',', '!', '.', ' ']);
     CLOSINGS.contains(&closing) || author.is_some_and(|author| author.signs(line))
 }
 
 /// Line `i` has text of the person's before it and at most a short name block after it.
-fn ends_in_name_block(lines: &[&str], i: usize) -> bool {
-    let has_text_before = lines[..i].iter().any(|line| !line.trim().is_empty());
-    let after: Vec<&&str> = lines[i + 1..]
+fn ends_in_name_block(lines: &[&Line], i: usize) -> bool {
+    let has_text_before = lines[..i].iter().any(|line| !line.is_blank());
+    let after: Vec<&&Line> = lines[i + 1..]
         .iter()
-        .filter(|line| !line.trim().is_empty())
+        .filter(|line| !line.is_blank())
         .collect();
     has_text_before
         && after.len() <= MAX_NAME_BLOCK_LINES
         && after
             .iter()
-            .all(|line| line.trim().chars().count() <= MAX_NAME_BLOCK_LINE_LEN)
+            .all(|line| line.lower.chars().count() <= MAX_NAME_BLOCK_LINE_LEN)
 }
 
 /// Trailing white space off every line, blank lines at either end dropped, and runs of blank
 /// lines folded into one.
-fn tidy(lines: Vec<&str>) -> Option<String> {
+fn tidy(lines: &[&Line]) -> Option<String> {
     let mut out = String::new();
     let mut blank_pending = false;
     for line in lines {
-        let line = line.replace('\u{a0}', " ");
-        let line = line.trim_end();
-        if line.trim().is_empty() {
+        if line.is_blank() {
             blank_pending = !out.is_empty();
             continue;
         }
@@ -379,7 +403,12 @@ fn tidy(lines: Vec<&str>) -> Option<String> {
             out.push('\n');
         }
         blank_pending = false;
-        out.push_str(line);
+        let text = line.text.trim_end();
+        if text.contains('\u{a0}') {
+            out.push_str(&text.replace('\u{a0}', " "));
+        } else {
+            out.push_str(text);
+        }
     }
     (!out.is_empty()).then_some(out)
 }

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod generators;
+
 use std::path::{Path, PathBuf};
 
 use patdesk::mail::MailPolicy;
