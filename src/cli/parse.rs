@@ -112,7 +112,8 @@ fn summary(analysis: &Analysis) -> String {
     if let Some(reply) = &analysis.reply_text {
         out.push_str("reply text:\n");
         for line in reply.lines() {
-            out.push_str(&format!("  | {line}\n"));
+            out.push_str(format!("  | {line}").trim_end());
+            out.push('\n');
         }
     }
     out

@@ -154,12 +154,15 @@ static PARSER: LazyLock<MessageParser> = LazyLock::new(MessageParser::new);
 /// Classifies one raw mail and extracts what patdesk needs from it.
 pub fn analyze(raw: &[u8], policy: &MailPolicy) -> Analysis {
     let body_skipped = raw.len() > policy.max_message_bytes;
-    let parsed = if body_skipped {
-        PARSER.parse_headers(raw)
-    } else {
-        PARSER.parse(raw)
-    };
-    let Some(message) = parsed else {
+    // A bug in the parser must cost one mail (kept as `other` for a person), not the daemon.
+    let parsed = std::panic::catch_unwind(|| {
+        if body_skipped {
+            PARSER.parse_headers(raw)
+        } else {
+            PARSER.parse(raw)
+        }
+    });
+    let Ok(Some(message)) = parsed else {
         let mut analysis = Analysis::empty(Kind::Other);
         analysis.body_skipped = body_skipped;
         return analysis;
