@@ -10,18 +10,7 @@ use mail_parser::Message;
 use regex::Regex;
 
 use super::envelope::{from_name, raw_header, split_address};
-use super::{Decision, Kind};
-
-pub struct GithubMail {
-    pub kind: Kind,
-    pub org_login: Option<String>,
-    pub org_name: Option<String>,
-    pub review_url: Option<String>,
-    pub token_names: Vec<String>,
-    pub expires_in_days: Option<u32>,
-    pub decision: Option<Decision>,
-    pub decision_reason: Option<String>,
-}
+use super::{Analysis, Decision, Kind};
 
 fn regex(pattern: &str) -> Regex {
     Regex::new(pattern).expect("the patterns in this module are valid")
@@ -40,15 +29,16 @@ struct SubjectMatch {
     decision: Option<Decision>,
 }
 
-/// `readable` is the body as a reader sees it (HTML converted); `all_bodies` every text and
-/// HTML part, searched for the review link.
+/// When this is one of GitHub's token mails, sets the kind and the GitHub fields of
+/// `analysis` and returns true. `readable` is the body as a reader sees it (HTML converted);
+/// `all_bodies` every text and HTML part, searched for the review link.
 pub fn recognise(
+    analysis: &mut Analysis,
     message: &Message<'_>,
-    subject: Option<&str>,
     readable: Option<&str>,
     all_bodies: &[&str],
-) -> Option<GithubMail> {
-    let (subject, forwarded) = match subject {
+) -> bool {
+    let (subject, forwarded) = match analysis.subject.as_deref() {
         Some(subject) => {
             let stripped = strip_forward_prefixes(subject);
             (Some(stripped), stripped.len() < subject.len())
@@ -59,27 +49,25 @@ pub fn recognise(
         // A forward whose subject was rewritten still quotes the original header block.
         let text = readable.filter(|text| forwarded && ABOUT_TOKENS.is_match(text))?;
         quoted_subjects(text).find_map(|quoted| match_subject(strip_forward_prefixes(quoted)))
-    })?;
+    });
+    let Some(matched) = matched else {
+        return false;
+    };
 
     let review_login = all_bodies.iter().find_map(|text| review_link_login(text));
     let mentions_github = |text: &str| text.contains("@github.com");
     let evidence =
         sent_by_github(message) || review_login.is_some() || readable.is_some_and(mentions_github);
     if !evidence {
-        return None;
+        return false;
     }
 
     let text = readable.unwrap_or_default();
-    let mut mail = GithubMail {
-        kind: matched.kind,
-        org_login: matched.org_login,
-        org_name: matched.org_name,
-        review_url: None,
-        token_names: Vec::new(),
-        expires_in_days: None,
-        decision: matched.decision,
-        decision_reason: None,
-    };
+    let mail = analysis;
+    mail.kind = matched.kind;
+    mail.org_login = matched.org_login;
+    mail.org_name = matched.org_name;
+    mail.decision = matched.decision;
     match matched.kind {
         Kind::GithubPatRequestsPending => {
             if mail.org_name.is_none() {
@@ -107,7 +95,7 @@ pub fn recognise(
         }
         _ => {}
     }
-    Some(mail)
+    true
 }
 
 /// `Fwd: FW: subject` → `subject`.

@@ -204,20 +204,7 @@ fn classify(analysis: &mut Analysis, message: &Message<'_>) {
     let bodies = envelope::BodyTexts::of(message);
     // HTML-only mail is converted here once, for both the GitHub recogniser and the reply.
     let readable = bodies.reply_source();
-    if let Some(mail) = github::recognise(
-        message,
-        analysis.subject.as_deref(),
-        readable.as_deref(),
-        bodies.all(),
-    ) {
-        analysis.kind = mail.kind;
-        analysis.org_login = mail.org_login;
-        analysis.org_name = mail.org_name;
-        analysis.review_url = mail.review_url;
-        analysis.token_names = mail.token_names;
-        analysis.expires_in_days = mail.expires_in_days;
-        analysis.decision = mail.decision;
-        analysis.decision_reason = mail.decision_reason;
+    if github::recognise(analysis, message, readable.as_deref(), bodies.all()) {
         return;
     }
 
