@@ -4,4 +4,8 @@
 
 pub mod cli;
 pub mod config;
+pub mod lifecycle;
 pub mod mail;
+pub mod request;
+pub mod review;
+pub mod store;

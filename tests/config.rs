@@ -40,6 +40,12 @@ fn problems(result: Result<Config, ConfigError>) -> Vec<(String, String)> {
     }
 }
 
+/// Problems found when the secrets of a valid config are read.
+fn secret_problems(result: Result<Config, ConfigError>) -> Vec<(String, String)> {
+    let config = result.expect("the config itself is valid");
+    problems(config.check_secrets().map(|()| config.clone()))
+}
+
 #[test]
 fn the_example_config_is_valid_with_its_credentials() {
     let creds = credentials();
@@ -51,7 +57,10 @@ fn the_example_config_is_valid_with_its_credentials() {
     assert_eq!(mailbox.endpoint.security, Security::Tls);
     assert_eq!(mailbox.endpoint.port, 993);
     // The trailing newline of a credential file is not part of the secret.
-    assert_eq!(mailbox.password.expose(), "imap-secret-123");
+    assert_eq!(
+        mailbox.password.read().expect("readable").expose(),
+        "imap-secret-123"
+    );
     assert_eq!(mailbox.processed_folder, "Processed");
     let github = config.github.expect("github section");
     assert_eq!(github.orgs.len(), 1);
@@ -60,7 +69,15 @@ fn the_example_config_is_valid_with_its_credentials() {
     assert_eq!(config.team.members, vec!["alice-platform", "bob-ops"]);
     let smtp = config.smtp.expect("smtp section");
     assert_eq!(smtp.endpoint.port, 587);
-    assert_eq!(smtp.login.expect("login").1.expose(), "smtp-secret-456");
+    assert_eq!(
+        smtp.login
+            .expect("login")
+            .1
+            .read()
+            .expect("readable")
+            .expose(),
+        "smtp-secret-456"
+    );
 }
 
 #[test]
@@ -68,7 +85,14 @@ fn secrets_never_show_in_debug_output() {
     let creds = credentials();
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("patdesk.example.toml");
     let config = Config::load_with_credentials(&example, Some(creds.path())).expect("valid");
-    let debug = format!("{config:?}");
+    config.check_secrets().expect("every secret is readable");
+    let secrets: Vec<_> = config
+        .secret_refs()
+        .into_iter()
+        .map(|secret| secret.read().expect("readable"))
+        .collect();
+    assert_eq!(secrets.len(), 4);
+    let debug = format!("{config:?} {secrets:?}");
     for secret in [
         "imap-secret-123",
         "smtp-secret-456",
@@ -77,7 +101,48 @@ fn secrets_never_show_in_debug_output() {
     ] {
         assert!(!debug.contains(secret), "{secret} leaked into {debug}");
     }
-    assert!(debug.contains("systemd credential imap-password"));
+    assert!(debug.contains("imap-password"));
+}
+
+#[test]
+fn secrets_are_read_when_needed_so_the_cli_works_without_credentials() {
+    // An engineer's shell has no $CREDENTIALS_DIRECTORY: loading still works, reading does not.
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("patdesk.example.toml");
+    let config = Config::load_with_credentials(&example, None).expect("loads without secrets");
+    assert_eq!(config.team.members, vec!["alice-platform", "bob-ops"]);
+    let found = problems(config.check_secrets().map(|()| config.clone()));
+    let keys: Vec<&str> = found.iter().map(|(key, _)| key.as_str()).collect();
+    assert_eq!(
+        keys,
+        vec![
+            "mailbox.password",
+            "smtp.password",
+            "github.private_key",
+            "signing.key"
+        ]
+    );
+    assert!(found[0].1.contains("CREDENTIALS_DIRECTORY"), "{found:?}");
+}
+
+#[test]
+fn review_thresholds_come_from_the_config_and_are_checked() {
+    let text = "[review]\nmax_expiry_days = 90\ncritical_when_write = [\"contents\"]\n";
+    let config = Config::from_toml(text, Path::new("patdesk.toml"), None).expect("valid");
+    assert_eq!(config.review.max_expiry_days, 90);
+    assert_eq!(config.review.critical_when_write, vec!["contents"]);
+    assert_eq!(
+        config.review.min_purpose_chars, 20,
+        "unset keys keep their defaults"
+    );
+
+    let text = "[review]\nmax_expiry_days = 0\nhigh_when_read = [\"Secret Stuff\"]\n";
+    let found = problems(Config::from_toml(text, Path::new("patdesk.toml"), None));
+    let keys: Vec<&str> = found.iter().map(|(key, _)| key.as_str()).collect();
+    assert_eq!(
+        keys,
+        vec!["review.max_expiry_days", "review.high_when_read"],
+        "{found:?}"
+    );
 }
 
 #[test]
@@ -182,7 +247,10 @@ fn plaintext_is_accepted_to_loopback() {
     let mailbox = config.mailbox.expect("mailbox");
     assert_eq!(mailbox.endpoint.security, Security::Plaintext);
     // Relative secret paths resolve beside the config file.
-    assert_eq!(mailbox.password.expose(), "secret");
+    assert_eq!(
+        mailbox.password.read().expect("readable").expose(),
+        "secret"
+    );
 }
 
 #[test]
@@ -206,7 +274,7 @@ fn a_world_readable_secret_file_is_refused() {
     let dir = TempDir::new().expect("temp dir");
     write_secret(dir.path(), "key", "s3cret", 0o644);
     let text = "[signing]\nkey = { file = \"key\" }\n";
-    let found = problems(Config::from_toml(
+    let found = secret_problems(Config::from_toml(
         text,
         &dir.path().join("patdesk.toml"),
         None,
@@ -218,14 +286,19 @@ fn a_world_readable_secret_file_is_refused() {
 #[test]
 fn a_credential_needs_the_credentials_directory() {
     let text = "[signing]\nkey = { credential = \"signing-key\" }\n";
-    let found = problems(Config::from_toml(text, Path::new("patdesk.toml"), None));
+    let found = secret_problems(Config::from_toml(text, Path::new("patdesk.toml"), None));
     assert!(found[0].1.contains("CREDENTIALS_DIRECTORY"), "{found:?}");
 
     let creds = credentials();
     let config =
         Config::from_toml(text, Path::new("patdesk.toml"), Some(creds.path())).expect("valid");
     assert_eq!(
-        config.signing_key.expect("key").expose(),
+        config
+            .signing_key
+            .expect("key")
+            .read()
+            .expect("readable")
+            .expose(),
         "c2lnbmluZy1rZXk="
     );
 }
@@ -261,7 +334,7 @@ fn a_github_key_that_is_not_pem_is_refused() {
         login = "acme"
         installation_id = 2
     "#;
-    let found = problems(Config::from_toml(
+    let found = secret_problems(Config::from_toml(
         text,
         &dir.path().join("patdesk.toml"),
         None,

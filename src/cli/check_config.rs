@@ -7,6 +7,7 @@ use crate::config::{Config, Endpoint, Security};
 
 pub fn run(path: &Path) -> Result<(), Failure> {
     let config = Config::load(path)?;
+    config.check_secrets()?;
     print!("{}", report(&config));
     Ok(())
 }

@@ -1,8 +1,12 @@
 //! The `patdesk` command line: argument definitions, dispatch and exit codes. Each command's
 //! work lives in its own module; none of them holds business rules.
 
+mod audit;
 mod check_config;
+mod decide;
 mod parse;
+mod records;
+mod table;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,6 +15,8 @@ use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::config::{Config, ConfigError, DEFAULT_CONFIG_PATH};
+use crate::lifecycle::Refusal;
+use crate::store::{Store, StoreError};
 
 /// Exit codes, documented in the README.
 pub mod exit {
@@ -21,6 +27,12 @@ pub mod exit {
     pub const USAGE: u8 = 2;
     /// The config file is missing, unreadable or invalid.
     pub const CONFIG: u8 = 3;
+    /// No request with that id.
+    pub const NOT_FOUND: u8 = 4;
+    /// The decision was refused: wrong state, not a team member, or the token's owner.
+    pub const REFUSED: u8 = 5;
+    /// `audit verify` found the audit log broken.
+    pub const AUDIT_BROKEN: u8 = 6;
 }
 
 #[derive(Debug, Parser)]
@@ -35,6 +47,10 @@ pub struct Cli {
     #[arg(long, global = true, env = "PATDESK_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
 
+    /// Print JSON instead of the readable form
+    #[arg(long, global = true)]
+    json: bool,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -45,6 +61,27 @@ enum Command {
     Parse(parse::ParseArgs),
     /// Validate the config file and read every secret it names, without showing them
     CheckConfig,
+    /// List requests, newest first
+    List(records::ListArgs),
+    /// Show a request: its record, findings, conversation, GitHub actions and audit events
+    Show(records::ShowArgs),
+    /// Approve a request (a team member other than the token's owner)
+    Approve(decide::ApproveArgs),
+    /// Deny a request; the reason is sent to the requester and to GitHub
+    Deny(decide::DenyArgs),
+    /// Revoke an approved token
+    Revoke(decide::RevokeArgs),
+    /// Add a note to a request's record
+    Note(decide::NoteArgs),
+    /// Record a purpose given another way (Slack, a call), and review the request again
+    Purpose(decide::PurposeArgs),
+    /// Write the records sheet: every request, its decision, and the audit event behind it
+    Export(records::ExportArgs),
+    /// List mail that could not be tied to a request, for a person to look at
+    Triage,
+    /// Check or record the tamper-evident audit log
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 /// A command's failure, with the exit code it maps to.
@@ -78,6 +115,48 @@ impl From<anyhow::Error> for Failure {
     }
 }
 
+impl From<StoreError> for Failure {
+    fn from(error: StoreError) -> Self {
+        let code = match error {
+            StoreError::NoSuchRequest(_) => exit::NOT_FOUND,
+            _ => exit::FAILURE,
+        };
+        Failure {
+            code,
+            error: error.into(),
+        }
+    }
+}
+
+impl From<Refusal> for Failure {
+    fn from(refusal: Refusal) -> Self {
+        Failure {
+            code: exit::REFUSED,
+            error: anyhow::anyhow!("refused: {refusal}"),
+        }
+    }
+}
+
+/// What every command that works on the records needs.
+struct Context {
+    config: Config,
+    store: Store,
+    json: bool,
+}
+
+impl Context {
+    fn open(config_path: Option<PathBuf>, json: bool) -> Result<Context, Failure> {
+        let path = config_path.unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_PATH));
+        let config = Config::load(&path)?;
+        let store = Store::open(&config.store.path)?;
+        Ok(Context {
+            config,
+            store,
+            json,
+        })
+    }
+}
+
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -104,17 +183,31 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
-    match cli.command {
+    let Cli {
+        config,
+        json,
+        command,
+    } = cli;
+    let open = || Context::open(config.clone(), json);
+    match command {
         Command::Parse(args) => {
             // `parse` is a tool for looking at mail: it reads a config only when told to.
-            let config = cli.config.as_deref().map(Config::load).transpose()?;
-            parse::run(&args, config.as_ref())
+            let config = config.as_deref().map(Config::load).transpose()?;
+            parse::run(&args, config.as_ref(), json)
         }
         Command::CheckConfig => {
-            let path = cli
-                .config
-                .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_PATH));
+            let path = config.unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_PATH));
             check_config::run(&path)
         }
+        Command::List(args) => records::list(&open()?, &args),
+        Command::Show(args) => records::show(&open()?, &args),
+        Command::Export(args) => records::export(&open()?, &args),
+        Command::Triage => records::triage(&open()?),
+        Command::Approve(args) => decide::approve(&mut open()?, &args),
+        Command::Deny(args) => decide::deny(&mut open()?, &args),
+        Command::Revoke(args) => decide::revoke(&mut open()?, &args),
+        Command::Note(args) => decide::note(&mut open()?, &args),
+        Command::Purpose(args) => decide::purpose(&mut open()?, &args),
+        Command::Audit(command) => audit::run(&open()?, &command),
     }
 }

@@ -16,17 +16,13 @@ pub struct ParseArgs {
     #[arg(value_name = "FILE")]
     file: PathBuf,
 
-    /// Print one flat JSON object instead of the readable summary
-    #[arg(long)]
-    json: bool,
-
     /// Trust Authentication-Results headers from this authserv-id (repeatable; added to the
     /// config's mail.trusted_authserv_ids)
     #[arg(long = "trusted-authserv-id", value_name = "ID")]
     trusted_authserv_ids: Vec<String>,
 }
 
-pub fn run(args: &ParseArgs, config: Option<&Config>) -> Result<(), Failure> {
+pub fn run(args: &ParseArgs, config: Option<&Config>, json: bool) -> Result<(), Failure> {
     let raw = read_input(&args.file)?;
     let mut policy = config.map(|config| config.mail.clone()).unwrap_or_default();
     policy
@@ -35,7 +31,7 @@ pub fn run(args: &ParseArgs, config: Option<&Config>) -> Result<(), Failure> {
 
     let analysis = analyze(&raw, &policy);
     let mut out = std::io::stdout().lock();
-    if args.json {
+    if json {
         serde_json::to_writer(&mut out, &analysis).context("cannot write JSON")?;
         writeln!(out).context("cannot write to standard output")?;
     } else {

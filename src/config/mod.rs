@@ -10,8 +10,9 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use crate::mail::{DEFAULT_MAX_MESSAGE_BYTES, MailPolicy};
-use raw::{RawConfig, RawGithub, RawMailbox, RawSecret, RawSecurity, RawSmtp};
-pub use secret::{Secret, SecretOrigin};
+use crate::review::ReviewPolicy;
+use raw::{RawConfig, RawGithub, RawMailbox, RawReview, RawSecret, RawSecurity, RawSmtp};
+pub use secret::{Secret, SecretKind, SecretOrigin, SecretRef};
 
 /// Where the daemon and the CLI look when neither `--config` nor `PATDESK_CONFIG` says.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/patdesk/patdesk.toml";
@@ -31,9 +32,10 @@ pub struct Config {
     pub smtp: Option<SmtpConfig>,
     pub github: Option<GithubConfig>,
     pub team: TeamConfig,
+    pub review: ReviewPolicy,
     /// Signs the Message-IDs of outgoing mail so replies can be threaded without trusting
     /// the subject line.
-    pub signing_key: Option<Secret>,
+    pub signing_key: Option<SecretRef>,
 }
 
 #[derive(Debug, Clone)]
@@ -62,7 +64,7 @@ pub struct Endpoint {
 pub struct MailboxConfig {
     pub endpoint: Endpoint,
     pub username: String,
-    pub password: Secret,
+    pub password: SecretRef,
     /// The team mailbox's own address, for recognising our own mail.
     pub address: String,
     pub folder: String,
@@ -74,14 +76,14 @@ pub struct MailboxConfig {
 pub struct SmtpConfig {
     pub endpoint: Endpoint,
     /// Username and password, when the server wants authentication.
-    pub login: Option<(String, Secret)>,
+    pub login: Option<(String, SecretRef)>,
     pub from: String,
 }
 
 #[derive(Debug, Clone)]
 pub struct GithubConfig {
     pub app_id: u64,
-    pub private_key: Secret,
+    pub private_key: SecretRef,
     pub api_url: String,
     pub orgs: Vec<OrgConfig>,
 }
@@ -144,6 +146,39 @@ impl fmt::Display for ProblemList<'_> {
 }
 
 impl Config {
+    /// Every secret the config names, for `check-config` and for the parts that read them.
+    pub fn secret_refs(&self) -> Vec<&SecretRef> {
+        let mut refs = Vec::new();
+        if let Some(mailbox) = &self.mailbox {
+            refs.push(&mailbox.password);
+        }
+        if let Some((_, password)) = self.smtp.as_ref().and_then(|smtp| smtp.login.as_ref()) {
+            refs.push(password);
+        }
+        if let Some(github) = &self.github {
+            refs.push(&github.private_key);
+        }
+        refs.extend(self.signing_key.as_ref());
+        refs
+    }
+
+    /// Reads every secret, reporting all problems at once.
+    pub fn check_secrets(&self) -> Result<(), ConfigError> {
+        let problems: Vec<Problem> = self
+            .secret_refs()
+            .into_iter()
+            .filter_map(|secret| secret.read().err())
+            .collect();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid {
+                path: self.source.clone(),
+                problems,
+            })
+        }
+    }
+
     /// Reads and validates `path`, taking systemd credentials from `$CREDENTIALS_DIRECTORY`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let credentials = std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from);
@@ -214,9 +249,10 @@ impl Validator {
         let smtp = raw.smtp.map(|smtp| self.smtp(smtp));
         let github = raw.github.map(|github| self.github(github));
         let team = self.team(raw.team.members);
-        let signing_key = raw
-            .signing
-            .and_then(|signing| self.required_secret("signing.key", signing.key));
+        let review = self.review(raw.review);
+        let signing_key = raw.signing.and_then(|signing| {
+            self.required_secret("signing.key", SecretKind::Password, signing.key)
+        });
         Config {
             source: path.to_path_buf(),
             store,
@@ -225,6 +261,7 @@ impl Validator {
             smtp: smtp.flatten(),
             github: github.flatten(),
             team,
+            review,
             signing_key,
         }
     }
@@ -317,7 +354,7 @@ impl Validator {
             (993, 143),
         );
         let username = self.required_text("mailbox.username", raw.username);
-        let password = self.required_secret("mailbox.password", raw.password);
+        let password = self.required_secret("mailbox.password", SecretKind::Password, raw.password);
         let address = self.required_text("mailbox.address", raw.address);
         if let Some(address) = &address
             && !looks_like_address(address)
@@ -369,7 +406,8 @@ impl Validator {
         let login = match (raw.username, raw.password) {
             (None, None) => None,
             (Some(username), Some(password)) => {
-                let password = self.required_secret("smtp.password", Some(password));
+                let password =
+                    self.required_secret("smtp.password", SecretKind::Password, Some(password));
                 password.map(|password| (username, password))
             }
             (Some(_), None) => {
@@ -411,15 +449,11 @@ impl Validator {
             }
             Some(id) => Some(id),
         };
-        let private_key = self.required_secret("github.private_key", raw.private_key);
-        if let Some(key) = &private_key
-            && !key.expose().contains("PRIVATE KEY-----")
-        {
-            self.problem(
-                "github.private_key",
-                format!("read from {} is not a PEM private key (the .pem file GitHub lets you download)", key.origin()),
-            );
-        }
+        let private_key = self.required_secret(
+            "github.private_key",
+            SecretKind::PemPrivateKey,
+            raw.private_key,
+        );
         let api_url = raw
             .api_url
             .unwrap_or_else(|| DEFAULT_GITHUB_API_URL.to_string());
@@ -516,7 +550,75 @@ impl Validator {
         }
     }
 
-    fn required_secret(&mut self, key: &str, raw: Option<RawSecret>) -> Option<Secret> {
+    fn review(&mut self, raw: RawReview) -> ReviewPolicy {
+        let mut policy = ReviewPolicy::default();
+        for (key, value, range, field) in [
+            (
+                "review.max_expiry_days",
+                raw.max_expiry_days,
+                1..=3650,
+                &mut policy.max_expiry_days,
+            ),
+            (
+                "review.min_purpose_chars",
+                raw.min_purpose_chars,
+                1..=1000,
+                &mut policy.min_purpose_chars,
+            ),
+            (
+                "review.min_token_name_chars",
+                raw.min_token_name_chars,
+                1..=100,
+                &mut policy.min_token_name_chars,
+            ),
+        ] {
+            match value {
+                Some(value) if range.contains(&value) => *field = value,
+                Some(value) => self.problem(
+                    key,
+                    format!(
+                        "is {value}: accepted is {} to {}",
+                        range.start(),
+                        range.end()
+                    ),
+                ),
+                None => {}
+            }
+        }
+        for (key, value, field) in [
+            (
+                "review.critical_when_write",
+                raw.critical_when_write,
+                &mut policy.critical_when_write,
+            ),
+            (
+                "review.high_when_read",
+                raw.high_when_read,
+                &mut policy.high_when_read,
+            ),
+        ] {
+            let Some(slugs) = value else { continue };
+            match slugs.iter().find(|slug| !is_permission_slug(slug)) {
+                Some(bad) => self.problem(
+                    key,
+                    format!("has {bad:?}: expected permission slugs such as \"contents\" or \"organization_secrets\""),
+                ),
+                None => *field = slugs,
+            }
+        }
+        if let Some(names) = raw.generic_token_names {
+            policy.generic_token_names =
+                names.into_iter().map(|name| name.to_lowercase()).collect();
+        }
+        policy
+    }
+
+    fn required_secret(
+        &mut self,
+        key: &str,
+        kind: SecretKind,
+        raw: Option<RawSecret>,
+    ) -> Option<SecretRef> {
         let Some(raw) = raw else {
             self.problem(
                 key,
@@ -524,7 +626,7 @@ impl Validator {
             );
             return None;
         };
-        match secret::resolve(&raw, &self.base, self.credentials.as_deref()) {
+        match SecretRef::new(key, kind, &raw, &self.base, self.credentials.as_deref()) {
             Ok(secret) => Some(secret),
             Err(message) => {
                 self.problem(key, message);
@@ -548,6 +650,14 @@ fn looks_like_address(text: &str) -> bool {
         .rsplit_once('<')
         .map_or(text, |(_, rest)| rest.trim_end_matches('>'));
     matches!(address.trim().split_once('@'), Some((local, domain)) if !local.is_empty() && domain.contains('.') && !domain.contains(char::is_whitespace))
+}
+
+/// GitHub's permission slugs: lower-case words joined by underscores.
+fn is_permission_slug(slug: &str) -> bool {
+    !slug.is_empty()
+        && slug
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 /// GitHub logins: letters, digits and single hyphens, at most 39 characters.

@@ -19,6 +19,8 @@ pub struct RawConfig {
     pub github: Option<RawGithub>,
     #[serde(default)]
     pub team: RawTeam,
+    #[serde(default)]
+    pub review: RawReview,
     pub signing: Option<RawSigning>,
 }
 
@@ -92,6 +94,17 @@ pub struct RawOrg {
 pub struct RawTeam {
     #[serde(default)]
     pub members: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReview {
+    pub max_expiry_days: Option<u32>,
+    pub min_purpose_chars: Option<u32>,
+    pub min_token_name_chars: Option<u32>,
+    pub generic_token_names: Option<Vec<String>>,
+    pub critical_when_write: Option<Vec<String>>,
+    pub high_when_read: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]

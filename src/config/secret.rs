@@ -1,37 +1,58 @@
 //! Secrets read from files or systemd credentials, never from the config file itself.
+//!
+//! Loading the config checks only where each secret lives; the value is read when a part of
+//! patdesk needs it. The engineers' commands need no secret, and an engineer's shell has no
+//! `$CREDENTIALS_DIRECTORY`: reading lazily lets them share the daemon's config file.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use super::Problem;
 use super::raw::{RawSecret, RawSecretReference};
+
+/// What a secret must look like, checked when it is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretKind {
+    Password,
+    /// A PEM private key, like the GitHub App's.
+    PemPrivateKey,
+}
+
+/// Where a secret lives, validated but not yet read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretRef {
+    /// The config key that names it, for messages.
+    key: String,
+    kind: SecretKind,
+    origin: SecretOrigin,
+}
+
+/// Where a secret is read from, for messages that must name it without showing it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretOrigin {
+    File(PathBuf),
+    Credential {
+        name: String,
+        /// `$CREDENTIALS_DIRECTORY` as it was when the config was loaded.
+        directory: Option<PathBuf>,
+    },
+}
 
 /// A secret's value. Its `Debug` never shows the value, so it cannot leak through logs.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret {
     value: String,
-    origin: SecretOrigin,
-}
-
-/// Where a secret was read from, for messages that must name it without showing it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SecretOrigin {
-    File(PathBuf),
-    Credential { name: String, path: PathBuf },
 }
 
 impl Secret {
     pub fn expose(&self) -> &str {
         &self.value
     }
-
-    pub fn origin(&self) -> &SecretOrigin {
-        &self.origin
-    }
 }
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Secret({} bytes from {})", self.value.len(), self.origin)
+        write!(f, "Secret({} bytes)", self.value.len())
     }
 }
 
@@ -44,30 +65,80 @@ impl fmt::Display for SecretOrigin {
     }
 }
 
-/// Reads a secret. `base` resolves relative file paths (the config file's folder);
-/// `credentials` is `$CREDENTIALS_DIRECTORY` when systemd set it.
-pub fn resolve(raw: &RawSecret, base: &Path, credentials: Option<&Path>) -> Result<Secret, String> {
-    let reference = match raw {
-        RawSecret::Inline => {
-            return Err(r#"must not be written inline: use { file = "/path/to/file" } or { credential = "name" } (a systemd LoadCredential= name)"#.to_string());
+impl SecretRef {
+    /// Validates where a secret is said to live. `base` resolves relative file paths (the
+    /// config file's folder); `credentials` is `$CREDENTIALS_DIRECTORY` when systemd set it.
+    pub(super) fn new(
+        key: &str,
+        kind: SecretKind,
+        raw: &RawSecret,
+        base: &Path,
+        credentials: Option<&Path>,
+    ) -> Result<SecretRef, String> {
+        let reference = match raw {
+            RawSecret::Inline => {
+                return Err(r#"must not be written inline: use { file = "/path/to/file" } or { credential = "name" } (a systemd LoadCredential= name)"#.to_string());
+            }
+            RawSecret::Reference(reference) => reference,
+        };
+        Ok(SecretRef {
+            key: key.to_string(),
+            kind,
+            origin: origin_of(reference, base, credentials)?,
+        })
+    }
+
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    pub fn origin(&self) -> &SecretOrigin {
+        &self.origin
+    }
+
+    /// Reads the secret now. A problem names the config key and says how to fix it.
+    pub fn read(&self) -> Result<Secret, Problem> {
+        self.read_value().map_err(|message| Problem {
+            key: self.key.clone(),
+            message,
+        })
+    }
+
+    fn read_value(&self) -> Result<Secret, String> {
+        let path = match &self.origin {
+            SecretOrigin::File(path) => {
+                refuse_world_readable(path)?;
+                path.clone()
+            }
+            SecretOrigin::Credential {
+                name,
+                directory: Some(directory),
+            } => directory.join(name),
+            SecretOrigin::Credential {
+                name,
+                directory: None,
+            } => {
+                return Err(format!(
+                    "names systemd credential {name:?} but $CREDENTIALS_DIRECTORY is not set \
+                     (run under systemd with LoadCredential={name}:…, or use {{ file = \"…\" }})"
+                ));
+            }
+        };
+        let origin = &self.origin;
+        let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {origin}: {e}"))?;
+        let value = String::from_utf8(bytes).map_err(|_| format!("{origin} is not UTF-8 text"))?;
+        // Files written by `echo` end in a newline that is not part of the secret.
+        let value = value.trim_end_matches(['\r', '\n']).to_string();
+        if value.is_empty() {
+            return Err(format!("{origin} is empty"));
         }
-        RawSecret::Reference(reference) => reference,
-    };
-    let origin = origin_of(reference, base, credentials)?;
-    let path = match &origin {
-        SecretOrigin::File(path) | SecretOrigin::Credential { path, .. } => path.clone(),
-    };
-    if matches!(origin, SecretOrigin::File(_)) {
-        refuse_world_readable(&path)?;
+        if self.kind == SecretKind::PemPrivateKey && !value.contains("PRIVATE KEY-----") {
+            return Err(format!(
+                "read from {origin} is not a PEM private key (the .pem file GitHub lets you download)"
+            ));
+        }
+        Ok(Secret { value })
     }
-    let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {origin}: {e}"))?;
-    let value = String::from_utf8(bytes).map_err(|_| format!("{origin} is not UTF-8 text"))?;
-    // Files written by `echo` end in a newline that is not part of the secret.
-    let value = value.trim_end_matches(['\r', '\n']).to_string();
-    if value.is_empty() {
-        return Err(format!("{origin} is empty"));
-    }
-    Ok(Secret { value, origin })
 }
 
 fn origin_of(
@@ -85,15 +156,9 @@ fn origin_of(
                     "credential name {name:?} is not a plain file name (no '/', not '.' or '..')"
                 ));
             }
-            let Some(directory) = credentials else {
-                return Err(format!(
-                    "names systemd credential {name:?} but $CREDENTIALS_DIRECTORY is not set \
-                     (run under systemd with LoadCredential={name}:…, or use {{ file = \"…\" }})"
-                ));
-            };
             Ok(SecretOrigin::Credential {
                 name: name.clone(),
-                path: directory.join(name),
+                directory: credentials.map(Path::to_path_buf),
             })
         }
         _ => Err(r#"needs exactly one of `file` or `credential`"#.to_string()),

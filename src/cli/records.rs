@@ -1,0 +1,465 @@
+//! Reading the records: `list`, `show`, `export` and `triage`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+use jiff::Timestamp;
+
+use super::table::Table;
+use super::{Context, Failure};
+use crate::request::RequestState;
+use crate::review::Risk;
+use crate::store::{ExportRow, ListFilter, RequestRecord};
+
+/// `12` or `PAT-12`, as the subject tag shows it.
+pub fn parse_request_id(text: &str) -> Result<i64, String> {
+    let digits = text
+        .strip_prefix("PAT-")
+        .or_else(|| text.strip_prefix("pat-"))
+        .unwrap_or(text);
+    digits
+        .parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| {
+            format!("{text:?} is not a request id: expected a number such as 12 or PAT-12")
+        })
+}
+
+/// `2026-11-01` (midnight UTC) or an RFC 3339 time.
+fn parse_since(text: &str) -> Result<Timestamp, String> {
+    if let Ok(time) = text.parse::<Timestamp>() {
+        return Ok(time);
+    }
+    text.parse::<jiff::civil::Date>()
+        .ok()
+        .and_then(|date| date.to_zoned(jiff::tz::TimeZone::UTC).ok())
+        .map(|zoned| zoned.timestamp())
+        .ok_or_else(|| format!("{text:?} is not a date: expected YYYY-MM-DD or an RFC 3339 time"))
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only requests in this state
+    #[arg(long, value_parser = |text: &str| text.parse::<RequestState>().map_err(|e| e.to_string()))]
+    state: Option<RequestState>,
+    /// Only requests to this organisation (its login)
+    #[arg(long, value_name = "LOGIN")]
+    org: Option<String>,
+    /// Only tokens owned by this GitHub login
+    #[arg(long, value_name = "LOGIN")]
+    owner: Option<String>,
+    /// Only requests of this risk
+    #[arg(long, value_parser = |text: &str| text.parse::<Risk>().map_err(|e| e.to_string()))]
+    risk: Option<Risk>,
+    /// Only requests made on or after this date (YYYY-MM-DD, UTC) or time (RFC 3339)
+    #[arg(long, value_name = "DATE", value_parser = parse_since)]
+    since: Option<Timestamp>,
+    /// At most this many
+    #[arg(long, value_name = "N")]
+    limit: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The request's id (12 or PAT-12)
+    #[arg(value_name = "ID", value_parser = parse_request_id)]
+    id: i64,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[arg(long, value_enum, default_value = "csv")]
+    format: ExportFormat,
+    /// Write here instead of standard output
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value).context("cannot write JSON")?;
+    writeln!(out).context("cannot write to standard output")?;
+    Ok(())
+}
+
+fn or_dash(value: Option<&str>) -> String {
+    value
+        .filter(|value| !value.is_empty())
+        .unwrap_or("-")
+        .to_string()
+}
+
+pub fn list(context: &Context, args: &ListArgs) -> Result<(), Failure> {
+    let filter = ListFilter {
+        state: args.state,
+        org: args.org.clone(),
+        owner: args.owner.clone(),
+        risk: args.risk,
+        since: args.since,
+        limit: args.limit,
+    };
+    let records = context.store.list(&filter)?;
+    if context.json {
+        return print_json(&records);
+    }
+    let mut table = Table::new(&["ID", "ORG", "TOKEN", "OWNER", "STATE", "RISK", "REQUESTED"]);
+    for record in &records {
+        table.row(vec![
+            format!("PAT-{}", record.id),
+            record.request.org.clone(),
+            or_dash(record.request.token_name.as_deref()),
+            record.request.owner_login.clone(),
+            record.state.to_string(),
+            record.risk.as_str().to_string(),
+            record.request.requested_at.strftime("%Y-%m-%d").to_string(),
+        ]);
+    }
+    if table.is_empty() {
+        println!("no requests match");
+    } else {
+        print!("{}", table.render());
+    }
+    Ok(())
+}
+
+pub fn show(context: &Context, args: &ShowArgs) -> Result<(), Failure> {
+    let store = &context.store;
+    let record = store.request(args.id)?;
+    let messages = store.messages_for(args.id)?;
+    let outbox = store.outbox_for(args.id)?;
+    let pushes = store.pushes_for(args.id)?;
+    let events = store.events_for(args.id)?;
+    if context.json {
+        return print_json(&serde_json::json!({
+            "request": record,
+            "messages": messages,
+            "outbox": outbox,
+            "github_pushes": pushes,
+            "events": events,
+        }));
+    }
+
+    let mut out = String::new();
+    let request = &record.request;
+    let mut field = |label: &str, value: String| out.push_str(&format!("{label:<16}{value}\n"));
+    field(
+        "request",
+        format!(
+            "PAT-{} ({} #{})",
+            record.id, request.org, record.github_request_id
+        ),
+    );
+    field("token", or_dash(request.token_name.as_deref()));
+    field(
+        "owner",
+        format!(
+            "{} <{}>",
+            request.owner_login,
+            or_dash(record.owner_email.as_deref())
+        ),
+    );
+    field("state", record.state.to_string());
+    field("risk", record.risk.as_str().to_string());
+    field("repositories", scope_of(&record));
+    field("permissions", or_dash(Some(&request.permissions.summary())));
+    field(
+        "expires",
+        request
+            .token_expires_at
+            .map_or_else(|| "never".to_string(), |time| time.to_string()),
+    );
+    field("requested", request.requested_at.to_string());
+    field("github reason", or_dash(request.github_reason.as_deref()));
+    field(
+        "purpose",
+        match (&request.purpose, &record.purpose_source) {
+            (Some(purpose), Some(source)) => format!("{purpose} (from {source})"),
+            (Some(purpose), None) => purpose.clone(),
+            _ => "-".to_string(),
+        },
+    );
+    if let Some(by) = &record.decided_by {
+        field(
+            "decided",
+            format!(
+                "{} by {by}{}",
+                or_dash(record.decided_at.as_deref()),
+                record
+                    .decision_reason
+                    .as_deref()
+                    .map(|reason| format!(": {reason}"))
+                    .unwrap_or_default()
+            ),
+        );
+    }
+    if let Some(by) = &record.revoked_by {
+        field(
+            "revoked",
+            format!(
+                "{} by {by} ({}){}",
+                or_dash(record.revoked_at.as_deref()),
+                or_dash(record.revoke_reason.as_deref()),
+                record
+                    .revoke_note
+                    .as_deref()
+                    .map(|note| format!(": {note}"))
+                    .unwrap_or_default()
+            ),
+        );
+    }
+
+    out.push_str("\nfindings\n");
+    if record.findings.is_empty() {
+        out.push_str("  none\n");
+    }
+    for finding in &record.findings {
+        out.push_str(&format!(
+            "  [{:?}] {}: {}\n      to meet the policy: {}\n",
+            finding.severity, finding.code, finding.why, finding.remedy
+        ));
+    }
+
+    out.push_str("\nconversation\n");
+    if messages.is_empty() && outbox.is_empty() {
+        out.push_str("  none\n");
+    }
+    for message in &messages {
+        out.push_str(&format!(
+            "  {} {} {} from {}: {}\n",
+            message.received_at,
+            message.direction,
+            message.kind,
+            or_dash(message.from.as_deref()),
+            or_dash(message.subject.as_deref())
+        ));
+        if let Some(text) = &message.reply_text {
+            for line in text.lines() {
+                out.push_str(format!("      | {line}").trim_end());
+                out.push('\n');
+            }
+        }
+    }
+    for mail in &outbox {
+        out.push_str(&format!(
+            "  {} out {} to {}: {} ({} attempt(s){})\n",
+            mail.created_at,
+            mail.kind,
+            mail.recipient,
+            mail.state,
+            mail.attempts,
+            mail.last_error
+                .as_deref()
+                .map(|error| format!(", last error: {error}"))
+                .unwrap_or_default()
+        ));
+    }
+
+    out.push_str("\ngithub\n");
+    if pushes.is_empty() {
+        out.push_str("  nothing sent to GitHub\n");
+    }
+    for push in &pushes {
+        out.push_str(&format!(
+            "  {} {}: {} ({} attempt(s){})\n",
+            push.created_at,
+            push.action,
+            push.state,
+            push.attempts,
+            push.last_error
+                .as_deref()
+                .map(|error| format!(", last error: {error}"))
+                .unwrap_or_default()
+        ));
+    }
+
+    out.push_str("\nevents\n");
+    let mut table = Table::new(&["SEQ", "AT", "ACTOR", "EVENT", "DETAIL"]);
+    for event in &events {
+        table.row(vec![
+            event.seq.to_string(),
+            event.at.clone(),
+            event.actor.clone(),
+            event.kind.clone(),
+            event.detail.to_string(),
+        ]);
+    }
+    for line in table.render().lines() {
+        out.push_str(&format!("  {line}\n"));
+    }
+    print!("{out}");
+    Ok(())
+}
+
+fn scope_of(record: &RequestRecord) -> String {
+    let request = &record.request;
+    match request.repository_selection {
+        crate::request::RepositorySelection::All => format!("all repositories of {}", request.org),
+        crate::request::RepositorySelection::None => {
+            "none (organisation or account permissions only)".to_string()
+        }
+        crate::request::RepositorySelection::Subset if request.repositories.is_empty() => {
+            "a selection (not yet fetched)".to_string()
+        }
+        crate::request::RepositorySelection::Subset => request.repositories.join(", "),
+    }
+}
+
+/// The records sheet's columns, as the runbook's spreadsheet kept them.
+const SHEET_COLUMNS: &[&str] = &[
+    "id",
+    "org",
+    "token_name",
+    "purpose",
+    "scope_of_access",
+    "permissions",
+    "date_of_creation",
+    "owner",
+    "risk",
+    "risks",
+    "approver",
+    "status",
+    "decided_at",
+    "decision_reason",
+    "revoked_at",
+    "revoked_why",
+    "event_seq",
+    "event_hash",
+];
+
+fn sheet_row(row: &ExportRow) -> Vec<String> {
+    let record = &row.record;
+    let request = &record.request;
+    let findings: Vec<&str> = record
+        .findings
+        .iter()
+        .map(|finding| finding.code.as_str())
+        .collect();
+    let revoked_why = match (&record.revoke_reason, &record.revoke_note) {
+        (Some(reason), Some(note)) => format!("{reason}: {note}"),
+        (Some(reason), None) => reason.clone(),
+        _ => String::new(),
+    };
+    vec![
+        format!("PAT-{}", record.id),
+        request.org.clone(),
+        request.token_name.clone().unwrap_or_default(),
+        request
+            .purpose
+            .clone()
+            .or_else(|| request.github_reason.clone())
+            .unwrap_or_default(),
+        scope_of(record),
+        request.permissions.summary(),
+        request.requested_at.to_string(),
+        request.owner_login.clone(),
+        record.risk.as_str().to_string(),
+        findings.join(", "),
+        record.decided_by.clone().unwrap_or_default(),
+        record.state.to_string(),
+        record.decided_at.clone().unwrap_or_default(),
+        record.decision_reason.clone().unwrap_or_default(),
+        record.revoked_at.clone().unwrap_or_default(),
+        revoked_why,
+        row.event_seq.map(|seq| seq.to_string()).unwrap_or_default(),
+        row.event_hash.clone().unwrap_or_default(),
+    ]
+}
+
+/// A spreadsheet runs a cell starting with = + - @ (or a tab or carriage return that hides
+/// one) as a formula. A leading apostrophe makes it text, as OWASP recommends.
+pub fn neutralise_formula(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
+pub fn export(context: &Context, args: &ExportArgs) -> Result<(), Failure> {
+    let rows = context.store.export()?;
+    let mut output: Box<dyn Write> = match &args.out {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    match args.format {
+        ExportFormat::Json => {
+            let sheet: Vec<serde_json::Map<String, serde_json::Value>> = rows
+                .iter()
+                .map(|row| {
+                    SHEET_COLUMNS
+                        .iter()
+                        .zip(sheet_row(row))
+                        .map(|(column, cell)| (column.to_string(), serde_json::Value::String(cell)))
+                        .collect()
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut output, &sheet).context("cannot write the export")?;
+            writeln!(output).context("cannot write the export")?;
+        }
+        ExportFormat::Csv => {
+            // RFC 4180: CRLF line ends, quotes where needed; UTF-8 with a byte-order mark so
+            // spreadsheet programs do not guess another charset.
+            output
+                .write_all("\u{feff}".as_bytes())
+                .context("cannot write the export")?;
+            let mut writer = csv::WriterBuilder::new()
+                .terminator(csv::Terminator::CRLF)
+                .from_writer(&mut output);
+            writer
+                .write_record(SHEET_COLUMNS)
+                .context("cannot write the export")?;
+            for row in &rows {
+                let cells = sheet_row(row);
+                writer
+                    .write_record(
+                        cells
+                            .iter()
+                            .map(|cell| neutralise_formula(cell).into_owned()),
+                    )
+                    .context("cannot write the export")?;
+            }
+            writer.flush().context("cannot write the export")?;
+        }
+    }
+    output.flush().context("cannot write the export")?;
+    if let Some(path) = &args.out {
+        eprintln!("wrote {} request(s) to {}", rows.len(), path.display());
+    }
+    Ok(())
+}
+
+pub fn triage(context: &Context) -> Result<(), Failure> {
+    let messages = context.store.triage()?;
+    if context.json {
+        return print_json(&messages);
+    }
+    if messages.is_empty() {
+        println!("nothing to triage");
+        return Ok(());
+    }
+    let mut table = Table::new(&["MAIL", "RECEIVED", "KIND", "FROM", "SUBJECT", "WHY"]);
+    for message in &messages {
+        table.row(vec![
+            message.id.to_string(),
+            message.received_at.clone(),
+            message.kind.clone(),
+            or_dash(message.from.as_deref()),
+            or_dash(message.subject.as_deref()),
+            or_dash(message.triage_note.as_deref()),
+        ]);
+    }
+    print!("{}", table.render());
+    Ok(())
+}

@@ -1,0 +1,286 @@
+//! What a token request is: the facts GitHub gives about it, the purpose patdesk obtained, and
+//! the states of its life. Plain data shared by the review rules, the store and the commands.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// Where a request stands (DESIGN.md, "A request's life").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestState {
+    New,
+    AwaitingPurpose,
+    InReview,
+    Approved,
+    Denied,
+    Revoked,
+    Expired,
+    NeedsContact,
+    Withdrawn,
+}
+
+impl RequestState {
+    pub const ALL: [RequestState; 9] = [
+        RequestState::New,
+        RequestState::AwaitingPurpose,
+        RequestState::InReview,
+        RequestState::Approved,
+        RequestState::Denied,
+        RequestState::Revoked,
+        RequestState::Expired,
+        RequestState::NeedsContact,
+        RequestState::Withdrawn,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestState::New => "new",
+            RequestState::AwaitingPurpose => "awaiting_purpose",
+            RequestState::InReview => "in_review",
+            RequestState::Approved => "approved",
+            RequestState::Denied => "denied",
+            RequestState::Revoked => "revoked",
+            RequestState::Expired => "expired",
+            RequestState::NeedsContact => "needs_contact",
+            RequestState::Withdrawn => "withdrawn",
+        }
+    }
+
+    /// Still waiting for a decision.
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            RequestState::New
+                | RequestState::AwaitingPurpose
+                | RequestState::InReview
+                | RequestState::NeedsContact
+        )
+    }
+}
+
+impl fmt::Display for RequestState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for RequestState {
+    type Err = UnknownValue;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        RequestState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == text)
+            .ok_or_else(|| {
+                UnknownValue::new("state", text, RequestState::ALL.map(RequestState::as_str))
+            })
+    }
+}
+
+/// A value that is not one of those accepted, with the list, for a clear message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} {value:?}: accepted are {}", accepted.join(", "))]
+pub struct UnknownValue {
+    what: &'static str,
+    value: String,
+    accepted: Vec<&'static str>,
+}
+
+impl UnknownValue {
+    pub fn new(
+        what: &'static str,
+        value: &str,
+        accepted: impl IntoIterator<Item = &'static str>,
+    ) -> Self {
+        UnknownValue {
+            what,
+            value: value.to_string(),
+            accepted: accepted.into_iter().collect(),
+        }
+    }
+}
+
+/// Which repositories a token reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RepositorySelection {
+    None,
+    All,
+    Subset,
+}
+
+impl RepositorySelection {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RepositorySelection::None => "none",
+            RepositorySelection::All => "all",
+            RepositorySelection::Subset => "subset",
+        }
+    }
+}
+
+impl FromStr for RepositorySelection {
+    type Err = UnknownValue;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "none" => Ok(RepositorySelection::None),
+            "all" => Ok(RepositorySelection::All),
+            "subset" => Ok(RepositorySelection::Subset),
+            _ => Err(UnknownValue::new(
+                "repository selection",
+                text,
+                ["none", "all", "subset"],
+            )),
+        }
+    }
+}
+
+/// How much a permission allows, ordered. GitHub may add levels; those are kept as written.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Access {
+    Read,
+    Write,
+    Admin,
+    Other(String),
+}
+
+impl Access {
+    pub fn parse(text: &str) -> Access {
+        match text {
+            "read" => Access::Read,
+            "write" => Access::Write,
+            "admin" => Access::Admin,
+            other => Access::Other(other.to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Access::Read => "read",
+            Access::Write => "write",
+            Access::Admin => "admin",
+            Access::Other(other) => other,
+        }
+    }
+
+    /// Write or more. An unknown level is treated as writing: the safe assumption.
+    pub fn writes(&self) -> bool {
+        !matches!(self, Access::Read)
+    }
+}
+
+impl Serialize for Access {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Access {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(|text| Access::parse(&text))
+    }
+}
+
+/// The permission groups of GitHub's API: slug → access, every slug kept, known or not.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Permissions {
+    #[serde(default)]
+    pub organization: BTreeMap<String, Access>,
+    #[serde(default)]
+    pub repository: BTreeMap<String, Access>,
+    /// Account permissions.
+    #[serde(default)]
+    pub other: BTreeMap<String, Access>,
+}
+
+/// The scope a permission belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Organization,
+    Repository,
+    Account,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Organization => "organization",
+            Scope::Repository => "repository",
+            Scope::Account => "account",
+        }
+    }
+}
+
+impl Permissions {
+    /// Every permission with its scope.
+    pub fn iter(&self) -> impl Iterator<Item = (Scope, &str, &Access)> {
+        [
+            (Scope::Organization, &self.organization),
+            (Scope::Repository, &self.repository),
+            (Scope::Account, &self.other),
+        ]
+        .into_iter()
+        .flat_map(|(scope, map)| {
+            map.iter()
+                .map(move |(slug, access)| (scope, slug.as_str(), access))
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.organization.is_empty() && self.repository.is_empty() && self.other.is_empty()
+    }
+
+    /// `repository: contents=write, metadata=read; organization: members=read`
+    pub fn summary(&self) -> String {
+        let mut groups = Vec::new();
+        for (label, map) in [
+            ("repository", &self.repository),
+            ("organization", &self.organization),
+            ("account", &self.other),
+        ] {
+            if !map.is_empty() {
+                let items: Vec<String> = map
+                    .iter()
+                    .map(|(slug, access)| format!("{slug}={}", access.as_str()))
+                    .collect();
+                groups.push(format!("{label}: {}", items.join(", ")));
+            }
+        }
+        groups.join("; ")
+    }
+}
+
+/// A request as GitHub describes it, with the purpose patdesk obtained.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenRequest {
+    pub org: String,
+    pub token_name: Option<String>,
+    pub owner_login: String,
+    pub repository_selection: RepositorySelection,
+    /// `owner/name`; filled only for `subset`.
+    pub repositories: Vec<String>,
+    pub permissions: Permissions,
+    /// `None`: the token never expires.
+    pub token_expires_at: Option<Timestamp>,
+    pub requested_at: Timestamp,
+    /// What the requester typed into GitHub, often nothing.
+    pub github_reason: Option<String>,
+    /// What patdesk learnt from the requester or an engineer.
+    pub purpose: Option<String>,
+}
+
+impl TokenRequest {
+    /// The purpose the review should judge: the one obtained, else GitHub's reason.
+    pub fn stated_purpose(&self) -> Option<&str> {
+        self.purpose
+            .as_deref()
+            .or(self.github_reason.as_deref())
+            .map(str::trim)
+            .filter(|purpose| !purpose.is_empty())
+    }
+}

@@ -1,0 +1,674 @@
+//! Least-privilege rules: a token request in, findings and an overall risk out.
+//!
+//! These are the runbook's "Validating the Request" checks — scope, permissions, expiry, token
+//! name, completeness — with the grading of FACTS.md §3. Each finding says why it matters and
+//! what the requester could change to meet the policy, because a denial must tell them that.
+//! Pure: no network, no database.
+
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::request::{Access, RepositorySelection, Scope, TokenRequest};
+
+/// Thresholds and lists, all configurable under `[review]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewPolicy {
+    /// The longest a token may live (the team's guidance: at most a year).
+    pub max_expiry_days: u32,
+    /// A purpose shorter than this says too little.
+    pub min_purpose_chars: u32,
+    pub min_token_name_chars: u32,
+    /// Names that say nothing about what a token is for, lower-case.
+    pub generic_token_names: Vec<String>,
+    /// Permission slugs that are critical with write or admin access.
+    pub critical_when_write: Vec<String>,
+    /// Permission slugs that are high risk even to read.
+    pub high_when_read: Vec<String>,
+}
+
+impl Default for ReviewPolicy {
+    fn default() -> Self {
+        let strings = |items: &[&str]| items.iter().map(|item| item.to_string()).collect();
+        ReviewPolicy {
+            max_expiry_days: 366,
+            min_purpose_chars: 20,
+            min_token_name_chars: 4,
+            generic_token_names: strings(&[
+                "test",
+                "testing",
+                "token",
+                "pat",
+                "temp",
+                "tmp",
+                "my token",
+                "mytoken",
+                "new token",
+                "github",
+                "github token",
+                "access",
+                "foo",
+                "asdf",
+                "default",
+                "x",
+            ]),
+            critical_when_write: strings(&[
+                "administration",
+                "workflows",
+                "secrets",
+                "environments",
+                "dependabot_secrets",
+                "actions",
+                "repository_hooks",
+                "organization_hooks",
+                "organization_administration",
+                "members",
+                "organization_secrets",
+                "organization_self_hosted_runners",
+                "organization_custom_roles",
+                "organization_custom_org_roles",
+                "organization_personal_access_tokens",
+                "organization_personal_access_token_requests",
+                "git_ssh_keys",
+                "gpg_keys",
+                "email_addresses",
+            ]),
+            high_when_read: strings(&[
+                "secret_scanning_alerts",
+                "security_events",
+                "vulnerability_alerts",
+            ]),
+        }
+    }
+}
+
+/// Permission slugs GitHub documents (FACTS.md §3). Others are reported, never dropped.
+const KNOWN_REPOSITORY: &[&str] = &[
+    "actions",
+    "administration",
+    "artifact_metadata",
+    "attestations",
+    "checks",
+    "codespaces",
+    "contents",
+    "dependabot_secrets",
+    "deployments",
+    "discussions",
+    "environments",
+    "issues",
+    "merge_queues",
+    "metadata",
+    "packages",
+    "pages",
+    "pull_requests",
+    "repository_custom_properties",
+    "repository_hooks",
+    "repository_projects",
+    "secret_scanning_alerts",
+    "secrets",
+    "security_events",
+    "statuses",
+    "vulnerability_alerts",
+    "workflows",
+];
+const KNOWN_ORGANIZATION: &[&str] = &[
+    "custom_properties_for_organizations",
+    "members",
+    "organization_administration",
+    "organization_custom_roles",
+    "organization_custom_org_roles",
+    "organization_custom_properties",
+    "organization_copilot_seat_management",
+    "organization_announcement_banners",
+    "organization_events",
+    "organization_hooks",
+    "organization_personal_access_tokens",
+    "organization_personal_access_token_requests",
+    "organization_plan",
+    "organization_projects",
+    "organization_packages",
+    "organization_secrets",
+    "organization_self_hosted_runners",
+    "organization_user_blocking",
+    "team_discussions",
+];
+const KNOWN_ACCOUNT: &[&str] = &[
+    "email_addresses",
+    "followers",
+    "git_ssh_keys",
+    "gpg_keys",
+    "interaction_limits",
+    "profile",
+    "starring",
+];
+
+/// Words that say a purpose only reads, and words that say it changes something.
+const READ_WORDS: &[&str] = &[
+    "read",
+    "reads",
+    "reading",
+    "list",
+    "lists",
+    "view",
+    "views",
+    "report",
+    "reports",
+    "reporting",
+    "monitor",
+    "monitors",
+    "fetch",
+    "fetches",
+    "download",
+    "downloads",
+    "audit",
+    "scan",
+    "scans",
+    "query",
+    "queries",
+    "dashboard",
+    "metrics",
+    "inventory",
+    "backup",
+    "backups",
+    "mirror",
+    "clone",
+];
+const WRITE_WORDS: &[&str] = &[
+    "write",
+    "writes",
+    "push",
+    "pushes",
+    "create",
+    "creates",
+    "update",
+    "updates",
+    "delete",
+    "deletes",
+    "publish",
+    "publishes",
+    "release",
+    "releases",
+    "deploy",
+    "deploys",
+    "comment",
+    "comments",
+    "label",
+    "labels",
+    "merge",
+    "merges",
+    "open",
+    "opens",
+    "post",
+    "posts",
+    "upload",
+    "uploads",
+    "modify",
+    "change",
+    "changes",
+    "manage",
+    "sync",
+    "syncs",
+    "commit",
+    "commits",
+    "tag",
+    "tags",
+    "approve",
+    "close",
+    "closes",
+    "edit",
+    "edits",
+    "set",
+    "sets",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+/// The overall risk of granting a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Risk {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Risk {
+    pub const ALL: [Risk; 4] = [Risk::Low, Risk::Medium, Risk::High, Risk::Critical];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Risk::Low => "low",
+            Risk::Medium => "medium",
+            Risk::High => "high",
+            Risk::Critical => "critical",
+        }
+    }
+
+    fn of(severity: Severity) -> Risk {
+        match severity {
+            Severity::Info | Severity::Low => Risk::Low,
+            Severity::Medium => Risk::Medium,
+            Severity::High => Risk::High,
+            Severity::Critical => Risk::Critical,
+        }
+    }
+
+    fn raised(self) -> Risk {
+        match self {
+            Risk::Low => Risk::Medium,
+            Risk::Medium => Risk::High,
+            Risk::High | Risk::Critical => Risk::Critical,
+        }
+    }
+}
+
+impl std::str::FromStr for Risk {
+    type Err = crate::request::UnknownValue;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Risk::ALL
+            .into_iter()
+            .find(|risk| risk.as_str() == text)
+            .ok_or_else(|| {
+                crate::request::UnknownValue::new("risk", text, Risk::ALL.map(Risk::as_str))
+            })
+    }
+}
+
+/// One thing the review found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Stable, for scripts and the records sheet: `critical_permission`, `no_expiry`, …
+    pub code: String,
+    pub severity: Severity,
+    /// Why it matters, in a sentence.
+    pub why: String,
+    /// What the requester could change to meet the policy.
+    pub remedy: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Review {
+    pub risk: Risk,
+    pub findings: Vec<Finding>,
+}
+
+/// Reviews a request against the policy. `now` decides whether the token has already expired.
+pub fn review(request: &TokenRequest, policy: &ReviewPolicy, now: Timestamp) -> Review {
+    let mut findings = Vec::new();
+    scope(request, &mut findings);
+    let permission_findings_from = findings.len();
+    permissions(request, policy, &mut findings);
+    let permission_severity = findings[permission_findings_from..]
+        .iter()
+        .map(|finding| finding.severity)
+        .max();
+    let expiry_amplifies = expiry(request, policy, now, &mut findings);
+    token_name(request, policy, &mut findings);
+    let purpose_missing = purpose(request, policy, &mut findings);
+    completeness(request, &mut findings);
+
+    let mut risk = findings
+        .iter()
+        .map(|finding| Risk::of(finding.severity))
+        .max()
+        .unwrap_or(Risk::Low);
+    // FACTS.md §3's amplifiers: a risky permission is worse on every repository, for ever,
+    // for a reason nobody gave. Two of them together raise the risk one level.
+    let amplifiers = [
+        request.repository_selection == RepositorySelection::All,
+        expiry_amplifies,
+        purpose_missing,
+    ]
+    .into_iter()
+    .filter(|&present| present)
+    .count();
+    if permission_severity.is_some_and(|severity| severity >= Severity::Medium) && amplifiers >= 2 {
+        risk = risk.max(Risk::of(permission_severity.unwrap_or(Severity::Info)).raised());
+    }
+    Review { risk, findings }
+}
+
+fn finding(code: &str, severity: Severity, why: String, remedy: impl Into<String>) -> Finding {
+    Finding {
+        code: code.to_string(),
+        severity,
+        why,
+        remedy: remedy.into(),
+    }
+}
+
+fn scope(request: &TokenRequest, findings: &mut Vec<Finding>) {
+    if request.repository_selection == RepositorySelection::All {
+        findings.push(finding(
+            "all_repositories",
+            Severity::Medium,
+            format!(
+                "The token reaches every repository of {}, including ones created later.",
+                request.org
+            ),
+            "Select only the repositories the token needs; if it truly needs all of them, say why in the purpose.",
+        ));
+    }
+}
+
+fn permissions(request: &TokenRequest, policy: &ReviewPolicy, findings: &mut Vec<Finding>) {
+    let all_repositories = request.repository_selection == RepositorySelection::All;
+    let repository = &request.permissions.repository;
+    let access_of = |slug: &str| repository.get(slug);
+
+    for (scope, slug, access) in request.permissions.iter() {
+        let known = match scope {
+            Scope::Organization => KNOWN_ORGANIZATION,
+            Scope::Repository => KNOWN_REPOSITORY,
+            Scope::Account => KNOWN_ACCOUNT,
+        };
+        if !known.contains(&slug) {
+            findings.push(finding(
+                "unknown_permission",
+                Severity::Medium,
+                format!(
+                    "The {} permission {slug} ({}) is not one patdesk knows, so it cannot grade it.",
+                    scope.as_str(),
+                    access.as_str()
+                ),
+                "An engineer should check what this permission allows before deciding.",
+            ));
+            continue;
+        }
+        if access.writes()
+            && policy
+                .critical_when_write
+                .iter()
+                .any(|critical| critical == slug)
+        {
+            findings.push(finding(
+                "critical_permission",
+                Severity::Critical,
+                format!(
+                    "{} {slug}: {} lets the token {}.",
+                    capitalised(scope.as_str()),
+                    access.as_str(),
+                    effect_of(slug)
+                ),
+                format!("Drop {slug}, or ask for read access if reading is enough; for lasting automation, a GitHub App is the safer tool."),
+            ));
+        } else if policy
+            .high_when_read
+            .iter()
+            .any(|sensitive| sensitive == slug)
+        {
+            findings.push(finding(
+                "sensitive_read",
+                Severity::High,
+                format!(
+                    "{} {slug}: even reading it shows unfixed security problems an attacker could use.",
+                    capitalised(scope.as_str())
+                ),
+                format!("Drop {slug} unless the purpose needs it, and limit the token to the repositories concerned."),
+            ));
+        }
+    }
+
+    if let Some(contents) = access_of("contents") {
+        if contents.writes() {
+            findings.push(finding(
+                "contents_write",
+                Severity::High,
+                format!(
+                    "Contents {}: the token can push code{}.",
+                    contents.as_str(),
+                    if all_repositories { " to every repository" } else { "" }
+                ),
+                "Limit the token to the repositories it must change, or ask for read access if it only reads.",
+            ));
+            if access_of("pull_requests").is_some_and(Access::writes) {
+                findings.push(finding(
+                    "contents_and_pull_requests_write",
+                    Severity::High,
+                    "Contents and pull requests write together let the token push code and open or merge its own pull requests: a path around review.".to_string(),
+                    "Ask for only one of the two, or keep branch protection with required reviews on the repositories concerned.",
+                ));
+            }
+        } else if all_repositories {
+            findings.push(finding(
+                "contents_read_all",
+                Severity::High,
+                format!(
+                    "The token can read the code of every repository of {}.",
+                    request.org
+                ),
+                "Select only the repositories whose code the token must read.",
+            ));
+        }
+    }
+    for slug in ["pages", "deployments"] {
+        if let Some(access) = access_of(slug).filter(|access| access.writes()) {
+            findings.push(finding(
+                "publishing_write",
+                Severity::High,
+                format!("Repository {slug}: {} lets the token change what is published or deployed.", access.as_str()),
+                format!("Drop {slug} write unless publishing is the purpose, and limit the repositories."),
+            ));
+        }
+    }
+
+    if let Some(purpose) = request.stated_purpose() {
+        let words = words_of(purpose);
+        let reads = words.iter().any(|word| READ_WORDS.contains(&word.as_str()));
+        let changes = words
+            .iter()
+            .any(|word| WRITE_WORDS.contains(&word.as_str()));
+        let writing: Vec<&str> = request
+            .permissions
+            .iter()
+            .filter(|(_, slug, access)| access.writes() && *slug != "metadata")
+            .map(|(_, slug, _)| slug)
+            .collect();
+        if reads && !changes && !writing.is_empty() {
+            findings.push(finding(
+                "write_beyond_purpose",
+                Severity::Medium,
+                format!(
+                    "The purpose only reads, but the token asks to write: {}.",
+                    writing.join(", ")
+                ),
+                "Ask for read access only, or explain in the purpose what the token changes.",
+            ));
+        }
+    }
+}
+
+/// Returns whether the expiry is an amplifier (none, or beyond the limit).
+fn expiry(
+    request: &TokenRequest,
+    policy: &ReviewPolicy,
+    now: Timestamp,
+    findings: &mut Vec<Finding>,
+) -> bool {
+    let limit = policy.max_expiry_days;
+    let Some(expires_at) = request.token_expires_at else {
+        findings.push(finding(
+            "no_expiry",
+            Severity::High,
+            "The token never expires: if it leaks, it works until someone notices.".to_string(),
+            format!("Set an expiry of at most {limit} days; renew it when it is still needed."),
+        ));
+        return true;
+    };
+    let lifetime = expires_at.duration_since(request.requested_at);
+    let limit_duration = SignedDuration::from_hours(i64::from(limit) * 24);
+    if lifetime > limit_duration {
+        findings.push(finding(
+            "expiry_beyond_limit",
+            Severity::Medium,
+            format!(
+                "The token lives {} days, beyond the organisation's limit of {limit}.",
+                lifetime.as_hours() / 24
+            ),
+            format!("Set an expiry of at most {limit} days."),
+        ));
+        return true;
+    }
+    if expires_at <= now {
+        findings.push(finding(
+            "already_expired",
+            Severity::Info,
+            "The token has already expired.".to_string(),
+            "Create a new token if access is still needed.",
+        ));
+    }
+    false
+}
+
+fn token_name(request: &TokenRequest, policy: &ReviewPolicy, findings: &mut Vec<Finding>) {
+    let Some(name) = request
+        .token_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+    else {
+        return; // Reported as incomplete.
+    };
+    let lower = name.to_lowercase();
+    let remedy =
+        "Name the token after the service or job it is for, e.g. \"release-pipeline api\".";
+    if policy.generic_token_names.contains(&lower) {
+        findings.push(finding(
+            "generic_token_name",
+            Severity::Low,
+            format!("The token name \"{name}\" says nothing about what it is for."),
+            remedy,
+        ));
+    } else if name.chars().count() < policy.min_token_name_chars as usize {
+        findings.push(finding(
+            "short_token_name",
+            Severity::Low,
+            format!("The token name \"{name}\" is too short to tell what it is for."),
+            remedy,
+        ));
+    } else if let Some(purpose) = request.stated_purpose() {
+        // A clear name shares a word with what it is for or what it reaches; words are
+        // compared by their first four letters, so "reader" matches "reads".
+        let mut context: Vec<String> = stems_of(purpose);
+        for repository in &request.repositories {
+            context.extend(stems_of(repository));
+        }
+        let related = stems_of(name).iter().any(|stem| context.contains(stem));
+        if !related {
+            findings.push(finding(
+                "token_name_unrelated",
+                Severity::Info,
+                format!("The token name \"{name}\" has no word in common with its purpose or repositories."),
+                remedy,
+            ));
+        }
+    }
+}
+
+/// Returns whether the purpose is missing.
+fn purpose(request: &TokenRequest, policy: &ReviewPolicy, findings: &mut Vec<Finding>) -> bool {
+    match request.stated_purpose() {
+        None => {
+            findings.push(finding(
+                "purpose_missing",
+                Severity::Medium,
+                "Nobody has said what the token is for, so its permissions cannot be judged against a need.".to_string(),
+                "Reply with what the token will do, on which repositories, and for how long.",
+            ));
+            true
+        }
+        Some(purpose) if purpose.chars().count() < policy.min_purpose_chars as usize => {
+            findings.push(finding(
+                "purpose_too_short",
+                Severity::Low,
+                format!("The purpose \"{purpose}\" is too short to judge the permissions against."),
+                "Say what the token will do, on which repositories, and for how long.",
+            ));
+            false
+        }
+        Some(_) => false,
+    }
+}
+
+fn completeness(request: &TokenRequest, findings: &mut Vec<Finding>) {
+    let mut missing = Vec::new();
+    if request
+        .token_name
+        .as_deref()
+        .is_none_or(|name| name.trim().is_empty())
+    {
+        missing.push("the token's name");
+    }
+    if request.permissions.is_empty() {
+        missing.push("any permission");
+    }
+    if request.repository_selection == RepositorySelection::Subset
+        && request.repositories.is_empty()
+    {
+        missing.push("the selected repositories");
+    }
+    if !missing.is_empty() {
+        findings.push(finding(
+            "incomplete_request",
+            Severity::Medium,
+            format!("The request does not say {}.", missing.join(" or ")),
+            "Complete the request on GitHub, or tell us what is missing.",
+        ));
+    }
+}
+
+/// What a critical permission lets a token do, for the finding's sentence.
+fn effect_of(slug: &str) -> &'static str {
+    match slug {
+        "administration" => "change repository settings, branch protection and collaborators",
+        "workflows" => "change GitHub Actions workflows, which run with the repository's secrets",
+        "secrets" | "organization_secrets" | "dependabot_secrets" => {
+            "create and overwrite secrets used by automation"
+        }
+        "environments" => "change deployment environments and their protection rules",
+        "actions" => "start, cancel and change Actions runs and their artifacts",
+        "repository_hooks" | "organization_hooks" => "send the repository's events to any address",
+        "organization_administration" => "change the organisation's settings",
+        "members" => "add and remove members and teams",
+        "organization_self_hosted_runners" => "register machines that run the organisation's jobs",
+        "organization_personal_access_tokens" | "organization_personal_access_token_requests" => {
+            "approve or revoke other tokens"
+        }
+        "git_ssh_keys" | "gpg_keys" => "add keys that sign in or sign commits as the owner",
+        "email_addresses" => "change the owner's email addresses",
+        _ => "change security-sensitive settings",
+    }
+}
+
+fn capitalised(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// The first four letters of each word of three letters or more.
+fn stems_of(text: &str) -> Vec<String> {
+    words_of(text)
+        .into_iter()
+        .filter(|word| word.chars().count() >= 3)
+        .map(|word| word.chars().take(4).collect())
+        .collect()
+}
+
+fn words_of(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}

@@ -1,0 +1,145 @@
+//! Mail taken in or sent: the raw bytes, kept, with what patdesk read from them.
+
+use rusqlite::{Row, params};
+use serde::Serialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::{StoreError, Tx};
+use crate::mail::Analysis;
+
+/// A mail to record. `mailbox`, `uidvalidity` and `uid` say where intake found it.
+#[derive(Debug, Clone)]
+pub struct NewMessage<'a> {
+    pub raw: &'a [u8],
+    pub analysis: &'a Analysis,
+    pub direction: Direction,
+    pub mailbox: Option<&'a str>,
+    pub uidvalidity: Option<u32>,
+    pub uid: Option<u32>,
+    pub request_id: Option<i64>,
+    /// Why a person should look at it; `None` when nothing needs a person.
+    pub triage: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    In,
+    Out,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageRecord {
+    pub id: i64,
+    pub direction: String,
+    pub message_id: Option<String>,
+    pub kind: String,
+    pub from: Option<String>,
+    pub subject: Option<String>,
+    pub request_id: Option<i64>,
+    pub triage_note: Option<String>,
+    pub received_at: String,
+    /// What the person wrote, for human mail.
+    pub reply_text: Option<String>,
+}
+
+const COLUMNS: &str = "id, direction, message_id, kind, from_address, subject, request_id, triage_note, received_at, analysis";
+
+fn message_from_row(row: &Row) -> Result<MessageRecord, StoreError> {
+    let analysis: String = row.get(9)?;
+    let analysis: serde_json::Value = serde_json::from_str(&analysis)
+        .map_err(|e| StoreError::Corrupt(format!("message analysis: {e}")))?;
+    Ok(MessageRecord {
+        id: row.get(0)?,
+        direction: row.get(1)?,
+        message_id: row.get(2)?,
+        kind: row.get(3)?,
+        from: row.get(4)?,
+        subject: row.get(5)?,
+        request_id: row.get(6)?,
+        triage_note: row.get(7)?,
+        received_at: row.get(8)?,
+        reply_text: analysis["reply_text"].as_str().map(str::to_string),
+    })
+}
+
+impl super::Store {
+    /// The conversation of a request, oldest first.
+    pub fn messages_for(&self, request_id: i64) -> Result<Vec<MessageRecord>, StoreError> {
+        self.messages_where("request_id = ?1", Some(request_id))
+    }
+
+    /// Mail a person should look at: not tied to any request, or not understood.
+    pub fn triage(&self) -> Result<Vec<MessageRecord>, StoreError> {
+        self.messages_where("triage = 1", None)
+    }
+
+    fn messages_where(
+        &self,
+        condition: &str,
+        value: Option<i64>,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        let mut statement = self.conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM messages WHERE {condition} ORDER BY id"
+        ))?;
+        let mut rows = match value {
+            Some(value) => statement.query([value])?,
+            None => statement.query([])?,
+        };
+        let mut messages = Vec::new();
+        while let Some(row) = rows.next()? {
+            messages.push(message_from_row(row)?);
+        }
+        Ok(messages)
+    }
+}
+
+impl Tx<'_> {
+    pub fn insert_message(&self, message: &NewMessage<'_>) -> Result<i64, StoreError> {
+        let analysis = serde_json::to_string(message.analysis)
+            .map_err(|e| StoreError::Corrupt(format!("message analysis: {e}")))?;
+        let sha256 = Sha256::digest(message.raw)
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect::<String>();
+        self.tx.execute(
+            "INSERT INTO messages (direction, mailbox, uidvalidity, uid, message_id, sha256, raw,
+                kind, from_address, subject, analysis, request_id, triage, triage_note, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            params![
+                match message.direction {
+                    Direction::In => "in",
+                    Direction::Out => "out",
+                },
+                message.mailbox,
+                message.uidvalidity,
+                message.uid,
+                message.analysis.message_id,
+                sha256,
+                message.raw,
+                message.analysis.kind.as_str(),
+                message.analysis.from,
+                message.analysis.subject,
+                analysis,
+                message.request_id,
+                message.triage.is_some(),
+                message.triage,
+                self.now,
+            ],
+        )?;
+        let id = self.tx.last_insert_rowid();
+        self.append_event(
+            "system",
+            message.request_id,
+            "mail_recorded",
+            &json!({
+                "message": id,
+                "message_id": message.analysis.message_id,
+                "kind": message.analysis.kind,
+                "sha256": sha256,
+                "triage": message.triage,
+            }),
+        )?;
+        Ok(id)
+    }
+}

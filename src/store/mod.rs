@@ -1,0 +1,226 @@
+//! The one SQLite file: schema, migrations, every SQL statement, and the audit chain.
+//!
+//! WAL mode with a busy timeout, so the daemon and an engineer's command can use the file at
+//! once: readers never wait, writers take turns. Every change is made in a [`Tx`] together
+//! with its audit event, so either both are stored or neither.
+
+mod chain;
+mod messages;
+mod queue;
+mod requests;
+mod schema;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+pub use chain::{Break, ChainHead, GENESIS, Verification};
+pub use messages::{Direction, MessageRecord, NewMessage};
+pub use queue::{OutboxRecord, PushRecord};
+pub use requests::{EventRecord, ExportRow, ListFilter, NewRequest, RequestRecord};
+
+/// How long a writer waits for another to finish before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create the database {}: {source}", path.display())]
+    Create {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open the database {}: {source}", path.display())]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error(
+        "the database {} has schema version {found}, newer than this patdesk knows ({known}): upgrade patdesk",
+        path.display()
+    )]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("no request {0}: `patdesk list` shows the requests there are")]
+    NoSuchRequest(i64),
+    #[error("stored data cannot be read ({0}); run `patdesk audit verify`")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+}
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens the database, creating it (readable by its owner only) and bringing its schema up
+    /// to date.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        create_private(path)?;
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // In WAL mode NORMAL is durable against application crashes and keeps every commit
+        // consistent; only a power loss can lose the last commits.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let known = i64::try_from(schema::MIGRATIONS.len()).unwrap_or(i64::MAX);
+        let found: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |row| row.get(0))?;
+        if found > known {
+            return Err(StoreError::TooNew {
+                path: self.path.clone(),
+                found,
+                known,
+            });
+        }
+        for (version, migration) in (1..)
+            .zip(schema::MIGRATIONS)
+            .skip(usize::try_from(found).unwrap_or(0))
+        {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            // Another process may have migrated while this one waited for the lock.
+            let current: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+            if current < version {
+                tx.execute_batch(migration)?;
+                tx.pragma_update(None, "user_version", version)?;
+            }
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    /// Starts a write. Writers queue for the database's one write lock up front (BEGIN
+    /// IMMEDIATE), so a transaction never fails half-way because another began writing.
+    pub fn transaction(&mut self) -> Result<Tx<'_>, StoreError> {
+        Ok(Tx {
+            tx: self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?,
+            now: now(),
+        })
+    }
+
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub fn chain_head(&self) -> Result<Option<ChainHead>, StoreError> {
+        chain::head(&self.conn)
+    }
+
+    pub fn verify_chain(&self, expected: Option<&ChainHead>) -> Result<Verification, StoreError> {
+        chain::verify(&self.conn, expected)
+    }
+}
+
+/// One write: changes and their audit events, committed together or not at all. Dropping it
+/// without [`Tx::commit`] rolls everything back.
+pub struct Tx<'c> {
+    tx: rusqlite::Transaction<'c>,
+    /// One time for everything this transaction records.
+    now: String,
+}
+
+impl Tx<'_> {
+    pub fn commit(self) -> Result<(), StoreError> {
+        Ok(self.tx.commit()?)
+    }
+
+    pub fn now(&self) -> &str {
+        &self.now
+    }
+
+    /// Appends an audit event; `detail` is any JSON.
+    pub fn append_event(
+        &self,
+        actor: &str,
+        request_id: Option<i64>,
+        kind: &str,
+        detail: &serde_json::Value,
+    ) -> Result<ChainHead, StoreError> {
+        chain::append(
+            &self.tx,
+            &self.now,
+            actor,
+            request_id,
+            kind,
+            &detail.to_string(),
+        )
+    }
+}
+
+/// UTC, RFC 3339 with milliseconds: fixed width, so text order is time order.
+pub fn format_time(time: Timestamp) -> String {
+    format!("{time:.3}")
+}
+
+pub fn now() -> String {
+    format_time(Timestamp::now())
+}
+
+pub(crate) fn parse_time(text: &str) -> Result<Timestamp, StoreError> {
+    text.parse()
+        .map_err(|e| StoreError::Corrupt(format!("time {text:?}: {e}")))
+}
+
+/// Creates the database file readable and writable by its owner only, before SQLite opens
+/// it: the file holds every mail and decision. SQLite gives its -wal and -shm files the same
+/// mode.
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    if path.exists() {
+        return Ok(());
+    }
+    let error = |source| StoreError::Create {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(parent) = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent).map_err(error)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        // Another process created it first: fine.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(error(e)),
+    }
+}

@@ -1,0 +1,145 @@
+//! What the commands leave for the daemon: mail to send (the outbox) and decisions to carry
+//! to GitHub. Each is queued once, keyed by an idempotency key, in the transaction that made
+//! the decision; the daemon's workers carry them out.
+
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+use serde_json::json;
+
+use super::{StoreError, Tx};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OutboxRecord {
+    pub id: i64,
+    pub kind: String,
+    pub recipient: String,
+    pub state: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PushRecord {
+    pub id: i64,
+    pub action: String,
+    pub reason: Option<String>,
+    pub state: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub created_at: String,
+}
+
+impl super::Store {
+    pub fn outbox_for(&self, request_id: i64) -> Result<Vec<OutboxRecord>, StoreError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT id, kind, recipient, state, attempts, last_error, created_at
+             FROM outbox WHERE request_id = ?1 ORDER BY id",
+        )?;
+        let rows = statement.query_map([request_id], |row| {
+            Ok(OutboxRecord {
+                id: row.get(0)?,
+                kind: row.get(1)?,
+                recipient: row.get(2)?,
+                state: row.get(3)?,
+                attempts: row.get(4)?,
+                last_error: row.get(5)?,
+                created_at: row.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn pushes_for(&self, request_id: i64) -> Result<Vec<PushRecord>, StoreError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT id, action, reason, state, attempts, last_error, created_at
+             FROM github_pushes WHERE request_id = ?1 ORDER BY id",
+        )?;
+        let rows = statement.query_map([request_id], |row| {
+            Ok(PushRecord {
+                id: row.get(0)?,
+                action: row.get(1)?,
+                reason: row.get(2)?,
+                state: row.get(3)?,
+                attempts: row.get(4)?,
+                last_error: row.get(5)?,
+                created_at: row.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+impl Tx<'_> {
+    /// Queues a mail for the outbox worker. Returns `None` when a mail with the same key was
+    /// queued before: asking twice sends once.
+    pub fn enqueue_mail(
+        &self,
+        request_id: i64,
+        kind: &str,
+        recipient: &str,
+        payload: &serde_json::Value,
+        idempotency_key: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        let inserted = self.tx.execute(
+            "INSERT INTO outbox (request_id, kind, idempotency_key, recipient, payload, state,
+                created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?6)
+             ON CONFLICT (idempotency_key) DO NOTHING",
+            params![
+                request_id,
+                kind,
+                idempotency_key,
+                recipient,
+                payload.to_string(),
+                self.now
+            ],
+        )?;
+        if inserted == 0 {
+            return Ok(None);
+        }
+        let id = self.tx.last_insert_rowid();
+        self.append_event(
+            "system",
+            Some(request_id),
+            "mail_queued",
+            &json!({ "outbox": id, "kind": kind, "to": recipient }),
+        )?;
+        Ok(Some(id))
+    }
+
+    /// Queues a decision for GitHub. Like mail, once per idempotency key.
+    pub fn enqueue_push(
+        &self,
+        request_id: i64,
+        action: &str,
+        reason: Option<&str>,
+        idempotency_key: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        let existing: Option<i64> = self
+            .tx
+            .query_row(
+                "SELECT id FROM github_pushes WHERE idempotency_key = ?1",
+                [idempotency_key],
+                |row| row.get(0),
+            )
+            .optional()?;
+        if existing.is_some() {
+            return Ok(None);
+        }
+        self.tx.execute(
+            "INSERT INTO github_pushes (request_id, action, reason, idempotency_key, state,
+                created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?5)",
+            params![request_id, action, reason, idempotency_key, self.now],
+        )?;
+        let id = self.tx.last_insert_rowid();
+        self.append_event(
+            "system",
+            Some(request_id),
+            "github_push_queued",
+            &json!({ "push": id, "action": action, "reason": reason }),
+        )?;
+        Ok(Some(id))
+    }
+}

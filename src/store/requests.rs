@@ -1,0 +1,400 @@
+//! Request records: inserting them, reading them back, and the changes engineers make, each
+//! with its audit event in the same transaction.
+
+use jiff::Timestamp;
+use rusqlite::{Connection, Row, params, params_from_iter};
+use serde::Serialize;
+use serde_json::json;
+
+use super::{StoreError, Tx, format_time, parse_time};
+use crate::request::{Permissions, RepositorySelection, RequestState, TokenRequest};
+use crate::review::{Finding, Review, Risk};
+
+/// A request as the GitHub sync (or a test's builder) first records it.
+#[derive(Debug, Clone)]
+pub struct NewRequest {
+    pub github_request_id: i64,
+    pub token_id: Option<i64>,
+    pub owner_email: Option<String>,
+    pub request: TokenRequest,
+    pub state: RequestState,
+    pub review: Review,
+}
+
+/// A stored request with everything decided about it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestRecord {
+    pub id: i64,
+    pub github_request_id: i64,
+    pub token_id: Option<i64>,
+    pub owner_email: Option<String>,
+    #[serde(flatten)]
+    pub request: TokenRequest,
+    /// How the purpose was obtained: `github_reason`, `reply`, or `engineer`.
+    pub purpose_source: Option<String>,
+    pub state: RequestState,
+    pub risk: Risk,
+    pub findings: Vec<Finding>,
+    pub recorded_at: String,
+    pub updated_at: String,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<String>,
+    pub decision_reason: Option<String>,
+    pub revoked_by: Option<String>,
+    pub revoked_at: Option<String>,
+    pub revoke_reason: Option<String>,
+    pub revoke_note: Option<String>,
+    pub grant_id: Option<i64>,
+}
+
+/// `patdesk list`'s filters; `None` means any.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub state: Option<RequestState>,
+    pub org: Option<String>,
+    pub owner: Option<String>,
+    pub risk: Option<Risk>,
+    /// Requested at or after.
+    pub since: Option<Timestamp>,
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EventRecord {
+    pub seq: i64,
+    pub at: String,
+    pub actor: String,
+    pub request_id: Option<i64>,
+    pub kind: String,
+    pub detail: serde_json::Value,
+    pub hash: String,
+}
+
+/// One line of the records sheet: a request and the newest event that backs it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportRow {
+    #[serde(flatten)]
+    pub record: RequestRecord,
+    pub event_seq: Option<i64>,
+    pub event_hash: Option<String>,
+}
+
+const COLUMNS: &str = "id, github_request_id, token_id, owner_email, org, token_name, owner_login,
+    repository_selection, repositories, permissions, token_expires_at, requested_at,
+    github_reason, purpose, purpose_source, state, risk, findings, recorded_at, updated_at,
+    decided_by, decided_at, decision_reason, revoked_by, revoked_at, revoke_reason, revoke_note,
+    grant_id";
+
+fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {error}"))
+}
+
+fn to_json(value: &impl Serialize, what: &str) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| corrupt(what, e))
+}
+
+fn json_column<T: serde::de::DeserializeOwned>(
+    row: &Row,
+    index: usize,
+    what: &str,
+) -> Result<T, StoreError> {
+    let text: String = row.get(index)?;
+    serde_json::from_str(&text).map_err(|e| corrupt(what, e))
+}
+
+fn record_from_row(row: &Row) -> Result<RequestRecord, StoreError> {
+    let selection: String = row.get(7)?;
+    let state: String = row.get(15)?;
+    let risk: String = row.get(16)?;
+    let expires: Option<String> = row.get(10)?;
+    let requested: String = row.get(11)?;
+    let permissions: Permissions = json_column(row, 9, "permissions")?;
+    Ok(RequestRecord {
+        id: row.get(0)?,
+        github_request_id: row.get(1)?,
+        token_id: row.get(2)?,
+        owner_email: row.get(3)?,
+        request: TokenRequest {
+            org: row.get(4)?,
+            token_name: row.get(5)?,
+            owner_login: row.get(6)?,
+            repository_selection: selection
+                .parse::<RepositorySelection>()
+                .map_err(|e| corrupt("repository selection", e))?,
+            repositories: json_column(row, 8, "repositories")?,
+            permissions,
+            token_expires_at: expires.as_deref().map(parse_time).transpose()?,
+            requested_at: parse_time(&requested)?,
+            github_reason: row.get(12)?,
+            purpose: row.get(13)?,
+        },
+        purpose_source: row.get(14)?,
+        state: state.parse().map_err(|e| corrupt("state", e))?,
+        risk: risk.parse().map_err(|e| corrupt("risk", e))?,
+        findings: json_column(row, 17, "findings")?,
+        recorded_at: row.get(18)?,
+        updated_at: row.get(19)?,
+        decided_by: row.get(20)?,
+        decided_at: row.get(21)?,
+        decision_reason: row.get(22)?,
+        revoked_by: row.get(23)?,
+        revoked_at: row.get(24)?,
+        revoke_reason: row.get(25)?,
+        revoke_note: row.get(26)?,
+        grant_id: row.get(27)?,
+    })
+}
+
+pub(super) fn request(conn: &Connection, id: i64) -> Result<Option<RequestRecord>, StoreError> {
+    let mut statement =
+        conn.prepare_cached(&format!("SELECT {COLUMNS} FROM requests WHERE id = ?1"))?;
+    let mut rows = statement.query([id])?;
+    rows.next()?.map(record_from_row).transpose()
+}
+
+fn event_from_row(row: &Row) -> Result<EventRecord, StoreError> {
+    let detail: String = row.get(5)?;
+    Ok(EventRecord {
+        seq: row.get(0)?,
+        at: row.get(1)?,
+        actor: row.get(2)?,
+        request_id: row.get(3)?,
+        kind: row.get(4)?,
+        detail: serde_json::from_str(&detail).map_err(|e| corrupt("event detail", e))?,
+        hash: row.get(6)?,
+    })
+}
+
+impl super::Store {
+    pub fn request(&self, id: i64) -> Result<RequestRecord, StoreError> {
+        request(&self.conn, id)?.ok_or(StoreError::NoSuchRequest(id))
+    }
+
+    /// Newest first.
+    pub fn list(&self, filter: &ListFilter) -> Result<Vec<RequestRecord>, StoreError> {
+        let mut conditions = Vec::new();
+        let mut values: Vec<String> = Vec::new();
+        let mut condition = |sql: &str, value: String| {
+            values.push(value);
+            conditions.push(format!("{sql} ?{}", values.len()));
+        };
+        if let Some(state) = filter.state {
+            condition("state =", state.as_str().to_string());
+        }
+        if let Some(org) = &filter.org {
+            condition("org =", org.clone());
+        }
+        if let Some(owner) = &filter.owner {
+            condition("owner_login =", owner.clone());
+        }
+        if let Some(risk) = filter.risk {
+            condition("risk =", risk.as_str().to_string());
+        }
+        if let Some(since) = filter.since {
+            condition("requested_at >=", format_time(since));
+        }
+        let mut sql = format!("SELECT {COLUMNS} FROM requests");
+        if !conditions.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&conditions.join(" AND "));
+        }
+        sql.push_str(" ORDER BY id DESC");
+        if let Some(limit) = filter.limit {
+            sql.push_str(&format!(" LIMIT {limit}"));
+        }
+        let mut statement = self.conn.prepare(&sql)?;
+        let mut rows = statement.query(params_from_iter(values.iter()))?;
+        let mut records = Vec::new();
+        while let Some(row) = rows.next()? {
+            records.push(record_from_row(row)?);
+        }
+        Ok(records)
+    }
+
+    /// A request's audit events, oldest first.
+    pub fn events_for(&self, request_id: i64) -> Result<Vec<EventRecord>, StoreError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT seq, at, actor, request_id, kind, detail, hash FROM events
+             WHERE request_id = ?1 ORDER BY seq",
+        )?;
+        let mut rows = statement.query([request_id])?;
+        let mut events = Vec::new();
+        while let Some(row) = rows.next()? {
+            events.push(event_from_row(row)?);
+        }
+        Ok(events)
+    }
+
+    /// Every request with the newest event that backs it, oldest request first.
+    pub fn export(&self) -> Result<Vec<ExportRow>, StoreError> {
+        let mut statement = self.conn.prepare(&format!(
+            "SELECT {COLUMNS},
+                (SELECT seq FROM events WHERE request_id = requests.id ORDER BY seq DESC LIMIT 1),
+                (SELECT hash FROM events WHERE request_id = requests.id ORDER BY seq DESC LIMIT 1)
+             FROM requests ORDER BY id"
+        ))?;
+        let mut rows = statement.query([])?;
+        let mut export = Vec::new();
+        while let Some(row) = rows.next()? {
+            export.push(ExportRow {
+                record: record_from_row(row)?,
+                event_seq: row.get(28)?,
+                event_hash: row.get(29)?,
+            });
+        }
+        Ok(export)
+    }
+}
+
+impl Tx<'_> {
+    /// Reads a request inside the transaction, so what is decided from it cannot change
+    /// before the decision is written.
+    pub fn request(&self, id: i64) -> Result<RequestRecord, StoreError> {
+        request(&self.tx, id)?.ok_or(StoreError::NoSuchRequest(id))
+    }
+
+    pub fn insert_request(&self, actor: &str, new: &NewRequest) -> Result<i64, StoreError> {
+        let request = &new.request;
+        self.tx.execute(
+            "INSERT INTO requests (org, github_request_id, token_id, token_name, owner_login,
+                owner_email, repository_selection, repositories, permissions, token_expires_at,
+                github_reason, purpose, purpose_source, state, risk, findings, requested_at,
+                recorded_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18)",
+            params![
+                request.org,
+                new.github_request_id,
+                new.token_id,
+                request.token_name,
+                request.owner_login,
+                new.owner_email,
+                request.repository_selection.as_str(),
+                to_json(&request.repositories, "repositories")?,
+                to_json(&request.permissions, "permissions")?,
+                request.token_expires_at.map(format_time),
+                request.github_reason,
+                request.purpose,
+                request.github_reason.as_ref().map(|_| "github_reason"),
+                new.state.as_str(),
+                new.review.risk.as_str(),
+                to_json(&new.review.findings, "findings")?,
+                format_time(request.requested_at),
+                self.now,
+            ],
+        )?;
+        let id = self.tx.last_insert_rowid();
+        self.append_event(
+            actor,
+            Some(id),
+            "request_recorded",
+            &json!({
+                "org": request.org,
+                "github_request_id": new.github_request_id,
+                "token_name": request.token_name,
+                "owner": request.owner_login,
+                "state": new.state,
+                "risk": new.review.risk,
+            }),
+        )?;
+        Ok(id)
+    }
+
+    /// Approval or denial.
+    pub fn record_decision(
+        &self,
+        id: i64,
+        by: &str,
+        state: RequestState,
+        reason: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let from = self.request(id)?.state;
+        self.tx.execute(
+            "UPDATE requests SET state = ?2, decided_by = ?3, decided_at = ?4, decision_reason = ?5,
+                updated_at = ?4 WHERE id = ?1",
+            params![id, state.as_str(), by, self.now, reason],
+        )?;
+        let kind = match state {
+            RequestState::Approved => "approved",
+            RequestState::Denied => "denied",
+            _ => "decided",
+        };
+        self.append_event(
+            by,
+            Some(id),
+            kind,
+            &json!({ "from": from, "to": state, "reason": reason }),
+        )?;
+        Ok(())
+    }
+
+    pub fn record_revocation(
+        &self,
+        id: i64,
+        by: &str,
+        reason: &str,
+        note: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let from = self.request(id)?.state;
+        self.tx.execute(
+            "UPDATE requests SET state = 'revoked', revoked_by = ?2, revoked_at = ?3,
+                revoke_reason = ?4, revoke_note = ?5, updated_at = ?3 WHERE id = ?1",
+            params![id, by, self.now, reason, note],
+        )?;
+        self.append_event(
+            by,
+            Some(id),
+            "revoked",
+            &json!({ "from": from, "to": RequestState::Revoked, "reason": reason, "note": note }),
+        )?;
+        Ok(())
+    }
+
+    /// A purpose obtained (from a reply, or given to an engineer another way), with the
+    /// review it leads to.
+    pub fn record_purpose(
+        &self,
+        id: i64,
+        by: &str,
+        purpose: &str,
+        source: &str,
+        review: &Review,
+        state: RequestState,
+    ) -> Result<(), StoreError> {
+        let before = self.request(id)?;
+        self.tx.execute(
+            "UPDATE requests SET purpose = ?2, purpose_source = ?3, risk = ?4, findings = ?5,
+                state = ?6, updated_at = ?7 WHERE id = ?1",
+            params![
+                id,
+                purpose,
+                source,
+                review.risk.as_str(),
+                to_json(&review.findings, "findings")?,
+                state.as_str(),
+                self.now
+            ],
+        )?;
+        self.append_event(
+            by,
+            Some(id),
+            "purpose_recorded",
+            &json!({
+                "purpose": purpose,
+                "source": source,
+                "previous_purpose": before.request.purpose,
+                "from": before.state,
+                "to": state,
+                "risk": review.risk,
+                "previous_risk": before.risk,
+            }),
+        )?;
+        Ok(())
+    }
+
+    pub fn add_note(&self, id: i64, by: &str, text: &str) -> Result<(), StoreError> {
+        // The request must exist; the note changes nothing but the log.
+        self.request(id)?;
+        self.append_event(by, Some(id), "note", &json!({ "text": text }))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,125 @@
+//! The schema, as numbered migrations. Each runs once, in its own transaction, and
+//! `PRAGMA user_version` records how far a database has come. Never edit a released
+//! migration: add the next one.
+
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the records, the mail, the audit log, the outgoing queues and the mailbox position.
+    r#"
+    CREATE TABLE requests (
+        id                   INTEGER PRIMARY KEY,
+        org                  TEXT    NOT NULL,
+        github_request_id    INTEGER NOT NULL,
+        token_id             INTEGER,
+        token_name           TEXT,
+        owner_login          TEXT    NOT NULL,
+        owner_email          TEXT,
+        repository_selection TEXT    NOT NULL CHECK (repository_selection IN ('none', 'all', 'subset')),
+        repositories         TEXT    NOT NULL DEFAULT '[]',
+        permissions          TEXT    NOT NULL DEFAULT '{}',
+        token_expires_at     TEXT,
+        github_reason        TEXT,
+        purpose              TEXT,
+        purpose_source       TEXT,
+        state                TEXT    NOT NULL CHECK (state IN ('new', 'awaiting_purpose', 'in_review',
+                                 'approved', 'denied', 'revoked', 'expired', 'needs_contact', 'withdrawn')),
+        risk                 TEXT    NOT NULL CHECK (risk IN ('low', 'medium', 'high', 'critical')),
+        findings             TEXT    NOT NULL DEFAULT '[]',
+        requested_at         TEXT    NOT NULL,
+        recorded_at          TEXT    NOT NULL,
+        updated_at           TEXT    NOT NULL,
+        decided_by           TEXT,
+        decided_at           TEXT,
+        decision_reason      TEXT,
+        revoked_by           TEXT,
+        revoked_at           TEXT,
+        revoke_reason        TEXT,
+        revoke_note          TEXT,
+        grant_id             INTEGER,
+        UNIQUE (org, github_request_id)
+    ) STRICT;
+    CREATE INDEX requests_state ON requests (state);
+    CREATE INDEX requests_owner ON requests (owner_login);
+    CREATE INDEX requests_risk ON requests (risk);
+    CREATE INDEX requests_requested_at ON requests (requested_at);
+
+    CREATE TABLE messages (
+        id           INTEGER PRIMARY KEY,
+        direction    TEXT    NOT NULL CHECK (direction IN ('in', 'out')),
+        mailbox      TEXT,
+        uidvalidity  INTEGER,
+        uid          INTEGER,
+        message_id   TEXT,
+        sha256       TEXT    NOT NULL,
+        raw          BLOB    NOT NULL,
+        kind         TEXT    NOT NULL,
+        from_address TEXT,
+        subject      TEXT,
+        analysis     TEXT    NOT NULL DEFAULT '{}',
+        request_id   INTEGER REFERENCES requests (id),
+        triage       INTEGER NOT NULL DEFAULT 0 CHECK (triage IN (0, 1)),
+        triage_note  TEXT,
+        received_at  TEXT    NOT NULL,
+        UNIQUE (mailbox, uidvalidity, uid)
+    ) STRICT;
+    CREATE INDEX messages_message_id ON messages (message_id);
+    CREATE INDEX messages_request ON messages (request_id);
+    CREATE INDEX messages_triage ON messages (triage) WHERE triage = 1;
+
+    CREATE TABLE events (
+        seq        INTEGER PRIMARY KEY,
+        at         TEXT    NOT NULL,
+        actor      TEXT    NOT NULL,
+        request_id INTEGER REFERENCES requests (id),
+        kind       TEXT    NOT NULL,
+        detail     TEXT    NOT NULL,
+        prev_hash  TEXT    NOT NULL,
+        hash       TEXT    NOT NULL
+    ) STRICT;
+    CREATE INDEX events_request ON events (request_id, seq);
+    CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+
+    -- Mail to send. message_id is given when the mail is composed, so retries reuse it.
+    CREATE TABLE outbox (
+        id              INTEGER PRIMARY KEY,
+        request_id      INTEGER REFERENCES requests (id),
+        kind            TEXT    NOT NULL,
+        idempotency_key TEXT    NOT NULL UNIQUE,
+        recipient       TEXT    NOT NULL,
+        payload         TEXT    NOT NULL DEFAULT '{}',
+        message_id      TEXT    UNIQUE,
+        state           TEXT    NOT NULL CHECK (state IN ('queued', 'sending', 'sent', 'uncertain', 'failed')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        last_error      TEXT,
+        created_at      TEXT    NOT NULL,
+        updated_at      TEXT    NOT NULL
+    ) STRICT;
+    CREATE INDEX outbox_state ON outbox (state);
+    CREATE INDEX outbox_request ON outbox (request_id);
+
+    -- Decisions to carry to GitHub, once each.
+    CREATE TABLE github_pushes (
+        id              INTEGER PRIMARY KEY,
+        request_id      INTEGER NOT NULL REFERENCES requests (id),
+        action          TEXT    NOT NULL CHECK (action IN ('approve', 'deny', 'revoke')),
+        reason          TEXT,
+        idempotency_key TEXT    NOT NULL UNIQUE,
+        state           TEXT    NOT NULL CHECK (state IN ('queued', 'done', 'failed')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        last_error      TEXT,
+        created_at      TEXT    NOT NULL,
+        updated_at      TEXT    NOT NULL
+    ) STRICT;
+    CREATE INDEX github_pushes_state ON github_pushes (state);
+
+    CREATE TABLE mailbox_state (
+        mailbox        TEXT    PRIMARY KEY,
+        uidvalidity    INTEGER NOT NULL,
+        last_uid       INTEGER NOT NULL,
+        highest_modseq INTEGER,
+        updated_at     TEXT    NOT NULL
+    ) STRICT;
+    "#,
+];
