@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod builders;
 pub mod generators;
 
 use std::path::{Path, PathBuf};

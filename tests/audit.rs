@@ -1,0 +1,260 @@
+//! The audit log: append-only, chained, and checked — including by someone who edits the
+//! database file directly.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use patdesk::store::Store;
+use serde_json::json;
+use tempfile::TempDir;
+
+use common::builders::RequestBuilder;
+
+struct Desk {
+    dir: TempDir,
+}
+
+impl Desk {
+    fn new() -> Desk {
+        let dir = TempDir::new().expect("temp dir");
+        std::fs::write(
+            dir.path().join("patdesk.toml"),
+            "[store]\npath = \"patdesk.db\"\n[team]\nmembers = [\"alice\", \"bob\"]\n",
+        )
+        .expect("write config");
+        Desk { dir }
+    }
+
+    fn db(&self) -> PathBuf {
+        self.dir.path().join("patdesk.db")
+    }
+
+    fn store(&self) -> Store {
+        Store::open(&self.db()).expect("open")
+    }
+
+    /// A history: a few requests, decisions and notes.
+    fn with_history(self) -> Desk {
+        let mut store = self.store();
+        for github_id in 1..=3 {
+            let id = RequestBuilder::tidy()
+                .github_id(github_id)
+                .insert(&mut store);
+            let tx = store.transaction().expect("tx");
+            tx.add_note(id, "alice", &format!("looked at {github_id}"))
+                .expect("note");
+            tx.commit().expect("commit");
+        }
+        drop(store);
+        self
+    }
+
+    fn patdesk(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_patdesk"))
+            .args(args)
+            .arg("--config")
+            .arg(self.dir.path().join("patdesk.toml"))
+            .output()
+            .expect("runs")
+    }
+
+    /// Edits the file as an intruder would: plain SQL, triggers dropped first.
+    fn tamper(&self, sql: &str) {
+        let conn = rusqlite::Connection::open(self.db()).expect("open raw");
+        conn.execute_batch(&format!(
+            "DROP TRIGGER events_append_only_update; DROP TRIGGER events_append_only_delete; {sql}"
+        ))
+        .expect("tamper");
+    }
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn events_cannot_be_updated_or_deleted_through_sql() {
+    let desk = Desk::new().with_history();
+    let conn = rusqlite::Connection::open(desk.db()).expect("open raw");
+    for sql in [
+        "UPDATE events SET actor = 'mallory' WHERE seq = 1",
+        "DELETE FROM events WHERE seq = 1",
+    ] {
+        let error = conn.execute(sql, []).expect_err("refused").to_string();
+        assert!(error.contains("append-only"), "{sql}: {error}");
+    }
+}
+
+#[test]
+fn verify_passes_on_an_honest_log_and_head_prints_seq_and_hash() {
+    let desk = Desk::new().with_history();
+    let output = desk.patdesk(&["audit", "verify"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("audit log intact: 6 event(s)"), "{text}");
+
+    let head = String::from_utf8_lossy(&desk.patdesk(&["audit", "head"]).stdout)
+        .trim()
+        .to_string();
+    let (seq, hash) = head.split_once(':').expect("SEQ:HASH");
+    assert_eq!(seq, "6");
+    assert_eq!(hash.len(), 64);
+    let recorded = desk.store().chain_head().expect("head").expect("some");
+    assert_eq!(recorded.hash, hash);
+    let output = desk.patdesk(&["audit", "verify", "--head", &head]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+}
+
+#[test]
+fn an_edited_event_is_named() {
+    let desk = Desk::new().with_history();
+    desk.tamper("UPDATE events SET detail = '{\"text\":\"nothing to see\"}' WHERE seq = 4");
+    let output = desk.patdesk(&["audit", "verify"]);
+    assert_eq!(output.status.code(), Some(6));
+    let message = stderr(&output);
+    assert!(message.contains("broken at event 4"), "{message}");
+    assert!(message.contains("does not match its hash"), "{message}");
+}
+
+#[test]
+fn a_deleted_event_is_found_by_the_gap_it_leaves() {
+    let desk = Desk::new().with_history();
+    desk.tamper("DELETE FROM events WHERE seq = 3");
+    let output = desk.patdesk(&["audit", "verify"]);
+    assert_eq!(output.status.code(), Some(6));
+    assert!(
+        stderr(&output).contains("broken at event 4"),
+        "{}",
+        stderr(&output)
+    );
+
+    // Renumbering to hide the gap breaks the links instead.
+    let desk = Desk::new().with_history();
+    desk.tamper("DELETE FROM events WHERE seq = 3; UPDATE events SET seq = seq - 1 WHERE seq > 3");
+    let output = desk.patdesk(&["audit", "verify"]);
+    assert_eq!(output.status.code(), Some(6));
+    assert!(
+        stderr(&output).contains("does not link"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_rewritten_log_is_caught_by_a_recorded_head() {
+    let desk = Desk::new().with_history();
+    let recorded = desk
+        .store()
+        .chain_head()
+        .expect("head")
+        .expect("some")
+        .to_string();
+
+    // The intruder builds a different, internally consistent history and swaps it in.
+    let forged = Desk::new();
+    {
+        let mut store = forged.store();
+        for github_id in 1..=3 {
+            let id = RequestBuilder::tidy()
+                .github_id(github_id)
+                .insert(&mut store);
+            let tx = store.transaction().expect("tx");
+            tx.add_note(id, "alice", "all fine").expect("note");
+            tx.commit().expect("commit");
+        }
+    }
+    desk.tamper(&format!(
+        "ATTACH DATABASE '{}' AS forged; DELETE FROM events; INSERT INTO events SELECT * FROM forged.events;",
+        forged.db().display()
+    ));
+
+    // On its own the forged chain holds together…
+    assert_eq!(desk.patdesk(&["audit", "verify"]).status.code(), Some(0));
+    // …but not against the head recorded elsewhere.
+    let output = desk.patdesk(&["audit", "verify", "--head", &recorded]);
+    assert_eq!(output.status.code(), Some(6));
+    assert!(stderr(&output).contains("rewritten"), "{}", stderr(&output));
+}
+
+#[test]
+fn a_truncated_log_is_caught_by_a_recorded_head() {
+    let desk = Desk::new().with_history();
+    let recorded = desk
+        .store()
+        .chain_head()
+        .expect("head")
+        .expect("some")
+        .to_string();
+    desk.tamper("DELETE FROM events WHERE seq > 4");
+    assert_eq!(desk.patdesk(&["audit", "verify"]).status.code(), Some(0));
+    let output = desk.patdesk(&["audit", "verify", "--head", &recorded]);
+    assert_eq!(output.status.code(), Some(6));
+    assert!(stderr(&output).contains("truncated"), "{}", stderr(&output));
+    let bad = desk.patdesk(&["audit", "verify", "--head", "6:nothex"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn a_failed_transaction_leaves_no_event_behind() {
+    let desk = Desk::new();
+    let mut store = desk.store();
+    let id = RequestBuilder::tidy().insert(&mut store);
+    {
+        let tx = store.transaction().expect("tx");
+        tx.add_note(id, "alice", "written, then rolled back")
+            .expect("note");
+        // Dropped without commit.
+    }
+    assert_eq!(store.events_for(id).expect("events").len(), 1);
+    assert!(
+        store
+            .verify_chain(None)
+            .expect("verify")
+            .first_break
+            .is_none()
+    );
+}
+
+#[test]
+fn concurrent_writers_take_turns_and_the_chain_holds() {
+    let desk = Desk::new();
+    let id = RequestBuilder::tidy().insert(&mut desk.store());
+    let writers: Vec<_> = ["alice", "bob", "carol"]
+        .into_iter()
+        .map(|who| {
+            let db: PathBuf = desk.db();
+            std::thread::spawn(move || {
+                let mut store = Store::open(&db).expect("open");
+                for n in 0..100 {
+                    let tx = store.transaction().expect("tx");
+                    tx.append_event(who, Some(id), "note", &json!({ "n": n }))
+                        .expect("append");
+                    tx.commit().expect("commit");
+                }
+            })
+        })
+        .collect();
+    // A reader meanwhile, as an engineer running `patdesk list` would.
+    let reader_db = desk.db();
+    let reader = std::thread::spawn(move || {
+        let store = Store::open(Path::new(&reader_db)).expect("open");
+        for _ in 0..50 {
+            store.events_for(1).expect("read while others write");
+        }
+    });
+    for writer in writers {
+        writer.join().expect("writer finished");
+    }
+    reader.join().expect("reader finished");
+
+    let store = desk.store();
+    let verification = store.verify_chain(None).expect("verify");
+    assert_eq!(verification.events, 301);
+    assert!(
+        verification.first_break.is_none(),
+        "{:?}",
+        verification.first_break
+    );
+}

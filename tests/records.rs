@@ -1,0 +1,637 @@
+//! The engineers' commands against a database filled by the tests' builders: what they print,
+//! what they record, what they refuse, and the exit codes.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use patdesk::mail::{MailPolicy, analyze};
+use patdesk::request::RequestState;
+use patdesk::store::{Direction, NewMessage, Store};
+use serde_json::Value;
+use tempfile::TempDir;
+
+use common::builders::RequestBuilder;
+
+/// A config and a database in a temporary folder, as an engineer's machine has them.
+struct Desk {
+    dir: TempDir,
+    config: PathBuf,
+}
+
+impl Desk {
+    fn new() -> Desk {
+        let dir = TempDir::new().expect("temp dir");
+        let config = dir.path().join("patdesk.toml");
+        std::fs::write(
+            &config,
+            "[store]\npath = \"patdesk.db\"\n[team]\nmembers = [\"alice\", \"bob\"]\n",
+        )
+        .expect("write config");
+        Desk { dir, config }
+    }
+
+    fn db(&self) -> PathBuf {
+        self.dir.path().join("patdesk.db")
+    }
+
+    fn store(&self) -> Store {
+        Store::open(&self.db()).expect("open store")
+    }
+
+    fn insert(&self, builder: RequestBuilder) -> i64 {
+        builder.insert(&mut self.store())
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_patdesk"))
+            .args(args)
+            .arg("--config")
+            .arg(&self.config)
+            .env_remove("PATDESK_CONFIG")
+            .output()
+            .expect("patdesk runs")
+    }
+
+    /// Runs a command that must succeed and returns its standard output.
+    fn ok(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "patdesk {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).expect("UTF-8")
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut args = args.to_vec();
+        args.push("--json");
+        serde_json::from_str(&self.ok(&args)).expect("JSON output")
+    }
+
+    /// Runs a command that must fail with `code`; returns its error message.
+    fn fails(&self, args: &[&str], code: i32) -> String {
+        let output = self.run(args);
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "patdesk {args:?}: stdout {} stderr {}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stderr).expect("UTF-8")
+    }
+
+    fn state_of(&self, id: i64) -> RequestState {
+        self.store().request(id).expect("request").state
+    }
+
+    fn event_kinds(&self, id: i64) -> Vec<String> {
+        self.store()
+            .events_for(id)
+            .expect("events")
+            .into_iter()
+            .map(|event| event.kind)
+            .collect()
+    }
+}
+
+#[test]
+fn the_database_is_created_private_and_migrations_run_once() {
+    let desk = Desk::new();
+    drop(desk.store());
+    let mode = std::fs::metadata(desk.db())
+        .expect("db exists")
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+    let store = desk.store();
+    let version: i64 = store
+        .connection()
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .expect("version");
+    assert_eq!(version, 1);
+}
+
+#[test]
+fn a_database_from_a_newer_patdesk_is_refused() {
+    let desk = Desk::new();
+    let store = desk.store();
+    store
+        .connection()
+        .pragma_update(None, "user_version", 99)
+        .expect("set");
+    drop(store);
+    let error = Store::open(&desk.db()).err().expect("refused").to_string();
+    assert!(
+        error.contains("schema version 99") && error.contains("upgrade patdesk"),
+        "{error}"
+    );
+}
+
+#[test]
+fn list_filters_by_state_org_owner_risk_and_date() {
+    let desk = Desk::new();
+    let tidy = desk.insert(RequestBuilder::tidy().github_id(1));
+    let risky = desk.insert(
+        RequestBuilder::tidy()
+            .github_id(2)
+            .org("other-org")
+            .owner("dave", None)
+            .permission("repository", "workflows", "write")
+            .state(RequestState::AwaitingPurpose)
+            .requested("2026-11-20T08:00:00Z"),
+    );
+
+    let all = desk.json(&["list"]);
+    let ids: Vec<i64> = all
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|r| r["id"].as_i64().expect("id"))
+        .collect();
+    assert_eq!(ids, vec![risky, tidy], "newest first");
+
+    let ids_for = |args: &[&str]| -> Vec<i64> {
+        let mut full = vec!["list"];
+        full.extend_from_slice(args);
+        desk.json(&full)
+            .as_array()
+            .expect("array")
+            .iter()
+            .map(|r| r["id"].as_i64().expect("id"))
+            .collect()
+    };
+    assert_eq!(ids_for(&["--state", "awaiting_purpose"]), vec![risky]);
+    assert_eq!(ids_for(&["--org", "acme-corp"]), vec![tidy]);
+    assert_eq!(ids_for(&["--owner", "dave"]), vec![risky]);
+    assert_eq!(ids_for(&["--risk", "critical"]), vec![risky]);
+    assert_eq!(ids_for(&["--risk", "low"]), vec![tidy]);
+    assert_eq!(ids_for(&["--since", "2026-11-10"]), vec![risky]);
+    assert_eq!(
+        ids_for(&["--since", "2026-11-02T09:30:00Z"]),
+        vec![risky, tidy]
+    );
+    assert_eq!(ids_for(&["--limit", "1"]), vec![risky]);
+
+    let table = desk.ok(&["list"]);
+    assert!(table.starts_with("ID"), "{table}");
+    assert!(
+        table.contains(&format!("PAT-{risky}")) && table.contains("awaiting_purpose"),
+        "{table}"
+    );
+    assert!(
+        desk.ok(&["list", "--state", "denied"])
+            .contains("no requests match")
+    );
+}
+
+#[test]
+fn list_arguments_say_what_is_accepted() {
+    let desk = Desk::new();
+    let message = desk.fails(&["list", "--state", "pending"], 2);
+    assert!(
+        message.contains("awaiting_purpose") && message.contains("in_review"),
+        "{message}"
+    );
+    let message = desk.fails(&["list", "--risk", "huge"], 2);
+    assert!(message.contains("critical"), "{message}");
+    let message = desk.fails(&["list", "--since", "last tuesday"], 2);
+    assert!(message.contains("YYYY-MM-DD"), "{message}");
+}
+
+#[test]
+fn show_gives_the_record_findings_conversation_and_events() {
+    let desk = Desk::new();
+    let id = desk.insert(RequestBuilder::tidy().all_repositories().no_expiry());
+    {
+        let mut store = desk.store();
+        let raw = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/human/gmail-top-posted-wrapped-attribution.eml"),
+        )
+        .expect("fixture");
+        let analysis = analyze(&raw, &MailPolicy::default());
+        let tx = store.transaction().expect("tx");
+        tx.insert_message(&NewMessage {
+            raw: &raw,
+            analysis: &analysis,
+            direction: Direction::In,
+            mailbox: Some("INBOX"),
+            uidvalidity: Some(7),
+            uid: Some(1),
+            request_id: Some(id),
+            triage: None,
+        })
+        .expect("insert message");
+        tx.commit().expect("commit");
+    }
+
+    let text = desk.ok(&["show", &format!("PAT-{id}")]);
+    for expected in [
+        "issue-reader weekly report",
+        "carol <carol@example.org>",
+        "all repositories of acme-corp",
+        "no_expiry",
+        "to meet the policy: Set an expiry",
+        "The token lets our nightly CI job read issues",
+        "request_recorded",
+        "mail_recorded",
+    ] {
+        assert!(text.contains(expected), "show lacks {expected:?}:\n{text}");
+    }
+
+    let json = desk.json(&["show", &id.to_string()]);
+    assert_eq!(json["request"]["id"], id);
+    assert_eq!(json["request"]["state"], "in_review");
+    assert_eq!(json["messages"][0]["kind"], "human");
+    assert_eq!(json["events"].as_array().expect("events").len(), 2);
+}
+
+#[test]
+fn an_unknown_or_malformed_id_is_a_clear_error() {
+    let desk = Desk::new();
+    let message = desk.fails(&["show", "PAT-404"], 4);
+    assert!(message.contains("no request 404"), "{message}");
+    let message = desk.fails(&["show", "abc"], 2);
+    assert!(message.contains("PAT-12"), "{message}");
+    let message = desk.fails(&["approve", "404", "--by", "alice"], 4);
+    assert!(message.contains("no request 404"), "{message}");
+}
+
+#[test]
+fn approve_records_the_decision_and_queues_github_and_the_requester() {
+    let desk = Desk::new();
+    let id = desk.insert(RequestBuilder::tidy());
+    let json = desk.json(&[
+        "approve",
+        &id.to_string(),
+        "--by",
+        "alice",
+        "--reason",
+        "scoped well",
+    ]);
+    assert_eq!(json["state"], "approved");
+    assert!(
+        json["github_push"].is_i64() && json["mail"].is_i64(),
+        "{json}"
+    );
+
+    let store = desk.store();
+    let record = store.request(id).expect("request");
+    assert_eq!(record.state, RequestState::Approved);
+    assert_eq!(record.decided_by.as_deref(), Some("alice"));
+    assert_eq!(record.decision_reason.as_deref(), Some("scoped well"));
+    let pushes = store.pushes_for(id).expect("pushes");
+    assert_eq!(
+        (
+            pushes.len(),
+            pushes[0].action.as_str(),
+            pushes[0].state.as_str()
+        ),
+        (1, "approve", "queued")
+    );
+    let outbox = store.outbox_for(id).expect("outbox");
+    assert_eq!(
+        (outbox[0].kind.as_str(), outbox[0].recipient.as_str()),
+        ("approval", "carol@example.org")
+    );
+    assert_eq!(
+        desk.event_kinds(id),
+        vec![
+            "request_recorded",
+            "approved",
+            "github_push_queued",
+            "mail_queued"
+        ]
+    );
+}
+
+#[test]
+fn approval_is_refused_with_the_reason() {
+    let desk = Desk::new();
+    let waiting = desk.insert(
+        RequestBuilder::tidy()
+            .github_id(1)
+            .purpose(None)
+            .state(RequestState::AwaitingPurpose),
+    );
+    let message = desk.fails(&["approve", &waiting.to_string(), "--by", "alice"], 5);
+    assert!(message.contains("purpose is not known yet"), "{message}");
+
+    let own = desk.insert(RequestBuilder::tidy().github_id(2).owner("bob", None));
+    let message = desk.fails(&["approve", &own.to_string(), "--by", "Bob"], 5);
+    assert!(message.contains("owns this token"), "{message}");
+
+    let open = desk.insert(RequestBuilder::tidy().github_id(3));
+    let message = desk.fails(&["approve", &open.to_string(), "--by", "mallory"], 5);
+    assert!(message.contains("not a member of the team"), "{message}");
+
+    desk.ok(&["approve", &open.to_string(), "--by", "alice"]);
+    let message = desk.fails(&["approve", &open.to_string(), "--by", "bob"], 5);
+    assert!(message.contains("already approved"), "{message}");
+
+    // Nothing refused left a trace.
+    assert_eq!(desk.state_of(waiting), RequestState::AwaitingPurpose);
+    assert_eq!(desk.event_kinds(waiting), vec!["request_recorded"]);
+    assert_eq!(desk.store().pushes_for(open).expect("pushes").len(), 1);
+}
+
+#[test]
+fn deny_needs_a_reason_and_tells_the_requester_what_would_meet_the_policy() {
+    let desk = Desk::new();
+    let id = desk.insert(
+        RequestBuilder::tidy()
+            .all_repositories()
+            .state(RequestState::AwaitingPurpose),
+    );
+    let message = desk.fails(&["deny", &id.to_string(), "--by", "alice"], 2);
+    assert!(message.contains("--reason"), "{message}");
+    let message = desk.fails(
+        &["deny", &id.to_string(), "--by", "alice", "--reason", "  "],
+        2,
+    );
+    assert!(message.contains("must not be empty"), "{message}");
+
+    desk.ok(&[
+        "deny",
+        &id.to_string(),
+        "--by",
+        "alice",
+        "--reason",
+        "Too broad for a report",
+    ]);
+    assert_eq!(desk.state_of(id), RequestState::Denied);
+    let payload: Value = {
+        let store = desk.store();
+        store
+            .connection()
+            .query_row(
+                "SELECT payload FROM outbox WHERE request_id = ?1",
+                [id],
+                |row| row.get::<_, String>(0),
+            )
+            .map(|text| serde_json::from_str(&text).expect("JSON"))
+            .expect("queued mail")
+    };
+    assert_eq!(payload["reason"], "Too broad for a report");
+    let steps = payload["steps"].as_array().expect("steps");
+    assert!(
+        steps.iter().any(|step| step
+            .as_str()
+            .is_some_and(|s| s.contains("Select only the repositories"))),
+        "{steps:?}"
+    );
+}
+
+#[test]
+fn a_requester_without_an_address_is_not_mailed_and_the_log_says_so() {
+    let desk = Desk::new();
+    let id = desk.insert(RequestBuilder::tidy().owner("erin", None));
+    let json = desk.json(&["approve", &id.to_string(), "--by", "bob"]);
+    assert!(json["mail"].is_null());
+    assert!(
+        desk.event_kinds(id)
+            .contains(&"requester_not_told".to_string())
+    );
+}
+
+#[test]
+fn revoke_only_approved_tokens_with_a_listed_reason() {
+    let desk = Desk::new();
+    let id = desk.insert(RequestBuilder::tidy());
+    let message = desk.fails(
+        &[
+            "revoke",
+            &id.to_string(),
+            "--by",
+            "alice",
+            "--reason",
+            "expired",
+        ],
+        5,
+    );
+    assert!(message.contains("only an approved token"), "{message}");
+    desk.ok(&["approve", &id.to_string(), "--by", "alice"]);
+
+    let message = desk.fails(
+        &[
+            "revoke",
+            &id.to_string(),
+            "--by",
+            "alice",
+            "--reason",
+            "bored",
+        ],
+        2,
+    );
+    assert!(
+        message.contains("no-longer-required") && message.contains("compromised"),
+        "{message}"
+    );
+
+    desk.ok(&[
+        "revoke",
+        &id.to_string(),
+        "--by",
+        "bob",
+        "--reason",
+        "compromised",
+        "--note",
+        "leaked in a log",
+    ]);
+    let record = desk.store().request(id).expect("request");
+    assert_eq!(record.state, RequestState::Revoked);
+    assert_eq!(record.revoke_reason.as_deref(), Some("compromised"));
+    assert_eq!(record.revoke_note.as_deref(), Some("leaked in a log"));
+    let actions: Vec<String> = desk
+        .store()
+        .pushes_for(id)
+        .expect("pushes")
+        .into_iter()
+        .map(|p| p.action)
+        .collect();
+    assert_eq!(actions, vec!["approve", "revoke"]);
+}
+
+#[test]
+fn a_note_changes_nothing_but_the_log() {
+    let desk = Desk::new();
+    let id = desk.insert(RequestBuilder::tidy().state(RequestState::Denied));
+    desk.ok(&[
+        "note",
+        &id.to_string(),
+        "--by",
+        "bob",
+        "Asked on Slack; they will come back",
+    ]);
+    assert_eq!(desk.state_of(id), RequestState::Denied);
+    let events = desk.store().events_for(id).expect("events");
+    let note = events.last().expect("note event");
+    assert_eq!((note.kind.as_str(), note.actor.as_str()), ("note", "bob"));
+    assert_eq!(note.detail["text"], "Asked on Slack; they will come back");
+}
+
+#[test]
+fn a_purpose_given_another_way_moves_the_request_into_review_and_reviews_it_again() {
+    let desk = Desk::new();
+    let id = desk.insert(
+        RequestBuilder::tidy()
+            .purpose(None)
+            .state(RequestState::AwaitingPurpose),
+    );
+    let before = desk.store().request(id).expect("request");
+    assert!(
+        before
+            .findings
+            .iter()
+            .any(|finding| finding.code == "purpose_missing")
+    );
+
+    desk.ok(&[
+        "purpose",
+        &format!("pat-{id}"),
+        "--by",
+        "alice",
+        "Reads issues of acme-corp/api for the weekly report",
+    ]);
+    let after = desk.store().request(id).expect("request");
+    assert_eq!(after.state, RequestState::InReview);
+    assert_eq!(after.purpose_source.as_deref(), Some("engineer"));
+    assert!(
+        !after
+            .findings
+            .iter()
+            .any(|finding| finding.code == "purpose_missing")
+    );
+    let event = desk
+        .store()
+        .events_for(id)
+        .expect("events")
+        .pop()
+        .expect("event");
+    assert_eq!(event.kind, "purpose_recorded");
+    assert_eq!(event.detail["from"], "awaiting_purpose");
+
+    // Now it can be approved.
+    desk.ok(&["approve", &id.to_string(), "--by", "bob"]);
+}
+
+#[test]
+fn export_writes_the_records_sheet_safe_for_spreadsheets() {
+    let desk = Desk::new();
+    let formula = desk.insert(
+        RequestBuilder::tidy()
+            .github_id(1)
+            .token_name(Some("=HYPERLINK(\"http://evil.example\",\"click\")"))
+            .purpose(Some("Reads issues, \"quoted\", and\nmore lines")),
+    );
+    let plain = desk.insert(
+        RequestBuilder::tidy()
+            .github_id(2)
+            .token_name(Some("@mention-bot")),
+    );
+    desk.ok(&["approve", &plain.to_string(), "--by", "alice"]);
+
+    let out = desk.dir.path().join("sheet.csv");
+    desk.ok(&["export", "--out", out.to_str().expect("path")]);
+    let bytes = std::fs::read(&out).expect("sheet");
+    let text = String::from_utf8(bytes).expect("UTF-8");
+    let text = text
+        .strip_prefix('\u{feff}')
+        .expect("UTF-8 byte-order mark for spreadsheets");
+    assert!(text.contains("\r\n"), "RFC 4180 line ends");
+
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let headers = reader.headers().expect("headers").clone();
+    for column in [
+        "token_name",
+        "purpose",
+        "scope_of_access",
+        "permissions",
+        "date_of_creation",
+        "owner",
+        "risks",
+        "approver",
+        "status",
+        "decided_at",
+        "revoked_at",
+        "revoked_why",
+        "event_hash",
+    ] {
+        assert!(
+            headers.iter().any(|header| header == column),
+            "no column {column}"
+        );
+    }
+    let rows: Vec<csv::StringRecord> = reader.records().map(|row| row.expect("row")).collect();
+    assert_eq!(rows.len(), 2);
+    let column = |name: &str| {
+        headers
+            .iter()
+            .position(|header| header == name)
+            .expect("column")
+    };
+    assert_eq!(
+        &rows[0][column("token_name")],
+        "'=HYPERLINK(\"http://evil.example\",\"click\")"
+    );
+    assert_eq!(
+        &rows[0][column("purpose")],
+        "Reads issues, \"quoted\", and\nmore lines"
+    );
+    assert_eq!(&rows[1][column("token_name")], "'@mention-bot");
+    assert_eq!(&rows[1][column("status")], "approved");
+    assert_eq!(&rows[1][column("approver")], "alice");
+
+    // The hash on each row is the newest event of that request in the audit log.
+    let store = desk.store();
+    for (row, id) in rows.iter().zip([formula, plain]) {
+        let newest = store.events_for(id).expect("events").pop().expect("event");
+        assert_eq!(&row[column("event_hash")], newest.hash.as_str());
+    }
+
+    let json = desk.ok(&["export", "--format", "json"]);
+    let sheet: Value = serde_json::from_str(&json).expect("JSON");
+    assert_eq!(sheet[1]["status"], "approved");
+    assert_eq!(
+        sheet[0]["token_name"], "=HYPERLINK(\"http://evil.example\",\"click\")",
+        "JSON is data, not a spreadsheet"
+    );
+}
+
+#[test]
+fn triage_lists_only_mail_a_person_must_look_at() {
+    let desk = Desk::new();
+    let raw = b"From: Stranger <x@example.net>\r\nSubject: hello\r\n\r\nWho are you?\r\n";
+    let analysis = analyze(raw, &MailPolicy::default());
+    {
+        let mut store = desk.store();
+        let tx = store.transaction().expect("tx");
+        for (uid, triage) in [(1, Some("matches no request")), (2, None)] {
+            tx.insert_message(&NewMessage {
+                raw,
+                analysis: &analysis,
+                direction: Direction::In,
+                mailbox: Some("INBOX"),
+                uidvalidity: Some(1),
+                uid: Some(uid),
+                request_id: None,
+                triage,
+            })
+            .expect("insert");
+        }
+        tx.commit().expect("commit");
+    }
+    let json = desk.json(&["triage"]);
+    let listed = json.as_array().expect("array");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["triage_note"], "matches no request");
+    assert!(desk.ok(&["triage"]).contains("x@example.net"));
+    assert!(Desk::new().ok(&["triage"]).contains("nothing to triage"));
+}

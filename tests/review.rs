@@ -1,0 +1,290 @@
+//! The least-privilege rules, one behaviour per test.
+
+mod common;
+
+use jiff::{SignedDuration, Timestamp};
+use patdesk::request::{Access, RepositorySelection};
+use patdesk::review::{Review, ReviewPolicy, Risk, Severity, review};
+
+use common::builders::RequestBuilder;
+
+fn now() -> Timestamp {
+    common::builders::requested_at() + SignedDuration::from_hours(1)
+}
+
+fn reviewed(builder: RequestBuilder) -> Review {
+    review(&builder.token_request(), &ReviewPolicy::default(), now())
+}
+
+fn codes(review: &Review) -> Vec<&str> {
+    review
+        .findings
+        .iter()
+        .map(|finding| finding.code.as_str())
+        .collect()
+}
+
+fn has(review: &Review, code: &str) -> bool {
+    codes(review).contains(&code)
+}
+
+#[test]
+fn a_tidy_request_is_low_risk_with_nothing_to_say() {
+    let review = reviewed(RequestBuilder::tidy());
+    assert_eq!(review.findings, vec![], "{:?}", codes(&review));
+    assert_eq!(review.risk, Risk::Low);
+}
+
+#[test]
+fn every_finding_says_why_and_what_would_meet_the_policy() {
+    let review = reviewed(
+        RequestBuilder::tidy()
+            .all_repositories()
+            .permission("repository", "workflows", "write")
+            .no_expiry()
+            .purpose(None),
+    );
+    assert!(review.findings.len() >= 4);
+    for finding in &review.findings {
+        assert!(finding.why.ends_with('.'), "{finding:?}");
+        assert!(!finding.remedy.is_empty(), "{finding:?}");
+    }
+}
+
+#[test]
+fn all_repositories_needs_a_large_scope_justification() {
+    let review = reviewed(RequestBuilder::tidy().all_repositories());
+    assert!(has(&review, "all_repositories"));
+    assert_eq!(review.risk, Risk::Medium);
+}
+
+#[test]
+fn write_to_a_critical_permission_is_critical_but_reading_it_is_not() {
+    let writes = reviewed(RequestBuilder::tidy().permission("repository", "workflows", "write"));
+    assert!(has(&writes, "critical_permission"));
+    assert_eq!(writes.risk, Risk::Critical);
+    let why = &writes.findings[0].why;
+    assert!(
+        why.contains("workflows") && why.contains("secrets"),
+        "{why}"
+    );
+
+    let reads = reviewed(RequestBuilder::tidy().permission("repository", "administration", "read"));
+    assert!(!has(&reads, "critical_permission"), "{:?}", codes(&reads));
+
+    let org = reviewed(RequestBuilder::tidy().permission("organization", "members", "write"));
+    assert!(has(&org, "critical_permission"));
+}
+
+#[test]
+fn an_unknown_access_level_counts_as_writing() {
+    assert!(Access::parse("maintain").writes());
+    let review = reviewed(RequestBuilder::tidy().permission("repository", "secrets", "maintain"));
+    assert!(has(&review, "critical_permission"));
+}
+
+#[test]
+fn contents_write_is_high_and_with_pull_requests_write_a_path_around_review() {
+    let contents = reviewed(
+        RequestBuilder::tidy()
+            .permission("repository", "contents", "write")
+            .purpose(Some(
+                "Publishes release notes into docs/ of acme-corp/api every week",
+            )),
+    );
+    assert!(has(&contents, "contents_write"));
+    assert!(!has(&contents, "contents_and_pull_requests_write"));
+    assert_eq!(contents.risk, Risk::High);
+
+    let both = reviewed(
+        RequestBuilder::tidy()
+            .permission("repository", "contents", "write")
+            .permission("repository", "pull_requests", "write"),
+    );
+    assert!(has(&both, "contents_and_pull_requests_write"));
+}
+
+#[test]
+fn reading_all_code_or_security_alerts_is_high() {
+    let code = reviewed(RequestBuilder::tidy().all_repositories().permission(
+        "repository",
+        "contents",
+        "read",
+    ));
+    assert!(has(&code, "contents_read_all"));
+    let alerts =
+        reviewed(RequestBuilder::tidy().permission("repository", "security_events", "read"));
+    assert!(has(&alerts, "sensitive_read"));
+    assert_eq!(alerts.risk, Risk::High);
+}
+
+#[test]
+fn writing_pages_or_deployments_is_high() {
+    let review = reviewed(RequestBuilder::tidy().permission("repository", "deployments", "write"));
+    assert!(has(&review, "publishing_write"));
+}
+
+#[test]
+fn write_beyond_a_purpose_that_only_reads() {
+    let reads_only = reviewed(
+        RequestBuilder::tidy()
+            .permission("repository", "issues", "write")
+            .purpose(Some("Reads issues of acme-corp/api for the weekly report")),
+    );
+    assert!(
+        has(&reads_only, "write_beyond_purpose"),
+        "{:?}",
+        codes(&reads_only)
+    );
+
+    let says_it_changes = reviewed(
+        RequestBuilder::tidy()
+            .permission("repository", "issues", "write")
+            .purpose(Some(
+                "Reads issues of acme-corp/api and sets labels on them",
+            )),
+    );
+    assert!(!has(&says_it_changes, "write_beyond_purpose"));
+}
+
+#[test]
+fn expiry_none_beyond_the_limit_or_within_it() {
+    let never = reviewed(RequestBuilder::tidy().no_expiry());
+    assert!(has(&never, "no_expiry"));
+    assert_eq!(
+        never
+            .findings
+            .iter()
+            .find(|f| f.code == "no_expiry")
+            .map(|f| f.severity),
+        Some(Severity::High)
+    );
+
+    let long = reviewed(RequestBuilder::tidy().expires_in_days(400));
+    assert!(has(&long, "expiry_beyond_limit"));
+    assert!(
+        long.findings
+            .iter()
+            .any(|f| f.why.contains("400 days") && f.why.contains("366"))
+    );
+
+    let fine = reviewed(RequestBuilder::tidy().expires_in_days(300));
+    assert!(!has(&fine, "expiry_beyond_limit"));
+
+    let strict = ReviewPolicy {
+        max_expiry_days: 90,
+        ..ReviewPolicy::default()
+    };
+    let strict_review = review(
+        &RequestBuilder::tidy().expires_in_days(100).token_request(),
+        &strict,
+        now(),
+    );
+    assert!(has(&strict_review, "expiry_beyond_limit"));
+}
+
+#[test]
+fn unclear_token_names() {
+    let generic = reviewed(RequestBuilder::tidy().token_name(Some("My Token")));
+    assert!(has(&generic, "generic_token_name"));
+    let short = reviewed(RequestBuilder::tidy().token_name(Some("ab")));
+    assert!(has(&short, "short_token_name"));
+    let unrelated = reviewed(RequestBuilder::tidy().token_name(Some("zebra-crossing")));
+    assert!(has(&unrelated, "token_name_unrelated"));
+    // "reader" and "reads" share a stem: the tidy request's name relates to its purpose.
+    let related = reviewed(RequestBuilder::tidy());
+    assert!(!has(&related, "token_name_unrelated"));
+}
+
+#[test]
+fn a_missing_or_too_short_purpose() {
+    let missing = reviewed(RequestBuilder::tidy().purpose(None));
+    assert!(has(&missing, "purpose_missing"));
+    let short = reviewed(RequestBuilder::tidy().purpose(Some("CI")));
+    assert!(has(&short, "purpose_too_short"));
+    // GitHub's own reason counts when nothing else was obtained.
+    let from_github = reviewed(
+        RequestBuilder::tidy()
+            .purpose(None)
+            .github_reason(Some("Reads issues of acme-corp/api for the weekly report")),
+    );
+    assert!(!has(&from_github, "purpose_missing"));
+}
+
+#[test]
+fn an_incomplete_request_says_what_is_missing() {
+    let review = reviewed(
+        RequestBuilder::tidy()
+            .token_name(None)
+            .selection(RepositorySelection::Subset, &[])
+            .clear_permissions(),
+    );
+    let incomplete = review
+        .findings
+        .iter()
+        .find(|finding| finding.code == "incomplete_request")
+        .expect("reported");
+    for missing in ["name", "permission", "repositories"] {
+        assert!(incomplete.why.contains(missing), "{}", incomplete.why);
+    }
+}
+
+#[test]
+fn unknown_permission_slugs_are_reported_and_kept() {
+    let request = RequestBuilder::tidy()
+        .permission("repository", "quantum_teleport", "write")
+        .token_request();
+    let review = review(&request, &ReviewPolicy::default(), now());
+    let unknown = review
+        .findings
+        .iter()
+        .find(|finding| finding.code == "unknown_permission")
+        .expect("reported");
+    assert!(unknown.why.contains("quantum_teleport"));
+    assert!(
+        request
+            .permissions
+            .summary()
+            .contains("quantum_teleport=write")
+    );
+}
+
+#[test]
+fn amplifiers_raise_a_risky_permission_one_level() {
+    // contents write is high; on every repository, for ever, it becomes critical.
+    let amplified = reviewed(
+        RequestBuilder::tidy()
+            .all_repositories()
+            .no_expiry()
+            .permission("repository", "contents", "write")
+            .purpose(Some(
+                "Publishes release notes into docs/ of every repository",
+            )),
+    );
+    assert_eq!(amplified.risk, Risk::Critical, "{:?}", codes(&amplified));
+
+    let one_amplifier = reviewed(
+        RequestBuilder::tidy()
+            .no_expiry()
+            .permission("repository", "contents", "write")
+            .purpose(Some("Publishes release notes into docs/ of acme-corp/api")),
+    );
+    assert_eq!(one_amplifier.risk, Risk::High);
+}
+
+#[test]
+fn configured_lists_change_the_grading() {
+    let policy = ReviewPolicy {
+        critical_when_write: vec!["issues".to_string()],
+        ..ReviewPolicy::default()
+    };
+    let request = RequestBuilder::tidy()
+        .permission("repository", "issues", "write")
+        .purpose(Some("Sets labels on issues of acme-corp/api"))
+        .token_request();
+    assert_eq!(review(&request, &policy, now()).risk, Risk::Critical);
+    assert_eq!(
+        review(&request, &ReviewPolicy::default(), now()).risk,
+        Risk::Low
+    );
+}
