@@ -67,6 +67,8 @@ fn the_example_config_is_valid_with_its_credentials() {
     assert_eq!(github.orgs[0].login, "acme-corp");
     assert_eq!(config.mail.trusted_authserv_ids, vec!["mx.example.org"]);
     assert_eq!(config.team.members, vec!["alice-platform", "bob-ops"]);
+    // The example documents the defaults: they must be the real ones.
+    assert_eq!(config.review, patdesk::review::ReviewPolicy::default());
     let smtp = config.smtp.expect("smtp section");
     assert_eq!(smtp.endpoint.port, 587);
     assert_eq!(

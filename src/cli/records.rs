@@ -107,20 +107,25 @@ pub fn list(context: &Context, args: &ListArgs) -> Result<(), Failure> {
         since: args.since,
         limit: args.limit,
     };
-    let records = context.store.list(&filter)?;
     if context.json {
-        return print_json(&records);
+        return print_json(&context.store.list(&filter)?);
     }
     let mut table = Table::new(&["ID", "ORG", "TOKEN", "OWNER", "STATE", "RISK", "REQUESTED"]);
-    for record in &records {
+    for summary in context.store.list_summaries(&filter)? {
+        // RFC 3339 starts with the date.
+        let date = summary
+            .requested_at
+            .get(..10)
+            .unwrap_or(&summary.requested_at)
+            .to_string();
         table.row(vec![
-            format!("PAT-{}", record.id),
-            record.request.org.clone(),
-            or_dash(record.request.token_name.as_deref()),
-            record.request.owner_login.clone(),
-            record.state.to_string(),
-            record.risk.as_str().to_string(),
-            record.request.requested_at.strftime("%Y-%m-%d").to_string(),
+            format!("PAT-{}", summary.id),
+            summary.org,
+            or_dash(summary.token_name.as_deref()),
+            summary.owner_login,
+            summary.state.to_string(),
+            summary.risk.as_str().to_string(),
+            date,
         ]);
     }
     if table.is_empty() {
@@ -393,7 +398,13 @@ pub fn export(context: &Context, args: &ExportArgs) -> Result<(), Failure> {
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
-    match args.format {
+    // `--json` asks every command for JSON; here it picks the format.
+    let format = if context.json {
+        ExportFormat::Json
+    } else {
+        args.format
+    };
+    match format {
         ExportFormat::Json => {
             let sheet: Vec<serde_json::Map<String, serde_json::Value>> = rows
                 .iter()

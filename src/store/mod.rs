@@ -19,7 +19,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 pub use chain::{Break, ChainHead, GENESIS, Verification};
 pub use messages::{Direction, MessageRecord, NewMessage};
 pub use queue::{OutboxRecord, PushRecord};
-pub use requests::{EventRecord, ExportRow, ListFilter, NewRequest, RequestRecord};
+pub use requests::{EventRecord, ExportRow, ListFilter, NewRequest, RequestRecord, RequestSummary};
 
 /// How long a writer waits for another to finish before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
