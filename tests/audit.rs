@@ -35,16 +35,19 @@ impl Desk {
         Store::open(&self.db()).expect("open")
     }
 
-    /// A history: a few requests, decisions and notes.
+    /// A history: three requests, each with a note.
     fn with_history(self) -> Desk {
+        self.with_history_noted("looked at it")
+    }
+
+    fn with_history_noted(self, note: &str) -> Desk {
         let mut store = self.store();
         for github_id in 1..=3 {
             let id = RequestBuilder::tidy()
                 .github_id(github_id)
                 .insert(&mut store);
             let tx = store.transaction().expect("tx");
-            tx.add_note(id, "alice", &format!("looked at {github_id}"))
-                .expect("note");
+            tx.add_note(id, "alice", note).expect("note");
             tx.commit().expect("commit");
         }
         drop(store);
@@ -153,18 +156,7 @@ fn a_rewritten_log_is_caught_by_a_recorded_head() {
         .to_string();
 
     // The intruder builds a different, internally consistent history and swaps it in.
-    let forged = Desk::new();
-    {
-        let mut store = forged.store();
-        for github_id in 1..=3 {
-            let id = RequestBuilder::tidy()
-                .github_id(github_id)
-                .insert(&mut store);
-            let tx = store.transaction().expect("tx");
-            tx.add_note(id, "alice", "all fine").expect("note");
-            tx.commit().expect("commit");
-        }
-    }
+    let forged = Desk::new().with_history_noted("all fine");
     desk.tamper(&format!(
         "ATTACH DATABASE '{}' AS forged; DELETE FROM events; INSERT INTO events SELECT * FROM forged.events;",
         forged.db().display()
