@@ -4,8 +4,10 @@
 
 pub mod cli;
 pub mod config;
+pub mod github;
 pub mod lifecycle;
 pub mod mail;
 pub mod request;
 pub mod review;
 pub mod store;
+pub mod tls;
