@@ -537,17 +537,17 @@ impl GithubClient {
         }
         if status.is_success() {
             let next = text_header("link").as_deref().and_then(next_link);
-            if let Some(etag) = text_header("etag") {
-                if let Ok(mut pages) = self.pages.lock() {
-                    pages.insert(
-                        url.to_string(),
-                        CachedPage {
-                            etag,
-                            body: body.clone(),
-                            next: next.clone(),
-                        },
-                    );
-                }
+            if let Some(etag) = text_header("etag")
+                && let Ok(mut pages) = self.pages.lock()
+            {
+                pages.insert(
+                    url.to_string(),
+                    CachedPage {
+                        etag,
+                        body: body.clone(),
+                        next: next.clone(),
+                    },
+                );
             }
             return Ok(Reply { body, next });
         }
