@@ -10,4 +10,5 @@ pub mod mail;
 pub mod request;
 pub mod review;
 pub mod store;
+pub mod sync;
 pub mod tls;

@@ -13,7 +13,8 @@ use super::{Context, Failure, exit};
 use crate::lifecycle::{Action, Actor, RevokeReason, transition};
 use crate::request::RequestState;
 use crate::review::review;
-use crate::store::{RequestRecord, StoreError, Tx};
+use crate::store::{NewRequest, RequestRecord, StoreError, Tx};
+use crate::sync::{is_address, queue_question};
 
 #[derive(Debug, Args)]
 pub struct ApproveArgs {
@@ -71,6 +72,17 @@ pub struct PurposeArgs {
     /// What the token is for, as the requester gave it
     #[arg(value_name = "TEXT")]
     text: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ContactArgs {
+    #[arg(value_name = "ID", value_parser = parse_request_id)]
+    id: i64,
+    /// The requester's address
+    #[arg(long, value_name = "ADDRESS")]
+    email: String,
+    #[arg(long, value_name = "LOGIN")]
+    by: String,
 }
 
 /// What a decision left for the daemon.
@@ -285,4 +297,56 @@ pub fn purpose(context: &mut Context, args: &PurposeArgs) -> Result<(), Failure>
         );
     }
     report(context, args.id, next, &args.by, &Queued::default())
+}
+
+pub fn contact(context: &mut Context, args: &ContactArgs) -> Result<(), Failure> {
+    let email = args.email.trim();
+    if !is_address(email) {
+        return Err(Failure {
+            code: exit::USAGE,
+            error: anyhow!("{email:?} is not an email address such as carol@example.org"),
+        });
+    }
+    let (tx, record, _) = begin(context, args.id, &args.by, Action::Note)?;
+    if !record.state.is_open() {
+        return Err(crate::lifecycle::Refusal(format!(
+            "the request is already {}: there is nobody to ask any more",
+            record.state
+        ))
+        .into());
+    }
+    tx.record_owner_email(record.id, &args.by, email, "engineer")?;
+    let mut queued = Queued::default();
+    if record.state == RequestState::NeedsContact {
+        if record.request.stated_purpose().is_some() {
+            tx.record_state(
+                record.id,
+                &args.by,
+                RequestState::InReview,
+                "the purpose is known",
+            )?;
+        } else {
+            let new = NewRequest {
+                github_request_id: record.github_request_id,
+                token_id: record.token_id,
+                owner_email: Some(email.to_string()),
+                request: record.request.clone(),
+                state: RequestState::AwaitingPurpose,
+                review: crate::review::Review {
+                    risk: record.risk,
+                    findings: record.findings.clone(),
+                },
+            };
+            queued.mail = queue_question(&tx, record.id, &new, email)?;
+            tx.record_state(
+                record.id,
+                &args.by,
+                RequestState::AwaitingPurpose,
+                "asked for the purpose",
+            )?;
+        }
+    }
+    tx.commit()?;
+    let state = context.store.request(args.id)?.state;
+    report(context, args.id, state, &args.by, &queued)
 }

@@ -6,6 +6,7 @@ mod check_config;
 mod decide;
 mod parse;
 mod records;
+mod sync;
 mod table;
 
 use std::path::PathBuf;
@@ -75,6 +76,10 @@ enum Command {
     Note(decide::NoteArgs),
     /// Record a purpose given another way (Slack, a call), and review the request again
     Purpose(decide::PurposeArgs),
+    /// Give the address of a requester patdesk could not find, and ask them for the purpose
+    Contact(decide::ContactArgs),
+    /// Read every configured organisation from GitHub now, and carry queued decisions back
+    Sync(sync::SyncArgs),
     /// Write the records sheet: every request, its decision, and the audit event behind it
     Export(records::ExportArgs),
     /// List mail that could not be tied to a request, for a person to look at
@@ -158,6 +163,7 @@ impl Context {
 }
 
 pub fn main() -> ExitCode {
+    crate::tls::install_crypto_provider();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
@@ -209,5 +215,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Note(args) => decide::note(&mut open()?, &args),
         Command::Purpose(args) => decide::purpose(&mut open()?, &args),
         Command::Audit(command) => audit::run(&open()?, &command),
+        Command::Contact(args) => decide::contact(&mut open()?, &args),
+        Command::Sync(args) => sync::run(&mut open()?, &args),
     }
 }

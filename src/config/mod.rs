@@ -33,6 +33,9 @@ pub struct Config {
     pub github: Option<GithubConfig>,
     pub team: TeamConfig,
     pub review: ReviewPolicy,
+    /// A CSV of `login,email` the team keeps: the first place a requester's address is
+    /// looked up.
+    pub people_directory: Option<PathBuf>,
     /// Signs the Message-IDs of outgoing mail so replies can be threaded without trusting
     /// the subject line.
     pub signing_key: Option<SecretRef>,
@@ -85,6 +88,10 @@ pub struct GithubConfig {
     pub app_id: u64,
     pub private_key: SecretRef,
     pub api_url: String,
+    /// For each call to GitHub.
+    pub timeout: std::time::Duration,
+    /// An approved token expiring within this many days is announced.
+    pub expiry_warning_days: u32,
     pub orgs: Vec<OrgConfig>,
 }
 
@@ -262,6 +269,7 @@ impl Validator {
             github: github.flatten(),
             team,
             review,
+            people_directory: raw.people.directory.map(|path| self.path(path)),
             signing_key,
         }
     }
@@ -506,10 +514,34 @@ impl Validator {
         if orgs.is_empty() {
             self.problem("github.orgs", "is empty: list each organisation as [[github.orgs]] with login and installation_id");
         }
+        let timeout_seconds = match raw.timeout_seconds {
+            Some(seconds @ 1..=600) => seconds,
+            Some(seconds) => {
+                self.problem(
+                    "github.timeout_seconds",
+                    format!("is {seconds}: accepted is 1 to 600 (default 30)"),
+                );
+                30
+            }
+            None => 30,
+        };
+        let expiry_warning_days = match raw.expiry_warning_days {
+            Some(days @ 0..=90) => days,
+            Some(days) => {
+                self.problem(
+                    "github.expiry_warning_days",
+                    format!("is {days}: accepted is 0 to 90 (default 7)"),
+                );
+                7
+            }
+            None => 7,
+        };
         Some(GithubConfig {
             app_id: app_id?,
             private_key: private_key?,
             api_url: api_url.trim_end_matches('/').to_string(),
+            timeout: std::time::Duration::from_secs(timeout_seconds),
+            expiry_warning_days,
             orgs,
         })
     }

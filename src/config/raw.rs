@@ -21,6 +21,8 @@ pub struct RawConfig {
     pub team: RawTeam,
     #[serde(default)]
     pub review: RawReview,
+    #[serde(default)]
+    pub people: RawPeople,
     pub signing: Option<RawSigning>,
 }
 
@@ -78,6 +80,8 @@ pub struct RawGithub {
     pub app_id: Option<u64>,
     pub private_key: Option<RawSecret>,
     pub api_url: Option<String>,
+    pub timeout_seconds: Option<u64>,
+    pub expiry_warning_days: Option<u32>,
     #[serde(default)]
     pub orgs: Vec<RawOrg>,
 }
@@ -94,6 +98,12 @@ pub struct RawOrg {
 pub struct RawTeam {
     #[serde(default)]
     pub members: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPeople {
+    pub directory: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]

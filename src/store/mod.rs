@@ -5,6 +5,7 @@
 //! with its audit event, so either both are stored or neither.
 
 mod chain;
+mod github_side;
 mod messages;
 mod queue;
 mod requests;
@@ -17,6 +18,7 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use chain::{Break, ChainHead, GENESIS, Verification};
+pub use github_side::{Alert, QueuedPush};
 pub use messages::{Direction, MessageRecord, NewMessage};
 pub use queue::{OutboxRecord, PushRecord};
 pub use requests::{EventRecord, ExportRow, ListFilter, NewRequest, RequestRecord, RequestSummary};

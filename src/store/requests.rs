@@ -126,7 +126,8 @@ pub struct ExportRow {
     pub event_hash: Option<String>,
 }
 
-const COLUMNS: &str = "id, github_request_id, token_id, owner_email, org, token_name, owner_login,
+pub(super) const COLUMNS: &str =
+    "id, github_request_id, token_id, owner_email, org, token_name, owner_login,
     repository_selection, repositories, permissions, token_expires_at, requested_at,
     github_reason, purpose, purpose_source, state, risk, findings, recorded_at, updated_at,
     decided_by, decided_at, decision_reason, revoked_by, revoked_at, revoke_reason, revoke_note,
@@ -149,7 +150,7 @@ fn json_column<T: serde::de::DeserializeOwned>(
     serde_json::from_str(&text).map_err(|e| corrupt(what, e))
 }
 
-fn record_from_row(row: &Row) -> Result<RequestRecord, StoreError> {
+pub(super) fn record_from_row(row: &Row) -> Result<RequestRecord, StoreError> {
     let selection: String = row.get(7)?;
     let state: String = row.get(15)?;
     let risk: String = row.get(16)?;

@@ -122,4 +122,17 @@ pub const MIGRATIONS: &[&str] = &[
         updated_at     TEXT    NOT NULL
     ) STRICT;
     "#,
+    // 2: alerts for the team, and when a token's coming expiry was last announced.
+    r#"
+    CREATE TABLE alerts (
+        id           INTEGER PRIMARY KEY,
+        kind         TEXT    NOT NULL,
+        request_id   INTEGER REFERENCES requests (id),
+        message      TEXT    NOT NULL,
+        created_at   TEXT    NOT NULL,
+        delivered_at TEXT
+    ) STRICT;
+    CREATE INDEX alerts_undelivered ON alerts (delivered_at) WHERE delivered_at IS NULL;
+    ALTER TABLE requests ADD COLUMN expiry_warned_at TEXT;
+    "#,
 ];

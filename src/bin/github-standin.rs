@@ -1,0 +1,744 @@
+//! A local stand-in for GitHub's REST API, for the tests and the demo. Never part of the
+//! daemon: GitHub cannot be reached from where patdesk is developed, so this serves the
+//! endpoints patdesk uses, in the documented shapes (FACTS.md §2): App JWTs checked against
+//! the test App's public key, installation tokens that expire, pagination by `Link`,
+//! `ETag`/304, rate limits and 5xx on demand, and a record of every decision call.
+//!
+//! `github-standin --scenario FILE --public-key FILE [--listen ADDR]` prints
+//! `listening on http://ADDR` once it accepts connections. Tests steer it through `/_standin/…`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use jiff::Timestamp;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+/// The scenario file: who the App is, where it is installed, and what each org holds.
+#[derive(Debug, Clone, Default, Deserialize)]
+struct Scenario {
+    app_id: u64,
+    /// installation id → org login
+    #[serde(default)]
+    installations: HashMap<String, String>,
+    #[serde(default)]
+    orgs: HashMap<String, Org>,
+    /// login → the email on their public profile
+    #[serde(default)]
+    users: HashMap<String, Option<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+struct Org {
+    /// Pending requests, exactly as GitHub returns them.
+    #[serde(default)]
+    pending: Vec<Value>,
+    /// request id → its repositories' full names
+    #[serde(default)]
+    repositories: HashMap<String, Vec<String>>,
+    /// Approved tokens, as GitHub returns them.
+    #[serde(default)]
+    grants: Vec<Value>,
+    /// login → role ("admin" or "member")
+    #[serde(default)]
+    members: HashMap<String, String>,
+    #[serde(default)]
+    outside_collaborators: Vec<String>,
+    /// "owner/repo" → login → permission
+    #[serde(default)]
+    repository_permissions: HashMap<String, HashMap<String, String>>,
+    /// login → addresses on the org's verified domains
+    #[serde(default)]
+    verified_emails: HashMap<String, Vec<String>>,
+}
+
+/// Faults the tests switch on.
+#[derive(Debug, Clone, Default, Deserialize)]
+struct Faults {
+    /// The next N API calls answer 500.
+    #[serde(default)]
+    fail_next: u32,
+    /// The next N API calls hit the primary rate limit (reset in one second).
+    #[serde(default)]
+    rate_limit_next: u32,
+    /// The next N API calls hit a secondary limit (`retry-after: 1`).
+    #[serde(default)]
+    secondary_limit_next: u32,
+    /// Every API call waits this long before answering.
+    #[serde(default)]
+    delay_ms: u64,
+    /// How long new installation tokens live (default one hour).
+    #[serde(default)]
+    token_ttl_seconds: Option<i64>,
+}
+
+struct Desk {
+    scenario: Scenario,
+    key: DecodingKey,
+    tokens: HashMap<String, (String, Timestamp)>,
+    faults: Faults,
+    calls: Vec<Value>,
+    requests: u64,
+    not_modified: u64,
+    next_token: u64,
+}
+
+type Shared = Arc<Mutex<Desk>>;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    if let Err(error) = run().await {
+        eprintln!("github-standin: {error}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let mut scenario_path = None;
+    let mut key_path = None;
+    let mut listen: SocketAddr = "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--scenario" => scenario_path = Some(PathBuf::from(value()?)),
+            "--public-key" => key_path = Some(PathBuf::from(value()?)),
+            "--listen" => listen = value()?.parse().map_err(|e| format!("--listen: {e}"))?,
+            other => {
+                return Err(format!(
+                    "unknown argument {other}; usage: --scenario FILE --public-key FILE [--listen ADDR]"
+                ));
+            }
+        }
+    }
+    let scenario_path = scenario_path.ok_or("--scenario FILE is required")?;
+    let key_path = key_path.ok_or("--public-key FILE is required")?;
+    let scenario: Scenario = serde_json::from_slice(
+        &std::fs::read(&scenario_path).map_err(|e| format!("{}: {e}", scenario_path.display()))?,
+    )
+    .map_err(|e| format!("{}: {e}", scenario_path.display()))?;
+    let key = DecodingKey::from_rsa_pem(
+        &std::fs::read(&key_path).map_err(|e| format!("{}: {e}", key_path.display()))?,
+    )
+    .map_err(|e| format!("{}: {e}", key_path.display()))?;
+
+    let desk = Arc::new(Mutex::new(Desk {
+        scenario,
+        key,
+        tokens: HashMap::new(),
+        faults: Faults::default(),
+        calls: Vec::new(),
+        requests: 0,
+        not_modified: 0,
+        next_token: 1,
+    }));
+    let app = Router::new()
+        .route("/app/installations/{id}/access_tokens", post(access_token))
+        .route(
+            "/orgs/{org}/personal-access-token-requests",
+            get(list_pending),
+        )
+        .route(
+            "/orgs/{org}/personal-access-token-requests/{id}",
+            post(decide),
+        )
+        .route(
+            "/orgs/{org}/personal-access-token-requests/{id}/repositories",
+            get(request_repositories),
+        )
+        .route("/orgs/{org}/personal-access-tokens", get(list_grants))
+        .route("/orgs/{org}/personal-access-tokens/{id}", post(revoke))
+        .route("/orgs/{org}/memberships/{user}", get(membership))
+        .route(
+            "/orgs/{org}/outside_collaborators",
+            get(outside_collaborators),
+        )
+        .route(
+            "/repos/{owner}/{repo}/collaborators/{user}/permission",
+            get(repository_permission),
+        )
+        .route("/users/{user}", get(user))
+        .route("/graphql", post(graphql))
+        .route("/_standin/calls", get(calls))
+        .route("/_standin/stats", get(stats))
+        .route("/_standin/faults", post(set_faults))
+        .route("/_standin/orgs/{org}", post(replace_org))
+        .with_state(desk);
+
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("{listen}: {e}"))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("listening on http://{address}");
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    axum::serve(listener, app).await.map_err(|e| e.to_string())
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        Json(json!({ "message": message, "documentation_url": "https://docs.github.com/rest" })),
+    )
+        .into_response()
+}
+
+/// The checks every API call passes: faults first, then the installation token, which must be
+/// live and belong to the org the path names (`None`: any org).
+async fn admit(desk: &Shared, headers: &HeaderMap, org: Option<&str>) -> Result<(), Response> {
+    let delay = {
+        let desk = desk
+            .lock()
+            .map_err(|_| error(StatusCode::INTERNAL_SERVER_ERROR, "poisoned"))?;
+        desk.faults.delay_ms
+    };
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
+    let mut desk = desk
+        .lock()
+        .map_err(|_| error(StatusCode::INTERNAL_SERVER_ERROR, "poisoned"))?;
+    desk.requests += 1;
+    if desk.faults.fail_next > 0 {
+        desk.faults.fail_next -= 1;
+        return Err(error(StatusCode::INTERNAL_SERVER_ERROR, "Server Error"));
+    }
+    if desk.faults.rate_limit_next > 0 {
+        desk.faults.rate_limit_next -= 1;
+        let reset = Timestamp::now().as_second() + 1;
+        let mut response = error(
+            StatusCode::FORBIDDEN,
+            "API rate limit exceeded for installation.",
+        );
+        let headers = response.headers_mut();
+        headers.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
+        headers.insert("x-ratelimit-reset", HeaderValue::from(reset));
+        return Err(response);
+    }
+    if desk.faults.secondary_limit_next > 0 {
+        desk.faults.secondary_limit_next -= 1;
+        let mut response = error(
+            StatusCode::FORBIDDEN,
+            "You have exceeded a secondary rate limit.",
+        );
+        response
+            .headers_mut()
+            .insert("retry-after", HeaderValue::from_static("1"));
+        return Err(response);
+    }
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .ok_or_else(|| error(StatusCode::UNAUTHORIZED, "Requires authentication"))?;
+    let (token_org, expires) = desk
+        .tokens
+        .get(token)
+        .cloned()
+        .ok_or_else(|| error(StatusCode::UNAUTHORIZED, "Bad credentials"))?;
+    if expires <= Timestamp::now() {
+        return Err(error(StatusCode::UNAUTHORIZED, "Bad credentials"));
+    }
+    if org.is_some_and(|org| !org.eq_ignore_ascii_case(&token_org)) {
+        return Err(error(StatusCode::NOT_FOUND, "Not Found"));
+    }
+    Ok(())
+}
+
+async fn access_token(
+    State(desk): State<Shared>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let Ok(mut desk) = desk.lock() else {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "poisoned");
+    };
+    desk.requests += 1;
+    let Some(jwt) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+    else {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "A JSON web token could not be decoded",
+        );
+    };
+    #[derive(Deserialize)]
+    struct Claims {
+        iat: i64,
+        exp: i64,
+        iss: String,
+    }
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_required_spec_claims(&["exp", "iat", "iss"]);
+    let claims = match jsonwebtoken::decode::<Claims>(jwt, &desk.key, &validation) {
+        Ok(data) => data.claims,
+        Err(_) => {
+            return error(
+                StatusCode::UNAUTHORIZED,
+                "A JSON web token could not be decoded",
+            );
+        }
+    };
+    if claims.iss != desk.scenario.app_id.to_string() {
+        return error(StatusCode::UNAUTHORIZED, "Integration not found");
+    }
+    if claims.exp - claims.iat > 660 {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "'Expiration time' claim ('exp') is too far in the future",
+        );
+    }
+    let Some(org) = desk.scenario.installations.get(&id).cloned() else {
+        return error(StatusCode::NOT_FOUND, "Not Found");
+    };
+    let ttl = desk.faults.token_ttl_seconds.unwrap_or(3600);
+    let expires_at = Timestamp::now() + jiff::SignedDuration::from_secs(ttl);
+    let token = format!("ghs_standin{:08}", desk.next_token);
+    desk.next_token += 1;
+    desk.tokens.insert(token.clone(), (org, expires_at));
+    (
+        StatusCode::CREATED,
+        Json(json!({ "token": token, "expires_at": expires_at.to_string() })),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    per_page: Option<usize>,
+    page: Option<usize>,
+}
+
+/// One page of `items`, with `Link`, `ETag`, and 304 when the caller has it already.
+fn page(
+    desk: &mut Desk,
+    items: &[Value],
+    query: &PageQuery,
+    headers: &HeaderMap,
+    path: &str,
+) -> Response {
+    let per_page = query.per_page.unwrap_or(30).clamp(1, 100);
+    let page = query.page.unwrap_or(1).max(1);
+    let slice: Vec<&Value> = items
+        .iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .collect();
+    let body = serde_json::to_vec(&slice).unwrap_or_default();
+    let etag = format!("\"{:x}\"", Sha256::digest(&body));
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|sent| sent == etag)
+    {
+        desk.not_modified += 1;
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    let last = items.len().div_ceil(per_page).max(1);
+    let mut links = Vec::new();
+    if page < last {
+        links.push(format!(
+            "<http://{host}{path}?per_page={per_page}&page={}>; rel=\"next\"",
+            page + 1
+        ));
+        links.push(format!(
+            "<http://{host}{path}?per_page={per_page}&page={last}>; rel=\"last\""
+        ));
+    }
+    let mut response = (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response();
+    let response_headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        response_headers.insert(header::ETAG, value);
+    }
+    if !links.is_empty()
+        && let Ok(value) = HeaderValue::from_str(&links.join(", "))
+    {
+        response_headers.insert(header::LINK, value);
+    }
+    response
+}
+
+async fn list_pending(
+    State(desk): State<Shared>,
+    Path(org): Path<String>,
+    Query(query): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(response) = admit(&desk, &headers, Some(&org)).await {
+        return response;
+    }
+    let Ok(mut desk) = desk.lock() else {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "poisoned");
+    };
+    let items = desk
+        .scenario
+        .orgs
+        .get(&org)
+        .map(|org| org.pending.clone())
+        .unwrap_or_default();
+    page(
+        &mut desk,
+        &items,
+        &query,
+        &headers,
+        &format!("/orgs/{org}/personal-access-token-requests"),
+    )
+}
+
+async fn list_grants(
+    State(desk): State<Shared>,
+    Path(org): Path<String>,
+    Query(query): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(response) = admit(&desk, &headers, Some(&org)).await {
+        return response;
+    }
+    let Ok(mut desk) = desk.lock() else {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "poisoned");
+    };
+    let items = desk
+        .scenario
+        .orgs
+        .get(&org)
+        .map(|org| org.grants.clone())
+        .unwrap_or_default();
+    page(
+        &mut desk,
+        &items,
+        &query,
+        &headers,
+        &format!("/orgs/{org}/personal-access-tokens"),
+    )
+}
+
+async fn request_repositories(
+    State(desk): State<Shared>,
+    Path((org, id)): Path<(String, String)>,
+    Query(query): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(response) = admit(&desk, &headers, Some(&org)).await {
+        return response;
+    }
+    let Ok(mut desk) = desk.lock() else {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "poisoned");
+    };
+    let Some(names) = desk
+        .scenario
+        .orgs
+        .get(&org)
+        .and_then(|org| org.repositories.get(&id))
+        .cloned()
+    else {
+        return error(StatusCode::NOT_FOUND, "Not Found");
+    };
+    let items: Vec<Value> = names
+        .iter()
+        .map(|full_name| {
+            let name = full_name.split('/').nth(1).unwrap_or(full_name);
+            json!({ "full_name": full_name, "name": name, "private": true })
+        })
+        .collect();
+    page(
+        &mut desk,
+        &items,
+        &query,
+        &headers,
+        &format!("/orgs/{org}/personal-access-token-requests/{id}/repositories"),
+    )
+}
+
+async fn decide(
+    State(desk): State<Shared>,
+    Path((org, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(response) = admit(&desk, &headers, Some(&org)).await {
+        return response;
+    }
+    let Ok(mut desk) = desk.lock() else {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "poisoned");
+    };
+    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+        return error(StatusCode::BAD_REQUEST, "Problems parsing JSON");
+    };
+    let action = body["action"].as_str().unwrap_or_default().to_string();
+    let reason = &body["reason"];
+    if !matches!(action.as_str(), "approve" | "deny")
+        || reason
+            .as_str()
+            .is_some_and(|reason| reason.chars().count() > 1024)
+    {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Validation failed, or the endpoint has been spammed.",
+        );
+    }
+    let Ok(request_id) = id.parse::<i64>() else {
+        return error(StatusCode::NOT_FOUND, "Not Found");
+    };
+    let Some(org_state) = desk.scenario.orgs.get_mut(&org) else {
+        return error(StatusCode::NOT_FOUND, "Not Found");
+    };
+    let Some(position) = org_state
+        .pending
+        .iter()
+        .position(|request| request["id"] == request_id)
+    else {
+        return error(StatusCode::NOT_FOUND, "Not Found");
+    };
+    let request = org_state.pending.remove(position);
+    if action == "approve" {
+        let mut grant = request.clone();
+        if let Some(grant) = grant.as_object_mut() {
+            grant.insert("id".to_string(), json!(request_id + 900_000));
+            grant.remove("reason");
+            grant.insert(
+                "access_granted_at".to_string(),
+                json!(Timestamp::now().to_string()),
+            );
+        }
+        org_state.grants.push(grant);
+    }
+    desk.calls.push(json!({
+        "org": org,
+        "endpoint": "personal-access-token-requests",
+        "id": request_id,
+        "action": action,
+        "reason": reason,
+        "at": Timestamp::now().to_string(),
+    }));
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn revoke(
+    State(desk): State<Shared>,
+    Path((org, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(response) = admit(&desk, &headers, Some(&org)).await {
+        return response;
+    }
+    let Ok(mut desk) = desk.lock() else {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "poisoned");
+    };
+    let action = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|body| body["action"].as_str().map(str::to_string));
+    if action.as_deref() != Some("revoke") {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Validation failed, or the endpoint has been spammed.",
+        );
+    }
+    let Ok(grant_id) = id.parse::<i64>() else {
+        return error(StatusCode::NOT_FOUND, "Not Found");
+    };
+    let Some(org_state) = desk.scenario.orgs.get_mut(&org) else {
+        return error(StatusCode::NOT_FOUND, "Not Found");
+    };
+    let Some(position) = org_state
+        .grants
+        .iter()
+        .position(|grant| grant["id"] == grant_id)
+    else {
+        return error(StatusCode::NOT_FOUND, "Not Found");
+    };
+    org_state.grants.remove(position);
+    desk.calls.push(json!({
+        "org": org,
+        "endpoint": "personal-access-tokens",
+        "id": grant_id,
+        "action": "revoke",
+        "at": Timestamp::now().to_string(),
+    }));
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn membership(
+    State(desk): State<Shared>,
+    Path((org, user)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(response) = admit(&desk, &headers, Some(&org)).await {
+        return response;
+    }
+    let Ok(desk) = desk.lock() else {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "poisoned");
+    };
+    match desk
+        .scenario
+        .orgs
+        .get(&org)
+        .and_then(|org| org.members.get(&user))
+    {
+        Some(role) => Json(json!({ "role": role, "state": "active", "user": { "login": user } }))
+            .into_response(),
+        None => error(StatusCode::NOT_FOUND, "Not Found"),
+    }
+}
+
+async fn outside_collaborators(
+    State(desk): State<Shared>,
+    Path(org): Path<String>,
+    Query(query): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(response) = admit(&desk, &headers, Some(&org)).await {
+        return response;
+    }
+    let Ok(mut desk) = desk.lock() else {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "poisoned");
+    };
+    let items: Vec<Value> = desk
+        .scenario
+        .orgs
+        .get(&org)
+        .map(|org| {
+            org.outside_collaborators
+                .iter()
+                .map(|login| json!({ "login": login }))
+                .collect()
+        })
+        .unwrap_or_default();
+    page(
+        &mut desk,
+        &items,
+        &query,
+        &headers,
+        &format!("/orgs/{org}/outside_collaborators"),
+    )
+}
+
+async fn repository_permission(
+    State(desk): State<Shared>,
+    Path((owner, repo, user)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(response) = admit(&desk, &headers, Some(&owner)).await {
+        return response;
+    }
+    let Ok(desk) = desk.lock() else {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "poisoned");
+    };
+    let full_name = format!("{owner}/{repo}");
+    let permission = desk
+        .scenario
+        .orgs
+        .get(&owner)
+        .and_then(|org| org.repository_permissions.get(&full_name))
+        .and_then(|people| people.get(&user))
+        .cloned()
+        .unwrap_or_else(|| "none".to_string());
+    Json(json!({ "permission": permission, "role_name": permission, "user": { "login": user } }))
+        .into_response()
+}
+
+async fn user(
+    State(desk): State<Shared>,
+    Path(user): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(response) = admit(&desk, &headers, None).await {
+        return response;
+    }
+    let Ok(desk) = desk.lock() else {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "poisoned");
+    };
+    match desk.scenario.users.get(&user) {
+        Some(email) => Json(json!({ "login": user, "email": email })).into_response(),
+        None => error(StatusCode::NOT_FOUND, "Not Found"),
+    }
+}
+
+async fn graphql(State(desk): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(response) = admit(&desk, &headers, None).await {
+        return response;
+    }
+    let Ok(desk) = desk.lock() else {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "poisoned");
+    };
+    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+        return error(StatusCode::BAD_REQUEST, "Problems parsing JSON");
+    };
+    let query = body["query"].as_str().unwrap_or_default();
+    if !query.contains("organizationVerifiedDomainEmails") {
+        return Json(json!({ "errors": [{ "message": "the stand-in answers only organizationVerifiedDomainEmails" }] }))
+            .into_response();
+    }
+    let login = body["variables"]["login"].as_str().unwrap_or_default();
+    let org = body["variables"]["org"].as_str().unwrap_or_default();
+    let emails = desk
+        .scenario
+        .orgs
+        .get(org)
+        .and_then(|org| org.verified_emails.get(login))
+        .cloned()
+        .unwrap_or_default();
+    Json(json!({ "data": { "user": { "organizationVerifiedDomainEmails": emails } } }))
+        .into_response()
+}
+
+async fn calls(State(desk): State<Shared>) -> Response {
+    match desk.lock() {
+        Ok(desk) => Json(desk.calls.clone()).into_response(),
+        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "poisoned"),
+    }
+}
+
+async fn stats(State(desk): State<Shared>) -> Response {
+    match desk.lock() {
+        Ok(desk) => Json(json!({ "requests": desk.requests, "not_modified": desk.not_modified }))
+            .into_response(),
+        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "poisoned"),
+    }
+}
+
+async fn set_faults(State(desk): State<Shared>, Json(faults): Json<Faults>) -> Response {
+    match desk.lock() {
+        Ok(mut desk) => {
+            desk.faults = faults;
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "poisoned"),
+    }
+}
+
+async fn replace_org(
+    State(desk): State<Shared>,
+    Path(org): Path<String>,
+    Json(state): Json<Org>,
+) -> Response {
+    match desk.lock() {
+        Ok(mut desk) => {
+            desk.scenario.orgs.insert(org, state);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "poisoned"),
+    }
+}

@@ -1,0 +1,121 @@
+//! `patdesk sync`: reads every configured org from GitHub and carries queued decisions back.
+//! The daemon does the same on a timer; this runs it once, now.
+
+use anyhow::anyhow;
+use clap::Args;
+
+use super::{Context, Failure, exit};
+use crate::config::ConfigError;
+use crate::github::{ClientOptions, GithubClient};
+use crate::sync::{SyncOptions, load_directory, push_decisions, sync_org};
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Only this organisation (one of github.orgs)
+    #[arg(long, value_name = "LOGIN")]
+    org: Option<String>,
+}
+
+pub fn run(context: &mut Context, args: &SyncArgs) -> Result<(), Failure> {
+    let config = &context.config;
+    let github = config.github.as_ref().ok_or_else(|| Failure {
+        code: exit::CONFIG,
+        error: anyhow!(
+            "github is not configured: add a [github] section (patdesk.example.toml shows one)"
+        ),
+    })?;
+    let key = github
+        .private_key
+        .read()
+        .map_err(|problem| ConfigError::Invalid {
+            path: config.source.clone(),
+            problems: vec![problem],
+        })?;
+    let orgs: Vec<String> = match &args.org {
+        Some(org) => {
+            let known = github
+                .orgs
+                .iter()
+                .any(|known| known.login.eq_ignore_ascii_case(org));
+            if !known {
+                return Err(Failure {
+                    code: exit::USAGE,
+                    error: anyhow!(
+                        "{org} is not among github.orgs: {}",
+                        github
+                            .orgs
+                            .iter()
+                            .map(|org| org.login.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                });
+            }
+            vec![org.clone()]
+        }
+        None => github.orgs.iter().map(|org| org.login.clone()).collect(),
+    };
+    let directory = match &config.people_directory {
+        Some(path) => load_directory(path).map_err(|error| Failure {
+            code: exit::CONFIG,
+            error: anyhow!(error),
+        })?,
+        None => Default::default(),
+    };
+    let options = SyncOptions {
+        policy: config.review.clone(),
+        directory,
+        expiry_warning_days: github.expiry_warning_days,
+    };
+    let client = GithubClient::new(
+        github,
+        &key,
+        ClientOptions {
+            timeout: github.timeout,
+            ..ClientOptions::default()
+        },
+    )
+    .map_err(|error| Failure {
+        code: exit::CONFIG,
+        error: error.into(),
+    })?;
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| anyhow!("cannot start the async runtime: {error}"))?;
+    let json = context.json;
+    let store = &mut context.store;
+    let (reports, failures, pushed) = runtime.block_on(async {
+        let mut reports = Vec::new();
+        let mut failures = Vec::new();
+        for org in &orgs {
+            match sync_org(&client, store, org, &options).await {
+                Ok(report) => reports.push(report),
+                Err(error) => failures.push(format!("{org}: {error}")),
+            }
+        }
+        let pushed = push_decisions(&client, store).await;
+        (reports, failures, pushed)
+    });
+    let pushed = pushed?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "orgs": reports, "pushes": pushed, "errors": failures })
+        );
+    } else {
+        for report in &reports {
+            println!("{report}");
+        }
+        println!("{pushed}");
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure {
+            code: exit::FAILURE,
+            error: anyhow!("sync failed for {}", failures.join("; ")),
+        })
+    }
+}

@@ -1,0 +1,277 @@
+//! What the GitHub sync and the decision pushes change: records following GitHub, the state
+//! of queued pushes, addresses and alerts. Each change with its audit event.
+
+use rusqlite::params;
+use serde::Serialize;
+use serde_json::json;
+
+use super::requests::record_from_row;
+use super::{StoreError, Tx};
+use crate::request::{RequestState, TokenRequest};
+use crate::review::Review;
+use crate::store::RequestRecord;
+
+/// A decision waiting to be carried to GitHub.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueuedPush {
+    pub id: i64,
+    pub request_id: i64,
+    pub action: String,
+    pub reason: Option<String>,
+    /// More than zero: an earlier attempt may have reached GitHub.
+    pub attempts: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Alert {
+    pub id: i64,
+    pub kind: String,
+    pub request_id: Option<i64>,
+    pub message: String,
+    pub created_at: String,
+}
+
+impl super::Store {
+    /// Every record of an organisation.
+    pub fn requests_of_org(&self, org: &str) -> Result<Vec<RequestRecord>, StoreError> {
+        let mut statement = self.conn.prepare_cached(&format!(
+            "SELECT {} FROM requests WHERE org = ?1 ORDER BY id",
+            super::requests::COLUMNS
+        ))?;
+        let mut rows = statement.query([org])?;
+        let mut records = Vec::new();
+        while let Some(row) = rows.next()? {
+            records.push(record_from_row(row)?);
+        }
+        Ok(records)
+    }
+
+    /// Decisions not yet carried to GitHub, oldest first.
+    pub fn queued_pushes(&self) -> Result<Vec<QueuedPush>, StoreError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT id, request_id, action, reason, attempts FROM github_pushes
+             WHERE state = 'queued' ORDER BY id",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok(QueuedPush {
+                id: row.get(0)?,
+                request_id: row.get(1)?,
+                action: row.get(2)?,
+                reason: row.get(3)?,
+                attempts: row.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn alerts(&self) -> Result<Vec<Alert>, StoreError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT id, kind, request_id, message, created_at FROM alerts ORDER BY id",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok(Alert {
+                id: row.get(0)?,
+                kind: row.get(1)?,
+                request_id: row.get(2)?,
+                message: row.get(3)?,
+                created_at: row.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+impl Tx<'_> {
+    /// GitHub changed a pending request: the new facts, the new review, one event naming what
+    /// changed.
+    pub fn record_github_change(
+        &self,
+        id: i64,
+        request: &TokenRequest,
+        review: &Review,
+        changes: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        self.tx.execute(
+            "UPDATE requests SET token_name = ?2, repository_selection = ?3, repositories = ?4,
+                permissions = ?5, token_expires_at = ?6, github_reason = ?7, risk = ?8,
+                findings = ?9, updated_at = ?10 WHERE id = ?1",
+            params![
+                id,
+                request.token_name,
+                request.repository_selection.as_str(),
+                json(&request.repositories)?,
+                json(&request.permissions)?,
+                request.token_expires_at.map(super::format_time),
+                request.github_reason,
+                review.risk.as_str(),
+                json(&review.findings)?,
+                self.now,
+            ],
+        )?;
+        self.append_event(
+            "github",
+            Some(id),
+            "request_changed",
+            &json!({ "changes": changes, "risk": review.risk }),
+        )?;
+        Ok(())
+    }
+
+    /// A state GitHub decided: withdrawn, approved elsewhere, expired.
+    pub fn record_github_state(
+        &self,
+        id: i64,
+        state: RequestState,
+        kind: &str,
+        detail: serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let from = self.request(id)?.state;
+        let decided = matches!(state, RequestState::Approved).then_some(self.now.as_str());
+        self.tx.execute(
+            "UPDATE requests SET state = ?2, decided_at = COALESCE(?3, decided_at), updated_at = ?4 WHERE id = ?1",
+            params![id, state.as_str(), decided, self.now],
+        )?;
+        let mut detail = detail;
+        detail["from"] = json!(from);
+        detail["to"] = json!(state);
+        self.append_event("github", Some(id), kind, &detail)?;
+        Ok(())
+    }
+
+    /// The approved token's grant id, which revoking needs.
+    pub fn record_grant(&self, id: i64, grant_id: i64) -> Result<(), StoreError> {
+        self.tx.execute(
+            "UPDATE requests SET grant_id = ?2, updated_at = ?3 WHERE id = ?1 AND grant_id IS NOT ?2",
+            params![id, grant_id, self.now],
+        )?;
+        Ok(())
+    }
+
+    /// Announces once that a token expires soon.
+    pub fn record_expiry_warning(
+        &self,
+        id: i64,
+        expires_at: &str,
+        days_left: i64,
+    ) -> Result<bool, StoreError> {
+        let changed = self.tx.execute(
+            "UPDATE requests SET expiry_warned_at = ?2 WHERE id = ?1 AND expiry_warned_at IS NULL",
+            params![id, self.now],
+        )?;
+        if changed == 0 {
+            return Ok(false);
+        }
+        self.append_event(
+            "github",
+            Some(id),
+            "token_expiring",
+            &json!({ "expires_at": expires_at, "days_left": days_left }),
+        )?;
+        Ok(true)
+    }
+
+    pub fn record_owner_email(
+        &self,
+        id: i64,
+        by: &str,
+        email: &str,
+        source: &str,
+    ) -> Result<(), StoreError> {
+        let before = self.request(id)?.owner_email;
+        self.tx.execute(
+            "UPDATE requests SET owner_email = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, email, self.now],
+        )?;
+        self.append_event(
+            by,
+            Some(id),
+            "address_recorded",
+            &json!({ "email": email, "source": source, "previous": before }),
+        )?;
+        Ok(())
+    }
+
+    /// Moves a request to `state`, for the sync's own bookkeeping (a question queued, no
+    /// address found).
+    pub fn record_state(
+        &self,
+        id: i64,
+        by: &str,
+        state: RequestState,
+        why: &str,
+    ) -> Result<(), StoreError> {
+        let from = self.request(id)?.state;
+        if from == state {
+            return Ok(());
+        }
+        self.tx.execute(
+            "UPDATE requests SET state = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, state.as_str(), self.now],
+        )?;
+        self.append_event(
+            by,
+            Some(id),
+            "state_changed",
+            &json!({ "from": from, "to": state, "why": why }),
+        )?;
+        Ok(())
+    }
+
+    /// An attempt is about to be made: counted and committed first, so after a crash the
+    /// next attempt knows GitHub may already have it.
+    pub fn record_push_attempt(&self, push_id: i64) -> Result<(), StoreError> {
+        self.tx.execute(
+            "UPDATE github_pushes SET attempts = attempts + 1, updated_at = ?2 WHERE id = ?1",
+            params![push_id, self.now],
+        )?;
+        Ok(())
+    }
+
+    /// The push's outcome: `done`, `failed`, or still `queued` with the error of this try.
+    pub fn record_push_outcome(
+        &self,
+        push: &QueuedPush,
+        state: &str,
+        detail: serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let error = detail["error"].as_str().map(str::to_string);
+        self.tx.execute(
+            "UPDATE github_pushes SET state = ?2, last_error = ?3, updated_at = ?4 WHERE id = ?1",
+            params![push.id, state, error, self.now],
+        )?;
+        let kind = match state {
+            "done" => "github_push_done",
+            "failed" => "github_push_failed",
+            _ => "github_push_retry",
+        };
+        let mut detail = detail;
+        detail["push"] = json!(push.id);
+        detail["action"] = json!(push.action);
+        self.append_event("system", Some(push.request_id), kind, &detail)?;
+        Ok(())
+    }
+
+    pub fn raise_alert(
+        &self,
+        kind: &str,
+        request_id: Option<i64>,
+        message: &str,
+    ) -> Result<i64, StoreError> {
+        self.tx.execute(
+            "INSERT INTO alerts (kind, request_id, message, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![kind, request_id, message, self.now],
+        )?;
+        let id = self.tx.last_insert_rowid();
+        self.append_event(
+            "system",
+            request_id,
+            "alert",
+            &json!({ "alert": id, "kind": kind, "message": message }),
+        )?;
+        Ok(id)
+    }
+}
+
+fn json(value: &impl Serialize) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}

@@ -1,0 +1,417 @@
+//! GitHub as the source of truth: each org's pending requests and approved tokens are read
+//! and the records brought in line, in one transaction per org; decisions made here are
+//! carried back ([`push`]).
+//!
+//! A sync is idempotent: syncing twice writes nothing new. A changed request writes one event
+//! naming what changed. A request gone from the pending list was approved elsewhere (its token
+//! is among the approved ones) or withdrawn. A mail never asserts any of this by itself: it
+//! only asks for a sync.
+
+mod addresses;
+mod push;
+
+use std::collections::{HashMap, HashSet};
+
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+pub use addresses::{Directory, is_address, load_directory};
+pub use push::{PushReport, push_decisions};
+
+use crate::github::{GithubClient, GithubError, Grant, PendingRequest};
+use crate::request::{RepositorySelection, RequestState, TokenRequest};
+use crate::review::{ReviewPolicy, review};
+use crate::store::{NewRequest, RequestRecord, Store, StoreError, Tx};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Github(#[from] GithubError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("GitHub sent a request that cannot be recorded: {0}")]
+    Invalid(String),
+}
+
+/// What a sync of one org did.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct SyncReport {
+    pub org: String,
+    pub pending: usize,
+    pub new: usize,
+    pub changed: usize,
+    pub withdrawn: usize,
+    pub approved_elsewhere: usize,
+    pub questions_queued: usize,
+    pub needs_contact: usize,
+    pub expired: usize,
+    pub expiring: usize,
+}
+
+impl std::fmt::Display for SyncReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {} pending ({} new, {} changed); {} withdrawn, {} approved elsewhere; {} question(s) queued, {} without an address; {} expired, {} expiring soon",
+            self.org,
+            self.pending,
+            self.new,
+            self.changed,
+            self.withdrawn,
+            self.approved_elsewhere,
+            self.questions_queued,
+            self.needs_contact,
+            self.expired,
+            self.expiring
+        )
+    }
+}
+
+/// What a sync needs besides the client and the store.
+pub struct SyncOptions {
+    pub policy: ReviewPolicy,
+    pub directory: Directory,
+    pub expiry_warning_days: u32,
+}
+
+/// Syncs one org: reads GitHub first, then writes every change in one transaction.
+pub async fn sync_org(
+    client: &GithubClient,
+    store: &mut Store,
+    org: &str,
+    options: &SyncOptions,
+) -> Result<SyncReport, SyncError> {
+    let known: HashMap<i64, RequestRecord> = store
+        .requests_of_org(org)?
+        .into_iter()
+        .map(|record| (record.github_request_id, record))
+        .collect();
+    let pending = client.pending_requests(org).await?;
+
+    let mut incoming = Vec::with_capacity(pending.len());
+    for github in &pending {
+        let mut request = token_request(org, github)?;
+        let record = known.get(&github.id);
+        if request.repository_selection == RepositorySelection::Subset {
+            // A pending request's repositories change only with its other facts: fetch them
+            // for new and changed requests, not on every sync.
+            request.repositories = match record {
+                Some(record) if same_github_facts(&record.request, &request) => {
+                    record.request.repositories.clone()
+                }
+                _ => client.request_repositories(org, github.id).await?,
+            };
+        }
+        incoming.push((github, request));
+    }
+    let grants = client.grants(org).await?;
+
+    let mut addresses = HashMap::new();
+    for (github, _) in &incoming {
+        let login = github.owner.login.to_lowercase();
+        if known.contains_key(&github.id) || addresses.contains_key(&login) {
+            continue;
+        }
+        let address =
+            addresses::resolve(client, org, &github.owner.login, &options.directory).await?;
+        addresses.insert(login, address);
+    }
+
+    let now = Timestamp::now();
+    let tx = store.transaction()?;
+    let mut report = SyncReport {
+        org: org.to_string(),
+        pending: pending.len(),
+        ..SyncReport::default()
+    };
+    let mut still_pending = HashSet::new();
+    for (github, mut request) in incoming {
+        still_pending.insert(github.id);
+        match known.get(&github.id) {
+            None => {
+                let address = addresses
+                    .get(&github.owner.login.to_lowercase())
+                    .cloned()
+                    .flatten();
+                record_new(&tx, github, request, address, options, now, &mut report)?;
+            }
+            Some(record) if record.state.is_open() => {
+                let changes = differences(&record.request, &request);
+                if changes
+                    .as_object()
+                    .is_some_and(|changes| !changes.is_empty())
+                {
+                    request.purpose = record.request.purpose.clone();
+                    let reviewed = review(&request, &options.policy, now);
+                    tx.record_github_change(record.id, &request, &reviewed, &changes)?;
+                    report.changed += 1;
+                }
+            }
+            // Decided here, not yet carried to GitHub: the push will do that.
+            Some(_) => {}
+        }
+    }
+
+    let grant_of = |record: &RequestRecord| find_grant(&grants, record);
+    for record in known.values() {
+        if record.state.is_open() && !still_pending.contains(&record.github_request_id) {
+            match grant_of(record) {
+                Some(grant) => {
+                    tx.record_github_state(
+                        record.id,
+                        RequestState::Approved,
+                        "approved_elsewhere",
+                        json!({ "grant_id": grant.id, "approver": "unknown: approved on GitHub, not through patdesk" }),
+                    )?;
+                    tx.record_grant(record.id, grant.id)?;
+                    report.approved_elsewhere += 1;
+                }
+                None => {
+                    tx.record_github_state(
+                        record.id,
+                        RequestState::Withdrawn,
+                        "withdrawn",
+                        json!({ "why": "gone from GitHub's pending requests and not among the approved tokens" }),
+                    )?;
+                    report.withdrawn += 1;
+                }
+            }
+        } else if record.state == RequestState::Approved
+            && let Some(grant) = grant_of(record)
+        {
+            tx.record_grant(record.id, grant.id)?;
+            track_expiry(&tx, record, grant, options, now, &mut report)?;
+        }
+    }
+    tx.commit()?;
+    Ok(report)
+}
+
+/// A new request: recorded, reviewed, and either in review (GitHub's reason is a usable
+/// purpose), waiting for its purpose (question queued), or needing a person to find the
+/// requester's address.
+fn record_new(
+    tx: &Tx<'_>,
+    github: &PendingRequest,
+    request: TokenRequest,
+    address: Option<String>,
+    options: &SyncOptions,
+    now: Timestamp,
+    report: &mut SyncReport,
+) -> Result<(), SyncError> {
+    let usable_purpose = request.github_reason.as_deref().is_some_and(|reason| {
+        reason.trim().chars().count() >= options.policy.min_purpose_chars as usize
+    });
+    let state = if usable_purpose {
+        RequestState::InReview
+    } else if address.is_some() {
+        RequestState::AwaitingPurpose
+    } else {
+        RequestState::NeedsContact
+    };
+    let reviewed = review(&request, &options.policy, now);
+    let new = NewRequest {
+        github_request_id: github.id,
+        token_id: github.token_id,
+        owner_email: address.clone(),
+        request,
+        state,
+        review: reviewed,
+    };
+    let id = tx.insert_request("github", &new)?;
+    report.new += 1;
+    match (state, address) {
+        (RequestState::AwaitingPurpose, Some(address)) => {
+            let queued = queue_question(tx, id, &new, &address)?;
+            report.questions_queued += usize::from(queued.is_some());
+        }
+        (RequestState::NeedsContact, _) => {
+            tx.raise_alert(
+                "needs_contact",
+                Some(id),
+                &format!(
+                    "No address for {} (request PAT-{id} in {}): give one with `patdesk contact {id} --email ADDRESS --by LOGIN`",
+                    new.request.owner_login, new.request.org
+                ),
+            )?;
+            report.needs_contact += 1;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Queues the purpose question; its outbox id, or `None` when it was queued before.
+pub fn queue_question(
+    tx: &Tx<'_>,
+    id: i64,
+    new: &NewRequest,
+    address: &str,
+) -> Result<Option<i64>, StoreError> {
+    let request = &new.request;
+    let payload = json!({
+        "request": id,
+        "org": request.org,
+        "token_name": request.token_name,
+        "owner": request.owner_login,
+        "repository_selection": request.repository_selection,
+        "repositories": request.repositories,
+        "permissions": request.permissions.summary(),
+        "expires_at": request.token_expires_at.map(|time| time.to_string()),
+        "review_url": format!(
+            "https://github.com/organizations/{}/settings/personal-access-token-requests/{}",
+            request.org, new.github_request_id
+        ),
+    });
+    tx.enqueue_mail(
+        id,
+        "question",
+        address,
+        &payload,
+        &format!("pat-{id}:question"),
+    )
+}
+
+fn track_expiry(
+    tx: &Tx<'_>,
+    record: &RequestRecord,
+    grant: &Grant,
+    options: &SyncOptions,
+    now: Timestamp,
+    report: &mut SyncReport,
+) -> Result<(), StoreError> {
+    let expires_at = grant.token_expires_at.or(record.request.token_expires_at);
+    let expired = grant.token_expired == Some(true) || expires_at.is_some_and(|at| at <= now);
+    let name = record.request.token_name.as_deref().unwrap_or("(unnamed)");
+    if expired {
+        tx.record_github_state(
+            record.id,
+            RequestState::Expired,
+            "token_expired",
+            json!({ "grant_id": grant.id, "expires_at": expires_at.map(|at| at.to_string()) }),
+        )?;
+        tx.raise_alert(
+            "token_expired",
+            Some(record.id),
+            &format!(
+                "The token \"{name}\" of {} (PAT-{}) has expired",
+                record.request.owner_login, record.id
+            ),
+        )?;
+        report.expired += 1;
+        return Ok(());
+    }
+    let Some(expires_at) = expires_at else {
+        return Ok(());
+    };
+    let left = expires_at.duration_since(now);
+    if left <= SignedDuration::from_hours(i64::from(options.expiry_warning_days) * 24) {
+        let days_left = left.as_hours() / 24;
+        if tx.record_expiry_warning(record.id, &expires_at.to_string(), days_left)? {
+            tx.raise_alert(
+                "token_expiring",
+                Some(record.id),
+                &format!(
+                    "The token \"{name}\" of {} (PAT-{}) expires in {days_left} day(s)",
+                    record.request.owner_login, record.id
+                ),
+            )?;
+            report.expiring += 1;
+        }
+    }
+    Ok(())
+}
+
+/// The approved token a record became: by token id, or (older responses lack it) by owner and
+/// token name.
+fn find_grant<'g>(grants: &'g [Grant], record: &RequestRecord) -> Option<&'g Grant> {
+    if let Some(grant_id) = record.grant_id
+        && let Some(grant) = grants.iter().find(|grant| grant.id == grant_id)
+    {
+        return Some(grant);
+    }
+    match record.token_id {
+        Some(token_id) => grants.iter().find(|grant| grant.token_id == Some(token_id)),
+        None => grants.iter().find(|grant| {
+            grant
+                .owner
+                .login
+                .eq_ignore_ascii_case(&record.request.owner_login)
+                && grant.token_name.is_some()
+                && grant.token_name == record.request.token_name
+        }),
+    }
+}
+
+fn token_request(org: &str, github: &PendingRequest) -> Result<TokenRequest, SyncError> {
+    let repository_selection = github
+        .repository_selection
+        .parse::<RepositorySelection>()
+        .map_err(|e| SyncError::Invalid(format!("request {}: {e}", github.id)))?;
+    Ok(TokenRequest {
+        org: org.to_string(),
+        token_name: github.token_name.clone(),
+        owner_login: github.owner.login.clone(),
+        repository_selection,
+        repositories: Vec::new(),
+        permissions: github.permissions.clone(),
+        token_expires_at: github.token_expires_at,
+        requested_at: github.created_at,
+        github_reason: github
+            .reason
+            .clone()
+            .filter(|reason| !reason.trim().is_empty()),
+        purpose: None,
+    })
+}
+
+/// The facts GitHub owns, without the repositories (fetched separately).
+fn same_github_facts(stored: &TokenRequest, fresh: &TokenRequest) -> bool {
+    stored.token_name == fresh.token_name
+        && stored.repository_selection == fresh.repository_selection
+        && stored.permissions == fresh.permissions
+        && stored.token_expires_at == fresh.token_expires_at
+        && stored.github_reason == fresh.github_reason
+}
+
+/// `{field: {from, to}}` for every GitHub-owned fact that changed.
+fn differences(stored: &TokenRequest, fresh: &TokenRequest) -> Value {
+    let mut changes = serde_json::Map::new();
+    let mut compare = |field: &str, from: Value, to: Value| {
+        if from != to {
+            changes.insert(field.to_string(), json!({ "from": from, "to": to }));
+        }
+    };
+    compare(
+        "token_name",
+        json!(stored.token_name),
+        json!(fresh.token_name),
+    );
+    compare(
+        "repository_selection",
+        json!(stored.repository_selection),
+        json!(fresh.repository_selection),
+    );
+    compare(
+        "repositories",
+        json!(stored.repositories),
+        json!(fresh.repositories),
+    );
+    compare(
+        "permissions",
+        json!(stored.permissions),
+        json!(fresh.permissions),
+    );
+    compare(
+        "token_expires_at",
+        json!(stored.token_expires_at.map(|at| at.to_string())),
+        json!(fresh.token_expires_at.map(|at| at.to_string())),
+    );
+    compare(
+        "reason",
+        json!(stored.github_reason),
+        json!(fresh.github_reason),
+    );
+    Value::Object(changes)
+}

@@ -1,0 +1,171 @@
+//! Carrying decisions to GitHub, once each.
+//!
+//! Each attempt is counted and committed before the call. If patdesk dies after GitHub took
+//! the decision but before recording it, the next attempt sees an earlier attempt and first
+//! checks whether GitHub already has it, so nothing is sent twice. A failure is recorded on
+//! the request and does not hold up the others.
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::github::{GithubClient, GithubError, Verdict};
+use crate::store::{QueuedPush, RequestRecord, Store, StoreError};
+
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct PushReport {
+    pub done: usize,
+    pub failed: usize,
+    pub retrying: usize,
+}
+
+impl std::fmt::Display for PushReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "decisions to GitHub: {} done, {} failed, {} to retry",
+            self.done, self.failed, self.retrying
+        )
+    }
+}
+
+enum Outcome {
+    Done(serde_json::Value),
+    Failed(String),
+    Retry(String),
+}
+
+pub async fn push_decisions(
+    client: &GithubClient,
+    store: &mut Store,
+) -> Result<PushReport, StoreError> {
+    let mut report = PushReport::default();
+    for push in store.queued_pushes()? {
+        let record = store.request(push.request_id)?;
+        {
+            let tx = store.transaction()?;
+            tx.record_push_attempt(push.id)?;
+            tx.commit()?;
+        }
+        let outcome = carry(client, &record, &push).await;
+        let tx = store.transaction()?;
+        match outcome {
+            Outcome::Done(detail) => {
+                tx.record_push_outcome(&push, "done", detail)?;
+                report.done += 1;
+            }
+            Outcome::Failed(error) => {
+                tx.record_push_outcome(&push, "failed", json!({ "error": error }))?;
+                tx.raise_alert(
+                    "github_push_failed",
+                    Some(record.id),
+                    &format!(
+                        "The {} of PAT-{} could not be carried to GitHub: {error}",
+                        push.action, record.id
+                    ),
+                )?;
+                report.failed += 1;
+            }
+            Outcome::Retry(error) => {
+                tx.record_push_outcome(&push, "queued", json!({ "error": error }))?;
+                report.retrying += 1;
+            }
+        }
+        tx.commit()?;
+    }
+    Ok(report)
+}
+
+async fn carry(client: &GithubClient, record: &RequestRecord, push: &QueuedPush) -> Outcome {
+    let org = &record.request.org;
+    if push.attempts > 0 {
+        match already_done(client, record, push).await {
+            Ok(true) => {
+                return Outcome::Done(
+                    json!({ "note": "GitHub already had it from an earlier attempt" }),
+                );
+            }
+            Ok(false) => {}
+            Err(error) => return classify(error),
+        }
+    }
+    let result = match push.action.as_str() {
+        "approve" | "deny" => {
+            let verdict = if push.action == "approve" {
+                Verdict::Approve
+            } else {
+                Verdict::Deny
+            };
+            client
+                .decide(
+                    org,
+                    record.github_request_id,
+                    verdict,
+                    push.reason.as_deref(),
+                )
+                .await
+                .map(|trimmed| json!({ "reason_trimmed": trimmed }))
+        }
+        "revoke" => match grant_id(client, record).await {
+            Ok(Some(grant_id)) => client
+                .revoke(org, grant_id)
+                .await
+                .map(|()| json!({ "grant_id": grant_id })),
+            Ok(None) => {
+                return Outcome::Failed(
+                    "no approved token on GitHub matches this request".to_string(),
+                );
+            }
+            Err(error) => Err(error),
+        },
+        other => return Outcome::Failed(format!("unknown action {other:?}")),
+    };
+    match result {
+        Ok(detail) => Outcome::Done(detail),
+        Err(GithubError::NotFound { .. }) if push.action != "revoke" => Outcome::Failed(
+            "the request is no longer pending on GitHub (decided or withdrawn there)".to_string(),
+        ),
+        Err(error) => classify(error),
+    }
+}
+
+fn classify(error: GithubError) -> Outcome {
+    if error.is_transient() {
+        Outcome::Retry(error.to_string())
+    } else {
+        Outcome::Failed(error.to_string())
+    }
+}
+
+/// Whether GitHub already reflects the decision.
+async fn already_done(
+    client: &GithubClient,
+    record: &RequestRecord,
+    push: &QueuedPush,
+) -> Result<bool, GithubError> {
+    let org = &record.request.org;
+    match push.action.as_str() {
+        "approve" | "deny" => {
+            let pending = client.pending_requests(org).await?;
+            Ok(!pending
+                .iter()
+                .any(|request| request.id == record.github_request_id))
+        }
+        "revoke" => Ok(grant_id(client, record).await?.is_none()),
+        _ => Ok(false),
+    }
+}
+
+/// The grant to revoke: recorded by the sync, or found among the approved tokens.
+async fn grant_id(
+    client: &GithubClient,
+    record: &RequestRecord,
+) -> Result<Option<i64>, GithubError> {
+    let grants = client.grants(&record.request.org).await?;
+    Ok(grants
+        .iter()
+        .find(|grant| {
+            Some(grant.id) == record.grant_id
+                || (record.token_id.is_some() && grant.token_id == record.token_id)
+        })
+        .map(|grant| grant.id))
+}
