@@ -1,0 +1,168 @@
+//! Starts the GitHub stand-in on a free loopback port for one test, and steers it.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{Value, json};
+
+pub const APP_ID: u64 = 4242;
+
+pub fn keys_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/github")
+}
+
+pub struct Standin {
+    child: Child,
+    pub url: String,
+    _scenario: tempfile::NamedTempFile,
+}
+
+impl Standin {
+    /// `orgs`: org login → installation id and the org's state (the scenario's shape).
+    pub fn start(orgs: &[(&str, u64, Value)], users: Value) -> Standin {
+        let mut installations = serde_json::Map::new();
+        let mut org_states = serde_json::Map::new();
+        for (login, installation, state) in orgs {
+            installations.insert(installation.to_string(), json!(login));
+            org_states.insert(login.to_string(), state.clone());
+        }
+        let scenario = json!({
+            "app_id": APP_ID,
+            "installations": installations,
+            "orgs": org_states,
+            "users": users,
+        });
+        let file = tempfile::NamedTempFile::new().expect("scenario file");
+        std::fs::write(file.path(), scenario.to_string()).expect("write scenario");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_github-standin"))
+            .arg("--scenario")
+            .arg(file.path())
+            .arg("--public-key")
+            .arg(keys_dir().join("app-test-key.pub.pem"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start github-standin");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read address");
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line from the stand-in: {line:?}"))
+            .to_string();
+        Standin {
+            child,
+            url,
+            _scenario: file,
+        }
+    }
+
+    fn control(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/_standin/{path}", self.url);
+        let client = control_http::blocking_client();
+        client(method, &url, body)
+    }
+
+    pub fn calls(&self) -> Vec<Value> {
+        self.control("GET", "calls", None)
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub fn stats(&self) -> Value {
+        self.control("GET", "stats", None)
+    }
+
+    pub fn faults(&self, faults: Value) {
+        self.control("POST", "faults", Some(faults));
+    }
+
+    pub fn replace_org(&self, org: &str, state: Value) {
+        self.control("POST", &format!("orgs/{org}"), Some(state));
+    }
+}
+
+impl Drop for Standin {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A tiny blocking HTTP/1.1 client over a TCP socket, for steering the stand-in without an
+/// async runtime in the test's thread.
+mod control_http {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+
+    use serde_json::Value;
+
+    pub fn blocking_client() -> impl Fn(&str, &str, Option<Value>) -> Value {
+        |method, url, body| {
+            let rest = url.strip_prefix("http://").expect("http URL");
+            let (host, path) = rest.split_once('/').expect("path");
+            let body = body.map(|body| body.to_string()).unwrap_or_default();
+            let mut stream = TcpStream::connect(host).expect("connect to the stand-in");
+            write!(
+                stream,
+                "{method} /{path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .expect("send");
+            let mut response = String::new();
+            stream.read_to_string(&mut response).expect("read");
+            let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+            assert!(
+                head.starts_with("HTTP/1.1 2"),
+                "stand-in control call failed: {head}"
+            );
+            serde_json::from_str(body).unwrap_or(Value::Null)
+        }
+    }
+}
+
+/// A pending request in GitHub's documented shape.
+pub fn pending(id: i64, owner: &str, name: &str, reason: Option<&str>) -> Value {
+    json!({
+        "id": id,
+        "reason": reason,
+        "owner": { "login": owner, "id": 1000 + id, "type": "User", "site_admin": false },
+        "repository_selection": "subset",
+        "repositories_url": format!("https://api.github.com/organizations/1/personal-access-token-requests/{id}/repositories"),
+        "permissions": { "repository": { "issues": "read", "metadata": "read" } },
+        "created_at": "2026-11-20T08:47:09.000-07:00",
+        "token_id": 500_000 + id,
+        "token_name": name,
+        "token_expired": false,
+        "token_expires_at": "2027-01-20T08:47:09.000-07:00",
+        "token_last_used_at": null,
+    })
+}
+
+/// The grant GitHub lists once `request` is approved.
+pub fn grant_for(request: &Value, grant_id: i64, expires_at: &str) -> Value {
+    let mut grant = request.clone();
+    let object = grant.as_object_mut().expect("object");
+    object.remove("reason");
+    object.insert("id".to_string(), json!(grant_id));
+    object.insert(
+        "access_granted_at".to_string(),
+        json!("2026-11-21T10:00:00Z"),
+    );
+    object.insert("token_expires_at".to_string(), json!(expires_at));
+    grant
+}
+
+/// Repositories for every subset request of `pending`.
+pub fn repositories_for(pending: &[Value], org: &str) -> Value {
+    let mut map = serde_json::Map::new();
+    for request in pending {
+        map.insert(request["id"].to_string(), json!([format!("{org}/api")]));
+    }
+    Value::Object(map)
+}

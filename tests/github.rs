@@ -1,0 +1,744 @@
+//! The GitHub client, the sync and the decision pushes against the local stand-in.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use patdesk::config::Config;
+use patdesk::github::{ClientOptions, GithubClient, GithubError};
+use patdesk::request::RequestState;
+use patdesk::review::ReviewPolicy;
+use patdesk::store::Store;
+use patdesk::sync::{SyncOptions, push_decisions, sync_org};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+use common::standin::{APP_ID, Standin, grant_for, keys_dir, pending, repositories_for};
+
+/// A config, a database and the App's key in a temporary folder, pointed at a stand-in.
+struct Desk {
+    dir: TempDir,
+}
+
+impl Desk {
+    fn new(standin: &Standin, orgs: &[(&str, u64)], key: &str, extra: &str) -> Desk {
+        let dir = TempDir::new().expect("temp dir");
+        // A fresh clone gives the key file 0644; patdesk rightly refuses that, so copy it.
+        let key_path = dir.path().join("app.pem");
+        std::fs::copy(keys_dir().join(key), &key_path).expect("copy key");
+        std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        let mut config = format!(
+            "[store]\npath = \"patdesk.db\"\n[team]\nmembers = [\"alice\", \"bob\"]\n\
+             [github]\napp_id = {APP_ID}\nprivate_key = {{ file = \"app.pem\" }}\napi_url = \"{}\"\n",
+            standin.url
+        );
+        for (org, installation) in orgs {
+            config.push_str(&format!(
+                "[[github.orgs]]\nlogin = \"{org}\"\ninstallation_id = {installation}\n"
+            ));
+        }
+        config.push_str(extra);
+        std::fs::write(dir.path().join("patdesk.toml"), config).expect("write config");
+        Desk { dir }
+    }
+
+    fn config(&self) -> Config {
+        Config::load(&self.dir.path().join("patdesk.toml")).expect("config")
+    }
+
+    fn store(&self) -> Store {
+        Store::open(&self.dir.path().join("patdesk.db")).expect("store")
+    }
+
+    /// A client with short backoffs, so retry tests stay quick.
+    fn client(&self) -> GithubClient {
+        let config = self.config();
+        let github = config.github.as_ref().expect("github");
+        let key = github.private_key.read().expect("key");
+        GithubClient::new(
+            github,
+            &key,
+            ClientOptions {
+                timeout: Duration::from_secs(5),
+                backoff: Duration::from_millis(50),
+                ..ClientOptions::default()
+            },
+        )
+        .expect("client")
+    }
+
+    fn options(&self) -> SyncOptions {
+        SyncOptions {
+            policy: ReviewPolicy::default(),
+            directory: Default::default(),
+            expiry_warning_days: 7,
+        }
+    }
+
+    fn patdesk(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_patdesk"))
+            .args(args)
+            .arg("--config")
+            .arg(self.dir.path().join("patdesk.toml"))
+            .output()
+            .expect("runs")
+    }
+
+    fn events(&self) -> i64 {
+        self.store()
+            .connection()
+            .query_row("SELECT COUNT(*) FROM events", [], |row| row.get(0))
+            .expect("count")
+    }
+
+    fn record_by_github_id(&self, github_id: i64) -> patdesk::store::RequestRecord {
+        let store = self.store();
+        let id: i64 = store
+            .connection()
+            .query_row(
+                "SELECT id FROM requests WHERE github_request_id = ?1",
+                [github_id],
+                |row| row.get(0),
+            )
+            .expect("recorded");
+        store.request(id).expect("request")
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+fn org_with(pending_requests: &[Value], org: &str) -> Value {
+    json!({
+        "pending": pending_requests,
+        "repositories": repositories_for(pending_requests, org),
+        "verified_emails": {},
+    })
+}
+
+fn many(org_offset: i64, count: i64) -> Vec<Value> {
+    (1..=count)
+        .map(|n| {
+            pending(
+                org_offset + n,
+                &format!("dev-{n}"),
+                &format!("issue-reader {n}"),
+                None,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn two_hundred_and_fifty_requests_over_three_pages_across_two_orgs_sync_once() {
+    let acme = many(10_000, 150);
+    let cafe = many(20_000, 100);
+    let standin = Standin::start(
+        &[
+            ("acme-corp", 11, org_with(&acme, "acme-corp")),
+            ("cafe-cymru", 12, org_with(&cafe, "cafe-cymru")),
+        ],
+        json!({}),
+    );
+    let desk = Desk::new(
+        &standin,
+        &[("acme-corp", 11), ("cafe-cymru", 12)],
+        "app-test-key.pem",
+        "",
+    );
+    let client = desk.client();
+    let mut store = desk.store();
+    let runtime = runtime();
+
+    for (org, expected) in [("acme-corp", 150), ("cafe-cymru", 100)] {
+        let report = runtime
+            .block_on(sync_org(&client, &mut store, org, &desk.options()))
+            .expect("sync");
+        assert_eq!(
+            (report.pending, report.new),
+            (expected, expected),
+            "{report}"
+        );
+    }
+    let count: i64 = store
+        .connection()
+        .query_row("SELECT COUNT(*) FROM requests", [], |row| row.get(0))
+        .expect("count");
+    assert_eq!(count, 250);
+    let record = desk.record_by_github_id(10_042);
+    assert_eq!(record.request.repositories, vec!["acme-corp/api"]);
+    assert_eq!(
+        record.request.token_name.as_deref(),
+        Some("issue-reader 42")
+    );
+
+    // Nothing changed: the second sync writes nothing and GitHub answers from its cache.
+    let events_before = desk.events();
+    let not_modified_before = standin.stats()["not_modified"].as_u64().unwrap_or(0);
+    for org in ["acme-corp", "cafe-cymru"] {
+        let report = runtime
+            .block_on(sync_org(&client, &mut store, org, &desk.options()))
+            .expect("sync");
+        assert_eq!(
+            (report.new, report.changed, report.withdrawn),
+            (0, 0, 0),
+            "{report}"
+        );
+    }
+    assert_eq!(
+        desk.events(),
+        events_before,
+        "a second sync must write nothing"
+    );
+    let not_modified = standin.stats()["not_modified"].as_u64().unwrap_or(0) - not_modified_before;
+    assert!(
+        not_modified >= 3,
+        "the pending pages should have been answered 304: {not_modified}"
+    );
+}
+
+#[test]
+fn a_changed_request_writes_one_event_naming_the_change() {
+    let mut requests = many(0, 3);
+    let standin = Standin::start(
+        &[("acme-corp", 11, org_with(&requests, "acme-corp"))],
+        json!({}),
+    );
+    let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
+    let client = desk.client();
+    let mut store = desk.store();
+    let runtime = runtime();
+    runtime
+        .block_on(sync_org(&client, &mut store, "acme-corp", &desk.options()))
+        .expect("sync");
+
+    requests[1]["permissions"]["repository"]["issues"] = json!("write");
+    standin.replace_org("acme-corp", org_with(&requests, "acme-corp"));
+    let report = runtime
+        .block_on(sync_org(&client, &mut store, "acme-corp", &desk.options()))
+        .expect("sync");
+    assert_eq!(report.changed, 1, "{report}");
+
+    let record = desk.record_by_github_id(2);
+    let events = store.events_for(record.id).expect("events");
+    let changed: Vec<&patdesk::store::EventRecord> = events
+        .iter()
+        .filter(|event| event.kind == "request_changed")
+        .collect();
+    assert_eq!(changed.len(), 1);
+    let changes = &changed[0].detail["changes"];
+    assert_eq!(
+        changes.as_object().map(|changes| changes.len()),
+        Some(1),
+        "{changes}"
+    );
+    assert_eq!(
+        changes["permissions"]["to"]["repository"]["issues"],
+        "write"
+    );
+    assert_eq!(
+        record.request.permissions.repository["issues"].as_str(),
+        "write"
+    );
+}
+
+#[test]
+fn vanished_requests_were_approved_elsewhere_or_withdrawn() {
+    let requests = many(0, 3);
+    let standin = Standin::start(
+        &[("acme-corp", 11, org_with(&requests, "acme-corp"))],
+        json!({}),
+    );
+    let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
+    let client = desk.client();
+    let mut store = desk.store();
+    let runtime = runtime();
+    runtime
+        .block_on(sync_org(&client, &mut store, "acme-corp", &desk.options()))
+        .expect("sync");
+
+    // Request 1 was approved in GitHub's web interface; request 2 was cancelled.
+    let mut org = org_with(&requests[2..], "acme-corp");
+    org["grants"] = json!([grant_for(&requests[0], 777, "2027-01-20T00:00:00Z")]);
+    standin.replace_org("acme-corp", org);
+    let report = runtime
+        .block_on(sync_org(&client, &mut store, "acme-corp", &desk.options()))
+        .expect("sync");
+    assert_eq!(
+        (report.approved_elsewhere, report.withdrawn),
+        (1, 1),
+        "{report}"
+    );
+
+    let approved = desk.record_by_github_id(1);
+    assert_eq!(approved.state, RequestState::Approved);
+    assert_eq!(approved.grant_id, Some(777));
+    assert_eq!(approved.decided_by, None, "the approver is not known");
+    assert_eq!(desk.record_by_github_id(2).state, RequestState::Withdrawn);
+    // Still pending, untouched (its owner has no address anywhere).
+    assert_eq!(
+        desk.record_by_github_id(3).state,
+        RequestState::NeedsContact
+    );
+}
+
+#[test]
+fn addresses_come_from_the_directory_then_verified_domains_then_the_profile() {
+    let requests = vec![
+        pending(1, "dana", "issue-reader dana", None),
+        pending(2, "erin", "issue-reader erin", None),
+        pending(3, "frank", "issue-reader frank", None),
+        pending(4, "ghost", "issue-reader ghost", None),
+        pending(
+            5,
+            "hana",
+            "issue-reader hana",
+            Some("Reads issues of acme-corp/api for the weekly report"),
+        ),
+    ];
+    let mut org = org_with(&requests, "acme-corp");
+    org["verified_emails"] =
+        json!({ "dana": ["dana@corp.example"], "erin": ["erin@corp.example"] });
+    let standin = Standin::start(
+        &[("acme-corp", 11, org)],
+        json!({ "frank": "frank@public.example", "ghost": null, "hana": null }),
+    );
+    let desk = Desk::new(
+        &standin,
+        &[("acme-corp", 11)],
+        "app-test-key.pem",
+        "[people]\ndirectory = \"people.csv\"\n",
+    );
+    std::fs::write(
+        desk.dir.path().join("people.csv"),
+        "login,email\nDana,dana@team.example\n",
+    )
+    .expect("directory");
+
+    let output = desk.patdesk(&["sync", "--json"]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(report["orgs"][0]["questions_queued"], 3, "{report}");
+    assert_eq!(report["orgs"][0]["needs_contact"], 1, "{report}");
+
+    let address = |id| desk.record_by_github_id(id).owner_email;
+    assert_eq!(
+        address(1).as_deref(),
+        Some("dana@team.example"),
+        "the directory comes first"
+    );
+    assert_eq!(address(2).as_deref(), Some("erin@corp.example"));
+    assert_eq!(address(3).as_deref(), Some("frank@public.example"));
+    assert_eq!(address(4), None);
+    let ghost = desk.record_by_github_id(4);
+    assert_eq!(ghost.state, RequestState::NeedsContact);
+    assert!(
+        desk.store()
+            .alerts()
+            .expect("alerts")
+            .iter()
+            .any(|alert| alert.kind == "needs_contact")
+    );
+    // GitHub's reason is a usable purpose: no question, straight to review.
+    let hana = desk.record_by_github_id(5);
+    assert_eq!(hana.state, RequestState::InReview);
+    assert!(desk.store().outbox_for(hana.id).expect("outbox").is_empty());
+
+    let questions = desk
+        .store()
+        .outbox_for(desk.record_by_github_id(1).id)
+        .expect("outbox");
+    assert_eq!(
+        (questions[0].kind.as_str(), questions[0].recipient.as_str()),
+        ("question", "dana@team.example")
+    );
+
+    // A person supplies the missing address: the question follows.
+    let id = ghost.id.to_string();
+    let output = desk.patdesk(&[
+        "contact",
+        &id,
+        "--email",
+        "ghost@corp.example",
+        "--by",
+        "alice",
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let ghost = desk.record_by_github_id(4);
+    assert_eq!(ghost.state, RequestState::AwaitingPurpose);
+    assert_eq!(
+        desk.store().outbox_for(ghost.id).expect("outbox")[0].recipient,
+        "ghost@corp.example"
+    );
+    let bad = desk.patdesk(&["contact", &id, "--email", "not an address", "--by", "alice"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn rate_limits_are_waited_out_and_server_errors_retried() {
+    let requests = many(0, 2);
+    let standin = Standin::start(
+        &[("acme-corp", 11, org_with(&requests, "acme-corp"))],
+        json!({}),
+    );
+    let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
+    let client = desk.client();
+    let mut store = desk.store();
+    let runtime = runtime();
+
+    standin.faults(json!({ "rate_limit_next": 1, "secondary_limit_next": 1, "fail_next": 2 }));
+    let report = runtime
+        .block_on(sync_org(&client, &mut store, "acme-corp", &desk.options()))
+        .expect("sync completes");
+    assert_eq!(report.new, 2);
+    assert_eq!(
+        client
+            .stats
+            .rate_limit_waits
+            .load(std::sync::atomic::Ordering::Relaxed),
+        2
+    );
+    assert!(
+        client
+            .stats
+            .retries
+            .load(std::sync::atomic::Ordering::Relaxed)
+            >= 2
+    );
+
+    // An outage longer than the retries is an error that says so, and changes nothing.
+    standin.faults(json!({ "fail_next": 50 }));
+    let events = desk.events();
+    let error = runtime
+        .block_on(sync_org(&client, &mut store, "acme-corp", &desk.options()))
+        .expect_err("GitHub keeps failing");
+    assert!(
+        error.to_string().contains("failed") && error.to_string().contains("500"),
+        "{error}"
+    );
+    assert_eq!(desk.events(), events);
+}
+
+#[test]
+fn slow_answers_time_out_and_are_retried() {
+    let requests = many(0, 1);
+    let standin = Standin::start(
+        &[("acme-corp", 11, org_with(&requests, "acme-corp"))],
+        json!({}),
+    );
+    let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
+    let config = desk.config();
+    let github = config.github.as_ref().expect("github");
+    let client = GithubClient::new(
+        github,
+        &github.private_key.read().expect("key"),
+        ClientOptions {
+            timeout: Duration::from_millis(300),
+            backoff: Duration::from_millis(20),
+            max_attempts: 2,
+            ..ClientOptions::default()
+        },
+    )
+    .expect("client");
+    standin.faults(json!({ "delay_ms": 1000 }));
+    let error = runtime()
+        .block_on(client.pending_requests("acme-corp"))
+        .expect_err("too slow");
+    assert!(
+        matches!(error, GithubError::Network { attempts: 2, .. }),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_wrong_key_or_installation_is_a_clear_error() {
+    let standin = Standin::start(&[("acme-corp", 11, org_with(&[], "acme-corp"))], json!({}));
+    let wrong_key = Desk::new(&standin, &[("acme-corp", 11)], "wrong-app-key.pem", "");
+    let output = wrong_key.patdesk(&["sync"]);
+    assert_eq!(output.status.code(), Some(1));
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        message.contains("refused the App's credentials") && message.contains("github.private_key"),
+        "{message}"
+    );
+
+    let wrong_installation = Desk::new(&standin, &[("acme-corp", 99)], "app-test-key.pem", "");
+    let output = wrong_installation.patdesk(&["sync"]);
+    assert_eq!(output.status.code(), Some(1));
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        message.contains("no installation 99") && message.contains("installation_id"),
+        "{message}"
+    );
+
+    let unknown_org = wrong_installation.patdesk(&["sync", "--org", "nope"]);
+    assert_eq!(unknown_org.status.code(), Some(2));
+}
+
+#[test]
+fn expired_installation_tokens_are_renewed() {
+    let requests = many(0, 1);
+    let standin = Standin::start(
+        &[("acme-corp", 11, org_with(&requests, "acme-corp"))],
+        json!({}),
+    );
+    let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
+    let client = desk.client();
+    let runtime = runtime();
+    // Tokens that live a second are always within the renewal margin: every call renews.
+    standin.faults(json!({ "token_ttl_seconds": 1 }));
+    runtime
+        .block_on(client.pending_requests("acme-corp"))
+        .expect("first");
+    std::thread::sleep(Duration::from_millis(1100));
+    runtime
+        .block_on(client.pending_requests("acme-corp"))
+        .expect("after the first token expired");
+}
+
+#[test]
+fn a_decision_is_pushed_exactly_once_even_when_retried_after_a_crash() {
+    let requests = vec![pending(
+        1,
+        "carol",
+        "issue-reader carol",
+        Some("Reads issues of acme-corp/api for the weekly report"),
+    )];
+    let standin = Standin::start(
+        &[("acme-corp", 11, org_with(&requests, "acme-corp"))],
+        json!({ "carol": "carol@example.org" }),
+    );
+    let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
+    assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
+    let record = desk.record_by_github_id(1);
+    let id = record.id.to_string();
+    let output = desk.patdesk(&[
+        "approve",
+        &id,
+        "--by",
+        "alice",
+        "--reason",
+        "scoped to one repository",
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let client = desk.client();
+    let mut store = desk.store();
+    let runtime = runtime();
+    let report = runtime
+        .block_on(push_decisions(&client, &mut store))
+        .expect("push");
+    assert_eq!(report.done, 1, "{report}");
+    let calls = standin.calls();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(
+        (calls[0]["action"].as_str(), calls[0]["id"].as_i64()),
+        (Some("approve"), Some(1))
+    );
+    assert_eq!(calls[0]["reason"], "scoped to one repository");
+
+    // A crash after GitHub took it but before patdesk recorded it: the push is queued again
+    // with its attempt counted. The retry checks GitHub first and sends nothing.
+    store
+        .connection()
+        .execute("UPDATE github_pushes SET state = 'queued'", [])
+        .expect("simulate the crash");
+    let report = runtime
+        .block_on(push_decisions(&client, &mut store))
+        .expect("push again");
+    assert_eq!(report.done, 1, "{report}");
+    assert_eq!(
+        standin.calls().len(),
+        1,
+        "GitHub must see the approval once"
+    );
+    let events = store.events_for(record.id).expect("events");
+    let last = events.last().expect("event");
+    assert_eq!(last.kind, "github_push_done");
+    assert!(
+        last.detail["note"]
+            .as_str()
+            .is_some_and(|note| note.contains("already")),
+        "{}",
+        last.detail
+    );
+
+    // The next sync finds the grant and records it, for a later revocation.
+    assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
+    assert_eq!(desk.record_by_github_id(1).grant_id, Some(900_001));
+    let output = desk.patdesk(&[
+        "revoke",
+        &id,
+        "--by",
+        "bob",
+        "--reason",
+        "no-longer-required",
+    ]);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
+    let calls = standin.calls();
+    assert_eq!(
+        (
+            calls.len(),
+            calls[1]["action"].as_str(),
+            calls[1]["id"].as_i64()
+        ),
+        (2, Some("revoke"), Some(900_001))
+    );
+}
+
+#[test]
+fn a_long_denial_reason_is_cut_to_githubs_limit_and_failures_are_recorded() {
+    let requests = vec![
+        pending(
+            1,
+            "carol",
+            "issue-reader carol",
+            Some("Reads issues of acme-corp/api for the weekly report"),
+        ),
+        pending(
+            2,
+            "dave",
+            "issue-reader dave",
+            Some("Reads issues of acme-corp/api for the weekly report"),
+        ),
+    ];
+    let standin = Standin::start(
+        &[("acme-corp", 11, org_with(&requests, "acme-corp"))],
+        json!({}),
+    );
+    let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
+    assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
+    let carol = desk.record_by_github_id(1).id.to_string();
+    let dave = desk.record_by_github_id(2).id.to_string();
+    let long_reason = "Too broad. ".repeat(200);
+    assert_eq!(
+        desk.patdesk(&["deny", &carol, "--by", "alice", "--reason", &long_reason])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        desk.patdesk(&["deny", &dave, "--by", "alice", "--reason", "No."])
+            .status
+            .code(),
+        Some(0)
+    );
+    // Dave's request disappears on GitHub before the push reaches it.
+    standin.replace_org("acme-corp", org_with(&requests[..1], "acme-corp"));
+
+    let output = desk.patdesk(&["sync", "--json"]);
+    let report: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(
+        (
+            report["pushes"]["done"].as_u64(),
+            report["pushes"]["failed"].as_u64()
+        ),
+        (Some(1), Some(1)),
+        "{report}"
+    );
+    let calls = standin.calls();
+    assert_eq!(calls.len(), 1);
+    let sent = calls[0]["reason"].as_str().expect("reason");
+    assert_eq!(sent.chars().count(), 1024);
+    assert!(sent.ends_with("in the mail)"));
+    // The failure shows on the request and does not hold up the other.
+    let shown = String::from_utf8_lossy(&desk.patdesk(&["show", &dave]).stdout).into_owned();
+    assert!(
+        shown.contains("failed") && shown.contains("no longer pending"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn approved_tokens_are_tracked_for_expiry_once() {
+    let request = pending(
+        1,
+        "carol",
+        "issue-reader carol",
+        Some("Reads issues of acme-corp/api for the weekly report"),
+    );
+    let soon = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(3 * 24)).to_string();
+    let standin = Standin::start(
+        &[(
+            "acme-corp",
+            11,
+            org_with(std::slice::from_ref(&request), "acme-corp"),
+        )],
+        json!({}),
+    );
+    let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
+    assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
+    let id = desk.record_by_github_id(1).id.to_string();
+    assert_eq!(
+        desk.patdesk(&["approve", &id, "--by", "alice"])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        desk.patdesk(&["sync"]).status.code(),
+        Some(0),
+        "pushes the approval"
+    );
+
+    let mut org = org_with(&[], "acme-corp");
+    org["grants"] = json!([grant_for(&request, 900_001, &soon)]);
+    standin.replace_org("acme-corp", org.clone());
+    for _ in 0..2 {
+        assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
+    }
+    let alerts = desk.store().alerts().expect("alerts");
+    let expiring: Vec<_> = alerts
+        .iter()
+        .filter(|alert| alert.kind == "token_expiring")
+        .collect();
+    assert_eq!(expiring.len(), 1, "announced once: {alerts:?}");
+    assert!(
+        expiring[0].message.contains("expires in 2 day")
+            || expiring[0].message.contains("expires in 3 day"),
+        "{}",
+        expiring[0].message
+    );
+
+    org["grants"][0]["token_expired"] = json!(true);
+    standin.replace_org("acme-corp", org);
+    assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
+    assert_eq!(desk.record_by_github_id(1).state, RequestState::Expired);
+}
+
+#[test]
+fn sync_needs_a_github_section() {
+    let dir = TempDir::new().expect("temp dir");
+    let config: PathBuf = dir.path().join("patdesk.toml");
+    std::fs::write(&config, "[store]\npath = \"patdesk.db\"\n").expect("config");
+    let output = Command::new(env!("CARGO_BIN_EXE_patdesk"))
+        .args(["sync", "--config"])
+        .arg(&config)
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("[github]"));
+}
