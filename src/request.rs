@@ -255,6 +255,20 @@ impl Permissions {
     }
 }
 
+/// What GitHub knows of the requester's place in the organisation (the runbook's
+/// "Requester's Role and Authority"). A fine-grained token can never exceed its owner's own
+/// access, so asking for more than they have is at best a mistake.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Requester {
+    /// `admin` or `member`; `None` when they are not a member.
+    pub org_role: Option<String>,
+    pub outside_collaborator: bool,
+    /// `owner/repo` → their own permission there (`admin`, `maintain`, `write`, `triage`,
+    /// `read` or `none`), for the repositories the request names.
+    #[serde(default)]
+    pub repository_permissions: BTreeMap<String, String>,
+}
+
 /// A request as GitHub describes it, with the purpose patdesk obtained.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TokenRequest {
@@ -272,6 +286,8 @@ pub struct TokenRequest {
     pub github_reason: Option<String>,
     /// What patdesk learnt from the requester or an engineer.
     pub purpose: Option<String>,
+    /// `None` until GitHub has been asked.
+    pub requester: Option<Requester>,
 }
 
 impl TokenRequest {

@@ -314,6 +314,7 @@ pub fn review(request: &TokenRequest, policy: &ReviewPolicy, now: Timestamp) -> 
     let expiry_amplifies = expiry(request, policy, now, &mut findings);
     token_name(request, policy, &mut findings);
     let purpose_missing = purpose(request, policy, &mut findings);
+    authority(request, &mut findings);
     completeness(request, &mut findings);
 
     let mut risk = findings
@@ -596,6 +597,65 @@ fn purpose(request: &TokenRequest, policy: &ReviewPolicy, findings: &mut Vec<Fin
             false
         }
         Some(_) => false,
+    }
+}
+
+/// The requester's standing against what they ask for.
+fn authority(request: &TokenRequest, findings: &mut Vec<Finding>) {
+    let Some(requester) = &request.requester else {
+        return;
+    };
+    let owner = &request.owner_login;
+    if requester.outside_collaborator {
+        findings.push(finding(
+            "outside_collaborator",
+            Severity::High,
+            format!(
+                "{owner} is an outside collaborator of {}, not a member.",
+                request.org
+            ),
+            "An owner should confirm the collaboration this token serves and how long it lasts.",
+        ));
+    } else if requester.org_role.is_none() {
+        findings.push(finding(
+            "not_a_member",
+            Severity::High,
+            format!("{owner} is not a member of {}.", request.org),
+            "Ask the requester who sponsors their access before anything else.",
+        ));
+    }
+    let repository_writes = request.permissions.repository.values().any(Access::writes);
+    if repository_writes {
+        let beyond: Vec<&str> = requester
+            .repository_permissions
+            .iter()
+            .filter(|(_, own)| !matches!(own.as_str(), "admin" | "maintain" | "write"))
+            .map(|(repository, _)| repository.as_str())
+            .collect();
+        if !beyond.is_empty() {
+            findings.push(finding(
+                "write_beyond_own_access",
+                Severity::Medium,
+                format!(
+                    "The token asks to write to {}, where {owner} cannot write: it cannot do more than its owner, so the request is at best a mistake.",
+                    beyond.join(", ")
+                ),
+                "Ask for read access there, or have a maintainer of those repositories request the token.",
+            ));
+        }
+    }
+    let administers = requester.org_role.as_deref() == Some("admin")
+        || requester
+            .repository_permissions
+            .values()
+            .any(|own| own == "admin");
+    if request.repository_selection == RepositorySelection::All && !administers {
+        findings.push(finding(
+            "org_wide_without_admin",
+            Severity::Medium,
+            format!("{owner} asks for every repository of {} but administers none of it.", request.org),
+            "Select the repositories the token needs, or have an organisation owner request org-wide access.",
+        ));
     }
 }
 

@@ -588,6 +588,12 @@ fn a_decision_is_pushed_exactly_once_even_when_retried_after_a_crash() {
     // The next sync finds the grant and records it, for a later revocation.
     assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
     assert_eq!(desk.record_by_github_id(1).grant_id, Some(900_001));
+    let shown = String::from_utf8_lossy(&desk.patdesk(&["show", &id]).stdout).into_owned();
+    assert!(
+        shown.contains("approved on GitHub, grant 900001"),
+        "{shown}"
+    );
+    assert!(shown.contains("github_push_done"), "{shown}");
     let output = desk.patdesk(&[
         "revoke",
         &id,
@@ -727,6 +733,61 @@ fn approved_tokens_are_tracked_for_expiry_once() {
     standin.replace_org("acme-corp", org);
     assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
     assert_eq!(desk.record_by_github_id(1).state, RequestState::Expired);
+}
+
+#[test]
+fn the_requesters_standing_is_fetched_kept_and_reviewed() {
+    let requests = vec![
+        pending(
+            1,
+            "carol",
+            "issue-reader carol",
+            Some("Reads issues of acme-corp/api for the weekly report"),
+        ),
+        pending(
+            2,
+            "ext-dave",
+            "issue-reader dave",
+            Some("Reads issues of acme-corp/api for the weekly report"),
+        ),
+    ];
+    let mut writes = requests.clone();
+    writes[0]["permissions"]["repository"]["issues"] = json!("write");
+    let mut org = org_with(&writes, "acme-corp");
+    org["members"] = json!({ "carol": "member" });
+    org["outside_collaborators"] = json!(["ext-dave"]);
+    org["repository_permissions"] =
+        json!({ "acme-corp/api": { "carol": "read", "ext-dave": "read" } });
+    let standin = Standin::start(&[("acme-corp", 11, org)], json!({}));
+    let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
+    assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
+
+    let carol = desk.record_by_github_id(1);
+    let standing = carol.request.requester.as_ref().expect("standing kept");
+    assert_eq!(standing.org_role.as_deref(), Some("member"));
+    assert_eq!(standing.repository_permissions["acme-corp/api"], "read");
+    assert!(
+        carol
+            .findings
+            .iter()
+            .any(|finding| finding.code == "write_beyond_own_access")
+    );
+
+    let dave = desk.record_by_github_id(2);
+    assert!(
+        dave.request
+            .requester
+            .as_ref()
+            .is_some_and(|standing| standing.outside_collaborator)
+    );
+    assert!(
+        dave.findings
+            .iter()
+            .any(|finding| finding.code == "outside_collaborator")
+    );
+    let shown =
+        String::from_utf8_lossy(&desk.patdesk(&["show", &dave.id.to_string()]).stdout).into_owned();
+    assert!(shown.contains("outside collaborator"), "{shown}");
 }
 
 #[test]

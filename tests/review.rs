@@ -288,3 +288,83 @@ fn configured_lists_change_the_grading() {
         Risk::Low
     );
 }
+
+fn requester(
+    role: Option<&str>,
+    outside: bool,
+    permissions: &[(&str, &str)],
+) -> patdesk::request::Requester {
+    patdesk::request::Requester {
+        org_role: role.map(str::to_string),
+        outside_collaborator: outside,
+        repository_permissions: permissions
+            .iter()
+            .map(|(repo, own)| (repo.to_string(), own.to_string()))
+            .collect(),
+    }
+}
+
+#[test]
+fn a_member_asking_within_their_own_access_is_fine() {
+    let review = reviewed(
+        RequestBuilder::tidy()
+            .permission("repository", "issues", "write")
+            .purpose(Some("Sets labels on issues of acme-corp/api"))
+            .requester(requester(
+                Some("member"),
+                false,
+                &[("acme-corp/api", "write")],
+            )),
+    );
+    assert_eq!(review.findings, vec![], "{:?}", codes(&review));
+}
+
+#[test]
+fn outside_collaborators_and_non_members_are_flagged() {
+    let outside = reviewed(RequestBuilder::tidy().requester(requester(None, true, &[])));
+    assert!(has(&outside, "outside_collaborator") && !has(&outside, "not_a_member"));
+    assert_eq!(outside.risk, Risk::High);
+    let stranger = reviewed(RequestBuilder::tidy().requester(requester(None, false, &[])));
+    assert!(has(&stranger, "not_a_member"));
+}
+
+#[test]
+fn writing_where_the_owner_cannot_is_flagged() {
+    let review = reviewed(
+        RequestBuilder::tidy()
+            .permission("repository", "issues", "write")
+            .purpose(Some("Sets labels on issues of acme-corp/api"))
+            .requester(requester(
+                Some("member"),
+                false,
+                &[("acme-corp/api", "read")],
+            )),
+    );
+    let finding = review
+        .findings
+        .iter()
+        .find(|f| f.code == "write_beyond_own_access")
+        .expect("flagged");
+    assert!(finding.why.contains("acme-corp/api"), "{}", finding.why);
+}
+
+#[test]
+fn an_org_wide_scope_needs_someone_who_administers_some_of_it() {
+    let member = reviewed(
+        RequestBuilder::tidy()
+            .all_repositories()
+            .requester(requester(Some("member"), false, &[])),
+    );
+    assert!(has(&member, "org_wide_without_admin"));
+    let owner = reviewed(
+        RequestBuilder::tidy()
+            .all_repositories()
+            .requester(requester(Some("admin"), false, &[])),
+    );
+    assert!(!has(&owner, "org_wide_without_admin"));
+    // Unknown standing (GitHub would not say) raises nothing.
+    assert!(!has(
+        &reviewed(RequestBuilder::tidy().all_repositories()),
+        "org_wide_without_admin"
+    ));
+}

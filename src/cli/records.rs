@@ -172,6 +172,7 @@ pub fn show(context: &Context, args: &ShowArgs) -> Result<(), Failure> {
             or_dash(record.owner_email.as_deref())
         ),
     );
+    field("standing", standing_of(&record));
     field("state", record.state.to_string());
     field("risk", record.risk.as_str().to_string());
     field("repositories", scope_of(&record));
@@ -269,6 +270,11 @@ pub fn show(context: &Context, args: &ShowArgs) -> Result<(), Failure> {
     }
 
     out.push_str("\ngithub\n");
+    out.push_str(&format!("  {}\n", github_side(&record)));
+    out.push_str(&format!(
+        "  https://github.com/organizations/{}/settings/personal-access-token-requests/{}\n",
+        request.org, record.github_request_id
+    ));
     if pushes.is_empty() {
         out.push_str("  nothing sent to GitHub\n");
     }
@@ -302,6 +308,51 @@ pub fn show(context: &Context, args: &ShowArgs) -> Result<(), Failure> {
     }
     print!("{out}");
     Ok(())
+}
+
+/// The requester's place in the organisation, as GitHub told it.
+fn standing_of(record: &RequestRecord) -> String {
+    let Some(requester) = &record.request.requester else {
+        return "not known (GitHub not asked yet, or the App may not read members)".to_string();
+    };
+    let mut standing = match (&requester.org_role, requester.outside_collaborator) {
+        (_, true) => "outside collaborator".to_string(),
+        (Some(role), false) => format!("member ({role})"),
+        (None, false) => "not a member".to_string(),
+    };
+    if !requester.repository_permissions.is_empty() {
+        let access: Vec<String> = requester
+            .repository_permissions
+            .iter()
+            .map(|(repository, own)| format!("{own} on {repository}"))
+            .collect();
+        standing.push_str(&format!("; {}", access.join(", ")));
+    }
+    standing
+}
+
+/// Where the request stands on GitHub, as the last sync saw it.
+fn github_side(record: &RequestRecord) -> String {
+    let token = record
+        .token_id
+        .map(|id| format!("token {id}"))
+        .unwrap_or_else(|| "token id unknown".to_string());
+    let standing = match (record.state, record.grant_id) {
+        (_, Some(grant)) if record.state == RequestState::Approved => {
+            format!("approved on GitHub, grant {grant}")
+        }
+        (RequestState::Approved, None) => {
+            "approved here; not yet seen among GitHub's approved tokens".to_string()
+        }
+        (RequestState::Expired, _) => "the token has expired on GitHub".to_string(),
+        (RequestState::Revoked, _) => "revoked here".to_string(),
+        (RequestState::Withdrawn, _) => {
+            "gone from GitHub's pending requests, not approved".to_string()
+        }
+        (RequestState::Denied, _) => "denied here".to_string(),
+        _ => "pending on GitHub".to_string(),
+    };
+    format!("request {} ({token}): {standing}", record.github_request_id)
 }
 
 fn scope_of(record: &RequestRecord) -> String {

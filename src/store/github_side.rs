@@ -94,7 +94,7 @@ impl Tx<'_> {
         self.tx.execute(
             "UPDATE requests SET token_name = ?2, repository_selection = ?3, repositories = ?4,
                 permissions = ?5, token_expires_at = ?6, github_reason = ?7, risk = ?8,
-                findings = ?9, updated_at = ?10 WHERE id = ?1",
+                findings = ?9, updated_at = ?10, requester = ?11 WHERE id = ?1",
             params![
                 id,
                 request.token_name,
@@ -106,6 +106,7 @@ impl Tx<'_> {
                 review.risk.as_str(),
                 json(&review.findings)?,
                 self.now,
+                request.requester.as_ref().map(json).transpose()?,
             ],
         )?;
         self.append_event(

@@ -131,7 +131,7 @@ pub(super) const COLUMNS: &str =
     repository_selection, repositories, permissions, token_expires_at, requested_at,
     github_reason, purpose, purpose_source, state, risk, findings, recorded_at, updated_at,
     decided_by, decided_at, decision_reason, revoked_by, revoked_at, revoke_reason, revoke_note,
-    grant_id";
+    grant_id, requester";
 
 fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {error}"))
@@ -175,6 +175,12 @@ pub(super) fn record_from_row(row: &Row) -> Result<RequestRecord, StoreError> {
             requested_at: parse_time(&requested)?,
             github_reason: row.get(12)?,
             purpose: row.get(13)?,
+            requester: match row.get::<_, Option<String>>(28)? {
+                Some(text) => {
+                    Some(serde_json::from_str(&text).map_err(|e| corrupt("requester", e))?)
+                }
+                None => None,
+            },
         },
         purpose_source: row.get(14)?,
         state: state.parse().map_err(|e| corrupt("state", e))?,
@@ -283,8 +289,8 @@ impl super::Store {
         while let Some(row) = rows.next()? {
             export.push(ExportRow {
                 record: record_from_row(row)?,
-                event_seq: row.get(28)?,
-                event_hash: row.get(29)?,
+                event_seq: row.get(29)?,
+                event_hash: row.get(30)?,
             });
         }
         Ok(export)
@@ -304,8 +310,8 @@ impl Tx<'_> {
             "INSERT INTO requests (org, github_request_id, token_id, token_name, owner_login,
                 owner_email, repository_selection, repositories, permissions, token_expires_at,
                 github_reason, purpose, purpose_source, state, risk, findings, requested_at,
-                recorded_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18)",
+                recorded_at, updated_at, requester)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18, ?19)",
             params![
                 request.org,
                 new.github_request_id,
@@ -325,6 +331,7 @@ impl Tx<'_> {
                 to_json(&new.review.findings, "findings")?,
                 format_time(request.requested_at),
                 self.now,
+                request.requester.as_ref().map(|requester| to_json(requester, "requester")).transpose()?,
             ],
         )?;
         let id = self.tx.last_insert_rowid();

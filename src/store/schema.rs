@@ -135,4 +135,8 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX alerts_undelivered ON alerts (delivered_at) WHERE delivered_at IS NULL;
     ALTER TABLE requests ADD COLUMN expiry_warned_at TEXT;
     "#,
+    // 3: what GitHub knows of the requester's role and access.
+    r#"
+    ALTER TABLE requests ADD COLUMN requester TEXT;
+    "#,
 ];

@@ -9,6 +9,7 @@
 
 mod addresses;
 mod push;
+mod standing;
 
 use std::collections::{HashMap, HashSet};
 
@@ -90,18 +91,27 @@ pub async fn sync_org(
     let pending = client.pending_requests(org).await?;
 
     let mut incoming = Vec::with_capacity(pending.len());
+    let mut outside_collaborators = None;
     for github in &pending {
         let mut request = token_request(org, github)?;
-        let record = known.get(&github.id);
-        if request.repository_selection == RepositorySelection::Subset {
-            // A pending request's repositories change only with its other facts: fetch them
-            // for new and changed requests, not on every sync.
-            request.repositories = match record {
-                Some(record) if same_github_facts(&record.request, &request) => {
-                    record.request.repositories.clone()
+        // A pending request's repositories change only with its other facts: fetch them,
+        // and the requester's standing, for new and changed requests, not on every sync.
+        match known.get(&github.id) {
+            Some(record) if same_github_facts(&record.request, &request) => {
+                request.repositories = record.request.repositories.clone();
+                request.requester = record.request.requester.clone();
+            }
+            _ => {
+                if request.repository_selection == RepositorySelection::Subset {
+                    request.repositories = client.request_repositories(org, github.id).await?;
                 }
-                _ => client.request_repositories(org, github.id).await?,
-            };
+                if outside_collaborators.is_none() {
+                    outside_collaborators =
+                        Some(standing::outside_collaborators(client, org).await?);
+                }
+                let outside = outside_collaborators.as_ref().and_then(Option::as_ref);
+                request.requester = standing::requester(client, org, &request, outside).await?;
+            }
         }
         incoming.push((github, request));
     }
@@ -363,6 +373,7 @@ fn token_request(org: &str, github: &PendingRequest) -> Result<TokenRequest, Syn
             .clone()
             .filter(|reason| !reason.trim().is_empty()),
         purpose: None,
+        requester: None,
     })
 }
 

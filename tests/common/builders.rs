@@ -1,7 +1,9 @@
 //! Builders for request records, so tests fill a database the way the GitHub sync will.
 
 use jiff::{SignedDuration, Timestamp};
-use patdesk::request::{Access, Permissions, RepositorySelection, RequestState, TokenRequest};
+use patdesk::request::{
+    Access, Permissions, RepositorySelection, RequestState, Requester, TokenRequest,
+};
 use patdesk::review::{ReviewPolicy, review};
 use patdesk::store::{NewRequest, Store};
 
@@ -41,6 +43,7 @@ impl RequestBuilder {
                 requested_at: requested_at(),
                 github_reason: None,
                 purpose: Some("Reads issues of acme-corp/api for the weekly report".to_string()),
+                requester: None,
             },
             github_request_id: 25_381,
             owner_email: Some("carol@example.org".to_string()),
@@ -123,6 +126,11 @@ impl RequestBuilder {
 
     pub fn requested(mut self, at: &str) -> Self {
         self.request.requested_at = at.parse().expect("valid time");
+        self
+    }
+
+    pub fn requester(mut self, requester: Requester) -> Self {
+        self.request.requester = Some(requester);
         self
     }
 
