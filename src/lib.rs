@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod github;
 pub mod lifecycle;
 pub mod mail;

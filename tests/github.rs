@@ -803,3 +803,85 @@ fn sync_needs_a_github_section() {
     assert_eq!(output.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&output.stderr).contains("[github]"));
 }
+
+#[test]
+fn the_daemon_syncs_on_its_timer_without_any_mail_and_stops_on_sigterm() {
+    let requests = many(0, 1);
+    let standin = Standin::start(
+        &[("acme-corp", 11, org_with(&requests, "acme-corp"))],
+        json!({}),
+    );
+    let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
+    let config = desk.dir.path().join("patdesk.toml");
+    let text = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(
+        &config,
+        text.replace(
+            "[[github.orgs]]",
+            "sync_interval_seconds = 1\n[[github.orgs]]",
+        ),
+    )
+    .expect("config");
+
+    let log = desk.dir.path().join("daemon.log");
+    let mut daemon = Command::new(env!("CARGO_BIN_EXE_patdesk"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .stderr(std::fs::File::create(&log).expect("log file"))
+        .spawn()
+        .expect("start the daemon");
+    let count = |desk: &Desk| -> i64 {
+        desk.store()
+            .connection()
+            .query_row("SELECT COUNT(*) FROM requests", [], |row| row.get(0))
+            .unwrap_or(0)
+    };
+    let wait_for = |expected: i64| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        while count(&desk) < expected {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the daemon did not sync: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    wait_for(1);
+    // A new request on GitHub, and no mail about it: the timer finds it.
+    standin.replace_org("acme-corp", org_with(&many(0, 2), "acme-corp"));
+    wait_for(2);
+
+    let pid = daemon.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = daemon.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the daemon did not stop within 10 s of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}");
+    let log = std::fs::read_to_string(&log).expect("log");
+    assert!(
+        log.contains("patdesk running") && log.contains("stopped"),
+        "{log}"
+    );
+    assert!(
+        desk.store()
+            .verify_chain(None)
+            .expect("verify")
+            .first_break
+            .is_none()
+    );
+}

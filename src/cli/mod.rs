@@ -78,6 +78,8 @@ enum Command {
     Purpose(decide::PurposeArgs),
     /// Give the address of a requester patdesk could not find, and ask them for the purpose
     Contact(decide::ContactArgs),
+    /// Run the service: sync GitHub on a timer and carry decisions back, until SIGTERM or Ctrl-C
+    Run,
     /// Read every configured organisation from GitHub now, and carry queued decisions back
     Sync(sync::SyncArgs),
     /// Write the records sheet: every request, its decision, and the audit event behind it
@@ -217,5 +219,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Audit(command) => audit::run(&open()?, &command),
         Command::Contact(args) => decide::contact(&mut open()?, &args),
         Command::Sync(args) => sync::run(&mut open()?, &args),
+        Command::Run => {
+            let path = config.unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_PATH));
+            crate::daemon::init_logging();
+            crate::daemon::run(Config::load(&path)?).map_err(Failure::runtime)
+        }
     }
 }

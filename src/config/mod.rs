@@ -92,6 +92,10 @@ pub struct GithubConfig {
     pub timeout: std::time::Duration,
     /// An approved token expiring within this many days is announced.
     pub expiry_warning_days: u32,
+    /// The daemon syncs every org this often, mail or no mail.
+    pub sync_interval: std::time::Duration,
+    /// Triggers (GitHub's mails) arriving within this window cause one sync.
+    pub sync_debounce: std::time::Duration,
     pub orgs: Vec<OrgConfig>,
 }
 
@@ -536,12 +540,44 @@ impl Validator {
             }
             None => 7,
         };
+        let mut seconds = |key: &str,
+                           value: Option<u64>,
+                           range: std::ops::RangeInclusive<u64>,
+                           default: u64| match value {
+            Some(seconds) if range.contains(&seconds) => seconds,
+            Some(seconds) => {
+                self.problem(
+                    key,
+                    format!(
+                        "is {seconds}: accepted is {} to {} (default {default})",
+                        range.start(),
+                        range.end()
+                    ),
+                );
+                default
+            }
+            None => default,
+        };
+        let sync_interval = seconds(
+            "github.sync_interval_seconds",
+            raw.sync_interval_seconds,
+            1..=86_400,
+            60,
+        );
+        let sync_debounce = seconds(
+            "github.sync_debounce_seconds",
+            raw.sync_debounce_seconds,
+            0..=300,
+            5,
+        );
         Some(GithubConfig {
             app_id: app_id?,
             private_key: private_key?,
             api_url: api_url.trim_end_matches('/').to_string(),
             timeout: std::time::Duration::from_secs(timeout_seconds),
             expiry_warning_days,
+            sync_interval: std::time::Duration::from_secs(sync_interval),
+            sync_debounce: std::time::Duration::from_secs(sync_debounce),
             orgs,
         })
     }

@@ -82,6 +82,8 @@ pub struct RawGithub {
     pub api_url: Option<String>,
     pub timeout_seconds: Option<u64>,
     pub expiry_warning_days: Option<u32>,
+    pub sync_interval_seconds: Option<u64>,
+    pub sync_debounce_seconds: Option<u64>,
     #[serde(default)]
     pub orgs: Vec<RawOrg>,
 }

@@ -1,0 +1,166 @@
+//! The GitHub task: every org synced every `sync_interval`, mail or no mail, and an org synced
+//! soon after GitHub's mail about it (many mails within the debounce window, one sync); after
+//! each sync, queued decisions are carried to GitHub.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::time::{Instant, sleep_until};
+
+use crate::github::GithubClient;
+use crate::store::Store;
+use crate::sync::{SyncOptions, push_decisions, sync_org};
+
+/// Asks the GitHub task to sync an org soon. Cheap to clone; intake holds one.
+#[derive(Clone)]
+pub struct SyncTrigger(pub mpsc::UnboundedSender<String>);
+
+impl SyncTrigger {
+    pub fn org(&self, org: &str) {
+        // The task is gone only at shutdown, when nothing needs syncing any more.
+        let _ = self.0.send(org.to_string());
+    }
+}
+
+pub(super) struct GithubTask {
+    pub client: GithubClient,
+    pub store: Store,
+    pub orgs: Vec<String>,
+    pub options: SyncOptions,
+    pub interval: Duration,
+    pub debounce: Duration,
+    pub triggers: mpsc::UnboundedReceiver<String>,
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// After a first trigger, waits out the debounce window and returns every org asked for.
+pub async fn gather_triggers(
+    first: String,
+    triggers: &mut mpsc::UnboundedReceiver<String>,
+    debounce: Duration,
+) -> BTreeSet<String> {
+    let mut orgs = BTreeSet::from([first]);
+    let deadline = Instant::now() + debounce;
+    loop {
+        tokio::select! {
+            more = triggers.recv() => match more {
+                Some(org) => { orgs.insert(org); }
+                None => break,
+            },
+            _ = sleep_until(deadline) => break,
+        }
+    }
+    orgs
+}
+
+pub(super) async fn run(mut task: GithubTask) {
+    let mut next_full_sync = Instant::now();
+    let mut failing = false;
+    loop {
+        let due: BTreeSet<String> = tokio::select! {
+            _ = sleep_until(next_full_sync) => {
+                next_full_sync = Instant::now() + task.interval;
+                task.orgs.iter().cloned().collect()
+            }
+            Some(first) = task.triggers.recv() => {
+                let asked = gather_triggers(first, &mut task.triggers, task.debounce).await;
+                asked.into_iter().filter(|org| task.orgs.iter().any(|known| known.eq_ignore_ascii_case(org))).collect()
+            }
+            _ = task.shutdown.changed() => break,
+        };
+        // Cancelling here is safe: every database write happens between two awaits, in one
+        // transaction, so a stop lands before a transaction or after its commit.
+        let work = sync_and_push(
+            &task.client,
+            &mut task.store,
+            &due,
+            &task.options,
+            &mut failing,
+        );
+        tokio::select! {
+            () = work => {}
+            _ = task.shutdown.changed() => break,
+        }
+    }
+}
+
+async fn sync_and_push(
+    client: &GithubClient,
+    store: &mut Store,
+    orgs: &BTreeSet<String>,
+    options: &SyncOptions,
+    failing: &mut bool,
+) {
+    let mut errors = Vec::new();
+    for org in orgs {
+        match sync_org(client, store, org, options).await {
+            Ok(report)
+                if report.new
+                    + report.changed
+                    + report.withdrawn
+                    + report.approved_elsewhere
+                    + report.expired
+                    > 0 =>
+            {
+                tracing::info!("{report}");
+            }
+            Ok(report) => tracing::debug!("{report}"),
+            Err(error) => errors.push(format!("{org}: {error}")),
+        }
+    }
+    match push_decisions(client, store).await {
+        Ok(report) if report.done + report.failed + report.retrying > 0 => {
+            tracing::info!("{report}")
+        }
+        Ok(_) => {}
+        Err(error) => errors.push(format!("decisions: {error}")),
+    }
+    // Each change of health is logged once, not a line per retry.
+    match (errors.is_empty(), *failing) {
+        (false, false) => {
+            tracing::warn!(
+                errors = errors.join("; "),
+                "GitHub sync failing; retrying on the next round"
+            );
+            *failing = true;
+        }
+        (true, true) => {
+            tracing::info!("GitHub sync recovered");
+            *failing = false;
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn many_triggers_within_the_window_make_one_sync_per_org() {
+        let (sender, mut receiver) = mpsc::unbounded_channel();
+        for org in ["acme", "acme", "cafe", "acme"] {
+            sender.send(org.to_string()).expect("send");
+        }
+        let later = sender.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            let _ = later.send("late-in-window".to_string());
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            let _ = later.send("after-window".to_string());
+        });
+        let first = receiver.recv().await.expect("first");
+        let orgs = gather_triggers(first, &mut receiver, Duration::from_secs(5)).await;
+        assert_eq!(
+            orgs,
+            BTreeSet::from([
+                "acme".to_string(),
+                "cafe".to_string(),
+                "late-in-window".to_string()
+            ])
+        );
+        // The next trigger starts the next window.
+        assert_eq!(receiver.recv().await.as_deref(), Some("after-window"));
+    }
+}

@@ -1,0 +1,124 @@
+//! `patdesk run`: wires the long-running tasks together, and stops them on SIGTERM or Ctrl-C.
+//!
+//! Today it runs the GitHub task (sync on a timer and on request, then carry decisions back);
+//! mail intake and the outbox join it in later issues. No business rules live here: each task
+//! calls the module that owns its job.
+
+mod github_task;
+
+use anyhow::{Context as _, anyhow};
+use tokio::sync::{mpsc, watch};
+
+pub use github_task::{SyncTrigger, gather_triggers};
+
+use crate::config::{Config, ConfigError};
+use crate::github::{ClientOptions, GithubClient};
+use crate::store::Store;
+use crate::sync::{SyncOptions, load_directory};
+
+/// Runs until SIGTERM or Ctrl-C. Each task finishes the transaction it is in; none is started
+/// after the signal.
+pub fn run(config: Config) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(run_tasks(config))
+}
+
+async fn run_tasks(config: Config) -> anyhow::Result<()> {
+    let github = config.github.as_ref().ok_or_else(|| {
+        anyhow!(
+            "nothing to run: add a [github] section to {} (patdesk.example.toml shows one)",
+            config.source.display()
+        )
+    })?;
+    let key = github
+        .private_key
+        .read()
+        .map_err(|problem| ConfigError::Invalid {
+            path: config.source.clone(),
+            problems: vec![problem],
+        })?;
+    let client = GithubClient::new(
+        github,
+        &key,
+        ClientOptions {
+            timeout: github.timeout,
+            ..ClientOptions::default()
+        },
+    )?;
+    let directory = match &config.people_directory {
+        Some(path) => load_directory(path).map_err(|error| anyhow!(error))?,
+        None => Default::default(),
+    };
+    let options = SyncOptions {
+        policy: config.review.clone(),
+        directory,
+        expiry_warning_days: github.expiry_warning_days,
+    };
+    let store = Store::open(&config.store.path)?;
+    let orgs: Vec<String> = github.orgs.iter().map(|org| org.login.clone()).collect();
+
+    let (shutdown_tx, shutdown) = watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("stopping: finishing the current transaction");
+        let _ = shutdown_tx.send(true);
+    });
+    // Intake will hold the sending half, to ask for a sync when GitHub's mail arrives.
+    let (_trigger, triggers) = mpsc::unbounded_channel::<String>();
+
+    tracing::info!(
+        orgs = orgs.join(","),
+        interval_seconds = github.sync_interval.as_secs(),
+        database = %config.store.path.display(),
+        "patdesk running"
+    );
+    github_task::run(github_task::GithubTask {
+        client,
+        store,
+        orgs,
+        options,
+        interval: github.sync_interval,
+        debounce: github.sync_debounce,
+        triggers,
+        shutdown,
+    })
+    .await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = terminate.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Logs go to standard error: readable lines in a terminal (journald takes them as they are).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PATDESK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
