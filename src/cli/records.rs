@@ -317,7 +317,8 @@ fn standing_of(record: &RequestRecord) -> String {
     };
     let mut standing = match (&requester.org_role, requester.outside_collaborator) {
         (_, true) => "outside collaborator".to_string(),
-        (Some(role), false) => format!("member ({role})"),
+        (Some(role), false) if role == "admin" => "organisation owner".to_string(),
+        (Some(_), false) => "member".to_string(),
         (None, false) => "not a member".to_string(),
     };
     if !requester.repository_permissions.is_empty() {
