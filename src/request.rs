@@ -267,6 +267,9 @@ pub struct Requester {
     /// `read` or `none`), for the repositories the request names.
     #[serde(default)]
     pub repository_permissions: BTreeMap<String, String>,
+    /// Of the teams the review cares about (`review.org_permission_teams`), those they are in.
+    #[serde(default)]
+    pub teams: Vec<String>,
 }
 
 /// A request as GitHub describes it, with the purpose patdesk obtained.

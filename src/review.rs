@@ -24,6 +24,8 @@ pub struct ReviewPolicy {
     pub critical_when_write: Vec<String>,
     /// Permission slugs that are high risk even to read.
     pub high_when_read: Vec<String>,
+    /// Teams (slugs) whose members may ask for organization permissions; empty: anyone may.
+    pub org_permission_teams: Vec<String>,
 }
 
 impl Default for ReviewPolicy {
@@ -77,6 +79,7 @@ impl Default for ReviewPolicy {
                 "security_events",
                 "vulnerability_alerts",
             ]),
+            org_permission_teams: Vec::new(),
         }
     }
 }
@@ -314,7 +317,7 @@ pub fn review(request: &TokenRequest, policy: &ReviewPolicy, now: Timestamp) -> 
     let expiry_amplifies = expiry(request, policy, now, &mut findings);
     token_name(request, policy, &mut findings);
     let purpose_missing = purpose(request, policy, &mut findings);
-    authority(request, &mut findings);
+    authority(request, policy, &mut findings);
     completeness(request, &mut findings);
 
     let mut risk = findings
@@ -601,7 +604,7 @@ fn purpose(request: &TokenRequest, policy: &ReviewPolicy, findings: &mut Vec<Fin
 }
 
 /// The requester's standing against what they ask for.
-fn authority(request: &TokenRequest, findings: &mut Vec<Finding>) {
+fn authority(request: &TokenRequest, policy: &ReviewPolicy, findings: &mut Vec<Finding>) {
     let Some(requester) = &request.requester else {
         return;
     };
@@ -643,6 +646,31 @@ fn authority(request: &TokenRequest, findings: &mut Vec<Finding>) {
                 "Ask for read access there, or have a maintainer of those repositories request the token.",
             ));
         }
+    }
+    let org_permissions: Vec<&str> = request
+        .permissions
+        .organization
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let in_allowed_team = requester
+        .teams
+        .iter()
+        .any(|team| policy.org_permission_teams.contains(team));
+    if !policy.org_permission_teams.is_empty() && !org_permissions.is_empty() && !in_allowed_team {
+        findings.push(finding(
+            "org_permission_outside_teams",
+            Severity::Medium,
+            format!(
+                "{owner} asks for organization permissions ({}) but is in none of the teams allowed to: {}.",
+                org_permissions.join(", "),
+                policy.org_permission_teams.join(", ")
+            ),
+            format!(
+                "Drop the organization permissions, or have a member of {} request them.",
+                policy.org_permission_teams.join(" or ")
+            ),
+        ));
     }
     let administers = requester.org_role.as_deref() == Some("admin")
         || requester

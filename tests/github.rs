@@ -791,6 +791,52 @@ fn the_requesters_standing_is_fetched_kept_and_reviewed() {
 }
 
 #[test]
+fn team_membership_is_asked_only_for_organization_permissions() {
+    let mut carol = pending(
+        1,
+        "carol",
+        "members-reader carol",
+        Some("Reads the member list of acme-corp for the directory"),
+    );
+    carol["permissions"]["organization"] = json!({ "members": "read" });
+    let mut erin = pending(
+        2,
+        "erin",
+        "members-reader erin",
+        Some("Reads the member list of acme-corp for the directory"),
+    );
+    erin["permissions"]["organization"] = json!({ "members": "read" });
+    let requests = vec![carol, erin];
+    let mut org = org_with(&requests, "acme-corp");
+    org["members"] = json!({ "carol": "member", "erin": "member" });
+    org["teams"] = json!({ "platform": ["erin"] });
+    let standin = Standin::start(&[("acme-corp", 11, org)], json!({}));
+    let desk = Desk::new(
+        &standin,
+        &[("acme-corp", 11)],
+        "app-test-key.pem",
+        "[review]\norg_permission_teams = [\"platform\"]\n",
+    );
+    assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
+    let flagged = |id| {
+        desk.record_by_github_id(id)
+            .findings
+            .iter()
+            .any(|finding| finding.code == "org_permission_outside_teams")
+    };
+    assert!(flagged(1), "carol is in no allowed team");
+    assert!(!flagged(2), "erin is in platform");
+    assert_eq!(
+        desk.record_by_github_id(2)
+            .request
+            .requester
+            .expect("standing")
+            .teams,
+        vec!["platform"]
+    );
+}
+
+#[test]
 fn sync_needs_a_github_section() {
     let dir = TempDir::new().expect("temp dir");
     let config: PathBuf = dir.path().join("patdesk.toml");

@@ -301,6 +301,7 @@ fn requester(
             .iter()
             .map(|(repo, own)| (repo.to_string(), own.to_string()))
             .collect(),
+        teams: Vec::new(),
     }
 }
 
@@ -366,5 +367,41 @@ fn an_org_wide_scope_needs_someone_who_administers_some_of_it() {
     assert!(!has(
         &reviewed(RequestBuilder::tidy().all_repositories()),
         "org_wide_without_admin"
+    ));
+}
+
+#[test]
+fn organization_permissions_can_be_kept_to_configured_teams() {
+    let policy = ReviewPolicy {
+        org_permission_teams: vec!["platform".to_string()],
+        ..ReviewPolicy::default()
+    };
+    let asks = |teams: &[&str]| {
+        let mut standing = requester(Some("member"), false, &[]);
+        standing.teams = teams.iter().map(|team| team.to_string()).collect();
+        RequestBuilder::tidy()
+            .permission("organization", "members", "read")
+            .requester(standing)
+            .token_request()
+    };
+    let outsider = review(&asks(&[]), &policy, now());
+    let finding = outsider
+        .findings
+        .iter()
+        .find(|finding| finding.code == "org_permission_outside_teams")
+        .expect("flagged");
+    assert!(
+        finding.why.contains("members") && finding.why.contains("platform"),
+        "{}",
+        finding.why
+    );
+    assert!(!has(
+        &review(&asks(&["platform"]), &policy, now()),
+        "org_permission_outside_teams"
+    ));
+    // Without configured teams anyone may ask.
+    assert!(!has(
+        &review(&asks(&[]), &ReviewPolicy::default(), now()),
+        "org_permission_outside_teams"
     ));
 }

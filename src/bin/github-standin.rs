@@ -61,6 +61,9 @@ struct Org {
     /// login → addresses on the org's verified domains
     #[serde(default)]
     verified_emails: HashMap<String, Vec<String>>,
+    /// team slug → its members' logins
+    #[serde(default)]
+    teams: HashMap<String, Vec<String>>,
 }
 
 /// Faults the tests switch on.
@@ -163,6 +166,10 @@ async fn run() -> Result<(), String> {
         .route(
             "/orgs/{org}/outside_collaborators",
             get(outside_collaborators),
+        )
+        .route(
+            "/orgs/{org}/teams/{team}/memberships/{user}",
+            get(team_membership),
         )
         .route(
             "/repos/{owner}/{repo}/collaborators/{user}/permission",
@@ -600,6 +607,30 @@ async fn membership(
         Some(role) => Json(json!({ "role": role, "state": "active", "user": { "login": user } }))
             .into_response(),
         None => error(StatusCode::NOT_FOUND, "Not Found"),
+    }
+}
+
+async fn team_membership(
+    State(desk): State<Shared>,
+    Path((org, team, user)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(response) = admit(&desk, &headers, Some(&org)).await {
+        return response;
+    }
+    let Ok(desk) = desk.lock() else {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "poisoned");
+    };
+    let member = desk
+        .scenario
+        .orgs
+        .get(&org)
+        .and_then(|org| org.teams.get(&team))
+        .is_some_and(|members| members.iter().any(|member| member == &user));
+    if member {
+        Json(json!({ "role": "member", "state": "active" })).into_response()
+    } else {
+        error(StatusCode::NOT_FOUND, "Not Found")
     }
 }
 

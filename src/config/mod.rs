@@ -674,6 +674,18 @@ impl Validator {
                 None => *field = slugs,
             }
         }
+        if let Some(teams) = raw.org_permission_teams {
+            match teams
+                .iter()
+                .find(|team| !is_github_login(team) && !team.contains('_'))
+            {
+                Some(bad) => self.problem(
+                    "review.org_permission_teams",
+                    format!("has {bad:?}: expected team slugs such as \"platform-team\""),
+                ),
+                None => policy.org_permission_teams = teams,
+            }
+        }
         if let Some(names) = raw.generic_token_names {
             policy.generic_token_names =
                 names.into_iter().map(|name| name.to_lowercase()).collect();

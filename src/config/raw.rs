@@ -117,6 +117,7 @@ pub struct RawReview {
     pub generic_token_names: Option<Vec<String>>,
     pub critical_when_write: Option<Vec<String>>,
     pub high_when_read: Option<Vec<String>>,
+    pub org_permission_teams: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -294,6 +294,21 @@ impl GithubClient {
         .await
     }
 
+    /// The requester's membership of a team, or `None` when they are not in it.
+    pub async fn team_membership(
+        &self,
+        org: &str,
+        team: &str,
+        login: &str,
+    ) -> Result<Option<Membership>, GithubError> {
+        self.get_optional(
+            org,
+            &format!("/orgs/{org}/teams/{team}/memberships/{login}"),
+            "a team membership",
+        )
+        .await
+    }
+
     pub async fn outside_collaborators(&self, org: &str) -> Result<Vec<String>, GithubError> {
         let users: Vec<User> = self
             .get_all(

@@ -10,6 +10,7 @@
 mod addresses;
 mod push;
 mod standing;
+mod triggers;
 
 use std::collections::{HashMap, HashSet};
 
@@ -19,6 +20,7 @@ use serde_json::{Value, json};
 
 pub use addresses::{Directory, is_address, load_directory};
 pub use push::{PushReport, push_decisions};
+pub use triggers::orgs_to_sync;
 
 use crate::github::{GithubClient, GithubError, Grant, PendingRequest};
 use crate::request::{RepositorySelection, RequestState, TokenRequest};
@@ -110,7 +112,14 @@ pub async fn sync_org(
                         Some(standing::outside_collaborators(client, org).await?);
                 }
                 let outside = outside_collaborators.as_ref().and_then(Option::as_ref);
-                request.requester = standing::requester(client, org, &request, outside).await?;
+                request.requester = standing::requester(
+                    client,
+                    org,
+                    &request,
+                    outside,
+                    &options.policy.org_permission_teams,
+                )
+                .await?;
             }
         }
         incoming.push((github, request));

@@ -30,6 +30,7 @@ pub async fn requester(
     org: &str,
     request: &TokenRequest,
     outside: Option<&HashSet<String>>,
+    teams: &[String],
 ) -> Result<Option<Requester>, GithubError> {
     let login = &request.owner_login;
     let membership = match client.membership(org, login).await {
@@ -55,6 +56,19 @@ pub async fn requester(
             }
             Err(error) if error.is_transient() => return Err(error),
             Err(_) => {}
+        }
+    }
+    // Teams matter only to a request for organization permissions.
+    if !request.permissions.organization.is_empty() {
+        for team in teams {
+            match client.team_membership(org, team, login).await {
+                Ok(Some(membership)) if membership.state == "active" => {
+                    requester.teams.push(team.clone())
+                }
+                Ok(_) => {}
+                Err(error) if error.is_transient() => return Err(error),
+                Err(_) => {}
+            }
         }
     }
     Ok(Some(requester))
