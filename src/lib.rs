@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod github;
+pub mod imap;
 pub mod lifecycle;
 pub mod mail;
 pub mod request;

@@ -73,6 +73,12 @@ pub struct MailboxConfig {
     pub folder: String,
     pub processed_folder: String,
     pub quarantine_folder: String,
+    /// Every IMAP command's deadline.
+    pub command_timeout: std::time::Duration,
+    /// A full catch-up at least this often, IDLE or not.
+    pub poll_interval: std::time::Duration,
+    /// IDLE is re-issued at least this often (servers may cut it at 30 minutes).
+    pub idle_refresh: std::time::Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -395,6 +401,37 @@ impl Validator {
                 "and mailbox.quarantine_folder must differ from mailbox.folder, or mail would be read again",
             );
         }
+        let mut seconds = |key: &str,
+                           value: Option<u64>,
+                           range: std::ops::RangeInclusive<u64>,
+                           default: u64| match value {
+            Some(value) if range.contains(&value) => value,
+            Some(value) => {
+                self.problem(
+                    key,
+                    format!(
+                        "is {value}: accepted is {} to {} (default {default})",
+                        range.start(),
+                        range.end()
+                    ),
+                );
+                default
+            }
+            None => default,
+        };
+        let command_timeout = seconds(
+            "mailbox.command_timeout_seconds",
+            raw.command_timeout_seconds,
+            1..=600,
+            60,
+        );
+        let poll = seconds("mailbox.poll_seconds", raw.poll_seconds, 1..=3600, 300);
+        let idle_refresh = seconds(
+            "mailbox.idle_refresh_minutes",
+            raw.idle_refresh_minutes,
+            1..=29,
+            10,
+        );
         Some(MailboxConfig {
             endpoint: endpoint?,
             username: username?,
@@ -403,6 +440,9 @@ impl Validator {
             folder,
             processed_folder,
             quarantine_folder,
+            command_timeout: std::time::Duration::from_secs(command_timeout),
+            poll_interval: std::time::Duration::from_secs(poll),
+            idle_refresh: std::time::Duration::from_secs(idle_refresh * 60),
         })
     }
 

@@ -60,6 +60,9 @@ pub struct RawMailbox {
     pub folder: Option<String>,
     pub processed_folder: Option<String>,
     pub quarantine_folder: Option<String>,
+    pub command_timeout_seconds: Option<u64>,
+    pub poll_seconds: Option<u64>,
+    pub idle_refresh_minutes: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,7 +1,7 @@
 //! `patdesk run`: wires the long-running tasks together, and stops them on SIGTERM or Ctrl-C.
 //!
-//! Today it runs the GitHub task (sync on a timer and on request, then carry decisions back);
-//! mail intake and the outbox join it in later issues. No business rules live here: each task
+//! It runs mail intake (IMAP) and the GitHub task (sync on a timer and when GitHub's mail asks,
+//! then carry decisions back); the outbox joins them later. No business rules live here: each task
 //! calls the module that owns its job.
 
 mod github_task;
@@ -13,6 +13,7 @@ pub use github_task::{SyncTrigger, gather_triggers};
 
 use crate::config::{Config, ConfigError};
 use crate::github::{ClientOptions, GithubClient};
+use crate::imap::{Intake, MailboxAccess};
 use crate::store::Store;
 use crate::sync::{SyncOptions, load_directory};
 
@@ -27,65 +28,89 @@ pub fn run(config: Config) -> anyhow::Result<()> {
 }
 
 async fn run_tasks(config: Config) -> anyhow::Result<()> {
-    let github = config.github.as_ref().ok_or_else(|| {
-        anyhow!(
-            "nothing to run: add a [github] section to {} (patdesk.example.toml shows one)",
+    if config.github.is_none() && config.mailbox.is_none() {
+        return Err(anyhow!(
+            "nothing to run: add a [mailbox] and a [github] section to {} (patdesk.example.toml shows them)",
             config.source.display()
-        )
-    })?;
-    let key = github
-        .private_key
-        .read()
-        .map_err(|problem| ConfigError::Invalid {
+        ));
+    }
+    let read = |secret: &crate::config::SecretRef| {
+        secret.read().map_err(|problem| ConfigError::Invalid {
             path: config.source.clone(),
             problems: vec![problem],
-        })?;
-    let client = GithubClient::new(
-        github,
-        &key,
-        ClientOptions {
-            timeout: github.timeout,
-            ..ClientOptions::default()
-        },
-    )?;
-    let directory = match &config.people_directory {
-        Some(path) => load_directory(path).map_err(|error| anyhow!(error))?,
-        None => Default::default(),
+        })
     };
-    let options = SyncOptions {
-        policy: config.review.clone(),
-        directory,
-        expiry_warning_days: github.expiry_warning_days,
-    };
-    let store = Store::open(&config.store.path)?;
-    let orgs: Vec<String> = github.orgs.iter().map(|org| org.login.clone()).collect();
-
     let (shutdown_tx, shutdown) = watch::channel(false);
     tokio::spawn(async move {
         wait_for_signal().await;
         tracing::info!("stopping: finishing the current transaction");
         let _ = shutdown_tx.send(true);
     });
-    // Intake will hold the sending half, to ask for a sync when GitHub's mail arrives.
-    let (_trigger, triggers) = mpsc::unbounded_channel::<String>();
+    let (trigger, triggers) = mpsc::unbounded_channel::<String>();
+    let mut tasks = tokio::task::JoinSet::new();
 
+    let orgs: Vec<String> = config
+        .github
+        .iter()
+        .flat_map(|github| github.orgs.iter().map(|org| org.login.clone()))
+        .collect();
+    if let Some(github) = &config.github {
+        let key = read(&github.private_key)?;
+        let client = GithubClient::new(
+            github,
+            &key,
+            ClientOptions {
+                timeout: github.timeout,
+                ..ClientOptions::default()
+            },
+        )?;
+        let directory = match &config.people_directory {
+            Some(path) => load_directory(path).map_err(|error| anyhow!(error))?,
+            None => Default::default(),
+        };
+        let options = SyncOptions {
+            policy: config.review.clone(),
+            directory,
+            expiry_warning_days: github.expiry_warning_days,
+        };
+        tasks.spawn(github_task::run(github_task::GithubTask {
+            client,
+            store: Store::open(&config.store.path)?,
+            orgs: orgs.clone(),
+            options,
+            interval: github.sync_interval,
+            debounce: github.sync_debounce,
+            triggers,
+            shutdown: shutdown.clone(),
+        }));
+    }
+    if let Some(mailbox) = &config.mailbox {
+        let intake = Intake {
+            imap: MailboxAccess {
+                mailbox: mailbox.clone(),
+                password: read(&mailbox.password)?,
+            },
+            policy: config.mail.clone(),
+            store: Store::open(&config.store.path)?,
+            orgs: orgs.clone(),
+            trigger: config
+                .github
+                .is_some()
+                .then(|| SyncTrigger(trigger.clone())),
+        };
+        tasks.spawn(intake.run(shutdown.clone()));
+    }
     tracing::info!(
         orgs = orgs.join(","),
-        interval_seconds = github.sync_interval.as_secs(),
+        mailbox = config.mailbox.as_ref().map(|mailbox| format!("{}@{}", mailbox.folder, mailbox.endpoint.host)).unwrap_or_default(),
         database = %config.store.path.display(),
         "patdesk running"
     );
-    github_task::run(github_task::GithubTask {
-        client,
-        store,
-        orgs,
-        options,
-        interval: github.sync_interval,
-        debounce: github.sync_debounce,
-        triggers,
-        shutdown,
-    })
-    .await;
+    while let Some(finished) = tasks.join_next().await {
+        if let Err(error) = finished {
+            tracing::error!(%error, "a task stopped unexpectedly");
+        }
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -6,6 +6,7 @@
 
 mod chain;
 mod github_side;
+mod intake;
 mod messages;
 mod queue;
 mod requests;
@@ -19,6 +20,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use chain::{Break, ChainHead, GENESIS, Verification};
 pub use github_side::{Alert, QueuedPush};
+pub use intake::MailboxPosition;
 pub use messages::{Direction, MessageRecord, NewMessage};
 pub use queue::{OutboxRecord, PushRecord};
 pub use requests::{EventRecord, ExportRow, ListFilter, NewRequest, RequestRecord, RequestSummary};

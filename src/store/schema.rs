@@ -139,4 +139,16 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE requests ADD COLUMN requester TEXT;
     "#,
+    // 4: intake's attempts at each mail, counted before each try, so a mail that keeps
+    // failing (or crashing patdesk) is set aside instead of blocking the queue.
+    r#"
+    CREATE TABLE intake_attempts (
+        mailbox     TEXT    NOT NULL,
+        uidvalidity INTEGER NOT NULL,
+        uid         INTEGER NOT NULL,
+        attempts    INTEGER NOT NULL,
+        last_error  TEXT,
+        PRIMARY KEY (mailbox, uidvalidity, uid)
+    ) STRICT;
+    "#,
 ];

@@ -1,0 +1,480 @@
+//! Mail intake over IMAP: every mail in the watched folder is stored exactly once, then moved
+//! out of the way.
+//!
+//! The rules that make it exactly once: a mail is committed to the store (raw bytes, hash,
+//! folder, UIDVALIDITY, UID, what it is) in one transaction, and only then moved to the
+//! Processed folder. Only unacknowledged mail stays in the folder, so each catch-up reads the
+//! whole folder; a restart re-reads what was stored but not moved and recognises it (by place,
+//! or by Message-ID and content after a UIDVALIDITY change). `\Seen` is never relied on: a
+//! person reading the mailbox changes nothing. Each try at a mail is counted before it is
+//! made; a mail tried three times goes to Quarantine and the triage list, so one bad mail
+//! never blocks the others.
+//!
+//! Push plus reconciliation: IDLE, re-issued at least every `idle_refresh` and ended by every
+//! `poll_interval` for a full catch-up; a catch-up after every reconnect; polling where IDLE is
+//! missing. Every command has a deadline; any error drops the session and a new one is made
+//! with backoff and jitter (1 s to 5 min). Each change of health is logged once.
+
+mod connect;
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use sha2::{Digest, Sha256};
+use tokio::sync::watch;
+
+pub use connect::{ConnectError, ImapSession, Login, connect};
+
+use crate::config::{MailboxConfig, Secret};
+use crate::daemon::SyncTrigger;
+use crate::mail::{Analysis, Kind, MailPolicy, analyze};
+use crate::store::{Direction, MailboxPosition, NewMessage, Store, StoreError};
+use crate::sync::orgs_to_sync;
+
+/// Tries at one mail before it is quarantined.
+const MAX_ATTEMPTS: u32 = 3;
+/// Mails fetched per round trip; bounded so one huge folder never means one huge answer.
+const BATCH: usize = 100;
+const MAX_BACKOFF: Duration = Duration::from_secs(5 * 60);
+
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error("IMAP {during} failed: {error}")]
+    Imap { during: String, error: String },
+    #[error("IMAP {during} took longer than {seconds} s")]
+    Timeout { during: String, seconds: u64 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What one catch-up did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct CatchUp {
+    pub ingested: usize,
+    /// Already stored (a restart between commit and move, or a UIDVALIDITY change): only moved.
+    pub recognised: usize,
+    pub oversize: usize,
+    pub quarantined: usize,
+}
+
+pub struct Intake {
+    pub imap: MailboxAccess,
+    pub policy: MailPolicy,
+    pub store: Store,
+    /// The orgs patdesk serves, for GitHub's mails to ask for their sync.
+    pub orgs: Vec<String>,
+    pub trigger: Option<SyncTrigger>,
+}
+
+/// The mailbox and how to reach it. Kept apart from the store, which cannot be shared
+/// between threads, so the IMAP calls can borrow it across their awaits.
+pub struct MailboxAccess {
+    pub mailbox: MailboxConfig,
+    pub password: Secret,
+}
+
+impl MailboxAccess {
+    fn deadline(&self) -> Duration {
+        self.mailbox.command_timeout
+    }
+
+    async fn command<T, E: std::fmt::Display>(
+        &self,
+        during: &str,
+        future: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, IntakeError> {
+        tokio::time::timeout(self.deadline(), future)
+            .await
+            .map_err(|_| IntakeError::Timeout {
+                during: during.to_string(),
+                seconds: self.deadline().as_secs(),
+            })?
+            .map_err(|e| IntakeError::Imap {
+                during: during.to_string(),
+                error: e.to_string(),
+            })
+    }
+
+    /// Connects, logs in, and makes sure the Processed and Quarantine folders exist.
+    pub async fn open_session(&self) -> Result<ImapSession, IntakeError> {
+        let login = Login::Password {
+            username: &self.mailbox.username,
+            password: &self.password,
+        };
+        let mut session = connect(&self.mailbox.endpoint, login, self.deadline()).await?;
+        for folder in [
+            &self.mailbox.processed_folder,
+            &self.mailbox.quarantine_folder,
+        ] {
+            // CREATE fails when the folder exists, which is the usual case.
+            let _ = tokio::time::timeout(self.deadline(), session.create(folder)).await;
+        }
+        Ok(session)
+    }
+
+    /// The bodies (or headers) of `uids`, by UID.
+    async fn fetch(
+        &self,
+        session: &mut ImapSession,
+        uids: &[u32],
+        what: &str,
+    ) -> Result<HashMap<u32, Vec<u8>>, IntakeError> {
+        if uids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let set = uid_set(uids);
+        let query = format!("(UID {what})");
+        let stream = self
+            .command("FETCH", session.uid_fetch(&set, &query))
+            .await?;
+        let fetches: Vec<_> = self
+            .command("FETCH", stream.try_collect::<Vec<_>>())
+            .await?;
+        Ok(fetches
+            .iter()
+            .filter_map(|fetch| {
+                let raw = if what.contains("HEADER") {
+                    fetch.header()
+                } else {
+                    fetch.body()
+                };
+                Some((fetch.uid?, raw?.to_vec()))
+            })
+            .collect())
+    }
+
+    async fn move_to(
+        &self,
+        session: &mut ImapSession,
+        uids: &[u32],
+        folder: &str,
+    ) -> Result<(), IntakeError> {
+        if uids.is_empty() {
+            return Ok(());
+        }
+        self.command("MOVE", session.uid_mv(uid_set(uids), folder))
+            .await
+    }
+}
+
+impl Intake {
+    /// Stores and moves every mail in the folder.
+    pub async fn catch_up(&mut self, session: &mut ImapSession) -> Result<CatchUp, IntakeError> {
+        let folder = self.imap.mailbox.folder.clone();
+        let selected = self.imap.command("SELECT", session.select(&folder)).await?;
+        let uidvalidity = selected.uid_validity.unwrap_or(0);
+        if let Some(position) = self.store.mailbox_position(&folder)?
+            && position.uidvalidity != uidvalidity
+        {
+            tracing::warn!(
+                folder,
+                old = position.uidvalidity,
+                new = uidvalidity,
+                "UIDVALIDITY changed: mails already stored are recognised by Message-ID and content"
+            );
+        }
+        let mut report = CatchUp::default();
+        if selected.exists == 0 {
+            self.remember_position(&folder, uidvalidity, 0, selected.highest_modseq)?;
+            return Ok(report);
+        }
+        let mut sizes: Vec<(u32, u32)> = {
+            let fetches = self
+                .imap
+                .command("FETCH sizes", session.uid_fetch("1:*", "(UID RFC822.SIZE)"))
+                .await?;
+            let fetches: Vec<_> = self
+                .imap
+                .command("FETCH sizes", fetches.try_collect::<Vec<_>>())
+                .await?;
+            fetches
+                .iter()
+                .filter_map(|fetch| Some((fetch.uid?, fetch.size.unwrap_or(0))))
+                .collect()
+        };
+        sizes.sort_unstable();
+        let cap = u32::try_from(self.policy.max_message_bytes).unwrap_or(u32::MAX);
+        let mut last_uid = 0;
+        for chunk in sizes.chunks(BATCH) {
+            let wanted: Vec<u32> = chunk
+                .iter()
+                .filter(|(_, size)| *size <= cap)
+                .map(|(uid, _)| *uid)
+                .collect();
+            let bodies = self.imap.fetch(session, &wanted, "BODY.PEEK[]").await?;
+            let mut processed = Vec::new();
+            let mut quarantined = Vec::new();
+            let mut syncs = BTreeSet::new();
+            for &(uid, size) in chunk {
+                last_uid = last_uid.max(uid);
+                let attempts = {
+                    let tx = self.store.transaction()?;
+                    let attempts = tx.count_intake_attempt(&folder, uidvalidity, uid)?;
+                    tx.commit()?;
+                    attempts
+                };
+                if attempts > MAX_ATTEMPTS {
+                    let headers = self
+                        .imap
+                        .fetch(session, &[uid], "BODY.PEEK[HEADER]")
+                        .await?;
+                    let raw = headers.get(&uid).cloned().unwrap_or_default();
+                    self.ingest(
+                        &folder,
+                        uidvalidity,
+                        uid,
+                        &raw,
+                        Some("failed 3 times: quarantined"),
+                    )?;
+                    quarantined.push(uid);
+                    report.quarantined += 1;
+                    continue;
+                }
+                let (raw, note) = if size > cap {
+                    report.oversize += 1;
+                    let headers = self
+                        .imap
+                        .fetch(session, &[uid], "BODY.PEEK[HEADER]")
+                        .await?;
+                    (
+                        headers.get(&uid).cloned().unwrap_or_default(),
+                        Some("over the size cap: only its headers were read"),
+                    )
+                } else {
+                    match bodies.get(&uid) {
+                        Some(raw) => (raw.clone(), None),
+                        // Expunged by someone else meanwhile: nothing to store or move.
+                        None => continue,
+                    }
+                };
+                match self.ingest(&folder, uidvalidity, uid, &raw, note)? {
+                    Some(analysis) => {
+                        report.ingested += 1;
+                        syncs.extend(orgs_to_sync(&analysis, &self.orgs));
+                    }
+                    None => report.recognised += 1,
+                }
+                processed.push(uid);
+            }
+            // Acknowledged only now that the store has them.
+            self.imap
+                .move_to(session, &processed, &self.imap.mailbox.processed_folder)
+                .await?;
+            self.imap
+                .move_to(session, &quarantined, &self.imap.mailbox.quarantine_folder)
+                .await?;
+            self.remember_position(&folder, uidvalidity, last_uid, selected.highest_modseq)?;
+            if let Some(trigger) = &self.trigger {
+                for org in &syncs {
+                    trigger.org(org);
+                }
+            }
+        }
+        while session.unsolicited_responses.try_recv().is_ok() {}
+        Ok(report)
+    }
+
+    fn remember_position(
+        &mut self,
+        folder: &str,
+        uidvalidity: u32,
+        last_uid: u32,
+        modseq: Option<u64>,
+    ) -> Result<(), StoreError> {
+        let previous = self.store.mailbox_position(folder)?;
+        let last_uid = match previous {
+            Some(previous) if previous.uidvalidity == uidvalidity => {
+                previous.last_uid.max(last_uid)
+            }
+            _ => last_uid,
+        };
+        let tx = self.store.transaction()?;
+        tx.set_mailbox_position(
+            folder,
+            &MailboxPosition {
+                uidvalidity,
+                last_uid,
+            },
+            modseq,
+        )?;
+        tx.commit()
+    }
+
+    /// Stores one mail with what it is, in one transaction. `None`: it was stored before.
+    fn ingest(
+        &mut self,
+        folder: &str,
+        uidvalidity: u32,
+        uid: u32,
+        raw: &[u8],
+        note: Option<&str>,
+    ) -> Result<Option<Analysis>, StoreError> {
+        let analysis = analyze(raw, &self.policy);
+        let sha256 = format!("{:x}", Sha256::digest(raw));
+        let tx = self.store.transaction()?;
+        if tx.has_message(
+            folder,
+            uidvalidity,
+            uid,
+            analysis.message_id.as_deref(),
+            &sha256,
+        )? {
+            tx.clear_intake_attempts(folder, uidvalidity, uid)?;
+            tx.commit()?;
+            return Ok(None);
+        }
+        let triage = note.or(match analysis.kind {
+            // Threading replies onto requests comes with the conversations; until then a
+            // person looks at them.
+            Kind::Human | Kind::Other => Some("no request matches it yet"),
+            _ => None,
+        });
+        tx.insert_message(&NewMessage {
+            raw,
+            analysis: &analysis,
+            direction: Direction::In,
+            mailbox: Some(folder),
+            uidvalidity: Some(uidvalidity),
+            uid: Some(uid),
+            request_id: None,
+            triage,
+        })?;
+        tx.clear_intake_attempts(folder, uidvalidity, uid)?;
+        tx.commit()?;
+        Ok(Some(analysis))
+    }
+
+    /// Runs until `shutdown`: connect, catch up, IDLE, repeat; reconnect after any error.
+    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+        let mut backoff = Duration::from_secs(1);
+        let mut healthy: Option<bool> = None;
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            match self.session_round(&mut shutdown, &mut healthy).await {
+                Ok(()) => break,
+                Err(error) => {
+                    if healthy != Some(false) {
+                        tracing::warn!(%error, "mail intake failing; reconnecting with backoff");
+                        healthy = Some(false);
+                    }
+                    let wait = jittered(backoff);
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = shutdown.changed() => break,
+                    }
+                }
+            }
+        }
+    }
+
+    /// One session's life; `Ok` only when asked to stop.
+    async fn session_round(
+        &mut self,
+        shutdown: &mut watch::Receiver<bool>,
+        healthy: &mut Option<bool>,
+    ) -> Result<(), IntakeError> {
+        let mut session = self.imap.open_session().await?;
+        if *healthy != Some(true) {
+            tracing::info!(
+                host = self.imap.mailbox.endpoint.host,
+                folder = self.imap.mailbox.folder,
+                "mail intake connected"
+            );
+            *healthy = Some(true);
+        }
+        let capabilities = self
+            .imap
+            .command("CAPABILITY", session.capabilities())
+            .await?;
+        let can_idle = capabilities.has_str("IDLE");
+        let wait = self
+            .imap
+            .mailbox
+            .poll_interval
+            .min(self.imap.mailbox.idle_refresh);
+        loop {
+            let report = self.catch_up(&mut session).await?;
+            if report != CatchUp::default() {
+                tracing::info!(
+                    ingested = report.ingested,
+                    recognised = report.recognised,
+                    oversize = report.oversize,
+                    quarantined = report.quarantined,
+                    "mail taken in"
+                );
+            }
+            if *shutdown.borrow() {
+                let _ = tokio::time::timeout(self.imap.deadline(), session.logout()).await;
+                return Ok(());
+            }
+            if !can_idle {
+                tokio::select! {
+                    _ = tokio::time::sleep(self.imap.mailbox.poll_interval) => continue,
+                    _ = shutdown.changed() => {
+                        let _ = tokio::time::timeout(self.imap.deadline(), session.logout()).await;
+                        return Ok(());
+                    }
+                }
+            }
+            let mut idle = session.idle();
+            self.imap.command("IDLE", idle.init()).await?;
+            let stopped = {
+                let (waiting, _interrupt) = idle.wait_with_timeout(wait);
+                tokio::select! {
+                    outcome = waiting => {
+                        outcome.map_err(|e| IntakeError::Imap { during: "IDLE".to_string(), error: e.to_string() })?;
+                        false
+                    }
+                    _ = shutdown.changed() => true,
+                }
+            };
+            session = self.imap.command("DONE", idle.done()).await?;
+            if stopped {
+                let _ = tokio::time::timeout(self.imap.deadline(), session.logout()).await;
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// `1:3,7,9:10` for sorted UIDs.
+fn uid_set(uids: &[u32]) -> String {
+    let mut ranges: Vec<String> = Vec::new();
+    let mut iter = uids.iter().copied().peekable();
+    while let Some(start) = iter.next() {
+        let mut end = start;
+        while iter.peek() == Some(&(end + 1)) {
+            end += 1;
+            iter.next();
+        }
+        ranges.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}:{end}")
+        });
+    }
+    ranges.join(",")
+}
+
+fn jittered(base: Duration) -> Duration {
+    let nanos = u64::from(jiff::Timestamp::now().subsec_nanosecond().unsigned_abs());
+    let spread = u64::try_from(base.as_millis() / 2).unwrap_or(0).max(1);
+    base + Duration::from_millis(nanos % spread)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uid_set;
+
+    #[test]
+    fn uid_sets_are_compact_ranges() {
+        assert_eq!(uid_set(&[1, 2, 3, 7, 9, 10]), "1:3,7,9:10");
+        assert_eq!(uid_set(&[5]), "5");
+    }
+}

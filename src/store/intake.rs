@@ -1,0 +1,136 @@
+//! What mail intake records: where it is in each folder, which mails it has, and how often it
+//! has tried each one.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{StoreError, Tx};
+
+/// Where intake is in one folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailboxPosition {
+    pub uidvalidity: u32,
+    pub last_uid: u32,
+}
+
+impl super::Store {
+    pub fn mailbox_position(&self, mailbox: &str) -> Result<Option<MailboxPosition>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT uidvalidity, last_uid FROM mailbox_state WHERE mailbox = ?1",
+                [mailbox],
+                |row| {
+                    Ok(MailboxPosition {
+                        uidvalidity: row.get(0)?,
+                        last_uid: row.get(1)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    pub fn intake_attempts(
+        &self,
+        mailbox: &str,
+        uidvalidity: u32,
+        uid: u32,
+    ) -> Result<u32, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT attempts FROM intake_attempts WHERE mailbox = ?1 AND uidvalidity = ?2 AND uid = ?3",
+                params![mailbox, uidvalidity, uid],
+                |row| row.get(0),
+            )
+            .optional()?
+            .unwrap_or(0))
+    }
+}
+
+impl Tx<'_> {
+    /// Whether this mail is stored already: at the same place, or (after a UIDVALIDITY
+    /// change, or a copy in another folder) with the same Message-ID and content.
+    pub fn has_message(
+        &self,
+        mailbox: &str,
+        uidvalidity: u32,
+        uid: u32,
+        message_id: Option<&str>,
+        sha256: &str,
+    ) -> Result<bool, StoreError> {
+        let at_place: Option<i64> = self
+            .tx
+            .query_row(
+                "SELECT id FROM messages WHERE mailbox = ?1 AND uidvalidity = ?2 AND uid = ?3",
+                params![mailbox, uidvalidity, uid],
+                |row| row.get(0),
+            )
+            .optional()?;
+        if at_place.is_some() {
+            return Ok(true);
+        }
+        let same_content: Option<i64> = self
+            .tx
+            .query_row(
+                "SELECT id FROM messages WHERE sha256 = ?1 AND message_id IS ?2 AND direction = 'in'",
+                params![sha256, message_id],
+                |row| row.get(0),
+            )
+            .optional()?;
+        Ok(same_content.is_some())
+    }
+
+    pub fn set_mailbox_position(
+        &self,
+        mailbox: &str,
+        position: &MailboxPosition,
+        highest_modseq: Option<u64>,
+    ) -> Result<(), StoreError> {
+        self.tx.execute(
+            "INSERT INTO mailbox_state (mailbox, uidvalidity, last_uid, highest_modseq, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (mailbox) DO UPDATE SET uidvalidity = ?2, last_uid = ?3,
+                highest_modseq = ?4, updated_at = ?5",
+            params![
+                mailbox,
+                position.uidvalidity,
+                position.last_uid,
+                highest_modseq.and_then(|modseq| i64::try_from(modseq).ok()),
+                self.now
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Counts an attempt before it is made; returns how many there have been, this one included.
+    pub fn count_intake_attempt(
+        &self,
+        mailbox: &str,
+        uidvalidity: u32,
+        uid: u32,
+    ) -> Result<u32, StoreError> {
+        self.tx.execute(
+            "INSERT INTO intake_attempts (mailbox, uidvalidity, uid, attempts) VALUES (?1, ?2, ?3, 1)
+             ON CONFLICT (mailbox, uidvalidity, uid) DO UPDATE SET attempts = attempts + 1",
+            params![mailbox, uidvalidity, uid],
+        )?;
+        Ok(self.tx.query_row(
+            "SELECT attempts FROM intake_attempts WHERE mailbox = ?1 AND uidvalidity = ?2 AND uid = ?3",
+            params![mailbox, uidvalidity, uid],
+            |row| row.get(0),
+        )?)
+    }
+
+    pub fn clear_intake_attempts(
+        &self,
+        mailbox: &str,
+        uidvalidity: u32,
+        uid: u32,
+    ) -> Result<(), StoreError> {
+        self.tx.execute(
+            "DELETE FROM intake_attempts WHERE mailbox = ?1 AND uidvalidity = ?2 AND uid = ?3",
+            params![mailbox, uidvalidity, uid],
+        )?;
+        Ok(())
+    }
+}
