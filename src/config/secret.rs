@@ -45,6 +45,13 @@ pub struct Secret {
 }
 
 impl Secret {
+    /// A secret obtained another way than from the config (an OAuth token, a test's password).
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret {
+            value: value.into(),
+        }
+    }
+
     pub fn expose(&self) -> &str {
         &self.value
     }

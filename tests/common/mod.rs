@@ -3,6 +3,7 @@
 
 pub mod builders;
 pub mod generators;
+pub mod mailserver;
 pub mod standin;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,200 @@
+//! The project's Dovecot and Postfix (started by `scripts/mailserver start`; `scripts/test`
+//! does that), and helpers to give each test a folder of its own in the team mailbox.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use std::os::unix::fs::PermissionsExt;
+
+use patdesk::config::{Config, Endpoint, Security};
+use patdesk::imap::{ImapSession, Intake, Login, MailboxAccess, connect};
+use patdesk::mail::MailPolicy;
+use patdesk::store::Store;
+
+pub const IMAPS_PORT: u16 = 10993;
+pub const IMAP_PORT: u16 = 10143;
+pub const SMTP_PORT: u16 = 10025;
+pub const PASSWORD: &str = "patdesk-test";
+
+pub fn mail_dir() -> PathBuf {
+    PathBuf::from(
+        std::env::var("PATDESK_MAIL_DIR").unwrap_or_else(|_| "/tmp/patdesk-mail".to_string()),
+    )
+}
+
+pub fn ca_file() -> PathBuf {
+    mail_dir().join("tls/ca.crt")
+}
+
+/// Fails with the way out when the servers are not running.
+pub fn require() {
+    if TcpStream::connect(("127.0.0.1", IMAPS_PORT)).is_err()
+        || TcpStream::connect(("127.0.0.1", SMTP_PORT)).is_err()
+    {
+        panic!(
+            "the test mail server is not running: start it with `scripts/mailserver start` (scripts/test does)"
+        );
+    }
+}
+
+/// A folder (and its Processed and Quarantine) in the team mailbox, unique to one test, and
+/// patdesk's config for watching it.
+pub struct TestFolder {
+    pub name: String,
+    dir: tempfile::TempDir,
+}
+
+impl TestFolder {
+    pub fn new(tag: &str) -> TestFolder {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        TestFolder {
+            name: format!("t-{tag}-{}-{nanos}", std::process::id()),
+            dir: tempfile::TempDir::new().expect("temp dir"),
+        }
+    }
+
+    pub fn processed(&self) -> String {
+        format!("{}-done", self.name)
+    }
+
+    pub fn quarantine(&self) -> String {
+        format!("{}-quarantine", self.name)
+    }
+
+    /// The config file's text for this folder (the password file sits beside it).
+    pub fn config_text(&self) -> String {
+        let password = self.dir.path().join("imap-password");
+        std::fs::write(&password, PASSWORD).expect("write password");
+        std::fs::set_permissions(&password, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        format!(
+            "[store]\npath = \"patdesk.db\"\n\
+             [mailbox]\nhost = \"localhost\"\nport = {IMAPS_PORT}\nsecurity = \"tls\"\nca_file = \"{}\"\n\
+             username = \"team\"\npassword = {{ file = \"imap-password\" }}\naddress = \"team@example.org\"\n\
+             folder = \"{}\"\nprocessed_folder = \"{}\"\nquarantine_folder = \"{}\"\n\
+             command_timeout_seconds = 20\n",
+            ca_file().display(),
+            self.name,
+            self.processed(),
+            self.quarantine()
+        )
+    }
+
+    /// Writes the config file and returns its path.
+    pub fn config_file(&self, extra: &str) -> PathBuf {
+        let path = self.dir.path().join("patdesk.toml");
+        std::fs::write(&path, format!("{}{extra}", self.config_text())).expect("write config");
+        path
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.dir.path().join("patdesk.db")
+    }
+
+    /// An intake for this folder, as `patdesk run` would build it.
+    pub fn intake(&self, policy: MailPolicy) -> Intake {
+        let config = Config::load(&self.config_file("")).expect("config");
+        let mailbox = config.mailbox.expect("mailbox");
+        Intake {
+            imap: MailboxAccess {
+                password: mailbox.password.read().expect("password"),
+                mailbox,
+            },
+            policy,
+            store: Store::open(&self.db()).expect("store"),
+            orgs: vec!["acme-corp".to_string()],
+            trigger: None,
+        }
+    }
+}
+
+pub fn endpoint(security: Security, port: u16, ca_file: Option<PathBuf>) -> Endpoint {
+    Endpoint {
+        host: "localhost".to_string(),
+        port,
+        security,
+        ca_file,
+    }
+}
+
+/// The team mailbox, as a test's own client.
+pub async fn team_session() -> ImapSession {
+    let secret = patdesk::config::Secret::new(PASSWORD);
+    connect(
+        &endpoint(Security::Tls, IMAPS_PORT, Some(ca_file())),
+        Login::Password {
+            username: "team",
+            password: &secret,
+        },
+        Duration::from_secs(20),
+    )
+    .await
+    .expect("team session")
+}
+
+pub async fn create(session: &mut ImapSession, folder: &str) {
+    session.create(folder).await.expect("create folder");
+}
+
+pub async fn append(session: &mut ImapSession, folder: &str, raw: &[u8]) {
+    session
+        .append(folder, None, None, raw)
+        .await
+        .expect("append");
+}
+
+/// How many mails `folder` holds.
+pub async fn count(session: &mut ImapSession, folder: &str) -> u32 {
+    session.select(folder).await.expect("select").exists
+}
+
+/// Sends one mail over SMTP through Postfix, as a requester's mail server would.
+pub fn send(to: &str, raw: &[u8]) {
+    let stream = TcpStream::connect(("127.0.0.1", SMTP_PORT)).expect("SMTP connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut writer = stream;
+    let mut expect = |code: &str| {
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).expect("SMTP reply");
+            assert!(line.starts_with(code), "SMTP expected {code}, got {line:?}");
+            if line.as_bytes().get(3) != Some(&b'-') {
+                break;
+            }
+        }
+    };
+    expect("220");
+    for (command, code) in [
+        ("EHLO test.example".to_string(), "250"),
+        ("MAIL FROM:<carol@example.org>".to_string(), "250"),
+        (format!("RCPT TO:<{to}>"), "250"),
+        ("DATA".to_string(), "354"),
+    ] {
+        write!(writer, "{command}\r\n").expect("send");
+        expect(code);
+    }
+    let text = String::from_utf8_lossy(raw)
+        .replace("\r\n", "\n")
+        .replace('\n', "\r\n");
+    let text = text.replace("\r\n.", "\r\n..");
+    write!(writer, "{text}\r\n.\r\n").expect("send data");
+    expect("250");
+    write!(writer, "QUIT\r\n").expect("quit");
+}
+
+/// A small mail with a unique Message-ID.
+pub fn mail(n: usize, tag: &str) -> Vec<u8> {
+    format!(
+        "From: Carol <carol@example.org>\r\nTo: team@example.org\r\nSubject: mail {n} of {tag}\r\n\
+         Message-ID: <{tag}-{n}@example.org>\r\nDate: Thu, 26 Nov 2026 10:00:00 +0000\r\n\r\n\
+         This token reads issues ({n}).\r\n"
+    )
+    .into_bytes()
+}

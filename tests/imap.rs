@@ -1,0 +1,394 @@
+//! Mail intake against the project's real Dovecot and Postfix (`scripts/mailserver`). Each test
+//! watches a folder of its own in the team mailbox.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use patdesk::config::Security;
+use patdesk::imap::{ConnectError, Login, connect};
+use patdesk::mail::MailPolicy;
+use patdesk::store::Store;
+
+use common::mailserver::{
+    self, IMAP_PORT, IMAPS_PORT, TestFolder, append, count, create, mail, team_session,
+};
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+fn stored(db: &std::path::Path) -> i64 {
+    Store::open(db)
+        .expect("store")
+        .connection()
+        .query_row("SELECT COUNT(*) FROM messages", [], |row| row.get(0))
+        .expect("count")
+}
+
+#[test]
+fn a_backlog_is_stored_exactly_once_and_moved() {
+    mailserver::require();
+    let folder = TestFolder::new("backlog");
+    let runtime = runtime();
+    runtime.block_on(async {
+        let mut admin = team_session().await;
+        create(&mut admin, &folder.name).await;
+        for n in 0..1000 {
+            append(&mut admin, &folder.name, &mail(n, &folder.name)).await;
+        }
+        let mut intake = folder.intake(MailPolicy::default());
+        let mut session = intake.imap.open_session().await.expect("session");
+        let report = intake.catch_up(&mut session).await.expect("catch up");
+        assert_eq!(report.ingested, 1000);
+        assert_eq!(
+            count(&mut admin, &folder.name).await,
+            0,
+            "every mail moved out"
+        );
+        assert_eq!(count(&mut admin, &folder.processed()).await, 1000);
+
+        let again = intake.catch_up(&mut session).await.expect("catch up again");
+        assert_eq!(again.ingested + again.recognised, 0);
+    });
+    assert_eq!(stored(&folder.db()), 1000);
+    let distinct: i64 = Store::open(&folder.db())
+        .expect("store")
+        .connection()
+        .query_row(
+            "SELECT COUNT(DISTINCT message_id) FROM messages",
+            [],
+            |row| row.get(0),
+        )
+        .expect("count");
+    assert_eq!(distinct, 1000);
+}
+
+#[test]
+fn mail_stored_but_not_moved_before_a_crash_is_recognised_not_stored_twice() {
+    mailserver::require();
+    let folder = TestFolder::new("unmoved");
+    runtime().block_on(async {
+        let mut admin = team_session().await;
+        create(&mut admin, &folder.name).await;
+        for n in 0..5 {
+            append(&mut admin, &folder.name, &mail(n, &folder.name)).await;
+        }
+        let mut intake = folder.intake(MailPolicy::default());
+        let mut session = intake.imap.open_session().await.expect("session");
+        assert_eq!(
+            intake
+                .catch_up(&mut session)
+                .await
+                .expect("catch up")
+                .ingested,
+            5
+        );
+        // As if patdesk died after committing, before the MOVE: the mails are back.
+        admin.select(folder.processed()).await.expect("select");
+        admin.uid_mv("1:*", &folder.name).await.expect("move back");
+        let report = intake.catch_up(&mut session).await.expect("catch up");
+        assert_eq!((report.ingested, report.recognised), (0, 5));
+        assert_eq!(count(&mut admin, &folder.name).await, 0);
+    });
+    assert_eq!(stored(&folder.db()), 5);
+}
+
+#[test]
+fn a_new_uidvalidity_with_the_same_mails_is_not_reprocessed() {
+    mailserver::require();
+    let folder = TestFolder::new("uidvalidity");
+    runtime().block_on(async {
+        let mut admin = team_session().await;
+        create(&mut admin, &folder.name).await;
+        for n in 0..3 {
+            append(&mut admin, &folder.name, &mail(n, &folder.name)).await;
+        }
+        let mut intake = folder.intake(MailPolicy::default());
+        let mut session = intake.imap.open_session().await.expect("session");
+        let before = session
+            .select(&folder.name)
+            .await
+            .expect("select")
+            .uid_validity;
+        assert_eq!(
+            intake
+                .catch_up(&mut session)
+                .await
+                .expect("catch up")
+                .ingested,
+            3
+        );
+
+        // The folder deleted and recreated with the same mails: a new UIDVALIDITY.
+        session.select("INBOX").await.expect("leave the folder");
+        admin.select("INBOX").await.expect("leave the folder");
+        admin.delete(&folder.name).await.expect("delete");
+        create(&mut admin, &folder.name).await;
+        for n in 0..3 {
+            append(&mut admin, &folder.name, &mail(n, &folder.name)).await;
+        }
+        let after = admin
+            .select(&folder.name)
+            .await
+            .expect("select")
+            .uid_validity;
+        assert_ne!(
+            before, after,
+            "Dovecot gave the new folder a new UIDVALIDITY"
+        );
+        let report = intake.catch_up(&mut session).await.expect("catch up");
+        assert_eq!((report.ingested, report.recognised), (0, 3));
+    });
+    assert_eq!(stored(&folder.db()), 3);
+}
+
+#[test]
+fn oversize_and_broken_mail_are_recorded_and_the_queue_moves_on() {
+    mailserver::require();
+    let folder = TestFolder::new("odd");
+    runtime().block_on(async {
+        let mut admin = team_session().await;
+        create(&mut admin, &folder.name).await;
+        let mut big = mail(1, &folder.name);
+        big.extend(std::iter::repeat_n(b'x', 200 * 1024));
+        big.extend_from_slice(b"\r\n");
+        append(&mut admin, &folder.name, &big).await;
+        append(
+            &mut admin,
+            &folder.name,
+            b"\x00\x01 not a mail at all \xff\xfe\r\n",
+        )
+        .await;
+        append(&mut admin, &folder.name, &mail(3, &folder.name)).await;
+
+        let policy = MailPolicy {
+            max_message_bytes: 64 * 1024,
+            ..MailPolicy::default()
+        };
+        let mut intake = folder.intake(policy);
+        let mut session = intake.imap.open_session().await.expect("session");
+        let report = intake.catch_up(&mut session).await.expect("catch up");
+        assert_eq!((report.ingested, report.oversize), (3, 1));
+        assert_eq!(count(&mut admin, &folder.name).await, 0);
+    });
+    let store = Store::open(&folder.db()).expect("store");
+    let triage = store.triage().expect("triage");
+    assert!(
+        triage.iter().any(|m| m
+            .triage_note
+            .as_deref()
+            .is_some_and(|note| note.contains("size cap"))),
+        "{triage:?}"
+    );
+    assert!(
+        triage.iter().any(|m| m.kind == "other"),
+        "the broken mail is kept for a person: {triage:?}"
+    );
+}
+
+#[test]
+fn a_mail_that_keeps_failing_goes_to_quarantine() {
+    mailserver::require();
+    let folder = TestFolder::new("poison");
+    runtime().block_on(async {
+        let mut admin = team_session().await;
+        create(&mut admin, &folder.name).await;
+        append(&mut admin, &folder.name, &mail(1, &folder.name)).await;
+        append(&mut admin, &folder.name, &mail(2, &folder.name)).await;
+        let uidvalidity = admin.select(&folder.name).await.expect("select").uid_validity.expect("uidvalidity");
+        // Three earlier tries at UID 1 ended without a commit (patdesk died each time).
+        Store::open(&folder.db())
+            .expect("store")
+            .connection()
+            .execute(
+                "INSERT INTO intake_attempts (mailbox, uidvalidity, uid, attempts) VALUES (?1, ?2, 1, 3)",
+                rusqlite::params![folder.name, uidvalidity],
+            )
+            .expect("seed attempts");
+        let mut intake = folder.intake(MailPolicy::default());
+        let mut session = intake.imap.open_session().await.expect("session");
+        let report = intake.catch_up(&mut session).await.expect("catch up");
+        assert_eq!((report.quarantined, report.ingested), (1, 1), "the other mail still flows");
+        assert_eq!(count(&mut admin, &folder.quarantine()).await, 1);
+        assert_eq!(count(&mut admin, &folder.processed()).await, 1);
+    });
+    let triage = Store::open(&folder.db())
+        .expect("store")
+        .triage()
+        .expect("triage");
+    assert!(
+        triage
+            .iter()
+            .any(|m| m.triage_note.as_deref() == Some("failed 3 times: quarantined")),
+        "{triage:?}"
+    );
+}
+
+#[test]
+fn an_unknown_certificate_authority_is_refused_clearly() {
+    mailserver::require();
+    let secret = patdesk::config::Secret::new(mailserver::PASSWORD);
+    let error = runtime()
+        .block_on(connect(
+            &mailserver::endpoint(Security::Tls, IMAPS_PORT, None),
+            Login::Password {
+                username: "team",
+                password: &secret,
+            },
+            Duration::from_secs(10),
+        ))
+        .expect_err("refused");
+    assert!(matches!(error, ConnectError::Tls { .. }), "{error}");
+    assert!(error.to_string().contains("ca_file"), "{error}");
+
+    // Plaintext works where the config allows it (loopback), and a wrong password says so.
+    let plain = mailserver::endpoint(Security::Plaintext, IMAP_PORT, None);
+    runtime()
+        .block_on(connect(
+            &plain,
+            Login::Password {
+                username: "team",
+                password: &secret,
+            },
+            Duration::from_secs(10),
+        ))
+        .expect("plaintext to loopback");
+    let wrong = patdesk::config::Secret::new("wrong");
+    let error = runtime()
+        .block_on(connect(
+            &plain,
+            Login::Password {
+                username: "team",
+                password: &wrong,
+            },
+            Duration::from_secs(10),
+        ))
+        .expect_err("refused");
+    assert!(matches!(error, ConnectError::Login { .. }), "{error}");
+}
+
+#[test]
+fn mail_delivered_while_idle_is_taken_in_without_waiting_for_the_poll() {
+    mailserver::require();
+    let folder = TestFolder::new("idle");
+    runtime().block_on(async {
+        let mut admin = team_session().await;
+        create(&mut admin, &folder.name).await;
+    });
+    // The poll is five minutes away: only IDLE can bring the mail in within the wait below.
+    let config = folder.config_file("poll_seconds = 300\n");
+    let log = std::fs::File::create(config.with_file_name("daemon.log")).expect("log");
+    let mut daemon = Command::new(env!("CARGO_BIN_EXE_patdesk"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .stderr(log)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start the daemon");
+    let connected = Instant::now();
+    while !std::fs::read_to_string(config.with_file_name("daemon.log"))
+        .unwrap_or_default()
+        .contains("mail intake connected")
+    {
+        assert!(
+            connected.elapsed() < Duration::from_secs(15),
+            "intake did not connect"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    mailserver::send(
+        &format!("team+{}@example.org", folder.name),
+        &mail(1, &folder.name),
+    );
+    let sent = Instant::now();
+    while stored(&folder.db()) < 1 {
+        assert!(
+            sent.elapsed() < Duration::from_secs(20),
+            "not taken in while idle"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &daemon.id().to_string()])
+        .status();
+    let status = daemon.wait().expect("wait");
+    assert!(status.success(), "{status}");
+}
+
+#[test]
+fn killed_mid_batch_and_restarted_nothing_is_lost_or_stored_twice() {
+    mailserver::require();
+    let folder = TestFolder::new("sigkill");
+    let total = 400;
+    runtime().block_on(async {
+        let mut admin = team_session().await;
+        create(&mut admin, &folder.name).await;
+        for n in 0..total {
+            append(&mut admin, &folder.name, &mail(n, &folder.name)).await;
+        }
+    });
+    let config = folder.config_file("");
+    let start = || {
+        Command::new(env!("CARGO_BIN_EXE_patdesk"))
+            .args(["run", "--config"])
+            .arg(&config)
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the daemon")
+    };
+    // Killed as soon as part of the backlog is in.
+    let mut first = start();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while stored(&folder.db()) < 50 {
+        assert!(Instant::now() < deadline, "no progress");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    first.kill().expect("SIGKILL");
+    first.wait().expect("reaped");
+    let after_kill = stored(&folder.db());
+    assert!(
+        after_kill < total as i64,
+        "killed mid-batch ({after_kill} of {total} stored)"
+    );
+
+    let mut second = start();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let remaining =
+        || runtime().block_on(async { count(&mut team_session().await, &folder.name).await });
+    while remaining() > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the restart did not finish the backlog"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &second.id().to_string()])
+        .status();
+    second.wait().expect("wait");
+
+    assert_eq!(stored(&folder.db()), total as i64, "every mail stored once");
+    let store = Store::open(&folder.db()).expect("store");
+    let distinct: i64 = store
+        .connection()
+        .query_row(
+            "SELECT COUNT(DISTINCT message_id) FROM messages",
+            [],
+            |row| row.get(0),
+        )
+        .expect("count");
+    assert_eq!(distinct, total as i64);
+    assert!(
+        store
+            .verify_chain(None)
+            .expect("verify")
+            .first_break
+            .is_none()
+    );
+}
