@@ -392,3 +392,49 @@ fn killed_mid_batch_and_restarted_nothing_is_lost_or_stored_twice() {
             .is_none()
     );
 }
+
+#[test]
+fn without_move_mails_are_copied_flagged_and_expunged() {
+    mailserver::require();
+    let folder = TestFolder::new("nomove");
+    runtime().block_on(async {
+        let mut admin = team_session().await;
+        create(&mut admin, &folder.name).await;
+        for n in 0..3 {
+            append(&mut admin, &folder.name, &mail(n, &folder.name)).await;
+        }
+        let mut intake = folder.intake(MailPolicy::default());
+        intake.imap.can_move = false;
+        let mut session = intake.imap.open_session().await.expect("session");
+        assert_eq!(
+            intake
+                .catch_up(&mut session)
+                .await
+                .expect("catch up")
+                .ingested,
+            3
+        );
+        assert_eq!(count(&mut admin, &folder.name).await, 0);
+        assert_eq!(count(&mut admin, &folder.processed()).await, 3);
+    });
+}
+
+#[test]
+fn starttls_upgrades_the_plain_port() {
+    mailserver::require();
+    let secret = patdesk::config::Secret::new(mailserver::PASSWORD);
+    runtime().block_on(async {
+        let mut session = connect(
+            &mailserver::endpoint(Security::StartTls, IMAP_PORT, Some(mailserver::ca_file())),
+            Login::Password {
+                username: "team",
+                password: &secret,
+            },
+            Duration::from_secs(10),
+        )
+        .await
+        .expect("STARTTLS");
+        assert!(matches!(session.get_ref(), patdesk::imap::Stream::Tls(_)));
+        session.logout().await.expect("logout");
+    });
+}

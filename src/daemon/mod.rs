@@ -89,6 +89,7 @@ async fn run_tasks(config: Config) -> anyhow::Result<()> {
             imap: MailboxAccess {
                 mailbox: mailbox.clone(),
                 password: read(&mailbox.password)?,
+                can_move: true,
             },
             policy: config.mail.clone(),
             store: Store::open(&config.store.path)?,

@@ -24,7 +24,7 @@ use futures::TryStreamExt;
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
-pub use connect::{ConnectError, ImapSession, Login, connect};
+pub use connect::{ConnectError, ImapSession, Login, Stream, connect};
 
 use crate::config::{MailboxConfig, Secret};
 use crate::daemon::SyncTrigger;
@@ -74,6 +74,8 @@ pub struct Intake {
 pub struct MailboxAccess {
     pub mailbox: MailboxConfig,
     pub password: Secret,
+    /// Whether the server offers MOVE; learnt at each login.
+    pub can_move: bool,
 }
 
 impl MailboxAccess {
@@ -146,6 +148,29 @@ impl MailboxAccess {
             .collect())
     }
 
+    /// `RFC822.SIZE` of each of `uids`.
+    async fn sizes(
+        &self,
+        session: &mut ImapSession,
+        uids: &[u32],
+    ) -> Result<Vec<(u32, u32)>, IntakeError> {
+        let stream = self
+            .command(
+                "FETCH sizes",
+                session.uid_fetch(uid_set(uids), "(UID RFC822.SIZE)"),
+            )
+            .await?;
+        let fetches: Vec<_> = self
+            .command("FETCH sizes", stream.try_collect::<Vec<_>>())
+            .await?;
+        Ok(fetches
+            .iter()
+            .filter_map(|fetch| Some((fetch.uid?, fetch.size.unwrap_or(0))))
+            .collect())
+    }
+
+    /// MOVE where the server has it (RFC 6851); otherwise COPY, `\Deleted` and UID EXPUNGE of
+    /// just those mails (UIDPLUS), which ends the same way.
     async fn move_to(
         &self,
         session: &mut ImapSession,
@@ -155,8 +180,25 @@ impl MailboxAccess {
         if uids.is_empty() {
             return Ok(());
         }
-        self.command("MOVE", session.uid_mv(uid_set(uids), folder))
-            .await
+        let set = uid_set(uids);
+        if self.can_move {
+            return self.command("MOVE", session.uid_mv(&set, folder)).await;
+        }
+        self.command("COPY", session.uid_copy(&set, folder)).await?;
+        let flagged = self
+            .command(
+                "STORE",
+                session.uid_store(&set, "+FLAGS.SILENT (\\Deleted)"),
+            )
+            .await?;
+        let _: Vec<_> = self
+            .command("STORE", flagged.try_collect::<Vec<_>>())
+            .await?;
+        let expunged = self.command("EXPUNGE", session.uid_expunge(&set)).await?;
+        let _: Vec<_> = self
+            .command("EXPUNGE", expunged.try_collect::<Vec<_>>())
+            .await?;
+        Ok(())
     }
 }
 
@@ -181,24 +223,19 @@ impl Intake {
             self.remember_position(&folder, uidvalidity, 0, selected.highest_modseq)?;
             return Ok(report);
         }
-        let mut sizes: Vec<(u32, u32)> = {
-            let fetches = self
-                .imap
-                .command("FETCH sizes", session.uid_fetch("1:*", "(UID RFC822.SIZE)"))
-                .await?;
-            let fetches: Vec<_> = self
-                .imap
-                .command("FETCH sizes", fetches.try_collect::<Vec<_>>())
-                .await?;
-            fetches
-                .iter()
-                .filter_map(|fetch| Some((fetch.uid?, fetch.size.unwrap_or(0))))
-                .collect()
-        };
-        sizes.sort_unstable();
+        let mut uids: Vec<u32> = self
+            .imap
+            .command("UID SEARCH", session.uid_search("ALL"))
+            .await?
+            .into_iter()
+            .collect();
+        uids.sort_unstable();
         let cap = u32::try_from(self.policy.max_message_bytes).unwrap_or(u32::MAX);
         let mut last_uid = 0;
-        for chunk in sizes.chunks(BATCH) {
+        for batch in uids.chunks(BATCH) {
+            // Sizes first, so a mail over the cap is never fetched whole.
+            let mut chunk: Vec<(u32, u32)> = self.imap.sizes(session, batch).await?;
+            chunk.sort_unstable();
             let wanted: Vec<u32> = chunk
                 .iter()
                 .filter(|(_, size)| *size <= cap)
@@ -208,7 +245,7 @@ impl Intake {
             let mut processed = Vec::new();
             let mut quarantined = Vec::new();
             let mut syncs = BTreeSet::new();
-            for &(uid, size) in chunk {
+            for &(uid, size) in &chunk {
                 last_uid = last_uid.max(uid);
                 let attempts = {
                     let tx = self.store.transaction()?;
@@ -393,6 +430,7 @@ impl Intake {
             .command("CAPABILITY", session.capabilities())
             .await?;
         let can_idle = capabilities.has_str("IDLE");
+        self.imap.can_move = capabilities.has_str("MOVE");
         let wait = self
             .imap
             .mailbox

@@ -103,6 +103,7 @@ impl TestFolder {
             imap: MailboxAccess {
                 password: mailbox.password.read().expect("password"),
                 mailbox,
+                can_move: true,
             },
             policy,
             store: Store::open(&self.db()).expect("store"),
