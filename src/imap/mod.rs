@@ -29,7 +29,7 @@ pub use connect::{ConnectError, ImapSession, Login, Stream, connect};
 use crate::config::{MailboxConfig, Secret};
 use crate::daemon::SyncTrigger;
 use crate::mail::{Analysis, Kind, MailPolicy, analyze};
-use crate::store::{Direction, MailboxPosition, NewMessage, Store, StoreError};
+use crate::store::{Direction, MailboxPosition, NewMessage, Store, StoreError, Tx};
 use crate::sync::orgs_to_sync;
 
 /// Tries at one mail before it is quarantined.
@@ -241,60 +241,102 @@ impl Intake {
                 .filter(|(_, size)| *size <= cap)
                 .map(|(uid, _)| *uid)
                 .collect();
-            let bodies = self.imap.fetch(session, &wanted, "BODY.PEEK[]").await?;
+            let mut bodies = self.imap.fetch(session, &wanted, "BODY.PEEK[]").await?;
+            // The raw mail of each UID: whole, or its headers when over the cap.
+            let mut mails: Vec<(u32, Vec<u8>, Option<&str>)> = Vec::with_capacity(chunk.len());
+            for &(uid, size) in &chunk {
+                last_uid = last_uid.max(uid);
+                if size > cap {
+                    report.oversize += 1;
+                    let mut headers = self
+                        .imap
+                        .fetch(session, &[uid], "BODY.PEEK[HEADER]")
+                        .await?;
+                    let raw = headers.remove(&uid).unwrap_or_default();
+                    mails.push((
+                        uid,
+                        raw,
+                        Some("over the size cap: only its headers were read"),
+                    ));
+                } else if let Some(raw) = bodies.remove(&uid) {
+                    mails.push((uid, raw, None));
+                }
+                // Otherwise expunged by someone else meanwhile: nothing to store or move.
+            }
             let mut processed = Vec::new();
             let mut quarantined = Vec::new();
             let mut syncs = BTreeSet::new();
-            for &(uid, size) in &chunk {
-                last_uid = last_uid.max(uid);
-                let attempts = {
+            let mut record =
+                |outcome: Option<Analysis>, uid: u32, report: &mut CatchUp, orgs: &[String]| {
+                    match outcome {
+                        Some(analysis) => {
+                            report.ingested += 1;
+                            syncs.extend(orgs_to_sync(&analysis, orgs));
+                        }
+                        None => report.recognised += 1,
+                    }
+                    processed.push(uid);
+                };
+            let batch_uids: Vec<u32> = mails.iter().map(|(uid, _, _)| *uid).collect();
+            if !self
+                .store
+                .any_intake_attempts(&folder, uidvalidity, &batch_uids)?
+            {
+                // The usual case: the whole batch counted in one commit and stored in another.
+                let tx = self.store.transaction()?;
+                for uid in &batch_uids {
+                    tx.count_intake_attempt(&folder, uidvalidity, *uid)?;
+                }
+                tx.commit()?;
+                let tx = self.store.transaction()?;
+                let mut outcomes = Vec::with_capacity(mails.len());
+                for (uid, raw, note) in &mails {
+                    outcomes.push((
+                        *uid,
+                        ingest_into(&tx, &self.policy, &folder, uidvalidity, *uid, raw, *note)?,
+                    ));
+                }
+                tx.commit()?;
+                for (uid, outcome) in outcomes {
+                    record(outcome, uid, &mut report, &self.orgs);
+                }
+            } else {
+                // An earlier try at this batch never finished: one mail at a time, so a mail
+                // that brings patdesk down is found and set aside.
+                for (uid, raw, note) in &mails {
+                    let attempts = {
+                        let tx = self.store.transaction()?;
+                        let attempts = tx.count_intake_attempt(&folder, uidvalidity, *uid)?;
+                        tx.commit()?;
+                        attempts
+                    };
+                    if attempts > MAX_ATTEMPTS {
+                        let mut headers = self
+                            .imap
+                            .fetch(session, &[*uid], "BODY.PEEK[HEADER]")
+                            .await?;
+                        let raw = headers.remove(uid).unwrap_or_default();
+                        let tx = self.store.transaction()?;
+                        ingest_into(
+                            &tx,
+                            &self.policy,
+                            &folder,
+                            uidvalidity,
+                            *uid,
+                            &raw,
+                            Some("failed 3 times: quarantined"),
+                        )?;
+                        tx.commit()?;
+                        quarantined.push(*uid);
+                        report.quarantined += 1;
+                        continue;
+                    }
                     let tx = self.store.transaction()?;
-                    let attempts = tx.count_intake_attempt(&folder, uidvalidity, uid)?;
+                    let outcome =
+                        ingest_into(&tx, &self.policy, &folder, uidvalidity, *uid, raw, *note)?;
                     tx.commit()?;
-                    attempts
-                };
-                if attempts > MAX_ATTEMPTS {
-                    let headers = self
-                        .imap
-                        .fetch(session, &[uid], "BODY.PEEK[HEADER]")
-                        .await?;
-                    let raw = headers.get(&uid).cloned().unwrap_or_default();
-                    self.ingest(
-                        &folder,
-                        uidvalidity,
-                        uid,
-                        &raw,
-                        Some("failed 3 times: quarantined"),
-                    )?;
-                    quarantined.push(uid);
-                    report.quarantined += 1;
-                    continue;
+                    record(outcome, *uid, &mut report, &self.orgs);
                 }
-                let (raw, note) = if size > cap {
-                    report.oversize += 1;
-                    let headers = self
-                        .imap
-                        .fetch(session, &[uid], "BODY.PEEK[HEADER]")
-                        .await?;
-                    (
-                        headers.get(&uid).cloned().unwrap_or_default(),
-                        Some("over the size cap: only its headers were read"),
-                    )
-                } else {
-                    match bodies.get(&uid) {
-                        Some(raw) => (raw.clone(), None),
-                        // Expunged by someone else meanwhile: nothing to store or move.
-                        None => continue,
-                    }
-                };
-                match self.ingest(&folder, uidvalidity, uid, &raw, note)? {
-                    Some(analysis) => {
-                        report.ingested += 1;
-                        syncs.extend(orgs_to_sync(&analysis, &self.orgs));
-                    }
-                    None => report.recognised += 1,
-                }
-                processed.push(uid);
             }
             // Acknowledged only now that the store has them.
             self.imap
@@ -338,50 +380,6 @@ impl Intake {
             modseq,
         )?;
         tx.commit()
-    }
-
-    /// Stores one mail with what it is, in one transaction. `None`: it was stored before.
-    fn ingest(
-        &mut self,
-        folder: &str,
-        uidvalidity: u32,
-        uid: u32,
-        raw: &[u8],
-        note: Option<&str>,
-    ) -> Result<Option<Analysis>, StoreError> {
-        let analysis = analyze(raw, &self.policy);
-        let sha256 = format!("{:x}", Sha256::digest(raw));
-        let tx = self.store.transaction()?;
-        if tx.has_message(
-            folder,
-            uidvalidity,
-            uid,
-            analysis.message_id.as_deref(),
-            &sha256,
-        )? {
-            tx.clear_intake_attempts(folder, uidvalidity, uid)?;
-            tx.commit()?;
-            return Ok(None);
-        }
-        let triage = note.or(match analysis.kind {
-            // Threading replies onto requests comes with the conversations; until then a
-            // person looks at them.
-            Kind::Human | Kind::Other => Some("no request matches it yet"),
-            _ => None,
-        });
-        tx.insert_message(&NewMessage {
-            raw,
-            analysis: &analysis,
-            direction: Direction::In,
-            mailbox: Some(folder),
-            uidvalidity: Some(uidvalidity),
-            uid: Some(uid),
-            request_id: None,
-            triage,
-        })?;
-        tx.clear_intake_attempts(folder, uidvalidity, uid)?;
-        tx.commit()?;
-        Ok(Some(analysis))
     }
 
     /// Runs until `shutdown`: connect, catch up, IDLE, repeat; reconnect after any error.
@@ -479,6 +477,48 @@ impl Intake {
             }
         }
     }
+}
+
+/// Stores one mail with what it is, inside `tx`. `None`: it was stored before.
+fn ingest_into(
+    tx: &Tx<'_>,
+    policy: &MailPolicy,
+    folder: &str,
+    uidvalidity: u32,
+    uid: u32,
+    raw: &[u8],
+    note: Option<&str>,
+) -> Result<Option<Analysis>, StoreError> {
+    let analysis = analyze(raw, policy);
+    let sha256 = format!("{:x}", Sha256::digest(raw));
+    if tx.has_message(
+        folder,
+        uidvalidity,
+        uid,
+        analysis.message_id.as_deref(),
+        &sha256,
+    )? {
+        tx.clear_intake_attempts(folder, uidvalidity, uid)?;
+        return Ok(None);
+    }
+    let triage = note.or(match analysis.kind {
+        // Threading replies onto requests comes with the conversations; until then a person
+        // looks at them.
+        Kind::Human | Kind::Other => Some("no request matches it yet"),
+        _ => None,
+    });
+    tx.insert_message(&NewMessage {
+        raw,
+        analysis: &analysis,
+        direction: Direction::In,
+        mailbox: Some(folder),
+        uidvalidity: Some(uidvalidity),
+        uid: Some(uid),
+        request_id: None,
+        triage,
+    })?;
+    tx.clear_intake_attempts(folder, uidvalidity, uid)?;
+    Ok(Some(analysis))
 }
 
 /// `1:3,7,9:10` for sorted UIDs.

@@ -29,6 +29,24 @@ impl super::Store {
             .optional()?)
     }
 
+    /// Whether any of `uids` was tried before without finishing.
+    pub fn any_intake_attempts(
+        &self,
+        mailbox: &str,
+        uidvalidity: u32,
+        uids: &[u32],
+    ) -> Result<bool, StoreError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT 1 FROM intake_attempts WHERE mailbox = ?1 AND uidvalidity = ?2 AND uid = ?3",
+        )?;
+        for uid in uids {
+            if statement.exists(params![mailbox, uidvalidity, uid])? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     pub fn intake_attempts(
         &self,
         mailbox: &str,
