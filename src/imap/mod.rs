@@ -100,7 +100,7 @@ impl MailboxAccess {
             })
     }
 
-    /// Connects, logs in, and makes sure the Processed and Quarantine folders exist.
+    /// Connects, logs in, and makes sure the watched, Processed and Quarantine folders exist.
     pub async fn open_session(&self) -> Result<ImapSession, IntakeError> {
         let login = Login::Password {
             username: &self.mailbox.username,
@@ -108,6 +108,7 @@ impl MailboxAccess {
         };
         let mut session = connect(&self.mailbox.endpoint, login, self.deadline()).await?;
         for folder in [
+            &self.mailbox.folder,
             &self.mailbox.processed_folder,
             &self.mailbox.quarantine_folder,
         ] {
