@@ -125,6 +125,35 @@ async fn catch_up() {
         "ratio (intake / bare)",
         intake_time.as_secs_f64() / bare_time.as_secs_f64()
     );
+
+    // Flag mode on the same mails, now in Processed, with a fresh database: the acknowledgement
+    // is a keyword instead of a move.
+    let flagged = TestFolder::new("bench-flag");
+    let config = flagged.config_file("acknowledge = \"flag\"\n");
+    let text = std::fs::read_to_string(&config).expect("config");
+    let text = text.replacen(
+        &format!("folder = \"{}\"", flagged.name),
+        &format!("folder = \"{}\"", folder.processed()),
+        1,
+    );
+    std::fs::write(&config, text).expect("config");
+    let mut intake = flagged.intake_from(&config, MailPolicy::default());
+    let mut session = intake.imap.open_session().await.expect("session");
+    let started = Instant::now();
+    let report = intake.catch_up(&mut session).await.expect("catch up");
+    let flag_time = started.elapsed();
+    assert_eq!(report.ingested, BACKLOG);
+    println!(
+        "{:<44} {:>10.2} {:>12.0}",
+        "patdesk intake, flag mode (fetch, store, flag)",
+        flag_time.as_secs_f64(),
+        BACKLOG as f64 / flag_time.as_secs_f64()
+    );
+    println!(
+        "{:<44} {:>10.2}",
+        "ratio, flag mode (intake / bare)",
+        flag_time.as_secs_f64() / bare_time.as_secs_f64()
+    );
 }
 
 async fn delivery_delay() {

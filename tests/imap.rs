@@ -438,3 +438,51 @@ fn starttls_upgrades_the_plain_port() {
         session.logout().await.expect("logout");
     });
 }
+
+#[test]
+fn in_flag_mode_mail_stays_and_is_marked() {
+    mailserver::require();
+    let folder = TestFolder::new("flag");
+    runtime().block_on(async {
+        let mut admin = team_session().await;
+        create(&mut admin, &folder.name).await;
+        for n in 0..3 {
+            append(&mut admin, &folder.name, &mail(n, &folder.name)).await;
+        }
+        let mut intake = folder.intake(MailPolicy::default());
+        intake.imap.mailbox.acknowledge = patdesk::config::Acknowledge::Flag;
+        let mut session = intake.imap.open_session().await.expect("session");
+        assert_eq!(
+            intake
+                .catch_up(&mut session)
+                .await
+                .expect("catch up")
+                .ingested,
+            3
+        );
+        assert_eq!(
+            count(&mut admin, &folder.name).await,
+            3,
+            "the mail stays where it is"
+        );
+        let flagged = admin
+            .uid_search("KEYWORD $PatdeskProcessed")
+            .await
+            .expect("search");
+        assert_eq!(flagged.len(), 3);
+        assert_eq!(
+            intake.catch_up(&mut session).await.expect("again"),
+            patdesk::imap::CatchUp::default()
+        );
+        append(&mut admin, &folder.name, &mail(3, &folder.name)).await;
+        assert_eq!(
+            intake
+                .catch_up(&mut session)
+                .await
+                .expect("new mail")
+                .ingested,
+            1
+        );
+    });
+    assert_eq!(stored(&folder.db()), 4);
+}

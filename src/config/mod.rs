@@ -46,6 +46,15 @@ pub struct StoreConfig {
     pub path: PathBuf,
 }
 
+/// How intake marks a mail it has stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Acknowledge {
+    /// Moved to the Processed folder: the watched folder holds only what is still to do.
+    Move,
+    /// Left in place with the keyword `$PatdeskProcessed`, for teams that want their folder kept.
+    Flag,
+}
+
 /// How a connection is protected. Plaintext is accepted only to a loopback address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Security {
@@ -73,6 +82,8 @@ pub struct MailboxConfig {
     pub folder: String,
     pub processed_folder: String,
     pub quarantine_folder: String,
+    /// How handled mail is marked on the server.
+    pub acknowledge: Acknowledge,
     /// Every IMAP command's deadline.
     pub command_timeout: std::time::Duration,
     /// A full catch-up at least this often, IDLE or not.
@@ -440,6 +451,10 @@ impl Validator {
             folder,
             processed_folder,
             quarantine_folder,
+            acknowledge: match raw.acknowledge {
+                Some(raw::RawAcknowledge::Flag) => Acknowledge::Flag,
+                Some(raw::RawAcknowledge::Move) | None => Acknowledge::Move,
+            },
             command_timeout: std::time::Duration::from_secs(command_timeout),
             poll_interval: std::time::Duration::from_secs(poll),
             idle_refresh: std::time::Duration::from_secs(idle_refresh * 60),

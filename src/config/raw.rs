@@ -47,6 +47,13 @@ pub enum RawSecurity {
     Plaintext,
 }
 
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RawAcknowledge {
+    Move,
+    Flag,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawMailbox {
@@ -60,6 +67,7 @@ pub struct RawMailbox {
     pub folder: Option<String>,
     pub processed_folder: Option<String>,
     pub quarantine_folder: Option<String>,
+    pub acknowledge: Option<RawAcknowledge>,
     pub command_timeout_seconds: Option<u64>,
     pub poll_seconds: Option<u64>,
     pub idle_refresh_minutes: Option<u64>,

@@ -26,12 +26,14 @@ use tokio::sync::watch;
 
 pub use connect::{ConnectError, ImapSession, Login, Stream, connect};
 
-use crate::config::{MailboxConfig, Secret};
+use crate::config::{Acknowledge, MailboxConfig, Secret};
 use crate::daemon::SyncTrigger;
 use crate::mail::{Analysis, Kind, MailPolicy, analyze};
 use crate::store::{Direction, MailboxPosition, NewMessage, Store, StoreError, Tx};
 use crate::sync::orgs_to_sync;
 
+/// The keyword that marks handled mail in flag mode.
+pub const PROCESSED_KEYWORD: &str = "$PatdeskProcessed";
 /// Tries at one mail before it is quarantined.
 const MAX_ATTEMPTS: u32 = 3;
 /// Mails fetched per round trip; bounded so one huge folder never means one huge answer.
@@ -149,6 +151,33 @@ impl MailboxAccess {
             .collect())
     }
 
+    /// Marks stored mail as handled, as the config says.
+    async fn acknowledge(
+        &self,
+        session: &mut ImapSession,
+        uids: &[u32],
+    ) -> Result<(), IntakeError> {
+        match self.mailbox.acknowledge {
+            Acknowledge::Move => {
+                self.move_to(session, uids, &self.mailbox.processed_folder)
+                    .await
+            }
+            Acknowledge::Flag => {
+                if uids.is_empty() {
+                    return Ok(());
+                }
+                let flags = format!("+FLAGS.SILENT ({PROCESSED_KEYWORD})");
+                let stream = self
+                    .command("STORE", session.uid_store(uid_set(uids), &flags))
+                    .await?;
+                let _: Vec<_> = self
+                    .command("STORE", stream.try_collect::<Vec<_>>())
+                    .await?;
+                Ok(())
+            }
+        }
+    }
+
     /// `RFC822.SIZE` of each of `uids`.
     async fn sizes(
         &self,
@@ -224,9 +253,14 @@ impl Intake {
             self.remember_position(&folder, uidvalidity, 0, selected.highest_modseq)?;
             return Ok(report);
         }
+        // Only what is still to do: in flag mode, mail without the keyword.
+        let pending = match self.imap.mailbox.acknowledge {
+            Acknowledge::Move => "ALL".to_string(),
+            Acknowledge::Flag => format!("UNKEYWORD {PROCESSED_KEYWORD}"),
+        };
         let mut uids: Vec<u32> = self
             .imap
-            .command("UID SEARCH", session.uid_search("ALL"))
+            .command("UID SEARCH", session.uid_search(&pending))
             .await?
             .into_iter()
             .collect();
@@ -340,9 +374,7 @@ impl Intake {
                 }
             }
             // Acknowledged only now that the store has them.
-            self.imap
-                .move_to(session, &processed, &self.imap.mailbox.processed_folder)
-                .await?;
+            self.imap.acknowledge(session, &processed).await?;
             self.imap
                 .move_to(session, &quarantined, &self.imap.mailbox.quarantine_folder)
                 .await?;

@@ -88,17 +88,15 @@ impl std::str::FromStr for ChainHead {
 }
 
 pub fn head(conn: &Connection) -> Result<Option<ChainHead>, StoreError> {
+    // Cached: every event appended asks for the head first.
     Ok(conn
-        .query_row(
-            "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
-            [],
-            |row| {
-                Ok(ChainHead {
-                    seq: row.get(0)?,
-                    hash: row.get(1)?,
-                })
-            },
-        )
+        .prepare_cached("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |row| {
+            Ok(ChainHead {
+                seq: row.get(0)?,
+                hash: row.get(1)?,
+            })
+        })
         .optional()?)
 }
 
@@ -226,10 +224,12 @@ pub fn append(
         prev_hash,
     }
     .hash();
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO events (seq, at, actor, request_id, kind, detail, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![seq, at, actor, request_id, kind, detail, prev_hash, hash],
-    )?;
+    )?
+    .execute(params![
+        seq, at, actor, request_id, kind, detail, prev_hash, hash
+    ])?;
     Ok(ChainHead { seq, hash })
 }

@@ -78,22 +78,18 @@ impl Tx<'_> {
     ) -> Result<bool, StoreError> {
         let at_place: Option<i64> = self
             .tx
-            .query_row(
+            .prepare_cached(
                 "SELECT id FROM messages WHERE mailbox = ?1 AND uidvalidity = ?2 AND uid = ?3",
-                params![mailbox, uidvalidity, uid],
-                |row| row.get(0),
-            )
+            )?
+            .query_row(params![mailbox, uidvalidity, uid], |row| row.get(0))
             .optional()?;
         if at_place.is_some() {
             return Ok(true);
         }
         let same_content: Option<i64> = self
             .tx
-            .query_row(
-                "SELECT id FROM messages WHERE sha256 = ?1 AND message_id IS ?2 AND direction = 'in'",
-                params![sha256, message_id],
-                |row| row.get(0),
-            )
+            .prepare_cached("SELECT id FROM messages WHERE sha256 = ?1 AND message_id IS ?2 AND direction = 'in'")?
+            .query_row(params![sha256, message_id], |row| row.get(0))
             .optional()?;
         Ok(same_content.is_some())
     }
@@ -127,16 +123,14 @@ impl Tx<'_> {
         uidvalidity: u32,
         uid: u32,
     ) -> Result<u32, StoreError> {
-        self.tx.execute(
-            "INSERT INTO intake_attempts (mailbox, uidvalidity, uid, attempts) VALUES (?1, ?2, ?3, 1)
-             ON CONFLICT (mailbox, uidvalidity, uid) DO UPDATE SET attempts = attempts + 1",
-            params![mailbox, uidvalidity, uid],
-        )?;
-        Ok(self.tx.query_row(
-            "SELECT attempts FROM intake_attempts WHERE mailbox = ?1 AND uidvalidity = ?2 AND uid = ?3",
-            params![mailbox, uidvalidity, uid],
-            |row| row.get(0),
-        )?)
+        Ok(self
+            .tx
+            .prepare_cached(
+                "INSERT INTO intake_attempts (mailbox, uidvalidity, uid, attempts) VALUES (?1, ?2, ?3, 1)
+                 ON CONFLICT (mailbox, uidvalidity, uid) DO UPDATE SET attempts = attempts + 1
+                 RETURNING attempts",
+            )?
+            .query_row(params![mailbox, uidvalidity, uid], |row| row.get(0))?)
     }
 
     pub fn clear_intake_attempts(
@@ -145,10 +139,11 @@ impl Tx<'_> {
         uidvalidity: u32,
         uid: u32,
     ) -> Result<(), StoreError> {
-        self.tx.execute(
-            "DELETE FROM intake_attempts WHERE mailbox = ?1 AND uidvalidity = ?2 AND uid = ?3",
-            params![mailbox, uidvalidity, uid],
-        )?;
+        self.tx
+            .prepare_cached(
+                "DELETE FROM intake_attempts WHERE mailbox = ?1 AND uidvalidity = ?2 AND uid = ?3",
+            )?
+            .execute(params![mailbox, uidvalidity, uid])?;
         Ok(())
     }
 }

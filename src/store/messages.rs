@@ -102,11 +102,12 @@ impl Tx<'_> {
             .iter()
             .map(|byte| format!("{byte:02x}"))
             .collect::<String>();
-        self.tx.execute(
+        self.tx.prepare_cached(
             "INSERT INTO messages (direction, mailbox, uidvalidity, uid, message_id, sha256, raw,
                 kind, from_address, subject, analysis, request_id, triage, triage_note, received_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-            params![
+        )?
+        .execute(params![
                 match message.direction {
                     Direction::In => "in",
                     Direction::Out => "out",
@@ -125,8 +126,7 @@ impl Tx<'_> {
                 message.triage.is_some(),
                 message.triage,
                 self.now,
-            ],
-        )?;
+        ])?;
         let id = self.tx.last_insert_rowid();
         self.append_event(
             "system",

@@ -151,4 +151,8 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (mailbox, uidvalidity, uid)
     ) STRICT;
     "#,
+    // 5: recognising a mail already stored by its content, also when it has no Message-ID.
+    r#"
+    CREATE INDEX messages_sha256 ON messages (sha256);
+    "#,
 ];

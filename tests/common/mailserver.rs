@@ -97,7 +97,12 @@ impl TestFolder {
 
     /// An intake for this folder, as `patdesk run` would build it.
     pub fn intake(&self, policy: MailPolicy) -> Intake {
-        let config = Config::load(&self.config_file("")).expect("config");
+        self.intake_from(&self.config_file(""), policy)
+    }
+
+    /// An intake from a config file of this folder's, perhaps edited.
+    pub fn intake_from(&self, config: &std::path::Path, policy: MailPolicy) -> Intake {
+        let config = Config::load(config).expect("config");
         let mailbox = config.mailbox.expect("mailbox");
         Intake {
             imap: MailboxAccess {
