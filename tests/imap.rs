@@ -12,7 +12,7 @@ use patdesk::mail::MailPolicy;
 use patdesk::store::Store;
 
 use common::mailserver::{
-    self, IMAP_PORT, IMAPS_PORT, TestFolder, append, count, create, mail, team_session,
+    self, IMAP_PORT, IMAPS_PORT, TestFolder, append, count, create, filled, mail, team_session,
 };
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -36,11 +36,7 @@ fn a_backlog_is_stored_exactly_once_and_moved() {
     let folder = TestFolder::new("backlog");
     let runtime = runtime();
     runtime.block_on(async {
-        let mut admin = team_session().await;
-        create(&mut admin, &folder.name).await;
-        for n in 0..1000 {
-            append(&mut admin, &folder.name, &mail(n, &folder.name)).await;
-        }
+        let mut admin = filled(&folder, 1000).await;
         let mut intake = folder.intake(MailPolicy::default());
         let mut session = intake.imap.open_session().await.expect("session");
         let report = intake.catch_up(&mut session).await.expect("catch up");
@@ -73,11 +69,7 @@ fn mail_stored_but_not_moved_before_a_crash_is_recognised_not_stored_twice() {
     mailserver::require();
     let folder = TestFolder::new("unmoved");
     runtime().block_on(async {
-        let mut admin = team_session().await;
-        create(&mut admin, &folder.name).await;
-        for n in 0..5 {
-            append(&mut admin, &folder.name, &mail(n, &folder.name)).await;
-        }
+        let mut admin = filled(&folder, 5).await;
         let mut intake = folder.intake(MailPolicy::default());
         let mut session = intake.imap.open_session().await.expect("session");
         assert_eq!(
@@ -103,11 +95,7 @@ fn a_new_uidvalidity_with_the_same_mails_is_not_reprocessed() {
     mailserver::require();
     let folder = TestFolder::new("uidvalidity");
     runtime().block_on(async {
-        let mut admin = team_session().await;
-        create(&mut admin, &folder.name).await;
-        for n in 0..3 {
-            append(&mut admin, &folder.name, &mail(n, &folder.name)).await;
-        }
+        let mut admin = filled(&folder, 3).await;
         let mut intake = folder.intake(MailPolicy::default());
         let mut session = intake.imap.open_session().await.expect("session");
         let before = session
@@ -327,11 +315,7 @@ fn killed_mid_batch_and_restarted_nothing_is_lost_or_stored_twice() {
     let folder = TestFolder::new("sigkill");
     let total = 400;
     runtime().block_on(async {
-        let mut admin = team_session().await;
-        create(&mut admin, &folder.name).await;
-        for n in 0..total {
-            append(&mut admin, &folder.name, &mail(n, &folder.name)).await;
-        }
+        filled(&folder, total).await;
     });
     let config = folder.config_file("");
     let start = || {
@@ -398,11 +382,7 @@ fn without_move_mails_are_copied_flagged_and_expunged() {
     mailserver::require();
     let folder = TestFolder::new("nomove");
     runtime().block_on(async {
-        let mut admin = team_session().await;
-        create(&mut admin, &folder.name).await;
-        for n in 0..3 {
-            append(&mut admin, &folder.name, &mail(n, &folder.name)).await;
-        }
+        let mut admin = filled(&folder, 3).await;
         let mut intake = folder.intake(MailPolicy::default());
         intake.imap.can_move = false;
         let mut session = intake.imap.open_session().await.expect("session");
@@ -444,11 +424,7 @@ fn in_flag_mode_mail_stays_and_is_marked() {
     mailserver::require();
     let folder = TestFolder::new("flag");
     runtime().block_on(async {
-        let mut admin = team_session().await;
-        create(&mut admin, &folder.name).await;
-        for n in 0..3 {
-            append(&mut admin, &folder.name, &mail(n, &folder.name)).await;
-        }
+        let mut admin = filled(&folder, 3).await;
         let mut intake = folder.intake(MailPolicy::default());
         intake.imap.mailbox.acknowledge = patdesk::config::Acknowledge::Flag;
         let mut session = intake.imap.open_session().await.expect("session");

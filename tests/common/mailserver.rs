@@ -153,6 +153,16 @@ pub async fn append(session: &mut ImapSession, folder: &str, raw: &[u8]) {
         .expect("append");
 }
 
+/// The test's folder created with `mails` mails in it, and the team mailbox to look at it with.
+pub async fn filled(folder: &TestFolder, mails: usize) -> ImapSession {
+    let mut admin = team_session().await;
+    create(&mut admin, &folder.name).await;
+    for n in 0..mails {
+        append(&mut admin, &folder.name, &mail(n, &folder.name)).await;
+    }
+    admin
+}
+
 /// How many mails `folder` holds.
 pub async fn count(session: &mut ImapSession, folder: &str) -> u32 {
     session.select(folder).await.expect("select").exists
