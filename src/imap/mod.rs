@@ -34,6 +34,8 @@ use crate::sync::orgs_to_sync;
 
 /// The keyword that marks handled mail in flag mode.
 pub const PROCESSED_KEYWORD: &str = "$PatdeskProcessed";
+/// Stored mails acknowledged in one command, at most.
+const ACK_BATCH: usize = 1000;
 /// Tries at one mail before it is quarantined.
 const MAX_ATTEMPTS: u32 = 3;
 /// Mails fetched per round trip; bounded so one huge folder never means one huge answer.
@@ -267,6 +269,7 @@ impl Intake {
         uids.sort_unstable();
         let cap = u32::try_from(self.policy.max_message_bytes).unwrap_or(u32::MAX);
         let mut last_uid = 0;
+        let mut unacknowledged: Vec<u32> = Vec::new();
         for batch in uids.chunks(BATCH) {
             // Sizes first, so a mail over the cap is never fetched whole.
             let mut chunk: Vec<(u32, u32)> = self.imap.sizes(session, batch).await?;
@@ -373,8 +376,14 @@ impl Intake {
                     record(outcome, *uid, &mut report, &self.orgs);
                 }
             }
-            // Acknowledged only now that the store has them.
-            self.imap.acknowledge(session, &processed).await?;
+            // Acknowledged only now that the store has them, in sets of up to ACK_BATCH: the
+            // server's cost is per command, and a crash before the acknowledgement only means
+            // these are recognised on the next catch-up.
+            unacknowledged.extend(processed);
+            if unacknowledged.len() >= ACK_BATCH {
+                self.imap.acknowledge(session, &unacknowledged).await?;
+                unacknowledged.clear();
+            }
             self.imap
                 .move_to(session, &quarantined, &self.imap.mailbox.quarantine_folder)
                 .await?;
@@ -385,6 +394,7 @@ impl Intake {
                 }
             }
         }
+        self.imap.acknowledge(session, &unacknowledged).await?;
         while session.unsolicited_responses.try_recv().is_ok() {}
         Ok(report)
     }
