@@ -278,3 +278,36 @@ fn check_config_names_the_file_and_key_of_a_mistake() {
     );
     assert!(message.contains("`smtp.password` is missing"), "{message}");
 }
+
+#[test]
+fn check_config_renders_every_template_and_names_a_broken_one() {
+    let dir = TempDir::new().expect("temp dir");
+    std::fs::create_dir(dir.path().join("templates")).expect("dir");
+    std::fs::write(
+        dir.path().join("templates/denial.txt"),
+        "Subject: No\n\n{{ reasn }}\n",
+    )
+    .expect("write");
+    let config = dir.path().join("patdesk.toml");
+    std::fs::write(&config, "[mail]\ntemplates_dir = \"templates\"\n").expect("write");
+    let output = patdesk(&["check-config", "--config", config.to_str().expect("path")]);
+    assert_eq!(output.status.code(), Some(3));
+    let message = stderr(&output);
+    assert!(
+        message.contains("denial") && message.contains("undefined"),
+        "{message}"
+    );
+
+    std::fs::write(
+        dir.path().join("templates/denial.txt"),
+        "Subject: No\n\n{{ reason }}\n",
+    )
+    .expect("write");
+    let output = patdesk(&["check-config", "--config", config.to_str().expect("path")]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("each renders"),
+        "{}",
+        stdout(&output)
+    );
+}

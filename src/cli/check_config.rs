@@ -4,10 +4,17 @@ use std::path::Path;
 
 use super::Failure;
 use crate::config::{Config, Endpoint, Security};
+use crate::mail::compose::Templates;
 
 pub fn run(path: &Path) -> Result<(), Failure> {
     let config = Config::load(path)?;
     config.check_secrets()?;
+    Templates::load(config.templates_dir.as_deref())
+        .and_then(|templates| templates.check())
+        .map_err(|error| Failure {
+            code: super::exit::CONFIG,
+            error: anyhow::anyhow!("{}: mail templates: {error}", config.source.display()),
+        })?;
     print!("{}", report(&config));
     Ok(())
 }
@@ -84,6 +91,16 @@ fn report(config: &Config) -> String {
     } else {
         lines.push(("team", config.team.members.join(", ")));
     }
+    lines.push((
+        "templates",
+        match &config.templates_dir {
+            Some(dir) => format!(
+                "{} (patdesk's own where it has none); each renders",
+                dir.display()
+            ),
+            None => "patdesk's own; each renders".to_string(),
+        },
+    ));
     match &config.signing_key {
         Some(key) => lines.push(("signing", format!("key from {}", key.origin()))),
         None => missing.push("signing"),

@@ -33,6 +33,8 @@ pub struct Config {
     pub github: Option<GithubConfig>,
     pub team: TeamConfig,
     pub review: ReviewPolicy,
+    /// The admin's mail templates (`question.txt`, …); patdesk's own where none is given.
+    pub templates_dir: Option<PathBuf>,
     /// A CSV of `login,email` the team keeps: the first place a requester's address is
     /// looked up.
     pub people_directory: Option<PathBuf>,
@@ -272,6 +274,7 @@ impl Validator {
         let store = StoreConfig {
             path: self.path(raw.store.path.unwrap_or_else(|| DEFAULT_STORE_PATH.into())),
         };
+        let templates_dir = self.templates_dir(raw.mail.templates_dir.clone());
         let mail = self.mail(raw.mail);
         let mailbox = raw.mailbox.map(|mailbox| self.mailbox(mailbox));
         let smtp = raw.smtp.map(|smtp| self.smtp(smtp));
@@ -291,12 +294,24 @@ impl Validator {
             team,
             review,
             people_directory: raw.people.directory.map(|path| self.path(path)),
+            templates_dir,
             signing_key,
         }
     }
 
     fn path(&self, path: PathBuf) -> PathBuf {
         self.base.join(path)
+    }
+
+    fn templates_dir(&mut self, dir: Option<PathBuf>) -> Option<PathBuf> {
+        let dir = self.path(dir?);
+        if !dir.is_dir() {
+            self.problem(
+                "mail.templates_dir",
+                format!("names {}, which is not a folder", dir.display()),
+            );
+        }
+        Some(dir)
     }
 
     fn mail(&mut self, raw: raw::RawMail) -> MailPolicy {

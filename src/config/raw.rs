@@ -37,6 +37,7 @@ pub struct RawStore {
 pub struct RawMail {
     pub trusted_authserv_ids: Option<Vec<String>>,
     pub max_message_bytes: Option<u64>,
+    pub templates_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]

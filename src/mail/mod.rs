@@ -7,6 +7,7 @@
 mod authenticity;
 mod automatic;
 mod bounce;
+pub mod compose;
 mod envelope;
 mod github;
 mod html;
