@@ -11,6 +11,7 @@ pub mod lifecycle;
 pub mod mail;
 pub mod request;
 pub mod review;
+pub mod smtp;
 pub mod store;
 pub mod sync;
 pub mod tls;

@@ -8,6 +8,7 @@ mod chain;
 mod github_side;
 mod intake;
 mod messages;
+mod outbox;
 mod queue;
 mod requests;
 mod schema;
@@ -22,6 +23,7 @@ pub use chain::{Break, ChainHead, GENESIS, Verification};
 pub use github_side::{Alert, QueuedPush};
 pub use intake::MailboxPosition;
 pub use messages::{Direction, MessageRecord, NewMessage};
+pub use outbox::OutgoingMail;
 pub use queue::{OutboxRecord, PushRecord};
 pub use requests::{EventRecord, ExportRow, ListFilter, NewRequest, RequestRecord, RequestSummary};
 

@@ -155,4 +155,8 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX messages_sha256 ON messages (sha256);
     "#,
+    // 6: the composed mail, kept so a retry sends the same bytes with the same Message-ID.
+    r#"
+    ALTER TABLE outbox ADD COLUMN raw BLOB;
+    "#,
 ];

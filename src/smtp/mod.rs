@@ -1,0 +1,272 @@
+//! Sending the outbox over SMTP (lettre on rustls with ring, like the rest of patdesk).
+//!
+//! Each mail is composed once, with a signed Message-ID, and kept: a retry sends the same
+//! bytes. It is marked `sending` in a committed transaction before the SMTP conversation, so a
+//! crash can never make patdesk believe a mail was not sent. A permanent refusal is `failed`
+//! with the server's answer; a transient one waits for the next round; a conversation that
+//! breaks off leaves the mail `uncertain`, never blindly resent.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use lettre::address::{Address, Envelope as SmtpEnvelope};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::config::{Secret, Security, SmtpConfig};
+use crate::mail::compose::{Envelope, Templates, compose, signed_message_id};
+use crate::store::{OutgoingMail, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SenderError {
+    #[error("SMTP set-up for {host}: {error}")]
+    Setup { host: String, error: String },
+    #[error("the sender address {0:?} is not an email address")]
+    From(String),
+}
+
+/// What one round of sending did.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct OutboxReport {
+    pub sent: usize,
+    pub failed: usize,
+    pub retrying: usize,
+    pub uncertain: usize,
+}
+
+pub struct Sender {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    templates: Templates,
+    from: String,
+    from_address: Address,
+    reply_to: String,
+    /// The domain of Message-IDs: the sender's.
+    domain: String,
+    key: Secret,
+    team_name: String,
+}
+
+impl Sender {
+    pub fn new(
+        smtp: &SmtpConfig,
+        password: Option<Secret>,
+        key: Secret,
+        templates: Templates,
+        reply_to: &str,
+    ) -> Result<Sender, SenderError> {
+        crate::tls::install_crypto_provider();
+        let host = smtp.endpoint.host.clone();
+        let setup = |error: String| SenderError::Setup {
+            host: host.clone(),
+            error,
+        };
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&host)
+            .port(smtp.endpoint.port)
+            .timeout(Some(Duration::from_secs(30)));
+        if smtp.endpoint.security != Security::Plaintext {
+            let mut parameters = TlsParameters::builder(host.clone());
+            if let Some(path) = &smtp.endpoint.ca_file {
+                let pem =
+                    std::fs::read(path).map_err(|e| setup(format!("{}: {e}", path.display())))?;
+                let certificate = Certificate::from_pem(&pem)
+                    .map_err(|e| setup(format!("{}: {e}", path.display())))?;
+                parameters = parameters.add_root_certificate(certificate);
+            }
+            let parameters = parameters
+                .build_rustls()
+                .map_err(|e| setup(e.to_string()))?;
+            builder = builder.tls(match smtp.endpoint.security {
+                Security::Tls => Tls::Wrapper(parameters),
+                _ => Tls::Required(parameters),
+            });
+        }
+        if let (Some((username, _)), Some(password)) = (&smtp.login, password) {
+            builder = builder.credentials(Credentials::new(
+                username.clone(),
+                password.expose().to_string(),
+            ));
+        }
+        let from_address =
+            address_of(&smtp.from).ok_or_else(|| SenderError::From(smtp.from.clone()))?;
+        let team_name = smtp
+            .from
+            .split_once('<')
+            .map(|(name, _)| name.trim().trim_matches('"').to_string())
+            .filter(|name| !name.is_empty())
+            .unwrap_or_else(|| "the platform team".to_string());
+        Ok(Sender {
+            transport: builder.build(),
+            templates,
+            from: smtp.from.clone(),
+            domain: from_address.domain().to_string(),
+            from_address,
+            reply_to: reply_to.to_string(),
+            key,
+            team_name,
+        })
+    }
+
+    /// Sends every queued mail once.
+    pub async fn send_queued(&self, store: &mut Store) -> Result<OutboxReport, StoreError> {
+        let mut report = OutboxReport::default();
+        let queued = store.queued_mail()?;
+        if queued.is_empty() {
+            return Ok(report);
+        }
+        // A server that cannot be reached is asked again next round, before anything is sent:
+        // an error after this point happened in a conversation that had begun.
+        if !matches!(self.transport.test_connection().await, Ok(true)) {
+            report.retrying = queued.len();
+            return Ok(report);
+        }
+        for mail in queued {
+            let composed = match (&mail.message_id, &mail.raw) {
+                (Some(id), Some(raw)) => Ok((id.clone(), raw.clone())),
+                _ => self.compose(&mail),
+            };
+            let (message_id, raw) = match composed {
+                Ok(composed) => composed,
+                Err(error) => {
+                    let tx = store.transaction()?;
+                    tx.record_mail_outcome(&mail, "failed", Some(&error))?;
+                    tx.commit()?;
+                    report.failed += 1;
+                    continue;
+                }
+            };
+            let Some(to) = address_of(&mail.recipient) else {
+                let tx = store.transaction()?;
+                tx.record_mail_outcome(
+                    &mail,
+                    "failed",
+                    Some("the recipient is not an email address"),
+                )?;
+                tx.commit()?;
+                report.failed += 1;
+                continue;
+            };
+            {
+                let tx = store.transaction()?;
+                tx.mark_mail_sending(mail.id, &message_id, &raw)?;
+                tx.commit()?;
+            }
+            let outcome = match SmtpEnvelope::new(Some(self.from_address.clone()), vec![to]) {
+                Ok(envelope) => self.transport.send_raw(&envelope, &raw).await,
+                Err(error) => {
+                    let tx = store.transaction()?;
+                    tx.record_mail_outcome(&mail, "failed", Some(&error.to_string()))?;
+                    tx.commit()?;
+                    report.failed += 1;
+                    continue;
+                }
+            };
+            let tx = store.transaction()?;
+            match outcome {
+                Ok(_) => {
+                    tx.record_mail_outcome(&mail, "sent", None)?;
+                    report.sent += 1;
+                }
+                Err(error) if error.is_permanent() => {
+                    tx.record_mail_outcome(&mail, "failed", Some(&error.to_string()))?;
+                    report.failed += 1;
+                }
+                Err(error) if error.is_transient() => {
+                    tx.record_mail_outcome(&mail, "queued", Some(&error.to_string()))?;
+                    report.retrying += 1;
+                }
+                Err(error) => {
+                    // The conversation broke off: the mail may have gone. Not resent blindly.
+                    tx.record_mail_outcome(&mail, "uncertain", Some(&error.to_string()))?;
+                    report.uncertain += 1;
+                }
+            }
+            tx.commit()?;
+        }
+        Ok(report)
+    }
+
+    /// The mail as it will be sent, and its signed Message-ID.
+    fn compose(&self, mail: &OutgoingMail) -> Result<(String, Vec<u8>), String> {
+        let context = self.context(mail);
+        let (subject, body) = self
+            .templates
+            .render(&mail.kind, &context)
+            .map_err(|e| e.to_string())?;
+        let message_id = signed_message_id(
+            self.key.expose().as_bytes(),
+            mail.request_id.unwrap_or(0),
+            &mail.kind,
+            &format!("o{}", mail.id),
+            &self.domain,
+        );
+        let auto_submitted = if mail.kind == "acknowledgement" {
+            "auto-replied"
+        } else {
+            "auto-generated"
+        };
+        let raw = compose(
+            &subject,
+            &body,
+            &Envelope {
+                from: &self.from,
+                to: &mail.recipient,
+                reply_to: &self.reply_to,
+                message_id: &message_id,
+                in_reply_to: None,
+                references: &[],
+                auto_submitted,
+            },
+        )
+        .map_err(|e| e.to_string())?;
+        Ok((message_id, raw))
+    }
+
+    /// What the templates see: the queued payload, with every value they may use present.
+    fn context(&self, mail: &OutgoingMail) -> Value {
+        let payload = &mail.payload;
+        let text = |key: &str, default: &str| payload[key].as_str().unwrap_or(default).to_string();
+        let org = text("org", "");
+        let scope = match payload["repository_selection"].as_str() {
+            Some("all") => format!("all repositories of {org}"),
+            Some("none") => "none (organisation or account permissions only)".to_string(),
+            _ => payload["repositories"]
+                .as_array()
+                .map(|names| {
+                    names
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .filter(|names| !names.is_empty())
+                .unwrap_or_else(|| "-".to_string()),
+        };
+        json!({
+            "request": payload["request"].as_i64().or(mail.request_id).unwrap_or(0),
+            "org": org,
+            "token_name": text("token_name", "(unnamed)"),
+            "owner": text("owner", "there"),
+            "team_name": self.team_name,
+            "scope": scope,
+            "permissions": text("permissions", "-"),
+            "expires": payload["expires_at"].as_str().map(|at| at.get(..10).unwrap_or(at).to_string()).unwrap_or_else(|| "never".to_string()),
+            "review_url": text("review_url", &format!("https://github.com/organizations/{org}/settings/personal-access-token-requests")),
+            "by": text("by", ""),
+            "reason": text("reason", ""),
+            "steps": payload["steps"].as_array().cloned().unwrap_or_default(),
+            "summary": text("summary", ""),
+            "message": text("message", ""),
+        })
+    }
+}
+
+/// The address of `Name <address>` or a bare address.
+fn address_of(text: &str) -> Option<Address> {
+    let address = text
+        .rsplit_once('<')
+        .map_or(text, |(_, rest)| rest.trim_end_matches('>'));
+    Address::from_str(address.trim()).ok()
+}

@@ -1,0 +1,91 @@
+//! The outbox worker's side of the store: what to send, and what became of it.
+
+use rusqlite::params;
+use serde_json::json;
+
+use super::{StoreError, Tx};
+
+/// A mail waiting in the outbox.
+#[derive(Debug, Clone)]
+pub struct OutgoingMail {
+    pub id: i64,
+    pub request_id: Option<i64>,
+    pub kind: String,
+    pub recipient: String,
+    pub payload: serde_json::Value,
+    /// Set once composed; the same on every retry.
+    pub message_id: Option<String>,
+    pub raw: Option<Vec<u8>>,
+    pub attempts: i64,
+}
+
+impl super::Store {
+    /// Mail to send now: queued, oldest first.
+    pub fn queued_mail(&self) -> Result<Vec<OutgoingMail>, StoreError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT id, request_id, kind, recipient, payload, message_id, raw, attempts
+             FROM outbox WHERE state = 'queued' ORDER BY id",
+        )?;
+        let mut rows = statement.query([])?;
+        let mut mails = Vec::new();
+        while let Some(row) = rows.next()? {
+            let payload: String = row.get(4)?;
+            mails.push(OutgoingMail {
+                id: row.get(0)?,
+                request_id: row.get(1)?,
+                kind: row.get(2)?,
+                recipient: row.get(3)?,
+                payload: serde_json::from_str(&payload)
+                    .map_err(|e| StoreError::Corrupt(format!("outbox payload: {e}")))?,
+                message_id: row.get(5)?,
+                raw: row.get(6)?,
+                attempts: row.get(7)?,
+            });
+        }
+        Ok(mails)
+    }
+}
+
+impl Tx<'_> {
+    /// Keeps the composed mail and marks it as being sent: committed before the SMTP
+    /// conversation, so after a crash patdesk knows the mail may have gone.
+    pub fn mark_mail_sending(
+        &self,
+        id: i64,
+        message_id: &str,
+        raw: &[u8],
+    ) -> Result<(), StoreError> {
+        self.tx.execute(
+            "UPDATE outbox SET state = 'sending', message_id = ?2, raw = ?3, attempts = attempts + 1,
+                updated_at = ?4 WHERE id = ?1",
+            params![id, message_id, raw, self.now],
+        )?;
+        Ok(())
+    }
+
+    /// `sent`, `failed`, `uncertain`, or `queued` again (a transient error), with its event.
+    pub fn record_mail_outcome(
+        &self,
+        mail: &OutgoingMail,
+        state: &str,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.tx.execute(
+            "UPDATE outbox SET state = ?2, last_error = ?3, updated_at = ?4 WHERE id = ?1",
+            params![mail.id, state, error, self.now],
+        )?;
+        let kind = match state {
+            "sent" => "mail_sent",
+            "failed" => "mail_failed",
+            "uncertain" => "mail_uncertain",
+            _ => "mail_retry",
+        };
+        self.append_event(
+            "system",
+            mail.request_id,
+            kind,
+            &json!({ "outbox": mail.id, "kind": mail.kind, "to": mail.recipient, "error": error }),
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,205 @@
+//! The outbox sent through the project's Postfix into Dovecot, read back from the requester's
+//! mailbox as they would see it.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use futures::TryStreamExt;
+use patdesk::config::{Config, Secret, Security};
+use patdesk::imap::{Login, connect};
+use patdesk::mail::compose::{Templates, verify_message_id};
+use patdesk::mail::{Kind, MailPolicy, analyze};
+use patdesk::smtp::Sender;
+use patdesk::store::Store;
+use serde_json::json;
+
+use common::builders::RequestBuilder;
+use common::mailserver::{self, IMAPS_PORT, PASSWORD, SMTP_PORT};
+
+const KEY: &str = "a signing key for the smtp tests";
+
+fn config(dir: &Path, smtp_port: u16) -> Config {
+    std::fs::write(dir.join("signing-key"), KEY).expect("key");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        dir.join("signing-key"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .expect("chmod");
+    let text = format!(
+        "[store]\npath = \"patdesk.db\"\n\
+         [smtp]\nhost = \"127.0.0.1\"\nport = {smtp_port}\nsecurity = \"plaintext\"\nfrom = \"Platform team <team@example.org>\"\n\
+         [signing]\nkey = {{ file = \"signing-key\" }}\n"
+    );
+    std::fs::write(dir.join("patdesk.toml"), text).expect("config");
+    Config::load(&dir.join("patdesk.toml")).expect("valid config")
+}
+
+fn sender(config: &Config) -> Sender {
+    let key = config
+        .signing_key
+        .as_ref()
+        .expect("key")
+        .read()
+        .expect("read key");
+    Sender::new(
+        config.smtp.as_ref().expect("smtp"),
+        None,
+        key,
+        Templates::load(None).expect("templates"),
+        "team@example.org",
+    )
+    .expect("sender")
+}
+
+/// Queues the purpose question for a new request by `owner`, as the sync does.
+fn queue_question(store: &mut Store, owner: &str, token: &str) -> i64 {
+    let id = RequestBuilder::tidy()
+        .owner(owner, Some(&format!("{owner}@example.org")))
+        .token_name(Some(token))
+        .insert(store);
+    let tx = store.transaction().expect("tx");
+    let payload = json!({
+        "request": id, "org": "acme-corp", "token_name": token, "owner": owner,
+        "repository_selection": "subset", "repositories": ["acme-corp/api"],
+        "permissions": "repository: issues=read", "expires_at": "2027-02-24T09:15:00Z",
+        "review_url": "https://github.com/organizations/acme-corp/settings/personal-access-token-requests/1",
+    });
+    tx.enqueue_mail(
+        id,
+        "question",
+        &format!("{owner}@example.org"),
+        &payload,
+        &format!("pat-{id}:question"),
+    )
+    .expect("queue");
+    tx.commit().expect("commit");
+    id
+}
+
+/// The raw mails in `user`'s INBOX whose subject contains `marker`.
+async fn inbox(user: &str, marker: &str) -> Vec<Vec<u8>> {
+    let secret = Secret::new(PASSWORD);
+    let mut session = connect(
+        &mailserver::endpoint(Security::Tls, IMAPS_PORT, Some(mailserver::ca_file())),
+        Login::Password {
+            username: user,
+            password: &secret,
+        },
+        Duration::from_secs(10),
+    )
+    .await
+    .expect("login");
+    session.select("INBOX").await.expect("select");
+    let found: Vec<u32> = session
+        .uid_search(format!("SUBJECT \"{marker}\""))
+        .await
+        .expect("search")
+        .into_iter()
+        .collect();
+    let mut mails = Vec::new();
+    for uid in found {
+        let fetches: Vec<_> = session
+            .uid_fetch(uid.to_string(), "BODY.PEEK[]")
+            .await
+            .expect("fetch")
+            .try_collect()
+            .await
+            .expect("fetch");
+        mails.extend(
+            fetches
+                .iter()
+                .filter_map(|fetch| fetch.body().map(<[u8]>::to_vec)),
+        );
+    }
+    mails
+}
+
+#[test]
+fn the_question_arrives_in_the_requesters_mailbox_once_with_a_signed_message_id() {
+    mailserver::require();
+    let dir = tempfile::TempDir::new().expect("dir");
+    let config = config(dir.path(), SMTP_PORT);
+    let mut store = Store::open(&dir.path().join("patdesk.db")).expect("store");
+    let token = format!("reader-{}", std::process::id());
+    let request = queue_question(&mut store, "carol", &token);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+
+    let sender = sender(&config);
+    let report = runtime
+        .block_on(sender.send_queued(&mut store))
+        .expect("send");
+    assert_eq!(report.sent, 1, "{report:?}");
+    let again = runtime
+        .block_on(sender.send_queued(&mut store))
+        .expect("send again");
+    assert_eq!(again.sent, 0, "sent once");
+
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mails = loop {
+        let mails = runtime.block_on(inbox("carol", &token));
+        if !mails.is_empty() || Instant::now() > deadline {
+            break mails;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(
+        mails.len(),
+        1,
+        "exactly one copy in the requester's mailbox"
+    );
+    let analysis = analyze(&mails[0], &MailPolicy::default());
+    assert_eq!(
+        analysis.kind,
+        Kind::Automatic,
+        "marked Auto-Submitted, so robots do not answer it"
+    );
+    assert_eq!(analysis.from.as_deref(), Some("team@example.org"));
+    let subject = analysis.subject.clone().unwrap_or_default();
+    assert!(
+        subject.contains(&format!("[PAT-{request}]")) && subject.contains(&token),
+        "{subject}"
+    );
+    let message_id = analysis.message_id.clone().expect("Message-ID");
+    assert_eq!(
+        verify_message_id(KEY.as_bytes(), &message_id),
+        Some((request, "question".to_string()))
+    );
+    let text = String::from_utf8_lossy(&mails[0]);
+    assert!(
+        text.contains("acme-corp/api") && text.contains("reply to this mail"),
+        "{text}"
+    );
+
+    let outbox = store.outbox_for(request).expect("outbox");
+    assert_eq!((outbox[0].state.as_str(), outbox[0].attempts), ("sent", 1));
+}
+
+#[test]
+fn an_unreachable_server_leaves_the_mail_queued_for_the_next_round() {
+    mailserver::require();
+    let dir = tempfile::TempDir::new().expect("dir");
+    // Nothing listens on this port.
+    let config = config(dir.path(), 1);
+    let mut store = Store::open(&dir.path().join("patdesk.db")).expect("store");
+    let request = queue_question(&mut store, "dave", "reader-unreachable");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let report = runtime
+        .block_on(sender(&config).send_queued(&mut store))
+        .expect("send");
+    assert_eq!((report.sent, report.retrying), (0, 1));
+    let outbox = store.outbox_for(request).expect("outbox");
+    assert_eq!(
+        (outbox[0].state.as_str(), outbox[0].attempts),
+        ("queued", 0),
+        "nothing was attempted"
+    );
+}
