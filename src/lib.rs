@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod conversation;
 pub mod daemon;
 pub mod github;
 pub mod imap;

@@ -92,6 +92,8 @@ async fn run_tasks(config: Config) -> anyhow::Result<()> {
                 can_move: true,
             },
             policy: config.mail.clone(),
+            signing_key: config.signing_key.as_ref().map(read).transpose()?,
+            review: config.review.clone(),
             store: Store::open(&config.store.path)?,
             orgs: orgs.clone(),
             trigger: config

@@ -27,8 +27,10 @@ use tokio::sync::watch;
 pub use connect::{ConnectError, ImapSession, Login, Stream, connect};
 
 use crate::config::{Acknowledge, MailboxConfig, Secret};
+use crate::conversation::{self, Outcome, Threading};
 use crate::daemon::SyncTrigger;
 use crate::mail::{Analysis, Kind, MailPolicy, analyze};
+use crate::review::ReviewPolicy;
 use crate::store::{Direction, MailboxPosition, NewMessage, Store, StoreError, Tx};
 use crate::sync::orgs_to_sync;
 
@@ -67,6 +69,10 @@ pub struct CatchUp {
 pub struct Intake {
     pub imap: MailboxAccess,
     pub policy: MailPolicy,
+    /// Signs patdesk's Message-IDs; with it, replies are threaded onto their requests.
+    pub signing_key: Option<Secret>,
+    /// For reviewing a request again when its purpose arrives.
+    pub review: ReviewPolicy,
     pub store: Store,
     /// The orgs patdesk serves, for GitHub's mails to ask for their sync.
     pub orgs: Vec<String>,
@@ -252,7 +258,13 @@ impl Intake {
         }
         let mut report = CatchUp::default();
         if selected.exists == 0 {
-            self.remember_position(&folder, uidvalidity, 0, selected.highest_modseq)?;
+            remember_position(
+                &mut self.store,
+                &folder,
+                uidvalidity,
+                0,
+                selected.highest_modseq,
+            )?;
             return Ok(report);
         }
         // Only what is still to do: in flag mode, mail without the keyword.
@@ -270,6 +282,13 @@ impl Intake {
         let cap = u32::try_from(self.policy.max_message_bytes).unwrap_or(u32::MAX);
         let mut last_uid = 0;
         let mut unacknowledged: Vec<u32> = Vec::new();
+        let reading = Reading {
+            policy: &self.policy,
+            threading: self.signing_key.as_ref().map(|key| Threading {
+                key: key.expose().as_bytes(),
+                policy: &self.review,
+            }),
+        };
         for batch in uids.chunks(BATCH) {
             // Sizes first, so a mail over the cap is never fetched whole.
             let mut chunk: Vec<(u32, u32)> = self.imap.sizes(session, batch).await?;
@@ -331,7 +350,7 @@ impl Intake {
                 for (uid, raw, note) in &mails {
                     outcomes.push((
                         *uid,
-                        ingest_into(&tx, &self.policy, &folder, uidvalidity, *uid, raw, *note)?,
+                        ingest_into(&tx, &reading, &folder, uidvalidity, *uid, raw, *note)?,
                     ));
                 }
                 tx.commit()?;
@@ -357,7 +376,7 @@ impl Intake {
                         let tx = self.store.transaction()?;
                         ingest_into(
                             &tx,
-                            &self.policy,
+                            &reading,
                             &folder,
                             uidvalidity,
                             *uid,
@@ -371,7 +390,7 @@ impl Intake {
                     }
                     let tx = self.store.transaction()?;
                     let outcome =
-                        ingest_into(&tx, &self.policy, &folder, uidvalidity, *uid, raw, *note)?;
+                        ingest_into(&tx, &reading, &folder, uidvalidity, *uid, raw, *note)?;
                     tx.commit()?;
                     record(outcome, *uid, &mut report, &self.orgs);
                 }
@@ -387,7 +406,13 @@ impl Intake {
             self.imap
                 .move_to(session, &quarantined, &self.imap.mailbox.quarantine_folder)
                 .await?;
-            self.remember_position(&folder, uidvalidity, last_uid, selected.highest_modseq)?;
+            remember_position(
+                &mut self.store,
+                &folder,
+                uidvalidity,
+                last_uid,
+                selected.highest_modseq,
+            )?;
             if let Some(trigger) = &self.trigger {
                 for org in &syncs {
                     trigger.org(org);
@@ -397,32 +422,6 @@ impl Intake {
         self.imap.acknowledge(session, &unacknowledged).await?;
         while session.unsolicited_responses.try_recv().is_ok() {}
         Ok(report)
-    }
-
-    fn remember_position(
-        &mut self,
-        folder: &str,
-        uidvalidity: u32,
-        last_uid: u32,
-        modseq: Option<u64>,
-    ) -> Result<(), StoreError> {
-        let previous = self.store.mailbox_position(folder)?;
-        let last_uid = match previous {
-            Some(previous) if previous.uidvalidity == uidvalidity => {
-                previous.last_uid.max(last_uid)
-            }
-            _ => last_uid,
-        };
-        let tx = self.store.transaction()?;
-        tx.set_mailbox_position(
-            folder,
-            &MailboxPosition {
-                uidvalidity,
-                last_uid,
-            },
-            modseq,
-        )?;
-        tx.commit()
     }
 
     /// Runs until `shutdown`: connect, catch up, IDLE, repeat; reconnect after any error.
@@ -523,16 +522,47 @@ impl Intake {
 }
 
 /// Stores one mail with what it is, inside `tx`. `None`: it was stored before.
+fn remember_position(
+    store: &mut Store,
+    folder: &str,
+    uidvalidity: u32,
+    last_uid: u32,
+    modseq: Option<u64>,
+) -> Result<(), StoreError> {
+    let previous = store.mailbox_position(folder)?;
+    let last_uid = match previous {
+        Some(previous) if previous.uidvalidity == uidvalidity => previous.last_uid.max(last_uid),
+        _ => last_uid,
+    };
+    let tx = store.transaction()?;
+    tx.set_mailbox_position(
+        folder,
+        &MailboxPosition {
+            uidvalidity,
+            last_uid,
+        },
+        modseq,
+    )?;
+    tx.commit()
+}
+
+/// How intake reads a mail and files it.
+struct Reading<'a> {
+    policy: &'a MailPolicy,
+    /// `None` without a signing key: replies then wait in triage.
+    threading: Option<Threading<'a>>,
+}
+
 fn ingest_into(
     tx: &Tx<'_>,
-    policy: &MailPolicy,
+    reading: &Reading<'_>,
     folder: &str,
     uidvalidity: u32,
     uid: u32,
     raw: &[u8],
     note: Option<&str>,
 ) -> Result<Option<Analysis>, StoreError> {
-    let analysis = analyze(raw, policy);
+    let analysis = analyze(raw, reading.policy);
     let sha256 = format!("{:x}", Sha256::digest(raw));
     if tx.has_message(
         folder,
@@ -544,12 +574,14 @@ fn ingest_into(
         tx.clear_intake_attempts(folder, uidvalidity, uid)?;
         return Ok(None);
     }
-    let triage = note.or(match analysis.kind {
-        // Threading replies onto requests comes with the conversations; until then a person
-        // looks at them.
-        Kind::Human | Kind::Other => Some("no request matches it yet"),
-        _ => None,
-    });
+    let outcome = match &reading.threading {
+        Some(threading) => conversation::handle(tx, &analysis, threading)?,
+        None => match analysis.kind {
+            Kind::Human | Kind::Other => Outcome::Triage("not threaded: no signing key configured"),
+            _ => Outcome::Nothing,
+        },
+    };
+    let triage = note.or(outcome.triage());
     tx.insert_message(&NewMessage {
         raw,
         analysis: &analysis,
@@ -557,7 +589,7 @@ fn ingest_into(
         mailbox: Some(folder),
         uidvalidity: Some(uidvalidity),
         uid: Some(uid),
-        request_id: None,
+        request_id: outcome.request_id(),
         triage,
     })?;
     tx.clear_intake_attempts(folder, uidvalidity, uid)?;

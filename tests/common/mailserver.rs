@@ -111,6 +111,8 @@ impl TestFolder {
                 can_move: true,
             },
             policy,
+            signing_key: None,
+            review: patdesk::review::ReviewPolicy::default(),
             store: Store::open(&self.db()).expect("store"),
             orgs: vec!["acme-corp".to_string()],
             trigger: None,

@@ -1,0 +1,330 @@
+//! A conversation through the real servers: the question out to the requester, the answers back
+//! into the team mailbox, threaded onto the request — and what must never change a record.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use futures::TryStreamExt;
+use patdesk::config::{Config, Secret, Security};
+use patdesk::imap::{Login, connect};
+use patdesk::mail::compose::Templates;
+use patdesk::mail::{MailPolicy, analyze};
+use patdesk::request::RequestState;
+use patdesk::smtp::Sender;
+use patdesk::store::Store;
+use serde_json::json;
+
+use common::builders::RequestBuilder;
+use common::mailserver::{
+    self, IMAPS_PORT, PASSWORD, SMTP_PORT, TestFolder, create, send, team_session,
+};
+
+const KEY: &str = "a signing key for the conversation tests";
+
+struct Conversation {
+    folder: TestFolder,
+    request: i64,
+    token: String,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Conversation {
+    /// A request waiting for its purpose, and the question sent to its requester.
+    fn start(tag: &str, owner: &str) -> Conversation {
+        mailserver::require();
+        let folder = TestFolder::new(tag);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async { create(&mut team_session().await, &folder.name).await });
+        let token = format!("conv-{tag}-{}", std::process::id());
+        let mut store = Store::open(&folder.db()).expect("store");
+        let request = RequestBuilder::tidy()
+            .owner(owner, Some(&format!("{owner}@example.org")))
+            .token_name(Some(&token))
+            .purpose(None)
+            .state(RequestState::AwaitingPurpose)
+            .insert(&mut store);
+        let tx = store.transaction().expect("tx");
+        let payload =
+            json!({ "request": request, "org": "acme-corp", "token_name": token, "owner": owner });
+        tx.enqueue_mail(
+            request,
+            "question",
+            &format!("{owner}@example.org"),
+            &payload,
+            &format!("pat-{request}:question"),
+        )
+        .expect("queue");
+        tx.commit().expect("commit");
+
+        let dir = tempfile::TempDir::new().expect("dir");
+        std::fs::write(
+            dir.path().join("patdesk.toml"),
+            format!("[smtp]\nhost = \"127.0.0.1\"\nport = {SMTP_PORT}\nsecurity = \"plaintext\"\nfrom = \"Platform team <team@example.org>\"\n"),
+        )
+        .expect("config");
+        let config = Config::load(&dir.path().join("patdesk.toml")).expect("config");
+        let sender = Sender::new(
+            config.smtp.as_ref().expect("smtp"),
+            None,
+            Secret::new(KEY),
+            Templates::load(None).expect("templates"),
+            &format!("team+{}@example.org", folder.name),
+        )
+        .expect("sender");
+        let report = runtime
+            .block_on(sender.send_queued(&mut store))
+            .expect("send");
+        assert_eq!(report.sent, 1);
+        Conversation {
+            folder,
+            request,
+            token,
+            runtime,
+        }
+    }
+
+    /// The question as it arrived in the requester's mailbox.
+    fn question(&self, owner: &str) -> Vec<u8> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let found = self.runtime.block_on(async {
+                let secret = Secret::new(PASSWORD);
+                let mut session = connect(
+                    &mailserver::endpoint(Security::Tls, IMAPS_PORT, Some(mailserver::ca_file())),
+                    Login::Password {
+                        username: owner,
+                        password: &secret,
+                    },
+                    Duration::from_secs(10),
+                )
+                .await
+                .expect("login");
+                session.select("INBOX").await.expect("select");
+                let uids = session
+                    .uid_search(format!("SUBJECT \"{}\"", self.token))
+                    .await
+                    .expect("search");
+                let uid = uids.into_iter().next()?;
+                let fetches: Vec<_> = session
+                    .uid_fetch(uid.to_string(), "BODY.PEEK[]")
+                    .await
+                    .expect("fetch")
+                    .try_collect()
+                    .await
+                    .expect("fetch");
+                fetches
+                    .first()
+                    .and_then(|fetch| fetch.body().map(<[u8]>::to_vec))
+            });
+            if let Some(raw) = found {
+                return raw;
+            }
+            assert!(Instant::now() < deadline, "the question never arrived");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Takes in everything in the team folder, threading with the signing key.
+    fn take_in(&self) {
+        let mut intake = self.folder.intake(MailPolicy::default());
+        intake.signing_key = Some(Secret::new(KEY));
+        let deadline = Instant::now() + Duration::from_secs(15);
+        self.runtime.block_on(async {
+            let mut session = intake.imap.open_session().await.expect("session");
+            let mut total = 0;
+            while total == 0 && Instant::now() < deadline {
+                total = intake
+                    .catch_up(&mut session)
+                    .await
+                    .expect("catch up")
+                    .ingested;
+                if total == 0 {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+            assert!(total > 0, "nothing arrived in the team folder");
+        });
+    }
+
+    fn store(&self) -> Store {
+        Store::open(&self.folder.db()).expect("store")
+    }
+
+    fn team_address(&self) -> String {
+        format!("team+{}@example.org", self.folder.name)
+    }
+}
+
+/// A reply as a mail client writes it: the answer on top, the question quoted below.
+fn reply_to(question: &[u8], from: &str, extra_headers: &str, answer: &str) -> Vec<u8> {
+    let question = analyze(question, &MailPolicy::default());
+    let id = question.message_id.expect("question has a Message-ID");
+    let subject = question.subject.unwrap_or_default();
+    format!(
+        "From: {from}\r\nTo: team@example.org\r\nSubject: Re: {subject}\r\nMessage-ID: <reply-{}@example.org>\r\n\
+         In-Reply-To: <{id}>\r\nReferences: <{id}>\r\n{extra_headers}Content-Type: text/plain; charset=utf-8\r\n\r\n\
+         {answer}\r\n\r\nOn Thu, 26 Nov 2026 at 10:00, Platform team <team@example.org> wrote:\r\n\
+         > What will the token be used for?\r\n",
+        std::process::id()
+    )
+    .into_bytes()
+}
+
+#[test]
+fn the_requesters_answer_is_threaded_recorded_and_acknowledged_once() {
+    let conversation = Conversation::start("answer", "carol");
+    let question = conversation.question("carol");
+    let answer = "It reads the issues of acme-corp/api for the weekly report, nothing else.";
+    send(
+        &conversation.team_address(),
+        &reply_to(&question, "Carol <carol@example.org>", "", answer),
+    );
+    conversation.take_in();
+
+    let store = conversation.store();
+    let record = store.request(conversation.request).expect("request");
+    assert_eq!(record.state, RequestState::InReview);
+    assert_eq!(
+        record.request.purpose.as_deref(),
+        Some(answer),
+        "only what she wrote, not the quote"
+    );
+    assert_eq!(record.purpose_source.as_deref(), Some("reply"));
+    assert!(
+        !record
+            .findings
+            .iter()
+            .any(|finding| finding.code == "purpose_missing")
+    );
+    let messages = store.messages_for(conversation.request).expect("messages");
+    assert_eq!(
+        messages.len(),
+        1,
+        "the reply is part of the request's conversation"
+    );
+    let acknowledgements: Vec<_> = store
+        .outbox_for(conversation.request)
+        .expect("outbox")
+        .into_iter()
+        .filter(|mail| mail.kind == "acknowledgement")
+        .collect();
+    assert_eq!(acknowledgements.len(), 1);
+    assert!(store.triage().expect("triage").is_empty());
+}
+
+#[test]
+fn a_stranger_an_auto_reply_and_an_unsigned_reply_change_nothing() {
+    let conversation = Conversation::start("strangers", "dave");
+    let question = conversation.question("dave");
+    let team = conversation.team_address();
+    send(
+        &team,
+        &reply_to(
+            &question,
+            "Mallory <stranger@example.org>",
+            "",
+            "Approve it, it is fine.",
+        ),
+    );
+    send(
+        &team,
+        &reply_to(
+            &question,
+            "Dave <dave@example.org>",
+            "Auto-Submitted: auto-replied\r\n",
+            "I am on leave.",
+        ),
+    );
+    // Dave's own words, but answering a Message-ID nobody signed: only the subject tag could
+    // tie it, and it has none.
+    send(
+        &team,
+        b"From: Dave <dave@example.org>\r\nSubject: my token\r\nMessage-ID: <plain-1@example.org>\r\n\
+          In-Reply-To: <pat-1.question.o1.000000000000000000000000@example.org>\r\n\r\nIt deploys.\r\n",
+    );
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut stored = 0;
+    while stored < 3 && Instant::now() < deadline {
+        conversation.take_in();
+        stored = conversation
+            .store()
+            .connection()
+            .query_row("SELECT COUNT(*) FROM messages", [], |row| {
+                row.get::<_, i64>(0)
+            })
+            .expect("count");
+    }
+    assert_eq!(stored, 3);
+
+    let store = conversation.store();
+    let record = store.request(conversation.request).expect("request");
+    assert_eq!(
+        record.state,
+        RequestState::AwaitingPurpose,
+        "nothing changed the record"
+    );
+    assert_eq!(record.request.purpose, None);
+    assert!(
+        store
+            .outbox_for(conversation.request)
+            .expect("outbox")
+            .iter()
+            .all(|mail| mail.kind == "question"),
+        "no answer to anyone"
+    );
+    let triage: Vec<String> = store
+        .triage()
+        .expect("triage")
+        .into_iter()
+        .filter_map(|mail| mail.triage_note)
+        .collect();
+    assert_eq!(triage.len(), 2, "{triage:?}");
+    assert!(
+        triage
+            .iter()
+            .any(|why| why.contains("not from its requester")),
+        "{triage:?}"
+    );
+    assert!(
+        triage.iter().any(|why| why.contains("no request matches")),
+        "{triage:?}"
+    );
+}
+
+#[test]
+fn a_bounce_of_the_question_marks_the_requester_unreachable() {
+    let conversation = Conversation::start("bounce", "erin");
+    let question = conversation.question("erin");
+    let id = analyze(&question, &MailPolicy::default())
+        .message_id
+        .expect("Message-ID");
+    let bounce = format!(
+        "From: MAILER-DAEMON@mx.example.net\r\nSubject: Undelivered Mail Returned to Sender\r\n\
+         Message-ID: <bounce-{}@mx.example.net>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n\
+         --b\r\nContent-Type: text/plain\r\n\r\nCould not deliver.\r\n\
+         --b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\n\
+         Final-Recipient: rfc822; erin@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n\
+         --b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <{id}>\r\nSubject: x\r\n\r\n--b--\r\n",
+        std::process::id()
+    );
+    send(&conversation.team_address(), bounce.as_bytes());
+    conversation.take_in();
+    let store = conversation.store();
+    assert_eq!(
+        store.request(conversation.request).expect("request").state,
+        RequestState::NeedsContact
+    );
+    let alerts = store.alerts().expect("alerts");
+    assert!(
+        alerts
+            .iter()
+            .any(|alert| alert.kind == "requester_unreachable"
+                && alert.message.contains("erin@example.org")),
+        "{alerts:?}"
+    );
+}
