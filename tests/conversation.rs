@@ -89,43 +89,7 @@ impl Conversation {
 
     /// The question as it arrived in the requester's mailbox.
     fn question(&self, owner: &str) -> Vec<u8> {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            let found = self.runtime.block_on(async {
-                let secret = Secret::new(PASSWORD);
-                let mut session = connect(
-                    &mailserver::endpoint(Security::Tls, IMAPS_PORT, Some(mailserver::ca_file())),
-                    Login::Password {
-                        username: owner,
-                        password: &secret,
-                    },
-                    Duration::from_secs(10),
-                )
-                .await
-                .expect("login");
-                session.select("INBOX").await.expect("select");
-                let uids = session
-                    .uid_search(format!("SUBJECT \"{}\"", self.token))
-                    .await
-                    .expect("search");
-                let uid = uids.into_iter().next()?;
-                let fetches: Vec<_> = session
-                    .uid_fetch(uid.to_string(), "BODY.PEEK[]")
-                    .await
-                    .expect("fetch")
-                    .try_collect()
-                    .await
-                    .expect("fetch");
-                fetches
-                    .first()
-                    .and_then(|fetch| fetch.body().map(<[u8]>::to_vec))
-            });
-            if let Some(raw) = found {
-                return raw;
-            }
-            assert!(Instant::now() < deadline, "the question never arrived");
-            std::thread::sleep(Duration::from_millis(200));
-        }
+        arrived(&self.runtime, owner, &[&self.token])
     }
 
     /// Takes in everything in the team folder, threading with the signing key.
@@ -156,6 +120,53 @@ impl Conversation {
 
     fn team_address(&self) -> String {
         format!("team+{}@example.org", self.folder.name)
+    }
+}
+
+/// The first mail in `owner`'s inbox whose subject holds every one of `subject`, waiting up to
+/// 15 s for it.
+fn arrived(runtime: &tokio::runtime::Runtime, owner: &str, subject: &[&str]) -> Vec<u8> {
+    let criteria = subject
+        .iter()
+        .map(|part| format!("SUBJECT \"{part}\""))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let found = runtime.block_on(async {
+            let secret = Secret::new(PASSWORD);
+            let mut session = connect(
+                &mailserver::endpoint(Security::Tls, IMAPS_PORT, Some(mailserver::ca_file())),
+                Login::Password {
+                    username: owner,
+                    password: &secret,
+                },
+                Duration::from_secs(10),
+            )
+            .await
+            .expect("login");
+            session.select("INBOX").await.expect("select");
+            let uids = session.uid_search(&criteria).await.expect("search");
+            let uid = uids.into_iter().next()?;
+            let fetches: Vec<_> = session
+                .uid_fetch(uid.to_string(), "BODY.PEEK[]")
+                .await
+                .expect("fetch")
+                .try_collect()
+                .await
+                .expect("fetch");
+            fetches
+                .first()
+                .and_then(|fetch| fetch.body().map(<[u8]>::to_vec))
+        });
+        if let Some(raw) = found {
+            return raw;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no mail with {subject:?} arrived for {owner}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
     }
 }
 
@@ -327,4 +338,120 @@ fn a_bounce_of_the_question_marks_the_requester_unreachable() {
                 && alert.message.contains("erin@example.org")),
         "{alerts:?}"
     );
+}
+
+/// The whole round through `patdesk run`: GitHub's digest arrives, the sync finds a request
+/// without a purpose, the question goes out, the requester answers, the answer is recorded and
+/// acknowledged — with nothing but the daemon doing the work.
+#[test]
+fn the_daemon_asks_for_the_purpose_and_records_the_answer() {
+    use common::standin::{APP_ID, Standin, keys_dir, pending, repositories_for};
+    use std::os::unix::fs::PermissionsExt;
+
+    mailserver::require();
+    let folder = TestFolder::new("daemon");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async { create(&mut team_session().await, &folder.name).await });
+    let token = format!("daemon-conv-{}", std::process::id());
+    let request = pending(7001, "dave", &token, None);
+    let standin = Standin::start(
+        &[(
+            "acme-corp",
+            11,
+            json!({
+                "pending": [request.clone()],
+                "repositories": repositories_for(std::slice::from_ref(&request), "acme-corp"),
+                "verified_emails": {},
+            }),
+        )],
+        json!({}),
+    );
+    let config = folder.config_file("");
+    let dir = config.parent().expect("config folder").to_path_buf();
+    let private = |name: &str, contents: &[u8]| {
+        std::fs::write(dir.join(name), contents).expect("write secret");
+        std::fs::set_permissions(dir.join(name), std::fs::Permissions::from_mode(0o600))
+            .expect("chmod");
+    };
+    private(
+        "app.pem",
+        &std::fs::read(keys_dir().join("app-test-key.pem")).expect("key"),
+    );
+    private("signing-key", KEY.as_bytes());
+    std::fs::write(
+        dir.join("people.csv"),
+        "login,email\ndave,dave@example.org\n",
+    )
+    .expect("directory");
+    let text = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(
+        &config,
+        format!(
+            "{text}[people]\ndirectory = \"people.csv\"\n\
+             [signing]\nkey = {{ file = \"signing-key\" }}\n\
+             [smtp]\nhost = \"127.0.0.1\"\nport = {SMTP_PORT}\nsecurity = \"plaintext\"\n\
+             from = \"Platform team <team@example.org>\"\n\
+             [github]\napp_id = {APP_ID}\nprivate_key = {{ file = \"app.pem\" }}\napi_url = \"{}\"\n\
+             sync_interval_seconds = 1\n\
+             [[github.orgs]]\nlogin = \"acme-corp\"\ninstallation_id = 11\n",
+            standin.url
+        ),
+    )
+    .expect("config");
+
+    let log = dir.join("daemon.log");
+    let mut daemon = std::process::Command::new(env!("CARGO_BIN_EXE_patdesk"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .stderr(std::fs::File::create(&log).expect("log file"))
+        .spawn()
+        .expect("start the daemon");
+    let daemon_log = || std::fs::read_to_string(&log).unwrap_or_default();
+
+    let question = arrived(&runtime, "dave", &[&token, "used for"]);
+    let answer = "It files the nightly build's issues in acme-corp/api, nothing more.";
+    send(
+        &format!("team+{}@example.org", folder.name),
+        &reply_to(&question, "Dave <dave@example.org>", "", answer),
+    );
+    let acknowledgement = arrived(&runtime, "dave", &[&token, "Thank you"]);
+    let acknowledgement = analyze(&acknowledgement, &MailPolicy::default());
+
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &daemon.id().to_string()])
+        .status();
+    let status = daemon.wait().expect("the daemon stops");
+    assert!(status.success(), "{status}: {}", daemon_log());
+
+    let store = Store::open(&folder.db()).expect("store");
+    let id: i64 = store
+        .connection()
+        .query_row(
+            "SELECT id FROM requests WHERE github_request_id = 7001",
+            [],
+            |row| row.get(0),
+        )
+        .expect("the sync recorded the request");
+    let record = store.request(id).expect("request");
+    assert_eq!(record.request.purpose.as_deref(), Some(answer));
+    assert_eq!(record.state, RequestState::InReview, "{}", daemon_log());
+    assert!(
+        acknowledgement
+            .subject
+            .as_deref()
+            .is_some_and(|subject| subject.contains(&format!("[PAT-{id}]"))),
+        "{:?}",
+        acknowledgement.subject
+    );
+    let sent: Vec<String> = store
+        .outbox_for(id)
+        .expect("outbox")
+        .into_iter()
+        .filter(|mail| mail.state == "sent")
+        .map(|mail| mail.kind)
+        .collect();
+    assert_eq!(sent, ["question", "acknowledgement"], "each sent once");
 }

@@ -31,6 +31,8 @@ pub(super) struct GithubTask {
     pub interval: Duration,
     pub debounce: Duration,
     pub triggers: mpsc::UnboundedReceiver<String>,
+    /// Told after each sync, which may have queued questions to requesters.
+    pub outbox: Option<super::OutboxWake>,
     pub shutdown: watch::Receiver<bool>,
 }
 
@@ -81,6 +83,9 @@ pub(super) async fn run(mut task: GithubTask) {
         tokio::select! {
             () = work => {}
             _ = task.shutdown.changed() => break,
+        }
+        if let Some(outbox) = &task.outbox {
+            outbox.wake();
         }
     }
 }

@@ -1,19 +1,23 @@
 //! `patdesk run`: wires the long-running tasks together, and stops them on SIGTERM or Ctrl-C.
 //!
-//! It runs mail intake (IMAP) and the GitHub task (sync on a timer and when GitHub's mail asks,
-//! then carry decisions back); the outbox joins them later. No business rules live here: each task
+//! It runs mail intake (IMAP), the GitHub task (sync on a timer and when GitHub's mail asks,
+//! then carry decisions back) and the outbox (SMTP). No business rules live here: each task
 //! calls the module that owns its job.
 
 mod github_task;
+mod outbox_task;
 
 use anyhow::{Context as _, anyhow};
 use tokio::sync::{mpsc, watch};
 
 pub use github_task::{SyncTrigger, gather_triggers};
+pub use outbox_task::OutboxWake;
 
 use crate::config::{Config, ConfigError};
 use crate::github::{ClientOptions, GithubClient};
 use crate::imap::{Intake, MailboxAccess};
+use crate::mail::compose::Templates;
+use crate::smtp::Sender;
 use crate::store::Store;
 use crate::sync::{SyncOptions, load_directory};
 
@@ -48,6 +52,8 @@ async fn run_tasks(config: Config) -> anyhow::Result<()> {
     });
     let (trigger, triggers) = mpsc::unbounded_channel::<String>();
     let mut tasks = tokio::task::JoinSet::new();
+    // Mail is sent only with [smtp]; without it the queue waits for a config that has one.
+    let outbox = config.smtp.as_ref().map(|_| OutboxWake::default());
 
     let orgs: Vec<String> = config
         .github
@@ -81,6 +87,7 @@ async fn run_tasks(config: Config) -> anyhow::Result<()> {
             interval: github.sync_interval,
             debounce: github.sync_debounce,
             triggers,
+            outbox: outbox.clone(),
             shutdown: shutdown.clone(),
         }));
     }
@@ -100,12 +107,40 @@ async fn run_tasks(config: Config) -> anyhow::Result<()> {
                 .github
                 .is_some()
                 .then(|| SyncTrigger(trigger.clone())),
+            outbox: outbox.clone(),
         };
         tasks.spawn(intake.run(shutdown.clone()));
+    }
+    if let Some(smtp) = &config.smtp {
+        let Some(signing_key) = &config.signing_key else {
+            return Err(anyhow!(
+                "[smtp] is set but [signing] key is not: patdesk signs the Message-IDs of its mail so replies can be threaded; add it to {}",
+                config.source.display()
+            ));
+        };
+        let password = smtp
+            .login
+            .as_ref()
+            .map(|(_, password)| read(password))
+            .transpose()?;
+        let templates = Templates::load(config.templates_dir.as_deref())?;
+        let reply_to = match &config.mailbox {
+            Some(mailbox) => mailbox.address.clone(),
+            None => smtp.from.clone(),
+        };
+        let sender = Sender::new(smtp, password, read(signing_key)?, templates, &reply_to)?;
+        tasks.spawn(outbox_task::run(outbox_task::OutboxTask {
+            sender,
+            store: Store::open(&config.store.path)?,
+            interval: outbox_task::OUTBOX_INTERVAL,
+            wake: outbox.clone().unwrap_or_default(),
+            shutdown: shutdown.clone(),
+        }));
     }
     tracing::info!(
         orgs = orgs.join(","),
         mailbox = config.mailbox.as_ref().map(|mailbox| format!("{}@{}", mailbox.folder, mailbox.endpoint.host)).unwrap_or_default(),
+        outbox = config.smtp.as_ref().map(|smtp| format!("{}:{}", smtp.endpoint.host, smtp.endpoint.port)).unwrap_or_default(),
         database = %config.store.path.display(),
         "patdesk running"
     );

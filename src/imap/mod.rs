@@ -28,7 +28,7 @@ pub use connect::{ConnectError, ImapSession, Login, Stream, connect};
 
 use crate::config::{Acknowledge, MailboxConfig, Secret};
 use crate::conversation::{self, Outcome, Threading};
-use crate::daemon::SyncTrigger;
+use crate::daemon::{OutboxWake, SyncTrigger};
 use crate::mail::{Analysis, Kind, MailPolicy, analyze};
 use crate::review::ReviewPolicy;
 use crate::store::{Direction, MailboxPosition, NewMessage, Store, StoreError, Tx};
@@ -77,6 +77,8 @@ pub struct Intake {
     /// The orgs patdesk serves, for GitHub's mails to ask for their sync.
     pub orgs: Vec<String>,
     pub trigger: Option<SyncTrigger>,
+    /// Told after each batch, which may have queued an acknowledgement.
+    pub outbox: Option<OutboxWake>,
 }
 
 /// The mailbox and how to reach it. Kept apart from the store, which cannot be shared
@@ -417,6 +419,9 @@ impl Intake {
                 for org in &syncs {
                     trigger.org(org);
                 }
+            }
+            if let Some(outbox) = &self.outbox {
+                outbox.wake();
             }
         }
         self.imap.acknowledge(session, &unacknowledged).await?;

@@ -116,6 +116,7 @@ impl TestFolder {
             store: Store::open(&self.db()).expect("store"),
             orgs: vec!["acme-corp".to_string()],
             trigger: None,
+            outbox: None,
         }
     }
 }

@@ -1,0 +1,68 @@
+//! The outbox task: sends queued mail every round, and as soon as intake or the sync has
+//! queued some.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Notify, watch};
+
+use crate::smtp::Sender;
+use crate::store::Store;
+
+/// How often the outbox is looked at when nobody asks: a transient refusal is retried this late.
+pub(super) const OUTBOX_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Asks the outbox task for a round soon. Cheap to clone; intake and the GitHub task hold one.
+#[derive(Clone, Default)]
+pub struct OutboxWake(Arc<Notify>);
+
+impl OutboxWake {
+    pub fn wake(&self) {
+        // One stored permit: many wakes before the next round make one round.
+        self.0.notify_one();
+    }
+}
+
+pub(super) struct OutboxTask {
+    pub sender: Sender,
+    pub store: Store,
+    pub interval: Duration,
+    pub wake: OutboxWake,
+    pub shutdown: watch::Receiver<bool>,
+}
+
+pub(super) async fn run(mut task: OutboxTask) {
+    let mut failing = false;
+    loop {
+        // A round is never cancelled: a mail marked `sending` must get its outcome recorded,
+        // and a round ends within the SMTP timeout of its last mail.
+        match task.sender.send_queued(&mut task.store).await {
+            Ok(report) if report.sent + report.failed + report.uncertain > 0 => {
+                tracing::info!(
+                    sent = report.sent,
+                    failed = report.failed,
+                    uncertain = report.uncertain,
+                    retrying = report.retrying,
+                    "outbox"
+                );
+                failing = false;
+            }
+            Ok(report) if report.retrying > 0 => {
+                if !failing {
+                    tracing::warn!(
+                        waiting = report.retrying,
+                        "mail server not accepting mail; the outbox retries every round"
+                    );
+                    failing = true;
+                }
+            }
+            Ok(_) => {}
+            Err(error) => tracing::error!(%error, "outbox round failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(task.interval) => {}
+            () = task.wake.0.notified() => {}
+            _ = task.shutdown.changed() => break,
+        }
+    }
+}
