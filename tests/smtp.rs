@@ -56,7 +56,9 @@ fn sender(config: &Config) -> Sender {
 
 /// Queues the purpose question for a new request by `owner`, as the sync does.
 fn queue_question(store: &mut Store, owner: &str, token: &str) -> i64 {
+    static GITHUB_IDS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(1);
     let id = RequestBuilder::tidy()
+        .github_id(GITHUB_IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
         .owner(owner, Some(&format!("{owner}@example.org")))
         .token_name(Some(token))
         .insert(store);
@@ -201,5 +203,90 @@ fn an_unreachable_server_leaves_the_mail_queued_for_the_next_round() {
         (outbox[0].state.as_str(), outbox[0].attempts),
         ("queued", 0),
         "nothing was attempted"
+    );
+}
+
+#[test]
+fn a_hundred_requests_from_one_requester_bring_her_three_mails_an_hour() {
+    mailserver::require();
+    let dir = tempfile::TempDir::new().expect("dir");
+    let config = config(dir.path(), SMTP_PORT);
+    let mut store = Store::open(&dir.path().join("patdesk.db")).expect("store");
+    let marker = format!("flood-{}", std::process::id());
+    for n in 0..100 {
+        queue_question(&mut store, "erin", &format!("{marker}-{n}"));
+    }
+    queue_question(&mut store, "frank", &format!("{marker}-frank"));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let sender = sender(&config);
+
+    let report = runtime
+        .block_on(sender.send_queued(&mut store))
+        .expect("send");
+    assert_eq!(
+        (report.sent, report.held),
+        (4, 97),
+        "three to erin, and frank is not held up by her: {report:?}"
+    );
+    let again = runtime
+        .block_on(sender.send_queued(&mut store))
+        .expect("send again");
+    assert_eq!((again.sent, again.held), (0, 97), "still within the hour");
+    assert!(
+        store.queued_mail().expect("queued").len() == 97,
+        "held mail waits, queued"
+    );
+
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut arrived = Vec::new();
+    while arrived.len() < 3 && Instant::now() < deadline {
+        arrived = runtime.block_on(inbox("erin", &marker));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(runtime.block_on(inbox("erin", &marker)).len(), 3);
+    assert_eq!(runtime.block_on(inbox("frank", &marker)).len(), 1);
+}
+
+#[test]
+fn the_breaker_pauses_sending_after_thirty_mails_in_ten_minutes_and_alerts_once() {
+    mailserver::require();
+    let dir = tempfile::TempDir::new().expect("dir");
+    let config = config(dir.path(), SMTP_PORT);
+    let mut store = Store::open(&dir.path().join("patdesk.db")).expect("store");
+    // Thirty-five different requesters, so only the breaker can hold any of them back. Their
+    // plus-addresses all reach the team's mailbox.
+    for n in 0..35 {
+        queue_question(&mut store, &format!("team+breaker{n}"), "breaker-test");
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let sender = sender(&config);
+
+    let report = runtime
+        .block_on(sender.send_queued(&mut store))
+        .expect("send");
+    assert_eq!((report.sent, report.held), (30, 5), "{report:?}");
+    let again = runtime
+        .block_on(sender.send_queued(&mut store))
+        .expect("send again");
+    assert_eq!((again.sent, again.held), (0, 5));
+
+    let alerts: Vec<_> = store
+        .alerts()
+        .expect("alerts")
+        .into_iter()
+        .filter(|alert| alert.kind == patdesk::smtp::PAUSE_ALERT)
+        .collect();
+    assert_eq!(alerts.len(), 1, "one alert per pause, not one per round");
+    assert!(
+        alerts[0].message.contains("5 wait"),
+        "{}",
+        alerts[0].message
     );
 }

@@ -43,6 +43,7 @@ pub(super) async fn run(mut task: OutboxTask) {
                     failed = report.failed,
                     uncertain = report.uncertain,
                     retrying = report.retrying,
+                    held = report.held,
                     "outbox"
                 );
                 failing = false;

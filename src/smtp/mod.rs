@@ -4,7 +4,12 @@
 //! bytes. It is marked `sending` in a committed transaction before the SMTP conversation, so a
 //! crash can never make patdesk believe a mail was not sent. A permanent refusal is `failed`
 //! with the server's answer; a transient one waits for the next round; a conversation that
-//! breaks off leaves the mail `uncertain`, never blindly resent.
+//! breaks off leaves the mail `uncertain`, never blindly resent. The rate guards of `limits`
+//! hold mail back, queued, before any of that.
+
+mod limits;
+
+pub use limits::{PAUSE_ALERT, RateLimits, Verdict};
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -35,6 +40,8 @@ pub struct OutboxReport {
     pub failed: usize,
     pub retrying: usize,
     pub uncertain: usize,
+    /// Kept queued by the rate guards.
+    pub held: usize,
 }
 
 pub struct Sender {
@@ -47,6 +54,7 @@ pub struct Sender {
     domain: String,
     key: Secret,
     team_name: String,
+    limits: RateLimits,
 }
 
 impl Sender {
@@ -106,6 +114,7 @@ impl Sender {
             reply_to: reply_to.to_string(),
             key,
             team_name,
+            limits: RateLimits::default(),
         })
     }
 
@@ -122,7 +131,20 @@ impl Sender {
             report.retrying = queued.len();
             return Ok(report);
         }
-        for mail in queued {
+        let waiting = queued.len();
+        for (index, mail) in queued.into_iter().enumerate() {
+            match self.limits.verdict(store, &mail.recipient)? {
+                Verdict::Send => {}
+                Verdict::HoldRecipient => {
+                    report.held += 1;
+                    continue;
+                }
+                Verdict::Pause => {
+                    report.held += waiting - index;
+                    self.limits.alert_pause(store, waiting - index)?;
+                    break;
+                }
+            }
             let composed = match (&mail.message_id, &mail.raw) {
                 (Some(id), Some(raw)) => Ok((id.clone(), raw.clone())),
                 _ => self.compose(&mail),

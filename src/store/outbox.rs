@@ -89,3 +89,32 @@ impl Tx<'_> {
         Ok(())
     }
 }
+
+impl super::Store {
+    /// Mail that has left, or may have left, since `since` (an RFC 3339 time): to `recipient`
+    /// (any case), or to anyone. The rate guards count these.
+    pub fn mail_sent_since(
+        &self,
+        recipient: Option<&str>,
+        since: &str,
+    ) -> Result<usize, StoreError> {
+        let count: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM outbox
+             WHERE state IN ('sent', 'sending', 'uncertain') AND updated_at >= ?1
+               AND (?2 IS NULL OR lower(recipient) = lower(?2))",
+            params![since, recipient],
+            |row| row.get(0),
+        )?;
+        Ok(usize::try_from(count).unwrap_or(usize::MAX))
+    }
+
+    /// Whether an alert of `kind` was raised since `since`: a paused outbox alerts once.
+    pub fn alert_raised_since(&self, kind: &str, since: &str) -> Result<bool, StoreError> {
+        let count: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM alerts WHERE kind = ?1 AND created_at >= ?2",
+            params![kind, since],
+            |row| row.get(0),
+        )?;
+        Ok(count > 0)
+    }
+}

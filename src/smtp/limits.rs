@@ -1,0 +1,81 @@
+//! The guards that keep patdesk from flooding anyone: per recipient at most 3 mails an hour and
+//! 10 a day, and a breaker that pauses all sending when more than 30 left in 10 minutes — a
+//! sign of a loop or a runaway sync, which the team is alerted to. Held mail stays queued.
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::store::{Store, StoreError, format_time};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimits {
+    pub per_recipient_hour: usize,
+    pub per_recipient_day: usize,
+    pub breaker_count: usize,
+    pub breaker_window: SignedDuration,
+}
+
+impl Default for RateLimits {
+    fn default() -> RateLimits {
+        RateLimits {
+            per_recipient_hour: 3,
+            per_recipient_day: 10,
+            breaker_count: 30,
+            breaker_window: SignedDuration::from_mins(10),
+        }
+    }
+}
+
+/// Whether a mail may go now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Send,
+    /// This recipient has had enough for now; others may still be sent to.
+    HoldRecipient,
+    /// Too much mail left recently: nothing more this round.
+    Pause,
+}
+
+impl RateLimits {
+    pub fn verdict(&self, store: &Store, recipient: &str) -> Result<Verdict, StoreError> {
+        if store.mail_sent_since(None, &since(self.breaker_window))? >= self.breaker_count {
+            return Ok(Verdict::Pause);
+        }
+        let hour = store.mail_sent_since(Some(recipient), &since(SignedDuration::from_hours(1)))?;
+        let day = store.mail_sent_since(Some(recipient), &since(SignedDuration::from_hours(24)))?;
+        if hour >= self.per_recipient_hour || day >= self.per_recipient_day {
+            return Ok(Verdict::HoldRecipient);
+        }
+        Ok(Verdict::Send)
+    }
+
+    /// Raises the team's alert for a pause, once per breaker window.
+    pub fn alert_pause(&self, store: &mut Store, waiting: usize) -> Result<(), StoreError> {
+        if store.alert_raised_since(PAUSE_ALERT, &since(self.breaker_window))? {
+            return Ok(());
+        }
+        let tx = store.transaction()?;
+        tx.raise_alert(
+            PAUSE_ALERT,
+            None,
+            &format!(
+                "sending paused: more than {} mails left in {} minutes; {waiting} wait in the outbox \
+                 and go out once the rate falls",
+                self.breaker_count,
+                self.breaker_window.as_mins()
+            ),
+        )?;
+        tx.commit()
+    }
+}
+
+/// The start of the window that ends now. Counting from the beginning of time where that
+/// cannot be computed errs on the side of sending less.
+fn since(window: SignedDuration) -> String {
+    format_time(
+        Timestamp::now()
+            .checked_sub(window)
+            .unwrap_or(Timestamp::MIN),
+    )
+}
+
+pub const PAUSE_ALERT: &str = "sending_paused";
