@@ -390,7 +390,7 @@ fn the_daemon_asks_for_the_purpose_and_records_the_answer() {
     std::fs::write(
         &config,
         format!(
-            "{text}[people]\ndirectory = \"people.csv\"\n\
+            "{text}[team]\nmembers = [\"alice\"]\n[people]\ndirectory = \"people.csv\"\n\
              [signing]\nkey = {{ file = \"signing-key\" }}\n\
              [smtp]\nhost = \"127.0.0.1\"\nport = {SMTP_PORT}\nsecurity = \"plaintext\"\n\
              from = \"Platform team <team@example.org>\"\n\
@@ -403,12 +403,15 @@ fn the_daemon_asks_for_the_purpose_and_records_the_answer() {
     .expect("config");
 
     let log = dir.join("daemon.log");
-    let mut daemon = std::process::Command::new(env!("CARGO_BIN_EXE_patdesk"))
-        .args(["run", "--config"])
-        .arg(&config)
-        .stderr(std::fs::File::create(&log).expect("log file"))
-        .spawn()
-        .expect("start the daemon");
+    let mut daemon = common::KillOnDrop(
+        std::process::Command::new(env!("CARGO_BIN_EXE_patdesk"))
+            .args(["run", "--config"])
+            .arg(&config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("start the daemon"),
+    );
     let daemon_log = || std::fs::read_to_string(&log).unwrap_or_default();
 
     let question = arrived(&runtime, "dave", &[&token, "used for"]);
@@ -419,12 +422,23 @@ fn the_daemon_asks_for_the_purpose_and_records_the_answer() {
     );
     let acknowledgement = arrived(&runtime, "dave", &[&token, "Thank you"]);
     let acknowledgement = analyze(&acknowledgement, &MailPolicy::default());
-
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &daemon.id().to_string()])
-        .status();
-    let status = daemon.wait().expect("the daemon stops");
-    assert!(status.success(), "{status}: {}", daemon_log());
+    let question = analyze(&question, &MailPolicy::default());
+    let question_id = question.message_id.clone().expect("question's Message-ID");
+    let reply_id = format!("reply-{}@example.org", std::process::id());
+    let bare = |id: &str| id.trim_matches(['<', '>']).to_string();
+    assert_eq!(
+        acknowledgement.in_reply_to.as_deref().map(bare),
+        Some(reply_id.clone()),
+        "the acknowledgement answers dave's reply"
+    );
+    assert!(
+        acknowledgement
+            .references
+            .iter()
+            .any(|id| bare(id) == bare(&question_id)),
+        "{:?}",
+        acknowledgement.references
+    );
 
     let store = Store::open(&folder.db()).expect("store");
     let id: i64 = store
@@ -446,6 +460,42 @@ fn the_daemon_asks_for_the_purpose_and_records_the_answer() {
         "{:?}",
         acknowledgement.subject
     );
+
+    // The decision is told in the same thread.
+    let approve = std::process::Command::new(env!("CARGO_BIN_EXE_patdesk"))
+        .args(["approve", &id.to_string(), "--by", "alice", "--config"])
+        .arg(&config)
+        .output()
+        .expect("patdesk approve");
+    assert!(
+        approve.status.success(),
+        "{}",
+        String::from_utf8_lossy(&approve.stderr)
+    );
+    let approval = arrived(&runtime, "dave", &[&token, "Approved"]);
+    let approval = analyze(&approval, &MailPolicy::default());
+    let acknowledgement_id = acknowledgement
+        .message_id
+        .clone()
+        .expect("ack's Message-ID");
+    assert_eq!(
+        approval.in_reply_to.as_deref().map(bare),
+        Some(bare(&acknowledgement_id)),
+        "the approval follows the last mail of the conversation"
+    );
+    let threaded: Vec<String> = approval.references.iter().map(|id| bare(id)).collect();
+    assert_eq!(
+        threaded,
+        [bare(&question_id), reply_id, bare(&acknowledgement_id)],
+        "the whole conversation, oldest first"
+    );
+
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &daemon.id().to_string()])
+        .status();
+    let status = daemon.wait().expect("the daemon stops");
+    assert!(status.success(), "{status}: {}", daemon_log());
+
     let sent: Vec<String> = store
         .outbox_for(id)
         .expect("outbox")
@@ -453,5 +503,9 @@ fn the_daemon_asks_for_the_purpose_and_records_the_answer() {
         .filter(|mail| mail.state == "sent")
         .map(|mail| mail.kind)
         .collect();
-    assert_eq!(sent, ["question", "acknowledgement"], "each sent once");
+    assert_eq!(
+        sent,
+        ["question", "acknowledgement", "approval"],
+        "each sent once"
+    );
 }

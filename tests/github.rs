@@ -870,12 +870,14 @@ fn the_daemon_syncs_on_its_timer_without_any_mail_and_stops_on_sigterm() {
     .expect("config");
 
     let log = desk.dir.path().join("daemon.log");
-    let mut daemon = Command::new(env!("CARGO_BIN_EXE_patdesk"))
-        .args(["run", "--config"])
-        .arg(&config)
-        .stderr(std::fs::File::create(&log).expect("log file"))
-        .spawn()
-        .expect("start the daemon");
+    let mut daemon = common::KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_patdesk"))
+            .args(["run", "--config"])
+            .arg(&config)
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("start the daemon"),
+    );
     let count = |desk: &Desk| -> i64 {
         desk.store()
             .connection()

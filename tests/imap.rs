@@ -271,13 +271,15 @@ fn mail_delivered_while_idle_is_taken_in_without_waiting_for_the_poll() {
     // The poll is five minutes away: only IDLE can bring the mail in within the wait below.
     let config = folder.config_file("poll_seconds = 300\n");
     let log = std::fs::File::create(config.with_file_name("daemon.log")).expect("log");
-    let mut daemon = Command::new(env!("CARGO_BIN_EXE_patdesk"))
-        .args(["run", "--config"])
-        .arg(&config)
-        .stderr(log)
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start the daemon");
+    let mut daemon = common::KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_patdesk"))
+            .args(["run", "--config"])
+            .arg(&config)
+            .stderr(log)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start the daemon"),
+    );
     let connected = Instant::now();
     while !std::fs::read_to_string(config.with_file_name("daemon.log"))
         .unwrap_or_default()
@@ -319,12 +321,14 @@ fn killed_mid_batch_and_restarted_nothing_is_lost_or_stored_twice() {
     });
     let config = folder.config_file("");
     let start = || {
-        Command::new(env!("CARGO_BIN_EXE_patdesk"))
-            .args(["run", "--config"])
-            .arg(&config)
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the daemon")
+        common::KillOnDrop(
+            Command::new(env!("CARGO_BIN_EXE_patdesk"))
+                .args(["run", "--config"])
+                .arg(&config)
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start the daemon"),
+        )
     };
     // Killed as soon as part of the backlog is in.
     let mut first = start();

@@ -33,12 +33,14 @@ fn intake_resumes_by_itself_after_dovecot_restarts() {
     runtime.block_on(async { create(&mut team_session().await, &folder.name).await });
     let config = folder.config_file("");
     let log_path = config.with_file_name("daemon.log");
-    let mut daemon = Command::new(env!("CARGO_BIN_EXE_patdesk"))
-        .args(["run", "--config"])
-        .arg(&config)
-        .stderr(std::fs::File::create(&log_path).expect("log"))
-        .spawn()
-        .expect("start the daemon");
+    let mut daemon = common::KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_patdesk"))
+            .args(["run", "--config"])
+            .arg(&config)
+            .stderr(std::fs::File::create(&log_path).expect("log"))
+            .spawn()
+            .expect("start the daemon"),
+    );
     let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
     let wait_for = |what: &dyn Fn() -> bool, seconds: u64, failure: &str| {
         let deadline = Instant::now() + Duration::from_secs(seconds);

@@ -147,7 +147,10 @@ impl Sender {
             }
             let composed = match (&mail.message_id, &mail.raw) {
                 (Some(id), Some(raw)) => Ok((id.clone(), raw.clone())),
-                _ => self.compose(&mail),
+                _ => match mail.request_id {
+                    Some(request) => self.compose(&mail, &store.conversation_ids(request)?),
+                    None => self.compose(&mail, &[]),
+                },
             };
             let (message_id, raw) = match composed {
                 Ok(composed) => composed,
@@ -210,8 +213,9 @@ impl Sender {
         Ok(report)
     }
 
-    /// The mail as it will be sent, and its signed Message-ID.
-    fn compose(&self, mail: &OutgoingMail) -> Result<(String, Vec<u8>), String> {
+    /// The mail as it will be sent, and its signed Message-ID; `thread` is the request's
+    /// conversation so far, which it answers.
+    fn compose(&self, mail: &OutgoingMail, thread: &[String]) -> Result<(String, Vec<u8>), String> {
         let context = self.context(mail);
         let (subject, body) = self
             .templates
@@ -237,8 +241,8 @@ impl Sender {
                 to: &mail.recipient,
                 reply_to: &self.reply_to,
                 message_id: &message_id,
-                in_reply_to: None,
-                references: &[],
+                in_reply_to: thread.last().map(String::as_str),
+                references: thread,
                 auto_submitted,
             },
         )

@@ -118,3 +118,30 @@ impl super::Store {
         Ok(count > 0)
     }
 }
+
+impl super::Store {
+    /// The Message-IDs of a request's conversation so far, oldest first: what patdesk sent (or
+    /// may have) and what the requester's replies threaded onto it. A new mail about the request
+    /// answers the last and references them all, so it lands in the same thread.
+    pub fn conversation_ids(&self, request_id: i64) -> Result<Vec<String>, StoreError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT message_id FROM (
+                 SELECT message_id, updated_at AS at FROM outbox
+                 WHERE request_id = ?1 AND message_id IS NOT NULL
+                   AND state IN ('sent', 'sending', 'uncertain')
+                 UNION ALL
+                 SELECT message_id, received_at AS at FROM messages
+                 WHERE request_id = ?1 AND direction = 'in' AND message_id IS NOT NULL
+                   AND triage = 0
+             ) ORDER BY at",
+        )?;
+        let ids = statement
+            .query_map([request_id], |row| row.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ids
+            .into_iter()
+            .map(|id| id.trim_matches(['<', '>']).to_string())
+            .filter(|id| !id.is_empty())
+            .collect())
+    }
+}

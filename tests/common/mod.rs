@@ -56,3 +56,27 @@ pub fn corpus_policy() -> MailPolicy {
         ..MailPolicy::default()
     }
 }
+
+/// A process (a daemon under test) killed when the test ends, passed or failed: a failing test
+/// must not leave a daemon holding the test runner's pipes open.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl std::ops::Deref for KillOnDrop {
+    type Target = std::process::Child;
+    fn deref(&self) -> &std::process::Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for KillOnDrop {
+    fn deref_mut(&mut self) -> &mut std::process::Child {
+        &mut self.0
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
