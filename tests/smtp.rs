@@ -290,3 +290,54 @@ fn the_breaker_pauses_sending_after_thirty_mails_in_ten_minutes_and_alerts_once(
         alerts[0].message
     );
 }
+
+#[test]
+fn a_mail_interrupted_mid_send_is_uncertain_and_never_resent_by_itself() {
+    mailserver::require();
+    let dir = tempfile::TempDir::new().expect("dir");
+    let config = config(dir.path(), SMTP_PORT);
+    let mut store = Store::open(&dir.path().join("patdesk.db")).expect("store");
+    let request = queue_question(&mut store, "carol", "reader-interrupted");
+    // What a kill between `sending` and the server's answer leaves behind.
+    let queued = store.queued_mail().expect("queued");
+    let tx = store.transaction().expect("tx");
+    tx.mark_mail_sending(
+        queued[0].id,
+        "pat-interrupted@example.org",
+        b"the composed mail",
+    )
+    .expect("mark");
+    tx.commit().expect("commit");
+
+    let sender = sender(&config);
+    assert_eq!(sender.settle_interrupted(&mut store).expect("settle"), 1);
+    assert_eq!(
+        sender.settle_interrupted(&mut store).expect("settle again"),
+        0
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let report = runtime
+        .block_on(sender.send_queued(&mut store))
+        .expect("send");
+    assert_eq!(report, Default::default(), "nothing resent");
+
+    let outbox = store.outbox_for(request).expect("outbox");
+    assert_eq!(outbox[0].state, "uncertain");
+    assert!(
+        outbox[0]
+            .last_error
+            .as_deref()
+            .is_some_and(|error| error.contains("may have been sent"))
+    );
+    let alerts = store.alerts().expect("alerts");
+    assert_eq!(
+        alerts
+            .iter()
+            .filter(|alert| alert.kind == "mail_uncertain")
+            .count(),
+        1
+    );
+}

@@ -33,6 +33,14 @@ pub(super) struct OutboxTask {
 
 pub(super) async fn run(mut task: OutboxTask) {
     let mut failing = false;
+    match task.sender.settle_interrupted(&mut task.store) {
+        Ok(0) => {}
+        Ok(count) => tracing::warn!(
+            count,
+            "mail interrupted mid-send marked uncertain, not resent"
+        ),
+        Err(error) => tracing::error!(%error, "cannot settle interrupted sends"),
+    }
     loop {
         // A round is never cancelled: a mail marked `sending` must get its outcome recorded,
         // and a round ends within the SMTP timeout of its last mail.

@@ -118,6 +118,24 @@ impl Sender {
         })
     }
 
+    /// Settles what a stop during a send left `sending` as `uncertain`, and tells the team
+    /// which mails to look for in the Sent folder. Run once, before the first round.
+    pub fn settle_interrupted(&self, store: &mut Store) -> Result<usize, StoreError> {
+        let tx = store.transaction()?;
+        let interrupted = tx.settle_interrupted_sends()?;
+        if interrupted > 0 {
+            tx.raise_alert(
+                "mail_uncertain",
+                None,
+                &format!(
+                    "{interrupted} mail(s) were being sent when patdesk stopped and may have gone;                      they are marked uncertain and will not be resent by themselves"
+                ),
+            )?;
+        }
+        tx.commit()?;
+        Ok(interrupted)
+    }
+
     /// Sends every queued mail once.
     pub async fn send_queued(&self, store: &mut Store) -> Result<OutboxReport, StoreError> {
         let mut report = OutboxReport::default();

@@ -19,6 +19,9 @@ pub struct OutgoingMail {
     pub attempts: i64,
 }
 
+const INTERRUPTED: &str =
+    "patdesk stopped during the SMTP conversation: the mail may have been sent";
+
 impl super::Store {
     /// Mail to send now: queued, oldest first.
     pub fn queued_mail(&self) -> Result<Vec<OutgoingMail>, StoreError> {
@@ -61,6 +64,35 @@ impl Tx<'_> {
             params![id, message_id, raw, self.now],
         )?;
         Ok(())
+    }
+
+    /// Mail left `sending` by a stop in the middle of its SMTP conversation (a crash, a kill):
+    /// it may have gone, so it becomes `uncertain`, with its event, and is never resent by
+    /// itself. Returns how many.
+    pub fn settle_interrupted_sends(&self) -> Result<usize, StoreError> {
+        let interrupted: Vec<(i64, Option<i64>, String, String)> = {
+            let mut statement = self.tx.prepare_cached(
+                "SELECT id, request_id, kind, recipient FROM outbox WHERE state = 'sending' ORDER BY id",
+            )?;
+            statement
+                .query_map([], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+                })?
+                .collect::<Result<_, _>>()?
+        };
+        for (id, request_id, kind, recipient) in &interrupted {
+            self.tx.execute(
+                "UPDATE outbox SET state = 'uncertain', last_error = ?2, updated_at = ?3 WHERE id = ?1",
+                params![id, INTERRUPTED, self.now],
+            )?;
+            self.append_event(
+                "system",
+                *request_id,
+                "mail_uncertain",
+                &json!({ "outbox": id, "kind": kind, "to": recipient, "error": INTERRUPTED }),
+            )?;
+        }
+        Ok(interrupted.len())
     }
 
     /// `sent`, `failed`, `uncertain`, or `queued` again (a transient error), with its event.
