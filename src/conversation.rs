@@ -215,3 +215,56 @@ mod tests {
         assert_eq!(subject_tag("no tag"), None);
     }
 }
+
+/// How patdesk reminds a requester who has not answered its question.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reminders {
+    pub max: usize,
+    pub interval: jiff::SignedDuration,
+}
+
+impl Default for Reminders {
+    fn default() -> Reminders {
+        Reminders {
+            max: 2,
+            interval: jiff::SignedDuration::from_hours(48),
+        }
+    }
+}
+
+/// Queues a reminder for each request whose question (or last reminder) went unanswered for
+/// `interval`, at most `max` per request. Each has its own idempotency key, so a second call
+/// at the same moment queues nothing. Returns how many were queued.
+pub fn queue_reminders(
+    tx: &Tx<'_>,
+    now: Timestamp,
+    reminders: &Reminders,
+) -> Result<usize, StoreError> {
+    let mut queued = 0;
+    for unanswered in tx.unanswered_questions()? {
+        if unanswered.reminders >= reminders.max {
+            continue;
+        }
+        let Ok(last_asked) = unanswered.last_asked.parse::<Timestamp>() else {
+            continue;
+        };
+        if now.duration_since(last_asked) < reminders.interval {
+            continue;
+        }
+        let number = unanswered.reminders + 1;
+        let key = format!("pat-{}:reminder-{number}", unanswered.request_id);
+        if tx
+            .enqueue_mail(
+                unanswered.request_id,
+                "reminder",
+                &unanswered.recipient,
+                &unanswered.payload,
+                &key,
+            )?
+            .is_some()
+        {
+            queued += 1;
+        }
+    }
+    Ok(queued)
+}

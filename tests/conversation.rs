@@ -509,3 +509,81 @@ fn the_daemon_asks_for_the_purpose_and_records_the_answer() {
         "each sent once"
     );
 }
+
+#[test]
+fn an_unanswered_question_is_followed_by_two_reminders_two_days_apart_and_no_more() {
+    use patdesk::conversation::{Reminders, queue_reminders};
+
+    let dir = tempfile::TempDir::new().expect("dir");
+    let mut store = Store::open(&dir.path().join("patdesk.db")).expect("store");
+    let waiting = RequestBuilder::tidy()
+        .github_id(1)
+        .owner("carol", Some("carol@example.org"))
+        .purpose(None)
+        .state(RequestState::AwaitingPurpose)
+        .insert(&mut store);
+    let answered = RequestBuilder::tidy()
+        .github_id(2)
+        .owner("dave", Some("dave@example.org"))
+        .state(RequestState::InReview)
+        .insert(&mut store);
+    let tx = store.transaction().expect("tx");
+    for (request, owner) in [(waiting, "carol"), (answered, "dave")] {
+        tx.enqueue_mail(
+            request,
+            "question",
+            &format!("{owner}@example.org"),
+            &json!({ "request": request, "token_name": "reader" }),
+            &format!("pat-{request}:question"),
+        )
+        .expect("queue");
+    }
+    tx.commit().expect("commit");
+    // Sends whatever is queued, as the outbox would.
+    let send_all = |store: &mut Store| {
+        let queued = store.queued_mail().expect("queued");
+        let tx = store.transaction().expect("tx");
+        for mail in &queued {
+            tx.record_mail_outcome(mail, "sent", None).expect("sent");
+        }
+        tx.commit().expect("commit");
+        queued.len()
+    };
+    let remind = |store: &mut Store, hours_from_now: i64| {
+        let tx = store.transaction().expect("tx");
+        let now = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(hours_from_now);
+        let queued = queue_reminders(&tx, now, &Reminders::default()).expect("remind");
+        tx.commit().expect("commit");
+        queued
+    };
+
+    assert_eq!(
+        remind(&mut store, 100),
+        0,
+        "nothing before the question has left"
+    );
+    assert_eq!(send_all(&mut store), 2);
+    assert_eq!(remind(&mut store, 47), 0, "not within two days");
+    assert_eq!(remind(&mut store, 49), 1, "carol only: dave has answered");
+    assert_eq!(
+        remind(&mut store, 49),
+        0,
+        "not while one waits in the outbox"
+    );
+    assert_eq!(send_all(&mut store), 1);
+    assert_eq!(
+        remind(&mut store, 49),
+        1,
+        "the second, two days after the first"
+    );
+    assert_eq!(send_all(&mut store), 1);
+    assert_eq!(remind(&mut store, 500), 0, "two at most");
+
+    let kinds: Vec<String> = store
+        .outbox_for(waiting)
+        .expect("outbox")
+        .into_iter()
+        .map(|mail| mail.kind)
+        .collect();
+    assert_eq!(kinds, ["question", "reminder", "reminder"]);
+}

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
 
+use crate::conversation::{self, Reminders};
 use crate::smtp::Sender;
 use crate::store::Store;
 
@@ -42,6 +43,9 @@ pub(super) async fn run(mut task: OutboxTask) {
         Err(error) => tracing::error!(%error, "cannot settle interrupted sends"),
     }
     loop {
+        if let Err(error) = queue_due_reminders(&mut task.store) {
+            tracing::error!(%error, "cannot queue reminders");
+        }
         // A round is never cancelled: a mail marked `sending` must get its outcome recorded,
         // and a round ends within the SMTP timeout of its last mail.
         match task.sender.send_queued(&mut task.store).await {
@@ -74,4 +78,14 @@ pub(super) async fn run(mut task: OutboxTask) {
             _ = task.shutdown.changed() => break,
         }
     }
+}
+
+fn queue_due_reminders(store: &mut Store) -> Result<(), crate::store::StoreError> {
+    let tx = store.transaction()?;
+    let queued = conversation::queue_reminders(&tx, jiff::Timestamp::now(), &Reminders::default())?;
+    tx.commit()?;
+    if queued > 0 {
+        tracing::info!(queued, "reminders queued");
+    }
+    Ok(())
 }

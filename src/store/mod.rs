@@ -23,7 +23,7 @@ pub use chain::{Break, ChainHead, GENESIS, Verification};
 pub use github_side::{Alert, QueuedPush};
 pub use intake::MailboxPosition;
 pub use messages::{Direction, MessageRecord, NewMessage};
-pub use outbox::OutgoingMail;
+pub use outbox::{OutgoingMail, UnansweredQuestion};
 pub use queue::{OutboxRecord, PushRecord};
 pub use requests::{EventRecord, ExportRow, ListFilter, NewRequest, RequestRecord, RequestSummary};
 

@@ -177,3 +177,55 @@ impl super::Store {
             .collect())
     }
 }
+
+/// A request still waiting for its purpose, and where its asking stands.
+#[derive(Debug, Clone)]
+pub struct UnansweredQuestion {
+    pub request_id: i64,
+    pub recipient: String,
+    /// The question's payload: a reminder says the same.
+    pub payload: serde_json::Value,
+    pub reminders: usize,
+    /// When the question or the last reminder left.
+    pub last_asked: String,
+}
+
+impl Tx<'_> {
+    /// Requests waiting for their purpose whose question (and every reminder so far) has left,
+    /// none still waiting in the outbox.
+    pub fn unanswered_questions(&self) -> Result<Vec<UnansweredQuestion>, StoreError> {
+        let mut statement = self.tx.prepare_cached(
+            "SELECT r.id, q.recipient, q.payload,
+                    (SELECT COUNT(*) FROM outbox m WHERE m.request_id = r.id AND m.kind = 'reminder'),
+                    (SELECT MAX(m.updated_at) FROM outbox m WHERE m.request_id = r.id
+                        AND m.kind IN ('question', 'reminder'))
+             FROM requests r JOIN outbox q ON q.request_id = r.id AND q.kind = 'question'
+             WHERE r.state = 'awaiting_purpose' AND q.state IN ('sent', 'uncertain')
+               AND NOT EXISTS (SELECT 1 FROM outbox m WHERE m.request_id = r.id
+                   AND m.kind IN ('question', 'reminder') AND m.state IN ('queued', 'sending'))
+             ORDER BY r.id",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, i64>(3)?,
+                row.get::<_, String>(4)?,
+            ))
+        })?;
+        let mut unanswered = Vec::new();
+        for row in rows {
+            let (request_id, recipient, payload, reminders, last_asked) = row?;
+            unanswered.push(UnansweredQuestion {
+                request_id,
+                recipient,
+                payload: serde_json::from_str(&payload)
+                    .map_err(|e| StoreError::Corrupt(format!("outbox payload: {e}")))?,
+                reminders: usize::try_from(reminders).unwrap_or(usize::MAX),
+                last_asked,
+            });
+        }
+        Ok(unanswered)
+    }
+}
