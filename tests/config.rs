@@ -191,6 +191,8 @@ fn every_problem_is_reported_at_once_with_its_key() {
     let text = r#"
         [mail]
         max_message_bytes = 10
+        reminders = 5
+        reminder_interval_hours = 1
         [mailbox]
         host = "imap.example.org"
         security = "plaintext"
@@ -208,6 +210,8 @@ fn every_problem_is_reported_at_once_with_its_key() {
     let keys: Vec<&str> = found.iter().map(|(key, _)| key.as_str()).collect();
     for key in [
         "mail.max_message_bytes",
+        "mail.reminders",
+        "mail.reminder_interval_hours",
         "mailbox.security",
         "mailbox.port",
         "mailbox.username",
@@ -350,4 +354,24 @@ fn a_missing_file_says_which() {
     let error = Config::load(Path::new("/nonexistent/patdesk.toml")).expect_err("missing");
     assert!(matches!(error, ConfigError::Read { .. }));
     assert!(error.to_string().contains("/nonexistent/patdesk.toml"));
+}
+
+#[test]
+fn reminders_can_be_fewer_or_further_apart_but_never_more_pressing() {
+    let config = Config::from_toml(
+        "[mail]\nreminders = 1\nreminder_interval_hours = 72\n",
+        Path::new("patdesk.toml"),
+        None,
+    )
+    .expect("valid");
+    assert_eq!(config.reminders.max, 1);
+    assert_eq!(
+        config.reminders.interval,
+        jiff::SignedDuration::from_hours(72)
+    );
+    let defaults = Config::from_toml("", Path::new("patdesk.toml"), None).expect("valid");
+    assert_eq!(
+        (defaults.reminders.max, defaults.reminders.interval),
+        (2, jiff::SignedDuration::from_hours(48))
+    );
 }

@@ -9,6 +9,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+use crate::conversation::Reminders;
 use crate::mail::{DEFAULT_MAX_MESSAGE_BYTES, MailPolicy};
 use crate::review::ReviewPolicy;
 use raw::{RawConfig, RawGithub, RawMailbox, RawReview, RawSecret, RawSecurity, RawSmtp};
@@ -21,6 +22,9 @@ pub const DEFAULT_GITHUB_API_URL: &str = "https://api.github.com";
 
 const MIN_MESSAGE_BYTES: u64 = 64 * 1024;
 const MAX_MESSAGE_BYTES: u64 = 1024 * 1024 * 1024;
+const MAX_REMINDERS: usize = 2;
+const MIN_REMINDER_HOURS: i64 = 48;
+const MAX_REMINDER_HOURS: i64 = 720;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -41,6 +45,8 @@ pub struct Config {
     /// Signs the Message-IDs of outgoing mail so replies can be threaded without trusting
     /// the subject line.
     pub signing_key: Option<SecretRef>,
+    /// How requesters who do not answer are reminded.
+    pub reminders: Reminders,
 }
 
 #[derive(Debug, Clone)]
@@ -275,6 +281,7 @@ impl Validator {
             path: self.path(raw.store.path.unwrap_or_else(|| DEFAULT_STORE_PATH.into())),
         };
         let templates_dir = self.templates_dir(raw.mail.templates_dir.clone());
+        let reminders = self.reminders(raw.mail.reminders, raw.mail.reminder_interval_hours);
         let mail = self.mail(raw.mail);
         let mailbox = raw.mailbox.map(|mailbox| self.mailbox(mailbox));
         let smtp = raw.smtp.map(|smtp| self.smtp(smtp));
@@ -296,7 +303,37 @@ impl Validator {
             people_directory: raw.people.directory.map(|path| self.path(path)),
             templates_dir,
             signing_key,
+            reminders,
         }
+    }
+
+    /// The guard against pestering holds whatever the config says: at most two reminders, at
+    /// least 48 hours apart. An admin may ask for fewer, or further apart.
+    fn reminders(&mut self, count: Option<u64>, hours: Option<u64>) -> Reminders {
+        let mut reminders = Reminders::default();
+        if let Some(count) = count {
+            match usize::try_from(count) {
+                Ok(count) if count <= MAX_REMINDERS => reminders.max = count,
+                _ => self.problem(
+                    "mail.reminders",
+                    format!(
+                        "is {count}: accepted is 0 to {MAX_REMINDERS} (default {MAX_REMINDERS})"
+                    ),
+                ),
+            }
+        }
+        if let Some(hours) = hours {
+            match i64::try_from(hours) {
+                Ok(hours) if (MIN_REMINDER_HOURS..=MAX_REMINDER_HOURS).contains(&hours) => {
+                    reminders.interval = jiff::SignedDuration::from_hours(hours);
+                }
+                _ => self.problem(
+                    "mail.reminder_interval_hours",
+                    format!("is {hours}: accepted is {MIN_REMINDER_HOURS} to {MAX_REMINDER_HOURS} (default {MIN_REMINDER_HOURS})"),
+                ),
+            }
+        }
+        reminders
     }
 
     fn path(&self, path: PathBuf) -> PathBuf {

@@ -38,6 +38,8 @@ pub struct RawMail {
     pub trusted_authserv_ids: Option<Vec<String>>,
     pub max_message_bytes: Option<u64>,
     pub templates_dir: Option<PathBuf>,
+    pub reminders: Option<u64>,
+    pub reminder_interval_hours: Option<u64>,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]

@@ -134,6 +134,7 @@ async fn run_tasks(config: Config) -> anyhow::Result<()> {
             store: Store::open(&config.store.path)?,
             interval: outbox_task::OUTBOX_INTERVAL,
             wake: outbox.clone().unwrap_or_default(),
+            reminders: config.reminders.clone(),
             shutdown: shutdown.clone(),
         }));
     }

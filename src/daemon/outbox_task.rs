@@ -29,6 +29,7 @@ pub(super) struct OutboxTask {
     pub store: Store,
     pub interval: Duration,
     pub wake: OutboxWake,
+    pub reminders: Reminders,
     pub shutdown: watch::Receiver<bool>,
 }
 
@@ -43,7 +44,7 @@ pub(super) async fn run(mut task: OutboxTask) {
         Err(error) => tracing::error!(%error, "cannot settle interrupted sends"),
     }
     loop {
-        if let Err(error) = queue_due_reminders(&mut task.store) {
+        if let Err(error) = queue_due_reminders(&mut task.store, &task.reminders) {
             tracing::error!(%error, "cannot queue reminders");
         }
         // A round is never cancelled: a mail marked `sending` must get its outcome recorded,
@@ -80,9 +81,12 @@ pub(super) async fn run(mut task: OutboxTask) {
     }
 }
 
-fn queue_due_reminders(store: &mut Store) -> Result<(), crate::store::StoreError> {
+fn queue_due_reminders(
+    store: &mut Store,
+    reminders: &Reminders,
+) -> Result<(), crate::store::StoreError> {
     let tx = store.transaction()?;
-    let queued = conversation::queue_reminders(&tx, jiff::Timestamp::now(), &Reminders::default())?;
+    let queued = conversation::queue_reminders(&tx, jiff::Timestamp::now(), reminders)?;
     tx.commit()?;
     if queued > 0 {
         tracing::info!(queued, "reminders queued");
