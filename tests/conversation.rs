@@ -490,6 +490,21 @@ fn the_daemon_asks_for_the_purpose_and_records_the_answer() {
         "the whole conversation, oldest first"
     );
 
+    // Each mail sent is filed in the team's Sent folder, where people read the conversation.
+    let filed = runtime.block_on(async {
+        let mut session = team_session().await;
+        session
+            .select("Sent")
+            .await
+            .expect("the Sent folder exists");
+        session
+            .uid_search(format!("HEADER Message-ID \"{}\"", bare(&question_id)))
+            .await
+            .expect("search")
+            .len()
+    });
+    assert_eq!(filed, 1, "the question is filed once in Sent");
+
     let _ = std::process::Command::new("kill")
         .args(["-TERM", &daemon.id().to_string()])
         .status();

@@ -89,6 +89,8 @@ pub struct MailboxConfig {
     pub address: String,
     pub folder: String,
     pub processed_folder: String,
+    /// Where a copy of every mail patdesk sends is filed, so people see the conversation.
+    pub sent_folder: String,
     pub quarantine_folder: String,
     /// How handled mail is marked on the server.
     pub acknowledge: Acknowledge,
@@ -458,6 +460,13 @@ impl Validator {
             raw.quarantine_folder,
             "Quarantine",
         );
+        let sent_folder = self.folder("mailbox.sent_folder", raw.sent_folder, "Sent");
+        if sent_folder == folder {
+            self.problem(
+                "mailbox.sent_folder",
+                "must differ from mailbox.folder, or patdesk would read its own mail",
+            );
+        }
         if processed_folder == folder || quarantine_folder == folder {
             self.problem(
                 "mailbox.processed_folder",
@@ -503,6 +512,7 @@ impl Validator {
             folder,
             processed_folder,
             quarantine_folder,
+            sent_folder,
             acknowledge: match raw.acknowledge {
                 Some(raw::RawAcknowledge::Flag) => Acknowledge::Flag,
                 Some(raw::RawAcknowledge::Move) | None => Acknowledge::Move,

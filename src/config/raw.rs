@@ -70,6 +70,7 @@ pub struct RawMailbox {
     pub folder: Option<String>,
     pub processed_folder: Option<String>,
     pub quarantine_folder: Option<String>,
+    pub sent_folder: Option<String>,
     pub acknowledge: Option<RawAcknowledge>,
     pub command_timeout_seconds: Option<u64>,
     pub poll_seconds: Option<u64>,

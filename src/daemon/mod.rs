@@ -128,7 +128,14 @@ async fn run_tasks(config: Config) -> anyhow::Result<()> {
             Some(mailbox) => mailbox.address.clone(),
             None => smtp.from.clone(),
         };
-        let sender = Sender::new(smtp, password, read(signing_key)?, templates, &reply_to)?;
+        let mut sender = Sender::new(smtp, password, read(signing_key)?, templates, &reply_to)?;
+        if let Some(mailbox) = &config.mailbox {
+            sender = sender.filing_copies_in(MailboxAccess {
+                mailbox: mailbox.clone(),
+                password: read(&mailbox.password)?,
+                can_move: true,
+            });
+        }
         tasks.spawn(outbox_task::run(outbox_task::OutboxTask {
             sender,
             store: Store::open(&config.store.path)?,

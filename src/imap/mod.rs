@@ -130,6 +130,26 @@ impl MailboxAccess {
         Ok(session)
     }
 
+    /// Files copies of sent mail in the Sent folder (created if missing), marked seen.
+    pub async fn file_sent(&self, mails: &[Vec<u8>]) -> Result<(), IntakeError> {
+        if mails.is_empty() {
+            return Ok(());
+        }
+        let folder = &self.mailbox.sent_folder;
+        let mut session = self.open_session().await?;
+        // CREATE fails when the folder exists, which is the usual case.
+        let _ = tokio::time::timeout(self.deadline(), session.create(folder)).await;
+        for mail in mails {
+            self.command(
+                "APPEND to the Sent folder",
+                session.append(folder, Some("(\\Seen)"), None, mail),
+            )
+            .await?;
+        }
+        let _ = tokio::time::timeout(self.deadline(), session.logout()).await;
+        Ok(())
+    }
+
     /// The bodies (or headers) of `uids`, by UID.
     async fn fetch(
         &self,

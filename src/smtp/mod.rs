@@ -22,6 +22,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::config::{Secret, Security, SmtpConfig};
+use crate::imap::MailboxAccess;
 use crate::mail::compose::{Envelope, Templates, compose, signed_message_id};
 use crate::store::{OutgoingMail, Store, StoreError};
 
@@ -42,6 +43,8 @@ pub struct OutboxReport {
     pub uncertain: usize,
     /// Kept queued by the rate guards.
     pub held: usize,
+    /// Copies filed in the team's Sent folder.
+    pub filed: usize,
 }
 
 pub struct Sender {
@@ -55,6 +58,8 @@ pub struct Sender {
     key: Secret,
     team_name: String,
     limits: RateLimits,
+    /// The team mailbox, where a copy of each sent mail is filed.
+    copies: Option<MailboxAccess>,
 }
 
 impl Sender {
@@ -115,7 +120,14 @@ impl Sender {
             key,
             team_name,
             limits: RateLimits::default(),
+            copies: None,
         })
+    }
+
+    /// Files a copy of every mail sent in the team mailbox's Sent folder.
+    pub fn filing_copies_in(mut self, mailbox: MailboxAccess) -> Sender {
+        self.copies = Some(mailbox);
+        self
     }
 
     /// Settles what a stop during a send left `sending` as `uncertain`, and tells the team
@@ -150,6 +162,7 @@ impl Sender {
             return Ok(report);
         }
         let waiting = queued.len();
+        let mut sent = Vec::new();
         for (index, mail) in queued.into_iter().enumerate() {
             match self.limits.verdict(store, &mail.recipient)? {
                 Verdict::Send => {}
@@ -211,6 +224,7 @@ impl Sender {
                 Ok(_) => {
                     tx.record_mail_outcome(&mail, "sent", None)?;
                     report.sent += 1;
+                    sent.push(raw);
                 }
                 Err(error) if error.is_permanent() => {
                     tx.record_mail_outcome(&mail, "failed", Some(&error.to_string()))?;
@@ -227,6 +241,18 @@ impl Sender {
                 }
             }
             tx.commit()?;
+        }
+        if let Some(mailbox) = &self.copies {
+            // The mail has gone either way; a copy that cannot be filed is logged, not retried.
+            match mailbox.file_sent(&sent).await {
+                Ok(()) => report.filed = sent.len(),
+                Err(error) => tracing::warn!(
+                    %error,
+                    mails = sent.len(),
+                    folder = mailbox.mailbox.sent_folder,
+                    "sent mail not filed in the Sent folder"
+                ),
+            }
         }
         Ok(report)
     }
