@@ -34,10 +34,7 @@ impl Conversation {
     fn start(tag: &str, owner: &str) -> Conversation {
         mailserver::require();
         let folder = TestFolder::new(tag);
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
+        let runtime = common::runtime();
         runtime.block_on(async { create(&mut team_session().await, &folder.name).await });
         let token = format!("conv-{tag}-{}", std::process::id());
         let mut store = Store::open(&folder.db()).expect("store");
@@ -350,10 +347,7 @@ fn the_daemon_asks_for_the_purpose_and_records_the_answer() {
 
     mailserver::require();
     let folder = TestFolder::new("daemon");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = common::runtime();
     runtime.block_on(async { create(&mut team_session().await, &folder.name).await });
     let token = format!("daemon-conv-{}", std::process::id());
     let request = pending(7001, "dave", &token, None);

@@ -37,6 +37,14 @@ fn config(dir: &Path, smtp_port: u16) -> Config {
     Config::load(&dir.join("patdesk.toml")).expect("valid config")
 }
 
+/// A temporary folder with the config for `smtp_port` and an empty database.
+fn desk(smtp_port: u16) -> (tempfile::TempDir, Config, Store) {
+    let dir = tempfile::TempDir::new().expect("dir");
+    let config = config(dir.path(), smtp_port);
+    let store = Store::open(&dir.path().join("patdesk.db")).expect("store");
+    (dir, config, store)
+}
+
 fn sender(config: &Config) -> Sender {
     let key = config
         .signing_key
@@ -122,15 +130,10 @@ async fn inbox(user: &str, marker: &str) -> Vec<Vec<u8>> {
 #[test]
 fn the_question_arrives_in_the_requesters_mailbox_once_with_a_signed_message_id() {
     mailserver::require();
-    let dir = tempfile::TempDir::new().expect("dir");
-    let config = config(dir.path(), SMTP_PORT);
-    let mut store = Store::open(&dir.path().join("patdesk.db")).expect("store");
+    let (_dir, config, mut store) = desk(SMTP_PORT);
     let token = format!("reader-{}", std::process::id());
     let request = queue_question(&mut store, "carol", &token);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = common::runtime();
 
     let sender = sender(&config);
     let report = runtime
@@ -185,15 +188,10 @@ fn the_question_arrives_in_the_requesters_mailbox_once_with_a_signed_message_id(
 #[test]
 fn an_unreachable_server_leaves_the_mail_queued_for_the_next_round() {
     mailserver::require();
-    let dir = tempfile::TempDir::new().expect("dir");
     // Nothing listens on this port.
-    let config = config(dir.path(), 1);
-    let mut store = Store::open(&dir.path().join("patdesk.db")).expect("store");
+    let (_dir, config, mut store) = desk(1);
     let request = queue_question(&mut store, "dave", "reader-unreachable");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = common::runtime();
     let report = runtime
         .block_on(sender(&config).send_queued(&mut store))
         .expect("send");
@@ -209,18 +207,13 @@ fn an_unreachable_server_leaves_the_mail_queued_for_the_next_round() {
 #[test]
 fn a_hundred_requests_from_one_requester_bring_her_three_mails_an_hour() {
     mailserver::require();
-    let dir = tempfile::TempDir::new().expect("dir");
-    let config = config(dir.path(), SMTP_PORT);
-    let mut store = Store::open(&dir.path().join("patdesk.db")).expect("store");
+    let (_dir, config, mut store) = desk(SMTP_PORT);
     let marker = format!("flood-{}", std::process::id());
     for n in 0..100 {
         queue_question(&mut store, "erin", &format!("{marker}-{n}"));
     }
     queue_question(&mut store, "frank", &format!("{marker}-frank"));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = common::runtime();
     let sender = sender(&config);
 
     let report = runtime
@@ -254,18 +247,13 @@ fn a_hundred_requests_from_one_requester_bring_her_three_mails_an_hour() {
 #[test]
 fn the_breaker_pauses_sending_after_thirty_mails_in_ten_minutes_and_alerts_once() {
     mailserver::require();
-    let dir = tempfile::TempDir::new().expect("dir");
-    let config = config(dir.path(), SMTP_PORT);
-    let mut store = Store::open(&dir.path().join("patdesk.db")).expect("store");
+    let (_dir, config, mut store) = desk(SMTP_PORT);
     // Thirty-five different requesters, so only the breaker can hold any of them back. Their
     // plus-addresses all reach the team's mailbox.
     for n in 0..35 {
         queue_question(&mut store, &format!("team+breaker{n}"), "breaker-test");
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = common::runtime();
     let sender = sender(&config);
 
     let report = runtime
@@ -294,9 +282,7 @@ fn the_breaker_pauses_sending_after_thirty_mails_in_ten_minutes_and_alerts_once(
 #[test]
 fn a_mail_interrupted_mid_send_is_uncertain_and_never_resent_by_itself() {
     mailserver::require();
-    let dir = tempfile::TempDir::new().expect("dir");
-    let config = config(dir.path(), SMTP_PORT);
-    let mut store = Store::open(&dir.path().join("patdesk.db")).expect("store");
+    let (_dir, config, mut store) = desk(SMTP_PORT);
     let request = queue_question(&mut store, "carol", "reader-interrupted");
     // What a kill between `sending` and the server's answer leaves behind.
     let queued = store.queued_mail().expect("queued");
@@ -315,10 +301,7 @@ fn a_mail_interrupted_mid_send_is_uncertain_and_never_resent_by_itself() {
         sender.settle_interrupted(&mut store).expect("settle again"),
         0
     );
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = common::runtime();
     let report = runtime
         .block_on(sender.send_queued(&mut store))
         .expect("send");

@@ -80,3 +80,11 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+/// A runtime for a test that drives patdesk's async parts from plain `#[test]` code.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
