@@ -5,9 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use futures::TryStreamExt;
-use patdesk::config::{Config, Secret, Security};
-use patdesk::imap::{Login, connect};
+use patdesk::config::{Config, Secret};
 use patdesk::mail::compose::Templates;
 use patdesk::mail::{MailPolicy, analyze};
 use patdesk::request::RequestState;
@@ -16,9 +14,7 @@ use patdesk::store::Store;
 use serde_json::json;
 
 use common::builders::RequestBuilder;
-use common::mailserver::{
-    self, IMAPS_PORT, PASSWORD, SMTP_PORT, TestFolder, create, send, team_session,
-};
+use common::mailserver::{self, SMTP_PORT, TestFolder, create, send, team_session};
 
 const KEY: &str = "a signing key for the conversation tests";
 
@@ -130,33 +126,11 @@ fn arrived(runtime: &tokio::runtime::Runtime, owner: &str, subject: &[&str]) -> 
         .join(" ");
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        let found = runtime.block_on(async {
-            let secret = Secret::new(PASSWORD);
-            let mut session = connect(
-                &mailserver::endpoint(Security::Tls, IMAPS_PORT, Some(mailserver::ca_file())),
-                Login::Password {
-                    username: owner,
-                    password: &secret,
-                },
-                Duration::from_secs(10),
-            )
-            .await
-            .expect("login");
-            session.select("INBOX").await.expect("select");
-            let uids = session.uid_search(&criteria).await.expect("search");
-            let uid = uids.into_iter().next()?;
-            let fetches: Vec<_> = session
-                .uid_fetch(uid.to_string(), "BODY.PEEK[]")
-                .await
-                .expect("fetch")
-                .try_collect()
-                .await
-                .expect("fetch");
-            fetches
-                .first()
-                .and_then(|fetch| fetch.body().map(<[u8]>::to_vec))
-        });
-        if let Some(raw) = found {
+        if let Some(raw) = runtime
+            .block_on(mailserver::inbox(owner, &criteria))
+            .into_iter()
+            .next()
+        {
             return raw;
         }
         assert!(

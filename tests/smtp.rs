@@ -6,9 +6,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use futures::TryStreamExt;
-use patdesk::config::{Config, Secret, Security};
-use patdesk::imap::{Login, connect};
+use patdesk::config::Config;
 use patdesk::mail::compose::{Templates, verify_message_id};
 use patdesk::mail::{Kind, MailPolicy, analyze};
 use patdesk::smtp::Sender;
@@ -16,7 +14,7 @@ use patdesk::store::Store;
 use serde_json::json;
 
 use common::builders::RequestBuilder;
-use common::mailserver::{self, IMAPS_PORT, PASSWORD, SMTP_PORT};
+use common::mailserver::{self, SMTP_PORT};
 
 const KEY: &str = "a signing key for the smtp tests";
 
@@ -91,40 +89,7 @@ fn queue_question(store: &mut Store, owner: &str, token: &str) -> i64 {
 
 /// The raw mails in `user`'s INBOX whose subject contains `marker`.
 async fn inbox(user: &str, marker: &str) -> Vec<Vec<u8>> {
-    let secret = Secret::new(PASSWORD);
-    let mut session = connect(
-        &mailserver::endpoint(Security::Tls, IMAPS_PORT, Some(mailserver::ca_file())),
-        Login::Password {
-            username: user,
-            password: &secret,
-        },
-        Duration::from_secs(10),
-    )
-    .await
-    .expect("login");
-    session.select("INBOX").await.expect("select");
-    let found: Vec<u32> = session
-        .uid_search(format!("SUBJECT \"{marker}\""))
-        .await
-        .expect("search")
-        .into_iter()
-        .collect();
-    let mut mails = Vec::new();
-    for uid in found {
-        let fetches: Vec<_> = session
-            .uid_fetch(uid.to_string(), "BODY.PEEK[]")
-            .await
-            .expect("fetch")
-            .try_collect()
-            .await
-            .expect("fetch");
-        mails.extend(
-            fetches
-                .iter()
-                .filter_map(|fetch| fetch.body().map(<[u8]>::to_vec)),
-        );
-    }
-    mails
+    mailserver::inbox(user, &format!("SUBJECT \"{marker}\"")).await
 }
 
 #[test]

@@ -217,3 +217,44 @@ pub fn mail(n: usize, tag: &str) -> Vec<u8> {
     )
     .into_bytes()
 }
+
+/// The raw mails in `user`'s INBOX that match the IMAP SEARCH `criteria`, oldest first.
+pub async fn inbox(user: &str, criteria: &str) -> Vec<Vec<u8>> {
+    use futures::TryStreamExt;
+    let secret = patdesk::config::Secret::new(PASSWORD);
+    let mut session = connect(
+        &endpoint(Security::Tls, IMAPS_PORT, Some(ca_file())),
+        Login::Password {
+            username: user,
+            password: &secret,
+        },
+        Duration::from_secs(10),
+    )
+    .await
+    .expect("login");
+    session.select("INBOX").await.expect("select");
+    let mut found: Vec<u32> = session
+        .uid_search(criteria)
+        .await
+        .expect("search")
+        .into_iter()
+        .collect();
+    found.sort_unstable();
+    let mut mails = Vec::new();
+    for uid in found {
+        let fetches: Vec<_> = session
+            .uid_fetch(uid.to_string(), "BODY.PEEK[]")
+            .await
+            .expect("fetch")
+            .try_collect()
+            .await
+            .expect("fetch");
+        mails.extend(
+            fetches
+                .iter()
+                .filter_map(|fetch| fetch.body().map(<[u8]>::to_vec)),
+        );
+    }
+    let _ = session.logout().await;
+    mails
+}
