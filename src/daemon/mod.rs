@@ -52,8 +52,10 @@ async fn run_tasks(config: Config) -> anyhow::Result<()> {
     });
     let (trigger, triggers) = mpsc::unbounded_channel::<String>();
     let mut tasks = tokio::task::JoinSet::new();
-    // Mail is sent only with [smtp]; without it the queue waits for a config that has one.
-    let outbox = config.smtp.as_ref().map(|_| OutboxWake::default());
+    // Mail is sent only with [smtp]; without it the queue waits for a config that has one, and
+    // nobody needs to wake an outbox task.
+    let outbox_wake = OutboxWake::default();
+    let outbox = config.smtp.is_some().then(|| outbox_wake.clone());
 
     let orgs: Vec<String> = config
         .github
@@ -140,7 +142,7 @@ async fn run_tasks(config: Config) -> anyhow::Result<()> {
             sender,
             store: Store::open(&config.store.path)?,
             interval: outbox_task::OUTBOX_INTERVAL,
-            wake: outbox.clone().unwrap_or_default(),
+            wake: outbox_wake,
             reminders: config.reminders.clone(),
             shutdown: shutdown.clone(),
         }));

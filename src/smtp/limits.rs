@@ -1,5 +1,5 @@
 //! The guards that keep patdesk from flooding anyone: per recipient at most 3 mails an hour and
-//! 10 a day, and a breaker that pauses all sending when more than 30 left in 10 minutes — a
+//! 10 a day, and a breaker that pauses all sending once 30 have left in 10 minutes — a
 //! sign of a loop or a runaway sync, which the team is alerted to. Held mail stays queued.
 
 use jiff::{SignedDuration, Timestamp};
@@ -58,8 +58,8 @@ impl RateLimits {
             PAUSE_ALERT,
             None,
             &format!(
-                "sending paused: more than {} mails left in {} minutes; {waiting} wait in the outbox \
-                 and go out once the rate falls",
+                "sending paused: {} mails left in the last {} minutes, the most allowed; {waiting} \
+                 wait in the outbox and go out once the rate falls",
                 self.breaker_count,
                 self.breaker_window.as_mins()
             ),

@@ -25,28 +25,35 @@ const INTERRUPTED: &str =
 impl super::Store {
     /// Mail to send now: queued, oldest first.
     pub fn queued_mail(&self) -> Result<Vec<OutgoingMail>, StoreError> {
-        let mut statement = self.conn.prepare_cached(
-            "SELECT id, request_id, kind, recipient, payload, message_id, raw, attempts
-             FROM outbox WHERE state = 'queued' ORDER BY id",
-        )?;
-        let mut rows = statement.query([])?;
-        let mut mails = Vec::new();
-        while let Some(row) = rows.next()? {
-            let payload: String = row.get(4)?;
-            mails.push(OutgoingMail {
-                id: row.get(0)?,
-                request_id: row.get(1)?,
-                kind: row.get(2)?,
-                recipient: row.get(3)?,
-                payload: serde_json::from_str(&payload)
-                    .map_err(|e| StoreError::Corrupt(format!("outbox payload: {e}")))?,
-                message_id: row.get(5)?,
-                raw: row.get(6)?,
-                attempts: row.get(7)?,
-            });
-        }
-        Ok(mails)
+        mail_in_state(&self.conn, "queued")
     }
+}
+
+fn mail_in_state(
+    conn: &rusqlite::Connection,
+    state: &str,
+) -> Result<Vec<OutgoingMail>, StoreError> {
+    let mut statement = conn.prepare_cached(
+        "SELECT id, request_id, kind, recipient, payload, message_id, raw, attempts
+         FROM outbox WHERE state = ?1 ORDER BY id",
+    )?;
+    let mut rows = statement.query([state])?;
+    let mut mails = Vec::new();
+    while let Some(row) = rows.next()? {
+        let payload: String = row.get(4)?;
+        mails.push(OutgoingMail {
+            id: row.get(0)?,
+            request_id: row.get(1)?,
+            kind: row.get(2)?,
+            recipient: row.get(3)?,
+            payload: serde_json::from_str(&payload)
+                .map_err(|e| StoreError::Corrupt(format!("outbox payload: {e}")))?,
+            message_id: row.get(5)?,
+            raw: row.get(6)?,
+            attempts: row.get(7)?,
+        });
+    }
+    Ok(mails)
 }
 
 impl Tx<'_> {
@@ -70,27 +77,9 @@ impl Tx<'_> {
     /// it may have gone, so it becomes `uncertain`, with its event, and is never resent by
     /// itself. Returns how many.
     pub fn settle_interrupted_sends(&self) -> Result<usize, StoreError> {
-        let interrupted: Vec<(i64, Option<i64>, String, String)> = {
-            let mut statement = self.tx.prepare_cached(
-                "SELECT id, request_id, kind, recipient FROM outbox WHERE state = 'sending' ORDER BY id",
-            )?;
-            statement
-                .query_map([], |row| {
-                    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
-                })?
-                .collect::<Result<_, _>>()?
-        };
-        for (id, request_id, kind, recipient) in &interrupted {
-            self.tx.execute(
-                "UPDATE outbox SET state = 'uncertain', last_error = ?2, updated_at = ?3 WHERE id = ?1",
-                params![id, INTERRUPTED, self.now],
-            )?;
-            self.append_event(
-                "system",
-                *request_id,
-                "mail_uncertain",
-                &json!({ "outbox": id, "kind": kind, "to": recipient, "error": INTERRUPTED }),
-            )?;
+        let interrupted = mail_in_state(&self.tx, "sending")?;
+        for mail in &interrupted {
+            self.record_mail_outcome(mail, "uncertain", Some(INTERRUPTED))?;
         }
         Ok(interrupted.len())
     }
