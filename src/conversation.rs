@@ -2,8 +2,9 @@
 //! changes. The runbook's "Communication with Requester", as rules.
 //!
 //! A mail is tied to a request by patdesk's own signed Message-ID in `In-Reply-To` or
-//! `References`, else by the `[PAT-n]` tag in its subject; either way only when it comes from
-//! the requester's own address. A reply from anyone else, or one that matches nothing, goes to
+//! `References`, else by the plus-address it was sent to (`team+pat-12@`), else by the
+//! `[PAT-n]` tag in its subject; in every case only when it comes from the requester's own
+//! address. A reply from anyone else, or one that matches nothing, goes to
 //! triage and changes no record. Automatic mail is never answered.
 
 use jiff::Timestamp;
@@ -127,7 +128,8 @@ fn reply(
     })
 }
 
-/// The request a mail answers: by a signed Message-ID of ours, else by its subject tag.
+/// The request a mail answers: by a signed Message-ID of ours, else by the plus-address it was
+/// sent to, else by its subject tag.
 fn matching_request(
     tx: &Tx<'_>,
     analysis: &Analysis,
@@ -140,7 +142,11 @@ fn matching_request(
         .find_map(|id| verify_message_id(threading.key, id));
     let id = match signed {
         Some((id, _)) => Some(id),
-        None => analysis.subject.as_deref().and_then(subject_tag),
+        None => analysis
+            .recipients
+            .iter()
+            .find_map(|address| plus_tag(address))
+            .or_else(|| analysis.subject.as_deref().and_then(subject_tag)),
     };
     match id {
         Some(id) => match tx.request(id) {
@@ -150,6 +156,13 @@ fn matching_request(
         },
         None => Ok(None),
     }
+}
+
+/// `12` from `team+pat-12@example.org`.
+fn plus_tag(address: &str) -> Option<i64> {
+    let (local, _domain) = address.rsplit_once('@')?;
+    let (_mailbox, detail) = local.split_once('+')?;
+    detail.strip_prefix("pat-")?.parse().ok()
 }
 
 /// `[PAT-12]` anywhere in a subject.
@@ -202,7 +215,16 @@ fn bounce(
 
 #[cfg(test)]
 mod tests {
-    use super::subject_tag;
+    use super::{plus_tag, subject_tag};
+
+    #[test]
+    fn plus_tags_name_a_request_only_in_the_detail() {
+        assert_eq!(plus_tag("team+pat-12@example.org"), Some(12));
+        assert_eq!(plus_tag("team@example.org"), None);
+        assert_eq!(plus_tag("pat-12@example.org"), None);
+        assert_eq!(plus_tag("team+other@example.org"), None);
+        assert_eq!(plus_tag("team+pat-x@example.org"), None);
+    }
 
     #[test]
     fn subject_tags_are_found_anywhere() {

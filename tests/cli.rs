@@ -16,6 +16,7 @@ const CONTRACT_FIELDS: &[&str] = &[
     "kind",
     "message_id",
     "from",
+    "recipients",
     "subject",
     "authenticity",
     "org_login",

@@ -6,6 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use patdesk::config::{Config, Secret};
+use patdesk::imap::MailboxAccess;
 use patdesk::mail::compose::Templates;
 use patdesk::mail::{MailPolicy, analyze};
 use patdesk::request::RequestState;
@@ -28,6 +29,11 @@ struct Conversation {
 impl Conversation {
     /// A request waiting for its purpose, and the question sent to its requester.
     fn start(tag: &str, owner: &str) -> Conversation {
+        Conversation::start_with(tag, owner, "")
+    }
+
+    /// As `start`, with `mailbox` added to the team mailbox's config.
+    fn start_with(tag: &str, owner: &str, mailbox: &str) -> Conversation {
         mailserver::require();
         let folder = TestFolder::new(tag);
         let runtime = common::runtime();
@@ -53,21 +59,24 @@ impl Conversation {
         .expect("queue");
         tx.commit().expect("commit");
 
-        let dir = tempfile::TempDir::new().expect("dir");
-        std::fs::write(
-            dir.path().join("patdesk.toml"),
-            format!("[smtp]\nhost = \"127.0.0.1\"\nport = {SMTP_PORT}\nsecurity = \"plaintext\"\nfrom = \"Platform team <team@example.org>\"\n"),
-        )
-        .expect("config");
-        let config = Config::load(&dir.path().join("patdesk.toml")).expect("config");
+        let config = folder.config_file(&format!(
+            "{mailbox}[smtp]\nhost = \"127.0.0.1\"\nport = {SMTP_PORT}\nsecurity = \"plaintext\"\nfrom = \"Platform team <team@example.org>\"\n"
+        ));
+        let config = Config::load(&config).expect("config");
+        let team = config.mailbox.clone().expect("mailbox");
         let sender = Sender::new(
             config.smtp.as_ref().expect("smtp"),
             None,
             Secret::new(KEY),
             Templates::load(None).expect("templates"),
-            &format!("team+{}@example.org", folder.name),
+            &team.address,
         )
-        .expect("sender");
+        .expect("sender")
+        .with_mailbox(MailboxAccess {
+            password: team.password.read().expect("password"),
+            mailbox: team,
+            can_move: true,
+        });
         let report = runtime
             .block_on(sender.send_queued(&mut store))
             .expect("send");
@@ -198,6 +207,58 @@ fn the_requesters_answer_is_threaded_recorded_and_acknowledged_once() {
     assert!(store.triage().expect("triage").is_empty());
 }
 
+/// With plus-addressing, the question asks for the reply at team+pat-<id>@: an answer whose
+/// mail client dropped the threading headers and the subject still finds its request — when
+/// it comes from the requester.
+#[test]
+fn a_reply_to_the_plus_address_finds_its_request_without_headers_or_tag() {
+    let conversation = Conversation::start_with("plus", "carol", "plus_addressing = true\n");
+    let question = String::from_utf8_lossy(&conversation.question("carol")).to_string();
+    let plus = format!("team+pat-{}@example.org", conversation.request);
+    assert!(
+        question.contains(&format!("Reply-To: {plus}")),
+        "{question}"
+    );
+    let bare_reply = |from: &str, n: u32, answer: &str| {
+        format!(
+            "From: {from}\r\nTo: {plus}\r\nSubject: my token\r\nMessage-ID: <plus-{n}-{}@example.org>\r\n\
+             Content-Type: text/plain; charset=utf-8\r\n\r\n{answer}\r\n",
+            std::process::id()
+        )
+        .into_bytes()
+    };
+
+    send(
+        &conversation.team_address(),
+        &bare_reply("Stranger <stranger@example.org>", 1, "It mines coins."),
+    );
+    conversation.take_in();
+    let store = conversation.store();
+    assert_eq!(
+        store.triage().expect("triage").len(),
+        1,
+        "not the requester"
+    );
+    assert_eq!(
+        store
+            .request(conversation.request)
+            .expect("request")
+            .request
+            .purpose,
+        None
+    );
+
+    let answer = "It reads acme-corp/api's issues for the weekly report.";
+    send(
+        &conversation.team_address(),
+        &bare_reply("Carol <carol@example.org>", 2, answer),
+    );
+    conversation.take_in();
+    let record = store.request(conversation.request).expect("request");
+    assert_eq!(record.request.purpose.as_deref(), Some(answer));
+    assert_eq!(record.state, RequestState::InReview);
+}
+
 #[test]
 fn a_stranger_an_auto_reply_and_an_unsigned_reply_change_nothing() {
     let conversation = Conversation::start("strangers", "dave");
@@ -311,81 +372,50 @@ fn a_bounce_of_the_question_marks_the_requester_unreachable() {
     );
 }
 
-/// The whole round through `patdesk run`: GitHub's digest arrives, the sync finds a request
-/// without a purpose, the question goes out, the requester answers, the answer is recorded and
-/// acknowledged — with nothing but the daemon doing the work.
+/// The whole round through `patdesk run`: GitHub's digest arrives over SMTP and makes the
+/// daemon sync (the timed sync is an hour away), the sync finds a request without a purpose,
+/// the question goes out, the requester's out-of-office reply changes nothing and gets no
+/// answer, the requester's real answer is recorded and acknowledged, and the approval follows
+/// in the same thread — with nothing but the daemon doing the work.
 #[test]
 fn the_daemon_asks_for_the_purpose_and_records_the_answer() {
-    use common::standin::{APP_ID, Standin, keys_dir, pending, repositories_for};
-    use std::os::unix::fs::PermissionsExt;
+    use common::desk::{Desk, DeskSetup, stop};
+    use common::standin::pending;
 
-    mailserver::require();
-    let folder = TestFolder::new("daemon");
     let runtime = common::runtime();
-    runtime.block_on(async { create(&mut team_session().await, &folder.name).await });
+    let desk = Desk::new(
+        TestFolder::new("daemon"),
+        DeskSetup {
+            sync_seconds: 3600,
+            ..DeskSetup::default()
+        },
+    );
     let token = format!("daemon-conv-{}", std::process::id());
-    let request = pending(7001, "dave", &token, None);
-    let standin = Standin::start(
-        &[(
-            "acme-corp",
-            11,
-            json!({
-                "pending": [request.clone()],
-                "repositories": repositories_for(std::slice::from_ref(&request), "acme-corp"),
-                "verified_emails": {},
-            }),
-        )],
-        json!({}),
-    );
-    let config = folder.config_file("");
-    let dir = config.parent().expect("config folder").to_path_buf();
-    let private = |name: &str, contents: &[u8]| {
-        std::fs::write(dir.join(name), contents).expect("write secret");
-        std::fs::set_permissions(dir.join(name), std::fs::Permissions::from_mode(0o600))
-            .expect("chmod");
-    };
-    private(
-        "app.pem",
-        &std::fs::read(keys_dir().join("app-test-key.pem")).expect("key"),
-    );
-    private("signing-key", KEY.as_bytes());
-    std::fs::write(
-        dir.join("people.csv"),
-        "login,email\ndave,dave@example.org\n",
+    let mut daemon = desk.start_daemon();
+    // The start-up sync finds nothing; then a token is requested, and GitHub mails.
+    let asked_github = || desk.standin.stats()["requests"].as_u64().unwrap_or(0);
+    common::desk::wait_for(20, || (asked_github() > 0).then_some(()))
+        .unwrap_or_else(|| panic!("no start-up sync\n{}", desk.log()));
+    // Its few calls take milliseconds; a second is plenty for it to finish.
+    std::thread::sleep(Duration::from_secs(1));
+    desk.set_pending(&[pending(7001, "dave", &token, None)]);
+    let digest = std::fs::read(
+        common::fixtures_dir().join("github_pat_requests_pending/digest-plain-verified.eml"),
     )
-    .expect("directory");
-    let text = std::fs::read_to_string(&config).expect("config");
-    std::fs::write(
-        &config,
-        format!(
-            "{text}[team]\nmembers = [\"alice\"]\n[people]\ndirectory = \"people.csv\"\n\
-             [signing]\nkey = {{ file = \"signing-key\" }}\n\
-             [smtp]\nhost = \"127.0.0.1\"\nport = {SMTP_PORT}\nsecurity = \"plaintext\"\n\
-             from = \"Platform team <team@example.org>\"\n\
-             [github]\napp_id = {APP_ID}\nprivate_key = {{ file = \"app.pem\" }}\napi_url = \"{}\"\n\
-             sync_interval_seconds = 1\n\
-             [[github.orgs]]\nlogin = \"acme-corp\"\ninstallation_id = 11\n",
-            standin.url
-        ),
-    )
-    .expect("config");
-
-    let log = dir.join("daemon.log");
-    let mut daemon = common::KillOnDrop(
-        std::process::Command::new(env!("CARGO_BIN_EXE_patdesk"))
-            .args(["run", "--config"])
-            .arg(&config)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log file"))
-            .spawn()
-            .expect("start the daemon"),
-    );
-    let daemon_log = || std::fs::read_to_string(&log).unwrap_or_default();
+    .expect("digest fixture");
+    send(&desk.address(), &digest);
 
     let question = arrived(&runtime, "dave", &[&token, "used for"]);
+    let out_of_office = format!(
+        "From: Dave <dave@example.org>\r\nTo: team@example.org\r\nSubject: Automatic reply: {token}\r\n\
+         Message-ID: <ooo-{}@example.org>\r\nAuto-Submitted: auto-replied\r\n\r\n\
+         I am away until Monday.\r\n",
+        std::process::id()
+    );
+    send(&desk.address(), out_of_office.as_bytes());
     let answer = "It files the nightly build's issues in acme-corp/api, nothing more.";
     send(
-        &format!("team+{}@example.org", folder.name),
+        &desk.address(),
         &reply_to(&question, "Dave <dave@example.org>", "", answer),
     );
     let acknowledgement = arrived(&runtime, "dave", &[&token, "Thank you"]);
@@ -397,7 +427,7 @@ fn the_daemon_asks_for_the_purpose_and_records_the_answer() {
     assert_eq!(
         acknowledgement.in_reply_to.as_deref().map(bare),
         Some(reply_id.clone()),
-        "the acknowledgement answers dave's reply"
+        "the acknowledgement answers dave's reply, not his out-of-office"
     );
     assert!(
         acknowledgement
@@ -408,18 +438,13 @@ fn the_daemon_asks_for_the_purpose_and_records_the_answer() {
         acknowledgement.references
     );
 
-    let store = Store::open(&folder.db()).expect("store");
-    let id: i64 = store
-        .connection()
-        .query_row(
-            "SELECT id FROM requests WHERE github_request_id = 7001",
-            [],
-            |row| row.get(0),
-        )
+    let id = desk
+        .request_id(7001)
         .expect("the sync recorded the request");
+    let store = desk.store();
     let record = store.request(id).expect("request");
     assert_eq!(record.request.purpose.as_deref(), Some(answer));
-    assert_eq!(record.state, RequestState::InReview, "{}", daemon_log());
+    assert_eq!(record.state, RequestState::InReview, "{}", desk.log());
     assert!(
         acknowledgement
             .subject
@@ -430,11 +455,7 @@ fn the_daemon_asks_for_the_purpose_and_records_the_answer() {
     );
 
     // The decision is told in the same thread.
-    let approve = std::process::Command::new(env!("CARGO_BIN_EXE_patdesk"))
-        .args(["approve", &id.to_string(), "--by", "alice", "--config"])
-        .arg(&config)
-        .output()
-        .expect("patdesk approve");
+    let approve = desk.patdesk(&["approve", &id.to_string(), "--by", "alice"]);
     assert!(
         approve.status.success(),
         "{}",
@@ -473,11 +494,8 @@ fn the_daemon_asks_for_the_purpose_and_records_the_answer() {
     });
     assert_eq!(filed, 1, "the question is filed once in Sent");
 
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &daemon.id().to_string()])
-        .status();
-    let status = daemon.wait().expect("the daemon stops");
-    assert!(status.success(), "{status}: {}", daemon_log());
+    let status = stop(&mut daemon);
+    assert!(status.success(), "{status}: {}", desk.log());
 
     let sent: Vec<String> = store
         .outbox_for(id)
@@ -489,7 +507,7 @@ fn the_daemon_asks_for_the_purpose_and_records_the_answer() {
     assert_eq!(
         sent,
         ["question", "acknowledgement", "approval"],
-        "each sent once"
+        "each sent once, and nothing to the out-of-office reply"
     );
 }
 

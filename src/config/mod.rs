@@ -63,6 +63,16 @@ pub enum Acknowledge {
     Flag,
 }
 
+/// Who puts a copy of each sent mail in the Sent folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SentCopy {
+    /// patdesk appends it after the server has accepted the mail.
+    Append,
+    /// The mail server files every accepted mail itself (Gmail, Microsoft 365, or Postfix with
+    /// `sender_bcc_maps`): a mail missing from Sent was never accepted.
+    Server,
+}
+
 /// How a connection is protected. Plaintext is accepted only to a loopback address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Security {
@@ -91,6 +101,10 @@ pub struct MailboxConfig {
     pub processed_folder: String,
     /// Where a copy of every mail patdesk sends is filed, so people see the conversation.
     pub sent_folder: String,
+    pub sent_copy: SentCopy,
+    /// Replies are asked for at `local+pat-<id>@domain`, which names the request even when a
+    /// mail client drops the threading headers and the subject tag.
+    pub plus_addressing: bool,
     pub quarantine_folder: String,
     /// How handled mail is marked on the server.
     pub acknowledge: Acknowledge,
@@ -513,6 +527,11 @@ impl Validator {
             processed_folder,
             quarantine_folder,
             sent_folder,
+            sent_copy: match raw.sent_copy {
+                Some(raw::RawSentCopy::Server) => SentCopy::Server,
+                Some(raw::RawSentCopy::Append) | None => SentCopy::Append,
+            },
+            plus_addressing: raw.plus_addressing.unwrap_or(false),
             acknowledge: match raw.acknowledge {
                 Some(raw::RawAcknowledge::Flag) => Acknowledge::Flag,
                 Some(raw::RawAcknowledge::Move) | None => Acknowledge::Move,

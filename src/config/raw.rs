@@ -57,6 +57,13 @@ pub enum RawAcknowledge {
     Flag,
 }
 
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RawSentCopy {
+    Append,
+    Server,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawMailbox {
@@ -71,6 +78,8 @@ pub struct RawMailbox {
     pub processed_folder: Option<String>,
     pub quarantine_folder: Option<String>,
     pub sent_folder: Option<String>,
+    pub sent_copy: Option<RawSentCopy>,
+    pub plus_addressing: Option<bool>,
     pub acknowledge: Option<RawAcknowledge>,
     pub command_timeout_seconds: Option<u64>,
     pub poll_seconds: Option<u64>,

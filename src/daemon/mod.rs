@@ -132,7 +132,7 @@ async fn run_tasks(config: Config) -> anyhow::Result<()> {
         };
         let mut sender = Sender::new(smtp, password, read(signing_key)?, templates, &reply_to)?;
         if let Some(mailbox) = &config.mailbox {
-            sender = sender.filing_copies_in(MailboxAccess {
+            sender = sender.with_mailbox(MailboxAccess {
                 mailbox: mailbox.clone(),
                 password: read(&mailbox.password)?,
                 can_move: true,

@@ -13,6 +13,9 @@ use crate::store::Store;
 /// How often the outbox is looked at when nobody asks: a transient refusal is retried this late.
 pub(super) const OUTBOX_INTERVAL: Duration = Duration::from_secs(30);
 
+/// How often the outbox notices mail queued by another process, such as an engineer's command.
+const LOOK_FOR_COMMITS: Duration = Duration::from_secs(2);
+
 /// Asks the outbox task for a round soon. Cheap to clone; intake and the GitHub task hold one.
 #[derive(Clone, Default)]
 pub struct OutboxWake(Arc<Notify>);
@@ -39,13 +42,27 @@ pub(super) async fn run(mut task: OutboxTask) {
         Ok(0) => {}
         Ok(count) => tracing::warn!(
             count,
-            "mail interrupted mid-send marked uncertain, not resent"
+            "mail interrupted mid-send marked uncertain; looked for in the Sent folder before any resend"
         ),
         Err(error) => tracing::error!(%error, "cannot settle interrupted sends"),
     }
+    // Looking in the Sent folder takes an IMAP login: once an interval, however often woken.
+    let mut next_look_in_sent = tokio::time::Instant::now();
     loop {
         if let Err(error) = queue_due_reminders(&mut task.store, &task.reminders) {
             tracing::error!(%error, "cannot queue reminders");
+        }
+        if tokio::time::Instant::now() >= next_look_in_sent {
+            next_look_in_sent = tokio::time::Instant::now() + task.interval;
+            match task.sender.settle_uncertain(&mut task.store).await {
+                Ok(settled) if settled.found + settled.requeued > 0 => tracing::info!(
+                    found_in_sent = settled.found,
+                    sent_again = settled.requeued,
+                    "uncertain mail settled"
+                ),
+                Ok(_) => {}
+                Err(error) => tracing::error!(%error, "cannot settle uncertain mail"),
+            }
         }
         // A round is never cancelled: a mail marked `sending` must get its outcome recorded,
         // and a round ends within the SMTP timeout of its last mail.
@@ -73,10 +90,22 @@ pub(super) async fn run(mut task: OutboxTask) {
             Ok(_) => {}
             Err(error) => tracing::error!(%error, "outbox round failed"),
         }
-        tokio::select! {
-            _ = tokio::time::sleep(task.interval) => {}
-            () = task.wake.0.notified() => {}
-            _ = task.shutdown.changed() => break,
+        let round_due = tokio::time::sleep(task.interval);
+        tokio::pin!(round_due);
+        let seen = task.store.data_version().ok();
+        loop {
+            tokio::select! {
+                () = &mut round_due => break,
+                () = task.wake.0.notified() => break,
+                _ = tokio::time::sleep(LOOK_FOR_COMMITS) => {
+                    // A decision recorded by `patdesk approve` queues its mail from another
+                    // process, which cannot wake this task.
+                    if task.store.data_version().ok() != seen {
+                        break;
+                    }
+                }
+                _ = task.shutdown.changed() => return,
+            }
         }
     }
 }

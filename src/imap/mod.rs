@@ -150,6 +150,34 @@ impl MailboxAccess {
         Ok(())
     }
 
+    /// Which of `message_ids` (without angle brackets) are in the Sent folder.
+    pub async fn find_in_sent(
+        &self,
+        message_ids: &[String],
+    ) -> Result<std::collections::HashSet<String>, IntakeError> {
+        let mut found = std::collections::HashSet::new();
+        if message_ids.is_empty() {
+            return Ok(found);
+        }
+        let folder = &self.mailbox.sent_folder;
+        let mut session = self.open_session().await?;
+        let _ = tokio::time::timeout(self.deadline(), session.create(folder)).await;
+        self.command("SELECT the Sent folder", session.select(folder))
+            .await?;
+        for id in message_ids {
+            // Our Message-IDs are letters, digits, dots, dashes and @: nothing to quote.
+            let query = format!("HEADER Message-ID \"{id}\"");
+            let uids = self
+                .command("SEARCH the Sent folder", session.uid_search(&query))
+                .await?;
+            if !uids.is_empty() {
+                found.insert(id.clone());
+            }
+        }
+        let _ = tokio::time::timeout(self.deadline(), session.logout()).await;
+        Ok(found)
+    }
+
     /// The bodies (or headers) of `uids`, by UID.
     async fn fetch(
         &self,

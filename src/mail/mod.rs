@@ -100,6 +100,9 @@ pub struct Analysis {
     pub message_id: Option<String>,
     /// The From address, lower-cased.
     pub from: Option<String>,
+    /// To, Cc, Delivered-To and X-Original-To, lower-cased: a reply to a plus-address such as
+    /// team+pat-12@ names its request here.
+    pub recipients: Vec<String>,
     /// RFC 2047-decoded.
     pub subject: Option<String>,
     pub authenticity: Authenticity,
@@ -129,6 +132,7 @@ impl Analysis {
             kind,
             message_id: None,
             from: None,
+            recipients: Vec::new(),
             subject: None,
             authenticity: Authenticity::Unverified,
             org_login: None,
@@ -179,6 +183,7 @@ pub fn analyze(raw: &[u8], policy: &MailPolicy) -> Analysis {
 fn fill_envelope(analysis: &mut Analysis, message: &Message<'_>, policy: &MailPolicy) {
     analysis.message_id = message.message_id().map(envelope::bare_message_id);
     analysis.from = envelope::from_address(message);
+    analysis.recipients = envelope::recipient_addresses(message);
     analysis.subject = message.subject().map(envelope::tidy_header_text);
     analysis.in_reply_to = envelope::message_ids(message.in_reply_to())
         .into_iter()

@@ -21,7 +21,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::config::{Secret, Security, SmtpConfig};
+use crate::config::{Secret, Security, SentCopy, SmtpConfig};
 use crate::imap::MailboxAccess;
 use crate::mail::compose::{Envelope, Templates, compose, signed_message_id};
 use crate::store::{OutgoingMail, Store, StoreError};
@@ -45,6 +45,19 @@ pub struct OutboxReport {
     pub held: usize,
     /// Copies filed in the team's Sent folder.
     pub filed: usize,
+}
+
+/// How long the server is given to file its copy of a mail in the Sent folder before a missing
+/// copy is taken to mean the mail was never accepted.
+pub const SENT_COPY_GRACE: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
+
+/// What looking for uncertain mail in the Sent folder settled.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct Settled {
+    /// Found in Sent: it had gone.
+    pub found: usize,
+    /// Missing from a Sent folder the server fills: queued to go again.
+    pub requeued: usize,
 }
 
 pub struct Sender {
@@ -124,8 +137,9 @@ impl Sender {
         })
     }
 
-    /// Files a copy of every mail sent in the team mailbox's Sent folder.
-    pub fn filing_copies_in(mut self, mailbox: MailboxAccess) -> Sender {
+    /// The team mailbox: where a copy of every mail sent is filed (or found, when the server
+    /// files it), and, with `plus_addressing`, where replies are asked for by request.
+    pub fn with_mailbox(mut self, mailbox: MailboxAccess) -> Sender {
         self.copies = Some(mailbox);
         self
     }
@@ -140,12 +154,66 @@ impl Sender {
                 "mail_uncertain",
                 None,
                 &format!(
-                    "{interrupted} mail(s) were being sent when patdesk stopped and may have gone;                      they are marked uncertain and will not be resent by themselves"
+                    "{interrupted} mail(s) were being sent when patdesk stopped and may have gone; \
+                     they are marked uncertain and are looked for in the Sent folder before \
+                     anything is sent again"
                 ),
             )?;
         }
         tx.commit()?;
         Ok(interrupted)
+    }
+
+    /// Looks for each `uncertain` mail in the Sent folder: found, it is `sent`. Missing from
+    /// a folder the mail server fills itself, and older than [`SENT_COPY_GRACE`], it was never
+    /// accepted and goes back to the queue. Missing from a folder patdesk fills, it stays
+    /// uncertain: the server may have accepted it just before patdesk stopped.
+    pub async fn settle_uncertain(&self, store: &mut Store) -> Result<Settled, StoreError> {
+        let mut settled = Settled::default();
+        let Some(mailbox) = &self.copies else {
+            return Ok(settled);
+        };
+        let uncertain: Vec<OutgoingMail> = store
+            .uncertain_mail()?
+            .into_iter()
+            .filter(|mail| mail.message_id.is_some())
+            .collect();
+        if uncertain.is_empty() {
+            return Ok(settled);
+        }
+        let ids: Vec<String> = uncertain
+            .iter()
+            .filter_map(|mail| mail.message_id.clone())
+            .collect();
+        let found = match mailbox.find_in_sent(&ids).await {
+            Ok(found) => found,
+            Err(error) => {
+                tracing::warn!(%error, "cannot look for uncertain mail in the Sent folder");
+                return Ok(settled);
+            }
+        };
+        let server_files_copies = mailbox.mailbox.sent_copy == SentCopy::Server;
+        let now = jiff::Timestamp::now();
+        let tx = store.transaction()?;
+        for mail in &uncertain {
+            let in_sent = mail
+                .message_id
+                .as_ref()
+                .is_some_and(|id| found.contains(id));
+            let waited = mail
+                .updated_at
+                .parse::<jiff::Timestamp>()
+                .is_ok_and(|at| now.duration_since(at) >= SENT_COPY_GRACE);
+            if in_sent {
+                tx.settle_uncertain(mail, true)?;
+                settled.found += 1;
+            } else if server_files_copies && waited {
+                tx.settle_uncertain(mail, false)?;
+                settled.requeued += 1;
+            }
+        }
+        tx.commit()?;
+        Ok(settled)
     }
 
     /// Sends every queued mail once.
@@ -237,12 +305,25 @@ impl Sender {
                 Err(error) => {
                     // The conversation broke off: the mail may have gone. Not resent blindly.
                     tx.record_mail_outcome(&mail, "uncertain", Some(&error.to_string()))?;
+                    tx.raise_alert(
+                        "mail_uncertain",
+                        mail.request_id,
+                        &format!(
+                            "the {} to {} may not have arrived: the SMTP conversation broke off ({error}); \
+                             it is looked for in the Sent folder before it is sent again",
+                            mail.kind, mail.recipient
+                        ),
+                    )?;
                     report.uncertain += 1;
                 }
             }
             tx.commit()?;
         }
-        if let Some(mailbox) = &self.copies {
+        if let Some(mailbox) = self
+            .copies
+            .as_ref()
+            .filter(|mailbox| mailbox.mailbox.sent_copy == SentCopy::Append)
+        {
             // The mail has gone either way; a copy that cannot be filed is logged, not retried.
             match mailbox.file_sent(&sent).await {
                 Ok(()) => report.filed = sent.len(),
@@ -269,7 +350,7 @@ impl Sender {
             self.key.expose().as_bytes(),
             mail.request_id.unwrap_or(0),
             &mail.kind,
-            &format!("o{}", mail.id),
+            &nonce(mail.id),
             &self.domain,
         );
         let auto_submitted = if mail.kind == "acknowledgement" {
@@ -283,7 +364,7 @@ impl Sender {
             &Envelope {
                 from: &self.from,
                 to: &mail.recipient,
-                reply_to: &self.reply_to,
+                reply_to: &self.reply_to_for(mail.request_id),
                 message_id: &message_id,
                 in_reply_to: thread.last().map(String::as_str),
                 references: thread,
@@ -292,6 +373,20 @@ impl Sender {
         )
         .map_err(|e| e.to_string())?;
         Ok((message_id, raw))
+    }
+
+    /// The team mailbox, or its plus-address for the request when replies are asked for there.
+    fn reply_to_for(&self, request: Option<i64>) -> String {
+        let plus = self
+            .copies
+            .as_ref()
+            .is_some_and(|mailbox| mailbox.mailbox.plus_addressing);
+        match (request, self.reply_to.rsplit_once('@')) {
+            (Some(request), Some((local, domain))) if plus => {
+                format!("{local}+pat-{request}@{domain}")
+            }
+            _ => self.reply_to.clone(),
+        }
     }
 
     /// What the templates see: the queued payload, with every value they may use present.
@@ -331,6 +426,16 @@ impl Sender {
             "message": text("message", ""),
         })
     }
+}
+
+/// The outbox row, and randomness: a database made afresh with the same signing key must never
+/// repeat a Message-ID that a Sent folder or a requester's client already holds.
+fn nonce(outbox_id: i64) -> String {
+    let mut random = [0u8; 6];
+    // Without randomness the row alone still names the mail within this database.
+    let _ = getrandom::getrandom(&mut random);
+    let random: String = random.iter().map(|byte| format!("{byte:02x}")).collect();
+    format!("o{outbox_id}-{random}")
 }
 
 /// The address of `Name <address>` or a bare address.

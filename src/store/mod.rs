@@ -136,6 +136,14 @@ impl Store {
         })
     }
 
+    /// A number that changes whenever another connection (an engineer's command, another task
+    /// of the daemon) commits: the cheap way to notice new work without being told.
+    pub fn data_version(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA data_version", [], |row| row.get(0))?)
+    }
+
     pub fn connection(&self) -> &Connection {
         &self.conn
     }

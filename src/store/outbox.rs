@@ -17,6 +17,8 @@ pub struct OutgoingMail {
     pub message_id: Option<String>,
     pub raw: Option<Vec<u8>>,
     pub attempts: i64,
+    /// When its state last changed (RFC 3339).
+    pub updated_at: String,
 }
 
 const INTERRUPTED: &str =
@@ -27,6 +29,11 @@ impl super::Store {
     pub fn queued_mail(&self) -> Result<Vec<OutgoingMail>, StoreError> {
         mail_in_state(&self.conn, "queued")
     }
+
+    /// Mail that may or may not have gone, oldest first.
+    pub fn uncertain_mail(&self) -> Result<Vec<OutgoingMail>, StoreError> {
+        mail_in_state(&self.conn, "uncertain")
+    }
 }
 
 fn mail_in_state(
@@ -34,7 +41,7 @@ fn mail_in_state(
     state: &str,
 ) -> Result<Vec<OutgoingMail>, StoreError> {
     let mut statement = conn.prepare_cached(
-        "SELECT id, request_id, kind, recipient, payload, message_id, raw, attempts
+        "SELECT id, request_id, kind, recipient, payload, message_id, raw, attempts, updated_at
          FROM outbox WHERE state = ?1 ORDER BY id",
     )?;
     let mut rows = statement.query([state])?;
@@ -51,6 +58,7 @@ fn mail_in_state(
             message_id: row.get(5)?,
             raw: row.get(6)?,
             attempts: row.get(7)?,
+            updated_at: row.get(8)?,
         });
     }
     Ok(mails)
@@ -82,6 +90,30 @@ impl Tx<'_> {
             self.record_mail_outcome(mail, "uncertain", Some(INTERRUPTED))?;
         }
         Ok(interrupted.len())
+    }
+
+    /// Settles an `uncertain` mail by what the Sent folder holds: found there, it was sent;
+    /// missing from a folder the server fills itself, it was never accepted and is queued
+    /// again, to go with the same bytes and Message-ID.
+    pub fn settle_uncertain(&self, mail: &OutgoingMail, found: bool) -> Result<(), StoreError> {
+        let (state, kind) = if found {
+            ("sent", "mail_found_in_sent")
+        } else {
+            ("queued", "mail_not_in_sent")
+        };
+        self.tx.execute(
+            "UPDATE outbox SET state = ?2, last_error = NULL, updated_at = ?3
+             WHERE id = ?1 AND state = 'uncertain'",
+            params![mail.id, state, self.now],
+        )?;
+        self.append_event(
+            "system",
+            mail.request_id,
+            kind,
+            &json!({ "outbox": mail.id, "kind": mail.kind, "to": mail.recipient,
+                     "message_id": mail.message_id }),
+        )?;
+        Ok(())
     }
 
     /// `sent`, `failed`, `uncertain`, or `queued` again (a transient error), with its event.

@@ -43,17 +43,25 @@ pub fn require() {
 /// patdesk's config for watching it.
 pub struct TestFolder {
     pub name: String,
+    /// Whose mailbox: `team`, or `desk` (whose server files sent mail in Sent itself).
+    pub user: &'static str,
     dir: tempfile::TempDir,
 }
 
 impl TestFolder {
     pub fn new(tag: &str) -> TestFolder {
+        TestFolder::of(tag, "team")
+    }
+
+    /// A folder in `user`'s mailbox, which patdesk watches as the team mailbox.
+    pub fn of(tag: &str, user: &'static str) -> TestFolder {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
         TestFolder {
             name: format!("t-{tag}-{}-{nanos}", std::process::id()),
+            user,
             dir: tempfile::TempDir::new().expect("temp dir"),
         }
     }
@@ -74,13 +82,20 @@ impl TestFolder {
         format!(
             "[store]\npath = \"patdesk.db\"\n\
              [mailbox]\nhost = \"localhost\"\nport = {IMAPS_PORT}\nsecurity = \"tls\"\nca_file = \"{}\"\n\
-             username = \"team\"\npassword = {{ file = \"imap-password\" }}\naddress = \"team@example.org\"\n\
+             username = \"{user}\"\npassword = {{ file = \"imap-password\" }}\naddress = \"{user}@example.org\"\n\
              folder = \"{}\"\nprocessed_folder = \"{}\"\nquarantine_folder = \"{}\"\n\
-             command_timeout_seconds = 20\n",
+             command_timeout_seconds = 20\n{}",
             ca_file().display(),
             self.name,
             self.processed(),
-            self.quarantine()
+            self.quarantine(),
+            // desk's server files every mail it sends in Sent, as Gmail and Microsoft 365 do.
+            if self.user == "desk" {
+                "sent_copy = \"server\"\n"
+            } else {
+                ""
+            },
+            user = self.user,
         )
     }
 
@@ -132,17 +147,22 @@ pub fn endpoint(security: Security, port: u16, ca_file: Option<PathBuf>) -> Endp
 
 /// The team mailbox, as a test's own client.
 pub async fn team_session() -> ImapSession {
+    session("team").await
+}
+
+/// `user`'s mailbox, as a test's own client.
+pub async fn session(user: &str) -> ImapSession {
     let secret = patdesk::config::Secret::new(PASSWORD);
     connect(
         &endpoint(Security::Tls, IMAPS_PORT, Some(ca_file())),
         Login::Password {
-            username: "team",
+            username: user,
             password: &secret,
         },
         Duration::from_secs(20),
     )
     .await
-    .expect("team session")
+    .expect("IMAP session")
 }
 
 pub async fn create(session: &mut ImapSession, folder: &str) {
@@ -221,17 +241,7 @@ pub fn mail(n: usize, tag: &str) -> Vec<u8> {
 /// The raw mails in `user`'s INBOX that match the IMAP SEARCH `criteria`, oldest first.
 pub async fn inbox(user: &str, criteria: &str) -> Vec<Vec<u8>> {
     use futures::TryStreamExt;
-    let secret = patdesk::config::Secret::new(PASSWORD);
-    let mut session = connect(
-        &endpoint(Security::Tls, IMAPS_PORT, Some(ca_file())),
-        Login::Password {
-            username: user,
-            password: &secret,
-        },
-        Duration::from_secs(10),
-    )
-    .await
-    .expect("login");
+    let mut session = session(user).await;
     session.select("INBOX").await.expect("select");
     let mut found: Vec<u32> = session
         .uid_search(criteria)

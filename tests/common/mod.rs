@@ -2,8 +2,10 @@
 #![allow(dead_code)]
 
 pub mod builders;
+pub mod desk;
 pub mod generators;
 pub mod mailserver;
+pub mod smtp_proxy;
 pub mod standin;
 
 use std::path::{Path, PathBuf};

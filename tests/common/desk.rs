@@ -1,0 +1,195 @@
+//! A whole patdesk installation for daemon tests: a folder of a test mailbox, the GitHub
+//! stand-in serving one org's pending requests, a people directory, a signing key, SMTP, and
+//! `patdesk run` started (and restarted) on that config.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use patdesk::store::Store;
+use serde_json::{Value, json};
+
+use super::KillOnDrop;
+use super::mailserver::{SMTP_PORT, TestFolder, create, session};
+use super::standin::{APP_ID, Standin, keys_dir, repositories_for};
+
+pub const SIGNING_KEY: &str = "a signing key for the daemon tests";
+
+pub struct Desk {
+    pub folder: TestFolder,
+    pub standin: Standin,
+    pub config: PathBuf,
+    /// How many times the daemon was started: each start logs to its own file.
+    starts: std::cell::Cell<usize>,
+}
+
+/// What a desk is set up with; `..DeskSetup::default()` fills in the rest.
+pub struct DeskSetup {
+    /// acme-corp's pending requests at the stand-in.
+    pub pending: Vec<Value>,
+    /// GitHub logins and their addresses.
+    pub people: Vec<(&'static str, &'static str)>,
+    /// Where patdesk submits mail: the project's Postfix, or a proxy in front of it.
+    pub smtp_port: u16,
+    /// The timed sync; long when a test wants GitHub's mail to be what starts it.
+    pub sync_seconds: u64,
+}
+
+impl Default for DeskSetup {
+    fn default() -> DeskSetup {
+        DeskSetup {
+            pending: Vec::new(),
+            people: vec![("dave", "dave@example.org")],
+            smtp_port: SMTP_PORT,
+            sync_seconds: 1,
+        }
+    }
+}
+
+impl Desk {
+    pub fn new(folder: TestFolder, setup: DeskSetup) -> Desk {
+        super::mailserver::require();
+        super::runtime().block_on(async {
+            create(&mut session(folder.user).await, &folder.name).await;
+        });
+        let standin = Standin::start(&[("acme-corp", 11, org_state(&setup.pending))], json!({}));
+        let config = folder.config_file("");
+        let dir = config.parent().expect("config folder").to_path_buf();
+        private(
+            &dir.join("app.pem"),
+            &std::fs::read(keys_dir().join("app-test-key.pem")).expect("key"),
+        );
+        private(&dir.join("signing-key"), SIGNING_KEY.as_bytes());
+        let directory: String = setup
+            .people
+            .iter()
+            .map(|(login, email)| format!("{login},{email}\n"))
+            .collect();
+        std::fs::write(dir.join("people.csv"), format!("login,email\n{directory}"))
+            .expect("directory");
+        let mailbox = std::fs::read_to_string(&config).expect("config");
+        let user = folder.user;
+        std::fs::write(
+            &config,
+            format!(
+                "{mailbox}[team]\nmembers = [\"alice\"]\n[people]\ndirectory = \"people.csv\"\n\
+                 [signing]\nkey = {{ file = \"signing-key\" }}\n\
+                 [smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"plaintext\"\n\
+                 from = \"Platform team <{user}@example.org>\"\n\
+                 [github]\napp_id = {APP_ID}\nprivate_key = {{ file = \"app.pem\" }}\napi_url = \"{}\"\n\
+                 sync_interval_seconds = {}\n\
+                 [[github.orgs]]\nlogin = \"acme-corp\"\ninstallation_id = 11\n",
+                setup.smtp_port, standin.url, setup.sync_seconds
+            ),
+        )
+        .expect("config");
+        Desk {
+            folder,
+            standin,
+            config,
+            starts: std::cell::Cell::new(0),
+        }
+    }
+
+    /// GitHub now has `pending` for acme-corp, and nothing else.
+    pub fn set_pending(&self, pending: &[Value]) {
+        self.standin.replace_org("acme-corp", org_state(pending));
+    }
+
+    /// The address that delivers into the watched folder.
+    pub fn address(&self) -> String {
+        format!("{}+{}@example.org", self.folder.user, self.folder.name)
+    }
+
+    fn dir(&self) -> &Path {
+        self.config.parent().expect("config folder")
+    }
+
+    /// Starts `patdesk run`; killed when the returned handle drops.
+    pub fn start_daemon(&self) -> KillOnDrop {
+        let start = self.starts.get() + 1;
+        self.starts.set(start);
+        let log = std::fs::File::create(self.dir().join(format!("daemon-{start}.log")))
+            .expect("log file");
+        KillOnDrop(
+            std::process::Command::new(env!("CARGO_BIN_EXE_patdesk"))
+                .args(["run", "--config"])
+                .arg(&self.config)
+                .stdout(std::process::Stdio::null())
+                .stderr(log)
+                .spawn()
+                .expect("start the daemon"),
+        )
+    }
+
+    /// What every start of the daemon has logged so far.
+    pub fn log(&self) -> String {
+        (1..=self.starts.get())
+            .map(|start| {
+                let text = std::fs::read_to_string(self.dir().join(format!("daemon-{start}.log")))
+                    .unwrap_or_default();
+                format!("--- daemon start {start} ---\n{text}")
+            })
+            .collect()
+    }
+
+    pub fn store(&self) -> Store {
+        Store::open(&self.folder.db()).expect("store")
+    }
+
+    /// patdesk's id of the request GitHub knows as `github_id`, once the sync recorded it.
+    pub fn request_id(&self, github_id: i64) -> Option<i64> {
+        self.store()
+            .connection()
+            .query_row(
+                "SELECT id FROM requests WHERE github_request_id = ?1",
+                [github_id],
+                |row| row.get(0),
+            )
+            .ok()
+    }
+
+    /// Runs `patdesk ARGS --config CONFIG` and returns its output.
+    pub fn patdesk(&self, args: &[&str]) -> std::process::Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_patdesk"))
+            .args(args)
+            .arg("--config")
+            .arg(&self.config)
+            .output()
+            .expect("run patdesk")
+    }
+}
+
+/// Sends SIGTERM and waits for the daemon to stop.
+pub fn stop(daemon: &mut KillOnDrop) -> std::process::ExitStatus {
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &daemon.id().to_string()])
+        .status();
+    daemon.wait().expect("the daemon stops")
+}
+
+fn org_state(pending: &[Value]) -> Value {
+    json!({
+        "pending": pending,
+        "repositories": repositories_for(pending, "acme-corp"),
+        "verified_emails": {},
+    })
+}
+
+fn private(path: &Path, contents: &[u8]) {
+    std::fs::write(path, contents).expect("write secret");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+}
+
+/// Polls `check` every 200 ms until it gives a value or `seconds` pass.
+pub fn wait_for<T>(seconds: u64, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    loop {
+        if let Some(value) = check() {
+            return Some(value);
+        }
+        if std::time::Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
