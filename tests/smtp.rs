@@ -289,3 +289,66 @@ fn a_mail_interrupted_mid_send_is_uncertain_and_never_resent_by_itself() {
         1
     );
 }
+
+/// The copy of a sent mail waits while the team mailbox cannot be reached, is filed on a later
+/// round, and is filed once.
+#[test]
+fn a_copy_that_cannot_be_filed_now_is_filed_later_and_once() {
+    use common::mailserver::{TestFolder, team_session};
+    use patdesk::imap::MailboxAccess;
+
+    mailserver::require();
+    let runtime = common::runtime();
+    let (_dir, config, mut store) = desk(SMTP_PORT);
+    let token = format!("filing-{}", std::process::id());
+    queue_question(&mut store, "carol", &token);
+    let sent_folder = TestFolder::new("sent").name;
+    let team = TestFolder::new("filing");
+    let mailbox_config = team.config_file(&format!("sent_folder = \"{sent_folder}\"\n"));
+    let mailbox = Config::load(&mailbox_config)
+        .expect("config")
+        .mailbox
+        .expect("mailbox");
+    let access = |port: u16| {
+        let mut mailbox = mailbox.clone();
+        mailbox.endpoint.port = port;
+        MailboxAccess {
+            password: mailbox.password.read().expect("password"),
+            mailbox,
+            can_move: true,
+        }
+    };
+
+    // The mailbox is unreachable: the mail goes, its copy waits.
+    let unreachable = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+    let closed_port = unreachable.local_addr().expect("addr").port();
+    drop(unreachable);
+    let cut_off = sender(&config).with_mailbox(access(closed_port));
+    let report = runtime
+        .block_on(cut_off.send_queued(&mut store))
+        .expect("send");
+    assert_eq!(report.sent, 1);
+    let filing = runtime
+        .block_on(cut_off.file_copies(&mut store))
+        .expect("file");
+    assert_eq!((filing.filed, filing.waiting), (0, 1));
+    assert!(filing.error.is_some());
+
+    let reachable = sender(&config).with_mailbox(access(mailserver::IMAPS_PORT));
+    for expected in [1, 0] {
+        let filing = runtime
+            .block_on(reachable.file_copies(&mut store))
+            .expect("file");
+        assert_eq!((filing.filed, filing.waiting), (expected, 0), "{filing:?}");
+    }
+    let copies = runtime.block_on(async {
+        let mut session = team_session().await;
+        session.select(&sent_folder).await.expect("Sent exists");
+        session
+            .uid_search(format!("SUBJECT \"{token}\""))
+            .await
+            .expect("search")
+            .len()
+    });
+    assert_eq!(copies, 1);
+}

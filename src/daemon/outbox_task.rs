@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::{Notify, watch};
 
 use crate::conversation::{self, Reminders};
-use crate::smtp::Sender;
+use crate::smtp::{Filing, Sender};
 use crate::store::Store;
 
 /// How often the outbox is looked at when nobody asks: a transient refusal is retried this late.
@@ -38,6 +38,7 @@ pub(super) struct OutboxTask {
 
 pub(super) async fn run(mut task: OutboxTask) {
     let mut failing = false;
+    let mut filing_failed = false;
     match task.sender.settle_interrupted(&mut task.store) {
         Ok(0) => {}
         Ok(count) => tracing::warn!(
@@ -89,6 +90,28 @@ pub(super) async fn run(mut task: OutboxTask) {
             }
             Ok(_) => {}
             Err(error) => tracing::error!(%error, "outbox round failed"),
+        }
+        match task.sender.file_copies(&mut task.store).await {
+            Ok(Filing {
+                error: Some(error),
+                waiting,
+                ..
+            }) => {
+                if !filing_failed {
+                    tracing::warn!(%error, waiting, "sent mail not filed in the Sent folder yet; retried every round");
+                    filing_failed = true;
+                }
+            }
+            Ok(filing) => {
+                if filing_failed && filing.filed > 0 {
+                    tracing::info!(
+                        filed = filing.filed,
+                        "sent mail filed in the Sent folder again"
+                    );
+                }
+                filing_failed = false;
+            }
+            Err(error) => tracing::error!(%error, "cannot record sent mail as filed"),
         }
         let round_due = tokio::time::sleep(task.interval);
         tokio::pin!(round_due);

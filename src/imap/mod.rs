@@ -130,8 +130,13 @@ impl MailboxAccess {
         Ok(session)
     }
 
-    /// Files copies of sent mail in the Sent folder (created if missing), marked seen.
-    pub async fn file_sent(&self, mails: &[Vec<u8>]) -> Result<(), IntakeError> {
+    /// Files copies of sent mail in the Sent folder (created if missing), marked seen, one by
+    /// one; `filed` is told each mail's key as soon as its copy is in.
+    pub async fn file_sent<K: Copy>(
+        &self,
+        mails: &[(K, Vec<u8>)],
+        mut filed: impl FnMut(K),
+    ) -> Result<(), IntakeError> {
         if mails.is_empty() {
             return Ok(());
         }
@@ -139,12 +144,13 @@ impl MailboxAccess {
         let mut session = self.open_session().await?;
         // CREATE fails when the folder exists, which is the usual case.
         let _ = tokio::time::timeout(self.deadline(), session.create(folder)).await;
-        for mail in mails {
+        for (key, mail) in mails {
             self.command(
                 "APPEND to the Sent folder",
                 session.append(folder, Some("(\\Seen)"), None, mail),
             )
             .await?;
+            filed(*key);
         }
         let _ = tokio::time::timeout(self.deadline(), session.logout()).await;
         Ok(())

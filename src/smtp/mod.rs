@@ -43,8 +43,6 @@ pub struct OutboxReport {
     pub uncertain: usize,
     /// Kept queued by the rate guards.
     pub held: usize,
-    /// Copies filed in the team's Sent folder.
-    pub filed: usize,
 }
 
 /// How long the server is given to file its copy of a mail in the Sent folder before a missing
@@ -58,6 +56,16 @@ pub struct Settled {
     pub found: usize,
     /// Missing from a Sent folder the server fills: queued to go again.
     pub requeued: usize,
+}
+
+/// What filing copies in the Sent folder did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Filing {
+    pub filed: usize,
+    /// Still to file, on a later round.
+    pub waiting: usize,
+    /// Why the rest could not be filed now.
+    pub error: Option<String>,
 }
 
 pub struct Sender {
@@ -230,7 +238,6 @@ impl Sender {
             return Ok(report);
         }
         let waiting = queued.len();
-        let mut sent = Vec::new();
         for (index, mail) in queued.into_iter().enumerate() {
             match self.limits.verdict(store, &mail.recipient)? {
                 Verdict::Send => {}
@@ -292,7 +299,6 @@ impl Sender {
                 Ok(_) => {
                     tx.record_mail_outcome(&mail, "sent", None)?;
                     report.sent += 1;
-                    sent.push(raw);
                 }
                 Err(error) if error.is_permanent() => {
                     tx.record_mail_outcome(&mail, "failed", Some(&error.to_string()))?;
@@ -319,23 +325,35 @@ impl Sender {
             }
             tx.commit()?;
         }
-        if let Some(mailbox) = self
+        Ok(report)
+    }
+
+    /// Files the copies of sent mail that are not yet in the team's Sent folder, when patdesk
+    /// files them (`sent_copy = "append"`). A copy that cannot be filed now is filed on a later
+    /// round: each is marked as soon as it is in, so none is filed twice.
+    pub async fn file_copies(&self, store: &mut Store) -> Result<Filing, StoreError> {
+        let Some(mailbox) = self
             .copies
             .as_ref()
             .filter(|mailbox| mailbox.mailbox.sent_copy == SentCopy::Append)
-        {
-            // The mail has gone either way; a copy that cannot be filed is logged, not retried.
-            match mailbox.file_sent(&sent).await {
-                Ok(()) => report.filed = sent.len(),
-                Err(error) => tracing::warn!(
-                    %error,
-                    mails = sent.len(),
-                    folder = mailbox.mailbox.sent_folder,
-                    "sent mail not filed in the Sent folder"
-                ),
-            }
+        else {
+            return Ok(Filing::default());
+        };
+        let unfiled = store.unfiled_sent_mail(100)?;
+        let mut filed = Vec::new();
+        let error = mailbox
+            .file_sent(&unfiled, |id| filed.push(id))
+            .await
+            .err()
+            .map(|error| error.to_string());
+        for id in &filed {
+            store.mark_mail_filed(*id)?;
         }
-        Ok(report)
+        Ok(Filing {
+            filed: filed.len(),
+            waiting: unfiled.len() - filed.len(),
+            error,
+        })
     }
 
     /// The mail as it will be sent, and its signed Message-ID; `thread` is the request's

@@ -30,6 +30,25 @@ impl super::Store {
         mail_in_state(&self.conn, "queued")
     }
 
+    /// Sent mail whose copy is not yet in the Sent folder, oldest first, at most `limit`: its
+    /// outbox id and the bytes that were sent.
+    pub fn unfiled_sent_mail(&self, limit: usize) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT id, raw FROM outbox
+             WHERE state = 'sent' AND filed = 0 AND raw IS NOT NULL ORDER BY id LIMIT ?1",
+        )?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = statement.query_map([limit], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Records that the copy of outbox mail `id` is in the Sent folder.
+    pub fn mark_mail_filed(&self, id: i64) -> Result<(), StoreError> {
+        self.conn
+            .execute("UPDATE outbox SET filed = 1 WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
     /// Mail that may or may not have gone, oldest first.
     pub fn uncertain_mail(&self) -> Result<Vec<OutgoingMail>, StoreError> {
         mail_in_state(&self.conn, "uncertain")
@@ -102,9 +121,9 @@ impl Tx<'_> {
             ("queued", "mail_not_in_sent")
         };
         self.tx.execute(
-            "UPDATE outbox SET state = ?2, last_error = NULL, updated_at = ?3
+            "UPDATE outbox SET state = ?2, last_error = NULL, updated_at = ?3, filed = ?4
              WHERE id = ?1 AND state = 'uncertain'",
-            params![mail.id, state, self.now],
+            params![mail.id, state, self.now, found],
         )?;
         self.append_event(
             "system",

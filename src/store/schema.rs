@@ -159,4 +159,10 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE outbox ADD COLUMN raw BLOB;
     "#,
+    // 7: whether a sent mail's copy is in the team's Sent folder yet; what was sent before is
+    // taken as filed, as it was then, best effort.
+    r#"
+    ALTER TABLE outbox ADD COLUMN filed INTEGER NOT NULL DEFAULT 0;
+    UPDATE outbox SET filed = 1 WHERE state = 'sent';
+    "#,
 ];
