@@ -2,6 +2,7 @@
 //! mailbox. See DESIGN.md in the project's shared folder for the whole shape; each module
 //! below owns one part of it.
 
+pub mod alerts;
 pub mod cli;
 pub mod config;
 pub mod conversation;

@@ -6,6 +6,7 @@ mod check_config;
 mod decide;
 mod parse;
 mod records;
+mod status;
 mod sync;
 mod table;
 
@@ -34,6 +35,8 @@ pub mod exit {
     pub const REFUSED: u8 = 5;
     /// `audit verify` found the audit log broken.
     pub const AUDIT_BROKEN: u8 = 6;
+    /// `status`: the daemon is not running, or intake or a sync has been failing too long.
+    pub const UNHEALTHY: u8 = 7;
 }
 
 #[derive(Debug, Parser)]
@@ -86,6 +89,8 @@ enum Command {
     Export(records::ExportArgs),
     /// List mail that could not be tied to a request, for a person to look at
     Triage,
+    /// How the service is doing: each part's health, queues, triage, breaker, audit head (exit 7 when unhealthy)
+    Status,
     /// Check or record the tamper-evident audit log
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -211,6 +216,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Show(args) => records::show(&open()?, &args),
         Command::Export(args) => records::export(&open()?, &args),
         Command::Triage => records::triage(&open()?),
+        Command::Status => status::run(&open()?),
         Command::Approve(args) => decide::approve(&mut open()?, &args),
         Command::Deny(args) => decide::deny(&mut open()?, &args),
         Command::Revoke(args) => decide::revoke(&mut open()?, &args),

@@ -47,6 +47,18 @@ pub struct Config {
     pub signing_key: Option<SecretRef>,
     /// How requesters who do not answer are reminded.
     pub reminders: Reminders,
+    pub alerts: AlertsConfig,
+}
+
+/// Where the team's alerts go, and when a failing part counts as stalled.
+#[derive(Debug, Clone)]
+pub struct AlertsConfig {
+    /// A Slack incoming-webhook URL (a secret: whoever has it can post to the channel).
+    pub slack_webhook: Option<SecretRef>,
+    /// An address (a team list) that gets each alert by mail; needs `[smtp]`.
+    pub email: Option<String>,
+    /// Intake or a GitHub sync failing this long is an alert, and makes `patdesk status` fail.
+    pub stalled_after: std::time::Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -307,7 +319,9 @@ impl Validator {
         let signing_key = raw.signing.and_then(|signing| {
             self.required_secret("signing.key", SecretKind::Password, signing.key)
         });
+        let alerts = self.alerts(raw.alerts);
         Config {
+            alerts,
             source: path.to_path_buf(),
             store,
             mail,
@@ -320,6 +334,38 @@ impl Validator {
             templates_dir,
             signing_key,
             reminders,
+        }
+    }
+
+    fn alerts(&mut self, raw: raw::RawAlerts) -> AlertsConfig {
+        let slack_webhook = raw.slack_webhook.and_then(|secret| {
+            self.required_secret("alerts.slack_webhook", SecretKind::Password, Some(secret))
+        });
+        if let Some(email) = &raw.email
+            && !looks_like_address(email)
+        {
+            self.problem(
+                "alerts.email",
+                format!(
+                    "is {email:?}: expected an email address such as platform-alerts@example.org"
+                ),
+            );
+        }
+        let minutes = match raw.stalled_after_minutes {
+            Some(minutes) if (1..=1440).contains(&minutes) => minutes,
+            Some(minutes) => {
+                self.problem(
+                    "alerts.stalled_after_minutes",
+                    format!("is {minutes}: accepted is 1 to 1440 (default 15)"),
+                );
+                15
+            }
+            None => 15,
+        };
+        AlertsConfig {
+            slack_webhook,
+            email: raw.email,
+            stalled_after: std::time::Duration::from_secs(minutes * 60),
         }
     }
 

@@ -24,6 +24,16 @@ pub struct RawConfig {
     #[serde(default)]
     pub people: RawPeople,
     pub signing: Option<RawSigning>,
+    #[serde(default)]
+    pub alerts: RawAlerts,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlerts {
+    pub slack_webhook: Option<RawSecret>,
+    pub email: Option<String>,
+    pub stalled_after_minutes: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

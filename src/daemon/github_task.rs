@@ -99,7 +99,12 @@ async fn sync_and_push(
 ) {
     let mut errors = Vec::new();
     for org in orgs {
-        match sync_org(client, store, org, options).await {
+        let outcome = sync_org(client, store, org, options).await;
+        store.report_health(
+            &format!("github:{org}"),
+            outcome.as_ref().err().map(ToString::to_string).as_deref(),
+        );
+        match outcome {
             Ok(report)
                 if report.new
                     + report.changed
@@ -114,7 +119,12 @@ async fn sync_and_push(
             Err(error) => errors.push(format!("{org}: {error}")),
         }
     }
-    match push_decisions(client, store).await {
+    let pushed = push_decisions(client, store).await;
+    store.report_health(
+        "github_push",
+        pushed.as_ref().err().map(ToString::to_string).as_deref(),
+    );
+    match pushed {
         Ok(report) if report.done + report.failed + report.retrying > 0 => {
             tracing::info!("{report}")
         }

@@ -4,13 +4,16 @@
 //! then carry decisions back) and the outbox (SMTP). No business rules live here: each task
 //! calls the module that owns its job.
 
+mod alerts_task;
 mod github_task;
+mod lock;
 mod outbox_task;
 
 use anyhow::{Context as _, anyhow};
 use tokio::sync::{mpsc, watch};
 
 pub use github_task::{SyncTrigger, gather_triggers};
+pub use lock::{DaemonLock, LockError, running_daemon};
 pub use outbox_task::OutboxWake;
 
 use crate::config::{Config, ConfigError};
@@ -38,6 +41,7 @@ async fn run_tasks(config: Config) -> anyhow::Result<()> {
             config.source.display()
         ));
     }
+    let _lock = DaemonLock::acquire(&config.store.path)?;
     let read = |secret: &crate::config::SecretRef| {
         secret.read().map_err(|problem| ConfigError::Invalid {
             path: config.source.clone(),
@@ -147,6 +151,20 @@ async fn run_tasks(config: Config) -> anyhow::Result<()> {
             shutdown: shutdown.clone(),
         }));
     }
+    let webhook = config.alerts.slack_webhook.as_ref().map(read).transpose()?;
+    if config.alerts.email.is_some() && config.smtp.is_none() {
+        return Err(anyhow!(
+            "alerts.email is set but [smtp] is not: alert mail cannot be sent; add [smtp] to {}",
+            config.source.display()
+        ));
+    }
+    tasks.spawn(alerts_task::run(alerts_task::AlertsTask {
+        store: Store::open(&config.store.path)?,
+        notifier: crate::alerts::Notifier::new(&config.alerts, webhook),
+        stalled_after: config.alerts.stalled_after,
+        outbox: outbox.clone(),
+        shutdown: shutdown.clone(),
+    }));
     tracing::info!(
         orgs = orgs.join(","),
         mailbox = config.mailbox.as_ref().map(|mailbox| format!("{}@{}", mailbox.folder, mailbox.endpoint.host)).unwrap_or_default(),

@@ -77,9 +77,12 @@ pub(super) async fn run(mut task: OutboxTask) {
                     held = report.held,
                     "outbox"
                 );
+                task.store.report_health("smtp", None);
                 failing = false;
             }
             Ok(report) if report.retrying > 0 => {
+                task.store
+                    .report_health("smtp", Some("the mail server is not accepting mail"));
                 if !failing {
                     tracing::warn!(
                         waiting = report.retrying,

@@ -494,6 +494,7 @@ impl Intake {
             match self.session_round(&mut shutdown, &mut healthy).await {
                 Ok(()) => break,
                 Err(error) => {
+                    self.store.report_health("imap", Some(&error.to_string()));
                     if healthy != Some(false) {
                         tracing::warn!(%error, "mail intake failing; reconnecting with backoff");
                         healthy = Some(false);
@@ -537,6 +538,7 @@ impl Intake {
             .min(self.imap.mailbox.idle_refresh);
         loop {
             let report = self.catch_up(&mut session).await?;
+            self.store.report_health("imap", None);
             if report != CatchUp::default() {
                 tracing::info!(
                     ingested = report.ingested,
@@ -565,7 +567,10 @@ impl Intake {
                 let (waiting, _interrupt) = idle.wait_with_timeout(wait);
                 tokio::select! {
                     outcome = waiting => {
-                        outcome.map_err(|e| IntakeError::Imap { during: "IDLE".to_string(), error: e.to_string() })?;
+                        let outcome = outcome.map_err(|e| IntakeError::Imap { during: "IDLE".to_string(), error: e.to_string() })?;
+                        if matches!(outcome, async_imap::extensions::idle::IdleResponse::NewData(_)) {
+                            self.store.report_health("imap_idle", None);
+                        }
                         false
                     }
                     _ = shutdown.changed() => true,

@@ -48,6 +48,12 @@ impl RateLimits {
         Ok(Verdict::Send)
     }
 
+    /// How many mails left in the breaker's window, and whether that holds sending back.
+    pub fn breaker(&self, store: &Store) -> Result<(usize, bool), StoreError> {
+        let recent = store.mail_sent_since(None, &since(self.breaker_window))?;
+        Ok((recent, recent >= self.breaker_count))
+    }
+
     /// Raises the team's alert for a pause, once per breaker window.
     pub fn alert_pause(&self, store: &mut Store, waiting: usize) -> Result<(), StoreError> {
         if store.alert_raised_since(PAUSE_ALERT, &since(self.breaker_window))? {

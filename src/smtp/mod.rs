@@ -241,6 +241,9 @@ impl Sender {
         for (index, mail) in queued.into_iter().enumerate() {
             match self.limits.verdict(store, &mail.recipient)? {
                 Verdict::Send => {}
+                // The team's own alert list is not a requester to be spared; the breaker
+                // still holds it back.
+                Verdict::HoldRecipient if mail.kind == "alert" => {}
                 Verdict::HoldRecipient => {
                     report.held += 1;
                     continue;

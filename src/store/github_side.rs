@@ -29,6 +29,8 @@ pub struct Alert {
     pub request_id: Option<i64>,
     pub message: String,
     pub created_at: String,
+    /// When it was told to the team (Slack, mail); `None` while it waits.
+    pub delivered_at: Option<String>,
 }
 
 impl super::Store {
@@ -66,7 +68,7 @@ impl super::Store {
 
     pub fn alerts(&self) -> Result<Vec<Alert>, StoreError> {
         let mut statement = self.conn.prepare_cached(
-            "SELECT id, kind, request_id, message, created_at FROM alerts ORDER BY id",
+            "SELECT id, kind, request_id, message, created_at, delivered_at FROM alerts ORDER BY id",
         )?;
         let rows = statement.query_map([], |row| {
             Ok(Alert {
@@ -75,6 +77,7 @@ impl super::Store {
                 request_id: row.get(2)?,
                 message: row.get(3)?,
                 created_at: row.get(4)?,
+                delivered_at: row.get(5)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

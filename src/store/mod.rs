@@ -6,6 +6,7 @@
 
 mod chain;
 mod github_side;
+mod health;
 mod intake;
 mod messages;
 mod outbox;
@@ -21,6 +22,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use chain::{Break, ChainHead, GENESIS, Verification};
 pub use github_side::{Alert, QueuedPush};
+pub use health::{Counts, PartHealth};
 pub use intake::MailboxPosition;
 pub use messages::{Direction, MessageRecord, NewMessage};
 pub use outbox::{OutgoingMail, UnansweredQuestion};

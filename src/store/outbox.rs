@@ -180,6 +180,23 @@ impl super::Store {
         Ok(usize::try_from(count).unwrap_or(usize::MAX))
     }
 
+    /// Whether an alert of `kind` naming `part` in its message was raised since `since`: a
+    /// stalled part alerts once per outage.
+    pub fn alert_about_since(
+        &self,
+        kind: &str,
+        part: &str,
+        since: &str,
+    ) -> Result<bool, StoreError> {
+        let count: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM alerts WHERE kind = ?1 AND created_at >= ?2
+                AND instr(message, ?3) = 1",
+            params![kind, since, part],
+            |row| row.get(0),
+        )?;
+        Ok(count > 0)
+    }
+
     /// Whether an alert of `kind` was raised since `since`: a paused outbox alerts once.
     pub fn alert_raised_since(&self, kind: &str, since: &str) -> Result<bool, StoreError> {
         let count: i64 = self.conn.query_row(

@@ -81,6 +81,28 @@ impl Tx<'_> {
         payload: &serde_json::Value,
         idempotency_key: &str,
     ) -> Result<Option<i64>, StoreError> {
+        self.enqueue(Some(request_id), kind, recipient, payload, idempotency_key)
+    }
+
+    /// Queues an alert's mail to the team's alert address; about a request or not.
+    pub fn enqueue_alert_mail(
+        &self,
+        request_id: Option<i64>,
+        recipient: &str,
+        payload: &serde_json::Value,
+        idempotency_key: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        self.enqueue(request_id, "alert", recipient, payload, idempotency_key)
+    }
+
+    fn enqueue(
+        &self,
+        request_id: Option<i64>,
+        kind: &str,
+        recipient: &str,
+        payload: &serde_json::Value,
+        idempotency_key: &str,
+    ) -> Result<Option<i64>, StoreError> {
         let inserted = self.tx.execute(
             "INSERT INTO outbox (request_id, kind, idempotency_key, recipient, payload, state,
                 created_at, updated_at)
@@ -101,7 +123,7 @@ impl Tx<'_> {
         let id = self.tx.last_insert_rowid();
         self.append_event(
             "system",
-            Some(request_id),
+            request_id,
             "mail_queued",
             &json!({ "outbox": id, "kind": kind, "to": recipient }),
         )?;

@@ -165,4 +165,14 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE outbox ADD COLUMN filed INTEGER NOT NULL DEFAULT 0;
     UPDATE outbox SET filed = 1 WHERE state = 'sent';
     "#,
+    // 8: the running daemon's pulse, part by part, for `patdesk status` and stall alerts.
+    r#"
+    CREATE TABLE health (
+        part          TEXT PRIMARY KEY,
+        ok_at         TEXT,
+        failing_since TEXT,
+        last_error    TEXT,
+        updated_at    TEXT NOT NULL
+    ) STRICT;
+    "#,
 ];

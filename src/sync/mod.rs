@@ -240,6 +240,26 @@ fn record_new(
     };
     let id = tx.insert_request("github", &new)?;
     report.new += 1;
+    if new.review.risk == crate::review::Risk::Critical {
+        let findings: Vec<&str> = new
+            .review
+            .findings
+            .iter()
+            .filter(|finding| finding.severity == crate::review::Severity::Critical)
+            .map(|finding| finding.why.as_str())
+            .collect();
+        tx.raise_alert(
+            "critical_request",
+            Some(id),
+            &format!(
+                "New critical-risk request PAT-{id} from {} in {} (token {}): {}",
+                new.request.owner_login,
+                new.request.org,
+                new.request.token_name.as_deref().unwrap_or("unnamed"),
+                findings.join(" ")
+            ),
+        )?;
+    }
     match (state, address) {
         (RequestState::AwaitingPurpose, Some(address)) => {
             let queued = queue_question(tx, id, &new, &address)?;

@@ -32,6 +32,8 @@ pub struct DeskSetup {
     pub smtp_port: u16,
     /// The timed sync; long when a test wants GitHub's mail to be what starts it.
     pub sync_seconds: u64,
+    /// Appended to the config file (whole sections, such as `[alerts]`).
+    pub extra: String,
 }
 
 impl Default for DeskSetup {
@@ -41,6 +43,7 @@ impl Default for DeskSetup {
             people: vec![("dave", "dave@example.org")],
             smtp_port: SMTP_PORT,
             sync_seconds: 1,
+            extra: String::new(),
         }
     }
 }
@@ -77,8 +80,8 @@ impl Desk {
                  from = \"Platform team <{user}@example.org>\"\n\
                  [github]\napp_id = {APP_ID}\nprivate_key = {{ file = \"app.pem\" }}\napi_url = \"{}\"\n\
                  sync_interval_seconds = {}\n\
-                 [[github.orgs]]\nlogin = \"acme-corp\"\ninstallation_id = 11\n",
-                setup.smtp_port, standin.url, setup.sync_seconds
+                 [[github.orgs]]\nlogin = \"acme-corp\"\ninstallation_id = 11\n{}",
+                setup.smtp_port, standin.url, setup.sync_seconds, setup.extra
             ),
         )
         .expect("config");
@@ -88,6 +91,11 @@ impl Desk {
             config,
             starts: std::cell::Cell::new(0),
         }
+    }
+
+    /// Writes a secret file (mode 0600) beside the config, for the config to name.
+    pub fn write_secret(&self, name: &str, contents: &str) {
+        private(&self.dir().join(name), contents.as_bytes());
     }
 
     /// GitHub now has `pending` for acme-corp, and nothing else.

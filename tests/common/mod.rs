@@ -7,6 +7,7 @@ pub mod generators;
 pub mod mailserver;
 pub mod smtp_proxy;
 pub mod standin;
+pub mod webhook;
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,155 @@
+//! Telling the team: each alert the store holds goes to the Slack channel's incoming webhook
+//! and/or by mail to the team's alert address, once. An alert that cannot be delivered now
+//! waits in the store (and in `patdesk status`) for the next round.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde_json::json;
+
+use crate::config::{AlertsConfig, Secret};
+use crate::store::{Alert, Store, StoreError};
+
+/// What one round of delivery did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub delivered: usize,
+    /// Left for the next round, and why.
+    pub waiting: usize,
+    pub error: Option<String>,
+}
+
+pub struct Notifier {
+    slack: Option<(reqwest::Client, Secret)>,
+    email: Option<String>,
+}
+
+impl Notifier {
+    /// `None` when the config names nowhere to deliver to.
+    pub fn new(config: &AlertsConfig, webhook: Option<Secret>) -> Option<Notifier> {
+        if webhook.is_none() && config.email.is_none() {
+            return None;
+        }
+        let slack = webhook.and_then(|url| {
+            reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .ok()
+                .map(|client| (client, url))
+        });
+        Some(Notifier {
+            slack,
+            email: config.email.clone(),
+        })
+    }
+
+    pub async fn deliver(&self, store: &mut Store) -> Result<Delivery, StoreError> {
+        let waiting = store.undelivered_alerts()?;
+        let mut delivery = Delivery::default();
+        for (index, alert) in waiting.iter().enumerate() {
+            if let Some((client, url)) = &self.slack
+                && let Err(error) = post(client, url, alert).await
+            {
+                // The channel is down or refuses: the rest wait with this one, in order.
+                delivery.waiting = waiting.len() - index;
+                delivery.error = Some(error);
+                break;
+            }
+            let tx = store.transaction()?;
+            if let Some(address) = &self.email {
+                tx.enqueue_alert_mail(
+                    alert.request_id,
+                    address,
+                    &json!({
+                        "request": alert.request_id,
+                        "summary": summary(alert),
+                        "message": alert.message,
+                    }),
+                    &format!("alert-{}", alert.id),
+                )?;
+            }
+            tx.commit()?;
+            store.mark_alert_delivered(alert.id)?;
+            delivery.delivered += 1;
+        }
+        Ok(delivery)
+    }
+}
+
+/// The alert's subject line: what happened, in a few words.
+pub fn summary(alert: &Alert) -> String {
+    let what = match alert.kind.as_str() {
+        "critical_request" => "new critical-risk request",
+        "needs_contact" => "requester needs an address",
+        "requester_unreachable" => "requester unreachable",
+        "token_expiring" => "token about to expire",
+        "token_expired" => "token expired",
+        "github_push_failed" => "decision not carried to GitHub",
+        "sending_paused" => "sending paused by the breaker",
+        "mail_uncertain" => "mail may not have arrived",
+        "intake_stalled" => "mail intake stalled",
+        "sync_stalled" => "GitHub sync stalled",
+        other => other,
+    };
+    match alert.request_id {
+        Some(id) => format!("{what} (PAT-{id})"),
+        None => what.to_string(),
+    }
+}
+
+async fn post(client: &reqwest::Client, url: &Secret, alert: &Alert) -> Result<(), String> {
+    let text = format!("*patdesk: {}*\n{}", summary(alert), alert.message);
+    let response = client
+        .post(url.expose())
+        .json(&json!({ "text": text }))
+        .send()
+        .await
+        // Without the URL: it is the secret.
+        .map_err(|error| format!("Slack webhook: {}", error.without_url()))?;
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("Slack webhook answered {}", response.status()))
+    }
+}
+
+/// Raises `intake_stalled` or `sync_stalled` for each watched part failing longer than
+/// `after`, once per outage (an alert newer than the failure's start means it was raised).
+pub fn raise_stalls(
+    store: &mut Store,
+    after: Duration,
+    now: Timestamp,
+) -> Result<usize, StoreError> {
+    let mut raised = 0;
+    for part in store.health()? {
+        let kind = match part.part.as_str() {
+            "imap" => "intake_stalled",
+            other if other.starts_with("github:") => "sync_stalled",
+            _ => continue,
+        };
+        let Some(since) = &part.failing_since else {
+            continue;
+        };
+        let Ok(began) = since.parse::<Timestamp>() else {
+            continue;
+        };
+        if now.duration_since(began).unsigned_abs() < after
+            || store.alert_about_since(kind, &part.part, since)?
+        {
+            continue;
+        }
+        let tx = store.transaction()?;
+        tx.raise_alert(
+            kind,
+            None,
+            &format!(
+                "{} has been failing since {since}: {}",
+                part.part,
+                part.last_error.as_deref().unwrap_or("no error recorded")
+            ),
+        )?;
+        tx.commit()?;
+        raised += 1;
+    }
+    Ok(raised)
+}

@@ -1,0 +1,64 @@
+//! The alerts task: raises a stall alert when intake or a sync has been failing too long, and
+//! delivers every alert to the team.
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::OutboxWake;
+use crate::alerts::{Delivery, Notifier, raise_stalls};
+use crate::store::Store;
+
+/// How soon an alert reaches the team.
+const ALERTS_INTERVAL: Duration = Duration::from_secs(5);
+
+pub(super) struct AlertsTask {
+    pub store: Store,
+    /// `None` when no channel is configured: alerts then wait in the store and in `status`.
+    pub notifier: Option<Notifier>,
+    pub stalled_after: Duration,
+    /// Alert mail goes out through the outbox.
+    pub outbox: Option<OutboxWake>,
+    pub shutdown: watch::Receiver<bool>,
+}
+
+pub(super) async fn run(mut task: AlertsTask) {
+    let mut failing = false;
+    loop {
+        match raise_stalls(&mut task.store, task.stalled_after, jiff::Timestamp::now()) {
+            Ok(0) => {}
+            Ok(raised) => {
+                tracing::warn!(raised, "a part of patdesk has stalled; the team is alerted")
+            }
+            Err(error) => tracing::error!(%error, "cannot check for stalled parts"),
+        }
+        if let Some(notifier) = &task.notifier {
+            match notifier.deliver(&mut task.store).await {
+                Ok(Delivery {
+                    error: Some(error),
+                    waiting,
+                    ..
+                }) => {
+                    if !failing {
+                        tracing::warn!(%error, waiting, "alerts cannot be delivered; retrying");
+                        failing = true;
+                    }
+                }
+                Ok(delivery) => {
+                    if delivery.delivered > 0 {
+                        tracing::info!(delivered = delivery.delivered, "alerts delivered");
+                        if let Some(outbox) = &task.outbox {
+                            outbox.wake();
+                        }
+                    }
+                    failing = false;
+                }
+                Err(error) => tracing::error!(%error, "cannot deliver alerts"),
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(ALERTS_INTERVAL) => {}
+            _ = task.shutdown.changed() => break,
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! How each part of the running daemon is doing, for `patdesk status` and the stall alerts.
+//! Not audited: it is the daemon's pulse, not a decision.
+
+use rusqlite::params;
+use serde::Serialize;
+
+use super::StoreError;
+
+/// One part of the daemon (`imap`, `imap_idle`, `github:<org>`, `github_push`, `smtp`): when
+/// it last worked, and since when it has been failing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PartHealth {
+    pub part: String,
+    pub ok_at: Option<String>,
+    pub failing_since: Option<String>,
+    pub last_error: Option<String>,
+}
+
+/// Counts for `patdesk status`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Requests per state.
+    pub requests: Vec<(String, i64)>,
+    /// Outbox mail per state.
+    pub outbox: Vec<(String, i64)>,
+    pub triage: i64,
+    pub undelivered_alerts: i64,
+}
+
+impl super::Store {
+    /// Records that `part` worked just now, or failed with `error`; a failure keeps the time
+    /// the failing began. Best effort: a pulse that cannot be written is logged, and the work
+    /// it describes goes on.
+    pub fn report_health(&self, part: &str, error: Option<&str>) {
+        if let Err(problem) = self.write_health(part, error) {
+            tracing::warn!(%problem, part, "cannot record the daemon's health");
+        }
+    }
+
+    fn write_health(&self, part: &str, error: Option<&str>) -> Result<(), StoreError> {
+        let now = super::now();
+        match error {
+            None => self.conn.execute(
+                "INSERT INTO health (part, ok_at, failing_since, last_error, updated_at)
+                 VALUES (?1, ?2, NULL, NULL, ?2)
+                 ON CONFLICT (part) DO UPDATE SET ok_at = ?2, failing_since = NULL,
+                     last_error = NULL, updated_at = ?2",
+                params![part, now],
+            )?,
+            Some(error) => self.conn.execute(
+                "INSERT INTO health (part, ok_at, failing_since, last_error, updated_at)
+                 VALUES (?1, NULL, ?2, ?3, ?2)
+                 ON CONFLICT (part) DO UPDATE SET
+                     failing_since = COALESCE(failing_since, ?2), last_error = ?3, updated_at = ?2",
+                params![part, now, error],
+            )?,
+        };
+        Ok(())
+    }
+
+    pub fn health(&self) -> Result<Vec<PartHealth>, StoreError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT part, ok_at, failing_since, last_error FROM health ORDER BY part",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok(PartHealth {
+                part: row.get(0)?,
+                ok_at: row.get(1)?,
+                failing_since: row.get(2)?,
+                last_error: row.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn counts(&self) -> Result<Counts, StoreError> {
+        let grouped = |sql: &str| -> Result<Vec<(String, i64)>, StoreError> {
+            let mut statement = self.conn.prepare_cached(sql)?;
+            let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        };
+        let count = |sql: &str| -> Result<i64, StoreError> {
+            Ok(self.conn.query_row(sql, [], |row| row.get(0))?)
+        };
+        Ok(Counts {
+            requests: grouped(
+                "SELECT state, COUNT(*) FROM requests GROUP BY state ORDER BY state",
+            )?,
+            outbox: grouped("SELECT state, COUNT(*) FROM outbox GROUP BY state ORDER BY state")?,
+            triage: count("SELECT COUNT(*) FROM messages WHERE triage = 1")?,
+            undelivered_alerts: count("SELECT COUNT(*) FROM alerts WHERE delivered_at IS NULL")?,
+        })
+    }
+
+    /// Alerts not yet told to the team, oldest first.
+    pub fn undelivered_alerts(&self) -> Result<Vec<super::Alert>, StoreError> {
+        Ok(self
+            .alerts()?
+            .into_iter()
+            .filter(|alert| alert.delivered_at.is_none())
+            .collect())
+    }
+
+    pub fn mark_alert_delivered(&self, id: i64) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE alerts SET delivered_at = ?2 WHERE id = ?1",
+            params![id, super::now()],
+        )?;
+        Ok(())
+    }
+}
