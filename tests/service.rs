@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::desk::{Desk, DeskSetup, stop, wait_for};
+use common::desk::{Desk, DeskSetup, signal, stop, wait_for};
 use common::mailserver::{TestFolder, inbox};
 use common::standin::pending;
 use common::webhook::Webhook;
@@ -257,4 +257,127 @@ fn the_systemd_unit_is_hardened_to_an_exposure_of_at_most_1_5() {
         .and_then(|number| number.parse().ok())
         .unwrap_or_else(|| panic!("no exposure level in:\n{text}"));
     assert!(exposure <= 1.5, "exposure {exposure}:\n{text}");
+}
+
+/// Under systemd (`Type=notify`, `WatchdogSec=`): READY once intake has made contact, a status
+/// line, the watchdog's "alive", and STOPPING on SIGTERM — all on `$NOTIFY_SOCKET`.
+#[test]
+fn systemd_hears_ready_status_watchdog_and_stopping() {
+    let desk = Desk::new(TestFolder::new("notify"), DeskSetup::default());
+    let socket_dir = tempfile::TempDir::new().expect("dir");
+    let path = socket_dir.path().join("notify.sock");
+    let socket = std::os::unix::net::UnixDatagram::bind(&path).expect("bind");
+    socket
+        .set_read_timeout(Some(Duration::from_secs(1)))
+        .expect("timeout");
+    let mut daemon = desk.start_daemon_with(&[
+        ("NOTIFY_SOCKET", path.to_str().expect("UTF-8 path")),
+        ("WATCHDOG_USEC", "1000000"),
+    ]);
+    let mut heard: Vec<String> = Vec::new();
+    let has =
+        |prefix: &'static str| move |heard: &[String]| heard.iter().any(|m| m.starts_with(prefix));
+    assert!(
+        listen(&socket, &mut heard, &has("READY=1"), 40),
+        "{heard:?}\n{}",
+        desk.log()
+    );
+    assert!(
+        listen(
+            &socket,
+            &mut heard,
+            &|heard| heard.iter().filter(|m| *m == "WATCHDOG=1").count() >= 2,
+            5
+        ),
+        "alive at least every half second of the 1 s watchdog: {heard:?}"
+    );
+    assert!(
+        heard.iter().any(|m| m.starts_with("STATUS=intake ")),
+        "{heard:?}"
+    );
+    signal(&daemon, "TERM");
+    assert!(
+        listen(&socket, &mut heard, &has("STOPPING=1"), 10),
+        "{heard:?}"
+    );
+    assert!(daemon.wait().expect("stops").success(), "{}", desk.log());
+}
+
+/// Collects what systemd would hear until `wanted` holds or `seconds` pass.
+fn listen(
+    socket: &std::os::unix::net::UnixDatagram,
+    heard: &mut Vec<String>,
+    wanted: &dyn Fn(&[String]) -> bool,
+    seconds: u64,
+) -> bool {
+    let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
+    let mut buffer = [0u8; 4096];
+    while !wanted(heard) && std::time::Instant::now() < deadline {
+        if let Ok(read) = socket.recv(&mut buffer) {
+            heard.push(String::from_utf8_lossy(&buffer[..read]).to_string());
+        }
+    }
+    wanted(heard)
+}
+
+/// SIGHUP reads the config and templates again: a broken config is refused and the running
+/// one kept; a good one (here, with the admin's own question) is taken.
+#[test]
+fn sighup_refuses_a_broken_config_and_takes_a_good_one_with_its_templates() {
+    let desk = Desk::new(TestFolder::new("reload"), DeskSetup::default());
+    let mut daemon = desk.start_daemon();
+    wait_for(20, || desk.log().contains("patdesk running").then_some(()))
+        .unwrap_or_else(|| panic!("not started\n{}", desk.log()));
+    let good = std::fs::read_to_string(&desk.config).expect("config");
+
+    std::fs::write(&desk.config, format!("surprise = true\n{good}")).expect("break the config");
+    signal(&daemon, "HUP");
+    wait_for(20, || {
+        desk.log().contains("new config refused").then_some(())
+    })
+    .unwrap_or_else(|| panic!("no refusal\n{}", desk.log()));
+    assert!(
+        desk.log().contains("surprise"),
+        "the refusal names the key:\n{}",
+        desk.log()
+    );
+    assert!(daemon.try_wait().expect("wait").is_none(), "still running");
+
+    let templates = desk.config.parent().expect("dir").join("our-templates");
+    std::fs::create_dir_all(&templates).expect("templates dir");
+    std::fs::write(
+        templates.join("question.txt"),
+        "Subject: [PAT-{{ request }}] Acme platform team: why do you need {{ token_name }}?\n\n\
+         Hello {{ owner }}, please tell us what {{ token_name }} is for in {{ org }}.\n",
+    )
+    .expect("template");
+    std::fs::write(
+        &desk.config,
+        format!("{good}[mail]\ntemplates_dir = \"our-templates\"\n"),
+    )
+    .expect("config");
+    signal(&daemon, "HUP");
+    wait_for(20, || {
+        desk.log()
+            .contains("config and templates reloaded")
+            .then_some(())
+    })
+    .unwrap_or_else(|| panic!("not reloaded\n{}", desk.log()));
+
+    let token = format!("reloaded-{}", std::process::id());
+    desk.set_pending(&[pending(9301, "dave", &token, None)]);
+    let runtime = common::runtime();
+    let question = wait_for(30, || {
+        runtime
+            .block_on(inbox("dave", &format!("SUBJECT \"{token}\"")))
+            .into_iter()
+            .next()
+    })
+    .unwrap_or_else(|| panic!("no question\n{}", desk.log()));
+    let question = String::from_utf8_lossy(&question);
+    assert!(
+        question.contains("Acme platform team: why do you need"),
+        "{question}"
+    );
+    assert!(stop(&mut daemon).success(), "{}", desk.log());
 }

@@ -7,7 +7,9 @@
 mod alerts_task;
 mod github_task;
 mod lock;
+mod notify;
 mod outbox_task;
+mod pulse;
 
 use anyhow::{Context as _, anyhow};
 use tokio::sync::{mpsc, watch};
@@ -24,24 +26,125 @@ use crate::smtp::Sender;
 use crate::store::Store;
 use crate::sync::{SyncOptions, load_directory};
 
-/// Runs until SIGTERM or Ctrl-C. Each task finishes the transaction it is in; none is started
-/// after the signal.
+/// Runs until SIGTERM or Ctrl-C; SIGHUP reloads the config and templates. Each task finishes
+/// the transaction it is in; none is started after the signal.
 pub fn run(config: Config) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(run_tasks(config))
+    runtime.block_on(supervise(config))
 }
 
-async fn run_tasks(config: Config) -> anyhow::Result<()> {
+/// What made the tasks stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    Terminate,
+    Reload,
+}
+
+/// Holds the lock, runs the tasks of the config in use, and swaps in a new config on SIGHUP
+/// once every secret and template of it has been read; a config that cannot be used is refused
+/// and the one in use kept.
+async fn supervise(mut config: Config) -> anyhow::Result<()> {
+    let _lock = DaemonLock::acquire(&config.store.path)?;
+    let systemd = std::sync::Arc::new(notify::Notifier::from_env());
+    let mut signals = Signals::new()?;
+    let mut next = Some(prepare(&config)?);
+    tokio::spawn(pulse::run(systemd.clone(), config.store.path.clone()));
+    let mut ready = false;
+    while let Some(prepared) = next.take() {
+        let started = jiff::Timestamp::now();
+        let (shutdown, mut tasks) = prepared.spawn();
+        if !ready {
+            pulse::wait_for_first_contact(&config, started).await;
+            systemd.ready();
+            ready = true;
+        }
+        let stop = tokio::select! {
+            stop = signals.next() => stop,
+            // Every task ended by itself: nothing is left to run.
+            () = join_all(&mut tasks) => Stop::Terminate,
+        };
+        match stop {
+            Stop::Terminate => {
+                systemd.stopping();
+                tracing::info!("stopping: finishing the current transaction");
+            }
+            Stop::Reload => {
+                systemd.reloading();
+                tracing::info!(config = %config.source.display(), "reloading the config");
+            }
+        }
+        let _ = shutdown.send(true);
+        join_all(&mut tasks).await;
+        if stop == Stop::Reload {
+            next = Some(match reload(&config) {
+                Ok((new_config, prepared)) => {
+                    config = new_config;
+                    tracing::info!("config and templates reloaded");
+                    prepared
+                }
+                Err(error) => {
+                    tracing::error!("new config refused, the one in use is kept: {error:#}");
+                    prepare(&config)?
+                }
+            });
+            systemd.ready();
+        }
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The config file read again, with everything it names, ready to run.
+fn reload(current: &Config) -> anyhow::Result<(Config, Prepared)> {
+    let new = Config::load(&current.source)?;
+    if new.store.path != current.store.path {
+        return Err(anyhow!(
+            "store.path changed from {} to {}: that needs a restart",
+            current.store.path.display(),
+            new.store.path.display()
+        ));
+    }
+    let prepared = prepare(&new)?;
+    Ok((new, prepared))
+}
+
+async fn join_all(tasks: &mut tokio::task::JoinSet<()>) {
+    while let Some(finished) = tasks.join_next().await {
+        if let Err(error) = finished {
+            tracing::error!(%error, "a task stopped unexpectedly");
+        }
+    }
+}
+
+type Task = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+/// The tasks of one config, built (every secret and template read) but not started.
+struct Prepared {
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<Task>,
+}
+
+impl Prepared {
+    fn spawn(self) -> (watch::Sender<bool>, tokio::task::JoinSet<()>) {
+        let mut set = tokio::task::JoinSet::new();
+        for task in self.tasks {
+            set.spawn(task);
+        }
+        (self.shutdown, set)
+    }
+}
+
+/// Reads what `config` names and builds its tasks: intake, the GitHub task, the outbox, alerts.
+fn prepare(config: &Config) -> anyhow::Result<Prepared> {
     if config.github.is_none() && config.mailbox.is_none() {
         return Err(anyhow!(
             "nothing to run: add a [mailbox] and a [github] section to {} (patdesk.example.toml shows them)",
             config.source.display()
         ));
     }
-    let _lock = DaemonLock::acquire(&config.store.path)?;
     let read = |secret: &crate::config::SecretRef| {
         secret.read().map_err(|problem| ConfigError::Invalid {
             path: config.source.clone(),
@@ -49,13 +152,8 @@ async fn run_tasks(config: Config) -> anyhow::Result<()> {
         })
     };
     let (shutdown_tx, shutdown) = watch::channel(false);
-    tokio::spawn(async move {
-        wait_for_signal().await;
-        tracing::info!("stopping: finishing the current transaction");
-        let _ = shutdown_tx.send(true);
-    });
     let (trigger, triggers) = mpsc::unbounded_channel::<String>();
-    let mut tasks = tokio::task::JoinSet::new();
+    let mut tasks: Vec<Task> = Vec::new();
     // Mail is sent only with [smtp]; without it the queue waits for a config that has one, and
     // nobody needs to wake an outbox task.
     let outbox_wake = OutboxWake::default();
@@ -85,7 +183,7 @@ async fn run_tasks(config: Config) -> anyhow::Result<()> {
             directory,
             expiry_warning_days: github.expiry_warning_days,
         };
-        tasks.spawn(github_task::run(github_task::GithubTask {
+        tasks.push(Box::pin(github_task::run(github_task::GithubTask {
             client,
             store: Store::open(&config.store.path)?,
             orgs: orgs.clone(),
@@ -95,7 +193,7 @@ async fn run_tasks(config: Config) -> anyhow::Result<()> {
             triggers,
             outbox: outbox.clone(),
             shutdown: shutdown.clone(),
-        }));
+        })));
     }
     if let Some(mailbox) = &config.mailbox {
         let intake = Intake {
@@ -115,7 +213,7 @@ async fn run_tasks(config: Config) -> anyhow::Result<()> {
                 .then(|| SyncTrigger(trigger.clone())),
             outbox: outbox.clone(),
         };
-        tasks.spawn(intake.run(shutdown.clone()));
+        tasks.push(Box::pin(intake.run(shutdown.clone())));
     }
     if let Some(smtp) = &config.smtp {
         let Some(signing_key) = &config.signing_key else {
@@ -142,14 +240,14 @@ async fn run_tasks(config: Config) -> anyhow::Result<()> {
                 can_move: true,
             });
         }
-        tasks.spawn(outbox_task::run(outbox_task::OutboxTask {
+        tasks.push(Box::pin(outbox_task::run(outbox_task::OutboxTask {
             sender,
             store: Store::open(&config.store.path)?,
             interval: outbox_task::OUTBOX_INTERVAL,
             wake: outbox_wake,
             reminders: config.reminders.clone(),
             shutdown: shutdown.clone(),
-        }));
+        })));
     }
     let webhook = config.alerts.slack_webhook.as_ref().map(read).transpose()?;
     if config.alerts.email.is_some() && config.smtp.is_none() {
@@ -158,13 +256,13 @@ async fn run_tasks(config: Config) -> anyhow::Result<()> {
             config.source.display()
         ));
     }
-    tasks.spawn(alerts_task::run(alerts_task::AlertsTask {
+    tasks.push(Box::pin(alerts_task::run(alerts_task::AlertsTask {
         store: Store::open(&config.store.path)?,
         notifier: crate::alerts::Notifier::new(&config.alerts, webhook),
         stalled_after: config.alerts.stalled_after,
         outbox: outbox.clone(),
         shutdown: shutdown.clone(),
-    }));
+    })));
     tracing::info!(
         orgs = orgs.join(","),
         mailbox = config.mailbox.as_ref().map(|mailbox| format!("{}@{}", mailbox.folder, mailbox.endpoint.host)).unwrap_or_default(),
@@ -172,34 +270,33 @@ async fn run_tasks(config: Config) -> anyhow::Result<()> {
         database = %config.store.path.display(),
         "patdesk running"
     );
-    while let Some(finished) = tasks.join_next().await {
-        if let Err(error) = finished {
-            tracing::error!(%error, "a task stopped unexpectedly");
-        }
-    }
-    tracing::info!("stopped");
-    Ok(())
+    Ok(Prepared {
+        shutdown: shutdown_tx,
+        tasks,
+    })
 }
 
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
+/// SIGTERM and Ctrl-C stop the daemon; SIGHUP reloads it.
+struct Signals {
+    terminate: tokio::signal::unix::Signal,
+    hangup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> anyhow::Result<Signals> {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = terminate.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
+        Ok(Signals {
+            terminate: signal(SignalKind::terminate()).context("cannot watch for SIGTERM")?,
+            hangup: signal(SignalKind::hangup()).context("cannot watch for SIGHUP")?,
+        })
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    async fn next(&mut self) -> Stop {
+        tokio::select! {
+            _ = self.terminate.recv() => Stop::Terminate,
+            _ = tokio::signal::ctrl_c() => Stop::Terminate,
+            _ = self.hangup.recv() => Stop::Reload,
+        }
     }
 }
 

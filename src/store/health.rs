@@ -14,6 +14,8 @@ pub struct PartHealth {
     pub ok_at: Option<String>,
     pub failing_since: Option<String>,
     pub last_error: Option<String>,
+    /// When the part last reported, working or not.
+    pub updated_at: String,
 }
 
 /// Counts for `patdesk status`.
@@ -60,7 +62,7 @@ impl super::Store {
 
     pub fn health(&self) -> Result<Vec<PartHealth>, StoreError> {
         let mut statement = self.conn.prepare_cached(
-            "SELECT part, ok_at, failing_since, last_error FROM health ORDER BY part",
+            "SELECT part, ok_at, failing_since, last_error, updated_at FROM health ORDER BY part",
         )?;
         let rows = statement.query_map([], |row| {
             Ok(PartHealth {
@@ -68,6 +70,7 @@ impl super::Store {
                 ok_at: row.get(1)?,
                 failing_since: row.get(2)?,
                 last_error: row.get(3)?,
+                updated_at: row.get(4)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -114,6 +114,11 @@ impl Desk {
 
     /// Starts `patdesk run`; killed when the returned handle drops.
     pub fn start_daemon(&self) -> KillOnDrop {
+        self.start_daemon_with(&[])
+    }
+
+    /// As `start_daemon`, with `env` set for the daemon (systemd's variables, say).
+    pub fn start_daemon_with(&self, env: &[(&str, &str)]) -> KillOnDrop {
         let start = self.starts.get() + 1;
         self.starts.set(start);
         let log = std::fs::File::create(self.dir().join(format!("daemon-{start}.log")))
@@ -122,6 +127,7 @@ impl Desk {
             std::process::Command::new(env!("CARGO_BIN_EXE_patdesk"))
                 .args(["run", "--config"])
                 .arg(&self.config)
+                .envs(env.iter().copied())
                 .stdout(std::process::Stdio::null())
                 .stderr(log)
                 .spawn()
@@ -165,6 +171,13 @@ impl Desk {
             .output()
             .expect("run patdesk")
     }
+}
+
+/// Sends `signal` (`TERM`, `HUP`, …) to the daemon.
+pub fn signal(daemon: &KillOnDrop, signal: &str) {
+    let _ = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &daemon.id().to_string()])
+        .status();
 }
 
 /// Sends SIGTERM and waits for the daemon to stop.
