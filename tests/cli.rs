@@ -312,3 +312,37 @@ fn check_config_renders_every_template_and_names_a_broken_one() {
         stdout(&output)
     );
 }
+
+#[test]
+fn version_completions_and_the_man_page_come_from_the_cli_definition() {
+    let version = patdesk(&["--version"]);
+    assert_eq!(version.status.code(), Some(0));
+    assert_eq!(
+        stdout(&version).trim(),
+        format!("patdesk {}", env!("CARGO_PKG_VERSION"))
+    );
+
+    let bash = patdesk(&["completions", "bash"]);
+    assert_eq!(bash.status.code(), Some(0), "{}", stderr(&bash));
+    let script = stdout(&bash);
+    assert!(
+        script.contains("complete -F _patdesk")
+            && script.contains("approve")
+            && script.contains("status"),
+        "{script}"
+    );
+    let unknown = patdesk(&["completions", "tcsh"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(stderr(&unknown).contains("bash"), "{}", stderr(&unknown));
+
+    let man = patdesk(&["man"]);
+    assert_eq!(man.status.code(), Some(0), "{}", stderr(&man));
+    let page = stdout(&man);
+    assert!(page.contains(".TH patdesk 1"), "{page}");
+    for command in ["approve", "status", "run", "audit"] {
+        assert!(
+            page.contains(command),
+            "{command} missing from the man page"
+        );
+    }
+}

@@ -391,7 +391,7 @@ fn the_daemon_asks_for_the_purpose_and_records_the_answer() {
         },
     );
     let token = format!("daemon-conv-{}", std::process::id());
-    let mut daemon = desk.start_daemon();
+    let mut daemon = desk.start_daemon_with(&[("PATDESK_LOG_FORMAT", "json")]);
     // The start-up sync finds nothing; then a token is requested, and GitHub mails.
     let asked_github = || desk.standin.stats()["requests"].as_u64().unwrap_or(0);
     common::desk::wait_for(20, || (asked_github() > 0).then_some(()))
@@ -496,6 +496,33 @@ fn the_daemon_asks_for_the_purpose_and_records_the_answer() {
 
     let status = stop(&mut daemon);
     assert!(status.success(), "{status}: {}", desk.log());
+
+    // The log of the whole round: JSON lines, and neither a secret nor a mail body in it.
+    let log = desk.log();
+    assert!(log.contains("\"message\":\"patdesk running\""), "{log}");
+    for line in log
+        .lines()
+        .filter(|line| !line.starts_with("--- daemon start"))
+    {
+        let entry: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
+        assert!(
+            entry["level"].is_string() && entry["message"].is_string(),
+            "{line}"
+        );
+    }
+    let private_key =
+        std::fs::read_to_string(common::standin::keys_dir().join("app-test-key.pem")).expect("key");
+    let key_line = private_key.lines().nth(1).expect("a line of the key");
+    for secret in [
+        mailserver::PASSWORD,
+        common::desk::SIGNING_KEY,
+        key_line,
+        answer,
+        "I am away until Monday",
+    ] {
+        assert!(!log.contains(secret), "{secret:?} is in the log:\n{log}");
+    }
 
     let sent: Vec<String> = store
         .outbox_for(id)

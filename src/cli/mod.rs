@@ -81,8 +81,8 @@ enum Command {
     Purpose(decide::PurposeArgs),
     /// Give the address of a requester patdesk could not find, and ask them for the purpose
     Contact(decide::ContactArgs),
-    /// Run the service: sync GitHub on a timer and carry decisions back, until SIGTERM or Ctrl-C
-    Run,
+    /// Run the service: mail intake, GitHub sync, the outbox and alerts, until SIGTERM or Ctrl-C (SIGHUP reloads)
+    Run(RunArgs),
     /// Read every configured organisation from GitHub now, and carry queued decisions back
     Sync(sync::SyncArgs),
     /// Write the records sheet: every request, its decision, and the audit event behind it
@@ -91,9 +91,23 @@ enum Command {
     Triage,
     /// How the service is doing: each part's health, queues, triage, breaker, audit head (exit 7 when unhealthy)
     Status,
+    /// Print shell completions (bash, zsh, fish, elvish, powershell) to standard output
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to standard output: patdesk man > /usr/local/share/man/man1/patdesk.1
+    Man,
     /// Check or record the tamper-evident audit log
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// How to log: the journal when systemd runs patdesk (auto), readable lines, or JSON lines
+    #[arg(long, value_enum, default_value = "auto", env = "PATDESK_LOG_FORMAT")]
+    log_format: crate::daemon::LogFormat,
 }
 
 /// A command's failure, with the exit code it maps to.
@@ -217,6 +231,24 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Export(args) => records::export(&open()?, &args),
         Command::Triage => records::triage(&open()?),
         Command::Status => status::run(&open()?),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "patdesk",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
+        Command::Man => {
+            match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
+                // `patdesk man | head` closes the pipe early; that is not a failure.
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Failure::runtime(
+                    anyhow::anyhow!("cannot write the man page: {e}"),
+                )),
+                _ => Ok(()),
+            }
+        }
         Command::Approve(args) => decide::approve(&mut open()?, &args),
         Command::Deny(args) => decide::deny(&mut open()?, &args),
         Command::Revoke(args) => decide::revoke(&mut open()?, &args),
@@ -225,9 +257,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Audit(command) => audit::run(&open()?, &command),
         Command::Contact(args) => decide::contact(&mut open()?, &args),
         Command::Sync(args) => sync::run(&mut open()?, &args),
-        Command::Run => {
+        Command::Run(args) => {
             let path = config.unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_PATH));
-            crate::daemon::init_logging();
+            crate::daemon::init_logging(args.log_format);
             crate::daemon::run(Config::load(&path)?).map_err(Failure::runtime)
         }
     }

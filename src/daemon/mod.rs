@@ -300,13 +300,74 @@ impl Signals {
     }
 }
 
-/// Logs go to standard error: readable lines in a terminal (journald takes them as they are).
-pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("PATDESK_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+/// How `patdesk run` writes its log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// The journal's own protocol when systemd runs patdesk, readable lines otherwise.
+    Auto,
+    /// Readable lines on standard error.
+    Text,
+    /// One JSON object per line on standard error.
+    Json,
+    /// Structured entries in systemd's journal (fields such as ORG, ERROR, COUNT).
+    Journald,
+}
+
+/// Starts logging; `PATDESK_LOG` filters (default `info`). Mail bodies and secrets are never
+/// logged at info: the tasks log counts, ids and errors only.
+pub fn init_logging(format: LogFormat) {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let filter = || {
+        tracing_subscriber::EnvFilter::try_from_env("PATDESK_LOG")
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+    };
+    let format = match format {
+        LogFormat::Auto if stderr_is_the_journal() => LogFormat::Journald,
+        LogFormat::Auto => LogFormat::Text,
+        chosen => chosen,
+    };
+    if format == LogFormat::Journald {
+        match tracing_journald::layer() {
+            Ok(journal) => {
+                let _ = tracing_subscriber::registry()
+                    .with(filter())
+                    .with(journal.with_syslog_identifier("patdesk".to_string()))
+                    .try_init();
+                return;
+            }
+            Err(error) => eprintln!(
+                "patdesk: the journal cannot be reached ({error}); logging to standard error"
+            ),
+        }
+    }
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter())
         .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    let _ = if format == LogFormat::Json {
+        builder.json().flatten_event(true).try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+/// systemd sets `$JOURNAL_STREAM` to the device and inode of the journal stream it connected
+/// to standard error; it only counts when standard error still is that stream.
+fn stderr_is_the_journal() -> bool {
+    use std::os::fd::AsFd as _;
+    use std::os::unix::fs::MetadataExt as _;
+    let Some(stream) = std::env::var_os("JOURNAL_STREAM") else {
+        return false;
+    };
+    let Some((device, inode)) = stream.to_str().and_then(|text| text.split_once(':')) else {
+        return false;
+    };
+    let Ok(stderr) = std::io::stderr().as_fd().try_clone_to_owned() else {
+        return false;
+    };
+    let Ok(metadata) = std::fs::File::from(stderr).metadata() else {
+        return false;
+    };
+    device.parse() == Ok(metadata.dev()) && inode.parse() == Ok(metadata.ino())
 }
