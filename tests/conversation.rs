@@ -462,6 +462,14 @@ fn the_daemon_asks_for_the_purpose_and_records_the_answer() {
         String::from_utf8_lossy(&approve.stderr)
     );
     let approval = arrived(&runtime, "dave", &[&token, "Approved"]);
+    // The timed sync is an hour away: the daemon noticed the new decision by itself.
+    common::desk::wait_for(10, || {
+        desk.standin
+            .calls()
+            .into_iter()
+            .find(|call| call["action"] == "approve" && call["id"] == 7001)
+    })
+    .unwrap_or_else(|| panic!("the approval never reached GitHub\n{}", desk.log()));
     let approval = analyze(&approval, &MailPolicy::default());
     let acknowledgement_id = acknowledgement
         .message_id

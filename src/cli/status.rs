@@ -97,7 +97,15 @@ fn problems(status: &Status, stalled_after: std::time::Duration) -> Vec<String> 
 
 fn readable(status: &Status) -> String {
     let mut out = String::new();
-    let mut line = |label: &str, text: String| out.push_str(&format!("{label:<12}{text}\n"));
+    let width = status
+        .parts
+        .iter()
+        .map(|part| part.part.len())
+        .max()
+        .unwrap_or(0)
+        .max("audit head".len())
+        + 2;
+    let mut line = |label: &str, text: String| out.push_str(&format!("{label:<width$}{text}\n"));
     line(
         "daemon",
         match &status.daemon {

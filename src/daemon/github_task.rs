@@ -1,6 +1,6 @@
 //! The GitHub task: every org synced every `sync_interval`, mail or no mail, and an org synced
 //! soon after GitHub's mail about it (many mails within the debounce window, one sync); after
-//! each sync, queued decisions are carried to GitHub.
+//! each sync, queued decisions are carried to GitHub, and a new decision within seconds.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -11,6 +11,9 @@ use tokio::time::{Instant, sleep_until};
 use crate::github::GithubClient;
 use crate::store::Store;
 use crate::sync::{SyncOptions, push_decisions, sync_org};
+
+/// How soon a decision recorded by an engineer's command is carried to GitHub.
+const LOOK_FOR_DECISIONS: Duration = Duration::from_secs(2);
 
 /// Asks the GitHub task to sync an org soon. Cheap to clone; intake holds one.
 #[derive(Clone)]
@@ -68,6 +71,15 @@ pub(super) async fn run(mut task: GithubTask) {
             Some(first) = task.triggers.recv() => {
                 let asked = gather_triggers(first, &mut task.triggers, task.debounce).await;
                 asked.into_iter().filter(|org| task.orgs.iter().any(|known| known.eq_ignore_ascii_case(org))).collect()
+            }
+            _ = tokio::time::sleep(LOOK_FOR_DECISIONS) => {
+                // A decision recorded by `patdesk approve` in another process: carry it now,
+                // without a sync (an empty set of orgs).
+                if task.store.has_untried_pushes().unwrap_or(false) {
+                    BTreeSet::new()
+                } else {
+                    continue;
+                }
             }
             _ = task.shutdown.changed() => break,
         };

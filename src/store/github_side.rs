@@ -48,6 +48,15 @@ impl super::Store {
         Ok(records)
     }
 
+    /// Whether a decision waits that was never tried: one an engineer has just recorded.
+    pub fn has_untried_pushes(&self) -> Result<bool, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM github_pushes WHERE state = 'queued' AND attempts = 0)",
+            [],
+            |row| row.get(0),
+        )?)
+    }
+
     /// Decisions not yet carried to GitHub, oldest first.
     pub fn queued_pushes(&self) -> Result<Vec<QueuedPush>, StoreError> {
         let mut statement = self.conn.prepare_cached(
