@@ -295,12 +295,18 @@ fn systemd_hears_ready_status_watchdog_and_stopping() {
         heard.iter().any(|m| m.starts_with("STATUS=intake ")),
         "{heard:?}"
     );
+    let asked = std::time::Instant::now();
     signal(&daemon, "TERM");
     assert!(
         listen(&socket, &mut heard, &has("STOPPING=1"), 10),
         "{heard:?}"
     );
     assert!(daemon.wait().expect("stops").success(), "{}", desk.log());
+    assert!(
+        asked.elapsed() < Duration::from_secs(10),
+        "SIGTERM to exit took {:?}",
+        asked.elapsed()
+    );
 }
 
 /// Collects what systemd would hear until `wanted` holds or `seconds` pass.

@@ -67,7 +67,13 @@ pub(super) async fn run(mut task: OutboxTask) {
         }
         // A round is never cancelled: a mail marked `sending` must get its outcome recorded,
         // and a round ends within the SMTP timeout of its last mail.
-        match task.sender.send_queued(&mut task.store).await {
+        let shutdown = &task.shutdown;
+        let stopping = || *shutdown.borrow();
+        match task
+            .sender
+            .send_queued_until(&mut task.store, stopping)
+            .await
+        {
             Ok(report) if report.sent + report.failed + report.uncertain > 0 => {
                 tracing::info!(
                     sent = report.sent,

@@ -226,6 +226,16 @@ impl Sender {
 
     /// Sends every queued mail once.
     pub async fn send_queued(&self, store: &mut Store) -> Result<OutboxReport, StoreError> {
+        self.send_queued_until(store, || false).await
+    }
+
+    /// Sends queued mail until `stop` says so, checked before each mail: a stop never cuts a
+    /// mail's conversation short, and never waits for a whole queue.
+    pub async fn send_queued_until(
+        &self,
+        store: &mut Store,
+        stop: impl Fn() -> bool,
+    ) -> Result<OutboxReport, StoreError> {
         let mut report = OutboxReport::default();
         let queued = store.queued_mail()?;
         if queued.is_empty() {
@@ -239,6 +249,9 @@ impl Sender {
         }
         let waiting = queued.len();
         for (index, mail) in queued.into_iter().enumerate() {
+            if stop() {
+                break;
+            }
             match self.limits.verdict(store, &mail.recipient)? {
                 Verdict::Send => {}
                 // The team's own alert list is not a requester to be spared; the breaker
