@@ -167,12 +167,16 @@ fn the_daemon_runs_and_works_under_the_units_hardening() {
     )
     .expect("the unit");
     let log = root.join("daemon.log");
+    // The build may live under /tmp or /home, which the unit hides from the service.
+    let binary = root.join("patdesk");
+    std::fs::copy(env!("CARGO_BIN_EXE_patdesk"), &binary).expect("copy the binary");
+    std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let unit = unit
         .replace(
             "ExecStart=/usr/local/bin/patdesk run --config /etc/patdesk/patdesk.toml",
             &format!(
                 "ExecStart={} run --config {}\nStandardOutput=append:{}\nStandardError=append:{}",
-                env!("CARGO_BIN_EXE_patdesk"),
+                binary.display(),
                 config.display(),
                 log.display(),
                 log.display()
@@ -204,7 +208,7 @@ fn the_daemon_runs_and_works_under_the_units_hardening() {
             &format!("WorkingDirectory=/var/lib/{unit_name}"),
         );
     assert!(
-        unit.contains(env!("CARGO_BIN_EXE_patdesk")),
+        unit.contains(&format!("ExecStart={}", binary.display())),
         "ExecStart was replaced"
     );
     write(
