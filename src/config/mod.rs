@@ -48,7 +48,13 @@ pub struct Config {
     /// How requesters who do not answer are reminded.
     pub reminders: Reminders,
     pub alerts: AlertsConfig,
+    /// The send breaker: more mails than this in 10 minutes pause sending.
+    pub breaker_mails: usize,
 }
+
+/// The send breaker's default: a loop or a runaway sync, not a busy day, sends 30 mails in 10
+/// minutes.
+pub const DEFAULT_BREAKER_MAILS: usize = 30;
 
 /// Where the team's alerts go, and when a failing part counts as stalled.
 #[derive(Debug, Clone)]
@@ -310,6 +316,17 @@ impl Validator {
         };
         let templates_dir = self.templates_dir(raw.mail.templates_dir.clone());
         let reminders = self.reminders(raw.mail.reminders, raw.mail.reminder_interval_hours);
+        let breaker_mails = match raw.mail.breaker_mails {
+            Some(count) if (1..=100_000).contains(&count) => count as usize,
+            Some(count) => {
+                self.problem(
+                    "mail.breaker_mails",
+                    format!("is {count}: accepted is 1 to 100000 (default 30)"),
+                );
+                DEFAULT_BREAKER_MAILS
+            }
+            None => DEFAULT_BREAKER_MAILS,
+        };
         let mail = self.mail(raw.mail);
         let mailbox = raw.mailbox.map(|mailbox| self.mailbox(mailbox));
         let smtp = raw.smtp.map(|smtp| self.smtp(smtp));
@@ -322,6 +339,7 @@ impl Validator {
         let alerts = self.alerts(raw.alerts);
         Config {
             alerts,
+            breaker_mails,
             source: path.to_path_buf(),
             store,
             mail,

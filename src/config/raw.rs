@@ -50,6 +50,7 @@ pub struct RawMail {
     pub templates_dir: Option<PathBuf>,
     pub reminders: Option<u64>,
     pub reminder_interval_hours: Option<u64>,
+    pub breaker_mails: Option<u64>,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]

@@ -232,7 +232,8 @@ fn prepare(config: &Config) -> anyhow::Result<Prepared> {
             Some(mailbox) => mailbox.address.clone(),
             None => smtp.from.clone(),
         };
-        let mut sender = Sender::new(smtp, password, read(signing_key)?, templates, &reply_to)?;
+        let mut sender = Sender::new(smtp, password, read(signing_key)?, templates, &reply_to)?
+            .with_breaker(config.breaker_mails);
         if let Some(mailbox) = &config.mailbox {
             sender = sender.with_mailbox(MailboxAccess {
                 mailbox: mailbox.clone(),

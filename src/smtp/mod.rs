@@ -145,6 +145,12 @@ impl Sender {
         })
     }
 
+    /// Pauses sending once `count` mails have left within the breaker's window.
+    pub fn with_breaker(mut self, count: usize) -> Sender {
+        self.limits.breaker_count = count;
+        self
+    }
+
     /// The team mailbox: where a copy of every mail sent is filed (or found, when the server
     /// files it), and, with `plus_addressing`, where replies are asked for by request.
     pub fn with_mailbox(mut self, mailbox: MailboxAccess) -> Sender {

@@ -27,7 +27,7 @@ pub struct DeskSetup {
     /// acme-corp's pending requests at the stand-in.
     pub pending: Vec<Value>,
     /// GitHub logins and their addresses.
-    pub people: Vec<(&'static str, &'static str)>,
+    pub people: Vec<(String, String)>,
     /// Where patdesk submits mail: the project's Postfix, or a proxy in front of it.
     pub smtp_port: u16,
     /// The timed sync; long when a test wants GitHub's mail to be what starts it.
@@ -40,7 +40,7 @@ impl Default for DeskSetup {
     fn default() -> DeskSetup {
         DeskSetup {
             pending: Vec::new(),
-            people: vec![("dave", "dave@example.org")],
+            people: vec![("dave".to_string(), "dave@example.org".to_string())],
             smtp_port: SMTP_PORT,
             sync_seconds: 1,
             extra: String::new(),
