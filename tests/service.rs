@@ -146,6 +146,20 @@ fn status_reports_each_part_and_fails_when_the_daemon_is_down_or_a_sync_has_stal
         .filter(|body| body.contains("GitHub sync stalled"))
         .count();
     assert_eq!(stall_alerts, 1, "one alert per outage");
+    for output in [
+        desk.patdesk(&["status"]),
+        desk.patdesk(&["status", "--json"]),
+    ] {
+        let shown = String::from_utf8_lossy(&output.stdout).to_string()
+            + &String::from_utf8_lossy(&output.stderr);
+        for secret in [
+            "secret-part",
+            common::mailserver::PASSWORD,
+            common::desk::SIGNING_KEY,
+        ] {
+            assert!(!shown.contains(secret), "status shows {secret:?}: {shown}");
+        }
+    }
     assert!(stop(&mut daemon).success(), "{}", desk.log());
     assert!(
         !desk.log().contains("secret-part"),
@@ -386,4 +400,74 @@ fn sighup_refuses_a_broken_config_and_takes_a_good_one_with_its_templates() {
         "{question}"
     );
     assert!(stop(&mut daemon).success(), "{}", desk.log());
+}
+
+/// An engineer's long transaction holds the database's write lock for 15 s: intake and the sync
+/// wait or fail and retry, the daemon stays up, and once the lock is gone the new request, its
+/// question and the mail that arrived meanwhile are each recorded and sent once.
+#[test]
+fn a_database_locked_by_a_long_transaction_delays_the_daemon_and_loses_nothing() {
+    let desk = Desk::new(TestFolder::new("locked"), DeskSetup::default());
+    let mut daemon = desk.start_daemon();
+    wait_for(20, || {
+        desk.log().contains("mail intake connected").then_some(())
+    })
+    .unwrap_or_else(|| panic!("not started\n{}", desk.log()));
+
+    let engineer = rusqlite::Connection::open(desk.folder.db()).expect("open");
+    engineer
+        .execute_batch("BEGIN IMMEDIATE")
+        .expect("take the write lock");
+    let token = format!("while-locked-{}", std::process::id());
+    desk.set_pending(&[pending(9501, "dave", &token, None)]);
+    common::mailserver::send(
+        &desk.address(),
+        &common::mailserver::mail(1, &format!("locked-{}", std::process::id())),
+    );
+    std::thread::sleep(Duration::from_secs(15));
+    assert!(
+        daemon.try_wait().expect("wait").is_none(),
+        "still running\n{}",
+        desk.log()
+    );
+    let store = desk.store();
+    let messages = |store: &patdesk::store::Store| -> i64 {
+        store
+            .connection()
+            .query_row("SELECT COUNT(*) FROM messages", [], |row| row.get(0))
+            .unwrap_or(-1)
+    };
+    assert_eq!(
+        messages(&store),
+        0,
+        "nothing written while the lock was held"
+    );
+    engineer.execute_batch("ROLLBACK").expect("release");
+
+    let runtime = common::runtime();
+    wait_for(60, || {
+        runtime
+            .block_on(inbox("dave", &format!("SUBJECT \"{token}\"")))
+            .into_iter()
+            .next()
+    })
+    .unwrap_or_else(|| panic!("no question after the lock\n{}", desk.log()));
+    wait_for(30, || (messages(&store) == 1).then_some(()))
+        .unwrap_or_else(|| panic!("the mail was not taken in once\n{}", desk.log()));
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        runtime
+            .block_on(inbox("dave", &format!("SUBJECT \"{token}\"")))
+            .len(),
+        1,
+        "one question"
+    );
+    assert_eq!(messages(&store), 1);
+    assert!(stop(&mut daemon).success(), "{}", desk.log());
+    let verify = desk.patdesk(&["audit", "verify"]);
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
 }

@@ -34,6 +34,8 @@ pub struct DeskSetup {
     pub sync_seconds: u64,
     /// Appended to the config file (whole sections, such as `[alerts]`).
     pub extra: String,
+    /// Added to the `[github]` section (`sync_debounce_seconds = 1`, say).
+    pub github_extra: String,
 }
 
 impl Default for DeskSetup {
@@ -44,6 +46,7 @@ impl Default for DeskSetup {
             smtp_port: SMTP_PORT,
             sync_seconds: 1,
             extra: String::new(),
+            github_extra: String::new(),
         }
     }
 }
@@ -79,9 +82,9 @@ impl Desk {
                  [smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"plaintext\"\n\
                  from = \"Platform team <{user}@example.org>\"\n\
                  [github]\napp_id = {APP_ID}\nprivate_key = {{ file = \"app.pem\" }}\napi_url = \"{}\"\n\
-                 sync_interval_seconds = {}\n\
+                 sync_interval_seconds = {}\n{}\
                  [[github.orgs]]\nlogin = \"acme-corp\"\ninstallation_id = 11\n{}",
-                setup.smtp_port, standin.url, setup.sync_seconds, setup.extra
+                setup.smtp_port, standin.url, setup.sync_seconds, setup.github_extra, setup.extra
             ),
         )
         .expect("config");
