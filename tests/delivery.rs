@@ -155,3 +155,34 @@ fn a_question_waits_out_an_smtp_server_down_for_a_minute() {
     );
     assert!(stop(&mut daemon).success(), "{log}");
 }
+
+/// The server takes the mail but its answer never comes (a timeout after DATA): the daemon
+/// records the mail uncertain, alerts the team, finds it in the Sent folder the server keeps,
+/// and records it sent. The requester has one copy.
+#[test]
+fn a_send_that_times_out_after_data_is_found_in_sent_and_not_repeated() {
+    let proxy = SmtpProxy::start(Mode::WithholdAcceptance);
+    let (desk, token) = desk_asking_dave("timeout", "desk", &proxy);
+    let mut daemon = desk.start_daemon();
+    assert!(
+        wait_for(30, || proxy.stalled().then_some(())).is_some(),
+        "the question never reached the server\n{}",
+        desk.log()
+    );
+    proxy.set(Mode::Pass);
+    // The SMTP timeout (30 s), then the next look in Sent (every 30 s).
+    question_sent_within(&desk, 90).unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(questions_in_daves_inbox(&token), 1, "{}", desk.log());
+    let events = events(&desk);
+    assert!(
+        events.contains(&"mail_uncertain".to_string())
+            && events.contains(&"mail_found_in_sent".to_string()),
+        "{events:?}"
+    );
+    let alerts = desk.store().alerts().expect("alerts");
+    assert!(
+        alerts.iter().any(|alert| alert.kind == "mail_uncertain"),
+        "{alerts:?}"
+    );
+    assert!(stop(&mut daemon).success(), "{}", desk.log());
+}

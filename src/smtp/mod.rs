@@ -45,6 +45,9 @@ pub struct OutboxReport {
     pub held: usize,
 }
 
+/// The longest one mail's SMTP conversation may take, whatever the server does.
+const SEND_DEADLINE: Duration = Duration::from_secs(30);
+
 /// How long the server is given to file its copy of a mail in the Sent folder before a missing
 /// copy is taken to mean the mail was never accepted.
 pub const SENT_COPY_GRACE: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
@@ -99,7 +102,7 @@ impl Sender {
         };
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&host)
             .port(smtp.endpoint.port)
-            .timeout(Some(Duration::from_secs(30)));
+            .timeout(Some(SEND_DEADLINE));
         if smtp.endpoint.security != Security::Plaintext {
             let mut parameters = TlsParameters::builder(host.clone());
             if let Some(path) = &smtp.endpoint.ca_file {
@@ -307,7 +310,12 @@ impl Sender {
                 tx.commit()?;
             }
             let outcome = match SmtpEnvelope::new(Some(self.from_address.clone()), vec![to]) {
-                Ok(envelope) => self.transport.send_raw(&envelope, &raw).await,
+                // lettre's own timeout does not cover every wait of the conversation: a server
+                // that takes the mail and never answers would hold the outbox forever.
+                Ok(envelope) => {
+                    tokio::time::timeout(SEND_DEADLINE, self.transport.send_raw(&envelope, &raw))
+                        .await
+                }
                 Err(error) => {
                     let tx = store.transaction()?;
                     tx.record_mail_outcome(&mail, "failed", Some(&error.to_string()))?;
@@ -317,33 +325,38 @@ impl Sender {
                 }
             };
             let tx = store.transaction()?;
-            match outcome {
-                Ok(_) => {
+            let broken_off = match outcome {
+                Ok(Ok(_)) => {
                     tx.record_mail_outcome(&mail, "sent", None)?;
                     report.sent += 1;
+                    None
                 }
-                Err(error) if error.is_permanent() => {
+                Ok(Err(error)) if error.is_permanent() => {
                     tx.record_mail_outcome(&mail, "failed", Some(&error.to_string()))?;
                     report.failed += 1;
+                    None
                 }
-                Err(error) if error.is_transient() => {
+                Ok(Err(error)) if error.is_transient() => {
                     tx.record_mail_outcome(&mail, "queued", Some(&error.to_string()))?;
                     report.retrying += 1;
+                    None
                 }
-                Err(error) => {
-                    // The conversation broke off: the mail may have gone. Not resent blindly.
-                    tx.record_mail_outcome(&mail, "uncertain", Some(&error.to_string()))?;
-                    tx.raise_alert(
-                        "mail_uncertain",
-                        mail.request_id,
-                        &format!(
-                            "the {} to {} may not have arrived: the SMTP conversation broke off ({error}); \
-                             it is looked for in the Sent folder before it is sent again",
-                            mail.kind, mail.recipient
-                        ),
-                    )?;
-                    report.uncertain += 1;
-                }
+                Ok(Err(error)) => Some(error.to_string()),
+                Err(_) => Some(format!("no answer within {} s", SEND_DEADLINE.as_secs())),
+            };
+            if let Some(error) = broken_off {
+                // The conversation broke off: the mail may have gone. Not resent blindly.
+                tx.record_mail_outcome(&mail, "uncertain", Some(&error))?;
+                tx.raise_alert(
+                    "mail_uncertain",
+                    mail.request_id,
+                    &format!(
+                        "the {} to {} may not have arrived: the SMTP conversation broke off ({error}); \
+                         it is looked for in the Sent folder before it is sent again",
+                        mail.kind, mail.recipient
+                    ),
+                )?;
+                report.uncertain += 1;
             }
             tx.commit()?;
         }

@@ -383,7 +383,8 @@ fn find_grant<'g>(grants: &'g [Grant], record: &RequestRecord) -> Option<&'g Gra
     }
 }
 
-fn token_request(org: &str, github: &PendingRequest) -> Result<TokenRequest, SyncError> {
+/// GitHub's pending request as patdesk records it (public for the fuzzer).
+pub fn token_request(org: &str, github: &PendingRequest) -> Result<TokenRequest, SyncError> {
     let repository_selection = github
         .repository_selection
         .parse::<RepositorySelection>()
