@@ -375,3 +375,46 @@ fn reminders_can_be_fewer_or_further_apart_but_never_more_pressing() {
         (2, jiff::SignedDuration::from_hours(48))
     );
 }
+
+/// Paths that lead somewhere else than the admin meant: a template "folder" that is a file, a
+/// people directory that is a folder or missing, relative paths taken from the config's own
+/// folder whatever the working directory.
+#[test]
+fn template_and_directory_paths_must_be_what_they_claim() {
+    let dir = tempfile::TempDir::new().expect("dir");
+    std::fs::write(dir.path().join("people.csv"), "login,email\n").expect("csv");
+    std::fs::create_dir(dir.path().join("templates")).expect("templates");
+    let config_path = dir.path().join("patdesk.toml");
+    let good = Config::from_toml(
+        "[mail]\ntemplates_dir = \"templates\"\n[people]\ndirectory = \"people.csv\"\n",
+        &config_path,
+        None,
+    )
+    .expect("valid");
+    assert_eq!(good.templates_dir, Some(dir.path().join("templates")));
+    assert_eq!(good.people_directory, Some(dir.path().join("people.csv")));
+
+    let found = problems(Config::from_toml(
+        "[mail]\ntemplates_dir = \"people.csv\"\n[people]\ndirectory = \"templates/../templates\"\n",
+        &config_path,
+        None,
+    ));
+    let keys: Vec<&str> = found.iter().map(|(key, _)| key.as_str()).collect();
+    assert_eq!(
+        keys,
+        ["mail.templates_dir", "people.directory"],
+        "{found:?}"
+    );
+    assert!(found[0].1.contains("not a folder"), "{found:?}");
+    assert!(found[1].1.contains("not a file"), "{found:?}");
+
+    let missing = problems(Config::from_toml(
+        "[people]\ndirectory = \"/nonexistent/people.csv\"\n",
+        &config_path,
+        None,
+    ));
+    assert!(
+        missing[0].1.contains("/nonexistent/people.csv"),
+        "{missing:?}"
+    );
+}

@@ -933,3 +933,32 @@ fn the_daemon_syncs_on_its_timer_without_any_mail_and_stops_on_sigterm() {
             .is_none()
     );
 }
+
+/// An answer far larger than any real page (17 MB) is refused with a clear error before it is
+/// decoded, and changes nothing; the next sync works.
+#[test]
+fn an_oversized_answer_is_refused_and_changes_nothing() {
+    let requests = many(0, 2);
+    let standin = Standin::start(
+        &[("acme-corp", 11, org_with(&requests, "acme-corp"))],
+        json!({}),
+    );
+    let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
+    let client = desk.client();
+    let mut store = desk.store();
+    let runtime = runtime();
+
+    standin.faults(json!({ "huge_next": 100 }));
+    let events = desk.events();
+    let error = runtime
+        .block_on(sync_org(&client, &mut store, "acme-corp", &desk.options()))
+        .expect_err("refused");
+    assert!(error.to_string().contains("larger than"), "{error}");
+    assert_eq!(desk.events(), events, "nothing recorded");
+
+    standin.faults(json!({ "huge_next": 0 }));
+    let report = runtime
+        .block_on(sync_org(&client, &mut store, "acme-corp", &desk.options()))
+        .expect("sync");
+    assert_eq!(report.new, 2);
+}

@@ -466,3 +466,69 @@ fn in_flag_mode_mail_stays_and_is_marked() {
     });
     assert_eq!(stored(&folder.db()), 4);
 }
+
+/// A mail that claims to be GitHub's decision, whose sender failed DMARC at the receiving
+/// server: it is kept, marked failed, and asks for nothing but a sync of the org it names —
+/// the request it seems to decide is not touched.
+#[test]
+fn a_spoofed_github_decision_changes_no_record_and_only_asks_for_a_sync() {
+    use common::builders::RequestBuilder;
+    use patdesk::daemon::SyncTrigger;
+    use patdesk::request::RequestState;
+
+    mailserver::require();
+    let folder = TestFolder::new("spoofed");
+    let raw =
+        std::fs::read(common::fixtures_dir().join("github_token_decision/approved-one-token.eml"))
+            .expect("fixture");
+    let forged = [
+        b"Authentication-Results: mx.example.org; dmarc=fail (p=reject) header.from=github.com; spf=fail\r\n"
+            .as_slice(),
+        raw.as_slice(),
+    ]
+    .concat();
+    let runtime = common::runtime();
+    runtime.block_on(async {
+        let mut admin = filled(&folder, 0).await;
+        mailserver::append(&mut admin, &folder.name, &forged).await;
+    });
+    let mut intake = folder.intake(common::corpus_policy());
+    let (asked, mut syncs) = tokio::sync::mpsc::unbounded_channel();
+    intake.trigger = Some(SyncTrigger(asked));
+    let request = RequestBuilder::tidy()
+        .token_name(Some("docs-sync"))
+        .state(RequestState::InReview)
+        .insert(&mut intake.store);
+    let events_before = intake.store.events_for(request).expect("events").len();
+
+    let report = runtime.block_on(async {
+        let mut session = intake.imap.open_session().await.expect("session");
+        intake.catch_up(&mut session).await.expect("catch up")
+    });
+    assert_eq!(report.ingested, 1);
+    let record = intake.store.request(request).expect("request");
+    assert_eq!(
+        record.state,
+        RequestState::InReview,
+        "not approved by a mail"
+    );
+    assert_eq!(
+        intake.store.events_for(request).expect("events").len(),
+        events_before,
+        "no event on the request"
+    );
+    let authenticity: String = intake
+        .store
+        .connection()
+        .query_row("SELECT analysis FROM messages", [], |row| row.get(0))
+        .expect("stored");
+    assert!(
+        authenticity.contains("\"authenticity\":\"failed\""),
+        "{authenticity}"
+    );
+    assert_eq!(
+        syncs.try_recv().ok().as_deref(),
+        Some("acme-corp"),
+        "only a sync"
+    );
+}

@@ -78,6 +78,9 @@ struct Faults {
     /// The next N API calls hit a secondary limit (`retry-after: 1`).
     #[serde(default)]
     secondary_limit_next: u32,
+    /// The next N API calls answer 200 with a 17 MB body (more than a client should accept).
+    #[serde(default)]
+    huge_next: u32,
     /// Every API call waits this long before answering.
     #[serde(default)]
     delay_ms: u64,
@@ -220,6 +223,11 @@ async fn admit(desk: &Shared, headers: &HeaderMap, org: Option<&str>) -> Result<
     if desk.faults.fail_next > 0 {
         desk.faults.fail_next -= 1;
         return Err(error(StatusCode::INTERNAL_SERVER_ERROR, "Server Error"));
+    }
+    if desk.faults.huge_next > 0 {
+        desk.faults.huge_next -= 1;
+        let padding = " ".repeat(17 * 1024 * 1024);
+        return Err((StatusCode::OK, format!("[{padding}]")).into_response());
     }
     if desk.faults.rate_limit_next > 0 {
         desk.faults.rate_limit_next -= 1;

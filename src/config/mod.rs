@@ -348,7 +348,7 @@ impl Validator {
             github: github.flatten(),
             team,
             review,
-            people_directory: raw.people.directory.map(|path| self.path(path)),
+            people_directory: raw.people.directory.map(|path| self.people_directory(path)),
             templates_dir,
             signing_key,
             reminders,
@@ -418,6 +418,20 @@ impl Validator {
 
     fn path(&self, path: PathBuf) -> PathBuf {
         self.base.join(path)
+    }
+
+    fn people_directory(&mut self, path: PathBuf) -> PathBuf {
+        let path = self.path(path);
+        if !path.is_file() {
+            self.problem(
+                "people.directory",
+                format!(
+                    "names {}, which is not a file (a CSV of login,email)",
+                    path.display()
+                ),
+            );
+        }
+        path
     }
 
     fn templates_dir(&mut self, dir: Option<PathBuf>) -> Option<PathBuf> {
