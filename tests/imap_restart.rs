@@ -22,8 +22,14 @@ fn mailserver_script(action: &str) {
     assert!(status.success(), "scripts/mailserver {action} failed");
 }
 
+/// The tests here stop the one Dovecot: one at a time.
+static DOVECOT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn intake_resumes_by_itself_after_dovecot_restarts() {
+    let _only_us = DOVECOT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     mailserver::require();
     let folder = TestFolder::new("restart");
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -90,4 +96,83 @@ fn intake_resumes_by_itself_after_dovecot_restarts() {
     // Each change of health once, not a line per retry.
     assert_eq!(log.matches("mail intake failing").count(), 1, "{log}");
     assert_eq!(log.matches("mail intake connected").count(), 2, "{log}");
+}
+
+/// Dovecot goes away in the middle of a 5,000-mail catch-up: when it is back, intake finishes
+/// the backlog, every mail stored once and acknowledged.
+#[test]
+fn a_catch_up_cut_off_by_a_dovecot_restart_finishes_with_every_mail_once() {
+    const BACKLOG: usize = 5_000;
+    let _only_us = DOVECOT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    mailserver::require();
+    let folder = TestFolder::new("midfetch");
+    let runtime = common::runtime();
+    runtime.block_on(async {
+        let mut admin = team_session().await;
+        create(&mut admin, &folder.name).await;
+        for n in 0..BACKLOG {
+            append(&mut admin, &folder.name, &mail(n, &folder.name)).await;
+        }
+    });
+    let config = folder.config_file("");
+    let log_path = config.with_file_name("daemon.log");
+    let mut daemon = common::KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_patdesk"))
+            .args(["run", "--config"])
+            .arg(&config)
+            .stderr(std::fs::File::create(&log_path).expect("log"))
+            .spawn()
+            .expect("start the daemon"),
+    );
+    let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    let count = |sql: &str| -> i64 {
+        Store::open(&folder.db())
+            .ok()
+            .and_then(|store| store.connection().query_row(sql, [], |row| row.get(0)).ok())
+            .unwrap_or(0)
+    };
+    let stored = || count("SELECT COUNT(*) FROM messages");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while stored() == 0 {
+        assert!(Instant::now() < deadline, "nothing stored: {}", log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    mailserver_script("stop");
+    let at_stop = stored();
+    assert!(
+        at_stop < BACKLOG as i64,
+        "the catch-up finished before Dovecot stopped: not a mid-fetch test"
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    mailserver_script("start");
+
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while stored() < BACKLOG as i64 {
+        assert!(
+            Instant::now() < deadline,
+            "{} of {BACKLOG} stored: {}",
+            stored(),
+            log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &daemon.id().to_string()])
+        .status();
+    assert!(daemon.wait().expect("wait").success());
+    assert_eq!(stored(), BACKLOG as i64, "each mail once");
+    assert_eq!(
+        count("SELECT COUNT(DISTINCT message_id) FROM messages"),
+        BACKLOG as i64
+    );
+    let left = runtime.block_on(async {
+        let mut admin = team_session().await;
+        let left = common::mailserver::count(&mut admin, &folder.name).await;
+        let done = common::mailserver::count(&mut admin, &folder.processed()).await;
+        (left, done)
+    });
+    assert_eq!(left, (0, BACKLOG as u32), "every mail acknowledged, once");
+    println!("stopped after {at_stop} of {BACKLOG} mails");
 }
