@@ -65,12 +65,12 @@ fn events(desk: &Desk) -> Vec<String> {
         .collect()
 }
 
-/// Killed after the server took the mail but before its "250 OK" came back: the mail is in
-/// the Sent folder the server keeps, so the restarted daemon records it sent and sends nothing.
-#[test]
-fn a_send_cut_off_after_the_server_took_the_mail_is_found_in_sent_and_not_repeated() {
-    let proxy = SmtpProxy::start(Mode::WithholdAcceptance);
-    let (desk, token) = desk_asking_dave("accepted", "desk", &proxy);
+/// Starts the daemon behind a proxy in `mode`, kills it (SIGKILL) once the send has stalled
+/// where the mode stops it, and restarts it with the server working again. Returns the
+/// question's token and the restarted daemon.
+fn killed_mid_send(mode: Mode, tag: &str) -> (Desk, String, common::KillOnDrop) {
+    let proxy = SmtpProxy::start(mode);
+    let (desk, token) = desk_asking_dave(tag, "desk", &proxy);
     let mut daemon = desk.start_daemon();
     assert!(
         wait_for(30, || proxy.stalled().then_some(())).is_some(),
@@ -79,9 +79,17 @@ fn a_send_cut_off_after_the_server_took_the_mail_is_found_in_sent_and_not_repeat
     );
     daemon.kill().expect("SIGKILL");
     let _ = daemon.wait();
-
     proxy.set(Mode::Pass);
-    let mut daemon = desk.start_daemon();
+    // The proxy's thread goes on passing everything after this handle is gone.
+    let daemon = desk.start_daemon();
+    (desk, token, daemon)
+}
+
+/// Killed after the server took the mail but before its "250 OK" came back: the mail is in
+/// the Sent folder the server keeps, so the restarted daemon records it sent and sends nothing.
+#[test]
+fn a_send_cut_off_after_the_server_took_the_mail_is_found_in_sent_and_not_repeated() {
+    let (desk, token, mut daemon) = killed_mid_send(Mode::WithholdAcceptance, "accepted");
     question_sent_within(&desk, 60).unwrap_or_else(|error| panic!("{error}"));
     assert_eq!(questions_in_daves_inbox(&token), 1, "{}", desk.log());
     let events = events(&desk);
@@ -97,19 +105,7 @@ fn a_send_cut_off_after_the_server_took_the_mail_is_found_in_sent_and_not_repeat
 /// shows that, and the restarted daemon sends it — once.
 #[test]
 fn a_send_cut_off_before_the_mail_went_is_sent_again_once() {
-    let proxy = SmtpProxy::start(Mode::SwallowText);
-    let (desk, token) = desk_asking_dave("swallowed", "desk", &proxy);
-    let mut daemon = desk.start_daemon();
-    assert!(
-        wait_for(30, || proxy.stalled().then_some(())).is_some(),
-        "the question never reached the server\n{}",
-        desk.log()
-    );
-    daemon.kill().expect("SIGKILL");
-    let _ = daemon.wait();
-
-    proxy.set(Mode::Pass);
-    let mut daemon = desk.start_daemon();
+    let (desk, token, mut daemon) = killed_mid_send(Mode::SwallowText, "swallowed");
     // The server is given a minute to file its copy before a missing one means "not sent".
     question_sent_within(&desk, 120).unwrap_or_else(|error| panic!("{error}"));
     assert_eq!(questions_in_daves_inbox(&token), 1, "{}", desk.log());
