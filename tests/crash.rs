@@ -91,6 +91,17 @@ impl Requesters {
     }
 }
 
+/// `4` from a subject naming the token `crash123x4`.
+fn token_number(subject: &str, marker: &str) -> Option<usize> {
+    subject
+        .split(marker)
+        .nth(1)?
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
+}
+
 #[test]
 fn killed_at_random_moments_patdesk_loses_nothing_and_does_nothing_twice() {
     let requests = setting("PATDESK_CRASH_REQUESTS", 60);
@@ -137,12 +148,7 @@ fn killed_at_random_moments_patdesk_loses_nothing_and_does_nothing_twice() {
             if !subject.contains("used for") {
                 continue;
             }
-            let Some(n) = subject
-                .split(&marker)
-                .nth(1)
-                .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
-                .and_then(|digits| digits.parse::<usize>().ok())
-            else {
+            let Some(n) = token_number(&subject, &marker) else {
                 continue;
             };
             if !answered.insert(n) {
@@ -243,13 +249,8 @@ fn killed_at_random_moments_patdesk_loses_nothing_and_does_nothing_twice() {
     for raw in everything.new_mail(&marker) {
         let mail = analyze(&raw, &MailPolicy::default());
         let subject = mail.subject.unwrap_or_default();
-        let Some(n) = mail
-            .recipients
-            .iter()
-            .find_map(|to| to.strip_prefix(&format!("dave+{marker}r")))
-            .and_then(|rest| rest.split('@').next())
-            .and_then(|digits| digits.parse::<usize>().ok())
-        else {
+        // Every mail about a request names its token, and the token its requester.
+        let Some(n) = token_number(&subject, &marker) else {
             continue;
         };
         let kind = if subject.contains("used for") {

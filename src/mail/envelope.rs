@@ -38,21 +38,16 @@ pub fn from_address(message: &Message<'_>) -> Option<String> {
         .filter(|address| !address.is_empty())
 }
 
-/// Every address the mail was sent or delivered to (To, Cc, Delivered-To, X-Original-To),
-/// lower-cased, each once, in that order.
+/// Every address in To and Cc, lower-cased, each once, in that order. (Delivered-To would
+/// cost a scan of every header of every mail, for a Bcc'd reply that hardly ever comes.)
 pub fn recipient_addresses(message: &Message<'_>) -> Vec<String> {
-    let listed = [message.to(), message.cc()]
+    let mut recipients: Vec<String> = Vec::new();
+    for address in [message.to(), message.cc()]
         .into_iter()
         .flatten()
         .flat_map(|addresses| addresses.iter())
         .filter_map(|addr| addr.address())
-        .map(str::to_string);
-    let delivered = ["Delivered-To", "X-Original-To"]
-        .into_iter()
-        .flat_map(|name| raw_headers(message, name))
-        .map(|value| value.trim_matches(['<', '>', ' ']).to_string());
-    let mut recipients: Vec<String> = Vec::new();
-    for address in listed.chain(delivered) {
+    {
         let address = address.trim().to_lowercase();
         if address.contains('@') && !recipients.contains(&address) {
             recipients.push(address);

@@ -100,8 +100,8 @@ pub struct Analysis {
     pub message_id: Option<String>,
     /// The From address, lower-cased.
     pub from: Option<String>,
-    /// To, Cc, Delivered-To and X-Original-To, lower-cased: a reply to a plus-address such as
-    /// team+pat-12@ names its request here.
+    /// For human mail: To and Cc, lower-cased. A reply to a plus-address such as team+pat-12@
+    /// names its request here.
     pub recipients: Vec<String>,
     /// RFC 2047-decoded.
     pub subject: Option<String>,
@@ -183,7 +183,6 @@ pub fn analyze(raw: &[u8], policy: &MailPolicy) -> Analysis {
 fn fill_envelope(analysis: &mut Analysis, message: &Message<'_>, policy: &MailPolicy) {
     analysis.message_id = message.message_id().map(envelope::bare_message_id);
     analysis.from = envelope::from_address(message);
-    analysis.recipients = envelope::recipient_addresses(message);
     analysis.subject = message.subject().map(envelope::tidy_header_text);
     analysis.in_reply_to = envelope::message_ids(message.in_reply_to())
         .into_iter()
@@ -222,6 +221,7 @@ fn classify(analysis: &mut Analysis, message: &Message<'_>) {
 
     if analysis.from.is_some() {
         analysis.kind = Kind::Human;
+        analysis.recipients = envelope::recipient_addresses(message);
         let author = envelope::from_name(message);
         analysis.reply_text = readable.and_then(|text| extract_reply(&text, author));
     }
