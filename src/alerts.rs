@@ -31,11 +31,16 @@ impl Notifier {
             return None;
         }
         let slack = webhook.and_then(|url| {
-            reqwest::Client::builder()
+            match reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
                 .build()
-                .ok()
-                .map(|client| (client, url))
+            {
+                Ok(client) => Some((client, url)),
+                Err(error) => {
+                    tracing::error!(%error, "no HTTP client for the Slack webhook; alerts go by mail only");
+                    None
+                }
+            }
         });
         Some(Notifier {
             slack,

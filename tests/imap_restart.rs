@@ -22,6 +22,21 @@ fn mailserver_script(action: &str) {
     assert!(status.success(), "scripts/mailserver {action} failed");
 }
 
+/// `patdesk run` watching `folder`, and the file it logs to.
+fn start_daemon(folder: &TestFolder) -> (common::KillOnDrop, std::path::PathBuf) {
+    let config = folder.config_file("");
+    let log_path = config.with_file_name("daemon.log");
+    let daemon = common::KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_patdesk"))
+            .args(["run", "--config"])
+            .arg(&config)
+            .stderr(std::fs::File::create(&log_path).expect("log"))
+            .spawn()
+            .expect("start the daemon"),
+    );
+    (daemon, log_path)
+}
+
 /// The tests here stop the one Dovecot: one at a time.
 static DOVECOT: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
@@ -32,21 +47,9 @@ fn intake_resumes_by_itself_after_dovecot_restarts() {
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     mailserver::require();
     let folder = TestFolder::new("restart");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = common::runtime();
     runtime.block_on(async { create(&mut team_session().await, &folder.name).await });
-    let config = folder.config_file("");
-    let log_path = config.with_file_name("daemon.log");
-    let mut daemon = common::KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_patdesk"))
-            .args(["run", "--config"])
-            .arg(&config)
-            .stderr(std::fs::File::create(&log_path).expect("log"))
-            .spawn()
-            .expect("start the daemon"),
-    );
+    let (mut daemon, log_path) = start_daemon(&folder);
     let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
     let wait_for = |what: &dyn Fn() -> bool, seconds: u64, failure: &str| {
         let deadline = Instant::now() + Duration::from_secs(seconds);
@@ -87,10 +90,7 @@ fn intake_resumes_by_itself_after_dovecot_restarts() {
             .unwrap_or(0)
     };
     wait_for(&|| stored() == 1, 45, "intake did not resume");
-    let _ = Command::new("kill")
-        .args(["-TERM", &daemon.id().to_string()])
-        .status();
-    assert!(daemon.wait().expect("wait").success());
+    assert!(common::desk::stop(&mut daemon).success());
 
     let log = log();
     // Each change of health once, not a line per retry.
@@ -116,16 +116,7 @@ fn a_catch_up_cut_off_by_a_dovecot_restart_finishes_with_every_mail_once() {
             append(&mut admin, &folder.name, &mail(n, &folder.name)).await;
         }
     });
-    let config = folder.config_file("");
-    let log_path = config.with_file_name("daemon.log");
-    let mut daemon = common::KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_patdesk"))
-            .args(["run", "--config"])
-            .arg(&config)
-            .stderr(std::fs::File::create(&log_path).expect("log"))
-            .spawn()
-            .expect("start the daemon"),
-    );
+    let (mut daemon, log_path) = start_daemon(&folder);
     let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
     let count = |sql: &str| -> i64 {
         Store::open(&folder.db())
@@ -158,10 +149,7 @@ fn a_catch_up_cut_off_by_a_dovecot_restart_finishes_with_every_mail_once() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-    let _ = Command::new("kill")
-        .args(["-TERM", &daemon.id().to_string()])
-        .status();
-    assert!(daemon.wait().expect("wait").success());
+    assert!(common::desk::stop(&mut daemon).success());
     assert_eq!(stored(), BACKLOG as i64, "each mail once");
     assert_eq!(
         count("SELECT COUNT(DISTINCT message_id) FROM messages"),

@@ -48,7 +48,7 @@ enum Stop {
 /// and the one in use kept.
 async fn supervise(mut config: Config) -> anyhow::Result<()> {
     let _lock = DaemonLock::acquire(&config.store.path)?;
-    let systemd = std::sync::Arc::new(notify::Notifier::from_env());
+    let systemd = std::sync::Arc::new(notify::Systemd::from_env());
     let mut signals = Signals::new()?;
     let mut next = Some(prepare(&config)?);
     tokio::spawn(pulse::run(systemd.clone(), config.store.path.clone()));

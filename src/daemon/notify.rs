@@ -5,14 +5,14 @@
 use std::os::unix::net::UnixDatagram;
 use std::time::Duration;
 
-pub struct Notifier {
+pub struct Systemd {
     socket: Option<(UnixDatagram, std::os::unix::net::SocketAddr)>,
     watchdog: Option<Duration>,
 }
 
-impl Notifier {
-    pub fn from_env() -> Notifier {
-        Notifier {
+impl Systemd {
+    pub fn from_env() -> Systemd {
+        Systemd {
             socket: std::env::var_os("NOTIFY_SOCKET").and_then(|path| connect(&path)),
             watchdog: watchdog_interval(),
         }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::notify::Notifier;
+use super::notify::Systemd;
 use crate::config::Config;
 use crate::store::Store;
 
@@ -16,7 +16,7 @@ const STATUS_INTERVAL: Duration = Duration::from_secs(30);
 /// cannot reach them is still started, and says so in its status.
 const FIRST_CONTACT_WAIT: Duration = Duration::from_secs(30);
 
-pub(super) async fn run(systemd: Arc<Notifier>, database: PathBuf) {
+pub(super) async fn run(systemd: Arc<Systemd>, database: PathBuf) {
     let every = systemd
         .watchdog()
         .map_or(STATUS_INTERVAL, |watchdog| watchdog.min(STATUS_INTERVAL));
