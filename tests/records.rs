@@ -116,6 +116,15 @@ fn the_database_is_created_private_and_migrations_run_once() {
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .expect("version");
     assert_eq!(version, 8);
+    let page_size: i64 = store
+        .connection()
+        .pragma_query_value(None, "page_size", |row| row.get(0))
+        .expect("page size");
+    assert_eq!(
+        page_size,
+        16 * 1024,
+        "mails are kept whole: pages hold several"
+    );
 }
 
 #[test]

@@ -8,6 +8,11 @@ use sha2::{Digest, Sha256};
 use super::{StoreError, Tx};
 use crate::mail::Analysis;
 
+/// The SHA-256 of a mail's bytes, in lowercase hex: how a mail is recognised by its content.
+pub fn content_hash(raw: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(raw))
+}
+
 /// A mail to record. `mailbox`, `uidvalidity` and `uid` say where intake found it.
 #[derive(Debug, Clone)]
 pub struct NewMessage<'a> {
@@ -98,10 +103,7 @@ impl Tx<'_> {
     pub fn insert_message(&self, message: &NewMessage<'_>) -> Result<i64, StoreError> {
         let analysis = serde_json::to_string(message.analysis)
             .map_err(|e| StoreError::Corrupt(format!("message analysis: {e}")))?;
-        let sha256 = Sha256::digest(message.raw)
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect::<String>();
+        let sha256 = content_hash(message.raw);
         self.tx.prepare_cached(
             "INSERT INTO messages (direction, mailbox, uidvalidity, uid, message_id, sha256, raw,
                 kind, from_address, subject, analysis, request_id, triage, triage_note, received_at)
