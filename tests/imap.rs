@@ -215,6 +215,23 @@ fn a_mail_that_keeps_failing_goes_to_quarantine() {
             .any(|m| m.triage_note.as_deref() == Some("failed 3 times: quarantined")),
         "{triage:?}"
     );
+    // Only its headers are kept: the body is what kept failing.
+    let raw: Vec<u8> = Store::open(&folder.db())
+        .expect("store")
+        .connection()
+        .query_row(
+            "SELECT raw FROM messages WHERE triage_note = 'failed 3 times: quarantined'",
+            [],
+            |row| row.get(0),
+        )
+        .expect("quarantined mail");
+    let whole = mail(1, &folder.name);
+    assert!(
+        raw.ends_with(b"\r\n\r\n") && raw.len() < whole.len(),
+        "{}",
+        String::from_utf8_lossy(&raw)
+    );
+    assert!(whole.starts_with(&raw));
 }
 
 #[test]

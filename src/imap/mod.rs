@@ -16,32 +16,32 @@
 //! with backoff and jitter (1 s to 5 min). Each change of health is logged once.
 
 mod connect;
+mod filing;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use futures::TryStreamExt;
-use sha2::{Digest, Sha256};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 pub use connect::{ConnectError, ImapSession, Login, Stream, connect};
 
 use crate::config::{Acknowledge, MailboxConfig, Secret};
-use crate::conversation::{self, Outcome, Threading};
 use crate::daemon::{OutboxWake, SyncTrigger};
-use crate::mail::{Analysis, Kind, MailPolicy, analyze};
+use crate::mail::MailPolicy;
 use crate::review::ReviewPolicy;
-use crate::store::{Direction, MailboxPosition, NewMessage, Store, StoreError, Tx};
-use crate::sync::orgs_to_sync;
+use crate::store::{Store, StoreError};
+use filing::{FetchedMail, Filed, Filing, Place};
 
 /// The keyword that marks handled mail in flag mode.
 pub const PROCESSED_KEYWORD: &str = "$PatdeskProcessed";
 /// Stored mails acknowledged in one command, at most.
 const ACK_BATCH: usize = 1000;
-/// Tries at one mail before it is quarantined.
-const MAX_ATTEMPTS: u32 = 3;
 /// Mails fetched per round trip; bounded so one huge folder never means one huge answer.
 const BATCH: usize = 100;
+/// Batches read ahead of filing, at most: reading never runs far ahead of the store, so a
+/// catch-up holds a few batches in memory, not the folder.
+const FETCHED_AHEAD: usize = 2;
 const MAX_BACKOFF: Duration = Duration::from_secs(5 * 60);
 
 #[derive(Debug, thiserror::Error)]
@@ -215,6 +215,106 @@ impl MailboxAccess {
             .collect())
     }
 
+    /// A session with the watched folder selected, for acknowledging while another session
+    /// reads; refused if the folder is no longer the one being read.
+    async fn open_selected(&self, uidvalidity: u32) -> Result<ImapSession, IntakeError> {
+        let mut session = self.open_session().await?;
+        let selected = self
+            .command("SELECT", session.select(&self.mailbox.folder))
+            .await?;
+        if selected.uid_validity.unwrap_or(0) != uidvalidity {
+            return Err(IntakeError::Imap {
+                during: "SELECT".to_string(),
+                error: "the folder's UIDVALIDITY changed during the catch-up".to_string(),
+            });
+        }
+        Ok(session)
+    }
+
+    /// Reads `uids` in batches, sizes first so a mail over `cap` is never fetched whole, and
+    /// hands each batch to `filing`. Returns how many mails were over the cap; stops early,
+    /// without error, when filing has stopped.
+    async fn read_batches(
+        &self,
+        session: &mut ImapSession,
+        uids: &[u32],
+        cap: u32,
+        filing: mpsc::Sender<Vec<FetchedMail>>,
+    ) -> Result<usize, IntakeError> {
+        let mut oversize = 0;
+        for batch in uids.chunks(BATCH) {
+            let mut sizes: Vec<(u32, u32)> = self.sizes(session, batch).await?;
+            sizes.sort_unstable();
+            let wanted: Vec<u32> = sizes
+                .iter()
+                .filter(|(_, size)| *size <= cap)
+                .map(|(uid, _)| *uid)
+                .collect();
+            let mut bodies = self.fetch(session, &wanted, "BODY.PEEK[]").await?;
+            let mut mails = Vec::with_capacity(sizes.len());
+            for (uid, size) in sizes {
+                if size > cap {
+                    oversize += 1;
+                    let mut headers = self.fetch(session, &[uid], "BODY.PEEK[HEADER]").await?;
+                    mails.push(FetchedMail {
+                        uid,
+                        raw: headers.remove(&uid).unwrap_or_default(),
+                        note: Some("over the size cap: only its headers were read"),
+                    });
+                } else if let Some(raw) = bodies.remove(&uid) {
+                    mails.push(FetchedMail {
+                        uid,
+                        raw,
+                        note: None,
+                    });
+                }
+                // Otherwise expunged by someone else meanwhile: nothing to store or move.
+            }
+            if filing.send(mails).await.is_err() {
+                break;
+            }
+        }
+        Ok(oversize)
+    }
+
+    /// Acknowledges what the filer has committed, in sets of `ACK_BATCH` on a second session
+    /// opened for them, and passes on what the mails ask for; returns what is left to
+    /// acknowledge when the filer is done.
+    async fn acknowledge_as_filed(
+        &self,
+        filed: &mut mpsc::UnboundedReceiver<Filed>,
+        uidvalidity: u32,
+        trigger: Option<&SyncTrigger>,
+        outbox: Option<&OutboxWake>,
+    ) -> Result<Acknowledging, IntakeError> {
+        let mut done = Acknowledging::default();
+        while let Some(group) = filed.recv().await {
+            done.report.ingested += group.ingested;
+            done.report.recognised += group.recognised;
+            done.report.quarantined += group.quarantined.len();
+            done.unacknowledged.extend(group.processed);
+            done.quarantined.extend(group.quarantined);
+            if let Some(trigger) = trigger {
+                for org in &group.syncs {
+                    trigger.org(org);
+                }
+            }
+            // A reply may have queued an acknowledgement to its sender.
+            if let Some(outbox) = outbox {
+                outbox.wake();
+            }
+            if done.unacknowledged.len() >= ACK_BATCH {
+                let second = match &mut done.second {
+                    Some(second) => second,
+                    None => done.second.insert(self.open_selected(uidvalidity).await?),
+                };
+                self.acknowledge(second, &done.unacknowledged).await?;
+                done.unacknowledged.clear();
+            }
+        }
+        Ok(done)
+    }
+
     /// Marks stored mail as handled, as the config says.
     async fn acknowledge(
         &self,
@@ -297,7 +397,11 @@ impl MailboxAccess {
 }
 
 impl Intake {
-    /// Stores and moves every mail in the folder.
+    /// Stores and acknowledges every mail in the folder.
+    ///
+    /// Three things run at once: this session reads batches, a thread files them in the store,
+    /// and what is committed is acknowledged (on a second session once there is a set of
+    /// `ACK_BATCH` of them, so a large backlog's acknowledgement does not wait for its reading).
     pub async fn catch_up(&mut self, session: &mut ImapSession) -> Result<CatchUp, IntakeError> {
         let folder = self.imap.mailbox.folder.clone();
         let selected = self.imap.command("SELECT", session.select(&folder)).await?;
@@ -312,16 +416,15 @@ impl Intake {
                 "UIDVALIDITY changed: mails already stored are recognised by Message-ID and content"
             );
         }
-        let mut report = CatchUp::default();
         if selected.exists == 0 {
-            remember_position(
+            filing::remember_position(
                 &mut self.store,
                 &folder,
                 uidvalidity,
                 0,
                 selected.highest_modseq,
             )?;
-            return Ok(report);
+            return Ok(CatchUp::default());
         }
         // Only what is still to do: in flag mode, mail without the keyword.
         let pending = match self.imap.mailbox.acknowledge {
@@ -335,150 +438,64 @@ impl Intake {
             .into_iter()
             .collect();
         uids.sort_unstable();
-        let cap = u32::try_from(self.policy.max_message_bytes).unwrap_or(u32::MAX);
-        let mut last_uid = 0;
-        let mut unacknowledged: Vec<u32> = Vec::new();
-        let reading = Reading {
-            policy: &self.policy,
-            threading: self.signing_key.as_ref().map(|key| Threading {
-                key: key.expose().as_bytes(),
-                policy: &self.review,
-            }),
-        };
-        for batch in uids.chunks(BATCH) {
-            // Sizes first, so a mail over the cap is never fetched whole.
-            let mut chunk: Vec<(u32, u32)> = self.imap.sizes(session, batch).await?;
-            chunk.sort_unstable();
-            let wanted: Vec<u32> = chunk
-                .iter()
-                .filter(|(_, size)| *size <= cap)
-                .map(|(uid, _)| *uid)
-                .collect();
-            let mut bodies = self.imap.fetch(session, &wanted, "BODY.PEEK[]").await?;
-            // The raw mail of each UID: whole, or its headers when over the cap.
-            let mut mails: Vec<(u32, Vec<u8>, Option<&str>)> = Vec::with_capacity(chunk.len());
-            for &(uid, size) in &chunk {
-                last_uid = last_uid.max(uid);
-                if size > cap {
-                    report.oversize += 1;
-                    let mut headers = self
-                        .imap
-                        .fetch(session, &[uid], "BODY.PEEK[HEADER]")
-                        .await?;
-                    let raw = headers.remove(&uid).unwrap_or_default();
-                    mails.push((
-                        uid,
-                        raw,
-                        Some("over the size cap: only its headers were read"),
-                    ));
-                } else if let Some(raw) = bodies.remove(&uid) {
-                    mails.push((uid, raw, None));
-                }
-                // Otherwise expunged by someone else meanwhile: nothing to store or move.
-            }
-            let mut processed = Vec::new();
-            let mut quarantined = Vec::new();
-            let mut syncs = BTreeSet::new();
-            let mut record =
-                |outcome: Option<Analysis>, uid: u32, report: &mut CatchUp, orgs: &[String]| {
-                    match outcome {
-                        Some(analysis) => {
-                            report.ingested += 1;
-                            syncs.extend(orgs_to_sync(&analysis, orgs));
-                        }
-                        None => report.recognised += 1,
-                    }
-                    processed.push(uid);
-                };
-            let batch_uids: Vec<u32> = mails.iter().map(|(uid, _, _)| *uid).collect();
-            if !self
-                .store
-                .any_intake_attempts(&folder, uidvalidity, &batch_uids)?
-            {
-                // The usual case: the whole batch counted in one commit and stored in another.
-                let tx = self.store.transaction()?;
-                for uid in &batch_uids {
-                    tx.count_intake_attempt(&folder, uidvalidity, *uid)?;
-                }
-                tx.commit()?;
-                let tx = self.store.transaction()?;
-                let mut outcomes = Vec::with_capacity(mails.len());
-                for (uid, raw, note) in &mails {
-                    outcomes.push((
-                        *uid,
-                        ingest_into(&tx, &reading, &folder, uidvalidity, *uid, raw, *note)?,
-                    ));
-                }
-                tx.commit()?;
-                for (uid, outcome) in outcomes {
-                    record(outcome, uid, &mut report, &self.orgs);
-                }
-            } else {
-                // An earlier try at this batch never finished: one mail at a time, so a mail
-                // that brings patdesk down is found and set aside.
-                for (uid, raw, note) in &mails {
-                    let attempts = {
-                        let tx = self.store.transaction()?;
-                        let attempts = tx.count_intake_attempt(&folder, uidvalidity, *uid)?;
-                        tx.commit()?;
-                        attempts
-                    };
-                    if attempts > MAX_ATTEMPTS {
-                        let mut headers = self
-                            .imap
-                            .fetch(session, &[*uid], "BODY.PEEK[HEADER]")
-                            .await?;
-                        let raw = headers.remove(uid).unwrap_or_default();
-                        let tx = self.store.transaction()?;
-                        ingest_into(
-                            &tx,
-                            &reading,
-                            &folder,
-                            uidvalidity,
-                            *uid,
-                            &raw,
-                            Some("failed 3 times: quarantined"),
-                        )?;
-                        tx.commit()?;
-                        quarantined.push(*uid);
-                        report.quarantined += 1;
-                        continue;
-                    }
-                    let tx = self.store.transaction()?;
-                    let outcome =
-                        ingest_into(&tx, &reading, &folder, uidvalidity, *uid, raw, *note)?;
-                    tx.commit()?;
-                    record(outcome, *uid, &mut report, &self.orgs);
-                }
-            }
-            // Acknowledged only now that the store has them, in sets of up to ACK_BATCH: the
-            // server's cost is per command, and a crash before the acknowledgement only means
-            // these are recognised on the next catch-up.
-            unacknowledged.extend(processed);
-            if unacknowledged.len() >= ACK_BATCH {
-                self.imap.acknowledge(session, &unacknowledged).await?;
-                unacknowledged.clear();
-            }
-            self.imap
-                .move_to(session, &quarantined, &self.imap.mailbox.quarantine_folder)
-                .await?;
-            remember_position(
-                &mut self.store,
-                &folder,
+
+        let (to_filing, fetched) = mpsc::channel(FETCHED_AHEAD);
+        let (filed_tx, mut filed) = mpsc::unbounded_channel();
+        let filer = {
+            let filing = Filing {
+                policy: self.policy.clone(),
+                signing_key: self.signing_key.clone(),
+                review: self.review.clone(),
+                orgs: self.orgs.clone(),
+            };
+            let place = Place {
+                folder: folder.clone(),
                 uidvalidity,
-                last_uid,
-                selected.highest_modseq,
-            )?;
-            if let Some(trigger) = &self.trigger {
-                for org in &syncs {
-                    trigger.org(org);
-                }
-            }
-            if let Some(outbox) = &self.outbox {
-                outbox.wake();
+                highest_modseq: selected.highest_modseq,
+            };
+            let path = self.store.path().to_path_buf();
+            tokio::task::spawn_blocking(move || {
+                let mut store = Store::open(&path)?;
+                filing::file_all(&mut store, &filing, &place, fetched, &filed_tx)
+            })
+        };
+        let cap = u32::try_from(self.policy.max_message_bytes).unwrap_or(u32::MAX);
+        // Field by field: the store stays out of the futures, which must be `Send`.
+        let (imap, trigger, outbox) = (&self.imap, &self.trigger, &self.outbox);
+        let together = tokio::try_join!(
+            imap.read_batches(session, &uids, cap, to_filing),
+            imap.acknowledge_as_filed(&mut filed, uidvalidity, trigger.as_ref(), outbox.as_ref()),
+        );
+        drop(filed);
+        // The filer's own error explains a reading that stopped because filing did.
+        match filer.await {
+            Ok(result) => result?,
+            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+            Err(error) => {
+                return Err(IntakeError::Imap {
+                    during: "filing".to_string(),
+                    error: error.to_string(),
+                });
             }
         }
-        self.imap.acknowledge(session, &unacknowledged).await?;
+        let (oversize, acknowledging) = together?;
+        let Acknowledging {
+            mut report,
+            unacknowledged,
+            quarantined,
+            second,
+        } = acknowledging;
+        report.oversize = oversize;
+        match second {
+            Some(mut second) => {
+                self.imap.acknowledge(&mut second, &unacknowledged).await?;
+                let _ = tokio::time::timeout(self.imap.deadline(), second.logout()).await;
+            }
+            None => self.imap.acknowledge(session, &unacknowledged).await?,
+        }
+        self.imap
+            .move_to(session, &quarantined, &self.imap.mailbox.quarantine_folder)
+            .await?;
         while session.unsolicited_responses.try_recv().is_ok() {}
         Ok(report)
     }
@@ -585,79 +602,16 @@ impl Intake {
     }
 }
 
-/// Stores one mail with what it is, inside `tx`. `None`: it was stored before.
-fn remember_position(
-    store: &mut Store,
-    folder: &str,
-    uidvalidity: u32,
-    last_uid: u32,
-    modseq: Option<u64>,
-) -> Result<(), StoreError> {
-    let previous = store.mailbox_position(folder)?;
-    let last_uid = match previous {
-        Some(previous) if previous.uidvalidity == uidvalidity => previous.last_uid.max(last_uid),
-        _ => last_uid,
-    };
-    let tx = store.transaction()?;
-    tx.set_mailbox_position(
-        folder,
-        &MailboxPosition {
-            uidvalidity,
-            last_uid,
-        },
-        modseq,
-    )?;
-    tx.commit()
-}
-
-/// How intake reads a mail and files it.
-struct Reading<'a> {
-    policy: &'a MailPolicy,
-    /// `None` without a signing key: replies then wait in triage.
-    threading: Option<Threading<'a>>,
-}
-
-fn ingest_into(
-    tx: &Tx<'_>,
-    reading: &Reading<'_>,
-    folder: &str,
-    uidvalidity: u32,
-    uid: u32,
-    raw: &[u8],
-    note: Option<&str>,
-) -> Result<Option<Analysis>, StoreError> {
-    let analysis = analyze(raw, reading.policy);
-    let sha256 = format!("{:x}", Sha256::digest(raw));
-    if tx.has_message(
-        folder,
-        uidvalidity,
-        uid,
-        analysis.message_id.as_deref(),
-        &sha256,
-    )? {
-        tx.clear_intake_attempts(folder, uidvalidity, uid)?;
-        return Ok(None);
-    }
-    let outcome = match &reading.threading {
-        Some(threading) => conversation::handle(tx, &analysis, threading)?,
-        None => match analysis.kind {
-            Kind::Human | Kind::Other => Outcome::Triage("not threaded: no signing key configured"),
-            _ => Outcome::Nothing,
-        },
-    };
-    let triage = note.or(outcome.triage());
-    tx.insert_message(&NewMessage {
-        raw,
-        analysis: &analysis,
-        direction: Direction::In,
-        mailbox: Some(folder),
-        uidvalidity: Some(uidvalidity),
-        uid: Some(uid),
-        request_id: outcome.request_id(),
-        triage,
-    })?;
-    tx.clear_intake_attempts(folder, uidvalidity, uid)?;
-    Ok(Some(analysis))
+/// Where acknowledging stands when the filer is done.
+#[derive(Default)]
+struct Acknowledging {
+    report: CatchUp,
+    /// Committed, not yet acknowledged.
+    unacknowledged: Vec<u32>,
+    /// Stored from their headers; to be moved to the Quarantine folder.
+    quarantined: Vec<u32>,
+    /// The session acknowledging sets while reading went on, if one was needed.
+    second: Option<ImapSession>,
 }
 
 /// `1:3,7,9:10` for sorted UIDs.

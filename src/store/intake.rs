@@ -36,15 +36,15 @@ impl super::Store {
         uidvalidity: u32,
         uids: &[u32],
     ) -> Result<bool, StoreError> {
-        let mut statement = self.conn.prepare_cached(
-            "SELECT 1 FROM intake_attempts WHERE mailbox = ?1 AND uidvalidity = ?2 AND uid = ?3",
-        )?;
-        for uid in uids {
-            if statement.exists(params![mailbox, uidvalidity, uid])? {
-                return Ok(true);
-            }
-        }
-        Ok(false)
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM intake_attempts
+                 WHERE mailbox = ?1 AND uidvalidity = ?2 AND uid IN (SELECT value FROM json_each(?3)))",
+            )?
+            .query_row(params![mailbox, uidvalidity, json_list(uids)], |row| {
+                row.get(0)
+            })?)
     }
 
     pub fn intake_attempts(
@@ -146,4 +146,52 @@ impl Tx<'_> {
             .execute(params![mailbox, uidvalidity, uid])?;
         Ok(())
     }
+
+    /// Counts one try at each of `uids` in one statement: a whole batch's try is counted
+    /// before it is made.
+    pub fn count_intake_attempts(
+        &self,
+        mailbox: &str,
+        uidvalidity: u32,
+        uids: &[u32],
+    ) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO intake_attempts (mailbox, uidvalidity, uid, attempts)
+                 SELECT ?1, ?2, value, 1 FROM json_each(?3) WHERE true
+                 ON CONFLICT (mailbox, uidvalidity, uid) DO UPDATE SET attempts = attempts + 1",
+            )?
+            .execute(params![mailbox, uidvalidity, json_list(uids)])?;
+        Ok(())
+    }
+
+    /// Forgets the tries at `uids`, once they are stored.
+    pub fn clear_intake_attempts_of(
+        &self,
+        mailbox: &str,
+        uidvalidity: u32,
+        uids: &[u32],
+    ) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "DELETE FROM intake_attempts WHERE mailbox = ?1 AND uidvalidity = ?2
+                 AND uid IN (SELECT value FROM json_each(?3))",
+            )?
+            .execute(params![mailbox, uidvalidity, json_list(uids)])?;
+        Ok(())
+    }
+}
+
+/// `[1,2,3]`: UIDs as one parameter, for SQLite's `json_each`.
+fn json_list(uids: &[u32]) -> String {
+    let mut list = String::with_capacity(uids.len() * 6 + 2);
+    list.push('[');
+    for (at, uid) in uids.iter().enumerate() {
+        if at > 0 {
+            list.push(',');
+        }
+        list.push_str(&uid.to_string());
+    }
+    list.push(']');
+    list
 }
