@@ -484,6 +484,33 @@ fn in_flag_mode_mail_stays_and_is_marked() {
     assert_eq!(stored(&folder.db()), 4);
 }
 
+/// More than one set of acknowledgements (1,000): the sets are marked on a second session while
+/// the first reads; every mail ends marked, once.
+#[test]
+fn a_flag_mode_backlog_is_marked_whole() {
+    mailserver::require();
+    let folder = TestFolder::new("flag-backlog");
+    runtime().block_on(async {
+        let mut admin = filled(&folder, 1200).await;
+        let mut intake = folder.intake(MailPolicy::default());
+        intake.imap.mailbox.acknowledge = patdesk::config::Acknowledge::Flag;
+        let mut session = intake.imap.open_session().await.expect("session");
+        let report = intake.catch_up(&mut session).await.expect("catch up");
+        assert_eq!(report.ingested, 1200);
+        admin.select(&folder.name).await.expect("select");
+        let flagged = admin
+            .uid_search("KEYWORD $PatdeskProcessed")
+            .await
+            .expect("search");
+        assert_eq!(flagged.len(), 1200);
+        assert_eq!(
+            intake.catch_up(&mut session).await.expect("again"),
+            patdesk::imap::CatchUp::default()
+        );
+    });
+    assert_eq!(stored(&folder.db()), 1200);
+}
+
 /// A mail that claims to be GitHub's decision, whose sender failed DMARC at the receiving
 /// server: it is kept, marked failed, and asks for nothing but a sync of the org it names —
 /// the request it seems to decide is not touched.
