@@ -6,9 +6,12 @@
 //! the server.
 
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
+use super::IntakeError;
 use crate::config::Secret;
 use crate::conversation::{self, Outcome, Threading};
 use crate::mail::{Analysis, Kind, MailPolicy, analyze};
@@ -62,9 +65,42 @@ pub(super) struct Place {
     pub highest_modseq: Option<u64>,
 }
 
+/// The filing thread of one catch-up.
+pub(super) struct Filer {
+    thread: JoinHandle<Result<(), StoreError>>,
+}
+
+impl Filer {
+    /// Files what `fetched` brings into the database at `path`, on a thread of its own with
+    /// its own connection, telling `filed` after each commit.
+    pub fn start(
+        path: PathBuf,
+        filing: Filing,
+        place: Place,
+        fetched: mpsc::Receiver<Vec<FetchedMail>>,
+        filed: mpsc::UnboundedSender<Filed>,
+    ) -> Filer {
+        let thread = tokio::task::spawn_blocking(move || {
+            let mut store = Store::open(&path)?;
+            file_all(&mut store, &filing, &place, fetched, &filed)
+        });
+        Filer { thread }
+    }
+
+    /// Waits until every batch is filed; a panic on the thread goes on here.
+    pub async fn finished(self) -> Result<(), IntakeError> {
+        match self.thread.await {
+            Ok(result) => Ok(result?),
+            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+            // Cancelled: the runtime is shutting down.
+            Err(error) => Err(IntakeError::Filing(error.to_string())),
+        }
+    }
+}
+
 /// Files every batch `fetched` brings until it closes, telling `filed` after each commit.
 /// Stops early, without error, when nobody listens to `filed` any more.
-pub(super) fn file_all(
+fn file_all(
     store: &mut Store,
     filing: &Filing,
     place: &Place,

@@ -31,7 +31,7 @@ use crate::daemon::{OutboxWake, SyncTrigger};
 use crate::mail::MailPolicy;
 use crate::review::ReviewPolicy;
 use crate::store::{Store, StoreError};
-use filing::{FetchedMail, Filed, Filing, Place};
+use filing::{FetchedMail, Filed, Filer, Filing, Place};
 
 /// The keyword that marks handled mail in flag mode.
 pub const PROCESSED_KEYWORD: &str = "$PatdeskProcessed";
@@ -54,6 +54,8 @@ pub enum IntakeError {
     Timeout { during: String, seconds: u64 },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("mail filing stopped: {0}")]
+    Filing(String),
 }
 
 /// What one catch-up did.
@@ -441,24 +443,22 @@ impl Intake {
 
         let (to_filing, fetched) = mpsc::channel(FETCHED_AHEAD);
         let (filed_tx, mut filed) = mpsc::unbounded_channel();
-        let filer = {
-            let filing = Filing {
+        let filer = Filer::start(
+            self.store.path().to_path_buf(),
+            Filing {
                 policy: self.policy.clone(),
                 signing_key: self.signing_key.clone(),
                 review: self.review.clone(),
                 orgs: self.orgs.clone(),
-            };
-            let place = Place {
+            },
+            Place {
                 folder: folder.clone(),
                 uidvalidity,
                 highest_modseq: selected.highest_modseq,
-            };
-            let path = self.store.path().to_path_buf();
-            tokio::task::spawn_blocking(move || {
-                let mut store = Store::open(&path)?;
-                filing::file_all(&mut store, &filing, &place, fetched, &filed_tx)
-            })
-        };
+            },
+            fetched,
+            filed_tx,
+        );
         let cap = u32::try_from(self.policy.max_message_bytes).unwrap_or(u32::MAX);
         // Field by field: the store stays out of the futures, which must be `Send`.
         let (imap, trigger, outbox) = (&self.imap, &self.trigger, &self.outbox);
@@ -468,16 +468,7 @@ impl Intake {
         );
         drop(filed);
         // The filer's own error explains a reading that stopped because filing did.
-        match filer.await {
-            Ok(result) => result?,
-            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
-            Err(error) => {
-                return Err(IntakeError::Imap {
-                    during: "filing".to_string(),
-                    error: error.to_string(),
-                });
-            }
-        }
+        filer.finished().await?;
         let (oversize, acknowledging) = together?;
         let Acknowledging {
             mut report,
