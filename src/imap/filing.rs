@@ -173,7 +173,7 @@ fn file_group(
             let outcome = ingest_into(&tx, &reading, folder, uidvalidity, mail)?;
             outcomes.push((mail.uid, outcome));
         }
-        tx.clear_intake_attempts_of(folder, uidvalidity, &uids)?;
+        tx.clear_intake_attempts(folder, uidvalidity, &uids)?;
         tx.commit()?;
         for (uid, outcome) in outcomes {
             record(outcome, uid, &mut filed);
@@ -197,13 +197,13 @@ fn file_group(
                 note: Some("failed 3 times: quarantined"),
             };
             ingest_into(&tx, &reading, folder, uidvalidity, &headers)?;
-            tx.clear_intake_attempts(folder, uidvalidity, mail.uid)?;
+            tx.clear_intake_attempts(folder, uidvalidity, &[mail.uid])?;
             tx.commit()?;
             filed.quarantined.push(mail.uid);
             continue;
         }
         let outcome = ingest_into(&tx, &reading, folder, uidvalidity, mail)?;
-        tx.clear_intake_attempts(folder, uidvalidity, mail.uid)?;
+        tx.clear_intake_attempts(folder, uidvalidity, &[mail.uid])?;
         tx.commit()?;
         record(outcome, mail.uid, &mut filed);
     }

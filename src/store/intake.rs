@@ -133,20 +133,6 @@ impl Tx<'_> {
             .query_row(params![mailbox, uidvalidity, uid], |row| row.get(0))?)
     }
 
-    pub fn clear_intake_attempts(
-        &self,
-        mailbox: &str,
-        uidvalidity: u32,
-        uid: u32,
-    ) -> Result<(), StoreError> {
-        self.tx
-            .prepare_cached(
-                "DELETE FROM intake_attempts WHERE mailbox = ?1 AND uidvalidity = ?2 AND uid = ?3",
-            )?
-            .execute(params![mailbox, uidvalidity, uid])?;
-        Ok(())
-    }
-
     /// Counts one try at each of `uids` in one statement: a whole batch's try is counted
     /// before it is made.
     pub fn count_intake_attempts(
@@ -166,7 +152,7 @@ impl Tx<'_> {
     }
 
     /// Forgets the tries at `uids`, once they are stored.
-    pub fn clear_intake_attempts_of(
+    pub fn clear_intake_attempts(
         &self,
         mailbox: &str,
         uidvalidity: u32,
