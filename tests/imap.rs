@@ -6,7 +6,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use patdesk::config::Security;
+use patdesk::config::{Endpoint, Security};
 use patdesk::imap::{ConnectError, Login, connect};
 use patdesk::mail::MailPolicy;
 use patdesk::store::Store;
@@ -507,6 +507,47 @@ fn a_flag_mode_backlog_is_marked_whole() {
             intake.catch_up(&mut session).await.expect("again"),
             patdesk::imap::CatchUp::default()
         );
+    });
+    assert_eq!(stored(&folder.db()), 1200);
+}
+
+/// A server that allows one session per user (the test Dovecot on 127.0.0.2): the sets that a
+/// second session would acknowledge during reading are acknowledged on the only one after it.
+#[test]
+fn a_server_allowing_one_session_still_gets_a_backlog_acknowledged() {
+    mailserver::require();
+    let folder = TestFolder::of("one-session", "single");
+    runtime().block_on(async {
+        let mut admin = mailserver::session("single").await;
+        create(&mut admin, &folder.name).await;
+        for n in 0..1200 {
+            append(&mut admin, &folder.name, &mail(n, &folder.name)).await;
+        }
+        // Its sessions count against the limit wherever they connect.
+        admin.logout().await.expect("logout");
+        let mut intake = folder.intake(MailPolicy::default());
+        intake.imap.mailbox.endpoint = Endpoint {
+            host: "127.0.0.2".to_string(),
+            ..mailserver::endpoint(Security::Plaintext, IMAP_PORT, None)
+        };
+        let mut session = intake.imap.open_session().await.expect("session");
+        let refused = intake
+            .imap
+            .open_session()
+            .await
+            .expect_err("one session only");
+        assert!(refused.to_string().contains("connections"), "{refused}");
+        let report = intake.catch_up(&mut session).await.expect("catch up");
+        assert_eq!(report.ingested, 1200);
+        session.logout().await.expect("logout");
+
+        let mut admin = mailserver::session("single").await;
+        assert_eq!(
+            count(&mut admin, &folder.name).await,
+            0,
+            "every mail moved out"
+        );
+        assert_eq!(count(&mut admin, &folder.processed()).await, 1200);
     });
     assert_eq!(stored(&folder.db()), 1200);
 }

@@ -280,8 +280,8 @@ impl MailboxAccess {
     }
 
     /// Acknowledges what the filer has committed, in sets of `ACK_BATCH` on a second session
-    /// opened for them, and passes on what the mails ask for; returns what is left to
-    /// acknowledge when the filer is done.
+    /// opened for them (unless the server refuses one), and passes on what the mails ask for;
+    /// returns what is left to acknowledge when the filer is done.
     async fn acknowledge_as_filed(
         &self,
         filed: &mut mpsc::UnboundedReceiver<Filed>,
@@ -305,11 +305,21 @@ impl MailboxAccess {
             if let Some(outbox) = outbox {
                 outbox.wake();
             }
-            if done.unacknowledged.len() >= ACK_BATCH {
-                let second = match &mut done.second {
-                    Some(second) => second,
-                    None => done.second.insert(self.open_selected(uidvalidity).await?),
-                };
+            if done.unacknowledged.len() < ACK_BATCH || done.second_refused {
+                continue;
+            }
+            if done.second.is_none() {
+                match self.open_selected(uidvalidity).await {
+                    Ok(second) => done.second = Some(second),
+                    Err(error) => {
+                        // Some servers allow one session per user: the first one acknowledges
+                        // once it has read everything.
+                        tracing::info!(%error, "no second IMAP session; acknowledging after reading");
+                        done.second_refused = true;
+                    }
+                }
+            }
+            if let Some(second) = &mut done.second {
                 self.acknowledge(second, &done.unacknowledged).await?;
                 done.unacknowledged.clear();
             }
@@ -475,6 +485,7 @@ impl Intake {
             unacknowledged,
             quarantined,
             second,
+            ..
         } = acknowledging;
         report.oversize = oversize;
         match second {
@@ -482,7 +493,11 @@ impl Intake {
                 self.imap.acknowledge(&mut second, &unacknowledged).await?;
                 let _ = tokio::time::timeout(self.imap.deadline(), second.logout()).await;
             }
-            None => self.imap.acknowledge(session, &unacknowledged).await?,
+            None => {
+                for set in unacknowledged.chunks(ACK_BATCH) {
+                    self.imap.acknowledge(session, set).await?;
+                }
+            }
         }
         self.imap
             .move_to(session, &quarantined, &self.imap.mailbox.quarantine_folder)
@@ -603,6 +618,8 @@ struct Acknowledging {
     quarantined: Vec<u32>,
     /// The session acknowledging sets while reading went on, if one was needed.
     second: Option<ImapSession>,
+    /// The server would not open a second session.
+    second_refused: bool,
 }
 
 /// `1:3,7,9:10` for sorted UIDs.
