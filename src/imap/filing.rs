@@ -21,9 +21,9 @@ use crate::sync::orgs_to_sync;
 
 /// Tries at one mail before it is quarantined.
 const MAX_ATTEMPTS: u32 = 3;
-/// Mails committed in one transaction, at most. Whatever has been fetched while the last
-/// commit ran joins the next one, so commits grow (and cost less per mail) exactly when
-/// filing falls behind reading.
+/// A commit stops taking in waiting batches once it holds this many mails. Whatever has been
+/// fetched while the last commit ran joins the next one, so commits grow (and cost less per
+/// mail) exactly when filing falls behind reading.
 const GROUP_MAILS: usize = 1000;
 
 /// One mail as read from the server.
