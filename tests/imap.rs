@@ -94,8 +94,12 @@ fn mail_stored_but_not_moved_before_a_crash_is_recognised_not_stored_twice() {
 fn a_new_uidvalidity_with_the_same_mails_is_not_reprocessed() {
     mailserver::require();
     let folder = TestFolder::new("uidvalidity");
+    // Recognised by its content alone.
+    let without_id: &[u8] =
+        b"From: Carol <carol@example.org>\r\nSubject: no id\r\n\r\nA mail without a Message-ID.\r\n";
     runtime().block_on(async {
         let mut admin = filled(&folder, 3).await;
+        append(&mut admin, &folder.name, without_id).await;
         let mut intake = folder.intake(MailPolicy::default());
         let mut session = intake.imap.open_session().await.expect("session");
         let before = session
@@ -109,7 +113,7 @@ fn a_new_uidvalidity_with_the_same_mails_is_not_reprocessed() {
                 .await
                 .expect("catch up")
                 .ingested,
-            3
+            4
         );
 
         // The folder deleted and recreated with the same mails: a new UIDVALIDITY.
@@ -120,6 +124,7 @@ fn a_new_uidvalidity_with_the_same_mails_is_not_reprocessed() {
         for n in 0..3 {
             append(&mut admin, &folder.name, &mail(n, &folder.name)).await;
         }
+        append(&mut admin, &folder.name, without_id).await;
         let after = admin
             .select(&folder.name)
             .await
@@ -130,9 +135,9 @@ fn a_new_uidvalidity_with_the_same_mails_is_not_reprocessed() {
             "Dovecot gave the new folder a new UIDVALIDITY"
         );
         let report = intake.catch_up(&mut session).await.expect("catch up");
-        assert_eq!((report.ingested, report.recognised), (0, 3));
+        assert_eq!((report.ingested, report.recognised), (0, 4));
     });
-    assert_eq!(stored(&folder.db()), 3);
+    assert_eq!(stored(&folder.db()), 4);
 }
 
 #[test]

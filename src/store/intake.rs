@@ -86,11 +86,26 @@ impl Tx<'_> {
         if at_place.is_some() {
             return Ok(true);
         }
-        let same_content: Option<i64> = self
-            .tx
-            .prepare_cached("SELECT id FROM messages WHERE sha256 = ?1 AND message_id IS ?2 AND direction = 'in'")?
-            .query_row(params![sha256, message_id], |row| row.get(0))
-            .optional()?;
+        // Two statements, so each is served by its index (a partial one for mail without a
+        // Message-ID).
+        let same_content: Option<i64> = match message_id {
+            Some(message_id) => self
+                .tx
+                .prepare_cached(
+                    "SELECT id FROM messages
+                     WHERE message_id = ?1 AND sha256 = ?2 AND direction = 'in'",
+                )?
+                .query_row(params![message_id, sha256], |row| row.get(0))
+                .optional()?,
+            None => self
+                .tx
+                .prepare_cached(
+                    "SELECT id FROM messages
+                     WHERE message_id IS NULL AND sha256 = ?1 AND direction = 'in'",
+                )?
+                .query_row(params![sha256], |row| row.get(0))
+                .optional()?,
+        };
         Ok(same_content.is_some())
     }
 
