@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 
 use patdesk::mail::{MailPolicy, analyze};
 use patdesk::request::RequestState;
-use patdesk::store::{Direction, NewMessage, Store};
+use patdesk::store::{Direction, NewMessage, Store, content_hash};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -229,6 +229,7 @@ fn show_gives_the_record_findings_conversation_and_events() {
         let tx = store.transaction().expect("tx");
         tx.insert_message(&NewMessage {
             raw: &raw,
+            sha256: &content_hash(&raw),
             analysis: &analysis,
             direction: Direction::In,
             mailbox: Some("INBOX"),
@@ -625,6 +626,7 @@ fn triage_lists_only_mail_a_person_must_look_at() {
         for (uid, triage) in [(1, Some("matches no request")), (2, None)] {
             tx.insert_message(&NewMessage {
                 raw,
+                sha256: &content_hash(raw),
                 analysis: &analysis,
                 direction: Direction::In,
                 mailbox: Some("INBOX"),

@@ -273,6 +273,7 @@ fn ingest_into(
     let triage = note.or(outcome.triage());
     tx.insert_message(&NewMessage {
         raw,
+        sha256: &sha256,
         analysis: &analysis,
         direction: Direction::In,
         mailbox: Some(folder),

@@ -185,14 +185,5 @@ impl Tx<'_> {
 
 /// `[1,2,3]`: UIDs as one parameter, for SQLite's `json_each`.
 fn json_list(uids: &[u32]) -> String {
-    let mut list = String::with_capacity(uids.len() * 6 + 2);
-    list.push('[');
-    for (at, uid) in uids.iter().enumerate() {
-        if at > 0 {
-            list.push(',');
-        }
-        list.push_str(&uid.to_string());
-    }
-    list.push(']');
-    list
+    serde_json::Value::from(uids).to_string()
 }

@@ -17,6 +17,8 @@ pub fn content_hash(raw: &[u8]) -> String {
 #[derive(Debug, Clone)]
 pub struct NewMessage<'a> {
     pub raw: &'a [u8],
+    /// `content_hash(raw)`: the caller has it already, from looking for the mail first.
+    pub sha256: &'a str,
     pub analysis: &'a Analysis,
     pub direction: Direction,
     pub mailbox: Option<&'a str>,
@@ -103,7 +105,7 @@ impl Tx<'_> {
     pub fn insert_message(&self, message: &NewMessage<'_>) -> Result<i64, StoreError> {
         let analysis = serde_json::to_string(message.analysis)
             .map_err(|e| StoreError::Corrupt(format!("message analysis: {e}")))?;
-        let sha256 = content_hash(message.raw);
+        let sha256 = message.sha256;
         self.tx.prepare_cached(
             "INSERT INTO messages (direction, mailbox, uidvalidity, uid, message_id, sha256, raw,
                 kind, from_address, subject, analysis, request_id, triage, triage_note, received_at)
