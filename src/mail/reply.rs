@@ -10,6 +10,8 @@
 //! 3. *Signatures*: `-- `, "Sent from my iPhone" and friends, corporate disclaimers, and a
 //!    closing such as "Thanks," with only a short name block after it.
 
+use std::borrow::Cow;
+
 /// Verbs of attribution lines ("On Tue, Bob wrote:"), lower-case, in the languages seen in the
 /// team's mail: English, German, French, Welsh, Dutch, Spanish, Italian, Portuguese, Nordic,
 /// Finnish, Polish, Hungarian.
@@ -140,7 +142,20 @@ const MAX_NAME_BLOCK_LINE_LEN: usize = 60;
 /// From display name: a closing block that starts with it ("Frank Ng | Engineer", or just
 /// "Frank") is a signature.
 pub fn extract_reply(text: &str, author: Option<&str>) -> Option<String> {
-    let lines: Vec<Line> = text.lines().map(Line::new).collect();
+    // Lower-cased once for the whole mail when it is ASCII, the usual case: the byte offsets
+    // then match, and each line borrows its lower-case form instead of allocating one.
+    let ascii_lower = text.is_ascii().then(|| text.to_ascii_lowercase());
+    let lines: Vec<Line> = match &ascii_lower {
+        Some(lower) => text
+            .lines()
+            .zip(lower.lines())
+            .map(|(text, lower)| Line {
+                text,
+                lower: Cow::Borrowed(lower.trim()),
+            })
+            .collect(),
+        None => text.lines().map(Line::new).collect(),
+    };
     let end = original_message_start(&lines).unwrap_or(lines.len());
     let own = without_marked_quotes(lines.get(..end).unwrap_or_default());
     let author = author.map(AuthorName::new);
@@ -152,7 +167,7 @@ pub fn extract_reply(text: &str, author: Option<&str>) -> Option<String> {
 /// compares against it, most of them for every line.
 struct Line<'a> {
     text: &'a str,
-    lower: String,
+    lower: Cow<'a, str>,
 }
 
 impl<'a> Line<'a> {
@@ -163,7 +178,10 @@ impl<'a> Line<'a> {
         } else {
             trimmed.to_lowercase()
         };
-        Line { text, lower }
+        Line {
+            text,
+            lower: Cow::Owned(lower),
+        }
     }
 
     fn is_blank(&self) -> bool {

@@ -28,17 +28,20 @@ impl EventContent<'_> {
     /// SHA-256, lower-case hex, of the fields as a JSON array: an unambiguous encoding, so no
     /// two different events share the bytes that are hashed.
     pub fn hash(&self) -> String {
-        let canonical = serde_json::json!([
+        // A tuple serialises to the same compact JSON array as `json!([...])` would, without
+        // copying every field into a `Value` first: intake appends an event per mail.
+        let fields = (
             self.seq,
             self.at,
             self.actor,
             self.request_id,
             self.kind,
             self.detail,
-            self.prev_hash
-        ]);
-        let digest = Sha256::digest(canonical.to_string().as_bytes());
-        hex(&digest)
+            self.prev_hash,
+        );
+        let canonical =
+            serde_json::to_vec(&fields).expect("strings and integers always serialise to JSON");
+        hex(&Sha256::digest(&canonical))
     }
 }
 
@@ -232,4 +235,42 @@ pub fn append(
         seq, at, actor, request_id, kind, detail, prev_hash, hash
     ])?;
     Ok(ChainHead { seq, hash })
+}
+
+#[cfg(test)]
+mod tests {
+    use sha2::{Digest, Sha256};
+
+    use super::{EventContent, GENESIS, hex};
+
+    /// Every database written so far was hashed over `json!([...]).to_string()`; the hash must
+    /// stay byte for byte what that gave, or their chains would no longer verify.
+    #[test]
+    fn the_hash_covers_the_same_json_text_as_ever() {
+        for (request_id, detail) in [
+            (None, r#"{"note":"quote \" and \\ and é and \n"}"#),
+            (Some(42), "{}"),
+        ] {
+            let content = EventContent {
+                seq: 7,
+                at: "2026-11-26T10:00:00.000Z",
+                actor: "carol \u{1F600}",
+                request_id,
+                kind: "mail_recorded",
+                detail,
+                prev_hash: GENESIS,
+            };
+            let as_ever = serde_json::json!([
+                content.seq,
+                content.at,
+                content.actor,
+                content.request_id,
+                content.kind,
+                content.detail,
+                content.prev_hash
+            ])
+            .to_string();
+            assert_eq!(content.hash(), hex(&Sha256::digest(as_ever.as_bytes())));
+        }
+    }
 }
