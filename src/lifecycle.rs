@@ -37,6 +37,26 @@ pub struct Actor<'a> {
     pub team: &'a [String],
 }
 
+/// Refuses anyone outside the team: only its members act on the records.
+pub fn team_member(actor: &Actor<'_>) -> Result<(), Refusal> {
+    if actor
+        .team
+        .iter()
+        .any(|member| member.eq_ignore_ascii_case(actor.login))
+    {
+        return Ok(());
+    }
+    Err(Refusal(format!(
+        "{} is not a member of the team (team.members in the config: {})",
+        actor.login,
+        if actor.team.is_empty() {
+            "empty".to_string()
+        } else {
+            actor.team.join(", ")
+        }
+    )))
+}
+
 /// The state `action` leads to, or why it is refused.
 pub fn transition(
     action: Action,
@@ -44,21 +64,7 @@ pub fn transition(
     actor: &Actor<'_>,
     owner_login: &str,
 ) -> Result<RequestState, Refusal> {
-    if !actor
-        .team
-        .iter()
-        .any(|member| member.eq_ignore_ascii_case(actor.login))
-    {
-        return Err(Refusal(format!(
-            "{} is not a member of the team (team.members in the config: {})",
-            actor.login,
-            if actor.team.is_empty() {
-                "empty".to_string()
-            } else {
-                actor.team.join(", ")
-            }
-        )));
-    }
+    team_member(actor)?;
     use RequestState::*;
     match action {
         Action::Note => Ok(state),

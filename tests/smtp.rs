@@ -290,6 +290,106 @@ fn a_mail_interrupted_mid_send_is_uncertain_and_never_resent_by_itself() {
     );
 }
 
+/// An engineer who checked that an uncertain mail did not arrive sends it again from the
+/// command line: once, by a team member, with the bytes and Message-ID it had.
+#[test]
+fn an_uncertain_mail_goes_again_when_a_team_member_resends_it() {
+    mailserver::require();
+    let (dir, config, mut store) = desk(SMTP_PORT);
+    let config_path = dir.path().join("patdesk.toml");
+    let text = std::fs::read_to_string(&config_path).expect("config");
+    std::fs::write(
+        &config_path,
+        format!("{text}[team]\nmembers = [\"alice\"]\n"),
+    )
+    .expect("config");
+    let token = format!("resend-{}", std::process::id());
+    let request = queue_question(&mut store, "carol", &token);
+    let message_id = format!("{token}@example.org");
+    let raw = format!(
+        "From: Platform team <team@example.org>\r\nTo: carol@example.org\r\n\
+         Subject: {token}\r\nMessage-ID: <{message_id}>\r\n\
+         Date: Thu, 26 Nov 2026 10:00:00 +0000\r\n\r\nWhat is the token for?\r\n"
+    );
+    let queued = store.queued_mail().expect("queued");
+    let tx = store.transaction().expect("tx");
+    tx.mark_mail_sending(queued[0].id, &message_id, raw.as_bytes())
+        .expect("mark");
+    tx.commit().expect("commit");
+    let sender = sender(&config);
+    assert_eq!(sender.settle_interrupted(&mut store).expect("settle"), 1);
+    let mail = queued[0].id.to_string();
+
+    let patdesk = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_patdesk"))
+            .arg("--config")
+            .arg(&config_path)
+            .args(args)
+            .output()
+            .expect("run patdesk")
+    };
+    let listed = patdesk(&["outbox", "list"]);
+    assert!(listed.status.success());
+    let listed = String::from_utf8_lossy(&listed.stdout).to_string();
+    assert!(
+        listed
+            .lines()
+            .any(|line| line.starts_with(&mail) && line.contains("uncertain")),
+        "{listed}"
+    );
+
+    let unknown = patdesk(&["outbox", "resend", "999999", "--by", "alice"]);
+    assert_eq!(
+        unknown.status.code(),
+        Some(4),
+        "an unknown mail is not found"
+    );
+    let stranger = patdesk(&["outbox", "resend", &mail, "--by", "mallory"]);
+    assert_eq!(stranger.status.code(), Some(5), "only the team resends");
+    assert!(String::from_utf8_lossy(&stranger.stderr).contains("not a member of the team"));
+    let resent = patdesk(&["outbox", "resend", &mail, "--by", "alice"]);
+    assert!(
+        resent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resent.stderr)
+    );
+    let again = patdesk(&["outbox", "resend", &mail, "--by", "alice"]);
+    assert_eq!(
+        again.status.code(),
+        Some(5),
+        "queued mail is not queued twice"
+    );
+    assert!(String::from_utf8_lossy(&again.stderr).contains("is queued"));
+
+    let runtime = common::runtime();
+    let report = runtime
+        .block_on(sender.send_queued(&mut store))
+        .expect("send");
+    assert_eq!(report.sent, 1);
+    let arrived = runtime.block_on(inbox("carol", &token));
+    assert_eq!(arrived.len(), 1);
+    assert!(
+        arrived[0]
+            .windows(raw.len())
+            .any(|bytes| bytes == raw.as_bytes()),
+        "the same bytes, below the server's trace headers"
+    );
+    let analysis = analyze(&arrived[0], &MailPolicy::default());
+    assert_eq!(analysis.message_id.as_deref(), Some(message_id.as_str()));
+    assert_eq!(store.outbox_for(request).expect("outbox")[0].state, "sent");
+    let resend_events: Vec<(String, String)> = store
+        .connection()
+        .prepare("SELECT actor, detail FROM events WHERE kind = 'mail_resend_requested'")
+        .expect("prepare")
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("events");
+    assert_eq!(resend_events.len(), 1);
+    assert_eq!(resend_events[0].0, "alice");
+    assert!(resend_events[0].1.contains("\"was\":\"uncertain\""));
+}
+
 /// The copy of a sent mail waits while the team mailbox cannot be reached, is filed on a later
 /// round, and is filed once.
 #[test]

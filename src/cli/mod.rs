@@ -4,6 +4,7 @@
 mod audit;
 mod check_config;
 mod decide;
+mod outbox;
 mod parse;
 mod records;
 mod status;
@@ -29,9 +30,10 @@ pub mod exit {
     pub const USAGE: u8 = 2;
     /// The config file is missing, unreadable or invalid.
     pub const CONFIG: u8 = 3;
-    /// No request with that id.
+    /// No request (or outbox mail) with that id.
     pub const NOT_FOUND: u8 = 4;
-    /// The decision was refused: wrong state, not a team member, or the token's owner.
+    /// Refused: wrong state (of a request, or of mail to resend), not a team member, or the
+    /// token's owner.
     pub const REFUSED: u8 = 5;
     /// `audit verify` found the audit log broken.
     pub const AUDIT_BROKEN: u8 = 6;
@@ -101,6 +103,9 @@ enum Command {
     /// Check or record the tamper-evident audit log
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// See mail not yet sent, and send again what did not arrive
+    #[command(subcommand)]
+    Outbox(outbox::OutboxCommand),
 }
 
 #[derive(Debug, clap::Args)]
@@ -144,7 +149,7 @@ impl From<anyhow::Error> for Failure {
 impl From<StoreError> for Failure {
     fn from(error: StoreError) -> Self {
         let code = match error {
-            StoreError::NoSuchRequest(_) => exit::NOT_FOUND,
+            StoreError::NoSuchRequest(_) | StoreError::NoSuchMail(_) => exit::NOT_FOUND,
             _ => exit::FAILURE,
         };
         Failure {
@@ -255,6 +260,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Note(args) => decide::note(&mut open()?, &args),
         Command::Purpose(args) => decide::purpose(&mut open()?, &args),
         Command::Audit(command) => audit::run(&open()?, &command),
+        Command::Outbox(command) => outbox::run(&mut open()?, &command),
         Command::Contact(args) => decide::contact(&mut open()?, &args),
         Command::Sync(args) => sync::run(&mut open()?, &args),
         Command::Run(args) => {

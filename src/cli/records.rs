@@ -84,14 +84,14 @@ pub struct ExportArgs {
     out: Option<PathBuf>,
 }
 
-fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
+pub(super) fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, value).context("cannot write JSON")?;
     writeln!(out).context("cannot write to standard output")?;
     Ok(())
 }
 
-fn or_dash(value: Option<&str>) -> String {
+pub(super) fn or_dash(value: Option<&str>) -> String {
     value
         .filter(|value| !value.is_empty())
         .unwrap_or("-")

@@ -173,7 +173,7 @@ impl Sender {
                 &format!(
                     "{interrupted} mail(s) were being sent when patdesk stopped and may have gone; \
                      they are marked uncertain and are looked for in the Sent folder before \
-                     anything is sent again"
+                     anything is sent again; `patdesk outbox list` shows any that stay uncertain"
                 ),
             )?;
         }
@@ -351,9 +351,10 @@ impl Sender {
                     "mail_uncertain",
                     mail.request_id,
                     &format!(
-                        "the {} to {} may not have arrived: the SMTP conversation broke off ({error}); \
-                         it is looked for in the Sent folder before it is sent again",
-                        mail.kind, mail.recipient
+                        "the {} to {} (outbox mail {}) may not have arrived: the SMTP conversation \
+                         broke off ({error}); it is looked for in the Sent folder before it is sent \
+                         again; should it stay uncertain, `patdesk outbox resend {}` sends it",
+                        mail.kind, mail.recipient, mail.id, mail.id
                     ),
                 )?;
                 report.uncertain += 1;

@@ -26,7 +26,7 @@ pub use health::{Counts, PartHealth};
 pub use intake::MailboxPosition;
 pub use messages::{Direction, MessageRecord, NewMessage, content_hash};
 pub use outbox::{OutgoingMail, UnansweredQuestion};
-pub use queue::{OutboxRecord, PushRecord};
+pub use queue::{OutboxRecord, PushRecord, Resend};
 pub use requests::{EventRecord, ExportRow, ListFilter, NewRequest, RequestRecord, RequestSummary};
 
 /// How long a writer waits for another to finish before giving up.
@@ -55,6 +55,8 @@ pub enum StoreError {
     },
     #[error("no request {0}: `patdesk list` shows the requests there are")]
     NoSuchRequest(i64),
+    #[error("no outbox mail {0}: `patdesk outbox list` shows the mail not yet sent")]
+    NoSuchMail(i64),
     #[error("stored data cannot be read ({0}); run `patdesk audit verify`")]
     Corrupt(String),
     #[error("database error: {0}")]

@@ -11,12 +11,44 @@ use super::{StoreError, Tx};
 #[derive(Debug, Clone, Serialize)]
 pub struct OutboxRecord {
     pub id: i64,
+    pub request_id: Option<i64>,
     pub kind: String,
     pub recipient: String,
     pub state: String,
     pub attempts: i64,
     pub last_error: Option<String>,
     pub created_at: String,
+    /// When its state last changed.
+    pub updated_at: String,
+    /// Given when the mail is composed; how to find it in a mailbox.
+    pub message_id: Option<String>,
+}
+
+const OUTBOX_COLUMNS: &str = "id, request_id, kind, recipient, state, attempts, last_error, \
+                              created_at, updated_at, message_id";
+
+fn outbox_record(row: &rusqlite::Row) -> rusqlite::Result<OutboxRecord> {
+    Ok(OutboxRecord {
+        id: row.get(0)?,
+        request_id: row.get(1)?,
+        kind: row.get(2)?,
+        recipient: row.get(3)?,
+        state: row.get(4)?,
+        attempts: row.get(5)?,
+        last_error: row.get(6)?,
+        created_at: row.get(7)?,
+        updated_at: row.get(8)?,
+        message_id: row.get(9)?,
+    })
+}
+
+/// What asking to send a mail again did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resend {
+    /// Queued again, from the state it was in.
+    Queued { was: String },
+    /// Only mail that may not have gone (`uncertain`) or did not go (`failed`) is sent again.
+    Refused { state: String },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -32,21 +64,20 @@ pub struct PushRecord {
 
 impl super::Store {
     pub fn outbox_for(&self, request_id: i64) -> Result<Vec<OutboxRecord>, StoreError> {
-        let mut statement = self.conn.prepare_cached(
-            "SELECT id, kind, recipient, state, attempts, last_error, created_at
-             FROM outbox WHERE request_id = ?1 ORDER BY id",
-        )?;
-        let rows = statement.query_map([request_id], |row| {
-            Ok(OutboxRecord {
-                id: row.get(0)?,
-                kind: row.get(1)?,
-                recipient: row.get(2)?,
-                state: row.get(3)?,
-                attempts: row.get(4)?,
-                last_error: row.get(5)?,
-                created_at: row.get(6)?,
-            })
-        })?;
+        let mut statement = self.conn.prepare_cached(&format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE request_id = ?1 ORDER BY id"
+        ))?;
+        let rows = statement.query_map([request_id], outbox_record)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Mail that has not certainly gone: queued, being sent, uncertain or failed; oldest first.
+    pub fn mail_not_sent(&self) -> Result<Vec<OutboxRecord>, StoreError> {
+        let mut statement = self.conn.prepare_cached(&format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox
+             WHERE state IN ('queued', 'sending', 'uncertain', 'failed') ORDER BY id"
+        ))?;
+        let rows = statement.query_map([], outbox_record)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -128,6 +159,36 @@ impl Tx<'_> {
             &json!({ "outbox": id, "kind": kind, "to": recipient }),
         )?;
         Ok(Some(id))
+    }
+
+    /// Queues outbox mail `id` again because `by` asked, after checking it did not arrive. It
+    /// keeps its bytes and Message-ID: a copy that did arrive after all is the same mail.
+    pub fn resend_mail(&self, id: i64, by: &str) -> Result<Resend, StoreError> {
+        let mail = self
+            .tx
+            .query_row(
+                &format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE id = ?1"),
+                [id],
+                outbox_record,
+            )
+            .optional()?
+            .ok_or(StoreError::NoSuchMail(id))?;
+        let state = mail.state;
+        if !matches!(state.as_str(), "uncertain" | "failed") {
+            return Ok(Resend::Refused { state });
+        }
+        self.tx.execute(
+            "UPDATE outbox SET state = 'queued', last_error = NULL, updated_at = ?2 WHERE id = ?1",
+            params![id, self.now],
+        )?;
+        self.append_event(
+            by,
+            mail.request_id,
+            "mail_resend_requested",
+            &json!({ "outbox": id, "kind": mail.kind, "to": mail.recipient, "was": state,
+                     "message_id": mail.message_id }),
+        )?;
+        Ok(Resend::Queued { was: state })
     }
 
     /// Queues a decision for GitHub. Like mail, once per idempotency key.
