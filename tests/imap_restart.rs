@@ -12,6 +12,29 @@ use patdesk::store::Store;
 
 use common::mailserver::{self, TestFolder, append, create, mail, team_session};
 
+/// Starts the mail server again when dropped, so a test that fails while it is stopped does
+/// not take the next test down with it.
+struct RestartOnDrop;
+
+impl Drop for RestartOnDrop {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let _ = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/mailserver"))
+                .arg("start")
+                .stdout(Stdio::null())
+                .status();
+        }
+    }
+}
+
+/// Stored mails, read without a write lock (a WAL reader never waits for the daemon's
+/// commits); 0 while the database does not exist yet.
+fn stored_mails(db: &Path) -> i64 {
+    rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .and_then(|conn| conn.query_row("SELECT COUNT(*) FROM messages", [], |row| row.get(0)))
+        .unwrap_or(0)
+}
+
 fn mailserver_script(action: &str) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/mailserver");
     let status = Command::new(script)
@@ -64,6 +87,7 @@ fn intake_resumes_by_itself_after_dovecot_restarts() {
         "intake did not connect",
     );
 
+    let _restart = RestartOnDrop;
     mailserver_script("stop");
     std::thread::sleep(Duration::from_secs(10));
     mailserver_script("start");
@@ -76,20 +100,11 @@ fn intake_resumes_by_itself_after_dovecot_restarts() {
         .await
     });
 
-    let stored = || {
-        Store::open(&folder.db())
-            .ok()
-            .and_then(|store| {
-                store
-                    .connection()
-                    .query_row("SELECT COUNT(*) FROM messages", [], |row| {
-                        row.get::<_, i64>(0)
-                    })
-                    .ok()
-            })
-            .unwrap_or(0)
-    };
-    wait_for(&|| stored() == 1, 45, "intake did not resume");
+    wait_for(
+        &|| stored_mails(&folder.db()) == 1,
+        45,
+        "intake did not resume",
+    );
     assert!(common::desk::stop(&mut daemon).success());
 
     let log = log();
@@ -118,23 +133,23 @@ fn a_catch_up_cut_off_by_a_dovecot_restart_finishes_with_every_mail_once() {
     });
     let (mut daemon, log_path) = start_daemon(&folder);
     let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
-    let count = |sql: &str| -> i64 {
-        Store::open(&folder.db())
-            .ok()
-            .and_then(|store| store.connection().query_row(sql, [], |row| row.get(0)).ok())
-            .unwrap_or(0)
-    };
-    let stored = || count("SELECT COUNT(*) FROM messages");
+    let stored = || stored_mails(&folder.db());
     let deadline = Instant::now() + Duration::from_secs(60);
-    while stored() == 0 {
+    let mut first = 0;
+    while first == 0 {
         assert!(Instant::now() < deadline, "nothing stored: {}", log());
         std::thread::sleep(Duration::from_millis(20));
+        first = stored();
     }
+    let _restart = RestartOnDrop;
+    let stopping = Instant::now();
     mailserver_script("stop");
     let at_stop = stored();
     assert!(
         at_stop < BACKLOG as i64,
-        "the catch-up finished before Dovecot stopped: not a mid-fetch test"
+        "the catch-up finished before Dovecot stopped: not a mid-fetch test \
+         ({first} stored when seen, stop took {:?})",
+        stopping.elapsed()
     );
     std::thread::sleep(Duration::from_secs(3));
     mailserver_script("start");
@@ -151,10 +166,16 @@ fn a_catch_up_cut_off_by_a_dovecot_restart_finishes_with_every_mail_once() {
     }
     assert!(common::desk::stop(&mut daemon).success());
     assert_eq!(stored(), BACKLOG as i64, "each mail once");
-    assert_eq!(
-        count("SELECT COUNT(DISTINCT message_id) FROM messages"),
-        BACKLOG as i64
-    );
+    let distinct: i64 = Store::open(&folder.db())
+        .expect("store")
+        .connection()
+        .query_row(
+            "SELECT COUNT(DISTINCT message_id) FROM messages",
+            [],
+            |row| row.get(0),
+        )
+        .expect("count");
+    assert_eq!(distinct, BACKLOG as i64);
     let left = runtime.block_on(async {
         let mut admin = team_session().await;
         let left = common::mailserver::count(&mut admin, &folder.name).await;
