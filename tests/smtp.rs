@@ -209,6 +209,39 @@ fn a_hundred_requests_from_one_requester_bring_her_three_mails_an_hour() {
     assert_eq!(runtime.block_on(inbox("frank", &marker)).len(), 1);
 }
 
+/// The admin's own per-recipient limits hold, not the defaults.
+#[test]
+fn per_recipient_limits_from_the_config_hold_mail_back() {
+    mailserver::require();
+    let dir = tempfile::TempDir::new().expect("dir");
+    config(dir.path(), SMTP_PORT);
+    let path = dir.path().join("patdesk.toml");
+    let text = std::fs::read_to_string(&path).expect("config");
+    std::fs::write(
+        &path,
+        text.replace(
+            "[smtp]",
+            "[mail]\nper_recipient_per_hour = 1\nper_recipient_per_day = 2\n[smtp]",
+        ),
+    )
+    .expect("config");
+    let config = Config::load(&path).expect("valid config");
+    let mut store = Store::open(&dir.path().join("patdesk.db")).expect("store");
+    let marker = format!("limited-{}", std::process::id());
+    for n in 0..3 {
+        queue_question(&mut store, "dave", &format!("{marker}-{n}"));
+    }
+    let sender = sender(&config).with_limits(config.send_limits);
+    let report = common::runtime()
+        .block_on(sender.send_queued(&mut store))
+        .expect("send");
+    assert_eq!(
+        (report.sent, report.held),
+        (1, 2),
+        "one an hour to dave: {report:?}"
+    );
+}
+
 #[test]
 fn the_breaker_pauses_sending_after_thirty_mails_in_ten_minutes_and_alerts_once() {
     mailserver::require();

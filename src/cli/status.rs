@@ -31,10 +31,7 @@ struct Breaker {
 
 pub fn run(context: &Context) -> Result<(), Failure> {
     let store = &context.store;
-    let limits = crate::smtp::RateLimits {
-        breaker_count: context.config.breaker_mails,
-        ..crate::smtp::RateLimits::default()
-    };
+    let limits = crate::smtp::RateLimits::from(context.config.send_limits);
     let (sent_in_window, paused) = limits.breaker(store)?;
     let mut status = Status {
         daemon: crate::daemon::running_daemon(&context.config.store.path),

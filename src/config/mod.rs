@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use crate::conversation::Reminders;
 use crate::mail::{DEFAULT_MAX_MESSAGE_BYTES, MailPolicy};
 use crate::review::ReviewPolicy;
-use raw::{RawConfig, RawGithub, RawMailbox, RawReview, RawSecret, RawSecurity, RawSmtp};
+use raw::{RawConfig, RawGithub, RawMail, RawMailbox, RawReview, RawSecret, RawSecurity, RawSmtp};
 pub use secret::{Secret, SecretKind, SecretOrigin, SecretRef};
 
 /// Where the daemon and the CLI look when neither `--config` nor `PATDESK_CONFIG` says.
@@ -48,13 +48,32 @@ pub struct Config {
     /// How requesters who do not answer are reminded.
     pub reminders: Reminders,
     pub alerts: AlertsConfig,
-    /// The send breaker: more mails than this in 10 minutes pause sending.
+    /// How much mail may leave: per recipient, and in all (the breaker).
+    pub send_limits: SendLimits,
+}
+
+/// The rate guards' numbers; `smtp::RateLimits` applies them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendLimits {
+    /// Mails to one address within an hour; more wait, queued.
+    pub per_recipient_per_hour: usize,
+    /// Mails to one address within 24 hours.
+    pub per_recipient_per_day: usize,
+    /// The send breaker: this many mails in 10 minutes pause sending.
     pub breaker_mails: usize,
 }
 
-/// The send breaker's default: a loop or a runaway sync, not a busy day, sends 30 mails in 10
-/// minutes.
-pub const DEFAULT_BREAKER_MAILS: usize = 30;
+impl Default for SendLimits {
+    /// A requester hears from patdesk a few times a day at most; a loop or a runaway sync, not
+    /// a busy day, sends 30 mails in 10 minutes.
+    fn default() -> SendLimits {
+        SendLimits {
+            per_recipient_per_hour: 3,
+            per_recipient_per_day: 10,
+            breaker_mails: 30,
+        }
+    }
+}
 
 /// Where the team's alerts go, and when a failing part counts as stalled.
 #[derive(Debug, Clone)]
@@ -316,17 +335,7 @@ impl Validator {
         };
         let templates_dir = self.templates_dir(raw.mail.templates_dir.clone());
         let reminders = self.reminders(raw.mail.reminders, raw.mail.reminder_interval_hours);
-        let breaker_mails = match raw.mail.breaker_mails {
-            Some(count) if (1..=100_000).contains(&count) => count as usize,
-            Some(count) => {
-                self.problem(
-                    "mail.breaker_mails",
-                    format!("is {count}: accepted is 1 to 100000 (default 30)"),
-                );
-                DEFAULT_BREAKER_MAILS
-            }
-            None => DEFAULT_BREAKER_MAILS,
-        };
+        let send_limits = self.send_limits(&raw.mail);
         let mail = self.mail(raw.mail);
         let mailbox = raw.mailbox.map(|mailbox| self.mailbox(mailbox));
         let smtp = raw.smtp.map(|smtp| self.smtp(smtp));
@@ -339,7 +348,7 @@ impl Validator {
         let alerts = self.alerts(raw.alerts);
         Config {
             alerts,
-            breaker_mails,
+            send_limits,
             source: path.to_path_buf(),
             store,
             mail,
@@ -416,6 +425,55 @@ impl Validator {
         reminders
     }
 
+    fn send_limits(&mut self, mail: &RawMail) -> SendLimits {
+        let default = SendLimits::default();
+        let limits = SendLimits {
+            per_recipient_per_hour: self.count(
+                "mail.per_recipient_per_hour",
+                mail.per_recipient_per_hour,
+                100,
+                default.per_recipient_per_hour,
+            ),
+            per_recipient_per_day: self.count(
+                "mail.per_recipient_per_day",
+                mail.per_recipient_per_day,
+                1000,
+                default.per_recipient_per_day,
+            ),
+            breaker_mails: self.count(
+                "mail.breaker_mails",
+                mail.breaker_mails,
+                100_000,
+                default.breaker_mails,
+            ),
+        };
+        if limits.per_recipient_per_hour > limits.per_recipient_per_day {
+            self.problem(
+                "mail.per_recipient_per_hour",
+                format!(
+                    "is {}, more than mail.per_recipient_per_day ({}): a day holds the hour",
+                    limits.per_recipient_per_hour, limits.per_recipient_per_day
+                ),
+            );
+        }
+        limits
+    }
+
+    /// A count from 1 to `max` at `key`; `default` when it is not given or wrong.
+    fn count(&mut self, key: &str, value: Option<u64>, max: u64, default: usize) -> usize {
+        match value {
+            None => default,
+            Some(count) if (1..=max).contains(&count) => usize::try_from(count).unwrap_or(default),
+            Some(count) => {
+                self.problem(
+                    key,
+                    format!("is {count}: accepted is 1 to {max} (default {default})"),
+                );
+                default
+            }
+        }
+    }
+
     fn path(&self, path: PathBuf) -> PathBuf {
         self.base.join(path)
     }
@@ -445,7 +503,7 @@ impl Validator {
         Some(dir)
     }
 
-    fn mail(&mut self, raw: raw::RawMail) -> MailPolicy {
+    fn mail(&mut self, raw: RawMail) -> MailPolicy {
         let mut policy = MailPolicy::default();
         for id in raw.trusted_authserv_ids.unwrap_or_default() {
             if id.is_empty() || id.contains(|c: char| c.is_whitespace() || c == ';') {

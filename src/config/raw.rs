@@ -51,6 +51,8 @@ pub struct RawMail {
     pub reminders: Option<u64>,
     pub reminder_interval_hours: Option<u64>,
     pub breaker_mails: Option<u64>,
+    pub per_recipient_per_hour: Option<u64>,
+    pub per_recipient_per_day: Option<u64>,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]

@@ -233,7 +233,7 @@ fn prepare(config: &Config) -> anyhow::Result<Prepared> {
             None => smtp.from.clone(),
         };
         let mut sender = Sender::new(smtp, password, read(signing_key)?, templates, &reply_to)?
-            .with_breaker(config.breaker_mails);
+            .with_limits(config.send_limits);
         if let Some(mailbox) = &config.mailbox {
             sender = sender.with_mailbox(MailboxAccess {
                 mailbox: mailbox.clone(),

@@ -1,9 +1,12 @@
 //! The guards that keep patdesk from flooding anyone: per recipient at most 3 mails an hour and
 //! 10 a day, and a breaker that pauses all sending once 30 have left in 10 minutes — a
-//! sign of a loop or a runaway sync, which the team is alerted to. Held mail stays queued.
+//! sign of a loop or a runaway sync, which the team is alerted to (the numbers are the
+//! config's `mail.per_recipient_per_hour`, `mail.per_recipient_per_day` and
+//! `mail.breaker_mails`). Held mail stays queued.
 
 use jiff::{SignedDuration, Timestamp};
 
+use crate::config::SendLimits;
 use crate::store::{Store, StoreError, format_time};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,14 +17,20 @@ pub struct RateLimits {
     pub breaker_window: SignedDuration,
 }
 
-impl Default for RateLimits {
-    fn default() -> RateLimits {
+impl From<SendLimits> for RateLimits {
+    fn from(limits: SendLimits) -> RateLimits {
         RateLimits {
-            per_recipient_hour: 3,
-            per_recipient_day: 10,
-            breaker_count: 30,
+            per_recipient_hour: limits.per_recipient_per_hour,
+            per_recipient_day: limits.per_recipient_per_day,
+            breaker_count: limits.breaker_mails,
             breaker_window: SignedDuration::from_mins(10),
         }
+    }
+}
+
+impl Default for RateLimits {
+    fn default() -> RateLimits {
+        SendLimits::default().into()
     }
 }
 

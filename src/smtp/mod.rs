@@ -21,7 +21,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::config::{Secret, Security, SentCopy, SmtpConfig};
+use crate::config::{Secret, Security, SendLimits, SentCopy, SmtpConfig};
 use crate::imap::MailboxAccess;
 use crate::mail::compose::{Envelope, Templates, compose, signed_message_id};
 use crate::store::{OutgoingMail, Store, StoreError};
@@ -149,8 +149,8 @@ impl Sender {
     }
 
     /// Pauses sending once `count` mails have left within the breaker's window.
-    pub fn with_breaker(mut self, count: usize) -> Sender {
-        self.limits.breaker_count = count;
+    pub fn with_limits(mut self, limits: SendLimits) -> Sender {
+        self.limits = limits.into();
         self
     }
 
