@@ -16,7 +16,9 @@ use crate::config::Secret;
 use crate::conversation::{self, Outcome, Threading};
 use crate::mail::{Analysis, Kind, MailPolicy, analyze};
 use crate::review::ReviewPolicy;
-use crate::store::{Direction, MailboxPosition, NewMessage, Store, StoreError, Tx, content_hash};
+use crate::store::{
+    Checkpointer, Direction, MailboxPosition, NewMessage, Store, StoreError, Tx, content_hash,
+};
 use crate::sync::orgs_to_sync;
 
 /// Tries at one mail before it is quarantined.
@@ -25,6 +27,11 @@ const MAX_ATTEMPTS: u32 = 3;
 /// fetched while the last commit ran joins the next one, so commits grow (and cost less per
 /// mail) exactly when filing falls behind reading.
 const GROUP_MAILS: usize = 1000;
+/// Mails committed between checkpoints: about 25 MB of WAL for mail of 2 KB, near SQLite's
+/// own 1,000 pages (16 MB); more often, the fsyncs of each checkpoint cost more than they save
+/// (measured: a 10,000-mail catch-up took 0.46 s checkpointing every 1,000 mails, 0.43 s every
+/// 4,000).
+const CHECKPOINT_MAILS: usize = 4000;
 
 /// One mail as read from the server.
 pub(super) struct FetchedMail {
@@ -82,7 +89,11 @@ impl Filer {
     ) -> Filer {
         let thread = tokio::task::spawn_blocking(move || {
             let mut store = Store::open(&path)?;
-            file_all(&mut store, &filing, &place, fetched, &filed)
+            // Checkpoints beside the filing, not inside its commits.
+            let checkpointer = Checkpointer::beside(&store)?;
+            let filed_all = file_all(&mut store, &filing, &place, fetched, &filed, &checkpointer);
+            let stopped = checkpointer.finish();
+            filed_all.and(stopped)
         });
         Filer { thread }
     }
@@ -98,15 +109,18 @@ impl Filer {
     }
 }
 
-/// Files every batch `fetched` brings until it closes, telling `filed` after each commit.
-/// Stops early, without error, when nobody listens to `filed` any more.
+/// Files every batch `fetched` brings until it closes, telling `filed` after each commit and
+/// `checkpointer` after every `CHECKPOINT_MAILS`. Stops early, without error, when nobody
+/// listens to `filed` any more.
 fn file_all(
     store: &mut Store,
     filing: &Filing,
     place: &Place,
     mut fetched: mpsc::Receiver<Vec<FetchedMail>>,
     filed: &mpsc::UnboundedSender<Filed>,
+    checkpointer: &Checkpointer,
 ) -> Result<(), StoreError> {
+    let mut since_checkpoint = 0;
     while let Some(mut group) = fetched.blocking_recv() {
         while group.len() < GROUP_MAILS {
             match fetched.try_recv() {
@@ -123,6 +137,11 @@ fn file_all(
                 last_uid,
                 place.highest_modseq,
             )?;
+        }
+        since_checkpoint += group.len();
+        if since_checkpoint >= CHECKPOINT_MAILS {
+            checkpointer.nudge();
+            since_checkpoint = 0;
         }
         if filed.send(outcome).is_err() {
             break;

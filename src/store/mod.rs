@@ -5,6 +5,7 @@
 //! with its audit event, so either both are stored or neither.
 
 mod chain;
+mod checkpoint;
 mod github_side;
 mod health;
 mod intake;
@@ -21,6 +22,7 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use chain::{Break, ChainHead, GENESIS, Verification};
+pub use checkpoint::Checkpointer;
 pub use github_side::{Alert, QueuedPush};
 pub use health::{Counts, PartHealth};
 pub use intake::MailboxPosition;
@@ -59,6 +61,8 @@ pub enum StoreError {
     NoSuchMail(i64),
     #[error("stored data cannot be read ({0}); run `patdesk audit verify`")]
     Corrupt(String),
+    #[error("cannot start a thread for the database: {0}")]
+    Thread(std::io::Error),
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
 }
