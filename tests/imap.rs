@@ -14,20 +14,13 @@ use patdesk::store::Store;
 use common::mailserver::{
     self, IMAP_PORT, IMAPS_PORT, TestFolder, append, count, create, filled, mail, team_session,
 };
+use common::stored_mails;
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime")
-}
-
-fn stored(db: &std::path::Path) -> i64 {
-    Store::open(db)
-        .expect("store")
-        .connection()
-        .query_row("SELECT COUNT(*) FROM messages", [], |row| row.get(0))
-        .expect("count")
 }
 
 #[test]
@@ -51,17 +44,8 @@ fn a_backlog_is_stored_exactly_once_and_moved() {
         let again = intake.catch_up(&mut session).await.expect("catch up again");
         assert_eq!(again.ingested + again.recognised, 0);
     });
-    assert_eq!(stored(&folder.db()), 1000);
-    let distinct: i64 = Store::open(&folder.db())
-        .expect("store")
-        .connection()
-        .query_row(
-            "SELECT COUNT(DISTINCT message_id) FROM messages",
-            [],
-            |row| row.get(0),
-        )
-        .expect("count");
-    assert_eq!(distinct, 1000);
+    assert_eq!(stored_mails(&folder.db()), 1000);
+    assert_eq!(common::distinct_message_ids(&folder.db()), 1000);
 }
 
 #[test]
@@ -87,7 +71,7 @@ fn mail_stored_but_not_moved_before_a_crash_is_recognised_not_stored_twice() {
         assert_eq!((report.ingested, report.recognised), (0, 5));
         assert_eq!(count(&mut admin, &folder.name).await, 0);
     });
-    assert_eq!(stored(&folder.db()), 5);
+    assert_eq!(stored_mails(&folder.db()), 5);
 }
 
 #[test]
@@ -137,7 +121,7 @@ fn a_new_uidvalidity_with_the_same_mails_is_not_reprocessed() {
         let report = intake.catch_up(&mut session).await.expect("catch up");
         assert_eq!((report.ingested, report.recognised), (0, 4));
     });
-    assert_eq!(stored(&folder.db()), 4);
+    assert_eq!(stored_mails(&folder.db()), 4);
 }
 
 #[test]
@@ -319,7 +303,7 @@ fn mail_delivered_while_idle_is_taken_in_without_waiting_for_the_poll() {
         &mail(1, &folder.name),
     );
     let sent = Instant::now();
-    while stored(&folder.db()) < 1 {
+    while stored_mails(&folder.db()) < 1 {
         assert!(
             sent.elapsed() < Duration::from_secs(20),
             "not taken in while idle"
@@ -355,13 +339,13 @@ fn killed_mid_batch_and_restarted_nothing_is_lost_or_stored_twice() {
     // Killed as soon as part of the backlog is in.
     let mut first = start();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while stored(&folder.db()) < 50 {
+    while stored_mails(&folder.db()) < 50 {
         assert!(Instant::now() < deadline, "no progress");
         std::thread::sleep(Duration::from_millis(5));
     }
     first.kill().expect("SIGKILL");
     first.wait().expect("reaped");
-    let after_kill = stored(&folder.db());
+    let after_kill = stored_mails(&folder.db());
     assert!(
         after_kill < total as i64,
         "killed mid-batch ({after_kill} of {total} stored)"
@@ -383,7 +367,11 @@ fn killed_mid_batch_and_restarted_nothing_is_lost_or_stored_twice() {
         .status();
     second.wait().expect("wait");
 
-    assert_eq!(stored(&folder.db()), total as i64, "every mail stored once");
+    assert_eq!(
+        stored_mails(&folder.db()),
+        total as i64,
+        "every mail stored once"
+    );
     let store = Store::open(&folder.db()).expect("store");
     let distinct: i64 = store
         .connection()
@@ -486,7 +474,7 @@ fn in_flag_mode_mail_stays_and_is_marked() {
             1
         );
     });
-    assert_eq!(stored(&folder.db()), 4);
+    assert_eq!(stored_mails(&folder.db()), 4);
 }
 
 /// More than one set of acknowledgements (1,000): the sets are marked on a second session while
@@ -513,7 +501,7 @@ fn a_flag_mode_backlog_is_marked_whole() {
             patdesk::imap::CatchUp::default()
         );
     });
-    assert_eq!(stored(&folder.db()), 1200);
+    assert_eq!(stored_mails(&folder.db()), 1200);
 }
 
 /// A server that allows one session per user (the test Dovecot on 127.0.0.2): the sets that a
@@ -554,7 +542,7 @@ fn a_server_allowing_one_session_still_gets_a_backlog_acknowledged() {
         );
         assert_eq!(count(&mut admin, &folder.processed()).await, 1200);
     });
-    assert_eq!(stored(&folder.db()), 1200);
+    assert_eq!(stored_mails(&folder.db()), 1200);
 }
 
 /// A mail that claims to be GitHub's decision, whose sender failed DMARC at the receiving

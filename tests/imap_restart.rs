@@ -8,9 +8,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use patdesk::store::Store;
-
 use common::mailserver::{self, TestFolder, append, create, mail, team_session};
+use common::{distinct_message_ids, stored_mails};
 
 /// Starts the mail server again when dropped, so a test that fails while it is stopped does
 /// not take the next test down with it.
@@ -25,14 +24,6 @@ impl Drop for RestartOnDrop {
                 .status();
         }
     }
-}
-
-/// Stored mails, read without a write lock (a WAL reader never waits for the daemon's
-/// commits); 0 while the database does not exist yet.
-fn stored_mails(db: &Path) -> i64 {
-    rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .and_then(|conn| conn.query_row("SELECT COUNT(*) FROM messages", [], |row| row.get(0)))
-        .unwrap_or(0)
 }
 
 fn mailserver_script(action: &str) {
@@ -166,16 +157,7 @@ fn a_catch_up_cut_off_by_a_dovecot_restart_finishes_with_every_mail_once() {
     }
     assert!(common::desk::stop(&mut daemon).success());
     assert_eq!(stored(), BACKLOG as i64, "each mail once");
-    let distinct: i64 = Store::open(&folder.db())
-        .expect("store")
-        .connection()
-        .query_row(
-            "SELECT COUNT(DISTINCT message_id) FROM messages",
-            [],
-            |row| row.get(0),
-        )
-        .expect("count");
-    assert_eq!(distinct, BACKLOG as i64);
+    assert_eq!(distinct_message_ids(&folder.db()), BACKLOG as i64);
     let left = runtime.block_on(async {
         let mut admin = team_session().await;
         let left = common::mailserver::count(&mut admin, &folder.name).await;

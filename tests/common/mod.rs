@@ -91,3 +91,21 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .build()
         .expect("runtime")
 }
+
+/// One number the database at `db` answers `sql` with, read on a read-only connection (a
+/// WAL reader never waits for a daemon's commits); 0 while the database does not exist yet.
+pub fn count(db: &Path, sql: &str) -> i64 {
+    rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .and_then(|conn| conn.query_row(sql, [], |row| row.get(0)))
+        .unwrap_or(0)
+}
+
+/// Mails stored in the database at `db`.
+pub fn stored_mails(db: &Path) -> i64 {
+    count(db, "SELECT COUNT(*) FROM messages")
+}
+
+/// Distinct Message-IDs among them: each mail once.
+pub fn distinct_message_ids(db: &Path) -> i64 {
+    count(db, "SELECT COUNT(DISTINCT message_id) FROM messages")
+}
