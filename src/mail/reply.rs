@@ -148,10 +148,14 @@ pub fn extract_reply(text: &str, author: Option<&str>) -> Option<String> {
     let lines: Vec<Line> = match &ascii_lower {
         Some(lower) => text
             .lines()
-            .zip(lower.lines())
-            .map(|(text, lower)| Line {
-                text,
-                lower: Cow::Borrowed(lower.trim()),
+            .map(|line| {
+                // `line` lies within `text`, so its offset there is its offset in `lower`.
+                let start = line.as_ptr() as usize - text.as_ptr() as usize;
+                let line_lower = lower.get(start..start + line.len()).unwrap_or_default();
+                Line {
+                    text: line,
+                    lower: Cow::Borrowed(line_lower.trim()),
+                }
             })
             .collect(),
         None => text.lines().map(Line::new).collect(),
