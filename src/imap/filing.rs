@@ -91,8 +91,8 @@ impl Filer {
             // Checkpoints beside the filing, not inside its commits.
             let checkpointer = Checkpointer::beside(&store)?;
             let filed_all = file_all(&mut store, &filing, &place, fetched, &filed, &checkpointer);
-            let stopped = checkpointer.finish();
-            filed_all.and(stopped)
+            checkpointer.finish();
+            filed_all
         });
         Filer { thread }
     }

@@ -148,7 +148,7 @@ impl Sender {
         })
     }
 
-    /// Pauses sending once `count` mails have left within the breaker's window.
+    /// The config's rate guards: per recipient, and the breaker that pauses all sending.
     pub fn with_limits(mut self, limits: SendLimits) -> Sender {
         self.limits = limits.into();
         self

@@ -10,13 +10,19 @@
 
 use std::sync::mpsc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use super::{Store, StoreError};
+
+/// How long a restart waits for the writer to finish its transaction, and then for readers
+/// to leave the WAL, before it gives up until the next nudge. Short: the writer waits for a
+/// restart, and an engineer's long `patdesk export` must not hold intake up through it.
+const RESTART_PATIENCE: Duration = Duration::from_millis(100);
 
 /// The thread that checkpoints for one writer, while it lives.
 pub struct Checkpointer {
     wake: mpsc::Sender<()>,
-    thread: JoinHandle<Result<(), StoreError>>,
+    thread: JoinHandle<()>,
 }
 
 impl Checkpointer {
@@ -25,6 +31,7 @@ impl Checkpointer {
     /// of any connection.
     pub fn beside(writer: &Store) -> Result<Checkpointer, StoreError> {
         let own = Store::open(writer.path())?;
+        own.conn.busy_timeout(RESTART_PATIENCE)?;
         writer.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         let (wake, woken) = mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
@@ -33,10 +40,13 @@ impl Checkpointer {
                 while woken.recv().is_ok() {
                     // Several nudges while the last checkpoint ran: one checkpoint covers them.
                     while woken.try_recv().is_ok() {}
-                    own.checkpoint()?;
-                    own.restart_wal()?;
+                    // Nothing committed is lost when a checkpoint fails, and the next one
+                    // (this thread's or any connection's) copies it: a warning, as SQLite's own
+                    // autocheckpoint keeps its failures from the committing writer.
+                    if let Err(error) = own.checkpoint().and_then(|()| own.restart_wal()) {
+                        tracing::warn!(%error, "cannot checkpoint the database's WAL");
+                    }
                 }
-                Ok(())
             })
             .map_err(StoreError::Thread)?;
         Ok(Checkpointer { wake, thread })
@@ -44,16 +54,15 @@ impl Checkpointer {
 
     /// There are committed pages worth copying now.
     pub fn nudge(&self) {
-        // The thread only stops on an error, which `finish` reports.
+        // The thread runs until `finish`; only a panic ends it sooner, and `finish` carries it.
         let _ = self.wake.send(());
     }
 
     /// Waits for the checkpoint under way, if any, and stops.
-    pub fn finish(self) -> Result<(), StoreError> {
+    pub fn finish(self) {
         drop(self.wake);
-        match self.thread.join() {
-            Ok(result) => result,
-            Err(panic) => std::panic::resume_unwind(panic),
+        if let Err(panic) = self.thread.join() {
+            std::panic::resume_unwind(panic);
         }
     }
 }
@@ -61,8 +70,8 @@ impl Checkpointer {
 impl Store {
     /// Copies what is left in the WAL, holding writers back meanwhile, so the next write
     /// starts the WAL over instead of making it longer. After [`Store::checkpoint`] there is
-    /// little left to copy.
-    pub fn restart_wal(&self) -> Result<(), StoreError> {
+    /// little left to copy. Gives up, without error, when the busy timeout runs out first.
+    fn restart_wal(&self) -> Result<(), StoreError> {
         self.conn
             .query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()))?;
         Ok(())
@@ -70,7 +79,7 @@ impl Store {
 
     /// Copies every committed page it can into the database file without waiting for
     /// readers or writers (a passive checkpoint).
-    pub fn checkpoint(&self) -> Result<(), StoreError> {
+    fn checkpoint(&self) -> Result<(), StoreError> {
         self.conn
             .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
         Ok(())
@@ -110,7 +119,7 @@ mod tests {
         assert_eq!(file_size(&path), before, "committed to the WAL only");
 
         checkpointer.nudge();
-        checkpointer.finish().expect("finish");
+        checkpointer.finish();
         assert!(
             file_size(&path) > before + 1200 * 16_000,
             "the pages are in the database file: {} bytes",
