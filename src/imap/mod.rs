@@ -354,7 +354,7 @@ impl MailboxAccess {
         }
     }
 
-    /// `RFC822.SIZE` of each of `uids`.
+    /// `RFC822.SIZE` of each of `uids` (sorted) that is still there.
     async fn sizes(
         &self,
         session: &mut ImapSession,
@@ -369,9 +369,12 @@ impl MailboxAccess {
         let fetches: Vec<_> = self
             .command("FETCH sizes", stream.try_collect::<Vec<_>>())
             .await?;
+        // Only answers to this command: flags another session changed meanwhile (intake's own
+        // acknowledgement, in flag mode) come in as FETCH responses too, without a size.
         Ok(fetches
             .iter()
-            .filter_map(|fetch| Some((fetch.uid?, fetch.size.unwrap_or(0))))
+            .filter_map(|fetch| Some((fetch.uid?, fetch.size?)))
+            .filter(|(uid, _)| uids.binary_search(uid).is_ok())
             .collect())
     }
 
