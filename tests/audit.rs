@@ -250,3 +250,43 @@ fn concurrent_writers_take_turns_and_the_chain_holds() {
         verification.first_break
     );
 }
+
+#[test]
+fn events_appended_together_chain_onto_each_other_and_onto_other_writers() {
+    let desk = Desk::new();
+    let id = RequestBuilder::tidy().insert(&mut desk.store());
+    let writers: Vec<_> = ["alice", "bob"]
+        .into_iter()
+        .map(|who| {
+            let db: PathBuf = desk.db();
+            std::thread::spawn(move || {
+                let mut store = Store::open(&db).expect("open");
+                for n in 0..50 {
+                    let tx = store.transaction().expect("tx");
+                    let heads: Vec<_> = (0..3)
+                        .map(|part| {
+                            let detail = json!({ "n": n, "part": part });
+                            tx.append_event(who, Some(id), "note", &detail)
+                                .expect("append")
+                        })
+                        .collect();
+                    assert_eq!(heads[1].seq, heads[0].seq + 1);
+                    assert_eq!(heads[2].seq, heads[1].seq + 1);
+                    tx.commit().expect("commit");
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.join().expect("writer finished");
+    }
+
+    let store = desk.store();
+    let verification = store.verify_chain(None).expect("verify");
+    assert_eq!(verification.events, 1 + 2 * 50 * 3);
+    assert!(
+        verification.first_break.is_none(),
+        "{:?}",
+        verification.first_break
+    );
+}

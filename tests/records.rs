@@ -261,6 +261,11 @@ fn show_gives_the_record_findings_conversation_and_events() {
     assert_eq!(json["request"]["state"], "in_review");
     assert_eq!(json["messages"][0]["kind"], "human");
     assert_eq!(json["events"].as_array().expect("events").len(), 2);
+    let recorded = &json["events"][1];
+    assert_eq!(recorded["kind"], "mail_recorded");
+    assert_eq!(recorded["detail"]["kind"], "human");
+    assert_eq!(recorded["detail"]["message"], json["messages"][0]["id"]);
+    assert!(recorded["detail"]["sha256"].is_string(), "{recorded}");
 }
 
 #[test]

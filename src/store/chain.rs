@@ -204,16 +204,18 @@ pub fn verify(conn: &Connection, expected: Option<&ChainHead>) -> Result<Verific
 }
 
 /// Appends one event inside the caller's transaction, chained to the newest one.
+/// Appends an event after `previous`, which must be the newest event (`head`) as the caller's
+/// write transaction sees it.
 pub fn append(
     conn: &Connection,
+    previous: Option<&ChainHead>,
     at: &str,
     actor: &str,
     request_id: Option<i64>,
     kind: &str,
     detail: &str,
 ) -> Result<ChainHead, StoreError> {
-    let previous = head(conn)?;
-    let (seq, prev_hash) = match &previous {
+    let (seq, prev_hash) = match previous {
         Some(previous) => (previous.seq + 1, previous.hash.as_str()),
         None => (1, GENESIS),
     };

@@ -2,11 +2,10 @@
 
 use rusqlite::{Row, params};
 use serde::Serialize;
-use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::{StoreError, Tx};
-use crate::mail::Analysis;
+use crate::mail::{Analysis, Kind};
 
 /// The SHA-256 of a mail's bytes, in lowercase hex: how a mail is recognised by its content.
 pub fn content_hash(raw: &[u8]) -> String {
@@ -136,14 +135,25 @@ impl Tx<'_> {
             "system",
             message.request_id,
             "mail_recorded",
-            &json!({
-                "message": id,
-                "message_id": message.analysis.message_id,
-                "kind": message.analysis.kind,
-                "sha256": sha256,
-                "triage": message.triage,
-            }),
+            &MailRecorded {
+                kind: message.analysis.kind,
+                message: id,
+                message_id: message.analysis.message_id.as_deref(),
+                sha256,
+                triage: message.triage,
+            },
         )?;
         Ok(id)
     }
+}
+
+/// The detail of a `mail_recorded` event: one per mail stored, so a struct rather than a
+/// `json!` value, with its keys in the order `json!` gives them.
+#[derive(Serialize)]
+struct MailRecorded<'a> {
+    kind: Kind,
+    message: i64,
+    message_id: Option<&'a str>,
+    sha256: &'a str,
+    triage: Option<&'a str>,
 }

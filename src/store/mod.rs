@@ -15,6 +15,7 @@ mod queue;
 mod requests;
 mod schema;
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -149,6 +150,7 @@ impl Store {
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)?,
             now: now(),
+            appended: RefCell::new(None),
         })
     }
 
@@ -179,6 +181,10 @@ pub struct Tx<'c> {
     tx: rusqlite::Transaction<'c>,
     /// One time for everything this transaction records.
     now: String,
+    /// The newest event once this transaction has appended one. The transaction holds the
+    /// write lock from its start, so nobody else appends meanwhile; intake appends an event
+    /// per mail, and this spares asking the database for the head before each.
+    appended: RefCell<Option<ChainHead>>,
 }
 
 impl Tx<'_> {
@@ -190,22 +196,32 @@ impl Tx<'_> {
         &self.now
     }
 
-    /// Appends an audit event; `detail` is any JSON.
+    /// Appends an audit event; `detail` is anything that serialises to JSON (a `json!` value,
+    /// or a struct where the event is frequent enough for building a `Value` to show).
     pub fn append_event(
         &self,
         actor: &str,
         request_id: Option<i64>,
         kind: &str,
-        detail: &serde_json::Value,
+        detail: &impl serde::Serialize,
     ) -> Result<ChainHead, StoreError> {
-        chain::append(
+        let detail = serde_json::to_string(detail)
+            .map_err(|e| StoreError::Corrupt(format!("{kind} event detail: {e}")))?;
+        let previous = match self.appended.take() {
+            Some(appended) => Some(appended),
+            None => chain::head(&self.tx)?,
+        };
+        let head = chain::append(
             &self.tx,
+            previous.as_ref(),
             &self.now,
             actor,
             request_id,
             kind,
-            &detail.to_string(),
-        )
+            &detail,
+        )?;
+        self.appended.replace(Some(head.clone()));
+        Ok(head)
     }
 }
 
