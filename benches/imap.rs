@@ -168,6 +168,14 @@ async fn catch_up() {
         bare_flag.wall / bare.wall
     );
     println!(
+        "storing's share (intake / bare + MOVE)         {:>8.2}",
+        moved.wall / bare_move.wall
+    );
+    println!(
+        "storing's share, flag mode (/ bare + keyword)  {:>8.2}",
+        flag.wall / bare_flag.wall
+    );
+    println!(
         "(machine CPU: every process and the kernel, on {} cores; the machine's floor for a run is its CPU / cores)",
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
