@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
 use regex::Regex;
 
-use super::envelope::{bare_message_id, raw_header, raw_headers};
+use super::envelope::{bare_message_id, raw_header, raw_headers, starts_with_caseless};
 
 pub struct BounceReport {
     pub failed_recipients: Vec<String>,
@@ -93,7 +93,18 @@ pub fn detect(message: &Message<'_>) -> Option<BounceReport> {
     })
 }
 
+/// Runs on every mail, so the cheap tests come first and nothing is allocated.
 fn looks_like_plain_bounce(message: &Message<'_>) -> bool {
+    if raw_header(message, "X-Failed-Recipients").is_some() {
+        return true;
+    }
+    let subject = message.subject().unwrap_or_default().trim_start();
+    let bounce_subject = BOUNCE_SUBJECTS
+        .iter()
+        .any(|opening| starts_with_caseless(subject, opening));
+    if !bounce_subject {
+        return false;
+    }
     let from_daemon = message
         .from()
         .and_then(|from| from.first())
@@ -106,16 +117,7 @@ fn looks_like_plain_bounce(message: &Message<'_>) -> bool {
         path.trim_matches(|c: char| c == '<' || c == '>' || c.is_whitespace())
             .is_empty()
     });
-    let subject = message
-        .subject()
-        .unwrap_or_default()
-        .trim_start()
-        .to_lowercase();
-    let bounce_subject = BOUNCE_SUBJECTS
-        .iter()
-        .any(|opening| subject.starts_with(opening));
-    bounce_subject && (from_daemon || null_sender)
-        || raw_header(message, "X-Failed-Recipients").is_some()
+    from_daemon || null_sender
 }
 
 /// Recipients whose per-recipient block says `Action: failed` (or, lacking an action, a 5.x.x
