@@ -203,9 +203,8 @@ pub fn verify(conn: &Connection, expected: Option<&ChainHead>) -> Result<Verific
     })
 }
 
-/// Appends one event inside the caller's transaction, chained to the newest one.
-/// Appends an event after `previous`, which must be the newest event (`head`) as the caller's
-/// write transaction sees it.
+/// Appends one event inside the caller's write transaction, chained to `previous`: the newest
+/// event as that transaction sees it (`head`, or the event it appended last).
 pub fn append(
     conn: &Connection,
     previous: Option<&ChainHead>,
