@@ -13,6 +13,10 @@
 #[path = "../tests/common/mailserver.rs"]
 #[allow(dead_code)]
 mod mailserver;
+// The mail server's configs name the test engineers' control socket group.
+#[path = "../tests/common/users.rs"]
+#[allow(dead_code)]
+mod users;
 
 use std::path::Path;
 use std::time::{Duration, Instant};

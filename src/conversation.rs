@@ -4,16 +4,19 @@
 //! A mail is tied to a request by patdesk's own signed Message-ID in `In-Reply-To` or
 //! `References`, else by the plus-address it was sent to (`team+pat-12@`), else by the
 //! `[PAT-n]` tag in its subject; in every case only when it comes from the requester's own
-//! address. A reply from anyone else, or one that matches nothing, goes to
-//! triage and changes no record. Automatic mail is never answered.
+//! address. A reply from anyone else, or one that matches nothing, goes to triage and changes
+//! no record. A reply from the requester's address changes the record only when it is
+//! authenticated (see [`ReplyTrust`]): anyone can write a From line, a plus-address or a
+//! tag. An unauthenticated one waits in triage as an unverified answer, where a team member
+//! can accept it. Automatic mail is never answered.
 
 use jiff::Timestamp;
 use serde_json::json;
 
 use crate::mail::compose::verify_message_id;
-use crate::mail::{Analysis, Kind};
+use crate::mail::{Analysis, Authenticity, Kind, ReplyTrust};
 use crate::request::RequestState;
-use crate::review::{ReviewPolicy, review};
+use crate::review::{Review, ReviewPolicy, review};
 use crate::store::{RequestRecord, StoreError, Tx};
 
 /// What a conversation needs to know besides the mail.
@@ -21,6 +24,8 @@ pub struct Threading<'a> {
     /// The key that signs patdesk's Message-IDs.
     pub key: &'a [u8],
     pub policy: &'a ReviewPolicy,
+    /// What a reply must prove before it changes a record.
+    pub trust: ReplyTrust,
 }
 
 /// What became of an incoming mail.
@@ -28,6 +33,9 @@ pub struct Threading<'a> {
 pub enum Outcome {
     /// Tied to a request; `purpose` when it gave the purpose patdesk was waiting for.
     Request { id: i64, purpose: bool },
+    /// From the requester's address about request `id`, but not authenticated: it changed
+    /// nothing and waits in triage, where a team member can accept it.
+    Unverified { id: i64, why: &'static str },
     /// A bounce of our mail: the requester cannot be reached at that address.
     Unreachable { id: i64 },
     /// For a person to look at, and why.
@@ -39,15 +47,17 @@ pub enum Outcome {
 impl Outcome {
     pub fn request_id(&self) -> Option<i64> {
         match self {
-            Outcome::Request { id, .. } | Outcome::Unreachable { id } => Some(*id),
-            _ => None,
+            Outcome::Request { id, .. }
+            | Outcome::Unreachable { id }
+            | Outcome::Unverified { id, .. } => Some(*id),
+            Outcome::Triage(_) | Outcome::Nothing => None,
         }
     }
 
     pub fn triage(&self) -> Option<&'static str> {
         match self {
-            Outcome::Triage(why) => Some(why),
-            _ => None,
+            Outcome::Triage(why) | Outcome::Unverified { why, .. } => Some(why),
+            Outcome::Request { .. } | Outcome::Unreachable { .. } | Outcome::Nothing => None,
         }
     }
 }
@@ -63,8 +73,106 @@ pub fn handle(
         Kind::Bounce => bounce(tx, analysis, threading),
         Kind::Human => reply(tx, analysis, threading),
         Kind::Other => Ok(Outcome::Triage("not understood")),
-        _ => Ok(Outcome::Nothing),
+        // GitHub's mails are triggers for a sync (intake asks for it); automatic mail is
+        // never answered and changes nothing.
+        Kind::GithubPatRequestsPending
+        | Kind::GithubTokenExpiring
+        | Kind::GithubTokenExpired
+        | Kind::GithubTokenDecision
+        | Kind::Automatic => Ok(Outcome::Nothing),
     }
+}
+
+/// How a mail named the request it answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Named {
+    /// It answers one of patdesk's signed Message-IDs: only the requester received that mail.
+    SignedMessageId,
+    /// By the plus-address or the subject tag, which anyone can write.
+    AddressOrTag,
+}
+
+/// Why a reply from the requester's address may not change the record, or `None` when it
+/// proves enough for `trust`.
+fn unauthenticated(
+    authenticity: Authenticity,
+    named: Named,
+    trust: ReplyTrust,
+) -> Option<&'static str> {
+    let signed = named == Named::SignedMessageId;
+    let verified = match authenticity {
+        Authenticity::Verified => true,
+        Authenticity::Unverified => false,
+        // A verdict against the sender, or a mail whose sender nobody can tell, is refused
+        // whatever else it carries.
+        Authenticity::Failed => {
+            return Some("an unverified answer: its sender's domain failed authentication");
+        }
+        Authenticity::Ambiguous => {
+            return Some("an unverified answer: it has more than one From address");
+        }
+    };
+    let proven = match trust {
+        ReplyTrust::SignedOrVerified => signed || verified,
+        ReplyTrust::Signed => signed,
+        ReplyTrust::SignedAndVerified => signed && verified,
+    };
+    match (proven, signed) {
+        (true, _) => None,
+        (false, true) => Some("an unverified answer: its sender's domain is not verified"),
+        (false, false) => Some(
+            "an unverified answer: it does not answer patdesk's own mail and its sender's domain is not verified",
+        ),
+    }
+}
+
+/// A new purpose for `record`: reviewed again with it, recorded with the review and `state`,
+/// under `by`. The one place a purpose changes a request, whoever gave it.
+pub fn take_purpose(
+    tx: &Tx<'_>,
+    record: &RequestRecord,
+    purpose: &str,
+    by: &str,
+    source: &str,
+    policy: &ReviewPolicy,
+    state: RequestState,
+) -> Result<Review, StoreError> {
+    let mut request = record.request.clone();
+    request.purpose = Some(purpose.to_string());
+    let reviewed = review(&request, policy, Timestamp::now());
+    tx.record_purpose(record.id, by, purpose, source, &reviewed, state)?;
+    Ok(reviewed)
+}
+
+/// Whether a request is still waiting for its purpose.
+pub fn waiting_for_purpose(state: RequestState) -> bool {
+    matches!(
+        state,
+        RequestState::New | RequestState::AwaitingPurpose | RequestState::NeedsContact
+    )
+}
+
+/// Thanks the requester, at the address patdesk has for them, quoting the purpose recorded:
+/// had somebody else answered, the real requester sees what was taken.
+pub fn acknowledge(tx: &Tx<'_>, record: &RequestRecord, purpose: &str) -> Result<(), StoreError> {
+    let Some(address) = &record.owner_email else {
+        return Ok(());
+    };
+    let payload = json!({
+        "request": record.id,
+        "org": record.request.org,
+        "token_name": record.request.token_name,
+        "owner": record.request.owner_login,
+        "purpose": purpose,
+    });
+    tx.enqueue_mail(
+        record.id,
+        "acknowledgement",
+        address,
+        &payload,
+        &format!("pat-{}:acknowledgement", record.id),
+    )?;
+    Ok(())
 }
 
 fn reply(
@@ -72,7 +180,7 @@ fn reply(
     analysis: &Analysis,
     threading: &Threading<'_>,
 ) -> Result<Outcome, StoreError> {
-    let Some(record) = matching_request(tx, analysis, threading)? else {
+    let Some((record, named)) = matching_request(tx, analysis, threading)? else {
         return Ok(Outcome::Triage("no request matches it"));
     };
     let from_requester = match (&analysis.from, &record.owner_email) {
@@ -84,73 +192,61 @@ fn reply(
             "a reply about a request, but not from its requester",
         ));
     }
-    let waiting = matches!(
-        record.state,
-        RequestState::New | RequestState::AwaitingPurpose | RequestState::NeedsContact
-    );
-    let Some(purpose) = analysis.reply_text.as_deref().filter(|_| waiting) else {
+    if let Some(why) = unauthenticated(analysis.authenticity, named, threading.trust) {
+        return Ok(Outcome::Unverified { id: record.id, why });
+    }
+    let Some(purpose) = analysis
+        .reply_text
+        .as_deref()
+        .filter(|_| waiting_for_purpose(record.state))
+    else {
         // Part of the conversation, nothing to change: an engineer reads it in `show`.
         return Ok(Outcome::Request {
             id: record.id,
             purpose: false,
         });
     };
-    let mut request = record.request.clone();
-    request.purpose = Some(purpose.to_string());
-    let reviewed = review(&request, threading.policy, Timestamp::now());
     let by = analysis.from.clone().unwrap_or_default();
-    tx.record_purpose(
-        record.id,
-        &by,
+    take_purpose(
+        tx,
+        &record,
         purpose,
+        &by,
         "reply",
-        &reviewed,
+        threading.policy,
         RequestState::InReview,
     )?;
-    if let Some(address) = &record.owner_email {
-        let payload = json!({
-            "request": record.id,
-            "org": record.request.org,
-            "token_name": record.request.token_name,
-            "owner": record.request.owner_login,
-        });
-        tx.enqueue_mail(
-            record.id,
-            "acknowledgement",
-            address,
-            &payload,
-            &format!("pat-{}:acknowledgement", record.id),
-        )?;
-    }
+    acknowledge(tx, &record, purpose)?;
     Ok(Outcome::Request {
         id: record.id,
         purpose: true,
     })
 }
 
-/// The request a mail answers: by a signed Message-ID of ours, else by the plus-address it was
-/// sent to, else by its subject tag.
+/// The request a mail answers, and how it named it: by a signed Message-ID of ours, else by
+/// the plus-address it was sent to, else by its subject tag.
 fn matching_request(
     tx: &Tx<'_>,
     analysis: &Analysis,
     threading: &Threading<'_>,
-) -> Result<Option<RequestRecord>, StoreError> {
+) -> Result<Option<(RequestRecord, Named)>, StoreError> {
     let signed = analysis
         .in_reply_to
         .iter()
         .chain(analysis.references.iter().rev())
         .find_map(|id| verify_message_id(threading.key, id));
-    let id = match signed {
-        Some((id, _)) => Some(id),
+    let named = match signed {
+        Some((id, _)) => Some((id, Named::SignedMessageId)),
         None => analysis
             .recipients
             .iter()
             .find_map(|address| plus_tag(address))
-            .or_else(|| analysis.subject.as_deref().and_then(subject_tag)),
+            .or_else(|| analysis.subject.as_deref().and_then(subject_tag))
+            .map(|id| (id, Named::AddressOrTag)),
     };
-    match id {
-        Some(id) => match tx.request(id) {
-            Ok(record) => Ok(Some(record)),
+    match named {
+        Some((id, named)) => match tx.request(id) {
+            Ok(record) => Ok(Some((record, named))),
             Err(StoreError::NoSuchRequest(_)) => Ok(None),
             Err(error) => Err(error),
         },
@@ -215,7 +311,53 @@ fn bounce(
 
 #[cfg(test)]
 mod tests {
-    use super::{plus_tag, subject_tag};
+    use super::{Authenticity, Named, ReplyTrust, plus_tag, subject_tag, unauthenticated};
+
+    #[test]
+    fn a_reply_changes_a_record_only_when_it_proves_enough() {
+        use Authenticity::*;
+        use Named::*;
+        let accepted =
+            |authenticity, named, trust| unauthenticated(authenticity, named, trust).is_none();
+        // The default: signed, or verified and named by address or tag.
+        assert!(accepted(
+            Unverified,
+            SignedMessageId,
+            ReplyTrust::SignedOrVerified
+        ));
+        assert!(accepted(
+            Verified,
+            AddressOrTag,
+            ReplyTrust::SignedOrVerified
+        ));
+        assert!(!accepted(
+            Unverified,
+            AddressOrTag,
+            ReplyTrust::SignedOrVerified
+        ));
+        // Stricter choices refuse more, never less.
+        assert!(!accepted(Verified, AddressOrTag, ReplyTrust::Signed));
+        assert!(accepted(Unverified, SignedMessageId, ReplyTrust::Signed));
+        assert!(!accepted(
+            Unverified,
+            SignedMessageId,
+            ReplyTrust::SignedAndVerified
+        ));
+        assert!(accepted(
+            Verified,
+            SignedMessageId,
+            ReplyTrust::SignedAndVerified
+        ));
+        // A failed verdict or two senders are refused even with the signed Message-ID.
+        for trust in [
+            ReplyTrust::SignedOrVerified,
+            ReplyTrust::Signed,
+            ReplyTrust::SignedAndVerified,
+        ] {
+            assert!(!accepted(Failed, SignedMessageId, trust));
+            assert!(!accepted(Ambiguous, SignedMessageId, trust));
+        }
+    }
 
     #[test]
     fn plus_tags_name_a_request_only_in_the_detail() {

@@ -5,8 +5,10 @@
 pub mod alerts;
 pub mod cli;
 pub mod config;
+pub mod control;
 pub mod conversation;
 pub mod daemon;
+pub mod decide;
 pub mod github;
 pub mod imap;
 pub mod lifecycle;

@@ -31,46 +31,59 @@ impl Action {
 #[error("{0}")]
 pub struct Refusal(pub String);
 
-/// Who wants to act, on whose request.
-pub struct Actor<'a> {
-    pub login: &'a str,
-    pub team: &'a [String],
+/// A team member as the daemon authenticated them: the GitHub login from the daemon's own
+/// config, and the OS account the kernel said was calling. Every event of a change they make
+/// records all of it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Member {
+    /// The GitHub login, spelt as the config spells it.
+    pub login: String,
+    pub os_user: String,
+    pub uid: u32,
+    pub authenticated_by: Authentication,
 }
 
-/// Refuses anyone outside the team: only its members act on the records.
-pub fn team_member(actor: &Actor<'_>) -> Result<(), Refusal> {
-    if actor
-        .team
-        .iter()
-        .any(|member| member.eq_ignore_ascii_case(actor.login))
-    {
-        return Ok(());
-    }
-    Err(Refusal(format!(
-        "{} is not a member of the team (team.members in the config: {})",
-        actor.login,
-        if actor.team.is_empty() {
-            "empty".to_string()
-        } else {
-            actor.team.join(", ")
+/// How the daemon knows who is calling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Authentication {
+    /// The uid the kernel reports for the control socket's peer (`SO_PEERCRED`), mapped to a
+    /// member by the daemon's config.
+    PeerCredentials,
+    /// root, with the daemon stopped, writing the database directly. Recorded as root, never
+    /// as a member.
+    BreakGlass,
+}
+
+impl Member {
+    /// The actor of break-glass changes: plainly not a team member's login.
+    pub const BREAK_GLASS_ACTOR: &str = "break-glass:root";
+
+    pub fn break_glass() -> Member {
+        Member {
+            login: Member::BREAK_GLASS_ACTOR.to_string(),
+            os_user: "root".to_string(),
+            uid: 0,
+            authenticated_by: Authentication::BreakGlass,
         }
-    )))
+    }
 }
 
 /// The state `action` leads to, or why it is refused.
+/// `member` is already authenticated: who may act at all is the daemon's config's business.
 pub fn transition(
     action: Action,
     state: RequestState,
-    actor: &Actor<'_>,
+    member: &Member,
     owner_login: &str,
 ) -> Result<RequestState, Refusal> {
-    team_member(actor)?;
     use RequestState::*;
     match action {
         Action::Note => Ok(state),
-        Action::Approve if actor.login.eq_ignore_ascii_case(owner_login) => Err(Refusal(format!(
+        // GitHub logins are case-insensitive: `Carol` is carol.
+        Action::Approve if member.login.eq_ignore_ascii_case(owner_login) => Err(Refusal(format!(
             "{} owns this token and may not approve it: another member of the team must",
-            actor.login
+            member.login
         ))),
         Action::Approve => match state {
             InReview => Ok(Approved),
@@ -103,7 +116,9 @@ fn already(state: RequestState) -> Refusal {
 }
 
 /// Why a token was revoked (the runbook's three cases).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum RevokeReason {
     Expired,
@@ -125,18 +140,19 @@ impl RevokeReason {
 mod tests {
     use super::*;
 
-    fn team() -> Vec<String> {
-        vec!["alice".to_string(), "Bob".to_string()]
-    }
-
     fn act(
         action: Action,
         state: RequestState,
         login: &str,
         owner: &str,
     ) -> Result<RequestState, Refusal> {
-        let team = team();
-        transition(action, state, &Actor { login, team: &team }, owner)
+        let member = Member {
+            login: login.to_string(),
+            os_user: login.to_lowercase(),
+            uid: 1000,
+            authenticated_by: Authentication::PeerCredentials,
+        };
+        transition(action, state, &member, owner)
     }
 
     #[test]
@@ -145,8 +161,10 @@ mod tests {
             act(Action::Approve, RequestState::InReview, "bob", "carol"),
             Ok(RequestState::Approved)
         );
-        let own = act(Action::Approve, RequestState::InReview, "alice", "Alice").unwrap_err();
-        assert!(own.0.contains("owns this token"), "{own}");
+        for (login, owner) in [("alice", "Alice"), ("ALICE", "alice"), ("Alice", "aLiCe")] {
+            let own = act(Action::Approve, RequestState::InReview, login, owner).unwrap_err();
+            assert!(own.0.contains("owns this token"), "{own}");
+        }
         let early = act(
             Action::Approve,
             RequestState::AwaitingPurpose,
@@ -155,15 +173,6 @@ mod tests {
         )
         .unwrap_err();
         assert!(early.0.contains("patdesk purpose"), "{early}");
-    }
-
-    #[test]
-    fn only_team_members_act() {
-        let stranger = act(Action::Note, RequestState::New, "mallory", "carol").unwrap_err();
-        assert!(
-            stranger.0.contains("not a member") && stranger.0.contains("alice, Bob"),
-            "{stranger}"
-        );
     }
 
     #[test]

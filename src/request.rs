@@ -273,7 +273,7 @@ pub struct Requester {
 }
 
 /// A request as GitHub describes it, with the purpose patdesk obtained.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenRequest {
     pub org: String,
     pub token_name: Option<String>,

@@ -21,7 +21,10 @@ impl Desk {
         let dir = TempDir::new().expect("temp dir");
         std::fs::write(
             dir.path().join("patdesk.toml"),
-            "[store]\npath = \"patdesk.db\"\n[team]\nmembers = [\"alice\", \"bob\"]\n",
+            format!(
+                "[store]\npath = \"patdesk.db\"\n{}",
+                common::users::team_and_control()
+            ),
         )
         .expect("write config");
         Desk { dir }
@@ -54,9 +57,12 @@ impl Desk {
         self
     }
 
+    /// Runs a command as root with the daemon down: what an auditor does with a copy of the
+    /// database, or an admin after an incident.
     fn patdesk(&self, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_patdesk"))
             .args(args)
+            .arg("--break-glass")
             .arg("--config")
             .arg(self.dir.path().join("patdesk.toml"))
             .output()
@@ -180,7 +186,15 @@ fn a_truncated_log_is_caught_by_a_recorded_head() {
         .expect("some")
         .to_string();
     desk.tamper("DELETE FROM events WHERE seq > 4");
-    assert_eq!(desk.patdesk(&["audit", "verify"]).status.code(), Some(0));
+    // The chain that is left holds together, but the third request's recording went with the
+    // tail: its row is accounted for by no event.
+    let output = desk.patdesk(&["audit", "verify"]);
+    assert_eq!(output.status.code(), Some(6));
+    assert!(
+        stderr(&output).contains("PAT-3 is in_review, but its events say nothing"),
+        "{}",
+        stderr(&output)
+    );
     let output = desk.patdesk(&["audit", "verify", "--head", &recorded]);
     assert_eq!(output.status.code(), Some(6));
     assert!(stderr(&output).contains("truncated"), "{}", stderr(&output));
@@ -288,5 +302,75 @@ fn events_appended_together_chain_onto_each_other_and_onto_other_writers() {
         verification.first_break.is_none(),
         "{:?}",
         verification.first_break
+    );
+}
+
+#[test]
+fn a_state_set_by_hand_is_named_by_verify() {
+    let desk = Desk::new().with_history();
+    rusqlite::Connection::open(desk.db())
+        .expect("open raw")
+        .execute("UPDATE requests SET state = 'approved' WHERE id = 2", [])
+        .expect("edit");
+    let output = desk.patdesk(&["audit", "verify", "--json"]);
+    assert_eq!(output.status.code(), Some(6));
+    let audit: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert!(audit["first_break"].is_null(), "the chain itself is intact");
+    assert_eq!(audit["mismatches"][0]["request"], 2, "{audit}");
+    assert!(
+        stderr(&output).contains("PAT-2 is approved, but its events say in_review"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_push_inserted_by_hand_is_named_by_verify() {
+    let desk = Desk::new().with_history();
+    rusqlite::Connection::open(desk.db())
+        .expect("open raw")
+        .execute(
+            "INSERT INTO github_pushes (request_id, action, idempotency_key, state, created_at, updated_at)
+             VALUES (1, 'approve', 'forged', 'queued', '2026-12-01T00:00:00Z', '2026-12-01T00:00:00Z')",
+            [],
+        )
+        .expect("insert");
+    let output = desk.patdesk(&["audit", "verify"]);
+    assert_eq!(output.status.code(), Some(6));
+    assert!(
+        stderr(&output).contains("(approve PAT-1) was queued by no event"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+/// An engineer who is not root verifies through the daemon, as themselves.
+#[test]
+fn a_member_verifies_through_the_daemon() {
+    let desk = Desk::new().with_history();
+    let config = desk.dir.path().join("patdesk.toml");
+    let _daemon = common::control::Daemon::start(&config);
+    let output = common::control::patdesk_as(common::users::BOB, &config, &["audit", "verify"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("audit log intact: 6 event(s)"));
+    let head = common::control::patdesk_as(common::users::BOB, &config, &["audit", "head"]);
+    assert_eq!(
+        String::from_utf8_lossy(&head.stdout).trim(),
+        desk.store()
+            .chain_head()
+            .expect("head")
+            .expect("some")
+            .to_string()
+    );
+    // A stranger's account reads nothing.
+    let stranger = common::control::patdesk_as(common::users::MALLORY, &config, &["audit", "head"]);
+    assert_eq!(stranger.status.code(), Some(5), "{}", stderr(&stranger));
+    // With the daemon running, root's break-glass is refused: one writer at a time.
+    let glass = desk.patdesk(&["note", "1", "x"]);
+    assert_eq!(glass.status.code(), Some(5), "{}", stderr(&glass));
+    assert!(
+        stderr(&glass).contains("already running"),
+        "{}",
+        stderr(&glass)
     );
 }

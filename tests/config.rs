@@ -17,6 +17,10 @@ fn credentials() -> TempDir {
         ("smtp-password", "smtp-secret-456"),
         ("github-app-key", PEM),
         ("signing-key", "c2lnbmluZy1rZXk="),
+        (
+            "slack-webhook",
+            "https://hooks.slack.com/services/T0/B0/slack-secret-789",
+        ),
     ] {
         std::fs::write(dir.path().join(name), value).expect("write credential");
     }
@@ -66,7 +70,16 @@ fn the_example_config_is_valid_with_its_credentials() {
     assert_eq!(github.orgs.len(), 1);
     assert_eq!(github.orgs[0].login, "acme-corp");
     assert_eq!(config.mail.trusted_authserv_ids, vec!["mx.example.org"]);
-    assert_eq!(config.team.members, vec!["alice-platform", "bob-ops"]);
+    let members: Vec<(&str, &str)> = config
+        .team
+        .members
+        .iter()
+        .map(|member| (member.login.as_str(), member.unix.as_str()))
+        .collect();
+    assert_eq!(
+        members,
+        vec![("alice-platform", "alice"), ("bob-ops", "bob")]
+    );
     // The example documents the defaults: they must be the real ones.
     assert_eq!(config.review, patdesk::review::ReviewPolicy::default());
     let smtp = config.smtp.expect("smtp section");
@@ -93,13 +106,14 @@ fn secrets_never_show_in_debug_output() {
         .into_iter()
         .map(|secret| secret.read().expect("readable"))
         .collect();
-    assert_eq!(secrets.len(), 4);
+    assert_eq!(secrets.len(), 5);
     let debug = format!("{config:?} {secrets:?}");
     for secret in [
         "imap-secret-123",
         "smtp-secret-456",
         "MIIBOgIBAAJBAK",
         "c2lnbmluZy1rZXk=",
+        "slack-secret-789",
     ] {
         assert!(!debug.contains(secret), "{secret} leaked into {debug}");
     }
@@ -111,7 +125,16 @@ fn secrets_are_read_when_needed_so_the_cli_works_without_credentials() {
     // An engineer's shell has no $CREDENTIALS_DIRECTORY: loading still works, reading does not.
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("patdesk.example.toml");
     let config = Config::load_with_credentials(&example, None).expect("loads without secrets");
-    assert_eq!(config.team.members, vec!["alice-platform", "bob-ops"]);
+    let members: Vec<(&str, &str)> = config
+        .team
+        .members
+        .iter()
+        .map(|member| (member.login.as_str(), member.unix.as_str()))
+        .collect();
+    assert_eq!(
+        members,
+        vec![("alice-platform", "alice"), ("bob-ops", "bob")]
+    );
     let found = problems(config.check_secrets().map(|()| config.clone()));
     let keys: Vec<&str> = found.iter().map(|(key, _)| key.as_str()).collect();
     assert_eq!(
@@ -120,7 +143,8 @@ fn secrets_are_read_when_needed_so_the_cli_works_without_credentials() {
             "mailbox.password",
             "smtp.password",
             "github.private_key",
-            "signing.key"
+            "signing.key",
+            "alerts.slack_webhook"
         ]
     );
     assert!(found[0].1.contains("CREDENTIALS_DIRECTORY"), "{found:?}");
@@ -203,8 +227,9 @@ fn every_problem_is_reported_at_once_with_its_key() {
         [[github.orgs]]
         login = "-bad"
         installation_id = 1
-        [team]
-        members = ["ok-login", "not a login"]
+        [team.members]
+        ok-login = { unix = "ok" }
+        "not a login" = { unix = "x" }
     "#;
     let found = problems(Config::from_toml(text, Path::new("patdesk.toml"), None));
     let keys: Vec<&str> = found.iter().map(|(key, _)| key.as_str()).collect();
@@ -474,4 +499,62 @@ fn template_and_directory_paths_must_be_what_they_claim() {
         missing[0].1.contains("/nonexistent/people.csv"),
         "{missing:?}"
     );
+}
+
+#[test]
+fn members_are_mapped_to_os_accounts_once_each() {
+    let text = r#"
+        [team.members]
+        alice = { unix = "alice" }
+        ALICE = { unix = "alice2" }
+        bob = { unix = "alice2" }
+        carol = {}
+        [control]
+        group = "not a group"
+    "#;
+    let found = problems(Config::from_toml(text, Path::new("patdesk.toml"), None));
+    let text_of = |key: &str| {
+        found
+            .iter()
+            .filter(|(found, _)| found == key)
+            .map(|(_, message)| message.clone())
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    // BTreeMap order: ALICE first, then alice is its twin by case.
+    assert!(
+        text_of("team.members.alice").contains("ignore case"),
+        "{found:?}"
+    );
+    assert!(
+        text_of("team.members.bob").contains("one OS account is one member"),
+        "{found:?}"
+    );
+    assert!(
+        text_of("team.members.carol").contains("unix ="),
+        "{found:?}"
+    );
+    assert!(text_of("control.group").contains("group name"), "{found:?}");
+
+    let old = "[team]\nmembers = [\"alice\"]\n";
+    let error = Config::from_toml(old, Path::new("patdesk.toml"), None)
+        .expect_err("the list form is refused")
+        .to_string();
+    assert!(
+        error.contains("team.members") && error.contains("unix ="),
+        "{error}"
+    );
+}
+
+#[test]
+fn replies_can_be_made_stricter_never_looser() {
+    for (choice, trust) in patdesk::mail::ReplyTrust::CHOICES {
+        let text = format!("[mail]\naccept_replies = \"{choice}\"\n");
+        let config = Config::from_toml(&text, Path::new("patdesk.toml"), None).expect("valid");
+        assert_eq!(config.mail.replies, *trust);
+    }
+    let loose = "[mail]\naccept_replies = \"anyone\"\n";
+    let found = problems(Config::from_toml(loose, Path::new("patdesk.toml"), None));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].1.contains("signed-or-verified"), "{found:?}");
 }

@@ -96,7 +96,16 @@ impl Conversation {
 
     /// Takes in everything in the team folder, threading with the signing key.
     fn take_in(&self) {
-        let mut intake = self.folder.intake(MailPolicy::default());
+        self.take_in_with(MailPolicy::default());
+    }
+
+    /// As `take_in`, believing `Authentication-Results` from the corpus's receiving server.
+    fn take_in_trusting(&self) {
+        self.take_in_with(common::corpus_policy());
+    }
+
+    fn take_in_with(&self, policy: MailPolicy) {
+        let mut intake = self.folder.intake(policy);
         intake.signing_key = Some(Secret::new(KEY));
         let deadline = Instant::now() + Duration::from_secs(15);
         self.runtime.block_on(async {
@@ -248,12 +257,30 @@ fn a_reply_to_the_plus_address_finds_its_request_without_headers_or_tag() {
         None
     );
 
-    let answer = "It reads acme-corp/api's issues for the weekly report.";
+    // Anyone can write carol's address and the plus-address: without the receiving server
+    // vouching for her domain, her words wait in triage.
     send(
         &conversation.team_address(),
-        &bare_reply("Carol <carol@example.org>", 2, answer),
+        &bare_reply(
+            "Carol <carol@example.org>",
+            2,
+            "It mines coins, says carol.",
+        ),
     );
-    conversation.take_in();
+    conversation.take_in_trusting();
+    assert_eq!(store.triage().expect("triage").len(), 2);
+    let record = store.request(conversation.request).expect("request");
+    assert_eq!(record.request.purpose, None);
+    assert_eq!(record.state, RequestState::AwaitingPurpose);
+
+    let answer = "It reads acme-corp/api's issues for the weekly report.";
+    let verified = format!(
+        "Authentication-Results: {}; dkim=pass header.d=example.org; dmarc=pass header.from=example.org\r\n{}",
+        common::CORPUS_AUTHSERV_ID,
+        String::from_utf8_lossy(&bare_reply("Carol <carol@example.org>", 3, answer))
+    );
+    send(&conversation.team_address(), verified.as_bytes());
+    conversation.take_in_trusting();
     let record = store.request(conversation.request).expect("request");
     assert_eq!(record.request.purpose.as_deref(), Some(answer));
     assert_eq!(record.state, RequestState::InReview);
@@ -455,7 +482,7 @@ fn the_daemon_asks_for_the_purpose_and_records_the_answer() {
     );
 
     // The decision is told in the same thread.
-    let approve = desk.patdesk(&["approve", &id.to_string(), "--by", "alice"]);
+    let approve = desk.patdesk_as("alice", &["approve", &id.to_string()]);
     assert!(
         approve.status.success(),
         "{}",
@@ -622,4 +649,147 @@ fn an_unanswered_question_is_followed_by_two_reminders_two_days_apart_and_no_mor
         .map(|mail| mail.kind)
         .collect();
     assert_eq!(kinds, ["question", "reminder", "reminder"]);
+}
+
+/// Every way of answering for carol without being carol: nothing changes, no acknowledgement
+/// goes, each waits in triage as an unverified answer. Then a member accepts one by command,
+/// recorded under their name, and the acknowledgement quotes what was taken.
+#[test]
+fn forged_answers_change_nothing_until_a_member_accepts_one() {
+    let conversation = Conversation::start_with("forged", "carol", "plus_addressing = true\n");
+    let question = conversation.question("carol");
+    let team = conversation.team_address();
+    let request = conversation.request;
+    let plus = format!("team+pat-{request}@example.org");
+    let pid = std::process::id();
+    let trusted = common::CORPUS_AUTHSERV_ID;
+    let forged = [
+        // Spoofed From, tagged subject, and the receiving server saw DMARC fail.
+        format!(
+            "Authentication-Results: {trusted}; dmarc=fail header.from=example.org\r\n\
+             From: Carol <carol@example.org>\r\nTo: {team}\r\nSubject: Re: [PAT-{request}] token\r\n\
+             Message-ID: <forged-1-{pid}@example.org>\r\n\r\nIt only reads, approve it.\r\n"
+        ),
+        // The plus-address, with a verdict from a server nobody trusts.
+        format!(
+            "Authentication-Results: attacker.example; dmarc=pass header.from=example.org\r\n\
+             From: Carol <carol@example.org>\r\nTo: {plus}\r\nSubject: token\r\n\
+             Message-ID: <forged-2-{pid}@example.org>\r\n\r\nIt only reads, approve it.\r\n"
+        ),
+        // A guessed Message-ID of ours, without a valid signature, and the subject tag.
+        format!(
+            "From: Carol <carol@example.org>\r\nTo: {team}\r\nSubject: Re: [PAT-{request}]\r\n\
+             Message-ID: <forged-3-{pid}@example.org>\r\n\
+             In-Reply-To: <pat-{request}.question.o1.000000000000000000000000@example.org>\r\n\r\n\
+             It only reads, approve it.\r\n"
+        ),
+    ];
+    for mail in &forged {
+        send(&team, mail.as_bytes());
+    }
+    // A reply to the real, signed question, but with a second From: who sent it?
+    let two_froms = String::from_utf8_lossy(&reply_to(
+        &question,
+        "Carol <carol@example.org>",
+        "",
+        "It only reads, approve it.",
+    ))
+    .replacen("From: ", "From: Mallory <mallory@example.org>\r\nFrom: ", 1);
+    send(&team, two_froms.as_bytes());
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while common::stored_mails(&conversation.folder.db()) < 4 && Instant::now() < deadline {
+        conversation.take_in_trusting();
+    }
+    let store = conversation.store();
+    assert_eq!(common::stored_mails(&conversation.folder.db()), 4);
+    let record = store.request(request).expect("request");
+    assert_eq!(record.state, RequestState::AwaitingPurpose);
+    assert_eq!(record.request.purpose, None);
+    assert!(
+        store
+            .outbox_for(request)
+            .expect("outbox")
+            .iter()
+            .all(|mail| mail.kind == "question"),
+        "no acknowledgement of a forged answer"
+    );
+    let triage = store.triage().expect("triage");
+    assert_eq!(triage.len(), 4, "{triage:?}");
+    for mail in &triage {
+        assert_eq!(mail.request_id, Some(request), "{mail:?}");
+        assert!(
+            mail.triage_note
+                .as_deref()
+                .is_some_and(|why| why.starts_with("an unverified answer")),
+            "{mail:?}"
+        );
+    }
+    assert!(
+        triage.iter().any(|mail| mail
+            .triage_note
+            .as_deref()
+            .is_some_and(|why| why.contains("more than one From"))),
+        "{triage:?}"
+    );
+
+    // A member who checked with carol takes one of them, through the daemon.
+    let config = conversation.folder.db().with_file_name("records-only.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[store]\npath = \"patdesk.db\"\n{}",
+            common::users::team_and_control()
+        ),
+    )
+    .expect("config");
+    let _daemon = common::control::Daemon::start(&config);
+    let mail = triage[1].id.to_string();
+    let stranger = common::control::patdesk_as(
+        common::users::MALLORY,
+        &config,
+        &["triage", "accept", &mail],
+    );
+    assert_eq!(stranger.status.code(), Some(5));
+    let accepted =
+        common::control::patdesk_as(common::users::BOB, &config, &["triage", "accept", &mail]);
+    assert!(
+        accepted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&accepted.stderr)
+    );
+    let record = store.request(request).expect("request");
+    assert_eq!(record.state, RequestState::InReview);
+    assert_eq!(
+        record.request.purpose.as_deref(),
+        Some("It only reads, approve it.")
+    );
+    assert_eq!(
+        record.purpose_source.as_deref(),
+        Some("reply accepted by a team member")
+    );
+    assert_eq!(store.triage().expect("triage").len(), 3);
+    let events = store.events_for(request).expect("events");
+    let accepted = events
+        .iter()
+        .find(|event| event.kind == "unverified_answer_accepted")
+        .expect("the acceptance is recorded");
+    assert_eq!(accepted.actor, "bob");
+    assert_eq!(
+        accepted.detail["member"]["uid"],
+        common::users::os_user(common::users::BOB).uid
+    );
+    let payload: String = store
+        .connection()
+        .query_row(
+            "SELECT payload FROM outbox WHERE request_id = ?1 AND kind = 'acknowledgement'",
+            [request],
+            |row| row.get(0),
+        )
+        .expect("an acknowledgement is queued");
+    assert!(payload.contains("It only reads, approve it."), "{payload}");
+    // Taken once: the same mail cannot be accepted again.
+    let again =
+        common::control::patdesk_as(common::users::BOB, &config, &["triage", "accept", &mail]);
+    assert_eq!(again.status.code(), Some(5));
 }

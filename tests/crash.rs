@@ -235,7 +235,7 @@ fn killed_at_random_moments_patdesk_loses_nothing_and_does_nothing_twice() {
         team.select(&desk.folder.name).await.expect("select").exists
     });
     assert_eq!(left, 0, "no mail left unacknowledged in the watched folder");
-    let verify = desk.patdesk(&["audit", "verify"]);
+    let verify = desk.patdesk(&["audit", "verify", "--break-glass"]);
     assert!(
         verify.status.success(),
         "{}",

@@ -3,9 +3,9 @@
 
 mod common;
 
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use patdesk::mail::{MailPolicy, analyze};
 use patdesk::request::RequestState;
@@ -14,11 +14,15 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 use common::builders::RequestBuilder;
+use common::control::{Daemon, os_user_of, patdesk_as};
+use common::users::{ALICE, os_user, team_and_control};
 
-/// A config and a database in a temporary folder, as an engineer's machine has them.
+/// A config and a database in a temporary folder, as an engineer's machine has them, and the
+/// daemon serving them once a command runs.
 struct Desk {
     dir: TempDir,
     config: PathBuf,
+    daemon: std::cell::OnceCell<Daemon>,
 }
 
 impl Desk {
@@ -27,10 +31,14 @@ impl Desk {
         let config = dir.path().join("patdesk.toml");
         std::fs::write(
             &config,
-            "[store]\npath = \"patdesk.db\"\n[team]\nmembers = [\"alice\", \"bob\"]\n",
+            format!("[store]\npath = \"patdesk.db\"\n{}", team_and_control()),
         )
         .expect("write config");
-        Desk { dir, config }
+        Desk {
+            dir,
+            config,
+            daemon: std::cell::OnceCell::new(),
+        }
     }
 
     fn db(&self) -> PathBuf {
@@ -45,19 +53,15 @@ impl Desk {
         builder.insert(&mut self.store())
     }
 
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_patdesk"))
-            .args(args)
-            .arg("--config")
-            .arg(&self.config)
-            .env_remove("PATDESK_CONFIG")
-            .output()
-            .expect("patdesk runs")
+    /// Runs a command as the team member `login` (or, for any other name, as a stranger).
+    fn run_as(&self, login: &str, args: &[&str]) -> Output {
+        self.daemon.get_or_init(|| Daemon::start(&self.config));
+        patdesk_as(os_user_of(login), &self.config, args)
     }
 
     /// Runs a command that must succeed and returns its standard output.
-    fn ok(&self, args: &[&str]) -> String {
-        let output = self.run(args);
+    fn ok_as(&self, login: &str, args: &[&str]) -> String {
+        let output = self.run_as(login, args);
         assert_eq!(
             output.status.code(),
             Some(0),
@@ -67,15 +71,23 @@ impl Desk {
         String::from_utf8(output.stdout).expect("UTF-8")
     }
 
-    fn json(&self, args: &[&str]) -> Value {
+    fn ok(&self, args: &[&str]) -> String {
+        self.ok_as("alice", args)
+    }
+
+    fn json_as(&self, login: &str, args: &[&str]) -> Value {
         let mut args = args.to_vec();
         args.push("--json");
-        serde_json::from_str(&self.ok(&args)).expect("JSON output")
+        serde_json::from_str(&self.ok_as(login, &args)).expect("JSON output")
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        self.json_as("alice", args)
     }
 
     /// Runs a command that must fail with `code`; returns its error message.
-    fn fails(&self, args: &[&str], code: i32) -> String {
-        let output = self.run(args);
+    fn fails_as(&self, login: &str, args: &[&str], code: i32) -> String {
+        let output = self.run_as(login, args);
         assert_eq!(
             output.status.code(),
             Some(code),
@@ -84,6 +96,10 @@ impl Desk {
             String::from_utf8_lossy(&output.stderr)
         );
         String::from_utf8(output.stderr).expect("UTF-8")
+    }
+
+    fn fails(&self, args: &[&str], code: i32) -> String {
+        self.fails_as("alice", args, code)
     }
 
     fn state_of(&self, id: i64) -> RequestState {
@@ -275,7 +291,7 @@ fn an_unknown_or_malformed_id_is_a_clear_error() {
     assert!(message.contains("no request 404"), "{message}");
     let message = desk.fails(&["show", "abc"], 2);
     assert!(message.contains("PAT-12"), "{message}");
-    let message = desk.fails(&["approve", "404", "--by", "alice"], 4);
+    let message = desk.fails_as("alice", &["approve", "404"], 4);
     assert!(message.contains("no request 404"), "{message}");
 }
 
@@ -283,14 +299,10 @@ fn an_unknown_or_malformed_id_is_a_clear_error() {
 fn approve_records_the_decision_and_queues_github_and_the_requester() {
     let desk = Desk::new();
     let id = desk.insert(RequestBuilder::tidy());
-    let json = desk.json(&[
-        "approve",
-        &id.to_string(),
-        "--by",
+    let json = desk.json_as(
         "alice",
-        "--reason",
-        "scoped well",
-    ]);
+        &["approve", &id.to_string(), "--reason", "scoped well"],
+    );
     assert_eq!(json["state"], "approved");
     assert!(
         json["github_push"].is_i64() && json["mail"].is_i64(),
@@ -336,19 +348,32 @@ fn approval_is_refused_with_the_reason() {
             .purpose(None)
             .state(RequestState::AwaitingPurpose),
     );
-    let message = desk.fails(&["approve", &waiting.to_string(), "--by", "alice"], 5);
+    let message = desk.fails_as("alice", &["approve", &waiting.to_string()], 5);
     assert!(message.contains("purpose is not known yet"), "{message}");
 
-    let own = desk.insert(RequestBuilder::tidy().github_id(2).owner("bob", None));
-    let message = desk.fails(&["approve", &own.to_string(), "--by", "Bob"], 5);
-    assert!(message.contains("owns this token"), "{message}");
+    // GitHub ignores case in logins: bob owns BOB's and Bob's tokens.
+    for (github_id, spelling) in [(2, "bob"), (4, "BOB"), (5, "Bob")] {
+        let own = desk.insert(
+            RequestBuilder::tidy()
+                .github_id(github_id)
+                .owner(spelling, None),
+        );
+        let message = desk.fails_as("bob", &["approve", &own.to_string()], 5);
+        assert!(message.contains("owns this token"), "{spelling}: {message}");
+        assert_eq!(desk.state_of(own), RequestState::InReview);
+    }
 
     let open = desk.insert(RequestBuilder::tidy().github_id(3));
-    let message = desk.fails(&["approve", &open.to_string(), "--by", "mallory"], 5);
+    let message = desk.fails_as("mallory", &["approve", &open.to_string()], 5);
     assert!(message.contains("not a member of the team"), "{message}");
+    // Who the members are is not the stranger's business.
+    assert!(
+        !message.contains("alice") && !message.contains("bob"),
+        "{message}"
+    );
 
-    desk.ok(&["approve", &open.to_string(), "--by", "alice"]);
-    let message = desk.fails(&["approve", &open.to_string(), "--by", "bob"], 5);
+    desk.ok_as("alice", &["approve", &open.to_string()]);
+    let message = desk.fails_as("bob", &["approve", &open.to_string()], 5);
     assert!(message.contains("already approved"), "{message}");
 
     // Nothing refused left a trace.
@@ -365,22 +390,20 @@ fn deny_needs_a_reason_and_tells_the_requester_what_would_meet_the_policy() {
             .all_repositories()
             .state(RequestState::AwaitingPurpose),
     );
-    let message = desk.fails(&["deny", &id.to_string(), "--by", "alice"], 2);
+    let message = desk.fails_as("alice", &["deny", &id.to_string()], 2);
     assert!(message.contains("--reason"), "{message}");
-    let message = desk.fails(
-        &["deny", &id.to_string(), "--by", "alice", "--reason", "  "],
-        2,
-    );
+    let message = desk.fails_as("alice", &["deny", &id.to_string(), "--reason", "  "], 2);
     assert!(message.contains("must not be empty"), "{message}");
 
-    desk.ok(&[
-        "deny",
-        &id.to_string(),
-        "--by",
+    desk.ok_as(
         "alice",
-        "--reason",
-        "Too broad for a report",
-    ]);
+        &[
+            "deny",
+            &id.to_string(),
+            "--reason",
+            "Too broad for a report",
+        ],
+    );
     assert_eq!(desk.state_of(id), RequestState::Denied);
     let payload: Value = {
         let store = desk.store();
@@ -408,7 +431,7 @@ fn deny_needs_a_reason_and_tells_the_requester_what_would_meet_the_policy() {
 fn a_requester_without_an_address_is_not_mailed_and_the_log_says_so() {
     let desk = Desk::new();
     let id = desk.insert(RequestBuilder::tidy().owner("erin", None));
-    let json = desk.json(&["approve", &id.to_string(), "--by", "bob"]);
+    let json = desk.json_as("bob", &["approve", &id.to_string()]);
     assert!(json["mail"].is_null());
     assert!(
         desk.event_kinds(id)
@@ -420,29 +443,17 @@ fn a_requester_without_an_address_is_not_mailed_and_the_log_says_so() {
 fn revoke_only_approved_tokens_with_a_listed_reason() {
     let desk = Desk::new();
     let id = desk.insert(RequestBuilder::tidy());
-    let message = desk.fails(
-        &[
-            "revoke",
-            &id.to_string(),
-            "--by",
-            "alice",
-            "--reason",
-            "expired",
-        ],
+    let message = desk.fails_as(
+        "alice",
+        &["revoke", &id.to_string(), "--reason", "expired"],
         5,
     );
     assert!(message.contains("only an approved token"), "{message}");
-    desk.ok(&["approve", &id.to_string(), "--by", "alice"]);
+    desk.ok_as("alice", &["approve", &id.to_string()]);
 
-    let message = desk.fails(
-        &[
-            "revoke",
-            &id.to_string(),
-            "--by",
-            "alice",
-            "--reason",
-            "bored",
-        ],
+    let message = desk.fails_as(
+        "alice",
+        &["revoke", &id.to_string(), "--reason", "bored"],
         2,
     );
     assert!(
@@ -450,16 +461,17 @@ fn revoke_only_approved_tokens_with_a_listed_reason() {
         "{message}"
     );
 
-    desk.ok(&[
-        "revoke",
-        &id.to_string(),
-        "--by",
+    desk.ok_as(
         "bob",
-        "--reason",
-        "compromised",
-        "--note",
-        "leaked in a log",
-    ]);
+        &[
+            "revoke",
+            &id.to_string(),
+            "--reason",
+            "compromised",
+            "--note",
+            "leaked in a log",
+        ],
+    );
     let record = desk.store().request(id).expect("request");
     assert_eq!(record.state, RequestState::Revoked);
     assert_eq!(record.revoke_reason.as_deref(), Some("compromised"));
@@ -478,13 +490,14 @@ fn revoke_only_approved_tokens_with_a_listed_reason() {
 fn a_note_changes_nothing_but_the_log() {
     let desk = Desk::new();
     let id = desk.insert(RequestBuilder::tidy().state(RequestState::Denied));
-    desk.ok(&[
-        "note",
-        &id.to_string(),
-        "--by",
+    desk.ok_as(
         "bob",
-        "Asked on Slack; they will come back",
-    ]);
+        &[
+            "note",
+            &id.to_string(),
+            "Asked on Slack; they will come back",
+        ],
+    );
     assert_eq!(desk.state_of(id), RequestState::Denied);
     let events = desk.store().events_for(id).expect("events");
     let note = events.last().expect("note event");
@@ -508,13 +521,14 @@ fn a_purpose_given_another_way_moves_the_request_into_review_and_reviews_it_agai
             .any(|finding| finding.code == "purpose_missing")
     );
 
-    desk.ok(&[
-        "purpose",
-        &format!("pat-{id}"),
-        "--by",
+    desk.ok_as(
         "alice",
-        "Reads issues of acme-corp/api for the weekly report",
-    ]);
+        &[
+            "purpose",
+            &format!("pat-{id}"),
+            "Reads issues of acme-corp/api for the weekly report",
+        ],
+    );
     let after = desk.store().request(id).expect("request");
     assert_eq!(after.state, RequestState::InReview);
     assert_eq!(after.purpose_source.as_deref(), Some("engineer"));
@@ -534,7 +548,7 @@ fn a_purpose_given_another_way_moves_the_request_into_review_and_reviews_it_agai
     assert_eq!(event.detail["from"], "awaiting_purpose");
 
     // Now it can be approved.
-    desk.ok(&["approve", &id.to_string(), "--by", "bob"]);
+    desk.ok_as("bob", &["approve", &id.to_string()]);
 }
 
 #[test]
@@ -551,10 +565,18 @@ fn export_writes_the_records_sheet_safe_for_spreadsheets() {
             .github_id(2)
             .token_name(Some("@mention-bot")),
     );
-    desk.ok(&["approve", &plain.to_string(), "--by", "alice"]);
+    desk.ok_as("alice", &["approve", &plain.to_string()]);
 
-    let out = desk.dir.path().join("sheet.csv");
+    // The engineer writes the sheet as themselves, where they may write.
+    let mine = TempDir::new().expect("temp dir");
+    std::os::unix::fs::chown(mine.path(), Some(os_user(ALICE).uid), None).expect("chown");
+    let out = mine.path().join("sheet.csv");
     desk.ok(&["export", "--out", out.to_str().expect("path")]);
+    assert_eq!(
+        std::fs::metadata(&out).expect("sheet").uid(),
+        os_user(ALICE).uid,
+        "the sheet is the engineer's file, not the daemon's"
+    );
     let bytes = std::fs::read(&out).expect("sheet");
     let text = String::from_utf8(bytes).expect("UTF-8");
     let text = text

@@ -464,7 +464,7 @@ fn a_database_locked_by_a_long_transaction_delays_the_daemon_and_loses_nothing()
     );
     assert_eq!(messages(&store), 1);
     assert!(stop(&mut daemon).success(), "{}", desk.log());
-    let verify = desk.patdesk(&["audit", "verify"]);
+    let verify = desk.patdesk(&["audit", "verify", "--break-glass"]);
     assert!(
         verify.status.success(),
         "{}",

@@ -329,11 +329,14 @@ fn a_mail_interrupted_mid_send_is_uncertain_and_never_resent_by_itself() {
 fn an_uncertain_mail_goes_again_when_a_team_member_resends_it() {
     mailserver::require();
     let (dir, config, mut store) = desk(SMTP_PORT);
-    let config_path = dir.path().join("patdesk.toml");
-    let text = std::fs::read_to_string(&config_path).expect("config");
+    // A daemon that serves the records only (no mailbox, no SMTP), so this test alone sends.
+    let config_path = dir.path().join("records-only.toml");
     std::fs::write(
         &config_path,
-        format!("{text}[team]\nmembers = [\"alice\"]\n"),
+        format!(
+            "[store]\npath = \"patdesk.db\"\n{}",
+            common::users::team_and_control()
+        ),
     )
     .expect("config");
     let token = format!("resend-{}", std::process::id());
@@ -353,15 +356,11 @@ fn an_uncertain_mail_goes_again_when_a_team_member_resends_it() {
     assert_eq!(sender.settle_interrupted(&mut store).expect("settle"), 1);
     let mail = queued[0].id.to_string();
 
-    let patdesk = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_patdesk"))
-            .arg("--config")
-            .arg(&config_path)
-            .args(args)
-            .output()
-            .expect("run patdesk")
+    let daemon = common::control::Daemon::start(&config_path);
+    let patdesk = |login: &str, args: &[&str]| {
+        common::control::patdesk_as(common::control::os_user_of(login), &config_path, args)
     };
-    let listed = patdesk(&["outbox", "list"]);
+    let listed = patdesk("alice", &["outbox", "list"]);
     assert!(listed.status.success());
     let listed = String::from_utf8_lossy(&listed.stdout).to_string();
     assert!(
@@ -371,28 +370,29 @@ fn an_uncertain_mail_goes_again_when_a_team_member_resends_it() {
         "{listed}"
     );
 
-    let unknown = patdesk(&["outbox", "resend", "999999", "--by", "alice"]);
+    let unknown = patdesk("alice", &["outbox", "resend", "999999"]);
     assert_eq!(
         unknown.status.code(),
         Some(4),
         "an unknown mail is not found"
     );
-    let stranger = patdesk(&["outbox", "resend", &mail, "--by", "mallory"]);
+    let stranger = patdesk("mallory", &["outbox", "resend", &mail]);
     assert_eq!(stranger.status.code(), Some(5), "only the team resends");
     assert!(String::from_utf8_lossy(&stranger.stderr).contains("not a member of the team"));
-    let resent = patdesk(&["outbox", "resend", &mail, "--by", "alice"]);
+    let resent = patdesk("alice", &["outbox", "resend", &mail]);
     assert!(
         resent.status.success(),
         "{}",
         String::from_utf8_lossy(&resent.stderr)
     );
-    let again = patdesk(&["outbox", "resend", &mail, "--by", "alice"]);
+    let again = patdesk("alice", &["outbox", "resend", &mail]);
     assert_eq!(
         again.status.code(),
         Some(5),
         "queued mail is not queued twice"
     );
     assert!(String::from_utf8_lossy(&again.stderr).contains("is queued"));
+    drop(daemon);
 
     let runtime = common::runtime();
     let report = runtime
@@ -421,6 +421,12 @@ fn an_uncertain_mail_goes_again_when_a_team_member_resends_it() {
     assert_eq!(resend_events.len(), 1);
     assert_eq!(resend_events[0].0, "alice");
     assert!(resend_events[0].1.contains("\"was\":\"uncertain\""));
+    // The event names the member as the daemon authenticated them.
+    let detail: serde_json::Value = serde_json::from_str(&resend_events[0].1).expect("JSON");
+    let alice = common::users::os_user(common::users::ALICE);
+    assert_eq!(detail["member"]["uid"], alice.uid);
+    assert_eq!(detail["member"]["os_user"], alice.name);
+    assert_eq!(detail["member"]["authenticated_by"], "peer_credentials");
 }
 
 /// The copy of a sent mail waits while the team mailbox cannot be reached, is filed on a later

@@ -146,7 +146,8 @@ fn the_daemon_runs_and_works_under_the_units_hardening() {
         &config,
         format!(
             "[store]\npath = \"/var/lib/{unit_name}/patdesk.db\"\n\
-             [team]\nmembers = [\"alice\"]\n[people]\ndirectory = \"people.csv\"\n\
+             [team.members]\nalice = {{ unix = \"{alice}\" }}\n\
+             [control]\ngroup = \"{group}\"\n[people]\ndirectory = \"people.csv\"\n\
              [mailbox]\nhost = \"localhost\"\nport = {IMAPS_PORT}\nsecurity = \"tls\"\nca_file = \"ca.crt\"\n\
              username = \"team\"\npassword = {{ file = \"/var/lib/{unit_name}/secrets/imap-password\" }}\naddress = \"team@example.org\"\n\
              folder = \"{folder}\"\nprocessed_folder = \"{folder}-done\"\nquarantine_folder = \"{folder}-quarantine\"\n\
@@ -155,11 +156,15 @@ fn the_daemon_runs_and_works_under_the_units_hardening() {
              from = \"Platform team <team@example.org>\"\n\
              [github]\napp_id = {APP_ID}\nprivate_key = {{ file = \"/var/lib/{unit_name}/secrets/github-app.pem\" }}\napi_url = \"{}\"\n\
              [[github.orgs]]\nlogin = \"acme-corp\"\ninstallation_id = 11\n",
-            standin.url
+            standin.url,
+            alice = common::users::ALICE,
+            group = common::users::GROUP,
         )
         .as_bytes(),
         0o644,
     );
+    let alice = common::users::os_user(common::users::ALICE);
+    let mallory = common::users::os_user(common::users::MALLORY);
 
     // The project's unit, with this machine's paths: nothing else changes.
     let unit = std::fs::read_to_string(
@@ -206,7 +211,9 @@ fn the_daemon_runs_and_works_under_the_units_hardening() {
         .replace(
             "WorkingDirectory=/var/lib/patdesk",
             &format!("WorkingDirectory=/var/lib/{unit_name}"),
-        );
+        )
+        // The install's group, as the test's engineers have it.
+        .replace("Group=patdesk", &format!("Group={}", common::users::GROUP));
     assert!(
         unit.contains(&format!("ExecStart={}", binary.display())),
         "ExecStart was replaced"
@@ -260,7 +267,87 @@ fn the_daemon_runs_and_works_under_the_units_hardening() {
     })
     .unwrap_or_else(|| panic!("no question reached dave\n{}", log_text()));
     assert!(String::from_utf8_lossy(&question).contains("Auto-Submitted: auto-generated"));
+
+    // A member decides through the socket, as their own OS account, from the namespace the
+    // service runs in (its /run is systemd's own there): the purpose, then the approval,
+    // which the daemon carries to GitHub.
+    let systemd_pid: u32 = proc_status(pid, "PPid")
+        .parse()
+        .expect("the daemon's parent");
+    let as_user = |user: common::users::OsUser, args: &[&str]| {
+        std::process::Command::new("nsenter")
+            .args([
+                "--target",
+                &systemd_pid.to_string(),
+                "--mount",
+                "--",
+                "setpriv",
+            ])
+            .arg(format!("--reuid={}", user.uid))
+            .arg(format!("--regid={}", user.gid))
+            .arg("--clear-groups")
+            .arg(&binary)
+            .args(args)
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .expect("nsenter runs")
+    };
+    let stranger = as_user(mallory, &["note", "1", "I was here"]);
+    assert_eq!(
+        stranger.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&stranger.stderr)
+    );
+    let purpose = as_user(
+        alice,
+        &[
+            "purpose",
+            "1",
+            "Reads the api repository's issues for the weekly report",
+        ],
+    );
+    assert!(
+        purpose.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&purpose.stderr),
+        log_text()
+    );
+    let approve = as_user(
+        alice,
+        &["approve", "1", "--reason", "one repository, read only"],
+    );
+    assert!(
+        approve.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&approve.stderr),
+        log_text()
+    );
+    let decision = wait_for(30, || {
+        standin
+            .calls()
+            .into_iter()
+            .find(|call| call["action"] == "approve")
+    })
+    .unwrap_or_else(|| panic!("the approval did not reach GitHub\n{}", log_text()));
+    assert_eq!(decision["id"], 9401);
+    let approved: String = rusqlite::Connection::open_with_flags(
+        sandbox.state.join("patdesk.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .and_then(|db| {
+        db.query_row(
+            "SELECT detail FROM events WHERE kind = 'approved' AND actor = 'alice'",
+            [],
+            |row| row.get(0),
+        )
+    })
+    .expect("the approval is recorded under alice");
+    let approved: serde_json::Value = serde_json::from_str(&approved).expect("JSON");
+    assert_eq!(approved["member"]["uid"], alice.uid, "{approved}");
     let text = log_text();
     assert!(text.contains("patdesk running"), "{text}");
+    assert!(text.contains("control socket listening"), "{text}");
     assert!(!text.contains("ERROR"), "{text}");
 }

@@ -5,11 +5,13 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::{Context, Failure, exit};
-use crate::store::ChainHead;
+use crate::control::protocol::Request;
+use crate::store::{Audit, ChainHead};
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Walk the whole audit log, recomputing every hash; name the first broken event
+    /// Walk the whole audit log, recomputing every hash, and check every request's state and
+    /// every GitHub push against it; name what is broken
     Verify {
         /// A head recorded earlier (SEQ:HASH from `audit head`): it must still be in the log
         #[arg(long, value_name = "SEQ:HASH", value_parser = |text: &str| text.parse::<ChainHead>())]
@@ -22,7 +24,7 @@ pub enum AuditCommand {
 pub fn run(context: &Context, command: &AuditCommand) -> Result<(), Failure> {
     match command {
         AuditCommand::Head => {
-            let head = context.store.chain_head()?;
+            let head: Option<ChainHead> = context.ask_for(Request::AuditHead)?;
             if context.json {
                 println!("{}", json!({ "head": head }));
             } else {
@@ -34,36 +36,41 @@ pub fn run(context: &Context, command: &AuditCommand) -> Result<(), Failure> {
             Ok(())
         }
         AuditCommand::Verify { head } => {
-            let verification = context.store.verify_chain(head.as_ref())?;
+            let audit: Audit = context.ask_for(Request::AuditVerify { head: head.clone() })?;
             if context.json {
-                println!(
-                    "{}",
-                    serde_json::to_string(&verification).unwrap_or_default()
-                );
+                println!("{}", serde_json::to_string(&audit).unwrap_or_default());
             }
-            match &verification.first_break {
-                None => {
-                    if !context.json {
-                        let head = verification
-                            .head
-                            .as_ref()
-                            .map_or_else(|| "none".to_string(), ToString::to_string);
-                        println!(
-                            "audit log intact: {} event(s), head {head}",
-                            verification.events
-                        );
-                    }
-                    Ok(())
+            if audit.intact() {
+                if !context.json {
+                    let head = audit
+                        .chain
+                        .head
+                        .as_ref()
+                        .map_or_else(|| "none".to_string(), ToString::to_string);
+                    println!(
+                        "audit log intact: {} event(s), head {head}; every request and push agrees with it",
+                        audit.chain.events
+                    );
                 }
-                Some(broken) => Err(Failure {
-                    code: exit::AUDIT_BROKEN,
-                    error: anyhow!(
-                        "audit log broken at event {}: {}",
-                        broken.seq,
-                        broken.problem
-                    ),
-                }),
+                return Ok(());
             }
+            let mut problems = Vec::new();
+            if let Some(broken) = &audit.chain.first_break {
+                problems.push(format!(
+                    "audit log broken at event {}: {}",
+                    broken.seq, broken.problem
+                ));
+            }
+            problems.extend(
+                audit
+                    .mismatches
+                    .iter()
+                    .map(|mismatch| mismatch.problem.clone()),
+            );
+            Err(Failure {
+                code: exit::AUDIT_BROKEN,
+                error: anyhow!("{}", problems.join("; ")),
+            })
         }
     }
 }

@@ -89,8 +89,26 @@ fn report(config: &Config) -> String {
     if config.team.members.is_empty() {
         missing.push("team.members");
     } else {
-        lines.push(("team", config.team.members.join(", ")));
+        let members: Vec<String> = config
+            .team
+            .members
+            .iter()
+            .map(|member| format!("{} (OS user {})", member.login, member.unix))
+            .collect();
+        lines.push(("team", members.join(", ")));
     }
+    lines.push((
+        "control",
+        format!(
+            "socket {}, mode 0660, group {}",
+            config.control.socket.display(),
+            config
+                .control
+                .group
+                .as_deref()
+                .unwrap_or("(the daemon's own)")
+        ),
+    ));
     lines.push((
         "templates",
         match &config.templates_dir {
@@ -121,7 +139,35 @@ fn report(config: &Config) -> String {
     if !missing.is_empty() {
         out.push_str(&format!("not configured: {}\n", missing.join(", ")));
     }
+    for warning in host_warnings(config) {
+        out.push_str(&format!("warning: {warning}\n"));
+    }
     out
+}
+
+/// What the config names that this host does not have: members whose OS account does not
+/// exist cannot use the control socket, and a missing group stops the daemon.
+fn host_warnings(config: &Config) -> Vec<String> {
+    let mut warnings: Vec<String> = config
+        .team
+        .members
+        .iter()
+        .filter(|member| crate::control::peer::user_id(&member.unix).is_none())
+        .map(|member| {
+            format!(
+                "team.members.{}: the OS user {:?} does not exist on this host, so {} cannot decide (useradd {}, or fix the name)",
+                member.login, member.unix, member.login, member.unix
+            )
+        })
+        .collect();
+    if let Some(group) = &config.control.group
+        && crate::control::peer::group_id(group).is_none()
+    {
+        warnings.push(format!(
+            "control.group: the group {group:?} does not exist on this host; the daemon will refuse to start (groupadd {group})"
+        ));
+    }
+    warnings
 }
 
 fn endpoint(endpoint: &Endpoint) -> String {

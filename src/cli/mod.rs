@@ -18,8 +18,10 @@ use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::config::{Config, ConfigError, DEFAULT_CONFIG_PATH};
-use crate::lifecycle::Refusal;
-use crate::store::{Store, StoreError};
+use crate::control::client::ClientError;
+use crate::control::protocol::{ErrorKind as Refused, Reply, Request};
+use crate::lifecycle::Member;
+use crate::store::StoreError;
 
 /// Exit codes, documented in the README.
 pub mod exit {
@@ -39,6 +41,8 @@ pub mod exit {
     pub const AUDIT_BROKEN: u8 = 6;
     /// `status`: the daemon is not running, or intake or a sync has been failing too long.
     pub const UNHEALTHY: u8 = 7;
+    /// The daemon is not running (or its socket cannot be reached): commands go through it.
+    pub const NO_DAEMON: u8 = 8;
 }
 
 #[derive(Debug, Parser)]
@@ -56,6 +60,11 @@ pub struct Cli {
     /// Print JSON instead of the readable form
     #[arg(long, global = true)]
     json: bool,
+
+    /// root only, with the daemon stopped: open the database directly instead of asking the
+    /// daemon; changes are recorded as break-glass:root
+    #[arg(long, global = true)]
+    break_glass: bool,
 
     #[command(subcommand)]
     command: Command,
@@ -89,8 +98,8 @@ enum Command {
     Sync(sync::SyncArgs),
     /// Write the records sheet: every request, its decision, and the audit event behind it
     Export(records::ExportArgs),
-    /// List mail that could not be tied to a request, for a person to look at
-    Triage,
+    /// List mail that could not be tied to a request, for a person to look at; accept an unverified answer
+    Triage(records::TriageArgs),
     /// How the service is doing: each part's health, queues, triage, breaker, audit head (exit 7 when unhealthy)
     Status,
     /// Print shell completions (bash, zsh, fish, elvish, powershell) to standard output
@@ -159,32 +168,103 @@ impl From<StoreError> for Failure {
     }
 }
 
-impl From<Refusal> for Failure {
-    fn from(refusal: Refusal) -> Self {
+impl From<ClientError> for Failure {
+    fn from(error: ClientError) -> Self {
+        let code = match error {
+            ClientError::NotRunning { .. } | ClientError::Denied { .. } => exit::NO_DAEMON,
+            ClientError::Broken { .. } => exit::FAILURE,
+        };
         Failure {
-            code: exit::REFUSED,
-            error: anyhow::anyhow!("refused: {refusal}"),
+            code,
+            error: error.into(),
         }
     }
 }
 
-/// What every command that works on the records needs.
+/// The exit code of each way the daemon can refuse a request.
+fn exit_code(kind: Refused) -> u8 {
+    match kind {
+        Refused::Invalid => exit::USAGE,
+        Refused::NotFound => exit::NOT_FOUND,
+        Refused::Refused => exit::REFUSED,
+        Refused::NotConfigured => exit::CONFIG,
+        Refused::AuditBroken => exit::AUDIT_BROKEN,
+        Refused::Failure | Refused::Version => exit::FAILURE,
+    }
+}
+
+/// What every command that works on the records needs: the config (for the socket's path)
+/// and how to reach the records.
 struct Context {
     config: Config,
-    store: Store,
     json: bool,
+    break_glass: bool,
 }
 
 impl Context {
-    fn open(config_path: Option<PathBuf>, json: bool) -> Result<Context, Failure> {
+    fn open(
+        config_path: Option<PathBuf>,
+        json: bool,
+        break_glass: bool,
+    ) -> Result<Context, Failure> {
         let path = config_path.unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_PATH));
         let config = Config::load(&path)?;
-        let store = Store::open(&config.store.path)?;
         Ok(Context {
             config,
-            store,
             json,
+            break_glass,
         })
+    }
+
+    /// Asks the daemon (or, with --break-glass, the database itself) and returns the answer.
+    fn ask(&self, request: Request) -> Result<serde_json::Value, Failure> {
+        let reply = if self.break_glass {
+            self.break_glass(request)?
+        } else {
+            crate::control::client::call(&self.config.control.socket, &request)?
+        };
+        match reply {
+            Reply::Done { answer } => Ok(answer),
+            Reply::Failed { error, message } => Err(Failure {
+                code: exit_code(error),
+                error: anyhow::anyhow!(message),
+            }),
+        }
+    }
+
+    /// `ask`, with the answer read as `T`.
+    fn ask_for<T: serde::de::DeserializeOwned>(&self, request: Request) -> Result<T, Failure> {
+        let answer = self.ask(request)?;
+        serde_json::from_value(answer).map_err(|e| {
+            Failure::runtime(anyhow::anyhow!("unexpected answer from the daemon: {e}"))
+        })
+    }
+
+    /// root, with the daemon stopped and kept from starting meanwhile (its lock held), acts on
+    /// the database directly; what it changes is recorded as break-glass:root.
+    fn break_glass(&self, request: Request) -> Result<Reply, Failure> {
+        if crate::control::peer::effective_uid() != 0 {
+            return Err(Failure {
+                code: exit::REFUSED,
+                error: anyhow::anyhow!("--break-glass is for root, when the daemon is down"),
+            });
+        }
+        let _lock = crate::daemon::DaemonLock::acquire(&self.config.store.path).map_err(|error| Failure {
+            code: exit::REFUSED,
+            error: anyhow::anyhow!("{error}; --break-glass is only for when the daemon is down: without it, the command goes through the daemon"),
+        })?;
+        let member = request.writes().then(Member::break_glass);
+        if member.is_some() {
+            eprintln!(
+                "patdesk: break-glass: acting on the database directly, recorded as {}",
+                Member::BREAK_GLASS_ACTOR
+            );
+        }
+        Ok(crate::control::answer_directly(
+            &self.config,
+            request,
+            member,
+        ))
     }
 }
 
@@ -218,9 +298,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
     let Cli {
         config,
         json,
+        break_glass,
         command,
     } = cli;
-    let open = || Context::open(config.clone(), json);
+    let open = || Context::open(config.clone(), json, break_glass);
     match command {
         Command::Parse(args) => {
             // `parse` is a tool for looking at mail: it reads a config only when told to.
@@ -234,7 +315,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::List(args) => records::list(&open()?, &args),
         Command::Show(args) => records::show(&open()?, &args),
         Command::Export(args) => records::export(&open()?, &args),
-        Command::Triage => records::triage(&open()?),
+        Command::Triage(args) => records::triage(&open()?, &args),
         Command::Status => status::run(&open()?),
         Command::Completions { shell } => {
             clap_complete::generate(
@@ -254,15 +335,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 _ => Ok(()),
             }
         }
-        Command::Approve(args) => decide::approve(&mut open()?, &args),
-        Command::Deny(args) => decide::deny(&mut open()?, &args),
-        Command::Revoke(args) => decide::revoke(&mut open()?, &args),
-        Command::Note(args) => decide::note(&mut open()?, &args),
-        Command::Purpose(args) => decide::purpose(&mut open()?, &args),
+        Command::Approve(args) => decide::approve(&open()?, args),
+        Command::Deny(args) => decide::deny(&open()?, args),
+        Command::Revoke(args) => decide::revoke(&open()?, args),
+        Command::Note(args) => decide::note(&open()?, args),
+        Command::Purpose(args) => decide::purpose(&open()?, args),
         Command::Audit(command) => audit::run(&open()?, &command),
-        Command::Outbox(command) => outbox::run(&mut open()?, &command),
-        Command::Contact(args) => decide::contact(&mut open()?, &args),
-        Command::Sync(args) => sync::run(&mut open()?, &args),
+        Command::Outbox(command) => outbox::run(&open()?, command),
+        Command::Contact(args) => decide::contact(&open()?, args),
+        Command::Sync(args) => sync::run(&open()?, args),
         Command::Run(args) => {
             let path = config.unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_PATH));
             crate::daemon::init_logging(args.log_format);

@@ -2,15 +2,15 @@
 //! and sending again what a person checked did not arrive. The daemon never resends mail that
 //! may have gone by itself; this is how a person decides it.
 
-use anyhow::anyhow;
 use clap::Subcommand;
 use serde_json::json;
 
 use super::records::{or_dash, print_json};
 use super::table::Table;
-use super::{Context, Failure, exit};
-use crate::lifecycle::{Actor, team_member};
-use crate::store::Resend;
+use super::{Context, Failure};
+use crate::control::protocol::Request;
+use crate::decide::Resent;
+use crate::store::OutboxRecord;
 
 #[derive(Debug, Subcommand)]
 pub enum OutboxCommand {
@@ -21,21 +21,18 @@ pub enum OutboxCommand {
         /// The outbox mail's id, as `outbox list` shows it
         #[arg(value_name = "MAIL")]
         id: i64,
-        /// Your GitHub login; you must be in the config's team.members
-        #[arg(long, value_name = "LOGIN")]
-        by: String,
     },
 }
 
-pub fn run(context: &mut Context, command: &OutboxCommand) -> Result<(), Failure> {
+pub fn run(context: &Context, command: OutboxCommand) -> Result<(), Failure> {
     match command {
         OutboxCommand::List => list(context),
-        OutboxCommand::Resend { id, by } => resend(context, *id, by),
+        OutboxCommand::Resend { id } => resend(context, id),
     }
 }
 
 fn list(context: &Context) -> Result<(), Failure> {
-    let mails = context.store.mail_not_sent()?;
+    let mails: Vec<OutboxRecord> = context.ask_for(Request::OutboxList)?;
     if context.json {
         return print_json(&mails);
     }
@@ -70,35 +67,19 @@ fn list(context: &Context) -> Result<(), Failure> {
     Ok(())
 }
 
-fn resend(context: &mut Context, id: i64, by: &str) -> Result<(), Failure> {
-    let team = context.config.team.members.clone();
-    team_member(&Actor {
-        login: by,
-        team: &team,
-    })?;
-    let tx = context.store.transaction()?;
-    let outcome = tx.resend_mail(id, by)?;
-    tx.commit()?;
-    match outcome {
-        Resend::Queued { was } => {
-            if context.json {
-                println!(
-                    "{}",
-                    json!({ "mail": id, "was": was, "state": "queued", "by": by })
-                );
-            } else {
-                println!(
-                    "Mail {id} ({was}) is queued again (by {by}); the daemon sends it with the \
-                     same bytes and Message-ID."
-                );
-            }
-            Ok(())
-        }
-        Resend::Refused { state } => Err(Failure {
-            code: exit::REFUSED,
-            error: anyhow!(
-                "refused: mail {id} is {state}; only uncertain or failed mail is sent again"
-            ),
-        }),
+fn resend(context: &Context, id: i64) -> Result<(), Failure> {
+    let resent: Resent = context.ask_for(Request::Resend { mail: id })?;
+    if context.json {
+        println!(
+            "{}",
+            json!({ "mail": id, "was": resent.was, "state": "queued", "by": resent.by })
+        );
+    } else {
+        println!(
+            "Mail {id} ({}) is queued again (by {}); the daemon sends it with the \
+             same bytes and Message-ID.",
+            resent.was, resent.by
+        );
     }
+    Ok(())
 }

@@ -9,9 +9,11 @@ use jiff::Timestamp;
 
 use super::table::Table;
 use super::{Context, Failure};
+use crate::control::protocol::Request;
+use crate::control::reads::RequestDetail;
 use crate::request::RequestState;
 use crate::review::Risk;
-use crate::store::{ExportRow, ListFilter, RequestRecord};
+use crate::store::{ExportRow, ListFilter, MessageRecord, RequestRecord, RequestSummary};
 
 /// `12` or `PAT-12`, as the subject tag shows it.
 pub fn parse_request_id(text: &str) -> Result<i64, String> {
@@ -108,10 +110,15 @@ pub fn list(context: &Context, args: &ListArgs) -> Result<(), Failure> {
         limit: args.limit,
     };
     if context.json {
-        return print_json(&context.store.list(&filter)?);
+        let records: Vec<RequestRecord> = context.ask_for(Request::List { filter, full: true })?;
+        return print_json(&records);
     }
+    let summaries: Vec<RequestSummary> = context.ask_for(Request::List {
+        filter,
+        full: false,
+    })?;
     let mut table = Table::new(&["ID", "ORG", "TOKEN", "OWNER", "STATE", "RISK", "REQUESTED"]);
-    for summary in context.store.list_summaries(&filter)? {
+    for summary in summaries {
         // RFC 3339 starts with the date.
         let date = summary
             .requested_at
@@ -137,21 +144,17 @@ pub fn list(context: &Context, args: &ListArgs) -> Result<(), Failure> {
 }
 
 pub fn show(context: &Context, args: &ShowArgs) -> Result<(), Failure> {
-    let store = &context.store;
-    let record = store.request(args.id)?;
-    let messages = store.messages_for(args.id)?;
-    let outbox = store.outbox_for(args.id)?;
-    let pushes = store.pushes_for(args.id)?;
-    let events = store.events_for(args.id)?;
+    let detail: RequestDetail = context.ask_for(Request::Show { id: args.id })?;
     if context.json {
-        return print_json(&serde_json::json!({
-            "request": record,
-            "messages": messages,
-            "outbox": outbox,
-            "github_pushes": pushes,
-            "events": events,
-        }));
+        return print_json(&detail);
     }
+    let RequestDetail {
+        request: record,
+        messages,
+        outbox,
+        github_pushes: pushes,
+        events,
+    } = detail;
 
     let mut out = String::new();
     let request = &record.request;
@@ -247,6 +250,12 @@ pub fn show(context: &Context, args: &ShowArgs) -> Result<(), Failure> {
             or_dash(message.from.as_deref()),
             or_dash(message.subject.as_deref())
         ));
+        if let Some(why) = message.triage_note.as_deref().filter(|_| message.triage) {
+            out.push_str(&format!(
+                "      (waiting in triage, changed nothing: {why}; `patdesk triage accept {}` takes it)\n",
+                message.id
+            ));
+        }
         if let Some(text) = &message.reply_text {
             for line in text.lines() {
                 out.push_str(format!("      | {line}").trim_end());
@@ -442,7 +451,7 @@ pub fn neutralise_formula(cell: &str) -> std::borrow::Cow<'_, str> {
 }
 
 pub fn export(context: &Context, args: &ExportArgs) -> Result<(), Failure> {
-    let rows = context.store.export()?;
+    let rows: Vec<ExportRow> = context.ask_for(Request::Export)?;
     let mut output: Box<dyn Write> = match &args.out {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path)
@@ -503,8 +512,29 @@ pub fn export(context: &Context, args: &ExportArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-pub fn triage(context: &Context) -> Result<(), Failure> {
-    let messages = context.store.triage()?;
+#[derive(Debug, Args)]
+pub struct TriageArgs {
+    #[command(subcommand)]
+    action: Option<TriageAction>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum TriageAction {
+    /// Take an unverified answer (from the requester's address, not authenticated) as the
+    /// request's purpose, once you have checked with the requester that they wrote it
+    Accept {
+        /// The mail's id, as `patdesk triage` shows it
+        #[arg(value_name = "MAIL")]
+        mail: i64,
+    },
+}
+
+pub fn triage(context: &Context, args: &TriageArgs) -> Result<(), Failure> {
+    if let Some(TriageAction::Accept { mail }) = args.action {
+        let decided = context.ask_for(Request::AcceptAnswer { mail })?;
+        return super::decide::report(context, &decided);
+    }
+    let messages: Vec<MessageRecord> = context.ask_for(Request::Triage)?;
     if context.json {
         return print_json(&messages);
     }

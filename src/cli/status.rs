@@ -1,52 +1,32 @@
-//! `patdesk status`: how the running service is doing, from the database it shares with the
-//! daemon, so it works while the daemon runs. Exits 7 when the daemon is not running or when
+//! `patdesk status`: how the running service is doing, as the daemon reports it (or, with
+//! --break-glass, as the database says while the daemon is down). Exits 7 when the daemon is not running or when
 //! intake or a GitHub sync has been failing longer than `alerts.stalled_after_minutes`: a
 //! health check can run it.
 
-use jiff::Timestamp;
-use serde::Serialize;
-
 use super::{Context, Failure, exit};
-use crate::store::{ChainHead, Counts, PartHealth};
-
-#[derive(Debug, Serialize)]
-struct Status {
-    /// The pid of the daemon running on this database.
-    daemon: Option<String>,
-    parts: Vec<PartHealth>,
-    counts: Counts,
-    breaker: Breaker,
-    audit_head: Option<ChainHead>,
-    /// Why the service counts as unhealthy; empty when it is not.
-    problems: Vec<String>,
-}
-
-#[derive(Debug, Serialize)]
-struct Breaker {
-    sent_in_window: usize,
-    limit: usize,
-    window_minutes: i64,
-    paused: bool,
-}
+use crate::control::client::ClientError;
+use crate::control::protocol::Request;
+use crate::control::reads::{Breaker, Status};
+use crate::store::Counts;
 
 pub fn run(context: &Context) -> Result<(), Failure> {
-    let store = &context.store;
-    let limits = crate::smtp::RateLimits::from(context.config.send_limits);
-    let (sent_in_window, paused) = limits.breaker(store)?;
-    let mut status = Status {
-        daemon: crate::daemon::running_daemon(&context.config.store.path),
-        parts: store.health()?,
-        counts: store.counts()?,
-        breaker: Breaker {
-            sent_in_window,
-            limit: limits.breaker_count,
-            window_minutes: limits.breaker_window.as_mins(),
-            paused,
-        },
-        audit_head: store.chain_head()?,
-        problems: Vec::new(),
+    let status = match context.ask_for::<Status>(Request::Status) {
+        Ok(status) => status,
+        // A health check: the daemon not running is the answer, not a failure to answer.
+        Err(failure) if failure.code == exit::NO_DAEMON && !context.break_glass => {
+            let status = not_running(&failure);
+            if context.json {
+                println!("{}", serde_json::to_string(&status).unwrap_or_default());
+            } else {
+                println!("daemon      not running");
+            }
+            return Err(Failure {
+                code: exit::UNHEALTHY,
+                error: anyhow::anyhow!("unhealthy: {}", status.problems.join("; ")),
+            });
+        }
+        Err(failure) => return Err(failure),
     };
-    status.problems = problems(&status, context.config.alerts.stalled_after);
     if context.json {
         println!(
             "{}",
@@ -65,34 +45,25 @@ pub fn run(context: &Context) -> Result<(), Failure> {
     }
 }
 
-/// The parts whose failure makes the service unhealthy: intake and the syncs.
-fn watched(part: &str) -> bool {
-    part == "imap" || part.starts_with("github:")
-}
-
-fn problems(status: &Status, stalled_after: std::time::Duration) -> Vec<String> {
-    let mut problems = Vec::new();
-    if status.daemon.is_none() {
-        problems.push("the daemon is not running".to_string());
+/// What status says when nothing answers on the socket.
+fn not_running(failure: &Failure) -> Status {
+    let why = failure
+        .error
+        .downcast_ref::<ClientError>()
+        .map_or_else(|| failure.error.to_string(), ToString::to_string);
+    Status {
+        daemon: None,
+        parts: Vec::new(),
+        counts: Counts::default(),
+        breaker: Breaker {
+            sent_in_window: 0,
+            limit: 0,
+            window_minutes: 0,
+            paused: false,
+        },
+        audit_head: None,
+        problems: vec![format!("the daemon is not running: {why}")],
     }
-    let now = Timestamp::now();
-    for part in status.parts.iter().filter(|part| watched(&part.part)) {
-        let Some(since) = &part.failing_since else {
-            continue;
-        };
-        let failing_for = since
-            .parse::<Timestamp>()
-            .map(|at| now.duration_since(at).unsigned_abs())
-            .unwrap_or_default();
-        if failing_for >= stalled_after {
-            problems.push(format!(
-                "{} failing since {since}: {}",
-                part.part,
-                part.last_error.as_deref().unwrap_or("no error recorded")
-            ));
-        }
-    }
-    problems
 }
 
 fn readable(status: &Status) -> String {

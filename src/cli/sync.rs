@@ -1,11 +1,12 @@
-//! `patdesk sync`: reads every configured org from GitHub and carries queued decisions back.
-//! The daemon does the same on a timer; this runs it once, now.
+//! `patdesk sync`: asks the daemon to read every configured org (or one) from GitHub now and
+//! carry queued decisions back. The daemon does the same on a timer; this runs it now.
 
 use anyhow::anyhow;
 use clap::Args;
 
 use super::{Context, Failure, exit};
 use crate::config::ConfigError;
+use crate::control::protocol::Request;
 use crate::github::{ClientOptions, GithubClient};
 use crate::sync::{SyncOptions, load_directory, push_decisions, sync_org};
 
@@ -16,8 +17,53 @@ pub struct SyncArgs {
     org: Option<String>,
 }
 
-pub fn run(context: &mut Context, args: &SyncArgs) -> Result<(), Failure> {
+pub fn run(context: &Context, args: SyncArgs) -> Result<(), Failure> {
+    if context.break_glass {
+        return here(context, &args);
+    }
+    let mut answer = context.ask(Request::Sync { org: args.org })?;
+    let lines = answer
+        .as_object_mut()
+        .and_then(|fields| fields.remove("lines"))
+        .unwrap_or_default();
+    if context.json {
+        println!("{answer}");
+    } else {
+        for line in lines.as_array().into_iter().flatten() {
+            println!("{}", line.as_str().unwrap_or_default());
+        }
+    }
+    let errors: Vec<&str> = answer["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|error| error.as_str())
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure {
+            code: exit::FAILURE,
+            error: anyhow!("sync failed for {}", errors.join("; ")),
+        })
+    }
+}
+
+/// `sync --break-glass`: root, with the daemon stopped (its lock held), syncs in this process.
+fn here(context: &Context, args: &SyncArgs) -> Result<(), Failure> {
+    if crate::control::peer::effective_uid() != 0 {
+        return Err(Failure {
+            code: exit::REFUSED,
+            error: anyhow!("--break-glass is for root, when the daemon is down"),
+        });
+    }
     let config = &context.config;
+    let _lock =
+        crate::daemon::DaemonLock::acquire(&config.store.path).map_err(|error| Failure {
+            code: exit::REFUSED,
+            error: anyhow!("{error}; without --break-glass, the command goes through the daemon"),
+        })?;
+    let mut store = crate::store::Store::open(&config.store.path)?;
     let github = config.github.as_ref().ok_or_else(|| Failure {
         code: exit::CONFIG,
         error: anyhow!(
@@ -85,7 +131,7 @@ pub fn run(context: &mut Context, args: &SyncArgs) -> Result<(), Failure> {
         .build()
         .map_err(|error| anyhow!("cannot start the async runtime: {error}"))?;
     let json = context.json;
-    let store = &mut context.store;
+    let store = &mut store;
     let (reports, failures, pushed) = runtime.block_on(async {
         let mut reports = Vec::new();
         let mut failures = Vec::new();
@@ -95,7 +141,7 @@ pub fn run(context: &mut Context, args: &SyncArgs) -> Result<(), Failure> {
                 Err(error) => failures.push(format!("{org}: {error}")),
             }
         }
-        let pushed = push_decisions(&client, store).await;
+        let pushed = push_decisions(&client, store, &config.team).await;
         (reports, failures, pushed)
     });
     let pushed = pushed?;

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use crate::conversation::Reminders;
-use crate::mail::{DEFAULT_MAX_MESSAGE_BYTES, MailPolicy};
+use crate::mail::{DEFAULT_MAX_MESSAGE_BYTES, MailPolicy, ReplyTrust};
 use crate::review::ReviewPolicy;
 use raw::{RawConfig, RawGithub, RawMail, RawMailbox, RawReview, RawSecret, RawSecurity, RawSmtp};
 pub use secret::{Secret, SecretKind, SecretOrigin, SecretRef};
@@ -36,6 +36,7 @@ pub struct Config {
     pub smtp: Option<SmtpConfig>,
     pub github: Option<GithubConfig>,
     pub team: TeamConfig,
+    pub control: ControlConfig,
     pub review: ReviewPolicy,
     /// The admin's mail templates (`question.txt`, …); patdesk's own where none is given.
     pub templates_dir: Option<PathBuf>,
@@ -185,9 +186,42 @@ pub struct OrgConfig {
 
 #[derive(Debug, Clone, Default)]
 pub struct TeamConfig {
-    /// GitHub logins of the engineers who may decide on requests.
-    pub members: Vec<String>,
+    /// The engineers who may decide on requests.
+    pub members: Vec<TeamMember>,
 }
+
+/// One engineer: their GitHub login and the OS account the daemon knows them by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamMember {
+    /// As the config spells it; GitHub compares logins case-insensitively.
+    pub login: String,
+    /// The OS user name whose uid, calling the control socket, is this member.
+    pub unix: String,
+}
+
+impl TeamConfig {
+    /// The member an OS user is, if any.
+    pub fn by_unix_user(&self, user: &str) -> Option<&TeamMember> {
+        self.members.iter().find(|member| member.unix == user)
+    }
+
+    /// Whether `login` is a member, compared as GitHub compares logins.
+    pub fn has_login(&self, login: &str) -> bool {
+        self.members
+            .iter()
+            .any(|member| member.login.eq_ignore_ascii_case(login))
+    }
+}
+
+/// The daemon's control socket: how engineers' commands reach the one writer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControlConfig {
+    pub socket: PathBuf,
+    /// The group that may connect (mode 0660); the daemon's own group when not set.
+    pub group: Option<String>,
+}
+
+pub const DEFAULT_CONTROL_SOCKET: &str = "/run/patdesk/control.sock";
 
 /// One thing wrong with one key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -248,6 +282,7 @@ impl Config {
             refs.push(&github.private_key);
         }
         refs.extend(self.signing_key.as_ref());
+        refs.extend(self.alerts.slack_webhook.as_ref());
         refs
     }
 
@@ -341,6 +376,7 @@ impl Validator {
         let smtp = raw.smtp.map(|smtp| self.smtp(smtp));
         let github = raw.github.map(|github| self.github(github));
         let team = self.team(raw.team.members);
+        let control = self.control(raw.control);
         let review = self.review(raw.review);
         let signing_key = raw.signing.and_then(|signing| {
             self.required_secret("signing.key", SecretKind::Password, signing.key)
@@ -356,6 +392,7 @@ impl Validator {
             smtp: smtp.flatten(),
             github: github.flatten(),
             team,
+            control,
             review,
             people_directory: raw.people.directory.map(|path| self.people_directory(path)),
             templates_dir,
@@ -524,6 +561,22 @@ impl Validator {
                     "mail.max_message_bytes",
                     format!("is {bytes}: accepted is {MIN_MESSAGE_BYTES} to {MAX_MESSAGE_BYTES} (default {DEFAULT_MAX_MESSAGE_BYTES})"),
                 );
+            }
+        }
+        if let Some(choice) = raw.accept_replies {
+            match ReplyTrust::CHOICES.iter().find(|(name, _)| *name == choice) {
+                Some((_, trust)) => policy.replies = *trust,
+                None => self.problem(
+                    "mail.accept_replies",
+                    format!(
+                        "is {choice:?}: accepted are {} (each stricter than the one before)",
+                        ReplyTrust::CHOICES
+                            .iter()
+                            .map(|(name, _)| format!("{name:?}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ),
             }
         }
         policy
@@ -854,19 +907,77 @@ impl Validator {
         })
     }
 
-    fn team(&mut self, members: Vec<String>) -> TeamConfig {
-        let mut valid = Vec::new();
-        for member in members {
-            if is_github_login(&member) {
-                valid.push(member);
-            } else {
+    fn team(&mut self, members: raw::RawMembers) -> TeamConfig {
+        let members = match members {
+            raw::RawMembers::Mapped(members) => members,
+            raw::RawMembers::Logins(logins) => {
                 self.problem(
                     "team.members",
-                    format!("has {member:?}: expected GitHub logins (letters, digits, hyphens)"),
+                    format!(
+                        "is a list of logins: each member now names their OS account, which the daemon knows them by: [team.members] {} = {{ unix = \"their-user-name\" }}",
+                        logins.first().map_or("alice", String::as_str)
+                    ),
                 );
+                Default::default()
             }
+        };
+        let mut valid: Vec<TeamMember> = Vec::new();
+        for (login, member) in members {
+            let key = format!("team.members.{login}");
+            if !is_github_login(&login) {
+                self.problem(
+                    "team.members",
+                    format!("has {login:?}: expected GitHub logins (letters, digits, hyphens)"),
+                );
+                continue;
+            }
+            let Some(unix) = member.unix.filter(|unix| is_os_user_name(unix)) else {
+                self.problem(
+                    &key,
+                    format!(
+                        "needs the member's OS account: {login} = {{ unix = \"their-user-name\" }}"
+                    ),
+                );
+                continue;
+            };
+            if let Some(twin) = valid
+                .iter()
+                .find(|known| known.login.eq_ignore_ascii_case(&login))
+            {
+                self.problem(
+                    &key,
+                    format!(
+                        "is {} again: GitHub logins ignore case, so each member once",
+                        twin.login
+                    ),
+                );
+                continue;
+            }
+            if let Some(twin) = valid.iter().find(|known| known.unix == unix) {
+                self.problem(
+                    &key,
+                    format!("maps the OS user {unix:?}, which is {} already: one OS account is one member", twin.login),
+                );
+                continue;
+            }
+            valid.push(TeamMember { login, unix });
         }
         TeamConfig { members: valid }
+    }
+
+    fn control(&mut self, raw: raw::RawControl) -> ControlConfig {
+        if let Some(group) = &raw.group
+            && !is_os_user_name(group)
+        {
+            self.problem(
+                "control.group",
+                format!("is {group:?}: expected a group name such as \"patdesk\""),
+            );
+        }
+        ControlConfig {
+            socket: self.path(raw.socket.unwrap_or_else(|| DEFAULT_CONTROL_SOCKET.into())),
+            group: raw.group,
+        }
     }
 
     fn folder(&mut self, key: &str, folder: Option<String>, default: &str) -> String {
@@ -1013,6 +1124,15 @@ fn is_permission_slug(slug: &str) -> bool {
 }
 
 /// GitHub logins: letters, digits and single hyphens, at most 39 characters.
+/// A POSIX-portable user or group name, as `useradd` accepts it.
+pub fn is_os_user_name(name: &str) -> bool {
+    (1..=32).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        && !name.starts_with('-')
+}
+
 pub fn is_github_login(login: &str) -> bool {
     (1..=39).contains(&login.len())
         && login.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')

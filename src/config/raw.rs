@@ -26,6 +26,8 @@ pub struct RawConfig {
     pub signing: Option<RawSigning>,
     #[serde(default)]
     pub alerts: RawAlerts,
+    #[serde(default)]
+    pub control: RawControl,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -53,6 +55,7 @@ pub struct RawMail {
     pub breaker_mails: Option<u64>,
     pub per_recipient_per_hour: Option<u64>,
     pub per_recipient_per_day: Option<u64>,
+    pub accept_replies: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -135,8 +138,37 @@ pub struct RawOrg {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTeam {
+    /// GitHub login → the member's OS account on the daemon's host.
     #[serde(default)]
-    pub members: Vec<String>,
+    pub members: RawMembers,
+}
+
+/// The table of members; the list of logins older versions took is recognised, to say what
+/// replaced it.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawMembers {
+    Mapped(std::collections::BTreeMap<String, RawMember>),
+    Logins(Vec<String>),
+}
+
+impl Default for RawMembers {
+    fn default() -> RawMembers {
+        RawMembers::Mapped(Default::default())
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMember {
+    pub unix: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawControl {
+    pub socket: Option<PathBuf>,
+    pub group: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -8,9 +8,11 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep_until};
 
+use crate::config::TeamConfig;
+use crate::control::SyncNow;
 use crate::github::GithubClient;
 use crate::store::Store;
-use crate::sync::{SyncOptions, push_decisions, sync_org};
+use crate::sync::{PushReport, SyncOptions, SyncReport, push_decisions, sync_org};
 
 /// How soon a decision recorded by an engineer's command is carried to GitHub.
 const LOOK_FOR_DECISIONS: Duration = Duration::from_secs(2);
@@ -34,6 +36,10 @@ pub(super) struct GithubTask {
     pub interval: Duration,
     pub debounce: Duration,
     pub triggers: mpsc::UnboundedReceiver<String>,
+    /// `patdesk sync` through the control socket: synced now, answered with the round.
+    pub requests: mpsc::UnboundedReceiver<SyncNow>,
+    /// Whose decisions may be carried to GitHub.
+    pub team: TeamConfig,
     /// Told after each sync, which may have queued questions to requesters.
     pub outbox: Option<super::OutboxWake>,
     pub shutdown: watch::Receiver<bool>,
@@ -63,7 +69,15 @@ pub(super) async fn run(mut task: GithubTask) {
     let mut next_full_sync = Instant::now();
     let mut failing = false;
     loop {
+        let mut asked_by: Option<tokio::sync::oneshot::Sender<serde_json::Value>> = None;
         let due: BTreeSet<String> = tokio::select! {
+            Some(asked) = task.requests.recv() => {
+                asked_by = Some(asked.reply);
+                match asked.org {
+                    Some(org) => BTreeSet::from([org]),
+                    None => task.orgs.iter().cloned().collect(),
+                }
+            }
             _ = sleep_until(next_full_sync) => {
                 next_full_sync = Instant::now() + task.interval;
                 task.orgs.iter().cloned().collect()
@@ -90,10 +104,15 @@ pub(super) async fn run(mut task: GithubTask) {
             &mut task.store,
             &due,
             &task.options,
+            &task.team,
             &mut failing,
         );
         tokio::select! {
-            () = work => {}
+            round = work => {
+                if let Some(reply) = asked_by {
+                    let _ = reply.send(round.answer());
+                }
+            }
             _ = task.shutdown.changed() => break,
         }
         if let Some(outbox) = &task.outbox {
@@ -102,14 +121,37 @@ pub(super) async fn run(mut task: GithubTask) {
     }
 }
 
+/// What one round did, for a `patdesk sync` that asked for it.
+#[derive(Default)]
+struct Round {
+    reports: Vec<SyncReport>,
+    pushed: Option<PushReport>,
+    errors: Vec<String>,
+}
+
+impl Round {
+    /// The answer `patdesk sync` prints: the reports, and their readable lines.
+    fn answer(&self) -> serde_json::Value {
+        let mut lines: Vec<String> = self.reports.iter().map(ToString::to_string).collect();
+        lines.extend(self.pushed.iter().map(ToString::to_string));
+        serde_json::json!({
+            "orgs": self.reports,
+            "pushes": self.pushed,
+            "errors": self.errors,
+            "lines": lines,
+        })
+    }
+}
+
 async fn sync_and_push(
     client: &GithubClient,
     store: &mut Store,
     orgs: &BTreeSet<String>,
     options: &SyncOptions,
+    team: &TeamConfig,
     failing: &mut bool,
-) {
-    let mut errors = Vec::new();
+) -> Round {
+    let mut round = Round::default();
     for org in orgs {
         let outcome = sync_org(client, store, org, options).await;
         store.report_health(
@@ -117,37 +159,42 @@ async fn sync_and_push(
             outcome.as_ref().err().map(ToString::to_string).as_deref(),
         );
         match outcome {
-            Ok(report)
-                if report.new
+            Ok(report) => {
+                let changed = report.new
                     + report.changed
                     + report.withdrawn
                     + report.approved_elsewhere
                     + report.expired
-                    > 0 =>
-            {
-                tracing::info!("{report}");
+                    > 0;
+                if changed {
+                    tracing::info!("{report}");
+                } else {
+                    tracing::debug!("{report}");
+                }
+                round.reports.push(report);
             }
-            Ok(report) => tracing::debug!("{report}"),
-            Err(error) => errors.push(format!("{org}: {error}")),
+            Err(error) => round.errors.push(format!("{org}: {error}")),
         }
     }
-    let pushed = push_decisions(client, store).await;
+    let pushed = push_decisions(client, store, team).await;
     store.report_health(
         "github_push",
         pushed.as_ref().err().map(ToString::to_string).as_deref(),
     );
     match pushed {
-        Ok(report) if report.done + report.failed + report.retrying > 0 => {
-            tracing::info!("{report}")
+        Ok(report) => {
+            if report.done + report.failed + report.retrying + report.refused > 0 {
+                tracing::info!("{report}");
+            }
+            round.pushed = Some(report);
         }
-        Ok(_) => {}
-        Err(error) => errors.push(format!("decisions: {error}")),
+        Err(error) => round.errors.push(format!("decisions: {error}")),
     }
     // Each change of health is logged once, not a line per retry.
-    match (errors.is_empty(), *failing) {
+    match (round.errors.is_empty(), *failing) {
         (false, false) => {
             tracing::warn!(
-                errors = errors.join("; "),
+                errors = round.errors.join("; "),
                 "GitHub sync failing; retrying on the next round"
             );
             *failing = true;
@@ -158,6 +205,7 @@ async fn sync_and_push(
         }
         _ => {}
     }
+    round
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ pub use lock::{DaemonLock, LockError, running_daemon};
 pub use outbox_task::OutboxWake;
 
 use crate::config::{Config, ConfigError};
+use crate::control::{ControlServer, SyncNow, SyncRequests};
 use crate::github::{ClientOptions, GithubClient};
 use crate::imap::{Intake, MailboxAccess};
 use crate::mail::compose::Templates;
@@ -140,10 +141,11 @@ impl Prepared {
 /// Reads what `config` names and builds its tasks: intake, the GitHub task, the outbox, alerts.
 fn prepare(config: &Config) -> anyhow::Result<Prepared> {
     if config.github.is_none() && config.mailbox.is_none() {
-        return Err(anyhow!(
-            "nothing to run: add a [mailbox] and a [github] section to {} (patdesk.example.toml shows them)",
-            config.source.display()
-        ));
+        // The records and the engineers' commands still work; nothing comes in or goes out.
+        tracing::warn!(
+            config = %config.source.display(),
+            "no [mailbox] and no [github]: serving the records only; add them to take in mail and follow GitHub"
+        );
     }
     let read = |secret: &crate::config::SecretRef| {
         secret.read().map_err(|problem| ConfigError::Invalid {
@@ -153,6 +155,7 @@ fn prepare(config: &Config) -> anyhow::Result<Prepared> {
     };
     let (shutdown_tx, shutdown) = watch::channel(false);
     let (trigger, triggers) = mpsc::unbounded_channel::<String>();
+    let (sync_requests, sync_requests_rx) = mpsc::unbounded_channel::<SyncNow>();
     let mut tasks: Vec<Task> = Vec::new();
     // Mail is sent only with [smtp]; without it the queue waits for a config that has one, and
     // nobody needs to wake an outbox task.
@@ -191,6 +194,8 @@ fn prepare(config: &Config) -> anyhow::Result<Prepared> {
             interval: github.sync_interval,
             debounce: github.sync_debounce,
             triggers,
+            requests: sync_requests_rx,
+            team: config.team.clone(),
             outbox: outbox.clone(),
             shutdown: shutdown.clone(),
         })));
@@ -257,6 +262,11 @@ fn prepare(config: &Config) -> anyhow::Result<Prepared> {
             config.source.display()
         ));
     }
+    let control = ControlServer::bind(
+        config,
+        config.github.is_some().then(|| SyncRequests(sync_requests)),
+    )?;
+    tasks.push(Box::pin(control.run(shutdown.clone())));
     tasks.push(Box::pin(alerts_task::run(alerts_task::AlertsTask {
         store: Store::open(&config.store.path)?,
         notifier: crate::alerts::Notifier::new(&config.alerts, webhook),

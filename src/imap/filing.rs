@@ -160,6 +160,7 @@ fn file_group(
         threading: filing.signing_key.as_ref().map(|key| Threading {
             key: key.expose().as_bytes(),
             policy: &filing.review,
+            trust: filing.policy.replies,
         }),
     };
     let Place {

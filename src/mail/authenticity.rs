@@ -19,10 +19,27 @@ pub enum Authenticity {
     Failed,
     /// No trusted verdict either way.
     Unverified,
+    /// More than one From header, or more than one address in it: nobody can say which one
+    /// sent the mail (clients show one, a verdict may be about another), so it vouches for none.
+    Ambiguous,
+}
+
+impl Authenticity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Authenticity::Verified => "verified",
+            Authenticity::Failed => "failed",
+            Authenticity::Unverified => "unverified",
+            Authenticity::Ambiguous => "ambiguous",
+        }
+    }
 }
 
 /// `from` is the From address, already lower-cased.
 pub fn verdict(message: &Message<'_>, from: Option<&str>, trusted: &[String]) -> Authenticity {
+    if more_than_one_sender(message) {
+        return Authenticity::Ambiguous;
+    }
     let Some((_, from_domain)) = from.and_then(split_address) else {
         return Authenticity::Unverified;
     };
@@ -50,6 +67,20 @@ pub fn verdict(message: &Message<'_>, from: Option<&str>, trusted: &[String]) ->
     } else {
         Authenticity::Unverified
     }
+}
+
+/// Two From headers (RFC 5322 allows one), or one naming several mailboxes.
+fn more_than_one_sender(message: &Message<'_>) -> bool {
+    message
+        .from()
+        .is_some_and(|from| from.iter().nth(1).is_some())
+        || message
+            .root_part()
+            .headers
+            .iter()
+            .filter(|header| header.name.as_str().eq_ignore_ascii_case("From"))
+            .nth(1)
+            .is_some()
 }
 
 enum Outcome {
@@ -205,6 +236,22 @@ mod tests {
     fn a_signature_for_another_domain_says_nothing() {
         let header = "Authentication-Results: mx.example.org; dkim=pass header.d=googlegroups.com; dkim=fail header.d=lists.example\r\n";
         assert_eq!(check(header, &["mx.example.org"]), Authenticity::Unverified);
+    }
+
+    #[test]
+    fn two_from_headers_or_two_senders_vouch_for_nobody() {
+        let pass = "Authentication-Results: mx.example.org; dmarc=pass header.from=github.com\r\n";
+        let two = format!("{pass}From: Carol <carol@example.org>\r\n");
+        assert_eq!(check(&two, &["mx.example.org"]), Authenticity::Ambiguous);
+        let raw = format!(
+            "{pass}From: GitHub <noreply@github.com>, Carol <carol@example.org>\r\nSubject: x\r\n\r\nbody\r\n"
+        );
+        let message = MessageParser::new().parse(raw.as_bytes()).expect("parses");
+        let trusted = vec!["mx.example.org".to_string()];
+        assert_eq!(
+            verdict(&message, Some("noreply@github.com"), &trusted),
+            Authenticity::Ambiguous
+        );
     }
 
     #[test]

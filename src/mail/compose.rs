@@ -145,6 +145,7 @@ pub fn sample_context() -> serde_json::Value {
         "expires": "2027-02-24",
         "review_url": "https://github.com/organizations/acme-corp/settings/personal-access-token-requests/25381",
         "by": "alice",
+        "purpose": "Reads the api repository's issues for the weekly report.",
         "reason": "Too broad for a report",
         "steps": ["Select only the repositories the token needs."],
         "summary": "a requester cannot be reached",

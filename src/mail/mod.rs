@@ -34,6 +34,8 @@ pub struct MailPolicy {
     pub trusted_authserv_ids: Vec<String>,
     /// Above this many bytes only the headers are parsed.
     pub max_message_bytes: usize,
+    /// What a reply must prove before it changes a request's record.
+    pub replies: ReplyTrust,
 }
 
 impl Default for MailPolicy {
@@ -41,8 +43,34 @@ impl Default for MailPolicy {
         MailPolicy {
             trusted_authserv_ids: Vec::new(),
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            replies: ReplyTrust::default(),
         }
     }
+}
+
+/// What a reply must prove before it changes a request's record (its purpose, its state, its
+/// risk). Anyone can write a From line, a plus-address or a subject tag; only the requester
+/// received patdesk's signed Message-ID, and only the team's receiving server can vouch for
+/// a From domain. Each choice after the default is stricter; none is looser.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReplyTrust {
+    /// An answer to patdesk's signed Message-ID, or mail whose From domain a trusted
+    /// `Authentication-Results` verifies and that names its request by plus-address or tag.
+    #[default]
+    SignedOrVerified,
+    /// Only an answer to patdesk's signed Message-ID.
+    Signed,
+    /// An answer to the signed Message-ID whose From domain is verified as well.
+    SignedAndVerified,
+}
+
+impl ReplyTrust {
+    pub const CHOICES: &[(&str, ReplyTrust)] = &[
+        ("signed-or-verified", ReplyTrust::SignedOrVerified),
+        ("signed", ReplyTrust::Signed),
+        ("signed-and-verified", ReplyTrust::SignedAndVerified),
+    ];
 }
 
 /// What kind of mail this is, which decides what the daemon does with it.

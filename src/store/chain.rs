@@ -56,7 +56,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// The newest event: record it elsewhere to detect a rewritten log later.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ChainHead {
     pub seq: i64,
     pub hash: String,
@@ -104,13 +104,13 @@ pub fn head(conn: &Connection) -> Result<Option<ChainHead>, StoreError> {
 }
 
 /// The first place the chain is broken.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Break {
     pub seq: i64,
     pub problem: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Verification {
     pub events: u64,
     pub head: Option<ChainHead>,

@@ -8,7 +8,7 @@ use super::StoreError;
 
 /// One part of the daemon (`imap`, `imap_idle`, `github:<org>`, `github_push`, `smtp`): when
 /// it last worked, and since when it has been failing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct PartHealth {
     pub part: String,
     pub ok_at: Option<String>,
@@ -19,7 +19,7 @@ pub struct PartHealth {
 }
 
 /// Counts for `patdesk status`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Counts {
     /// Requests per state.
     pub requests: Vec<(String, i64)>,

@@ -1,7 +1,9 @@
 //! Mail taken in or sent: the raw bytes, kept, with what patdesk read from them.
 
+use rusqlite::OptionalExtension;
 use rusqlite::{Row, params};
 use serde::Serialize;
+use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::{StoreError, Tx};
@@ -34,7 +36,7 @@ pub enum Direction {
     Out,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct MessageRecord {
     pub id: i64,
     pub direction: String,
@@ -43,13 +45,15 @@ pub struct MessageRecord {
     pub from: Option<String>,
     pub subject: Option<String>,
     pub request_id: Option<i64>,
+    /// Waiting for a person in `patdesk triage`.
+    pub triage: bool,
     pub triage_note: Option<String>,
     pub received_at: String,
     /// What the person wrote, for human mail.
     pub reply_text: Option<String>,
 }
 
-const COLUMNS: &str = "id, direction, message_id, kind, from_address, subject, request_id, triage_note, received_at, analysis";
+const COLUMNS: &str = "id, direction, message_id, kind, from_address, subject, request_id, triage_note, received_at, analysis, triage";
 
 fn message_from_row(row: &Row) -> Result<MessageRecord, StoreError> {
     let analysis: String = row.get(9)?;
@@ -63,6 +67,7 @@ fn message_from_row(row: &Row) -> Result<MessageRecord, StoreError> {
         from: row.get(4)?,
         subject: row.get(5)?,
         request_id: row.get(6)?,
+        triage: row.get(10)?,
         triage_note: row.get(7)?,
         received_at: row.get(8)?,
         reply_text: analysis["reply_text"].as_str().map(str::to_string),
@@ -100,7 +105,53 @@ impl super::Store {
     }
 }
 
+/// An answer from the requester's address that was not authenticated, waiting in triage.
+#[derive(Debug, Clone)]
+pub struct UnverifiedAnswer {
+    pub request_id: i64,
+    /// What the person wrote.
+    pub text: String,
+}
+
 impl Tx<'_> {
+    /// Triage mail `id`, when it is an answer about a request with text to take.
+    pub fn unverified_answer(&self, id: i64) -> Result<UnverifiedAnswer, StoreError> {
+        let row: Option<(i64, Option<i64>, String, String)> = self
+            .tx
+            .query_row(
+                "SELECT triage, request_id, kind, analysis FROM messages WHERE id = ?1 AND direction = 'in'",
+                [id],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+            )
+            .optional()?;
+        let Some((triage, request_id, kind, analysis)) = row else {
+            return Err(StoreError::NoSuchMessage(id));
+        };
+        let text = serde_json::from_str::<serde_json::Value>(&analysis)
+            .ok()
+            .and_then(|analysis| analysis["reply_text"].as_str().map(str::to_string));
+        match (triage, request_id, kind.as_str(), text) {
+            (1, Some(request_id), "human", Some(text)) => Ok(UnverifiedAnswer { request_id, text }),
+            _ => Err(StoreError::NotAnAnswer(id)),
+        }
+    }
+
+    /// Takes mail `id` out of triage: `by` accepted it as the requester's answer.
+    pub fn accept_triaged_answer(&self, id: i64, by: &str) -> Result<(), StoreError> {
+        let request_id: Option<i64> = self.tx.query_row(
+            "UPDATE messages SET triage = 0 WHERE id = ?1 RETURNING request_id",
+            [id],
+            |row| row.get(0),
+        )?;
+        self.append_event(
+            by,
+            request_id,
+            "unverified_answer_accepted",
+            &json!({ "message": id }),
+        )?;
+        Ok(())
+    }
+
     pub fn insert_message(&self, message: &NewMessage<'_>) -> Result<i64, StoreError> {
         let analysis = serde_json::to_string(message.analysis)
             .map_err(|e| StoreError::Corrupt(format!("message analysis: {e}")))?;

@@ -4,6 +4,7 @@
 //! once: readers never wait, writers take turns. Every change is made in a [`Tx`] together
 //! with its audit event, so either both are stored or neither.
 
+mod audit;
 mod chain;
 mod checkpoint;
 mod github_side;
@@ -22,12 +23,15 @@ use std::time::Duration;
 use jiff::Timestamp;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
+use crate::lifecycle::Member;
+
+pub use audit::{Audit, Mismatch, PushBacking};
 pub use chain::{Break, ChainHead, GENESIS, Verification};
 pub use checkpoint::Checkpointer;
 pub use github_side::{Alert, QueuedPush};
 pub use health::{Counts, PartHealth};
 pub use intake::MailboxPosition;
-pub use messages::{Direction, MessageRecord, NewMessage, content_hash};
+pub use messages::{Direction, MessageRecord, NewMessage, UnverifiedAnswer, content_hash};
 pub use outbox::{OutgoingMail, UnansweredQuestion};
 pub use queue::{OutboxRecord, PushRecord, Resend};
 pub use requests::{EventRecord, ExportRow, ListFilter, NewRequest, RequestRecord, RequestSummary};
@@ -60,6 +64,12 @@ pub enum StoreError {
     NoSuchRequest(i64),
     #[error("no outbox mail {0}: `patdesk outbox list` shows the mail not yet sent")]
     NoSuchMail(i64),
+    #[error("no incoming mail {0}: `patdesk triage` shows the mail waiting for a person")]
+    NoSuchMessage(i64),
+    #[error(
+        "mail {0} is not an answer waiting in triage: only an unverified answer about a request can be accepted"
+    )]
+    NotAnAnswer(i64),
     #[error("stored data cannot be read ({0}); run `patdesk audit verify`")]
     Corrupt(String),
     #[error("cannot start a thread for the database: {0}")]
@@ -151,7 +161,17 @@ impl Store {
                 .transaction_with_behavior(TransactionBehavior::Immediate)?,
             now: now(),
             appended: RefCell::new(None),
+            member: None,
         })
+    }
+
+    /// A write on behalf of an authenticated team member: every event this transaction
+    /// appends under the member's login also records their OS account, uid and how they were
+    /// authenticated, and so does the queueing of a GitHub call (which the push task checks).
+    pub fn transaction_for(&mut self, member: &Member) -> Result<Tx<'_>, StoreError> {
+        let mut tx = self.transaction()?;
+        tx.member = Some(member.clone());
+        Ok(tx)
     }
 
     /// A number that changes whenever another connection (an engineer's command, another task
@@ -185,6 +205,8 @@ pub struct Tx<'c> {
     /// write lock from its start, so nobody else appends meanwhile; intake appends an event
     /// per mail, and this spares asking the database for the head before each.
     appended: RefCell<Option<ChainHead>>,
+    /// Whom this transaction acts for, when a team member asked for it.
+    member: Option<Member>,
 }
 
 impl Tx<'_> {
@@ -196,6 +218,11 @@ impl Tx<'_> {
         &self.now
     }
 
+    /// The member this transaction acts for, if any.
+    pub fn member(&self) -> Option<&Member> {
+        self.member.as_ref()
+    }
+
     /// Appends an audit event; `detail` is anything that serialises to JSON (a `json!` value,
     /// or a struct where the event is frequent enough for building a `Value` to show).
     pub fn append_event(
@@ -205,8 +232,21 @@ impl Tx<'_> {
         kind: &str,
         detail: &impl serde::Serialize,
     ) -> Result<ChainHead, StoreError> {
-        let detail = serde_json::to_string(detail)
-            .map_err(|e| StoreError::Corrupt(format!("{kind} event detail: {e}")))?;
+        let corrupt =
+            |e: serde_json::Error| StoreError::Corrupt(format!("{kind} event detail: {e}"));
+        let detail = match &self.member {
+            Some(member) if member.login == actor => {
+                let mut detail = serde_json::to_value(detail).map_err(corrupt)?;
+                if let Some(fields) = detail.as_object_mut() {
+                    fields.insert(
+                        "member".to_string(),
+                        serde_json::to_value(member).map_err(corrupt)?,
+                    );
+                }
+                serde_json::to_string(&detail).map_err(corrupt)?
+            }
+            _ => serde_json::to_string(detail).map_err(corrupt)?,
+        };
         let previous = match self.appended.take() {
             Some(appended) => Some(appended),
             None => chain::head(&self.tx)?,

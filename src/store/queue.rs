@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::{StoreError, Tx};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct OutboxRecord {
     pub id: i64,
     pub request_id: Option<i64>,
@@ -51,7 +51,7 @@ pub enum Resend {
     Refused { state: String },
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct PushRecord {
     pub id: i64,
     pub action: String,
@@ -191,6 +191,21 @@ impl Tx<'_> {
         Ok(Resend::Queued { was: state })
     }
 
+    /// Mail about `request_id` that has not been tried yet goes to `recipient` instead, and is
+    /// composed afresh for it. Mail that may have gone (sending, uncertain) is left for a person.
+    pub fn redirect_queued_mail(
+        &self,
+        request_id: i64,
+        recipient: &str,
+    ) -> Result<usize, StoreError> {
+        let moved = self.tx.execute(
+            "UPDATE outbox SET recipient = ?2, raw = NULL, message_id = NULL, updated_at = ?3
+             WHERE request_id = ?1 AND state = 'queued'",
+            params![request_id, recipient, self.now],
+        )?;
+        Ok(moved)
+    }
+
     /// Queues a decision for GitHub. Like mail, once per idempotency key.
     pub fn enqueue_push(
         &self,
@@ -217,11 +232,12 @@ impl Tx<'_> {
             params![request_id, action, reason, idempotency_key, self.now],
         )?;
         let id = self.tx.last_insert_rowid();
+        // The push task carries a push only when this event names the member who decided.
         self.append_event(
             "system",
             Some(request_id),
             "github_push_queued",
-            &json!({ "push": id, "action": action, "reason": reason }),
+            &json!({ "push": id, "action": action, "reason": reason, "decided_by": self.member() }),
         )?;
         Ok(Some(id))
     }

@@ -22,7 +22,7 @@ pub struct NewRequest {
 }
 
 /// A stored request with everything decided about it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct RequestRecord {
     pub id: i64,
     pub github_request_id: i64,
@@ -48,7 +48,7 @@ pub struct RequestRecord {
 }
 
 /// `patdesk list`'s filters; `None` means any.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ListFilter {
     pub state: Option<RequestState>,
     pub org: Option<String>,
@@ -60,7 +60,7 @@ pub struct ListFilter {
 }
 
 /// One line of `patdesk list`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct RequestSummary {
     pub id: i64,
     pub org: String,
@@ -106,7 +106,7 @@ fn filtered(select: &str, filter: &ListFilter) -> (String, Vec<String>) {
     (sql, values)
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct EventRecord {
     pub seq: i64,
     pub at: String,
@@ -118,7 +118,7 @@ pub struct EventRecord {
 }
 
 /// One line of the records sheet: a request and the newest event that backs it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ExportRow {
     #[serde(flatten)]
     pub record: RequestRecord,

@@ -4,18 +4,27 @@
 //! the decision but before recording it, the next attempt sees an earlier attempt and first
 //! checks whether GitHub already has it, so nothing is sent twice. A failure is recorded on
 //! the request and does not hold up the others.
+//!
+//! A push goes out only when the audit log backs it: the chain verifies, and the event that
+//! queued the push names the team member whose decision it carries (or root's break-glass).
+//! Anything else (a row inserted by hand, a member since removed) is refused, never sent, and
+//! raised as an alert.
 
 use serde::Serialize;
 use serde_json::json;
 
+use crate::config::TeamConfig;
 use crate::github::{GithubClient, GithubError, Verdict};
-use crate::store::{QueuedPush, RequestRecord, Store, StoreError};
+use crate::lifecycle::Authentication;
+use crate::store::{QueuedPush, RequestRecord, Store, StoreError, Verification};
 
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct PushReport {
     pub done: usize,
     pub failed: usize,
     pub retrying: usize,
+    /// Not backed by a member's decision in the verified audit log: never sent.
+    pub refused: usize,
 }
 
 impl std::fmt::Display for PushReport {
@@ -24,8 +33,48 @@ impl std::fmt::Display for PushReport {
             f,
             "decisions to GitHub: {} done, {} failed, {} to retry",
             self.done, self.failed, self.retrying
-        )
+        )?;
+        if self.refused > 0 {
+            write!(
+                f,
+                ", {} refused (not backed by the audit log)",
+                self.refused
+            )?;
+        }
+        Ok(())
     }
+}
+
+/// Why the audit log does not back `push`, or `None` when it does.
+fn unbacked(
+    store: &Store,
+    push: &QueuedPush,
+    chain: &Verification,
+    team: &TeamConfig,
+) -> Result<Option<String>, StoreError> {
+    if let Some(broken) = &chain.first_break {
+        return Ok(Some(format!(
+            "the audit log is broken at event {} ({}): no decision is carried until it is repaired",
+            broken.seq, broken.problem
+        )));
+    }
+    let Some(backing) = store.push_backing(push)? else {
+        return Ok(Some("no event in the audit log queued it".to_string()));
+    };
+    Ok(match backing.decided_by {
+        None => Some(format!(
+            "event {} that queued it names no team member",
+            backing.seq
+        )),
+        Some(member) => match member.authenticated_by {
+            Authentication::PeerCredentials if team.has_login(&member.login) => None,
+            Authentication::PeerCredentials => Some(format!(
+                "{} decided it but is not a team member in the config",
+                member.login
+            )),
+            Authentication::BreakGlass => None,
+        },
+    })
 }
 
 enum Outcome {
@@ -37,10 +86,41 @@ enum Outcome {
 pub async fn push_decisions(
     client: &GithubClient,
     store: &mut Store,
+    team: &TeamConfig,
 ) -> Result<PushReport, StoreError> {
     let mut report = PushReport::default();
-    for push in store.queued_pushes()? {
+    let queued = store.queued_pushes()?;
+    if queued.is_empty() {
+        return Ok(report);
+    }
+    let chain = store.verify_chain(None)?;
+    for push in queued {
         let record = store.request(push.request_id)?;
+        if let Some(why) = unbacked(store, &push, &chain, team)? {
+            let tx = store.transaction()?;
+            tx.record_push_outcome(
+                &push,
+                "failed",
+                json!({ "error": format!("refused: {why}") }),
+            )?;
+            tx.raise_alert(
+                "github_push_refused",
+                Some(record.id),
+                &format!(
+                    "The {} of PAT-{} was not sent to GitHub: {why}",
+                    push.action, record.id
+                ),
+            )?;
+            tx.commit()?;
+            tracing::warn!(
+                push = push.id,
+                request = record.id,
+                why,
+                "a GitHub push refused"
+            );
+            report.refused += 1;
+            continue;
+        }
         {
             let tx = store.transaction()?;
             tx.record_push_attempt(push.id)?;

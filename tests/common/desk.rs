@@ -77,14 +77,19 @@ impl Desk {
         std::fs::write(
             &config,
             format!(
-                "{mailbox}[team]\nmembers = [\"alice\"]\n[people]\ndirectory = \"people.csv\"\n\
+                "{mailbox}{}[people]\ndirectory = \"people.csv\"\n\
                  [signing]\nkey = {{ file = \"signing-key\" }}\n\
                  [smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"plaintext\"\n\
                  from = \"Platform team <{user}@example.org>\"\n\
                  [github]\napp_id = {APP_ID}\nprivate_key = {{ file = \"app.pem\" }}\napi_url = \"{}\"\n\
                  sync_interval_seconds = {}\n{}\
                  [[github.orgs]]\nlogin = \"acme-corp\"\ninstallation_id = 11\n{}",
-                setup.smtp_port, standin.url, setup.sync_seconds, setup.github_extra, setup.extra
+                super::users::team_section(),
+                setup.smtp_port,
+                standin.url,
+                setup.sync_seconds,
+                setup.github_extra,
+                setup.extra
             ),
         )
         .expect("config");
@@ -124,6 +129,15 @@ impl Desk {
     pub fn start_daemon_with(&self, env: &[(&str, &str)]) -> KillOnDrop {
         let start = self.starts.get() + 1;
         self.starts.set(start);
+        // The socket's group, and a way through the folder for the engineers' commands.
+        for user in [
+            super::users::ALICE,
+            super::users::BOB,
+            super::users::MALLORY,
+        ] {
+            super::users::os_user(user);
+        }
+        super::users::let_through(self.dir());
         let log = std::fs::File::create(self.dir().join(format!("daemon-{start}.log")))
             .expect("log file");
         KillOnDrop(
@@ -165,7 +179,13 @@ impl Desk {
             .ok()
     }
 
-    /// Runs `patdesk ARGS --config CONFIG` and returns its output.
+    /// Runs `patdesk ARGS --config CONFIG` as the team member `login`'s OS account (through the
+    /// running daemon).
+    pub fn patdesk_as(&self, login: &str, args: &[&str]) -> std::process::Output {
+        super::control::patdesk_as(super::control::os_user_of(login), &self.config, args)
+    }
+
+    /// Runs `patdesk ARGS --config CONFIG` as root and returns its output.
     pub fn patdesk(&self, args: &[&str]) -> std::process::Output {
         std::process::Command::new(env!("CARGO_BIN_EXE_patdesk"))
             .args(args)

@@ -80,11 +80,12 @@ impl TestFolder {
         std::fs::write(&password, PASSWORD).expect("write password");
         std::fs::set_permissions(&password, std::fs::Permissions::from_mode(0o600)).expect("chmod");
         format!(
-            "[store]\npath = \"patdesk.db\"\n\
+            "[store]\npath = \"patdesk.db\"\n{}\
              [mailbox]\nhost = \"localhost\"\nport = {IMAPS_PORT}\nsecurity = \"tls\"\nca_file = \"{}\"\n\
              username = \"{user}\"\npassword = {{ file = \"imap-password\" }}\naddress = \"{user}@example.org\"\n\
              folder = \"{}\"\nprocessed_folder = \"{}\"\nquarantine_folder = \"{}\"\n\
              command_timeout_seconds = 20\n{}",
+            super::users::control_section(),
             ca_file().display(),
             self.name,
             self.processed(),

@@ -2,11 +2,13 @@
 #![allow(dead_code)]
 
 pub mod builders;
+pub mod control;
 pub mod desk;
 pub mod generators;
 pub mod mailserver;
 pub mod smtp_proxy;
 pub mod standin;
+pub mod users;
 pub mod webhook;
 
 use std::path::{Path, PathBuf};

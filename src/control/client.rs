@@ -1,0 +1,73 @@
+//! The socket's client side, for the CLI: one request, one answer, blocking.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::protocol::{Envelope, Reply, Request, VERSION};
+
+/// How long the CLI waits for an answer (a sync may take minutes against a slow GitHub).
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(660);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error(
+        "the daemon is not running (nothing listens on {}): start it (systemctl start patdesk); with the daemon stopped, root can act with --break-glass",
+        socket.display()
+    )]
+    NotRunning { socket: PathBuf },
+    #[error(
+        "cannot reach the daemon's socket {}: {source}; members of control.group may connect",
+        socket.display()
+    )]
+    Denied {
+        socket: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the daemon's socket {}: {problem}", socket.display())]
+    Broken { socket: PathBuf, problem: String },
+}
+
+/// Sends `request` to the daemon listening on `socket` and returns its answer.
+pub fn call(socket: &Path, request: &Request) -> Result<Reply, ClientError> {
+    let broken = |problem: String| ClientError::Broken {
+        socket: socket.to_path_buf(),
+        problem,
+    };
+    let mut stream = UnixStream::connect(socket).map_err(|source| match source.kind() {
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => {
+            ClientError::NotRunning {
+                socket: socket.to_path_buf(),
+            }
+        }
+        _ => ClientError::Denied {
+            socket: socket.to_path_buf(),
+            source,
+        },
+    })?;
+    stream
+        .set_read_timeout(Some(ANSWER_TIMEOUT))
+        .map_err(|e| broken(e.to_string()))?;
+    let mut line = serde_json::to_string(&Envelope {
+        version: VERSION,
+        body: request,
+    })
+    .map_err(|e| broken(format!("cannot encode the request: {e}")))?;
+    line.push('\n');
+    stream
+        .write_all(line.as_bytes())
+        .map_err(|e| broken(format!("cannot send the request: {e}")))?;
+    let mut answer = String::new();
+    BufReader::new(stream)
+        .read_line(&mut answer)
+        .map_err(|e| broken(format!("no answer: {e}")))?;
+    if answer.is_empty() {
+        return Err(broken(
+            "the daemon closed the connection without an answer".to_string(),
+        ));
+    }
+    let envelope: Envelope<Reply> =
+        serde_json::from_str(&answer).map_err(|e| broken(format!("unreadable answer: {e}")))?;
+    Ok(envelope.body)
+}

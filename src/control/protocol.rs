@@ -1,0 +1,134 @@
+//! The control socket's protocol: one request line, one answer line, both JSON, each with
+//! the protocol's version. A request names the command and its arguments and nothing about
+//! the caller: the daemon learns that from the kernel.
+
+use serde::{Deserialize, Serialize};
+
+use crate::lifecycle::RevokeReason;
+use crate::store::ChainHead;
+
+/// Bumped when a request or an answer changes shape; a daemon answers only its own version.
+pub const VERSION: u32 = 1;
+
+/// The longest request line a daemon reads.
+pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope<T> {
+    pub version: u32,
+    #[serde(flatten)]
+    pub body: T,
+}
+
+/// What an engineer asks the daemon.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Request {
+    Approve {
+        id: i64,
+        reason: Option<String>,
+    },
+    Deny {
+        id: i64,
+        reason: String,
+    },
+    Revoke {
+        id: i64,
+        reason: RevokeReason,
+        note: Option<String>,
+    },
+    Note {
+        id: i64,
+        text: String,
+    },
+    Purpose {
+        id: i64,
+        text: String,
+    },
+    Contact {
+        id: i64,
+        email: String,
+        replace: bool,
+    },
+    /// Take an unverified answer waiting in triage as the requester's purpose.
+    AcceptAnswer {
+        mail: i64,
+    },
+    Resend {
+        mail: i64,
+    },
+    /// Sync now (every org, or one) and carry queued decisions to GitHub.
+    Sync {
+        org: Option<String>,
+    },
+    // Reads.
+    /// Whole records with `full`, else one summary line each.
+    List {
+        filter: crate::store::ListFilter,
+        full: bool,
+    },
+    Show {
+        id: i64,
+    },
+    Export,
+    Triage,
+    OutboxList,
+    Status,
+    AuditVerify {
+        head: Option<ChainHead>,
+    },
+    AuditHead,
+}
+
+impl Request {
+    /// Whether the request changes a record: only team members may send those.
+    pub fn writes(&self) -> bool {
+        match self {
+            Request::Approve { .. }
+            | Request::Deny { .. }
+            | Request::Revoke { .. }
+            | Request::Note { .. }
+            | Request::Purpose { .. }
+            | Request::Contact { .. }
+            | Request::AcceptAnswer { .. }
+            | Request::Resend { .. }
+            | Request::Sync { .. } => true,
+            Request::List { .. }
+            | Request::Show { .. }
+            | Request::Export
+            | Request::Triage
+            | Request::OutboxList
+            | Request::Status
+            | Request::AuditVerify { .. }
+            | Request::AuditHead => false,
+        }
+    }
+}
+
+/// The daemon's answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Reply {
+    Done { answer: serde_json::Value },
+    Failed { error: ErrorKind, message: String },
+}
+
+/// Why a request failed; the CLI turns each into its exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The request itself was malformed (an empty reason, not an address).
+    Invalid,
+    /// No request or mail with that id.
+    NotFound,
+    /// The rules refused it, or the caller is not a team member.
+    Refused,
+    /// The daemon could not do it.
+    Failure,
+    /// The daemon speaks another version of the protocol.
+    Version,
+    /// The daemon cannot do this at all with its config (no [github], say).
+    NotConfigured,
+    /// `audit verify` found the log broken.
+    AuditBroken,
+}

@@ -1,0 +1,109 @@
+//! What the read requests answer: the records as the CLI shows them, and the service's
+//! status. Gathered here, by the daemon, because only it can open the database; the CLI
+//! formats them.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::config::SendLimits;
+use crate::store::{
+    ChainHead, Counts, EventRecord, MessageRecord, OutboxRecord, PartHealth, PushRecord,
+    RequestRecord, Store, StoreError,
+};
+
+/// `patdesk show`: a request and everything about it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RequestDetail {
+    pub request: RequestRecord,
+    pub messages: Vec<MessageRecord>,
+    pub outbox: Vec<OutboxRecord>,
+    pub github_pushes: Vec<PushRecord>,
+    pub events: Vec<EventRecord>,
+}
+
+pub fn request_detail(store: &Store, id: i64) -> Result<RequestDetail, StoreError> {
+    Ok(RequestDetail {
+        request: store.request(id)?,
+        messages: store.messages_for(id)?,
+        outbox: store.outbox_for(id)?,
+        github_pushes: store.pushes_for(id)?,
+        events: store.events_for(id)?,
+    })
+}
+
+/// `patdesk status`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Status {
+    /// The pid of the daemon running on this database.
+    pub daemon: Option<String>,
+    pub parts: Vec<PartHealth>,
+    pub counts: Counts,
+    pub breaker: Breaker,
+    pub audit_head: Option<ChainHead>,
+    /// Why the service counts as unhealthy; empty when it is not.
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Breaker {
+    pub sent_in_window: usize,
+    pub limit: usize,
+    pub window_minutes: i64,
+    pub paused: bool,
+}
+
+/// The status as the daemon `pid` sees it.
+pub fn status(
+    store: &Store,
+    pid: Option<String>,
+    limits: SendLimits,
+    stalled_after: std::time::Duration,
+) -> Result<Status, StoreError> {
+    let limits = crate::smtp::RateLimits::from(limits);
+    let (sent_in_window, paused) = limits.breaker(store)?;
+    let mut status = Status {
+        daemon: pid,
+        parts: store.health()?,
+        counts: store.counts()?,
+        breaker: Breaker {
+            sent_in_window,
+            limit: limits.breaker_count,
+            window_minutes: limits.breaker_window.as_mins(),
+            paused,
+        },
+        audit_head: store.chain_head()?,
+        problems: Vec::new(),
+    };
+    status.problems = problems(&status, stalled_after);
+    Ok(status)
+}
+
+/// The parts whose failure makes the service unhealthy: intake and the syncs.
+fn watched(part: &str) -> bool {
+    part == "imap" || part.starts_with("github:")
+}
+
+fn problems(status: &Status, stalled_after: std::time::Duration) -> Vec<String> {
+    let mut problems = Vec::new();
+    if status.daemon.is_none() {
+        problems.push("the daemon is not running".to_string());
+    }
+    let now = Timestamp::now();
+    for part in status.parts.iter().filter(|part| watched(&part.part)) {
+        let Some(since) = &part.failing_since else {
+            continue;
+        };
+        let failing_for = since
+            .parse::<Timestamp>()
+            .map(|at| now.duration_since(at).unsigned_abs())
+            .unwrap_or_default();
+        if failing_for >= stalled_after {
+            problems.push(format!(
+                "{} failing since {since}: {}",
+                part.part,
+                part.last_error.as_deref().unwrap_or("no error recorded")
+            ));
+        }
+    }
+    problems
+}

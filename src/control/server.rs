@@ -1,0 +1,443 @@
+//! The socket's server side, run by `patdesk run`: accept, learn the caller from the kernel,
+//! map them to a member by the daemon's own config, and answer one request per connection.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, anyhow};
+use serde::Serialize;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::peer;
+use super::protocol::{Envelope, ErrorKind, MAX_REQUEST_BYTES, Reply, Request, VERSION};
+use super::reads;
+use crate::config::{Config, SendLimits, TeamConfig};
+use crate::decide::{self, DecideError};
+use crate::lifecycle::{Authentication, Member};
+use crate::review::ReviewPolicy;
+use crate::store::{Store, StoreError};
+
+/// How long a client may take to send its request.
+const READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a `sync` request waits for the GitHub task's round.
+const SYNC_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// A `patdesk sync` waiting for the GitHub task: the orgs to sync (all when `None`), and
+/// where to send the round's report.
+pub struct SyncNow {
+    pub org: Option<String>,
+    pub reply: oneshot::Sender<serde_json::Value>,
+}
+
+/// Hands `sync` requests to the GitHub task.
+#[derive(Clone)]
+pub struct SyncRequests(pub mpsc::UnboundedSender<SyncNow>);
+
+/// What answering needs from the daemon's config, shared by the connections.
+struct Answering {
+    team: TeamConfig,
+    review: ReviewPolicy,
+    store_path: PathBuf,
+    send_limits: SendLimits,
+    stalled_after: Duration,
+    orgs: Vec<String>,
+    sync: Option<SyncRequests>,
+    /// The daemon's own uid, which may read what it writes.
+    own_uid: u32,
+}
+
+pub struct ControlServer {
+    listener: UnixListener,
+    socket: PathBuf,
+    answering: Arc<Answering>,
+}
+
+impl Answering {
+    fn of(config: &Config, sync: Option<SyncRequests>) -> Answering {
+        Answering {
+            team: config.team.clone(),
+            review: config.review.clone(),
+            store_path: config.store.path.clone(),
+            send_limits: config.send_limits,
+            stalled_after: config.alerts.stalled_after,
+            orgs: config
+                .github
+                .iter()
+                .flat_map(|github| github.orgs.iter().map(|org| org.login.clone()))
+                .collect(),
+            sync,
+            own_uid: peer::effective_uid(),
+        }
+    }
+}
+
+/// Answers `request` in this process, as `member` (root's break-glass) or as a reader: the
+/// daemon is stopped, and the caller holds its lock. Syncing needs the daemon.
+pub fn answer_directly(config: &Config, request: Request, member: Option<Member>) -> Reply {
+    if matches!(request, Request::Sync { .. }) {
+        return failed(
+            ErrorKind::NotConfigured,
+            "sync needs the daemon: start it (systemctl start patdesk)",
+        );
+    }
+    let answering = Answering::of(config, None);
+    let pid = None;
+    answer_from_store(request, member, &answering, pid)
+}
+
+impl ControlServer {
+    /// Binds `control.socket` (replacing a socket left by an earlier run: the daemon lock
+    /// says no other daemon of this database runs), mode 0660, group `control.group`.
+    pub fn bind(config: &Config, sync: Option<SyncRequests>) -> anyhow::Result<ControlServer> {
+        let socket = config.control.socket.clone();
+        if let Some(parent) = socket.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        remove_stale(&socket)?;
+        let listener = UnixListener::bind(&socket)
+            .with_context(|| format!("cannot listen on {}", socket.display()))?;
+        restrict(&socket, config.control.group.as_deref())?;
+        Ok(ControlServer {
+            listener,
+            socket,
+            answering: Arc::new(Answering::of(config, sync)),
+        })
+    }
+
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        tracing::info!(socket = %self.socket.display(), "control socket listening");
+        loop {
+            tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok((stream, _)) => {
+                        tokio::spawn(serve(stream, self.answering.clone()));
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "control socket: accept failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                },
+                _ = shutdown.changed() => break,
+            }
+        }
+        let _ = std::fs::remove_file(&self.socket);
+    }
+}
+
+fn remove_stale(socket: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    match std::fs::symlink_metadata(socket) {
+        Ok(metadata) if metadata.file_type().is_socket() => {
+            if std::os::unix::net::UnixStream::connect(socket).is_ok() {
+                return Err(anyhow!(
+                    "another patdesk listens on {}: each daemon needs a control.socket of its own",
+                    socket.display()
+                ));
+            }
+            std::fs::remove_file(socket)
+                .with_context(|| format!("cannot remove the old socket {}", socket.display()))
+        }
+        Ok(_) => Err(anyhow!(
+            "{} exists and is not a socket: control.socket must name a path of its own",
+            socket.display()
+        )),
+        Err(_) => Ok(()),
+    }
+}
+
+/// Mode 0660 and the configured group: only the daemon's user and the group connect.
+fn restrict(socket: &Path, group: Option<&str>) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if let Some(group) = group {
+        let gid = peer::group_id(group).ok_or_else(|| {
+            anyhow!(
+                "control.group {group:?} does not exist on this host: create it (groupadd {group})"
+            )
+        })?;
+        // Under the unit the group is the service's own (Group=), so the socket has it already
+        // (and the unit's seccomp filter refuses chown).
+        let has = std::fs::metadata(socket)
+            .map(|metadata| std::os::unix::fs::MetadataExt::gid(&metadata))
+            .ok();
+        if has != Some(gid) {
+            std::os::unix::fs::chown(socket, None, Some(gid)).with_context(|| {
+                format!(
+                    "cannot give {} to group {group}: run the daemon with it as its group (the unit's Group={group})",
+                    socket.display()
+                )
+            })?;
+        }
+    }
+    std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o660))
+        .with_context(|| format!("cannot set the mode of {}", socket.display()))
+}
+
+/// Who is calling, as the kernel and the daemon's config say.
+enum Caller {
+    Member(Member),
+    /// root or the daemon's own user: may read, decides nothing.
+    Reader,
+    Stranger {
+        os_user: String,
+        uid: u32,
+    },
+}
+
+fn identify(uid: u32, answering: &Answering) -> Caller {
+    let os_user = peer::user_name(uid);
+    let mapped = os_user
+        .as_deref()
+        .and_then(|name| answering.team.by_unix_user(name));
+    match (mapped, os_user) {
+        (Some(member), Some(os_user)) => Caller::Member(Member {
+            login: member.login.clone(),
+            os_user,
+            uid,
+            authenticated_by: Authentication::PeerCredentials,
+        }),
+        _ if uid == 0 || uid == answering.own_uid => Caller::Reader,
+        (_, os_user) => Caller::Stranger {
+            os_user: os_user.unwrap_or_else(|| "an unnamed account".to_string()),
+            uid,
+        },
+    }
+}
+
+async fn serve(stream: UnixStream, answering: Arc<Answering>) {
+    let uid = match stream.peer_cred() {
+        Ok(credentials) => credentials.uid(),
+        Err(error) => {
+            tracing::warn!(%error, "control socket: the caller's credentials cannot be read");
+            return;
+        }
+    };
+    let (read, mut write) = stream.into_split();
+    let mut reader = BufReader::new(read.take(MAX_REQUEST_BYTES as u64 + 1));
+    let mut line = String::new();
+    let reply = match tokio::time::timeout(READ_TIMEOUT, reader.read_line(&mut line)).await {
+        Err(_) => failed(ErrorKind::Invalid, "no request within 30 s"),
+        Ok(Err(error)) => failed(ErrorKind::Invalid, format!("unreadable request: {error}")),
+        Ok(Ok(_)) if line.len() > MAX_REQUEST_BYTES => {
+            failed(ErrorKind::Invalid, "the request is too large")
+        }
+        Ok(Ok(_)) => match serde_json::from_str::<Envelope<serde_json::Value>>(&line) {
+            Ok(envelope) if envelope.version != VERSION => failed(
+                ErrorKind::Version,
+                format!(
+                    "this daemon speaks protocol version {VERSION}, the command {}: run the same patdesk version as the daemon",
+                    envelope.version
+                ),
+            ),
+            Ok(envelope) => match serde_json::from_value::<Request>(envelope.body) {
+                Ok(request) => answer(request, identify(uid, &answering), &answering).await,
+                Err(error) => failed(ErrorKind::Invalid, format!("not a request: {error}")),
+            },
+            Err(error) => failed(ErrorKind::Invalid, format!("not a request: {error}")),
+        },
+    };
+    let mut text = serde_json::to_string(&Envelope {
+        version: VERSION,
+        body: reply,
+    })
+    .unwrap_or_default();
+    text.push('\n');
+    if let Err(error) = write.write_all(text.as_bytes()).await {
+        tracing::debug!(%error, "control socket: the caller left before the answer");
+    }
+}
+
+fn failed(error: ErrorKind, message: impl Into<String>) -> Reply {
+    Reply::Failed {
+        error,
+        message: message.into(),
+    }
+}
+
+fn done(answer: &impl Serialize) -> Reply {
+    match serde_json::to_value(answer) {
+        Ok(answer) => Reply::Done { answer },
+        Err(error) => failed(
+            ErrorKind::Failure,
+            format!("cannot encode the answer: {error}"),
+        ),
+    }
+}
+
+async fn answer(request: Request, caller: Caller, answering: &Arc<Answering>) -> Reply {
+    let member = match caller {
+        Caller::Member(member) => Some(member),
+        Caller::Reader if !request.writes() => None,
+        Caller::Reader => {
+            return failed(
+                ErrorKind::Refused,
+                "root and the daemon's own user may read, not decide: decisions are made by team members, as themselves",
+            );
+        }
+        // Who the members are is not the stranger's business.
+        Caller::Stranger { os_user, uid } => {
+            return failed(
+                ErrorKind::Refused,
+                format!(
+                    "{os_user} (uid {uid}) is not a member of the team in the daemon's config; an admin maps members in team.members"
+                ),
+            );
+        }
+    };
+    if let Request::Sync { org } = request {
+        return sync(org, answering).await;
+    }
+    let answering = answering.clone();
+    let pid = Some(std::process::id().to_string());
+    let outcome =
+        tokio::task::spawn_blocking(move || answer_from_store(request, member, &answering, pid))
+            .await;
+    match outcome {
+        Ok(reply) => reply,
+        Err(error) => failed(ErrorKind::Failure, format!("the request failed: {error}")),
+    }
+}
+
+/// Every request but `sync`: one store connection each (engineers' commands are rare).
+/// `pid`: the daemon answering, for `status`; `None` when it is not running.
+fn answer_from_store(
+    request: Request,
+    member: Option<Member>,
+    answering: &Answering,
+    pid: Option<String>,
+) -> Reply {
+    let mut store = match Store::open(&answering.store_path) {
+        Ok(store) => store,
+        Err(error) => return store_failed(error),
+    };
+    let member = || {
+        member
+            .as_ref()
+            .ok_or_else(|| DecideError::Invalid("a member is needed".to_string()))
+    };
+    let policy = &answering.review;
+    let decided = match request {
+        Request::Approve { id, reason } => {
+            member().and_then(|m| decide::approve(&mut store, m, id, reason.as_deref()))
+        }
+        Request::Deny { id, reason } => {
+            member().and_then(|m| decide::deny(&mut store, m, id, &reason))
+        }
+        Request::Revoke { id, reason, note } => {
+            member().and_then(|m| decide::revoke(&mut store, m, id, reason, note.as_deref()))
+        }
+        Request::Note { id, text } => member().and_then(|m| decide::note(&mut store, m, id, &text)),
+        Request::Purpose { id, text } => {
+            member().and_then(|m| decide::purpose(&mut store, m, id, &text, policy))
+        }
+        Request::Contact { id, email, replace } => {
+            member().and_then(|m| decide::contact(&mut store, m, id, &email, replace))
+        }
+        Request::AcceptAnswer { mail } => {
+            member().and_then(|m| decide::accept_answer(&mut store, m, mail, policy))
+        }
+        Request::Resend { mail } => {
+            return match member().and_then(|m| decide::resend(&mut store, m, mail)) {
+                Ok(resent) => done(&resent),
+                Err(error) => decide_failed(error),
+            };
+        }
+        Request::Sync { .. } => return failed(ErrorKind::Failure, "sync is not a store request"),
+        read => return read_answer(read, &store, answering, pid),
+    };
+    match decided {
+        Ok(decided) => done(&decided),
+        Err(error) => decide_failed(error),
+    }
+}
+
+fn read_answer(
+    request: Request,
+    store: &Store,
+    answering: &Answering,
+    pid: Option<String>,
+) -> Reply {
+    let answer = match request {
+        Request::List { filter, full: true } => store.list(&filter).map(|rows| done(&rows)),
+        Request::List {
+            filter,
+            full: false,
+        } => store.list_summaries(&filter).map(|rows| done(&rows)),
+        Request::Show { id } => reads::request_detail(store, id).map(|detail| done(&detail)),
+        Request::Export => store.export().map(|rows| done(&rows)),
+        Request::Triage => store.triage().map(|mails| done(&mails)),
+        Request::OutboxList => store.mail_not_sent().map(|mails| done(&mails)),
+        Request::Status => {
+            reads::status(store, pid, answering.send_limits, answering.stalled_after)
+                .map(|status| done(&status))
+        }
+        Request::AuditHead => store.chain_head().map(|head| done(&head)),
+        Request::AuditVerify { head } => store.audit(head.as_ref()).map(|audit| done(&audit)),
+        Request::Approve { .. }
+        | Request::Deny { .. }
+        | Request::Revoke { .. }
+        | Request::Note { .. }
+        | Request::Purpose { .. }
+        | Request::Contact { .. }
+        | Request::AcceptAnswer { .. }
+        | Request::Resend { .. }
+        | Request::Sync { .. } => return failed(ErrorKind::Failure, "not a read"),
+    };
+    answer.unwrap_or_else(store_failed)
+}
+
+fn store_failed(error: StoreError) -> Reply {
+    decide_failed(DecideError::Store(error))
+}
+
+fn decide_failed(error: DecideError) -> Reply {
+    let kind = match &error {
+        DecideError::Store(
+            StoreError::NoSuchRequest(_) | StoreError::NoSuchMail(_) | StoreError::NoSuchMessage(_),
+        ) => ErrorKind::NotFound,
+        DecideError::Store(StoreError::NotAnAnswer(_)) | DecideError::Refused(_) => {
+            ErrorKind::Refused
+        }
+        DecideError::Invalid(_) => ErrorKind::Invalid,
+        DecideError::Store(_) => ErrorKind::Failure,
+    };
+    failed(kind, error.to_string())
+}
+
+async fn sync(org: Option<String>, answering: &Answering) -> Reply {
+    let Some(requests) = &answering.sync else {
+        return failed(
+            ErrorKind::NotConfigured,
+            "github is not configured in the daemon's config: add a [github] section",
+        );
+    };
+    if let Some(org) = &org
+        && !answering
+            .orgs
+            .iter()
+            .any(|known| known.eq_ignore_ascii_case(org))
+    {
+        return failed(
+            ErrorKind::Invalid,
+            format!(
+                "{org} is not among github.orgs: {}",
+                answering.orgs.join(", ")
+            ),
+        );
+    }
+    let (reply, report) = oneshot::channel();
+    if requests.0.send(SyncNow { org, reply }).is_err() {
+        return failed(ErrorKind::Failure, "the GitHub task is not running");
+    }
+    match tokio::time::timeout(SYNC_TIMEOUT, report).await {
+        Ok(Ok(report)) => Reply::Done { answer: report },
+        Ok(Err(_)) => failed(
+            ErrorKind::Failure,
+            "the daemon stopped before the sync ended",
+        ),
+        Err(_) => failed(ErrorKind::Failure, "the sync took longer than 10 minutes"),
+    }
+}
