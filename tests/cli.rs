@@ -346,3 +346,31 @@ fn version_completions_and_the_man_page_come_from_the_cli_definition() {
         );
     }
 }
+
+#[test]
+fn check_config_warns_of_members_and_groups_this_host_does_not_have() {
+    let dir = TempDir::new().expect("temp dir");
+    let config = dir.path().join("patdesk.toml");
+    std::fs::write(
+        &config,
+        "[team.members]\nalice = { unix = \"root\" }\nghost = { unix = \"no-such-user-pd\" }\n\
+         [control]\ngroup = \"no-such-group-pd\"\n",
+    )
+    .expect("write");
+    let output = patdesk(&["check-config", "--config", config.to_str().expect("path")]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.contains("alice (OS user root), ghost (OS user no-such-user-pd)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("warning: team.members.ghost: the OS user \"no-such-user-pd\" does not exist"),
+        "{text}"
+    );
+    assert!(!text.contains("team.members.alice:"), "{text}");
+    assert!(
+        text.contains("warning: control.group: the group \"no-such-group-pd\" does not exist"),
+        "{text}"
+    );
+}

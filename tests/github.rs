@@ -973,3 +973,89 @@ fn an_oversized_answer_is_refused_and_changes_nothing() {
         .expect("sync");
     assert_eq!(report.new, 2);
 }
+
+/// A push is carried only when the audit log backs it with a member's decision: a row
+/// inserted by hand, and a decision by someone no longer in the team, never reach GitHub.
+#[test]
+fn a_push_the_audit_log_does_not_back_is_never_sent_and_raises_an_alert() {
+    let requests = vec![
+        pending(
+            1,
+            "carol",
+            "issue-reader carol",
+            Some("Reads issues for the report"),
+        ),
+        pending(
+            2,
+            "dave",
+            "issue-reader dave",
+            Some("Reads issues for the report"),
+        ),
+    ];
+    let standin = Standin::start(
+        &[("acme-corp", 11, org_with(&requests, "acme-corp"))],
+        json!({}),
+    );
+    let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
+    assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
+    let carol = desk.record_by_github_id(1);
+    let dave = desk.record_by_github_id(2);
+
+    // Someone with write access to the file queues an approval with no decision behind it.
+    desk.store()
+        .connection()
+        .execute(
+            "INSERT INTO github_pushes (request_id, action, idempotency_key, state, created_at, updated_at)
+             VALUES (?1, 'approve', 'forged', 'queued', '2026-12-01T00:00:00.000Z', '2026-12-01T00:00:00.000Z')",
+            [carol.id],
+        )
+        .expect("insert");
+    // And bob approves dave's, then leaves the team before the push goes.
+    let bob = patdesk::lifecycle::Member {
+        login: "bob".to_string(),
+        os_user: "pd-bob".to_string(),
+        uid: 4242,
+        authenticated_by: patdesk::lifecycle::Authentication::PeerCredentials,
+    };
+    patdesk::decide::approve(&mut desk.store(), &bob, dave.id, None).expect("approve");
+    let mut team = desk.config().team;
+    team.members.retain(|member| member.login != "bob");
+
+    let client = desk.client();
+    let mut store = desk.store();
+    let report = runtime()
+        .block_on(push_decisions(&client, &mut store, &team))
+        .expect("push");
+    assert_eq!((report.done, report.refused), (0, 2), "{report}");
+    assert!(standin.calls().is_empty(), "{:?}", standin.calls());
+    let alerts: Vec<String> = store
+        .alerts()
+        .expect("alerts")
+        .into_iter()
+        .filter(|alert| alert.kind == "github_push_refused")
+        .map(|alert| alert.message)
+        .collect();
+    assert_eq!(alerts.len(), 2, "{alerts:?}");
+    assert!(
+        alerts
+            .iter()
+            .any(|a| a.contains("no event in the audit log queued it")),
+        "{alerts:?}"
+    );
+    assert!(
+        alerts
+            .iter()
+            .any(|a| a.contains("bob decided it but is not a team member")),
+        "{alerts:?}"
+    );
+    // Refused once, not retried: the next round sends nothing and raises nothing more.
+    let again = runtime()
+        .block_on(push_decisions(&client, &mut store, &team))
+        .expect("push");
+    assert_eq!((again.done, again.refused), (0, 0));
+    assert!(standin.calls().is_empty());
+    // And the auditor sees the forged row.
+    let verify = desk.patdesk(&["audit", "verify"]);
+    assert_eq!(verify.status.code(), Some(6));
+    assert!(String::from_utf8_lossy(&verify.stderr).contains("was queued by no event"));
+}

@@ -673,3 +673,107 @@ fn triage_lists_only_mail_a_person_must_look_at() {
     assert!(desk.ok(&["triage"]).contains("x@example.net"));
     assert!(Desk::new().ok(&["triage"]).contains("nothing to triage"));
 }
+
+/// A caller's own config cannot make them a member or point the daemon elsewhere: the daemon
+/// decides by its own config, whatever file the command read.
+#[test]
+fn a_second_config_file_changes_nothing() {
+    let desk = Desk::new();
+    let id = desk.insert(RequestBuilder::tidy());
+    desk.ok(&["show", &id.to_string()]);
+    let other = desk.dir.path().join("other.toml");
+    std::fs::write(
+        &other,
+        format!(
+            "[store]\npath = \"elsewhere.db\"\n[team.members]\nmallory = {{ unix = \"{}\" }}\n\
+             [control]\nsocket = \"control.sock\"\n",
+            common::users::MALLORY
+        ),
+    )
+    .expect("config");
+    let output = patdesk_as(
+        common::users::MALLORY,
+        &other,
+        &["approve", &id.to_string()],
+    );
+    assert_eq!(output.status.code(), Some(5), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not a member of the team"));
+    assert_eq!(desk.state_of(id), RequestState::InReview);
+    assert!(!desk.dir.path().join("elsewhere.db").exists());
+}
+
+/// Replacing an address patdesk has redirects the conversation: it takes --replace, is
+/// recorded with both addresses and alerts the team, and queued mail follows the new one.
+#[test]
+fn contact_replaces_an_address_only_when_told_and_says_so() {
+    let desk = Desk::new();
+    let id = desk.insert(
+        RequestBuilder::tidy()
+            .purpose(None)
+            .state(RequestState::AwaitingPurpose),
+    );
+    {
+        let mut store = desk.store();
+        let tx = store.transaction().expect("tx");
+        tx.enqueue_mail(
+            id,
+            "question",
+            "carol@example.org",
+            &serde_json::json!({ "request": id }),
+            &format!("pat-{id}:question"),
+        )
+        .expect("queue");
+        tx.commit().expect("commit");
+    }
+    let message = desk.fails(
+        &[
+            "contact",
+            &id.to_string(),
+            "--email",
+            "mallory@evil.example",
+        ],
+        5,
+    );
+    assert!(
+        message.contains("already has the address carol@example.org")
+            && message.contains("--replace"),
+        "{message}"
+    );
+    assert_eq!(
+        desk.store()
+            .request(id)
+            .expect("request")
+            .owner_email
+            .as_deref(),
+        Some("carol@example.org")
+    );
+    desk.ok(&[
+        "contact",
+        &id.to_string(),
+        "--email",
+        "carol.new@example.org",
+        "--replace",
+    ]);
+    let store = desk.store();
+    assert_eq!(
+        store.request(id).expect("request").owner_email.as_deref(),
+        Some("carol.new@example.org")
+    );
+    let event = store
+        .events_for(id)
+        .expect("events")
+        .into_iter()
+        .find(|event| event.kind == "address_recorded")
+        .expect("recorded");
+    assert_eq!(event.actor, "alice");
+    assert_eq!(event.detail["previous"], "carol@example.org");
+    assert_eq!(event.detail["email"], "carol.new@example.org");
+    assert!(store.alerts().expect("alerts").iter().any(|alert| {
+        alert.kind == "address_replaced"
+            && alert
+                .message
+                .contains("carol@example.org -> carol.new@example.org")
+    }));
+    let outbox = store.outbox_for(id).expect("outbox");
+    assert_eq!(outbox[0].recipient, "carol.new@example.org");
+}
