@@ -148,9 +148,11 @@ fn main() {
     report("patdesk export --format csv --out FILE", "< 3 s", || {
         run(&["export", "--out", out])
     });
-    report("patdesk audit verify (chain, states and pushes)", "< 5 s", || {
-        run(&["audit", "verify"])
-    });
+    report(
+        "patdesk audit verify (chain, states and pushes)",
+        "< 5 s",
+        || run(&["audit", "verify"]),
+    );
     let _ = daemon.kill();
     let _ = daemon.wait();
 }

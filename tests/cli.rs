@@ -365,7 +365,9 @@ fn check_config_warns_of_members_and_groups_this_host_does_not_have() {
         "{text}"
     );
     assert!(
-        text.contains("warning: team.members.ghost: the OS user \"no-such-user-pd\" does not exist"),
+        text.contains(
+            "warning: team.members.ghost: the OS user \"no-such-user-pd\" does not exist"
+        ),
         "{text}"
     );
     assert!(!text.contains("team.members.alice:"), "{text}");

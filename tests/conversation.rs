@@ -446,6 +446,12 @@ fn the_daemon_asks_for_the_purpose_and_records_the_answer() {
         &reply_to(&question, "Dave <dave@example.org>", "", answer),
     );
     let acknowledgement = arrived(&runtime, "dave", &[&token, "Thank you"]);
+    // It quotes what was recorded, so the real requester sees what was taken in their name.
+    assert!(
+        String::from_utf8_lossy(&acknowledgement).contains(answer),
+        "{}",
+        String::from_utf8_lossy(&acknowledgement)
+    );
     let acknowledgement = analyze(&acknowledgement, &MailPolicy::default());
     let question = analyze(&question, &MailPolicy::default());
     let question_id = question.message_id.clone().expect("question's Message-ID");

@@ -475,6 +475,7 @@ impl Sender {
             "review_url": text("review_url", &format!("https://github.com/organizations/{org}/settings/personal-access-token-requests")),
             "by": text("by", ""),
             "reason": text("reason", ""),
+            "purpose": text("purpose", ""),
             "steps": payload["steps"].as_array().cloned().unwrap_or_default(),
             "summary": text("summary", ""),
             "message": text("message", ""),
