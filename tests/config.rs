@@ -34,6 +34,14 @@ fn write_secret(dir: &Path, name: &str, value: &str, mode: u32) -> PathBuf {
     path
 }
 
+/// Each member as (login, OS user).
+fn members(team: &patdesk::config::TeamConfig) -> Vec<(&str, &str)> {
+    team.members
+        .iter()
+        .map(|member| (member.login.as_str(), member.unix.as_str()))
+        .collect()
+}
+
 fn problems(result: Result<Config, ConfigError>) -> Vec<(String, String)> {
     match result {
         Err(ConfigError::Invalid { problems, .. }) => problems
@@ -70,14 +78,8 @@ fn the_example_config_is_valid_with_its_credentials() {
     assert_eq!(github.orgs.len(), 1);
     assert_eq!(github.orgs[0].login, "acme-corp");
     assert_eq!(config.mail.trusted_authserv_ids, vec!["mx.example.org"]);
-    let members: Vec<(&str, &str)> = config
-        .team
-        .members
-        .iter()
-        .map(|member| (member.login.as_str(), member.unix.as_str()))
-        .collect();
     assert_eq!(
-        members,
+        members(&config.team),
         vec![("alice-platform", "alice"), ("bob-ops", "bob")]
     );
     // The example documents the defaults: they must be the real ones.
@@ -125,14 +127,8 @@ fn secrets_are_read_when_needed_so_the_cli_works_without_credentials() {
     // An engineer's shell has no $CREDENTIALS_DIRECTORY: loading still works, reading does not.
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("patdesk.example.toml");
     let config = Config::load_with_credentials(&example, None).expect("loads without secrets");
-    let members: Vec<(&str, &str)> = config
-        .team
-        .members
-        .iter()
-        .map(|member| (member.login.as_str(), member.unix.as_str()))
-        .collect();
     assert_eq!(
-        members,
+        members(&config.team),
         vec![("alice-platform", "alice"), ("bob-ops", "bob")]
     );
     let found = problems(config.check_secrets().map(|()| config.clone()));

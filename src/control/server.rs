@@ -319,74 +319,57 @@ fn answer_from_store(
             .ok_or_else(|| DecideError::Invalid("a member is needed".to_string()))
     };
     let policy = &answering.review;
-    let decided = match request {
+    let store = &mut store;
+    match request {
         Request::Approve { id, reason } => {
-            member().and_then(|m| decide::approve(&mut store, m, id, reason.as_deref()))
+            reply(member().and_then(|m| decide::approve(store, m, id, reason.as_deref())))
         }
         Request::Deny { id, reason } => {
-            member().and_then(|m| decide::deny(&mut store, m, id, &reason))
+            reply(member().and_then(|m| decide::deny(store, m, id, &reason)))
         }
         Request::Revoke { id, reason, note } => {
-            member().and_then(|m| decide::revoke(&mut store, m, id, reason, note.as_deref()))
+            reply(member().and_then(|m| decide::revoke(store, m, id, reason, note.as_deref())))
         }
-        Request::Note { id, text } => member().and_then(|m| decide::note(&mut store, m, id, &text)),
+        Request::Note { id, text } => {
+            reply(member().and_then(|m| decide::note(store, m, id, &text)))
+        }
         Request::Purpose { id, text } => {
-            member().and_then(|m| decide::purpose(&mut store, m, id, &text, policy))
+            reply(member().and_then(|m| decide::purpose(store, m, id, &text, policy)))
         }
         Request::Contact { id, email, replace } => {
-            member().and_then(|m| decide::contact(&mut store, m, id, &email, replace))
+            reply(member().and_then(|m| decide::contact(store, m, id, &email, replace)))
         }
         Request::AcceptAnswer { mail } => {
-            member().and_then(|m| decide::accept_answer(&mut store, m, mail, policy))
+            reply(member().and_then(|m| decide::accept_answer(store, m, mail, policy)))
         }
-        Request::Resend { mail } => {
-            return match member().and_then(|m| decide::resend(&mut store, m, mail)) {
-                Ok(resent) => done(&resent),
-                Err(error) => decide_failed(error),
-            };
-        }
-        Request::Sync { .. } => return failed(ErrorKind::Failure, "sync is not a store request"),
-        read => return read_answer(read, &store, answering, pid),
-    };
-    match decided {
-        Ok(decided) => done(&decided),
-        Err(error) => decide_failed(error),
-    }
-}
-
-fn read_answer(
-    request: Request,
-    store: &Store,
-    answering: &Answering,
-    pid: Option<String>,
-) -> Reply {
-    let answer = match request {
-        Request::List { filter, full: true } => store.list(&filter).map(|rows| done(&rows)),
+        Request::Resend { mail } => reply(member().and_then(|m| decide::resend(store, m, mail))),
+        Request::Sync { .. } => failed(ErrorKind::Failure, "sync is not a store request"),
+        Request::List { filter, full: true } => reply(store.list(&filter)),
         Request::List {
             filter,
             full: false,
-        } => store.list_summaries(&filter).map(|rows| done(&rows)),
-        Request::Show { id } => reads::request_detail(store, id).map(|detail| done(&detail)),
-        Request::Export => store.export().map(|rows| done(&rows)),
-        Request::Triage => store.triage().map(|mails| done(&mails)),
-        Request::OutboxList => store.mail_not_sent().map(|mails| done(&mails)),
-        Request::Status => {
-            reads::status(store, pid, answering.send_limits, answering.stalled_after)
-                .map(|status| done(&status))
-        }
-        Request::AuditHead => store.chain_head().map(|head| done(&head)),
-        Request::AuditVerify { head } => store.audit(head.as_ref()).map(|audit| done(&audit)),
-        Request::Approve { .. }
-        | Request::Deny { .. }
-        | Request::Revoke { .. }
-        | Request::Note { .. }
-        | Request::Purpose { .. }
-        | Request::Contact { .. }
-        | Request::AcceptAnswer { .. }
-        | Request::Resend { .. }
-        | Request::Sync { .. } => return failed(ErrorKind::Failure, "not a read"),
-    };
-    answer.unwrap_or_else(store_failed)
+        } => reply(store.list_summaries(&filter)),
+        Request::Show { id } => reply(reads::request_detail(store, id)),
+        Request::Export => reply(store.export()),
+        Request::Triage => reply(store.triage()),
+        Request::OutboxList => reply(store.mail_not_sent()),
+        Request::Status => reply(reads::status(
+            store,
+            pid,
+            answering.send_limits,
+            answering.stalled_after,
+        )),
+        Request::AuditHead => reply(store.chain_head()),
+        Request::AuditVerify { head } => reply(store.audit(head.as_ref())),
+    }
+}
+
+/// The answer to a request the store or `decide` answered.
+fn reply<T: Serialize, E: Into<DecideError>>(outcome: Result<T, E>) -> Reply {
+    match outcome {
+        Ok(answer) => done(&answer),
+        Err(error) => decide_failed(error.into()),
+    }
 }
 
 fn store_failed(error: StoreError) -> Reply {
