@@ -253,9 +253,10 @@ fn a_critical_request_reaches_slack_and_the_alert_list_once_and_waits_while_slac
     assert!(stop(&mut daemon).success(), "{}", desk.log());
 }
 
-/// `systemd-analyze security` rates the unit's sandbox; the issue asks for 1.5 or lower.
+/// `systemd-analyze security` rates the unit's sandbox: 1.2 or lower, with the control socket
+/// (and without PrivateUsers=, which would hide the callers' uids).
 #[test]
-fn the_systemd_unit_is_hardened_to_an_exposure_of_at_most_1_5() {
+fn the_systemd_unit_is_hardened_to_an_exposure_of_at_most_1_2() {
     let unit = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd/patdesk.service");
     let output = std::process::Command::new("systemd-analyze")
         .args(["security", "--offline=true", "--no-pager"])
@@ -270,7 +271,7 @@ fn the_systemd_unit_is_hardened_to_an_exposure_of_at_most_1_5() {
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|number| number.parse().ok())
         .unwrap_or_else(|| panic!("no exposure level in:\n{text}"));
-    assert!(exposure <= 1.5, "exposure {exposure}:\n{text}");
+    assert!(exposure <= 1.2, "exposure {exposure}:\n{text}");
 }
 
 /// Under systemd (`Type=notify`, `WatchdogSec=`): READY once intake has made contact, a status
