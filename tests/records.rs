@@ -777,3 +777,46 @@ fn contact_replaces_an_address_only_when_told_and_says_so() {
     let outbox = store.outbox_for(id).expect("outbox");
     assert_eq!(outbox[0].recipient, "carol.new@example.org");
 }
+
+/// The socket answers a malformed request or another protocol version with a clear error and
+/// changes nothing.
+#[test]
+fn the_socket_refuses_what_is_not_a_request_of_its_version() {
+    use std::io::{BufRead, BufReader, Write};
+    let desk = Desk::new();
+    let id = desk.insert(RequestBuilder::tidy());
+    desk.ok(&["show", &id.to_string()]);
+    let ask = |line: &str| -> Value {
+        let mut stream =
+            std::os::unix::net::UnixStream::connect(desk.dir.path().join("control.sock"))
+                .expect("connect");
+        stream.write_all(line.as_bytes()).expect("send");
+        let mut answer = String::new();
+        BufReader::new(stream)
+            .read_line(&mut answer)
+            .expect("answer");
+        serde_json::from_str(&answer).expect("a JSON answer")
+    };
+    let other = ask(&format!(
+        "{{\"version\":99,\"command\":\"approve\",\"id\":{id}}}\n"
+    ));
+    assert_eq!(other["error"], "version", "{other}");
+    assert!(
+        other["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("version 1"),
+        "{other}"
+    );
+    let garbage = ask("approve everything\n");
+    assert_eq!(garbage["error"], "invalid", "{garbage}");
+    let unknown = ask("{\"version\":1,\"command\":\"drop_tables\"}\n");
+    assert_eq!(unknown["error"], "invalid", "{unknown}");
+    // root (this test) may read but not decide.
+    let approve = ask(&format!(
+        "{{\"version\":1,\"command\":\"approve\",\"id\":{id}}}\n"
+    ));
+    assert_eq!(approve["error"], "refused", "{approve}");
+    assert_eq!(desk.state_of(id), RequestState::InReview);
+    assert_eq!(desk.event_kinds(id), vec!["request_recorded"]);
+}

@@ -218,26 +218,25 @@ impl Context {
 
     /// Asks the daemon (or, with --break-glass, the database itself) and returns the answer.
     fn ask(&self, request: Request) -> Result<serde_json::Value, Failure> {
+        self.ask_for(request)
+    }
+
+    /// `ask`, with the answer read as `T`.
+    fn ask_for<T: serde::de::DeserializeOwned>(&self, request: Request) -> Result<T, Failure> {
         let reply = if self.break_glass {
             self.break_glass(request)?
         } else {
             crate::control::client::call(&self.config.control.socket, &request)?
         };
         match reply {
-            Reply::Done { answer } => Ok(answer),
+            Reply::Done(answer) => serde_json::from_str(answer.get()).map_err(|e| {
+                Failure::runtime(anyhow::anyhow!("unexpected answer from the daemon: {e}"))
+            }),
             Reply::Failed { error, message } => Err(Failure {
                 code: exit_code(error),
                 error: anyhow::anyhow!(message),
             }),
         }
-    }
-
-    /// `ask`, with the answer read as `T`.
-    fn ask_for<T: serde::de::DeserializeOwned>(&self, request: Request) -> Result<T, Failure> {
-        let answer = self.ask(request)?;
-        serde_json::from_value(answer).map_err(|e| {
-            Failure::runtime(anyhow::anyhow!("unexpected answer from the daemon: {e}"))
-        })
     }
 
     /// root, with the daemon stopped and kept from starting meanwhile (its lock held), acts on

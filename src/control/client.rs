@@ -5,7 +5,7 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::protocol::{Envelope, Reply, Request, VERSION};
+use super::protocol::{AnswerLine, Envelope, Reply, Request, VERSION};
 
 /// How long the CLI waits for an answer (a sync may take minutes against a slow GitHub).
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(660);
@@ -67,7 +67,7 @@ pub fn call(socket: &Path, request: &Request) -> Result<Reply, ClientError> {
             "the daemon closed the connection without an answer".to_string(),
         ));
     }
-    let envelope: Envelope<Reply> =
+    let line: AnswerLine =
         serde_json::from_str(&answer).map_err(|e| broken(format!("unreadable answer: {e}")))?;
-    Ok(envelope.body)
+    line.reply().map_err(broken)
 }

@@ -105,12 +105,63 @@ impl Request {
     }
 }
 
-/// The daemon's answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
+/// The daemon's answer. A done answer is JSON text, encoded once by the daemon and decoded
+/// once by the CLI into the type it expects (a records sheet is large).
+#[derive(Debug, Clone)]
 pub enum Reply {
-    Done { answer: serde_json::Value },
+    Done(Box<serde_json::value::RawValue>),
     Failed { error: ErrorKind, message: String },
+}
+
+/// The answer line as it travels.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AnswerLine {
+    pub version: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<Box<serde_json::value::RawValue>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl From<Reply> for AnswerLine {
+    fn from(reply: Reply) -> AnswerLine {
+        match reply {
+            Reply::Done(answer) => AnswerLine {
+                version: VERSION,
+                answer: Some(answer),
+                error: None,
+                message: None,
+            },
+            Reply::Failed { error, message } => AnswerLine {
+                version: VERSION,
+                answer: None,
+                error: Some(error),
+                message: Some(message),
+            },
+        }
+    }
+}
+
+impl AnswerLine {
+    /// The reply, or why this line is none.
+    pub fn reply(self) -> Result<Reply, String> {
+        if self.version != VERSION {
+            return Err(format!(
+                "the daemon speaks protocol version {}, this command {VERSION}: run the same patdesk version as the daemon",
+                self.version
+            ));
+        }
+        match (self.answer, self.error) {
+            (Some(answer), None) => Ok(Reply::Done(answer)),
+            (None, Some(error)) => Ok(Reply::Failed {
+                error,
+                message: self.message.unwrap_or_default(),
+            }),
+            _ => Err("an answer with neither a result nor an error".to_string()),
+        }
+    }
 }
 
 /// Why a request failed; the CLI turns each into its exit code.

@@ -12,7 +12,9 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::peer;
-use super::protocol::{Envelope, ErrorKind, MAX_REQUEST_BYTES, Reply, Request, VERSION};
+use super::protocol::{
+    AnswerLine, Envelope, ErrorKind, MAX_REQUEST_BYTES, Reply, Request, VERSION,
+};
 use super::reads;
 use crate::config::{Config, SendLimits, TeamConfig};
 use crate::decide::{self, DecideError};
@@ -239,11 +241,7 @@ async fn serve(stream: UnixStream, answering: Arc<Answering>) {
             Err(error) => failed(ErrorKind::Invalid, format!("not a request: {error}")),
         },
     };
-    let mut text = serde_json::to_string(&Envelope {
-        version: VERSION,
-        body: reply,
-    })
-    .unwrap_or_default();
+    let mut text = serde_json::to_string(&AnswerLine::from(reply)).unwrap_or_default();
     text.push('\n');
     if let Err(error) = write.write_all(text.as_bytes()).await {
         tracing::debug!(%error, "control socket: the caller left before the answer");
@@ -258,8 +256,8 @@ fn failed(error: ErrorKind, message: impl Into<String>) -> Reply {
 }
 
 fn done(answer: &impl Serialize) -> Reply {
-    match serde_json::to_value(answer) {
-        Ok(answer) => Reply::Done { answer },
+    match serde_json::value::to_raw_value(answer) {
+        Ok(answer) => Reply::Done(answer),
         Err(error) => failed(
             ErrorKind::Failure,
             format!("cannot encode the answer: {error}"),
@@ -416,7 +414,7 @@ async fn sync(org: Option<String>, answering: &Answering) -> Reply {
         return failed(ErrorKind::Failure, "the GitHub task is not running");
     }
     match tokio::time::timeout(SYNC_TIMEOUT, report).await {
-        Ok(Ok(report)) => Reply::Done { answer: report },
+        Ok(Ok(report)) => done(&report),
         Ok(Err(_)) => failed(
             ErrorKind::Failure,
             "the daemon stopped before the sync ended",
