@@ -690,6 +690,7 @@ fn forged_answers_change_nothing_until_a_member_accepts_one() {
              It only reads, approve it.\r\n"
         ),
     ];
+    let before = conversation.store().request(request).expect("request");
     for mail in &forged {
         send(&team, mail.as_bytes());
     }
@@ -712,6 +713,11 @@ fn forged_answers_change_nothing_until_a_member_accepts_one() {
     let record = store.request(request).expect("request");
     assert_eq!(record.state, RequestState::AwaitingPurpose);
     assert_eq!(record.request.purpose, None);
+    assert_eq!(
+        (record.risk, &record.findings),
+        (before.risk, &before.findings),
+        "the review is as it was"
+    );
     assert!(
         store
             .outbox_for(request)

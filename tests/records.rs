@@ -313,6 +313,20 @@ fn approve_records_the_decision_and_queues_github_and_the_requester() {
     let record = store.request(id).expect("request");
     assert_eq!(record.state, RequestState::Approved);
     assert_eq!(record.decided_by.as_deref(), Some("alice"));
+    // The event says who, as the kernel told the daemon: login, OS user, uid, how.
+    let approved = store
+        .events_for(id)
+        .expect("events")
+        .into_iter()
+        .find(|event| event.kind == "approved")
+        .expect("approved event");
+    let alice = os_user(ALICE);
+    assert_eq!(approved.actor, "alice");
+    assert_eq!(
+        approved.detail["member"],
+        serde_json::json!({ "login": "alice", "os_user": alice.name, "uid": alice.uid,
+                            "authenticated_by": "peer_credentials" })
+    );
     assert_eq!(record.decision_reason.as_deref(), Some("scoped well"));
     let pushes = store.pushes_for(id).expect("pushes");
     assert_eq!(
