@@ -78,7 +78,8 @@ fn more_than_one_sender(message: &Message<'_>) -> bool {
             .root_part()
             .headers
             .iter()
-            .filter(|header| header.name.as_str().eq_ignore_ascii_case("From"))
+            // The parser names the standard headers by variant: no string comparison per header.
+            .filter(|header| matches!(header.name, mail_parser::HeaderName::From))
             .nth(1)
             .is_some()
 }
