@@ -746,15 +746,10 @@ fn forged_answers_change_nothing_until_a_member_accepts_one() {
     );
 
     // A member who checked with carol takes one of them, through the daemon.
-    let config = conversation.folder.db().with_file_name("records-only.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[store]\npath = \"patdesk.db\"\n{}",
-            common::users::team_and_control()
-        ),
-    )
-    .expect("config");
+    let config = common::control::records_only_config(
+        conversation.folder.db().parent().expect("folder"),
+        "records-only.toml",
+    );
     let _daemon = common::control::Daemon::start(&config);
     let mail = triage[1].id.to_string();
     let stranger = common::control::patdesk_as(

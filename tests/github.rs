@@ -3,7 +3,6 @@
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::Duration;
 
@@ -837,15 +836,7 @@ fn team_membership_is_asked_only_for_organization_permissions() {
 #[test]
 fn sync_needs_a_github_section() {
     let dir = TempDir::new().expect("temp dir");
-    let config: PathBuf = dir.path().join("patdesk.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[store]\npath = \"patdesk.db\"\n{}",
-            common::users::team_and_control()
-        ),
-    )
-    .expect("config");
+    let config = common::control::records_only_config(dir.path(), "patdesk.toml");
     // No daemon: the command says so, with its own exit code.
     let output = common::control::patdesk_as(common::users::ALICE, &config, &["sync"]);
     assert_eq!(output.status.code(), Some(8));

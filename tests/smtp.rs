@@ -330,15 +330,7 @@ fn an_uncertain_mail_goes_again_when_a_team_member_resends_it() {
     mailserver::require();
     let (dir, config, mut store) = desk(SMTP_PORT);
     // A daemon that serves the records only (no mailbox, no SMTP), so this test alone sends.
-    let config_path = dir.path().join("records-only.toml");
-    std::fs::write(
-        &config_path,
-        format!(
-            "[store]\npath = \"patdesk.db\"\n{}",
-            common::users::team_and_control()
-        ),
-    )
-    .expect("config");
+    let config_path = common::control::records_only_config(dir.path(), "records-only.toml");
     let token = format!("resend-{}", std::process::id());
     let request = queue_question(&mut store, "carol", &token);
     let message_id = format!("{token}@example.org");

@@ -64,6 +64,21 @@ impl Daemon {
     }
 }
 
+/// Writes `name` in `dir`: a config with the store `patdesk.db` beside it, the test team and
+/// the control socket, and nothing else (a daemon of it serves the records only).
+pub fn records_only_config(dir: &Path, name: &str) -> PathBuf {
+    let config = dir.join(name);
+    std::fs::write(
+        &config,
+        format!(
+            "[store]\npath = \"patdesk.db\"\n{}",
+            super::users::team_and_control()
+        ),
+    )
+    .expect("config");
+    config
+}
+
 /// Runs `patdesk ARGS --config CONFIG` as the OS user `user`.
 pub fn patdesk_as(user: &'static str, config: &Path, args: &[&str]) -> Output {
     command_as(os_user(user), patdesk_binary())
