@@ -3,6 +3,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 
 use serde_json::{Value, json};
 
@@ -10,6 +11,38 @@ pub const APP_ID: u64 = 4242;
 
 pub fn keys_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/github")
+}
+
+/// The stand-in's binary, built on first use: it is a crate of its own (so the patdesk binary
+/// holds no HTTP server), and Cargo only names the binaries of the package under test.
+pub fn binary() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let mut build = Command::new(env!("CARGO"));
+            build
+                .args([
+                    "build",
+                    "--quiet",
+                    "--locked",
+                    "--package",
+                    "github-standin",
+                ])
+                .current_dir(env!("CARGO_MANIFEST_DIR"));
+            if !cfg!(debug_assertions) {
+                build.arg("--release");
+            }
+            let status = build.status().expect("run cargo build for github-standin");
+            assert!(status.success(), "building github-standin failed");
+            // This test runs from target/<profile>/deps/; the binary lands in target/<profile>/.
+            let test_binary = std::env::current_exe().expect("the test's own path");
+            let profile_dir = test_binary
+                .parent()
+                .and_then(Path::parent)
+                .expect("target/<profile>/deps");
+            profile_dir.join("github-standin")
+        })
+        .clone()
 }
 
 pub struct Standin {
@@ -35,7 +68,7 @@ impl Standin {
         });
         let file = tempfile::NamedTempFile::new().expect("scenario file");
         std::fs::write(file.path(), scenario.to_string()).expect("write scenario");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_github-standin"))
+        let mut child = Command::new(binary())
             .arg("--scenario")
             .arg(file.path())
             .arg("--public-key")
