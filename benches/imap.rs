@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use futures::TryStreamExt;
 use jiff::Timestamp;
 use mailserver::{TestFolder, append, create, team_session};
-use patdesk::imap::{ImapSession, Intake, PROCESSED_KEYWORD};
+use patdesk::imap::{ImapSession, MailboxWatch, PROCESSED_KEYWORD};
 use patdesk::mail::MailPolicy;
 use patdesk::store::Store;
 
@@ -186,7 +186,7 @@ async fn catch_up() {
 }
 
 /// One catch-up of the whole backlog by `intake`, timed.
-async fn timed_catch_up(intake: &mut Intake) -> Spent {
+async fn timed_catch_up(intake: &mut MailboxWatch) -> Spent {
     let mut session = intake.imap.open_session().await.expect("session");
     let clock = Clock::start();
     let report = intake.catch_up(&mut session).await.expect("catch up");

@@ -3,6 +3,7 @@
 //! below owns one part of it.
 
 pub mod alerts;
+pub mod backoff;
 pub mod cli;
 pub mod config;
 pub mod control;
@@ -11,6 +12,7 @@ pub mod daemon;
 pub mod decide;
 pub mod github;
 pub mod imap;
+pub mod intake;
 pub mod lifecycle;
 pub mod mail;
 pub mod request;
@@ -19,3 +21,4 @@ pub mod smtp;
 pub mod store;
 pub mod sync;
 pub mod tls;
+pub mod wake;

@@ -106,7 +106,7 @@ impl Conversation {
 
     fn take_in_with(&self, policy: MailPolicy) {
         let mut intake = self.folder.intake(policy);
-        intake.signing_key = Some(Secret::new(KEY));
+        intake.intake.signing_key = Some(Secret::new(KEY));
         let deadline = Instant::now() + Duration::from_secs(15);
         self.runtime.block_on(async {
             let mut session = intake.imap.open_session().await.expect("session");

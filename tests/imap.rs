@@ -553,8 +553,8 @@ fn a_server_allowing_one_session_still_gets_a_backlog_acknowledged() {
 #[test]
 fn a_spoofed_github_decision_changes_no_record_and_only_asks_for_a_sync() {
     use common::builders::RequestBuilder;
-    use patdesk::daemon::SyncTrigger;
     use patdesk::request::RequestState;
+    use patdesk::wake::SyncTrigger;
 
     mailserver::require();
     let folder = TestFolder::new("spoofed");
@@ -573,8 +573,8 @@ fn a_spoofed_github_decision_changes_no_record_and_only_asks_for_a_sync() {
         mailserver::append(&mut admin, &folder.name, &forged).await;
     });
     let mut intake = folder.intake(common::corpus_policy());
-    let (asked, mut syncs) = tokio::sync::mpsc::unbounded_channel();
-    intake.trigger = Some(SyncTrigger(asked));
+    let (asked, mut syncs) = SyncTrigger::channel();
+    intake.intake.trigger = Some(asked);
     let request = RequestBuilder::tidy()
         .token_name(Some("docs-sync"))
         .state(RequestState::InReview)

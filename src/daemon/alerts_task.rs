@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::OutboxWake;
 use crate::alerts::{Delivery, Notifier, raise_stalls};
 use crate::store::Store;
+use crate::wake::OutboxWake;
 
 /// How soon an alert reaches the team.
 const ALERTS_INTERVAL: Duration = Duration::from_secs(5);

@@ -13,20 +13,10 @@ use crate::control::SyncNow;
 use crate::github::GithubClient;
 use crate::store::Store;
 use crate::sync::{PushReport, SyncOptions, SyncReport, push_decisions, sync_org};
+use crate::wake::OutboxWake;
 
 /// How soon a decision recorded by an engineer's command is carried to GitHub.
 const LOOK_FOR_DECISIONS: Duration = Duration::from_secs(2);
-
-/// Asks the GitHub task to sync an org soon. Cheap to clone; intake holds one.
-#[derive(Clone)]
-pub struct SyncTrigger(pub mpsc::UnboundedSender<String>);
-
-impl SyncTrigger {
-    pub fn org(&self, org: &str) {
-        // The task is gone only at shutdown, when nothing needs syncing any more.
-        let _ = self.0.send(org.to_string());
-    }
-}
 
 pub(super) struct GithubTask {
     pub client: GithubClient,
@@ -41,7 +31,7 @@ pub(super) struct GithubTask {
     /// Whose decisions may be carried to GitHub.
     pub team: TeamConfig,
     /// Told after each sync, which may have queued questions to requesters.
-    pub outbox: Option<super::OutboxWake>,
+    pub outbox: Option<OutboxWake>,
     pub shutdown: watch::Receiver<bool>,
 }
 

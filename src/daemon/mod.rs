@@ -14,18 +14,19 @@ mod pulse;
 use anyhow::{Context as _, anyhow};
 use tokio::sync::{mpsc, watch};
 
-pub use github_task::{SyncTrigger, gather_triggers};
+pub use github_task::gather_triggers;
 pub use lock::{DaemonLock, LockError, running_daemon};
-pub use outbox_task::OutboxWake;
 
 use crate::config::{Config, ConfigError};
 use crate::control::{ControlServer, SyncNow, SyncRequests};
 use crate::github::{ClientOptions, GithubClient};
-use crate::imap::{Intake, MailboxAccess};
+use crate::imap::{MailboxAccess, MailboxWatch};
+use crate::intake::Intake;
 use crate::mail::compose::Templates;
 use crate::smtp::Sender;
 use crate::store::Store;
 use crate::sync::{SyncOptions, load_directory};
+use crate::wake::{OutboxWake, SyncTrigger};
 
 /// Runs until SIGTERM or Ctrl-C; SIGHUP reloads the config and templates. Each task finishes
 /// the transaction it is in; none is started after the signal.
@@ -154,7 +155,7 @@ fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         })
     };
     let (shutdown_tx, shutdown) = watch::channel(false);
-    let (trigger, triggers) = mpsc::unbounded_channel::<String>();
+    let (trigger, triggers) = SyncTrigger::channel();
     let (sync_requests, sync_requests_rx) = mpsc::unbounded_channel::<SyncNow>();
     let mut tasks: Vec<Task> = Vec::new();
     // Mail is sent only with [smtp]; without it the queue waits for a config that has one, and
@@ -201,24 +202,23 @@ fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         })));
     }
     if let Some(mailbox) = &config.mailbox {
-        let intake = Intake {
+        let watch = MailboxWatch {
             imap: MailboxAccess {
                 mailbox: mailbox.clone(),
                 password: read(&mailbox.password)?,
                 can_move: true,
             },
-            policy: config.mail.clone(),
-            signing_key: config.signing_key.as_ref().map(read).transpose()?,
-            review: config.review.clone(),
+            intake: Intake {
+                policy: config.mail.clone(),
+                signing_key: config.signing_key.as_ref().map(read).transpose()?,
+                review: config.review.clone(),
+                orgs: orgs.clone(),
+                trigger: config.github.is_some().then(|| trigger.clone()),
+                outbox: outbox.clone(),
+            },
             store: Store::open(&config.store.path)?,
-            orgs: orgs.clone(),
-            trigger: config
-                .github
-                .is_some()
-                .then(|| SyncTrigger(trigger.clone())),
-            outbox: outbox.clone(),
         };
-        tasks.push(Box::pin(intake.run(shutdown.clone())));
+        tasks.push(Box::pin(watch.run(shutdown.clone())));
     }
     if let Some(smtp) = &config.smtp {
         let Some(signing_key) = &config.signing_key else {

@@ -1,31 +1,20 @@
 //! The outbox task: sends queued mail every round, and as soon as intake or the sync has
 //! queued some.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 
 use crate::conversation::{self, Reminders};
-use crate::smtp::{Filing, Sender};
+use crate::smtp::{CopiesFiled, Sender};
 use crate::store::Store;
+use crate::wake::OutboxWake;
 
 /// How often the outbox is looked at when nobody asks: a transient refusal is retried this late.
 pub(super) const OUTBOX_INTERVAL: Duration = Duration::from_secs(30);
 
 /// How often the outbox notices mail queued by another process, such as an engineer's command.
 const LOOK_FOR_COMMITS: Duration = Duration::from_secs(2);
-
-/// Asks the outbox task for a round soon. Cheap to clone; intake and the GitHub task hold one.
-#[derive(Clone, Default)]
-pub struct OutboxWake(Arc<Notify>);
-
-impl OutboxWake {
-    pub fn wake(&self) {
-        // One stored permit: many wakes before the next round make one round.
-        self.0.notify_one();
-    }
-}
 
 pub(super) struct OutboxTask {
     pub sender: Sender,
@@ -101,7 +90,7 @@ pub(super) async fn run(mut task: OutboxTask) {
             Err(error) => tracing::error!(%error, "outbox round failed"),
         }
         match task.sender.file_copies(&mut task.store).await {
-            Ok(Filing {
+            Ok(CopiesFiled {
                 error: Some(error),
                 waiting,
                 ..
@@ -128,7 +117,7 @@ pub(super) async fn run(mut task: OutboxTask) {
         loop {
             tokio::select! {
                 () = &mut round_due => break,
-                () = task.wake.0.notified() => break,
+                () = task.wake.woken() => break,
                 _ = tokio::time::sleep(LOOK_FOR_COMMITS) => {
                     // A decision recorded by `patdesk approve` queues its mail from another
                     // process, which cannot wake this task.

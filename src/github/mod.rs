@@ -513,9 +513,7 @@ impl GithubClient {
             .options
             .backoff
             .saturating_mul(1 << attempt.saturating_sub(1).min(10));
-        let jitter_range = u64::try_from(base.as_millis() / 4).unwrap_or(0).max(1);
-        let nanos = u64::from(Timestamp::now().subsec_nanosecond().unsigned_abs());
-        base + Duration::from_millis(nanos % jitter_range)
+        crate::backoff::jittered(base, base / 4)
     }
 
     async fn read(

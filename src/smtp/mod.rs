@@ -8,8 +8,10 @@
 //! hold mail back, queued, before any of that.
 
 mod limits;
+mod sent_folder;
 
 pub use limits::{PAUSE_ALERT, RateLimits, Verdict};
+pub use sent_folder::SentFolder;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -22,7 +24,6 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::config::{Secret, Security, SendLimits, SentCopy, SmtpConfig};
-use crate::imap::MailboxAccess;
 use crate::mail::compose::{Envelope, Templates, compose, signed_message_id};
 use crate::store::{OutgoingMail, Store, StoreError};
 
@@ -63,7 +64,7 @@ pub struct Settled {
 
 /// What filing copies in the Sent folder did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Filing {
+pub struct CopiesFiled {
     pub filed: usize,
     /// Still to file, on a later round.
     pub waiting: usize,
@@ -83,7 +84,7 @@ pub struct Sender {
     team_name: String,
     limits: RateLimits,
     /// The team mailbox, where a copy of each sent mail is filed.
-    copies: Option<MailboxAccess>,
+    copies: Option<Box<dyn SentFolder>>,
 }
 
 impl Sender {
@@ -156,8 +157,8 @@ impl Sender {
 
     /// The team mailbox: where a copy of every mail sent is filed (or found, when the server
     /// files it), and, with `plus_addressing`, where replies are asked for by request.
-    pub fn with_mailbox(mut self, mailbox: MailboxAccess) -> Sender {
-        self.copies = Some(mailbox);
+    pub fn with_mailbox(mut self, mailbox: impl SentFolder + 'static) -> Sender {
+        self.copies = Some(Box::new(mailbox));
         self
     }
 
@@ -202,14 +203,14 @@ impl Sender {
             .iter()
             .filter_map(|mail| mail.message_id.clone())
             .collect();
-        let found = match mailbox.find_in_sent(&ids).await {
+        let found = match mailbox.find(&ids).await {
             Ok(found) => found,
             Err(error) => {
                 tracing::warn!(%error, "cannot look for uncertain mail in the Sent folder");
                 return Ok(settled);
             }
         };
-        let server_files_copies = mailbox.mailbox.sent_copy == SentCopy::Server;
+        let server_files_copies = mailbox.mailbox().sent_copy == SentCopy::Server;
         let now = jiff::Timestamp::now();
         let tx = store.transaction()?;
         for mail in &uncertain {
@@ -367,25 +368,21 @@ impl Sender {
     /// Files the copies of sent mail that are not yet in the team's Sent folder, when patdesk
     /// files them (`sent_copy = "append"`). A copy that cannot be filed now is filed on a later
     /// round: each is marked as soon as it is in, so none is filed twice.
-    pub async fn file_copies(&self, store: &mut Store) -> Result<Filing, StoreError> {
+    pub async fn file_copies(&self, store: &mut Store) -> Result<CopiesFiled, StoreError> {
         let Some(mailbox) = self
             .copies
             .as_ref()
-            .filter(|mailbox| mailbox.mailbox.sent_copy == SentCopy::Append)
+            .filter(|mailbox| mailbox.mailbox().sent_copy == SentCopy::Append)
         else {
-            return Ok(Filing::default());
+            return Ok(CopiesFiled::default());
         };
         let unfiled = store.unfiled_sent_mail(100)?;
         let mut filed = Vec::new();
-        let error = mailbox
-            .file_sent(&unfiled, |id| filed.push(id))
-            .await
-            .err()
-            .map(|error| error.to_string());
+        let error = mailbox.file(&unfiled, &mut |id| filed.push(id)).await.err();
         for id in &filed {
             store.mark_mail_filed(*id)?;
         }
-        Ok(Filing {
+        Ok(CopiesFiled {
             filed: filed.len(),
             waiting: unfiled.len() - filed.len(),
             error,
@@ -434,7 +431,7 @@ impl Sender {
         let plus = self
             .copies
             .as_ref()
-            .is_some_and(|mailbox| mailbox.mailbox.plus_addressing);
+            .is_some_and(|mailbox| mailbox.mailbox().plus_addressing);
         match (request, self.reply_to.rsplit_once('@')) {
             (Some(request), Some((local, domain))) if plus => {
                 format!("{local}+pat-{request}@{domain}")

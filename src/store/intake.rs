@@ -29,6 +29,33 @@ impl super::Store {
             .optional()?)
     }
 
+    /// Remembers how far `mailbox` has been read (for `status` and UIDVALIDITY changes): never
+    /// backwards within one UIDVALIDITY.
+    pub fn remember_position(
+        &mut self,
+        mailbox: &str,
+        uidvalidity: u32,
+        last_uid: u32,
+        modseq: Option<u64>,
+    ) -> Result<(), StoreError> {
+        let last_uid = match self.mailbox_position(mailbox)? {
+            Some(previous) if previous.uidvalidity == uidvalidity => {
+                previous.last_uid.max(last_uid)
+            }
+            _ => last_uid,
+        };
+        let tx = self.transaction()?;
+        tx.set_mailbox_position(
+            mailbox,
+            &MailboxPosition {
+                uidvalidity,
+                last_uid,
+            },
+            modseq,
+        )?;
+        tx.commit()
+    }
+
     /// Whether any of `uids` was tried before without finishing.
     pub fn any_intake_attempts(
         &self,

@@ -9,7 +9,8 @@ use std::time::Duration;
 use std::os::unix::fs::PermissionsExt;
 
 use patdesk::config::{Config, Endpoint, Security};
-use patdesk::imap::{ImapSession, Intake, Login, MailboxAccess, connect};
+use patdesk::imap::{ImapSession, Login, MailboxAccess, MailboxWatch, connect};
+use patdesk::intake::Intake;
 use patdesk::mail::MailPolicy;
 use patdesk::store::Store;
 
@@ -111,28 +112,30 @@ impl TestFolder {
         self.dir.path().join("patdesk.db")
     }
 
-    /// An intake for this folder, as `patdesk run` would build it.
-    pub fn intake(&self, policy: MailPolicy) -> Intake {
+    /// The watch of this folder, as `patdesk run` would build it.
+    pub fn intake(&self, policy: MailPolicy) -> MailboxWatch {
         self.intake_from(&self.config_file(""), policy)
     }
 
     /// An intake from a config file of this folder's, perhaps edited.
-    pub fn intake_from(&self, config: &std::path::Path, policy: MailPolicy) -> Intake {
+    pub fn intake_from(&self, config: &std::path::Path, policy: MailPolicy) -> MailboxWatch {
         let config = Config::load(config).expect("config");
         let mailbox = config.mailbox.expect("mailbox");
-        Intake {
+        MailboxWatch {
             imap: MailboxAccess {
                 password: mailbox.password.read().expect("password"),
                 mailbox,
                 can_move: true,
             },
-            policy,
-            signing_key: None,
-            review: patdesk::review::ReviewPolicy::default(),
+            intake: Intake {
+                policy,
+                signing_key: None,
+                review: patdesk::review::ReviewPolicy::default(),
+                orgs: vec!["acme-corp".to_string()],
+                trigger: None,
+                outbox: None,
+            },
             store: Store::open(&self.db()).expect("store"),
-            orgs: vec!["acme-corp".to_string()],
-            trigger: None,
-            outbox: None,
         }
     }
 }

@@ -1,39 +1,61 @@
-//! The store's half of a catch-up: fetched mail is analysed and committed on a thread of its
-//! own, so the next batch is read from the server while this one is filed.
+//! What happens to a mail once it is read from the mailbox: it is analysed, stored once with
+//! what it is, threaded onto its request when it answers one (`conversation`), set aside for
+//! triage when nobody can tell, and quarantined when it keeps failing; the orgs GitHub's mails
+//! are about are handed to the sync, and the outbox is woken for what a reply queued.
 //!
-//! The thread has its own connection to the database (a connection cannot be shared between
-//! threads). It tells the catch-up which mails are committed; only those are acknowledged on
-//! the server.
+//! `imap` reads the mail and acknowledges it on the server once this module says it is
+//! committed; nothing here speaks IMAP.
+
+mod filer;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
+pub use filer::{Filer, FilingError};
 
-use super::IntakeError;
 use crate::config::Secret;
 use crate::conversation::{self, Outcome, Threading};
 use crate::mail::{Analysis, Kind, MailPolicy, analyze};
 use crate::review::ReviewPolicy;
-use crate::store::{
-    Checkpointer, Direction, MailboxPosition, NewMessage, Store, StoreError, Tx, content_hash,
-};
+use crate::store::{Direction, NewMessage, Store, StoreError, Tx, content_hash};
 use crate::sync::orgs_to_sync;
+use crate::wake::{OutboxWake, SyncTrigger};
 
 /// Tries at one mail before it is quarantined.
 const MAX_ATTEMPTS: u32 = 3;
-/// A commit stops taking in waiting batches once it holds this many mails. Whatever has been
-/// fetched while the last commit ran joins the next one, so commits grow (and cost less per
-/// mail) exactly when filing falls behind reading.
-const GROUP_MAILS: usize = 1000;
-/// Mails committed between checkpoints: about 25 MB of WAL for mail of 2 KB, near SQLite's
-/// own 1,000 pages (16 MB). More often, the fsyncs of each checkpoint cost more than they save
-/// (a 10,000-mail catch-up took 0.46 s checkpointing every 1,000 mails, 0.43 s every 4,000).
-const CHECKPOINT_MAILS: usize = 4000;
+
+/// How intake reads and files a mail, and whom it tells; owned, so the filing thread can hold
+/// it.
+#[derive(Clone)]
+pub struct Intake {
+    pub policy: MailPolicy,
+    /// Signs patdesk's Message-IDs; with it, replies are threaded onto their requests.
+    pub signing_key: Option<Secret>,
+    /// For reviewing a request again when its purpose arrives.
+    pub review: ReviewPolicy,
+    /// The orgs patdesk serves, for GitHub's mails to ask for their sync.
+    pub orgs: Vec<String>,
+    pub trigger: Option<SyncTrigger>,
+    /// Told after each commit, which may have queued an acknowledgement.
+    pub outbox: Option<OutboxWake>,
+}
+
+impl Intake {
+    /// Asks for what a commit's mails call for: a sync of the orgs GitHub wrote about, and an
+    /// outbox round for the acknowledgements replies may have queued.
+    fn pass_on(&self, filed: &Filed) {
+        if let Some(trigger) = &self.trigger {
+            for org in &filed.syncs {
+                trigger.org(org);
+            }
+        }
+        if let Some(outbox) = &self.outbox {
+            outbox.wake();
+        }
+    }
+}
 
 /// One mail as read from the server.
-pub(super) struct FetchedMail {
+pub struct FetchedMail {
     pub uid: u32,
     /// The whole mail, or its headers when it is over the size cap.
     pub raw: Vec<u8>,
@@ -41,9 +63,16 @@ pub(super) struct FetchedMail {
     pub note: Option<&'static str>,
 }
 
+/// The folder being read, as selected.
+pub struct Place {
+    pub folder: String,
+    pub uidvalidity: u32,
+    pub highest_modseq: Option<u64>,
+}
+
 /// What one commit did, for the catch-up to acknowledge and report.
 #[derive(Debug, Default)]
-pub(super) struct Filed {
+pub struct Filed {
     /// Stored now or before: to be acknowledged.
     pub processed: Vec<u32>,
     /// Failed too often: stored from their headers, to go to the Quarantine folder.
@@ -54,113 +83,20 @@ pub(super) struct Filed {
     pub recognised: usize,
 }
 
-/// How intake reads and files a mail; owned, so the filing thread can hold it.
-#[derive(Clone)]
-pub(super) struct Filing {
-    pub policy: MailPolicy,
-    /// Signs patdesk's Message-IDs; with it, replies are threaded onto their requests.
-    pub signing_key: Option<Secret>,
-    pub review: ReviewPolicy,
-    pub orgs: Vec<String>,
-}
-
-/// The folder being caught up, as selected.
-pub(super) struct Place {
-    pub folder: String,
-    pub uidvalidity: u32,
-    pub highest_modseq: Option<u64>,
-}
-
-/// The filing thread of one catch-up.
-pub(super) struct Filer {
-    thread: JoinHandle<Result<(), StoreError>>,
-}
-
-impl Filer {
-    /// Files what `fetched` brings into the database at `path`, on a thread of its own with
-    /// its own connection, telling `filed` after each commit.
-    pub fn start(
-        path: PathBuf,
-        filing: Filing,
-        place: Place,
-        fetched: mpsc::Receiver<Vec<FetchedMail>>,
-        filed: mpsc::UnboundedSender<Filed>,
-    ) -> Filer {
-        let thread = tokio::task::spawn_blocking(move || {
-            let mut store = Store::open(&path)?;
-            // Checkpoints beside the filing, not inside its commits.
-            let checkpointer = Checkpointer::beside(&store)?;
-            let filed_all = file_all(&mut store, &filing, &place, fetched, &filed, &checkpointer);
-            checkpointer.finish();
-            filed_all
-        });
-        Filer { thread }
-    }
-
-    /// Waits until every batch is filed; a panic on the thread goes on here.
-    pub async fn finished(self) -> Result<(), IntakeError> {
-        match self.thread.await {
-            Ok(result) => Ok(result?),
-            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
-            // Cancelled: the runtime is shutting down.
-            Err(error) => Err(IntakeError::Filing(error.to_string())),
-        }
-    }
-}
-
-/// Files every batch `fetched` brings until it closes, telling `filed` after each commit and
-/// `checkpointer` after every `CHECKPOINT_MAILS`. Stops early, without error, when nobody
-/// listens to `filed` any more.
-fn file_all(
-    store: &mut Store,
-    filing: &Filing,
-    place: &Place,
-    mut fetched: mpsc::Receiver<Vec<FetchedMail>>,
-    filed: &mpsc::UnboundedSender<Filed>,
-    checkpointer: &Checkpointer,
-) -> Result<(), StoreError> {
-    let mut since_checkpoint = 0;
-    while let Some(mut group) = fetched.blocking_recv() {
-        while group.len() < GROUP_MAILS {
-            match fetched.try_recv() {
-                Ok(more) => group.extend(more),
-                Err(_) => break,
-            }
-        }
-        let outcome = file_group(store, filing, place, &group)?;
-        if let Some(last_uid) = group.iter().map(|mail| mail.uid).max() {
-            remember_position(
-                store,
-                &place.folder,
-                place.uidvalidity,
-                last_uid,
-                place.highest_modseq,
-            )?;
-        }
-        since_checkpoint += group.len();
-        if since_checkpoint >= CHECKPOINT_MAILS {
-            checkpointer.nudge();
-            since_checkpoint = 0;
-        }
-        if filed.send(outcome).is_err() {
-            break;
-        }
-    }
-    Ok(())
-}
-
+/// Stores one group of mails, each once: counted as tried first, so a mail that brings
+/// patdesk down is found and quarantined on a later try.
 fn file_group(
     store: &mut Store,
-    filing: &Filing,
+    intake: &Intake,
     place: &Place,
     mails: &[FetchedMail],
 ) -> Result<Filed, StoreError> {
     let reading = Reading {
-        policy: &filing.policy,
-        threading: filing.signing_key.as_ref().map(|key| Threading {
+        policy: &intake.policy,
+        threading: intake.signing_key.as_ref().map(|key| Threading {
             key: key.expose().as_bytes(),
-            policy: &filing.review,
-            trust: filing.policy.replies,
+            policy: &intake.review,
+            trust: intake.policy.replies,
         }),
     };
     let Place {
@@ -174,7 +110,7 @@ fn file_group(
         match outcome {
             Some(analysis) => {
                 filed.ingested += 1;
-                filed.syncs.extend(orgs_to_sync(&analysis, &filing.orgs));
+                filed.syncs.extend(orgs_to_sync(&analysis, &intake.orgs));
             }
             None => filed.recognised += 1,
         }
@@ -227,31 +163,6 @@ fn file_group(
         record(outcome, mail.uid, &mut filed);
     }
     Ok(filed)
-}
-
-/// Remembers how far the folder has been read (for `status` and UIDVALIDITY changes).
-pub(super) fn remember_position(
-    store: &mut Store,
-    folder: &str,
-    uidvalidity: u32,
-    last_uid: u32,
-    modseq: Option<u64>,
-) -> Result<(), StoreError> {
-    let previous = store.mailbox_position(folder)?;
-    let last_uid = match previous {
-        Some(previous) if previous.uidvalidity == uidvalidity => previous.last_uid.max(last_uid),
-        _ => last_uid,
-    };
-    let tx = store.transaction()?;
-    tx.set_mailbox_position(
-        folder,
-        &MailboxPosition {
-            uidvalidity,
-            last_uid,
-        },
-        modseq,
-    )?;
-    tx.commit()
 }
 
 /// How intake reads a mail and files it.

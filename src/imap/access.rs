@@ -1,0 +1,221 @@
+//! The IMAP commands patdesk sends, each under the configured deadline: logging in and
+//! making the folders, reading sizes and bodies, acknowledging (MOVE or a keyword), and the
+//! Sent folder's copies.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures::TryStreamExt;
+
+use super::{ImapError, ImapSession, Login, PROCESSED_KEYWORD, connect};
+use crate::config::{Acknowledge, MailboxConfig, Secret};
+
+/// The mailbox and how to reach it. Kept apart from the store, which cannot be shared
+/// between threads, so the IMAP calls can borrow it across their awaits.
+pub struct MailboxAccess {
+    pub mailbox: MailboxConfig,
+    pub password: Secret,
+    /// Whether the server offers MOVE; learnt at each login.
+    pub can_move: bool,
+}
+
+impl MailboxAccess {
+    pub(super) fn deadline(&self) -> Duration {
+        self.mailbox.command_timeout
+    }
+
+    pub(super) async fn command<T, E: std::fmt::Display>(
+        &self,
+        during: &str,
+        future: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, ImapError> {
+        tokio::time::timeout(self.deadline(), future)
+            .await
+            .map_err(|_| ImapError::Timeout {
+                during: during.to_string(),
+                seconds: self.deadline().as_secs(),
+            })?
+            .map_err(|e| ImapError::Imap {
+                during: during.to_string(),
+                error: e.to_string(),
+            })
+    }
+
+    /// Connects, logs in, and makes sure the watched, Processed and Quarantine folders exist.
+    pub async fn open_session(&self) -> Result<ImapSession, ImapError> {
+        let login = Login::Password {
+            username: &self.mailbox.username,
+            password: &self.password,
+        };
+        let mut session = connect(&self.mailbox.endpoint, login, self.deadline()).await?;
+        for folder in [
+            &self.mailbox.folder,
+            &self.mailbox.processed_folder,
+            &self.mailbox.quarantine_folder,
+        ] {
+            // CREATE fails when the folder exists, which is the usual case.
+            let _ = tokio::time::timeout(self.deadline(), session.create(folder)).await;
+        }
+        Ok(session)
+    }
+
+    /// The bodies (or headers) of `uids`, by UID.
+    pub(super) async fn fetch(
+        &self,
+        session: &mut ImapSession,
+        uids: &[u32],
+        what: &str,
+    ) -> Result<HashMap<u32, Vec<u8>>, ImapError> {
+        if uids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let set = uid_set(uids);
+        let query = format!("(UID {what})");
+        let stream = self
+            .command("FETCH", session.uid_fetch(&set, &query))
+            .await?;
+        let fetches: Vec<_> = self
+            .command("FETCH", stream.try_collect::<Vec<_>>())
+            .await?;
+        Ok(fetches
+            .iter()
+            .filter_map(|fetch| {
+                let raw = if what.contains("HEADER") {
+                    fetch.header()
+                } else {
+                    fetch.body()
+                };
+                Some((fetch.uid?, raw?.to_vec()))
+            })
+            .collect())
+    }
+
+    /// A session with the watched folder selected, for acknowledging while another session
+    /// reads; refused if the folder is no longer the one being read.
+    pub(super) async fn open_selected(&self, uidvalidity: u32) -> Result<ImapSession, ImapError> {
+        let mut session = self.open_session().await?;
+        let selected = self
+            .command("SELECT", session.select(&self.mailbox.folder))
+            .await?;
+        if selected.uid_validity.unwrap_or(0) != uidvalidity {
+            return Err(ImapError::Imap {
+                during: "SELECT".to_string(),
+                error: "the folder's UIDVALIDITY changed during the catch-up".to_string(),
+            });
+        }
+        Ok(session)
+    }
+
+    /// Marks stored mail as handled, as the config says.
+    pub(super) async fn acknowledge(
+        &self,
+        session: &mut ImapSession,
+        uids: &[u32],
+    ) -> Result<(), ImapError> {
+        match self.mailbox.acknowledge {
+            Acknowledge::Move => {
+                self.move_to(session, uids, &self.mailbox.processed_folder)
+                    .await
+            }
+            Acknowledge::Flag => {
+                if uids.is_empty() {
+                    return Ok(());
+                }
+                let flags = format!("+FLAGS.SILENT ({PROCESSED_KEYWORD})");
+                let stream = self
+                    .command("STORE", session.uid_store(uid_set(uids), &flags))
+                    .await?;
+                let _: Vec<_> = self
+                    .command("STORE", stream.try_collect::<Vec<_>>())
+                    .await?;
+                Ok(())
+            }
+        }
+    }
+
+    /// `RFC822.SIZE` of each of `uids` (sorted) that is still there.
+    pub(super) async fn sizes(
+        &self,
+        session: &mut ImapSession,
+        uids: &[u32],
+    ) -> Result<Vec<(u32, u32)>, ImapError> {
+        let stream = self
+            .command(
+                "FETCH sizes",
+                session.uid_fetch(uid_set(uids), "(UID RFC822.SIZE)"),
+            )
+            .await?;
+        let fetches: Vec<_> = self
+            .command("FETCH sizes", stream.try_collect::<Vec<_>>())
+            .await?;
+        // Only answers to this command: flags another session changed meanwhile (intake's own
+        // acknowledgement, in flag mode) come in as FETCH responses too, without a size.
+        Ok(fetches
+            .iter()
+            .filter_map(|fetch| Some((fetch.uid?, fetch.size?)))
+            .filter(|(uid, _)| uids.binary_search(uid).is_ok())
+            .collect())
+    }
+
+    /// MOVE where the server has it (RFC 6851); otherwise COPY, `\Deleted` and UID EXPUNGE of
+    /// just those mails (UIDPLUS), which ends the same way.
+    pub(super) async fn move_to(
+        &self,
+        session: &mut ImapSession,
+        uids: &[u32],
+        folder: &str,
+    ) -> Result<(), ImapError> {
+        if uids.is_empty() {
+            return Ok(());
+        }
+        let set = uid_set(uids);
+        if self.can_move {
+            return self.command("MOVE", session.uid_mv(&set, folder)).await;
+        }
+        self.command("COPY", session.uid_copy(&set, folder)).await?;
+        let flagged = self
+            .command(
+                "STORE",
+                session.uid_store(&set, "+FLAGS.SILENT (\\Deleted)"),
+            )
+            .await?;
+        let _: Vec<_> = self
+            .command("STORE", flagged.try_collect::<Vec<_>>())
+            .await?;
+        let expunged = self.command("EXPUNGE", session.uid_expunge(&set)).await?;
+        let _: Vec<_> = self
+            .command("EXPUNGE", expunged.try_collect::<Vec<_>>())
+            .await?;
+        Ok(())
+    }
+}
+
+/// `1:3,7,9:10` for sorted UIDs.
+pub(super) fn uid_set(uids: &[u32]) -> String {
+    let mut ranges: Vec<String> = Vec::new();
+    let mut iter = uids.iter().copied().peekable();
+    while let Some(start) = iter.next() {
+        let mut end = start;
+        while iter.peek() == Some(&(end + 1)) {
+            end += 1;
+            iter.next();
+        }
+        ranges.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}:{end}")
+        });
+    }
+    ranges.join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uid_set;
+
+    #[test]
+    fn uid_sets_are_compact_ranges() {
+        assert_eq!(uid_set(&[1, 2, 3, 7, 9, 10]), "1:3,7,9:10");
+        assert_eq!(uid_set(&[5]), "5");
+    }
+}
