@@ -8,6 +8,7 @@ use jiff::Timestamp;
 use serde_json::json;
 
 use crate::config::{AlertsConfig, Secret};
+use crate::mail::{AlertMail, Outgoing};
 use crate::store::{Alert, Store, StoreError};
 
 /// What one round of delivery did.
@@ -60,20 +61,15 @@ impl Notifier {
                 delivery.error = Some(error);
                 break;
             }
-            let tx = store.transaction()?;
             if let Some(address) = &self.email {
-                tx.enqueue_alert_mail(
-                    alert.request_id,
-                    address,
-                    &json!({
-                        "request": alert.request_id,
-                        "summary": summary(alert),
-                        "message": alert.message,
-                    }),
-                    &format!("alert-{}", alert.id),
-                )?;
+                let mail = Outgoing::Alert(AlertMail {
+                    request: alert.request_id,
+                    summary: summary(alert),
+                    message: alert.message.clone(),
+                });
+                store
+                    .write(|tx| tx.enqueue_mail(address, &mail, &format!("alert-{}", alert.id)))?;
             }
-            tx.commit()?;
             store.mark_alert_delivered(alert.id)?;
             delivery.delivered += 1;
         }
@@ -143,17 +139,12 @@ pub fn raise_stalls(
         {
             continue;
         }
-        let tx = store.transaction()?;
-        tx.raise_alert(
-            kind,
-            None,
-            &format!(
-                "{} has been failing since {since}: {}",
-                part.part,
-                part.last_error.as_deref().unwrap_or("no error recorded")
-            ),
-        )?;
-        tx.commit()?;
+        let message = format!(
+            "{} has been failing since {since}: {}",
+            part.part,
+            part.last_error.as_deref().unwrap_or("no error recorded")
+        );
+        store.write(|tx| tx.raise_alert(kind, None, &message))?;
         raised += 1;
     }
     Ok(raised)

@@ -10,12 +10,12 @@
 use serde::Serialize;
 use serde_json::json;
 
-use crate::conversation::{acknowledge, take_purpose, waiting_for_purpose};
-use crate::lifecycle::{Action, Member, Refusal, RevokeReason, transition};
+use crate::conversation::{acknowledge, queue_question, take_purpose, waiting_for_purpose};
+use crate::lifecycle::{Action, Member, PushAction, Refusal, RevokeReason, transition};
+use crate::mail::{DecisionMail, Outgoing, is_address};
 use crate::request::RequestState;
 use crate::review::{ReviewPolicy, Risk};
 use crate::store::{NewRequest, RequestRecord, Resend, Store, StoreError, Tx};
-use crate::sync::{is_address, queue_question};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DecideError {
@@ -57,29 +57,42 @@ fn optional(text: Option<&str>) -> Option<&str> {
     text.map(str::trim).filter(|text| !text.is_empty())
 }
 
-/// Opens the member's write, reads the request and checks the action against its state.
-fn begin<'s>(
-    store: &'s mut Store,
+/// Runs `act` in the member's write, with the request read inside it and `action` checked
+/// against its state: `act` is given the record and the state the action leads to. Nothing is
+/// kept unless all of it succeeds.
+fn deciding<T>(
+    store: &mut Store,
     member: &Member,
     id: i64,
     action: Action,
-) -> Result<(Tx<'s>, RequestRecord, RequestState), DecideError> {
-    let tx = store.transaction_for(member)?;
-    let record = tx.request(id)?;
-    let next = transition(action, record.state, member, &record.request.owner_login)?;
-    Ok((tx, record, next))
+    act: impl FnOnce(&Tx<'_>, &RequestRecord, RequestState) -> Result<T, DecideError>,
+) -> Result<T, DecideError> {
+    store.write_for(member, |tx| {
+        let record = tx.request(id)?;
+        let next = transition(action, record.state, member, &record.request.owner_login)?;
+        act(tx, &record, next)
+    })
 }
 
 /// Queues the requester's mail about a decision, when their address is known.
 fn tell_requester(
     tx: &Tx<'_>,
     record: &RequestRecord,
-    kind: &str,
-    decision: &str,
+    mail: fn(DecisionMail) -> Outgoing,
     by: &str,
     reason: Option<&str>,
-    steps: Option<Vec<&str>>,
+    steps: Vec<String>,
 ) -> Result<Option<i64>, StoreError> {
+    let mail = mail(DecisionMail {
+        request: record.id,
+        org: record.request.org.clone(),
+        token_name: record.request.token_name.clone(),
+        owner: record.request.owner_login.clone(),
+        by: by.to_string(),
+        reason: reason.map(str::to_string),
+        steps,
+    });
+    let kind = mail.kind().as_str();
     let Some(address) = &record.owner_email else {
         tx.append_event(
             "system",
@@ -89,25 +102,18 @@ fn tell_requester(
         )?;
         return Ok(None);
     };
-    let mut payload = json!({
-        "request": record.id,
-        "org": record.request.org,
-        "token_name": record.request.token_name,
-        "owner": record.request.owner_login,
-        "decision": decision,
-        "by": by,
-        "reason": reason,
-    });
-    if let Some(steps) = steps {
-        payload["steps"] = json!(steps);
-    }
-    tx.enqueue_mail(
-        record.id,
-        kind,
-        address,
-        &payload,
-        &format!("pat-{}:{kind}", record.id),
-    )
+    tx.enqueue_mail(address, &mail, &format!("pat-{}:{kind}", record.id))
+}
+
+/// Queues the GitHub call that carries a decision.
+fn push(
+    tx: &Tx<'_>,
+    record: &RequestRecord,
+    action: PushAction,
+    reason: Option<&str>,
+) -> Result<Option<i64>, StoreError> {
+    let key = format!("pat-{}:{}", record.id, action.as_str());
+    tx.enqueue_push(record.id, action, reason, &key)
 }
 
 fn decided(record: &RequestRecord, state: RequestState, member: &Member) -> Decided {
@@ -128,26 +134,20 @@ pub fn approve(
     reason: Option<&str>,
 ) -> Result<Decided, DecideError> {
     let reason = optional(reason);
-    let (tx, record, next) = begin(store, member, id, Action::Approve)?;
-    tx.record_decision(record.id, &member.login, next, reason)?;
-    let mut done = decided(&record, next, member);
-    done.github_push = tx.enqueue_push(
-        record.id,
-        "approve",
-        reason,
-        &format!("pat-{}:approve", record.id),
-    )?;
-    done.mail = tell_requester(
-        &tx,
-        &record,
-        "approval",
-        "approved",
-        &member.login,
-        reason,
-        None,
-    )?;
-    tx.commit()?;
-    Ok(done)
+    deciding(store, member, id, Action::Approve, |tx, record, next| {
+        tx.record_decision(record.id, &member.login, next, reason)?;
+        let mut done = decided(record, next, member);
+        done.github_push = push(tx, record, PushAction::Approve, reason)?;
+        done.mail = tell_requester(
+            tx,
+            record,
+            Outgoing::Approval,
+            &member.login,
+            reason,
+            Vec::new(),
+        )?;
+        Ok(done)
+    })
 }
 
 pub fn deny(
@@ -157,32 +157,26 @@ pub fn deny(
     reason: &str,
 ) -> Result<Decided, DecideError> {
     let reason = required("the reason", reason)?;
-    let (tx, record, next) = begin(store, member, id, Action::Deny)?;
-    tx.record_decision(record.id, &member.login, next, Some(reason))?;
-    let mut done = decided(&record, next, member);
-    done.github_push = tx.enqueue_push(
-        record.id,
-        "deny",
-        Some(reason),
-        &format!("pat-{}:deny", record.id),
-    )?;
-    // The denial tells the requester what would meet the policy.
-    let steps = record
-        .findings
-        .iter()
-        .map(|finding| finding.remedy.as_str())
-        .collect();
-    done.mail = tell_requester(
-        &tx,
-        &record,
-        "denial",
-        "denied",
-        &member.login,
-        Some(reason),
-        Some(steps),
-    )?;
-    tx.commit()?;
-    Ok(done)
+    deciding(store, member, id, Action::Deny, |tx, record, next| {
+        tx.record_decision(record.id, &member.login, next, Some(reason))?;
+        let mut done = decided(record, next, member);
+        done.github_push = push(tx, record, PushAction::Deny, Some(reason))?;
+        // The denial tells the requester what would meet the policy.
+        let steps = record
+            .findings
+            .iter()
+            .map(|finding| finding.remedy.clone())
+            .collect();
+        done.mail = tell_requester(
+            tx,
+            record,
+            Outgoing::Denial,
+            &member.login,
+            Some(reason),
+            steps,
+        )?;
+        Ok(done)
+    })
 }
 
 pub fn revoke(
@@ -193,27 +187,21 @@ pub fn revoke(
     note: Option<&str>,
 ) -> Result<Decided, DecideError> {
     let note = optional(note);
-    let (tx, record, next) = begin(store, member, id, Action::Revoke)?;
     let reason = reason.as_str();
-    tx.record_revocation(record.id, &member.login, reason, note)?;
-    let mut done = decided(&record, next, member);
-    done.github_push = tx.enqueue_push(
-        record.id,
-        "revoke",
-        Some(reason),
-        &format!("pat-{}:revoke", record.id),
-    )?;
-    done.mail = tell_requester(
-        &tx,
-        &record,
-        "revocation",
-        "revoked",
-        &member.login,
-        Some(reason),
-        None,
-    )?;
-    tx.commit()?;
-    Ok(done)
+    deciding(store, member, id, Action::Revoke, |tx, record, next| {
+        tx.record_revocation(record.id, &member.login, reason, note)?;
+        let mut done = decided(record, next, member);
+        done.github_push = push(tx, record, PushAction::Revoke, Some(reason))?;
+        done.mail = tell_requester(
+            tx,
+            record,
+            Outgoing::Revocation,
+            &member.login,
+            Some(reason),
+            Vec::new(),
+        )?;
+        Ok(done)
+    })
 }
 
 pub fn note(
@@ -223,10 +211,10 @@ pub fn note(
     text: &str,
 ) -> Result<Decided, DecideError> {
     let text = required("the note", text)?;
-    let (tx, record, next) = begin(store, member, id, Action::Note)?;
-    tx.add_note(record.id, &member.login, text)?;
-    tx.commit()?;
-    Ok(decided(&record, next, member))
+    deciding(store, member, id, Action::Note, |tx, record, next| {
+        tx.add_note(record.id, &member.login, text)?;
+        Ok(decided(record, next, member))
+    })
 }
 
 /// A purpose the requester gave another way (Slack, a call), reviewed again with it.
@@ -238,12 +226,18 @@ pub fn purpose(
     policy: &ReviewPolicy,
 ) -> Result<Decided, DecideError> {
     let text = required("the purpose", text)?;
-    let (tx, record, next) = begin(store, member, id, Action::RecordPurpose)?;
-    let reviewed = take_purpose(&tx, &record, text, &member.login, "engineer", policy, next)?;
-    tx.commit()?;
-    let mut done = decided(&record, next, member);
-    done.risk = Some(reviewed.risk);
-    Ok(done)
+    deciding(
+        store,
+        member,
+        id,
+        Action::RecordPurpose,
+        |tx, record, next| {
+            let reviewed = take_purpose(tx, record, text, &member.login, "engineer", policy, next)?;
+            let mut done = decided(record, next, member);
+            done.risk = Some(reviewed.risk);
+            Ok(done)
+        },
+    )
 }
 
 /// The requester's address, given by a member. Replacing an address patdesk already has
@@ -262,73 +256,72 @@ pub fn contact(
             "{email:?} is not an email address such as carol@example.org"
         )));
     }
-    let (tx, record, _) = begin(store, member, id, Action::Note)?;
-    if !record.state.is_open() {
-        return Err(Refusal(format!(
-            "the request is already {}: there is nobody to ask any more",
-            record.state
-        ))
-        .into());
-    }
-    let mut done = decided(&record, record.state, member);
-    if let Some(old) = &record.owner_email {
-        if old.eq_ignore_ascii_case(email) {
-            return Ok(done);
-        }
-        if !replace {
+    deciding(store, member, id, Action::Note, |tx, record, _| {
+        if !record.state.is_open() {
             return Err(Refusal(format!(
-                "PAT-{id} already has the address {old}; replacing it redirects the conversation: \
-                 add --replace if that is what you mean (it is recorded and the team is alerted)"
+                "the request is already {}: there is nobody to ask any more",
+                record.state
             ))
             .into());
         }
-        tx.record_owner_email(record.id, &member.login, email, "engineer")?;
-        let redirected = tx.redirect_queued_mail(record.id, email)?;
-        tx.raise_alert(
-            "address_replaced",
-            Some(record.id),
-            &format!(
-                "{} replaced the address of {} (PAT-{id}): {old} -> {email}; {redirected} queued mail(s) follow the new address",
-                member.login, record.request.owner_login
-            ),
-        )?;
-        tx.commit()?;
-        return Ok(done);
-    }
-    tx.record_owner_email(record.id, &member.login, email, "engineer")?;
-    if record.state == RequestState::NeedsContact {
-        if record.request.stated_purpose().is_some() {
-            tx.record_state(
-                record.id,
-                &member.login,
-                RequestState::InReview,
-                "the purpose is known",
+        let mut done = decided(record, record.state, member);
+        if let Some(old) = &record.owner_email {
+            if old.eq_ignore_ascii_case(email) {
+                return Ok(done);
+            }
+            if !replace {
+                return Err(Refusal(format!(
+                    "PAT-{id} already has the address {old}; replacing it redirects the conversation: \
+                     add --replace if that is what you mean (it is recorded and the team is alerted)"
+                ))
+                .into());
+            }
+            tx.record_owner_email(record.id, &member.login, email, "engineer")?;
+            let redirected = tx.redirect_queued_mail(record.id, email)?;
+            tx.raise_alert(
+                "address_replaced",
+                Some(record.id),
+                &format!(
+                    "{} replaced the address of {} (PAT-{id}): {old} -> {email}; {redirected} queued mail(s) follow the new address",
+                    member.login, record.request.owner_login
+                ),
             )?;
-            done.state = RequestState::InReview;
-        } else {
-            let new = NewRequest {
-                github_request_id: record.github_request_id,
-                token_id: record.token_id,
-                owner_email: Some(email.to_string()),
-                request: record.request.clone(),
-                state: RequestState::AwaitingPurpose,
-                review: crate::review::Review {
-                    risk: record.risk,
-                    findings: record.findings.clone(),
-                },
-            };
-            done.mail = queue_question(&tx, record.id, &new, email)?;
-            tx.record_state(
-                record.id,
-                &member.login,
-                RequestState::AwaitingPurpose,
-                "asked for the purpose",
-            )?;
-            done.state = RequestState::AwaitingPurpose;
+            return Ok(done);
         }
-    }
-    tx.commit()?;
-    Ok(done)
+        tx.record_owner_email(record.id, &member.login, email, "engineer")?;
+        if record.state == RequestState::NeedsContact {
+            if record.request.stated_purpose().is_some() {
+                tx.record_state(
+                    record.id,
+                    &member.login,
+                    RequestState::InReview,
+                    "the purpose is known",
+                )?;
+                done.state = RequestState::InReview;
+            } else {
+                let new = NewRequest {
+                    github_request_id: record.github_request_id,
+                    token_id: record.token_id,
+                    owner_email: Some(email.to_string()),
+                    request: record.request.clone(),
+                    state: RequestState::AwaitingPurpose,
+                    review: crate::review::Review {
+                        risk: record.risk,
+                        findings: record.findings.clone(),
+                    },
+                };
+                done.mail = queue_question(tx, record.id, &new, email)?;
+                tx.record_state(
+                    record.id,
+                    &member.login,
+                    RequestState::AwaitingPurpose,
+                    "asked for the purpose",
+                )?;
+                done.state = RequestState::AwaitingPurpose;
+            }
+        }
+        Ok(done)
+    })
 }
 
 /// Takes an answer that waited in triage as unverified (it came from the requester's address
@@ -340,37 +333,37 @@ pub fn accept_answer(
     mail: i64,
     policy: &ReviewPolicy,
 ) -> Result<Decided, DecideError> {
-    let tx = store.transaction_for(member)?;
-    let answer = tx.unverified_answer(mail)?;
-    let record = tx.request(answer.request_id)?;
-    if !waiting_for_purpose(record.state) {
-        return Err(Refusal(format!(
-            "PAT-{} is {}: it is not waiting for a purpose any more",
-            record.id, record.state
-        ))
-        .into());
-    }
-    let next = transition(
-        Action::RecordPurpose,
-        record.state,
-        member,
-        &record.request.owner_login,
-    )?;
-    let reviewed = take_purpose(
-        &tx,
-        &record,
-        &answer.text,
-        &member.login,
-        "reply accepted by a team member",
-        policy,
-        next,
-    )?;
-    tx.accept_triaged_answer(mail, &member.login)?;
-    acknowledge(&tx, &record, &answer.text)?;
-    tx.commit()?;
-    let mut done = decided(&record, next, member);
-    done.risk = Some(reviewed.risk);
-    Ok(done)
+    store.write_for(member, |tx| {
+        let answer = tx.unverified_answer(mail)?;
+        let record = tx.request(answer.request_id)?;
+        if !waiting_for_purpose(record.state) {
+            return Err(Refusal(format!(
+                "PAT-{} is {}: it is not waiting for a purpose any more",
+                record.id, record.state
+            ))
+            .into());
+        }
+        let next = transition(
+            Action::RecordPurpose,
+            record.state,
+            member,
+            &record.request.owner_login,
+        )?;
+        let reviewed = take_purpose(
+            tx,
+            &record,
+            &answer.text,
+            &member.login,
+            "reply accepted by a team member",
+            policy,
+            next,
+        )?;
+        tx.accept_triaged_answer(mail, &member.login)?;
+        acknowledge(tx, &record, &answer.text)?;
+        let mut done = decided(&record, next, member);
+        done.risk = Some(reviewed.risk);
+        Ok(done)
+    })
 }
 
 /// What `resend` did.
@@ -383,20 +376,16 @@ pub struct Resent {
 
 /// Queues an uncertain or failed mail again, after a member checked it did not arrive.
 pub fn resend(store: &mut Store, member: &Member, mail: i64) -> Result<Resent, DecideError> {
-    let tx = store.transaction_for(member)?;
-    let outcome = tx.resend_mail(mail, &member.login)?;
-    match outcome {
-        Resend::Queued { was } => {
-            tx.commit()?;
-            Ok(Resent {
-                mail,
-                was,
-                by: member.login.clone(),
-            })
-        }
+    // A refusal returns an error, so the write is rolled back.
+    store.write_for(member, |tx| match tx.resend_mail(mail, &member.login)? {
+        Resend::Queued { was } => Ok(Resent {
+            mail,
+            was,
+            by: member.login.clone(),
+        }),
         Resend::Refused { state } => Err(Refusal(format!(
             "mail {mail} is {state}; only uncertain or failed mail is sent again"
         ))
         .into()),
-    }
+    })
 }

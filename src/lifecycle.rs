@@ -116,9 +116,7 @@ fn already(state: RequestState) -> Refusal {
 }
 
 /// Why a token was revoked (the runbook's three cases).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RevokeReason {
     Expired,
@@ -127,12 +125,51 @@ pub enum RevokeReason {
 }
 
 impl RevokeReason {
+    pub const ALL: [RevokeReason; 3] = [
+        RevokeReason::Expired,
+        RevokeReason::NoLongerRequired,
+        RevokeReason::Compromised,
+    ];
+
+    /// The reason `as_str` names.
+    pub fn named(name: &str) -> Option<RevokeReason> {
+        RevokeReason::ALL
+            .into_iter()
+            .find(|reason| reason.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RevokeReason::Expired => "expired",
             RevokeReason::NoLongerRequired => "no-longer-required",
             RevokeReason::Compromised => "compromised",
         }
+    }
+}
+
+/// What a decision asks GitHub to do; the push task carries it out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushAction {
+    Approve,
+    Deny,
+    Revoke,
+}
+
+impl PushAction {
+    /// As the push queue and the audit log name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PushAction::Approve => "approve",
+            PushAction::Deny => "deny",
+            PushAction::Revoke => "revoke",
+        }
+    }
+
+    /// The action a queued push names; `None` for a name patdesk never queues.
+    pub fn named(name: &str) -> Option<PushAction> {
+        [PushAction::Approve, PushAction::Deny, PushAction::Revoke]
+            .into_iter()
+            .find(|action| action.as_str() == name)
     }
 }
 

@@ -9,10 +9,10 @@ use patdesk::config::{Config, Secret};
 use patdesk::imap::MailboxAccess;
 use patdesk::mail::compose::Templates;
 use patdesk::mail::{MailPolicy, analyze};
+use patdesk::mail::{Outgoing, TokenQuestion};
 use patdesk::request::RequestState;
 use patdesk::smtp::Sender;
 use patdesk::store::Store;
-use serde_json::json;
 
 use common::builders::RequestBuilder;
 use common::mailserver::{self, SMTP_PORT, TestFolder, create, send, team_session};
@@ -47,13 +47,16 @@ impl Conversation {
             .state(RequestState::AwaitingPurpose)
             .insert(&mut store);
         let tx = store.transaction().expect("tx");
-        let payload =
-            json!({ "request": request, "org": "acme-corp", "token_name": token, "owner": owner });
-        tx.enqueue_mail(
+        let question = Outgoing::Question(TokenQuestion {
             request,
-            "question",
+            org: "acme-corp".to_string(),
+            token_name: Some(token.clone()),
+            owner: owner.to_string(),
+            ..TokenQuestion::default()
+        });
+        tx.enqueue_mail(
             &format!("{owner}@example.org"),
-            &payload,
+            &question,
             &format!("pat-{request}:question"),
         )
         .expect("queue");
@@ -598,11 +601,14 @@ fn an_unanswered_question_is_followed_by_two_reminders_two_days_apart_and_no_mor
         .insert(&mut store);
     let tx = store.transaction().expect("tx");
     for (request, owner) in [(waiting, "carol"), (answered, "dave")] {
-        tx.enqueue_mail(
+        let question = Outgoing::Question(TokenQuestion {
             request,
-            "question",
+            token_name: Some("reader".to_string()),
+            ..TokenQuestion::default()
+        });
+        tx.enqueue_mail(
             &format!("{owner}@example.org"),
-            &json!({ "request": request, "token_name": "reader" }),
+            &question,
             &format!("pat-{request}:question"),
         )
         .expect("queue");

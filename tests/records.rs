@@ -729,11 +729,13 @@ fn contact_replaces_an_address_only_when_told_and_says_so() {
     {
         let mut store = desk.store();
         let tx = store.transaction().expect("tx");
+        let question = patdesk::mail::Outgoing::Question(patdesk::mail::TokenQuestion {
+            request: id,
+            ..Default::default()
+        });
         tx.enqueue_mail(
-            id,
-            "question",
             "carol@example.org",
-            &serde_json::json!({ "request": id }),
+            &question,
             &format!("pat-{id}:question"),
         )
         .expect("queue");

@@ -8,10 +8,9 @@ use std::time::{Duration, Instant};
 
 use patdesk::config::Config;
 use patdesk::mail::compose::{Templates, verify_message_id};
-use patdesk::mail::{Kind, MailPolicy, analyze};
+use patdesk::mail::{Kind, MailPolicy, Outgoing, TokenQuestion, analyze};
 use patdesk::smtp::Sender;
 use patdesk::store::Store;
-use serde_json::json;
 
 use common::builders::RequestBuilder;
 use common::mailserver::{self, SMTP_PORT};
@@ -69,17 +68,23 @@ fn queue_question(store: &mut Store, owner: &str, token: &str) -> i64 {
         .token_name(Some(token))
         .insert(store);
     let tx = store.transaction().expect("tx");
-    let payload = json!({
-        "request": id, "org": "acme-corp", "token_name": token, "owner": owner,
-        "repository_selection": "subset", "repositories": ["acme-corp/api"],
-        "permissions": "repository: issues=read", "expires_at": "2027-02-24T09:15:00Z",
-        "review_url": "https://github.com/organizations/acme-corp/settings/personal-access-token-requests/1",
+    let question = Outgoing::Question(TokenQuestion {
+        request: id,
+        org: "acme-corp".to_string(),
+        token_name: Some(token.to_string()),
+        owner: owner.to_string(),
+        repository_selection: "subset".to_string(),
+        repositories: vec!["acme-corp/api".to_string()],
+        permissions: "repository: issues=read".to_string(),
+        expires_at: Some("2027-02-24T09:15:00Z".to_string()),
+        review_url: Some(
+            "https://github.com/organizations/acme-corp/settings/personal-access-token-requests/1"
+                .to_string(),
+        ),
     });
     tx.enqueue_mail(
-        id,
-        "question",
         &format!("{owner}@example.org"),
-        &payload,
+        &question,
         &format!("pat-{id}:question"),
     )
     .expect("queue");

@@ -37,7 +37,7 @@ pub struct RevokeArgs {
     #[arg(value_name = "ID", value_parser = parse_request_id)]
     id: i64,
     /// Why the token is revoked
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = revoke_reasons())]
     reason: RevokeReason,
     /// More detail, for the record
     #[arg(long, value_name = "TEXT")]
@@ -172,4 +172,11 @@ pub fn contact(context: &Context, args: ContactArgs) -> Result<(), Failure> {
             replace: args.replace,
         },
     )
+}
+
+/// The revocation reasons, by their names (the domain type carries no CLI derives).
+fn revoke_reasons() -> impl clap::builder::TypedValueParser<Value = RevokeReason> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(RevokeReason::ALL.map(RevokeReason::as_str))
+        .try_map(|name| RevokeReason::named(&name).ok_or("not a revocation reason"))
 }

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use crate::conversation::Reminders;
-use crate::mail::{DEFAULT_MAX_MESSAGE_BYTES, MailPolicy, ReplyTrust};
+use crate::mail::{DEFAULT_MAX_MESSAGE_BYTES, MailPolicy, ReplyTrust, bare_address, is_address};
 use crate::review::ReviewPolicy;
 use raw::{RawConfig, RawGithub, RawMail, RawMailbox, RawReview, RawSecret, RawSecurity, RawSmtp};
 pub use secret::{Secret, SecretKind, SecretOrigin, SecretRef};
@@ -406,7 +406,7 @@ impl Validator {
             self.required_secret("alerts.slack_webhook", SecretKind::Password, Some(secret))
         });
         if let Some(email) = &raw.email
-            && !looks_like_address(email)
+            && !is_address(bare_address(email))
         {
             self.problem(
                 "alerts.email",
@@ -643,7 +643,7 @@ impl Validator {
         let password = self.required_secret("mailbox.password", SecretKind::Password, raw.password);
         let address = self.required_text("mailbox.address", raw.address);
         if let Some(address) = &address
-            && !looks_like_address(address)
+            && !is_address(bare_address(address))
         {
             self.problem(
                 "mailbox.address",
@@ -764,7 +764,7 @@ impl Validator {
         };
         let from = self.required_text("smtp.from", raw.from);
         if let Some(from) = &from
-            && !looks_like_address(from)
+            && !is_address(bare_address(from))
         {
             self.problem("smtp.from", format!("is {from:?}: expected an address such as \"PAT desk <pat-requests@example.org>\""));
         }
@@ -1106,13 +1106,6 @@ fn is_loopback(host: &str) -> bool {
             .trim_end_matches(']')
             .parse::<IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
-}
-
-fn looks_like_address(text: &str) -> bool {
-    let address = text
-        .rsplit_once('<')
-        .map_or(text, |(_, rest)| rest.trim_end_matches('>'));
-    matches!(address.trim().split_once('@'), Some((local, domain)) if !local.is_empty() && domain.contains('.') && !domain.contains(char::is_whitespace))
 }
 
 /// GitHub's permission slugs: lower-case words joined by underscores.

@@ -39,8 +39,10 @@ pub(super) async fn run(mut task: OutboxTask) {
     // Looking in the Sent folder takes an IMAP login: once an interval, however often woken.
     let mut next_look_in_sent = tokio::time::Instant::now();
     loop {
-        if let Err(error) = queue_due_reminders(&mut task.store, &task.reminders) {
-            tracing::error!(%error, "cannot queue reminders");
+        match conversation::queue_due_reminders(&mut task.store, &task.reminders) {
+            Ok(0) => {}
+            Ok(queued) => tracing::info!(queued, "reminders queued"),
+            Err(error) => tracing::error!(%error, "cannot queue reminders"),
         }
         if tokio::time::Instant::now() >= next_look_in_sent {
             next_look_in_sent = tokio::time::Instant::now() + task.interval;
@@ -129,17 +131,4 @@ pub(super) async fn run(mut task: OutboxTask) {
             }
         }
     }
-}
-
-fn queue_due_reminders(
-    store: &mut Store,
-    reminders: &Reminders,
-) -> Result<(), crate::store::StoreError> {
-    let tx = store.transaction()?;
-    let queued = conversation::queue_reminders(&tx, jiff::Timestamp::now(), reminders)?;
-    tx.commit()?;
-    if queued > 0 {
-        tracing::info!(queued, "reminders queued");
-    }
-    Ok(())
 }

@@ -119,17 +119,16 @@ fn file_group(
     let uids: Vec<u32> = mails.iter().map(|mail| mail.uid).collect();
     if !store.any_intake_attempts(folder, uidvalidity, &uids)? {
         // The usual case: the whole group counted in one commit and stored in another.
-        let tx = store.transaction()?;
-        tx.count_intake_attempts(folder, uidvalidity, &uids)?;
-        tx.commit()?;
-        let tx = store.transaction()?;
-        let mut outcomes = Vec::with_capacity(mails.len());
-        for mail in mails {
-            let outcome = ingest_into(&tx, &reading, folder, uidvalidity, mail)?;
-            outcomes.push((mail.uid, outcome));
-        }
-        tx.clear_intake_attempts(folder, uidvalidity, &uids)?;
-        tx.commit()?;
+        store.write(|tx| tx.count_intake_attempts(folder, uidvalidity, &uids))?;
+        let outcomes = store.write(|tx| {
+            let mut outcomes = Vec::with_capacity(mails.len());
+            for mail in mails {
+                let outcome = ingest_into(tx, &reading, folder, uidvalidity, mail)?;
+                outcomes.push((mail.uid, outcome));
+            }
+            tx.clear_intake_attempts(folder, uidvalidity, &uids)?;
+            Ok::<_, StoreError>(outcomes)
+        })?;
         for (uid, outcome) in outcomes {
             record(outcome, uid, &mut filed);
         }
@@ -138,28 +137,25 @@ fn file_group(
     // An earlier try at these mails never finished: one mail at a time, so a mail that brings
     // patdesk down is found and set aside.
     for mail in mails {
-        let attempts = {
-            let tx = store.transaction()?;
-            let attempts = tx.count_intake_attempt(folder, uidvalidity, mail.uid)?;
-            tx.commit()?;
-            attempts
-        };
-        let tx = store.transaction()?;
+        let attempts = store.write(|tx| tx.count_intake_attempt(folder, uidvalidity, mail.uid))?;
         if attempts > MAX_ATTEMPTS {
             let headers = FetchedMail {
                 uid: mail.uid,
                 raw: header_section(&mail.raw).to_vec(),
                 note: Some("failed 3 times: quarantined"),
             };
-            ingest_into(&tx, &reading, folder, uidvalidity, &headers)?;
-            tx.clear_intake_attempts(folder, uidvalidity, &[mail.uid])?;
-            tx.commit()?;
+            store.write(|tx| {
+                ingest_into(tx, &reading, folder, uidvalidity, &headers)?;
+                tx.clear_intake_attempts(folder, uidvalidity, &[mail.uid])
+            })?;
             filed.quarantined.push(mail.uid);
             continue;
         }
-        let outcome = ingest_into(&tx, &reading, folder, uidvalidity, mail)?;
-        tx.clear_intake_attempts(folder, uidvalidity, &[mail.uid])?;
-        tx.commit()?;
+        let outcome = store.write(|tx| {
+            let outcome = ingest_into(tx, &reading, folder, uidvalidity, mail)?;
+            tx.clear_intake_attempts(folder, uidvalidity, &[mail.uid])?;
+            Ok::<_, StoreError>(outcome)
+        })?;
         record(outcome, mail.uid, &mut filed);
     }
     Ok(filed)
@@ -197,7 +193,12 @@ fn ingest_into(
         Some(threading) => conversation::handle(tx, &analysis, threading)?,
         None => match analysis.kind {
             Kind::Human | Kind::Other => Outcome::Triage("not threaded: no signing key configured"),
-            _ => Outcome::Nothing,
+            Kind::GithubPatRequestsPending
+            | Kind::GithubTokenExpiring
+            | Kind::GithubTokenExpired
+            | Kind::GithubTokenDecision
+            | Kind::Automatic
+            | Kind::Bounce => Outcome::Nothing,
         },
     };
     let triage = note.or(outcome.triage());

@@ -4,6 +4,7 @@
 //! database. [`analyze`] never panics, whatever the bytes; a mail it cannot understand comes back
 //! as [`Kind::Other`] so the caller can keep it for triage.
 
+mod address;
 mod authenticity;
 mod automatic;
 mod bounce;
@@ -11,6 +12,7 @@ pub mod compose;
 mod envelope;
 mod github;
 mod html;
+mod outgoing;
 mod reply;
 
 use std::sync::LazyLock;
@@ -18,8 +20,12 @@ use std::sync::LazyLock;
 use mail_parser::{Message, MessageParser};
 use serde::Serialize;
 
+pub use address::{bare_address, is_address};
 pub use authenticity::Authenticity;
 pub use html::html_to_text;
+pub use outgoing::{
+    Acknowledgement, AlertMail, DecisionMail, Outgoing, OutgoingKind, TokenQuestion,
+};
 pub use reply::extract_reply;
 
 /// The default size above which a mail's body is not parsed (25 MB, as Jira's cap).

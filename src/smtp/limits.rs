@@ -68,18 +68,13 @@ impl RateLimits {
         if store.alert_raised_since(PAUSE_ALERT, &since(self.breaker_window))? {
             return Ok(());
         }
-        let tx = store.transaction()?;
-        tx.raise_alert(
-            PAUSE_ALERT,
-            None,
-            &format!(
-                "sending paused: {} mails left in the last {} minutes, the most allowed; {waiting} \
-                 wait in the outbox and go out once the rate falls",
-                self.breaker_count,
-                self.breaker_window.as_mins()
-            ),
-        )?;
-        tx.commit()
+        let message = format!(
+            "sending paused: {} mails left in the last {} minutes, the most allowed; {waiting} \
+             wait in the outbox and go out once the rate falls",
+            self.breaker_count,
+            self.breaker_window.as_mins()
+        );
+        store.write(|tx| tx.raise_alert(PAUSE_ALERT, None, &message).map(drop))
     }
 }
 

@@ -7,6 +7,7 @@
 //! breaks off leaves the mail `uncertain`, never blindly resent. The rate guards of `limits`
 //! hold mail back, queued, before any of that.
 
+mod context;
 mod limits;
 mod sent_folder;
 
@@ -21,10 +22,10 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use serde::Serialize;
-use serde_json::{Value, json};
 
 use crate::config::{Secret, Security, SendLimits, SentCopy, SmtpConfig};
 use crate::mail::compose::{Envelope, Templates, compose, signed_message_id};
+use crate::mail::{Outgoing, OutgoingKind};
 use crate::store::{OutgoingMail, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -165,21 +166,21 @@ impl Sender {
     /// Settles what a stop during a send left `sending` as `uncertain`, and tells the team
     /// which mails to look for in the Sent folder. Run once, before the first round.
     pub fn settle_interrupted(&self, store: &mut Store) -> Result<usize, StoreError> {
-        let tx = store.transaction()?;
-        let interrupted = tx.settle_interrupted_sends()?;
-        if interrupted > 0 {
-            tx.raise_alert(
-                "mail_uncertain",
-                None,
-                &format!(
-                    "{interrupted} mail(s) were being sent when patdesk stopped and may have gone; \
-                     they are marked uncertain and are looked for in the Sent folder before \
-                     anything is sent again; `patdesk outbox list` shows any that stay uncertain"
-                ),
-            )?;
-        }
-        tx.commit()?;
-        Ok(interrupted)
+        store.write(|tx| {
+            let interrupted = tx.settle_interrupted_sends()?;
+            if interrupted > 0 {
+                tx.raise_alert(
+                    "mail_uncertain",
+                    None,
+                    &format!(
+                        "{interrupted} mail(s) were being sent when patdesk stopped and may have gone; \
+                         they are marked uncertain and are looked for in the Sent folder before \
+                         anything is sent again; `patdesk outbox list` shows any that stay uncertain"
+                    ),
+                )?;
+            }
+            Ok(interrupted)
+        })
     }
 
     /// Looks for each `uncertain` mail in the Sent folder: found, it is `sent`. Missing from
@@ -212,25 +213,26 @@ impl Sender {
         };
         let server_files_copies = mailbox.mailbox().sent_copy == SentCopy::Server;
         let now = jiff::Timestamp::now();
-        let tx = store.transaction()?;
-        for mail in &uncertain {
-            let in_sent = mail
-                .message_id
-                .as_ref()
-                .is_some_and(|id| found.contains(id));
-            let waited = mail
-                .updated_at
-                .parse::<jiff::Timestamp>()
-                .is_ok_and(|at| now.duration_since(at) >= SENT_COPY_GRACE);
-            if in_sent {
-                tx.settle_uncertain(mail, true)?;
-                settled.found += 1;
-            } else if server_files_copies && waited {
-                tx.settle_uncertain(mail, false)?;
-                settled.requeued += 1;
+        store.write(|tx| {
+            for mail in &uncertain {
+                let in_sent = mail
+                    .message_id
+                    .as_ref()
+                    .is_some_and(|id| found.contains(id));
+                let waited = mail
+                    .updated_at
+                    .parse::<jiff::Timestamp>()
+                    .is_ok_and(|at| now.duration_since(at) >= SENT_COPY_GRACE);
+                if in_sent {
+                    tx.settle_uncertain(mail, true)?;
+                    settled.found += 1;
+                } else if server_files_copies && waited {
+                    tx.settle_uncertain(mail, false)?;
+                    settled.requeued += 1;
+                }
             }
-        }
-        tx.commit()?;
+            Ok::<_, StoreError>(())
+        })?;
         Ok(settled)
     }
 
@@ -266,7 +268,7 @@ impl Sender {
                 Verdict::Send => {}
                 // The team's own alert list is not a requester to be spared; the breaker
                 // still holds it back.
-                Verdict::HoldRecipient if mail.kind == "alert" => {}
+                Verdict::HoldRecipient if mail.kind == OutgoingKind::Alert.as_str() => {}
                 Verdict::HoldRecipient => {
                     report.held += 1;
                     continue;
@@ -287,29 +289,17 @@ impl Sender {
             let (message_id, raw) = match composed {
                 Ok(composed) => composed,
                 Err(error) => {
-                    let tx = store.transaction()?;
-                    tx.record_mail_outcome(&mail, "failed", Some(&error))?;
-                    tx.commit()?;
+                    fail(store, &mail, &error)?;
                     report.failed += 1;
                     continue;
                 }
             };
             let Some(to) = address_of(&mail.recipient) else {
-                let tx = store.transaction()?;
-                tx.record_mail_outcome(
-                    &mail,
-                    "failed",
-                    Some("the recipient is not an email address"),
-                )?;
-                tx.commit()?;
+                fail(store, &mail, "the recipient is not an email address")?;
                 report.failed += 1;
                 continue;
             };
-            {
-                let tx = store.transaction()?;
-                tx.mark_mail_sending(mail.id, &message_id, &raw)?;
-                tx.commit()?;
-            }
+            store.write(|tx| tx.mark_mail_sending(mail.id, &message_id, &raw))?;
             let outcome = match SmtpEnvelope::new(Some(self.from_address.clone()), vec![to]) {
                 // lettre's own timeout does not cover every wait of the conversation: a server
                 // that takes the mail and never answers would hold the outbox forever.
@@ -318,49 +308,48 @@ impl Sender {
                         .await
                 }
                 Err(error) => {
-                    let tx = store.transaction()?;
-                    tx.record_mail_outcome(&mail, "failed", Some(&error.to_string()))?;
-                    tx.commit()?;
+                    fail(store, &mail, &error.to_string())?;
                     report.failed += 1;
                     continue;
                 }
             };
-            let tx = store.transaction()?;
-            let broken_off = match outcome {
-                Ok(Ok(_)) => {
-                    tx.record_mail_outcome(&mail, "sent", None)?;
-                    report.sent += 1;
-                    None
+            store.write(|tx| {
+                let broken_off = match outcome {
+                    Ok(Ok(_)) => {
+                        tx.record_mail_outcome(&mail, "sent", None)?;
+                        report.sent += 1;
+                        None
+                    }
+                    Ok(Err(error)) if error.is_permanent() => {
+                        tx.record_mail_outcome(&mail, "failed", Some(&error.to_string()))?;
+                        report.failed += 1;
+                        None
+                    }
+                    Ok(Err(error)) if error.is_transient() => {
+                        tx.record_mail_outcome(&mail, "queued", Some(&error.to_string()))?;
+                        report.retrying += 1;
+                        None
+                    }
+                    Ok(Err(error)) => Some(error.to_string()),
+                    Err(_) => Some(format!("no answer within {} s", SEND_DEADLINE.as_secs())),
+                };
+                if let Some(error) = broken_off {
+                    // The conversation broke off: the mail may have gone. Not resent blindly.
+                    tx.record_mail_outcome(&mail, "uncertain", Some(&error))?;
+                    tx.raise_alert(
+                        "mail_uncertain",
+                        mail.request_id,
+                        &format!(
+                            "the {} to {} (outbox mail {}) may not have arrived: the SMTP conversation \
+                             broke off ({error}); it is looked for in the Sent folder before it is sent \
+                             again; should it stay uncertain, `patdesk outbox resend {}` sends it",
+                            mail.kind, mail.recipient, mail.id, mail.id
+                        ),
+                    )?;
+                    report.uncertain += 1;
                 }
-                Ok(Err(error)) if error.is_permanent() => {
-                    tx.record_mail_outcome(&mail, "failed", Some(&error.to_string()))?;
-                    report.failed += 1;
-                    None
-                }
-                Ok(Err(error)) if error.is_transient() => {
-                    tx.record_mail_outcome(&mail, "queued", Some(&error.to_string()))?;
-                    report.retrying += 1;
-                    None
-                }
-                Ok(Err(error)) => Some(error.to_string()),
-                Err(_) => Some(format!("no answer within {} s", SEND_DEADLINE.as_secs())),
-            };
-            if let Some(error) = broken_off {
-                // The conversation broke off: the mail may have gone. Not resent blindly.
-                tx.record_mail_outcome(&mail, "uncertain", Some(&error))?;
-                tx.raise_alert(
-                    "mail_uncertain",
-                    mail.request_id,
-                    &format!(
-                        "the {} to {} (outbox mail {}) may not have arrived: the SMTP conversation \
-                         broke off ({error}); it is looked for in the Sent folder before it is sent \
-                         again; should it stay uncertain, `patdesk outbox resend {}` sends it",
-                        mail.kind, mail.recipient, mail.id, mail.id
-                    ),
-                )?;
-                report.uncertain += 1;
-            }
-            tx.commit()?;
+                Ok::<_, StoreError>(())
+            })?;
         }
         Ok(report)
     }
@@ -392,10 +381,13 @@ impl Sender {
     /// The mail as it will be sent, and its signed Message-ID; `thread` is the request's
     /// conversation so far, which it answers.
     fn compose(&self, mail: &OutgoingMail, thread: &[String]) -> Result<(String, Vec<u8>), String> {
-        let context = self.context(mail);
+        let letter = Outgoing::from_stored(&mail.kind, &mail.payload)?;
+        let context =
+            serde_json::to_value(context::context(&letter, mail.request_id, &self.team_name))
+                .map_err(|e| e.to_string())?;
         let (subject, body) = self
             .templates
-            .render(&mail.kind, &context)
+            .render(letter.kind().as_str(), &context)
             .map_err(|e| e.to_string())?;
         let message_id = signed_message_id(
             self.key.expose().as_bytes(),
@@ -404,11 +396,7 @@ impl Sender {
             &nonce(mail.id),
             &self.domain,
         );
-        let auto_submitted = if mail.kind == "acknowledgement" {
-            "auto-replied"
-        } else {
-            "auto-generated"
-        };
+        let auto_submitted = letter.auto_submitted();
         let raw = compose(
             &subject,
             &body,
@@ -439,45 +427,11 @@ impl Sender {
             _ => self.reply_to.clone(),
         }
     }
+}
 
-    /// What the templates see: the queued payload, with every value they may use present.
-    fn context(&self, mail: &OutgoingMail) -> Value {
-        let payload = &mail.payload;
-        let text = |key: &str, default: &str| payload[key].as_str().unwrap_or(default).to_string();
-        let org = text("org", "");
-        let scope = match payload["repository_selection"].as_str() {
-            Some("all") => format!("all repositories of {org}"),
-            Some("none") => "none (organisation or account permissions only)".to_string(),
-            _ => payload["repositories"]
-                .as_array()
-                .map(|names| {
-                    names
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                })
-                .filter(|names| !names.is_empty())
-                .unwrap_or_else(|| "-".to_string()),
-        };
-        json!({
-            "request": payload["request"].as_i64().or(mail.request_id).unwrap_or(0),
-            "org": org,
-            "token_name": text("token_name", "(unnamed)"),
-            "owner": text("owner", "there"),
-            "team_name": self.team_name,
-            "scope": scope,
-            "permissions": text("permissions", "-"),
-            "expires": payload["expires_at"].as_str().map(|at| at.get(..10).unwrap_or(at).to_string()).unwrap_or_else(|| "never".to_string()),
-            "review_url": text("review_url", &format!("https://github.com/organizations/{org}/settings/personal-access-token-requests")),
-            "by": text("by", ""),
-            "reason": text("reason", ""),
-            "purpose": text("purpose", ""),
-            "steps": payload["steps"].as_array().cloned().unwrap_or_default(),
-            "summary": text("summary", ""),
-            "message": text("message", ""),
-        })
-    }
+/// Records that `mail` cannot be sent, and why.
+fn fail(store: &mut Store, mail: &OutgoingMail, why: &str) -> Result<(), StoreError> {
+    store.write(|tx| tx.record_mail_outcome(mail, "failed", Some(why)))
 }
 
 /// The outbox row, and randomness: a database made afresh with the same signing key must never

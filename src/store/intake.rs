@@ -44,16 +44,11 @@ impl super::Store {
             }
             _ => last_uid,
         };
-        let tx = self.transaction()?;
-        tx.set_mailbox_position(
-            mailbox,
-            &MailboxPosition {
-                uidvalidity,
-                last_uid,
-            },
-            modseq,
-        )?;
-        tx.commit()
+        let position = MailboxPosition {
+            uidvalidity,
+            last_uid,
+        };
+        self.write(|tx| tx.set_mailbox_position(mailbox, &position, modseq))
     }
 
     /// Whether any of `uids` was tried before without finishing.

@@ -165,6 +165,31 @@ impl Store {
         })
     }
 
+    /// Runs `write` as one transaction: committed when it returns `Ok`, rolled back (nothing
+    /// of it kept) when it returns an error.
+    pub fn write<T, E: From<StoreError>>(
+        &mut self,
+        write: impl FnOnce(&Tx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let tx = self.transaction()?;
+        let written = write(&tx)?;
+        tx.commit()?;
+        Ok(written)
+    }
+
+    /// [`Store::write`] on behalf of an authenticated team member (see
+    /// [`Store::transaction_for`]).
+    pub fn write_for<T, E: From<StoreError>>(
+        &mut self,
+        member: &Member,
+        write: impl FnOnce(&Tx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let tx = self.transaction_for(member)?;
+        let written = write(&tx)?;
+        tx.commit()?;
+        Ok(written)
+    }
+
     /// A write on behalf of an authenticated team member: every event this transaction
     /// appends under the member's login also records their OS account, uid and how they were
     /// authenticated, and so does the queueing of a GitHub call (which the push task checks).

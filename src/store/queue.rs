@@ -7,6 +7,8 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{StoreError, Tx};
+use crate::lifecycle::PushAction;
+use crate::mail::Outgoing;
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct OutboxRecord {
@@ -106,34 +108,13 @@ impl Tx<'_> {
     /// queued before: asking twice sends once.
     pub fn enqueue_mail(
         &self,
-        request_id: i64,
-        kind: &str,
         recipient: &str,
-        payload: &serde_json::Value,
+        mail: &Outgoing,
         idempotency_key: &str,
     ) -> Result<Option<i64>, StoreError> {
-        self.enqueue(Some(request_id), kind, recipient, payload, idempotency_key)
-    }
-
-    /// Queues an alert's mail to the team's alert address; about a request or not.
-    pub fn enqueue_alert_mail(
-        &self,
-        request_id: Option<i64>,
-        recipient: &str,
-        payload: &serde_json::Value,
-        idempotency_key: &str,
-    ) -> Result<Option<i64>, StoreError> {
-        self.enqueue(request_id, "alert", recipient, payload, idempotency_key)
-    }
-
-    fn enqueue(
-        &self,
-        request_id: Option<i64>,
-        kind: &str,
-        recipient: &str,
-        payload: &serde_json::Value,
-        idempotency_key: &str,
-    ) -> Result<Option<i64>, StoreError> {
+        let request_id = mail.request();
+        let kind = mail.kind().as_str();
+        let payload = mail.payload();
         let inserted = self.tx.execute(
             "INSERT INTO outbox (request_id, kind, idempotency_key, recipient, payload, state,
                 created_at, updated_at)
@@ -210,10 +191,11 @@ impl Tx<'_> {
     pub fn enqueue_push(
         &self,
         request_id: i64,
-        action: &str,
+        action: PushAction,
         reason: Option<&str>,
         idempotency_key: &str,
     ) -> Result<Option<i64>, StoreError> {
+        let action = action.as_str();
         let existing: Option<i64> = self
             .tx
             .query_row(

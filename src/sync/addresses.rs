@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use crate::github::{GithubClient, GithubError};
+use crate::mail::is_address;
 
 /// login (lower-case) → address, from the team's CSV.
 pub type Directory = HashMap<String, String>;
@@ -38,11 +39,6 @@ pub fn load_directory(path: &Path) -> Result<Directory, String> {
         directory.insert(login.to_lowercase(), email.to_string());
     }
     Ok(directory)
-}
-
-pub fn is_address(text: &str) -> bool {
-    matches!(text.split_once('@'), Some((local, domain))
-        if !local.is_empty() && domain.contains('.') && !text.contains(|c: char| c.is_whitespace() || c.is_control() || c == ',' || c == '<' || c == '>'))
 }
 
 /// The requester's address, or `None` when nothing knows it. Lookups GitHub refuses (the App

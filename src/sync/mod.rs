@@ -18,10 +18,11 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-pub use addresses::{Directory, is_address, load_directory};
+pub use addresses::{Directory, load_directory};
 pub use push::{PushReport, push_decisions};
 pub use triggers::orgs_to_sync;
 
+use crate::conversation;
 use crate::github::{GithubClient, GithubError, Grant, PendingRequest};
 use crate::request::{RepositorySelection, RequestState, TokenRequest};
 use crate::review::{ReviewPolicy, review};
@@ -137,13 +138,45 @@ pub async fn sync_org(
         addresses.insert(login, address);
     }
 
+    let fetched = Fetched {
+        pending: pending.len(),
+        incoming,
+        grants,
+        addresses,
+    };
     let now = Timestamp::now();
-    let tx = store.transaction()?;
+    store.write(|tx| record_round(tx, org, &known, fetched, options, now))
+}
+
+/// What one round read from GitHub, to be recorded in one transaction.
+struct Fetched<'p> {
+    pending: usize,
+    incoming: Vec<(&'p PendingRequest, TokenRequest)>,
+    grants: Vec<Grant>,
+    /// Lower-cased login → address, for the requesters of new requests.
+    addresses: HashMap<String, Option<String>>,
+}
+
+/// Records a round: new requests, changes, requests gone from GitHub, grants and expiry.
+fn record_round(
+    tx: &Tx<'_>,
+    org: &str,
+    known: &HashMap<i64, RequestRecord>,
+    fetched: Fetched<'_>,
+    options: &SyncOptions,
+    now: Timestamp,
+) -> Result<SyncReport, SyncError> {
     let mut report = SyncReport {
         org: org.to_string(),
-        pending: pending.len(),
+        pending: fetched.pending,
         ..SyncReport::default()
     };
+    let Fetched {
+        incoming,
+        grants,
+        addresses,
+        ..
+    } = fetched;
     let mut still_pending = HashSet::new();
     for (github, mut request) in incoming {
         still_pending.insert(github.id);
@@ -153,7 +186,7 @@ pub async fn sync_org(
                     .get(&github.owner.login.to_lowercase())
                     .cloned()
                     .flatten();
-                record_new(&tx, github, request, address, options, now, &mut report)?;
+                record_new(tx, github, request, address, options, now, &mut report)?;
             }
             Some(record) if record.state.is_open() => {
                 let changes = differences(&record.request, &request);
@@ -200,10 +233,9 @@ pub async fn sync_org(
             && let Some(grant) = grant_of(record)
         {
             tx.record_grant(record.id, grant.id)?;
-            track_expiry(&tx, record, grant, options, now, &mut report)?;
+            track_expiry(tx, record, grant, options, now, &mut report)?;
         }
     }
-    tx.commit()?;
     Ok(report)
 }
 
@@ -262,7 +294,7 @@ fn record_new(
     }
     match (state, address) {
         (RequestState::AwaitingPurpose, Some(address)) => {
-            let queued = queue_question(tx, id, &new, &address)?;
+            let queued = conversation::queue_question(tx, id, &new, &address)?;
             report.questions_queued += usize::from(queued.is_some());
         }
         (RequestState::NeedsContact, _) => {
@@ -279,37 +311,6 @@ fn record_new(
         _ => {}
     }
     Ok(())
-}
-
-/// Queues the purpose question; its outbox id, or `None` when it was queued before.
-pub fn queue_question(
-    tx: &Tx<'_>,
-    id: i64,
-    new: &NewRequest,
-    address: &str,
-) -> Result<Option<i64>, StoreError> {
-    let request = &new.request;
-    let payload = json!({
-        "request": id,
-        "org": request.org,
-        "token_name": request.token_name,
-        "owner": request.owner_login,
-        "repository_selection": request.repository_selection,
-        "repositories": request.repositories,
-        "permissions": request.permissions.summary(),
-        "expires_at": request.token_expires_at.map(|time| time.to_string()),
-        "review_url": format!(
-            "https://github.com/organizations/{}/settings/personal-access-token-requests/{}",
-            request.org, new.github_request_id
-        ),
-    });
-    tx.enqueue_mail(
-        id,
-        "question",
-        address,
-        &payload,
-        &format!("pat-{id}:question"),
-    )
 }
 
 fn track_expiry(

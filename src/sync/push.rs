@@ -14,8 +14,8 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::config::TeamConfig;
-use crate::github::{GithubClient, GithubError, Verdict};
-use crate::lifecycle::Authentication;
+use crate::github::{GithubClient, GithubError, Ruling};
+use crate::lifecycle::{Authentication, PushAction};
 use crate::store::{QueuedPush, RequestRecord, Store, StoreError, Verification};
 
 #[derive(Debug, Default, Clone, Serialize)]
@@ -77,7 +77,8 @@ fn unbacked(
     })
 }
 
-enum Outcome {
+/// What became of one push.
+enum Carried {
     Done(serde_json::Value),
     Failed(String),
     Retry(String),
@@ -97,21 +98,21 @@ pub async fn push_decisions(
     for push in queued {
         let record = store.request(push.request_id)?;
         if let Some(why) = unbacked(store, &push, &chain, team)? {
-            let tx = store.transaction()?;
-            tx.record_push_outcome(
-                &push,
-                "failed",
-                json!({ "error": format!("refused: {why}") }),
-            )?;
-            tx.raise_alert(
-                "github_push_refused",
-                Some(record.id),
-                &format!(
-                    "The {} of PAT-{} was not sent to GitHub: {why}",
-                    push.action, record.id
-                ),
-            )?;
-            tx.commit()?;
+            store.write(|tx| {
+                tx.record_push_outcome(
+                    &push,
+                    "failed",
+                    json!({ "error": format!("refused: {why}") }),
+                )?;
+                tx.raise_alert(
+                    "github_push_refused",
+                    Some(record.id),
+                    &format!(
+                        "The {} of PAT-{} was not sent to GitHub: {why}",
+                        push.action, record.id
+                    ),
+                )
+            })?;
             tracing::warn!(
                 push = push.id,
                 request = record.id,
@@ -121,46 +122,46 @@ pub async fn push_decisions(
             report.refused += 1;
             continue;
         }
-        {
-            let tx = store.transaction()?;
-            tx.record_push_attempt(push.id)?;
-            tx.commit()?;
-        }
-        let outcome = carry(client, &record, &push).await;
-        let tx = store.transaction()?;
-        match outcome {
-            Outcome::Done(detail) => {
-                tx.record_push_outcome(&push, "done", detail)?;
-                report.done += 1;
+        store.write(|tx| tx.record_push_attempt(push.id))?;
+        let carried = carry(client, &record, &push).await;
+        store.write(|tx| {
+            match carried {
+                Carried::Done(detail) => {
+                    tx.record_push_outcome(&push, "done", detail)?;
+                    report.done += 1;
+                }
+                Carried::Failed(error) => {
+                    tx.record_push_outcome(&push, "failed", json!({ "error": error }))?;
+                    tx.raise_alert(
+                        "github_push_failed",
+                        Some(record.id),
+                        &format!(
+                            "The {} of PAT-{} could not be carried to GitHub: {error}",
+                            push.action, record.id
+                        ),
+                    )?;
+                    report.failed += 1;
+                }
+                Carried::Retry(error) => {
+                    tx.record_push_outcome(&push, "queued", json!({ "error": error }))?;
+                    report.retrying += 1;
+                }
             }
-            Outcome::Failed(error) => {
-                tx.record_push_outcome(&push, "failed", json!({ "error": error }))?;
-                tx.raise_alert(
-                    "github_push_failed",
-                    Some(record.id),
-                    &format!(
-                        "The {} of PAT-{} could not be carried to GitHub: {error}",
-                        push.action, record.id
-                    ),
-                )?;
-                report.failed += 1;
-            }
-            Outcome::Retry(error) => {
-                tx.record_push_outcome(&push, "queued", json!({ "error": error }))?;
-                report.retrying += 1;
-            }
-        }
-        tx.commit()?;
+            Ok::<_, StoreError>(())
+        })?;
     }
     Ok(report)
 }
 
-async fn carry(client: &GithubClient, record: &RequestRecord, push: &QueuedPush) -> Outcome {
+async fn carry(client: &GithubClient, record: &RequestRecord, push: &QueuedPush) -> Carried {
     let org = &record.request.org;
+    let Some(action) = PushAction::named(&push.action) else {
+        return Carried::Failed(format!("unknown action {:?}", push.action));
+    };
     if push.attempts > 0 {
-        match already_done(client, record, push).await {
+        match already_done(client, record, action).await {
             Ok(true) => {
-                return Outcome::Done(
+                return Carried::Done(
                     json!({ "note": "GitHub already had it from an earlier attempt" }),
                 );
             }
@@ -168,51 +169,47 @@ async fn carry(client: &GithubClient, record: &RequestRecord, push: &QueuedPush)
             Err(error) => return classify(error),
         }
     }
-    let result = match push.action.as_str() {
-        "approve" | "deny" => {
-            let verdict = if push.action == "approve" {
-                Verdict::Approve
-            } else {
-                Verdict::Deny
-            };
-            client
-                .decide(
-                    org,
-                    record.github_request_id,
-                    verdict,
-                    push.reason.as_deref(),
-                )
-                .await
-                .map(|trimmed| json!({ "reason_trimmed": trimmed }))
-        }
-        "revoke" => match grant_id(client, record).await {
+    let decide = |ruling| async move {
+        client
+            .decide(
+                org,
+                record.github_request_id,
+                ruling,
+                push.reason.as_deref(),
+            )
+            .await
+            .map(|trimmed| json!({ "reason_trimmed": trimmed }))
+    };
+    let result = match action {
+        PushAction::Approve => decide(Ruling::Approve).await,
+        PushAction::Deny => decide(Ruling::Deny).await,
+        PushAction::Revoke => match grant_id(client, record).await {
             Ok(Some(grant_id)) => client
                 .revoke(org, grant_id)
                 .await
                 .map(|()| json!({ "grant_id": grant_id })),
             Ok(None) => {
-                return Outcome::Failed(
+                return Carried::Failed(
                     "no approved token on GitHub matches this request".to_string(),
                 );
             }
             Err(error) => Err(error),
         },
-        other => return Outcome::Failed(format!("unknown action {other:?}")),
     };
     match result {
-        Ok(detail) => Outcome::Done(detail),
-        Err(GithubError::NotFound { .. }) if push.action != "revoke" => Outcome::Failed(
+        Ok(detail) => Carried::Done(detail),
+        Err(GithubError::NotFound { .. }) if action != PushAction::Revoke => Carried::Failed(
             "the request is no longer pending on GitHub (decided or withdrawn there)".to_string(),
         ),
         Err(error) => classify(error),
     }
 }
 
-fn classify(error: GithubError) -> Outcome {
+fn classify(error: GithubError) -> Carried {
     if error.is_transient() {
-        Outcome::Retry(error.to_string())
+        Carried::Retry(error.to_string())
     } else {
-        Outcome::Failed(error.to_string())
+        Carried::Failed(error.to_string())
     }
 }
 
@@ -220,18 +217,17 @@ fn classify(error: GithubError) -> Outcome {
 async fn already_done(
     client: &GithubClient,
     record: &RequestRecord,
-    push: &QueuedPush,
+    action: PushAction,
 ) -> Result<bool, GithubError> {
     let org = &record.request.org;
-    match push.action.as_str() {
-        "approve" | "deny" => {
+    match action {
+        PushAction::Approve | PushAction::Deny => {
             let pending = client.pending_requests(org).await?;
             Ok(!pending
                 .iter()
                 .any(|request| request.id == record.github_request_id))
         }
-        "revoke" => Ok(grant_id(client, record).await?.is_none()),
-        _ => Ok(false),
+        PushAction::Revoke => Ok(grant_id(client, record).await?.is_none()),
     }
 }
 

@@ -22,7 +22,8 @@ pub fn orgs_to_sync(analysis: &Analysis, configured: &[String]) -> Vec<String> {
     match analysis.kind {
         Kind::GithubPatRequestsPending | Kind::GithubTokenDecision => named(&analysis.org_login),
         Kind::GithubTokenExpiring | Kind::GithubTokenExpired => configured.to_vec(),
-        _ => Vec::new(),
+        // Not GitHub's: nothing to sync.
+        Kind::Human | Kind::Automatic | Kind::Bounce | Kind::Other => Vec::new(),
     }
 }
 

@@ -10,8 +10,11 @@
 //! tag. An unauthenticated one waits in triage as an unverified answer, where a team member
 //! can accept it. Automatic mail is never answered.
 
+mod asking;
+
 use jiff::Timestamp;
-use serde_json::json;
+
+pub use asking::{Reminders, acknowledge, queue_due_reminders, queue_question, queue_reminders};
 
 use crate::mail::compose::verify_message_id;
 use crate::mail::{Analysis, Authenticity, Kind, ReplyTrust};
@@ -150,29 +153,6 @@ pub fn waiting_for_purpose(state: RequestState) -> bool {
         state,
         RequestState::New | RequestState::AwaitingPurpose | RequestState::NeedsContact
     )
-}
-
-/// Thanks the requester, at the address patdesk has for them, quoting the purpose recorded:
-/// had somebody else answered, the real requester sees what was taken.
-pub fn acknowledge(tx: &Tx<'_>, record: &RequestRecord, purpose: &str) -> Result<(), StoreError> {
-    let Some(address) = &record.owner_email else {
-        return Ok(());
-    };
-    let payload = json!({
-        "request": record.id,
-        "org": record.request.org,
-        "token_name": record.request.token_name,
-        "owner": record.request.owner_login,
-        "purpose": purpose,
-    });
-    tx.enqueue_mail(
-        record.id,
-        "acknowledgement",
-        address,
-        &payload,
-        &format!("pat-{}:acknowledgement", record.id),
-    )?;
-    Ok(())
 }
 
 fn reply(
@@ -378,57 +358,4 @@ mod tests {
         assert_eq!(subject_tag("[PAT-x] nope"), None);
         assert_eq!(subject_tag("no tag"), None);
     }
-}
-
-/// How patdesk reminds a requester who has not answered its question.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reminders {
-    pub max: usize,
-    pub interval: jiff::SignedDuration,
-}
-
-impl Default for Reminders {
-    fn default() -> Reminders {
-        Reminders {
-            max: 2,
-            interval: jiff::SignedDuration::from_hours(48),
-        }
-    }
-}
-
-/// Queues a reminder for each request whose question (or last reminder) went unanswered for
-/// `interval`, at most `max` per request. Each has its own idempotency key, so a second call
-/// at the same moment queues nothing. Returns how many were queued.
-pub fn queue_reminders(
-    tx: &Tx<'_>,
-    now: Timestamp,
-    reminders: &Reminders,
-) -> Result<usize, StoreError> {
-    let mut queued = 0;
-    for unanswered in tx.unanswered_questions()? {
-        if unanswered.reminders >= reminders.max {
-            continue;
-        }
-        let Ok(last_asked) = unanswered.last_asked.parse::<Timestamp>() else {
-            continue;
-        };
-        if now.duration_since(last_asked) < reminders.interval {
-            continue;
-        }
-        let number = unanswered.reminders + 1;
-        let key = format!("pat-{}:reminder-{number}", unanswered.request_id);
-        if tx
-            .enqueue_mail(
-                unanswered.request_id,
-                "reminder",
-                &unanswered.recipient,
-                &unanswered.payload,
-                &key,
-            )?
-            .is_some()
-        {
-            queued += 1;
-        }
-    }
-    Ok(queued)
 }
