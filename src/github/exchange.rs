@@ -1,0 +1,314 @@
+//! One exchange with GitHub and the loop that retries it: ETags and the pages they answer
+//! for, bounded answers, rate limits, backoff, and GitHub's error answers sorted into what is
+//! worth trying again.
+
+use std::future::Future;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use reqwest::{Method, StatusCode, header};
+use serde::de::DeserializeOwned;
+
+use super::{GithubClient, GithubError, MAX_RESPONSE_BYTES};
+
+/// The REST API version patdesk is written against.
+pub(super) const API_VERSION: &str = "2022-11-28";
+
+/// A page as GitHub last sent it, to answer a 304.
+pub(super) struct CachedPage {
+    etag: String,
+    body: Vec<u8>,
+    next: Option<String>,
+}
+
+pub(super) struct Reply {
+    pub body: Vec<u8>,
+    pub next: Option<String>,
+}
+
+impl GithubClient {
+    /// One call with the installation's token, retried as the module's doc says.
+    pub(super) async fn send(
+        &self,
+        org: &str,
+        method: Method,
+        url: &str,
+        body: Option<serde_json::Value>,
+        what: &str,
+    ) -> Result<Reply, GithubError> {
+        let (method, body) = (&method, &body);
+        self.retrying(what, Some(org), || async move {
+            let token = self.installation_token(org).await.map_err(Failure::Final)?;
+            let cached_etag = (*method == Method::GET)
+                .then(|| self.cached(url).map(|page| page.etag))
+                .flatten();
+            let mut request = self
+                .http
+                .request(method.clone(), url)
+                .bearer_auth(&token)
+                .header(header::ACCEPT, "application/vnd.github+json")
+                .header("X-GitHub-Api-Version", API_VERSION);
+            if let Some(etag) = &cached_etag {
+                request = request.header(header::IF_NONE_MATCH, etag);
+            }
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            match request.send().await {
+                Ok(response) => self.read(response, url, what).await,
+                Err(error) => Err(Failure::Retry(format!("{error}"), None)),
+            }
+        })
+        .await
+    }
+
+    /// The one retry loop: runs `exchange` until it succeeds or fails for good. Network
+    /// errors and 5xx are retried with backoff up to `max_attempts`; rate limits are waited
+    /// out (up to `max_rate_limit_wait`) without counting as attempts; a stale installation
+    /// token of `org` is dropped and fetched again, once.
+    pub(super) async fn retrying<T, Exchange>(
+        &self,
+        what: &str,
+        org: Option<&str>,
+        mut exchange: impl FnMut() -> Exchange,
+    ) -> Result<T, GithubError>
+    where
+        Exchange: Future<Output = Result<T, Failure>>,
+    {
+        let mut attempt = 0;
+        let mut credentials_refreshed = false;
+        loop {
+            attempt += 1;
+            match exchange().await {
+                Ok(reply) => return Ok(reply),
+                Err(Failure::Final(error)) => return Err(error),
+                Err(Failure::StaleToken(error)) => {
+                    // A token revoked or expired early: fetch a fresh one, once.
+                    let Some(org) = org.filter(|_| !credentials_refreshed) else {
+                        return Err(error);
+                    };
+                    credentials_refreshed = true;
+                    self.forget_token(org).await?;
+                }
+                Err(Failure::Wait(until)) => {
+                    let wait = until.duration_since(Timestamp::now());
+                    let wait = Duration::try_from(wait).unwrap_or_default();
+                    if wait > self.options.max_rate_limit_wait {
+                        return Err(GithubError::RateLimited {
+                            what: what.to_string(),
+                            until,
+                        });
+                    }
+                    self.stats.rate_limit_waits.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(wait).await;
+                    attempt -= 1; // A rate limit is not a failure of this attempt.
+                }
+                Err(Failure::Retry(message, status)) => {
+                    if attempt >= self.options.max_attempts {
+                        return Err(match status {
+                            Some(status) => GithubError::Server {
+                                what: what.to_string(),
+                                attempts: attempt,
+                                status,
+                                message,
+                            },
+                            None => GithubError::Network {
+                                what: what.to_string(),
+                                attempts: attempt,
+                                error: message,
+                            },
+                        });
+                    }
+                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(self.backoff(attempt)).await;
+                }
+            }
+        }
+    }
+
+    /// Exponential backoff with jitter, so many clients do not retry in step.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let base = self
+            .options
+            .backoff
+            .saturating_mul(1 << attempt.saturating_sub(1).min(10));
+        crate::backoff::jittered(base, base / 4)
+    }
+
+    async fn read(
+        &self,
+        response: reqwest::Response,
+        url: &str,
+        what: &str,
+    ) -> Result<Reply, Failure> {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text_header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_string)
+        };
+        let body = read_capped(response)
+            .await
+            .map_err(|error| Failure::Retry(error, Some(status.as_u16())))?;
+        let message = || github_message(&body);
+
+        if status == StatusCode::NOT_MODIFIED {
+            self.stats.not_modified.fetch_add(1, Ordering::Relaxed);
+            return match self.cached(url) {
+                Some(page) => Ok(Reply {
+                    body: page.body,
+                    next: page.next,
+                }),
+                None => Err(Failure::Retry(
+                    "304 without a cached page".to_string(),
+                    Some(304),
+                )),
+            };
+        }
+        if status.is_success() {
+            let next = text_header("link").as_deref().and_then(next_link);
+            if let Some(etag) = text_header("etag")
+                && let Ok(mut pages) = self.pages.lock()
+            {
+                pages.insert(
+                    url.to_string(),
+                    CachedPage {
+                        etag,
+                        body: body.clone(),
+                        next: next.clone(),
+                    },
+                );
+            }
+            return Ok(Reply { body, next });
+        }
+        let rate_limited = status == StatusCode::TOO_MANY_REQUESTS
+            || (status == StatusCode::FORBIDDEN
+                && (text_header("x-ratelimit-remaining").as_deref() == Some("0")
+                    || text_header("retry-after").is_some()));
+        if rate_limited {
+            if let Some(seconds) =
+                text_header("retry-after").and_then(|value| value.trim().parse::<i64>().ok())
+            {
+                return Err(Failure::Wait(
+                    Timestamp::now() + jiff::SignedDuration::from_secs(seconds.max(1)),
+                ));
+            }
+            if let Some(reset) =
+                text_header("x-ratelimit-reset").and_then(|value| value.trim().parse::<i64>().ok())
+            {
+                let until = Timestamp::from_second(reset + 1).unwrap_or_else(|_| Timestamp::now());
+                return Err(Failure::Wait(until));
+            }
+            return Err(Failure::Wait(
+                Timestamp::now() + jiff::SignedDuration::from_secs(60),
+            ));
+        }
+        let what = what.to_string();
+        Err(match status.as_u16() {
+            401 => Failure::StaleToken(GithubError::Credentials {
+                status: 401,
+                message: message(),
+            }),
+            403 => Failure::Final(GithubError::Forbidden {
+                what,
+                message: message(),
+            }),
+            404 => Failure::Final(GithubError::NotFound {
+                what,
+                message: message(),
+            }),
+            422 => Failure::Final(GithubError::Unprocessable {
+                what,
+                message: message(),
+            }),
+            code if status.is_server_error() => Failure::Retry(message(), Some(code)),
+            code => Failure::Final(GithubError::Server {
+                what,
+                attempts: 1,
+                status: code,
+                message: message(),
+            }),
+        })
+    }
+
+    pub(super) fn cached(&self, url: &str) -> Option<CachedPage> {
+        let pages = self.pages.lock().ok()?;
+        pages.get(url).map(|page| CachedPage {
+            etag: page.etag.clone(),
+            body: page.body.clone(),
+            next: page.next.clone(),
+        })
+    }
+}
+
+/// Why one exchange did not succeed, and what the retry loop does about it.
+pub(super) enum Failure {
+    Final(GithubError),
+    /// 401 with an installation token: fetch a new token and try again, once.
+    StaleToken(GithubError),
+    /// Rate limited until then.
+    Wait(Timestamp),
+    /// A network error or 5xx: back off and retry.
+    Retry(String, Option<u16>),
+}
+
+pub(super) async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(format!("answer larger than {MAX_RESPONSE_BYTES} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+pub(super) fn decode<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T, GithubError> {
+    serde_json::from_slice(body).map_err(|e| GithubError::Decode {
+        what: what.to_string(),
+        error: e.to_string(),
+    })
+}
+
+/// GitHub's `{"message": …}`, or the start of whatever else came.
+pub(super) fn github_message(body: &[u8]) -> String {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|value| value["message"].as_str().map(str::to_string))
+        .unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(200).collect())
+}
+
+/// The `rel="next"` URL of a `Link` header.
+fn next_link(link: &str) -> Option<String> {
+    link.split(',').find_map(|part| {
+        let (url, params) = part.split_once(';')?;
+        let is_next = params
+            .split(';')
+            .any(|param| param.trim() == "rel=\"next\"");
+        is_next.then(|| {
+            url.trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_string()
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_link;
+
+    #[test]
+    fn next_links_are_found_among_the_others() {
+        let link = r#"<https://api.github.com/orgs/a/x?page=2>; rel="next", <https://api.github.com/orgs/a/x?page=5>; rel="last""#;
+        assert_eq!(
+            next_link(link).as_deref(),
+            Some("https://api.github.com/orgs/a/x?page=2")
+        );
+        assert_eq!(next_link(r#"<https://x?page=1>; rel="prev""#), None);
+    }
+}
