@@ -554,3 +554,19 @@ fn replies_can_be_made_stricter_never_looser() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(found[0].1.contains("signed-or-verified"), "{found:?}");
 }
+
+/// Rules across sections are the config's too, so `check-config` refuses what `run` would.
+#[test]
+fn sending_needs_a_signing_key_and_alert_mail_needs_smtp() {
+    let text = "[smtp]\nhost = \"smtp.example.org\"\nfrom = \"ops@example.org\"\n[alerts]\nemail = \"alerts@example.org\"\n";
+    let found = problems(Config::from_toml(text, Path::new("patdesk.toml"), None));
+    let keys: Vec<&str> = found.iter().map(|(key, _)| key.as_str()).collect();
+    assert_eq!(keys, vec!["signing.key"], "{found:?}");
+    assert!(found[0].1.contains("[smtp] is set"), "{found:?}");
+
+    let text = "[alerts]\nemail = \"alerts@example.org\"\n";
+    let found = problems(Config::from_toml(text, Path::new("patdesk.toml"), None));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "alerts.email");
+    assert!(found[0].1.contains("[smtp] is not"), "{found:?}");
+}

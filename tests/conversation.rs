@@ -62,8 +62,16 @@ impl Conversation {
         .expect("queue");
         tx.commit().expect("commit");
 
+        // [smtp] needs a signing key; the sender below is handed KEY itself.
+        let key_file = folder.db().with_file_name("signing-key");
+        std::fs::write(&key_file, KEY).expect("write the signing key");
+        std::fs::set_permissions(
+            &key_file,
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )
+        .expect("chmod");
         let config = folder.config_file(&format!(
-            "{mailbox}[smtp]\nhost = \"127.0.0.1\"\nport = {SMTP_PORT}\nsecurity = \"plaintext\"\nfrom = \"Platform team <team@example.org>\"\n"
+            "{mailbox}[smtp]\nhost = \"127.0.0.1\"\nport = {SMTP_PORT}\nsecurity = \"plaintext\"\nfrom = \"Platform team <team@example.org>\"\n[signing]\nkey = {{ file = \"signing-key\" }}\n"
         ));
         let config = Config::load(&config).expect("config");
         let team = config.mailbox.clone().expect("mailbox");

@@ -221,11 +221,9 @@ fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         tasks.push(Box::pin(watch.run(shutdown.clone())));
     }
     if let Some(smtp) = &config.smtp {
+        // Config::load refuses [smtp] without a signing key.
         let Some(signing_key) = &config.signing_key else {
-            return Err(anyhow!(
-                "[smtp] is set but [signing] key is not: patdesk signs the Message-IDs of its mail so replies can be threaded; add it to {}",
-                config.source.display()
-            ));
+            return Err(anyhow!("[smtp] is set but [signing] key is not"));
         };
         let password = smtp
             .login
@@ -256,12 +254,6 @@ fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         })));
     }
     let webhook = config.alerts.slack_webhook.as_ref().map(read).transpose()?;
-    if config.alerts.email.is_some() && config.smtp.is_none() {
-        return Err(anyhow!(
-            "alerts.email is set but [smtp] is not: alert mail cannot be sent; add [smtp] to {}",
-            config.source.display()
-        ));
-    }
     let control = ControlServer::bind(
         config,
         config.github.is_some().then(|| SyncRequests(sync_requests)),

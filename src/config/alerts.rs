@@ -1,0 +1,50 @@
+//! `[alerts]`: where the team's alerts go (Slack, mail), and when a failing part is stalled.
+
+use super::raw;
+use super::{SecretKind, SecretRef};
+use crate::mail::{bare_address, is_address};
+
+/// Where the team's alerts go, and when a failing part counts as stalled.
+#[derive(Debug, Clone)]
+pub struct AlertsConfig {
+    /// A Slack incoming-webhook URL (a secret: whoever has it can post to the channel).
+    pub slack_webhook: Option<SecretRef>,
+    /// An address (a team list) that gets each alert by mail; needs `[smtp]`.
+    pub email: Option<String>,
+    /// Intake or a GitHub sync failing this long is an alert, and makes `patdesk status` fail.
+    pub stalled_after: std::time::Duration,
+}
+
+impl super::Validator {
+    pub(super) fn alerts(&mut self, raw: raw::RawAlerts) -> AlertsConfig {
+        let slack_webhook = raw.slack_webhook.and_then(|secret| {
+            self.required_secret("alerts.slack_webhook", SecretKind::Password, Some(secret))
+        });
+        if let Some(email) = &raw.email
+            && !is_address(bare_address(email))
+        {
+            self.problem(
+                "alerts.email",
+                format!(
+                    "is {email:?}: expected an email address such as platform-alerts@example.org"
+                ),
+            );
+        }
+        let minutes = match raw.stalled_after_minutes {
+            Some(minutes) if (1..=1440).contains(&minutes) => minutes,
+            Some(minutes) => {
+                self.problem(
+                    "alerts.stalled_after_minutes",
+                    format!("is {minutes}: accepted is 1 to 1440 (default 15)"),
+                );
+                15
+            }
+            None => 15,
+        };
+        AlertsConfig {
+            slack_webhook,
+            email: raw.email,
+            stalled_after: std::time::Duration::from_secs(minutes * 60),
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! `[mail]` and `[people]`: what intake trusts and parses, the templates, reminders, and how
+//! much mail may leave.
+
+use std::path::PathBuf;
+
+use super::raw::RawMail;
+use super::{
+    MAX_MESSAGE_BYTES, MAX_REMINDER_HOURS, MAX_REMINDERS, MIN_MESSAGE_BYTES, MIN_REMINDER_HOURS,
+};
+use crate::conversation::Reminders;
+use crate::mail::{DEFAULT_MAX_MESSAGE_BYTES, MailPolicy, ReplyTrust};
+
+/// The rate guards' numbers; `smtp::RateLimits` applies them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendLimits {
+    /// Mails to one address within an hour; more wait, queued.
+    pub per_recipient_per_hour: usize,
+    /// Mails to one address within 24 hours.
+    pub per_recipient_per_day: usize,
+    /// The send breaker: this many mails in 10 minutes pause sending.
+    pub breaker_mails: usize,
+}
+
+impl Default for SendLimits {
+    /// A requester hears from patdesk a few times a day at most; a loop or a runaway sync, not
+    /// a busy day, sends 30 mails in 10 minutes.
+    fn default() -> SendLimits {
+        SendLimits {
+            per_recipient_per_hour: 3,
+            per_recipient_per_day: 10,
+            breaker_mails: 30,
+        }
+    }
+}
+
+impl super::Validator {
+    /// The guard against pestering holds whatever the config says: at most two reminders, at
+    /// least 48 hours apart. An admin may ask for fewer, or further apart.
+    pub(super) fn reminders(&mut self, count: Option<u64>, hours: Option<u64>) -> Reminders {
+        let mut reminders = Reminders::default();
+        if let Some(count) = count {
+            match usize::try_from(count) {
+                Ok(count) if count <= MAX_REMINDERS => reminders.max = count,
+                _ => self.problem(
+                    "mail.reminders",
+                    format!(
+                        "is {count}: accepted is 0 to {MAX_REMINDERS} (default {MAX_REMINDERS})"
+                    ),
+                ),
+            }
+        }
+        if let Some(hours) = hours {
+            match i64::try_from(hours) {
+                Ok(hours) if (MIN_REMINDER_HOURS..=MAX_REMINDER_HOURS).contains(&hours) => {
+                    reminders.interval = jiff::SignedDuration::from_hours(hours);
+                }
+                _ => self.problem(
+                    "mail.reminder_interval_hours",
+                    format!("is {hours}: accepted is {MIN_REMINDER_HOURS} to {MAX_REMINDER_HOURS} (default {MIN_REMINDER_HOURS})"),
+                ),
+            }
+        }
+        reminders
+    }
+
+    pub(super) fn send_limits(&mut self, mail: &RawMail) -> SendLimits {
+        let default = SendLimits::default();
+        let limits = SendLimits {
+            per_recipient_per_hour: self.count(
+                "mail.per_recipient_per_hour",
+                mail.per_recipient_per_hour,
+                100,
+                default.per_recipient_per_hour,
+            ),
+            per_recipient_per_day: self.count(
+                "mail.per_recipient_per_day",
+                mail.per_recipient_per_day,
+                1000,
+                default.per_recipient_per_day,
+            ),
+            breaker_mails: self.count(
+                "mail.breaker_mails",
+                mail.breaker_mails,
+                100_000,
+                default.breaker_mails,
+            ),
+        };
+        if limits.per_recipient_per_hour > limits.per_recipient_per_day {
+            self.problem(
+                "mail.per_recipient_per_hour",
+                format!(
+                    "is {}, more than mail.per_recipient_per_day ({}): a day holds the hour",
+                    limits.per_recipient_per_hour, limits.per_recipient_per_day
+                ),
+            );
+        }
+        limits
+    }
+
+    /// A count from 1 to `max` at `key`; `default` when it is not given or wrong.
+    pub(super) fn people_directory(&mut self, path: PathBuf) -> PathBuf {
+        let path = self.path(path);
+        if !path.is_file() {
+            self.problem(
+                "people.directory",
+                format!(
+                    "names {}, which is not a file (a CSV of login,email)",
+                    path.display()
+                ),
+            );
+        }
+        path
+    }
+
+    pub(super) fn templates_dir(&mut self, dir: Option<PathBuf>) -> Option<PathBuf> {
+        let dir = self.path(dir?);
+        if !dir.is_dir() {
+            self.problem(
+                "mail.templates_dir",
+                format!("names {}, which is not a folder", dir.display()),
+            );
+        }
+        Some(dir)
+    }
+
+    pub(super) fn mail(&mut self, raw: RawMail) -> MailPolicy {
+        let mut policy = MailPolicy::default();
+        for id in raw.trusted_authserv_ids.unwrap_or_default() {
+            if id.is_empty() || id.contains(|c: char| c.is_whitespace() || c == ';') {
+                self.problem(
+                    "mail.trusted_authserv_ids",
+                    format!("has {id:?}: an authserv-id is one word, as your receiving server writes it first in Authentication-Results"),
+                );
+            } else {
+                policy.trusted_authserv_ids.push(id);
+            }
+        }
+        if let Some(bytes) = raw.max_message_bytes {
+            if (MIN_MESSAGE_BYTES..=MAX_MESSAGE_BYTES).contains(&bytes) {
+                policy.max_message_bytes =
+                    usize::try_from(bytes).unwrap_or(DEFAULT_MAX_MESSAGE_BYTES);
+            } else {
+                self.problem(
+                    "mail.max_message_bytes",
+                    format!("is {bytes}: accepted is {MIN_MESSAGE_BYTES} to {MAX_MESSAGE_BYTES} (default {DEFAULT_MAX_MESSAGE_BYTES})"),
+                );
+            }
+        }
+        if let Some(choice) = raw.accept_replies {
+            match ReplyTrust::CHOICES.iter().find(|(name, _)| *name == choice) {
+                Some((_, trust)) => policy.replies = *trust,
+                None => self.problem(
+                    "mail.accept_replies",
+                    format!(
+                        "is {choice:?}: accepted are {} (each stricter than the one before)",
+                        ReplyTrust::CHOICES
+                            .iter()
+                            .map(|(name, _)| format!("{name:?}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ),
+            }
+        }
+        policy
+    }
+}

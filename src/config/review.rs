@@ -1,0 +1,90 @@
+//! `[review]`: the least-privilege rules' settings.
+
+use super::raw::RawReview;
+use super::team::is_github_login;
+use crate::review::ReviewPolicy;
+
+impl super::Validator {
+    pub(super) fn review(&mut self, raw: RawReview) -> ReviewPolicy {
+        let mut policy = ReviewPolicy::default();
+        for (key, value, range, field) in [
+            (
+                "review.max_expiry_days",
+                raw.max_expiry_days,
+                1..=3650,
+                &mut policy.max_expiry_days,
+            ),
+            (
+                "review.min_purpose_chars",
+                raw.min_purpose_chars,
+                1..=1000,
+                &mut policy.min_purpose_chars,
+            ),
+            (
+                "review.min_token_name_chars",
+                raw.min_token_name_chars,
+                1..=100,
+                &mut policy.min_token_name_chars,
+            ),
+        ] {
+            match value {
+                Some(value) if range.contains(&value) => *field = value,
+                Some(value) => self.problem(
+                    key,
+                    format!(
+                        "is {value}: accepted is {} to {}",
+                        range.start(),
+                        range.end()
+                    ),
+                ),
+                None => {}
+            }
+        }
+        for (key, value, field) in [
+            (
+                "review.critical_when_write",
+                raw.critical_when_write,
+                &mut policy.critical_when_write,
+            ),
+            (
+                "review.high_when_read",
+                raw.high_when_read,
+                &mut policy.high_when_read,
+            ),
+        ] {
+            let Some(slugs) = value else { continue };
+            match slugs.iter().find(|slug| !is_permission_slug(slug)) {
+                Some(bad) => self.problem(
+                    key,
+                    format!("has {bad:?}: expected permission slugs such as \"contents\" or \"organization_secrets\""),
+                ),
+                None => *field = slugs,
+            }
+        }
+        if let Some(teams) = raw.org_permission_teams {
+            match teams
+                .iter()
+                .find(|team| !is_github_login(team) && !team.contains('_'))
+            {
+                Some(bad) => self.problem(
+                    "review.org_permission_teams",
+                    format!("has {bad:?}: expected team slugs such as \"platform-team\""),
+                ),
+                None => policy.org_permission_teams = teams,
+            }
+        }
+        if let Some(names) = raw.generic_token_names {
+            policy.generic_token_names =
+                names.into_iter().map(|name| name.to_lowercase()).collect();
+        }
+        policy
+    }
+}
+
+/// GitHub's permission slugs: lower-case words joined by underscores.
+fn is_permission_slug(slug: &str) -> bool {
+    !slug.is_empty()
+        && slug
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}

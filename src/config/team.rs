@@ -1,0 +1,136 @@
+//! `[team]` and `[control]`: the members who decide and the OS accounts they are, and the
+//! daemon's control socket.
+
+use std::path::PathBuf;
+
+use super::raw;
+
+#[derive(Debug, Clone, Default)]
+pub struct TeamConfig {
+    /// The engineers who may decide on requests.
+    pub members: Vec<TeamMember>,
+}
+
+/// One engineer: their GitHub login and the OS account the daemon knows them by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamMember {
+    /// As the config spells it; GitHub compares logins case-insensitively.
+    pub login: String,
+    /// The OS user name whose uid, calling the control socket, is this member.
+    pub unix: String,
+}
+
+impl TeamConfig {
+    /// The member an OS user is, if any.
+    pub fn by_unix_user(&self, user: &str) -> Option<&TeamMember> {
+        self.members.iter().find(|member| member.unix == user)
+    }
+
+    /// Whether `login` is a member, compared as GitHub compares logins.
+    pub fn has_login(&self, login: &str) -> bool {
+        self.members
+            .iter()
+            .any(|member| member.login.eq_ignore_ascii_case(login))
+    }
+}
+
+/// The daemon's control socket: how engineers' commands reach the one writer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControlConfig {
+    pub socket: PathBuf,
+    /// The group that may connect (mode 0660); the daemon's own group when not set.
+    pub group: Option<String>,
+}
+
+pub const DEFAULT_CONTROL_SOCKET: &str = "/run/patdesk/control.sock";
+
+impl super::Validator {
+    pub(super) fn team(&mut self, members: raw::RawMembers) -> TeamConfig {
+        let members = match members {
+            raw::RawMembers::Mapped(members) => members,
+            raw::RawMembers::Logins(logins) => {
+                self.problem(
+                    "team.members",
+                    format!(
+                        "is a list of logins: each member now names their OS account, which the daemon knows them by: [team.members] {} = {{ unix = \"their-user-name\" }}",
+                        logins.first().map_or("alice", String::as_str)
+                    ),
+                );
+                Default::default()
+            }
+        };
+        let mut valid: Vec<TeamMember> = Vec::new();
+        for (login, member) in members {
+            let key = format!("team.members.{login}");
+            if !is_github_login(&login) {
+                self.problem(
+                    "team.members",
+                    format!("has {login:?}: expected GitHub logins (letters, digits, hyphens)"),
+                );
+                continue;
+            }
+            let Some(unix) = member.unix.filter(|unix| is_os_user_name(unix)) else {
+                self.problem(
+                    &key,
+                    format!(
+                        "needs the member's OS account: {login} = {{ unix = \"their-user-name\" }}"
+                    ),
+                );
+                continue;
+            };
+            if let Some(twin) = valid
+                .iter()
+                .find(|known| known.login.eq_ignore_ascii_case(&login))
+            {
+                self.problem(
+                    &key,
+                    format!(
+                        "is {} again: GitHub logins ignore case, so each member once",
+                        twin.login
+                    ),
+                );
+                continue;
+            }
+            if let Some(twin) = valid.iter().find(|known| known.unix == unix) {
+                self.problem(
+                    &key,
+                    format!("maps the OS user {unix:?}, which is {} already: one OS account is one member", twin.login),
+                );
+                continue;
+            }
+            valid.push(TeamMember { login, unix });
+        }
+        TeamConfig { members: valid }
+    }
+
+    pub(super) fn control(&mut self, raw: raw::RawControl) -> ControlConfig {
+        if let Some(group) = &raw.group
+            && !is_os_user_name(group)
+        {
+            self.problem(
+                "control.group",
+                format!("is {group:?}: expected a group name such as \"patdesk\""),
+            );
+        }
+        ControlConfig {
+            socket: self.path(raw.socket.unwrap_or_else(|| DEFAULT_CONTROL_SOCKET.into())),
+            group: raw.group,
+        }
+    }
+}
+
+/// GitHub logins: letters, digits and single hyphens, at most 39 characters.
+/// A POSIX-portable user or group name, as `useradd` accepts it.
+pub fn is_os_user_name(name: &str) -> bool {
+    (1..=32).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        && !name.starts_with('-')
+}
+
+pub fn is_github_login(login: &str) -> bool {
+    (1..=39).contains(&login.len())
+        && login.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && !login.starts_with('-')
+}
