@@ -1,6 +1,6 @@
 //! patdesk: reviews GitHub fine-grained personal access token requests that reach a team
-//! mailbox. See DESIGN.md in the project's shared folder for the whole shape; each module
-//! below owns one part of it.
+//! mailbox. Each module below owns one part of the flow; the README's module table lists them
+//! in the order data flows, with what each may use.
 
 pub mod alerts;
 pub mod backoff;
