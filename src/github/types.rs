@@ -1,4 +1,4 @@
-//! GitHub's JSON, as documented for API version 2022-11-28 (FACTS.md §2). Deserialised
+//! GitHub's JSON, as documented for API version 2022-11-28. Deserialised
 //! tolerantly: older responses lack `token_id` and `token_name`, permission groups may be
 //! missing or null, and unknown permission slugs are kept.
 

@@ -1,4 +1,4 @@
-//! GitHub's own mails about fine-grained personal access tokens (FACTS.md §1).
+//! GitHub's own mails about fine-grained personal access tokens.
 //!
 //! A GitHub mail is only ever a *trigger*: the digest names no token, and any of these can be
 //! spoofed. What is read here tells the daemon which organisation to sync and what to expect;
@@ -129,7 +129,7 @@ fn review_link_login(text: &str) -> Option<String> {
     })
 }
 
-/// Reads GitHub's subject lines (FACTS.md §1), with or without the `[GitHub]` tag:
+/// Reads GitHub's subject lines, with or without the `[GitHub]` tag:
 /// - `Your organization <NAME> has received personal access token requests`
 /// - `<org-login> access has been approved|denied|revoked on your fine-grained personal access tokens`
 /// - `Your [fine-grained ]personal access token[ (classic)] is about to expire` / `has expired`

@@ -1,6 +1,6 @@
 //! A local stand-in for GitHub's REST API, for the tests and the demo. Never part of the
 //! daemon: GitHub cannot be reached from where patdesk is developed, so this serves the
-//! endpoints patdesk uses, in the documented shapes (FACTS.md §2): App JWTs checked against
+//! endpoints patdesk uses, in the documented shapes: App JWTs checked against
 //! the test App's public key, installation tokens that expire, pagination by `Link`,
 //! `ETag`/304, rate limits and 5xx on demand, and a record of every decision call.
 //!
