@@ -7,8 +7,8 @@ use clap::Args;
 use super::{Context, Failure, exit};
 use crate::config::ConfigError;
 use crate::control::protocol::Request;
-use crate::github::{ClientOptions, GithubClient};
-use crate::sync::{SyncOptions, load_directory, push_decisions, sync_org};
+use crate::github::GithubClient;
+use crate::sync::{SyncOptions, push_decisions, sync_org};
 
 #[derive(Debug, Args)]
 pub struct SyncArgs {
@@ -101,27 +101,11 @@ fn here(context: &Context, args: &SyncArgs) -> Result<(), Failure> {
         }
         None => github.orgs.iter().map(|org| org.login.clone()).collect(),
     };
-    let directory = match &config.people_directory {
-        Some(path) => load_directory(path).map_err(|error| Failure {
-            code: exit::CONFIG,
-            error: anyhow!(error),
-        })?,
-        None => Default::default(),
-    };
-    let options = SyncOptions {
-        policy: config.review.clone(),
-        directory,
-        expiry_warning_days: github.expiry_warning_days,
-    };
-    let client = GithubClient::new(
-        github,
-        &key,
-        ClientOptions {
-            timeout: github.timeout,
-            ..ClientOptions::default()
-        },
-    )
-    .map_err(|error| Failure {
+    let options = SyncOptions::from_config(config, github).map_err(|error| Failure {
+        code: exit::CONFIG,
+        error: anyhow!(error),
+    })?;
+    let client = GithubClient::for_config(github, &key).map_err(|error| Failure {
         code: exit::CONFIG,
         error: error.into(),
     })?;

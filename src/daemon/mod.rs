@@ -19,13 +19,13 @@ pub use lock::{DaemonLock, LockError, running_daemon};
 
 use crate::config::{Config, ConfigError};
 use crate::control::{ControlServer, SyncNow, SyncRequests};
-use crate::github::{ClientOptions, GithubClient};
+use crate::github::GithubClient;
 use crate::imap::{MailboxAccess, MailboxWatch};
 use crate::intake::Intake;
 use crate::mail::compose::Templates;
 use crate::smtp::Sender;
 use crate::store::Store;
-use crate::sync::{SyncOptions, load_directory};
+use crate::sync::SyncOptions;
 use crate::wake::{OutboxWake, SyncTrigger};
 
 /// Runs until SIGTERM or Ctrl-C; SIGHUP reloads the config and templates. Each task finishes
@@ -170,23 +170,8 @@ fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         .collect();
     if let Some(github) = &config.github {
         let key = read(&github.private_key)?;
-        let client = GithubClient::new(
-            github,
-            &key,
-            ClientOptions {
-                timeout: github.timeout,
-                ..ClientOptions::default()
-            },
-        )?;
-        let directory = match &config.people_directory {
-            Some(path) => load_directory(path).map_err(|error| anyhow!(error))?,
-            None => Default::default(),
-        };
-        let options = SyncOptions {
-            policy: config.review.clone(),
-            directory,
-            expiry_warning_days: github.expiry_warning_days,
-        };
+        let client = GithubClient::for_config(github, &key)?;
+        let options = SyncOptions::from_config(config, github).map_err(|error| anyhow!(error))?;
         tasks.push(Box::pin(github_task::run(github_task::GithubTask {
             client,
             store: Store::open(&config.store.path)?,

@@ -121,6 +121,15 @@ impl GithubClient {
         })
     }
 
+    /// The client as the config sets it up (its timeout); the daemon and the CLI alike.
+    pub fn for_config(config: &GithubConfig, private_key: &Secret) -> Result<Self, GithubError> {
+        let options = ClientOptions {
+            timeout: config.timeout,
+            ..ClientOptions::default()
+        };
+        GithubClient::new(config, private_key, options)
+    }
+
     /// Every pending request of `org`, all pages.
     pub async fn pending_requests(&self, org: &str) -> Result<Vec<PendingRequest>, GithubError> {
         self.get_all(

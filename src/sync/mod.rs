@@ -22,6 +22,7 @@ pub use addresses::{Directory, load_directory};
 pub use push::{PushReport, push_decisions};
 pub use triggers::orgs_to_sync;
 
+use crate::config::{Config, GithubConfig};
 use crate::conversation;
 use crate::github::{GithubClient, GithubError, Grant, PendingRequest};
 use crate::request::{RepositorySelection, RequestState, TokenRequest};
@@ -77,6 +78,22 @@ pub struct SyncOptions {
     pub policy: ReviewPolicy,
     pub directory: Directory,
     pub expiry_warning_days: u32,
+}
+
+impl SyncOptions {
+    /// The options `config` gives: the review policy, the team's directory of addresses, and
+    /// when an expiring token is announced. The daemon and `patdesk sync --break-glass` alike.
+    pub fn from_config(config: &Config, github: &GithubConfig) -> Result<SyncOptions, String> {
+        let directory = match &config.people_directory {
+            Some(path) => load_directory(path)?,
+            None => Directory::default(),
+        };
+        Ok(SyncOptions {
+            policy: config.review.clone(),
+            directory,
+            expiry_warning_days: github.expiry_warning_days,
+        })
+    }
 }
 
 /// Syncs one org: reads GitHub first, then writes every change in one transaction.
