@@ -569,4 +569,11 @@ fn sending_needs_a_signing_key_and_alert_mail_needs_smtp() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].0, "alerts.email");
     assert!(found[0].1.contains("[smtp] is not"), "{found:?}");
+
+    // An [smtp] with a mistake of its own is named for that mistake, not as missing.
+    let text = "[smtp]\nfrom = \"ops@example.org\"\n[signing]\nkey = { file = \"k\" }\n[alerts]\nemail = \"alerts@example.org\"\n";
+    let found = problems(Config::from_toml(text, Path::new("patdesk.toml"), None));
+    let keys: Vec<&str> = found.iter().map(|(key, _)| key.as_str()).collect();
+    assert!(keys.contains(&"smtp.host"), "{found:?}");
+    assert!(!keys.contains(&"alerts.email"), "{found:?}");
 }

@@ -222,26 +222,27 @@ impl Validator {
         let send_limits = self.send_limits(&raw.mail);
         let mail = self.mail(raw.mail);
         let mailbox = raw.mailbox.map(|mailbox| self.mailbox(mailbox));
-        let smtp = raw.smtp.map(|smtp| self.smtp(smtp));
+        // Rules across sections look at which sections are there: a section with a mistake
+        // has its own problem already.
+        let has_smtp = raw.smtp.is_some();
+        let has_signing = raw.signing.is_some();
+        let smtp = raw.smtp.and_then(|smtp| self.smtp(smtp));
         let github = raw.github.map(|github| self.github(github));
         let team = self.team(raw.team.members);
         let control = self.control(raw.control);
         let review = self.review(raw.review);
-        // A [signing] section with a bad key has its problem already.
-        let raw_signing_named = raw.signing.is_some();
         let signing_key = raw.signing.and_then(|signing| {
             self.required_secret("signing.key", SecretKind::Password, signing.key)
         });
         let alerts = self.alerts(raw.alerts);
-        let signing_named = raw_signing_named;
-        // Rules across sections: what `run` would otherwise refuse only once it starts.
-        if smtp.as_ref().is_some_and(Option::is_some) && signing_key.is_none() && !signing_named {
+        // What `run` would otherwise refuse only once it starts.
+        if has_smtp && !has_signing {
             self.problem(
                 "signing.key",
                 "is missing, and [smtp] is set: patdesk signs the Message-IDs of its mail so replies can be threaded",
             );
         }
-        if alerts.email.is_some() && !smtp.as_ref().is_some_and(Option::is_some) {
+        if alerts.email.is_some() && !has_smtp {
             self.problem(
                 "alerts.email",
                 "is set but [smtp] is not: alert mail cannot be sent; add [smtp] or remove alerts.email",
@@ -254,7 +255,7 @@ impl Validator {
             store,
             mail,
             mailbox: mailbox.flatten(),
-            smtp: smtp.flatten(),
+            smtp,
             github: github.flatten(),
             team,
             control,

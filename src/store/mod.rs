@@ -177,26 +177,19 @@ impl Store {
         Ok(written)
     }
 
-    /// [`Store::write`] on behalf of an authenticated team member (see
-    /// [`Store::transaction_for`]).
+    /// [`Store::write`] on behalf of an authenticated team member: every event the write
+    /// appends under the member's login also records their OS account, uid and how they were
+    /// authenticated, and so does the queueing of a GitHub call (which the push task checks).
     pub fn write_for<T, E: From<StoreError>>(
         &mut self,
         member: &Member,
         write: impl FnOnce(&Tx<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
-        let tx = self.transaction_for(member)?;
+        let mut tx = self.transaction()?;
+        tx.member = Some(member.clone());
         let written = write(&tx)?;
         tx.commit()?;
         Ok(written)
-    }
-
-    /// A write on behalf of an authenticated team member: every event this transaction
-    /// appends under the member's login also records their OS account, uid and how they were
-    /// authenticated, and so does the queueing of a GitHub call (which the push task checks).
-    pub fn transaction_for(&mut self, member: &Member) -> Result<Tx<'_>, StoreError> {
-        let mut tx = self.transaction()?;
-        tx.member = Some(member.clone());
-        Ok(tx)
     }
 
     /// A number that changes whenever another connection (an engineer's command, another task
