@@ -93,6 +93,14 @@ pub(super) fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
     Ok(())
 }
 
+/// "2 attempt(s), last error: …" for something sent out (a mail, a decision to GitHub).
+fn tries(attempts: impl std::fmt::Display, last_error: Option<&str>) -> String {
+    match last_error {
+        Some(error) => format!("{attempts} attempt(s), last error: {error}"),
+        None => format!("{attempts} attempt(s)"),
+    }
+}
+
 pub(super) fn or_dash(value: Option<&str>) -> String {
     value
         .filter(|value| !value.is_empty())
@@ -196,34 +204,18 @@ pub fn show(context: &Context, args: &ShowArgs) -> Result<(), Failure> {
             _ => "-".to_string(),
         },
     );
+    // "when by whom", then what they said, if anything.
+    let said = |words: Option<&str>| words.map(|words| format!(": {words}")).unwrap_or_default();
     if let Some(by) = &record.decided_by {
-        field(
-            "decided",
-            format!(
-                "{} by {by}{}",
-                or_dash(record.decided_at.as_deref()),
-                record
-                    .decision_reason
-                    .as_deref()
-                    .map(|reason| format!(": {reason}"))
-                    .unwrap_or_default()
-            ),
-        );
+        let when = or_dash(record.decided_at.as_deref());
+        let reason = said(record.decision_reason.as_deref());
+        field("decided", format!("{when} by {by}{reason}"));
     }
     if let Some(by) = &record.revoked_by {
-        field(
-            "revoked",
-            format!(
-                "{} by {by} ({}){}",
-                or_dash(record.revoked_at.as_deref()),
-                or_dash(record.revoke_reason.as_deref()),
-                record
-                    .revoke_note
-                    .as_deref()
-                    .map(|note| format!(": {note}"))
-                    .unwrap_or_default()
-            ),
-        );
+        let when = or_dash(record.revoked_at.as_deref());
+        let why = or_dash(record.revoke_reason.as_deref());
+        let note = said(record.revoke_note.as_deref());
+        field("revoked", format!("{when} by {by} ({why}){note}"));
     }
 
     out.push_str("\nfindings\n");
@@ -265,16 +257,12 @@ pub fn show(context: &Context, args: &ShowArgs) -> Result<(), Failure> {
     }
     for mail in &outbox {
         out.push_str(&format!(
-            "  {} out {} to {}: {} ({} attempt(s){})\n",
+            "  {} out {} to {}: {} ({})\n",
             mail.created_at,
             mail.kind,
             mail.recipient,
             mail.state,
-            mail.attempts,
-            mail.last_error
-                .as_deref()
-                .map(|error| format!(", last error: {error}"))
-                .unwrap_or_default()
+            tries(mail.attempts, mail.last_error.as_deref()),
         ));
     }
 
@@ -289,15 +277,11 @@ pub fn show(context: &Context, args: &ShowArgs) -> Result<(), Failure> {
     }
     for push in &pushes {
         out.push_str(&format!(
-            "  {} {}: {} ({} attempt(s){})\n",
+            "  {} {}: {} ({})\n",
             push.created_at,
             push.action,
             push.state,
-            push.attempts,
-            push.last_error
-                .as_deref()
-                .map(|error| format!(", last error: {error}"))
-                .unwrap_or_default()
+            tries(push.attempts, push.last_error.as_deref()),
         ));
     }
 

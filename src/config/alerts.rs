@@ -2,7 +2,6 @@
 
 use super::raw;
 use super::{SecretKind, SecretRef};
-use crate::mail::{bare_address, is_address};
 
 /// Where the team's alerts go, and when a failing part counts as stalled.
 #[derive(Debug, Clone)]
@@ -20,27 +19,15 @@ impl super::Validator {
         let slack_webhook = raw.slack_webhook.and_then(|secret| {
             self.required_secret("alerts.slack_webhook", SecretKind::Password, Some(secret))
         });
-        if let Some(email) = &raw.email
-            && !is_address(bare_address(email))
-        {
-            self.problem(
-                "alerts.email",
-                format!(
-                    "is {email:?}: expected an email address such as platform-alerts@example.org"
-                ),
-            );
+        if let Some(email) = &raw.email {
+            self.address("alerts.email", email, "platform-alerts@example.org");
         }
-        let minutes = match raw.stalled_after_minutes {
-            Some(minutes) if (1..=1440).contains(&minutes) => minutes,
-            Some(minutes) => {
-                self.problem(
-                    "alerts.stalled_after_minutes",
-                    format!("is {minutes}: accepted is 1 to 1440 (default 15)"),
-                );
-                15
-            }
-            None => 15,
-        };
+        let minutes = self.within(
+            "alerts.stalled_after_minutes",
+            raw.stalled_after_minutes,
+            1..=1440,
+            15,
+        );
         AlertsConfig {
             slack_webhook,
             email: raw.email,

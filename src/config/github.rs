@@ -95,53 +95,21 @@ impl super::Validator {
         if orgs.is_empty() {
             self.problem("github.orgs", "is empty: list each organisation as [[github.orgs]] with login and installation_id");
         }
-        let timeout_seconds = match raw.timeout_seconds {
-            Some(seconds @ 1..=600) => seconds,
-            Some(seconds) => {
-                self.problem(
-                    "github.timeout_seconds",
-                    format!("is {seconds}: accepted is 1 to 600 (default 30)"),
-                );
-                30
-            }
-            None => 30,
-        };
-        let expiry_warning_days = match raw.expiry_warning_days {
-            Some(days @ 0..=90) => days,
-            Some(days) => {
-                self.problem(
-                    "github.expiry_warning_days",
-                    format!("is {days}: accepted is 0 to 90 (default 7)"),
-                );
-                7
-            }
-            None => 7,
-        };
-        let mut seconds = |key: &str,
-                           value: Option<u64>,
-                           range: std::ops::RangeInclusive<u64>,
-                           default: u64| match value {
-            Some(seconds) if range.contains(&seconds) => seconds,
-            Some(seconds) => {
-                self.problem(
-                    key,
-                    format!(
-                        "is {seconds}: accepted is {} to {} (default {default})",
-                        range.start(),
-                        range.end()
-                    ),
-                );
-                default
-            }
-            None => default,
-        };
-        let sync_interval = seconds(
+        let timeout_seconds =
+            self.within("github.timeout_seconds", raw.timeout_seconds, 1..=600, 30);
+        let expiry_warning_days = self.within(
+            "github.expiry_warning_days",
+            raw.expiry_warning_days,
+            0..=90,
+            7,
+        );
+        let sync_interval = self.within(
             "github.sync_interval_seconds",
             raw.sync_interval_seconds,
             1..=86_400,
             60,
         );
-        let sync_debounce = seconds(
+        let sync_debounce = self.within(
             "github.sync_debounce_seconds",
             raw.sync_debounce_seconds,
             0..=300,

@@ -38,28 +38,20 @@ impl super::Validator {
     /// least 48 hours apart. An admin may ask for fewer, or further apart.
     pub(super) fn reminders(&mut self, count: Option<u64>, hours: Option<u64>) -> Reminders {
         let mut reminders = Reminders::default();
-        if let Some(count) = count {
-            match usize::try_from(count) {
-                Ok(count) if count <= MAX_REMINDERS => reminders.max = count,
-                _ => self.problem(
-                    "mail.reminders",
-                    format!(
-                        "is {count}: accepted is 0 to {MAX_REMINDERS} (default {MAX_REMINDERS})"
-                    ),
-                ),
-            }
-        }
-        if let Some(hours) = hours {
-            match i64::try_from(hours) {
-                Ok(hours) if (MIN_REMINDER_HOURS..=MAX_REMINDER_HOURS).contains(&hours) => {
-                    reminders.interval = jiff::SignedDuration::from_hours(hours);
-                }
-                _ => self.problem(
-                    "mail.reminder_interval_hours",
-                    format!("is {hours}: accepted is {MIN_REMINDER_HOURS} to {MAX_REMINDER_HOURS} (default {MIN_REMINDER_HOURS})"),
-                ),
-            }
-        }
+        // Out-of-type values (beyond usize or i64) are out of range all the same.
+        reminders.max = self.within(
+            "mail.reminders",
+            count.map(|count| usize::try_from(count).unwrap_or(usize::MAX)),
+            0..=MAX_REMINDERS,
+            reminders.max,
+        );
+        let hours = self.within(
+            "mail.reminder_interval_hours",
+            hours.map(|hours| i64::try_from(hours).unwrap_or(i64::MAX)),
+            MIN_REMINDER_HOURS..=MAX_REMINDER_HOURS,
+            reminders.interval.as_hours(),
+        );
+        reminders.interval = jiff::SignedDuration::from_hours(hours);
         reminders
     }
 
@@ -97,7 +89,6 @@ impl super::Validator {
         limits
     }
 
-    /// A count from 1 to `max` at `key`; `default` when it is not given or wrong.
     pub(super) fn people_directory(&mut self, path: PathBuf) -> PathBuf {
         let path = self.path(path);
         if !path.is_file() {
@@ -135,17 +126,13 @@ impl super::Validator {
                 policy.trusted_authserv_ids.push(id);
             }
         }
-        if let Some(bytes) = raw.max_message_bytes {
-            if (MIN_MESSAGE_BYTES..=MAX_MESSAGE_BYTES).contains(&bytes) {
-                policy.max_message_bytes =
-                    usize::try_from(bytes).unwrap_or(DEFAULT_MAX_MESSAGE_BYTES);
-            } else {
-                self.problem(
-                    "mail.max_message_bytes",
-                    format!("is {bytes}: accepted is {MIN_MESSAGE_BYTES} to {MAX_MESSAGE_BYTES} (default {DEFAULT_MAX_MESSAGE_BYTES})"),
-                );
-            }
-        }
+        let bytes = self.within(
+            "mail.max_message_bytes",
+            raw.max_message_bytes,
+            MIN_MESSAGE_BYTES..=MAX_MESSAGE_BYTES,
+            DEFAULT_MAX_MESSAGE_BYTES as u64,
+        );
+        policy.max_message_bytes = usize::try_from(bytes).unwrap_or(DEFAULT_MAX_MESSAGE_BYTES);
         if let Some(choice) = raw.accept_replies {
             match ReplyTrust::CHOICES.iter().find(|(name, _)| *name == choice) {
                 Some((_, trust)) => policy.replies = *trust,

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use super::raw::{self, RawMailbox, RawSecurity};
 use super::{SecretKind, SecretRef};
-use crate::mail::{bare_address, is_address};
 
 /// How intake marks a mail it has stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,15 +129,8 @@ impl super::Validator {
         let username = self.required_text("mailbox.username", raw.username);
         let password = self.required_secret("mailbox.password", SecretKind::Password, raw.password);
         let address = self.required_text("mailbox.address", raw.address);
-        if let Some(address) = &address
-            && !is_address(bare_address(address))
-        {
-            self.problem(
-                "mailbox.address",
-                format!(
-                    "is {address:?}: expected an email address such as pat-requests@example.org"
-                ),
-            );
+        if let Some(address) = &address {
+            self.address("mailbox.address", address, "pat-requests@example.org");
         }
         let folder = self.folder("mailbox.folder", raw.folder, "INBOX");
         let processed_folder = self.folder(
@@ -164,32 +156,14 @@ impl super::Validator {
                 "and mailbox.quarantine_folder must differ from mailbox.folder, or mail would be read again",
             );
         }
-        let mut seconds = |key: &str,
-                           value: Option<u64>,
-                           range: std::ops::RangeInclusive<u64>,
-                           default: u64| match value {
-            Some(value) if range.contains(&value) => value,
-            Some(value) => {
-                self.problem(
-                    key,
-                    format!(
-                        "is {value}: accepted is {} to {} (default {default})",
-                        range.start(),
-                        range.end()
-                    ),
-                );
-                default
-            }
-            None => default,
-        };
-        let command_timeout = seconds(
+        let command_timeout = self.within(
             "mailbox.command_timeout_seconds",
             raw.command_timeout_seconds,
             1..=600,
             60,
         );
-        let poll = seconds("mailbox.poll_seconds", raw.poll_seconds, 1..=3600, 300);
-        let idle_refresh = seconds(
+        let poll = self.within("mailbox.poll_seconds", raw.poll_seconds, 1..=3600, 300);
+        let idle_refresh = self.within(
             "mailbox.idle_refresh_minutes",
             raw.idle_refresh_minutes,
             1..=29,

@@ -13,10 +13,11 @@ mod smtp;
 mod team;
 
 use std::fmt;
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 
 use crate::conversation::Reminders;
-use crate::mail::MailPolicy;
+use crate::mail::{MailPolicy, bare_address, is_address};
 use crate::review::ReviewPolicy;
 pub use alerts::AlertsConfig;
 pub use github::{GithubConfig, OrgConfig};
@@ -267,17 +268,43 @@ impl Validator {
         }
     }
 
-    fn count(&mut self, key: &str, value: Option<u64>, max: u64, default: usize) -> usize {
+    /// `value` at `key` when it lies in `range`, else `default` and a problem that names the
+    /// range; `default` when the key is not given. The one range check every section uses.
+    fn within<T>(&mut self, key: &str, value: Option<T>, range: RangeInclusive<T>, default: T) -> T
+    where
+        T: PartialOrd + Copy + std::fmt::Display,
+    {
         match value {
             None => default,
-            Some(count) if (1..=max).contains(&count) => usize::try_from(count).unwrap_or(default),
-            Some(count) => {
+            Some(value) if range.contains(&value) => value,
+            Some(value) => {
                 self.problem(
                     key,
-                    format!("is {count}: accepted is 1 to {max} (default {default})"),
+                    format!(
+                        "is {value}: accepted is {} to {} (default {default})",
+                        range.start(),
+                        range.end()
+                    ),
                 );
                 default
             }
+        }
+    }
+
+    /// A count from 1 to `max` at `key`; `default` when it is not given or wrong.
+    fn count(&mut self, key: &str, value: Option<u64>, max: u64, default: usize) -> usize {
+        let default_count = u64::try_from(default).unwrap_or(max);
+        let count = self.within(key, value, 1..=max, default_count);
+        usize::try_from(count).unwrap_or(default)
+    }
+
+    /// Records a problem unless `value` is an email address (bare, or as `Name <address>`).
+    fn address(&mut self, key: &str, value: &str, example: &str) {
+        if !is_address(bare_address(value)) {
+            self.problem(
+                key,
+                format!("is {value:?}: expected an email address such as {example}"),
+            );
         }
     }
 

@@ -27,18 +27,7 @@ impl super::Validator {
                 &mut policy.min_token_name_chars,
             ),
         ] {
-            match value {
-                Some(value) if range.contains(&value) => *field = value,
-                Some(value) => self.problem(
-                    key,
-                    format!(
-                        "is {value}: accepted is {} to {}",
-                        range.start(),
-                        range.end()
-                    ),
-                ),
-                None => {}
-            }
+            *field = self.within(key, value, range, *field);
         }
         for (key, value, field) in [
             (

@@ -3,7 +3,6 @@
 use super::mailbox::Endpoint;
 use super::raw::RawSmtp;
 use super::{SecretKind, SecretRef};
-use crate::mail::{bare_address, is_address};
 
 #[derive(Debug, Clone)]
 pub struct SmtpConfig {
@@ -46,10 +45,8 @@ impl super::Validator {
             }
         };
         let from = self.required_text("smtp.from", raw.from);
-        if let Some(from) = &from
-            && !is_address(bare_address(from))
-        {
-            self.problem("smtp.from", format!("is {from:?}: expected an address such as \"PAT desk <pat-requests@example.org>\""));
+        if let Some(from) = &from {
+            self.address("smtp.from", from, "\"PAT desk <pat-requests@example.org>\"");
         }
         Some(SmtpConfig {
             endpoint: endpoint?,

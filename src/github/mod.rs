@@ -24,7 +24,9 @@ use serde_json::json;
 use app::CachedToken;
 pub use error::GithubError;
 use exchange::{CachedPage, decode};
-pub use types::{Grant, InstallationToken, Membership, Owner, PendingRequest, Repository, User};
+pub use types::{
+    Grant, InstallationToken, Membership, Owner, PendingRequest, Repository, TokenFacts, User,
+};
 
 use crate::config::{GithubConfig, Secret};
 

@@ -30,16 +30,8 @@ pub struct PendingRequest {
     #[serde(default, deserialize_with = "permissions_or_empty")]
     pub permissions: Permissions,
     pub created_at: Timestamp,
-    #[serde(default)]
-    pub token_id: Option<i64>,
-    #[serde(default)]
-    pub token_name: Option<String>,
-    #[serde(default)]
-    pub token_expired: Option<bool>,
-    #[serde(default)]
-    pub token_expires_at: Option<Timestamp>,
-    #[serde(default)]
-    pub token_last_used_at: Option<Timestamp>,
+    #[serde(flatten)]
+    pub token: TokenFacts,
 }
 
 /// One approved token: `GET /orgs/{org}/personal-access-tokens`. `id` is the grant's
@@ -53,14 +45,24 @@ pub struct Grant {
     pub permissions: Permissions,
     #[serde(default)]
     pub access_granted_at: Option<Timestamp>,
-    #[serde(default)]
-    pub token_id: Option<i64>,
-    #[serde(default)]
-    pub token_name: Option<String>,
-    #[serde(default)]
-    pub token_expired: Option<bool>,
-    #[serde(default)]
-    pub token_expires_at: Option<Timestamp>,
+    #[serde(flatten)]
+    pub token: TokenFacts,
+}
+
+/// What a pending request and an approved token say alike of the token itself: its
+/// `token_*` fields, each missing from some (older) responses.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct TokenFacts {
+    #[serde(default, rename = "token_id")]
+    pub id: Option<i64>,
+    #[serde(default, rename = "token_name")]
+    pub name: Option<String>,
+    #[serde(default, rename = "token_expired")]
+    pub expired: Option<bool>,
+    #[serde(default, rename = "token_expires_at")]
+    pub expires_at: Option<Timestamp>,
+    #[serde(default, rename = "token_last_used_at")]
+    pub last_used_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -128,7 +130,7 @@ mod tests {
             "token_id": 98716, "token_name": "Some Token", "token_expired": false,
             "token_expires_at": "2023-11-16T08:47:09.000-07:00", "token_last_used_at": null}"#;
         let request: PendingRequest = serde_json::from_str(documented).expect("documented shape");
-        assert_eq!(request.token_name.as_deref(), Some("Some Token"));
+        assert_eq!(request.token.name.as_deref(), Some("Some Token"));
         assert_eq!(request.permissions.organization["members"], Access::Read);
         assert_eq!(request.created_at.to_string(), "2023-05-16T15:47:09Z");
 
@@ -136,8 +138,8 @@ mod tests {
             "permissions": {"repository": {"quantum": "write"}, "other": null},
             "created_at": "2023-05-16T08:47:09Z", "token_expires_at": null}"#;
         let request: PendingRequest = serde_json::from_str(old).expect("old shape");
-        assert_eq!(request.token_name, None);
+        assert_eq!(request.token.name, None);
         assert_eq!(request.permissions.repository["quantum"], Access::Write);
-        assert!(request.token_expires_at.is_none());
+        assert!(request.token.expires_at.is_none());
     }
 }

@@ -68,23 +68,6 @@ impl super::Store {
                 row.get(0)
             })?)
     }
-
-    pub fn intake_attempts(
-        &self,
-        mailbox: &str,
-        uidvalidity: u32,
-        uid: u32,
-    ) -> Result<u32, StoreError> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT attempts FROM intake_attempts WHERE mailbox = ?1 AND uidvalidity = ?2 AND uid = ?3",
-                params![mailbox, uidvalidity, uid],
-                |row| row.get(0),
-            )
-            .optional()?
-            .unwrap_or(0))
-    }
 }
 
 impl Tx<'_> {
@@ -178,14 +161,12 @@ impl Tx<'_> {
         uidvalidity: u32,
         uids: &[u32],
     ) -> Result<(), StoreError> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO intake_attempts (mailbox, uidvalidity, uid, attempts)
-                 SELECT ?1, ?2, value, 1 FROM json_each(?3) WHERE true
-                 ON CONFLICT (mailbox, uidvalidity, uid) DO UPDATE SET attempts = attempts + 1",
-            )?
-            .execute(params![mailbox, uidvalidity, json_list(uids)])?;
-        Ok(())
+        self.for_uids(
+            "INSERT INTO intake_attempts (mailbox, uidvalidity, uid, attempts)
+             SELECT ?1, ?2, value, 1 FROM json_each(?3) WHERE true
+             ON CONFLICT (mailbox, uidvalidity, uid) DO UPDATE SET attempts = attempts + 1",
+            (mailbox, uidvalidity, uids),
+        )
     }
 
     /// Forgets the tries at `uids`, once they are stored.
@@ -195,11 +176,21 @@ impl Tx<'_> {
         uidvalidity: u32,
         uids: &[u32],
     ) -> Result<(), StoreError> {
+        self.for_uids(
+            "DELETE FROM intake_attempts WHERE mailbox = ?1 AND uidvalidity = ?2
+             AND uid IN (SELECT value FROM json_each(?3))",
+            (mailbox, uidvalidity, uids),
+        )
+    }
+
+    /// Runs `sql` with ?1 = the mailbox, ?2 = its UIDVALIDITY, ?3 = the UIDs as a JSON list.
+    fn for_uids(
+        &self,
+        sql: &str,
+        (mailbox, uidvalidity, uids): (&str, u32, &[u32]),
+    ) -> Result<(), StoreError> {
         self.tx
-            .prepare_cached(
-                "DELETE FROM intake_attempts WHERE mailbox = ?1 AND uidvalidity = ?2
-                 AND uid IN (SELECT value FROM json_each(?3))",
-            )?
+            .prepare_cached(sql)?
             .execute(params![mailbox, uidvalidity, json_list(uids)])?;
         Ok(())
     }

@@ -281,7 +281,7 @@ fn record_new(
     let reviewed = review(&request, &options.policy, now);
     let new = NewRequest {
         github_request_id: github.id,
-        token_id: github.token_id,
+        token_id: github.token.id,
         owner_email: address.clone(),
         request,
         state,
@@ -338,8 +338,8 @@ fn track_expiry(
     now: Timestamp,
     report: &mut SyncReport,
 ) -> Result<(), StoreError> {
-    let expires_at = grant.token_expires_at.or(record.request.token_expires_at);
-    let expired = grant.token_expired == Some(true) || expires_at.is_some_and(|at| at <= now);
+    let expires_at = grant.token.expires_at.or(record.request.token_expires_at);
+    let expired = grant.token.expired == Some(true) || expires_at.is_some_and(|at| at <= now);
     let name = record.request.token_name.as_deref().unwrap_or("(unnamed)");
     if expired {
         tx.record_github_state(
@@ -389,14 +389,14 @@ fn find_grant<'g>(grants: &'g [Grant], record: &RequestRecord) -> Option<&'g Gra
         return Some(grant);
     }
     match record.token_id {
-        Some(token_id) => grants.iter().find(|grant| grant.token_id == Some(token_id)),
+        Some(token_id) => grants.iter().find(|grant| grant.token.id == Some(token_id)),
         None => grants.iter().find(|grant| {
             grant
                 .owner
                 .login
                 .eq_ignore_ascii_case(&record.request.owner_login)
-                && grant.token_name.is_some()
-                && grant.token_name == record.request.token_name
+                && grant.token.name.is_some()
+                && grant.token.name == record.request.token_name
         }),
     }
 }
@@ -409,12 +409,12 @@ pub fn token_request(org: &str, github: &PendingRequest) -> Result<TokenRequest,
         .map_err(|e| SyncError::Invalid(format!("request {}: {e}", github.id)))?;
     Ok(TokenRequest {
         org: org.to_string(),
-        token_name: github.token_name.clone(),
+        token_name: github.token.name.clone(),
         owner_login: github.owner.login.clone(),
         repository_selection,
         repositories: Vec::new(),
         permissions: github.permissions.clone(),
-        token_expires_at: github.token_expires_at,
+        token_expires_at: github.token.expires_at,
         requested_at: github.created_at,
         github_reason: github
             .reason
@@ -425,52 +425,36 @@ pub fn token_request(org: &str, github: &PendingRequest) -> Result<TokenRequest,
     })
 }
 
-/// The facts GitHub owns, without the repositories (fetched separately).
-fn same_github_facts(stored: &TokenRequest, fresh: &TokenRequest) -> bool {
-    stored.token_name == fresh.token_name
-        && stored.repository_selection == fresh.repository_selection
-        && stored.permissions == fresh.permissions
-        && stored.token_expires_at == fresh.token_expires_at
-        && stored.github_reason == fresh.github_reason
+/// The facts GitHub's listing of pending requests gives, by the name a change records them
+/// under. The repositories are fetched separately.
+fn listed_facts(request: &TokenRequest) -> [(&'static str, Value); 5] {
+    [
+        ("token_name", json!(request.token_name)),
+        ("repository_selection", json!(request.repository_selection)),
+        ("permissions", json!(request.permissions)),
+        (
+            "token_expires_at",
+            json!(request.token_expires_at.map(|at| at.to_string())),
+        ),
+        ("reason", json!(request.github_reason)),
+    ]
 }
 
-/// `{field: {from, to}}` for every GitHub-owned fact that changed.
+/// The facts GitHub owns, without the repositories (fetched separately).
+fn same_github_facts(stored: &TokenRequest, fresh: &TokenRequest) -> bool {
+    listed_facts(stored) == listed_facts(fresh)
+}
+
+/// `{field: {from, to}}` for every GitHub-owned fact that changed, repositories included.
 fn differences(stored: &TokenRequest, fresh: &TokenRequest) -> Value {
-    let mut changes = serde_json::Map::new();
-    let mut compare = |field: &str, from: Value, to: Value| {
-        if from != to {
-            changes.insert(field.to_string(), json!({ "from": from, "to": to }));
-        }
+    let with_repositories = |request: &TokenRequest| {
+        let repositories = ("repositories", json!(request.repositories));
+        listed_facts(request).into_iter().chain([repositories])
     };
-    compare(
-        "token_name",
-        json!(stored.token_name),
-        json!(fresh.token_name),
-    );
-    compare(
-        "repository_selection",
-        json!(stored.repository_selection),
-        json!(fresh.repository_selection),
-    );
-    compare(
-        "repositories",
-        json!(stored.repositories),
-        json!(fresh.repositories),
-    );
-    compare(
-        "permissions",
-        json!(stored.permissions),
-        json!(fresh.permissions),
-    );
-    compare(
-        "token_expires_at",
-        json!(stored.token_expires_at.map(|at| at.to_string())),
-        json!(fresh.token_expires_at.map(|at| at.to_string())),
-    );
-    compare(
-        "reason",
-        json!(stored.github_reason),
-        json!(fresh.github_reason),
-    );
+    let changes = with_repositories(stored)
+        .zip(with_repositories(fresh))
+        .filter(|((_, from), (_, to))| from != to)
+        .map(|((field, from), (_, to))| (field.to_string(), json!({ "from": from, "to": to })))
+        .collect();
     Value::Object(changes)
 }

@@ -241,7 +241,7 @@ async fn grant_id(
         .iter()
         .find(|grant| {
             Some(grant.id) == record.grant_id
-                || (record.token_id.is_some() && grant.token_id == record.token_id)
+                || (record.token_id.is_some() && grant.token.id == record.token_id)
         })
         .map(|grant| grant.id))
 }
