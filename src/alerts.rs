@@ -90,6 +90,7 @@ pub fn summary(alert: &Alert) -> String {
         "mail_uncertain" => "mail may not have arrived",
         "intake_stalled" => "mail intake stalled",
         "sync_stalled" => "GitHub sync stalled",
+        "sign_in_stalled" => "mailbox sign-in failing (OAuth 2 token)",
         other => other,
     };
     match alert.request_id {
@@ -114,7 +115,7 @@ async fn post(client: &reqwest::Client, url: &Secret, alert: &Alert) -> Result<(
     }
 }
 
-/// Raises `intake_stalled` or `sync_stalled` for each watched part failing longer than
+/// Raises `intake_stalled`, `sign_in_stalled` or `sync_stalled` for each watched part failing longer than
 /// `after`, once per outage (an alert newer than the failure's start means it was raised).
 pub fn raise_stalls(
     store: &mut Store,
@@ -125,6 +126,8 @@ pub fn raise_stalls(
     for part in store.health()? {
         let kind = match part.part.as_str() {
             "imap" => "intake_stalled",
+            // The token endpoint refuses or cannot be reached: intake and sending wait on it.
+            "oauth2" => "sign_in_stalled",
             other if other.starts_with("github:") => "sync_stalled",
             _ => continue,
         };

@@ -15,6 +15,7 @@ pub mod imap;
 pub mod intake;
 pub mod lifecycle;
 pub mod mail;
+pub mod oauth;
 pub mod request;
 pub mod review;
 pub mod smtp;

@@ -10,6 +10,7 @@ use patdesk::imap::MailboxAccess;
 use patdesk::mail::compose::Templates;
 use patdesk::mail::{MailPolicy, analyze};
 use patdesk::mail::{Outgoing, TokenQuestion};
+use patdesk::oauth::Credential;
 use patdesk::request::RequestState;
 use patdesk::smtp::Sender;
 use patdesk::store::Store;
@@ -83,11 +84,16 @@ impl Conversation {
             &team.address,
         )
         .expect("sender")
-        .with_mailbox(MailboxAccess {
-            password: team.password.read().expect("password"),
-            mailbox: team,
-            can_move: true,
-        });
+        .with_mailbox(MailboxAccess::new(
+            team.clone(),
+            Credential::Password(
+                team.sign_in
+                    .password()
+                    .expect("password")
+                    .read()
+                    .expect("password"),
+            ),
+        ));
         let report = runtime
             .block_on(sender.send_queued(&mut store))
             .expect("send");

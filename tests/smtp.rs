@@ -432,6 +432,7 @@ fn an_uncertain_mail_goes_again_when_a_team_member_resends_it() {
 fn a_copy_that_cannot_be_filed_now_is_filed_later_and_once() {
     use common::mailserver::{TestFolder, team_session};
     use patdesk::imap::MailboxAccess;
+    use patdesk::oauth::Credential;
 
     mailserver::require();
     let runtime = common::runtime();
@@ -448,11 +449,13 @@ fn a_copy_that_cannot_be_filed_now_is_filed_later_and_once() {
     let access = |port: u16| {
         let mut mailbox = mailbox.clone();
         mailbox.endpoint.port = port;
-        MailboxAccess {
-            password: mailbox.password.read().expect("password"),
-            mailbox,
-            can_move: true,
-        }
+        let password = mailbox
+            .sign_in
+            .password()
+            .expect("password")
+            .read()
+            .expect("password");
+        MailboxAccess::new(mailbox, Credential::Password(password))
     };
 
     // The mailbox is unreachable: the mail goes, its copy waits.

@@ -3,10 +3,23 @@
 use std::path::Path;
 
 use super::Failure;
-use crate::config::{Config, Endpoint, Security};
+use crate::config::{Config, Endpoint, Security, SentCopy, SignIn};
+use crate::imap::MailboxAccess;
 use crate::mail::compose::Templates;
+use crate::oauth::{Credential, TokenSource};
 
-pub fn run(path: &Path) -> Result<(), Failure> {
+/// How long each step of `--connect` may take.
+const CONNECT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+
+#[derive(Debug, clap::Args)]
+pub struct CheckConfigArgs {
+    /// Also sign in: get an OAuth 2 token, log in to the mailbox over IMAP and to the SMTP
+    /// server, and name the step that failed
+    #[arg(long)]
+    pub connect: bool,
+}
+
+pub fn run(path: &Path, args: &CheckConfigArgs) -> Result<(), Failure> {
     let config = Config::load(path)?;
     config.check_secrets()?;
     Templates::load(config.templates_dir.as_deref())
@@ -16,7 +29,79 @@ pub fn run(path: &Path) -> Result<(), Failure> {
             error: anyhow::anyhow!("{}: mail templates: {error}", config.source.display()),
         })?;
     print!("{}", report(&config));
+    if args.connect {
+        connect(&config)?;
+    }
     Ok(())
+}
+
+/// Each sign-in the daemon makes, in its order; stops at the first that fails, naming it.
+fn connect(config: &Config) -> Result<(), Failure> {
+    let failed = |step: String, error: String| Failure {
+        code: super::exit::FAILURE,
+        error: anyhow::anyhow!("{step} failed: {error}"),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| anyhow::anyhow!("cannot start the async runtime: {error}"))?;
+    runtime.block_on(async {
+        let tokens = match &config.oauth2 {
+            Some(oauth2) => {
+                let step = format!("getting an OAuth 2 token from {}", oauth2.token_url);
+                let tokens = TokenSource::new(oauth2, CONNECT_DEADLINE)
+                    .map_err(|e| failed(step.clone(), e.to_string()))?;
+                tokens
+                    .token()
+                    .await
+                    .map_err(|e| failed(step.clone(), e.to_string()))?;
+                println!("ok: {step}");
+                Some(tokens)
+            }
+            None => None,
+        };
+        let credential = |sign_in: &SignIn| {
+            Credential::for_sign_in(sign_in, tokens.as_ref()).map_err(|problem| {
+                failed(
+                    "reading the sign-in secret".to_string(),
+                    format!("`{}` {}", problem.key, problem.message),
+                )
+            })
+        };
+        if let Some(mailbox) = &config.mailbox {
+            let step = format!(
+                "signing in to IMAP {} as {}",
+                endpoint(&mailbox.endpoint),
+                mailbox.username
+            );
+            let access = MailboxAccess::new(mailbox.clone(), credential(&mailbox.sign_in)?);
+            access
+                .check_sign_in()
+                .await
+                .map_err(|e| failed(step.clone(), e.to_string()))?;
+            println!("ok: {step}");
+        }
+        if let Some(smtp) = &config.smtp {
+            let step = match &smtp.login {
+                Some(login) => format!(
+                    "signing in to SMTP {} as {}",
+                    endpoint(&smtp.endpoint),
+                    login.username
+                ),
+                None => format!("connecting to SMTP {}", endpoint(&smtp.endpoint)),
+            };
+            let login = smtp
+                .login
+                .as_ref()
+                .map(|login| credential(&login.sign_in))
+                .transpose()?;
+            crate::smtp::check_sign_in(smtp, login)
+                .await
+                .map_err(|e| failed(step.clone(), e.to_string()))?;
+            println!("ok: {step}");
+        }
+        Ok(())
+    })
 }
 
 fn report(config: &Config) -> String {
@@ -40,14 +125,19 @@ fn report(config: &Config) -> String {
         Some(mailbox) => lines.push((
             "mailbox",
             format!(
-                "{} as {} ({}), {} → {}, quarantine {}; password from {}",
+                "{} as {} ({}), {} → {}, quarantine {}, sent copies in {} ({}); {}",
                 endpoint(&mailbox.endpoint),
                 mailbox.username,
                 mailbox.address,
                 mailbox.folder,
                 mailbox.processed_folder,
                 mailbox.quarantine_folder,
-                mailbox.password.origin()
+                mailbox.sent_folder,
+                match mailbox.sent_copy {
+                    SentCopy::Append => "appended by patdesk",
+                    SentCopy::Server => "filed by the server",
+                },
+                sign_in(&mailbox.sign_in)
             ),
         )),
         None => missing.push("mailbox"),
@@ -60,13 +150,15 @@ fn report(config: &Config) -> String {
                 endpoint(&smtp.endpoint),
                 smtp.from,
                 match &smtp.login {
-                    Some((user, password)) =>
-                        format!("login {user}, password from {}", password.origin()),
+                    Some(login) => format!("login {}, {}", login.username, sign_in(&login.sign_in)),
                     None => "no login".to_string(),
                 }
             ),
         )),
         None => missing.push("smtp"),
+    }
+    if let Some(oauth2) = &config.oauth2 {
+        lines.push(("oauth2", oauth2.describe()));
     }
     match &config.github {
         Some(github) => lines.push((
@@ -136,6 +228,14 @@ fn report(config: &Config) -> String {
     for (label, value) in lines {
         out.push_str(&format!("  {label:width$}  {value}\n"));
     }
+    for filled in &config.filled {
+        out.push_str(&format!(
+            "filled by mailbox.provider = {:?}: {} = {:?}\n",
+            filled.provider.name(),
+            filled.key,
+            filled.value
+        ));
+    }
     if !missing.is_empty() {
         out.push_str(&format!("not configured: {}\n", missing.join(", ")));
     }
@@ -168,6 +268,13 @@ fn host_warnings(config: &Config) -> Vec<String> {
         ));
     }
     warnings
+}
+
+fn sign_in(sign_in: &SignIn) -> String {
+    match sign_in {
+        SignIn::Password(password) => format!("password from {}", password.origin()),
+        SignIn::Oauth2 => "OAuth 2 token from [oauth2]".to_string(),
+    }
 }
 
 fn endpoint(endpoint: &Endpoint) -> String {

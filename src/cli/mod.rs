@@ -75,7 +75,7 @@ enum Command {
     /// Classify one mail (an .eml file, or - for standard input) and show what patdesk reads from it
     Parse(parse::ParseArgs),
     /// Validate the config file and read every secret it names, without showing them
-    CheckConfig,
+    CheckConfig(check_config::CheckConfigArgs),
     /// List requests, newest first
     List(records::ListArgs),
     /// Show a request: its record, findings, conversation, GitHub actions and audit events
@@ -307,9 +307,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let config = config.as_deref().map(Config::load).transpose()?;
             parse::run(&args, config.as_ref(), json)
         }
-        Command::CheckConfig => {
+        Command::CheckConfig(args) => {
             let path = config.unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_PATH));
-            check_config::run(&path)
+            check_config::run(&path, &args)
         }
         Command::List(args) => records::list(&open()?, &args),
         Command::Show(args) => records::show(&open()?, &args),

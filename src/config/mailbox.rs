@@ -3,7 +3,8 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use super::raw::{self, RawMailbox, RawSecurity};
+use super::provider::Provider;
+use super::raw::{self, RawMailbox, RawSecret, RawSecurity, RawSignIn};
 use super::{SecretKind, SecretRef};
 
 /// How intake marks a mail it has stored.
@@ -42,11 +43,30 @@ pub struct Endpoint {
     pub ca_file: Option<PathBuf>,
 }
 
+/// How patdesk signs in to a mail server.
+#[derive(Debug, Clone)]
+pub enum SignIn {
+    Password(SecretRef),
+    /// SASL XOAUTH2 (or OAUTHBEARER) with a token from `[oauth2]`.
+    Oauth2,
+}
+
+impl SignIn {
+    /// The password's secret, when signing in with one.
+    pub fn password(&self) -> Option<&SecretRef> {
+        match self {
+            SignIn::Password(password) => Some(password),
+            SignIn::Oauth2 => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct MailboxConfig {
+    pub provider: Provider,
     pub endpoint: Endpoint,
     pub username: String,
-    pub password: SecretRef,
+    pub sign_in: SignIn,
     /// The team mailbox's own address, for recognising our own mail.
     pub address: String,
     pub folder: String,
@@ -117,17 +137,34 @@ impl super::Validator {
         })
     }
 
-    pub(super) fn mailbox(&mut self, raw: RawMailbox) -> Option<MailboxConfig> {
-        let endpoint = self.endpoint(
-            "mailbox",
+    pub(super) fn mailbox(
+        &mut self,
+        raw: RawMailbox,
+        provider: Provider,
+        has_oauth2: bool,
+    ) -> Option<MailboxConfig> {
+        let preset = provider.preset();
+        let host = self.or_preset(
+            "mailbox.host",
             raw.host,
-            raw.port,
-            raw.security,
-            raw.ca_file,
-            (993, 143),
+            preset.as_ref().map(|p| p.imap.host.to_string()),
+            provider,
         );
+        let port = self.or_preset(
+            "mailbox.port",
+            raw.port,
+            preset.as_ref().map(|p| p.imap.port),
+            provider,
+        );
+        let security = self.or_preset(
+            "mailbox.security",
+            raw.security,
+            preset.as_ref().map(|p| p.imap.security),
+            provider,
+        );
+        let endpoint = self.endpoint("mailbox", host, port, security, raw.ca_file, (993, 143));
         let username = self.required_text("mailbox.username", raw.username);
-        let password = self.required_secret("mailbox.password", SecretKind::Password, raw.password);
+        let sign_in = self.sign_in("mailbox", raw.sign_in, raw.password, has_oauth2);
         let address = self.required_text("mailbox.address", raw.address);
         if let Some(address) = &address {
             self.address("mailbox.address", address, "pat-requests@example.org");
@@ -143,7 +180,19 @@ impl super::Validator {
             raw.quarantine_folder,
             "Quarantine",
         );
-        let sent_folder = self.folder("mailbox.sent_folder", raw.sent_folder, "Sent");
+        let sent_folder = self.or_preset(
+            "mailbox.sent_folder",
+            raw.sent_folder,
+            preset.as_ref().map(|p| p.sent_folder.to_string()),
+            provider,
+        );
+        let sent_folder = self.folder("mailbox.sent_folder", sent_folder, "Sent");
+        let sent_copy = self.or_preset(
+            "mailbox.sent_copy",
+            raw.sent_copy,
+            preset.as_ref().map(|p| p.sent_copy),
+            provider,
+        );
         if sent_folder == folder {
             self.problem(
                 "mailbox.sent_folder",
@@ -170,15 +219,16 @@ impl super::Validator {
             10,
         );
         Some(MailboxConfig {
+            provider,
             endpoint: endpoint?,
             username: username?,
-            password: password?,
+            sign_in: sign_in?,
             address: address?.to_lowercase(),
             folder,
             processed_folder,
             quarantine_folder,
             sent_folder,
-            sent_copy: match raw.sent_copy {
+            sent_copy: match sent_copy {
                 Some(raw::RawSentCopy::Server) => SentCopy::Server,
                 Some(raw::RawSentCopy::Append) | None => SentCopy::Append,
             },
@@ -203,9 +253,43 @@ impl super::Validator {
         }
         folder
     }
+
+    /// `password` (the default) or `oauth2`, for `section`; `password` is the secret's key.
+    pub(super) fn sign_in(
+        &mut self,
+        section: &str,
+        sign_in: Option<RawSignIn>,
+        password: Option<RawSecret>,
+        has_oauth2: bool,
+    ) -> Option<SignIn> {
+        match sign_in.unwrap_or(RawSignIn::Password) {
+            RawSignIn::Password => self
+                .required_secret(
+                    &format!("{section}.password"),
+                    SecretKind::Password,
+                    password,
+                )
+                .map(SignIn::Password),
+            RawSignIn::Oauth2 => {
+                if password.is_some() {
+                    self.problem(
+                        &format!("{section}.password"),
+                        format!("is set, and {section}.sign_in is \"oauth2\": remove one"),
+                    );
+                }
+                if !has_oauth2 {
+                    self.problem(
+                        &format!("{section}.sign_in"),
+                        "is \"oauth2\" but [oauth2] is missing: say there where tokens come from",
+                    );
+                }
+                Some(SignIn::Oauth2)
+            }
+        }
+    }
 }
 
-fn is_loopback(host: &str) -> bool {
+pub(super) fn is_loopback(host: &str) -> bool {
     host.eq_ignore_ascii_case("localhost")
         || host
             .trim_start_matches('[')

@@ -6,6 +6,8 @@ mod alerts;
 mod github;
 mod mail;
 mod mailbox;
+mod oauth2;
+mod provider;
 mod raw;
 mod review;
 mod secret;
@@ -22,10 +24,12 @@ use crate::review::ReviewPolicy;
 pub use alerts::AlertsConfig;
 pub use github::{GithubConfig, OrgConfig};
 pub use mail::SendLimits;
-pub use mailbox::{Acknowledge, Endpoint, MailboxConfig, Security, SentCopy};
+pub use mailbox::{Acknowledge, Endpoint, MailboxConfig, Security, SentCopy, SignIn};
+pub use oauth2::{GOOGLE_SCOPE, GOOGLE_TOKEN_URL, Grant, MICROSOFT_SCOPE, OauthConfig};
+pub use provider::{Filled, Provider};
 use raw::{RawConfig, RawSecret};
 pub use secret::{Secret, SecretKind, SecretOrigin, SecretRef};
-pub use smtp::SmtpConfig;
+pub use smtp::{SmtpConfig, SmtpLogin};
 pub use team::{
     ControlConfig, DEFAULT_CONTROL_SOCKET, TeamConfig, TeamMember, is_github_login, is_os_user_name,
 };
@@ -49,6 +53,10 @@ pub struct Config {
     pub mail: MailPolicy,
     pub mailbox: Option<MailboxConfig>,
     pub smtp: Option<SmtpConfig>,
+    /// Where access tokens come from, for a mailbox or SMTP server signed in to with OAuth 2.
+    pub oauth2: Option<OauthConfig>,
+    /// What `mailbox.provider` filled in, for `check-config` to say.
+    pub filled: Vec<Filled>,
     pub github: Option<GithubConfig>,
     pub team: TeamConfig,
     pub control: ControlConfig,
@@ -122,11 +130,19 @@ impl Config {
     /// Every secret the config names, for `check-config` and for the parts that read them.
     pub fn secret_refs(&self) -> Vec<&SecretRef> {
         let mut refs = Vec::new();
-        if let Some(mailbox) = &self.mailbox {
-            refs.push(&mailbox.password);
-        }
-        if let Some((_, password)) = self.smtp.as_ref().and_then(|smtp| smtp.login.as_ref()) {
+        if let Some(SignIn::Password(password)) = self.mailbox.as_ref().map(|m| &m.sign_in) {
             refs.push(password);
+        }
+        if let Some(SignIn::Password(password)) = self
+            .smtp
+            .as_ref()
+            .and_then(|smtp| smtp.login.as_ref())
+            .map(|login| &login.sign_in)
+        {
+            refs.push(password);
+        }
+        if let Some(oauth2) = &self.oauth2 {
+            refs.extend(oauth2.secret_refs());
         }
         if let Some(github) = &self.github {
             refs.push(&github.private_key);
@@ -185,6 +201,7 @@ impl Config {
             base,
             credentials: credentials.map(Path::to_path_buf),
             problems: Vec::new(),
+            filled: Vec::new(),
         };
         let config = validator.config(raw, path);
         if validator.problems.is_empty() {
@@ -204,6 +221,8 @@ struct Validator {
     base: PathBuf,
     credentials: Option<PathBuf>,
     problems: Vec<Problem>,
+    /// What a provider preset filled in.
+    filled: Vec<Filled>,
 }
 
 impl Validator {
@@ -222,12 +241,29 @@ impl Validator {
         let reminders = self.reminders(raw.mail.reminders, raw.mail.reminder_interval_hours);
         let send_limits = self.send_limits(&raw.mail);
         let mail = self.mail(raw.mail);
-        let mailbox = raw.mailbox.map(|mailbox| self.mailbox(mailbox));
         // Rules across sections look at which sections are there: a section with a mistake
         // has its own problem already.
         let has_smtp = raw.smtp.is_some();
         let has_signing = raw.signing.is_some();
-        let smtp = raw.smtp.and_then(|smtp| self.smtp(smtp));
+        let has_oauth2 = raw.oauth2.is_some();
+        let provider = raw
+            .mailbox
+            .as_ref()
+            .and_then(|mailbox| mailbox.provider)
+            .map_or(Provider::Generic, Provider::from_raw);
+        let mailbox_username = raw
+            .mailbox
+            .as_ref()
+            .and_then(|mailbox| mailbox.username.clone());
+        let mailbox = raw
+            .mailbox
+            .map(|mailbox| self.mailbox(mailbox, provider, has_oauth2));
+        let smtp = raw
+            .smtp
+            .and_then(|smtp| self.smtp(smtp, provider, has_oauth2));
+        let oauth2 = raw
+            .oauth2
+            .and_then(|oauth2| self.oauth2(oauth2, mailbox_username.as_deref()));
         let github = raw.github.map(|github| self.github(github));
         let team = self.team(raw.team.members);
         let control = self.control(raw.control);
@@ -257,6 +293,8 @@ impl Validator {
             mail,
             mailbox: mailbox.flatten(),
             smtp,
+            oauth2,
+            filled: std::mem::take(&mut self.filled),
             github: github.flatten(),
             team,
             control,

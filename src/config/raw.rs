@@ -16,6 +16,7 @@ pub struct RawConfig {
     pub mail: RawMail,
     pub mailbox: Option<RawMailbox>,
     pub smtp: Option<RawSmtp>,
+    pub oauth2: Option<RawOauth2>,
     pub github: Option<RawGithub>,
     #[serde(default)]
     pub team: RawTeam,
@@ -83,6 +84,8 @@ pub enum RawSentCopy {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawMailbox {
+    pub provider: Option<RawProvider>,
+    pub sign_in: Option<RawSignIn>,
     pub host: Option<String>,
     pub port: Option<u16>,
     pub security: Option<RawSecurity>,
@@ -105,6 +108,7 @@ pub struct RawMailbox {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawSmtp {
+    pub sign_in: Option<RawSignIn>,
     pub host: Option<String>,
     pub port: Option<u16>,
     pub security: Option<RawSecurity>,
@@ -112,6 +116,44 @@ pub struct RawSmtp {
     pub username: Option<String>,
     pub password: Option<RawSecret>,
     pub from: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawProvider {
+    Microsoft365,
+    Gmail,
+    Generic,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawSignIn {
+    Password,
+    Oauth2,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawFlow {
+    Microsoft,
+    Google,
+    RefreshToken,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOauth2 {
+    pub flow: Option<RawFlow>,
+    pub tenant_id: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<RawSecret>,
+    pub certificate: Option<PathBuf>,
+    pub certificate_key: Option<RawSecret>,
+    pub service_account_key: Option<RawSecret>,
+    pub refresh_token: Option<RawSecret>,
+    pub token_url: Option<String>,
+    pub scope: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

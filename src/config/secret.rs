@@ -16,6 +16,8 @@ pub enum SecretKind {
     Password,
     /// A PEM private key, like the GitHub App's.
     PemPrivateKey,
+    /// A Google service account's JSON key file.
+    ServiceAccountKey,
 }
 
 /// Where a secret lives, validated but not yet read.
@@ -142,6 +144,13 @@ impl SecretRef {
         if self.kind == SecretKind::PemPrivateKey && !value.contains("PRIVATE KEY-----") {
             return Err(format!(
                 "read from {origin} is not a PEM private key (the .pem file GitHub lets you download)"
+            ));
+        }
+        if self.kind == SecretKind::ServiceAccountKey
+            && !(value.contains("\"client_email\"") && value.contains("PRIVATE KEY-----"))
+        {
+            return Err(format!(
+                "read from {origin} is not a service account key (the JSON file Google lets you download, with client_email and private_key)"
             ));
         }
         Ok(Secret { value })

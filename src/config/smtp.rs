@@ -1,45 +1,67 @@
 //! `[smtp]`: the server patdesk sends through.
 
-use super::mailbox::Endpoint;
-use super::raw::RawSmtp;
-use super::{SecretKind, SecretRef};
+use super::mailbox::{Endpoint, SignIn};
+use super::provider::Provider;
+use super::raw::{RawSignIn, RawSmtp};
 
 #[derive(Debug, Clone)]
 pub struct SmtpConfig {
     pub endpoint: Endpoint,
-    /// Username and password, when the server wants authentication.
-    pub login: Option<(String, SecretRef)>,
+    /// Who patdesk signs in as, and how, when the server wants authentication.
+    pub login: Option<SmtpLogin>,
     pub from: String,
 }
 
+#[derive(Debug, Clone)]
+pub struct SmtpLogin {
+    pub username: String,
+    pub sign_in: SignIn,
+}
+
 impl super::Validator {
-    pub(super) fn smtp(&mut self, raw: RawSmtp) -> Option<SmtpConfig> {
-        let endpoint = self.endpoint(
-            "smtp",
+    pub(super) fn smtp(
+        &mut self,
+        raw: RawSmtp,
+        provider: Provider,
+        has_oauth2: bool,
+    ) -> Option<SmtpConfig> {
+        let preset = provider.preset();
+        let host = self.or_preset(
+            "smtp.host",
             raw.host,
-            raw.port,
-            raw.security,
-            raw.ca_file,
-            (465, 587),
+            preset.as_ref().map(|p| p.smtp.host.to_string()),
+            provider,
         );
-        let login = match (raw.username, raw.password) {
-            (None, None) => None,
-            (Some(username), Some(password)) => {
-                let password =
-                    self.required_secret("smtp.password", SecretKind::Password, Some(password));
-                password.map(|password| (username, password))
-            }
-            (Some(_), None) => {
+        let port = self.or_preset(
+            "smtp.port",
+            raw.port,
+            preset.as_ref().map(|p| p.smtp.port),
+            provider,
+        );
+        let security = self.or_preset(
+            "smtp.security",
+            raw.security,
+            preset.as_ref().map(|p| p.smtp.security),
+            provider,
+        );
+        let endpoint = self.endpoint("smtp", host, port, security, raw.ca_file, (465, 587));
+        let oauth2 = raw.sign_in == Some(RawSignIn::Oauth2);
+        let login = match (raw.username, raw.password.is_some() || oauth2) {
+            (None, false) => None,
+            (Some(username), true) => self
+                .sign_in("smtp", raw.sign_in, raw.password, has_oauth2)
+                .map(|sign_in| SmtpLogin { username, sign_in }),
+            (Some(_), false) => {
                 self.problem(
                     "smtp.password",
-                    "is missing: smtp.username and smtp.password go together",
+                    "is missing: smtp.username and smtp.password go together (or set smtp.sign_in = \"oauth2\")",
                 );
                 None
             }
-            (None, Some(_)) => {
+            (None, true) => {
                 self.problem(
                     "smtp.username",
-                    "is missing: smtp.username and smtp.password go together",
+                    "is missing: smtp.username and smtp.password go together, and oauth2 signs in as smtp.username",
                 );
                 None
             }

@@ -17,16 +17,20 @@ use tokio::sync::{mpsc, watch};
 pub use github_task::gather_triggers;
 pub use lock::{DaemonLock, LockError, running_daemon};
 
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, SignIn};
 use crate::control::{ControlServer, SyncNow, SyncRequests};
 use crate::github::GithubClient;
 use crate::imap::{MailboxAccess, MailboxWatch};
 use crate::intake::Intake;
 use crate::mail::compose::Templates;
+use crate::oauth::{Credential, TokenSource};
 use crate::smtp::Sender;
 use crate::store::Store;
 use crate::sync::SyncOptions;
 use crate::wake::{OutboxWake, SyncTrigger};
+
+/// How long the token endpoint is given to answer.
+const OAUTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Runs until SIGTERM or Ctrl-C; SIGHUP reloads the config and templates. Each task finishes
 /// the transaction it is in; none is started after the signal.
@@ -154,6 +158,18 @@ fn prepare(config: &Config) -> anyhow::Result<Prepared> {
             problems: vec![problem],
         })
     };
+    // One token source for the mailbox and SMTP: the provider grants one token for both.
+    let tokens = config
+        .oauth2
+        .as_ref()
+        .map(|oauth2| TokenSource::new(oauth2, OAUTH_TIMEOUT))
+        .transpose()?;
+    let credential = |sign_in: &SignIn| {
+        Credential::for_sign_in(sign_in, tokens.as_ref()).map_err(|problem| ConfigError::Invalid {
+            path: config.source.clone(),
+            problems: vec![problem],
+        })
+    };
     let (shutdown_tx, shutdown) = watch::channel(false);
     let (trigger, triggers) = SyncTrigger::channel();
     let (sync_requests, sync_requests_rx) = mpsc::unbounded_channel::<SyncNow>();
@@ -188,11 +204,7 @@ fn prepare(config: &Config) -> anyhow::Result<Prepared> {
     }
     if let Some(mailbox) = &config.mailbox {
         let watch = MailboxWatch {
-            imap: MailboxAccess {
-                mailbox: mailbox.clone(),
-                password: read(&mailbox.password)?,
-                can_move: true,
-            },
+            imap: MailboxAccess::new(mailbox.clone(), credential(&mailbox.sign_in)?),
             intake: Intake {
                 policy: config.mail.clone(),
                 signing_key: config.signing_key.as_ref().map(read).transpose()?,
@@ -210,24 +222,23 @@ fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         let Some(signing_key) = &config.signing_key else {
             return Err(anyhow!("[smtp] is set but [signing] key is not"));
         };
-        let password = smtp
+        let login = smtp
             .login
             .as_ref()
-            .map(|(_, password)| read(password))
+            .map(|login| credential(&login.sign_in))
             .transpose()?;
         let templates = Templates::load(config.templates_dir.as_deref())?;
         let reply_to = match &config.mailbox {
             Some(mailbox) => mailbox.address.clone(),
             None => smtp.from.clone(),
         };
-        let mut sender = Sender::new(smtp, password, read(signing_key)?, templates, &reply_to)?
+        let mut sender = Sender::new(smtp, login, read(signing_key)?, templates, &reply_to)?
             .with_limits(config.send_limits);
         if let Some(mailbox) = &config.mailbox {
-            sender = sender.with_mailbox(MailboxAccess {
-                mailbox: mailbox.clone(),
-                password: read(&mailbox.password)?,
-                can_move: true,
-            });
+            sender = sender.with_mailbox(MailboxAccess::new(
+                mailbox.clone(),
+                credential(&mailbox.sign_in)?,
+            ));
         }
         tasks.push(Box::pin(outbox_task::run(outbox_task::OutboxTask {
             sender,

@@ -7,19 +7,28 @@ use std::time::Duration;
 
 use futures::TryStreamExt;
 
-use super::{ImapError, ImapSession, Login, PROCESSED_KEYWORD, connect};
-use crate::config::{Acknowledge, MailboxConfig, Secret};
+use super::{ConnectError, ImapError, ImapSession, Login, PROCESSED_KEYWORD, connect};
+use crate::config::{Acknowledge, MailboxConfig};
+use crate::oauth::Credential;
 
 /// The mailbox and how to reach it. Kept apart from the store, which cannot be shared
 /// between threads, so the IMAP calls can borrow it across their awaits.
 pub struct MailboxAccess {
     pub mailbox: MailboxConfig,
-    pub password: Secret,
+    pub credential: Credential,
     /// Whether the server offers MOVE; learnt at each login.
     pub can_move: bool,
 }
 
 impl MailboxAccess {
+    pub fn new(mailbox: MailboxConfig, credential: Credential) -> MailboxAccess {
+        MailboxAccess {
+            mailbox,
+            credential,
+            can_move: true,
+        }
+    }
+
     pub(super) fn deadline(&self) -> Duration {
         self.mailbox.command_timeout
     }
@@ -43,11 +52,7 @@ impl MailboxAccess {
 
     /// Connects, logs in, and makes sure the watched, Processed and Quarantine folders exist.
     pub async fn open_session(&self) -> Result<ImapSession, ImapError> {
-        let login = Login::Password {
-            username: &self.mailbox.username,
-            password: &self.password,
-        };
-        let mut session = connect(&self.mailbox.endpoint, login, self.deadline()).await?;
+        let mut session = self.sign_in().await?;
         for folder in [
             &self.mailbox.folder,
             &self.mailbox.processed_folder,
@@ -57,6 +62,55 @@ impl MailboxAccess {
             let _ = tokio::time::timeout(self.deadline(), session.create(folder)).await;
         }
         Ok(session)
+    }
+
+    /// Connects, signs in and logs out, as `check-config --connect` asks.
+    pub async fn check_sign_in(&self) -> Result<(), ConnectError> {
+        let mut session = self.sign_in().await?;
+        let _ = tokio::time::timeout(self.deadline(), session.logout()).await;
+        Ok(())
+    }
+
+    /// Connects and signs in. A refused token is renewed and tried once more: the provider
+    /// may have revoked it before its time.
+    async fn sign_in(&self) -> Result<ImapSession, ConnectError> {
+        let (endpoint, username, deadline) = (
+            &self.mailbox.endpoint,
+            &self.mailbox.username,
+            self.deadline(),
+        );
+        let tokens = match &self.credential {
+            Credential::Password(password) => {
+                let login = Login::Password { username, password };
+                return connect(endpoint, login, deadline).await;
+            }
+            Credential::Oauth2(tokens) => tokens,
+        };
+        let token = tokens.token().await?;
+        match connect(
+            endpoint,
+            Login::Bearer {
+                username,
+                token: &token,
+            },
+            deadline,
+        )
+        .await
+        {
+            Err(ConnectError::Login { .. }) => {
+                let token = tokens.renewed().await?;
+                connect(
+                    endpoint,
+                    Login::Bearer {
+                        username,
+                        token: &token,
+                    },
+                    deadline,
+                )
+                .await
+            }
+            other => other,
+        }
     }
 
     /// The bodies (or headers) of `uids`, by UID.

@@ -15,6 +15,8 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
 use crate::config::{Endpoint, Secret, Security};
+use crate::oauth::OauthError;
+use crate::oauth::sasl::{BearerAuthenticator, Mechanism};
 
 /// The connection under the IMAP session: TLS, or plain TCP to a loopback address.
 #[derive(Debug)]
@@ -65,12 +67,16 @@ impl AsyncWrite for Stream {
 
 pub type ImapSession = Session<Stream>;
 
-/// How patdesk proves who it is. Passwords today; Microsoft 365 and Gmail need XOAUTH2, which
-/// joins here as another variant.
+/// How patdesk proves who it is: a password (LOGIN), or an OAuth 2 access token (SASL
+/// OAUTHBEARER where the greeting offers it, else XOAUTH2, which Microsoft 365 and Gmail take).
 pub enum Login<'a> {
     Password {
         username: &'a str,
         password: &'a Secret,
+    },
+    Bearer {
+        username: &'a str,
+        token: &'a Secret,
     },
 }
 
@@ -84,6 +90,8 @@ pub enum ConnectError {
         error: String,
         hint: &'static str,
     },
+    #[error("no OAuth 2 token to sign in with: {0}")]
+    Token(#[from] OauthError),
     #[error("the extra CA file {path} cannot be used: {error}")]
     CaFile { path: String, error: String },
     #[error("{host} refused the login for {username}: {error}")]
@@ -131,21 +139,23 @@ pub async fn connect(
             error: e.to_string(),
         })?;
 
-    let client = match endpoint.security {
+    // The greeting's capabilities choose between the two token mechanisms only; a server
+    // that lists none gets XOAUTH2.
+    let (client, bearer) = match endpoint.security {
         Security::Plaintext => {
             let mut client = Client::new(Stream::Plain(tcp));
-            read_greeting(&mut client, &host, deadline).await?;
-            client
+            let bearer = read_greeting(&mut client, &host, deadline).await?;
+            (client, bearer)
         }
         Security::Tls => {
             let tls = tls_handshake(endpoint, tcp, deadline).await?;
             let mut client = Client::new(Stream::Tls(Box::new(tls)));
-            read_greeting(&mut client, &host, deadline).await?;
-            client
+            let bearer = read_greeting(&mut client, &host, deadline).await?;
+            (client, bearer)
         }
         Security::StartTls => {
             let mut client = Client::new(Stream::Plain(tcp));
-            read_greeting(&mut client, &host, deadline).await?;
+            let bearer = read_greeting(&mut client, &host, deadline).await?;
             tokio::time::timeout(deadline, client.run_command_and_check_ok("STARTTLS", None))
                 .await
                 .map_err(timed("STARTTLS"))?
@@ -165,34 +175,71 @@ pub async fn connect(
                 }
             };
             let tls = tls_handshake(endpoint, tcp, deadline).await?;
-            Client::new(Stream::Tls(Box::new(tls)))
+            (Client::new(Stream::Tls(Box::new(tls))), bearer)
         }
     };
 
-    let Login::Password { username, password } = login;
-    let session = tokio::time::timeout(deadline, client.login(username, password.expose()))
-        .await
-        .map_err(timed("logging in"))?
-        .map_err(|(e, _)| ConnectError::Login {
-            host: host.clone(),
-            username: username.to_string(),
-            error: e.to_string(),
-        })?;
+    let (username, signed_in) = match login {
+        Login::Password { username, password } => (
+            username,
+            tokio::time::timeout(deadline, client.login(username, password.expose())).await,
+        ),
+        Login::Bearer { username, token } => {
+            let mechanism = bearer;
+            let authenticator = BearerAuthenticator::new(mechanism, username, token);
+            (
+                username,
+                tokio::time::timeout(
+                    deadline,
+                    client.authenticate(mechanism.name(), authenticator),
+                )
+                .await,
+            )
+        }
+    };
+    let session =
+        signed_in
+            .map_err(timed("logging in"))?
+            .map_err(|(e, _)| ConnectError::Login {
+                host: host.clone(),
+                username: username.to_string(),
+                error: e.to_string(),
+            })?;
     Ok(session)
 }
 
+/// OAUTHBEARER when the greeting's capabilities list it, else XOAUTH2.
+fn token_mechanism(greeting: &async_imap::imap_proto::Response<'_>) -> Mechanism {
+    use async_imap::imap_proto::{Capability, Response, ResponseCode};
+    let offers_bearer = match greeting {
+        Response::Data { outcome, .. } => match &outcome.code {
+            Some(ResponseCode::Capabilities(capabilities)) => capabilities.iter().any(
+                |c| matches!(c, Capability::Auth(name) if name.eq_ignore_ascii_case("OAUTHBEARER")),
+            ),
+            _ => false,
+        },
+        _ => false,
+    };
+    if offers_bearer {
+        Mechanism::OauthBearer
+    } else {
+        Mechanism::Xoauth2
+    }
+}
+
+/// Reads the greeting; says which token mechanism to use.
 async fn read_greeting(
     client: &mut Client<Stream>,
     host: &str,
     deadline: Duration,
-) -> Result<(), ConnectError> {
+) -> Result<Mechanism, ConnectError> {
     match tokio::time::timeout(deadline, client.read_response()).await {
         Err(_) => Err(ConnectError::Timeout {
             host: host.to_string(),
             seconds: deadline.as_secs(),
             during: "waiting for the greeting",
         }),
-        Ok(Ok(Some(_))) => Ok(()),
+        Ok(Ok(Some(greeting))) => Ok(token_mechanism(greeting.parsed())),
         Ok(Ok(None)) => Err(ConnectError::Protocol {
             host: host.to_string(),
             during: "the greeting",

@@ -81,6 +81,10 @@ impl MailboxWatch {
                 Ok(()) => break,
                 Err(error) => {
                     self.store.report_health("imap", Some(&error.to_string()));
+                    if let ImapError::Connect(ConnectError::Token(token_error)) = &error {
+                        self.store
+                            .report_health("oauth2", Some(&token_error.to_string()));
+                    }
                     if healthy != Some(false) {
                         tracing::warn!(%error, "mail intake failing; reconnecting with backoff");
                         healthy = Some(false);
@@ -103,6 +107,9 @@ impl MailboxWatch {
         healthy: &mut Option<bool>,
     ) -> Result<(), ImapError> {
         let mut session = self.imap.open_session().await?;
+        if matches!(self.imap.credential, crate::oauth::Credential::Oauth2(_)) {
+            self.store.report_health("oauth2", None);
+        }
         if *healthy != Some(true) {
             tracing::info!(
                 host = self.imap.mailbox.endpoint.host,

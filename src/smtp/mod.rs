@@ -7,26 +7,28 @@
 //! breaks off leaves the mail `uncertain`, never blindly resent. The rate guards of `limits`
 //! hold mail back, queued, before any of that.
 
+mod connection;
 mod context;
 mod limits;
 mod sent_folder;
 
+pub use connection::{NotReady, check_sign_in};
 pub use limits::{PAUSE_ALERT, RateLimits, Verdict};
 pub use sent_folder::SentFolder;
 
 use std::str::FromStr;
 use std::time::Duration;
 
+use lettre::AsyncTransport;
 use lettre::address::{Address, Envelope as SmtpEnvelope};
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use serde::Serialize;
 
-use crate::config::{Secret, Security, SendLimits, SentCopy, SmtpConfig};
+use crate::config::{Secret, SendLimits, SentCopy, SmtpConfig};
 use crate::mail::compose::{Envelope, Templates, compose, signed_message_id};
 use crate::mail::{Outgoing, OutgoingKind};
+use crate::oauth::Credential;
 use crate::store::{OutgoingMail, Store, StoreError};
+use connection::{Connection, Transport};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SenderError {
@@ -74,7 +76,7 @@ pub struct CopiesFiled {
 }
 
 pub struct Sender {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    connection: Connection,
     templates: Templates,
     from: String,
     from_address: Address,
@@ -91,43 +93,13 @@ pub struct Sender {
 impl Sender {
     pub fn new(
         smtp: &SmtpConfig,
-        password: Option<Secret>,
+        credential: Option<Credential>,
         key: Secret,
         templates: Templates,
         reply_to: &str,
     ) -> Result<Sender, SenderError> {
         crate::tls::install_crypto_provider();
-        let host = smtp.endpoint.host.clone();
-        let setup = |error: String| SenderError::Setup {
-            host: host.clone(),
-            error,
-        };
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&host)
-            .port(smtp.endpoint.port)
-            .timeout(Some(SEND_DEADLINE));
-        if smtp.endpoint.security != Security::Plaintext {
-            let mut parameters = TlsParameters::builder(host.clone());
-            if let Some(path) = &smtp.endpoint.ca_file {
-                let pem =
-                    std::fs::read(path).map_err(|e| setup(format!("{}: {e}", path.display())))?;
-                let certificate = Certificate::from_pem(&pem)
-                    .map_err(|e| setup(format!("{}: {e}", path.display())))?;
-                parameters = parameters.add_root_certificate(certificate);
-            }
-            let parameters = parameters
-                .build_rustls()
-                .map_err(|e| setup(e.to_string()))?;
-            builder = builder.tls(match smtp.endpoint.security {
-                Security::Tls => Tls::Wrapper(parameters),
-                _ => Tls::Required(parameters),
-            });
-        }
-        if let (Some((username, _)), Some(password)) = (&smtp.login, password) {
-            builder = builder.credentials(Credentials::new(
-                username.clone(),
-                password.expose().to_string(),
-            ));
-        }
+        let connection = Connection::new(smtp, credential)?;
         let from_address =
             address_of(&smtp.from).ok_or_else(|| SenderError::From(smtp.from.clone()))?;
         let team_name = smtp
@@ -137,7 +109,7 @@ impl Sender {
             .filter(|name| !name.is_empty())
             .unwrap_or_else(|| "the platform team".to_string());
         Ok(Sender {
-            transport: builder.build(),
+            connection,
             templates,
             from: smtp.from.clone(),
             domain: from_address.domain().to_string(),
@@ -148,6 +120,21 @@ impl Sender {
             limits: RateLimits::default(),
             copies: None,
         })
+    }
+
+    /// A transport that has just connected and signed in, or `None` (and a token's trouble
+    /// in the health table) when the server cannot be used now.
+    async fn ready_transport(&self, store: &mut Store) -> Option<Transport> {
+        let outcome = self.connection.ready().await;
+        if self.connection.uses_tokens() {
+            match &outcome {
+                Err(NotReady::Token(error)) => {
+                    store.report_health("oauth2", Some(&error.to_string()))
+                }
+                _ => store.report_health("oauth2", None),
+            }
+        }
+        outcome.ok()
     }
 
     /// The config's rate guards: per recipient, and the breaker that pauses all sending.
@@ -253,12 +240,12 @@ impl Sender {
         if queued.is_empty() {
             return Ok(report);
         }
-        // A server that cannot be reached is asked again next round, before anything is sent:
-        // an error after this point happened in a conversation that had begun.
-        if !matches!(self.transport.test_connection().await, Ok(true)) {
+        // A server that cannot be reached (or signed in to) is asked again next round, before
+        // anything is sent: an error after this point happened in a conversation that had begun.
+        let Some(transport) = self.ready_transport(store).await else {
             report.retrying = queued.len();
             return Ok(report);
-        }
+        };
         let waiting = queued.len();
         for (index, mail) in queued.into_iter().enumerate() {
             if stop() {
@@ -304,8 +291,7 @@ impl Sender {
                 // lettre's own timeout does not cover every wait of the conversation: a server
                 // that takes the mail and never answers would hold the outbox forever.
                 Ok(envelope) => {
-                    tokio::time::timeout(SEND_DEADLINE, self.transport.send_raw(&envelope, &raw))
-                        .await
+                    tokio::time::timeout(SEND_DEADLINE, transport.send_raw(&envelope, &raw)).await
                 }
                 Err(error) => {
                     fail(store, &mail, &error.to_string())?;

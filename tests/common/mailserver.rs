@@ -120,13 +120,14 @@ impl TestFolder {
     /// An intake from a config file of this folder's, perhaps edited.
     pub fn intake_from(&self, config: &std::path::Path, policy: MailPolicy) -> MailboxWatch {
         let config = Config::load(config).expect("config");
+        let tokens = config.oauth2.as_ref().map(|oauth2| {
+            patdesk::oauth::TokenSource::new(oauth2, Duration::from_secs(10)).expect("tokens")
+        });
         let mailbox = config.mailbox.expect("mailbox");
+        let credential = patdesk::oauth::Credential::for_sign_in(&mailbox.sign_in, tokens.as_ref())
+            .expect("credential");
         MailboxWatch {
-            imap: MailboxAccess {
-                password: mailbox.password.read().expect("password"),
-                mailbox,
-                can_move: true,
-            },
+            imap: MailboxAccess::new(mailbox, credential),
             intake: Intake {
                 policy,
                 signing_key: None,

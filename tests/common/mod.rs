@@ -6,6 +6,7 @@ pub mod control;
 pub mod desk;
 pub mod generators;
 pub mod mailserver;
+pub mod oauth;
 pub mod smtp_proxy;
 pub mod standin;
 pub mod users;

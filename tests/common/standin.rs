@@ -129,7 +129,7 @@ impl Drop for Standin {
 
 /// A tiny blocking HTTP/1.1 client over a TCP socket, for steering the stand-in without an
 /// async runtime in the test's thread.
-mod control_http {
+pub mod control_http {
     use std::io::{Read, Write};
     use std::net::TcpStream;
 

@@ -1,0 +1,568 @@
+//! Signing in with OAuth 2: each grant asks the token endpoint as its provider documents
+//! (against the OAuth stand-in), tokens are kept and renewed, a refusing endpoint is asked
+//! again only after a wait, and the real Dovecot and Postfix take the tokens over IMAP
+//! (XOAUTH2/OAUTHBEARER) and SMTP (XOAUTH2).
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::desk::{Desk, DeskSetup, wait_for};
+use common::mailserver::{self, IMAPS_PORT, TestFolder, ca_file, create, team_session};
+use common::oauth::{self, key_file, refuse, register, revoke_tokens, secret_file, seen, unique};
+use patdesk::config::{Config, GOOGLE_SCOPE, MICROSOFT_SCOPE};
+use patdesk::imap::MailboxAccess;
+use patdesk::oauth::{Credential, OauthError, TokenSource};
+use serde_json::json;
+
+/// A config whose mailbox signs in with `oauth2_section` (the body of `[oauth2]`).
+fn config_with(dir: &Path, user: &str, oauth2_section: &str) -> Config {
+    let text = format!(
+        "[store]\npath = \"patdesk.db\"\n\
+         [mailbox]\nhost = \"localhost\"\nport = {IMAPS_PORT}\nsecurity = \"tls\"\nca_file = \"{}\"\n\
+         username = \"{user}\"\nsign_in = \"oauth2\"\naddress = \"{user}@example.org\"\n\
+         [oauth2]\n{oauth2_section}",
+        ca_file().display()
+    );
+    let path = dir.join("patdesk.toml");
+    std::fs::write(&path, &text).expect("config");
+    Config::load(&path).unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+fn tokens(config: &Config) -> TokenSource {
+    TokenSource::new(
+        config.oauth2.as_ref().expect("[oauth2]"),
+        Duration::from_secs(10),
+    )
+    .expect("token source")
+}
+
+/// A Microsoft app-only client with a secret, at the stand-in, for `user`.
+fn microsoft_client(dir: &Path, user: &str, lifetime: u64) -> (String, Config) {
+    let client_id = register(json!({
+        "client_id": unique("ms"),
+        "username": user,
+        "secret": "the-client-secret",
+        "scope": MICROSOFT_SCOPE,
+        "lifetime_seconds": lifetime,
+    }));
+    secret_file(dir, "client-secret", "the-client-secret\n");
+    let config = config_with(
+        dir,
+        user,
+        &format!(
+            "flow = \"microsoft\"\ntenant_id = \"contoso\"\nclient_id = \"{client_id}\"\n\
+             client_secret = {{ file = \"client-secret\" }}\ntoken_url = \"{}/contoso/oauth2/v2.0/token\"\n",
+            oauth::url()
+        ),
+    );
+    (client_id, config)
+}
+
+#[test]
+fn each_grant_asks_the_token_endpoint_as_its_provider_documents() {
+    let runtime = common::runtime();
+    let dir = tempfile::tempdir().expect("dir");
+
+    // Microsoft, client secret: client_credentials with the .default scope.
+    let (secret_client, config) = microsoft_client(dir.path(), "team", 3600);
+    let source = tokens(&config);
+    let first = runtime.block_on(source.token()).expect("a token");
+    // Kept while it is good: the endpoint is not asked again.
+    let again = runtime.block_on(source.token()).expect("the kept token");
+    assert_eq!(first, again);
+    assert_eq!(seen(&secret_client)["issued"], 1);
+    assert_eq!(
+        seen(&secret_client)["grants"],
+        json!(["client_credentials"])
+    );
+
+    // Microsoft, certificate: a client assertion signed with the key, naming the certificate
+    // by its SHA-256 thumbprint; the stand-in checks signature, audience and thumbprint.
+    let certificate_client = register(json!({
+        "client_id": unique("ms-cert"),
+        "username": "team",
+        "public_key_pem": key_file("app-key.pub.pem"),
+        "certificate_pem": key_file("app-cert.pem"),
+        "scope": MICROSOFT_SCOPE,
+    }));
+    secret_file(dir.path(), "app-key.pem", &key_file("app-key.pem"));
+    std::fs::copy(
+        oauth::keys_dir().join("app-cert.pem"),
+        dir.path().join("app-cert.pem"),
+    )
+    .expect("certificate");
+    let config = config_with(
+        dir.path(),
+        "team",
+        &format!(
+            "flow = \"microsoft\"\ntenant_id = \"contoso\"\nclient_id = \"{certificate_client}\"\n\
+             certificate = \"app-cert.pem\"\ncertificate_key = {{ file = \"app-key.pem\" }}\n\
+             token_url = \"{}/contoso/oauth2/v2.0/token\"\n",
+            oauth::url()
+        ),
+    );
+    runtime
+        .block_on(tokens(&config).token())
+        .expect("a token by certificate");
+    assert_eq!(seen(&certificate_client)["issued"], 1);
+
+    // Google: the JWT-bearer grant, the service account acting as the mailbox, with the
+    // mail scope; `expires_in` as a string is read too.
+    let account = register(json!({
+        "client_id": "patdesk@patdesk-test.iam.gserviceaccount.com",
+        "username": "team",
+        "public_key_pem": key_file("sa-key.pub.pem"),
+        "scope": GOOGLE_SCOPE,
+        "expires_in_as_string": true,
+    }));
+    secret_file(
+        dir.path(),
+        "service-account.json",
+        &key_file("service-account.json"),
+    );
+    let config = config_with(
+        dir.path(),
+        "team",
+        &format!(
+            "flow = \"google\"\nservice_account_key = {{ file = \"service-account.json\" }}\n\
+             token_url = \"{}/token\"\n",
+            oauth::url()
+        ),
+    );
+    runtime
+        .block_on(tokens(&config).token())
+        .expect("a token for the service account");
+    assert_eq!(
+        seen(&account)["grants"],
+        json!(["urn:ietf:params:oauth:grant-type:jwt-bearer"])
+    );
+    // The service account may act for the team mailbox only.
+    let config = config_with(
+        dir.path(),
+        "carol",
+        &format!(
+            "flow = \"google\"\nservice_account_key = {{ file = \"service-account.json\" }}\n\
+             token_url = \"{}/token\"\n",
+            oauth::url()
+        ),
+    );
+    let refused = runtime.block_on(tokens(&config).token());
+    assert!(
+        matches!(&refused, Err(OauthError::Refused { error, .. }) if error == "unauthorized_client"),
+        "{refused:?}"
+    );
+
+    // Refresh token, rotated at each use: the newest one is sent next time (the old one is
+    // refused by then).
+    let refreshing = register(json!({
+        "client_id": unique("refresh"),
+        "username": "team",
+        "secret": "public-client-secret",
+        "refresh_token": "first-refresh-token",
+        "rotate_refresh_token": true,
+    }));
+    secret_file(dir.path(), "refresh-token", "first-refresh-token");
+    secret_file(dir.path(), "refresh-secret", "public-client-secret");
+    let config = config_with(
+        dir.path(),
+        "team",
+        &format!(
+            "flow = \"refresh_token\"\nclient_id = \"{refreshing}\"\n\
+             client_secret = {{ file = \"refresh-secret\" }}\nrefresh_token = {{ file = \"refresh-token\" }}\n\
+             token_url = \"{}/common/oauth2/v2.0/token\"\n\
+             scope = \"https://outlook.office.com/IMAP.AccessAsUser.All offline_access\"\n",
+            oauth::url()
+        ),
+    );
+    let source = tokens(&config);
+    for _ in 0..3 {
+        runtime
+            .block_on(source.renewed())
+            .expect("renewed with the newest refresh token");
+    }
+    assert_eq!(seen(&refreshing)["issued"], 3);
+    assert_eq!(runtime.block_on(source.obtained()), 3);
+}
+
+#[test]
+fn a_refusing_token_endpoint_is_asked_again_only_after_a_wait() {
+    let runtime = common::runtime();
+    let dir = tempfile::tempdir().expect("dir");
+    let (client, config) = microsoft_client(dir.path(), "team", 3600);
+    refuse(
+        &client,
+        Some((
+            "invalid_client",
+            "AADSTS7000222: The provided client secret keys are expired.",
+        )),
+    );
+    let source = tokens(&config);
+    let error = runtime.block_on(source.token()).expect_err("refused");
+    let message = error.to_string();
+    assert!(
+        message.contains("invalid_client") && message.contains("AADSTS7000222"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("the-client-secret"),
+        "the secret leaks: {message}"
+    );
+    // Asked again at once (a reconnect loop would), the endpoint is left alone.
+    for _ in 0..20 {
+        let waiting = runtime.block_on(source.token()).expect_err("still waiting");
+        assert!(matches!(waiting, OauthError::Waiting { .. }), "{waiting:?}");
+    }
+    assert_eq!(seen(&client)["requests"], 1);
+    // Served again, the next try after the wait succeeds.
+    refuse(&client, None);
+    std::thread::sleep(Duration::from_millis(6_500));
+    runtime
+        .block_on(source.token())
+        .expect("a token after the wait");
+    assert_eq!(seen(&client)["requests"], 2);
+}
+
+#[test]
+fn dovecot_takes_the_token_over_imap_and_a_revoked_one_is_renewed_once() {
+    mailserver::require();
+    let runtime = common::runtime();
+    let dir = tempfile::tempdir().expect("dir");
+    let (client, config) = microsoft_client(dir.path(), "team", 3600);
+    let source = tokens(&config);
+    let mailbox = config.mailbox.clone().expect("mailbox");
+    let access = MailboxAccess::new(mailbox, Credential::Oauth2(source.clone()));
+    runtime.block_on(async {
+        let mut session = access.open_session().await.expect("signed in with a token");
+        session.select("INBOX").await.expect("select");
+        let _ = session.logout().await;
+    });
+    assert!(
+        seen(&client)["introspected"].as_u64() >= Some(1),
+        "Dovecot asked about the token"
+    );
+
+    // The provider revokes the token before its time: Dovecot refuses it, patdesk gets a new
+    // one and signs in.
+    revoke_tokens(&client);
+    runtime.block_on(async {
+        let mut session = access
+            .open_session()
+            .await
+            .expect("signed in after renewing");
+        let _ = session.logout().await;
+    });
+    assert_eq!(seen(&client)["issued"], 2);
+
+    // A token the provider never issued is refused: the login fails, naming the user.
+    let forged = patdesk::config::Secret::new("standin-forged");
+    let bad = patdesk::imap::connect(
+        &access.mailbox.endpoint,
+        patdesk::imap::Login::Bearer {
+            username: "team",
+            token: &forged,
+        },
+        Duration::from_secs(20),
+    );
+    let error = runtime
+        .block_on(bad)
+        .expect_err("a forged token is refused");
+    assert!(
+        error.to_string().contains("refused the login for team"),
+        "{error}"
+    );
+}
+
+#[test]
+fn mail_is_sent_and_read_with_oauth2_tokens_only() {
+    mailserver::require();
+    let runtime = common::runtime();
+    let folder = TestFolder::new("oauth2-watch");
+    runtime.block_on(async { create(&mut team_session().await, &folder.name).await });
+    let client = register(json!({
+        "client_id": unique("watch"),
+        "username": "team",
+        "secret": "the-client-secret",
+        "scope": MICROSOFT_SCOPE,
+    }));
+    let path = oauth_config_file(&folder, &client);
+    let config = Config::load(&path).expect("config");
+    config.check_secrets().expect("secrets");
+    let source = tokens(&config);
+
+    // Sending: Postfix's submission port, signed in by Dovecot's SASL with the token.
+    let smtp = config.smtp.as_ref().expect("smtp");
+    let sender = patdesk::smtp::Sender::new(
+        smtp,
+        Some(Credential::Oauth2(source.clone())),
+        patdesk::config::Secret::new("the-client-secret"),
+        patdesk::mail::compose::Templates::load(None).expect("templates"),
+        "team@example.org",
+    )
+    .expect("sender");
+    let mut store = patdesk::store::Store::open(&folder.db()).expect("store");
+    let recipient = format!("team+{}@example.org", folder.name);
+    store
+        .write(|tx| {
+            tx.enqueue_mail(
+                &recipient,
+                &patdesk::mail::Outgoing::Alert(patdesk::mail::AlertMail {
+                    request: None,
+                    summary: "signed in with OAuth 2".to_string(),
+                    message: "a test alert".to_string(),
+                }),
+                "oauth2-alert",
+            )
+        })
+        .expect("queue");
+    let postfix_log =
+        || std::fs::read_to_string(mailserver::mail_dir().join("postfix.log")).unwrap_or_default();
+    let logged_before = postfix_log().len();
+    let report = runtime
+        .block_on(sender.send_queued(&mut store))
+        .expect("send");
+    assert_eq!(report.sent, 1, "{report:?}");
+    let logged = wait_for(10, || {
+        let log = postfix_log();
+        log.get(logged_before..)
+            .filter(|new| new.contains("sasl_method=XOAUTH2, sasl_username=team"))
+            .map(str::to_string)
+    });
+    assert!(
+        logged.is_some(),
+        "Postfix took the mail after an XOAUTH2 login"
+    );
+
+    // Reading: the alert arrives in the watched folder and is taken in over an OAuth session.
+    let mut watch = folder.intake_from(&path, patdesk::mail::MailPolicy::default());
+    assert!(matches!(watch.imap.credential, Credential::Oauth2(_)));
+    let taken = wait_for(20, || {
+        runtime.block_on(async {
+            let mut session = watch.imap.open_session().await.ok()?;
+            let report = watch.catch_up(&mut session).await.ok()?;
+            let _ = session.logout().await;
+            (report.ingested + report.recognised > 0).then_some(report)
+        })
+    });
+    assert!(
+        taken.is_some(),
+        "the mail was taken in over an OAuth 2 session"
+    );
+}
+
+/// `folder`'s config with the mailbox and SMTP (Postfix's submission port) signing in with
+/// tokens of `client`'s, and no password anywhere.
+fn oauth_config_file(folder: &TestFolder, client: &str) -> std::path::PathBuf {
+    let path = folder.config_file(&format!(
+        "[oauth2]\nflow = \"microsoft\"\ntenant_id = \"contoso\"\nclient_id = \"{client}\"\n\
+         client_secret = {{ file = \"client-secret\" }}\ntoken_url = \"{}/contoso/oauth2/v2.0/token\"\n\
+         [signing]\nkey = {{ file = \"client-secret\" }}\n\
+         [smtp]\nhost = \"localhost\"\nport = {}\nsecurity = \"starttls\"\nca_file = \"{}\"\n\
+         username = \"team\"\nsign_in = \"oauth2\"\nfrom = \"Platform team <team@example.org>\"\n",
+        oauth::url(),
+        submission_port(),
+        ca_file().display()
+    ));
+    let text = std::fs::read_to_string(&path).expect("config");
+    let text = text.replace(
+        "password = { file = \"imap-password\" }",
+        "sign_in = \"oauth2\"",
+    );
+    std::fs::write(&path, text).expect("config");
+    secret_file(
+        path.parent().expect("dir"),
+        "client-secret",
+        "the-client-secret",
+    );
+    path
+}
+
+#[test]
+fn check_config_connect_signs_in_everywhere_and_names_the_step_that_failed() {
+    mailserver::require();
+    let folder = TestFolder::new("oauth2-connect");
+    let client = register(json!({
+        "client_id": unique("connect"),
+        "username": "team",
+        "secret": "the-client-secret",
+        "scope": MICROSOFT_SCOPE,
+    }));
+    let path = oauth_config_file(&folder, &client);
+    let check = |path: &Path| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_patdesk"))
+            .args(["check-config", "--connect", "--config"])
+            .arg(path)
+            .output()
+            .expect("run check-config");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).to_string(),
+            String::from_utf8_lossy(&output.stderr).to_string(),
+        )
+    };
+    let (code, out, err) = check(&path);
+    assert_eq!(code, Some(0), "{out}{err}");
+    for step in [
+        "ok: getting an OAuth 2 token from",
+        "ok: signing in to IMAP localhost:10993",
+        "ok: signing in to SMTP localhost:",
+    ] {
+        assert!(out.contains(step), "{step}: {out}");
+    }
+    assert!(out.contains("OAuth 2 token from [oauth2]"), "{out}");
+
+    // The mailbox refuses: the IMAP step is named, after the token.
+    let text = std::fs::read_to_string(&path).expect("config");
+    std::fs::write(
+        &path,
+        text.replace(
+            "username = \"team\"\nsign_in",
+            "username = \"carol\"\nsign_in",
+        ),
+    )
+    .expect("config");
+    let (code, out, err) = check(&path);
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(out.contains("ok: getting an OAuth 2 token"), "{out}");
+    assert!(
+        err.contains("signing in to IMAP") && err.contains("failed"),
+        "{err}"
+    );
+
+    // The token endpoint refuses: that step is named, and nothing after it is tried.
+    refuse(
+        &client,
+        Some((
+            "invalid_client",
+            "AADSTS7000215: Invalid client secret provided.",
+        )),
+    );
+    let (code, out, err) = check(&path);
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(
+        err.contains("getting an OAuth 2 token from") && err.contains("invalid_client"),
+        "{err}"
+    );
+    assert!(!out.contains("ok: signing in"), "{out}");
+}
+
+fn submission_port() -> u16 {
+    std::env::var("PATDESK_SUBMISSION_PORT")
+        .ok()
+        .and_then(|port| port.parse().ok())
+        .unwrap_or(10587)
+}
+
+#[test]
+fn a_refusing_token_endpoint_shows_in_status_raises_one_alert_and_intake_resumes() {
+    let client = register(json!({
+        "client_id": unique("daemon"),
+        "username": "team",
+        "secret": "the-client-secret",
+        "scope": MICROSOFT_SCOPE,
+        "refuse": { "error": "invalid_client", "description": "AADSTS7000215: Invalid client secret provided." },
+    }));
+    let desk = Desk::new(
+        TestFolder::new("oauth-status"),
+        DeskSetup {
+            extra: format!(
+                "[oauth2]\nflow = \"microsoft\"\ntenant_id = \"contoso\"\nclient_id = \"{client}\"\n\
+                 client_secret = {{ file = \"client-secret\" }}\ntoken_url = \"{}/contoso/oauth2/v2.0/token\"\n\
+                 [alerts]\nstalled_after_minutes = 5\n",
+                oauth::url()
+            ),
+            ..DeskSetup::default()
+        },
+    );
+    desk.write_secret("client-secret", "the-client-secret");
+    let text = std::fs::read_to_string(&desk.config).expect("config");
+    std::fs::write(
+        &desk.config,
+        text.replace(
+            "password = { file = \"imap-password\" }",
+            "sign_in = \"oauth2\"",
+        ),
+    )
+    .expect("config");
+
+    let _daemon = desk.start_daemon();
+    let failing = wait_for(30, || {
+        let output = desk.patdesk(&["status", "--json"]);
+        let status: serde_json::Value = serde_json::from_slice(&output.stdout).ok()?;
+        status["parts"]
+            .as_array()?
+            .iter()
+            .find(|part| part["part"] == "oauth2" && part["failing_since"].is_string())
+            .cloned()
+    })
+    .unwrap_or_else(|| panic!("the refused token was not recorded\n{}", desk.log()));
+    let error = failing["last_error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("invalid_client") && error.contains("AADSTS7000215"),
+        "{failing}"
+    );
+    let readable = String::from_utf8_lossy(&desk.patdesk(&["status"]).stdout).to_string();
+    assert!(readable.contains("oauth2"), "{readable}");
+
+    // Failing for longer than alerts.stalled_after_minutes: one alert, however long it lasts.
+    let twenty_minutes_ago =
+        (jiff::Timestamp::now() - jiff::SignedDuration::from_mins(20)).to_string();
+    let alerts = "SELECT COUNT(*) FROM alerts WHERE kind = 'sign_in_stalled'";
+    desk.store()
+        .connection()
+        .execute(
+            "UPDATE health SET failing_since = ?1 WHERE part = 'oauth2'",
+            [&twenty_minutes_ago],
+        )
+        .expect("backdate");
+    wait_for(20, || {
+        (common::count(&desk.folder.db(), alerts) == 1).then_some(())
+    })
+    .unwrap_or_else(|| panic!("no sign-in alert\n{}", desk.log()));
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(
+        common::count(&desk.folder.db(), alerts),
+        1,
+        "one alert only"
+    );
+
+    // Never a tight loop: a handful of requests in these seconds, not hundreds.
+    let requests = seen(&client)["requests"].as_u64().unwrap_or_default();
+    assert!((1..=8).contains(&requests), "{requests} token requests");
+
+    // The secret is fixed: intake signs in again by itself.
+    refuse(&client, None);
+    wait_for(90, || {
+        let output = desk.patdesk(&["status", "--json"]);
+        let status: serde_json::Value = serde_json::from_slice(&output.stdout).ok()?;
+        let ok = |name: &str| {
+            status["parts"].as_array().is_some_and(|parts| {
+                parts
+                    .iter()
+                    .any(|part| part["part"] == name && part["failing_since"].is_null())
+            })
+        };
+        (ok("oauth2") && ok("imap")).then_some(())
+    })
+    .unwrap_or_else(|| panic!("intake did not resume\n{}", desk.log()));
+    assert!(
+        !desk.log().contains("the-client-secret"),
+        "the secret reached the log"
+    );
+}
+
+#[test]
+fn a_token_is_renewed_before_it_expires() {
+    let runtime = common::runtime();
+    let dir = tempfile::tempdir().expect("dir");
+    // Ten seconds of life: renewed once half of it is gone.
+    let (client, config) = microsoft_client(dir.path(), "team", 10);
+    let source = tokens(&config);
+    let first = runtime.block_on(source.token()).expect("token");
+    assert_eq!(runtime.block_on(source.token()).expect("kept"), first);
+    std::thread::sleep(Duration::from_secs(6));
+    let second = runtime.block_on(source.token()).expect("renewed");
+    assert_ne!(first, second, "renewed before it expired");
+    assert_eq!(seen(&client)["issued"], 2);
+}
