@@ -115,8 +115,20 @@ async fn post(client: &reqwest::Client, url: &Secret, alert: &Alert) -> Result<(
     }
 }
 
-/// Raises `intake_stalled`, `sign_in_stalled` or `sync_stalled` for each watched part failing longer than
-/// `after`, once per outage (an alert newer than the failure's start means it was raised).
+/// The alert a part's lasting failure raises, for the parts the service's health rests on:
+/// intake, signing in (the token endpoint), and each org's sync.
+pub fn stall_alert(part: &str) -> Option<&'static str> {
+    match part {
+        "imap" => Some("intake_stalled"),
+        // The token endpoint refuses or cannot be reached: intake and sending wait on it.
+        "oauth2" => Some("sign_in_stalled"),
+        other if other.starts_with("github:") => Some("sync_stalled"),
+        _ => None,
+    }
+}
+
+/// Raises the stall alert of each watched part failing longer than `after`, once per outage
+/// (an alert newer than the failure's start means it was raised).
 pub fn raise_stalls(
     store: &mut Store,
     after: Duration,
@@ -124,12 +136,8 @@ pub fn raise_stalls(
 ) -> Result<usize, StoreError> {
     let mut raised = 0;
     for part in store.health()? {
-        let kind = match part.part.as_str() {
-            "imap" => "intake_stalled",
-            // The token endpoint refuses or cannot be reached: intake and sending wait on it.
-            "oauth2" => "sign_in_stalled",
-            other if other.starts_with("github:") => "sync_stalled",
-            _ => continue,
+        let Some(kind) = stall_alert(&part.part) else {
+            continue;
         };
         let Some(since) = &part.failing_since else {
             continue;

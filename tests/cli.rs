@@ -314,6 +314,40 @@ fn check_config_renders_every_template_and_names_a_broken_one() {
 }
 
 #[test]
+fn check_config_says_what_a_provider_preset_filled_in() {
+    let dir = TempDir::new().expect("temp dir");
+    let secret = dir.path().join("refresh-token");
+    std::fs::write(&secret, "a refresh token").expect("write");
+    std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .expect("chmod");
+    let config = dir.path().join("patdesk.toml");
+    std::fs::write(
+        &config,
+        "[mailbox]\nprovider = \"gmail\"\nusername = \"pat@example.org\"\nsign_in = \"oauth2\"\n\
+         address = \"pat@example.org\"\nsent_copy = \"append\"\n\
+         [oauth2]\nflow = \"refresh_token\"\nclient_id = \"c\"\nrefresh_token = { file = \"refresh-token\" }\n\
+         token_url = \"https://oauth2.googleapis.com/token\"\n",
+    )
+    .expect("write");
+    let output = patdesk(&["check-config", "--config", config.to_str().expect("path")]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let out = stdout(&output);
+    for line in [
+        "filled by mailbox.provider = \"gmail\": mailbox.host = \"imap.gmail.com\"",
+        "filled by mailbox.provider = \"gmail\": mailbox.sent_folder = \"[Gmail]/Sent Mail\"",
+        "imap.gmail.com:993 (TLS)",
+        "OAuth 2 token from [oauth2]",
+        "refresh token of c",
+    ] {
+        assert!(out.contains(line), "{line}\n{out}");
+    }
+    // What the admin wrote is theirs, not the preset's.
+    assert!(!out.contains("mailbox.sent_copy"), "{out}");
+    assert!(out.contains("appended by patdesk"), "{out}");
+    assert!(!out.contains("a refresh token"), "the secret shows: {out}");
+}
+
+#[test]
 fn version_completions_and_the_man_page_come_from_the_cli_definition() {
     let version = patdesk(&["--version"]);
     assert_eq!(version.status.code(), Some(0));

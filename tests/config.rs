@@ -35,6 +35,12 @@ fn write_secret(dir: &Path, name: &str, value: &str, mode: u32) -> PathBuf {
 }
 
 /// Each member as (login, OS user).
+/// The password a sign-in names, read.
+fn password_of(sign_in: &patdesk::config::SignIn) -> String {
+    let password = sign_in.password().expect("signs in with a password");
+    password.read().expect("readable").expose().to_string()
+}
+
 fn members(team: &patdesk::config::TeamConfig) -> Vec<(&str, &str)> {
     team.members
         .iter()
@@ -69,16 +75,7 @@ fn the_example_config_is_valid_with_its_credentials() {
     assert_eq!(mailbox.endpoint.security, Security::Tls);
     assert_eq!(mailbox.endpoint.port, 993);
     // The trailing newline of a credential file is not part of the secret.
-    assert_eq!(
-        mailbox
-            .sign_in
-            .password()
-            .expect("password")
-            .read()
-            .expect("readable")
-            .expose(),
-        "imap-secret-123"
-    );
+    assert_eq!(password_of(&mailbox.sign_in), "imap-secret-123");
     assert_eq!(mailbox.processed_folder, "Processed");
     let github = config.github.expect("github section");
     assert_eq!(github.orgs.len(), 1);
@@ -93,14 +90,7 @@ fn the_example_config_is_valid_with_its_credentials() {
     let smtp = config.smtp.expect("smtp section");
     assert_eq!(smtp.endpoint.port, 587);
     assert_eq!(
-        smtp.login
-            .expect("login")
-            .sign_in
-            .password()
-            .expect("password")
-            .read()
-            .expect("readable")
-            .expose(),
+        password_of(&smtp.login.expect("login").sign_in),
         "smtp-secret-456"
     );
 }
@@ -282,16 +272,7 @@ fn plaintext_is_accepted_to_loopback() {
     let mailbox = config.mailbox.expect("mailbox");
     assert_eq!(mailbox.endpoint.security, Security::Plaintext);
     // Relative secret paths resolve beside the config file.
-    assert_eq!(
-        mailbox
-            .sign_in
-            .password()
-            .expect("password")
-            .read()
-            .expect("readable")
-            .expose(),
-        "secret"
-    );
+    assert_eq!(password_of(&mailbox.sign_in), "secret");
 }
 
 #[test]

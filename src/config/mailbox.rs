@@ -144,22 +144,10 @@ impl super::Validator {
         has_oauth2: bool,
     ) -> Option<MailboxConfig> {
         let preset = provider.preset();
-        let host = self.or_preset(
-            "mailbox.host",
-            raw.host,
-            preset.as_ref().map(|p| p.imap.host.to_string()),
-            provider,
-        );
-        let port = self.or_preset(
-            "mailbox.port",
-            raw.port,
-            preset.as_ref().map(|p| p.imap.port),
-            provider,
-        );
-        let security = self.or_preset(
-            "mailbox.security",
-            raw.security,
-            preset.as_ref().map(|p| p.imap.security),
+        let (host, port, security) = self.preset_server(
+            "mailbox",
+            (raw.host, raw.port, raw.security),
+            preset.as_ref().map(|p| &p.imap),
             provider,
         );
         let endpoint = self.endpoint("mailbox", host, port, security, raw.ca_file, (993, 143));

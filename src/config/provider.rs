@@ -82,6 +82,32 @@ impl Provider {
 }
 
 impl super::Validator {
+    /// A server's host, port and security as given, each filled from `preset` where missing.
+    pub(super) fn preset_server(
+        &mut self,
+        section: &str,
+        (host, port, security): (Option<String>, Option<u16>, Option<RawSecurity>),
+        preset: Option<&Server>,
+        provider: Provider,
+    ) -> (Option<String>, Option<u16>, Option<RawSecurity>) {
+        let key = |name: &str| format!("{section}.{name}");
+        (
+            self.or_preset(
+                &key("host"),
+                host,
+                preset.map(|p| p.host.to_string()),
+                provider,
+            ),
+            self.or_preset(&key("port"), port, preset.map(|p| p.port), provider),
+            self.or_preset(
+                &key("security"),
+                security,
+                preset.map(|p| p.security),
+                provider,
+            ),
+        )
+    }
+
     /// `given`, or else the preset's value, noted as filled in by `provider`.
     pub(super) fn or_preset<T: Display>(
         &mut self,

@@ -26,22 +26,10 @@ impl super::Validator {
         has_oauth2: bool,
     ) -> Option<SmtpConfig> {
         let preset = provider.preset();
-        let host = self.or_preset(
-            "smtp.host",
-            raw.host,
-            preset.as_ref().map(|p| p.smtp.host.to_string()),
-            provider,
-        );
-        let port = self.or_preset(
-            "smtp.port",
-            raw.port,
-            preset.as_ref().map(|p| p.smtp.port),
-            provider,
-        );
-        let security = self.or_preset(
-            "smtp.security",
-            raw.security,
-            preset.as_ref().map(|p| p.smtp.security),
+        let (host, port, security) = self.preset_server(
+            "smtp",
+            (raw.host, raw.port, raw.security),
+            preset.as_ref().map(|p| &p.smtp),
             provider,
         );
         let endpoint = self.endpoint("smtp", host, port, security, raw.ca_file, (465, 587));

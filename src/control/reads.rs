@@ -78,9 +78,9 @@ pub fn status(
     Ok(status)
 }
 
-/// The parts whose failure makes the service unhealthy: intake and the syncs.
+/// The parts whose failure makes the service unhealthy: those a lasting failure alerts for.
 fn watched(part: &str) -> bool {
-    part == "imap" || part.starts_with("github:")
+    crate::alerts::stall_alert(part).is_some()
 }
 
 fn problems(status: &Status, stalled_after: std::time::Duration) -> Vec<String> {

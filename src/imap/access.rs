@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures::TryStreamExt;
 
 use super::{ConnectError, ImapError, ImapSession, Login, PROCESSED_KEYWORD, connect};
-use crate::config::{Acknowledge, MailboxConfig};
+use crate::config::{Acknowledge, MailboxConfig, Secret};
 use crate::oauth::Credential;
 
 /// The mailbox and how to reach it. Kept apart from the store, which cannot be shared
@@ -86,29 +86,15 @@ impl MailboxAccess {
             }
             Credential::Oauth2(tokens) => tokens,
         };
-        let token = tokens.token().await?;
-        match connect(
-            endpoint,
-            Login::Bearer {
+        let with_token = |token: Secret| async move {
+            let login = Login::Bearer {
                 username,
                 token: &token,
-            },
-            deadline,
-        )
-        .await
-        {
-            Err(ConnectError::Login { .. }) => {
-                let token = tokens.renewed().await?;
-                connect(
-                    endpoint,
-                    Login::Bearer {
-                        username,
-                        token: &token,
-                    },
-                    deadline,
-                )
-                .await
-            }
+            };
+            connect(endpoint, login, deadline).await
+        };
+        match with_token(tokens.token().await?).await {
+            Err(ConnectError::Login { .. }) => with_token(tokens.renewed().await?).await,
             other => other,
         }
     }
