@@ -2,6 +2,7 @@
 //! mailbox. Each module below owns one part of the flow; the README's module table lists them
 //! in the order data flows, with what each may use.
 
+pub mod address;
 pub mod alerts;
 pub mod backoff;
 pub mod cli;

@@ -4,11 +4,10 @@
 use std::path::PathBuf;
 
 use super::raw::RawMail;
+use super::{DEFAULT_MAX_MESSAGE_BYTES, MailPolicy, Reminders, ReplyTrust};
 use super::{
     MAX_MESSAGE_BYTES, MAX_REMINDER_HOURS, MAX_REMINDERS, MIN_MESSAGE_BYTES, MIN_REMINDER_HOURS,
 };
-use crate::conversation::Reminders;
-use crate::mail::{DEFAULT_MAX_MESSAGE_BYTES, MailPolicy, ReplyTrust};
 
 /// The rate guards' numbers; `smtp::RateLimits` applies them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -32,7 +32,7 @@ pub enum Grant {
         client_id: String,
         secret: SecretRef,
     },
-    /// The same, proven by a certificate: a JWT signed with its private key (a client
+    /// The same, proven by a certificate: a JWT signed with its private key (PS256; a client
     /// assertion, RFC 7523) that names the certificate by its SHA-256 thumbprint.
     ClientCertificate {
         client_id: String,

@@ -1,8 +1,8 @@
 //! `[review]`: the least-privilege rules' settings.
 
+use super::ReviewPolicy;
 use super::raw::RawReview;
 use super::team::is_github_login;
-use crate::review::ReviewPolicy;
 
 impl super::Validator {
     pub(super) fn review(&mut self, raw: RawReview) -> ReviewPolicy {

@@ -3,6 +3,7 @@
 
 use jiff::Timestamp;
 
+use crate::config::Reminders;
 use crate::mail::{Acknowledgement, Outgoing, OutgoingKind, TokenQuestion};
 use crate::store::{NewRequest, RequestRecord, Store, StoreError, Tx};
 
@@ -50,22 +51,6 @@ pub fn acknowledge(tx: &Tx<'_>, record: &RequestRecord, purpose: &str) -> Result
         &format!("pat-{}:acknowledgement", record.id),
     )?;
     Ok(())
-}
-
-/// How patdesk reminds a requester who has not answered its question.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reminders {
-    pub max: usize,
-    pub interval: jiff::SignedDuration,
-}
-
-impl Default for Reminders {
-    fn default() -> Reminders {
-        Reminders {
-            max: 2,
-            interval: jiff::SignedDuration::from_hours(48),
-        }
-    }
 }
 
 /// Queues a reminder for each request whose question (or last reminder) went unanswered for

@@ -14,7 +14,8 @@ mod asking;
 
 use jiff::Timestamp;
 
-pub use asking::{Reminders, acknowledge, queue_due_reminders, queue_question, queue_reminders};
+pub use crate::config::Reminders;
+pub use asking::{acknowledge, queue_due_reminders, queue_question, queue_reminders};
 
 use crate::mail::compose::verify_message_id;
 use crate::mail::{Analysis, Authenticity, Kind, ReplyTrust};

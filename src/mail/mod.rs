@@ -4,7 +4,6 @@
 //! database. [`analyze`] never panics, whatever the bytes; a mail it cannot understand comes back
 //! as [`Kind::Other`] so the caller can keep it for triage.
 
-mod address;
 mod authenticity;
 mod automatic;
 mod bounce;
@@ -20,7 +19,7 @@ use std::sync::LazyLock;
 use mail_parser::{Message, MessageParser};
 use serde::Serialize;
 
-pub use address::{bare_address, is_address};
+pub use crate::address::{bare_address, is_address};
 pub use authenticity::Authenticity;
 pub use html::html_to_text;
 pub use outgoing::{
@@ -28,56 +27,7 @@ pub use outgoing::{
 };
 pub use reply::extract_reply;
 
-/// The default size above which a mail's body is not parsed (25 MB, as Jira's cap).
-pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 25 * 1024 * 1024;
-
-/// What the caller decides about mail in general: which receiving servers it trusts and how
-/// much it is willing to parse.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MailPolicy {
-    /// authserv-ids of the team's own receiving servers; `Authentication-Results` headers from
-    /// any other id are ignored, since anyone can write one.
-    pub trusted_authserv_ids: Vec<String>,
-    /// Above this many bytes only the headers are parsed.
-    pub max_message_bytes: usize,
-    /// What a reply must prove before it changes a request's record.
-    pub replies: ReplyTrust,
-}
-
-impl Default for MailPolicy {
-    fn default() -> Self {
-        MailPolicy {
-            trusted_authserv_ids: Vec::new(),
-            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
-            replies: ReplyTrust::default(),
-        }
-    }
-}
-
-/// What a reply must prove before it changes a request's record (its purpose, its state, its
-/// risk). Anyone can write a From line, a plus-address or a subject tag; only the requester
-/// received patdesk's signed Message-ID, and only the team's receiving server can vouch for
-/// a From domain. Each choice after the default is stricter; none is looser.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ReplyTrust {
-    /// An answer to patdesk's signed Message-ID, or mail whose From domain a trusted
-    /// `Authentication-Results` verifies and that names its request by plus-address or tag.
-    #[default]
-    SignedOrVerified,
-    /// Only an answer to patdesk's signed Message-ID.
-    Signed,
-    /// An answer to the signed Message-ID whose From domain is verified as well.
-    SignedAndVerified,
-}
-
-impl ReplyTrust {
-    pub const CHOICES: &[(&str, ReplyTrust)] = &[
-        ("signed-or-verified", ReplyTrust::SignedOrVerified),
-        ("signed", ReplyTrust::Signed),
-        ("signed-and-verified", ReplyTrust::SignedAndVerified),
-    ];
-}
+pub use crate::config::{DEFAULT_MAX_MESSAGE_BYTES, MailPolicy, ReplyTrust};
 
 /// What kind of mail this is, which decides what the daemon does with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -156,7 +156,9 @@ impl Proof {
                 key,
                 thumbprint,
             } => {
-                let mut header = Header::new(Algorithm::RS256);
+                // Microsoft's current form: PS256, the certificate named by its SHA-256
+                // thumbprint (the older RS256 with a SHA-1 `x5t` is on its way out).
+                let mut header = Header::new(Algorithm::PS256);
                 header.x5t_s256 = Some(thumbprint.clone());
                 let assertion = sign(&header, client_id, client_id, &config.token_url, None, key)?;
                 form.push(("grant_type", "client_credentials".to_string()));

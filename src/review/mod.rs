@@ -12,81 +12,8 @@ use permissions::permissions;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
+pub use crate::config::ReviewPolicy;
 use crate::request::{Access, RepositorySelection, TokenRequest};
-
-/// Thresholds and lists, all configurable under `[review]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReviewPolicy {
-    /// The longest a token may live (the team's guidance: at most a year).
-    pub max_expiry_days: u32,
-    /// A purpose shorter than this says too little.
-    pub min_purpose_chars: u32,
-    pub min_token_name_chars: u32,
-    /// Names that say nothing about what a token is for, lower-case.
-    pub generic_token_names: Vec<String>,
-    /// Permission slugs that are critical with write or admin access.
-    pub critical_when_write: Vec<String>,
-    /// Permission slugs that are high risk even to read.
-    pub high_when_read: Vec<String>,
-    /// Teams (slugs) whose members may ask for organization permissions; empty: anyone may.
-    pub org_permission_teams: Vec<String>,
-}
-
-impl Default for ReviewPolicy {
-    fn default() -> Self {
-        let strings = |items: &[&str]| items.iter().map(|item| item.to_string()).collect();
-        ReviewPolicy {
-            max_expiry_days: 366,
-            min_purpose_chars: 20,
-            min_token_name_chars: 4,
-            generic_token_names: strings(&[
-                "test",
-                "testing",
-                "token",
-                "pat",
-                "temp",
-                "tmp",
-                "my token",
-                "mytoken",
-                "new token",
-                "github",
-                "github token",
-                "access",
-                "foo",
-                "asdf",
-                "default",
-                "x",
-            ]),
-            critical_when_write: strings(&[
-                "administration",
-                "workflows",
-                "secrets",
-                "environments",
-                "dependabot_secrets",
-                "actions",
-                "repository_hooks",
-                "organization_hooks",
-                "organization_administration",
-                "members",
-                "organization_secrets",
-                "organization_self_hosted_runners",
-                "organization_custom_roles",
-                "organization_custom_org_roles",
-                "organization_personal_access_tokens",
-                "organization_personal_access_token_requests",
-                "git_ssh_keys",
-                "gpg_keys",
-                "email_addresses",
-            ]),
-            high_when_read: strings(&[
-                "secret_scanning_alerts",
-                "security_events",
-                "vulnerability_alerts",
-            ]),
-            org_permission_teams: Vec::new(),
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

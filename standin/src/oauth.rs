@@ -8,7 +8,7 @@
 //! asked (`GET /_standin/clients/{id}`).
 //!
 //! Token endpoint (`POST /{tenant}/oauth2/v2.0/token`, `POST /token`), form-encoded:
-//! - `client_credentials` with `client_secret`, or with a `client_assertion` JWT (RS256,
+//! - `client_credentials` with `client_secret`, or with a `client_assertion` JWT (PS256,
 //!   `aud` = the URL posted to, `iss` = `sub` = the client id, header `x5t#S256` = the
 //!   certificate's SHA-256 thumbprint);
 //! - `urn:ietf:params:oauth:grant-type:jwt-bearer` with an `assertion` signed by a service
@@ -371,7 +371,14 @@ fn client_credentials(
                     );
                 }
             }
-            if let Err(why) = verify(client, assertion, audience, client_id, Some(client_id)) {
+            if let Err(why) = verify(
+                client,
+                assertion,
+                Algorithm::PS256,
+                audience,
+                client_id,
+                Some(client_id),
+            ) {
                 return invalid(id, "invalid_client", why);
             }
         }
@@ -398,7 +405,7 @@ fn jwt_bearer(endpoint: &Endpoint, form: &HashMap<String, String>, audience: &st
         return invalid(None, "invalid_client", "unknown service account");
     };
     let id = Some(issuer.as_str());
-    let claims = match verify(client, assertion, audience, &issuer, None) {
+    let claims = match verify(client, assertion, Algorithm::RS256, audience, &issuer, None) {
         Ok(claims) => claims,
         Err(why) => return invalid(id, "invalid_grant", why),
     };
@@ -440,6 +447,7 @@ fn refresh(endpoint: &Endpoint, form: &HashMap<String, String>) -> Outcome {
 fn verify(
     client: &Client,
     assertion: &str,
+    algorithm: Algorithm,
     audience: &str,
     issuer: &str,
     subject: Option<&str>,
@@ -448,7 +456,7 @@ fn verify(
         return Err("no public key registered".to_string());
     };
     let key = DecodingKey::from_rsa_pem(pem.as_bytes()).map_err(|e| e.to_string())?;
-    let mut validation = Validation::new(Algorithm::RS256);
+    let mut validation = Validation::new(algorithm);
     validation.set_audience(&[audience]);
     validation.set_issuer(&[issuer]);
     if let Some(subject) = subject {

@@ -1,0 +1,146 @@
+//! The policies the config sets, as the stages that follow them read them: what mail is
+//! trusted and parsed, what the review rules allow, how requesters are reminded. Kept here so
+//! the config depends on no stage; each stage re-exports its own.
+
+use serde::Serialize;
+
+/// The default size above which a mail's body is not parsed (25 MB, as Jira's cap).
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 25 * 1024 * 1024;
+
+/// What the caller decides about mail in general: which receiving servers it trusts and how
+/// much it is willing to parse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailPolicy {
+    /// authserv-ids of the team's own receiving servers; `Authentication-Results` headers from
+    /// any other id are ignored, since anyone can write one.
+    pub trusted_authserv_ids: Vec<String>,
+    /// Above this many bytes only the headers are parsed.
+    pub max_message_bytes: usize,
+    /// What a reply must prove before it changes a request's record.
+    pub replies: ReplyTrust,
+}
+
+impl Default for MailPolicy {
+    fn default() -> Self {
+        MailPolicy {
+            trusted_authserv_ids: Vec::new(),
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            replies: ReplyTrust::default(),
+        }
+    }
+}
+
+/// What a reply must prove before it changes a request's record (its purpose, its state, its
+/// risk). Anyone can write a From line, a plus-address or a subject tag; only the requester
+/// received patdesk's signed Message-ID, and only the team's receiving server can vouch for
+/// a From domain. Each choice after the default is stricter; none is looser.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReplyTrust {
+    /// An answer to patdesk's signed Message-ID, or mail whose From domain a trusted
+    /// `Authentication-Results` verifies and that names its request by plus-address or tag.
+    #[default]
+    SignedOrVerified,
+    /// Only an answer to patdesk's signed Message-ID.
+    Signed,
+    /// An answer to the signed Message-ID whose From domain is verified as well.
+    SignedAndVerified,
+}
+
+impl ReplyTrust {
+    pub const CHOICES: &[(&str, ReplyTrust)] = &[
+        ("signed-or-verified", ReplyTrust::SignedOrVerified),
+        ("signed", ReplyTrust::Signed),
+        ("signed-and-verified", ReplyTrust::SignedAndVerified),
+    ];
+}
+
+/// Thresholds and lists, all configurable under `[review]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewPolicy {
+    /// The longest a token may live (the team's guidance: at most a year).
+    pub max_expiry_days: u32,
+    /// A purpose shorter than this says too little.
+    pub min_purpose_chars: u32,
+    pub min_token_name_chars: u32,
+    /// Names that say nothing about what a token is for, lower-case.
+    pub generic_token_names: Vec<String>,
+    /// Permission slugs that are critical with write or admin access.
+    pub critical_when_write: Vec<String>,
+    /// Permission slugs that are high risk even to read.
+    pub high_when_read: Vec<String>,
+    /// Teams (slugs) whose members may ask for organization permissions; empty: anyone may.
+    pub org_permission_teams: Vec<String>,
+}
+
+impl Default for ReviewPolicy {
+    fn default() -> Self {
+        let strings = |items: &[&str]| items.iter().map(|item| item.to_string()).collect();
+        ReviewPolicy {
+            max_expiry_days: 366,
+            min_purpose_chars: 20,
+            min_token_name_chars: 4,
+            generic_token_names: strings(&[
+                "test",
+                "testing",
+                "token",
+                "pat",
+                "temp",
+                "tmp",
+                "my token",
+                "mytoken",
+                "new token",
+                "github",
+                "github token",
+                "access",
+                "foo",
+                "asdf",
+                "default",
+                "x",
+            ]),
+            critical_when_write: strings(&[
+                "administration",
+                "workflows",
+                "secrets",
+                "environments",
+                "dependabot_secrets",
+                "actions",
+                "repository_hooks",
+                "organization_hooks",
+                "organization_administration",
+                "members",
+                "organization_secrets",
+                "organization_self_hosted_runners",
+                "organization_custom_roles",
+                "organization_custom_org_roles",
+                "organization_personal_access_tokens",
+                "organization_personal_access_token_requests",
+                "git_ssh_keys",
+                "gpg_keys",
+                "email_addresses",
+            ]),
+            high_when_read: strings(&[
+                "secret_scanning_alerts",
+                "security_events",
+                "vulnerability_alerts",
+            ]),
+            org_permission_teams: Vec::new(),
+        }
+    }
+}
+
+/// How patdesk reminds a requester who has not answered its question.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reminders {
+    pub max: usize,
+    pub interval: jiff::SignedDuration,
+}
+
+impl Default for Reminders {
+    fn default() -> Reminders {
+        Reminders {
+            max: 2,
+            interval: jiff::SignedDuration::from_hours(48),
+        }
+    }
+}
