@@ -566,3 +566,279 @@ fn a_token_is_renewed_before_it_expires() {
     assert_ne!(first, second, "renewed before it expired");
     assert_eq!(seen(&client)["issued"], 2);
 }
+
+/// A desk whose mailbox and SMTP sign in with tokens only: `[oauth2]` is `oauth2_section`
+/// (secrets beside the config are written by the caller), SMTP goes to Postfix's submission
+/// port, and the sync finds one request of dave's without a purpose, so a question is due.
+fn oauth_desk(tag: &str, oauth2_section: &str) -> (Desk, String) {
+    let token_name = format!("oauth-{tag}-{}", std::process::id());
+    let desk = Desk::new(
+        TestFolder::new(tag),
+        DeskSetup {
+            pending: vec![common::standin::pending(8101, "dave", &token_name, None)],
+            extra: format!("[oauth2]\n{oauth2_section}"),
+            ..DeskSetup::default()
+        },
+    );
+    let text = std::fs::read_to_string(&desk.config).expect("config");
+    let plain_smtp = format!(
+        "[smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"plaintext\"\n",
+        mailserver::SMTP_PORT
+    );
+    assert!(text.contains(&plain_smtp), "{text}");
+    let text = text
+        .replace("password = { file = \"imap-password\" }", "sign_in = \"oauth2\"")
+        .replace(
+            &plain_smtp,
+            &format!(
+                "[smtp]\nhost = \"localhost\"\nport = {}\nsecurity = \"starttls\"\nca_file = \"{}\"\n\
+                 username = \"team\"\nsign_in = \"oauth2\"\n",
+                submission_port(),
+                ca_file().display()
+            ),
+        );
+    std::fs::write(&desk.config, text).expect("config");
+    (desk, token_name)
+}
+
+/// How many questions about `token_name` dave has received.
+fn questions_to_dave(token_name: &str) -> usize {
+    common::runtime()
+        .block_on(mailserver::inbox(
+            "dave",
+            &format!("SUBJECT \"{token_name}\""),
+        ))
+        .len()
+}
+
+fn a_mail(subject: &str) -> Vec<u8> {
+    format!(
+        "From: Erin <erin@example.org>\r\nTo: team@example.org\r\nSubject: {subject}\r\n\
+         Message-ID: <{subject}@example.org>\r\nDate: Wed, 02 Dec 2026 10:00:00 +0000\r\n\r\nHello.\r\n"
+    )
+    .into_bytes()
+}
+
+/// The daemon's log holds no token, secret or signed assertion, even at trace level (which
+/// it was logging at: the token's debug line is there).
+fn assert_no_secrets(log: &str) {
+    assert!(
+        log.contains("\"level\":\"DEBUG\"") && log.contains("OAuth 2 access token obtained"),
+        "not a JSON debug log:\n{log}"
+    );
+    for secret in [
+        "standin-",
+        "the-client-secret",
+        "eyJ",
+        "PRIVATE KEY",
+        "first-refresh-token",
+    ] {
+        assert!(!log.contains(secret), "{secret:?} reached the log:\n{log}");
+    }
+}
+
+const TRACE_JSON: &[(&str, &str)] = &[("PATDESK_LOG", "trace"), ("PATDESK_LOG_FORMAT", "json")];
+
+#[test]
+fn the_service_reads_and_sends_with_each_sign_in_method() {
+    mailserver::require();
+    // Microsoft with a secret, Microsoft with a certificate, a Google service account (one
+    // of this test's own, so no other test's counts move), a rotating refresh token.
+    let email = format!("{}@patdesk-test.iam.gserviceaccount.com", unique("sa"));
+    let methods: Vec<(&str, serde_json::Value, String)> = vec![
+        (
+            "secret",
+            json!({ "client_id": unique("svc-secret"), "username": "team",
+                    "secret": "the-client-secret", "scope": MICROSOFT_SCOPE }),
+            "flow = \"microsoft\"\ntenant_id = \"contoso\"\nclient_id = \"{id}\"\n\
+             client_secret = { file = \"client-secret\" }\ntoken_url = \"{url}/contoso/oauth2/v2.0/token\"\n"
+                .to_string(),
+        ),
+        (
+            "certificate",
+            json!({ "client_id": unique("svc-cert"), "username": "team",
+                    "public_key_pem": key_file("app-key.pub.pem"),
+                    "certificate_pem": key_file("app-cert.pem"), "scope": MICROSOFT_SCOPE }),
+            "flow = \"microsoft\"\ntenant_id = \"contoso\"\nclient_id = \"{id}\"\n\
+             certificate = \"app-cert.pem\"\ncertificate_key = { file = \"app-key.pem\" }\n\
+             token_url = \"{url}/contoso/oauth2/v2.0/token\"\n"
+                .to_string(),
+        ),
+        (
+            "google",
+            json!({ "client_id": email, "username": "team",
+                    "public_key_pem": key_file("sa-key.pub.pem"), "scope": GOOGLE_SCOPE }),
+            "flow = \"google\"\nservice_account_key = { file = \"service-account.json\" }\n\
+             token_url = \"{url}/token\"\n"
+                .to_string(),
+        ),
+        (
+            "refresh",
+            json!({ "client_id": unique("svc-refresh"), "username": "team",
+                    "refresh_token": "first-refresh-token", "rotate_refresh_token": true }),
+            "flow = \"refresh_token\"\nclient_id = \"{id}\"\nrefresh_token = { file = \"refresh-token\" }\n\
+             token_url = \"{url}/common/oauth2/v2.0/token\"\n"
+                .to_string(),
+        ),
+    ];
+    let runs: Vec<_> = methods
+        .into_iter()
+        .map(|(tag, client, section)| {
+            std::thread::spawn(move || {
+                let id = register(client);
+                let section = section.replace("{id}", &id).replace("{url}", &oauth::url());
+                let (desk, token_name) = oauth_desk(&format!("svc-{tag}"), &section);
+                let dir = desk.config.parent().expect("dir").to_path_buf();
+                secret_file(&dir, "client-secret", "the-client-secret");
+                secret_file(&dir, "app-key.pem", &key_file("app-key.pem"));
+                secret_file(&dir, "refresh-token", "first-refresh-token");
+                std::fs::copy(oauth::keys_dir().join("app-cert.pem"), dir.join("app-cert.pem"))
+                    .expect("certificate");
+                let account = key_file("service-account.json").replace(
+                    "patdesk@patdesk-test.iam.gserviceaccount.com",
+                    &section_email(&section, &id),
+                );
+                secret_file(&dir, "service-account.json", &account);
+
+                let _daemon = desk.start_daemon_with(TRACE_JSON);
+                // Sending: the question reaches dave through the submission port.
+                wait_for(40, || (questions_to_dave(&token_name) == 1).then_some(()))
+                    .unwrap_or_else(|| panic!("{tag}: no question sent\n{}", desk.log()));
+                // Reading: a mail to the watched folder is taken in.
+                mailserver::send(&desk.address(), &a_mail(&format!("{tag}-{}", std::process::id())));
+                wait_for(30, || {
+                    (common::count(
+                        &desk.folder.db(),
+                        "SELECT COUNT(*) FROM messages WHERE subject LIKE '%-%' AND direction = 'in'",
+                    ) >= 1)
+                        .then_some(())
+                })
+                .unwrap_or_else(|| panic!("{tag}: the mail was not taken in\n{}", desk.log()));
+                assert!(seen(&id)["issued"].as_u64() >= Some(1), "{tag}: {}", seen(&id));
+                assert_no_secrets(&desk.log());
+                tag
+            })
+        })
+        .collect();
+    for run in runs {
+        let tag = run
+            .join()
+            .unwrap_or_else(|_| panic!("a sign-in method failed"));
+        assert!(!tag.is_empty());
+    }
+}
+
+/// The service account a Google section's client id names: the test registered it as `id`.
+fn section_email(section: &str, id: &str) -> String {
+    if section.contains("flow = \"google\"") {
+        id.to_string()
+    } else {
+        "patdesk@patdesk-test.iam.gserviceaccount.com".to_string()
+    }
+}
+
+#[test]
+fn tokens_that_expire_during_a_run_are_renewed_and_no_mail_is_lost_or_sent_twice() {
+    mailserver::require();
+    // Ten seconds of life: renewed every five, several times in this run.
+    let client = register(json!({
+        "client_id": unique("short"),
+        "username": "team",
+        "secret": "the-client-secret",
+        "scope": MICROSOFT_SCOPE,
+        "lifetime_seconds": 10,
+    }));
+    let (desk, token_name) = oauth_desk(
+        "oauth-expiry",
+        &format!(
+            "flow = \"microsoft\"\ntenant_id = \"contoso\"\nclient_id = \"{client}\"\n\
+             client_secret = {{ file = \"client-secret\" }}\ntoken_url = \"{}/contoso/oauth2/v2.0/token\"\n",
+            oauth::url()
+        ),
+    );
+    desk.write_secret("client-secret", "the-client-secret");
+    let _daemon = desk.start_daemon_with(TRACE_JSON);
+    let mails = 6;
+    for n in 0..mails {
+        mailserver::send(
+            &desk.address(),
+            &a_mail(&format!("expiry-{n}-{}", std::process::id())),
+        );
+        std::thread::sleep(Duration::from_secs(4));
+    }
+    let stored = "SELECT COUNT(*) FROM messages WHERE subject LIKE 'expiry-%'";
+    wait_for(30, || {
+        (common::count(&desk.folder.db(), stored) == mails).then_some(())
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "mails lost: {}\n{}",
+            common::count(&desk.folder.db(), stored),
+            desk.log()
+        )
+    });
+    assert_eq!(
+        common::count(
+            &desk.folder.db(),
+            "SELECT COUNT(DISTINCT message_id) FROM messages WHERE subject LIKE 'expiry-%'"
+        ),
+        mails
+    );
+    assert_eq!(
+        questions_to_dave(&token_name),
+        1,
+        "the question once\n{}",
+        desk.log()
+    );
+    let issued = seen(&client)["issued"].as_u64().unwrap_or_default();
+    assert!(issued >= 3, "tokens renewed during the run: {issued}");
+    let log = desk.log();
+    assert!(
+        !log.contains("mail intake failing"),
+        "intake never failed\n{log}"
+    );
+    assert_no_secrets(&log);
+}
+
+#[test]
+fn a_token_dovecot_refuses_is_renewed_once_then_backed_off() {
+    mailserver::require();
+    // The provider grants tokens, but for another account: Dovecot refuses each.
+    let client = register(json!({
+        "client_id": unique("wrong-account"),
+        "username": "carol",
+        "secret": "the-client-secret",
+        "scope": MICROSOFT_SCOPE,
+    }));
+    let (desk, _) = oauth_desk(
+        "oauth-refused",
+        &format!(
+            "flow = \"microsoft\"\ntenant_id = \"contoso\"\nclient_id = \"{client}\"\n\
+             client_secret = {{ file = \"client-secret\" }}\ntoken_url = \"{}/contoso/oauth2/v2.0/token\"\n",
+            oauth::url()
+        ),
+    );
+    desk.write_secret("client-secret", "the-client-secret");
+    let _daemon = desk.start_daemon();
+    let failing = wait_for(30, || {
+        let output = desk.patdesk(&["status", "--json"]);
+        let status: serde_json::Value = serde_json::from_slice(&output.stdout).ok()?;
+        status["parts"]
+            .as_array()?
+            .iter()
+            .find(|part| part["part"] == "imap" && part["failing_since"].is_string())
+            .cloned()
+    })
+    .unwrap_or_else(|| panic!("the refusal was not recorded\n{}", desk.log()));
+    assert!(
+        failing["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("refused the login for team")),
+        "{failing}"
+    );
+    std::thread::sleep(Duration::from_secs(12));
+    // Each sign-in: the kept token, one renewal; between sign-ins a doubling wait. In these
+    // ~15 s a tight loop would ask for hundreds.
+    let issued = seen(&client)["issued"].as_u64().unwrap_or_default();
+    assert!((2..=8).contains(&issued), "{issued} tokens\n{}", desk.log());
+}

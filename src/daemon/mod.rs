@@ -331,6 +331,7 @@ pub fn init_logging(format: LogFormat) {
             Ok(journal) => {
                 let _ = tracing_subscriber::registry()
                     .with(filter())
+                    .with(libraries_capped())
                     .with(journal.with_syslog_identifier("patdesk".to_string()))
                     .try_init();
                 return;
@@ -340,15 +341,40 @@ pub fn init_logging(format: LogFormat) {
             ),
         }
     }
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter())
+    let text = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(false);
+    let registry = tracing_subscriber::registry()
+        .with(filter())
+        .with(libraries_capped());
     let _ = if format == LogFormat::Json {
-        builder.json().flatten_event(true).try_init()
+        registry.with(text.json().flatten_event(true)).try_init()
     } else {
-        builder.try_init()
+        registry.with(text).try_init()
     };
+}
+
+/// The protocol libraries log what goes over the wire at debug and trace: IMAP's LOGIN and
+/// AUTHENTICATE lines, SMTP's AUTH, HTTP bodies with tokens. They stay at info whatever
+/// `PATDESK_LOG` asks, so no password, token or assertion reaches a log.
+fn libraries_capped() -> tracing_subscriber::filter::Targets {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    [
+        "async_imap",
+        "imap_proto",
+        "lettre",
+        "reqwest",
+        "hyper",
+        "hyper_util",
+        "h2",
+        "rustls",
+        "tokio_rustls",
+    ]
+    .into_iter()
+    .fold(
+        Targets::new().with_default(LevelFilter::TRACE),
+        |targets, library| targets.with_target(library, LevelFilter::INFO),
+    )
 }
 
 /// systemd sets `$JOURNAL_STREAM` to the device and inode of the journal stream it connected

@@ -31,6 +31,7 @@ pub use access::MailboxAccess;
 use crate::backoff::jittered;
 use crate::config::Acknowledge;
 use crate::intake::{FilingError, Intake};
+use crate::oauth::Credential;
 use crate::store::{Store, StoreError};
 
 /// The keyword that marks handled mail in flag mode.
@@ -61,6 +62,13 @@ pub struct CatchUp {
     pub quarantined: usize,
 }
 
+/// Why a session ended without an error.
+enum Ended {
+    Shutdown,
+    /// Signed in with a token that is due for renewal.
+    TokenDue,
+}
+
 /// The watched folder: read over `imap`, each mail handed to `intake`.
 pub struct MailboxWatch {
     pub imap: MailboxAccess,
@@ -78,7 +86,9 @@ impl MailboxWatch {
                 break;
             }
             match self.session_round(&mut shutdown, &mut healthy).await {
-                Ok(()) => break,
+                Ok(Ended::Shutdown) => break,
+                // Not a failure: a new session with a new token, at once.
+                Ok(Ended::TokenDue) => backoff = Duration::from_secs(1),
                 Err(error) => {
                     self.store.report_health("imap", Some(&error.to_string()));
                     if let ImapError::Connect(ConnectError::Token(token_error)) = &error {
@@ -100,14 +110,14 @@ impl MailboxWatch {
         }
     }
 
-    /// One session's life; `Ok` only when asked to stop.
+    /// One session's life: until asked to stop, or until its token is due for renewal.
     async fn session_round(
         &mut self,
         shutdown: &mut watch::Receiver<bool>,
         healthy: &mut Option<bool>,
-    ) -> Result<(), ImapError> {
+    ) -> Result<Ended, ImapError> {
         let mut session = self.imap.open_session().await?;
-        if matches!(self.imap.credential, crate::oauth::Credential::Oauth2(_)) {
+        if matches!(self.imap.credential, Credential::Oauth2(_)) {
             self.store.report_health("oauth2", None);
         }
         if *healthy != Some(true) {
@@ -124,12 +134,23 @@ impl MailboxWatch {
             .await?;
         let can_idle = capabilities.has_str("IDLE");
         self.imap.can_move = capabilities.has_str("MOVE");
-        let wait = self
+        let longest_wait = self
             .imap
             .mailbox
             .poll_interval
             .min(self.imap.mailbox.idle_refresh);
         loop {
+            let wait = match &self.imap.credential {
+                Credential::Oauth2(tokens) => {
+                    let good_for = tokens.good_for().await;
+                    if good_for.is_zero() {
+                        let _ = tokio::time::timeout(self.imap.deadline(), session.logout()).await;
+                        return Ok(Ended::TokenDue);
+                    }
+                    longest_wait.min(good_for)
+                }
+                Credential::Password(_) => longest_wait,
+            };
             let report = self.catch_up(&mut session).await?;
             self.store.report_health("imap", None);
             if report != CatchUp::default() {
@@ -143,14 +164,14 @@ impl MailboxWatch {
             }
             if *shutdown.borrow() {
                 let _ = tokio::time::timeout(self.imap.deadline(), session.logout()).await;
-                return Ok(());
+                return Ok(Ended::Shutdown);
             }
             if !can_idle {
                 tokio::select! {
                     _ = tokio::time::sleep(self.imap.mailbox.poll_interval) => continue,
                     _ = shutdown.changed() => {
                         let _ = tokio::time::timeout(self.imap.deadline(), session.logout()).await;
-                        return Ok(());
+                        return Ok(Ended::Shutdown);
                     }
                 }
             }
@@ -172,7 +193,7 @@ impl MailboxWatch {
             session = self.imap.command("DONE", idle.done()).await?;
             if stopped {
                 let _ = tokio::time::timeout(self.imap.deadline(), session.logout()).await;
-                return Ok(());
+                return Ok(Ended::Shutdown);
             }
         }
     }

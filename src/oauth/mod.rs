@@ -171,6 +171,16 @@ impl TokenSource {
         self.obtain(&mut state).await
     }
 
+    /// How long the kept token is good for before it is due for renewal; zero when there is
+    /// none. A session signed in with it is ended by then: some servers (Microsoft 365) drop
+    /// it when the token expires, and a new login is the renewal.
+    pub async fn good_for(&self) -> Duration {
+        let state = self.inner.state.lock().await;
+        state.token.as_ref().map_or(Duration::ZERO, |token| {
+            token.renew_at.saturating_duration_since(Instant::now())
+        })
+    }
+
     /// How many tokens have been obtained since start.
     pub async fn obtained(&self) -> u64 {
         self.inner.state.lock().await.obtained
