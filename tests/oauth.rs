@@ -504,6 +504,18 @@ fn a_refusing_token_endpoint_shows_in_status_raises_one_alert_and_intake_resumes
     );
     let readable = String::from_utf8_lossy(&desk.patdesk(&["status"]).stdout).to_string();
     assert!(readable.contains("oauth2"), "{readable}");
+    // One clear line in the log, naming the endpoint's refusal.
+    let log = desk.log();
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains("invalid_client"))
+        .collect();
+    assert!(
+        lines
+            .first()
+            .is_some_and(|line| line.contains("no OAuth 2 token to sign in with")),
+        "{log}"
+    );
 
     // Failing for longer than alerts.stalled_after_minutes: one alert, however long it lasts.
     let twenty_minutes_ago =
@@ -525,6 +537,14 @@ fn a_refusing_token_endpoint_shows_in_status_raises_one_alert_and_intake_resumes
         common::count(&desk.folder.db(), alerts),
         1,
         "one alert only"
+    );
+    // Past the threshold the health check fails.
+    let status = desk.patdesk(&["status"]);
+    assert_eq!(
+        status.status.code(),
+        Some(7),
+        "{}",
+        String::from_utf8_lossy(&status.stdout)
     );
 
     // Never a tight loop: a handful of requests in these seconds, not hundreds.
