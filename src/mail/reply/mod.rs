@@ -1,0 +1,352 @@
+//! What a person wrote now, without the earlier messages their client quoted.
+//!
+//! Three kinds of quoting are handled, in this order:
+//! 1. An *unmarked original* below the reply (Outlook's `From: … Sent: … To: … Subject:` block
+//!    in any of its languages, `-----Original Message-----`, an attribution line followed by
+//!    unquoted text): everything from there on is cut. A *forwarded* message (its separator,
+//!    or a header block with `FW:`) is content the person chose to send: it is kept, as it
+//!    is, after their note.
+//! 2. *Marked quotes*: `>` lines, and the attribution line that introduces them (`On … wrote:`,
+//!    wrapped over several lines, in other languages, date-first or verb-less). Text between
+//!    quoted blocks is an inline answer and is kept; a quoted line the client wrapped is not.
+//! 3. *Signatures*: `-- `, a mail app's own ("Sent from my iPhone") when it stands alone at the
+//!    end, corporate disclaimers, list footers, and a closing such as "Thanks," with only a short
+//!    name block after it.
+//!
+//! The words of each client and language are data, in [`phrases`]; [`headers`] finds where an
+//! earlier message begins. When in doubt, text is kept: losing the answer is the worst outcome.
+
+mod headers;
+mod phrases;
+#[cfg(test)]
+mod tests;
+
+use std::borrow::Cow;
+
+use headers::{Start, attribution, header_block, separator};
+use phrases::{CLOSINGS, NOTICES, SIGNATURES};
+
+/// A closing is a signature only when at most this many short lines follow it.
+const MAX_NAME_BLOCK_LINES: usize = 5;
+const MAX_NAME_BLOCK_LINE_LEN: usize = 60;
+/// A mail app's signature line is short, and at most this many short lines follow it.
+const MAX_DEVICE_SIGNATURE_LEN: usize = 80;
+const MAX_LINES_AFTER_DEVICE_SIGNATURE: usize = 3;
+/// A quoted line this long, then an unquoted line in lower case, then a quote again: the
+/// client wrapped the quoted line.
+const WRAPPED_QUOTE_LEN: usize = 60;
+
+/// The text a person wrote now, or `None` when nothing of theirs is left. `author` is the
+/// From display name: a closing block that starts with it ("Frank Ng | Engineer", or just
+/// "Frank") is a signature.
+pub fn extract_reply(text: &str, author: Option<&str>) -> Option<String> {
+    // Lower-cased once for the whole mail when it is ASCII, the usual case: the byte offsets
+    // then match, and each line borrows its lower-case form instead of allocating one.
+    let ascii_lower = text.is_ascii().then(|| text.to_ascii_lowercase());
+    let lines: Vec<Line> = match &ascii_lower {
+        Some(lower) => text
+            .lines()
+            .map(|line| {
+                // `line` lies within `text`, so its offset there is its offset in `lower`.
+                let start = line.as_ptr() as usize - text.as_ptr() as usize;
+                let line_lower = lower.get(start..start + line.len()).unwrap_or_default();
+                Line {
+                    text: line,
+                    lower: Cow::Borrowed(line_lower.trim()),
+                }
+            })
+            .collect(),
+        None => text.lines().map(Line::new).collect(),
+    };
+    let lines = split_trailing_attributions(lines);
+    let (end, forwarded) = match earlier_message(&lines) {
+        Some((at, Start::Original)) => (at, None),
+        Some((at, Start::Forward)) => (at, Some(at)),
+        None => (lines.len(), None),
+    };
+    let own = without_marked_quotes(lines.get(..end).unwrap_or_default());
+    let author = author.map(AuthorName::new);
+    let own = tidy(&without_signature(&own, author.as_ref()));
+    // A forward is kept as it came, after the person's note: they chose to send it.
+    let forwarded = forwarded.and_then(|at| {
+        let rest: Vec<&Line> = lines.get(at..).unwrap_or_default().iter().collect();
+        tidy(&rest)
+    });
+    match (own, forwarded) {
+        (Some(own), Some(forwarded)) => Some(format!("{own}\n\n{forwarded}")),
+        (own, forwarded) => own.or(forwarded),
+    }
+}
+
+/// A line of the mail, with its trimmed lower-case form computed once: every rule below
+/// compares against it, most of them for every line.
+struct Line<'a> {
+    text: &'a str,
+    lower: Cow<'a, str>,
+}
+
+impl<'a> Line<'a> {
+    fn new(text: &'a str) -> Self {
+        let trimmed = text.trim();
+        let lower = if trimmed.is_ascii() {
+            trimmed.to_ascii_lowercase()
+        } else {
+            trimmed.to_lowercase()
+        };
+        Line {
+            text,
+            lower: Cow::Owned(lower),
+        }
+    }
+
+    fn is_blank(&self) -> bool {
+        self.lower.is_empty()
+    }
+
+    fn is_quoted(&self) -> bool {
+        self.lower.starts_with('>')
+    }
+}
+
+/// The ways a person signs with their own name.
+struct AuthorName {
+    full: String,
+    first: String,
+}
+
+impl AuthorName {
+    fn new(display_name: &str) -> Self {
+        // "Smith, Alice" is how some directories write "Alice Smith".
+        let name = match display_name.split_once(',') {
+            Some((last, first)) => format!("{} {}", first.trim(), last.trim()),
+            None => display_name.trim().to_string(),
+        };
+        let name = name
+            .trim_matches(|c: char| c == '"' || c == '\'')
+            .to_lowercase();
+        let first = name
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        AuthorName { full: name, first }
+    }
+
+    fn signs(&self, line: &Line) -> bool {
+        let by_full_name = self.full.chars().count() >= 3 && line.lower.starts_with(&self.full);
+        let by_first_name = self.first.chars().count() >= 2
+            && line.lower.trim_end_matches(['.', ',', '!']) == self.first;
+        by_full_name || by_first_name
+    }
+}
+
+/// Where the first earlier message begins, and whether it is one the person forwards.
+fn earlier_message(lines: &[Line]) -> Option<(usize, Start)> {
+    (0..lines.len()).find_map(|i| {
+        let line = &lines[i];
+        if line.is_blank() || line.is_quoted() {
+            return None;
+        }
+        if let Some(start) = separator(line) {
+            return Some((i, start));
+        }
+        if is_rule(&line.lower)
+            && let Some(start) = header_block(lines, i + 1)
+        {
+            return Some((i, start));
+        }
+        if let Some(start) = header_block(lines, i) {
+            return Some((i, start));
+        }
+        // An attribution introduces marked quotes (step 2 removes both) or, when no quote
+        // follows it, the unmarked original. A weak one is believed only before a quote.
+        let found = attribution(lines, i)?;
+        (!found.weak && !next_content_is_quoted(lines, i + found.lines))
+            .then_some((i, Start::Original))
+    })
+}
+
+/// A line of underscores (two or more), as Outlook draws above its header block and mailing
+/// lists above their footer.
+fn is_rule(trimmed: &str) -> bool {
+    trimmed.len() >= 2 && trimmed.chars().all(|c| c == '_')
+}
+
+fn next_content_is_quoted(lines: &[Line], from: usize) -> bool {
+    lines
+        .iter()
+        .skip(from)
+        .find(|line| !line.is_blank())
+        .is_some_and(Line::is_quoted)
+}
+
+/// The person's own text before an attribution on the same line ("Sounds good. On Tue, …
+/// wrote:") becomes a line of its own, so the rules below see the attribution alone.
+fn split_trailing_attributions(lines: Vec<Line<'_>>) -> Vec<Line<'_>> {
+    let splits: Vec<(usize, &str, &str)> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, line)| line.lower.ends_with([':', '：']) && !line.is_quoted())
+        .filter_map(|(i, line)| {
+            let at = attribution(std::slice::from_ref(line), 0)?.before?;
+            // `at` counts in the trimmed lower-case form; the same number of characters
+            // into the trimmed text (lower-casing keeps the count).
+            let chars = line.lower.get(..at)?.chars().count();
+            let text = line.text.trim_start();
+            let cut = text.char_indices().nth(chars).map(|(byte, _)| byte)?;
+            Some((i, text.get(..cut)?, text.get(cut..)?))
+        })
+        .collect();
+    if splits.is_empty() {
+        return lines;
+    }
+    let mut split = Vec::with_capacity(lines.len() + splits.len());
+    for (i, line) in lines.into_iter().enumerate() {
+        match splits.iter().find(|(at, _, _)| *at == i) {
+            Some((_, own, attribution)) => {
+                split.push(Line::new(own));
+                split.push(Line::new(attribution));
+            }
+            None => split.push(line),
+        }
+    }
+    split
+}
+
+fn without_marked_quotes<'l, 'a>(lines: &'l [Line<'a>]) -> Vec<&'l Line<'a>> {
+    let mut kept = Vec::with_capacity(lines.len());
+    let mut i = 0;
+    while i < lines.len() {
+        let line = &lines[i];
+        if line.is_quoted() || is_wrapped_quote(lines, i) {
+            i += 1;
+            continue;
+        }
+        if let Some(found) = attribution(lines, i)
+            && next_content_is_quoted(lines, i + found.lines)
+        {
+            i += found.lines;
+            continue;
+        }
+        kept.push(line);
+        i += 1;
+    }
+    kept
+}
+
+/// Line `i` continues the long quoted line above it: the client wrapped a `>` line without
+/// marking the rest.
+fn is_wrapped_quote(lines: &[Line], i: usize) -> bool {
+    let (Some(before), Some(line), Some(after)) = (
+        i.checked_sub(1).and_then(|b| lines.get(b)),
+        lines.get(i),
+        lines.get(i + 1),
+    ) else {
+        return false;
+    };
+    let quoted_len = before.lower.trim_start_matches(['>', ' ']).chars().count();
+    before.is_quoted()
+        && after.is_quoted()
+        && quoted_len >= WRAPPED_QUOTE_LEN
+        && line
+            .text
+            .trim_start()
+            .starts_with(|c: char| c.is_lowercase())
+}
+
+/// Cuts hard signature markers first (`-- `, disclaimers, a list's `__` footer), then a mail
+/// app's signature standing alone at the end, then a closing or the author's name followed by
+/// a short name block.
+fn without_signature<'l, 'a>(
+    lines: &[&'l Line<'a>],
+    author: Option<&AuthorName>,
+) -> Vec<&'l Line<'a>> {
+    let hard_end = lines
+        .iter()
+        .position(|line| is_hard_signature(line))
+        .unwrap_or(lines.len());
+    let lines = lines.get(..hard_end).unwrap_or_default();
+    let device_end = (0..lines.len())
+        .find(|&i| is_device_signature(lines, i))
+        .unwrap_or(lines.len());
+    let lines = lines.get(..device_end).unwrap_or_default();
+    let soft_end = (0..lines.len())
+        .find(|&i| signs_off(lines[i], author) && ends_in_name_block(lines, i))
+        .unwrap_or(lines.len());
+    lines.get(..soft_end).unwrap_or_default().to_vec()
+}
+
+fn is_hard_signature(line: &Line) -> bool {
+    // "-- " is the standard delimiter; trimming has made it "--".
+    line.lower == "--" || NOTICES.starts(&line.lower) || is_rule(&line.lower)
+}
+
+/// "Sent from my iPhone" and the like: a short line of its own, not a sentence that happens
+/// to begin the same way ("Sent from my desk, is much easier than my phone."), with at most a
+/// few short lines after it.
+fn is_device_signature(lines: &[&Line], i: usize) -> bool {
+    let line = lines[i];
+    let sentence_like = line
+        .lower
+        .trim_end_matches('.')
+        .contains([',', '.', ';', '!', '?']);
+    if !SIGNATURES.starts(&line.lower)
+        || sentence_like
+        || line.lower.chars().count() > MAX_DEVICE_SIGNATURE_LEN
+    {
+        return false;
+    }
+    let after: Vec<&&Line> = lines[i + 1..]
+        .iter()
+        .filter(|line| !line.is_blank())
+        .collect();
+    after.len() <= MAX_LINES_AFTER_DEVICE_SIGNATURE
+        && after
+            .iter()
+            .all(|line| line.lower.chars().count() <= MAX_NAME_BLOCK_LINE_LEN)
+}
+
+fn signs_off(line: &Line, author: Option<&AuthorName>) -> bool {
+    let closing = line.lower.trim_end_matches([',', '!', '.', ' ']);
+    CLOSINGS.contains(&closing) || author.is_some_and(|author| author.signs(line))
+}
+
+/// Line `i` has text of the person's before it and at most a short name block after it.
+fn ends_in_name_block(lines: &[&Line], i: usize) -> bool {
+    let has_text_before = lines[..i].iter().any(|line| !line.is_blank());
+    let after: Vec<&&Line> = lines[i + 1..]
+        .iter()
+        .filter(|line| !line.is_blank())
+        .collect();
+    has_text_before
+        && after.len() <= MAX_NAME_BLOCK_LINES
+        && after
+            .iter()
+            .all(|line| line.lower.chars().count() <= MAX_NAME_BLOCK_LINE_LEN)
+}
+
+/// Trailing white space off every line, blank lines at either end dropped, and runs of blank
+/// lines folded into one.
+fn tidy(lines: &[&Line]) -> Option<String> {
+    let mut out = String::new();
+    let mut blank_pending = false;
+    for line in lines {
+        if line.is_blank() {
+            blank_pending = !out.is_empty();
+            continue;
+        }
+        if blank_pending {
+            out.push_str("\n\n");
+        } else if !out.is_empty() {
+            out.push('\n');
+        }
+        blank_pending = false;
+        let text = line.text.trim_end();
+        if text.contains('\u{a0}') {
+            out.push_str(&text.replace('\u{a0}', " "));
+        } else {
+            out.push_str(text);
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}

@@ -1,0 +1,468 @@
+//! The words mail clients write around a reply, per language, as data: attribution verbs,
+//! separators, header-block labels, device signatures, disclaimers and closings. All are
+//! lower-case; the matchers are built once, on first use.
+//!
+//! Sources: the translations Gmail, Outlook (desktop, web, mobile), Apple Mail and Thunderbird
+//! ship, and the mobile mail apps' default signatures.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
+
+/// Verbs (or what stands for one) of attribution lines: "On Tue, Bob wrote:".
+const ATTRIBUTION_VERBS: &[&str] = &[
+    // English, German, French, Welsh, Dutch, Spanish, Catalan, Italian, Portuguese
+    "wrote",
+    "schrieb",
+    "a écrit",
+    "ysgrifennodd",
+    "schreef",
+    "het volgende geschreven",
+    "escribió",
+    "ha escrit",
+    "va escriure",
+    "ha scritto",
+    "escreveu",
+    // Nordic, Finnish, Estonian, Hungarian
+    "skrev",
+    "kirjoitti",
+    "kirjutas",
+    "írta",
+    // Polish, Czech, Slovak, Slovenian, Croatian, Serbian
+    "napisał(a)",
+    "napisał",
+    "napisała",
+    "pisze",
+    "napsal(a)",
+    "napsal",
+    "napísal(a)",
+    "napísal",
+    "je napisal",
+    "je napisao",
+    "je napisala",
+    // Russian, Ukrainian, Bulgarian
+    "написал(а)",
+    "написал",
+    "написала",
+    "пишет",
+    "написав",
+    "написа",
+    // Romanian, Turkish, Greek, Lithuanian, Latvian, Indonesian, Vietnamese
+    "a scris",
+    "yazdı",
+    "έγραψε",
+    "rašė",
+    "rakstīja",
+    "menulis",
+    "đã viết",
+    "viết",
+    // Chinese, Japanese, Korean (Gmail and Apple Mail)
+    "写道",
+    "寫道",
+    "のメッセージ",
+    "のメール",
+    "は書きました",
+    "작성",
+];
+
+/// First words of an attribution line, before a date; a client may wrap the line after them.
+const ATTRIBUTION_OPENINGS: &[&str] = &[
+    "on ",
+    "am ",
+    "le ",
+    "ar ",
+    "op ",
+    "el ",
+    "il ",
+    "em ",
+    "den ",
+    "w dniu ",
+    "dnia ",
+    "dne ",
+    "dňa ",
+    "в ",
+    "у ",
+    "kl. ",
+    "pada ",
+    "vào ",
+    "στις ",
+    "---- on ",
+    "--- on ",
+];
+
+/// Separators after which only the original message follows ("-----Original Message-----").
+const ORIGINAL_MESSAGE: &[&str] = &[
+    "original message",
+    "ursprüngliche nachricht",
+    "antwort nachricht",
+    "message d'origine",
+    "neges wreiddiol",
+    "oorspronkelijk bericht",
+    "origineel bericht",
+    "mensaje original",
+    "messaggio originale",
+    "mensagem original",
+    "oprindelig besked",
+    "opprinnelig melding",
+    "originalmeddelande",
+    "ursprungligt meddelande",
+    "alkuperäinen viesti",
+    "wiadomość oryginalna",
+    "oryginalna wiadomość",
+    "původní zpráva",
+    "pôvodná správa",
+    "eredeti üzenet",
+    "исходное сообщение",
+    "оригінальне повідомлення",
+    "mesaj original",
+    "orijinal mesaj",
+    "αρχικό μήνυμα",
+    "izvorna poruka",
+    "原始邮件",
+    "原始郵件",
+    "元のメッセージ",
+    "원본 메시지",
+];
+
+/// Markers of a forwarded message: content the person chose to send, kept after their note.
+const FORWARDED: &[&str] = &[
+    "forwarded message",
+    "begin forwarded message",
+    "weitergeleitete nachricht",
+    "anfang der weitergeleiteten nachricht",
+    "message transféré",
+    "début du message réexpédié",
+    "mensaje reenviado",
+    "inicio del mensaje reenviado",
+    "messaggio inoltrato",
+    "inizio messaggio inoltrato",
+    "mensagem encaminhada",
+    "doorgestuurd bericht",
+    "begin doorgestuurd bericht",
+    "videresendt melding",
+    "videresendt besked",
+    "vidarebefordrat meddelande",
+    "välitetty viesti",
+    "przekazana wiadomość",
+    "wiadomość przekazana",
+    "přeposlaná zpráva",
+    "továbbított üzenet",
+    "пересылаемое сообщение",
+    "пересланное сообщение",
+    "переслане повідомлення",
+    "转发的邮件",
+    "轉寄的郵件",
+    "転送されたメッセージ",
+    "전달된 메시지",
+];
+
+/// Subject prefixes of a forward, for Outlook's header blocks.
+pub(super) const FORWARD_SUBJECTS: &[&str] = &[
+    "fw:",
+    "fwd:",
+    "wg:",
+    "tr:",
+    "rv:",
+    "i:",
+    "vs:",
+    "vb:",
+    "doorst:",
+    "pd:",
+    "enc:",
+    "fs:",
+    "転送:",
+    "转发:",
+    "пересл:",
+];
+
+/// What a header-block line says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Label {
+    From,
+    Date,
+    To,
+    Subject,
+}
+
+const HEADER_LABELS: &[(Label, &[&str])] = &[
+    (
+        Label::From,
+        &[
+            "from",
+            "von",
+            "de",
+            "van",
+            "da",
+            "fra",
+            "från",
+            "od",
+            "от",
+            "від",
+            "lähettäjä",
+            "feladó",
+            "kimden",
+            "发件人",
+            "寄件者",
+            "差出人",
+            "보낸 사람",
+            "oddi wrth",
+            "remitente",
+            "afzender",
+            "avsändare",
+            "absender",
+            "expéditeur",
+            "mittente",
+            "nadawca",
+            "αποστολέας",
+            "de la",
+        ],
+    ),
+    (
+        Label::Date,
+        &[
+            "sent",
+            "date",
+            "gesendet",
+            "datum",
+            "envoyé",
+            "envoyé le",
+            "verzonden",
+            "inviato",
+            "enviado",
+            "enviada",
+            "enviado el",
+            "sendt",
+            "skickat",
+            "wysłano",
+            "wysłane",
+            "data",
+            "odesláno",
+            "lähetetty",
+            "elküldve",
+            "gönderildi",
+            "отправлено",
+            "дата",
+            "надіслано",
+            "发送时间",
+            "日期",
+            "寄件日期",
+            "送信日時",
+            "날짜",
+            "보낸 날짜",
+            "anfonwyd",
+            "dyddiad",
+            "fecha",
+            "päivämäärä",
+            "sent at",
+        ],
+    ),
+    (
+        Label::To,
+        &[
+            "to",
+            "an",
+            "à",
+            "aan",
+            "a",
+            "para",
+            "til",
+            "till",
+            "do",
+            "komu",
+            "vastaanottaja",
+            "címzett",
+            "kime",
+            "кому",
+            "收件人",
+            "宛先",
+            "받는 사람",
+            "cc",
+            "kopie",
+            "cci",
+            "ccn",
+            "kopia",
+            "копия",
+            "抄送",
+            "at",
+        ],
+    ),
+    (
+        Label::Subject,
+        &[
+            "subject",
+            "betreff",
+            "objet",
+            "onderwerp",
+            "oggetto",
+            "asunto",
+            "assunto",
+            "emne",
+            "ämne",
+            "temat",
+            "předmět",
+            "aihe",
+            "tárgy",
+            "konu",
+            "тема",
+            "主题",
+            "主旨",
+            "件名",
+            "제목",
+            "pwnc",
+            "subiect",
+        ],
+    ),
+];
+
+/// Openings of the signatures mail apps add ("Sent from my iPhone").
+const DEVICE_SIGNATURES: &[&str] = &[
+    "sent from my ",
+    "sent from outlook",
+    "sent from mail for windows",
+    "sent from yahoo mail",
+    "sent from mailbox",
+    "sent from typeapp",
+    "sent from samsung",
+    "sent from proton mail",
+    "sent from protonmail",
+    "sent from gmail",
+    "sent with proton mail",
+    "sent via ",
+    "sent using ",
+    "sent wirelessly from my ",
+    "sent on the go from",
+    "get outlook for ",
+    "gesendet von ",
+    "gesendet mit ",
+    "von meinem ",
+    "envoyé de mon ",
+    "envoyé depuis ",
+    "envoyé à partir de ",
+    "obtenir outlook pour ",
+    "enviado desde mi ",
+    "enviado desde ",
+    "enviado do meu ",
+    "enviado a partir do ",
+    "inviato da ",
+    "inviato dal mio ",
+    "verzonden vanaf mijn ",
+    "verzonden met ",
+    "verstuurd vanaf mijn ",
+    "skickat från min ",
+    "skickat från ",
+    "sendt fra min ",
+    "sendt fra ",
+    "lähetetty ",
+    "wysłane z ",
+    "odesláno z ",
+    "elküldve ",
+    "отправлено с ",
+    "отправлено из ",
+    "надіслано з ",
+    "anfonwyd o fy ",
+    "发自我的",
+    "从我的",
+    "iphoneから送信",
+];
+
+/// Openings of corporate confidentiality notices.
+const DISCLAIMERS: &[&str] = &[
+    "confidentiality notice",
+    "confidential:",
+    "disclaimer:",
+    "this email and any attachments",
+    "this e-mail and any attachments",
+    "this email is confidential",
+    "this e-mail is confidential",
+    "this message is confidential",
+    "this email (including any attachments)",
+    "this e-mail (including any attachments)",
+    "the information contained in this",
+    "the information in this email",
+    "diese e-mail enthält vertrauliche",
+    "ce message et toutes les pièces jointes",
+];
+
+/// Closings that end a reply when only a short name block follows.
+pub(super) const CLOSINGS: &[&str] = &[
+    "thanks",
+    "thank you",
+    "many thanks",
+    "thanks again",
+    "regards",
+    "kind regards",
+    "best regards",
+    "warm regards",
+    "best wishes",
+    "best",
+    "cheers",
+    "diolch",
+    "cofion",
+    "mit freundlichen grüßen",
+    "viele grüße",
+    "beste grüße",
+    "cordialement",
+    "bien à vous",
+    "met vriendelijke groet",
+    "saludos",
+];
+
+/// A compiled table: which of its phrases a text contains, where.
+pub(super) struct Phrases(AhoCorasick);
+
+impl Phrases {
+    fn new(phrases: &[&str]) -> Phrases {
+        Phrases(AhoCorasick::new(phrases).expect("the phrase tables are constants, and build"))
+    }
+
+    /// The end offsets of every phrase found in `text`.
+    pub(super) fn ends_in(&self, text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+        self.0
+            .find_overlapping_iter(text)
+            .map(|found| (found.start(), found.end()))
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    /// `text` begins with one of the phrases.
+    pub(super) fn starts(&self, text: &str) -> bool {
+        self.0
+            .find_overlapping_iter(text)
+            .any(|found| found.start() == 0)
+    }
+
+    /// `text` is exactly one of the phrases.
+    pub(super) fn is(&self, text: &str) -> bool {
+        self.0
+            .find_overlapping_iter(text)
+            .any(|found| found.start() == 0 && found.end() == text.len())
+    }
+}
+
+pub(super) static VERBS: LazyLock<Phrases> = LazyLock::new(|| Phrases::new(ATTRIBUTION_VERBS));
+pub(super) static OPENINGS: LazyLock<Phrases> =
+    LazyLock::new(|| Phrases::new(ATTRIBUTION_OPENINGS));
+pub(super) static ORIGINALS: LazyLock<Phrases> = LazyLock::new(|| Phrases::new(ORIGINAL_MESSAGE));
+pub(super) static FORWARDS: LazyLock<Phrases> = LazyLock::new(|| Phrases::new(FORWARDED));
+pub(super) static SIGNATURES: LazyLock<Phrases> = LazyLock::new(|| Phrases::new(DEVICE_SIGNATURES));
+pub(super) static NOTICES: LazyLock<Phrases> = LazyLock::new(|| Phrases::new(DISCLAIMERS));
+
+/// Header-block labels by their lower-case text.
+static LABELS: LazyLock<HashMap<&'static str, Label>> = LazyLock::new(|| {
+    HEADER_LABELS
+        .iter()
+        .flat_map(|(label, words)| words.iter().map(move |word| (*word, *label)))
+        .collect()
+});
+
+/// The label a header-block line starts with (`From:`, `*De :*`, `发件人：`), if any.
+pub(super) fn label_of(lower: &str) -> Option<Label> {
+    let text = lower.trim_start_matches(['*', ' ']);
+    let colon = text.find([':', '：'])?;
+    let name = text.get(..colon)?.trim_end_matches(['*', ' ', '\u{a0}']);
+    if name.chars().count() > 20 {
+        return None;
+    }
+    LABELS.get(name).copied()
+}

@@ -1,0 +1,236 @@
+//! Reply extraction, case by case: each client's and language's way of quoting.
+
+use super::extract_reply;
+
+fn reply(text: &str) -> String {
+    extract_reply(text, None).unwrap_or_default()
+}
+
+#[test]
+fn top_posted_reply_above_a_marked_quote() {
+    let text = "It syncs labels.\n\nOn Tue, 3 Mar 2026 at 10:00, PAT desk <ops@example.org> wrote:\n> What is it for?\n> Thanks\n";
+    assert_eq!(reply(text), "It syncs labels.");
+}
+
+#[test]
+fn attribution_wrapped_over_two_lines() {
+    let text = "Reads issues.\n\nOn Tue, 3 Mar 2026 at 10:00, PAT desk <ops@example.org>\nwrote:\n\n> question\n";
+    assert_eq!(reply(text), "Reads issues.");
+}
+
+#[test]
+fn inline_answers_between_quotes_are_kept() {
+    let text =
+        "On Tue, Bob wrote:\n> What is it for?\nPublishing releases.\n> How long?\nA month.\n";
+    assert_eq!(reply(text), "Publishing releases.\nA month.");
+}
+
+#[test]
+fn attribution_followed_by_unquoted_original_cuts() {
+    let text =
+        "Yes.\n\nAm 03.03.2026 um 10:00 schrieb PAT desk <ops@example.org>:\nWhat is it for?\n";
+    assert_eq!(reply(text), "Yes.");
+}
+
+#[test]
+fn outlook_header_block_cuts_everything_below() {
+    let text = "For the deploy job.\n\n________________________________\nFrom: PAT desk <ops@example.org>\nSent: 03 March 2026 10:00\nTo: Alice <a@example.org>\nSubject: [PAT-1] purpose\n\nWhat is it for?\n";
+    assert_eq!(reply(text), "For the deploy job.");
+}
+
+#[test]
+fn signatures_and_closings() {
+    assert_eq!(reply("Backups.\n-- \nAlice\nPlatform"), "Backups.");
+    assert_eq!(reply("Backups.\n\nSent from my iPhone"), "Backups.");
+    assert_eq!(
+        reply("Backups.\n\nKind regards,\nAlice Smith\nPlatform team"),
+        "Backups."
+    );
+    // A closing with more than a name block after it is part of the text.
+    let long = "Thanks,\nthe token reads issues for the weekly report that we send to the board";
+    assert_eq!(reply(long), long);
+}
+
+#[test]
+fn nothing_of_their_own_is_none() {
+    assert_eq!(extract_reply("> only a quote\n", None), None);
+    assert_eq!(extract_reply("\n \n", None), None);
+}
+
+#[test]
+fn a_closing_block_that_starts_with_the_authors_name() {
+    let signed = |text, author| extract_reply(text, Some(author)).unwrap_or_default();
+    assert_eq!(
+        signed("Reads metrics.\n\nGita", "Gita Rao"),
+        "Reads metrics."
+    );
+    assert_eq!(
+        signed("Plans.\n\nFrank Ng | Senior Engineer\nAcme", "Frank Ng"),
+        "Plans."
+    );
+    assert_eq!(
+        signed("Backups.\nLee Kim\nPlatform", "Kim, Lee"),
+        "Backups."
+    );
+    // The name alone is the whole reply: nothing to cut it from.
+    assert_eq!(signed("Gita", "Gita Rao"), "Gita");
+    // A sentence that merely starts with the first name is text.
+    assert_eq!(
+        signed("Reads.\nGita will own it.", "Gita Rao"),
+        "Reads.\nGita will own it."
+    );
+}
+
+/// The reply above each attribution line, in the form each client and language writes it.
+#[test]
+fn attribution_lines_of_every_language_and_client() {
+    let answer = "It publishes the docs site.";
+    let attributions = [
+        // Polish: Gmail, Thunderbird
+        "Dnia 30 kwietnia 2025 15:19 Jan Kowalski <jan@example.pl> napisał(a):",
+        "W dniu 30.04.2025 o 15:19, Jan Kowalski pisze:",
+        // Finnish, Estonian, Hungarian
+        "ke 30. huhtik. 2025 klo 15.19 Matti Meikäläinen (matti@example.fi) kirjoitti:",
+        "K, 30. aprill 2025 kell 15:19 Mari Maasikas <mari@example.ee> kirjutas:",
+        "Kiss Péter <peter@example.hu> ezt írta (időpont: 2025. ápr. 30., Sze 15:19):",
+        // Russian and Ukrainian: Gmail (verb-less), Outlook, Thunderbird
+        "ср, 30 апр. 2025 г. в 15:19, Иван Петров <ivan@example.ru>:",
+        "30.04.2025 15:19, пользователь Иван Петров написал:",
+        "30.04.2025 о 15:19 Олена Коваль <olena@example.ua> написав:",
+        // Dutch, Vietnamese, Catalan, Norwegian/Danish/Swedish Gmail
+        "Op 30 apr 2025 om 15:19 heeft Jan Jansen <jan@example.nl> het volgende geschreven:",
+        "Vào Th 4, 30 thg 4, 2025 vào lúc 15:19 Nguyễn Văn A <a@example.vn> đã viết:",
+        "El dc., 30 d’abr. 2025, a les 15:19, Joan Puig (<joan@example.cat>) va escriure:",
+        "ons. 30. apr. 2025 kl. 15:19 skrev Ola Nordmann <ola@example.no>:",
+        // Chinese, Japanese and Korean: Gmail and Apple Mail
+        "王小明 <wang@example.cn> 于2025年4月30日周三 15:19写道：",
+        "2025年4月30日(水) 15:19 山田太郎 <yamada@example.jp>:",
+        "2025/04/30 15:19、山田太郎 <yamada@example.jp>のメール:",
+        "2025년 4월 30일 (수) 오후 3:19, 김철수 <kim@example.kr>님이 작성:",
+        // mail.ru, date-first Gmail, verb-less forms
+        "Среда, 30 апреля 2025, 15:19 +03:00 от Иван Петров <ivan@mail.ru>:",
+        "2014-03-20 8:48 GMT+01:00 Jan Novák <jan@example.cz>:",
+        "30.09.2017, 18.30, \"John - Doe\" <john@example.org>:",
+        "11:00 AM, November 17, 2021, \"Jane Roe\" <jane@example.org>:",
+        "2011/4/7 Wang Wei <wei@example.cn>",
+        // English variants: no colon, Zoho's dashes
+        "On Wed, Apr 30, 2025 at 3:19 PM Bob Smith <bob@example.org> wrote",
+        "---- On Wed, 30 Apr 2025 15:19:00 +0000 Bob Smith <bob@example.org> wrote ----",
+    ];
+    for attribution in attributions {
+        let text =
+            format!("{answer}\n\n{attribution}\n> What will the token be used for?\n> Thanks\n");
+        assert_eq!(reply(&text), answer, "after {attribution:?}");
+    }
+}
+
+#[test]
+fn an_attribution_wrapped_over_three_lines() {
+    let text = "Release notes.\n\nOn Wednesday, April 30, 2025 at 3:19 PM,\nThe Platform Team <pat-requests@example.org>\nwrote:\n> What is it for?\n";
+    assert_eq!(reply(text), "Release notes.");
+}
+
+#[test]
+fn original_message_separators_in_other_wordings() {
+    for separator in [
+        "----- Original Message -----",
+        "-----Ursprüngliche Nachricht-----",
+        "-------- Oprindelig besked --------",
+        "-------- Message d'origine --------",
+        "-----Antwort Nachricht-----",
+        "-------- Mensaje original --------",
+        "------------------ 原始邮件 ------------------",
+    ] {
+        let text = format!("Nightly backups.\n\n{separator}\nFrom: PAT desk\nWhat is it for?\n");
+        assert_eq!(reply(&text), "Nightly backups.", "after {separator:?}");
+    }
+}
+
+#[test]
+fn outlook_header_blocks_in_other_languages() {
+    let blocks = [
+        "De : PAT desk <ops@example.org>\nEnvoyé : mercredi 30 avril 2025 15:19\nÀ : Alice <a@example.org>\nObjet : [PAT-1] purpose",
+        "De : PAT desk <ops@example.org>\nEnvoyé le : mercredi 30 avril 2025 15:19\nÀ : Alice\nObjet : [PAT-1]",
+        "Von: PAT desk <ops@example.org>\nGesendet: Mittwoch, 30. April 2025 15:19\nAn: Alice\nBetreff: [PAT-1]",
+        "От: PAT desk <ops@example.org>\nОтправлено: 30 апреля 2025 г. 15:19\nКому: Алиса\nТема: [PAT-1]",
+        "发件人: PAT desk <ops@example.org>\n发送时间: 2025年4月30日 15:19\n收件人: Alice\n主题: [PAT-1]",
+        "Van: PAT desk <ops@example.org>\nVerzonden: woensdag 30 april 2025 15:19\nAan: Alice\nOnderwerp: [PAT-1]",
+        "Da: PAT desk <ops@example.org>\nInviato: mercoledì 30 aprile 2025 15:19\nA: Alice\nOggetto: [PAT-1]",
+        "Date: Wed, 30 Apr 2025 15:19:00 +0000\nFrom: PAT desk <ops@example.org>\nTo: Alice\nSubject: [PAT-1]",
+        "*From:* PAT desk <ops@example.org>\n*Sent:* Wednesday, April 30, 2025 3:19 PM\n*To:* Alice\n*Subject:* [PAT-1]",
+    ];
+    for block in blocks {
+        let text = format!("Deploys the API.\n\n{block}\n\nWhat will the token be used for?\n");
+        assert_eq!(reply(&text), "Deploys the API.", "above {block:?}");
+    }
+}
+
+#[test]
+fn app_signatures_and_list_footers_are_cut() {
+    for signature in [
+        "Sent from TypeApp",
+        "Gesendet von Outlook für Android",
+        "Sent from Mailbox for iPhone",
+        "Sent wirelessly from my BlackBerry® smartphone",
+        "Von meinem iPhone gesendet",
+        "Envoyé de mon iPhone",
+        "Enviado desde mi iPhone",
+        "Inviato dal mio iPhone",
+        "Verzonden vanaf mijn iPhone",
+        "Skickat från min iPhone",
+        "Отправлено с iPhone",
+        "发自我的iPhone",
+        "Get Outlook for iOS",
+    ] {
+        let text = format!("Reads the metrics.\n\n{signature}\n");
+        assert_eq!(reply(&text), "Reads the metrics.", "{signature:?}");
+    }
+    let footer = "Reads the metrics.\n\n__\nplatform-list mailing list\nhttps://lists.example.org/platform\n";
+    assert_eq!(reply(footer), "Reads the metrics.");
+}
+
+#[test]
+fn the_persons_own_text_is_never_lost() {
+    // Prose that merely begins like a device signature.
+    let prose = "Sent from my desk, is much easier than my phone. The token reads issues.";
+    assert_eq!(reply(prose), prose);
+    // Text on the same line before the attribution.
+    let same_line = "Sounds good, it reads issues. On Wed, Apr 30, 2025 at 3:19 PM Bob <bob@example.org> wrote:\n> What is it for?\n";
+    assert_eq!(reply(same_line), "Sounds good, it reads issues.");
+    // "wrote:" inside the answer does not cut off the rest.
+    let quoting = "Here is what my manager wrote:\nthe token syncs labels for the release board.\n";
+    assert_eq!(reply(quoting), quoting.trim_end());
+    let as_bob = "As Bob wrote: it syncs labels.\nAnd it reads milestones.";
+    assert_eq!(reply(as_bob), as_bob);
+    let counted = "I wrote 2 scripts for it:\nthey read issues and post the weekly summary.";
+    assert_eq!(reply(counted), counted);
+}
+
+#[test]
+fn a_forwarded_message_is_kept_after_the_note() {
+    let text = "See the request from our vendor below.\n\n---------- Forwarded message ---------\nFrom: Vendor <v@example.com>\nDate: Wed, Apr 30, 2025\nSubject: Access\nTo: Alice\n\nWe need read access to the issues.\n";
+    assert_eq!(
+        reply(text),
+        "See the request from our vendor below.\n\n---------- Forwarded message ---------\nFrom: Vendor <v@example.com>\nDate: Wed, Apr 30, 2025\nSubject: Access\nTo: Alice\n\nWe need read access to the issues."
+    );
+    // Only a forward: the forward is the content.
+    let only = "Begin forwarded message:\n\nFrom: Vendor <v@example.com>\nSubject: Access\nDate: 30 April 2025\nTo: Alice\n\nRead access, please.\n";
+    assert!(
+        reply(only).contains("Read access, please."),
+        "{}",
+        reply(only)
+    );
+    // Outlook's forward: a header block with FW:.
+    let outlook = "For the audit.\n\n________________________________\nFrom: Vendor <v@example.com>\nSent: 30 April 2025 15:19\nTo: Alice\nSubject: FW: Access\n\nRead access, please.\n";
+    assert!(
+        reply(outlook).ends_with("Read access, please."),
+        "{}",
+        reply(outlook)
+    );
+}
+
+#[test]
+fn a_wrapped_quote_line_is_not_an_inline_answer() {
+    let text = "On Wed, Bob <bob@example.org> wrote:\n> What will the token be used for, and which repositories does it\nneed to read?\n> Thanks\nThe release board, in acme-corp/web.\n";
+    assert_eq!(reply(text), "The release board, in acme-corp/web.");
+}
