@@ -156,6 +156,7 @@ fn attribution_in(lower: &str, own_line: bool) -> Option<Attribution> {
     // The verb last ("… wrote"), or the author after it ("… schrieb Max <max@example.de>").
     let mut verb_last = false;
     let mut author_after = false;
+    let mut date_after = false;
     for (start, end) in VERBS.ends_in(head) {
         let whole_word = !head.is_ascii()
             || head
@@ -166,12 +167,17 @@ fn attribution_in(lower: &str, own_line: bool) -> Option<Attribution> {
         }
         let rest = head.get(end..).unwrap_or_default().trim();
         verb_last |= rest.is_empty() || rest == "(a)";
-        author_after |= !rest.is_empty() && rest.split_whitespace().count() >= 2;
+        // A name, perhaps with its address, follows the verb ("… schrieb Max Muster:").
+        author_after |= !rest.is_empty() && rest.split_whitespace().count() <= 14;
+        // Finnish and the like put the date after the verb ("Matti kirjoitti 30.4.2025
+        // klo 15.19:"); English never does ("I wrote 2 scripts for it:" is a sentence).
+        date_after |=
+            head.get(start..end) != Some("wrote") && rest.chars().any(|c| c.is_ascii_digit());
     }
     // A date or an address is what an attribution has and a sentence rarely does; an opening
     // word alone ("On Tue, Bob wrote:") is believed only before a quote.
     let strong = (verb_last && (dated || addressed))
-        || (author_after && ((addressed && (dated || opens)) || (opens && dated)));
+        || (author_after && (addressed || (opens && dated) || date_after));
     if strong || (verb_last && opens) {
         return Some(Attribution {
             lines: 1,

@@ -286,8 +286,17 @@ fn is_hard_signature(line: &Line) -> bool {
 /// few short lines after it.
 fn is_device_signature(lines: &[&Line], i: usize) -> bool {
     let line = lines[i];
-    let sentence_like = line
+    // Outlook's "Get Outlook for Android<https://aka.ms/…>": the link is not a sentence.
+    let words = line
         .lower
+        .split(['<', '('])
+        .next()
+        .unwrap_or_default()
+        .split("http")
+        .next()
+        .unwrap_or_default();
+    let sentence_like = words
+        .trim_end()
         .trim_end_matches('.')
         .contains([',', '.', ';', '!', '?']);
     if !SIGNATURES.starts(&line.lower)

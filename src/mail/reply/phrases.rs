@@ -33,6 +33,7 @@ const ATTRIBUTION_VERBS: &[&str] = &[
     "napisał(a)",
     "napisał",
     "napisała",
+    "napisana",
     "pisze",
     "napsal(a)",
     "napsal",
@@ -47,7 +48,9 @@ const ATTRIBUTION_VERBS: &[&str] = &[
     "написала",
     "пишет",
     "написав",
+    "пише",
     "написа",
+    "написао",
     // Romanian, Turkish, Greek, Lithuanian, Latvian, Indonesian, Vietnamese
     "a scris",
     "yazdı",
@@ -57,6 +60,10 @@ const ATTRIBUTION_VERBS: &[&str] = &[
     "menulis",
     "đã viết",
     "viết",
+    // Arabic, Hebrew, Thai
+    "كتب",
+    "כתב",
+    "เขียนว่า",
     // Chinese, Japanese, Korean (Gmail and Apple Mail)
     "写道",
     "寫道",
@@ -64,6 +71,7 @@ const ATTRIBUTION_VERBS: &[&str] = &[
     "のメール",
     "は書きました",
     "작성",
+    "쓴 글",
 ];
 
 /// First words of an attribution line, before a date; a client may wrap the line after them.
@@ -216,6 +224,12 @@ const HEADER_LABELS: &[(Label, &[&str])] = &[
             "nadawca",
             "αποστολέας",
             "de la",
+            "από",
+            "من",
+            "מאת",
+            "šalje",
+            "từ",
+            "dari",
         ],
     ),
     (
@@ -255,6 +269,13 @@ const HEADER_LABELS: &[(Label, &[&str])] = &[
             "fecha",
             "päivämäärä",
             "sent at",
+            "στάλθηκε",
+            "تم الإرسال",
+            "נשלח",
+            "trimis",
+            "poslano",
+            "đã gửi",
+            "dikirim",
         ],
     ),
     (
@@ -285,6 +306,14 @@ const HEADER_LABELS: &[(Label, &[&str])] = &[
             "копия",
             "抄送",
             "at",
+            "收件者",
+            "προς",
+            "إلى",
+            "אל",
+            "către",
+            "prima",
+            "đến",
+            "kepada",
         ],
     ),
     (
@@ -311,6 +340,12 @@ const HEADER_LABELS: &[(Label, &[&str])] = &[
             "제목",
             "pwnc",
             "subiect",
+            "θέμα",
+            "الموضوع",
+            "נושא",
+            "predmet",
+            "chủ đề",
+            "perihal",
         ],
     ),
 ];
@@ -327,6 +362,9 @@ const DEVICE_SIGNATURES: &[&str] = &[
     "sent from proton mail",
     "sent from protonmail",
     "sent from gmail",
+    "sent from aol",
+    "sent from spark",
+    "sent from my galaxy",
     "sent with proton mail",
     "sent via ",
     "sent using ",
@@ -363,7 +401,14 @@ const DEVICE_SIGNATURES: &[&str] = &[
     "anfonwyd o fy ",
     "发自我的",
     "从我的",
+    "從我的",
     "iphoneから送信",
+    "나의 iphone에서 보냄",
+    "iphone'umdan gönderildi",
+    "iphone-ról küldve",
+    "στάλθηκε από",
+    "נשלח מה-",
+    "أرسلت من",
 ];
 
 /// Openings of corporate confidentiality notices.

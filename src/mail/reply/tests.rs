@@ -116,6 +116,24 @@ fn attribution_lines_of_every_language_and_client() {
         // English variants: no colon, Zoho's dashes
         "On Wed, Apr 30, 2025 at 3:19 PM Bob Smith <bob@example.org> wrote",
         "---- On Wed, 30 Apr 2025 15:19:00 +0000 Bob Smith <bob@example.org> wrote ----",
+        // Gmail in Spanish, Portuguese, Italian, French, Turkish, Greek, Czech, Arabic
+        "El mié, 30 abr 2025 a las 15:19, Ana García (<ana@example.es>) escribió:",
+        "Em qua., 30 de abr. de 2025 às 15:19, João Silva <joao@example.pt> escreveu:",
+        "Il giorno mer 30 apr 2025 alle ore 15:19 Marco Rossi <marco@example.it> ha scritto:",
+        "Le mer. 30 avr. 2025 à 15:19, Claire Martin <claire@example.fr> a écrit :",
+        "Ali Veli <ali@example.tr>, 30 Nis 2025 Çar, 15:19 tarihinde şunu yazdı:",
+        "Στις Τετ 30 Απρ 2025 στις 3:19 μ.μ., ο/η Νίκος <nikos@example.gr> έγραψε:",
+        "st 30. 4. 2025 v 15:19 odesílatel Jan Novák <jan@example.cz> napsal:",
+        "في الأربعاء، 30 أبريل 2025 في 3:19 م، كتب سامي <sami@example.sa>:",
+        // Apple Mail and Thunderbird in other languages
+        "Wiadomość napisana przez Jan Kowalski <jan@example.pl> w dniu 30.04.2025, o godz. 15:19:",
+        "30 апр. 2025 г., в 15:19, Иван <ivan@example.ru> написал(а):",
+        "Am 30.04.25 um 15:19 schrieb Max:",
+        "Matti Meikäläinen kirjoitti 30.4.2025 klo 15.19:",
+        "Op 30-04-2025 om 15:19 schreef Jan:",
+        "Den 2025-04-30 kl. 15:19, skrev Lena:",
+        "30.04.25 15:19, Олена пише:",
+        "2025-04-30 오후 3:19에 김철수 이(가) 쓴 글:",
     ];
     for attribution in attributions {
         let text =
@@ -158,6 +176,10 @@ fn outlook_header_blocks_in_other_languages() {
         "Da: PAT desk <ops@example.org>\nInviato: mercoledì 30 aprile 2025 15:19\nA: Alice\nOggetto: [PAT-1]",
         "Date: Wed, 30 Apr 2025 15:19:00 +0000\nFrom: PAT desk <ops@example.org>\nTo: Alice\nSubject: [PAT-1]",
         "*From:* PAT desk <ops@example.org>\n*Sent:* Wednesday, April 30, 2025 3:19 PM\n*To:* Alice\n*Subject:* [PAT-1]",
+        "Od: PAT desk <ops@example.org>\nWysłano: środa, 30 kwietnia 2025 15:19\nDo: Alicja\nTemat: [PAT-1]",
+        "差出人: PAT desk <ops@example.org>\n送信日時: 2025年4月30日 15:19\n宛先: Alice\n件名: [PAT-1]",
+        "Από: PAT desk <ops@example.org>\nΣτάλθηκε: Τετάρτη, 30 Απριλίου 2025 3:19 μμ\nΠρος: Alice\nΘέμα: [PAT-1]",
+        "Kimden: PAT desk <ops@example.org>\nGönderildi: 30 Nisan 2025 Çarşamba 15:19\nKime: Alice\nKonu: [PAT-1]",
     ];
     for block in blocks {
         let text = format!("Deploys the API.\n\n{block}\n\nWhat will the token be used for?\n");
@@ -181,6 +203,10 @@ fn app_signatures_and_list_footers_are_cut() {
         "Отправлено с iPhone",
         "发自我的iPhone",
         "Get Outlook for iOS",
+        "Get Outlook for Android<https://aka.ms/AAb9ysg>",
+        "Enviado do meu iPhone",
+        "Lähetetty iPhonesta",
+        "나의 iPhone에서 보냄",
     ] {
         let text = format!("Reads the metrics.\n\n{signature}\n");
         assert_eq!(reply(&text), "Reads the metrics.", "{signature:?}");
