@@ -99,8 +99,12 @@ pub(super) fn attribution(lines: &[Line], i: usize) -> Option<Attribution> {
     if single.as_ref().is_some_and(|found| !found.weak) {
         return single;
     }
-    // Wrapped: it opens like one ("On Tue, 3 Mar…") and a following line ends it.
-    if !OPENINGS.starts(&first.lower) {
+    // Wrapped: it opens like one ("On Tue, 3 Mar…", or a date, or the start of an address:
+    // "2014-10-17 11:28 GMT+03:00 Postmaster <") and a following line ends it.
+    let may_wrap = OPENINGS.starts(&first.lower)
+        || first.lower.ends_with('<')
+        || first.lower.starts_with(|c: char| c.is_ascii_digit());
+    if !may_wrap {
         return single;
     }
     let mut joined = first.lower.to_string();

@@ -156,7 +156,7 @@ fn earlier_message(lines: &[Line]) -> Option<(usize, Start)> {
             return Some((i, start));
         }
         if let Some(start) = header_block(lines, i) {
-            return Some((i, start));
+            return Some((above_rule(lines, i), start));
         }
         // An attribution introduces marked quotes (step 2 removes both) or, when no quote
         // follows it, the unmarked original. A weak one is believed only before a quote.
@@ -164,6 +164,22 @@ fn earlier_message(lines: &[Line]) -> Option<(usize, Start)> {
         (!found.weak && !next_content_is_quoted(lines, i + found.lines))
             .then_some((i, Start::Original))
     })
+}
+
+/// Where a header block at `i` really begins: on the rule of dashes or underscores a client
+/// drew above it, blank lines between.
+fn above_rule(lines: &[Line], i: usize) -> usize {
+    let mut at = i;
+    while at > 0 && lines[at - 1].is_blank() {
+        at -= 1;
+    }
+    let drawn = at
+        .checked_sub(1)
+        .and_then(|above| lines.get(above))
+        .is_some_and(|line| {
+            line.lower.chars().count() >= 5 && line.lower.chars().all(|c| matches!(c, '-' | '_'))
+        });
+    if drawn { at - 1 } else { i }
 }
 
 /// A line of underscores (two or more), as Outlook draws above its header block and mailing

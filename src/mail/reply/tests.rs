@@ -149,6 +149,23 @@ fn an_attribution_wrapped_over_three_lines() {
 }
 
 #[test]
+fn an_address_wrapped_onto_the_next_line() {
+    let text = "Reads issues.\n\n2014-10-17 11:28 GMT+03:00 Postmaster <\npostmaster@example.org>:\n\n> What is it for?\n";
+    assert_eq!(reply(text), "Reads issues.");
+    let text = "Reads issues.\n\nOn Thu, Apr 19, 2012 at 4:28 PM, Roman Tkachenko <\nroman@example.org> wrote:\n\n> What is it for?\n";
+    assert_eq!(reply(text), "Reads issues.");
+    // Sentences that start with a number are not joined into one.
+    let text = "2 repositories need it:\nacme-corp/api and acme-corp/web.";
+    assert_eq!(reply(text), text);
+}
+
+#[test]
+fn outlook_blocks_with_bold_labels_and_mailto() {
+    let text = "Outlook with a reply\n\n\n ------------------------------\n\n *From:* Sync Team [mailto:noreply@example.com]\n *Sent:* Thursday, February 09, 2012 1:36 PM\n *To:* jow@example.com\n *Subject:* Sync was updated!\n\nHello\n";
+    assert_eq!(reply(text), "Outlook with a reply");
+}
+
+#[test]
 fn original_message_separators_in_other_wordings() {
     for separator in [
         "----- Original Message -----",
