@@ -29,6 +29,10 @@ pub(super) struct Attribution {
 pub(super) fn separator(line: &Line) -> Option<Start> {
     let lower = line.lower.as_ref();
     let ruled = lower.starts_with("--") || lower.starts_with("__") || lower.starts_with("==");
+    // Apple Mail's "Begin forwarded message:" is the one separator without a rule.
+    if !ruled && !lower.ends_with(':') {
+        return None;
+    }
     let phrase = lower
         .trim_matches(|c: char| matches!(c, '-' | '_' | '=' | '*' | ' ' | '\u{a0}'))
         .trim_end_matches([':', '：'])
@@ -95,7 +99,14 @@ pub(super) fn attribution(lines: &[Line], i: usize) -> Option<Attribution> {
     if first.is_blank() || first.is_quoted() {
         return None;
     }
-    let single = attribution_in(&first.lower, true);
+    // Most lines end in neither a colon nor an address: they can only be a colon-less
+    // attribution, and that only right before a quote.
+    let ends_like_one = first.lower.ends_with([':', '：', '>', '-']);
+    let single = if ends_like_one || quote_follows(lines, i + 1) {
+        attribution_in(&first.lower, true)
+    } else {
+        None
+    };
     if single.as_ref().is_some_and(|found| !found.weak) {
         return single;
     }
@@ -104,7 +115,14 @@ pub(super) fn attribution(lines: &[Line], i: usize) -> Option<Attribution> {
     let may_wrap = OPENINGS.starts(&first.lower)
         || first.lower.ends_with('<')
         || first.lower.starts_with(|c: char| c.is_ascii_digit());
-    if !may_wrap {
+    // ... and one of the next three lines ends with the colon.
+    let ends_within = lines
+        .iter()
+        .skip(i + 1)
+        .take(3)
+        .take_while(|line| !line.is_blank() && !line.is_quoted())
+        .any(|line| line.lower.ends_with([':', '：']));
+    if !may_wrap || !ends_within {
         return single;
     }
     let mut joined = first.lower.to_string();
@@ -137,6 +155,15 @@ pub(super) fn attribution(lines: &[Line], i: usize) -> Option<Attribution> {
     wrapped.or(single)
 }
 
+/// The next line with text is a `>` quote.
+pub(super) fn quote_follows(lines: &[Line], from: usize) -> bool {
+    lines
+        .iter()
+        .skip(from)
+        .find(|line| !line.is_blank())
+        .is_some_and(Line::is_quoted)
+}
+
 /// `lower` (a trimmed, lower-case line, or wrapped lines joined) as an attribution.
 /// `own_line`: it is one line, which may begin with the person's own sentence.
 fn attribution_in(lower: &str, own_line: bool) -> Option<Attribution> {
@@ -154,9 +181,13 @@ fn attribution_in(lower: &str, own_line: bool) -> Option<Attribution> {
     if head.is_empty() {
         return None;
     }
-    let dated = head.chars().any(|c| c.is_ascii_digit());
+    let dated = head.bytes().any(|b| b.is_ascii_digit());
     let addressed = head.contains('@') || head.ends_with('>');
     let opens = OPENINGS.starts(head);
+    // Every kind below needs one of the three: most lines are gone before the verb search.
+    if !(dated || addressed || opens) {
+        return None;
+    }
     // The verb last ("… wrote"), or the author after it ("… schrieb Max <max@example.de>").
     let mut verb_last = false;
     let mut author_after = false;

@@ -23,7 +23,7 @@ mod tests;
 
 use std::borrow::Cow;
 
-use headers::{Start, attribution, header_block, separator};
+use headers::{Attribution, Start, attribution, header_block, quote_follows, separator};
 use phrases::{CLOSINGS, NOTICES, SIGNATURES};
 
 /// A closing is a signature only when at most this many short lines follow it.
@@ -59,12 +59,18 @@ pub fn extract_reply(text: &str, author: Option<&str>) -> Option<String> {
         None => text.lines().map(Line::new).collect(),
     };
     let lines = split_trailing_attributions(lines);
-    let (end, forwarded) = match earlier_message(&lines) {
+    // Both passes below ask each line whether it is an attribution: asked once.
+    let attributions: Vec<Option<Attribution>> =
+        (0..lines.len()).map(|i| attribution(&lines, i)).collect();
+    let (end, forwarded) = match earlier_message(&lines, &attributions) {
         Some((at, Start::Original)) => (at, None),
         Some((at, Start::Forward)) => (at, Some(at)),
         None => (lines.len(), None),
     };
-    let own = without_marked_quotes(lines.get(..end).unwrap_or_default());
+    let own = without_marked_quotes(
+        lines.get(..end).unwrap_or_default(),
+        attributions.get(..end).unwrap_or_default(),
+    );
     let author = author.map(AuthorName::new);
     let own = tidy(&without_signature(&own, author.as_ref()));
     // A forward is kept as it came, after the person's note: they chose to send it.
@@ -141,7 +147,7 @@ impl AuthorName {
 }
 
 /// Where the first earlier message begins, and whether it is one the person forwards.
-fn earlier_message(lines: &[Line]) -> Option<(usize, Start)> {
+fn earlier_message(lines: &[Line], attributions: &[Option<Attribution>]) -> Option<(usize, Start)> {
     (0..lines.len()).find_map(|i| {
         let line = &lines[i];
         if line.is_blank() || line.is_quoted() {
@@ -160,9 +166,8 @@ fn earlier_message(lines: &[Line]) -> Option<(usize, Start)> {
         }
         // An attribution introduces marked quotes (step 2 removes both) or, when no quote
         // follows it, the unmarked original. A weak one is believed only before a quote.
-        let found = attribution(lines, i)?;
-        (!found.weak && !next_content_is_quoted(lines, i + found.lines))
-            .then_some((i, Start::Original))
+        let found = attributions.get(i)?.as_ref()?;
+        (!found.weak && !quote_follows(lines, i + found.lines)).then_some((i, Start::Original))
     })
 }
 
@@ -186,14 +191,6 @@ fn above_rule(lines: &[Line], i: usize) -> usize {
 /// lists above their footer.
 fn is_rule(trimmed: &str) -> bool {
     trimmed.len() >= 2 && trimmed.chars().all(|c| c == '_')
-}
-
-fn next_content_is_quoted(lines: &[Line], from: usize) -> bool {
-    lines
-        .iter()
-        .skip(from)
-        .find(|line| !line.is_blank())
-        .is_some_and(Line::is_quoted)
 }
 
 /// The person's own text before an attribution on the same line ("Sounds good. On Tue, …
@@ -229,7 +226,10 @@ fn split_trailing_attributions(lines: Vec<Line<'_>>) -> Vec<Line<'_>> {
     split
 }
 
-fn without_marked_quotes<'l, 'a>(lines: &'l [Line<'a>]) -> Vec<&'l Line<'a>> {
+fn without_marked_quotes<'l, 'a>(
+    lines: &'l [Line<'a>],
+    attributions: &[Option<Attribution>],
+) -> Vec<&'l Line<'a>> {
     let mut kept = Vec::with_capacity(lines.len());
     let mut i = 0;
     while i < lines.len() {
@@ -238,8 +238,8 @@ fn without_marked_quotes<'l, 'a>(lines: &'l [Line<'a>]) -> Vec<&'l Line<'a>> {
             i += 1;
             continue;
         }
-        if let Some(found) = attribution(lines, i)
-            && next_content_is_quoted(lines, i + found.lines)
+        if let Some(Some(found)) = attributions.get(i)
+            && quote_follows(lines, i + found.lines)
         {
             i += found.lines;
             continue;
@@ -302,6 +302,9 @@ fn is_hard_signature(line: &Line) -> bool {
 /// few short lines after it.
 fn is_device_signature(lines: &[&Line], i: usize) -> bool {
     let line = lines[i];
+    if !SIGNATURES.starts(&line.lower) {
+        return false;
+    }
     // Outlook's "Get Outlook for Android<https://aka.ms/…>": the link is not a sentence.
     let words = line
         .lower
@@ -315,10 +318,7 @@ fn is_device_signature(lines: &[&Line], i: usize) -> bool {
         .trim_end()
         .trim_end_matches('.')
         .contains([',', '.', ';', '!', '?']);
-    if !SIGNATURES.starts(&line.lower)
-        || sentence_like
-        || line.lower.chars().count() > MAX_DEVICE_SIGNATURE_LEN
-    {
+    if sentence_like || line.lower.chars().count() > MAX_DEVICE_SIGNATURE_LEN {
         return false;
     }
     let after: Vec<&&Line> = lines[i + 1..]

@@ -5,10 +5,10 @@
 //! Sources: the translations Gmail, Outlook (desktop, web, mobile), Apple Mail and Thunderbird
 //! ship, and the mobile mail apps' default signatures.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 /// Verbs (or what stands for one) of attribution lines: "On Tue, Bob wrote:".
 const ATTRIBUTION_VERBS: &[&str] = &[
@@ -453,35 +453,57 @@ pub(super) const CLOSINGS: &[&str] = &[
     "saludos",
 ];
 
-/// A compiled table: which of its phrases a text contains, where.
-pub(super) struct Phrases(AhoCorasick);
+/// A compiled table: which of its phrases a text contains and where (an Aho-Corasick
+/// automaton: one pass over the text for all of them), which it begins with (the phrases by
+/// their first byte: most lines are ruled out by it), and which it is.
+pub(super) struct Phrases {
+    matcher: AhoCorasick,
+    by_first_byte: HashMap<u8, Vec<&'static str>>,
+    exact: HashSet<&'static str>,
+}
 
 impl Phrases {
-    fn new(phrases: &[&str]) -> Phrases {
-        Phrases(AhoCorasick::new(phrases).expect("the phrase tables are constants, and build"))
+    fn new(phrases: &[&'static str]) -> Phrases {
+        // Leftmost-longest: "napisał(a)" rather than "napisał" inside it.
+        let matcher = AhoCorasick::builder()
+            .kind(Some(AhoCorasickKind::DFA))
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(phrases)
+            .expect("the phrase tables are constants, and build");
+        let mut by_first_byte: HashMap<u8, Vec<&'static str>> = HashMap::new();
+        for phrase in phrases {
+            if let Some(&first) = phrase.as_bytes().first() {
+                by_first_byte.entry(first).or_default().push(phrase);
+            }
+        }
+        Phrases {
+            matcher,
+            by_first_byte,
+            exact: phrases.iter().copied().collect(),
+        }
     }
 
-    /// The end offsets of every phrase found in `text`.
-    pub(super) fn ends_in(&self, text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
-        self.0
-            .find_overlapping_iter(text)
+    /// The start and end offsets of every phrase found in `text`.
+    pub(super) fn ends_in<'t>(
+        &'t self,
+        text: &'t str,
+    ) -> impl Iterator<Item = (usize, usize)> + 't {
+        self.matcher
+            .find_iter(text)
             .map(|found| (found.start(), found.end()))
-            .collect::<Vec<_>>()
-            .into_iter()
     }
 
     /// `text` begins with one of the phrases.
     pub(super) fn starts(&self, text: &str) -> bool {
-        self.0
-            .find_overlapping_iter(text)
-            .any(|found| found.start() == 0)
+        text.as_bytes()
+            .first()
+            .and_then(|first| self.by_first_byte.get(first))
+            .is_some_and(|candidates| candidates.iter().any(|phrase| text.starts_with(phrase)))
     }
 
     /// `text` is exactly one of the phrases.
     pub(super) fn is(&self, text: &str) -> bool {
-        self.0
-            .find_overlapping_iter(text)
-            .any(|found| found.start() == 0 && found.end() == text.len())
+        self.exact.contains(text)
     }
 }
 
@@ -504,10 +526,16 @@ static LABELS: LazyLock<HashMap<&'static str, Label>> = LazyLock::new(|| {
 /// The label a header-block line starts with (`From:`, `*De :*`, `发件人：`), if any.
 pub(super) fn label_of(lower: &str) -> Option<Label> {
     let text = lower.trim_start_matches(['*', ' ']);
-    let colon = text.find([':', '：'])?;
+    // A label is a word or two: the colon (or CJK's full-width one, EF BC 9A in UTF-8) comes
+    // within the first few bytes. Bytes, not characters: every line passes here.
+    let head = &text.as_bytes()[..text.len().min(48)];
+    let colon = head
+        .iter()
+        .enumerate()
+        .find(|&(at, &byte)| {
+            byte == b':' || (byte == 0xEF && head.get(at + 1..at + 3) == Some(&[0xBC, 0x9A]))
+        })
+        .map(|(at, _)| at)?;
     let name = text.get(..colon)?.trim_end_matches(['*', ' ', '\u{a0}']);
-    if name.chars().count() > 20 {
-        return None;
-    }
     LABELS.get(name).copied()
 }
