@@ -10,6 +10,7 @@ fuzz_target!(|data: &[u8]| {
         trusted_authserv_ids: vec!["mx.example.org".to_string()],
         // Small, so the header-only path is exercised too.
         max_message_bytes: 16 * 1024,
+        ..MailPolicy::default()
     };
     let _ = analyze(data, &policy);
     if let Ok(text) = std::str::from_utf8(data) {

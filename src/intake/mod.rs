@@ -16,7 +16,7 @@ use crate::config::Secret;
 use crate::conversation::{self, Outcome, Threading};
 use crate::mail::{Analysis, Kind, MailPolicy, analyze};
 use crate::review::ReviewPolicy;
-use crate::store::{Direction, NewMessage, Store, StoreError, Tx, content_hash};
+use crate::store::{Direction, FolderEra, NewMessage, Store, StoreError, Tx, content_hash};
 use crate::sync::orgs_to_sync;
 use crate::wake::{OutboxWake, SyncTrigger};
 
@@ -105,6 +105,10 @@ fn file_group(
         ..
     } = place;
     let uidvalidity = *uidvalidity;
+    let era = FolderEra {
+        folder,
+        uidvalidity,
+    };
     let mut filed = Filed::default();
     let record = |outcome: Option<Analysis>, uid: u32, filed: &mut Filed| {
         match outcome {
@@ -117,16 +121,16 @@ fn file_group(
         filed.processed.push(uid);
     };
     let uids: Vec<u32> = mails.iter().map(|mail| mail.uid).collect();
-    if !store.any_intake_attempts(folder, uidvalidity, &uids)? {
+    if !store.any_intake_attempts(era, &uids)? {
         // The usual case: the whole group counted in one commit and stored in another.
-        store.write(|tx| tx.count_intake_attempts(folder, uidvalidity, &uids))?;
+        store.write(|tx| tx.count_intake_attempts(era, &uids))?;
         let outcomes = store.write(|tx| {
             let mut outcomes = Vec::with_capacity(mails.len());
             for mail in mails {
                 let outcome = ingest_into(tx, &reading, folder, uidvalidity, mail)?;
                 outcomes.push((mail.uid, outcome));
             }
-            tx.clear_intake_attempts(folder, uidvalidity, &uids)?;
+            tx.clear_intake_attempts(era, &uids)?;
             Ok::<_, StoreError>(outcomes)
         })?;
         for (uid, outcome) in outcomes {
@@ -137,7 +141,7 @@ fn file_group(
     // An earlier try at these mails never finished: one mail at a time, so a mail that brings
     // patdesk down is found and set aside.
     for mail in mails {
-        let attempts = store.write(|tx| tx.count_intake_attempt(folder, uidvalidity, mail.uid))?;
+        let attempts = store.write(|tx| tx.count_intake_attempt(era, mail.uid))?;
         if attempts > MAX_ATTEMPTS {
             let headers = FetchedMail {
                 uid: mail.uid,
@@ -146,14 +150,14 @@ fn file_group(
             };
             store.write(|tx| {
                 ingest_into(tx, &reading, folder, uidvalidity, &headers)?;
-                tx.clear_intake_attempts(folder, uidvalidity, &[mail.uid])
+                tx.clear_intake_attempts(era, &[mail.uid])
             })?;
             filed.quarantined.push(mail.uid);
             continue;
         }
         let outcome = store.write(|tx| {
             let outcome = ingest_into(tx, &reading, folder, uidvalidity, mail)?;
-            tx.clear_intake_attempts(folder, uidvalidity, &[mail.uid])?;
+            tx.clear_intake_attempts(era, &[mail.uid])?;
             Ok::<_, StoreError>(outcome)
         })?;
         record(outcome, mail.uid, &mut filed);

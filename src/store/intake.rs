@@ -6,6 +6,13 @@ use rusqlite::{OptionalExtension, params};
 use super::{StoreError, Tx};
 
 /// Where intake is in one folder.
+/// A folder in one UIDVALIDITY era: where a UID names one mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FolderEra<'a> {
+    pub folder: &'a str,
+    pub uidvalidity: u32,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MailboxPosition {
     pub uidvalidity: u32,
@@ -54,8 +61,7 @@ impl super::Store {
     /// Whether any of `uids` was tried before without finishing.
     pub fn any_intake_attempts(
         &self,
-        mailbox: &str,
-        uidvalidity: u32,
+        era: FolderEra<'_>,
         uids: &[u32],
     ) -> Result<bool, StoreError> {
         Ok(self
@@ -64,9 +70,10 @@ impl super::Store {
                 "SELECT EXISTS (SELECT 1 FROM intake_attempts
                  WHERE mailbox = ?1 AND uidvalidity = ?2 AND uid IN (SELECT value FROM json_each(?3)))",
             )?
-            .query_row(params![mailbox, uidvalidity, json_list(uids)], |row| {
-                row.get(0)
-            })?)
+            .query_row(
+                params![era.folder, era.uidvalidity, json_list(uids)],
+                |row| row.get(0),
+            )?)
     }
 }
 
@@ -137,12 +144,7 @@ impl Tx<'_> {
     }
 
     /// Counts an attempt before it is made; returns how many there have been, this one included.
-    pub fn count_intake_attempt(
-        &self,
-        mailbox: &str,
-        uidvalidity: u32,
-        uid: u32,
-    ) -> Result<u32, StoreError> {
+    pub fn count_intake_attempt(&self, era: FolderEra<'_>, uid: u32) -> Result<u32, StoreError> {
         Ok(self
             .tx
             .prepare_cached(
@@ -150,48 +152,48 @@ impl Tx<'_> {
                  ON CONFLICT (mailbox, uidvalidity, uid) DO UPDATE SET attempts = attempts + 1
                  RETURNING attempts",
             )?
-            .query_row(params![mailbox, uidvalidity, uid], |row| row.get(0))?)
+            .query_row(params![era.folder, era.uidvalidity, uid], |row| {
+                row.get(0)
+            })?)
     }
 
     /// Counts one try at each of `uids` in one statement: a whole batch's try is counted
     /// before it is made.
     pub fn count_intake_attempts(
         &self,
-        mailbox: &str,
-        uidvalidity: u32,
+        era: FolderEra<'_>,
         uids: &[u32],
     ) -> Result<(), StoreError> {
         self.for_uids(
             "INSERT INTO intake_attempts (mailbox, uidvalidity, uid, attempts)
              SELECT ?1, ?2, value, 1 FROM json_each(?3) WHERE true
              ON CONFLICT (mailbox, uidvalidity, uid) DO UPDATE SET attempts = attempts + 1",
-            (mailbox, uidvalidity, uids),
+            era,
+            uids,
         )
     }
 
     /// Forgets the tries at `uids`, once they are stored.
     pub fn clear_intake_attempts(
         &self,
-        mailbox: &str,
-        uidvalidity: u32,
+        era: FolderEra<'_>,
         uids: &[u32],
     ) -> Result<(), StoreError> {
         self.for_uids(
             "DELETE FROM intake_attempts WHERE mailbox = ?1 AND uidvalidity = ?2
              AND uid IN (SELECT value FROM json_each(?3))",
-            (mailbox, uidvalidity, uids),
+            era,
+            uids,
         )
     }
 
     /// Runs `sql` with ?1 = the mailbox, ?2 = its UIDVALIDITY, ?3 = the UIDs as a JSON list.
-    fn for_uids(
-        &self,
-        sql: &str,
-        (mailbox, uidvalidity, uids): (&str, u32, &[u32]),
-    ) -> Result<(), StoreError> {
-        self.tx
-            .prepare_cached(sql)?
-            .execute(params![mailbox, uidvalidity, json_list(uids)])?;
+    fn for_uids(&self, sql: &str, era: FolderEra<'_>, uids: &[u32]) -> Result<(), StoreError> {
+        self.tx.prepare_cached(sql)?.execute(params![
+            era.folder,
+            era.uidvalidity,
+            json_list(uids)
+        ])?;
         Ok(())
     }
 }

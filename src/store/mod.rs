@@ -30,7 +30,7 @@ pub use chain::{Break, ChainHead, GENESIS, Verification};
 pub use checkpoint::Checkpointer;
 pub use github_side::{Alert, QueuedPush};
 pub use health::{Counts, PartHealth};
-pub use intake::MailboxPosition;
+pub use intake::{FolderEra, MailboxPosition};
 pub use messages::{Direction, MessageRecord, NewMessage, UnverifiedAnswer, content_hash};
 pub use outbox::{OutgoingMail, UnansweredQuestion};
 pub use queue::{OutboxRecord, PushRecord, Resend};
