@@ -40,10 +40,10 @@ const WRAPPED_QUOTE_LEN: usize = 60;
 /// From display name: a closing block that starts with it ("Frank Ng | Engineer", or just
 /// "Frank") is a signature.
 pub fn extract_reply(text: &str, author: Option<&str>) -> Option<String> {
-    // Lower-cased once for the whole mail where that keeps byte offsets: each line then
-    // borrows its lower-case form instead of allocating one.
-    let whole_lower = same_length_lowercase(text);
-    let lines: Vec<Line> = match &whole_lower {
+    // Lower-cased once for the whole mail when it is ASCII, the usual case: the byte offsets
+    // then match, and each line borrows its lower-case form instead of allocating one.
+    let ascii_lower = text.is_ascii().then(|| text.to_ascii_lowercase());
+    let lines: Vec<Line> = match &ascii_lower {
         Some(lower) => text
             .lines()
             .map(|line| {
@@ -82,25 +82,6 @@ pub fn extract_reply(text: &str, author: Option<&str>) -> Option<String> {
         (Some(own), Some(forwarded)) => Some(format!("{own}\n\n{forwarded}")),
         (own, forwarded) => own.or(forwarded),
     }
-}
-
-/// `text` lower-cased, when that keeps every character's length in bytes: ASCII, and most of
-/// what other scripts write (Cyrillic, Greek, CJK, accented Latin). Otherwise `None`, and each
-/// line is lower-cased on its own.
-fn same_length_lowercase(text: &str) -> Option<String> {
-    if text.is_ascii() {
-        return Some(text.to_ascii_lowercase());
-    }
-    let mut lower = String::with_capacity(text.len());
-    for c in text.chars() {
-        let mut lowered = c.to_lowercase();
-        let first = lowered.next()?;
-        if lowered.next().is_some() || first.len_utf8() != c.len_utf8() {
-            return None;
-        }
-        lower.push(first);
-    }
-    Some(lower)
 }
 
 /// A line of the mail, with its trimmed lower-case form computed once: every rule below
