@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::config::{AlertsConfig, Secret};
 use crate::mail::{AlertMail, Outgoing};
-use crate::store::{Alert, Store, StoreError};
+use crate::store::{Alert, Part, Store, StoreError};
 
 /// What one round of delivery did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -118,12 +118,12 @@ async fn post(client: &reqwest::Client, url: &Secret, alert: &Alert) -> Result<(
 /// The alert a part's lasting failure raises, for the parts the service's health rests on:
 /// intake, signing in (the token endpoint), and each org's sync.
 pub fn stall_alert(part: &str) -> Option<&'static str> {
-    match part {
-        "imap" => Some("intake_stalled"),
+    match Part::named(part)? {
+        Part::Imap => Some("intake_stalled"),
         // The token endpoint refuses or cannot be reached: intake and sending wait on it.
-        "oauth2" => Some("sign_in_stalled"),
-        other if other.starts_with("github:") => Some("sync_stalled"),
-        _ => None,
+        Part::Oauth2 => Some("sign_in_stalled"),
+        Part::Github(_) => Some("sync_stalled"),
+        Part::ImapIdle | Part::Smtp | Part::GithubPush => None,
     }
 }
 

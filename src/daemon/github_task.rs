@@ -11,7 +11,7 @@ use tokio::time::{Instant, sleep_until};
 use crate::config::TeamConfig;
 use crate::control::SyncNow;
 use crate::github::GithubClient;
-use crate::store::Store;
+use crate::store::{Part, Store};
 use crate::sync::{PushReport, SyncOptions, SyncReport, push_decisions, sync_org};
 use crate::wake::OutboxWake;
 
@@ -145,7 +145,7 @@ async fn sync_and_push(
     for org in orgs {
         let outcome = sync_org(client, store, org, options).await;
         store.report_health(
-            &format!("github:{org}"),
+            Part::Github(org),
             outcome.as_ref().err().map(ToString::to_string).as_deref(),
         );
         match outcome {
@@ -168,7 +168,7 @@ async fn sync_and_push(
     }
     let pushed = push_decisions(client, store, team).await;
     store.report_health(
-        "github_push",
+        Part::GithubPush,
         pushed.as_ref().err().map(ToString::to_string).as_deref(),
     );
     match pushed {

@@ -7,7 +7,7 @@ use tokio::sync::watch;
 
 use crate::conversation::{self, Reminders};
 use crate::smtp::{CopiesFiled, Sender};
-use crate::store::Store;
+use crate::store::{Part, Store};
 use crate::wake::OutboxWake;
 
 /// How often the outbox is looked at when nobody asks: a transient refusal is retried this late.
@@ -74,12 +74,12 @@ pub(super) async fn run(mut task: OutboxTask) {
                     held = report.held,
                     "outbox"
                 );
-                task.store.report_health("smtp", None);
+                task.store.report_health(Part::Smtp, None);
                 failing = false;
             }
             Ok(report) if report.retrying > 0 => {
                 task.store
-                    .report_health("smtp", Some("the mail server is not accepting mail"));
+                    .report_health(Part::Smtp, Some("the mail server is not accepting mail"));
                 if !failing {
                     tracing::warn!(
                         waiting = report.retrying,

@@ -32,7 +32,7 @@ use crate::backoff::jittered;
 use crate::config::Acknowledge;
 use crate::intake::{FilingError, Intake};
 use crate::oauth::Credential;
-use crate::store::{Store, StoreError};
+use crate::store::{Part, Store, StoreError};
 
 /// The keyword that marks handled mail in flag mode.
 pub const PROCESSED_KEYWORD: &str = "$PatdeskProcessed";
@@ -90,10 +90,11 @@ impl MailboxWatch {
                 // Not a failure: a new session with a new token, at once.
                 Ok(Ended::TokenDue) => backoff = Duration::from_secs(1),
                 Err(error) => {
-                    self.store.report_health("imap", Some(&error.to_string()));
+                    self.store
+                        .report_health(Part::Imap, Some(&error.to_string()));
                     if let ImapError::Connect(ConnectError::Token(token_error)) = &error {
                         self.store
-                            .report_health("oauth2", Some(&token_error.to_string()));
+                            .report_health(Part::Oauth2, Some(&token_error.to_string()));
                     }
                     if healthy != Some(false) {
                         tracing::warn!(%error, "mail intake failing; reconnecting with backoff");
@@ -118,7 +119,7 @@ impl MailboxWatch {
     ) -> Result<Ended, ImapError> {
         let mut session = self.imap.open_session().await?;
         if matches!(self.imap.credential, Credential::Oauth2(_)) {
-            self.store.report_health("oauth2", None);
+            self.store.report_health(Part::Oauth2, None);
         }
         if *healthy != Some(true) {
             tracing::info!(
@@ -152,7 +153,7 @@ impl MailboxWatch {
                 Credential::Password(_) => longest_wait,
             };
             let report = self.catch_up(&mut session).await?;
-            self.store.report_health("imap", None);
+            self.store.report_health(Part::Imap, None);
             if report != CatchUp::default() {
                 tracing::info!(
                     ingested = report.ingested,
@@ -183,7 +184,7 @@ impl MailboxWatch {
                     outcome = waiting => {
                         let outcome = outcome.map_err(|e| ImapError::Imap { during: "IDLE".to_string(), error: e.to_string() })?;
                         if matches!(outcome, async_imap::extensions::idle::IdleResponse::NewData(_)) {
-                            self.store.report_health("imap_idle", None);
+                            self.store.report_health(Part::ImapIdle, None);
                         }
                         false
                     }

@@ -27,7 +27,7 @@ use crate::config::{Secret, SendLimits, SentCopy, SmtpConfig};
 use crate::mail::compose::{Envelope, Templates, compose, signed_message_id};
 use crate::mail::{Outgoing, OutgoingKind};
 use crate::oauth::Credential;
-use crate::store::{OutgoingMail, Store, StoreError};
+use crate::store::{OutgoingMail, Part, Store, StoreError};
 use connection::{Connection, Transport};
 
 #[derive(Debug, thiserror::Error)]
@@ -129,9 +129,9 @@ impl Sender {
         if self.connection.uses_tokens() {
             match &outcome {
                 Err(NotReady::Token(error)) => {
-                    store.report_health("oauth2", Some(&error.to_string()))
+                    store.report_health(Part::Oauth2, Some(&error.to_string()))
                 }
-                _ => store.report_health("oauth2", None),
+                _ => store.report_health(Part::Oauth2, None),
             }
         }
         outcome.ok()

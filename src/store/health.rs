@@ -6,8 +6,53 @@ use serde::Serialize;
 
 use super::StoreError;
 
-/// One part of the daemon (`imap`, `imap_idle`, `github:<org>`, `github_push`, `smtp`): when
-/// it last worked, and since when it has been failing.
+/// A part of the daemon that reports how it is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part<'a> {
+    /// Mail intake's IMAP session.
+    Imap,
+    /// New mail reported by IDLE.
+    ImapIdle,
+    /// Getting OAuth 2 tokens to sign in with.
+    Oauth2,
+    /// Sending the outbox.
+    Smtp,
+    /// Syncing one organisation.
+    Github(&'a str),
+    /// Carrying decisions to GitHub.
+    GithubPush,
+}
+
+impl Part<'_> {
+    /// The name the health table (and `patdesk status`) knows it by.
+    pub fn name(self) -> std::borrow::Cow<'static, str> {
+        match self {
+            Part::Imap => "imap".into(),
+            Part::ImapIdle => "imap_idle".into(),
+            Part::Oauth2 => "oauth2".into(),
+            Part::Smtp => "smtp".into(),
+            Part::Github(org) => format!("github:{org}").into(),
+            Part::GithubPush => "github_push".into(),
+        }
+    }
+}
+
+impl<'a> Part<'a> {
+    /// The part a stored name is, if any.
+    pub fn named(name: &'a str) -> Option<Part<'a>> {
+        match name {
+            "imap" => Some(Part::Imap),
+            "imap_idle" => Some(Part::ImapIdle),
+            "oauth2" => Some(Part::Oauth2),
+            "smtp" => Some(Part::Smtp),
+            "github_push" => Some(Part::GithubPush),
+            other => other.strip_prefix("github:").map(Part::Github),
+        }
+    }
+}
+
+/// One part of the daemon (its [`Part::name`]): when it last worked, and since when it has been
+/// failing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct PartHealth {
     pub part: String,
@@ -33,9 +78,10 @@ impl super::Store {
     /// Records that `part` worked just now, or failed with `error`; a failure keeps the time
     /// the failing began. Best effort: a pulse that cannot be written is logged, and the work
     /// it describes goes on.
-    pub fn report_health(&self, part: &str, error: Option<&str>) {
-        if let Err(problem) = self.write_health(part, error) {
-            tracing::warn!(%problem, part, "cannot record the daemon's health");
+    pub fn report_health(&self, part: Part<'_>, error: Option<&str>) {
+        let part = part.name();
+        if let Err(problem) = self.write_health(&part, error) {
+            tracing::warn!(%problem, part = %part, "cannot record the daemon's health");
         }
     }
 
