@@ -187,6 +187,20 @@ fn a_misspelt_key_is_named_with_the_accepted_ones() {
     assert!(message.contains("trusted_authserv_id"), "{message}");
     assert!(message.contains("trusted_authserv_ids"), "{message}");
     assert!(message.contains("line 2"), "{message}");
+
+    // [mailbox] and [smtp] share their server keys: a misspelt key there is a problem of its
+    // own, named with what is accepted, beside the others.
+    let found = problems(Config::from_toml(
+        "[mailbox]\nhots = \"imap.example.org\"\nusername = \"u\"\naddress = \"a@example.org\"\n\
+         password = { file = \"p\" }\n[smtp]\nhost = \"smtp.example.org\"\nfrom = \"a@example.org\"\nfom = \"x\"\n",
+        Path::new("patdesk.toml"),
+        None,
+    ));
+    let keys: Vec<&str> = found.iter().map(|(key, _)| key.as_str()).collect();
+    assert!(keys.contains(&"mailbox.hots") && keys.contains(&"mailbox.host"), "{found:?}");
+    assert!(keys.contains(&"smtp.fom"), "{found:?}");
+    let hots = found.iter().find(|(key, _)| key == "mailbox.hots").expect("hots");
+    assert!(hots.1.contains("accepted are") && hots.1.contains("host"), "{found:?}");
 }
 
 #[test]

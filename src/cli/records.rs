@@ -93,12 +93,19 @@ pub(super) fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
     Ok(())
 }
 
-/// "2 attempt(s), last error: …" for something sent out (a mail, a decision to GitHub).
-fn tries(attempts: impl std::fmt::Display, last_error: Option<&str>) -> String {
-    match last_error {
-        Some(error) => format!("{attempts} attempt(s), last error: {error}"),
-        None => format!("{attempts} attempt(s)"),
-    }
+/// "  AT WHAT: STATE (2 attempt(s), last error: …)" for something sent out: a mail, or a
+/// decision to GitHub.
+fn sent_line(
+    at: &str,
+    what: &str,
+    state: &str,
+    attempts: impl std::fmt::Display,
+    last_error: Option<&str>,
+) -> String {
+    let error = last_error
+        .map(|error| format!(", last error: {error}"))
+        .unwrap_or_default();
+    format!("  {at} {what}: {state} ({attempts} attempt(s){error})\n")
 }
 
 pub(super) fn or_dash(value: Option<&str>) -> String {
@@ -256,13 +263,13 @@ pub fn show(context: &Context, args: &ShowArgs) -> Result<(), Failure> {
         }
     }
     for mail in &outbox {
-        out.push_str(&format!(
-            "  {} out {} to {}: {} ({})\n",
-            mail.created_at,
-            mail.kind,
-            mail.recipient,
-            mail.state,
-            tries(mail.attempts, mail.last_error.as_deref()),
+        let what = format!("out {} to {}", mail.kind, mail.recipient);
+        out.push_str(&sent_line(
+            &mail.created_at,
+            &what,
+            &mail.state,
+            mail.attempts,
+            mail.last_error.as_deref(),
         ));
     }
 
@@ -276,12 +283,12 @@ pub fn show(context: &Context, args: &ShowArgs) -> Result<(), Failure> {
         out.push_str("  nothing sent to GitHub\n");
     }
     for push in &pushes {
-        out.push_str(&format!(
-            "  {} {}: {} ({})\n",
-            push.created_at,
-            push.action,
-            push.state,
-            tries(push.attempts, push.last_error.as_deref()),
+        out.push_str(&sent_line(
+            &push.created_at,
+            &push.action,
+            &push.state,
+            push.attempts,
+            push.last_error.as_deref(),
         ));
     }
 

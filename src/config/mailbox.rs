@@ -146,13 +146,30 @@ impl super::Validator {
         let preset = provider.preset();
         let (host, port, security) = self.preset_server(
             "mailbox",
-            (raw.host, raw.port, raw.security),
+            (raw.server.host, raw.server.port, raw.server.security),
             preset.as_ref().map(|p| &p.imap),
             provider,
         );
-        let endpoint = self.endpoint("mailbox", host, port, security, raw.ca_file, (993, 143));
-        let username = self.required_text("mailbox.username", raw.username);
-        let sign_in = self.sign_in("mailbox", raw.sign_in, raw.password, has_oauth2);
+        self.unknown_keys(
+            "mailbox",
+            &raw.unknown,
+            &[raw::SERVER_KEYS, raw::MAILBOX_KEYS],
+        );
+        let endpoint = self.endpoint(
+            "mailbox",
+            host,
+            port,
+            security,
+            raw.server.ca_file,
+            (993, 143),
+        );
+        let username = self.required_text("mailbox.username", raw.server.username);
+        let sign_in = self.sign_in(
+            "mailbox",
+            raw.server.sign_in,
+            raw.server.password,
+            has_oauth2,
+        );
         let address = self.required_text("mailbox.address", raw.address);
         if let Some(address) = &address {
             self.address("mailbox.address", address, "pat-requests@example.org");

@@ -254,7 +254,7 @@ impl Validator {
         let mailbox_username = raw
             .mailbox
             .as_ref()
-            .and_then(|mailbox| mailbox.username.clone());
+            .and_then(|mailbox| mailbox.server.username.clone());
         let mailbox = raw
             .mailbox
             .map(|mailbox| self.mailbox(mailbox, provider, has_oauth2));
@@ -342,6 +342,23 @@ impl Validator {
             self.problem(
                 key,
                 format!("is {value:?}: expected an email address such as {example}"),
+            );
+        }
+    }
+
+    /// A problem for each key of `[section]` that is not among `accepted`.
+    fn unknown_keys(&mut self, section: &str, unknown: &raw::UnknownKeys, accepted: &[&[&str]]) {
+        for key in unknown.keys() {
+            let accepted: Vec<&str> = accepted
+                .iter()
+                .flat_map(|keys| keys.iter().copied())
+                .collect();
+            self.problem(
+                &format!("{section}.{key}"),
+                format!(
+                    "is not a key of [{section}]: accepted are {}",
+                    accepted.join(", ")
+                ),
             );
         }
     }

@@ -81,10 +81,9 @@ pub enum RawSentCopy {
     Server,
 }
 
+/// The keys `[mailbox]` and `[smtp]` share: where the server is and how patdesk signs in.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawMailbox {
-    pub provider: Option<RawProvider>,
+pub struct RawServer {
     pub sign_in: Option<RawSignIn>,
     pub host: Option<String>,
     pub port: Option<u16>,
@@ -92,6 +91,21 @@ pub struct RawMailbox {
     pub ca_file: Option<PathBuf>,
     pub username: Option<String>,
     pub password: Option<RawSecret>,
+}
+
+/// Keys a section with a shared part does not know. serde's `deny_unknown_fields` does not
+/// work beside `flatten`, so the validator reports them, with the accepted ones.
+pub type UnknownKeys = std::collections::BTreeMap<String, toml::Value>;
+
+pub const SERVER_KEYS: &[&str] = &[
+    "sign_in", "host", "port", "security", "ca_file", "username", "password",
+];
+
+#[derive(Debug, Deserialize)]
+pub struct RawMailbox {
+    #[serde(flatten)]
+    pub server: RawServer,
+    pub provider: Option<RawProvider>,
     pub address: Option<String>,
     pub folder: Option<String>,
     pub processed_folder: Option<String>,
@@ -103,20 +117,35 @@ pub struct RawMailbox {
     pub command_timeout_seconds: Option<u64>,
     pub poll_seconds: Option<u64>,
     pub idle_refresh_minutes: Option<u64>,
+    #[serde(flatten)]
+    pub unknown: UnknownKeys,
 }
 
+pub const MAILBOX_KEYS: &[&str] = &[
+    "provider",
+    "address",
+    "folder",
+    "processed_folder",
+    "quarantine_folder",
+    "sent_folder",
+    "sent_copy",
+    "plus_addressing",
+    "acknowledge",
+    "command_timeout_seconds",
+    "poll_seconds",
+    "idle_refresh_minutes",
+];
+
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawSmtp {
-    pub sign_in: Option<RawSignIn>,
-    pub host: Option<String>,
-    pub port: Option<u16>,
-    pub security: Option<RawSecurity>,
-    pub ca_file: Option<PathBuf>,
-    pub username: Option<String>,
-    pub password: Option<RawSecret>,
+    #[serde(flatten)]
+    pub server: RawServer,
     pub from: Option<String>,
+    #[serde(flatten)]
+    pub unknown: UnknownKeys,
 }
+
+pub const SMTP_KEYS: &[&str] = &["from"];
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]

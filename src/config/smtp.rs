@@ -2,7 +2,7 @@
 
 use super::mailbox::{Endpoint, SignIn};
 use super::provider::Provider;
-use super::raw::{RawSignIn, RawSmtp};
+use super::raw::{RawSignIn, RawSmtp, SERVER_KEYS, SMTP_KEYS};
 
 #[derive(Debug, Clone)]
 pub struct SmtpConfig {
@@ -26,18 +26,20 @@ impl super::Validator {
         has_oauth2: bool,
     ) -> Option<SmtpConfig> {
         let preset = provider.preset();
+        let server = raw.server;
         let (host, port, security) = self.preset_server(
             "smtp",
-            (raw.host, raw.port, raw.security),
+            (server.host, server.port, server.security),
             preset.as_ref().map(|p| &p.smtp),
             provider,
         );
-        let endpoint = self.endpoint("smtp", host, port, security, raw.ca_file, (465, 587));
-        let oauth2 = raw.sign_in == Some(RawSignIn::Oauth2);
-        let login = match (raw.username, raw.password.is_some() || oauth2) {
+        self.unknown_keys("smtp", &raw.unknown, &[SERVER_KEYS, SMTP_KEYS]);
+        let endpoint = self.endpoint("smtp", host, port, security, server.ca_file, (465, 587));
+        let oauth2 = server.sign_in == Some(RawSignIn::Oauth2);
+        let login = match (server.username, server.password.is_some() || oauth2) {
             (None, false) => None,
             (Some(username), true) => self
-                .sign_in("smtp", raw.sign_in, raw.password, has_oauth2)
+                .sign_in("smtp", server.sign_in, server.password, has_oauth2)
                 .map(|sign_in| SmtpLogin { username, sign_in }),
             (Some(_), false) => {
                 self.problem(

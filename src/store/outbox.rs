@@ -63,11 +63,9 @@ fn mail_in_state(
         "SELECT id, request_id, kind, recipient, payload, message_id, raw, attempts, updated_at
          FROM outbox WHERE state = ?1 ORDER BY id",
     )?;
-    let mut rows = statement.query([state])?;
-    let mut mails = Vec::new();
-    while let Some(row) = rows.next()? {
+    let mails = statement.query_and_then([state], |row| {
         let payload: String = row.get(4)?;
-        mails.push(OutgoingMail {
+        Ok::<_, StoreError>(OutgoingMail {
             id: row.get(0)?,
             request_id: row.get(1)?,
             kind: row.get(2)?,
@@ -78,9 +76,9 @@ fn mail_in_state(
             raw: row.get(6)?,
             attempts: row.get(7)?,
             updated_at: row.get(8)?,
-        });
-    }
-    Ok(mails)
+        })
+    })?;
+    mails.collect()
 }
 
 impl Tx<'_> {

@@ -244,12 +244,10 @@ impl super::Store {
             filter,
         );
         let mut statement = self.conn.prepare(&sql)?;
-        let mut rows = statement.query(params_from_iter(values.iter()))?;
-        let mut summaries = Vec::new();
-        while let Some(row) = rows.next()? {
+        let summaries = statement.query_and_then(params_from_iter(values.iter()), |row| {
             let state: String = row.get(4)?;
             let risk: String = row.get(5)?;
-            summaries.push(RequestSummary {
+            Ok::<_, StoreError>(RequestSummary {
                 id: row.get(0)?,
                 org: row.get(1)?,
                 token_name: row.get(2)?,
@@ -257,9 +255,9 @@ impl super::Store {
                 state: state.parse().map_err(|e| corrupt("state", e))?,
                 risk: risk.parse().map_err(|e| corrupt("risk", e))?,
                 requested_at: row.get(6)?,
-            });
-        }
-        Ok(summaries)
+            })
+        })?;
+        summaries.collect()
     }
 
     /// A request's audit events, oldest first.
