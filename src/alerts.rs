@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::config::{AlertsConfig, Secret};
 use crate::mail::{AlertMail, Outgoing};
-use crate::store::{Alert, Part, Store, StoreError};
+use crate::store::{Alert, AlertKind, Part, Store, StoreError};
 
 /// What one round of delivery did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -79,19 +79,21 @@ impl Notifier {
 
 /// The alert's subject line: what happened, in a few words.
 pub fn summary(alert: &Alert) -> String {
-    let what = match alert.kind.as_str() {
-        "critical_request" => "new critical-risk request",
-        "needs_contact" => "requester needs an address",
-        "requester_unreachable" => "requester unreachable",
-        "token_expiring" => "token about to expire",
-        "token_expired" => "token expired",
-        "github_push_failed" => "decision not carried to GitHub",
-        "sending_paused" => "sending paused by the breaker",
-        "mail_uncertain" => "mail may not have arrived",
-        "intake_stalled" => "mail intake stalled",
-        "sync_stalled" => "GitHub sync stalled",
-        "sign_in_stalled" => "mailbox sign-in failing (OAuth 2 token)",
-        other => other,
+    let what = match AlertKind::named(&alert.kind) {
+        Some(AlertKind::CriticalRequest) => "new critical-risk request",
+        Some(AlertKind::NeedsContact) => "requester needs an address",
+        Some(AlertKind::RequesterUnreachable) => "requester unreachable",
+        Some(AlertKind::AddressReplaced) => "requester's address replaced",
+        Some(AlertKind::TokenExpiring) => "token about to expire",
+        Some(AlertKind::TokenExpired) => "token expired",
+        Some(AlertKind::GithubPushFailed) => "decision not carried to GitHub",
+        Some(AlertKind::GithubPushRefused) => "decision refused before GitHub",
+        Some(AlertKind::SendingPaused) => "sending paused by the breaker",
+        Some(AlertKind::MailUncertain) => "mail may not have arrived",
+        Some(AlertKind::IntakeStalled) => "mail intake stalled",
+        Some(AlertKind::SignInStalled) => "mailbox sign-in failing (OAuth 2 token)",
+        Some(AlertKind::SyncStalled) => "GitHub sync stalled",
+        None => alert.kind.as_str(),
     };
     match alert.request_id {
         Some(id) => format!("{what} (PAT-{id})"),
@@ -117,12 +119,12 @@ async fn post(client: &reqwest::Client, url: &Secret, alert: &Alert) -> Result<(
 
 /// The alert a part's lasting failure raises, for the parts the service's health rests on:
 /// intake, signing in (the token endpoint), and each org's sync.
-pub fn stall_alert(part: &str) -> Option<&'static str> {
+pub fn stall_alert(part: &str) -> Option<AlertKind> {
     match Part::named(part)? {
-        Part::Imap => Some("intake_stalled"),
+        Part::Imap => Some(AlertKind::IntakeStalled),
         // The token endpoint refuses or cannot be reached: intake and sending wait on it.
-        Part::Oauth2 => Some("sign_in_stalled"),
-        Part::Github(_) => Some("sync_stalled"),
+        Part::Oauth2 => Some(AlertKind::SignInStalled),
+        Part::Github(_) => Some(AlertKind::SyncStalled),
         Part::ImapIdle | Part::Smtp | Part::GithubPush => None,
     }
 }

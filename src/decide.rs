@@ -15,7 +15,7 @@ use crate::lifecycle::{Action, Member, PushAction, Refusal, RevokeReason, transi
 use crate::mail::{DecisionMail, Outgoing, is_address};
 use crate::request::RequestState;
 use crate::review::{ReviewPolicy, Risk};
-use crate::store::{NewRequest, RequestRecord, Resend, Store, StoreError, Tx};
+use crate::store::{AlertKind, NewRequest, RequestRecord, Resend, Store, StoreError, Tx};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DecideError {
@@ -279,7 +279,7 @@ pub fn contact(
             tx.record_owner_email(record.id, &member.login, email, "engineer")?;
             let redirected = tx.redirect_queued_mail(record.id, email)?;
             tx.raise_alert(
-                "address_replaced",
+                AlertKind::AddressReplaced,
                 Some(record.id),
                 &format!(
                     "{} replaced the address of {} (PAT-{id}): {old} -> {email}; {redirected} queued mail(s) follow the new address",

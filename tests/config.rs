@@ -197,10 +197,19 @@ fn a_misspelt_key_is_named_with_the_accepted_ones() {
         None,
     ));
     let keys: Vec<&str> = found.iter().map(|(key, _)| key.as_str()).collect();
-    assert!(keys.contains(&"mailbox.hots") && keys.contains(&"mailbox.host"), "{found:?}");
+    assert!(
+        keys.contains(&"mailbox.hots") && keys.contains(&"mailbox.host"),
+        "{found:?}"
+    );
     assert!(keys.contains(&"smtp.fom"), "{found:?}");
-    let hots = found.iter().find(|(key, _)| key == "mailbox.hots").expect("hots");
-    assert!(hots.1.contains("accepted are") && hots.1.contains("host"), "{found:?}");
+    let hots = found
+        .iter()
+        .find(|(key, _)| key == "mailbox.hots")
+        .expect("hots");
+    assert!(
+        hots.1.contains("accepted are") && hots.1.contains("host"),
+        "{found:?}"
+    );
 }
 
 #[test]

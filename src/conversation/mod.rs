@@ -21,7 +21,7 @@ use crate::mail::compose::verify_message_id;
 use crate::mail::{Analysis, Authenticity, Kind, ReplyTrust};
 use crate::request::RequestState;
 use crate::review::{Review, ReviewPolicy, review};
-use crate::store::{RequestRecord, StoreError, Tx};
+use crate::store::{AlertKind, RequestRecord, StoreError, Tx};
 
 /// What a conversation needs to know besides the mail.
 pub struct Threading<'a> {
@@ -278,7 +278,7 @@ fn bounce(
         )?;
     }
     tx.raise_alert(
-        "requester_unreachable",
+        AlertKind::RequesterUnreachable,
         Some(id),
         &format!(
             "Mail to {} ({}, PAT-{id}) bounced: {}. Give another address with `patdesk contact {id} --email ADDRESS --by LOGIN`",

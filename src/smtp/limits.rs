@@ -7,7 +7,7 @@
 use jiff::{SignedDuration, Timestamp};
 
 use crate::config::SendLimits;
-use crate::store::{Store, StoreError, format_time};
+use crate::store::{AlertKind, Store, StoreError, format_time};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateLimits {
@@ -65,7 +65,7 @@ impl RateLimits {
 
     /// Raises the team's alert for a pause, once per breaker window.
     pub fn alert_pause(&self, store: &mut Store, waiting: usize) -> Result<(), StoreError> {
-        if store.alert_raised_since(PAUSE_ALERT, &since(self.breaker_window))? {
+        if store.alert_raised_since(AlertKind::SendingPaused, &since(self.breaker_window))? {
             return Ok(());
         }
         let message = format!(
@@ -74,7 +74,10 @@ impl RateLimits {
             self.breaker_count,
             self.breaker_window.as_mins()
         );
-        store.write(|tx| tx.raise_alert(PAUSE_ALERT, None, &message).map(drop))
+        store.write(|tx| {
+            tx.raise_alert(AlertKind::SendingPaused, None, &message)
+                .map(drop)
+        })
     }
 }
 
@@ -88,4 +91,5 @@ fn since(window: SignedDuration) -> String {
     )
 }
 
-pub const PAUSE_ALERT: &str = "sending_paused";
+/// The alert a paused outbox raises, by its stored name.
+pub const PAUSE_ALERT: &str = AlertKind::SendingPaused.as_str();

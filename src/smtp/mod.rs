@@ -27,7 +27,7 @@ use crate::config::{Secret, SendLimits, SentCopy, SmtpConfig};
 use crate::mail::compose::{Envelope, Templates, compose, signed_message_id};
 use crate::mail::{Outgoing, OutgoingKind};
 use crate::oauth::Credential;
-use crate::store::{OutgoingMail, Part, Store, StoreError};
+use crate::store::{AlertKind, OutgoingMail, Part, Store, StoreError};
 use connection::{Connection, Transport};
 
 #[derive(Debug, thiserror::Error)]
@@ -157,7 +157,7 @@ impl Sender {
             let interrupted = tx.settle_interrupted_sends()?;
             if interrupted > 0 {
                 tx.raise_alert(
-                    "mail_uncertain",
+                    AlertKind::MailUncertain,
                     None,
                     &format!(
                         "{interrupted} mail(s) were being sent when patdesk stopped and may have gone; \
@@ -323,7 +323,7 @@ impl Sender {
                     // The conversation broke off: the mail may have gone. Not resent blindly.
                     tx.record_mail_outcome(&mail, "uncertain", Some(&error))?;
                     tx.raise_alert(
-                        "mail_uncertain",
+                        AlertKind::MailUncertain,
                         mail.request_id,
                         &format!(
                             "the {} to {} (outbox mail {}) may not have arrived: the SMTP conversation \

@@ -25,12 +25,75 @@ pub struct QueuedPush {
 #[derive(Debug, Clone, Serialize)]
 pub struct Alert {
     pub id: i64,
+    /// An [`AlertKind`]'s name (kept as read, so an older kind still shows).
     pub kind: String,
     pub request_id: Option<i64>,
     pub message: String,
     pub created_at: String,
     /// When it was told to the team (Slack, mail); `None` while it waits.
     pub delivered_at: Option<String>,
+}
+
+/// What an alert is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertKind {
+    CriticalRequest,
+    NeedsContact,
+    RequesterUnreachable,
+    AddressReplaced,
+    TokenExpiring,
+    TokenExpired,
+    GithubPushFailed,
+    GithubPushRefused,
+    SendingPaused,
+    MailUncertain,
+    IntakeStalled,
+    SignInStalled,
+    SyncStalled,
+}
+
+impl AlertKind {
+    const ALL: [AlertKind; 13] = [
+        AlertKind::CriticalRequest,
+        AlertKind::NeedsContact,
+        AlertKind::RequesterUnreachable,
+        AlertKind::AddressReplaced,
+        AlertKind::TokenExpiring,
+        AlertKind::TokenExpired,
+        AlertKind::GithubPushFailed,
+        AlertKind::GithubPushRefused,
+        AlertKind::SendingPaused,
+        AlertKind::MailUncertain,
+        AlertKind::IntakeStalled,
+        AlertKind::SignInStalled,
+        AlertKind::SyncStalled,
+    ];
+
+    /// The name the alerts table, the audit log and `--json` know it by.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::CriticalRequest => "critical_request",
+            AlertKind::NeedsContact => "needs_contact",
+            AlertKind::RequesterUnreachable => "requester_unreachable",
+            AlertKind::AddressReplaced => "address_replaced",
+            AlertKind::TokenExpiring => "token_expiring",
+            AlertKind::TokenExpired => "token_expired",
+            AlertKind::GithubPushFailed => "github_push_failed",
+            AlertKind::GithubPushRefused => "github_push_refused",
+            AlertKind::SendingPaused => "sending_paused",
+            AlertKind::MailUncertain => "mail_uncertain",
+            AlertKind::IntakeStalled => "intake_stalled",
+            AlertKind::SignInStalled => "sign_in_stalled",
+            AlertKind::SyncStalled => "sync_stalled",
+        }
+    }
+
+    /// The kind a stored name is, if patdesk still knows it.
+    pub fn named(name: &str) -> Option<AlertKind> {
+        AlertKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
+    }
 }
 
 impl super::Store {
@@ -266,10 +329,11 @@ impl Tx<'_> {
 
     pub fn raise_alert(
         &self,
-        kind: &str,
+        kind: AlertKind,
         request_id: Option<i64>,
         message: &str,
     ) -> Result<i64, StoreError> {
+        let kind = kind.as_str();
         self.tx.execute(
             "INSERT INTO alerts (kind, request_id, message, created_at) VALUES (?1, ?2, ?3, ?4)",
             params![kind, request_id, message, self.now],

@@ -28,7 +28,7 @@ use crate::lifecycle::Member;
 pub use audit::{Audit, Mismatch, PushBacking};
 pub use chain::{Break, ChainHead, GENESIS, Verification};
 pub use checkpoint::Checkpointer;
-pub use github_side::{Alert, QueuedPush};
+pub use github_side::{Alert, AlertKind, QueuedPush};
 pub use health::{Counts, Part, PartHealth};
 pub use intake::{FolderEra, MailboxPosition};
 pub use messages::{Direction, MessageRecord, NewMessage, UnverifiedAnswer, content_hash};

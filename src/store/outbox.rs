@@ -182,10 +182,11 @@ impl super::Store {
     /// stalled part alerts once per outage.
     pub fn alert_about_since(
         &self,
-        kind: &str,
+        kind: super::AlertKind,
         part: &str,
         since: &str,
     ) -> Result<bool, StoreError> {
+        let kind = kind.as_str();
         let count: i64 = self.conn.query_row(
             "SELECT COUNT(*) FROM alerts WHERE kind = ?1 AND created_at >= ?2
                 AND instr(message, ?3) = 1",
@@ -196,7 +197,12 @@ impl super::Store {
     }
 
     /// Whether an alert of `kind` was raised since `since`: a paused outbox alerts once.
-    pub fn alert_raised_since(&self, kind: &str, since: &str) -> Result<bool, StoreError> {
+    pub fn alert_raised_since(
+        &self,
+        kind: super::AlertKind,
+        since: &str,
+    ) -> Result<bool, StoreError> {
+        let kind = kind.as_str();
         let count: i64 = self.conn.query_row(
             "SELECT COUNT(*) FROM alerts WHERE kind = ?1 AND created_at >= ?2",
             params![kind, since],

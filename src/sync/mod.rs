@@ -27,7 +27,7 @@ use crate::conversation;
 use crate::github::{GithubClient, GithubError, Grant, PendingRequest};
 use crate::request::{RepositorySelection, RequestState, TokenRequest};
 use crate::review::{ReviewPolicy, review};
-use crate::store::{NewRequest, RequestRecord, Store, StoreError, Tx};
+use crate::store::{AlertKind, NewRequest, RequestRecord, Store, StoreError, Tx};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -298,7 +298,7 @@ fn record_new(
             .map(|finding| finding.why.as_str())
             .collect();
         tx.raise_alert(
-            "critical_request",
+            AlertKind::CriticalRequest,
             Some(id),
             &format!(
                 "New critical-risk request PAT-{id} from {} in {} (token {}): {}",
@@ -316,7 +316,7 @@ fn record_new(
         }
         (RequestState::NeedsContact, _) => {
             tx.raise_alert(
-                "needs_contact",
+                AlertKind::NeedsContact,
                 Some(id),
                 &format!(
                     "No address for {} (request PAT-{id} in {}): give one with `patdesk contact {id} --email ADDRESS --by LOGIN`",
@@ -349,7 +349,7 @@ fn track_expiry(
             json!({ "grant_id": grant.id, "expires_at": expires_at.map(|at| at.to_string()) }),
         )?;
         tx.raise_alert(
-            "token_expired",
+            AlertKind::TokenExpired,
             Some(record.id),
             &format!(
                 "The token \"{name}\" of {} (PAT-{}) has expired",
@@ -367,7 +367,7 @@ fn track_expiry(
         let days_left = left.as_hours() / 24;
         if tx.record_expiry_warning(record.id, &expires_at.to_string(), days_left)? {
             tx.raise_alert(
-                "token_expiring",
+                AlertKind::TokenExpiring,
                 Some(record.id),
                 &format!(
                     "The token \"{name}\" of {} (PAT-{}) expires in {days_left} day(s)",

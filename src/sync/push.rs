@@ -16,7 +16,7 @@ use serde_json::json;
 use crate::config::TeamConfig;
 use crate::github::{GithubClient, GithubError, Ruling};
 use crate::lifecycle::{Authentication, PushAction};
-use crate::store::{QueuedPush, RequestRecord, Store, StoreError, Verification};
+use crate::store::{AlertKind, QueuedPush, RequestRecord, Store, StoreError, Verification};
 
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct PushReport {
@@ -105,7 +105,7 @@ pub async fn push_decisions(
                     json!({ "error": format!("refused: {why}") }),
                 )?;
                 tx.raise_alert(
-                    "github_push_refused",
+                    AlertKind::GithubPushRefused,
                     Some(record.id),
                     &format!(
                         "The {} of PAT-{} was not sent to GitHub: {why}",
@@ -133,7 +133,7 @@ pub async fn push_decisions(
                 Carried::Failed(error) => {
                     tx.record_push_outcome(&push, "failed", json!({ "error": error }))?;
                     tx.raise_alert(
-                        "github_push_failed",
+                        AlertKind::GithubPushFailed,
                         Some(record.id),
                         &format!(
                             "The {} of PAT-{} could not be carried to GitHub: {error}",
