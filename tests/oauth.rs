@@ -30,6 +30,29 @@ fn config_with(dir: &Path, user: &str, oauth2_section: &str) -> Config {
     Config::load(&path).unwrap_or_else(|e| panic!("{e}\n{text}"))
 }
 
+/// The body of an `[oauth2]` for `client`, a Microsoft app of the stand-in's proving itself by
+/// the secret in the file `client-secret`.
+fn microsoft_section(client: &str) -> String {
+    format!(
+        "flow = \"microsoft\"\ntenant_id = \"contoso\"\nclient_id = \"{client}\"\n\
+         client_secret = {{ file = \"client-secret\" }}\ntoken_url = \"{}/contoso/oauth2/v2.0/token\"\n",
+        oauth::url()
+    )
+}
+
+/// Part `name` of `patdesk status --json`, once it is failing.
+fn failing_part(desk: &Desk, name: &str) -> Option<serde_json::Value> {
+    wait_for(30, || {
+        let output = desk.patdesk(&["status", "--json"]);
+        let status: serde_json::Value = serde_json::from_slice(&output.stdout).ok()?;
+        status["parts"]
+            .as_array()?
+            .iter()
+            .find(|part| part["part"] == name && part["failing_since"].is_string())
+            .cloned()
+    })
+}
+
 fn tokens(config: &Config) -> TokenSource {
     TokenSource::new(
         config.oauth2.as_ref().expect("[oauth2]"),
@@ -48,15 +71,7 @@ fn microsoft_client(dir: &Path, user: &str, lifetime: u64) -> (String, Config) {
         "lifetime_seconds": lifetime,
     }));
     secret_file(dir, "client-secret", "the-client-secret\n");
-    let config = config_with(
-        dir,
-        user,
-        &format!(
-            "flow = \"microsoft\"\ntenant_id = \"contoso\"\nclient_id = \"{client_id}\"\n\
-             client_secret = {{ file = \"client-secret\" }}\ntoken_url = \"{}/contoso/oauth2/v2.0/token\"\n",
-            oauth::url()
-        ),
-    );
+    let config = config_with(dir, user, &microsoft_section(&client_id));
     (client_id, config)
 }
 
@@ -487,16 +502,8 @@ fn a_refusing_token_endpoint_shows_in_status_raises_one_alert_and_intake_resumes
     .expect("config");
 
     let _daemon = desk.start_daemon();
-    let failing = wait_for(30, || {
-        let output = desk.patdesk(&["status", "--json"]);
-        let status: serde_json::Value = serde_json::from_slice(&output.stdout).ok()?;
-        status["parts"]
-            .as_array()?
-            .iter()
-            .find(|part| part["part"] == "oauth2" && part["failing_since"].is_string())
-            .cloned()
-    })
-    .unwrap_or_else(|| panic!("the refused token was not recorded\n{}", desk.log()));
+    let failing = failing_part(&desk, "oauth2")
+        .unwrap_or_else(|| panic!("the refused token was not recorded\n{}", desk.log()));
     let error = failing["last_error"].as_str().unwrap_or_default();
     assert!(
         error.contains("invalid_client") && error.contains("AADSTS7000215"),
@@ -768,14 +775,7 @@ fn tokens_that_expire_during_a_run_are_renewed_and_no_mail_is_lost_or_sent_twice
         "scope": MICROSOFT_SCOPE,
         "lifetime_seconds": 10,
     }));
-    let (desk, token_name) = oauth_desk(
-        "oauth-expiry",
-        &format!(
-            "flow = \"microsoft\"\ntenant_id = \"contoso\"\nclient_id = \"{client}\"\n\
-             client_secret = {{ file = \"client-secret\" }}\ntoken_url = \"{}/contoso/oauth2/v2.0/token\"\n",
-            oauth::url()
-        ),
-    );
+    let (desk, token_name) = oauth_desk("oauth-expiry", &microsoft_section(&client));
     desk.write_secret("client-secret", "the-client-secret");
     let _daemon = desk.start_daemon_with(TRACE_JSON);
     let mails = 6;
@@ -830,26 +830,11 @@ fn a_token_dovecot_refuses_is_renewed_once_then_backed_off() {
         "secret": "the-client-secret",
         "scope": MICROSOFT_SCOPE,
     }));
-    let (desk, _) = oauth_desk(
-        "oauth-refused",
-        &format!(
-            "flow = \"microsoft\"\ntenant_id = \"contoso\"\nclient_id = \"{client}\"\n\
-             client_secret = {{ file = \"client-secret\" }}\ntoken_url = \"{}/contoso/oauth2/v2.0/token\"\n",
-            oauth::url()
-        ),
-    );
+    let (desk, _) = oauth_desk("oauth-refused", &microsoft_section(&client));
     desk.write_secret("client-secret", "the-client-secret");
     let _daemon = desk.start_daemon();
-    let failing = wait_for(30, || {
-        let output = desk.patdesk(&["status", "--json"]);
-        let status: serde_json::Value = serde_json::from_slice(&output.stdout).ok()?;
-        status["parts"]
-            .as_array()?
-            .iter()
-            .find(|part| part["part"] == "imap" && part["failing_since"].is_string())
-            .cloned()
-    })
-    .unwrap_or_else(|| panic!("the refusal was not recorded\n{}", desk.log()));
+    let failing = failing_part(&desk, "imap")
+        .unwrap_or_else(|| panic!("the refusal was not recorded\n{}", desk.log()));
     assert!(
         failing["last_error"]
             .as_str()

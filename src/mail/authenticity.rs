@@ -56,8 +56,8 @@ pub fn verdict(message: &Message<'_>, from: Option<&str>, trusted: &[String]) ->
         }
         for result in &results.methods {
             match result.about(from_domain) {
-                Some(Outcome::Pass) => return Authenticity::Verified,
-                Some(Outcome::Fail) => failed = true,
+                Some(Said::Pass) => return Authenticity::Verified,
+                Some(Said::Fail) => failed = true,
                 None => {}
             }
         }
@@ -84,7 +84,8 @@ fn more_than_one_sender(message: &Message<'_>) -> bool {
             .is_some()
 }
 
-enum Outcome {
+/// What one method (dkim, dmarc) said of the From domain.
+enum Said {
     Pass,
     Fail,
 }
@@ -103,7 +104,7 @@ struct MethodResult {
 
 impl MethodResult {
     /// What this result says about mail claiming to come from `from_domain`, if anything.
-    fn about(&self, from_domain: &str) -> Option<Outcome> {
+    fn about(&self, from_domain: &str) -> Option<Said> {
         let applies = match self.method.as_str() {
             // DMARC is evaluated for the From domain itself; the property only confirms it.
             "dmarc" => self
@@ -122,8 +123,8 @@ impl MethodResult {
             return None;
         }
         match self.result.as_str() {
-            "pass" => Some(Outcome::Pass),
-            "fail" => Some(Outcome::Fail),
+            "pass" => Some(Said::Pass),
+            "fail" => Some(Said::Fail),
             _ => None,
         }
     }
