@@ -198,7 +198,6 @@ fn each_grant_asks_the_token_endpoint_as_its_provider_documents() {
             .expect("renewed with the newest refresh token");
     }
     assert_eq!(seen(&refreshing)["issued"], 3);
-    assert_eq!(runtime.block_on(source.obtained()), 3);
 }
 
 #[test]
@@ -743,15 +742,13 @@ fn the_service_reads_and_sends_with_each_sign_in_method() {
                 .unwrap_or_else(|| panic!("{tag}: the mail was not taken in\n{}", desk.log()));
                 assert!(seen(&id)["issued"].as_u64() >= Some(1), "{tag}: {}", seen(&id));
                 assert_no_secrets(&desk.log());
-                tag
             })
         })
         .collect();
     for run in runs {
-        let tag = run
-            .join()
+        // Each thread panics with its method's name and the daemon's log when it fails.
+        run.join()
             .unwrap_or_else(|_| panic!("a sign-in method failed"));
-        assert!(!tag.is_empty());
     }
 }
 

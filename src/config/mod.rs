@@ -348,11 +348,11 @@ impl Validator {
 
     /// A problem for each key of `[section]` that is not among `accepted`.
     fn unknown_keys(&mut self, section: &str, unknown: &raw::UnknownKeys, accepted: &[&[&str]]) {
+        let accepted: Vec<&str> = accepted
+            .iter()
+            .flat_map(|keys| keys.iter().copied())
+            .collect();
         for key in unknown.keys() {
-            let accepted: Vec<&str> = accepted
-                .iter()
-                .flat_map(|keys| keys.iter().copied())
-                .collect();
             self.problem(
                 &format!("{section}.{key}"),
                 format!(

@@ -96,8 +96,6 @@ struct State {
     /// A provider that rotates refresh tokens hands out a new one with each access token.
     refresh_token: Option<Secret>,
     failure: Option<Failure>,
-    /// Tokens obtained since start, for `status` and the tests.
-    obtained: u64,
 }
 
 struct Token {
@@ -181,11 +179,6 @@ impl TokenSource {
         })
     }
 
-    /// How many tokens have been obtained since start.
-    pub async fn obtained(&self) -> u64 {
-        self.inner.state.lock().await.obtained
-    }
-
     async fn obtain(&self, state: &mut State) -> Result<Secret, OauthError> {
         if let Some(failure) = &state.failure {
             let now = Instant::now();
@@ -209,7 +202,6 @@ impl TokenSource {
                     state.refresh_token = Some(Secret::new(rotated));
                 }
                 state.failure = None;
-                state.obtained += 1;
                 tracing::debug!(
                     lifetime_seconds = lifetime.as_secs(),
                     "OAuth 2 access token obtained"

@@ -458,7 +458,8 @@ pub(super) const CLOSINGS: &[&str] = &[
 /// their first byte: most lines are ruled out by it), and which it is.
 pub(super) struct Phrases {
     matcher: AhoCorasick,
-    by_first_byte: HashMap<u8, Vec<&'static str>>,
+    /// Indexed by a phrase's first byte.
+    by_first_byte: Vec<Vec<&'static str>>,
     exact: HashSet<&'static str>,
 }
 
@@ -470,10 +471,10 @@ impl Phrases {
             .match_kind(MatchKind::LeftmostLongest)
             .build(phrases)
             .expect("the phrase tables are constants, and build");
-        let mut by_first_byte: HashMap<u8, Vec<&'static str>> = HashMap::new();
+        let mut by_first_byte = vec![Vec::new(); 256];
         for phrase in phrases {
             if let Some(&first) = phrase.as_bytes().first() {
-                by_first_byte.entry(first).or_default().push(phrase);
+                by_first_byte[usize::from(first)].push(*phrase);
             }
         }
         Phrases {
@@ -497,7 +498,7 @@ impl Phrases {
     pub(super) fn starts(&self, text: &str) -> bool {
         text.as_bytes()
             .first()
-            .and_then(|first| self.by_first_byte.get(first))
+            .and_then(|&first| self.by_first_byte.get(usize::from(first)))
             .is_some_and(|candidates| candidates.iter().any(|phrase| text.starts_with(phrase)))
     }
 
