@@ -24,7 +24,7 @@ mod tests;
 use std::borrow::Cow;
 
 use headers::{Attribution, Start, attribution, header_block, quote_follows, separator};
-use phrases::{CLOSINGS, NOTICES, SIGNATURES};
+use phrases::{CLOSINGS, NOTICES, OPENINGS, SIGNATURES};
 
 /// A closing is a signature only when at most this many short lines follow it.
 const MAX_NAME_BLOCK_LINES: usize = 5;
@@ -40,29 +40,27 @@ const WRAPPED_QUOTE_LEN: usize = 60;
 /// From display name: a closing block that starts with it ("Frank Ng | Engineer", or just
 /// "Frank") is a signature.
 pub fn extract_reply(text: &str, author: Option<&str>) -> Option<String> {
-    // Lower-cased once for the whole mail when it is ASCII, the usual case: the byte offsets
-    // then match, and each line borrows its lower-case form instead of allocating one.
-    let ascii_lower = text.is_ascii().then(|| text.to_ascii_lowercase());
-    let lines: Vec<Line> = match &ascii_lower {
-        Some(lower) => text
-            .lines()
-            .map(|line| {
-                // `line` lies within `text`, so its offset there is its offset in `lower`.
-                let start = line.as_ptr() as usize - text.as_ptr() as usize;
-                let line_lower = lower.get(start..start + line.len()).unwrap_or_default();
-                Line {
+    // Lower-cased once for the whole mail, ASCII letters only, which keeps every byte offset:
+    // each ASCII line (the usual case) borrows its lower-case form from there instead of
+    // allocating one; only a line with other letters gets a full lower-case copy of its own.
+    let ascii_lower = text.to_ascii_lowercase();
+    let lines: Vec<Line> = text
+        .lines()
+        .map(|line| {
+            // `line` lies within `text`, so its offset there is its offset in `ascii_lower`.
+            let start = line.as_ptr() as usize - text.as_ptr() as usize;
+            match ascii_lower.get(start..start + line.len()) {
+                Some(lower) if line.is_ascii() => Line {
                     text: line,
-                    lower: Cow::Borrowed(line_lower.trim()),
-                }
-            })
-            .collect(),
-        None => text.lines().map(Line::new).collect(),
-    };
+                    lower: Cow::Borrowed(lower.trim()),
+                },
+                _ => Line::new(line),
+            }
+        })
+        .collect();
     let lines = split_trailing_attributions(lines);
-    // Both passes below ask each line whether it is an attribution: asked once.
-    let attributions: Vec<Option<Attribution>> =
-        (0..lines.len()).map(|i| attribution(&lines, i)).collect();
-    let (end, forwarded) = match earlier_message(&lines, &attributions) {
+    let (earlier, attributions) = earlier_message(&lines);
+    let (end, forwarded) = match earlier {
         Some((at, Start::Original)) => (at, None),
         Some((at, Start::Forward)) => (at, Some(at)),
         None => (lines.len(), None),
@@ -146,29 +144,39 @@ impl AuthorName {
     }
 }
 
-/// Where the first earlier message begins, and whether it is one the person forwards.
-fn earlier_message(lines: &[Line], attributions: &[Option<Attribution>]) -> Option<(usize, Start)> {
-    (0..lines.len()).find_map(|i| {
-        let line = &lines[i];
+/// Where the first earlier message begins, and whether it is one the person forwards; with
+/// the attribution of each line above it (asked once, for this pass and the next; the lines
+/// below are never asked).
+fn earlier_message(lines: &[Line]) -> (Option<(usize, Start)>, Vec<Option<Attribution>>) {
+    let mut attributions = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate() {
         if line.is_blank() || line.is_quoted() {
-            return None;
+            attributions.push(None);
+            continue;
         }
         if let Some(start) = separator(line) {
-            return Some((i, start));
+            return (Some((i, start)), attributions);
         }
         if is_rule(&line.lower)
             && let Some(start) = header_block(lines, i + 1)
         {
-            return Some((i, start));
+            return (Some((i, start)), attributions);
         }
         if let Some(start) = header_block(lines, i) {
-            return Some((above_rule(lines, i), start));
+            return (Some((above_rule(lines, i), start)), attributions);
         }
         // An attribution introduces marked quotes (step 2 removes both) or, when no quote
         // follows it, the unmarked original. A weak one is believed only before a quote.
-        let found = attributions.get(i)?.as_ref()?;
-        (!found.weak && !quote_follows(lines, i + found.lines)).then_some((i, Start::Original))
-    })
+        let found = attribution(lines, i);
+        if let Some(found) = &found
+            && !found.weak
+            && !quote_follows(lines, i + found.lines)
+        {
+            return (Some((i, Start::Original)), attributions);
+        }
+        attributions.push(found);
+    }
+    (None, attributions)
 }
 
 /// Where a header block at `i` really begins: on the rule of dashes or underscores a client
@@ -199,7 +207,9 @@ fn split_trailing_attributions(lines: Vec<Line<'_>>) -> Vec<Line<'_>> {
     let splits: Vec<(usize, &str, &str)> = lines
         .iter()
         .enumerate()
-        .filter(|(_, line)| line.lower.ends_with([':', '：']) && !line.is_quoted())
+        .filter(|(_, line)| {
+            line.lower.ends_with([':', '：']) && !line.is_quoted() && has_sentence_end(&line.lower)
+        })
         .filter_map(|(i, line)| {
             let at = attribution(std::slice::from_ref(line), 0)?.before?;
             // `at` counts in the trimmed lower-case form; the same number of characters
@@ -224,6 +234,17 @@ fn split_trailing_attributions(lines: Vec<Line<'_>>) -> Vec<Line<'_>> {
         }
     }
     split
+}
+
+/// Somewhere in the line a sentence ends and an attribution's opening word follows ("Sounds
+/// good. On …"): without that, nothing of the person's stands before an attribution on it.
+/// A cheap test that spares the full one for most lines.
+fn has_sentence_end(lower: &str) -> bool {
+    lower.match_indices(['.', '!', '?']).any(|(at, end)| {
+        lower
+            .get(at + end.len()..)
+            .is_some_and(|rest| OPENINGS.starts(rest.trim_start()))
+    })
 }
 
 fn without_marked_quotes<'l, 'a>(
