@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::config::{AlertsConfig, Secret};
 use crate::mail::{AlertMail, Outgoing};
+use crate::shown;
 use crate::store::{Alert, AlertKind, Part, Store, StoreError};
 
 /// What one round of delivery did.
@@ -62,10 +63,11 @@ impl Notifier {
                 break;
             }
             if let Some(address) = &self.email {
+                // Plain text, read in a terminal mail reader as often as not.
                 let mail = Outgoing::Alert(AlertMail {
                     request: alert.request_id,
-                    summary: summary(alert),
-                    message: alert.message.clone(),
+                    summary: shown::line(&summary(alert)).into_owned(),
+                    message: shown::block(&alert.message).into_owned(),
                 });
                 store
                     .write(|tx| tx.enqueue_mail(address, &mail, &format!("alert-{}", alert.id)))?;
@@ -102,10 +104,16 @@ pub fn summary(alert: &Alert) -> String {
 }
 
 async fn post(client: &reqwest::Client, url: &Secret, alert: &Alert) -> Result<(), String> {
-    let text = format!("*patdesk: {}*\n{}", summary(alert), alert.message);
+    // Formatting off, and `&`, `<`, `>` as entities: a token name or an error from outside
+    // can neither mention the channel, nor disguise a link, nor format the message.
+    let text = format!(
+        "patdesk: {}\n{}",
+        shown::slack(&summary(alert)),
+        shown::slack(&alert.message)
+    );
     let response = client
         .post(url.expose())
-        .json(&json!({ "text": text }))
+        .json(&json!({ "text": text, "mrkdwn": false }))
         .send()
         .await
         // Without the URL: it is the secret.

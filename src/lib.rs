@@ -19,6 +19,7 @@ pub mod mail;
 pub mod oauth;
 pub mod request;
 pub mod review;
+pub mod shown;
 pub mod smtp;
 pub mod store;
 pub mod sync;

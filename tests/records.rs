@@ -836,3 +836,75 @@ fn the_socket_refuses_what_is_not_a_request_of_its_version() {
     assert_eq!(desk.state_of(id), RequestState::InReview);
     assert_eq!(desk.event_kinds(id), vec!["request_recorded"]);
 }
+
+/// What a stranger writes reaches the terminal as text: escape sequences, a CR/LF that would
+/// print a fake field, and bidi overrides are shown written out, through every command that
+/// prints outside text.
+#[test]
+fn outside_text_cannot_act_on_the_terminal() {
+    let desk = Desk::new();
+    let id = desk.insert(
+        RequestBuilder::tidy()
+            .token_name(Some("ci\r\nrisk            low"))
+            .github_reason(Some("nightly \u{202e}gnirts\u{202c} job")),
+    );
+    let raw = "From: Stranger <x@example.net>\r\nSubject: =?UTF-8?B?\
+               SGkbXTA7b3duZWQHG1sySg==?=\r\n\r\nOur answer.\u{1b}[8m hidden\r\n"
+        .as_bytes();
+    let analysis = analyze(raw, &MailPolicy::default());
+    {
+        let mut store = desk.store();
+        let tx = store.transaction().expect("tx");
+        for (uid, request, triage) in [(1, Some(id), None), (2, None, Some("matches no request"))] {
+            tx.insert_message(&NewMessage {
+                raw,
+                sha256: &content_hash(raw),
+                analysis: &analysis,
+                direction: Direction::In,
+                mailbox: Some("INBOX"),
+                uidvalidity: Some(1),
+                uid: Some(uid),
+                request_id: request,
+                triage,
+            })
+            .expect("insert");
+        }
+        tx.commit().expect("commit");
+    }
+    assert!(
+        analysis
+            .subject
+            .as_deref()
+            .is_some_and(|s| s.contains('\u{1b}')),
+        "the fixture's Subject carries an escape: {:?}",
+        analysis.subject
+    );
+    let acting = |c: char| {
+        (c.is_control() && c != '\n')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    let show_id = format!("PAT-{id}");
+    for (args, visible) in [
+        (vec!["list"], "ci\\r\\nrisk"),
+        (vec!["show", &show_id], "\\x1b[8m hidden"),
+        (vec!["triage"], "Hi\\x1b]0;owned\\x07"),
+    ] {
+        let text = desk.ok(&args);
+        assert!(
+            !text.chars().any(acting),
+            "patdesk {args:?} printed a control character:\n{text:?}"
+        );
+        assert!(
+            text.contains(visible),
+            "patdesk {args:?} shows {visible}:\n{text}"
+        );
+    }
+    let show = desk.ok(&["show", &format!("PAT-{id}")]);
+    assert!(show.contains("ci\\r\\nrisk"), "{show}");
+    assert!(show.contains("\\u{202e}gnirts"), "{show}");
+    assert_eq!(
+        show.lines().filter(|line| line.starts_with("risk")).count(),
+        1,
+        "one risk field, not a forged second:\n{show}"
+    );
+}

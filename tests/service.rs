@@ -172,10 +172,13 @@ fn a_critical_request_reaches_slack_and_the_alert_list_once_and_waits_while_slac
     let webhook = Webhook::start();
     webhook.answer(500);
     let token = format!("admin-writer-{}", std::process::id());
+    // A token's name is the requester's to choose: it must not ping the channel or disguise
+    // a link in Slack.
+    let hostile_name = format!("{token} <!channel> <https://evil.example/login|Re-authenticate>");
     let mut critical = pending(
         9201,
         "dave",
-        &token,
+        &hostile_name,
         Some("It rewrites branch protection on every repository of acme-corp."),
     );
     critical["permissions"] =
@@ -228,6 +231,14 @@ fn a_critical_request_reaches_slack_and_the_alert_list_once_and_waits_while_slac
             .is_some_and(|text| text.contains(&token)),
         "{posted}"
     );
+    let text = posted["text"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("&lt;!channel&gt; &lt;https://evil.example/login|Re-authenticate&gt;")
+            && !text.contains('<')
+            && !text.contains('>'),
+        "outside text escaped for Slack: {posted}"
+    );
+    assert_eq!(posted["mrkdwn"], false, "formatting off: {posted}");
 
     let runtime = common::runtime();
     let mail = wait_for(20, || {

@@ -21,6 +21,7 @@ use crate::config::{Config, ConfigError, DEFAULT_CONFIG_PATH};
 use crate::control::client::ClientError;
 use crate::control::protocol::{ErrorKind as Refused, Reply, Request};
 use crate::lifecycle::Member;
+use crate::shown;
 use crate::store::StoreError;
 
 /// Exit codes, documented in the README.
@@ -267,6 +268,13 @@ impl Context {
     }
 }
 
+/// Prints readable output (patdesk's words with outside text among them) through
+/// [`shown::block`]: nothing a mail or GitHub wrote can act on the terminal. `text` carries
+/// its own line ends.
+pub(super) fn say(text: &str) {
+    print!("{}", shown::block(text));
+}
+
 pub fn main() -> ExitCode {
     crate::tls::install_crypto_provider();
     let cli = match Cli::try_parse() {
@@ -287,7 +295,8 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::from(exit::OK),
         Err(failure) => {
-            eprintln!("patdesk: {:#}", failure.error);
+            // An error may quote GitHub, a token endpoint or a mail.
+            eprintln!("patdesk: {}", shown::block(&format!("{:#}", failure.error)));
             ExitCode::from(failure.code)
         }
     }

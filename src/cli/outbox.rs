@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::records::{or_dash, print_json};
 use super::table::Table;
-use super::{Context, Failure};
+use super::{Context, Failure, say};
 use crate::control::protocol::Request;
 use crate::decide::Resent;
 use crate::store::OutboxRecord;
@@ -63,7 +63,7 @@ fn list(context: &Context) -> Result<(), Failure> {
             or_dash(mail.last_error.as_deref()),
         ]);
     }
-    print!("{}", table.render());
+    say(&table.render());
     Ok(())
 }
 
@@ -75,11 +75,11 @@ fn resend(context: &Context, id: i64) -> Result<(), Failure> {
             json!({ "mail": id, "was": resent.was, "state": "queued", "by": resent.by })
         );
     } else {
-        println!(
+        say(&format!(
             "Mail {id} ({}) is queued again (by {}); the daemon sends it with the \
-             same bytes and Message-ID.",
+             same bytes and Message-ID.\n",
             resent.was, resent.by
-        );
+        ));
     }
     Ok(())
 }

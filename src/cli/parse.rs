@@ -35,7 +35,9 @@ pub fn run(args: &ParseArgs, config: Option<&Config>, json: bool) -> Result<(), 
         serde_json::to_writer(&mut out, &analysis).context("cannot write JSON")?;
         writeln!(out).context("cannot write to standard output")?;
     } else {
-        write!(out, "{}", summary(&analysis)).context("cannot write to standard output")?;
+        // The summary quotes the mail: shown, not obeyed.
+        write!(out, "{}", crate::shown::block(&summary(&analysis)))
+            .context("cannot write to standard output")?;
     }
     Ok(())
 }

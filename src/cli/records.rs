@@ -8,11 +8,12 @@ use clap::{Args, ValueEnum};
 use jiff::Timestamp;
 
 use super::table::Table;
-use super::{Context, Failure};
+use super::{Context, Failure, say};
 use crate::control::protocol::Request;
 use crate::control::reads::RequestDetail;
 use crate::request::RequestState;
 use crate::review::Risk;
+use crate::shown;
 use crate::store::{ExportRow, ListFilter, MessageRecord, RequestRecord, RequestSummary};
 
 /// `12` or `PAT-12`, as the subject tag shows it.
@@ -103,7 +104,7 @@ fn sent_line(
     last_error: Option<&str>,
 ) -> String {
     let error = last_error
-        .map(|error| format!(", last error: {error}"))
+        .map(|error| format!(", last error: {}", shown::line(error)))
         .unwrap_or_default();
     format!("  {at} {what}: {state} ({attempts} attempt(s){error})\n")
 }
@@ -153,7 +154,7 @@ pub fn list(context: &Context, args: &ListArgs) -> Result<(), Failure> {
     if table.is_empty() {
         println!("no requests match");
     } else {
-        print!("{}", table.render());
+        say(&table.render());
     }
     Ok(())
 }
@@ -173,7 +174,10 @@ pub fn show(context: &Context, args: &ShowArgs) -> Result<(), Failure> {
 
     let mut out = String::new();
     let request = &record.request;
-    let mut field = |label: &str, value: String| out.push_str(&format!("{label:<16}{value}\n"));
+    // One line each: a CR or LF from outside must not print a field of its own.
+    let mut field = |label: &str, value: String| {
+        out.push_str(&format!("{label:<16}{}\n", shown::line(&value)));
+    };
     field(
         "request",
         format!(
@@ -232,7 +236,11 @@ pub fn show(context: &Context, args: &ShowArgs) -> Result<(), Failure> {
     for finding in &record.findings {
         out.push_str(&format!(
             "  [{:?}] {}: {}\n      to meet the policy: {}\n",
-            finding.severity, finding.code, finding.why, finding.remedy
+            finding.severity,
+            finding.code,
+            // A finding may quote the token's name or its repositories.
+            shown::line(&finding.why),
+            shown::line(&finding.remedy)
         ));
     }
 
@@ -246,8 +254,8 @@ pub fn show(context: &Context, args: &ShowArgs) -> Result<(), Failure> {
             message.received_at,
             message.direction,
             message.kind,
-            or_dash(message.from.as_deref()),
-            or_dash(message.subject.as_deref())
+            shown::line(&or_dash(message.from.as_deref())),
+            shown::line(&or_dash(message.subject.as_deref()))
         ));
         if let Some(why) = message.triage_note.as_deref().filter(|_| message.triage) {
             out.push_str(&format!(
@@ -257,7 +265,7 @@ pub fn show(context: &Context, args: &ShowArgs) -> Result<(), Failure> {
         }
         if let Some(text) = &message.reply_text {
             for line in text.lines() {
-                out.push_str(format!("      | {line}").trim_end());
+                out.push_str(format!("      | {}", shown::line(line)).trim_end());
                 out.push('\n');
             }
         }
@@ -306,7 +314,7 @@ pub fn show(context: &Context, args: &ShowArgs) -> Result<(), Failure> {
     for line in table.render().lines() {
         out.push_str(&format!("  {line}\n"));
     }
-    print!("{out}");
+    say(&out);
     Ok(())
 }
 
@@ -544,6 +552,6 @@ pub fn triage(context: &Context, args: &TriageArgs) -> Result<(), Failure> {
             or_dash(message.triage_note.as_deref()),
         ]);
     }
-    print!("{}", table.render());
+    say(&table.render());
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! intake or a GitHub sync has been failing longer than `alerts.stalled_after_minutes`: a
 //! health check can run it.
 
-use super::{Context, Failure, exit};
+use super::{Context, Failure, exit, say};
 use crate::control::client::ClientError;
 use crate::control::protocol::Request;
 use crate::control::reads::{Breaker, Status};
@@ -33,7 +33,7 @@ pub fn run(context: &Context) -> Result<(), Failure> {
             serde_json::to_string(&status).map_err(|e| Failure::runtime(e.into()))?
         );
     } else {
-        print!("{}", readable(&status));
+        say(&readable(&status));
     }
     if status.problems.is_empty() {
         Ok(())

@@ -4,7 +4,7 @@
 use anyhow::anyhow;
 use clap::Args;
 
-use super::{Context, Failure, exit};
+use super::{Context, Failure, exit, say};
 use crate::config::ConfigError;
 use crate::control::protocol::Request;
 use crate::github::GithubClient;
@@ -30,7 +30,7 @@ pub fn run(context: &Context, args: SyncArgs) -> Result<(), Failure> {
         println!("{answer}");
     } else {
         for line in lines.as_array().into_iter().flatten() {
-            println!("{}", line.as_str().unwrap_or_default());
+            say(&format!("{}\n", line.as_str().unwrap_or_default()));
         }
     }
     let errors: Vec<&str> = answer["errors"]
@@ -136,9 +136,9 @@ fn here(context: &Context, args: &SyncArgs) -> Result<(), Failure> {
         );
     } else {
         for report in &reports {
-            println!("{report}");
+            say(&format!("{report}\n"));
         }
-        println!("{pushed}");
+        say(&format!("{pushed}\n"));
     }
     if failures.is_empty() {
         Ok(())

@@ -58,9 +58,13 @@ impl Table {
     }
 }
 
-/// One line, at most `MAX_CELL` characters.
+/// One line, at most `MAX_CELL` characters, with anything that would act on the terminal
+/// written out.
 fn fit(cell: &str) -> String {
-    let one_line: String = cell.split_whitespace().collect::<Vec<_>>().join(" ");
+    let one_line: String = crate::shown::line(cell)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     if one_line.chars().count() <= MAX_CELL {
         one_line
     } else {
