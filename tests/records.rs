@@ -143,6 +143,26 @@ fn the_database_is_created_private_and_migrations_run_once() {
     );
 }
 
+/// A database deleted under the daemon is not recreated empty by the next command (an empty
+/// audit log would verify as intact): commands say it is missing.
+#[test]
+fn a_deleted_database_is_refused_not_recreated() {
+    let desk = Desk::new();
+    desk.insert(RequestBuilder::tidy());
+    assert!(desk.ok(&["list"]).contains("PAT-1"));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", desk.db().display()));
+    }
+    for args in [vec!["list"], vec!["audit", "verify"], vec!["show", "PAT-1"]] {
+        let error = desk.fails(&args, 1);
+        assert!(
+            error.contains("does not exist") && error.contains("only `patdesk run` creates one"),
+            "patdesk {args:?}: {error}"
+        );
+    }
+    assert!(!desk.db().exists(), "no empty database made in its place");
+}
+
 #[test]
 fn a_database_from_a_newer_patdesk_is_refused() {
     let desk = Desk::new();
@@ -906,5 +926,68 @@ fn outside_text_cannot_act_on_the_terminal() {
         show.lines().filter(|line| line.starts_with("risk")).count(),
         1,
         "one risk field, not a forged second:\n{show}"
+    );
+}
+
+/// `patdesk backup` copies the database while the daemon serves it; the copy passes the audit
+/// with the last decision in it, is private, and is never written over.
+#[test]
+fn backup_copies_the_database_online_and_audits_the_copy() {
+    let desk = Desk::new();
+    let id = desk.insert(RequestBuilder::tidy());
+    desk.json(&["approve", &id.to_string(), "--reason", "scoped well"]);
+    let head = desk.ok(&["audit", "head"]).trim().to_string();
+    let out = desk.dir.path().join("backups/patdesk-copy.db");
+    std::fs::create_dir(out.parent().expect("a folder")).expect("backups folder");
+    let backup = |out: &Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_patdesk"))
+            .args(["backup", "--out"])
+            .arg(out)
+            .arg("--config")
+            .arg(&desk.config)
+            .output()
+            .expect("patdesk runs")
+    };
+
+    let made = backup(&out);
+    let said = String::from_utf8_lossy(&made.stdout);
+    assert_eq!(
+        made.status.code(),
+        Some(0),
+        "{said} {}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    assert!(
+        said.contains(&format!("head {head}")) && said.contains("intact"),
+        "{said}"
+    );
+    let mode = std::fs::metadata(&out)
+        .expect("the copy")
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+    let copy = Store::open_existing(&out).expect("the copy opens");
+    let audit = copy.audit(None).expect("audit");
+    assert!(audit.intact(), "{audit:?}");
+    assert_eq!(audit.chain.head.map(|h| h.to_string()), Some(head.clone()));
+    assert_eq!(
+        copy.request(id).expect("request").state,
+        RequestState::Approved
+    );
+
+    let again = backup(&out);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("exists"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert!(
+        Store::open_existing(&out)
+            .expect("still there")
+            .audit(None)
+            .expect("audit")
+            .intact()
     );
 }

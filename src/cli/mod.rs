@@ -2,6 +2,7 @@
 //! work lives in its own module; none of them holds business rules.
 
 mod audit;
+mod backup;
 mod check_config;
 mod decide;
 mod outbox;
@@ -110,6 +111,8 @@ enum Command {
     },
     /// Print the man page (roff) to standard output: patdesk man > /usr/local/share/man/man1/patdesk.1
     Man,
+    /// Copy the database while the service runs (as root or the service's user), and audit the copy
+    Backup(backup::BackupArgs),
     /// Check or record the tamper-evident audit log
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -349,6 +352,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Note(args) => decide::note(&open()?, args),
         Command::Purpose(args) => decide::purpose(&open()?, args),
         Command::Audit(command) => audit::run(&open()?, &command),
+        Command::Backup(args) => backup::run(&open()?, &args),
         Command::Outbox(command) => outbox::run(&open()?, command),
         Command::Contact(args) => decide::contact(&open()?, args),
         Command::Sync(args) => sync::run(&open()?, args),

@@ -63,7 +63,7 @@ fn here(context: &Context, args: &SyncArgs) -> Result<(), Failure> {
             code: exit::REFUSED,
             error: anyhow!("{error}; without --break-glass, the command goes through the daemon"),
         })?;
-    let mut store = crate::store::Store::open(&config.store.path)?;
+    let mut store = crate::store::Store::open_existing(&config.store.path)?;
     let github = config.github.as_ref().ok_or_else(|| Failure {
         code: exit::CONFIG,
         error: anyhow!(

@@ -307,7 +307,7 @@ fn answer_from_store(
     answering: &Answering,
     pid: Option<String>,
 ) -> Reply {
-    let mut store = match Store::open(&answering.store_path) {
+    let mut store = match Store::open_existing(&answering.store_path) {
         Ok(store) => store,
         Err(error) => return store_failed(error),
     };

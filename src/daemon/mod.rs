@@ -54,6 +54,8 @@ enum Stop {
 /// and the one in use kept.
 async fn supervise(mut config: Config) -> anyhow::Result<()> {
     let _lock = DaemonLock::acquire(&config.store.path)?;
+    // The one place a database is created (and migrated); every task opens the one there is.
+    Store::open(&config.store.path)?;
     let systemd = std::sync::Arc::new(notify::Systemd::from_env());
     let mut signals = Signals::new()?;
     let mut next = Some(prepare(&config)?);
@@ -190,7 +192,7 @@ fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         let options = SyncOptions::from_config(config, github).map_err(|error| anyhow!(error))?;
         tasks.push(Box::pin(github_task::run(github_task::GithubTask {
             client,
-            store: Store::open(&config.store.path)?,
+            store: Store::open_existing(&config.store.path)?,
             orgs: orgs.clone(),
             options,
             interval: github.sync_interval,
@@ -213,7 +215,7 @@ fn prepare(config: &Config) -> anyhow::Result<Prepared> {
                 trigger: config.github.is_some().then(|| trigger.clone()),
                 outbox: outbox.clone(),
             },
-            store: Store::open(&config.store.path)?,
+            store: Store::open_existing(&config.store.path)?,
         };
         tasks.push(Box::pin(watch.run(shutdown.clone())));
     }
@@ -242,7 +244,7 @@ fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         }
         tasks.push(Box::pin(outbox_task::run(outbox_task::OutboxTask {
             sender,
-            store: Store::open(&config.store.path)?,
+            store: Store::open_existing(&config.store.path)?,
             interval: outbox_task::OUTBOX_INTERVAL,
             wake: outbox_wake,
             reminders: config.reminders.clone(),
@@ -256,7 +258,7 @@ fn prepare(config: &Config) -> anyhow::Result<Prepared> {
     )?;
     tasks.push(Box::pin(control.run(shutdown.clone())));
     tasks.push(Box::pin(alerts_task::run(alerts_task::AlertsTask {
-        store: Store::open(&config.store.path)?,
+        store: Store::open_existing(&config.store.path)?,
         notifier: crate::alerts::Notifier::new(&config.alerts, webhook),
         stalled_after: config.alerts.stalled_after,
         outbox: outbox.clone(),

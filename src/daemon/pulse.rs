@@ -20,7 +20,7 @@ pub(super) async fn run(systemd: Arc<Systemd>, database: PathBuf) {
     let every = systemd
         .watchdog()
         .map_or(STATUS_INTERVAL, |watchdog| watchdog.min(STATUS_INTERVAL));
-    let store = match Store::open(&database) {
+    let store = match Store::open_existing(&database) {
         Ok(store) => Some(store),
         Err(error) => {
             tracing::warn!(%error, "the status line for systemd cannot be read");
@@ -41,7 +41,7 @@ pub(super) async fn run(systemd: Arc<Systemd>, database: PathBuf) {
 /// Waits until intake (or else the GitHub sync) has reported since `started`, working or not,
 /// for at most [`FIRST_CONTACT_WAIT`].
 pub(super) async fn wait_for_first_contact(config: &Config, started: jiff::Timestamp) {
-    let Ok(store) = Store::open(&config.store.path) else {
+    let Ok(store) = Store::open_existing(&config.store.path) else {
         return;
     };
     let part_prefix = if config.mailbox.is_some() {

@@ -46,7 +46,7 @@ impl Filer {
         filed: mpsc::UnboundedSender<Filed>,
     ) -> Filer {
         let thread = tokio::task::spawn_blocking(move || {
-            let mut store = Store::open(&path)?;
+            let mut store = Store::open_existing(&path)?;
             // Checkpoints beside the filing, not inside its commits.
             let checkpointer = Checkpointer::beside(&store)?;
             let filed_all = file_all(&mut store, &intake, &place, fetched, &filed, &checkpointer);

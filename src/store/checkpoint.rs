@@ -30,7 +30,7 @@ impl Checkpointer {
     /// `writer` commits after the last [`Checkpointer::nudge`] are left to the next checkpoint
     /// of any connection.
     pub fn beside(writer: &Store) -> Result<Checkpointer, StoreError> {
-        let own = Store::open(writer.path())?;
+        let own = Store::open_existing(writer.path())?;
         own.conn.busy_timeout(RESTART_PATIENCE)?;
         writer.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         let (wake, woken) = mpsc::channel::<()>();

@@ -5,6 +5,7 @@
 //! with its audit event, so either both are stored or neither.
 
 mod audit;
+mod backup;
 mod chain;
 mod checkpoint;
 mod github_side;
@@ -26,6 +27,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use crate::lifecycle::Member;
 
 pub use audit::{Audit, Mismatch, PushBacking};
+pub use backup::backup;
 pub use chain::{Break, ChainHead, GENESIS, Verification};
 pub use checkpoint::Checkpointer;
 pub use github_side::{Alert, AlertKind, QueuedPush};
@@ -46,6 +48,11 @@ pub enum StoreError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "the database {} does not exist: only `patdesk run` creates one. Check store.path in the config; a database that was deleted is restored from a backup (`patdesk backup`), not recreated empty",
+        path.display()
+    )]
+    Missing { path: PathBuf },
     #[error("cannot open the database {}: {source}", path.display())]
     Open {
         path: PathBuf,
@@ -88,9 +95,25 @@ pub struct Store {
 
 impl Store {
     /// Opens the database, creating it (readable by its owner only) and bringing its schema up
-    /// to date.
+    /// to date. Only the daemon's start creates one: every other opening is
+    /// [`Store::open_existing`].
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         create_private(path)?;
+        Store::connect(path)
+    }
+
+    /// Opens a database that exists: a typo in `store.path`, or a database deleted under the
+    /// daemon, is an error to see, not an empty desk (whose empty audit log would verify).
+    pub fn open_existing(path: &Path) -> Result<Store, StoreError> {
+        if std::fs::symlink_metadata(path).is_err() {
+            return Err(StoreError::Missing {
+                path: path.to_path_buf(),
+            });
+        }
+        Store::connect(path)
+    }
+
+    fn connect(path: &Path) -> Result<Store, StoreError> {
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -106,9 +129,11 @@ impl Store {
         // existing one keeps its page size.
         conn.pragma_update(None, "page_size", PAGE_SIZE)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        // In WAL mode NORMAL is durable against application crashes and keeps every commit
-        // consistent; only a power loss can lose the last commits.
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // FULL: each commit's WAL frames reach the disk before the commit returns. Intake
+        // acknowledges a mail on the server (MOVE) right after its commit, and the outbox sends
+        // after marking a mail `sending`: with NORMAL a power loss could drop those commits,
+        // losing a mail or sending one twice.
+        conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let mut store = Store {
             conn,
