@@ -184,6 +184,29 @@ fn composed_mail_carries_the_headers_that_keep_robots_quiet() {
     assert_eq!(analysis.subject.as_deref(), Some(subject.as_str()));
 }
 
+/// A long thread's `References` keeps its first message and its latest ones, never more than
+/// the cap: the header does not grow with every reply.
+#[test]
+fn references_are_capped_to_the_first_and_the_latest() {
+    let thread: Vec<String> = (1..=40).map(|n| format!("m{n}@mail.example")).collect();
+    let raw = compose(
+        "Re: x",
+        "body",
+        &envelope(
+            "carol@example.org",
+            "pat-1.question.o1.00@x.example",
+            &thread,
+        ),
+    )
+    .expect("composes");
+    let analysis = analyze(&raw, &MailPolicy::default());
+    let mut expected = vec!["m1@mail.example".to_string()];
+    expected.extend((32..=40).map(|n| format!("m{n}@mail.example")));
+    assert_eq!(analysis.references, expected);
+    assert_eq!(expected.len(), patdesk::mail::compose::MAX_REFERENCES);
+    assert_eq!(analysis.in_reply_to.as_deref(), Some("m40@mail.example"));
+}
+
 #[test]
 fn values_from_outside_cannot_inject_headers_or_recipients() {
     let templates = Templates::load(None).expect("templates");

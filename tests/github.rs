@@ -965,6 +965,45 @@ fn an_oversized_answer_is_refused_and_changes_nothing() {
     assert_eq!(report.new, 2);
 }
 
+/// A `Link: next` that names another host is not followed (the installation token would go
+/// with it): the sync fails with the reason, nothing recorded, and no call reaches the host.
+#[test]
+fn a_next_page_on_another_host_is_not_followed() {
+    let requests = many(0, 150);
+    let standin = Standin::start(
+        &[("acme-corp", 11, org_with(&requests, "acme-corp"))],
+        json!({}),
+    );
+    let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
+    let client = desk.client();
+    let mut store = desk.store();
+    let runtime = runtime();
+
+    standin.faults(json!({ "link_host": "collector.evil.example" }));
+    let events = desk.events();
+    let error = runtime
+        .block_on(sync_org(&client, &mut store, "acme-corp", &desk.options()))
+        .expect_err("refused");
+    assert!(
+        error.to_string().contains("collector.evil.example")
+            && error.to_string().contains("not followed"),
+        "{error}"
+    );
+    assert_eq!(desk.events(), events, "nothing recorded");
+
+    // A new client: the first page's cached answer keeps the Link it came with.
+    standin.faults(json!({}));
+    let report = runtime
+        .block_on(sync_org(
+            &desk.client(),
+            &mut store,
+            "acme-corp",
+            &desk.options(),
+        ))
+        .expect("sync");
+    assert_eq!(report.new, 150, "both pages on the API host");
+}
+
 /// A push is carried only when the audit log backs it with a member's decision: a row
 /// inserted by hand, and a decision by someone no longer in the team, never reach GitHub.
 #[test]

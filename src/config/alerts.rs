@@ -17,7 +17,7 @@ pub struct AlertsConfig {
 impl super::Validator {
     pub(super) fn alerts(&mut self, raw: raw::RawAlerts) -> AlertsConfig {
         let slack_webhook = raw.slack_webhook.and_then(|secret| {
-            self.required_secret("alerts.slack_webhook", SecretKind::Password, Some(secret))
+            self.required_secret("alerts.slack_webhook", SecretKind::WebhookUrl, Some(secret))
         });
         if let Some(email) = &raw.email {
             self.address("alerts.email", email, "platform-alerts@example.org");

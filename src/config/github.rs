@@ -2,6 +2,7 @@
 
 use super::raw::RawGithub;
 use super::team::is_github_login;
+use super::web::url_problem;
 use super::{DEFAULT_GITHUB_API_URL, SecretKind, SecretRef};
 
 #[derive(Debug, Clone)]
@@ -46,10 +47,11 @@ impl super::Validator {
         let api_url = raw
             .api_url
             .unwrap_or_else(|| DEFAULT_GITHUB_API_URL.to_string());
-        if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
+        // The installation token travels with every call.
+        if let Some(problem) = url_problem(&api_url) {
             self.problem(
                 "github.api_url",
-                format!("is {api_url:?}: expected an http(s) URL such as {DEFAULT_GITHUB_API_URL}"),
+                format!("is {api_url:?}: {problem} (GitHub's is {DEFAULT_GITHUB_API_URL})"),
             );
         }
         let mut orgs: Vec<OrgConfig> = Vec::new();

@@ -1,10 +1,10 @@
 //! `[mailbox]`: the team mailbox over IMAP, and the endpoint shape `[smtp]` shares.
 
-use std::net::IpAddr;
 use std::path::PathBuf;
 
 use super::provider::Provider;
 use super::raw::{self, RawMailbox, RawSecret, RawSecurity, RawSignIn};
+use super::web::is_loopback;
 use super::{SecretKind, SecretRef};
 
 /// How intake marks a mail it has stored.
@@ -292,13 +292,4 @@ impl super::Validator {
             }
         }
     }
-}
-
-pub(super) fn is_loopback(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }

@@ -14,6 +14,7 @@ mod review;
 mod secret;
 mod smtp;
 mod team;
+mod web;
 
 use std::fmt;
 use std::ops::RangeInclusive;

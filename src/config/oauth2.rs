@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 
-use super::mailbox::is_loopback;
 use super::raw::{RawFlow, RawOauth2};
+use super::web::url_problem;
 use super::{SecretKind, SecretRef};
 
 /// Microsoft 365's app-only scope: whatever the app was granted on Exchange Online
@@ -286,27 +286,8 @@ impl super::Validator {
 
     /// A token endpoint is reached over HTTPS; plain HTTP only on this machine (a test's).
     fn token_url(&mut self, url: String) -> String {
-        let local = url
-            .strip_prefix("http://")
-            .and_then(|rest| rest.split(['/', '?']).next())
-            .map(|authority| {
-                let host = match authority.rsplit_once(':') {
-                    Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
-                    _ => authority,
-                };
-                is_loopback(host)
-            });
-        match local {
-            Some(true) => {}
-            Some(false) => self.problem(
-                "oauth2.token_url",
-                format!("is {url:?}: plain http is only allowed to this machine (127.0.0.1, ::1, localhost); use https"),
-            ),
-            None if url.starts_with("https://") && url.len() > "https://".len() => {}
-            None => self.problem(
-                "oauth2.token_url",
-                format!("is {url:?}: expected an https URL"),
-            ),
+        if let Some(problem) = url_problem(&url) {
+            self.problem("oauth2.token_url", format!("is {url:?}: {problem}"));
         }
         url
     }

@@ -18,6 +18,9 @@ pub enum SecretKind {
     PemPrivateKey,
     /// A Google service account's JSON key file.
     ServiceAccountKey,
+    /// A URL that is itself the secret (Slack's incoming webhook): HTTPS, or plain HTTP to
+    /// this machine only.
+    WebhookUrl,
 }
 
 /// Where a secret lives, validated but not yet read.
@@ -151,6 +154,14 @@ impl SecretRef {
         {
             return Err(format!(
                 "read from {origin} is not a service account key (the JSON file Google lets you download, with client_email and private_key)"
+            ));
+        }
+        if self.kind == SecretKind::WebhookUrl
+            && let Some(problem) = super::web::url_problem(&value)
+        {
+            // Not the value: the URL is the secret.
+            return Err(format!(
+                "read from {origin} is not a webhook URL to use: {problem}"
             ));
         }
         Ok(Secret { value })

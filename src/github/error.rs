@@ -39,6 +39,10 @@ pub enum GithubError {
     },
     #[error("GitHub's rate limit for {what} resets at {until}, later than patdesk waits")]
     RateLimited { what: String, until: Timestamp },
+    #[error(
+        "GitHub's answer to {what} points its next page elsewhere ({url}); not followed: the App's token goes only to github.api_url"
+    )]
+    ForeignPage { what: String, url: String },
     #[error("GitHub's answer to {what} cannot be read: {error}")]
     Decode { what: String, error: String },
     #[error("{org} is not among the configured organisations (github.orgs)")]

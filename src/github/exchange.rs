@@ -10,17 +10,11 @@ use jiff::Timestamp;
 use reqwest::{Method, StatusCode, header};
 use serde::de::DeserializeOwned;
 
+use super::pages::CachedPage;
 use super::{GithubClient, GithubError, MAX_RESPONSE_BYTES};
 
 /// The REST API version patdesk is written against.
 pub(super) const API_VERSION: &str = "2022-11-28";
-
-/// A page as GitHub last sent it, to answer a 304.
-pub(super) struct CachedPage {
-    etag: String,
-    body: Vec<u8>,
-    next: Option<String>,
-}
 
 pub(super) struct Reply {
     pub body: Vec<u8>,
@@ -236,12 +230,7 @@ impl GithubClient {
     }
 
     pub(super) fn cached(&self, url: &str) -> Option<CachedPage> {
-        let pages = self.pages.lock().ok()?;
-        pages.get(url).map(|page| CachedPage {
-            etag: page.etag.clone(),
-            body: page.body.clone(),
-            next: page.next.clone(),
-        })
+        self.pages.lock().ok()?.get(url)
     }
 }
 

@@ -9,6 +9,7 @@
 mod app;
 mod error;
 mod exchange;
+mod pages;
 mod types;
 
 use std::collections::HashMap;
@@ -23,7 +24,8 @@ use serde_json::json;
 
 use app::CachedToken;
 pub use error::GithubError;
-use exchange::{CachedPage, decode};
+use exchange::decode;
+use pages::PageCache;
 pub use types::{
     Grant, InstallationToken, Membership, Owner, PendingRequest, Repository, TokenFacts, User,
 };
@@ -82,7 +84,7 @@ pub struct GithubClient {
     key: EncodingKey,
     installations: HashMap<String, u64>,
     tokens: tokio::sync::Mutex<HashMap<u64, CachedToken>>,
-    pages: Mutex<HashMap<String, CachedPage>>,
+    pages: Mutex<PageCache>,
     options: ClientOptions,
     pub stats: Stats,
 }
@@ -117,7 +119,7 @@ impl GithubClient {
                 .map(|org| (org.login.to_lowercase(), org.installation_id))
                 .collect(),
             tokens: tokio::sync::Mutex::new(HashMap::new()),
-            pages: Mutex::new(HashMap::new()),
+            pages: Mutex::new(PageCache::new(pages::MAX_CACHED_BYTES)),
             options,
             stats: Stats::default(),
         })
@@ -348,7 +350,8 @@ impl GithubClient {
         }
     }
 
-    /// Follows `Link: <…>; rel="next"` through every page.
+    /// Follows `Link: <…>; rel="next"` through every page, on the configured API host only:
+    /// each page is fetched with the installation token.
     async fn get_all<T: DeserializeOwned>(
         &self,
         org: &str,
@@ -361,7 +364,15 @@ impl GithubClient {
             let reply = self.send(org, Method::GET, &page, None, what).await?;
             let mut batch: Vec<T> = decode(&reply.body, what)?;
             items.append(&mut batch);
-            url = reply.next;
+            url = match reply.next {
+                Some(next) if !next.starts_with(&format!("{}/", self.api_url)) => {
+                    return Err(GithubError::ForeignPage {
+                        what: what.to_string(),
+                        url: next,
+                    });
+                }
+                next => next,
+            };
         }
         Ok(items)
     }

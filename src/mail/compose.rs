@@ -249,6 +249,17 @@ pub struct Envelope<'a> {
     pub auto_submitted: &'a str,
 }
 
+/// At most this many Message-IDs in `References`, or the header grows with every reply of a
+/// long thread.
+pub const MAX_REFERENCES: usize = 10;
+
+/// The thread's first message and its latest ones, as mail clients trim `References`
+/// (RFC 5322 §3.6.4): what threading needs, within [`MAX_REFERENCES`].
+fn capped_references(ids: &[String]) -> impl Iterator<Item = &String> {
+    let latest = ids.len().saturating_sub(MAX_REFERENCES - 1).max(1);
+    ids.first().into_iter().chain(ids.iter().skip(latest))
+}
+
 /// The whole mail, ready for SMTP and for the Sent folder.
 pub fn compose(
     subject: &str,
@@ -273,9 +284,7 @@ pub fn compose(
         builder = builder.in_reply_to(format!("<{}>", one_line(parent)));
     }
     if !envelope.references.is_empty() {
-        let references: Vec<String> = envelope
-            .references
-            .iter()
+        let references: Vec<String> = capped_references(envelope.references)
             .map(|id| format!("<{}>", one_line(id)))
             .collect();
         builder = builder.references(references.join(" "));

@@ -87,6 +87,10 @@ struct Faults {
     /// How long new installation tokens live (default one hour).
     #[serde(default)]
     token_ttl_seconds: Option<i64>,
+    /// `Link: next` names this host instead of the one asked (a client must not follow it
+    /// there with its token).
+    #[serde(default)]
+    link_host: Option<String>,
 }
 
 struct Desk {
@@ -362,10 +366,16 @@ fn page(
         desk.not_modified += 1;
         return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
     }
-    let host = headers
+    let asked = headers
         .get(header::HOST)
         .and_then(|value| value.to_str().ok())
         .unwrap_or("127.0.0.1");
+    let host = desk
+        .faults
+        .link_host
+        .as_deref()
+        .unwrap_or(asked)
+        .to_string();
     let last = items.len().div_ceil(per_page).max(1);
     let mut links = Vec::new();
     if page < last {
