@@ -444,14 +444,8 @@ fn http_endpoints_are_https_or_on_this_machine() {
         "https://hooks.slack.com/services/T/B/x\n",
         0o600,
     );
-    assert!(secret_problems_none(webhook, dir.path()));
-}
-
-fn secret_problems_none(text: &str, dir: &Path) -> bool {
-    Config::from_toml(text, &dir.join("patdesk.toml"), None)
-        .expect("valid")
-        .check_secrets()
-        .is_ok()
+    let config = Config::from_toml(webhook, &dir.path().join("patdesk.toml"), None).expect("valid");
+    assert!(config.check_secrets().is_ok());
 }
 
 #[test]

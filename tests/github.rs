@@ -966,7 +966,8 @@ fn an_oversized_answer_is_refused_and_changes_nothing() {
 }
 
 /// A `Link: next` that names another host is not followed (the installation token would go
-/// with it): the sync fails with the reason, nothing recorded, and no call reaches the host.
+/// with it): the sync fails with that reason before any call there (not with a network error
+/// from the unknown host), and nothing is recorded.
 #[test]
 fn a_next_page_on_another_host_is_not_followed() {
     let requests = many(0, 150);

@@ -53,6 +53,27 @@ impl Desk {
         builder.insert(&mut self.store())
     }
 
+    /// Stores `raw` as intake would have read it from INBOX at `uid`: tied to `request`, or
+    /// waiting in triage with its note.
+    fn receive(&self, raw: &[u8], uid: u32, request: Option<i64>, triage: Option<&str>) {
+        let analysis = analyze(raw, &MailPolicy::default());
+        let mut store = self.store();
+        let tx = store.transaction().expect("tx");
+        tx.insert_message(&NewMessage {
+            raw,
+            sha256: &content_hash(raw),
+            analysis: &analysis,
+            direction: Direction::In,
+            mailbox: Some("INBOX"),
+            uidvalidity: Some(1),
+            uid: Some(uid),
+            request_id: request,
+            triage,
+        })
+        .expect("insert message");
+        tx.commit().expect("commit");
+    }
+
     /// Runs a command as the team member `login` (or, for any other name, as a stranger).
     fn run_as(&self, login: &str, args: &[&str]) -> Output {
         self.daemon.get_or_init(|| Daemon::start(&self.config));
@@ -254,29 +275,12 @@ fn list_arguments_say_what_is_accepted() {
 fn show_gives_the_record_findings_conversation_and_events() {
     let desk = Desk::new();
     let id = desk.insert(RequestBuilder::tidy().all_repositories().no_expiry());
-    {
-        let mut store = desk.store();
-        let raw = std::fs::read(
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("tests/fixtures/human/gmail-top-posted-wrapped-attribution.eml"),
-        )
-        .expect("fixture");
-        let analysis = analyze(&raw, &MailPolicy::default());
-        let tx = store.transaction().expect("tx");
-        tx.insert_message(&NewMessage {
-            raw: &raw,
-            sha256: &content_hash(&raw),
-            analysis: &analysis,
-            direction: Direction::In,
-            mailbox: Some("INBOX"),
-            uidvalidity: Some(7),
-            uid: Some(1),
-            request_id: Some(id),
-            triage: None,
-        })
-        .expect("insert message");
-        tx.commit().expect("commit");
-    }
+    let raw = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/human/gmail-top-posted-wrapped-attribution.eml"),
+    )
+    .expect("fixture");
+    desk.receive(&raw, 1, Some(id), None);
 
     let text = desk.ok(&["show", &format!("PAT-{id}")]);
     for expected in [
@@ -680,26 +684,8 @@ fn export_writes_the_records_sheet_safe_for_spreadsheets() {
 fn triage_lists_only_mail_a_person_must_look_at() {
     let desk = Desk::new();
     let raw = b"From: Stranger <x@example.net>\r\nSubject: hello\r\n\r\nWho are you?\r\n";
-    let analysis = analyze(raw, &MailPolicy::default());
-    {
-        let mut store = desk.store();
-        let tx = store.transaction().expect("tx");
-        for (uid, triage) in [(1, Some("matches no request")), (2, None)] {
-            tx.insert_message(&NewMessage {
-                raw,
-                sha256: &content_hash(raw),
-                analysis: &analysis,
-                direction: Direction::In,
-                mailbox: Some("INBOX"),
-                uidvalidity: Some(1),
-                uid: Some(uid),
-                request_id: None,
-                triage,
-            })
-            .expect("insert");
-        }
-        tx.commit().expect("commit");
-    }
+    desk.receive(raw, 1, None, Some("matches no request"));
+    desk.receive(raw, 2, None, None);
     let json = desk.json(&["triage"]);
     let listed = json.as_array().expect("array");
     assert_eq!(listed.len(), 1);
@@ -871,26 +857,9 @@ fn outside_text_cannot_act_on_the_terminal() {
     let raw = "From: Stranger <x@example.net>\r\nSubject: =?UTF-8?B?\
                SGkbXTA7b3duZWQHG1sySg==?=\r\n\r\nOur answer.\u{1b}[8m hidden\r\n"
         .as_bytes();
+    desk.receive(raw, 1, Some(id), None);
+    desk.receive(raw, 2, None, Some("matches no request"));
     let analysis = analyze(raw, &MailPolicy::default());
-    {
-        let mut store = desk.store();
-        let tx = store.transaction().expect("tx");
-        for (uid, request, triage) in [(1, Some(id), None), (2, None, Some("matches no request"))] {
-            tx.insert_message(&NewMessage {
-                raw,
-                sha256: &content_hash(raw),
-                analysis: &analysis,
-                direction: Direction::In,
-                mailbox: Some("INBOX"),
-                uidvalidity: Some(1),
-                uid: Some(uid),
-                request_id: request,
-                triage,
-            })
-            .expect("insert");
-        }
-        tx.commit().expect("commit");
-    }
     assert!(
         analysis
             .subject
