@@ -44,6 +44,8 @@ impl Desk {
         }
         config.push_str(extra);
         std::fs::write(dir.path().join("patdesk.toml"), config).expect("write config");
+        // Only `patdesk run` creates the database; stand in for its first start.
+        Store::open(&dir.path().join("patdesk.db")).expect("create the store");
         Desk {
             dir,
             daemon: std::cell::OnceCell::new(),
