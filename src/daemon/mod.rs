@@ -7,6 +7,7 @@
 mod alerts_task;
 mod github_task;
 mod lock;
+mod memory;
 mod notify;
 mod outbox_task;
 mod pulse;
@@ -35,6 +36,7 @@ const OAUTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 /// Runs until SIGTERM or Ctrl-C; SIGHUP reloads the config and templates. Each task finishes
 /// the transaction it is in; none is started after the signal.
 pub fn run(config: Config) -> anyhow::Result<()> {
+    memory::return_large_buffers();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

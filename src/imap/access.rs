@@ -11,6 +11,14 @@ use super::{ConnectError, ImapError, ImapSession, Login, PROCESSED_KEYWORD, conn
 use crate::config::{Acknowledge, MailboxConfig, Secret};
 use crate::oauth::Credential;
 
+/// What of a mail to fetch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Section {
+    Whole,
+    /// The header section, up to and including the blank line that ends it.
+    Header,
+}
+
 /// The mailbox and how to reach it. Kept apart from the store, which cannot be shared
 /// between threads, so the IMAP calls can borrow it across their awaits.
 pub struct MailboxAccess {
@@ -99,35 +107,46 @@ impl MailboxAccess {
         }
     }
 
-    /// The bodies (or headers) of `uids`, by UID.
+    /// The whole mails (or the header sections) of `uids`, by UID. Each answer is copied out
+    /// as it arrives and its buffer let go, so a fetch holds its mails once, not twice.
     pub(super) async fn fetch(
         &self,
         session: &mut ImapSession,
         uids: &[u32],
-        what: &str,
+        section: Section,
     ) -> Result<HashMap<u32, Vec<u8>>, ImapError> {
         if uids.is_empty() {
             return Ok(HashMap::new());
         }
-        let set = uid_set(uids);
-        let query = format!("(UID {what})");
-        let stream = self
-            .command("FETCH", session.uid_fetch(&set, &query))
+        let query = match section {
+            Section::Whole => "(UID BODY.PEEK[])",
+            Section::Header => "(UID BODY.PEEK[HEADER])",
+        };
+        let answers = self
+            .command("FETCH", session.uid_fetch(uid_set(uids), query))
             .await?;
-        let fetches: Vec<_> = self
-            .command("FETCH", stream.try_collect::<Vec<_>>())
-            .await?;
-        Ok(fetches
-            .iter()
-            .filter_map(|fetch| {
-                let raw = if what.contains("HEADER") {
-                    fetch.header()
-                } else {
-                    fetch.body()
-                };
-                Some((fetch.uid?, raw?.to_vec()))
+        let raws = self
+            .command("FETCH", async move {
+                let mut answers = std::pin::pin!(answers);
+                let mut raws = HashMap::with_capacity(uids.len());
+                while let Some(answer) = answers.try_next().await? {
+                    let raw = match section {
+                        Section::Whole => answer.body(),
+                        Section::Header => answer.header(),
+                    };
+                    if let (Some(uid), Some(raw)) = (answer.uid, raw) {
+                        raws.insert(uid, raw.to_vec());
+                    }
+                }
+                Ok::<_, async_imap::error::Error>(raws)
             })
-            .collect())
+            .await?;
+        if raws.len() < uids.len() {
+            // Expunged by someone else meanwhile, or the connection closed mid-answer (which
+            // ends the answers as quietly): only a live session tells the two apart.
+            self.command("NOOP", session.noop()).await?;
+        }
+        Ok(raws)
     }
 
     /// A session with the watched folder selected, for acknowledging while another session

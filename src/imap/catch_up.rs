@@ -3,17 +3,23 @@
 
 use tokio::sync::mpsc;
 
+use super::access::Section;
+use super::budget::{Budget, plan_fetches};
 use super::{
     Acknowledge, CatchUp, ImapError, ImapSession, MailboxAccess, MailboxWatch, PROCESSED_KEYWORD,
 };
-use crate::intake::{FetchedMail, Filed, Filer, Place};
+use crate::intake::{Fetched, FetchedMail, Filed, Filer, Place, Tries, Try};
 
 /// Stored mails acknowledged in one command, at most.
 const ACK_BATCH: usize = 1000;
-/// Mails fetched per round trip; bounded so one huge folder never means one huge answer.
+/// Mails whose sizes are read per round trip, and fetched per round trip at most (fewer when
+/// they are large: see `budget`).
 const BATCH: usize = 100;
-/// Batches read ahead of filing, at most: reading never runs far ahead of the store, so a
-/// catch-up holds a few batches in memory, not the folder.
+/// Mails whose first tries are counted in one commit before any of them is fetched: a commit
+/// per fetch would wait each time for the filer's commit, and reading would wait with it.
+const COUNTED_TOGETHER: usize = 1000;
+/// Fetches read ahead of filing, at most: reading never runs far ahead of the store, so a
+/// catch-up holds a few fetches in memory, not the folder.
 const FETCHED_AHEAD: usize = 2;
 
 impl MailboxWatch {
@@ -54,6 +60,7 @@ impl MailboxWatch {
             .collect();
         uids.sort_unstable();
 
+        let mut tries = Tries::open(self.store.path(), &folder, uidvalidity)?;
         let (to_filing, fetched) = mpsc::channel(FETCHED_AHEAD);
         let (filed_tx, mut filed) = mpsc::unbounded_channel();
         let filer = Filer::start(
@@ -71,7 +78,7 @@ impl MailboxWatch {
         // Field by field: the store stays out of the futures, which must be `Send`.
         let imap = &self.imap;
         let together = tokio::try_join!(
-            imap.read_batches(session, &uids, cap, to_filing),
+            imap.read_batches(session, &uids, cap, &mut tries, to_filing),
             imap.acknowledge_as_filed(&mut filed, uidvalidity),
         );
         drop(filed);
@@ -107,49 +114,122 @@ impl MailboxWatch {
 
 impl MailboxAccess {
     /// Reads `uids` in batches, sizes first so a mail over `cap` is never fetched whole, and
-    /// hands each batch to `filing`. Returns how many mails were over the cap; stops early,
-    /// without error, when filing has stopped.
+    /// hands each fetch to `filing`; every try is counted in `tries` before its fetch (first
+    /// tries a thousand at a time, a mail tried before alone). Returns
+    /// how many mails were over the cap; stops early, without error, when filing has stopped.
     async fn read_batches(
         &self,
         session: &mut ImapSession,
         uids: &[u32],
         cap: u32,
-        filing: mpsc::Sender<Vec<FetchedMail>>,
+        tries: &mut Tries,
+        filing: mpsc::Sender<Fetched>,
     ) -> Result<usize, ImapError> {
+        let budget = Budget::new();
         let mut oversize = 0;
-        for batch in uids.chunks(BATCH) {
-            let mut sizes: Vec<(u32, u32)> = self.sizes(session, batch).await?;
-            sizes.sort_unstable();
-            let wanted: Vec<u32> = sizes
-                .iter()
-                .filter(|(_, size)| *size <= cap)
-                .map(|(uid, _)| *uid)
-                .collect();
-            let mut bodies = self.fetch(session, &wanted, "BODY.PEEK[]").await?;
-            let mut mails = Vec::with_capacity(sizes.len());
-            for (uid, size) in sizes {
-                if size > cap {
-                    oversize += 1;
-                    let mut headers = self.fetch(session, &[uid], "BODY.PEEK[HEADER]").await?;
-                    mails.push(FetchedMail {
-                        uid,
-                        raw: headers.remove(&uid).unwrap_or_default(),
-                        note: Some("over the size cap: only its headers were read"),
-                    });
-                } else if let Some(raw) = bodies.remove(&uid) {
-                    mails.push(FetchedMail {
-                        uid,
-                        raw,
-                        note: None,
-                    });
-                }
-                // Otherwise expunged by someone else meanwhile: nothing to store or move.
+        for window in uids.chunks(COUNTED_TOGETHER) {
+            let mut sizes: Vec<(u32, u32)> = Vec::with_capacity(window.len());
+            for batch in window.chunks(BATCH) {
+                sizes.extend(self.sizes(session, batch).await?);
             }
-            if filing.send(mails).await.is_err() {
-                break;
+            sizes.sort_unstable();
+            let tried_before = tries
+                .tried_before(sizes.iter().map(|(uid, _)| *uid).collect())
+                .await?;
+            let (again, first): (Vec<_>, Vec<_>) = sizes
+                .into_iter()
+                .partition(|(uid, _)| tried_before.binary_search(uid).is_ok());
+            tries
+                .count_first(first.iter().map(|(uid, _)| *uid).collect())
+                .await?;
+            for fetch in first
+                .chunks(BATCH)
+                .flat_map(|batch| plan_fetches(batch, cap))
+            {
+                let held = budget.hold(fetch, cap).await?;
+                let (mails, over) = self.fetch_mails(session, fetch, cap, Try::First).await?;
+                oversize += over;
+                if filing.send(Fetched { mails, held }).await.is_err() {
+                    return Ok(oversize);
+                }
+            }
+            for mail in &again {
+                // Alone, once everything before it is committed: if it brings patdesk down
+                // again, its count is the only one that grows.
+                let held = budget.hold_all().await?;
+                let mails = match tries.count_again(mail.0).await? {
+                    Try::GiveUp => {
+                        let note = "failed 3 times: quarantined";
+                        self.fetch_headers(session, mail.0, note, Try::GiveUp)
+                            .await?
+                            .into_iter()
+                            .collect()
+                    }
+                    tried @ (Try::Again | Try::First) => {
+                        let (mails, over) = self
+                            .fetch_mails(session, std::slice::from_ref(mail), cap, tried)
+                            .await?;
+                        oversize += over;
+                        mails
+                    }
+                };
+                if filing.send(Fetched { mails, held }).await.is_err() {
+                    return Ok(oversize);
+                }
             }
         }
         Ok(oversize)
+    }
+
+    /// The mails of `fetch` (UID, size): whole, or only the headers of those over `cap`.
+    /// Returns them and how many were over the cap; a mail expunged by someone else meanwhile
+    /// is not there.
+    async fn fetch_mails(
+        &self,
+        session: &mut ImapSession,
+        fetch: &[(u32, u32)],
+        cap: u32,
+        tried: Try,
+    ) -> Result<(Vec<FetchedMail>, usize), ImapError> {
+        let whole: Vec<u32> = fetch
+            .iter()
+            .filter(|(_, size)| *size <= cap)
+            .map(|(uid, _)| *uid)
+            .collect();
+        let mut bodies = self.fetch(session, &whole, Section::Whole).await?;
+        let (mut mails, mut oversize) = (Vec::with_capacity(fetch.len()), 0);
+        for &(uid, size) in fetch {
+            if size > cap {
+                oversize += 1;
+                let note = "over the size cap: only its headers were read";
+                mails.extend(self.fetch_headers(session, uid, note, tried).await?);
+            } else if let Some(raw) = bodies.remove(&uid) {
+                mails.push(FetchedMail {
+                    uid,
+                    raw,
+                    note: None,
+                    tried,
+                });
+            }
+        }
+        Ok((mails, oversize))
+    }
+
+    /// The header section of `uid` alone, to be stored with `note` saying why.
+    async fn fetch_headers(
+        &self,
+        session: &mut ImapSession,
+        uid: u32,
+        note: &'static str,
+        tried: Try,
+    ) -> Result<Option<FetchedMail>, ImapError> {
+        let mut headers = self.fetch(session, &[uid], Section::Header).await?;
+        Ok(headers.remove(&uid).map(|raw| FetchedMail {
+            uid,
+            raw,
+            note: Some(note),
+            tried,
+        }))
     }
 
     /// Acknowledges what the filer has committed, in sets of `ACK_BATCH` on a second session

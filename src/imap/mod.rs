@@ -16,6 +16,7 @@
 //! with backoff and jitter (1 s to 5 min). Each change of health is logged once.
 
 mod access;
+mod budget;
 mod catch_up;
 mod connect;
 mod sent;

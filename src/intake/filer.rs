@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::{FetchedMail, Filed, Intake, Place, file_group};
+use super::{Fetched, Filed, Intake, Place, file_group};
 use crate::store::{Checkpointer, Store, StoreError};
 
 /// A commit stops taking in waiting batches once it holds this many mails. Whatever has been
@@ -42,7 +42,7 @@ impl Filer {
         path: PathBuf,
         intake: Intake,
         place: Place,
-        fetched: mpsc::Receiver<Vec<FetchedMail>>,
+        fetched: mpsc::Receiver<Fetched>,
         filed: mpsc::UnboundedSender<Filed>,
     ) -> Filer {
         let thread = tokio::task::spawn_blocking(move || {
@@ -74,20 +74,29 @@ fn file_all(
     store: &mut Store,
     intake: &Intake,
     place: &Place,
-    mut fetched: mpsc::Receiver<Vec<FetchedMail>>,
+    mut fetched: mpsc::Receiver<Fetched>,
     filed: &mpsc::UnboundedSender<Filed>,
     checkpointer: &Checkpointer,
 ) -> Result<(), StoreError> {
     let mut since_checkpoint = 0;
-    while let Some(mut group) = fetched.blocking_recv() {
+    while let Some(Fetched { mails, held }) = fetched.blocking_recv() {
+        let mut group = mails;
+        // What the group holds of the reader's memory budget, given back once it is committed.
+        let mut holding = vec![held];
         while group.len() < GROUP_MAILS {
             match fetched.try_recv() {
-                Ok(more) => group.extend(more),
+                Ok(more) => {
+                    group.extend(more.mails);
+                    holding.push(more.held);
+                }
                 Err(_) => break,
             }
         }
         let outcome = file_group(store, intake, place, &group)?;
-        if let Some(last_uid) = group.iter().map(|mail| mail.uid).max() {
+        let (last_uid, mails) = (group.iter().map(|mail| mail.uid).max(), group.len());
+        drop(group);
+        drop(holding);
+        if let Some(last_uid) = last_uid {
             store.remember_position(
                 &place.folder,
                 place.uidvalidity,
@@ -95,7 +104,7 @@ fn file_all(
                 place.highest_modseq,
             )?;
         }
-        since_checkpoint += group.len();
+        since_checkpoint += mails;
         if since_checkpoint >= CHECKPOINT_MAILS {
             checkpointer.nudge();
             since_checkpoint = 0;

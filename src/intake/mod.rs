@@ -7,10 +7,14 @@
 //! committed; nothing here speaks IMAP.
 
 mod filer;
+mod tries;
 
 use std::collections::BTreeSet;
 
+use tokio::sync::OwnedSemaphorePermit;
+
 pub use filer::{Filer, FilingError};
+pub use tries::{Tries, Try};
 
 use crate::config::Secret;
 use crate::conversation::{self, Outcome, Threading};
@@ -19,9 +23,6 @@ use crate::review::ReviewPolicy;
 use crate::store::{Direction, FolderEra, NewMessage, Store, StoreError, Tx, content_hash};
 use crate::sync::orgs_to_sync;
 use crate::wake::{OutboxWake, SyncTrigger};
-
-/// Tries at one mail before it is quarantined.
-const MAX_ATTEMPTS: u32 = 3;
 
 /// How intake reads and files a mail, and whom it tells; owned, so the filing thread can hold
 /// it.
@@ -57,10 +58,19 @@ impl Intake {
 /// One mail as read from the server.
 pub struct FetchedMail {
     pub uid: u32,
-    /// The whole mail, or its headers when it is over the size cap.
+    /// The whole mail, or its headers when it is over the size cap or kept failing.
     pub raw: Vec<u8>,
     /// Why the record is incomplete, if it is.
     pub note: Option<&'static str>,
+    /// Counted before the mail was fetched.
+    pub tried: Try,
+}
+
+/// The mails of one fetch, holding their share of the reader's memory budget until they are
+/// committed: reading waits for filing instead of piling mail up in memory.
+pub struct Fetched {
+    pub mails: Vec<FetchedMail>,
+    pub held: OwnedSemaphorePermit,
 }
 
 /// The folder being read, as selected.
@@ -83,8 +93,8 @@ pub struct Filed {
     pub recognised: usize,
 }
 
-/// Stores one group of mails, each once: counted as tried first, so a mail that brings
-/// patdesk down is found and quarantined on a later try.
+/// Stores one group of mails, each once, and forgets their tries (counted before they were
+/// fetched) in the same commit.
 fn file_group(
     store: &mut Store,
     intake: &Intake,
@@ -110,57 +120,45 @@ fn file_group(
         uidvalidity,
     };
     let mut filed = Filed::default();
-    let record = |outcome: Option<Analysis>, uid: u32, filed: &mut Filed| {
-        match outcome {
-            Some(analysis) => {
+    let mut record = |outcome: Option<Analysis>, mail: &FetchedMail| {
+        match (mail.tried, outcome) {
+            (Try::GiveUp, _) => {
+                filed.quarantined.push(mail.uid);
+                return;
+            }
+            (Try::First | Try::Again, Some(analysis)) => {
                 filed.ingested += 1;
                 filed.syncs.extend(orgs_to_sync(&analysis, &intake.orgs));
             }
-            None => filed.recognised += 1,
+            (Try::First | Try::Again, None) => filed.recognised += 1,
         }
-        filed.processed.push(uid);
+        filed.processed.push(mail.uid);
     };
-    let uids: Vec<u32> = mails.iter().map(|mail| mail.uid).collect();
-    if !store.any_intake_attempts(era, &uids)? {
-        // The usual case: the whole group counted in one commit and stored in another.
-        store.write(|tx| tx.count_intake_attempts(era, &uids))?;
+    if mails.iter().all(|mail| mail.tried == Try::First) {
+        // The usual case: the whole group in one commit.
+        let uids: Vec<u32> = mails.iter().map(|mail| mail.uid).collect();
         let outcomes = store.write(|tx| {
             let mut outcomes = Vec::with_capacity(mails.len());
             for mail in mails {
-                let outcome = ingest_into(tx, &reading, folder, uidvalidity, mail)?;
-                outcomes.push((mail.uid, outcome));
+                outcomes.push(ingest_into(tx, &reading, folder, uidvalidity, mail)?);
             }
             tx.clear_intake_attempts(era, &uids)?;
             Ok::<_, StoreError>(outcomes)
         })?;
-        for (uid, outcome) in outcomes {
-            record(outcome, uid, &mut filed);
+        for (mail, outcome) in mails.iter().zip(outcomes) {
+            record(outcome, mail);
         }
         return Ok(filed);
     }
-    // An earlier try at these mails never finished: one mail at a time, so a mail that brings
-    // patdesk down is found and set aside.
+    // An earlier try at some of these never finished: a commit per mail, so a mail that
+    // brings patdesk down takes no other with it.
     for mail in mails {
-        let attempts = store.write(|tx| tx.count_intake_attempt(era, mail.uid))?;
-        if attempts > MAX_ATTEMPTS {
-            let headers = FetchedMail {
-                uid: mail.uid,
-                raw: header_section(&mail.raw).to_vec(),
-                note: Some("failed 3 times: quarantined"),
-            };
-            store.write(|tx| {
-                ingest_into(tx, &reading, folder, uidvalidity, &headers)?;
-                tx.clear_intake_attempts(era, &[mail.uid])
-            })?;
-            filed.quarantined.push(mail.uid);
-            continue;
-        }
         let outcome = store.write(|tx| {
             let outcome = ingest_into(tx, &reading, folder, uidvalidity, mail)?;
             tx.clear_intake_attempts(era, &[mail.uid])?;
             Ok::<_, StoreError>(outcome)
         })?;
-        record(outcome, mail.uid, &mut filed);
+        record(outcome, mail);
     }
     Ok(filed)
 }
@@ -181,7 +179,7 @@ fn ingest_into(
     uidvalidity: u32,
     mail: &FetchedMail,
 ) -> Result<Option<Analysis>, StoreError> {
-    let FetchedMail { uid, raw, note } = mail;
+    let FetchedMail { uid, raw, note, .. } = mail;
     let analysis = analyze(raw, reading.policy);
     let sha256 = content_hash(raw);
     if tx.has_message(
@@ -218,34 +216,4 @@ fn ingest_into(
         triage,
     })?;
     Ok(Some(analysis))
-}
-
-/// The header section of a mail, up to and including the blank line that ends it; the whole
-/// mail when it has no body.
-fn header_section(raw: &[u8]) -> &[u8] {
-    let crlf = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|at| at + 4);
-    let lf = raw.windows(2).position(|w| w == b"\n\n").map(|at| at + 2);
-    let end = match (crlf, lf) {
-        (Some(a), Some(b)) => a.min(b),
-        (a, b) => a.or(b).unwrap_or(raw.len()),
-    };
-    &raw[..end]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::header_section;
-
-    #[test]
-    fn the_header_section_ends_at_the_first_blank_line() {
-        assert_eq!(
-            header_section(b"Subject: a\r\nFrom: b\r\n\r\nbody\r\n\r\nmore"),
-            b"Subject: a\r\nFrom: b\r\n\r\n"
-        );
-        assert_eq!(header_section(b"Subject: a\n\nbody"), b"Subject: a\n\n");
-        assert_eq!(header_section(b"Subject: a\r\n"), b"Subject: a\r\n");
-    }
 }

@@ -58,22 +58,20 @@ impl super::Store {
         self.write(|tx| tx.set_mailbox_position(mailbox, &position, modseq))
     }
 
-    /// Whether any of `uids` was tried before without finishing.
-    pub fn any_intake_attempts(
-        &self,
-        era: FolderEra<'_>,
-        uids: &[u32],
-    ) -> Result<bool, StoreError> {
-        Ok(self
-            .conn
-            .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM intake_attempts
-                 WHERE mailbox = ?1 AND uidvalidity = ?2 AND uid IN (SELECT value FROM json_each(?3)))",
-            )?
-            .query_row(
+    /// Those of `uids` tried before without finishing, sorted.
+    pub fn tried_before(&self, era: FolderEra<'_>, uids: &[u32]) -> Result<Vec<u32>, StoreError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT uid FROM intake_attempts
+             WHERE mailbox = ?1 AND uidvalidity = ?2 AND uid IN (SELECT value FROM json_each(?3))
+             ORDER BY uid",
+        )?;
+        let uids = statement
+            .query_map(
                 params![era.folder, era.uidvalidity, json_list(uids)],
                 |row| row.get(0),
-            )?)
+            )?
+            .collect::<Result<_, _>>()?;
+        Ok(uids)
     }
 }
 

@@ -112,6 +112,21 @@ impl TestFolder {
         self.dir.path().join("patdesk.db")
     }
 
+    /// The config file with the mailbox reached in plaintext (allowed on loopback) at `port`:
+    /// a proxy in front of Dovecot's plain port.
+    pub fn config_file_through(&self, port: u16) -> PathBuf {
+        let tls = format!(
+            "port = {IMAPS_PORT}\nsecurity = \"tls\"\nca_file = \"{}\"\n",
+            ca_file().display()
+        );
+        let text = self.config_text();
+        assert!(text.contains(&tls), "{text}");
+        let path = self.dir.path().join("patdesk.toml");
+        let plain = format!("port = {port}\nsecurity = \"plaintext\"\n");
+        std::fs::write(&path, text.replace(&tls, &plain)).expect("write config");
+        path
+    }
+
     /// The watch of this folder, as `patdesk run` would build it.
     pub fn intake(&self, policy: MailPolicy) -> MailboxWatch {
         self.intake_from(&self.config_file(""), policy)
@@ -241,6 +256,34 @@ pub fn mail(n: usize, tag: &str) -> Vec<u8> {
          This token reads issues ({n}).\r\n"
     )
     .into_bytes()
+}
+
+/// A mail of `bytes`: a line of text and an attachment in base64 lines of 76.
+pub fn large_mail(n: usize, tag: &str, bytes: usize) -> Vec<u8> {
+    let mut mail = format!(
+        "From: Carol <carol@example.org>\r\nTo: team@example.org\r\nSubject: the logs you asked for ({n})\r\n\
+         Message-ID: <{tag}-large-{n}@example.org>\r\nDate: Thu, 26 Nov 2026 10:00:00 +0000\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+         --b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nThe logs are attached.\r\n\
+         --b\r\nContent-Type: application/octet-stream; name=\"logs.bin\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n"
+    )
+    .into_bytes();
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let ending = b"\r\n--b--\r\n";
+    let mut seed = n as u64 + 1;
+    while mail.len() + 78 + ending.len() <= bytes {
+        for _ in 0..76 {
+            // A cheap generator, so the attachment does not compress to nothing.
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            mail.push(alphabet[(seed % 64) as usize]);
+        }
+        mail.extend_from_slice(b"\r\n");
+    }
+    mail.extend_from_slice(ending);
+    mail
 }
 
 /// The raw mails in `user`'s INBOX that match the IMAP SEARCH `criteria`, oldest first.
