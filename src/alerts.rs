@@ -95,6 +95,8 @@ pub fn summary(alert: &Alert) -> String {
         Some(AlertKind::IntakeStalled) => "mail intake stalled",
         Some(AlertKind::SignInStalled) => "mailbox sign-in failing (OAuth 2 token)",
         Some(AlertKind::SyncStalled) => "GitHub sync stalled",
+        Some(AlertKind::AuditHead) => "audit head, to keep",
+        Some(AlertKind::BackupFailing) => "scheduled backup failing",
         None => alert.kind.as_str(),
     };
     match alert.request_id {
@@ -126,13 +128,14 @@ async fn post(client: &reqwest::Client, url: &Secret, alert: &Alert) -> Result<(
 }
 
 /// The alert a part's lasting failure raises, for the parts the service's health rests on:
-/// intake, signing in (the token endpoint), and each org's sync.
+/// intake, signing in (the token endpoint), each org's sync, and the scheduled backups.
 pub fn stall_alert(part: &str) -> Option<AlertKind> {
     match Part::named(part)? {
         Part::Imap => Some(AlertKind::IntakeStalled),
         // The token endpoint refuses or cannot be reached: intake and sending wait on it.
         Part::Oauth2 => Some(AlertKind::SignInStalled),
         Part::Github(_) => Some(AlertKind::SyncStalled),
+        Part::Backup => Some(AlertKind::BackupFailing),
         Part::ImapIdle | Part::Smtp | Part::GithubPush => None,
     }
 }

@@ -24,4 +24,5 @@ pub mod smtp;
 pub mod store;
 pub mod sync;
 pub mod tls;
+pub mod upkeep;
 pub mod wake;

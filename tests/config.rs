@@ -775,3 +775,104 @@ fn oauth2_sign_in_is_checked_with_the_rest() {
     assert_eq!(found[0].0, "oauth2.service_account_key", "{found:?}");
     assert!(found[0].1.contains("service account key"), "{found:?}");
 }
+
+#[test]
+fn retention_backups_and_the_head_come_from_the_config() {
+    let day = std::time::Duration::from_secs(24 * 60 * 60);
+    let defaults =
+        Config::from_toml("", Path::new("/etc/patdesk/patdesk.toml"), None).expect("valid");
+    assert_eq!(defaults.store.keep_raw, Some(day * 365));
+    assert_eq!(defaults.store.backups, None);
+    assert_eq!(
+        defaults.alerts.send_head,
+        patdesk::config::SendHead::DailyAndDecisions
+    );
+
+    let config = Config::from_toml(
+        "[store]\nkeep_raw_days = 0\nbackup_dir = \"backups\"\nbackups_kept = 3\n[alerts]\nsend_head = \"daily\"\n",
+        Path::new("/etc/patdesk/patdesk.toml"),
+        None,
+    )
+    .expect("valid");
+    assert_eq!(config.store.keep_raw, None, "0 keeps mail whole forever");
+    assert_eq!(
+        config.store.backups,
+        Some(patdesk::config::ScheduledBackups {
+            dir: Path::new("/etc/patdesk/backups").to_path_buf(),
+            keep: 3,
+        }),
+        "a relative directory is beside the config"
+    );
+    assert_eq!(config.alerts.send_head, patdesk::config::SendHead::Daily);
+
+    let unknown = Config::from_toml(
+        "[alerts]\nsend_head = \"hourly\"\n",
+        Path::new("patdesk.toml"),
+        None,
+    )
+    .expect_err("an unknown send_head is refused")
+    .to_string();
+    assert!(
+        unknown.contains("send_head") && unknown.contains("`daily_and_decisions`"),
+        "the choices are named: {unknown}"
+    );
+    let found_again = problems(Config::from_toml(
+        "[store]\nkeep_raw_days = 40000\nbackups_kept = 3\n",
+        Path::new("patdesk.toml"),
+        None,
+    ));
+    assert!(
+        found_again
+            .iter()
+            .any(|(key, message)| key == "store.keep_raw_days"
+                && message.contains("accepted is 0 to 36500")),
+        "{found_again:?}"
+    );
+    assert!(
+        found_again
+            .iter()
+            .any(|(key, message)| key == "store.backups_kept"
+                && message.contains("store.backup_dir")),
+        "{found_again:?}"
+    );
+}
+
+#[test]
+fn public_profile_addresses_are_allowed_on_the_team_domain_unless_the_config_says_otherwise() {
+    let creds = credentials();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("patdesk.example.toml");
+    let config = Config::load_with_credentials(&example, Some(creds.path())).expect("valid");
+    assert_eq!(
+        config.people_allowed_domains,
+        ["example.org"],
+        "mailbox.address's domain by default"
+    );
+    let none = Config::from_toml("", Path::new("patdesk.toml"), None).expect("valid");
+    assert!(
+        none.people_allowed_domains.is_empty(),
+        "no mailbox, no domain"
+    );
+    let given = Config::from_toml(
+        "[people]\nallowed_domains = [\"Corp.Example\", \".partner.example\"]\n",
+        Path::new("patdesk.toml"),
+        None,
+    )
+    .expect("valid");
+    assert_eq!(
+        given.people_allowed_domains,
+        ["corp.example", "partner.example"]
+    );
+    let found = problems(Config::from_toml(
+        "[people]\nallowed_domains = [\"carol@corp.example\", \"localhost\"]\n",
+        Path::new("patdesk.toml"),
+        None,
+    ));
+    assert_eq!(
+        found
+            .iter()
+            .filter(|(key, _)| key == "people.allowed_domains")
+            .count(),
+        2,
+        "{found:?}"
+    );
+}

@@ -81,6 +81,7 @@ impl Desk {
         SyncOptions {
             policy: ReviewPolicy::default(),
             directory: Default::default(),
+            allowed_domains: vec!["example.org".to_string()],
             expiry_warning_days: 7,
         }
     }
@@ -317,6 +318,7 @@ fn addresses_come_from_the_directory_then_verified_domains_then_the_profile() {
         pending(2, "erin", "issue-reader erin", None),
         pending(3, "frank", "issue-reader frank", None),
         pending(4, "ghost", "issue-reader ghost", None),
+        pending(6, "ivan", "issue-reader ivan", None),
         pending(
             5,
             "hana",
@@ -329,13 +331,19 @@ fn addresses_come_from_the_directory_then_verified_domains_then_the_profile() {
         json!({ "dana": ["dana@corp.example"], "erin": ["erin@corp.example"] });
     let standin = Standin::start(
         &[("acme-corp", 11, org)],
-        json!({ "frank": "frank@public.example", "ghost": null, "hana": null }),
+        // ivan's profile names somebody else's address, on a domain the team does not allow.
+        json!({
+            "frank": "frank@public.example",
+            "ghost": null,
+            "hana": null,
+            "ivan": "someone@elsewhere.example",
+        }),
     );
     let desk = Desk::new(
         &standin,
         &[("acme-corp", 11)],
         "app-test-key.pem",
-        "[people]\ndirectory = \"people.csv\"\n",
+        "[people]\ndirectory = \"people.csv\"\nallowed_domains = [\"public.example\"]\n",
     );
     std::fs::write(
         desk.dir.path().join("people.csv"),
@@ -352,7 +360,7 @@ fn addresses_come_from_the_directory_then_verified_domains_then_the_profile() {
     );
     let report: Value = serde_json::from_slice(&output.stdout).expect("JSON");
     assert_eq!(report["orgs"][0]["questions_queued"], 3, "{report}");
-    assert_eq!(report["orgs"][0]["needs_contact"], 1, "{report}");
+    assert_eq!(report["orgs"][0]["needs_contact"], 2, "{report}");
 
     let address = |id| desk.record_by_github_id(id).owner_email;
     assert_eq!(
@@ -365,6 +373,12 @@ fn addresses_come_from_the_directory_then_verified_domains_then_the_profile() {
     assert_eq!(address(4), None);
     let ghost = desk.record_by_github_id(4);
     assert_eq!(ghost.state, RequestState::NeedsContact);
+    let ivan = desk.record_by_github_id(6);
+    assert_eq!(
+        (ivan.owner_email, ivan.state),
+        (None, RequestState::NeedsContact),
+        "a public address off people.allowed_domains is never written to"
+    );
     assert!(
         desk.store()
             .alerts()

@@ -9,7 +9,7 @@ use std::process::Output;
 
 use patdesk::mail::{MailPolicy, analyze};
 use patdesk::request::RequestState;
-use patdesk::store::{Direction, NewMessage, Store, content_hash};
+use patdesk::store::Store;
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -56,22 +56,7 @@ impl Desk {
     /// Stores `raw` as intake would have read it from INBOX at `uid`: tied to `request`, or
     /// waiting in triage with its note.
     fn receive(&self, raw: &[u8], uid: u32, request: Option<i64>, triage: Option<&str>) {
-        let analysis = analyze(raw, &MailPolicy::default());
-        let mut store = self.store();
-        let tx = store.transaction().expect("tx");
-        tx.insert_message(&NewMessage {
-            raw,
-            sha256: &content_hash(raw),
-            analysis: &analysis,
-            direction: Direction::In,
-            mailbox: Some("INBOX"),
-            uidvalidity: Some(1),
-            uid: Some(uid),
-            request_id: request,
-            triage,
-        })
-        .expect("insert message");
-        tx.commit().expect("commit");
+        common::builders::receive(&mut self.store(), raw, uid, request, triage);
     }
 
     /// Runs a command as the team member `login` (or, for any other name, as a stranger).
@@ -152,7 +137,7 @@ fn the_database_is_created_private_and_migrations_run_once() {
         .connection()
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .expect("version");
-    assert_eq!(version, 9);
+    assert_eq!(version, 10);
     let page_size: i64 = store
         .connection()
         .pragma_query_value(None, "page_size", |row| row.get(0))
@@ -872,11 +857,30 @@ fn outside_text_cannot_act_on_the_terminal() {
         (c.is_control() && c != '\n')
             || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
     };
+    // What servers said: an IMAP error in the health table, an SMTP answer on a queued mail.
+    let store = desk.store();
+    store.report_health(
+        patdesk::store::Part::Imap,
+        Some("NO [ALERT] \u{1b}[2J\r\nimap_idle          ok"),
+    );
+    store
+        .connection()
+        .execute(
+            "INSERT INTO outbox (request_id, kind, idempotency_key, recipient, state, attempts,
+                last_error, created_at, updated_at)
+             VALUES (?1, 'question', 'escapes', 'dave@example.org', 'queued', 1,
+                '451 \u{1b}]0;owned\u{7} try later', '2026-12-03T08:00:00.000Z',
+                '2026-12-03T08:00:00.000Z')",
+            [id],
+        )
+        .expect("a queued mail with the server's answer");
+    drop(store);
     let show_id = format!("PAT-{id}");
     for (args, visible) in [
         (vec!["list"], "ci\\r\\nrisk"),
         (vec!["show", &show_id], "\\x1b[8m hidden"),
         (vec!["triage"], "Hi\\x1b]0;owned\\x07"),
+        (vec!["outbox", "list"], "451 \\x1b]0;owned\\x07 try later"),
     ] {
         let text = desk.ok(&args);
         assert!(
@@ -888,6 +892,21 @@ fn outside_text_cannot_act_on_the_terminal() {
             "patdesk {args:?} shows {visible}:\n{text}"
         );
     }
+    // `status` exits 7 while a part fails; what it prints is what counts here.
+    let status = desk.run_as("alice", &["status"]);
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        !status.chars().any(acting),
+        "status printed a control character:\n{status:?}"
+    );
+    assert!(
+        status.contains("NO [ALERT] \\x1b[2J\\r\\nimap_idle"),
+        "{status}"
+    );
+    assert!(
+        !status.lines().any(|line| line.starts_with("imap_idle")),
+        "no forged part:\n{status}"
+    );
     let show = desk.ok(&["show", &format!("PAT-{id}")]);
     assert!(show.contains("ci\\r\\nrisk"), "{show}");
     assert!(show.contains("\\u{202e}gnirts"), "{show}");

@@ -99,6 +99,19 @@ fn status_reports_each_part_and_fails_when_the_daemon_is_down_or_a_sync_has_stal
         text.contains("running (pid") && text.contains("github:acme-corp"),
         "{text}"
     );
+    let size = std::fs::metadata(desk.folder.db()).expect("database").len();
+    assert!(
+        healthy["database"]["bytes"]
+            .as_u64()
+            .is_some_and(|bytes| bytes > 0 && bytes <= size),
+        "the database's size: {healthy}"
+    );
+    assert!(
+        text.lines().any(|line| line.starts_with("database")
+            && line.contains(" MB (")
+            && line.contains("mail(s) whole")),
+        "{text}"
+    );
 
     // GitHub starts failing; the failure is backdated past the threshold, as if it had gone
     // on for 20 minutes.
@@ -261,6 +274,95 @@ fn a_critical_request_reaches_slack_and_the_alert_list_once_and_waits_while_slac
         .filter(|body| body.contains("new critical-risk request"))
         .count();
     assert_eq!(critical_posts, 1, "each alert once");
+    assert!(stop(&mut daemon).success(), "{}", desk.log());
+}
+
+#[test]
+fn the_audit_head_reaches_slack_at_start_and_after_a_decision_and_verifies() {
+    let webhook = Webhook::start();
+    let desk = Desk::new(
+        TestFolder::new("head"),
+        DeskSetup {
+            pending: vec![pending(
+                9301,
+                "carol",
+                &format!("issue-reader-{}", std::process::id()),
+                Some("Reads the issues of acme-corp/api for the weekly report"),
+            )],
+            extra: "[alerts]\nslack_webhook = { file = \"slack-webhook\" }\n".to_string(),
+            ..DeskSetup::default()
+        },
+    );
+    desk.write_secret("slack-webhook", &webhook.url);
+    let mut daemon = desk.start_daemon();
+    // Each head posted, as `SEQ:HASH` with why it was sent.
+    let heads = || -> Vec<(String, String)> {
+        webhook
+            .received()
+            .iter()
+            .filter_map(|body| {
+                let text = serde_json::from_str::<Value>(body).ok()?["text"]
+                    .as_str()?
+                    .to_string();
+                let rest = text.split_once("audit head ")?.1;
+                let (head, why) = rest.split_once(" (")?;
+                Some((head.to_string(), why.split_once(')')?.0.to_string()))
+            })
+            .collect()
+    };
+    let first = wait_for(30, || heads().first().cloned())
+        .unwrap_or_else(|| panic!("no head posted at start\n{}", desk.log()));
+    assert_eq!(first.1, "the first one sent");
+
+    let id = wait_for(30, || desk.request_id(9301))
+        .unwrap_or_else(|| panic!("the request was not synced\n{}", desk.log()));
+    let approve = desk.patdesk_as(
+        "alice",
+        &["approve", &id.to_string(), "--reason", "one repository"],
+    );
+    assert!(
+        approve.status.success(),
+        "{}",
+        String::from_utf8_lossy(&approve.stderr)
+    );
+    let why = format!("after PAT-{id} approved by alice");
+    let (after, _) = wait_for(20, || {
+        heads().into_iter().find(|(_, reason)| *reason == why)
+    })
+    .unwrap_or_else(|| panic!("no head after the approval: {:?}\n{}", heads(), desk.log()));
+    let approved_seq: i64 = desk
+        .store()
+        .connection()
+        .query_row(
+            "SELECT seq FROM events WHERE kind = 'approved' AND request_id = ?1",
+            [id],
+            |row| row.get(0),
+        )
+        .expect("the approval's event");
+    let seq: i64 = after
+        .split(':')
+        .next()
+        .and_then(|seq| seq.parse().ok())
+        .expect("SEQ:HASH");
+    assert!(
+        seq >= approved_seq,
+        "the head sent covers the approval ({after})"
+    );
+
+    let verify = desk.patdesk_as("alice", &["audit", "verify", "--head", &after]);
+    assert!(
+        verify.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&verify.stdout),
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(
+        heads().len(),
+        2,
+        "one at start, one after the decision: {:?}",
+        heads()
+    );
     assert!(stop(&mut daemon).success(), "{}", desk.log());
 }
 

@@ -7,7 +7,7 @@ use super::{Context, Failure, exit, say};
 use crate::control::client::ClientError;
 use crate::control::protocol::Request;
 use crate::control::reads::{Breaker, Status};
-use crate::store::Counts;
+use crate::store::{Counts, DatabaseSize};
 
 pub fn run(context: &Context) -> Result<(), Failure> {
     let status = match context.ask_for::<Status>(Request::Status) {
@@ -62,6 +62,7 @@ fn not_running(failure: &Failure) -> Status {
             paused: false,
         },
         audit_head: None,
+        database: DatabaseSize::default(),
         problems: vec![format!("the daemon is not running: {why}")],
     }
 }
@@ -89,9 +90,10 @@ fn readable(status: &Status) -> String {
     }
     for part in &status.parts {
         let text = match (&part.failing_since, &part.ok_at) {
+            // A server's words, on one line: a line break in them must not print a part.
             (Some(since), _) => format!(
                 "FAILING since {since}: {}",
-                part.last_error.as_deref().unwrap_or("-")
+                crate::shown::line(part.last_error.as_deref().unwrap_or("-"))
             ),
             (None, Some(at)) => format!("ok, last at {at}"),
             (None, None) => "-".to_string(),
@@ -130,6 +132,19 @@ fn readable(status: &Status) -> String {
             status.breaker.window_minutes
         ),
     );
+    if status.daemon.is_some() {
+        let size = &status.database;
+        line(
+            "database",
+            format!(
+                "{} ({} free); {} mail(s) whole, {} reduced to headers",
+                megabytes(size.bytes),
+                megabytes(size.free_bytes),
+                size.whole_mails,
+                size.reduced_mails
+            ),
+        );
+    }
     line(
         "audit head",
         status
@@ -138,4 +153,8 @@ fn readable(status: &Status) -> String {
             .map_or_else(|| "empty".to_string(), ToString::to_string),
     );
     out
+}
+
+fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1_000_000.0)
 }

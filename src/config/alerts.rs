@@ -1,4 +1,5 @@
-//! `[alerts]`: where the team's alerts go (Slack, mail), and when a failing part is stalled.
+//! `[alerts]`: where the team's alerts go (Slack, mail), when a failing part is stalled, and
+//! when the audit head is sent.
 
 use super::raw;
 use super::{SecretKind, SecretRef};
@@ -12,6 +13,20 @@ pub struct AlertsConfig {
     pub email: Option<String>,
     /// Intake or a GitHub sync failing this long is an alert, and makes `patdesk status` fail.
     pub stalled_after: std::time::Duration,
+    /// When the audit chain's head is sent to the team, to be kept off this host.
+    pub send_head: SendHead,
+}
+
+/// When the daemon sends the audit chain's head to the alerts channel. A head kept elsewhere
+/// is what `patdesk audit verify --head` checks the trail against: a chain rewritten on this
+/// host, hashes recomputed and all, no longer contains it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendHead {
+    Off,
+    /// Once a day.
+    Daily,
+    /// Once a day, and after each approval, denial and revocation.
+    DailyAndDecisions,
 }
 
 impl super::Validator {
@@ -32,6 +47,11 @@ impl super::Validator {
             slack_webhook,
             email: raw.email,
             stalled_after: std::time::Duration::from_secs(minutes * 60),
+            send_head: match raw.send_head {
+                Some(raw::RawSendHead::Off) => SendHead::Off,
+                Some(raw::RawSendHead::Daily) => SendHead::Daily,
+                Some(raw::RawSendHead::DailyAndDecisions) | None => SendHead::DailyAndDecisions,
+            },
         }
     }
 }

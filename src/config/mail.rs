@@ -102,6 +102,40 @@ impl super::Validator {
         path
     }
 
+    /// `people.allowed_domains`, or by default the team mailbox's own domain: a requester's
+    /// public profile can name anyone's address, and patdesk must not be made to mail a third
+    /// party.
+    pub(super) fn people_allowed_domains(
+        &mut self,
+        domains: Option<Vec<String>>,
+        team_address: Option<&str>,
+    ) -> Vec<String> {
+        let Some(domains) = domains else {
+            return team_address
+                .and_then(|address| address.rsplit_once('@'))
+                .map(|(_, domain)| vec![domain.to_ascii_lowercase()])
+                .unwrap_or_default();
+        };
+        domains
+            .into_iter()
+            .filter_map(|domain| {
+                let domain = domain.trim().trim_start_matches('.').to_ascii_lowercase();
+                let plausible = domain.contains('.')
+                    && !domain.contains('@')
+                    && domain
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+                if !plausible {
+                    self.problem(
+                        "people.allowed_domains",
+                        format!("has {domain:?}, which is not a domain (write example.org)"),
+                    );
+                }
+                plausible.then_some(domain)
+            })
+            .collect()
+    }
+
     pub(super) fn templates_dir(&mut self, dir: Option<PathBuf>) -> Option<PathBuf> {
         let dir = self.path(dir?);
         if !dir.is_dir() {

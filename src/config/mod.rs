@@ -13,6 +13,7 @@ mod raw;
 mod review;
 mod secret;
 mod smtp;
+mod store;
 mod team;
 mod web;
 
@@ -21,7 +22,7 @@ use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 
 use crate::address::{bare_address, is_address};
-pub use alerts::AlertsConfig;
+pub use alerts::{AlertsConfig, SendHead};
 pub use github::{GithubConfig, OrgConfig};
 pub use mail::SendLimits;
 pub use mailbox::{Acknowledge, Endpoint, MailboxConfig, Security, SentCopy, SignIn};
@@ -31,6 +32,7 @@ pub use provider::{Filled, Provider};
 use raw::{RawConfig, RawSecret};
 pub use secret::{Secret, SecretKind, SecretOrigin, SecretRef};
 pub use smtp::{SmtpConfig, SmtpLogin};
+pub use store::{ScheduledBackups, StoreConfig};
 pub use team::{
     ControlConfig, DEFAULT_CONTROL_SOCKET, TeamConfig, TeamMember, is_github_login, is_os_user_name,
 };
@@ -67,6 +69,9 @@ pub struct Config {
     /// A CSV of `login,email` the team keeps: the first place a requester's address is
     /// looked up.
     pub people_directory: Option<PathBuf>,
+    /// The domains a requester's public GitHub profile address may be on to be written to
+    /// (subdomains included); lower-case.
+    pub people_allowed_domains: Vec<String>,
     /// Signs the Message-IDs of outgoing mail so replies can be threaded without trusting
     /// the subject line.
     pub signing_key: Option<SecretRef>,
@@ -75,11 +80,6 @@ pub struct Config {
     pub alerts: AlertsConfig,
     /// How much mail may leave: per recipient, and in all (the breaker).
     pub send_limits: SendLimits,
-}
-
-#[derive(Debug, Clone)]
-pub struct StoreConfig {
-    pub path: PathBuf,
 }
 
 /// One thing wrong with one key.
@@ -235,9 +235,7 @@ impl Validator {
     }
 
     fn config(&mut self, raw: RawConfig, path: &Path) -> Config {
-        let store = StoreConfig {
-            path: self.path(raw.store.path.unwrap_or_else(|| DEFAULT_STORE_PATH.into())),
-        };
+        let store = self.store(raw.store);
         let templates_dir = self.templates_dir(raw.mail.templates_dir.clone());
         let reminders = self.reminders(raw.mail.reminders, raw.mail.reminder_interval_hours);
         let send_limits = self.send_limits(&raw.mail);
@@ -273,6 +271,12 @@ impl Validator {
             self.required_secret("signing.key", SecretKind::Password, signing.key)
         });
         let alerts = self.alerts(raw.alerts);
+        let team_address = mailbox
+            .as_ref()
+            .and_then(|mailbox| mailbox.as_ref())
+            .map(|mailbox| mailbox.address.as_str());
+        let people_allowed_domains =
+            self.people_allowed_domains(raw.people.allowed_domains, team_address);
         // What `run` would otherwise refuse only once it starts.
         if has_smtp && !has_signing {
             self.problem(
@@ -301,6 +305,7 @@ impl Validator {
             control,
             review,
             people_directory: raw.people.directory.map(|path| self.people_directory(path)),
+            people_allowed_domains,
             templates_dir,
             signing_key,
             reminders,

@@ -37,12 +37,25 @@ pub struct RawAlerts {
     pub slack_webhook: Option<RawSecret>,
     pub email: Option<String>,
     pub stalled_after_minutes: Option<u64>,
+    pub send_head: Option<RawSendHead>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawSendHead {
+    Off,
+    Daily,
+    DailyAndDecisions,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawStore {
     pub path: Option<PathBuf>,
+    pub keep_raw_days: Option<u64>,
+    pub backup_dir: Option<PathBuf>,
+    pub backups_kept: Option<u64>,
+    pub litestream: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -246,6 +259,7 @@ pub struct RawControl {
 #[serde(deny_unknown_fields)]
 pub struct RawPeople {
     pub directory: Option<PathBuf>,
+    pub allowed_domains: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

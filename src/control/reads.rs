@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::SendLimits;
 use crate::store::{
-    ChainHead, Counts, EventRecord, MessageRecord, OutboxRecord, PartHealth, PushRecord,
-    RequestRecord, Store, StoreError,
+    ChainHead, Counts, DatabaseSize, EventRecord, MessageRecord, OutboxRecord, PartHealth,
+    PushRecord, RequestRecord, Store, StoreError,
 };
 
 /// `patdesk show`: a request and everything about it.
@@ -40,6 +40,9 @@ pub struct Status {
     pub counts: Counts,
     pub breaker: Breaker,
     pub audit_head: Option<ChainHead>,
+    /// The database file's size, and how much of the mail in it is kept whole.
+    #[serde(default)]
+    pub database: DatabaseSize,
     /// Why the service counts as unhealthy; empty when it is not.
     pub problems: Vec<String>,
 }
@@ -72,6 +75,7 @@ pub fn status(
             paused,
         },
         audit_head: store.chain_head()?,
+        database: store.database_size()?,
         problems: Vec::new(),
     };
     status.problems = problems(&status, stalled_after);

@@ -1,12 +1,14 @@
-//! The alerts task: raises a stall alert when intake or a sync has been failing too long, and
-//! delivers every alert to the team.
+//! The alerts task: raises a stall alert when intake or a sync has been failing too long,
+//! sends the audit head when it is due, and delivers every alert to the team.
 
 use std::time::Duration;
 
 use tokio::sync::watch;
 
 use crate::alerts::{Delivery, Notifier, raise_stalls};
+use crate::config::SendHead;
 use crate::store::Store;
+use crate::upkeep::send_head_if_due;
 use crate::wake::OutboxWake;
 
 /// How soon an alert reaches the team.
@@ -17,6 +19,7 @@ pub(super) struct AlertsTask {
     /// `None` when no channel is configured: alerts then wait in the store and in `status`.
     pub notifier: Option<Notifier>,
     pub stalled_after: Duration,
+    pub send_head: SendHead,
     /// Alert mail goes out through the outbox.
     pub outbox: Option<OutboxWake>,
     pub shutdown: watch::Receiver<bool>,
@@ -33,6 +36,11 @@ pub(super) async fn run(mut task: AlertsTask) {
             Err(error) => tracing::error!(%error, "cannot check for stalled parts"),
         }
         if let Some(notifier) = &task.notifier {
+            match send_head_if_due(&mut task.store, task.send_head, jiff::Timestamp::now()) {
+                Ok(Some(head)) => tracing::info!(%head, "audit head sent to the team"),
+                Ok(None) => {}
+                Err(error) => tracing::error!(%error, "cannot send the audit head"),
+            }
             match notifier.deliver(&mut task.store).await {
                 Ok(Delivery {
                     error: Some(error),

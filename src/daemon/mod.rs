@@ -11,6 +11,7 @@ mod memory;
 mod notify;
 mod outbox_task;
 mod pulse;
+mod upkeep_task;
 
 use anyhow::{Context as _, anyhow};
 use tokio::sync::{mpsc, watch};
@@ -26,7 +27,7 @@ use crate::intake::Intake;
 use crate::mail::compose::Templates;
 use crate::oauth::{Credential, TokenSource};
 use crate::smtp::Sender;
-use crate::store::Store;
+use crate::store::{Store, WalRestarts};
 use crate::sync::SyncOptions;
 use crate::wake::{OutboxWake, SyncTrigger};
 
@@ -216,6 +217,10 @@ fn prepare(config: &Config) -> anyhow::Result<Prepared> {
                 orgs: orgs.clone(),
                 trigger: config.github.is_some().then(|| trigger.clone()),
                 outbox: outbox.clone(),
+                wal_restarts: match config.store.litestream {
+                    true => WalRestarts::LeftToLitestream,
+                    false => WalRestarts::Allowed,
+                },
             },
             store: Store::open_existing(&config.store.path)?,
         };
@@ -263,7 +268,14 @@ fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         store: Store::open_existing(&config.store.path)?,
         notifier: crate::alerts::Notifier::new(&config.alerts, webhook),
         stalled_after: config.alerts.stalled_after,
+        send_head: config.alerts.send_head,
         outbox: outbox.clone(),
+        shutdown: shutdown.clone(),
+    })));
+    tasks.push(Box::pin(upkeep_task::run(upkeep_task::UpkeepTask {
+        database: config.store.path.clone(),
+        keep_raw: config.store.keep_raw,
+        backups: config.store.backups.clone(),
         shutdown: shutdown.clone(),
     })));
     tracing::info!(

@@ -48,7 +48,7 @@ impl Filer {
         let thread = tokio::task::spawn_blocking(move || {
             let mut store = Store::open_existing(&path)?;
             // Checkpoints beside the filing, not inside its commits.
-            let checkpointer = Checkpointer::beside(&store)?;
+            let checkpointer = Checkpointer::beside(&store, intake.wal_restarts)?;
             let filed_all = file_all(&mut store, &intake, &place, fetched, &filed, &checkpointer);
             checkpointer.finish();
             filed_all

@@ -20,7 +20,9 @@ use crate::config::Secret;
 use crate::conversation::{self, Outcome, Threading};
 use crate::mail::{Analysis, Kind, MailPolicy, analyze};
 use crate::review::ReviewPolicy;
-use crate::store::{Direction, FolderEra, NewMessage, Store, StoreError, Tx, content_hash};
+use crate::store::{
+    Direction, FolderEra, NewMessage, Store, StoreError, Tx, WalRestarts, content_hash,
+};
 use crate::sync::orgs_to_sync;
 use crate::wake::{OutboxWake, SyncTrigger};
 
@@ -38,6 +40,8 @@ pub struct Intake {
     pub trigger: Option<SyncTrigger>,
     /// Told after each commit, which may have queued an acknowledgement.
     pub outbox: Option<OutboxWake>,
+    /// Whether the filer's checkpoints may restart the WAL (not under Litestream).
+    pub wal_restarts: WalRestarts,
 }
 
 impl Intake {

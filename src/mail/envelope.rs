@@ -165,3 +165,33 @@ fn collect_texts<'m>(message: &'m Message<'m>, out: &mut Vec<&'m str>) {
         }
     }
 }
+
+/// The header section of a raw mail, up to and including the blank line that ends it; the
+/// whole mail when it has no body.
+pub fn header_section(raw: &[u8]) -> &[u8] {
+    let crlf = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|at| at + 4);
+    let lf = raw.windows(2).position(|w| w == b"\n\n").map(|at| at + 2);
+    let end = match (crlf, lf) {
+        (Some(a), Some(b)) => a.min(b),
+        (a, b) => a.or(b).unwrap_or(raw.len()),
+    };
+    &raw[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::header_section;
+
+    #[test]
+    fn the_header_section_ends_at_the_first_blank_line() {
+        assert_eq!(
+            header_section(b"Subject: a\r\nFrom: b\r\n\r\nbody\r\n\r\nmore"),
+            b"Subject: a\r\nFrom: b\r\n\r\n"
+        );
+        assert_eq!(header_section(b"Subject: a\n\nbody"), b"Subject: a\n\n");
+        assert_eq!(header_section(b"Subject: a\r\n"), b"Subject: a\r\n");
+    }
+}

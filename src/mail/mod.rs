@@ -21,6 +21,7 @@ use serde::Serialize;
 
 pub use crate::address::{bare_address, is_address};
 pub use authenticity::Authenticity;
+pub use envelope::header_section;
 pub use html::html_to_text;
 pub use outgoing::{
     Acknowledgement, AlertMail, DecisionMail, Outgoing, OutgoingKind, TokenQuestion,

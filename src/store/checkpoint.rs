@@ -19,6 +19,18 @@ use super::{Store, StoreError};
 /// restart, and an engineer's long `patdesk export` must not hold intake up through it.
 const RESTART_PATIENCE: Duration = Duration::from_millis(100);
 
+/// Whether the checkpointer may restart the WAL after copying it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WalRestarts {
+    /// Only patdesk reads the WAL.
+    #[default]
+    Allowed,
+    /// Litestream replicates the database from its WAL: a restart Litestream did not make
+    /// itself costs it a full snapshot of the database, so the checkpointer copies passively
+    /// only and leaves restarting the WAL to Litestream's own checkpoints.
+    LeftToLitestream,
+}
+
 /// The thread that checkpoints for one writer, while it lives.
 pub struct Checkpointer {
     wake: mpsc::Sender<()>,
@@ -29,7 +41,7 @@ impl Checkpointer {
     /// Takes over checkpointing from `writer`'s commits, on a connection of its own. Pages
     /// `writer` commits after the last [`Checkpointer::nudge`] are left to the next checkpoint
     /// of any connection.
-    pub fn beside(writer: &Store) -> Result<Checkpointer, StoreError> {
+    pub fn beside(writer: &Store, restarts: WalRestarts) -> Result<Checkpointer, StoreError> {
         let own = Store::open_existing(writer.path())?;
         own.conn.busy_timeout(RESTART_PATIENCE)?;
         writer.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
@@ -43,7 +55,11 @@ impl Checkpointer {
                     // Nothing committed is lost when a checkpoint fails, and the next one
                     // (this thread's or any connection's) copies it: a warning, as SQLite's own
                     // autocheckpoint keeps its failures from the committing writer.
-                    if let Err(error) = own.checkpoint().and_then(|()| own.restart_wal()) {
+                    let copied = own.checkpoint().and_then(|()| match restarts {
+                        WalRestarts::Allowed => own.restart_wal(),
+                        WalRestarts::LeftToLitestream => Ok(()),
+                    });
+                    if let Err(error) = copied {
                         tracing::warn!(%error, "cannot checkpoint the database's WAL");
                     }
                 }
@@ -105,7 +121,8 @@ mod tests {
         writer.checkpoint().expect("checkpoint the empty table");
         let before = file_size(&path);
 
-        let checkpointer = Checkpointer::beside(&writer).expect("checkpointer");
+        let checkpointer =
+            Checkpointer::beside(&writer, super::WalRestarts::Allowed).expect("checkpointer");
         let autocheckpoint: i64 = conn
             .query_row("PRAGMA wal_autocheckpoint", [], |row| row.get(0))
             .expect("pragma");

@@ -50,10 +50,13 @@ pub enum AlertKind {
     IntakeStalled,
     SignInStalled,
     SyncStalled,
+    /// The audit chain's head, sent to be kept off this host.
+    AuditHead,
+    BackupFailing,
 }
 
 impl AlertKind {
-    const ALL: [AlertKind; 13] = [
+    const ALL: [AlertKind; 15] = [
         AlertKind::CriticalRequest,
         AlertKind::NeedsContact,
         AlertKind::RequesterUnreachable,
@@ -67,6 +70,8 @@ impl AlertKind {
         AlertKind::IntakeStalled,
         AlertKind::SignInStalled,
         AlertKind::SyncStalled,
+        AlertKind::AuditHead,
+        AlertKind::BackupFailing,
     ];
 
     /// The name the alerts table, the audit log and `--json` know it by.
@@ -85,6 +90,8 @@ impl AlertKind {
             AlertKind::IntakeStalled => "intake_stalled",
             AlertKind::SignInStalled => "sign_in_stalled",
             AlertKind::SyncStalled => "sync_stalled",
+            AlertKind::AuditHead => "audit_head",
+            AlertKind::BackupFailing => "backup_failing",
         }
     }
 

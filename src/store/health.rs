@@ -21,6 +21,8 @@ pub enum Part<'a> {
     Github(&'a str),
     /// Carrying decisions to GitHub.
     GithubPush,
+    /// The daemon's scheduled backups.
+    Backup,
 }
 
 impl Part<'_> {
@@ -33,6 +35,7 @@ impl Part<'_> {
             Part::Smtp => "smtp".into(),
             Part::Github(org) => format!("github:{org}").into(),
             Part::GithubPush => "github_push".into(),
+            Part::Backup => "backup".into(),
         }
     }
 }
@@ -46,6 +49,7 @@ impl<'a> Part<'a> {
             "oauth2" => Some(Part::Oauth2),
             "smtp" => Some(Part::Smtp),
             "github_push" => Some(Part::GithubPush),
+            "backup" => Some(Part::Backup),
             other => other.strip_prefix("github:").map(Part::Github),
         }
     }

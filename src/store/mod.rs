@@ -9,12 +9,14 @@ mod backup;
 mod chain;
 mod checkpoint;
 mod github_side;
+mod heads;
 mod health;
 mod intake;
 mod messages;
 mod outbox;
 mod queue;
 mod requests;
+mod retention;
 mod schema;
 
 use std::cell::RefCell;
@@ -29,14 +31,16 @@ use crate::lifecycle::Member;
 pub use audit::{Audit, Mismatch, PushBacking};
 pub use backup::backup;
 pub use chain::{Break, ChainHead, GENESIS, Verification};
-pub use checkpoint::Checkpointer;
+pub use checkpoint::{Checkpointer, WalRestarts};
 pub use github_side::{Alert, AlertKind, QueuedPush};
+pub use heads::{HeadSent, LaterDecision};
 pub use health::{Counts, Part, PartHealth};
 pub use intake::{FolderEra, MailboxPosition};
 pub use messages::{Direction, MessageRecord, NewMessage, UnverifiedAnswer, content_hash};
 pub use outbox::{OutgoingMail, UnansweredQuestion};
 pub use queue::{OutboxRecord, PushRecord, Resend};
 pub use requests::{EventRecord, ExportRow, ListFilter, NewRequest, RequestRecord, RequestSummary};
+pub use retention::{DatabaseSize, Reduced};
 
 /// How long a writer waits for another to finish before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

@@ -182,4 +182,20 @@ pub const MIGRATIONS: &[&str] = &[
     DROP INDEX messages_sha256;
     CREATE INDEX messages_sha256_without_id ON messages (sha256) WHERE message_id IS NULL;
     "#,
+    // 10: raw mail kept for `store.keep_raw_days`, then reduced to its header section; when
+    // that was done (the partial index serves the search for mail still whole). And the audit
+    // heads sent off the host.
+    r#"
+    ALTER TABLE messages ADD COLUMN reduced_at TEXT;
+    ALTER TABLE outbox ADD COLUMN reduced_at TEXT;
+    CREATE INDEX messages_whole ON messages (received_at) WHERE reduced_at IS NULL;
+
+    -- The audit heads sent to the team to be kept off this host, and why each was sent.
+    CREATE TABLE heads_sent (
+        seq     INTEGER PRIMARY KEY,
+        hash    TEXT    NOT NULL,
+        why     TEXT    NOT NULL,
+        sent_at TEXT    NOT NULL
+    ) STRICT;
+    "#,
 ];

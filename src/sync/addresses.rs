@@ -1,6 +1,7 @@
 //! Where to write to a requester. GitHub's API gives only a login; in order: the directory
-//! the team keeps, addresses on the organisation's verified domains, the public profile.
-//! When none gives one, a person must (`patdesk contact`).
+//! the team keeps, addresses on the organisation's verified domains, the public profile when
+//! its address is on an allowed domain (`people.allowed_domains`: a profile can name anyone's
+//! address). When none gives one, a person must (`patdesk contact`).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -49,6 +50,7 @@ pub async fn resolve(
     org: &str,
     login: &str,
     directory: &Directory,
+    allowed_domains: &[String],
 ) -> Result<Option<String>, GithubError> {
     if let Some(address) = directory.get(&login.to_lowercase()) {
         return Ok(Some(address.clone()));
@@ -63,8 +65,49 @@ pub async fn resolve(
         Err(_) => {}
     }
     match client.public_email(org, login).await {
-        Ok(address) => Ok(address.filter(|email| is_address(email))),
+        Ok(Some(address))
+            if is_address(&address) && on_allowed_domain(&address, allowed_domains) =>
+        {
+            Ok(Some(address))
+        }
+        Ok(Some(_)) => {
+            tracing::info!(
+                login,
+                "the public profile's address is not on people.allowed_domains: not used"
+            );
+            Ok(None)
+        }
+        Ok(None) => Ok(None),
         Err(error) if error.is_transient() => Err(error),
         Err(_) => Ok(None),
+    }
+}
+
+/// Whether `address` is on one of `domains` or a subdomain of one.
+fn on_allowed_domain(address: &str, domains: &[String]) -> bool {
+    let Some((_, domain)) = address.rsplit_once('@') else {
+        return false;
+    };
+    let domain = domain.to_ascii_lowercase();
+    domains.iter().any(|allowed| {
+        domain == *allowed
+            || domain
+                .strip_suffix(allowed.as_str())
+                .is_some_and(|sub| sub.ends_with('.'))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::on_allowed_domain;
+
+    #[test]
+    fn a_public_address_counts_only_on_an_allowed_domain_or_below_it() {
+        let allowed = vec!["example.org".to_string()];
+        assert!(on_allowed_domain("carol@example.org", &allowed));
+        assert!(on_allowed_domain("carol@Mail.Example.org", &allowed));
+        assert!(!on_allowed_domain("victim@evil-example.org", &allowed));
+        assert!(!on_allowed_domain("victim@example.org.evil.net", &allowed));
+        assert!(!on_allowed_domain("carol@example.org", &[]));
     }
 }

@@ -77,6 +77,8 @@ impl std::fmt::Display for SyncReport {
 pub struct SyncOptions {
     pub policy: ReviewPolicy,
     pub directory: Directory,
+    /// Where a public profile's address may be to be used.
+    pub allowed_domains: Vec<String>,
     pub expiry_warning_days: u32,
 }
 
@@ -91,6 +93,7 @@ impl SyncOptions {
         Ok(SyncOptions {
             policy: config.review.clone(),
             directory,
+            allowed_domains: config.people_allowed_domains.clone(),
             expiry_warning_days: github.expiry_warning_days,
         })
     }
@@ -150,8 +153,14 @@ pub async fn sync_org(
         if known.contains_key(&github.id) || addresses.contains_key(&login) {
             continue;
         }
-        let address =
-            addresses::resolve(client, org, &github.owner.login, &options.directory).await?;
+        let address = addresses::resolve(
+            client,
+            org,
+            &github.owner.login,
+            &options.directory,
+            &options.allowed_domains,
+        )
+        .await?;
         addresses.insert(login, address);
     }
 

@@ -157,3 +157,31 @@ impl RequestBuilder {
         id
     }
 }
+
+/// Stores `raw` as intake would have found it at UID `uid` of INBOX, returning its id.
+pub fn receive(
+    store: &mut Store,
+    raw: &[u8],
+    uid: u32,
+    request: Option<i64>,
+    triage: Option<&str>,
+) -> i64 {
+    use patdesk::mail::{MailPolicy, analyze};
+    use patdesk::store::{Direction, NewMessage, content_hash};
+    let analysis = analyze(raw, &MailPolicy::default());
+    store
+        .write(|tx| {
+            tx.insert_message(&NewMessage {
+                raw,
+                sha256: &content_hash(raw),
+                analysis: &analysis,
+                direction: Direction::In,
+                mailbox: Some("INBOX"),
+                uidvalidity: Some(1),
+                uid: Some(uid),
+                request_id: request,
+                triage,
+            })
+        })
+        .expect("store the mail")
+}

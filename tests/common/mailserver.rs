@@ -150,6 +150,7 @@ impl TestFolder {
                 orgs: vec!["acme-corp".to_string()],
                 trigger: None,
                 outbox: None,
+                wal_restarts: patdesk::store::WalRestarts::Allowed,
             },
             store: Store::open(&self.db()).expect("store"),
         }

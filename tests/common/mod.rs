@@ -8,6 +8,7 @@ pub mod generators;
 pub mod imap_proxy;
 pub mod mailserver;
 pub mod oauth;
+pub mod replication;
 pub mod smtp_proxy;
 pub mod standin;
 pub mod users;

@@ -1,0 +1,289 @@
+//! The daemon's upkeep, on a database of its own: raw mail reduced after `store.keep_raw_days`,
+//! the scheduled backups, and when the audit head is sent to the team.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use patdesk::config::{ScheduledBackups, SendHead};
+use patdesk::mail::header_section;
+use patdesk::request::RequestState;
+use patdesk::store::{Store, content_hash};
+use patdesk::upkeep::{backup_if_due, reduce_old_mail, send_head_if_due};
+
+use common::builders::RequestBuilder;
+
+const YEAR: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
+struct Database {
+    dir: tempfile::TempDir,
+}
+
+impl Database {
+    fn new() -> Database {
+        let database = Database {
+            dir: tempfile::TempDir::new().expect("temp dir"),
+        };
+        Store::open(&database.path()).expect("create");
+        database
+    }
+
+    fn path(&self) -> PathBuf {
+        self.dir.path().join("patdesk.db")
+    }
+
+    fn store(&self) -> Store {
+        Store::open_existing(&self.path()).expect("open")
+    }
+
+    fn receive(&self, raw: &[u8], uid: u32, triage: Option<&str>) -> i64 {
+        common::builders::receive(&mut self.store(), raw, uid, None, triage)
+    }
+
+    /// One column of message `id`.
+    fn column<T: rusqlite::types::FromSql>(&self, id: i64, column: &str) -> T {
+        self.store()
+            .connection()
+            .query_row(
+                &format!("SELECT {column} FROM messages WHERE id = ?1"),
+                [id],
+                |row| row.get(0),
+            )
+            .expect("column")
+    }
+}
+
+fn reply(n: usize) -> Vec<u8> {
+    format!(
+        "From: Carol <carol@example.org>\r\nTo: team@example.org\r\nSubject: Re: your token {n}\r\n\
+         Message-ID: <reply-{n}@example.org>\r\nDate: Thu, 26 Nov 2026 10:00:00 +0000\r\n\r\n\
+         It reads the issues of acme-corp/api for the weekly report ({n}).\r\n\r\n{}\r\n",
+        "Logs attached below.\r\n".repeat(200)
+    )
+    .into_bytes()
+}
+
+#[test]
+fn old_raw_mail_is_reduced_to_its_headers_and_the_record_keeps_the_rest() {
+    let database = Database::new();
+    let (first, second, waiting) = (reply(1), reply(2), reply(3));
+    let ids = [
+        database.receive(&first, 1, None),
+        database.receive(&second, 2, None),
+        database.receive(&waiting, 3, Some("not threaded")),
+    ];
+    let text_before: String = database.column(ids[0], "analysis");
+    let mut store = database.store();
+    let now = Timestamp::now();
+
+    let young = reduce_old_mail(&mut store, Some(YEAR), now).expect("reduce");
+    assert_eq!(young.mails, 0, "nothing is a year old yet");
+    assert_eq!(
+        reduce_old_mail(&mut store, None, now + SignedDuration::from_hours(24 * 400))
+            .expect("reduce")
+            .mails,
+        0,
+        "keep_raw_days = 0 keeps every mail whole"
+    );
+
+    let later = now + SignedDuration::from_hours(24 * 366);
+    let reduced = reduce_old_mail(&mut store, Some(YEAR), later).expect("reduce");
+    assert_eq!(reduced.mails, 2, "the mail in triage waits for a person");
+    assert_eq!(
+        reduced.bytes_dropped,
+        (first.len() - header_section(&first).len() + second.len() - header_section(&second).len())
+            as u64
+    );
+    for (id, raw) in [(ids[0], &first), (ids[1], &second)] {
+        let kept: Vec<u8> = database.column(id, "raw");
+        assert_eq!(kept, header_section(raw), "the header section is kept");
+        let hash: String = database.column(id, "sha256");
+        assert_eq!(hash, content_hash(raw), "the whole mail's hash stays");
+    }
+    let whole: Vec<u8> = database.column(ids[2], "raw");
+    assert_eq!(whole, waiting);
+    let text_after: String = database.column(ids[0], "analysis");
+    assert_eq!(text_after, text_before, "what patdesk read from it stays");
+    assert!(text_after.contains("weekly report"));
+
+    // Recognised by its content if the same mail comes again, as after a UIDVALIDITY change.
+    let tx = store.transaction().expect("tx");
+    assert!(
+        tx.has_message(
+            "INBOX",
+            2,
+            99,
+            Some("reply-1@example.org"),
+            &content_hash(&first)
+        )
+        .expect("look")
+    );
+    drop(tx);
+
+    let event: String = store
+        .connection()
+        .query_row(
+            "SELECT detail FROM events WHERE kind = 'mail_reduced'",
+            [],
+            |row| row.get(0),
+        )
+        .expect("one mail_reduced event");
+    let event: serde_json::Value = serde_json::from_str(&event).expect("JSON");
+    assert_eq!(event["ids"], serde_json::json!([ids[0], ids[1]]), "{event}");
+    assert!(store.audit(None).expect("audit").intact());
+
+    let again = reduce_old_mail(&mut store, Some(YEAR), later).expect("reduce");
+    assert_eq!(again.mails, 0, "each mail is reduced once");
+    let size = store.database_size().expect("size");
+    assert_eq!((size.whole_mails, size.reduced_mails), (1, 2));
+    assert!(size.bytes > 0 && size.free_bytes <= size.bytes, "{size:?}");
+}
+
+#[test]
+fn scheduled_backups_are_daily_private_audited_and_pruned() {
+    let database = Database::new();
+    RequestBuilder::tidy().insert(&mut database.store());
+    let dir = database.dir.path().join("backups");
+    let backups = ScheduledBackups {
+        dir: dir.clone(),
+        keep: 2,
+    };
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("patdesk-notes.txt"), "the admin's own file").expect("write");
+    let t0: Timestamp = "2026-12-03T08:00:00Z".parse().expect("time");
+    let at = |hours: i64| t0 + SignedDuration::from_hours(hours);
+
+    let first = backup_if_due(&database.path(), &backups, at(0))
+        .expect("backup")
+        .expect("none there: one is due");
+    assert_eq!(
+        first.file_name().and_then(|name| name.to_str()),
+        Some("patdesk-20261203T080000Z.db")
+    );
+    let mode = std::fs::metadata(&first)
+        .expect("metadata")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "the copy is private");
+    let copy = Store::open_existing(&first).expect("open the copy");
+    assert!(copy.audit(None).expect("audit").intact());
+    assert_eq!(
+        copy.chain_head().expect("head"),
+        database.store().chain_head().expect("head")
+    );
+    drop(copy);
+
+    assert_eq!(
+        backup_if_due(&database.path(), &backups, at(1)).expect("look"),
+        None,
+        "one a day"
+    );
+    let second = backup_if_due(&database.path(), &backups, at(25))
+        .expect("backup")
+        .expect("a day later");
+    let third = backup_if_due(&database.path(), &backups, at(50))
+        .expect("backup")
+        .expect("another day");
+    let mut left: Vec<String> = std::fs::read_dir(&dir)
+        .expect("list")
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    left.sort();
+    let name = |path: &PathBuf| {
+        path.file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned()
+    };
+    assert_eq!(
+        left,
+        [name(&second), name(&third), "patdesk-notes.txt".to_string()],
+        "the newest two kept, the oldest removed, other files left alone"
+    );
+}
+
+#[test]
+fn the_head_is_sent_first_then_after_each_decision_and_daily() {
+    let database = Database::new();
+    let mut store = database.store();
+    let id = RequestBuilder::tidy().insert(&mut store);
+    let t0 = Timestamp::now();
+    let at = |minutes: i64| t0 + SignedDuration::from_mins(minutes);
+    let head_alerts = |store: &Store| -> Vec<String> {
+        store
+            .alerts()
+            .expect("alerts")
+            .into_iter()
+            .filter(|alert| alert.kind == "audit_head")
+            .map(|alert| alert.message)
+            .collect()
+    };
+
+    assert_eq!(
+        send_head_if_due(&mut store, SendHead::Off, at(0)).expect("off"),
+        None
+    );
+    let first = send_head_if_due(&mut store, SendHead::DailyAndDecisions, at(0))
+        .expect("send")
+        .expect("the first is sent at once");
+    let now_head = store.chain_head().expect("head").expect("events");
+    assert_eq!(
+        first.seq + 1,
+        now_head.seq,
+        "the head before the alert's own event"
+    );
+    assert_eq!(
+        send_head_if_due(&mut store, SendHead::DailyAndDecisions, at(1)).expect("look"),
+        None,
+        "nothing decided since, and not a day yet"
+    );
+
+    store
+        .write(|tx| tx.record_decision(id, "alice", RequestState::Approved, Some("one repository")))
+        .expect("approve");
+    let approved_seq = store.chain_head().expect("head").expect("events").seq;
+    let after = send_head_if_due(&mut store, SendHead::DailyAndDecisions, at(2))
+        .expect("send")
+        .expect("after a decision");
+    assert_eq!(after.seq, approved_seq, "the head right after the approval");
+    let messages = head_alerts(&store);
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert!(messages[0].contains(&first.to_string()), "{messages:?}");
+    assert!(
+        messages[1].contains(&format!(
+            "audit head {after} (after PAT-{id} approved by alice)"
+        )) && messages[1].contains(&format!("patdesk audit verify --head {after}")),
+        "{messages:?}"
+    );
+
+    // Daily only: a decision does not send one; a day does.
+    store
+        .write(|tx| tx.record_decision(id, "alice", RequestState::Denied, Some("changed my mind")))
+        .expect("deny");
+    assert_eq!(
+        send_head_if_due(&mut store, SendHead::Daily, at(3)).expect("look"),
+        None
+    );
+    let daily = send_head_if_due(&mut store, SendHead::Daily, at(2 + 24 * 60))
+        .expect("send")
+        .expect("a day after the last");
+    assert!(head_alerts(&store)[2].contains(&format!("audit head {daily} (daily)")));
+
+    // Every head sent is still in the chain, which is what `audit verify --head` checks.
+    for head in [&first, &after, &daily] {
+        let verification = store.verify_chain(Some(head)).expect("verify");
+        assert!(
+            verification.first_break.is_none(),
+            "{head}: {verification:?}"
+        );
+    }
+}
