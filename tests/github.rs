@@ -1106,3 +1106,98 @@ fn a_push_the_audit_log_does_not_back_is_never_sent_and_raises_an_alert() {
     assert_eq!(verify.status.code(), Some(6));
     assert!(String::from_utf8_lossy(&verify.stderr).contains("was queued by no event"));
 }
+
+/// A large sync cut off by a rate limit keeps the pages it recorded, and the next one goes on
+/// from there. `PATDESK_SYNC_REQUESTS` sets the size (3,000 by default; 100,000 measured, see
+/// the README).
+#[test]
+fn a_large_sync_commits_page_by_page_and_goes_on_after_a_rate_limit() {
+    let total: i64 = std::env::var("PATDESK_SYNC_REQUESTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(3000);
+    let requests: Vec<Value> = (1..=total)
+        .map(|n| {
+            pending(
+                n,
+                &format!("dev-{}", n % 25),
+                &format!("issue-reader {n}"),
+                Some("Reads issues of acme-corp/api for the weekly report"),
+            )
+        })
+        .collect();
+    let standin = Standin::start(
+        &[("acme-corp", 11, org_with(&requests, "acme-corp"))],
+        json!({}),
+    );
+    let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
+    let config = desk.config();
+    let github = config.github.as_ref().expect("github");
+    let key = github.private_key.read().expect("key");
+    // A rate limit that resets in a minute is an error here, not a wait: the sync stops.
+    let client = GithubClient::new(
+        github,
+        &key,
+        ClientOptions {
+            timeout: Duration::from_secs(30),
+            backoff: Duration::from_millis(50),
+            max_rate_limit_wait: Duration::from_secs(1),
+            ..ClientOptions::default()
+        },
+    )
+    .expect("client");
+    let recorded = || -> i64 {
+        desk.store()
+            .connection()
+            .query_row(
+                "SELECT COUNT(DISTINCT github_request_id) FROM requests",
+                [],
+                |row| row.get(0),
+            )
+            .expect("count")
+    };
+    // About half-way through the calls the first sync would make.
+    let calls_before_limit = u32::try_from(total).expect("a count") / 2 + 10;
+    standin.faults(json!({ "rate_limit_after": calls_before_limit, "rate_limit_seconds": 60 }));
+    let runtime = runtime();
+    let mut store = desk.store();
+    let cut = runtime
+        .block_on(sync_org(&client, &mut store, "acme-corp", &desk.options()))
+        .expect_err("the rate limit stops the sync");
+    assert!(
+        matches!(
+            cut,
+            patdesk::sync::SyncError::Github(GithubError::RateLimited { .. })
+        ),
+        "{cut}"
+    );
+    let kept = recorded();
+    assert!(
+        kept > 0 && kept < total && kept % 100 == 0,
+        "whole pages kept, the rest not yet: {kept} of {total}"
+    );
+
+    standin.faults(json!({}));
+    let calls_before = standin.stats()["requests"].as_u64().expect("stats");
+    let report = runtime
+        .block_on(sync_org(&client, &mut store, "acme-corp", &desk.options()))
+        .expect("the next sync goes on");
+    assert_eq!(report.new as i64, total - kept, "{report:?}");
+    assert_eq!(report.pending as i64, total);
+    assert_eq!(recorded(), total);
+    let rows: i64 = desk
+        .store()
+        .connection()
+        .query_row("SELECT COUNT(*) FROM requests", [], |row| row.get(0))
+        .expect("count");
+    assert_eq!(rows, total, "each request once");
+    // The requests recorded before cost no calls again: a call per page, and the new
+    // requests' own (their repositories, their requester's standing and address).
+    let calls = standin.stats()["requests"].as_u64().expect("stats") - calls_before;
+    let new = u64::try_from(total - kept).expect("count");
+    assert!(
+        calls < u64::try_from(total).expect("count") / 100 + 3 * new + 100,
+        "{calls} calls for {new} new requests"
+    );
+    assert!(desk.store().audit(None).expect("audit").intact());
+}

@@ -356,25 +356,68 @@ impl GithubClient {
         &self,
         org: &str,
         path: &str,
-        what: &str,
+        what: &'static str,
     ) -> Result<Vec<T>, GithubError> {
-        let mut url = Some(format!("{}{path}?per_page=100", self.api_url));
+        let mut pages = self.pages(org, path, what);
         let mut items = Vec::new();
-        while let Some(page) = url.take() {
-            let reply = self.send(org, Method::GET, &page, None, what).await?;
-            let mut batch: Vec<T> = decode(&reply.body, what)?;
-            items.append(&mut batch);
-            url = match reply.next {
-                Some(next) if !next.starts_with(&format!("{}/", self.api_url)) => {
-                    return Err(GithubError::ForeignPage {
-                        what: what.to_string(),
-                        url: next,
-                    });
-                }
-                next => next,
-            };
+        while let Some(mut page) = pages.next().await? {
+            items.append(&mut page);
         }
         Ok(items)
+    }
+
+    /// The pending token requests a page at a time, so each page can be recorded before the
+    /// next is asked for.
+    pub fn pending_request_pages<'a>(&'a self, org: &'a str) -> Pages<'a, PendingRequest> {
+        self.pages(
+            org,
+            &format!("/orgs/{org}/personal-access-token-requests"),
+            "pending token requests",
+        )
+    }
+
+    fn pages<'a, T>(&'a self, org: &'a str, path: &str, what: &'static str) -> Pages<'a, T> {
+        Pages {
+            client: self,
+            org,
+            what,
+            url: Some(format!("{}{path}?per_page=100", self.api_url)),
+            items: std::marker::PhantomData,
+        }
+    }
+}
+
+/// A listing read a page at a time, following `Link: next` on the API's own host only.
+pub struct Pages<'a, T> {
+    client: &'a GithubClient,
+    org: &'a str,
+    what: &'static str,
+    /// The next page's URL; `None` after the last.
+    url: Option<String>,
+    items: std::marker::PhantomData<T>,
+}
+
+impl<T: DeserializeOwned> Pages<'_, T> {
+    /// The next page, or `None` after the last.
+    pub async fn next(&mut self) -> Result<Option<Vec<T>>, GithubError> {
+        let Some(url) = self.url.take() else {
+            return Ok(None);
+        };
+        let client = self.client;
+        let reply = client
+            .send(self.org, Method::GET, &url, None, self.what)
+            .await?;
+        let page: Vec<T> = decode(&reply.body, self.what)?;
+        self.url = match reply.next {
+            Some(next) if !next.starts_with(&format!("{}/", client.api_url)) => {
+                return Err(GithubError::ForeignPage {
+                    what: self.what.to_string(),
+                    url: next,
+                });
+            }
+            next => next,
+        };
+        Ok(Some(page))
     }
 }
 

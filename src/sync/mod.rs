@@ -1,6 +1,6 @@
 //! GitHub as the source of truth: each org's pending requests and approved tokens are read
-//! and the records brought in line, in one transaction per org; decisions made here are
-//! carried back ([`push`]).
+//! and the records brought in line, a commit per page of pending requests and one to settle
+//! what is gone; decisions made here are carried back ([`push`]).
 //!
 //! A sync is idempotent: syncing twice writes nothing new. A changed request writes one event
 //! naming what changed. A request gone from the pending list was approved elsewhere (its token
@@ -54,6 +54,21 @@ pub struct SyncReport {
     pub expiring: usize,
 }
 
+impl SyncReport {
+    /// Adds the counts of one commit of the sync.
+    fn add(&mut self, commit: &SyncReport) {
+        self.pending += commit.pending;
+        self.new += commit.new;
+        self.changed += commit.changed;
+        self.withdrawn += commit.withdrawn;
+        self.approved_elsewhere += commit.approved_elsewhere;
+        self.questions_queued += commit.questions_queued;
+        self.needs_contact += commit.needs_contact;
+        self.expired += commit.expired;
+        self.expiring += commit.expiring;
+    }
+}
+
 impl std::fmt::Display for SyncReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
@@ -99,7 +114,11 @@ impl SyncOptions {
     }
 }
 
-/// Syncs one org: reads GitHub first, then writes every change in one transaction.
+/// Syncs one org a page of pending requests at a time: each page's facts are read from
+/// GitHub, then its new and changed requests committed, so a sync cut short (a rate-limit
+/// wait too long, GitHub failing) keeps what it did and the next one goes on from there (a
+/// request already recorded with the same facts costs no further calls). Once every page is
+/// in, the requests gone from GitHub and the approved tokens are settled in one last commit.
 pub async fn sync_org(
     client: &GithubClient,
     store: &mut Store,
@@ -111,127 +130,161 @@ pub async fn sync_org(
         .into_iter()
         .map(|record| (record.github_request_id, record))
         .collect();
-    let pending = client.pending_requests(org).await?;
-
-    let mut incoming = Vec::with_capacity(pending.len());
-    let mut outside_collaborators = None;
-    for github in &pending {
-        let mut request = token_request(org, github)?;
-        // A pending request's repositories change only with its other facts: fetch them,
-        // and the requester's standing, for new and changed requests, not on every sync.
-        match known.get(&github.id) {
-            Some(record) if same_github_facts(&record.request, &request) => {
-                request.repositories = record.request.repositories.clone();
-                request.requester = record.request.requester.clone();
+    let mut report = SyncReport {
+        org: org.to_string(),
+        ..SyncReport::default()
+    };
+    let mut reading = Reading {
+        outside_collaborators: None,
+        addresses: HashMap::new(),
+    };
+    let mut still_pending = HashSet::new();
+    let mut pages = client.pending_request_pages(org);
+    while let Some(page) = pages.next().await? {
+        let incoming = reading.facts(client, org, &known, &page, options).await?;
+        let now = Timestamp::now();
+        let recorded = store.write(|tx| {
+            let mut recorded = SyncReport::default();
+            for (github, request) in incoming {
+                record_pending(
+                    tx,
+                    &known,
+                    github,
+                    request,
+                    &reading.addresses,
+                    options,
+                    now,
+                    &mut recorded,
+                )?;
             }
-            _ => {
-                if request.repository_selection == RepositorySelection::Subset {
-                    request.repositories = client.request_repositories(org, github.id).await?;
-                }
-                if outside_collaborators.is_none() {
-                    outside_collaborators =
-                        Some(standing::outside_collaborators(client, org).await?);
-                }
-                let outside = outside_collaborators.as_ref().and_then(Option::as_ref);
-                request.requester = standing::requester(
-                    client,
-                    org,
-                    &request,
-                    outside,
-                    &options.policy.org_permission_teams,
-                )
-                .await?;
-            }
-        }
-        incoming.push((github, request));
+            Ok::<_, SyncError>(recorded)
+        })?;
+        report.add(&recorded);
+        report.pending += page.len();
+        still_pending.extend(page.iter().map(|github| github.id));
     }
     let grants = client.grants(org).await?;
-
-    let mut addresses = HashMap::new();
-    for (github, _) in &incoming {
-        let login = github.owner.login.to_lowercase();
-        if known.contains_key(&github.id) || addresses.contains_key(&login) {
-            continue;
-        }
-        let address = addresses::resolve(
-            client,
-            org,
-            &github.owner.login,
-            &options.directory,
-            &options.allowed_domains,
-        )
-        .await?;
-        addresses.insert(login, address);
-    }
-
-    let fetched = Fetched {
-        pending: pending.len(),
-        incoming,
-        grants,
-        addresses,
-    };
     let now = Timestamp::now();
-    store.write(|tx| record_round(tx, org, &known, fetched, options, now))
+    let settled = store.write(|tx| settle(tx, &known, &still_pending, &grants, options, now))?;
+    report.add(&settled);
+    Ok(report)
 }
 
-/// What one round read from GitHub, to be recorded in one transaction.
-struct Fetched<'p> {
-    pending: usize,
-    incoming: Vec<(&'p PendingRequest, TokenRequest)>,
-    grants: Vec<Grant>,
+/// What a sync learns once and uses on every page.
+struct Reading {
+    /// The org's outside collaborators, read when the first new request needs them.
+    outside_collaborators: Option<Option<HashSet<String>>>,
     /// Lower-cased login → address, for the requesters of new requests.
     addresses: HashMap<String, Option<String>>,
 }
 
-/// Records a round: new requests, changes, requests gone from GitHub, grants and expiry.
-fn record_round(
+impl Reading {
+    /// Each request of `page` with its facts: the repositories and the requester's standing
+    /// for new and changed requests (those of a request recorded with the same facts are
+    /// taken from the record, not asked for again), and the requester's address for new ones.
+    async fn facts<'p>(
+        &mut self,
+        client: &GithubClient,
+        org: &str,
+        known: &HashMap<i64, RequestRecord>,
+        page: &'p [PendingRequest],
+        options: &SyncOptions,
+    ) -> Result<Vec<(&'p PendingRequest, TokenRequest)>, SyncError> {
+        let mut incoming = Vec::with_capacity(page.len());
+        for github in page {
+            let mut request = token_request(org, github)?;
+            match known.get(&github.id) {
+                Some(record) if same_github_facts(&record.request, &request) => {
+                    request.repositories = record.request.repositories.clone();
+                    request.requester = record.request.requester.clone();
+                }
+                _ => {
+                    if request.repository_selection == RepositorySelection::Subset {
+                        request.repositories = client.request_repositories(org, github.id).await?;
+                    }
+                    if self.outside_collaborators.is_none() {
+                        self.outside_collaborators =
+                            Some(standing::outside_collaborators(client, org).await?);
+                    }
+                    let outside = self.outside_collaborators.as_ref().and_then(Option::as_ref);
+                    request.requester = standing::requester(
+                        client,
+                        org,
+                        &request,
+                        outside,
+                        &options.policy.org_permission_teams,
+                    )
+                    .await?;
+                }
+            }
+            let login = github.owner.login.to_lowercase();
+            if !known.contains_key(&github.id) && !self.addresses.contains_key(&login) {
+                let address = addresses::resolve(
+                    client,
+                    org,
+                    &github.owner.login,
+                    &options.directory,
+                    &options.allowed_domains,
+                )
+                .await?;
+                self.addresses.insert(login, address);
+            }
+            incoming.push((github, request));
+        }
+        Ok(incoming)
+    }
+}
+
+/// Records one pending request: new, changed, or as it was.
+#[allow(clippy::too_many_arguments)]
+fn record_pending(
     tx: &Tx<'_>,
-    org: &str,
     known: &HashMap<i64, RequestRecord>,
-    fetched: Fetched<'_>,
+    github: &PendingRequest,
+    mut request: TokenRequest,
+    addresses: &HashMap<String, Option<String>>,
+    options: &SyncOptions,
+    now: Timestamp,
+    report: &mut SyncReport,
+) -> Result<(), SyncError> {
+    match known.get(&github.id) {
+        None => {
+            let address = addresses
+                .get(&github.owner.login.to_lowercase())
+                .cloned()
+                .flatten();
+            record_new(tx, github, request, address, options, now, report)?;
+        }
+        Some(record) if record.state.is_open() => {
+            let changes = differences(&record.request, &request);
+            if changes
+                .as_object()
+                .is_some_and(|changes| !changes.is_empty())
+            {
+                request.purpose = record.request.purpose.clone();
+                let reviewed = review(&request, &options.policy, now);
+                tx.record_github_change(record.id, &request, &reviewed, &changes)?;
+                report.changed += 1;
+            }
+        }
+        // Decided here, not yet carried to GitHub: the push will do that.
+        Some(_) => {}
+    }
+    Ok(())
+}
+
+/// Once every page is in: the open requests gone from GitHub's pending list (approved
+/// elsewhere, or withdrawn), and the approved tokens with their expiry.
+fn settle(
+    tx: &Tx<'_>,
+    known: &HashMap<i64, RequestRecord>,
+    still_pending: &HashSet<i64>,
+    grants: &[Grant],
     options: &SyncOptions,
     now: Timestamp,
 ) -> Result<SyncReport, SyncError> {
-    let mut report = SyncReport {
-        org: org.to_string(),
-        pending: fetched.pending,
-        ..SyncReport::default()
-    };
-    let Fetched {
-        incoming,
-        grants,
-        addresses,
-        ..
-    } = fetched;
-    let mut still_pending = HashSet::new();
-    for (github, mut request) in incoming {
-        still_pending.insert(github.id);
-        match known.get(&github.id) {
-            None => {
-                let address = addresses
-                    .get(&github.owner.login.to_lowercase())
-                    .cloned()
-                    .flatten();
-                record_new(tx, github, request, address, options, now, &mut report)?;
-            }
-            Some(record) if record.state.is_open() => {
-                let changes = differences(&record.request, &request);
-                if changes
-                    .as_object()
-                    .is_some_and(|changes| !changes.is_empty())
-                {
-                    request.purpose = record.request.purpose.clone();
-                    let reviewed = review(&request, &options.policy, now);
-                    tx.record_github_change(record.id, &request, &reviewed, &changes)?;
-                    report.changed += 1;
-                }
-            }
-            // Decided here, not yet carried to GitHub: the push will do that.
-            Some(_) => {}
-        }
-    }
-
-    let grant_of = |record: &RequestRecord| find_grant(&grants, record);
+    let mut report = SyncReport::default();
+    let grant_of = |record: &RequestRecord| find_grant(grants, record);
     for record in known.values() {
         if record.state.is_open() && !still_pending.contains(&record.github_request_id) {
             match grant_of(record) {

@@ -75,6 +75,12 @@ struct Faults {
     /// The next N API calls hit the primary rate limit (reset in one second).
     #[serde(default)]
     rate_limit_next: u32,
+    /// After N more API calls, one hits the primary rate limit, which resets in
+    /// `rate_limit_seconds` (a sync cut off midway).
+    #[serde(default)]
+    rate_limit_after: Option<u32>,
+    #[serde(default)]
+    rate_limit_seconds: Option<i64>,
     /// The next N API calls hit a secondary limit (`retry-after: 1`).
     #[serde(default)]
     secondary_limit_next: u32,
@@ -233,9 +239,17 @@ async fn admit(desk: &Shared, headers: &HeaderMap, org: Option<&str>) -> Result<
         let padding = " ".repeat(17 * 1024 * 1024);
         return Err((StatusCode::OK, format!("[{padding}]")).into_response());
     }
+    match desk.faults.rate_limit_after {
+        Some(0) => {
+            desk.faults.rate_limit_after = None;
+            desk.faults.rate_limit_next += 1;
+        }
+        Some(calls) => desk.faults.rate_limit_after = Some(calls - 1),
+        None => {}
+    }
     if desk.faults.rate_limit_next > 0 {
         desk.faults.rate_limit_next -= 1;
-        let reset = Timestamp::now().as_second() + 1;
+        let reset = Timestamp::now().as_second() + desk.faults.rate_limit_seconds.unwrap_or(1);
         let mut response = error(
             StatusCode::FORBIDDEN,
             "API rate limit exceeded for installation.",
