@@ -410,3 +410,38 @@ fn check_config_warns_of_members_and_groups_this_host_does_not_have() {
         "{text}"
     );
 }
+
+/// `patdesk … | head -c 10`: the reader goes away early; the command ends quietly with 0.
+#[test]
+fn a_closed_pipe_ends_the_output_quietly_with_success() {
+    let mut big = b"From: Carol <carol@example.org>\r\nSubject: logs\r\n\r\n".to_vec();
+    for _ in 0..30_000 {
+        big.extend_from_slice(b"The logs of the nightly job, line after line after line.\r\n");
+    }
+    let dir = TempDir::new().expect("dir");
+    let mail = dir.path().join("big.eml");
+    std::fs::write(&mail, &big).expect("write the mail");
+    let mail = mail.to_str().expect("UTF-8 path");
+    // Both answers are near 2 MB, far more than a pipe holds: the writer meets the closed pipe.
+    for args in [vec!["parse", "--json", mail], vec!["parse", mail]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_patdesk"))
+            .args(&args)
+            .env_remove("PATDESK_CONFIG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("patdesk runs");
+        let mut first = [0u8; 10];
+        std::io::Read::read_exact(child.stdout.as_mut().expect("stdout"), &mut first)
+            .expect("the first bytes");
+        drop(child.stdout.take());
+        let output = child.wait_with_output().expect("patdesk ends");
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "patdesk {args:?} after its reader left: {}",
+            stderr(&output)
+        );
+        assert_eq!(stderr(&output), "", "patdesk {args:?} says nothing of it");
+    }
+}

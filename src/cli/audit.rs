@@ -26,11 +26,11 @@ pub fn run(context: &Context, command: &AuditCommand) -> Result<(), Failure> {
         AuditCommand::Head => {
             let head: Option<ChainHead> = context.ask_for(Request::AuditHead)?;
             if context.json {
-                println!("{}", json!({ "head": head }));
+                out!("{}", json!({ "head": head }));
             } else {
                 match head {
-                    Some(head) => println!("{head}"),
-                    None => println!("the audit log is empty"),
+                    Some(head) => out!("{head}"),
+                    None => out!("the audit log is empty"),
                 }
             }
             Ok(())
@@ -38,7 +38,7 @@ pub fn run(context: &Context, command: &AuditCommand) -> Result<(), Failure> {
         AuditCommand::Verify { head } => {
             let audit: Audit = context.ask_for(Request::AuditVerify { head: head.clone() })?;
             if context.json {
-                println!("{}", serde_json::to_string(&audit).unwrap_or_default());
+                out!("{}", serde_json::to_string(&audit).unwrap_or_default());
             }
             if audit.intact() {
                 if !context.json {
@@ -47,7 +47,7 @@ pub fn run(context: &Context, command: &AuditCommand) -> Result<(), Failure> {
                         .head
                         .as_ref()
                         .map_or_else(|| "none".to_string(), ToString::to_string);
-                    println!(
+                    out!(
                         "audit log intact: {} event(s), head {head}; every request and push agrees with it",
                         audit.chain.events
                     );

@@ -28,7 +28,7 @@ pub fn run(path: &Path, args: &CheckConfigArgs) -> Result<(), Failure> {
             code: super::exit::CONFIG,
             error: anyhow::anyhow!("{}: mail templates: {error}", config.source.display()),
         })?;
-    print!("{}", report(&config));
+    super::emit(&report(&config));
     if args.connect {
         connect(&config)?;
     }
@@ -55,7 +55,7 @@ fn connect(config: &Config) -> Result<(), Failure> {
                     .token()
                     .await
                     .map_err(|e| failed(step.clone(), e.to_string()))?;
-                println!("ok: {step}");
+                out!("ok: {step}");
                 Some(tokens)
             }
             None => None,
@@ -79,7 +79,7 @@ fn connect(config: &Config) -> Result<(), Failure> {
                 .check_sign_in()
                 .await
                 .map_err(|e| failed(step.clone(), e.to_string()))?;
-            println!("ok: {step}");
+            out!("ok: {step}");
         }
         if let Some(smtp) = &config.smtp {
             let step = match &smtp.login {
@@ -98,7 +98,7 @@ fn connect(config: &Config) -> Result<(), Failure> {
             crate::smtp::check_sign_in(smtp, login)
                 .await
                 .map_err(|e| failed(step.clone(), e.to_string()))?;
-            println!("ok: {step}");
+            out!("ok: {step}");
         }
         Ok(())
     })

@@ -80,7 +80,7 @@ pub struct ContactArgs {
 /// Prints what a decision did.
 pub(super) fn report(context: &Context, decided: &Decided) -> Result<(), Failure> {
     if context.json {
-        println!(
+        out!(
             "{}",
             json!({ "id": decided.id, "state": decided.state, "by": decided.by,
                     "github_push": decided.github_push, "mail": decided.mail, "risk": decided.risk })
@@ -88,11 +88,13 @@ pub(super) fn report(context: &Context, decided: &Decided) -> Result<(), Failure
         return Ok(());
     }
     if let Some(risk) = decided.risk {
-        println!("Reviewed again with the purpose: risk {}.", risk.as_str());
+        out!("Reviewed again with the purpose: risk {}.", risk.as_str());
     }
-    println!(
+    out!(
         "PAT-{} is {} (by {}).",
-        decided.id, decided.state, decided.by
+        decided.id,
+        decided.state,
+        decided.by
     );
     let mut follow_ups = Vec::new();
     if decided.github_push.is_some() {
@@ -102,7 +104,7 @@ pub(super) fn report(context: &Context, decided: &Decided) -> Result<(), Failure
         follow_ups.push("a mail to the requester");
     }
     if !follow_ups.is_empty() {
-        println!("Queued for the daemon: {}.", follow_ups.join(" and "));
+        out!("Queued for the daemon: {}.", follow_ups.join(" and "));
     }
     Ok(())
 }

@@ -1,6 +1,14 @@
 //! The `patdesk` command line: argument definitions, dispatch and exit codes. Each command's
 //! work lives in its own module; none of them holds business rules.
 
+/// `println!` for a command's output, through [`emit`]: a reader that went away
+/// (`patdesk list | head -1`) ends the command quietly.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::emit(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 mod audit;
 mod backup;
 mod check_config;
@@ -275,7 +283,38 @@ impl Context {
 /// [`shown::block`]: nothing a mail or GitHub wrote can act on the terminal. `text` carries
 /// its own line ends.
 pub(super) fn say(text: &str) {
-    print!("{}", shown::block(text));
+    emit(&shown::block(text));
+}
+
+/// Writes `text` to standard output. When the reader has gone (`patdesk list | head -1`), the
+/// command ends quietly with 0, as other Unix tools do: its work is done, and what is left
+/// unprinted was not wanted.
+pub(crate) fn emit(text: &str) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(error) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(i32::from(exit::OK));
+        }
+        eprintln!("patdesk: cannot write to standard output: {error}");
+        std::process::exit(i32::from(exit::FAILURE));
+    }
+}
+
+/// Whether `error` comes down to a closed standard output: the reader went away.
+fn reader_gone(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || cause
+                .downcast_ref::<serde_json::Error>()
+                .and_then(serde_json::Error::io_error_kind)
+                == Some(std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 pub fn main() -> ExitCode {
@@ -297,6 +336,7 @@ pub fn main() -> ExitCode {
     };
     match run(cli) {
         Ok(()) => ExitCode::from(exit::OK),
+        Err(failure) if reader_gone(&failure.error) => ExitCode::from(exit::OK),
         Err(failure) => {
             // An error may quote GitHub, a token endpoint or a mail.
             eprintln!("patdesk: {}", shown::block(&format!("{:#}", failure.error)));
@@ -329,22 +369,19 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Triage(args) => records::triage(&open()?, &args),
         Command::Status => status::run(&open()?),
         Command::Completions { shell } => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "patdesk",
-                &mut std::io::stdout(),
-            );
+            // Into memory first: clap_complete panics on a closed pipe.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "patdesk", &mut script);
+            emit(&String::from_utf8_lossy(&script));
             Ok(())
         }
         Command::Man => {
-            match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
-                // `patdesk man | head` closes the pipe early; that is not a failure.
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Failure::runtime(
-                    anyhow::anyhow!("cannot write the man page: {e}"),
-                )),
-                _ => Ok(()),
-            }
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut page)
+                .map_err(|e| Failure::runtime(anyhow::anyhow!("cannot write the man page: {e}")))?;
+            emit(&String::from_utf8_lossy(&page));
+            Ok(())
         }
         Command::Approve(args) => decide::approve(&open()?, args),
         Command::Deny(args) => decide::deny(&open()?, args),

@@ -37,7 +37,7 @@ fn list(context: &Context) -> Result<(), Failure> {
         return print_json(&mails);
     }
     if mails.is_empty() {
-        println!("nothing waiting: every mail has gone");
+        out!("nothing waiting: every mail has gone");
         return Ok(());
     }
     let mut table = Table::new(&[
@@ -70,7 +70,7 @@ fn list(context: &Context) -> Result<(), Failure> {
 fn resend(context: &Context, id: i64) -> Result<(), Failure> {
     let resent: Resent = context.ask_for(Request::Resend { mail: id })?;
     if context.json {
-        println!(
+        out!(
             "{}",
             json!({ "mail": id, "was": resent.was, "state": "queued", "by": resent.by })
         );

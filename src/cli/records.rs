@@ -152,7 +152,7 @@ pub fn list(context: &Context, args: &ListArgs) -> Result<(), Failure> {
         ]);
     }
     if table.is_empty() {
-        println!("no requests match");
+        out!("no requests match");
     } else {
         say(&table.render());
     }
@@ -538,7 +538,7 @@ pub fn triage(context: &Context, args: &TriageArgs) -> Result<(), Failure> {
         return print_json(&messages);
     }
     if messages.is_empty() {
-        println!("nothing to triage");
+        out!("nothing to triage");
         return Ok(());
     }
     let mut table = Table::new(&["MAIL", "RECEIVED", "KIND", "FROM", "SUBJECT", "WHY"]);

@@ -16,9 +16,9 @@ pub fn run(context: &Context) -> Result<(), Failure> {
         Err(failure) if failure.code == exit::NO_DAEMON && !context.break_glass => {
             let status = not_running(&failure);
             if context.json {
-                println!("{}", serde_json::to_string(&status).unwrap_or_default());
+                out!("{}", serde_json::to_string(&status).unwrap_or_default());
             } else {
-                println!("daemon      not running");
+                out!("daemon      not running");
             }
             return Err(Failure {
                 code: exit::UNHEALTHY,
@@ -28,7 +28,7 @@ pub fn run(context: &Context) -> Result<(), Failure> {
         Err(failure) => return Err(failure),
     };
     if context.json {
-        println!(
+        out!(
             "{}",
             serde_json::to_string(&status).map_err(|e| Failure::runtime(e.into()))?
         );

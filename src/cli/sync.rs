@@ -27,7 +27,7 @@ pub fn run(context: &Context, args: SyncArgs) -> Result<(), Failure> {
         .and_then(|fields| fields.remove("lines"))
         .unwrap_or_default();
     if context.json {
-        println!("{answer}");
+        out!("{answer}");
     } else {
         for line in lines.as_array().into_iter().flatten() {
             say(&format!("{}\n", line.as_str().unwrap_or_default()));
@@ -130,7 +130,7 @@ fn here(context: &Context, args: &SyncArgs) -> Result<(), Failure> {
     });
     let pushed = pushed?;
     if json {
-        println!(
+        out!(
             "{}",
             serde_json::json!({ "orgs": reports, "pushes": pushed, "errors": failures })
         );
