@@ -49,6 +49,10 @@ fn a_second_daemon_on_the_same_database_is_refused_and_names_the_first() {
         )),
         "{log}"
     );
+    assert!(
+        !log.contains('\u{1b}'),
+        "a log written to a file has no colour codes:\n{log:?}"
+    );
     assert!(stop(&mut first).success(), "{log}");
 }
 

@@ -357,8 +357,13 @@ pub fn init_logging(format: LogFormat) {
             ),
         }
     }
+    // Colour only for a person at a terminal: a log file or a pipe gets plain text, and
+    // NO_COLOR (https://no-color.org) turns it off everywhere.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
     let text = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .with_target(false);
     let registry = tracing_subscriber::registry()
         .with(filter())
