@@ -513,13 +513,18 @@ fn revoke_only_approved_tokens_with_a_listed_reason() {
 fn a_note_changes_nothing_but_the_log() {
     let desk = Desk::new();
     let id = desk.insert(RequestBuilder::tidy().state(RequestState::Denied));
-    desk.ok_as(
+    let said = desk.ok_as(
         "bob",
         &[
             "note",
             &id.to_string(),
             "Asked on Slack; they will come back",
         ],
+    );
+    assert_eq!(
+        said.trim(),
+        format!("Note added to PAT-{id} (by bob); it is denied."),
+        "the note is what is confirmed, not a decision"
     );
     assert_eq!(desk.state_of(id), RequestState::Denied);
     let events = desk.store().events_for(id).expect("events");

@@ -77,8 +77,20 @@ pub struct ContactArgs {
     replace: bool,
 }
 
-/// Prints what a decision did.
-pub(super) fn report(context: &Context, decided: &Decided) -> Result<(), Failure> {
+/// What a command did to a request, for its confirmation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Done {
+    /// Approved, denied or revoked: the state is the news.
+    Decision,
+    Note,
+    Purpose,
+    Contact,
+    /// An unverified answer taken from triage.
+    Answer,
+}
+
+/// Prints what a command did.
+pub(super) fn report(context: &Context, done: Done, decided: &Decided) -> Result<(), Failure> {
     if context.json {
         out!(
             "{}",
@@ -90,12 +102,14 @@ pub(super) fn report(context: &Context, decided: &Decided) -> Result<(), Failure
     if let Some(risk) = decided.risk {
         out!("Reviewed again with the purpose: risk {}.", risk.as_str());
     }
-    out!(
-        "PAT-{} is {} (by {}).",
-        decided.id,
-        decided.state,
-        decided.by
-    );
+    let (id, state, by) = (decided.id, decided.state, &decided.by);
+    match done {
+        Done::Decision => out!("PAT-{id} is {state} (by {by})."),
+        Done::Note => out!("Note added to PAT-{id} (by {by}); it is {state}."),
+        Done::Purpose => out!("Purpose recorded for PAT-{id} (by {by}); it is {state}."),
+        Done::Contact => out!("Address recorded for PAT-{id} (by {by}); it is {state}."),
+        Done::Answer => out!("Answer taken as PAT-{id}'s purpose (by {by}); it is {state}."),
+    }
     let mut follow_ups = Vec::new();
     if decided.github_push.is_some() {
         follow_ups.push("the decision to GitHub");
@@ -109,14 +123,15 @@ pub(super) fn report(context: &Context, decided: &Decided) -> Result<(), Failure
     Ok(())
 }
 
-fn decide(context: &Context, request: Request) -> Result<(), Failure> {
+fn decide(context: &Context, done: Done, request: Request) -> Result<(), Failure> {
     let decided: Decided = context.ask_for(request)?;
-    report(context, &decided)
+    report(context, done, &decided)
 }
 
 pub fn approve(context: &Context, args: ApproveArgs) -> Result<(), Failure> {
     decide(
         context,
+        Done::Decision,
         Request::Approve {
             id: args.id,
             reason: args.reason,
@@ -127,6 +142,7 @@ pub fn approve(context: &Context, args: ApproveArgs) -> Result<(), Failure> {
 pub fn deny(context: &Context, args: DenyArgs) -> Result<(), Failure> {
     decide(
         context,
+        Done::Decision,
         Request::Deny {
             id: args.id,
             reason: args.reason,
@@ -137,6 +153,7 @@ pub fn deny(context: &Context, args: DenyArgs) -> Result<(), Failure> {
 pub fn revoke(context: &Context, args: RevokeArgs) -> Result<(), Failure> {
     decide(
         context,
+        Done::Decision,
         Request::Revoke {
             id: args.id,
             reason: args.reason,
@@ -148,6 +165,7 @@ pub fn revoke(context: &Context, args: RevokeArgs) -> Result<(), Failure> {
 pub fn note(context: &Context, args: NoteArgs) -> Result<(), Failure> {
     decide(
         context,
+        Done::Note,
         Request::Note {
             id: args.id,
             text: args.text,
@@ -158,6 +176,7 @@ pub fn note(context: &Context, args: NoteArgs) -> Result<(), Failure> {
 pub fn purpose(context: &Context, args: PurposeArgs) -> Result<(), Failure> {
     decide(
         context,
+        Done::Purpose,
         Request::Purpose {
             id: args.id,
             text: args.text,
@@ -168,6 +187,7 @@ pub fn purpose(context: &Context, args: PurposeArgs) -> Result<(), Failure> {
 pub fn contact(context: &Context, args: ContactArgs) -> Result<(), Failure> {
     decide(
         context,
+        Done::Contact,
         Request::Contact {
             id: args.id,
             email: args.email,

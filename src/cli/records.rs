@@ -531,7 +531,7 @@ enum TriageAction {
 pub fn triage(context: &Context, args: &TriageArgs) -> Result<(), Failure> {
     if let Some(TriageAction::Accept { mail }) = args.action {
         let decided = context.ask_for(Request::AcceptAnswer { mail })?;
-        return super::decide::report(context, &decided);
+        return super::decide::report(context, super::decide::Done::Answer, &decided);
     }
     let messages: Vec<MessageRecord> = context.ask_for(Request::Triage)?;
     if context.json {
