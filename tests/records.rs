@@ -984,3 +984,31 @@ fn backup_copies_the_database_online_and_audits_the_copy() {
             .intact()
     );
 }
+
+/// `show` tells the conversation in the order it happened: the question, then the answer.
+#[test]
+fn show_lists_the_conversation_in_time_order() {
+    let desk = Desk::new();
+    let id = desk.insert(RequestBuilder::tidy());
+    desk.store()
+        .connection()
+        .execute(
+            "INSERT INTO outbox (request_id, kind, idempotency_key, recipient, state, attempts,
+                created_at, updated_at)
+             VALUES (?1, 'question', 'order', 'dave@example.org', 'sent', 1,
+                '2026-12-01T10:00:00.000Z', '2026-12-01T10:00:00.000Z')",
+            [id],
+        )
+        .expect("the question, sent two days ago");
+    let reply =
+        b"From: Dave <dave@example.org>\r\nSubject: Re: your token\r\n\r\nIt reads issues.\r\n";
+    desk.receive(reply, 1, Some(id), None);
+    let show = desk.ok(&["show", &id.to_string()]);
+    let question = show
+        .find("out question to dave@example.org")
+        .expect("the question");
+    let answer = show
+        .find("in human from dave@example.org")
+        .expect("the answer");
+    assert!(question < answer, "the question comes first:\n{show}");
+}

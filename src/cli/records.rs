@@ -248,37 +248,46 @@ pub fn show(context: &Context, args: &ShowArgs) -> Result<(), Failure> {
     if messages.is_empty() && outbox.is_empty() {
         out.push_str("  none\n");
     }
+    // Mail in and out in the order it happened: the question before its answer. Both times
+    // are UTC with milliseconds, so their text sorts as time does.
+    let mut conversation: Vec<(&str, String)> = Vec::new();
     for message in &messages {
-        out.push_str(&format!(
+        let mut text = format!(
             "  {} {} {} from {}: {}\n",
             message.received_at,
             message.direction,
             message.kind,
             shown::line(&or_dash(message.from.as_deref())),
             shown::line(&or_dash(message.subject.as_deref()))
-        ));
+        );
         if let Some(why) = message.triage_note.as_deref().filter(|_| message.triage) {
-            out.push_str(&format!(
+            text.push_str(&format!(
                 "      (waiting in triage, changed nothing: {why}; `patdesk triage accept {}` takes it)\n",
                 message.id
             ));
         }
-        if let Some(text) = &message.reply_text {
-            for line in text.lines() {
-                out.push_str(format!("      | {}", shown::line(line)).trim_end());
-                out.push('\n');
+        if let Some(reply) = &message.reply_text {
+            for line in reply.lines() {
+                text.push_str(format!("      | {}", shown::line(line)).trim_end());
+                text.push('\n');
             }
         }
+        conversation.push((&message.received_at, text));
     }
     for mail in &outbox {
         let what = format!("out {} to {}", mail.kind, mail.recipient);
-        out.push_str(&sent_line(
+        let text = sent_line(
             &mail.created_at,
             &what,
             &mail.state,
             mail.attempts,
             mail.last_error.as_deref(),
-        ));
+        );
+        conversation.push((&mail.created_at, text));
+    }
+    conversation.sort_by_key(|(at, _)| *at);
+    for (_, text) in conversation {
+        out.push_str(&text);
     }
 
     out.push_str("\ngithub\n");
