@@ -445,3 +445,31 @@ fn a_closed_pipe_ends_the_output_quietly_with_success() {
         assert_eq!(stderr(&output), "", "patdesk {args:?} says nothing of it");
     }
 }
+
+/// With `--json`, an error is one JSON object on standard error, with the exit code in it.
+#[test]
+fn with_json_an_error_is_one_json_object_with_its_exit_code() {
+    let dir = TempDir::new().expect("dir");
+    let missing = dir.path().join("nowhere.toml");
+    let missing = missing.to_str().expect("UTF-8 path");
+    let output = patdesk(&["list", "--json", "--config", missing]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let text = stderr(&output);
+    assert_eq!(text.lines().count(), 1, "one line: {text}");
+    let error: Value = serde_json::from_str(&text).expect("a JSON object");
+    assert_eq!(error["exit_code"], 3, "{error}");
+    assert!(
+        error["error"]
+            .as_str()
+            .is_some_and(|message| message.contains("nowhere.toml")),
+        "{error}"
+    );
+    assert_eq!(stdout(&output), "", "nothing on standard output");
+    // Without --json, the readable form.
+    let plain = patdesk(&["list", "--config", missing]);
+    assert!(
+        stderr(&plain).starts_with("patdesk: "),
+        "{}",
+        stderr(&plain)
+    );
+}

@@ -334,12 +334,22 @@ pub fn main() -> ExitCode {
             return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(exit::USAGE));
         }
     };
+    let json = cli.json;
     match run(cli) {
         Ok(()) => ExitCode::from(exit::OK),
         Err(failure) if reader_gone(&failure.error) => ExitCode::from(exit::OK),
         Err(failure) => {
-            // An error may quote GitHub, a token endpoint or a mail.
-            eprintln!("patdesk: {}", shown::block(&format!("{:#}", failure.error)));
+            let message = format!("{:#}", failure.error);
+            if json {
+                // One object a script can read, JSON-escaped (outside text included).
+                eprintln!(
+                    "{}",
+                    serde_json::json!({ "error": message, "exit_code": failure.code })
+                );
+            } else {
+                // An error may quote GitHub, a token endpoint or a mail.
+                eprintln!("patdesk: {}", shown::block(&message));
+            }
             ExitCode::from(failure.code)
         }
     }
