@@ -355,21 +355,43 @@ struct PageQuery {
     page: Option<usize>,
 }
 
-/// One page of `items`, with `Link`, `ETag`, and 304 when the caller has it already.
+/// The items of the page asked for, out of `total`: copied alone, so that a listing of
+/// 100,000 requests costs a page's worth per call, not the whole list.
+struct Window {
+    items: Vec<Value>,
+    total: usize,
+}
+
+fn per_page_and_page(query: &PageQuery) -> (usize, usize) {
+    (
+        query.per_page.unwrap_or(30).clamp(1, 100),
+        query.page.unwrap_or(1).max(1),
+    )
+}
+
+fn window(items: &[Value], query: &PageQuery) -> Window {
+    let (per_page, page) = per_page_and_page(query);
+    Window {
+        items: items
+            .iter()
+            .skip((page - 1) * per_page)
+            .take(per_page)
+            .cloned()
+            .collect(),
+        total: items.len(),
+    }
+}
+
+/// One page of a listing, with `Link`, `ETag`, and 304 when the caller has it already.
 fn page(
     desk: &mut Desk,
-    items: &[Value],
+    window: Window,
     query: &PageQuery,
     headers: &HeaderMap,
     path: &str,
 ) -> Response {
-    let per_page = query.per_page.unwrap_or(30).clamp(1, 100);
-    let page = query.page.unwrap_or(1).max(1);
-    let slice: Vec<&Value> = items
-        .iter()
-        .skip((page - 1) * per_page)
-        .take(per_page)
-        .collect();
+    let (per_page, page) = per_page_and_page(query);
+    let slice = window.items;
     let body = serde_json::to_vec(&slice).unwrap_or_default();
     let etag = format!("\"{:x}\"", Sha256::digest(&body));
     if headers
@@ -390,7 +412,7 @@ fn page(
         .as_deref()
         .unwrap_or(asked)
         .to_string();
-    let last = items.len().div_ceil(per_page).max(1);
+    let last = window.total.div_ceil(per_page).max(1);
     let mut links = Vec::new();
     if page < last {
         links.push(format!(
@@ -435,11 +457,11 @@ async fn list_pending(
         .scenario
         .orgs
         .get(&org)
-        .map(|org| org.pending.clone())
-        .unwrap_or_default();
+        .map(|org| window(&org.pending, &query))
+        .unwrap_or(Window { items: Vec::new(), total: 0 });
     page(
         &mut desk,
-        &items,
+        items,
         &query,
         &headers,
         &format!("/orgs/{org}/personal-access-token-requests"),
@@ -462,11 +484,11 @@ async fn list_grants(
         .scenario
         .orgs
         .get(&org)
-        .map(|org| org.grants.clone())
-        .unwrap_or_default();
+        .map(|org| window(&org.grants, &query))
+        .unwrap_or(Window { items: Vec::new(), total: 0 });
     page(
         &mut desk,
-        &items,
+        items,
         &query,
         &headers,
         &format!("/orgs/{org}/personal-access-tokens"),
@@ -503,7 +525,7 @@ async fn request_repositories(
         .collect();
     page(
         &mut desk,
-        &items,
+        window(&items, &query),
         &query,
         &headers,
         &format!("/orgs/{org}/personal-access-token-requests/{id}/repositories"),
@@ -691,7 +713,7 @@ async fn outside_collaborators(
         .unwrap_or_default();
     page(
         &mut desk,
-        &items,
+        window(&items, &query),
         &query,
         &headers,
         &format!("/orgs/{org}/outside_collaborators"),
