@@ -221,6 +221,24 @@ fn list_filters_by_state_org_owner_risk_and_date() {
     assert_eq!(ids_for(&["--state", "awaiting_purpose"]), vec![risky]);
     assert_eq!(ids_for(&["--org", "acme-corp"]), vec![tidy]);
     assert_eq!(ids_for(&["--owner", "dave"]), vec![risky]);
+    assert_eq!(
+        ids_for(&["--owner", "DAVE"]),
+        vec![risky],
+        "logins are case-insensitive, as at GitHub"
+    );
+    let plan: String = desk
+        .store()
+        .connection()
+        .query_row(
+            "EXPLAIN QUERY PLAN SELECT id FROM requests WHERE owner_login = ?1 COLLATE NOCASE",
+            ["DAVE"],
+            |row| row.get(3),
+        )
+        .expect("plan");
+    assert!(
+        plan.contains("requests_owner"),
+        "served by the index: {plan}"
+    );
     assert_eq!(ids_for(&["--risk", "critical"]), vec![risky]);
     assert_eq!(ids_for(&["--risk", "low"]), vec![tidy]);
     assert_eq!(ids_for(&["--since", "2026-11-10"]), vec![risky]);

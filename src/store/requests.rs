@@ -75,24 +75,26 @@ pub struct RequestSummary {
 fn filtered(select: &str, filter: &ListFilter) -> (String, Vec<String>) {
     let mut conditions = Vec::new();
     let mut values: Vec<String> = Vec::new();
-    let mut condition = |column: &str, value: String| {
+    // `test` with `{}` where the value goes.
+    let mut condition = |test: &str, value: String| {
         values.push(value);
-        conditions.push(format!("{column} ?{}", values.len()));
+        conditions.push(test.replace("{}", &format!("?{}", values.len())));
     };
     if let Some(state) = filter.state {
-        condition("state =", state.as_str().to_string());
+        condition("state = {}", state.as_str().to_string());
     }
     if let Some(org) = &filter.org {
-        condition("org =", org.clone());
+        condition("org = {}", org.clone());
     }
     if let Some(owner) = &filter.owner {
-        condition("owner_login =", owner.clone());
+        // GitHub's logins are case-insensitive: `--owner CAROL` finds carol's requests.
+        condition("owner_login = {} COLLATE NOCASE", owner.clone());
     }
     if let Some(risk) = filter.risk {
-        condition("risk =", risk.as_str().to_string());
+        condition("risk = {}", risk.as_str().to_string());
     }
     if let Some(since) = filter.since {
-        condition("requested_at >=", format_time(since));
+        condition("requested_at >= {}", format_time(since));
     }
     let mut sql = select.to_string();
     if !conditions.is_empty() {

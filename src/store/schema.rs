@@ -184,11 +184,15 @@ pub const MIGRATIONS: &[&str] = &[
     "#,
     // 10: raw mail kept for `store.keep_raw_days`, then reduced to its header section; when
     // that was done (the partial index serves the search for mail still whole). And the audit
-    // heads sent off the host.
+    // heads sent off the host, and the owner index made case-insensitive.
     r#"
     ALTER TABLE messages ADD COLUMN reduced_at TEXT;
     ALTER TABLE outbox ADD COLUMN reduced_at TEXT;
     CREATE INDEX messages_whole ON messages (received_at) WHERE reduced_at IS NULL;
+
+    -- Logins are case-insensitive at GitHub, and so is looking one up here.
+    DROP INDEX requests_owner;
+    CREATE INDEX requests_owner ON requests (owner_login COLLATE NOCASE);
 
     -- The audit heads sent to the team to be kept off this host, and why each was sent.
     CREATE TABLE heads_sent (

@@ -458,7 +458,10 @@ async fn list_pending(
         .orgs
         .get(&org)
         .map(|org| window(&org.pending, &query))
-        .unwrap_or(Window { items: Vec::new(), total: 0 });
+        .unwrap_or(Window {
+            items: Vec::new(),
+            total: 0,
+        });
     page(
         &mut desk,
         items,
@@ -485,7 +488,10 @@ async fn list_grants(
         .orgs
         .get(&org)
         .map(|org| window(&org.grants, &query))
-        .unwrap_or(Window { items: Vec::new(), total: 0 });
+        .unwrap_or(Window {
+            items: Vec::new(),
+            total: 0,
+        });
     page(
         &mut desk,
         items,
