@@ -226,6 +226,16 @@ pub fn purpose(
     policy: &ReviewPolicy,
 ) -> Result<Decided, DecideError> {
     let text = required("the purpose", text)?;
+    // The review's own minimum: a purpose it would call too short is not taken.
+    let length = text.chars().count();
+    let minimum = policy.min_purpose_chars as usize;
+    if length < minimum {
+        return Err(DecideError::Invalid(format!(
+            "the purpose is {length} characters; the review needs at least {minimum} \
+             (review.min_purpose_chars) to judge the permissions against: say what the token \
+             does, on which repositories, and for how long"
+        )));
+    }
     deciding(
         store,
         member,

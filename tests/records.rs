@@ -567,6 +567,13 @@ fn a_purpose_given_another_way_moves_the_request_into_review_and_reviews_it_agai
             .any(|finding| finding.code == "purpose_missing")
     );
 
+    // One the review would call too short is not taken.
+    let short = desk.fails_as("alice", &["purpose", &id.to_string(), "for CI"], 2);
+    assert!(
+        short.contains("at least 20") && short.contains("review.min_purpose_chars"),
+        "{short}"
+    );
+    assert_eq!(desk.state_of(id), RequestState::AwaitingPurpose);
     desk.ok_as(
         "alice",
         &[
