@@ -10,6 +10,7 @@
 use serde::Serialize;
 use serde_json::json;
 
+use crate::config::ReasonFrom;
 use crate::conversation::{acknowledge, queue_question, take_purpose, waiting_for_purpose};
 use crate::lifecycle::{Action, Member, PushAction, Refusal, RevokeReason, transition};
 use crate::mail::{DecisionMail, Outgoing, is_address};
@@ -132,9 +133,18 @@ pub fn approve(
     member: &Member,
     id: i64,
     reason: Option<&str>,
+    policy: &ReviewPolicy,
 ) -> Result<Decided, DecideError> {
     let reason = optional(reason);
     deciding(store, member, id, Action::Approve, |tx, record, next| {
+        if reason.is_none() && needs_reason(policy.approval_reason_from, record.risk) {
+            return Err(DecideError::Invalid(format!(
+                "PAT-{} is {} risk: approving it needs --reason, what the auditor reads beside \
+                 the grant (review.approval_reason_from)",
+                record.id,
+                record.risk.as_str()
+            )));
+        }
         tx.record_decision(record.id, &member.login, next, reason)?;
         let mut done = decided(record, next, member);
         done.github_push = push(tx, record, PushAction::Approve, reason)?;
@@ -148,6 +158,18 @@ pub fn approve(
         )?;
         Ok(done)
     })
+}
+
+/// Whether an approval of a request of `risk` must give its reason.
+fn needs_reason(from: ReasonFrom, risk: Risk) -> bool {
+    let threshold = match from {
+        ReasonFrom::Low => Risk::Low,
+        ReasonFrom::Medium => Risk::Medium,
+        ReasonFrom::High => Risk::High,
+        ReasonFrom::Critical => Risk::Critical,
+        ReasonFrom::Never => return false,
+    };
+    risk >= threshold
 }
 
 pub fn deny(

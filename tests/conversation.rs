@@ -505,7 +505,15 @@ fn the_daemon_asks_for_the_purpose_and_records_the_answer() {
     );
 
     // The decision is told in the same thread.
-    let approve = desk.patdesk_as("alice", &["approve", &id.to_string()]);
+    let approve = desk.patdesk_as(
+        "alice",
+        &[
+            "approve",
+            &id.to_string(),
+            "--reason",
+            "scoped to the reports repository",
+        ],
+    );
     assert!(
         approve.status.success(),
         "{}",

@@ -714,7 +714,9 @@ fn approved_tokens_are_tracked_for_expiry_once() {
     assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
     let id = desk.record_by_github_id(1).id.to_string();
     assert_eq!(
-        desk.patdesk_as("alice", &["approve", &id]).status.code(),
+        desk.patdesk_as("alice", &["approve", &id, "--reason", "the weekly report"])
+            .status
+            .code(),
         Some(0)
     );
     assert_eq!(
@@ -1064,7 +1066,14 @@ fn a_push_the_audit_log_does_not_back_is_never_sent_and_raises_an_alert() {
         uid: 4242,
         authenticated_by: patdesk::lifecycle::Authentication::PeerCredentials,
     };
-    patdesk::decide::approve(&mut desk.store(), &bob, dave.id, None).expect("approve");
+    patdesk::decide::approve(
+        &mut desk.store(),
+        &bob,
+        dave.id,
+        Some("scoped to one repository"),
+        &ReviewPolicy::default(),
+    )
+    .expect("approve");
     let mut team = desk.config().team;
     team.members.retain(|member| member.login != "bob");
 

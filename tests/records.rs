@@ -528,6 +528,37 @@ fn revoke_only_approved_tokens_with_a_listed_reason() {
 }
 
 #[test]
+fn a_high_risk_approval_needs_a_reason() {
+    let desk = Desk::new();
+    let risky = desk.insert(RequestBuilder::tidy().all_repositories().no_expiry());
+    let risk = desk.store().request(risky).expect("request").risk;
+    assert!(
+        risk >= patdesk::review::Risk::High,
+        "the fixture is risky: {risk:?}"
+    );
+    let refused = desk.fails(&["approve", &risky.to_string()], 2);
+    assert!(
+        refused.contains("needs --reason") && refused.contains("review.approval_reason_from"),
+        "{refused}"
+    );
+    assert_eq!(
+        desk.state_of(risky),
+        RequestState::InReview,
+        "nothing recorded"
+    );
+    desk.ok(&[
+        "approve",
+        &risky.to_string(),
+        "--reason",
+        "the release bot, reviewed by bob",
+    ]);
+    assert_eq!(desk.state_of(risky), RequestState::Approved);
+    // A low-risk one needs none.
+    let tidy = desk.insert(RequestBuilder::tidy().github_id(2));
+    desk.ok(&["approve", &tidy.to_string()]);
+}
+
+#[test]
 fn a_note_changes_nothing_but_the_log() {
     let desk = Desk::new();
     let id = desk.insert(RequestBuilder::tidy().state(RequestState::Denied));

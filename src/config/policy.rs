@@ -71,6 +71,21 @@ pub struct ReviewPolicy {
     pub high_when_read: Vec<String>,
     /// Teams (slugs) whose members may ask for organization permissions; empty: anyone may.
     pub org_permission_teams: Vec<String>,
+    /// From which risk on an approval must give its reason.
+    pub approval_reason_from: ReasonFrom,
+}
+
+/// From which risk on an approval must say why (`review.approval_reason_from`): the reason is
+/// what an auditor reads beside a risky grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReasonFrom {
+    /// Every approval.
+    Low,
+    Medium,
+    High,
+    Critical,
+    /// No approval needs one.
+    Never,
 }
 
 impl Default for ReviewPolicy {
@@ -79,6 +94,7 @@ impl Default for ReviewPolicy {
         ReviewPolicy {
             max_expiry_days: 366,
             min_purpose_chars: 20,
+            approval_reason_from: ReasonFrom::High,
             min_token_name_chars: 4,
             generic_token_names: strings(&[
                 "test",

@@ -272,6 +272,17 @@ pub struct RawReview {
     pub critical_when_write: Option<Vec<String>>,
     pub high_when_read: Option<Vec<String>>,
     pub org_permission_teams: Option<Vec<String>>,
+    pub approval_reason_from: Option<RawReasonFrom>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawReasonFrom {
+    Low,
+    Medium,
+    High,
+    Critical,
+    Never,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,8 +1,8 @@
 //! `[review]`: the least-privilege rules' settings.
 
-use super::ReviewPolicy;
-use super::raw::RawReview;
+use super::raw::{self, RawReview};
 use super::team::is_github_login;
+use super::{ReasonFrom, ReviewPolicy};
 
 impl super::Validator {
     pub(super) fn review(&mut self, raw: RawReview) -> ReviewPolicy {
@@ -49,6 +49,15 @@ impl super::Validator {
                 ),
                 None => *field = slugs,
             }
+        }
+        if let Some(from) = raw.approval_reason_from {
+            policy.approval_reason_from = match from {
+                raw::RawReasonFrom::Low => ReasonFrom::Low,
+                raw::RawReasonFrom::Medium => ReasonFrom::Medium,
+                raw::RawReasonFrom::High => ReasonFrom::High,
+                raw::RawReasonFrom::Critical => ReasonFrom::Critical,
+                raw::RawReasonFrom::Never => ReasonFrom::Never,
+            };
         }
         if let Some(teams) = raw.org_permission_teams {
             match teams

@@ -320,7 +320,7 @@ fn answer_from_store(
     let store = &mut store;
     match request {
         Request::Approve { id, reason } => {
-            reply(member().and_then(|m| decide::approve(store, m, id, reason.as_deref())))
+            reply(member().and_then(|m| decide::approve(store, m, id, reason.as_deref(), policy)))
         }
         Request::Deny { id, reason } => {
             reply(member().and_then(|m| decide::deny(store, m, id, &reason)))
