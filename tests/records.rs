@@ -718,12 +718,18 @@ fn export_writes_the_records_sheet_safe_for_spreadsheets() {
     }
 
     let json = desk.ok(&["export", "--format", "json"]);
+    assert_eq!(json.lines().count(), 1, "compact, as every command's JSON");
     let sheet: Value = serde_json::from_str(&json).expect("JSON");
     assert_eq!(sheet[1]["status"], "approved");
     assert_eq!(
         sheet[0]["token_name"], "=HYPERLINK(\"http://evil.example\",\"click\")",
         "JSON is data, not a spreadsheet"
     );
+    // Typed: numbers as numbers, nothing as null, several findings as a list.
+    assert_eq!(sheet[0]["id"], formula, "{}", sheet[0]);
+    assert!(sheet[0]["event_seq"].is_i64(), "{}", sheet[0]);
+    assert!(sheet[0]["revoked_at"].is_null(), "{}", sheet[0]);
+    assert!(sheet[0]["risks"].is_array(), "{}", sheet[0]);
 }
 
 #[test]

@@ -87,9 +87,10 @@ pub struct ExportArgs {
     out: Option<PathBuf>,
 }
 
+/// One line of JSON, as every command's `--json` prints (`jq` makes it pretty).
 pub(super) fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value).context("cannot write JSON")?;
+    serde_json::to_writer(&mut out, value).context("cannot write JSON")?;
     writeln!(out).context("cannot write to standard output")?;
     Ok(())
 }
@@ -409,42 +410,81 @@ const SHEET_COLUMNS: &[&str] = &[
     "event_hash",
 ];
 
-fn sheet_row(row: &ExportRow) -> Vec<String> {
+/// One cell of the records sheet, typed: the CSV writes each as text, the JSON as what it is.
+enum Cell {
+    /// A request's id: `PAT-12` in the sheet, `12` in JSON.
+    Id(i64),
+    Text(String),
+    Number(i64),
+    /// Several values: comma-separated in the sheet, a list in JSON.
+    List(Vec<String>),
+    /// Nothing there: an empty cell, `null` in JSON.
+    Absent,
+}
+
+impl Cell {
+    fn maybe(text: Option<&str>) -> Cell {
+        text.filter(|text| !text.is_empty())
+            .map_or(Cell::Absent, |text| Cell::Text(text.to_string()))
+    }
+
+    fn csv(&self) -> String {
+        match self {
+            Cell::Id(id) => format!("PAT-{id}"),
+            Cell::Text(text) => text.clone(),
+            Cell::Number(number) => number.to_string(),
+            Cell::List(items) => items.join(", "),
+            Cell::Absent => String::new(),
+        }
+    }
+
+    fn json(&self) -> serde_json::Value {
+        match self {
+            Cell::Id(number) | Cell::Number(number) => serde_json::Value::from(*number),
+            Cell::Text(text) => serde_json::Value::from(text.as_str()),
+            Cell::List(items) => serde_json::Value::from(items.clone()),
+            Cell::Absent => serde_json::Value::Null,
+        }
+    }
+}
+
+fn sheet_row(row: &ExportRow) -> Vec<Cell> {
     let record = &row.record;
     let request = &record.request;
-    let findings: Vec<&str> = record
+    let findings: Vec<String> = record
         .findings
         .iter()
-        .map(|finding| finding.code.as_str())
+        .map(|finding| finding.code.clone())
         .collect();
     let revoked_why = match (&record.revoke_reason, &record.revoke_note) {
-        (Some(reason), Some(note)) => format!("{reason}: {note}"),
-        (Some(reason), None) => reason.clone(),
-        _ => String::new(),
+        (Some(reason), Some(note)) => Cell::Text(format!("{reason}: {note}")),
+        (Some(reason), None) => Cell::Text(reason.clone()),
+        _ => Cell::Absent,
     };
     vec![
-        format!("PAT-{}", record.id),
-        request.org.clone(),
-        request.token_name.clone().unwrap_or_default(),
-        request
-            .purpose
-            .clone()
-            .or_else(|| request.github_reason.clone())
-            .unwrap_or_default(),
-        scope_of(record),
-        request.permissions.summary(),
-        request.requested_at.to_string(),
-        request.owner_login.clone(),
-        record.risk.as_str().to_string(),
-        findings.join(", "),
-        record.decided_by.clone().unwrap_or_default(),
-        record.state.to_string(),
-        record.decided_at.clone().unwrap_or_default(),
-        record.decision_reason.clone().unwrap_or_default(),
-        record.revoked_at.clone().unwrap_or_default(),
+        Cell::Id(record.id),
+        Cell::Text(request.org.clone()),
+        Cell::maybe(request.token_name.as_deref()),
+        Cell::maybe(
+            request
+                .purpose
+                .as_deref()
+                .or(request.github_reason.as_deref()),
+        ),
+        Cell::Text(scope_of(record)),
+        Cell::Text(request.permissions.summary()),
+        Cell::Text(request.requested_at.to_string()),
+        Cell::Text(request.owner_login.clone()),
+        Cell::Text(record.risk.as_str().to_string()),
+        Cell::List(findings),
+        Cell::maybe(record.decided_by.as_deref()),
+        Cell::Text(record.state.to_string()),
+        Cell::maybe(record.decided_at.as_deref()),
+        Cell::maybe(record.decision_reason.as_deref()),
+        Cell::maybe(record.revoked_at.as_deref()),
         revoked_why,
-        row.event_seq.map(|seq| seq.to_string()).unwrap_or_default(),
-        row.event_hash.clone().unwrap_or_default(),
+        row.event_seq.map_or(Cell::Absent, Cell::Number),
+        Cell::maybe(row.event_hash.as_deref()),
     ]
 }
 
@@ -481,11 +521,11 @@ pub fn export(context: &Context, args: &ExportArgs) -> Result<(), Failure> {
                     SHEET_COLUMNS
                         .iter()
                         .zip(sheet_row(row))
-                        .map(|(column, cell)| (column.to_string(), serde_json::Value::String(cell)))
+                        .map(|(column, cell)| (column.to_string(), cell.json()))
                         .collect()
                 })
                 .collect();
-            serde_json::to_writer_pretty(&mut output, &sheet).context("cannot write the export")?;
+            serde_json::to_writer(&mut output, &sheet).context("cannot write the export")?;
             writeln!(output).context("cannot write the export")?;
         }
         ExportFormat::Csv => {
@@ -506,7 +546,7 @@ pub fn export(context: &Context, args: &ExportArgs) -> Result<(), Failure> {
                     .write_record(
                         cells
                             .iter()
-                            .map(|cell| neutralise_formula(cell).into_owned()),
+                            .map(|cell| neutralise_formula(&cell.csv()).into_owned()),
                     )
                     .context("cannot write the export")?;
             }
