@@ -227,6 +227,16 @@ fn a_bad_argument_says_what_is_accepted() {
     let output = patdesk(&["parse"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("<FILE>"), "{}", stderr(&output));
+    // The values a filter takes are listed, in the help and when one is wrong.
+    let help = stdout(&patdesk(&["list", "--help"]));
+    assert!(
+        help.contains("awaiting_purpose, in_review")
+            && help.contains("low, medium, high, critical"),
+        "{help}"
+    );
+    let output = patdesk(&["list", "--state", "pending"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("in_review"), "{}", stderr(&output));
     let output = patdesk(&["frobnicate"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(

@@ -46,7 +46,7 @@ fn parse_since(text: &str) -> Result<Timestamp, String> {
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Only requests in this state
-    #[arg(long, value_parser = |text: &str| text.parse::<RequestState>().map_err(|e| e.to_string()))]
+    #[arg(long, value_parser = states())]
     state: Option<RequestState>,
     /// Only requests to this organisation (its login)
     #[arg(long, value_name = "LOGIN")]
@@ -55,7 +55,7 @@ pub struct ListArgs {
     #[arg(long, value_name = "LOGIN")]
     owner: Option<String>,
     /// Only requests of this risk
-    #[arg(long, value_parser = |text: &str| text.parse::<Risk>().map_err(|e| e.to_string()))]
+    #[arg(long, value_parser = risks())]
     risk: Option<Risk>,
     /// Only requests made on or after this date (YYYY-MM-DD, UTC) or time (RFC 3339)
     #[arg(long, value_name = "DATE", value_parser = parse_since)]
@@ -63,6 +63,20 @@ pub struct ListArgs {
     /// At most this many
     #[arg(long, value_name = "N")]
     limit: Option<u32>,
+}
+
+/// The states by their names, listed in `--help` (the domain type carries no CLI derives).
+fn states() -> impl clap::builder::TypedValueParser<Value = RequestState> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(RequestState::ALL.map(RequestState::as_str))
+        .try_map(|name| name.parse::<RequestState>())
+}
+
+/// The risks by their names, listed in `--help`.
+fn risks() -> impl clap::builder::TypedValueParser<Value = Risk> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(Risk::ALL.map(Risk::as_str))
+        .try_map(|name| name.parse::<Risk>())
 }
 
 #[derive(Debug, Args)]
