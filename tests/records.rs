@@ -241,6 +241,12 @@ fn list_filters_by_state_org_owner_risk_and_date() {
     );
     assert_eq!(ids_for(&["--risk", "critical"]), vec![risky]);
     assert_eq!(ids_for(&["--risk", "low"]), vec![tidy]);
+    // Sorted, the other way round, and paged.
+    assert_eq!(ids_for(&["--sort", "risk"]), vec![risky, tidy], "critical first");
+    assert_eq!(ids_for(&["--sort", "risk", "--reverse"]), vec![tidy, risky]);
+    assert_eq!(ids_for(&["--reverse"]), vec![tidy, risky], "oldest first");
+    assert_eq!(ids_for(&["--limit", "1", "--offset", "1"]), vec![tidy]);
+    assert_eq!(ids_for(&["--offset", "1"]), vec![tidy]);
     assert_eq!(ids_for(&["--since", "2026-11-10"]), vec![risky]);
     assert_eq!(
         ids_for(&["--since", "2026-11-02T09:30:00Z"]),

@@ -14,7 +14,7 @@ use crate::control::reads::RequestDetail;
 use crate::request::RequestState;
 use crate::review::Risk;
 use crate::shown;
-use crate::store::{ExportRow, ListFilter, MessageRecord, RequestRecord, RequestSummary};
+use crate::store::{ExportRow, ListFilter, MessageRecord, RequestRecord, RequestSummary, SortBy};
 
 /// `12` or `PAT-12`, as the subject tag shows it.
 pub fn parse_request_id(text: &str) -> Result<i64, String> {
@@ -63,6 +63,15 @@ pub struct ListArgs {
     /// At most this many
     #[arg(long, value_name = "N")]
     limit: Option<u32>,
+    /// Skip this many first (with --limit, a page further on)
+    #[arg(long, value_name = "N")]
+    offset: Option<u32>,
+    /// Sort by this: id and requested newest first, risk critical first, the others A to Z
+    #[arg(long, value_name = "FIELD", value_parser = sorts(), default_value = "id")]
+    sort: SortBy,
+    /// The other way round
+    #[arg(long)]
+    reverse: bool,
 }
 
 /// The states by their names, listed in `--help` (the domain type carries no CLI derives).
@@ -70,6 +79,13 @@ fn states() -> impl clap::builder::TypedValueParser<Value = RequestState> {
     use clap::builder::TypedValueParser as _;
     clap::builder::PossibleValuesParser::new(RequestState::ALL.map(RequestState::as_str))
         .try_map(|name| name.parse::<RequestState>())
+}
+
+/// The sort fields by their names, listed in `--help`.
+fn sorts() -> impl clap::builder::TypedValueParser<Value = SortBy> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(SortBy::ALL.map(SortBy::as_str))
+        .try_map(|name| SortBy::named(&name).ok_or("not a field to sort by"))
 }
 
 /// The risks by their names, listed in `--help`.
@@ -139,6 +155,9 @@ pub fn list(context: &Context, args: &ListArgs) -> Result<(), Failure> {
         risk: args.risk,
         since: args.since,
         limit: args.limit,
+        sort: args.sort,
+        reverse: args.reverse,
+        offset: args.offset,
     };
     if context.json {
         let records: Vec<RequestRecord> = context.ask_for(Request::List { filter, full: true })?;

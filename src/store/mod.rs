@@ -39,7 +39,9 @@ pub use intake::{FolderEra, MailboxPosition};
 pub use messages::{Direction, MessageRecord, NewMessage, UnverifiedAnswer, content_hash};
 pub use outbox::{OutgoingMail, UnansweredQuestion};
 pub use queue::{OutboxRecord, PushRecord, Resend};
-pub use requests::{EventRecord, ExportRow, ListFilter, NewRequest, RequestRecord, RequestSummary};
+pub use requests::{
+    EventRecord, ExportRow, ListFilter, NewRequest, RequestRecord, RequestSummary, SortBy,
+};
 pub use retention::{DatabaseSize, Reduced};
 
 /// How long a writer waits for another to finish before giving up.

@@ -57,6 +57,72 @@ pub struct ListFilter {
     /// Requested at or after.
     pub since: Option<Timestamp>,
     pub limit: Option<u32>,
+    #[serde(default)]
+    pub sort: SortBy,
+    /// The other way round from the sort's own order.
+    #[serde(default)]
+    pub reverse: bool,
+    /// Rows skipped before the first one shown (a page further on).
+    #[serde(default)]
+    pub offset: Option<u32>,
+}
+
+/// What `patdesk list` sorts by; each in the order a person reads it first (newest, riskiest,
+/// alphabetical), ties newest first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortBy {
+    /// patdesk's id: newest first.
+    #[default]
+    Id,
+    /// When the token was requested: newest first.
+    Requested,
+    /// Critical first.
+    Risk,
+    State,
+    Owner,
+    Org,
+}
+
+impl SortBy {
+    pub const ALL: [SortBy; 6] = [
+        SortBy::Id,
+        SortBy::Requested,
+        SortBy::Risk,
+        SortBy::State,
+        SortBy::Owner,
+        SortBy::Org,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortBy::Id => "id",
+            SortBy::Requested => "requested",
+            SortBy::Risk => "risk",
+            SortBy::State => "state",
+            SortBy::Owner => "owner",
+            SortBy::Org => "org",
+        }
+    }
+
+    pub fn named(name: &str) -> Option<SortBy> {
+        SortBy::ALL.into_iter().find(|sort| sort.as_str() == name)
+    }
+
+    /// The ORDER BY term, and whether its own order is descending.
+    fn order(self) -> (&'static str, bool) {
+        match self {
+            SortBy::Id => ("id", true),
+            SortBy::Requested => ("requested_at", true),
+            SortBy::Risk => (
+                "CASE risk WHEN 'critical' THEN 3 WHEN 'high' THEN 2 WHEN 'medium' THEN 1 ELSE 0 END",
+                true,
+            ),
+            SortBy::State => ("state", false),
+            SortBy::Owner => ("owner_login COLLATE NOCASE", false),
+            SortBy::Org => ("org", false),
+        }
+    }
 }
 
 /// One line of `patdesk list`.
@@ -71,7 +137,7 @@ pub struct RequestSummary {
     pub requested_at: String,
 }
 
-/// `select` with the filter's conditions, newest first, and the values to bind.
+/// `select` with the filter's conditions, in its order, and the values to bind.
 fn filtered(select: &str, filter: &ListFilter) -> (String, Vec<String>) {
     let mut conditions = Vec::new();
     let mut values: Vec<String> = Vec::new();
@@ -101,9 +167,19 @@ fn filtered(select: &str, filter: &ListFilter) -> (String, Vec<String>) {
         sql.push_str(" WHERE ");
         sql.push_str(&conditions.join(" AND "));
     }
-    sql.push_str(" ORDER BY id DESC");
-    if let Some(limit) = filter.limit {
-        sql.push_str(&format!(" LIMIT {limit}"));
+    let (term, descending) = filter.sort.order();
+    let direction = |descending: bool| if descending { "DESC" } else { "ASC" };
+    sql.push_str(&format!(
+        " ORDER BY {term} {}, id {}",
+        direction(descending != filter.reverse),
+        direction(!filter.reverse)
+    ));
+    // SQLite takes OFFSET only after a LIMIT; -1 is none.
+    match (filter.limit, filter.offset) {
+        (Some(limit), Some(offset)) => sql.push_str(&format!(" LIMIT {limit} OFFSET {offset}")),
+        (Some(limit), None) => sql.push_str(&format!(" LIMIT {limit}")),
+        (None, Some(offset)) => sql.push_str(&format!(" LIMIT -1 OFFSET {offset}")),
+        (None, None) => {}
     }
     (sql, values)
 }
