@@ -242,7 +242,11 @@ fn list_filters_by_state_org_owner_risk_and_date() {
     assert_eq!(ids_for(&["--risk", "critical"]), vec![risky]);
     assert_eq!(ids_for(&["--risk", "low"]), vec![tidy]);
     // Sorted, the other way round, and paged.
-    assert_eq!(ids_for(&["--sort", "risk"]), vec![risky, tidy], "critical first");
+    assert_eq!(
+        ids_for(&["--sort", "risk"]),
+        vec![risky, tidy],
+        "critical first"
+    );
     assert_eq!(ids_for(&["--sort", "risk", "--reverse"]), vec![tidy, risky]);
     assert_eq!(ids_for(&["--reverse"]), vec![tidy, risky], "oldest first");
     assert_eq!(ids_for(&["--limit", "1", "--offset", "1"]), vec![tidy]);
@@ -1079,4 +1083,18 @@ fn show_lists_the_conversation_in_time_order() {
         .find("in human from dave@example.org")
         .expect("the answer");
     assert!(question < answer, "the question comes first:\n{show}");
+}
+
+/// Tables say "3 h ago"; `--utc` gives the exact time.
+#[test]
+fn list_shows_times_relative_or_exact_in_utc() {
+    let desk = Desk::new();
+    let three_hours_ago = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(3 * 60 + 5);
+    let exact = three_hours_ago.to_string();
+    desk.insert(RequestBuilder::tidy().requested(&exact));
+    let readable = desk.ok(&["list"]);
+    assert!(readable.contains("3 h ago"), "{readable}");
+    let utc = desk.ok(&["list", "--utc"]);
+    let date = &exact[..10];
+    assert!(utc.contains(date) && !utc.contains(" ago"), "{utc}");
 }

@@ -19,6 +19,7 @@ mod records;
 mod status;
 mod sync;
 mod table;
+mod when;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

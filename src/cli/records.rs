@@ -72,6 +72,9 @@ pub struct ListArgs {
     /// The other way round
     #[arg(long)]
     reverse: bool,
+    /// Exact times in UTC instead of "3 h ago"
+    #[arg(long)]
+    utc: bool,
 }
 
 /// The states by their names, listed in `--help` (the domain type carries no CLI derives).
@@ -168,13 +171,9 @@ pub fn list(context: &Context, args: &ListArgs) -> Result<(), Failure> {
         full: false,
     })?;
     let mut table = Table::new(&["ID", "ORG", "TOKEN", "OWNER", "STATE", "RISK", "REQUESTED"]);
+    let now = Timestamp::now();
     for summary in summaries {
-        // RFC 3339 starts with the date.
-        let date = summary
-            .requested_at
-            .get(..10)
-            .unwrap_or(&summary.requested_at)
-            .to_string();
+        let date = super::when::shown(&summary.requested_at, args.utc, now);
         table.row(vec![
             format!("PAT-{}", summary.id),
             summary.org,

@@ -1,5 +1,5 @@
-//! Aligned columns for the terminal. Long cells are cut with an ellipsis; `--json` has the
-//! whole values.
+//! Aligned columns for the terminal. Long cells are cut at a word with an ellipsis; `--json`
+//! has the whole values.
 
 const MAX_CELL: usize = 48;
 
@@ -69,6 +69,28 @@ fn fit(cell: &str) -> String {
         one_line
     } else {
         let cut: String = one_line.chars().take(MAX_CELL - 1).collect();
-        format!("{cut}…")
+        // At a word, when one ends in the last third: "read the issu…" reads worse.
+        let at_word = cut
+            .rfind(' ')
+            .filter(|&space| cut[..space].chars().count() >= MAX_CELL * 2 / 3)
+            .map_or(cut.as_str(), |space| &cut[..space]);
+        format!("{at_word}…")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MAX_CELL, fit};
+
+    #[test]
+    fn a_long_cell_is_cut_at_a_word_with_an_ellipsis() {
+        let long = "Reads the issues of acme-corp/api every night for the weekly report";
+        let cut = fit(long);
+        assert_eq!(cut, "Reads the issues of acme-corp/api every night…");
+        assert!(cut.chars().count() <= MAX_CELL);
+        // One long word is cut where it must be.
+        let word = "x".repeat(60);
+        assert_eq!(fit(&word).chars().count(), MAX_CELL);
+        assert_eq!(fit("short"), "short");
     }
 }

@@ -1,0 +1,50 @@
+//! Times in tables as a person reads them: "3 h ago", "in 2 days"; past a month, the date.
+//! `--utc` prints the exact time instead.
+
+use jiff::Timestamp;
+
+/// `at` as seen from `now`: relative within a month, the date beyond.
+pub fn relative(at: Timestamp, now: Timestamp) -> String {
+    let seconds = now.as_second() - at.as_second();
+    let (span, past) = (seconds.unsigned_abs(), seconds >= 0);
+    let amount = match span {
+        0..60 => return "just now".to_string(),
+        60..3600 => format!("{} min", span / 60),
+        3600..86_400 => format!("{} h", span / 3600),
+        86_400..172_800 => "1 day".to_string(),
+        172_800..2_592_000 => format!("{} days", span / 86_400),
+        _ => return at.strftime("%Y-%m-%d").to_string(),
+    };
+    if past {
+        format!("{amount} ago")
+    } else {
+        format!("in {amount}")
+    }
+}
+
+/// A stored RFC 3339 time, relative or exact as asked; as it is when it does not parse.
+pub fn shown(text: &str, utc: bool, now: Timestamp) -> String {
+    match (utc, text.parse::<Timestamp>()) {
+        (false, Ok(at)) => relative(at, now),
+        _ => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relative;
+    use jiff::{SignedDuration, Timestamp};
+
+    #[test]
+    fn recent_times_are_relative_and_old_ones_dated() {
+        let now: Timestamp = "2026-12-03T12:00:00Z".parse().expect("time");
+        let ago = |seconds: i64| relative(now - SignedDuration::from_secs(seconds), now);
+        assert_eq!(ago(20), "just now");
+        assert_eq!(ago(5 * 60), "5 min ago");
+        assert_eq!(ago(3 * 3600 + 59), "3 h ago");
+        assert_eq!(ago(30 * 3600), "1 day ago");
+        assert_eq!(ago(9 * 86_400), "9 days ago");
+        assert_eq!(ago(40 * 86_400), "2026-10-24");
+        assert_eq!(relative(now + SignedDuration::from_hours(2), now), "in 2 h");
+    }
+}
