@@ -15,7 +15,7 @@ fn credentials() -> TempDir {
     for (name, value) in [
         ("imap-password", "imap-secret-123\n"),
         ("smtp-password", "smtp-secret-456"),
-        ("github-app-key", PEM),
+        ("github-app.pem", PEM),
         ("signing-key", "c2lnbmluZy1rZXk="),
         (
             "slack-webhook",
@@ -25,6 +25,19 @@ fn credentials() -> TempDir {
         std::fs::write(dir.path().join(name), value).expect("write credential");
     }
     dir
+}
+
+/// The example config with its optional Slack webhook switched on, written into `dir`: every
+/// kind of secret it can name.
+fn example_with_slack(dir: &Path) -> PathBuf {
+    let example =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("patdesk.example.toml"))
+            .expect("example");
+    let off = "# slack_webhook = { credential = \"slack-webhook\" }";
+    assert!(example.contains(off), "the example offers the webhook");
+    let path = dir.join("patdesk.toml");
+    std::fs::write(&path, example.replace(off, &off[2..])).expect("write");
+    path
 }
 
 fn write_secret(dir: &Path, name: &str, value: &str, mode: u32) -> PathBuf {
@@ -98,7 +111,7 @@ fn the_example_config_is_valid_with_its_credentials() {
 #[test]
 fn secrets_never_show_in_debug_output() {
     let creds = credentials();
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("patdesk.example.toml");
+    let example = example_with_slack(creds.path());
     let config = Config::load_with_credentials(&example, Some(creds.path())).expect("valid");
     config.check_secrets().expect("every secret is readable");
     let secrets: Vec<_> = config
@@ -123,7 +136,8 @@ fn secrets_never_show_in_debug_output() {
 #[test]
 fn secrets_are_read_when_needed_so_the_cli_works_without_credentials() {
     // An engineer's shell has no $CREDENTIALS_DIRECTORY: loading still works, reading does not.
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("patdesk.example.toml");
+    let dir = TempDir::new().expect("dir");
+    let example = example_with_slack(dir.path());
     let config = Config::load_with_credentials(&example, None).expect("loads without secrets");
     assert_eq!(
         members(&config.team),
@@ -875,4 +889,26 @@ fn public_profile_addresses_are_allowed_on_the_team_domain_unless_the_config_say
         2,
         "{found:?}"
     );
+}
+
+/// The credentials the example config names are the ones the unit loads: an install that
+/// copies both as they are starts.
+#[test]
+fn the_example_config_and_the_unit_name_the_same_credentials() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let read = |path: &str| std::fs::read_to_string(root.join(path)).expect("read");
+    let named = |text: &str, before: &str, after: char| -> std::collections::BTreeSet<String> {
+        text.lines()
+            .filter(|line| !line.trim_start().starts_with('#'))
+            .filter_map(|line| line.split_once(before))
+            .filter_map(|(_, rest)| rest.split(after).next().map(str::to_string))
+            .collect()
+    };
+    let config = named(&read("patdesk.example.toml"), "credential = \"", '"');
+    let unit = named(&read("systemd/patdesk.service"), "LoadCredential=", ':');
+    assert_eq!(
+        config, unit,
+        "patdesk.example.toml against systemd/patdesk.service"
+    );
+    assert!(config.contains("github-app.pem"), "{config:?}");
 }
