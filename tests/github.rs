@@ -62,19 +62,18 @@ impl Desk {
 
     /// A client with short backoffs, so retry tests stay quick.
     fn client(&self) -> GithubClient {
+        self.client_with(ClientOptions {
+            timeout: Duration::from_secs(5),
+            backoff: Duration::from_millis(50),
+            ..ClientOptions::default()
+        })
+    }
+
+    fn client_with(&self, options: ClientOptions) -> GithubClient {
         let config = self.config();
         let github = config.github.as_ref().expect("github");
         let key = github.private_key.read().expect("key");
-        GithubClient::new(
-            github,
-            &key,
-            ClientOptions {
-                timeout: Duration::from_secs(5),
-                backoff: Duration::from_millis(50),
-                ..ClientOptions::default()
-            },
-        )
-        .expect("client")
+        GithubClient::new(github, &key, options).expect("client")
     }
 
     fn options(&self) -> SyncOptions {
@@ -472,19 +471,12 @@ fn slow_answers_time_out_and_are_retried() {
         json!({}),
     );
     let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
-    let config = desk.config();
-    let github = config.github.as_ref().expect("github");
-    let client = GithubClient::new(
-        github,
-        &github.private_key.read().expect("key"),
-        ClientOptions {
-            timeout: Duration::from_millis(300),
-            backoff: Duration::from_millis(20),
-            max_attempts: 2,
-            ..ClientOptions::default()
-        },
-    )
-    .expect("client");
+    let client = desk.client_with(ClientOptions {
+        timeout: Duration::from_millis(300),
+        backoff: Duration::from_millis(20),
+        max_attempts: 2,
+        ..ClientOptions::default()
+    });
     standin.faults(json!({ "delay_ms": 1000 }));
     let error = runtime()
         .block_on(client.pending_requests("acme-corp"))
@@ -1140,21 +1132,13 @@ fn a_large_sync_commits_page_by_page_and_goes_on_after_a_rate_limit() {
         json!({}),
     );
     let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
-    let config = desk.config();
-    let github = config.github.as_ref().expect("github");
-    let key = github.private_key.read().expect("key");
     // A rate limit that resets in a minute is an error here, not a wait: the sync stops.
-    let client = GithubClient::new(
-        github,
-        &key,
-        ClientOptions {
-            timeout: Duration::from_secs(30),
-            backoff: Duration::from_millis(50),
-            max_rate_limit_wait: Duration::from_secs(1),
-            ..ClientOptions::default()
-        },
-    )
-    .expect("client");
+    let client = desk.client_with(ClientOptions {
+        timeout: Duration::from_secs(30),
+        backoff: Duration::from_millis(50),
+        max_rate_limit_wait: Duration::from_secs(1),
+        ..ClientOptions::default()
+    });
     let recorded = || -> i64 {
         desk.store()
             .connection()
