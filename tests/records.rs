@@ -1098,3 +1098,45 @@ fn list_shows_times_relative_or_exact_in_utc() {
     let date = &exact[..10];
     assert!(utc.contains(date) && !utc.contains(" ago"), "{utc}");
 }
+
+/// `patdesk watch` prints each new event as it happens, and only new ones.
+#[test]
+fn watch_prints_new_events_as_they_happen() {
+    use std::io::BufRead;
+    let desk = Desk::new();
+    let id = desk.insert(RequestBuilder::tidy());
+    // The daemon up, and something older than the watch.
+    desk.ok(&["note", &id.to_string(), "Before the watch"]);
+    let mut watch = common::KillOnDrop(
+        common::users::command_as(os_user(ALICE), common::users::patdesk_binary())
+            .args(["watch", "--json", "--config"])
+            .arg(&desk.config)
+            .env_remove("PATDESK_CONFIG")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("patdesk watch"),
+    );
+    let lines = std::io::BufReader::new(watch.stdout.take().expect("stdout")).lines();
+    // Let the watch take the head before the next event.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    desk.ok_as("bob", &["note", &id.to_string(), "While watching"]);
+    let (found, rest) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if found.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let line = rest
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("an event within seconds");
+    let event: Value = serde_json::from_str(&line).expect("one JSON object a line");
+    assert_eq!(event["kind"], "note", "{event}");
+    assert_eq!(event["actor"], "bob", "{event}");
+    assert_eq!(
+        event["detail"]["text"], "While watching",
+        "only what came after: {event}"
+    );
+    let _ = watch.kill();
+}

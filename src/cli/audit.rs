@@ -1,4 +1,4 @@
-//! `patdesk audit verify` and `patdesk audit head`.
+//! `patdesk audit verify`, `patdesk audit head`, and `patdesk watch`, which follows the log.
 
 use anyhow::anyhow;
 use clap::Subcommand;
@@ -6,7 +6,59 @@ use serde_json::json;
 
 use super::{Context, Failure, exit};
 use crate::control::protocol::Request;
-use crate::store::{Audit, ChainHead};
+use crate::shown;
+use crate::store::{Audit, ChainHead, EventRecord};
+
+/// How often `watch` asks the daemon for new events.
+const WATCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+/// Events asked for at once; a long backlog comes in several rounds.
+const WATCH_BATCH: u32 = 500;
+
+#[derive(Debug, clap::Args)]
+pub struct WatchArgs {
+    /// Start after this event (its SEQ) instead of now: what happened since, then what happens
+    #[arg(long, value_name = "SEQ")]
+    from: Option<i64>,
+}
+
+/// Prints each new event, one line each (`--json`: one object each), until Ctrl-C.
+pub fn watch(context: &Context, args: &WatchArgs) -> Result<(), Failure> {
+    let mut after = match args.from {
+        Some(seq) => seq,
+        None => context
+            .ask_for::<Option<ChainHead>>(Request::AuditHead)?
+            .map_or(0, |head| head.seq),
+    };
+    loop {
+        let events: Vec<EventRecord> = context.ask_for(Request::EventsAfter {
+            seq: after,
+            limit: WATCH_BATCH,
+        })?;
+        for event in &events {
+            if context.json {
+                out!("{}", serde_json::to_string(event).unwrap_or_default());
+            } else {
+                out!("{}", watch_line(event));
+            }
+        }
+        match events.last() {
+            Some(last) => after = last.seq,
+            None => std::thread::sleep(WATCH_INTERVAL),
+        }
+    }
+}
+
+/// "SEQ AT ACTOR KIND PAT-n detail", the detail (outside text among it) on the same line.
+fn watch_line(event: &EventRecord) -> String {
+    let request = event
+        .request_id
+        .map_or_else(|| "-".to_string(), |id| format!("PAT-{id}"));
+    shown::line(&format!(
+        "{} {} {} {} {} {}",
+        event.seq, event.at, event.actor, event.kind, request, event.detail
+    ))
+    .into_owned()
+}
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {

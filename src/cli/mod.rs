@@ -125,6 +125,8 @@ enum Command {
     /// Check or record the tamper-evident audit log
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Print audit events as they happen, like `journalctl -f` (Ctrl-C stops)
+    Watch(audit::WatchArgs),
     /// See mail not yet sent, and send again what did not arrive
     #[command(subcommand)]
     Outbox(outbox::OutboxCommand),
@@ -379,6 +381,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Export(args) => records::export(&open()?, &args),
         Command::Triage(args) => records::triage(&open()?, &args),
         Command::Status => status::run(&open()?),
+        Command::Watch(args) => audit::watch(&open()?, &args),
         Command::Completions { shell } => {
             // Into memory first: clap_complete panics on a closed pipe.
             let mut script = Vec::new();

@@ -78,6 +78,11 @@ pub enum Request {
         head: Option<ChainHead>,
     },
     AuditHead,
+    /// The audit events after `seq`, oldest first, at most `limit`.
+    EventsAfter {
+        seq: i64,
+        limit: u32,
+    },
 }
 
 impl Request {
@@ -100,7 +105,8 @@ impl Request {
             | Request::OutboxList
             | Request::Status
             | Request::AuditVerify { .. }
-            | Request::AuditHead => false,
+            | Request::AuditHead
+            | Request::EventsAfter { .. } => false,
         }
     }
 }

@@ -358,6 +358,7 @@ fn answer_from_store(
             answering.stalled_after,
         )),
         Request::AuditHead => reply(store.chain_head()),
+        Request::EventsAfter { seq, limit } => reply(store.events_after(seq, limit)),
         Request::AuditVerify { head } => reply(store.audit(head.as_ref())),
     }
 }

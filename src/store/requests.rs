@@ -352,6 +352,20 @@ impl super::Store {
         Ok(events)
     }
 
+    /// The events after `seq`, oldest first, at most `limit`: what `patdesk watch` follows.
+    pub fn events_after(&self, seq: i64, limit: u32) -> Result<Vec<EventRecord>, StoreError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT seq, at, actor, request_id, kind, detail, hash FROM events
+             WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let mut rows = statement.query(rusqlite::params![seq, limit])?;
+        let mut events = Vec::new();
+        while let Some(row) = rows.next()? {
+            events.push(event_from_row(row)?);
+        }
+        Ok(events)
+    }
+
     /// Every request with the newest event that backs it, oldest request first.
     pub fn export(&self) -> Result<Vec<ExportRow>, StoreError> {
         let mut statement = self.conn.prepare(&format!(
