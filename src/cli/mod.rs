@@ -13,6 +13,7 @@ mod audit;
 mod backup;
 mod check_config;
 mod decide;
+mod export;
 mod outbox;
 mod parse;
 mod records;
@@ -108,7 +109,7 @@ enum Command {
     /// Read every configured organisation from GitHub now, and carry queued decisions back
     Sync(sync::SyncArgs),
     /// Write the records sheet: every request, its decision, and the audit event behind it
-    Export(records::ExportArgs),
+    Export(export::ExportArgs),
     /// List mail that could not be tied to a request, for a person to look at; accept an unverified answer
     Triage(records::TriageArgs),
     /// How the service is doing: each part's health, queues, triage, breaker, audit head (exit 7 when unhealthy)
@@ -378,7 +379,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::List(args) => records::list(&open()?, &args),
         Command::Show(args) => records::show(&open()?, &args),
-        Command::Export(args) => records::export(&open()?, &args),
+        Command::Export(args) => export::export(&open()?, &args),
         Command::Triage(args) => records::triage(&open()?, &args),
         Command::Status => status::run(&open()?),
         Command::Watch(args) => audit::watch(&open()?, &args),
