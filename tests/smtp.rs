@@ -366,6 +366,16 @@ fn an_uncertain_mail_goes_again_when_a_team_member_resends_it() {
             .any(|line| line.starts_with(&mail) && line.contains("uncertain")),
         "{listed}"
     );
+    assert!(
+        listed.contains(" ago") || listed.contains("just now"),
+        "times as a person reads them: {listed}"
+    );
+    let exact = patdesk("alice", &["outbox", "list", "--utc"]);
+    let exact = String::from_utf8_lossy(&exact.stdout).to_string();
+    assert!(
+        exact.contains("Z") && !exact.contains(" ago"),
+        "--utc: {exact}"
+    );
 
     let unknown = patdesk("alice", &["outbox", "resend", "999999"]);
     assert_eq!(

@@ -15,7 +15,11 @@ use crate::store::OutboxRecord;
 #[derive(Debug, Subcommand)]
 pub enum OutboxCommand {
     /// Mail not yet sent: queued, being sent, uncertain (may have gone) or failed
-    List,
+    List {
+        /// Exact times in UTC instead of "3 h ago"
+        #[arg(long)]
+        utc: bool,
+    },
     /// Send an uncertain or failed mail again, with the same bytes and Message-ID
     Resend {
         /// The outbox mail's id, as `outbox list` shows it
@@ -26,12 +30,12 @@ pub enum OutboxCommand {
 
 pub fn run(context: &Context, command: OutboxCommand) -> Result<(), Failure> {
     match command {
-        OutboxCommand::List => list(context),
+        OutboxCommand::List { utc } => list(context, utc),
         OutboxCommand::Resend { id } => resend(context, id),
     }
 }
 
-fn list(context: &Context) -> Result<(), Failure> {
+fn list(context: &Context, utc: bool) -> Result<(), Failure> {
     let mails: Vec<OutboxRecord> = context.ask_for(Request::OutboxList)?;
     if context.json {
         return print_json(&mails);
@@ -50,6 +54,7 @@ fn list(context: &Context) -> Result<(), Failure> {
         "SINCE",
         "LAST ERROR",
     ]);
+    let now = jiff::Timestamp::now();
     for mail in &mails {
         table.row(vec![
             mail.id.to_string(),
@@ -59,7 +64,7 @@ fn list(context: &Context) -> Result<(), Failure> {
             mail.recipient.clone(),
             mail.state.clone(),
             mail.attempts.to_string(),
-            mail.updated_at.clone(),
+            super::when::shown(&mail.updated_at, utc, now),
             or_dash(mail.last_error.as_deref()),
         ]);
     }
