@@ -483,3 +483,22 @@ fn with_json_an_error_is_one_json_object_with_its_exit_code() {
         stderr(&plain)
     );
 }
+
+/// `--json` is refused where it would be ignored.
+#[test]
+fn json_is_refused_where_nothing_is_json() {
+    for args in [
+        vec!["completions", "bash", "--json"],
+        vec!["man", "--json"],
+        vec!["run", "--json", "--config", "/nonexistent/patdesk.toml"],
+    ] {
+        let output = patdesk(&args);
+        assert_eq!(output.status.code(), Some(2), "patdesk {args:?}");
+        assert!(
+            stderr(&output).contains("--json has no meaning"),
+            "{}",
+            stderr(&output)
+        );
+        assert_eq!(stdout(&output), "", "patdesk {args:?} printed nothing");
+    }
+}

@@ -367,6 +367,20 @@ fn run(cli: Cli) -> Result<(), Failure> {
         command,
     } = cli;
     let open = || Context::open(config.clone(), json, break_glass);
+    // These print what is not data (a script, a man page, a log), or nothing: --json would be
+    // silently ignored, so it is refused.
+    let no_json = match &command {
+        Command::Completions { .. } => Some("completions (a shell script)"),
+        Command::Man => Some("man (a roff page)"),
+        Command::Run(_) => Some("run (its log format is --log-format json)"),
+        _ => None,
+    };
+    if let (true, Some(what)) = (json, no_json) {
+        return Err(Failure {
+            code: exit::USAGE,
+            error: anyhow::anyhow!("--json has no meaning for patdesk {what}"),
+        });
+    }
     match command {
         Command::Parse(args) => {
             // `parse` is a tool for looking at mail: it reads a config only when told to.
