@@ -265,6 +265,28 @@ fn check_config_reports_a_valid_file_without_showing_secrets() {
         "{text}"
     );
     assert!(!text.contains("very-secret-value"), "{text}");
+
+    // With --json, the same as one object.
+    let output = patdesk(&[
+        "check-config",
+        "--json",
+        "--config",
+        config.to_str().expect("path"),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let report: Value = serde_json::from_str(&stdout(&output)).expect("one JSON object");
+    assert_eq!(report["valid"], true, "{report}");
+    assert!(
+        report["sections"]["signing"]
+            .as_str()
+            .is_some_and(|s| s.contains("signing-key")),
+        "{report}"
+    );
+    assert_eq!(
+        report["not_configured"],
+        serde_json::json!(["mailbox", "smtp", "github", "team.members"])
+    );
+    assert!(!stdout(&output).contains("very-secret-value"));
 }
 
 #[test]

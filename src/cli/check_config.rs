@@ -19,7 +19,7 @@ pub struct CheckConfigArgs {
     pub connect: bool,
 }
 
-pub fn run(path: &Path, args: &CheckConfigArgs) -> Result<(), Failure> {
+pub fn run(path: &Path, args: &CheckConfigArgs, json: bool) -> Result<(), Failure> {
     let config = Config::load(path)?;
     config.check_secrets()?;
     Templates::load(config.templates_dir.as_deref())
@@ -28,15 +28,27 @@ pub fn run(path: &Path, args: &CheckConfigArgs) -> Result<(), Failure> {
             code: super::exit::CONFIG,
             error: anyhow::anyhow!("{}: mail templates: {error}", config.source.display()),
         })?;
-    super::emit(&report(&config));
+    let report = report(&config);
+    if json {
+        out!("{}", report.json(&config));
+    } else {
+        super::emit(&report.readable(&config));
+    }
     if args.connect {
-        connect(&config)?;
+        connect(&config, json)?;
     }
     Ok(())
 }
 
 /// Each sign-in the daemon makes, in its order; stops at the first that fails, naming it.
-fn connect(config: &Config) -> Result<(), Failure> {
+fn connect(config: &Config, json: bool) -> Result<(), Failure> {
+    let ok = |step: &str| {
+        if json {
+            out!("{}", serde_json::json!({ "ok": step }));
+        } else {
+            out!("ok: {step}");
+        }
+    };
     let failed = |step: String, error: String| Failure {
         code: super::exit::FAILURE,
         error: anyhow::anyhow!("{step} failed: {error}"),
@@ -55,7 +67,7 @@ fn connect(config: &Config) -> Result<(), Failure> {
                     .token()
                     .await
                     .map_err(|e| failed(step.clone(), e.to_string()))?;
-                out!("ok: {step}");
+                ok(&step);
                 Some(tokens)
             }
             None => None,
@@ -79,7 +91,7 @@ fn connect(config: &Config) -> Result<(), Failure> {
                 .check_sign_in()
                 .await
                 .map_err(|e| failed(step.clone(), e.to_string()))?;
-            out!("ok: {step}");
+            ok(&step);
         }
         if let Some(smtp) = &config.smtp {
             let step = match &smtp.login {
@@ -98,13 +110,81 @@ fn connect(config: &Config) -> Result<(), Failure> {
             crate::smtp::check_sign_in(smtp, login)
                 .await
                 .map_err(|e| failed(step.clone(), e.to_string()))?;
-            out!("ok: {step}");
+            ok(&step);
         }
         Ok(())
     })
 }
 
-fn report(config: &Config) -> String {
+/// What `check-config` found: each section in a line, what is not configured, and what this
+/// host lacks.
+struct Report {
+    lines: Vec<(&'static str, String)>,
+    missing: Vec<&'static str>,
+    warnings: Vec<String>,
+}
+
+impl Report {
+    fn readable(&self, config: &Config) -> String {
+        let width = self
+            .lines
+            .iter()
+            .map(|(label, _)| label.len())
+            .max()
+            .unwrap_or(0);
+        let mut out = format!(
+            "{} is valid; every secret it names was read.\n",
+            config.source.display()
+        );
+        for (label, value) in &self.lines {
+            out.push_str(&format!("  {label:width$}  {value}\n"));
+        }
+        for filled in &config.filled {
+            out.push_str(&format!(
+                "filled by mailbox.provider = {:?}: {} = {:?}\n",
+                filled.provider.name(),
+                filled.key,
+                filled.value
+            ));
+        }
+        if !self.missing.is_empty() {
+            out.push_str(&format!("not configured: {}\n", self.missing.join(", ")));
+        }
+        for warning in &self.warnings {
+            out.push_str(&format!("warning: {warning}\n"));
+        }
+        out
+    }
+
+    fn json(&self, config: &Config) -> serde_json::Value {
+        let sections: serde_json::Map<String, serde_json::Value> = self
+            .lines
+            .iter()
+            .map(|(label, value)| (label.to_string(), serde_json::Value::from(value.as_str())))
+            .collect();
+        let filled: Vec<serde_json::Value> = config
+            .filled
+            .iter()
+            .map(|filled| {
+                serde_json::json!({
+                    "provider": filled.provider.name(),
+                    "key": filled.key,
+                    "value": filled.value,
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "config": config.source.display().to_string(),
+            "valid": true,
+            "sections": sections,
+            "filled": filled,
+            "not_configured": self.missing,
+            "warnings": self.warnings,
+        })
+    }
+}
+
+fn report(config: &Config) -> Report {
     let mut lines: Vec<(&str, String)> = Vec::new();
     lines.push(("store", config.store.path.display().to_string()));
     let ids = &config.mail.trusted_authserv_ids;
@@ -216,33 +296,11 @@ fn report(config: &Config) -> String {
         None => missing.push("signing"),
     }
 
-    let width = lines
-        .iter()
-        .map(|(label, _)| label.len())
-        .max()
-        .unwrap_or(0);
-    let mut out = format!(
-        "{} is valid; every secret it names was read.\n",
-        config.source.display()
-    );
-    for (label, value) in lines {
-        out.push_str(&format!("  {label:width$}  {value}\n"));
+    Report {
+        lines,
+        missing,
+        warnings: host_warnings(config),
     }
-    for filled in &config.filled {
-        out.push_str(&format!(
-            "filled by mailbox.provider = {:?}: {} = {:?}\n",
-            filled.provider.name(),
-            filled.key,
-            filled.value
-        ));
-    }
-    if !missing.is_empty() {
-        out.push_str(&format!("not configured: {}\n", missing.join(", ")));
-    }
-    for warning in host_warnings(config) {
-        out.push_str(&format!("warning: {warning}\n"));
-    }
-    out
 }
 
 /// What the config names that this host does not have: members whose OS account does not

@@ -389,7 +389,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::CheckConfig(args) => {
             let path = config.unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_PATH));
-            check_config::run(&path, &args)
+            check_config::run(&path, &args, json)
         }
         Command::List(args) => records::list(&open()?, &args),
         Command::Show(args) => records::show(&open()?, &args),
