@@ -497,6 +497,17 @@ fn with_json_an_error_is_one_json_object_with_its_exit_code() {
         "{error}"
     );
     assert_eq!(stdout(&output), "", "nothing on standard output");
+    // A mistyped command line too.
+    let output = patdesk(&["list", "--json", "--state", "pending"]);
+    assert_eq!(output.status.code(), Some(2));
+    let error: Value = serde_json::from_str(stderr(&output).trim()).expect("a JSON object");
+    assert_eq!(error["exit_code"], 2, "{error}");
+    assert!(
+        error["error"]
+            .as_str()
+            .is_some_and(|m| m.contains("in_review")),
+        "{error}"
+    );
     // Without --json, the readable form.
     let plain = patdesk(&["list", "--config", missing]);
     assert!(

@@ -326,6 +326,21 @@ pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
+            let code = u8::try_from(error.exit_code()).unwrap_or(exit::USAGE);
+            let asked_json = std::env::args_os().any(|arg| arg == "--json");
+            let is_output = matches!(
+                error.kind(),
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+            );
+            if asked_json && !is_output {
+                // A mistyped command line, as one object too.
+                let message = error.render().to_string();
+                eprintln!(
+                    "{}",
+                    serde_json::json!({ "error": message.trim_end(), "exit_code": code })
+                );
+                return ExitCode::from(code);
+            }
             // Help and --version are "errors" to clap too; it knows their exit code (0).
             let _ = error.print();
             if error.kind() == ErrorKind::InvalidSubcommand {
@@ -335,7 +350,7 @@ pub fn main() -> ExitCode {
                     .collect();
                 eprintln!("\nThe commands are: {}", commands.join(", "));
             }
-            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(exit::USAGE));
+            return ExitCode::from(code);
         }
     };
     let json = cli.json;
