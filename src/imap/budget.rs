@@ -15,7 +15,7 @@ use crate::intake::FilingError;
 const FETCH_BYTES: u64 = 8 << 20;
 /// Bytes of mail read and not yet committed, at most: one mail near the 25 MB cap, or
 /// several fetches of ordinary mail, so reading still runs ahead of filing.
-pub(super) const HELD_BYTES: u32 = 32 << 20;
+const HELD_BYTES: u32 = 32 << 20;
 
 /// The bytes a mail of `size` costs when fetched: nothing beyond its headers when it is over
 /// `cap`, as only those are read.

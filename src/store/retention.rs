@@ -16,6 +16,9 @@ use crate::mail::header_section;
 /// not memory.
 const REDUCED_PER_COMMIT: usize = 500;
 
+/// Mail still whole, counted on the partial index `messages_whole`.
+const WHOLE_MAILS: &str = "SELECT COUNT(*) FROM messages WHERE reduced_at IS NULL";
+
 /// What one reduction did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Reduced {
@@ -45,8 +48,11 @@ impl Table {
     fn due(self) -> &'static str {
         match self {
             Table::Messages => {
+                // Oldest first by the partial index, which answers all three conditions: the
+                // row itself (its raw mail before these columns) is read only to reduce it.
                 "SELECT id FROM messages
-                 WHERE reduced_at IS NULL AND triage = 0 AND received_at < ?1 ORDER BY id LIMIT ?2"
+                 WHERE reduced_at IS NULL AND triage = 0 AND received_at < ?1
+                 ORDER BY received_at, id LIMIT ?2"
             }
             Table::Outbox => {
                 "SELECT id FROM outbox
@@ -103,11 +109,13 @@ impl Store {
                 .query_row(&format!("PRAGMA {name}"), [], |row| row.get(0))?)
         };
         let page_size = pragma("page_size")?;
-        let (whole_mails, reduced_mails) = self.conn.query_row(
-            "SELECT COUNT(*) FILTER (WHERE reduced_at IS NULL), COUNT(reduced_at) FROM messages",
-            [],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )?;
+        // Both counted on indexes: reading `reduced_at` from the rows would read every mail
+        // (it comes after the raw bytes), and `status` asks for this each time.
+        let count = |sql: &str| -> Result<u64, StoreError> {
+            Ok(self.conn.query_row(sql, [], |row| row.get(0))?)
+        };
+        let whole_mails = count(WHOLE_MAILS)?;
+        let reduced_mails = count("SELECT COUNT(*) FROM messages")? - whole_mails;
         Ok(DatabaseSize {
             bytes: pragma("page_count")? * page_size,
             free_bytes: pragma("freelist_count")? * page_size,
@@ -157,5 +165,43 @@ impl Tx<'_> {
             )?;
         }
         Ok(reduced)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Table, WHOLE_MAILS};
+    use crate::store::Store;
+
+    /// The plan SQLite makes for `sql`, one step a line.
+    fn plan(store: &Store, sql: &str) -> String {
+        let mut statement = store
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .expect("plan");
+        let unbound = vec![rusqlite::types::Null; statement.parameter_count()];
+        let steps = statement
+            .query_map(rusqlite::params_from_iter(unbound), |row| {
+                row.get::<_, String>(3)
+            })
+            .expect("steps")
+            .collect::<Result<Vec<_>, _>>()
+            .expect("rows");
+        steps.join("\n")
+    }
+
+    #[test]
+    fn the_daily_search_and_the_status_count_stay_on_the_index() {
+        let dir = tempfile::TempDir::new().expect("dir");
+        let store = Store::open(&dir.path().join("patdesk.db")).expect("store");
+        // A scan of `messages` would read every mail's raw bytes to reach the columns after.
+        for sql in [Table::Messages.due(), WHOLE_MAILS] {
+            let plan = plan(&store, sql);
+            assert!(
+                plan.contains("USING INDEX messages_whole")
+                    && !plan.lines().any(|step| step == "SCAN messages"),
+                "{sql}: {plan}"
+            );
+        }
     }
 }

@@ -188,7 +188,7 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE messages ADD COLUMN reduced_at TEXT;
     ALTER TABLE outbox ADD COLUMN reduced_at TEXT;
-    CREATE INDEX messages_whole ON messages (received_at) WHERE reduced_at IS NULL;
+    CREATE INDEX messages_whole ON messages (received_at, triage) WHERE reduced_at IS NULL;
 
     -- Logins are case-insensitive at GitHub, and so is looking one up here.
     DROP INDEX requests_owner;
