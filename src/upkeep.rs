@@ -127,7 +127,13 @@ pub fn backup_if_due(
     let path = backups.dir.join(name);
     let audit = crate::store::backup(database, &path)?;
     if !audit.intact() {
-        return Err(UpkeepError::BackupNotIntact { path });
+        // Renamed out of the daily series: kept for a look, it must not count as the day's
+        // backup, or the next try would wait a day instead of an hour.
+        let mut kept = path.clone().into_os_string();
+        kept.push(".not-intact");
+        let kept = PathBuf::from(kept);
+        std::fs::rename(&path, &kept).map_err(dir_error)?;
+        return Err(UpkeepError::BackupNotIntact { path: kept });
     }
     taken.push((now, path.clone()));
     let surplus = taken.len().saturating_sub(backups.keep);

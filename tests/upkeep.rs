@@ -209,6 +209,30 @@ fn scheduled_backups_are_daily_private_audited_and_pruned() {
         [name(&second), name(&third), "patdesk-notes.txt".to_string()],
         "the newest two kept, the oldest removed, other files left alone"
     );
+
+    // A trail rewritten by hand: the copy fails its audit, is set aside, and does not count as
+    // the day's backup, so the next round an hour later tries again.
+    database
+        .store()
+        .connection()
+        .execute_batch(
+            "DROP TRIGGER events_append_only_update;
+             UPDATE events SET actor = 'mallory' WHERE seq = 1;",
+        )
+        .expect("tamper");
+    for hours in [75, 76] {
+        let failed = backup_if_due(&database.path(), &backups, at(hours))
+            .expect_err("the copy does not pass the audit");
+        let patdesk::upkeep::UpkeepError::BackupNotIntact { path } = failed else {
+            panic!("{failed}");
+        };
+        assert!(
+            path.to_string_lossy().ends_with(".db.not-intact"),
+            "{}",
+            path.display()
+        );
+        assert!(path.exists(), "kept for a look");
+    }
 }
 
 #[test]
