@@ -8,7 +8,7 @@ use super::budget::{Budget, plan_fetches};
 use super::{
     Acknowledge, CatchUp, ImapError, ImapSession, MailboxAccess, MailboxWatch, PROCESSED_KEYWORD,
 };
-use crate::intake::{Fetched, FetchedMail, Filed, Filer, Place, Tries, Try};
+use crate::intake::{Fetched, FetchedMail, Filed, Filer, GIVEN_UP, Place, Tries, Try};
 
 /// Stored mails acknowledged in one command, at most.
 const ACK_BATCH: usize = 1000;
@@ -158,13 +158,11 @@ impl MailboxAccess {
                 // again, its count is the only one that grows.
                 let held = budget.hold_all().await?;
                 let mails = match tries.count_again(mail.0).await? {
-                    Try::GiveUp => {
-                        let note = "failed 3 times: quarantined";
-                        self.fetch_headers(session, mail.0, note, Try::GiveUp)
-                            .await?
-                            .into_iter()
-                            .collect()
-                    }
+                    Try::GiveUp => self
+                        .fetch_headers(session, mail.0, GIVEN_UP, Try::GiveUp)
+                        .await?
+                        .into_iter()
+                        .collect(),
                     tried @ (Try::Again | Try::First) => {
                         let (mails, over) = self
                             .fetch_mails(session, std::slice::from_ref(mail), cap, tried)

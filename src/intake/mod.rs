@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use tokio::sync::OwnedSemaphorePermit;
 
 pub use filer::{Filer, FilingError};
-pub use tries::{Tries, Try};
+pub use tries::{GIVEN_UP, Tries, Try};
 
 use crate::config::Secret;
 use crate::conversation::{self, Outcome, Threading};

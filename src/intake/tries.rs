@@ -12,6 +12,8 @@ use crate::store::{FolderEra, Store, StoreError};
 
 /// Tries at one mail before it is quarantined.
 const MAX_ATTEMPTS: u32 = 3;
+/// Why a mail given up on is on record from its headers only (and waits in triage).
+pub const GIVEN_UP: &str = "failed 3 times: quarantined";
 
 /// Which try at a mail this is; decides how it is read and filed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,5 +97,15 @@ impl Tries {
             // Cancelled: the runtime is shutting down.
             Err(error) => Err(FilingError::Stopped(error.to_string())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{GIVEN_UP, MAX_ATTEMPTS};
+
+    #[test]
+    fn the_quarantine_note_names_the_tries_it_took() {
+        assert!(GIVEN_UP.contains(&format!("failed {MAX_ATTEMPTS} times")));
     }
 }
