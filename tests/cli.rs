@@ -411,6 +411,39 @@ fn version_completions_and_the_man_page_come_from_the_cli_definition() {
             "{command} missing from the man page"
         );
     }
+    for section in [
+        ".SH \"EXIT STATUS\"",
+        ".SH \"FILES\"",
+        ".SH \"ENVIRONMENT\"",
+    ] {
+        assert!(
+            page.contains(section),
+            "{section} missing from the man page"
+        );
+    }
+    assert!(page.contains("/etc/patdesk/credentials/"), "{page}");
+}
+
+/// The Debian package ships the man page and completions committed in packaging/: they must
+/// be what this binary prints, or the installed help describes another version.
+#[test]
+fn the_packaged_man_page_and_completions_are_the_binarys_own() {
+    let packaging = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging");
+    for (args, file) in [
+        (&["man"][..], "patdesk.1"),
+        (&["completions", "bash"][..], "completions/patdesk.bash"),
+        (&["completions", "zsh"][..], "completions/_patdesk"),
+        (&["completions", "fish"][..], "completions/patdesk.fish"),
+    ] {
+        let printed = patdesk(args);
+        assert_eq!(printed.status.code(), Some(0), "{}", stderr(&printed));
+        let committed = std::fs::read_to_string(packaging.join(file)).expect("packaging file");
+        assert!(
+            stdout(&printed) == committed,
+            "packaging/{file} is not what `patdesk {}` prints: run scripts/package-files",
+            args.join(" ")
+        );
+    }
 }
 
 #[test]

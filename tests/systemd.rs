@@ -1,15 +1,18 @@
-//! `patdesk run` under the real systemd unit, with all of its hardening: Debian's systemd is
-//! started as PID 1 of a PID and mount namespace of its own (this machine's init is not
-//! systemd), loads a copy of systemd/patdesk.service that differs only in paths (the binary,
-//! the config, the credentials, where stderr goes), and starts it. The daemon must come up
-//! under a dynamic user with no capabilities, no new privileges and a seccomp filter, and do
-//! its work: a request at the GitHub stand-in becomes a
-//! question in the requester's mailbox.
+//! The README's install, as written, and the service it gives. The package `cargo deb` built
+//! (target/debian/) is installed by the README's own install block (read from README.md, so
+//! the two cannot drift) on a copy-on-write copy of this machine's root filesystem, where
+//! Debian's systemd runs as PID 1 of a PID and mount namespace of its own (this machine's init
+//! is not systemd). Only what a reader would replace is replaced: the engineer's account, the
+//! passwords, and the editor (a script that writes this test's config). The daemon must come
+//! up under the unit the package installed, with all of its hardening, and do its work: a
+//! request at the GitHub stand-in becomes a question in the requester's mailbox, and a
+//! member's purpose and approval over the socket reach the stand-in.
 
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use common::desk::wait_for;
@@ -18,23 +21,137 @@ use common::standin::{APP_ID, Standin, keys_dir, pending, repositories_for};
 use serde_json::json;
 
 const SYSTEMD: &str = "/lib/systemd/systemd";
+const README_BLOCK: &str = "<!-- block: install";
 
-/// A systemd started in its own namespaces, and everything the test put on disk for it.
-struct Sandbox {
-    root: PathBuf,
-    state: PathBuf,
-    unit_name: String,
+/// Run as PID 1 of the new namespaces: the machine's root as the lower layer of an overlay
+/// whose changes live in a tmpfs (gone with the namespace), the kernel's filesystems inside it,
+/// and systemd started in it. Mounts are shared, as on a booted host: systemd hands a service
+/// its credentials by a mount made in a namespace of the service's own.
+const BOOT: &str = r#"set -e
+scratch=$1 target=$2
+mount --make-rprivate /
+mount -t tmpfs -o mode=0755 tmpfs "$scratch"
+mkdir "$scratch/upper" "$scratch/work" "$scratch/root"
+mount -t overlay overlay -o "lowerdir=/,upperdir=$scratch/upper,workdir=$scratch/work" "$scratch/root"
+root=$scratch/root
+mount -t proc proc "$root/proc"
+mount --rbind /sys "$root/sys"
+mount --rbind /dev "$root/dev"
+mount -t tmpfs -o mode=0755 tmpfs "$root/run"
+printf '[Unit]\nDescription=the machine the install test boots\n' > "$root/etc/systemd/system/$target"
+mount --make-rshared "$root"
+exec chroot "$root" /lib/systemd/systemd --system --unit="$target" --log-target=kmsg
+"#;
+
+/// The booted copy of the machine, and the files the test made for it.
+struct Machine {
+    scratch: PathBuf,
+    /// `unshare --kill-child`: its end is PID 1's, and with PID 1 the namespace goes.
+    _namespace: common::KillOnDrop,
+    /// systemd, as the host numbers it.
+    pid: u32,
 }
 
-impl Drop for Sandbox {
+impl Drop for Machine {
     fn drop(&mut self) {
-        // PID 1 of the namespace gone, the kernel ends every process in it.
-        let _ = std::process::Command::new("pkill")
-            .args(["-KILL", "-f", &format!("unit={}", self.unit_name)])
+        let _ = Command::new("kill")
+            .args(["-KILL", &self.pid.to_string()])
             .status();
         std::thread::sleep(Duration::from_millis(300));
-        let _ = std::fs::remove_dir_all(&self.root);
-        let _ = std::fs::remove_dir_all(&self.state);
+        let _ = std::fs::remove_dir_all(&self.scratch);
+    }
+}
+
+impl Machine {
+    fn boot(scratch: PathBuf) -> Machine {
+        let target = format!("patdesk-install-{}.target", std::process::id());
+        std::fs::create_dir_all(scratch.join("overlay")).expect("the overlay's folder");
+        let namespace = Command::new("unshare")
+            .args([
+                "--pid",
+                "--fork",
+                "--mount",
+                "--kill-child",
+                "sh",
+                "-c",
+                BOOT,
+                "boot",
+            ])
+            .arg(scratch.join("overlay"))
+            .arg(&target)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("unshare runs");
+        let namespace = common::KillOnDrop(namespace);
+        let pid = wait_for(30, || {
+            let found = Command::new("pgrep")
+                .args(["-f", &format!("systemd --system --unit={target}")])
+                .output()
+                .ok()?;
+            String::from_utf8_lossy(&found.stdout)
+                .lines()
+                .next()?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .expect("systemd starts in the namespace");
+        let machine = Machine {
+            scratch,
+            _namespace: namespace,
+            pid,
+        };
+        wait_for(30, || {
+            machine
+                .run("systemctl is-active --quiet \"$0\"", &[&target])
+                .status
+                .success()
+                .then_some(())
+        })
+        .expect("systemd reaches its target");
+        machine
+    }
+
+    /// A shell script run inside, as root, with a clean environment.
+    fn run(&self, script: &str, args: &[&str]) -> Output {
+        self.command("/", &[])
+            .args(["bash", "-c", script])
+            .args(args)
+            .output()
+            .expect("nsenter runs")
+    }
+
+    /// A command inside the machine's namespaces and root, from `dir`, with only `env` set.
+    fn command(&self, dir: &str, env: &[(&str, &str)]) -> Command {
+        let mut command = Command::new("nsenter");
+        command
+            .args([
+                "--target",
+                &self.pid.to_string(),
+                "--mount",
+                "--pid",
+                "--root",
+            ])
+            // env changes folder inside: nsenter's --wd= opens its folder outside the root.
+            .args(["--", "env", "-i", "-C", dir])
+            .arg("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+            .arg("HOME=/root")
+            .arg("LANG=C.UTF-8");
+        for (name, value) in env {
+            command.arg(format!("{name}={value}"));
+        }
+        command.stdin(Stdio::null());
+        command
+    }
+
+    /// What the service wrote to the journal.
+    fn journal(&self) -> String {
+        let output = self.run(
+            "systemctl status patdesk --no-pager -l; journalctl -u patdesk --no-pager -o short-precise",
+            &[],
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
     }
 }
 
@@ -43,18 +160,13 @@ fn write(path: &Path, contents: &[u8], mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
 }
 
-/// The daemon's process as the host sees it.
-fn daemon_pid(config: &Path) -> Option<u32> {
-    let output = std::process::Command::new("pgrep")
-        .args(["-f", &format!("patdesk run --config {}", config.display())])
-        .output()
-        .ok()?;
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .next()?
-        .trim()
-        .parse()
-        .ok()
+fn text(output: &Output) -> String {
+    format!(
+        "exit {:?}\n{}{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }
 
 /// A line of /proc/PID/status, such as `NoNewPrivs`.
@@ -67,8 +179,73 @@ fn proc_status(pid: u32, field: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The README's install block: the lines of the fenced block after its marker.
+fn readme_install_block() -> String {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README.md");
+    let after = readme
+        .split_once(README_BLOCK)
+        .unwrap_or_else(|| panic!("README.md has no {README_BLOCK} marker"))
+        .1;
+    let block = after
+        .split_once("```sh\n")
+        .and_then(|(_, rest)| rest.split_once("\n```"))
+        .expect("a ```sh block after the marker")
+        .0;
+    block.to_string()
+}
+
+/// `text` with `placeholder` replaced, which must be there: a README that changed its
+/// placeholders must change this test too.
+fn replace(text: &str, placeholder: &str, value: &str) -> String {
+    assert!(
+        text.contains(placeholder),
+        "the README's install block no longer says {placeholder:?}:\n{text}"
+    );
+    text.replace(placeholder, value)
+}
+
+/// The package `cargo deb` wrote last.
+fn built_package() -> PathBuf {
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/debian");
+    std::fs::read_dir(&folder)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.file_name()
+                .and_then(|name| name.to_str())
+                .is_some_and(|name| name.starts_with("patdesk_") && name.ends_with(".deb"))
+        })
+        .max_by_key(|path| std::fs::metadata(path).and_then(|m| m.modified()).ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "no package in {}: build it as the README says, `cargo deb --locked` (scripts/test does)",
+                folder.display()
+            )
+        })
+}
+
+/// The daemon's process as the host sees it.
+fn daemon_pid() -> Option<u32> {
+    let output = Command::new("pgrep")
+        .args([
+            "-f",
+            "^/usr/bin/patdesk run --config /etc/patdesk/patdesk.toml",
+        ])
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .next()?
+        .trim()
+        .parse()
+        .ok()
+}
+
 #[test]
-fn the_daemon_runs_and_works_under_the_units_hardening() {
+fn the_readmes_install_gives_a_hardened_service_that_works() {
     assert!(
         Path::new(SYSTEMD).exists(),
         "{SYSTEMD} is missing: install Debian's systemd package"
@@ -78,29 +255,19 @@ fn the_daemon_runs_and_works_under_the_units_hardening() {
             .split_whitespace()
             .next(),
         Some("0"),
-        "starting systemd in a namespace needs root (CI runs as root)"
+        "installing a package on a copy of the machine needs root (CI runs as root)"
     );
+    assert_eq!(daemon_pid(), None, "a patdesk service runs already");
     mailserver::require();
+    let package = built_package();
     let id = std::process::id();
-    let unit_name = format!("patdesk-test-{id}");
-    // Not under /tmp (the unit has a private one) nor /home (protected).
-    let sandbox = Sandbox {
-        root: PathBuf::from(format!("/srv/{unit_name}")),
-        state: PathBuf::from(format!("/var/lib/private/{unit_name}")),
-        unit_name: unit_name.clone(),
-    };
-    let root = &sandbox.root;
-    let units = root.join("units");
-    let credentials = root.join("credentials");
-    std::fs::create_dir_all(&units).expect("units dir");
-    std::fs::create_dir_all(&credentials).expect("credentials dir");
-    std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    std::fs::set_permissions(&credentials, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let alice = common::users::os_user(common::users::ALICE);
+    let mallory = common::users::os_user(common::users::MALLORY);
 
-    let folder = format!("t-systemd-{id}");
+    let folder = format!("t-install-{id}");
     let runtime = common::runtime();
     runtime.block_on(async { create(&mut session("team").await, &folder).await });
-    let token = format!("under-systemd-{id}");
+    let token = format!("installed-{id}");
     let request = pending(9401, "dave", &token, None);
     let standin = Standin::start(
         &[(
@@ -115,138 +282,116 @@ fn the_daemon_runs_and_works_under_the_units_hardening() {
         json!({}),
     );
 
+    // What the admin has at hand: the package and the App's key, in one folder; and, for the
+    // editor to put in place, the config the admin would write, with its CA and directory.
+    let scratch = PathBuf::from(format!("/srv/patdesk-install-{id}"));
+    let admin = scratch.join("admin");
+    let edits = scratch.join("edits");
+    std::fs::create_dir_all(&admin).expect("the admin's folder");
+    std::fs::create_dir_all(&edits).expect("the editor's folder");
+    std::fs::set_permissions(&scratch, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let package_name = package.file_name().expect("a file name");
+    std::fs::copy(&package, admin.join(package_name)).expect("copy the package");
     write(
-        &credentials.join("imap-password"),
-        PASSWORD.as_bytes(),
-        0o600,
-    );
-    write(&credentials.join("smtp-password"), b"unused", 0o600);
-    write(
-        &credentials.join("github-app.pem"),
+        &admin.join("app-private-key.pem"),
         &std::fs::read(keys_dir().join("app-test-key.pem")).expect("key"),
         0o600,
     );
     write(
-        &credentials.join("signing-key"),
-        b"a signing key for the systemd test",
-        0o600,
-    );
-    write(
-        &root.join("ca.crt"),
+        &edits.join("ca.crt"),
         &std::fs::read(ca_file()).expect("CA"),
         0o644,
     );
     write(
-        &root.join("people.csv"),
+        &edits.join("people.csv"),
         b"login,email\ndave,dave@example.org\n",
         0o644,
     );
-    let config = root.join("patdesk.toml");
     write(
-        &config,
+        &edits.join("patdesk.toml"),
         format!(
-            "[store]\npath = \"/var/lib/{unit_name}/patdesk.db\"\n\
+            "[store]\npath = \"/var/lib/patdesk/patdesk.db\"\n\
              [team.members]\nalice = {{ unix = \"{alice}\" }}\n\
-             [control]\ngroup = \"{group}\"\n[people]\ndirectory = \"people.csv\"\n\
+             [people]\ndirectory = \"people.csv\"\n\
              [mailbox]\nhost = \"localhost\"\nport = {IMAPS_PORT}\nsecurity = \"tls\"\nca_file = \"ca.crt\"\n\
-             username = \"team\"\npassword = {{ file = \"/var/lib/{unit_name}/secrets/imap-password\" }}\naddress = \"team@example.org\"\n\
+             username = \"team\"\npassword = {{ credential = \"imap-password\" }}\naddress = \"team@example.org\"\n\
              folder = \"{folder}\"\nprocessed_folder = \"{folder}-done\"\nquarantine_folder = \"{folder}-quarantine\"\n\
-             [signing]\nkey = {{ file = \"/var/lib/{unit_name}/secrets/signing-key\" }}\n\
+             [signing]\nkey = {{ credential = \"signing-key\" }}\n\
              [smtp]\nhost = \"127.0.0.1\"\nport = {SMTP_PORT}\nsecurity = \"plaintext\"\n\
              from = \"Platform team <team@example.org>\"\n\
-             [github]\napp_id = {APP_ID}\nprivate_key = {{ file = \"/var/lib/{unit_name}/secrets/github-app.pem\" }}\napi_url = \"{}\"\n\
+             [github]\napp_id = {APP_ID}\nprivate_key = {{ credential = \"github-app.pem\" }}\napi_url = \"{}\"\n\
              [[github.orgs]]\nlogin = \"acme-corp\"\ninstallation_id = 11\n",
             standin.url,
-            alice = common::users::ALICE,
-            group = common::users::GROUP,
+            alice = alice.name,
         )
         .as_bytes(),
         0o644,
     );
-    let alice = common::users::os_user(common::users::ALICE);
-    let mallory = common::users::os_user(common::users::MALLORY);
+    let editor = edits.join("editor");
+    write(
+        &editor,
+        format!(
+            "#!/bin/sh\n# The admin's edit: this test's config, with its CA and directory beside it.\n\
+             set -e\ncd {}\ninstall -m 0644 patdesk.toml \"$1\"\n\
+             install -m 0644 ca.crt people.csv \"$(dirname \"$1\")\"\n",
+            edits.display()
+        )
+        .as_bytes(),
+        0o755,
+    );
 
-    // The project's unit, with this machine's paths: nothing else changes.
-    let unit = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd/patdesk.service"),
-    )
-    .expect("the unit");
-    let log = root.join("daemon.log");
-    // The build may live under /tmp or /home, which the unit hides from the service.
-    let binary = root.join("patdesk");
-    std::fs::copy(env!("CARGO_BIN_EXE_patdesk"), &binary).expect("copy the binary");
-    std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let unit = unit
-        .replace(
-            "ExecStart=/usr/local/bin/patdesk run --config /etc/patdesk/patdesk.toml",
-            &format!(
-                "ExecStart={} run --config {}\nStandardOutput=append:{}\nStandardError=append:{}",
-                binary.display(),
-                config.display(),
-                log.display(),
-                log.display()
-            ),
+    let machine = Machine::boot(scratch.clone());
+
+    // The README's lines, with the reader's values in place of its placeholders.
+    let block = readme_install_block();
+    let block = replace(
+        &block,
+        "usermod -aG patdesk alice ",
+        &format!("usermod -aG patdesk {} ", alice.name),
+    );
+    let block = replace(&block, "'the IMAP password'", &format!("'{PASSWORD}'"));
+    let block = replace(&block, "'the SMTP password'", "'unused: no login here'");
+    let install = machine
+        .command(
+            &admin.display().to_string(),
+            &[("EDITOR", &editor.display().to_string())],
         )
-        .replace(
-            "/etc/patdesk/credentials/",
-            &format!("{}/", credentials.display()),
-        )
-        // The one deviation: systemd running in a namespace here leaves the credentials
-        // directory readable by root only, so a root ExecStartPre hands the same files to the
-        // service's dynamic user in its state directory (`file` secrets instead of
-        // `credential` ones). On a host whose init is systemd, LoadCredential= does this.
-        .replace(
-            "Restart=on-failure",
-            &format!(
-                "Restart=on-failure\nExecStartPre=+/bin/sh -c 'd=/var/lib/{unit_name}/secrets; \
-                 mkdir -p $d && cp {creds}/* $d && chown -R --reference=/var/lib/{unit_name} $d && \
-                 chmod 0700 $d && chmod 0600 $d/*'",
-                creds = credentials.display()
-            ),
-        )
-        .replace(
-            "StateDirectory=patdesk",
-            &format!("StateDirectory={unit_name}"),
-        )
-        .replace(
-            "WorkingDirectory=/var/lib/patdesk",
-            &format!("WorkingDirectory=/var/lib/{unit_name}"),
-        )
-        // The install's group, as the test's engineers have it.
-        .replace("Group=patdesk", &format!("Group={}", common::users::GROUP));
+        .args(["bash", "-euxo", "pipefail", "-c", &block])
+        .output()
+        .expect("the install runs");
     assert!(
-        unit.contains(&format!("ExecStart={}", binary.display())),
-        "ExecStart was replaced"
-    );
-    write(
-        &units.join(format!("{unit_name}.service")),
-        unit.as_bytes(),
-        0o644,
-    );
-    write(
-        &units.join(format!("{unit_name}.target")),
-        format!("[Unit]\nWants={unit_name}.service\n").as_bytes(),
-        0o644,
+        install.status.success(),
+        "the README's install failed:\n{}\n{}",
+        text(&install),
+        machine.journal()
     );
 
-    let systemd = std::process::Command::new("unshare")
-        .args(["--pid", "--fork", "--mount", "--mount-proc", "env"])
-        .arg(format!("SYSTEMD_UNIT_PATH={}", units.display()))
-        .args([
-            SYSTEMD,
-            "--system",
-            &format!("--unit={unit_name}.target"),
-            "--log-target=kmsg",
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start systemd in its namespaces");
-    let _systemd = common::KillOnDrop(systemd);
-    let log_text = || std::fs::read_to_string(&log).unwrap_or_default();
+    // The package's man page (the unit's Documentation=) and completions are where man and
+    // bash look for them.
+    let man = machine.run("man -w patdesk", &[]);
+    assert!(
+        String::from_utf8_lossy(&man.stdout).contains("/usr/share/man/man1/patdesk.1"),
+        "{}",
+        text(&man)
+    );
+    let docs = machine.run("systemctl show -P Documentation patdesk", &[]);
+    assert!(
+        String::from_utf8_lossy(&docs.stdout).contains("man:patdesk(1)"),
+        "{}",
+        text(&docs)
+    );
+    let completion = machine.run(
+        "source /usr/share/bash-completion/completions/patdesk && complete -p patdesk",
+        &[],
+    );
+    assert!(
+        String::from_utf8_lossy(&completion.stdout).contains("_patdesk"),
+        "{}",
+        text(&completion)
+    );
 
-    let pid = wait_for(60, || daemon_pid(&config))
-        .unwrap_or_else(|| panic!("systemd did not start patdesk\n{}", log_text()));
+    let pid = wait_for(30, daemon_pid)
+        .unwrap_or_else(|| panic!("the service is not running\n{}", machine.journal()));
     // The sandbox, as the kernel reports it for the running daemon.
     assert_eq!(proc_status(pid, "NoNewPrivs"), "1");
     assert_eq!(proc_status(pid, "Seccomp"), "2", "a seccomp filter");
@@ -257,6 +402,13 @@ fn the_daemon_runs_and_works_under_the_units_hardening() {
         !uid.starts_with("0\t") && !uid.starts_with("0 "),
         "a dynamic user, not root: {uid}"
     );
+    let environment = std::fs::read(format!("/proc/{pid}/environ")).expect("environ");
+    assert!(
+        environment
+            .split(|byte| *byte == 0)
+            .any(|entry| entry == b"CREDENTIALS_DIRECTORY=/run/credentials/patdesk.service"),
+        "the secrets arrive as systemd credentials"
+    );
 
     // And it works: the sync finds the request, the question reaches dave.
     let question = wait_for(60, || {
@@ -265,40 +417,31 @@ fn the_daemon_runs_and_works_under_the_units_hardening() {
             .into_iter()
             .next()
     })
-    .unwrap_or_else(|| panic!("no question reached dave\n{}", log_text()));
+    .unwrap_or_else(|| panic!("no question reached dave\n{}", machine.journal()));
     assert!(String::from_utf8_lossy(&question).contains("Auto-Submitted: auto-generated"));
 
-    // A member decides through the socket, as their own OS account, from the namespace the
-    // service runs in (its /run is systemd's own there): the purpose, then the approval,
-    // which the daemon carries to GitHub.
-    let systemd_pid: u32 = proc_status(pid, "PPid")
-        .parse()
-        .expect("the daemon's parent");
+    // Engineers run the installed CLI as their own OS accounts, with the groups the machine
+    // gives them: alice is in patdesk by the README's usermod; mallory is not.
     let as_user = |user: common::users::OsUser, args: &[&str]| {
-        std::process::Command::new("nsenter")
-            .args([
-                "--target",
-                &systemd_pid.to_string(),
-                "--mount",
-                "--",
-                "setpriv",
-            ])
-            .arg(format!("--reuid={}", user.uid))
-            .arg(format!("--regid={}", user.gid))
-            .arg("--clear-groups")
-            .arg(&binary)
+        machine
+            .command("/", &[])
+            .args(["setpriv", "--reuid", user.name, "--regid"])
+            .arg(user.gid.to_string())
+            .args(["--init-groups", "/usr/bin/patdesk"])
             .args(args)
-            .arg("--config")
-            .arg(&config)
             .output()
-            .expect("nsenter runs")
+            .expect("setpriv runs")
     };
+    let outsider = as_user(mallory, &["note", "1", "I was here"]);
+    assert_eq!(outsider.status.code(), Some(8), "{}", text(&outsider));
+    let joined = machine.run("usermod -aG patdesk \"$0\"", &[mallory.name]);
+    assert!(joined.status.success(), "{}", text(&joined));
     let stranger = as_user(mallory, &["note", "1", "I was here"]);
     assert_eq!(
         stranger.status.code(),
         Some(5),
-        "{}",
-        String::from_utf8_lossy(&stranger.stderr)
+        "in the group but not a member: {}",
+        text(&stranger)
     );
     let purpose = as_user(
         alice,
@@ -311,8 +454,8 @@ fn the_daemon_runs_and_works_under_the_units_hardening() {
     assert!(
         purpose.status.success(),
         "{}\n{}",
-        String::from_utf8_lossy(&purpose.stderr),
-        log_text()
+        text(&purpose),
+        machine.journal()
     );
     let approve = as_user(
         alice,
@@ -321,8 +464,8 @@ fn the_daemon_runs_and_works_under_the_units_hardening() {
     assert!(
         approve.status.success(),
         "{}\n{}",
-        String::from_utf8_lossy(&approve.stderr),
-        log_text()
+        text(&approve),
+        machine.journal()
     );
     let decision = wait_for(30, || {
         standin
@@ -330,24 +473,42 @@ fn the_daemon_runs_and_works_under_the_units_hardening() {
             .into_iter()
             .find(|call| call["action"] == "approve")
     })
-    .unwrap_or_else(|| panic!("the approval did not reach GitHub\n{}", log_text()));
+    .unwrap_or_else(|| panic!("the approval did not reach GitHub\n{}", machine.journal()));
     assert_eq!(decision["id"], 9401);
-    let approved: String = rusqlite::Connection::open_with_flags(
-        sandbox.state.join("patdesk.db"),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .and_then(|db| {
-        db.query_row(
-            "SELECT detail FROM events WHERE kind = 'approved' AND actor = 'alice'",
-            [],
-            |row| row.get(0),
-        )
-    })
-    .expect("the approval is recorded under alice");
-    let approved: serde_json::Value = serde_json::from_str(&approved).expect("JSON");
-    assert_eq!(approved["member"]["uid"], alice.uid, "{approved}");
-    let text = log_text();
-    assert!(text.contains("patdesk running"), "{text}");
-    assert!(text.contains("control socket listening"), "{text}");
-    assert!(!text.contains("ERROR"), "{text}");
+    // The trail, as a member reads it through the daemon: the approval under alice's login,
+    // with the uid the kernel reported for her.
+    let shown = as_user(alice, &["show", "1", "--json"]);
+    assert!(shown.status.success(), "{}", text(&shown));
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).expect("JSON");
+    let approved = shown["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .find(|event| event["kind"] == "approved")
+        .unwrap_or_else(|| panic!("no approval in the trail: {shown}"));
+    assert_eq!(approved["actor"], "alice", "{approved}");
+    let detail = match &approved["detail"] {
+        serde_json::Value::String(detail) => serde_json::from_str(detail).expect("JSON detail"),
+        detail => detail.clone(),
+    };
+    assert_eq!(detail["member"]["uid"], alice.uid, "{approved}");
+    let journal = machine.journal();
+    assert!(journal.contains("patdesk running"), "{journal}");
+    assert!(journal.contains("control socket listening"), "{journal}");
+    let errors = machine.run("journalctl -u patdesk --no-pager -o cat -p err", &[]);
+    assert!(
+        String::from_utf8_lossy(&errors.stdout).trim().is_empty()
+            || String::from_utf8_lossy(&errors.stdout).contains("No entries"),
+        "errors in the journal:\n{}",
+        text(&errors)
+    );
+
+    // Removing the package stops and disables the service.
+    let remove = machine.run("apt-get remove -y -q patdesk", &[]);
+    assert!(remove.status.success(), "{}", text(&remove));
+    assert_eq!(
+        wait_for(15, || daemon_pid().is_none().then_some(())),
+        Some(()),
+        "the service still runs after apt remove"
+    );
 }

@@ -14,6 +14,7 @@ mod backup;
 mod check_config;
 mod decide;
 mod export;
+mod manual;
 mod outbox;
 mod parse;
 mod records;
@@ -119,7 +120,7 @@ enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff) to standard output: patdesk man > /usr/local/share/man/man1/patdesk.1
+    /// Print the man page (roff) to standard output, which the package installs as patdesk(1)
     Man,
     /// Copy the database while the service runs (as root or the service's user), and audit the copy
     Backup(backup::BackupArgs),
@@ -420,11 +421,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Man => {
-            let mut page = Vec::new();
-            clap_mangen::Man::new(Cli::command())
-                .render(&mut page)
+            let page = manual::page()
                 .map_err(|e| Failure::runtime(anyhow::anyhow!("cannot write the man page: {e}")))?;
-            emit(&String::from_utf8_lossy(&page));
+            emit(&page);
             Ok(())
         }
         Command::Approve(args) => decide::approve(&open()?, args),
