@@ -268,6 +268,31 @@ fn a_changed_request_writes_one_event_naming_the_change() {
         record.request.permissions.repository["issues"].as_str(),
         "write"
     );
+
+    // The owner's login as GitHub spells it now: recorded as a change, and stored.
+    let before = record.request.owner_login.clone();
+    let respelled = before.to_uppercase();
+    requests[1]["owner"]["login"] = json!(respelled);
+    standin.replace_org("acme-corp", org_with(&requests, "acme-corp"));
+    let report = runtime
+        .block_on(sync_org(&client, &mut store, "acme-corp", &desk.options()))
+        .expect("sync");
+    assert_eq!(report.changed, 1, "{report}");
+    let record = desk.record_by_github_id(2);
+    assert_eq!(record.request.owner_login, respelled);
+    let events = store.events_for(record.id).expect("events");
+    let respelling = events
+        .iter()
+        .rfind(|event| event.kind == "request_changed")
+        .expect("a change event");
+    assert_eq!(
+        respelling.detail["changes"]["owner_login"]["from"],
+        before.as_str()
+    );
+    assert_eq!(
+        respelling.detail["changes"]["owner_login"]["to"],
+        respelled.as_str()
+    );
 }
 
 #[test]

@@ -176,7 +176,7 @@ impl Tx<'_> {
         self.tx.execute(
             "UPDATE requests SET token_name = ?2, repository_selection = ?3, repositories = ?4,
                 permissions = ?5, token_expires_at = ?6, github_reason = ?7, risk = ?8,
-                findings = ?9, updated_at = ?10, requester = ?11 WHERE id = ?1",
+                findings = ?9, updated_at = ?10, requester = ?11, owner_login = ?12 WHERE id = ?1",
             params![
                 id,
                 request.token_name,
@@ -189,6 +189,7 @@ impl Tx<'_> {
                 json(&review.findings)?,
                 self.now,
                 request.requester.as_ref().map(json).transpose()?,
+                request.owner_login,
             ],
         )?;
         self.append_event(

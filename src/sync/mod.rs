@@ -488,9 +488,11 @@ pub fn token_request(org: &str, github: &PendingRequest) -> Result<TokenRequest,
 }
 
 /// The facts GitHub's listing of pending requests gives, by the name a change records them
-/// under. The repositories are fetched separately.
-fn listed_facts(request: &TokenRequest) -> [(&'static str, Value); 5] {
+/// under. The repositories are fetched separately. The owner's login is kept as GitHub spells
+/// it now (a renamed account, or a new case: logins ignore case, but people read them).
+fn listed_facts(request: &TokenRequest) -> [(&'static str, Value); 6] {
     [
+        ("owner_login", json!(request.owner_login)),
         ("token_name", json!(request.token_name)),
         ("repository_selection", json!(request.repository_selection)),
         ("permissions", json!(request.permissions)),
