@@ -26,3 +26,4 @@ pub mod sync;
 pub mod tls;
 pub mod upkeep;
 pub mod wake;
+pub mod webhook;

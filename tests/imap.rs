@@ -607,7 +607,7 @@ fn a_spoofed_github_decision_changes_no_record_and_only_asks_for_a_sync() {
         "{authenticity}"
     );
     assert_eq!(
-        syncs.try_recv().ok().as_deref(),
+        syncs.try_recv().ok().map(|ask| ask.org).as_deref(),
         Some("acme-corp"),
         "only a sync"
     );

@@ -258,6 +258,21 @@ fn report(config: &Config) -> Report {
         )),
         None => missing.push("github"),
     }
+    if let Some(webhook) = config
+        .github
+        .as_ref()
+        .and_then(|github| github.webhook.as_ref())
+    {
+        lines.push((
+            "webhook",
+            format!(
+                "GitHub's deliveries on {} (bodies up to {} bytes), secret from {}",
+                webhook.listen,
+                webhook.max_body_bytes,
+                webhook.secret.origin()
+            ),
+        ));
+    }
     if config.team.members.is_empty() {
         missing.push("team.members");
     } else {

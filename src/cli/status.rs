@@ -7,7 +7,7 @@ use super::{Context, Failure, exit, say};
 use crate::control::client::ClientError;
 use crate::control::protocol::Request;
 use crate::control::reads::{Breaker, Status};
-use crate::store::{Counts, DatabaseSize};
+use crate::store::{Counts, DatabaseSize, WebhookCounts};
 
 pub fn run(context: &Context) -> Result<(), Failure> {
     let status = match context.ask_for::<Status>(Request::Status) {
@@ -63,6 +63,7 @@ fn not_running(failure: &Failure) -> Status {
         },
         audit_head: None,
         database: DatabaseSize::default(),
+        webhook: WebhookCounts::default(),
         problems: vec![format!("the daemon is not running: {why}")],
     }
 }
@@ -145,6 +146,9 @@ fn readable(status: &Status) -> String {
             ),
         );
     }
+    if let Some(text) = webhook_line(&status.webhook) {
+        line("webhook", text);
+    }
     line(
         "audit head",
         status
@@ -153,6 +157,27 @@ fn readable(status: &Status) -> String {
             .map_or_else(|| "empty".to_string(), ToString::to_string),
     );
     out
+}
+
+/// GitHub's webhook, once anything reached it: deliveries taken, and those refused by why.
+fn webhook_line(webhook: &WebhookCounts) -> Option<String> {
+    if webhook.taken == 0 && webhook.refused.is_empty() {
+        return None;
+    }
+    let taken = match &webhook.last_taken_at {
+        Some(at) => format!("{} deliveries taken (last at {at})", webhook.taken),
+        None => format!("{} deliveries taken", webhook.taken),
+    };
+    if webhook.refused.is_empty() {
+        return Some(format!("{taken}; none refused"));
+    }
+    let refused = webhook
+        .refused
+        .iter()
+        .map(|refusal| format!("{} {}", refusal.reason.as_str(), refusal.count))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Some(format!("{taken}; refused: {refused}"))
 }
 
 fn megabytes(bytes: u64) -> String {

@@ -3,6 +3,7 @@
 use super::raw::RawGithub;
 use super::team::is_github_login;
 use super::web::url_problem;
+use super::webhook::WebhookConfig;
 use super::{DEFAULT_GITHUB_API_URL, SecretKind, SecretRef};
 
 #[derive(Debug, Clone)]
@@ -19,6 +20,8 @@ pub struct GithubConfig {
     /// Triggers (GitHub's mails) arriving within this window cause one sync.
     pub sync_debounce: std::time::Duration,
     pub orgs: Vec<OrgConfig>,
+    /// GitHub's webhook, received when configured.
+    pub webhook: Option<WebhookConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,6 +120,7 @@ impl super::Validator {
             0..=300,
             5,
         );
+        let webhook = raw.webhook.and_then(|webhook| self.webhook(webhook));
         Some(GithubConfig {
             app_id: app_id?,
             private_key: private_key?,
@@ -126,6 +130,7 @@ impl super::Validator {
             sync_interval: std::time::Duration::from_secs(sync_interval),
             sync_debounce: std::time::Duration::from_secs(sync_debounce),
             orgs,
+            webhook,
         })
     }
 }

@@ -16,6 +16,7 @@ mod smtp;
 mod store;
 mod team;
 mod web;
+mod webhook;
 
 use std::fmt;
 use std::ops::RangeInclusive;
@@ -38,6 +39,7 @@ pub use store::{ScheduledBackups, StoreConfig};
 pub use team::{
     ControlConfig, DEFAULT_CONTROL_SOCKET, TeamConfig, TeamMember, is_github_login, is_os_user_name,
 };
+pub use webhook::WebhookConfig;
 
 /// Where the daemon and the CLI look when neither `--config` nor `PATDESK_CONFIG` says.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/patdesk/patdesk.toml";
@@ -149,6 +151,7 @@ impl Config {
         }
         if let Some(github) = &self.github {
             refs.push(&github.private_key);
+            refs.extend(github.webhook.as_ref().map(|webhook| &webhook.secret));
         }
         refs.extend(self.signing_key.as_ref());
         refs.extend(self.alerts.slack_webhook.as_ref());

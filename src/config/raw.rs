@@ -210,6 +210,15 @@ pub struct RawGithub {
     pub sync_debounce_seconds: Option<u64>,
     #[serde(default)]
     pub orgs: Vec<RawOrg>,
+    pub webhook: Option<RawWebhook>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWebhook {
+    pub listen: Option<String>,
+    pub secret: Option<RawSecret>,
+    pub max_body_bytes: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::SendLimits;
 use crate::store::{
     ChainHead, Counts, DatabaseSize, EventRecord, MessageRecord, OutboxRecord, PartHealth,
-    PushRecord, RequestRecord, Store, StoreError,
+    PushRecord, RequestRecord, Store, StoreError, WebhookCounts,
 };
 
 /// `patdesk show`: a request and everything about it.
@@ -43,6 +43,9 @@ pub struct Status {
     /// The database file's size, and how much of the mail in it is kept whole.
     #[serde(default)]
     pub database: DatabaseSize,
+    /// GitHub's webhook deliveries taken and refused (all zero where none was received).
+    #[serde(default)]
+    pub webhook: WebhookCounts,
     /// Why the service counts as unhealthy; empty when it is not.
     pub problems: Vec<String>,
 }
@@ -76,6 +79,7 @@ pub fn status(
         },
         audit_head: store.chain_head()?,
         database: store.database_size()?,
+        webhook: store.webhook_counts()?,
         problems: Vec::new(),
     };
     status.problems = problems(&status, stalled_after);

@@ -13,7 +13,7 @@ use crate::control::SyncNow;
 use crate::github::GithubClient;
 use crate::store::{Part, Store};
 use crate::sync::{PushReport, SyncOptions, SyncReport, push_decisions, sync_org};
-use crate::wake::OutboxWake;
+use crate::wake::{OutboxWake, Soon, SyncAsk};
 
 /// How soon a decision recorded by an engineer's command is carried to GitHub.
 const LOOK_FOR_DECISIONS: Duration = Duration::from_secs(2);
@@ -25,7 +25,7 @@ pub(super) struct GithubTask {
     pub options: SyncOptions,
     pub interval: Duration,
     pub debounce: Duration,
-    pub triggers: mpsc::UnboundedReceiver<String>,
+    pub triggers: mpsc::UnboundedReceiver<SyncAsk>,
     /// `patdesk sync` through the control socket: synced now, answered with the round.
     pub requests: mpsc::UnboundedReceiver<SyncNow>,
     /// Whose decisions may be carried to GitHub.
@@ -35,22 +35,31 @@ pub(super) struct GithubTask {
     pub shutdown: watch::Receiver<bool>,
 }
 
-/// After a first trigger, waits out the debounce window and returns every org asked for.
+/// After a first trigger, waits out the debounce window and returns every org asked for; an
+/// ask for a sync now (the webhook's) ends the wait, with what was asked so far.
 pub async fn gather_triggers(
-    first: String,
-    triggers: &mut mpsc::UnboundedReceiver<String>,
+    first: SyncAsk,
+    triggers: &mut mpsc::UnboundedReceiver<SyncAsk>,
     debounce: Duration,
 ) -> BTreeSet<String> {
-    let mut orgs = BTreeSet::from([first]);
+    let mut now = first.soon == Soon::Now;
+    let mut orgs = BTreeSet::from([first.org]);
     let deadline = Instant::now() + debounce;
-    loop {
+    while !now {
         tokio::select! {
             more = triggers.recv() => match more {
-                Some(org) => { orgs.insert(org); }
+                Some(ask) => {
+                    now = ask.soon == Soon::Now;
+                    orgs.insert(ask.org);
+                }
                 None => break,
             },
             _ = sleep_until(deadline) => break,
         }
+    }
+    // Asks already queued go with this round rather than start a window of their own.
+    while let Ok(ask) = triggers.try_recv() {
+        orgs.insert(ask.org);
     }
     orgs
 }
@@ -202,18 +211,25 @@ async fn sync_and_push(
 mod tests {
     use super::*;
 
+    fn mail(org: &str) -> SyncAsk {
+        SyncAsk {
+            org: org.to_string(),
+            soon: Soon::AfterDebounce,
+        }
+    }
+
     #[tokio::test(start_paused = true)]
     async fn many_triggers_within_the_window_make_one_sync_per_org() {
         let (sender, mut receiver) = mpsc::unbounded_channel();
         for org in ["acme", "acme", "cafe", "acme"] {
-            sender.send(org.to_string()).expect("send");
+            sender.send(mail(org)).expect("send");
         }
         let later = sender.clone();
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_secs(2)).await;
-            let _ = later.send("late-in-window".to_string());
+            let _ = later.send(mail("late-in-window"));
             tokio::time::sleep(Duration::from_secs(10)).await;
-            let _ = later.send("after-window".to_string());
+            let _ = later.send(mail("after-window"));
         });
         let first = receiver.recv().await.expect("first");
         let orgs = gather_triggers(first, &mut receiver, Duration::from_secs(5)).await;
@@ -226,6 +242,47 @@ mod tests {
             ])
         );
         // The next trigger starts the next window.
-        assert_eq!(receiver.recv().await.as_deref(), Some("after-window"));
+        assert_eq!(
+            receiver.recv().await.map(|ask| ask.org).as_deref(),
+            Some("after-window")
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_webhook_ask_is_synced_without_waiting_out_the_window() {
+        let (sender, mut receiver) = mpsc::unbounded_channel();
+        sender.send(mail("acme")).expect("send");
+        let later = sender.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let _ = later.send(SyncAsk {
+                org: "cafe".to_string(),
+                soon: Soon::Now,
+            });
+        });
+        let started = Instant::now();
+        let first = receiver.recv().await.expect("first");
+        let orgs = gather_triggers(first, &mut receiver, Duration::from_secs(5)).await;
+        assert_eq!(
+            orgs,
+            BTreeSet::from(["acme".to_string(), "cafe".to_string()])
+        );
+        assert_eq!(
+            started.elapsed(),
+            Duration::from_secs(1),
+            "not the whole 5 s window"
+        );
+
+        sender
+            .send(SyncAsk {
+                org: "acme".to_string(),
+                soon: Soon::Now,
+            })
+            .expect("send");
+        let started = Instant::now();
+        let first = receiver.recv().await.expect("first");
+        let orgs = gather_triggers(first, &mut receiver, Duration::from_secs(5)).await;
+        assert_eq!(orgs, BTreeSet::from(["acme".to_string()]));
+        assert_eq!(started.elapsed(), Duration::ZERO);
     }
 }

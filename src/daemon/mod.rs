@@ -1,7 +1,8 @@
 //! `patdesk run`: wires the long-running tasks together, and stops them on SIGTERM or Ctrl-C.
 //!
-//! It runs mail intake (IMAP), the GitHub task (sync on a timer and when GitHub's mail asks,
-//! then carry decisions back) and the outbox (SMTP). No business rules live here: each task
+//! It runs mail intake (IMAP), the GitHub task (sync on a timer and when GitHub's mail or
+//! webhook asks, then carry decisions back), GitHub's webhook receiver when configured, and
+//! the outbox (SMTP). No business rules live here: each task
 //! calls the module that owns its job.
 
 mod alerts_task;
@@ -206,6 +207,20 @@ fn prepare(config: &Config) -> anyhow::Result<Prepared> {
             outbox: outbox.clone(),
             shutdown: shutdown.clone(),
         })));
+    }
+    if let Some(webhook) = config
+        .github
+        .as_ref()
+        .and_then(|github| github.webhook.as_ref())
+    {
+        let receiver = crate::webhook::Receiver::bind(
+            webhook,
+            read(&webhook.secret)?,
+            orgs.clone(),
+            Store::open_existing(&config.store.path)?,
+            trigger.clone(),
+        )?;
+        tasks.push(Box::pin(receiver.run(shutdown.clone())));
     }
     if let Some(mailbox) = &config.mailbox {
         let watch = MailboxWatch {

@@ -18,6 +18,7 @@ mod queue;
 mod requests;
 mod retention;
 mod schema;
+mod webhooks;
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -43,6 +44,7 @@ pub use requests::{
     EventRecord, ExportRow, ListFilter, NewRequest, RequestRecord, RequestSummary, SortBy,
 };
 pub use retention::{DatabaseSize, Reduced};
+pub use webhooks::{RefusalCount, Taken, WebhookCounts, WebhookRefusal};
 
 /// How long a writer waits for another to finish before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

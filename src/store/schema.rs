@@ -202,4 +202,21 @@ pub const MIGRATIONS: &[&str] = &[
         sent_at TEXT    NOT NULL
     ) STRICT;
     "#,
+    // 11: GitHub's webhook deliveries taken (a replayed delivery id is refused, across
+    // restarts), and the ones refused, counted by why, for `patdesk status`.
+    r#"
+    CREATE TABLE webhook_deliveries (
+        delivery_id TEXT PRIMARY KEY,
+        event       TEXT NOT NULL,
+        action      TEXT,
+        org         TEXT,
+        received_at TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX webhook_deliveries_received ON webhook_deliveries (received_at);
+    CREATE TABLE webhook_refusals (
+        reason  TEXT PRIMARY KEY,
+        count   INTEGER NOT NULL,
+        last_at TEXT NOT NULL
+    ) STRICT;
+    "#,
 ];

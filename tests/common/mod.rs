@@ -5,6 +5,7 @@ pub mod builders;
 pub mod control;
 pub mod desk;
 pub mod generators;
+pub mod hookshot;
 pub mod imap_proxy;
 pub mod mailserver;
 pub mod oauth;

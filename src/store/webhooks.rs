@@ -1,0 +1,169 @@
+//! GitHub's webhook deliveries: the ids taken, so a replay is refused even after a restart,
+//! and the refusals counted by why, for `patdesk status`. Deliveries are triggers, not
+//! records: what they start (a sync) writes its own events.
+
+use rusqlite::{OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+use super::{Store, StoreError, Tx};
+
+/// How long a delivery id is remembered. GitHub redelivers, on request, deliveries of the
+/// last three days; a month leaves room and keeps the table small.
+const REMEMBERED_DAYS: i64 = 30;
+
+/// Why a delivery was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookRefusal {
+    /// No `X-Hub-Signature-256`.
+    Unsigned,
+    /// A signature that is not the body's HMAC with the App's webhook secret.
+    BadSignature,
+    /// A body over `github.webhook.max_body_bytes`.
+    Oversized,
+    /// A delivery id taken before.
+    Replayed,
+    /// An event patdesk does not act on, or a payload that does not parse as it.
+    UnknownEvent,
+    /// A token request in an organisation the config does not name.
+    UnknownOrg,
+}
+
+impl WebhookRefusal {
+    pub const ALL: [WebhookRefusal; 6] = [
+        WebhookRefusal::Unsigned,
+        WebhookRefusal::BadSignature,
+        WebhookRefusal::Oversized,
+        WebhookRefusal::Replayed,
+        WebhookRefusal::UnknownEvent,
+        WebhookRefusal::UnknownOrg,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookRefusal::Unsigned => "unsigned",
+            WebhookRefusal::BadSignature => "bad_signature",
+            WebhookRefusal::Oversized => "oversized",
+            WebhookRefusal::Replayed => "replayed",
+            WebhookRefusal::UnknownEvent => "unknown_event",
+            WebhookRefusal::UnknownOrg => "unknown_org",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<WebhookRefusal> {
+        WebhookRefusal::ALL
+            .into_iter()
+            .find(|refusal| refusal.as_str() == name)
+    }
+}
+
+/// Whether a delivery id was new.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Taken {
+    Fresh,
+    Replayed,
+}
+
+/// What `status` shows of the webhook.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookCounts {
+    /// Deliveries taken in the last `REMEMBERED_DAYS` days.
+    pub taken: u64,
+    pub last_taken_at: Option<String>,
+    pub refused: Vec<RefusalCount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusalCount {
+    pub reason: WebhookRefusal,
+    pub count: u64,
+    pub last_at: String,
+}
+
+impl Tx<'_> {
+    /// Takes delivery `id`, unless it was taken before. Ids older than a month are forgotten.
+    pub fn take_webhook_delivery(
+        &self,
+        id: &str,
+        event: &str,
+        action: Option<&str>,
+        org: Option<&str>,
+    ) -> Result<Taken, StoreError> {
+        let forgotten_before =
+            super::parse_time(&self.now)? - jiff::SignedDuration::from_hours(24 * REMEMBERED_DAYS);
+        self.tx.execute(
+            "DELETE FROM webhook_deliveries WHERE received_at < ?1",
+            [super::format_time(forgotten_before)],
+        )?;
+        let inserted = self.tx.execute(
+            "INSERT INTO webhook_deliveries (delivery_id, event, action, org, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (delivery_id) DO NOTHING",
+            params![id, event, action, org, self.now],
+        )?;
+        Ok(match inserted {
+            0 => Taken::Replayed,
+            _ => Taken::Fresh,
+        })
+    }
+
+    /// Adds `count` refusals for `reason`.
+    pub fn count_webhook_refusals(
+        &self,
+        reason: WebhookRefusal,
+        count: u64,
+    ) -> Result<(), StoreError> {
+        let count = i64::try_from(count).unwrap_or(i64::MAX);
+        self.tx.execute(
+            "INSERT INTO webhook_refusals (reason, count, last_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (reason) DO UPDATE SET count = count + excluded.count, last_at = excluded.last_at",
+            params![reason.as_str(), count, self.now],
+        )?;
+        Ok(())
+    }
+}
+
+impl Store {
+    pub fn webhook_counts(&self) -> Result<WebhookCounts, StoreError> {
+        let (taken, last_taken_at) = self.conn.query_row(
+            "SELECT COUNT(*), MAX(received_at) FROM webhook_deliveries",
+            [],
+            |row| Ok((row.get::<_, i64>(0)?, row.get::<_, Option<String>>(1)?)),
+        )?;
+        let mut statement = self
+            .conn
+            .prepare("SELECT reason, count, last_at FROM webhook_refusals ORDER BY reason")?;
+        let refused = statement
+            .query_and_then([], |row| {
+                let name: String = row.get(0)?;
+                let reason = WebhookRefusal::from_name(&name).ok_or_else(|| {
+                    StoreError::Corrupt(format!(
+                        "webhook refusal {name:?} is not one patdesk counts"
+                    ))
+                })?;
+                Ok::<_, StoreError>(RefusalCount {
+                    reason,
+                    count: u64::try_from(row.get::<_, i64>(1)?).unwrap_or_default(),
+                    last_at: row.get(2)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(WebhookCounts {
+            taken: u64::try_from(taken).unwrap_or_default(),
+            last_taken_at,
+            refused,
+        })
+    }
+
+    /// Whether delivery `id` was taken (for tests and `status`).
+    pub fn webhook_delivery_taken(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT 1 FROM webhook_deliveries WHERE delivery_id = ?1",
+                [id],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+}

@@ -1,0 +1,250 @@
+//! GitHub's webhook, received by `patdesk run`: a signed `personal_access_token_request`
+//! delivery syncs its org at once (the poll an hour away), and what is not GitHub's signed,
+//! new delivery for a configured org is refused, changes nothing and is counted in `status`.
+
+mod common;
+
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use common::desk::{Desk, DeskSetup, stop, wait_for};
+use common::hookshot::{self, SECRET, deliver, free_port, post, signature, token_request_event};
+use common::mailserver::{TestFolder, inbox};
+use common::standin::pending;
+
+/// A desk whose daemon receives the webhook on `port`, and syncs by itself only hourly.
+fn desk_with_webhook(name: &str, port: u16, max_body_bytes: u64) -> Desk {
+    let desk = Desk::new(
+        TestFolder::new(name),
+        DeskSetup {
+            sync_seconds: 3600,
+            github_extra: hookshot::config_table(port, max_body_bytes),
+            ..DeskSetup::default()
+        },
+    );
+    desk.write_secret("webhook-secret", SECRET);
+    desk
+}
+
+fn status(desk: &Desk) -> Value {
+    let output = desk.patdesk_as("alice", &["status", "--json"]);
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|_| {
+        panic!(
+            "status --json: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+fn refused(status: &Value, reason: &str) -> u64 {
+    status["webhook"]["refused"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|refusal| refusal["reason"] == reason)
+        .and_then(|refusal| refusal["count"].as_u64())
+        .unwrap_or(0)
+}
+
+/// The API calls the stand-in has answered so far.
+fn github_calls(desk: &Desk) -> u64 {
+    desk.standin.stats()["requests"].as_u64().unwrap_or(0)
+}
+
+/// Waits until the daemon's start-up sync is done, so what follows is the webhook's doing.
+fn started(desk: &Desk, port: u16) {
+    wait_for(20, || (github_calls(desk) > 0).then_some(()))
+        .unwrap_or_else(|| panic!("no start-up sync\n{}", desk.log()));
+    wait_for(20, || TcpStream::connect(("127.0.0.1", port)).ok())
+        .unwrap_or_else(|| panic!("the webhook receiver does not listen\n{}", desk.log()));
+    std::thread::sleep(Duration::from_secs(1));
+}
+
+#[test]
+fn a_signed_token_request_event_brings_the_question_at_once() {
+    let port = free_port();
+    let desk = desk_with_webhook("webhook-created", port, 1024 * 1024);
+    let mut daemon = desk.start_daemon();
+    started(&desk, port);
+    let token = format!("webhook-created-{}", std::process::id());
+    desk.set_pending(&[pending(7101, "dave", &token, None)]);
+
+    let sent = Instant::now();
+    let body = token_request_event("created", "acme-corp", 7101, &token);
+    let code = deliver(
+        port,
+        "6f1c2a10-0000-4000-8000-000000000001",
+        "personal_access_token_request",
+        SECRET,
+        &body,
+    );
+    assert_eq!(code, 202, "{}", desk.log());
+    let runtime = common::runtime();
+    // The poll is an hour away: only the webhook can have brought it.
+    wait_for(15, || {
+        runtime
+            .block_on(inbox("dave", &format!("SUBJECT \"{token}\"")))
+            .into_iter()
+            .next()
+    })
+    .unwrap_or_else(|| panic!("no question reached dave\n{}", desk.log()));
+    println!("webhook to question: {:?}", sent.elapsed());
+
+    // GitHub's ping, when the webhook is set up, is answered and syncs nothing.
+    let calls = github_calls(&desk);
+    let ping = deliver(
+        port,
+        "6f1c2a10-0000-4000-8000-000000000002",
+        "ping",
+        SECRET,
+        br#"{"zen":"Keep it logically awesome.","hook_id":1}"#,
+    );
+    assert_eq!(ping, 200);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(github_calls(&desk), calls, "a ping syncs nothing");
+
+    let status = status(&desk);
+    assert_eq!(status["webhook"]["taken"], 1, "{status}");
+    assert!(stop(&mut daemon).success(), "{}", desk.log());
+}
+
+#[test]
+fn unsigned_forged_replayed_oversized_and_unknown_deliveries_change_nothing() {
+    let port = free_port();
+    let desk = desk_with_webhook("webhook-refused", port, 4096);
+    let mut daemon = desk.start_daemon();
+    started(&desk, port);
+    let token = format!("webhook-refused-{}", std::process::id());
+    desk.set_pending(&[pending(7201, "dave", &token, None)]);
+    let body = token_request_event("created", "acme-corp", 7201, &token);
+    let event = "personal_access_token_request";
+    let calls = github_calls(&desk);
+
+    let unsigned = post(
+        port,
+        &[
+            ("X-GitHub-Event", event),
+            ("X-GitHub-Delivery", "7a000000-0000-4000-8000-000000000001"),
+        ],
+        &body,
+    );
+    assert_eq!(unsigned, 401);
+    let forged = deliver(
+        port,
+        "7a000000-0000-4000-8000-000000000002",
+        event,
+        "a guess at the secret",
+        &body,
+    );
+    assert_eq!(forged, 401);
+    // Signed, then changed on the way.
+    let mut tampered = body.clone();
+    let signature = signature(SECRET, &body);
+    tampered.extend_from_slice(b" ");
+    let tampered = post(
+        port,
+        &[
+            ("X-GitHub-Event", event),
+            ("X-GitHub-Delivery", "7a000000-0000-4000-8000-000000000003"),
+            ("X-Hub-Signature-256", &signature),
+        ],
+        &tampered,
+    );
+    assert_eq!(tampered, 401);
+    let oversized = [body.as_slice(), &[b' '; 8192]].concat();
+    assert_eq!(
+        deliver(
+            port,
+            "7a000000-0000-4000-8000-000000000004",
+            event,
+            SECRET,
+            &oversized
+        ),
+        413
+    );
+    let elsewhere = token_request_event("created", "someone-elses-org", 7201, &token);
+    assert_eq!(
+        deliver(
+            port,
+            "7a000000-0000-4000-8000-000000000005",
+            event,
+            SECRET,
+            &elsewhere
+        ),
+        422
+    );
+    assert_eq!(
+        deliver(
+            port,
+            "7a000000-0000-4000-8000-000000000006",
+            "push",
+            SECRET,
+            b"{}"
+        ),
+        400
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        github_calls(&desk),
+        calls,
+        "a refused delivery syncs nothing"
+    );
+    assert_eq!(desk.request_id(7201), None, "nothing recorded");
+
+    // GitHub's delivery, taken once; the same delivery again (a replay, or GitHub's
+    // redelivery of one already taken) is refused, and so it stays after a restart.
+    let delivery = "7a000000-0000-4000-8000-000000000007";
+    assert_eq!(deliver(port, delivery, event, SECRET, &body), 202);
+    wait_for(15, || desk.request_id(7201))
+        .unwrap_or_else(|| panic!("the delivery did not sync\n{}", desk.log()));
+    std::thread::sleep(Duration::from_secs(1));
+    let events = desk
+        .store()
+        .events_for(desk.request_id(7201).expect("recorded"))
+        .expect("events")
+        .len();
+    let calls = github_calls(&desk);
+    assert_eq!(deliver(port, delivery, event, SECRET, &body), 409);
+    assert!(stop(&mut daemon).success(), "{}", desk.log());
+    let mut daemon = desk.start_daemon();
+    started(&desk, port);
+    let calls_after_restart = github_calls(&desk);
+    assert!(calls_after_restart > calls, "the restart's own sync");
+    assert_eq!(deliver(port, delivery, event, SECRET, &body), 409);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        github_calls(&desk),
+        calls_after_restart,
+        "a replay syncs nothing"
+    );
+    let events_after = desk
+        .store()
+        .events_for(desk.request_id(7201).expect("recorded"))
+        .expect("events")
+        .len();
+    assert_eq!(events_after, events, "a replay changes nothing");
+
+    // Each refusal counted by why, for the admin.
+    let status = wait_for(10, || {
+        let status = status(&desk);
+        (refused(&status, "replayed") == 2).then_some(status)
+    })
+    .unwrap_or_else(|| panic!("the refusals are not all counted: {}", status(&desk)));
+    for (reason, count) in [
+        ("unsigned", 1),
+        ("bad_signature", 2),
+        ("oversized", 1),
+        ("unknown_org", 1),
+        ("unknown_event", 1),
+    ] {
+        assert_eq!(refused(&status, reason), count, "{reason}: {status}");
+    }
+    assert_eq!(status["webhook"]["taken"], 1, "{status}");
+    let readable = desk.patdesk_as("alice", &["status"]);
+    let readable = String::from_utf8_lossy(&readable.stdout);
+    assert!(readable.contains("refused: bad_signature 2"), "{readable}");
+    assert!(stop(&mut daemon).success(), "{}", desk.log());
+}
