@@ -88,6 +88,8 @@ pub fn summary(alert: &Alert) -> String {
         Some(AlertKind::AddressReplaced) => "requester's address replaced",
         Some(AlertKind::TokenExpiring) => "token about to expire",
         Some(AlertKind::TokenExpired) => "token expired",
+        Some(AlertKind::TokenStale) => "token unused: revoke it if no longer required",
+        Some(AlertKind::TokenLifetime) => "token approved elsewhere outlives the policy",
         Some(AlertKind::GithubPushFailed) => "decision not carried to GitHub",
         Some(AlertKind::GithubPushRefused) => "decision refused before GitHub",
         Some(AlertKind::SendingPaused) => "sending paused by the breaker",

@@ -767,6 +767,135 @@ fn approved_tokens_are_tracked_for_expiry_once() {
     assert_eq!(desk.record_by_github_id(1).state, RequestState::Expired);
 }
 
+/// GitHub's listing of approved tokens says when each was last used: a token unused for
+/// `review.stale_after_days` is alerted for once and listed as stale until it is used again; a
+/// token approved on GitHub's own pages with no expiry, or for longer than the policy allows,
+/// is alerted for once. Each `patdesk sync` is a process of its own, as after a restart.
+#[test]
+fn stale_and_policy_breaking_tokens_are_alerted_for_once_each() {
+    let purpose = Some("Reads issues of acme-corp/api for the weekly report");
+    let requests = vec![
+        pending(1, "carol", "issue-reader carol", purpose),
+        pending(2, "dana", "issue-reader dana", purpose),
+        pending(3, "erin", "issue-reader erin", purpose),
+    ];
+    let standin = Standin::start(
+        &[("acme-corp", 11, org_with(&requests, "acme-corp"))],
+        json!({}),
+    );
+    let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
+    assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
+    let carol = desk.record_by_github_id(1).id.to_string();
+    let approve = desk.patdesk_as(
+        "alice",
+        &["approve", &carol, "--reason", "the weekly report"],
+    );
+    assert_eq!(
+        approve.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&approve.stderr)
+    );
+    assert_eq!(
+        desk.patdesk(&["sync"]).status.code(),
+        Some(0),
+        "pushes the approval"
+    );
+
+    let days_ago = |days: i64| {
+        (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(days * 24)).to_string()
+    };
+    let next_year =
+        (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(300 * 24)).to_string();
+    // carol's token (approved here) unused for 100 days; dana's and erin's approved on GitHub's
+    // pages, dana's never expiring, erin's for two years.
+    let mut carols = grant_for(&requests[0], 900_001, &next_year);
+    carols["token_last_used_at"] = json!(days_ago(100));
+    let mut danas = grant_for(&requests[1], 900_002, &next_year);
+    danas["token_expires_at"] = Value::Null;
+    danas["token_last_used_at"] = json!(days_ago(1));
+    let mut erins = grant_for(&requests[2], 900_003, "2028-11-21T10:00:00Z");
+    erins["token_last_used_at"] = json!(days_ago(2));
+    let mut org = org_with(&[], "acme-corp");
+    org["grants"] = json!([carols, danas, erins]);
+    standin.replace_org("acme-corp", org.clone());
+    for _ in 0..2 {
+        assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
+    }
+    let alerts = desk.store().alerts().expect("alerts");
+    let of_kind = |kind: &str| -> Vec<String> {
+        alerts
+            .iter()
+            .filter(|alert| alert.kind == kind)
+            .map(|alert| alert.message.clone())
+            .collect()
+    };
+    let stale = of_kind("token_stale");
+    assert_eq!(stale.len(), 1, "once: {stale:?}");
+    assert!(
+        stale[0].contains("issue-reader carol") && stale[0].contains("not been used for 100 days"),
+        "{stale:?}"
+    );
+    assert!(
+        stale[0].contains("--reason no-longer-required"),
+        "{stale:?}"
+    );
+    let lifetime = of_kind("token_lifetime");
+    assert_eq!(lifetime.len(), 2, "once each: {lifetime:?}");
+    assert!(
+        lifetime
+            .iter()
+            .any(|m| m.contains("issue-reader dana") && m.contains("never expires")),
+        "{lifetime:?}"
+    );
+    assert!(
+        lifetime
+            .iter()
+            .any(|m| m.contains("issue-reader erin") && m.contains("beyond the policy's 366")),
+        "{lifetime:?}"
+    );
+
+    let listed = |flag: &str| -> Vec<i64> {
+        let output = desk.patdesk_as("alice", &["list", flag, "--json"]);
+        let rows: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+        rows.as_array()
+            .expect("array")
+            .iter()
+            .map(|row| row["github_request_id"].as_i64().expect("id"))
+            .collect()
+    };
+    assert_eq!(listed("--stale"), vec![1]);
+    assert_eq!(listed("--no-expiry"), vec![2]);
+    let record = desk.record_by_github_id(1);
+    assert!(record.stale_since.is_some());
+    assert!(record.token_last_used_at.is_some());
+    let shown = desk.patdesk_as("alice", &["show", &carol]);
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.contains("last used") && shown.contains("STALE since"),
+        "{shown}"
+    );
+
+    // Used again: no longer stale, recorded; a later lapse would alert again.
+    org["grants"][0]["token_last_used_at"] = json!(days_ago(0));
+    standin.replace_org("acme-corp", org);
+    assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
+    assert_eq!(listed("--stale"), Vec::<i64>::new());
+    let record = desk.record_by_github_id(1);
+    assert_eq!(record.stale_since, None);
+    let events = desk.store().events_for(record.id).expect("events");
+    let kinds: Vec<&str> = events.iter().map(|event| event.kind.as_str()).collect();
+    assert!(
+        kinds.contains(&"token_stale") && kinds.contains(&"token_used_again"),
+        "{kinds:?}"
+    );
+    assert_eq!(
+        desk.store().alerts().expect("alerts").len(),
+        alerts.len(),
+        "no new alert"
+    );
+}
+
 #[test]
 fn the_requesters_standing_is_fetched_kept_and_reviewed() {
     let requests = vec![

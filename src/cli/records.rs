@@ -74,6 +74,13 @@ pub struct ListArgs {
     /// Exact times in UTC instead of "3 h ago"
     #[arg(long)]
     utc: bool,
+    /// Only approved tokens unused for review.stale_after_days (or never used a week after
+    /// approval): candidates for `revoke --reason no-longer-required`
+    #[arg(long)]
+    stale: bool,
+    /// Only approved tokens that never expire
+    #[arg(long)]
+    no_expiry: bool,
 }
 
 /// The states by their names, listed in `--help` (the domain type carries no CLI derives).
@@ -145,6 +152,8 @@ pub fn list(context: &Context, args: &ListArgs) -> Result<(), Failure> {
         sort: args.sort,
         reverse: args.reverse,
         offset: args.offset,
+        stale: args.stale,
+        no_expiry: args.no_expiry,
     };
     if context.json {
         let records: Vec<RequestRecord> = context.ask_for(Request::List { filter, full: true })?;
@@ -238,6 +247,17 @@ pub fn show(context: &Context, args: &ShowArgs) -> Result<(), Failure> {
         let when = or_dash(record.decided_at.as_deref());
         let reason = said(record.decision_reason.as_deref());
         field("decided", format!("{when} by {by}{reason}"));
+    }
+    if record.state == RequestState::Approved {
+        let used = record
+            .token_last_used_at
+            .clone()
+            .unwrap_or_else(|| "never, as GitHub reports".to_string());
+        let stale = match &record.stale_since {
+            Some(since) => format!(" (STALE since {since}: revoke it if no longer required)"),
+            None => String::new(),
+        };
+        field("last used", format!("{used}{stale}"));
     }
     if let Some(by) = &record.revoked_by {
         let when = or_dash(record.revoked_at.as_deref());

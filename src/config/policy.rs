@@ -58,8 +58,11 @@ impl ReplyTrust {
 /// Thresholds and lists, all configurable under `[review]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReviewPolicy {
-    /// The longest a token may live (the team's guidance: at most a year).
+    /// The longest a token may live (the team's guidance: at most a year). An approved token
+    /// approved elsewhere beyond it, or without an expiry, is alerted for once.
     pub max_expiry_days: u32,
+    /// An approved token unused this long (or never used a week after approval) is stale.
+    pub stale_after_days: u32,
     /// A purpose shorter than this says too little.
     pub min_purpose_chars: u32,
     pub min_token_name_chars: u32,
@@ -93,6 +96,7 @@ impl Default for ReviewPolicy {
         let strings = |items: &[&str]| items.iter().map(|item| item.to_string()).collect();
         ReviewPolicy {
             max_expiry_days: 366,
+            stale_after_days: 90,
             min_purpose_chars: 20,
             approval_reason_from: ReasonFrom::High,
             min_token_name_chars: 4,

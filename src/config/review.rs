@@ -15,6 +15,12 @@ impl super::Validator {
                 &mut policy.max_expiry_days,
             ),
             (
+                "review.stale_after_days",
+                raw.stale_after_days,
+                7..=3650,
+                &mut policy.stale_after_days,
+            ),
+            (
                 "review.min_purpose_chars",
                 raw.min_purpose_chars,
                 1..=1000,

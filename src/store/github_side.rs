@@ -43,6 +43,10 @@ pub enum AlertKind {
     AddressReplaced,
     TokenExpiring,
     TokenExpired,
+    /// An approved token unused for `review.stale_after_days`, or never used after a week.
+    TokenStale,
+    /// A token approved elsewhere that never expires, or lives beyond `review.max_expiry_days`.
+    TokenLifetime,
     GithubPushFailed,
     GithubPushRefused,
     SendingPaused,
@@ -56,13 +60,15 @@ pub enum AlertKind {
 }
 
 impl AlertKind {
-    const ALL: [AlertKind; 15] = [
+    const ALL: [AlertKind; 17] = [
         AlertKind::CriticalRequest,
         AlertKind::NeedsContact,
         AlertKind::RequesterUnreachable,
         AlertKind::AddressReplaced,
         AlertKind::TokenExpiring,
         AlertKind::TokenExpired,
+        AlertKind::TokenStale,
+        AlertKind::TokenLifetime,
         AlertKind::GithubPushFailed,
         AlertKind::GithubPushRefused,
         AlertKind::SendingPaused,
@@ -83,6 +89,8 @@ impl AlertKind {
             AlertKind::AddressReplaced => "address_replaced",
             AlertKind::TokenExpiring => "token_expiring",
             AlertKind::TokenExpired => "token_expired",
+            AlertKind::TokenStale => "token_stale",
+            AlertKind::TokenLifetime => "token_lifetime",
             AlertKind::GithubPushFailed => "github_push_failed",
             AlertKind::GithubPushRefused => "github_push_refused",
             AlertKind::SendingPaused => "sending_paused",

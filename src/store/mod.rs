@@ -18,6 +18,7 @@ mod queue;
 mod requests;
 mod retention;
 mod schema;
+mod token_use;
 mod webhooks;
 
 use std::cell::RefCell;

@@ -45,6 +45,13 @@ pub struct RequestRecord {
     pub revoke_reason: Option<String>,
     pub revoke_note: Option<String>,
     pub grant_id: Option<i64>,
+    /// When GitHub last saw the approved token used, if ever (synced with the approved tokens).
+    #[serde(default)]
+    pub token_last_used_at: Option<String>,
+    /// Since when the approved token counts as stale: unused for `review.stale_after_days`, or
+    /// never used a week after approval. Cleared when it is used again.
+    #[serde(default)]
+    pub stale_since: Option<String>,
 }
 
 /// `patdesk list`'s filters; `None` means any.
@@ -65,6 +72,12 @@ pub struct ListFilter {
     /// Rows skipped before the first one shown (a page further on).
     #[serde(default)]
     pub offset: Option<u32>,
+    /// Only approved tokens that are stale.
+    #[serde(default)]
+    pub stale: bool,
+    /// Only approved tokens that never expire.
+    #[serde(default)]
+    pub no_expiry: bool,
 }
 
 /// What `patdesk list` sorts by; each in the order a person reads it first (newest, riskiest,
@@ -162,6 +175,12 @@ fn filtered(select: &str, filter: &ListFilter) -> (String, Vec<String>) {
     if let Some(since) = filter.since {
         condition("requested_at >= {}", format_time(since));
     }
+    if filter.stale {
+        conditions.push("state = 'approved' AND stale_since IS NOT NULL".to_string());
+    }
+    if filter.no_expiry {
+        conditions.push("state = 'approved' AND token_expires_at IS NULL".to_string());
+    }
     let mut sql = select.to_string();
     if !conditions.is_empty() {
         sql.push_str(" WHERE ");
@@ -209,7 +228,7 @@ pub(super) const COLUMNS: &str =
     repository_selection, repositories, permissions, token_expires_at, requested_at,
     github_reason, purpose, purpose_source, state, risk, findings, recorded_at, updated_at,
     decided_by, decided_at, decision_reason, revoked_by, revoked_at, revoke_reason, revoke_note,
-    grant_id, requester";
+    grant_id, requester, token_last_used_at, stale_since";
 
 fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {error}"))
@@ -274,6 +293,8 @@ pub(super) fn record_from_row(row: &Row) -> Result<RequestRecord, StoreError> {
         revoke_reason: row.get(25)?,
         revoke_note: row.get(26)?,
         grant_id: row.get(27)?,
+        token_last_used_at: row.get(29)?,
+        stale_since: row.get(30)?,
     })
 }
 
@@ -376,11 +397,13 @@ impl super::Store {
         ))?;
         let mut rows = statement.query([])?;
         let mut export = Vec::new();
+        // The event's columns come after the record's, however many those are.
+        let event_seq = COLUMNS.split(',').count();
         while let Some(row) = rows.next()? {
             export.push(ExportRow {
                 record: record_from_row(row)?,
-                event_seq: row.get(29)?,
-                event_hash: row.get(30)?,
+                event_seq: row.get(event_seq)?,
+                event_hash: row.get(event_seq + 1)?,
             });
         }
         Ok(export)

@@ -219,4 +219,12 @@ pub const MIGRATIONS: &[&str] = &[
         last_at TEXT NOT NULL
     ) STRICT;
     "#,
+    // 12: an approved token's last use as GitHub reports it; since when patdesk has found it
+    // stale (unused too long; cleared when it is used again); and when the token approved
+    // elsewhere without an expiry, or beyond the policy's lifetime, was alerted for.
+    r#"
+    ALTER TABLE requests ADD COLUMN token_last_used_at TEXT;
+    ALTER TABLE requests ADD COLUMN stale_since TEXT;
+    ALTER TABLE requests ADD COLUMN lifetime_alerted_at TEXT;
+    "#,
 ];

@@ -11,6 +11,7 @@ mod addresses;
 mod push;
 mod standing;
 mod triggers;
+mod usage;
 
 use std::collections::{HashMap, HashSet};
 
@@ -52,6 +53,10 @@ pub struct SyncReport {
     pub needs_contact: usize,
     pub expired: usize,
     pub expiring: usize,
+    /// Approved tokens found stale this sync.
+    pub stale: usize,
+    /// Tokens approved elsewhere found to outlive the policy this sync.
+    pub lifetime: usize,
 }
 
 impl SyncReport {
@@ -66,6 +71,8 @@ impl SyncReport {
         self.needs_contact += commit.needs_contact;
         self.expired += commit.expired;
         self.expiring += commit.expiring;
+        self.stale += commit.stale;
+        self.lifetime += commit.lifetime;
     }
 }
 
@@ -73,7 +80,7 @@ impl std::fmt::Display for SyncReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{}: {} pending ({} new, {} changed); {} withdrawn, {} approved elsewhere; {} question(s) queued, {} without an address; {} expired, {} expiring soon",
+            "{}: {} pending ({} new, {} changed); {} withdrawn, {} approved elsewhere; {} question(s) queued, {} without an address; {} expired, {} expiring soon, {} stale, {} outliving the policy",
             self.org,
             self.pending,
             self.new,
@@ -83,7 +90,9 @@ impl std::fmt::Display for SyncReport {
             self.questions_queued,
             self.needs_contact,
             self.expired,
-            self.expiring
+            self.expiring,
+            self.stale,
+            self.lifetime
         )
     }
 }
@@ -296,6 +305,7 @@ fn settle(
                         json!({ "grant_id": grant.id, "approver": "unknown: approved on GitHub, not through patdesk" }),
                     )?;
                     tx.record_grant(record.id, grant.id)?;
+                    usage::track_lifetime(tx, record, grant, options, &mut report)?;
                     report.approved_elsewhere += 1;
                 }
                 None => {
@@ -312,7 +322,10 @@ fn settle(
             && let Some(grant) = grant_of(record)
         {
             tx.record_grant(record.id, grant.id)?;
-            track_expiry(tx, record, grant, options, now, &mut report)?;
+            if !track_expiry(tx, record, grant, options, now, &mut report)? {
+                usage::track_use(tx, record, grant, options, now, &mut report)?;
+                usage::track_lifetime(tx, record, grant, options, &mut report)?;
+            }
         }
     }
     Ok(report)
@@ -392,6 +405,7 @@ fn record_new(
     Ok(())
 }
 
+/// Follows the token to its expiry: whether it has expired (the request is then closed).
 fn track_expiry(
     tx: &Tx<'_>,
     record: &RequestRecord,
@@ -399,7 +413,7 @@ fn track_expiry(
     options: &SyncOptions,
     now: Timestamp,
     report: &mut SyncReport,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     let expires_at = grant.token.expires_at.or(record.request.token_expires_at);
     let expired = grant.token.expired == Some(true) || expires_at.is_some_and(|at| at <= now);
     let name = record.request.token_name.as_deref().unwrap_or("(unnamed)");
@@ -419,10 +433,10 @@ fn track_expiry(
             ),
         )?;
         report.expired += 1;
-        return Ok(());
+        return Ok(true);
     }
     let Some(expires_at) = expires_at else {
-        return Ok(());
+        return Ok(false);
     };
     let left = expires_at.duration_since(now);
     if left <= SignedDuration::from_hours(i64::from(options.expiry_warning_days) * 24) {
@@ -439,7 +453,7 @@ fn track_expiry(
             report.expiring += 1;
         }
     }
-    Ok(())
+    Ok(false)
 }
 
 /// The approved token a record became: by token id, or (older responses lack it) by owner and

@@ -1,0 +1,125 @@
+//! The approved tokens' use and lifetime, from GitHub's listing of them: a token unused for
+//! `review.stale_after_days` (or never used a week after its approval) is stale, alerted for
+//! once and listed by `patdesk list --stale` until it is used again or revoked; a token
+//! approved elsewhere (GitHub's own pages, so no member's reason stands beside it) that never
+//! expires, or lives beyond `review.max_expiry_days`, is alerted for once.
+
+use jiff::{SignedDuration, Timestamp};
+use serde_json::json;
+
+use crate::github::Grant;
+use crate::store::{AlertKind, RequestRecord, StoreError, Tx, format_time};
+
+use super::{SyncOptions, SyncReport};
+
+/// A token never used this long after its approval is stale too.
+const NEVER_USED_AFTER_DAYS: i64 = 7;
+
+/// Records the token's last use, and whether it is stale now or in use again.
+pub(super) fn track_use(
+    tx: &Tx<'_>,
+    record: &RequestRecord,
+    grant: &Grant,
+    options: &SyncOptions,
+    now: Timestamp,
+    report: &mut SyncReport,
+) -> Result<(), StoreError> {
+    let last_used = grant.token.last_used_at;
+    let last_used_text = last_used.map(format_time);
+    tx.record_last_use(record.id, last_used_text.as_deref())?;
+    let approved_at = grant.access_granted_at.or_else(|| {
+        record
+            .decided_at
+            .as_deref()
+            .and_then(|at| at.parse::<Timestamp>().ok())
+    });
+    let days = |hours: i64| SignedDuration::from_hours(hours * 24);
+    let stale_after = days(i64::from(options.policy.stale_after_days));
+    let stale = match (last_used, approved_at) {
+        (Some(used), _) => now.duration_since(used) >= stale_after,
+        (None, Some(approved)) => now.duration_since(approved) >= days(NEVER_USED_AFTER_DAYS),
+        // Neither known: nothing to judge by.
+        (None, None) => false,
+    };
+    let name = record.request.token_name.as_deref().unwrap_or("(unnamed)");
+    if stale {
+        let unused = match last_used {
+            Some(used) => format!(
+                "has not been used for {} days",
+                now.duration_since(used).as_hours() / 24
+            ),
+            None => "has never been used".to_string(),
+        };
+        let detail = json!({
+            "grant_id": grant.id,
+            "last_used_at": last_used_text,
+            "stale_after_days": options.policy.stale_after_days,
+        });
+        if tx.record_stale(record.id, &detail)? {
+            tx.raise_alert(
+                AlertKind::TokenStale,
+                Some(record.id),
+                &format!(
+                    "The token \"{name}\" of {} (PAT-{}) {unused}: if it is no longer required, `patdesk revoke {} --reason no-longer-required`",
+                    record.request.owner_login, record.id, record.id
+                ),
+            )?;
+            report.stale += 1;
+        }
+    } else if let Some(used) = &last_used_text {
+        tx.record_used_again(record.id, used)?;
+    }
+    Ok(())
+}
+
+/// Records the approved token's expiry, and raises one alert for a token approved elsewhere
+/// that never expires or outlives the policy.
+pub(super) fn track_lifetime(
+    tx: &Tx<'_>,
+    record: &RequestRecord,
+    grant: &Grant,
+    options: &SyncOptions,
+    report: &mut SyncReport,
+) -> Result<(), StoreError> {
+    // The approved token's own expiry: GitHub lists `token_expires_at` as null for one that
+    // never expires, whatever its request asked for.
+    let expires_at = grant.token.expires_at;
+    tx.record_token_expiry(record.id, expires_at.map(format_time).as_deref())?;
+    // Approved through patdesk: a member saw the review's finding and gave a reason.
+    if record.decided_by.is_some() {
+        return Ok(());
+    }
+    let granted_at = grant
+        .access_granted_at
+        .unwrap_or(record.request.requested_at);
+    let limit = options.policy.max_expiry_days;
+    let breach = match expires_at {
+        None => Some("never expires".to_string()),
+        Some(expires) => {
+            let days = expires.duration_since(granted_at).as_hours() / 24;
+            (days > i64::from(limit))
+                .then(|| format!("lives {days} days, beyond the policy's {limit}"))
+        }
+    };
+    let Some(breach) = breach else {
+        return Ok(());
+    };
+    let detail = json!({
+        "grant_id": grant.id,
+        "expires_at": expires_at.map(|at| at.to_string()),
+        "max_expiry_days": limit,
+    });
+    if tx.record_lifetime_breach(record.id, &detail)? {
+        let name = record.request.token_name.as_deref().unwrap_or("(unnamed)");
+        tx.raise_alert(
+            AlertKind::TokenLifetime,
+            Some(record.id),
+            &format!(
+                "The token \"{name}\" of {} (PAT-{}) was approved on GitHub, not through patdesk, and {breach}",
+                record.request.owner_login, record.id
+            ),
+        )?;
+        report.lifetime += 1;
+    }
+    Ok(())
+}
