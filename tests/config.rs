@@ -169,6 +169,25 @@ fn review_thresholds_come_from_the_config_and_are_checked() {
         "unset keys keep their defaults"
     );
 
+    assert_eq!(
+        (
+            config.review.stale_after_days,
+            config.review.stale_notice_days
+        ),
+        (90, 14)
+    );
+    let late = problems(Config::from_toml(
+        "[review]\nstale_after_days = 30\nstale_notice_days = 30\n",
+        Path::new("patdesk.toml"),
+        None,
+    ));
+    assert_eq!(late.len(), 1, "{late:?}");
+    assert_eq!(late[0].0, "review.stale_notice_days");
+    assert!(
+        late[0].1.contains("before the token counts as stale"),
+        "{late:?}"
+    );
+
     let text = "[review]\nmax_expiry_days = 0\nhigh_when_read = [\"Secret Stuff\"]\n";
     let found = problems(Config::from_toml(text, Path::new("patdesk.toml"), None));
     let keys: Vec<&str> = found.iter().map(|(key, _)| key.as_str()).collect();

@@ -781,9 +781,14 @@ fn stale_and_policy_breaking_tokens_are_alerted_for_once_each() {
     ];
     let standin = Standin::start(
         &[("acme-corp", 11, org_with(&requests, "acme-corp"))],
-        json!({}),
+        json!({ "carol": "carol@example.org" }),
     );
-    let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
+    let desk = Desk::new(
+        &standin,
+        &[("acme-corp", 11)],
+        "app-test-key.pem",
+        "[people]\nallowed_domains = [\"example.org\"]\n",
+    );
     assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
     let carol = desk.record_by_github_id(1).id.to_string();
     let approve = desk.patdesk_as(
@@ -894,6 +899,35 @@ fn stale_and_policy_breaking_tokens_are_alerted_for_once_each() {
         alerts.len(),
         "no new alert"
     );
+
+    // Unused again for 80 days: within review.stale_notice_days (14) of counting as stale,
+    // carol is told, once, by mail.
+    let mut org = org_with(&[], "acme-corp");
+    let mut carols = grant_for(&requests[0], 900_001, &next_year);
+    carols["token_last_used_at"] = json!(days_ago(80));
+    org["grants"] = json!([carols]);
+    standin.replace_org("acme-corp", org);
+    let address = record
+        .owner_email
+        .clone()
+        .expect("carol's address, from her profile");
+    for _ in 0..2 {
+        assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
+    }
+    let notices: Vec<(String, String)> = desk
+        .store()
+        .connection()
+        .prepare("SELECT recipient, payload FROM outbox WHERE kind = 'usage_notice'")
+        .expect("query")
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("notices");
+    assert_eq!(notices.len(), 1, "told once: {notices:?}");
+    assert_eq!(notices[0].0, address);
+    let payload: Value = serde_json::from_str(&notices[0].1).expect("JSON");
+    assert_eq!(payload["stale_in_days"], 10, "{payload}");
+    assert_eq!(listed("--stale"), Vec::<i64>::new(), "not stale yet");
 }
 
 #[test]

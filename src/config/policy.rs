@@ -63,6 +63,8 @@ pub struct ReviewPolicy {
     pub max_expiry_days: u32,
     /// An approved token unused this long (or never used a week after approval) is stale.
     pub stale_after_days: u32,
+    /// Its requester is told this many days before (0: not told).
+    pub stale_notice_days: u32,
     /// A purpose shorter than this says too little.
     pub min_purpose_chars: u32,
     pub min_token_name_chars: u32,
@@ -97,6 +99,7 @@ impl Default for ReviewPolicy {
         ReviewPolicy {
             max_expiry_days: 366,
             stale_after_days: 90,
+            stale_notice_days: 14,
             min_purpose_chars: 20,
             approval_reason_from: ReasonFrom::High,
             min_token_name_chars: 4,

@@ -276,6 +276,7 @@ pub struct RawPeople {
 pub struct RawReview {
     pub max_expiry_days: Option<u32>,
     pub stale_after_days: Option<u32>,
+    pub stale_notice_days: Option<u32>,
     pub min_purpose_chars: Option<u32>,
     pub min_token_name_chars: Option<u32>,
     pub generic_token_names: Option<Vec<String>>,

@@ -21,6 +21,12 @@ impl super::Validator {
                 &mut policy.stale_after_days,
             ),
             (
+                "review.stale_notice_days",
+                raw.stale_notice_days,
+                0..=365,
+                &mut policy.stale_notice_days,
+            ),
+            (
                 "review.min_purpose_chars",
                 raw.min_purpose_chars,
                 1..=1000,
@@ -55,6 +61,15 @@ impl super::Validator {
                 ),
                 None => *field = slugs,
             }
+        }
+        if policy.stale_notice_days >= policy.stale_after_days {
+            self.problem(
+                "review.stale_notice_days",
+                format!(
+                    "is {}: the notice must come before the token counts as stale (review.stale_after_days = {})",
+                    policy.stale_notice_days, policy.stale_after_days
+                ),
+            );
         }
         if let Some(from) = raw.approval_reason_from {
             policy.approval_reason_from = match from {

@@ -14,18 +14,19 @@ use minijinja::{Environment, UndefinedBehavior};
 use sha2::Sha256;
 
 /// The kinds of mail patdesk writes, one template each.
-pub const KINDS: [&str; 7] = [
+pub const KINDS: [&str; 8] = [
     "question",
     "reminder",
     "acknowledgement",
     "approval",
     "denial",
     "revocation",
+    "usage_notice",
     "alert",
 ];
 
 /// The templates shipped with patdesk, used where the admin's folder has none.
-const BUILT_IN: [(&str, &str); 7] = [
+const BUILT_IN: [(&str, &str); 8] = [
     ("question", include_str!("../../templates/question.txt")),
     ("reminder", include_str!("../../templates/reminder.txt")),
     (
@@ -35,6 +36,10 @@ const BUILT_IN: [(&str, &str); 7] = [
     ("approval", include_str!("../../templates/approval.txt")),
     ("denial", include_str!("../../templates/denial.txt")),
     ("revocation", include_str!("../../templates/revocation.txt")),
+    (
+        "usage_notice",
+        include_str!("../../templates/usage_notice.txt"),
+    ),
     ("alert", include_str!("../../templates/alert.txt")),
 ];
 
@@ -150,6 +155,8 @@ pub fn sample_context() -> serde_json::Value {
         "steps": ["Select only the repositories the token needs."],
         "summary": "a requester cannot be reached",
         "message": "No address for carol.",
+        "last_used": "2026-09-01",
+        "stale_in_days": 14,
     })
 }
 

@@ -24,7 +24,7 @@ pub use authenticity::Authenticity;
 pub use envelope::header_section;
 pub use html::html_to_text;
 pub use outgoing::{
-    Acknowledgement, AlertMail, DecisionMail, Outgoing, OutgoingKind, TokenQuestion,
+    Acknowledgement, AlertMail, DecisionMail, Outgoing, OutgoingKind, TokenQuestion, UsageNotice,
 };
 pub use reply::extract_reply;
 

@@ -21,6 +21,8 @@ pub enum Outgoing {
     Approval(DecisionMail),
     Denial(DecisionMail),
     Revocation(DecisionMail),
+    /// To the requester: the approved token has gone unused, and will soon count as stale.
+    UsageNotice(UsageNotice),
     /// To the team's alert address.
     Alert(AlertMail),
 }
@@ -34,6 +36,7 @@ pub enum OutgoingKind {
     Approval,
     Denial,
     Revocation,
+    UsageNotice,
     Alert,
 }
 
@@ -46,6 +49,7 @@ impl OutgoingKind {
             OutgoingKind::Approval => "approval",
             OutgoingKind::Denial => "denial",
             OutgoingKind::Revocation => "revocation",
+            OutgoingKind::UsageNotice => "usage_notice",
             OutgoingKind::Alert => "alert",
         }
     }
@@ -97,6 +101,19 @@ pub struct DecisionMail {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+pub struct UsageNotice {
+    pub request: i64,
+    pub org: String,
+    pub token_name: Option<String>,
+    pub owner: String,
+    /// RFC 3339, as GitHub reported it; `None` for a token never used.
+    pub last_used_at: Option<String>,
+    /// Days until the token counts as stale.
+    pub stale_in_days: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct AlertMail {
     pub request: Option<i64>,
     /// The subject: what happened, in a few words.
@@ -113,6 +130,7 @@ impl Outgoing {
             Outgoing::Approval(_) => OutgoingKind::Approval,
             Outgoing::Denial(_) => OutgoingKind::Denial,
             Outgoing::Revocation(_) => OutgoingKind::Revocation,
+            Outgoing::UsageNotice(_) => OutgoingKind::UsageNotice,
             Outgoing::Alert(_) => OutgoingKind::Alert,
         }
     }
@@ -140,6 +158,7 @@ impl Outgoing {
             Outgoing::Approval(decision)
             | Outgoing::Denial(decision)
             | Outgoing::Revocation(decision) => Some(decision.request),
+            Outgoing::UsageNotice(notice) => Some(notice.request),
             Outgoing::Alert(alert) => alert.request,
         }
     }
@@ -154,6 +173,7 @@ impl Outgoing {
             | Outgoing::Approval(_)
             | Outgoing::Denial(_)
             | Outgoing::Revocation(_)
+            | Outgoing::UsageNotice(_)
             | Outgoing::Alert(_) => "auto-generated",
         }
     }

@@ -22,6 +22,10 @@ pub(super) struct TemplateContext {
     steps: Vec<String>,
     summary: String,
     message: String,
+    /// A usage notice: the token's last use (a date, or "never").
+    last_used: String,
+    /// A usage notice: days until the token counts as stale.
+    stale_in_days: i64,
 }
 
 /// The values for `mail`; `request_id` is the outbox row's, for a payload that names none.
@@ -46,6 +50,8 @@ pub(super) fn context(
         steps: Vec::new(),
         summary: String::new(),
         message: String::new(),
+        last_used: "never".to_string(),
+        stale_in_days: 0,
     };
     let mut about_token = |org: &str, token_name: &Option<String>, owner: &str| {
         context.org = org.to_string();
@@ -76,6 +82,13 @@ pub(super) fn context(
             context.by = decision.by.clone();
             context.reason = decision.reason.clone().unwrap_or_default();
             context.steps = decision.steps.clone();
+        }
+        Outgoing::UsageNotice(notice) => {
+            about_token(&notice.org, &notice.token_name, &notice.owner);
+            if let Some(at) = &notice.last_used_at {
+                context.last_used = at.get(..10).unwrap_or(at).to_string();
+            }
+            context.stale_in_days = notice.stale_in_days;
         }
         Outgoing::Alert(alert) => {
             context.summary = alert.summary.clone();

@@ -60,6 +60,34 @@ impl Tx<'_> {
         Ok(true)
     }
 
+    /// Records that the requester is being told the token will soon count as stale, once
+    /// until it is used again: whether this call did.
+    pub fn record_usage_notice(&self, id: i64, stale_in_days: i64) -> Result<bool, StoreError> {
+        let changed = self.tx.execute(
+            "UPDATE requests SET usage_notice_at = ?2 WHERE id = ?1 AND usage_notice_at IS NULL",
+            params![id, self.now],
+        )?;
+        if changed == 0 {
+            return Ok(false);
+        }
+        self.append_event(
+            "system",
+            Some(id),
+            "usage_notice_queued",
+            &json!({ "stale_in_days": stale_in_days }),
+        )?;
+        Ok(true)
+    }
+
+    /// The token was used since its notice: the next lapse gets a notice of its own.
+    pub fn clear_usage_notice(&self, id: i64) -> Result<(), StoreError> {
+        self.tx.execute(
+            "UPDATE requests SET usage_notice_at = NULL WHERE id = ?1 AND usage_notice_at IS NOT NULL",
+            [id],
+        )?;
+        Ok(())
+    }
+
     /// Records, once per token, that its lifetime breaks the policy: whether this call did.
     pub fn record_lifetime_breach(
         &self,

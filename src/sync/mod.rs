@@ -55,6 +55,8 @@ pub struct SyncReport {
     pub expiring: usize,
     /// Approved tokens found stale this sync.
     pub stale: usize,
+    /// Requesters told their token is about to count as stale.
+    pub usage_notices: usize,
     /// Tokens approved elsewhere found to outlive the policy this sync.
     pub lifetime: usize,
 }
@@ -72,6 +74,7 @@ impl SyncReport {
         self.expired += commit.expired;
         self.expiring += commit.expiring;
         self.stale += commit.stale;
+        self.usage_notices += commit.usage_notices;
         self.lifetime += commit.lifetime;
     }
 }

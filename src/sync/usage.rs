@@ -1,6 +1,7 @@
 //! The approved tokens' use and lifetime, from GitHub's listing of them: a token unused for
 //! `review.stale_after_days` (or never used a week after its approval) is stale, alerted for
-//! once and listed by `patdesk list --stale` until it is used again or revoked; a token
+//! once and listed by `patdesk list --stale` until it is used again or revoked, and its
+//! requester is told `review.stale_notice_days` before; a token
 //! approved elsewhere (GitHub's own pages, so no member's reason stands beside it) that never
 //! expires, or lives beyond `review.max_expiry_days`, is alerted for once.
 
@@ -8,6 +9,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 
 use crate::github::Grant;
+use crate::mail::{Outgoing, UsageNotice};
 use crate::store::{AlertKind, RequestRecord, StoreError, Tx, format_time};
 
 use super::{SyncOptions, SyncReport};
@@ -15,7 +17,8 @@ use super::{SyncOptions, SyncReport};
 /// A token never used this long after its approval is stale too.
 const NEVER_USED_AFTER_DAYS: i64 = 7;
 
-/// Records the token's last use, and whether it is stale now or in use again.
+/// Records the token's last use, and whether it is stale now, about to be (its requester is
+/// told once), or in use again.
 pub(super) fn track_use(
     tx: &Tx<'_>,
     record: &RequestRecord,
@@ -33,41 +36,88 @@ pub(super) fn track_use(
             .as_deref()
             .and_then(|at| at.parse::<Timestamp>().ok())
     });
-    let days = |hours: i64| SignedDuration::from_hours(hours * 24);
-    let stale_after = days(i64::from(options.policy.stale_after_days));
-    let stale = match (last_used, approved_at) {
-        (Some(used), _) => now.duration_since(used) >= stale_after,
-        (None, Some(approved)) => now.duration_since(approved) >= days(NEVER_USED_AFTER_DAYS),
+    let days = |count: i64| SignedDuration::from_hours(count * 24);
+    // Unused since `start`, it counts as stale at `stale_at`.
+    let (start, stale_at) = match (last_used, approved_at) {
+        (Some(used), _) => (
+            used,
+            used + days(i64::from(options.policy.stale_after_days)),
+        ),
+        (None, Some(approved)) => (approved, approved + days(NEVER_USED_AFTER_DAYS)),
         // Neither known: nothing to judge by.
-        (None, None) => false,
+        (None, None) => return Ok(()),
     };
-    let name = record.request.token_name.as_deref().unwrap_or("(unnamed)");
-    if stale {
-        let unused = match last_used {
-            Some(used) => format!(
-                "has not been used for {} days",
-                now.duration_since(used).as_hours() / 24
-            ),
-            None => "has never been used".to_string(),
-        };
-        let detail = json!({
-            "grant_id": grant.id,
-            "last_used_at": last_used_text,
-            "stale_after_days": options.policy.stale_after_days,
-        });
-        if tx.record_stale(record.id, &detail)? {
-            tx.raise_alert(
-                AlertKind::TokenStale,
-                Some(record.id),
-                &format!(
-                    "The token \"{name}\" of {} (PAT-{}) {unused}: if it is no longer required, `patdesk revoke {} --reason no-longer-required`",
-                    record.request.owner_login, record.id, record.id
-                ),
-            )?;
-            report.stale += 1;
-        }
-    } else if let Some(used) = &last_used_text {
+    if now >= stale_at {
+        mark_stale(tx, record, grant, options, now, last_used, report)?;
+        return Ok(());
+    }
+    if let Some(used) = &last_used_text {
         tx.record_used_again(record.id, used)?;
+    }
+    // The notice comes `stale_notice_days` ahead, but not before halfway: a token never used
+    // is not reminded of it the day it was approved.
+    let notice_days = i64::from(options.policy.stale_notice_days);
+    let halfway = start + SignedDuration::from_secs(stale_at.duration_since(start).as_secs() / 2);
+    let notice_at = (stale_at - days(notice_days)).max(halfway);
+    if notice_days == 0 || now < notice_at {
+        tx.clear_usage_notice(record.id)?;
+        return Ok(());
+    }
+    let Some(address) = &record.owner_email else {
+        return Ok(());
+    };
+    let hours_left = stale_at.duration_since(now).as_hours().max(0);
+    let stale_in_days = (hours_left + 23) / 24;
+    if tx.record_usage_notice(record.id, stale_in_days)? {
+        let notice = Outgoing::UsageNotice(UsageNotice {
+            request: record.id,
+            org: record.request.org.clone(),
+            token_name: record.request.token_name.clone(),
+            owner: record.request.owner_login.clone(),
+            last_used_at: last_used_text.clone(),
+            stale_in_days,
+        });
+        // One per lapse: a token used again and unused again is told again.
+        let key = format!("pat-{}:usage_notice:{}", record.id, format_time(start));
+        tx.enqueue_mail(address, &notice, &key)?;
+        report.usage_notices += 1;
+    }
+    Ok(())
+}
+
+/// The token is stale: one event and alert, until it is used again.
+fn mark_stale(
+    tx: &Tx<'_>,
+    record: &RequestRecord,
+    grant: &Grant,
+    options: &SyncOptions,
+    now: Timestamp,
+    last_used: Option<Timestamp>,
+    report: &mut SyncReport,
+) -> Result<(), StoreError> {
+    let unused = match last_used {
+        Some(used) => format!(
+            "has not been used for {} days",
+            now.duration_since(used).as_hours() / 24
+        ),
+        None => "has never been used".to_string(),
+    };
+    let detail = json!({
+        "grant_id": grant.id,
+        "last_used_at": last_used.map(format_time),
+        "stale_after_days": options.policy.stale_after_days,
+    });
+    if tx.record_stale(record.id, &detail)? {
+        let name = record.request.token_name.as_deref().unwrap_or("(unnamed)");
+        tx.raise_alert(
+            AlertKind::TokenStale,
+            Some(record.id),
+            &format!(
+                "The token \"{name}\" of {} (PAT-{}) {unused}: if it is no longer required, `patdesk revoke {} --reason no-longer-required`",
+                record.request.owner_login, record.id, record.id
+            ),
+        )?;
+        report.stale += 1;
     }
     Ok(())
 }
