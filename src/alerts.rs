@@ -99,6 +99,7 @@ pub fn summary(alert: &Alert) -> String {
         Some(AlertKind::SyncStalled) => "GitHub sync stalled",
         Some(AlertKind::AuditHead) => "audit head, to keep",
         Some(AlertKind::BackupFailing) => "scheduled backup failing",
+        Some(AlertKind::WeeklyReport) => "weekly report",
         None => alert.kind.as_str(),
     };
     match alert.request_id {

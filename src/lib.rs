@@ -17,6 +17,7 @@ pub mod intake;
 pub mod lifecycle;
 pub mod mail;
 pub mod oauth;
+pub mod report;
 pub mod request;
 pub mod review;
 pub mod shown;

@@ -981,3 +981,22 @@ fn githubs_webhook_is_off_unless_configured_and_its_keys_are_checked() {
         Config::from_toml(&unknown, Path::new("patdesk.toml"), None).expect_err("unknown key");
     assert!(error.to_string().contains("sekret"), "{error}");
 }
+
+#[test]
+fn the_weekly_report_goes_out_on_a_named_day_or_not_at_all() {
+    let load = |text: &str| Config::from_toml(text, Path::new("patdesk.toml"), None);
+    let day = |text: &str| load(text).expect("valid").alerts.weekly_report;
+    assert_eq!(
+        day(""),
+        Some(jiff::civil::Weekday::Monday),
+        "Mondays by default"
+    );
+    assert_eq!(
+        day("[alerts]\nweekly_report = \"Friday\"\n"),
+        Some(jiff::civil::Weekday::Friday)
+    );
+    assert_eq!(day("[alerts]\nweekly_report = \"off\"\n"), None);
+    let found = problems(load("[alerts]\nweekly_report = \"fortnightly\"\n"));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "alerts.weekly_report");
+}

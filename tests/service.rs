@@ -63,7 +63,7 @@ fn status_reports_each_part_and_fails_when_the_daemon_is_down_or_a_sync_has_stal
         TestFolder::new("status"),
         DeskSetup {
             pending: vec![pending(9101, "dave", &format!("status-{}", std::process::id()), None)],
-            extra: "[alerts]\nslack_webhook = { file = \"slack-webhook\" }\nstalled_after_minutes = 5\n"
+            extra: "[alerts]\nslack_webhook = { file = \"slack-webhook\" }\nweekly_report = \"off\"\nstalled_after_minutes = 5\n"
                 .to_string(),
             ..DeskSetup::default()
         },
@@ -204,7 +204,7 @@ fn a_critical_request_reaches_slack_and_the_alert_list_once_and_waits_while_slac
         TestFolder::new("alerts"),
         DeskSetup {
             pending: vec![critical],
-            extra: "[alerts]\nslack_webhook = { file = \"slack-webhook\" }\nemail = \"erin@example.org\"\n"
+            extra: "[alerts]\nslack_webhook = { file = \"slack-webhook\" }\nweekly_report = \"off\"\nemail = \"erin@example.org\"\n"
                 .to_string(),
             ..DeskSetup::default()
         },
@@ -293,7 +293,9 @@ fn the_audit_head_reaches_slack_at_start_and_after_a_decision_and_verifies() {
                 &format!("issue-reader-{}", std::process::id()),
                 Some("Reads the issues of acme-corp/api for the weekly report"),
             )],
-            extra: "[alerts]\nslack_webhook = { file = \"slack-webhook\" }\n".to_string(),
+            extra:
+                "[alerts]\nslack_webhook = { file = \"slack-webhook\" }\nweekly_report = \"off\"\n"
+                    .to_string(),
             ..DeskSetup::default()
         },
     );

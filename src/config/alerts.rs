@@ -1,5 +1,5 @@
-//! `[alerts]`: where the team's alerts go (Slack, mail), when a failing part is stalled, and
-//! when the audit head is sent.
+//! `[alerts]`: where the team's alerts go (Slack, mail), when a failing part is stalled, when
+//! the audit head is sent, and on which day the weekly report.
 
 use super::raw;
 use super::{SecretKind, SecretRef};
@@ -15,6 +15,8 @@ pub struct AlertsConfig {
     pub stalled_after: std::time::Duration,
     /// When the audit chain's head is sent to the team, to be kept off this host.
     pub send_head: SendHead,
+    /// The day of the week (UTC) the weekly report goes to the team; `None`: no report.
+    pub weekly_report: Option<jiff::civil::Weekday>,
 }
 
 /// When the daemon sends the audit chain's head to the alerts channel. A head kept elsewhere
@@ -28,6 +30,16 @@ pub enum SendHead {
     /// Once a day, and after each approval, denial and revocation.
     DailyAndDecisions,
 }
+
+const WEEKDAYS: [(&str, jiff::civil::Weekday); 7] = [
+    ("monday", jiff::civil::Weekday::Monday),
+    ("tuesday", jiff::civil::Weekday::Tuesday),
+    ("wednesday", jiff::civil::Weekday::Wednesday),
+    ("thursday", jiff::civil::Weekday::Thursday),
+    ("friday", jiff::civil::Weekday::Friday),
+    ("saturday", jiff::civil::Weekday::Saturday),
+    ("sunday", jiff::civil::Weekday::Sunday),
+];
 
 impl super::Validator {
     pub(super) fn alerts(&mut self, raw: raw::RawAlerts) -> AlertsConfig {
@@ -43,7 +55,27 @@ impl super::Validator {
             1..=1440,
             15,
         );
+        let weekly_report = match raw.weekly_report.as_deref() {
+            None => Some(jiff::civil::Weekday::Monday),
+            Some("off") => None,
+            Some(day) => {
+                match WEEKDAYS
+                    .iter()
+                    .find(|(name, _)| name.eq_ignore_ascii_case(day))
+                {
+                    Some((_, weekday)) => Some(*weekday),
+                    None => {
+                        self.problem(
+                        "alerts.weekly_report",
+                        format!("is {day:?}: expected a day of the week, such as \"monday\", or \"off\""),
+                    );
+                        None
+                    }
+                }
+            }
+        };
         AlertsConfig {
+            weekly_report,
             slack_webhook,
             email: raw.email,
             stalled_after: std::time::Duration::from_secs(minutes * 60),

@@ -38,6 +38,7 @@ pub struct RawAlerts {
     pub email: Option<String>,
     pub stalled_after_minutes: Option<u64>,
     pub send_head: Option<RawSendHead>,
+    pub weekly_report: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]

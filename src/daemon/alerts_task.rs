@@ -1,5 +1,6 @@
 //! The alerts task: raises a stall alert when intake or a sync has been failing too long,
-//! sends the audit head when it is due, and delivers every alert to the team.
+//! sends the audit head and the weekly report when each is due, and delivers every alert to
+//! the team.
 
 use std::time::Duration;
 
@@ -7,6 +8,7 @@ use tokio::sync::watch;
 
 use crate::alerts::{Delivery, Notifier, raise_stalls};
 use crate::config::SendHead;
+use crate::mail::compose::Templates;
 use crate::store::Store;
 use crate::upkeep::send_head_if_due;
 use crate::wake::OutboxWake;
@@ -20,6 +22,10 @@ pub(super) struct AlertsTask {
     pub notifier: Option<Notifier>,
     pub stalled_after: Duration,
     pub send_head: SendHead,
+    /// The day of the weekly report, and what it is written with.
+    pub weekly_report: Option<jiff::civil::Weekday>,
+    pub templates: Templates,
+    pub stale_after_days: u32,
     /// Alert mail goes out through the outbox.
     pub outbox: Option<OutboxWake>,
     pub shutdown: watch::Receiver<bool>,
@@ -40,6 +46,20 @@ pub(super) async fn run(mut task: AlertsTask) {
                 Ok(Some(head)) => tracing::info!(%head, "audit head sent to the team"),
                 Ok(None) => {}
                 Err(error) => tracing::error!(%error, "cannot send the audit head"),
+            }
+            if let Some(day) = task.weekly_report {
+                let now = jiff::Timestamp::now();
+                match crate::report::send_if_due(
+                    &mut task.store,
+                    day,
+                    &task.templates,
+                    task.stale_after_days,
+                    now,
+                ) {
+                    Ok(true) => tracing::info!("weekly report sent to the team"),
+                    Ok(false) => {}
+                    Err(error) => tracing::error!(%error, "cannot send the weekly report"),
+                }
             }
             match notifier.deliver(&mut task.store).await {
                 Ok(Delivery {

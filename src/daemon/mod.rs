@@ -284,6 +284,9 @@ fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         notifier: crate::alerts::Notifier::new(&config.alerts, webhook),
         stalled_after: config.alerts.stalled_after,
         send_head: config.alerts.send_head,
+        weekly_report: config.alerts.weekly_report,
+        templates: Templates::load(config.templates_dir.as_deref())?,
+        stale_after_days: config.review.stale_after_days,
         outbox: outbox.clone(),
         shutdown: shutdown.clone(),
     })));

@@ -25,8 +25,11 @@ pub const KINDS: [&str; 8] = [
     "alert",
 ];
 
+/// The weekly report's template: not a mail of its own, the text of an alert.
+pub const REPORT: &str = "report";
+
 /// The templates shipped with patdesk, used where the admin's folder has none.
-const BUILT_IN: [(&str, &str); 8] = [
+const BUILT_IN: [(&str, &str); 9] = [
     ("question", include_str!("../../templates/question.txt")),
     ("reminder", include_str!("../../templates/reminder.txt")),
     (
@@ -41,6 +44,7 @@ const BUILT_IN: [(&str, &str); 8] = [
         include_str!("../../templates/usage_notice.txt"),
     ),
     ("alert", include_str!("../../templates/alert.txt")),
+    (REPORT, include_str!("../../templates/report.txt")),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -133,6 +137,7 @@ impl Templates {
         for kind in KINDS {
             self.render(kind, &sample_context())?;
         }
+        self.render(REPORT, &sample_report())?;
         Ok(())
     }
 }
@@ -157,6 +162,25 @@ pub fn sample_context() -> serde_json::Value {
         "message": "No address for carol.",
         "last_used": "2026-09-01",
         "stale_in_days": 14,
+    })
+}
+
+/// A weekly report with a line of each kind, for `check-config`.
+pub fn sample_report() -> serde_json::Value {
+    let line = serde_json::json!({
+        "request": 42, "org": "acme-corp", "owner": "carol", "token_name": "ci-reader",
+        "state": "in_review", "date": "2026-12-01", "days": 3,
+    });
+    serde_json::json!({
+        "week_ending": "2026-12-07",
+        "waiting": [line],
+        "decisions": [{ "member": "alice", "approved": 3, "denied": 1, "revoked": 0 }],
+        "expiring_within_days": 14,
+        "expiring": [line],
+        "stale_after_days": 90,
+        "stale": [line],
+        "without_expiry": [line],
+        "audit_head": "118:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
     })
 }
 

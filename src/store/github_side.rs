@@ -57,10 +57,12 @@ pub enum AlertKind {
     /// The audit chain's head, sent to be kept off this host.
     AuditHead,
     BackupFailing,
+    /// The weekly report.
+    WeeklyReport,
 }
 
 impl AlertKind {
-    const ALL: [AlertKind; 17] = [
+    const ALL: [AlertKind; 18] = [
         AlertKind::CriticalRequest,
         AlertKind::NeedsContact,
         AlertKind::RequesterUnreachable,
@@ -78,6 +80,7 @@ impl AlertKind {
         AlertKind::SyncStalled,
         AlertKind::AuditHead,
         AlertKind::BackupFailing,
+        AlertKind::WeeklyReport,
     ];
 
     /// The name the alerts table, the audit log and `--json` know it by.
@@ -100,6 +103,7 @@ impl AlertKind {
             AlertKind::SyncStalled => "sync_stalled",
             AlertKind::AuditHead => "audit_head",
             AlertKind::BackupFailing => "backup_failing",
+            AlertKind::WeeklyReport => "weekly_report",
         }
     }
 

@@ -15,6 +15,7 @@ mod intake;
 mod messages;
 mod outbox;
 mod queue;
+mod report;
 mod requests;
 mod retention;
 mod schema;
@@ -41,6 +42,7 @@ pub use intake::{FolderEra, MailboxPosition};
 pub use messages::{Direction, MessageRecord, NewMessage, UnverifiedAnswer, content_hash};
 pub use outbox::{OutgoingMail, UnansweredQuestion};
 pub use queue::{OutboxRecord, PushRecord, Resend};
+pub use report::{MemberDecisions, ReportLine};
 pub use requests::{
     EventRecord, ExportRow, ListFilter, NewRequest, RequestRecord, RequestSummary, SortBy,
 };

@@ -222,12 +222,17 @@ pub const MIGRATIONS: &[&str] = &[
     // 12: an approved token's last use as GitHub reports it; since when patdesk has found it
     // stale (unused too long; cleared when it is used again); when its requester was told it
     // soon would be; and when the token approved elsewhere without an expiry, or beyond the
-    // policy's lifetime, was alerted for.
+    // policy's lifetime, was alerted for. And the weekly reports sent.
     r#"
     ALTER TABLE requests ADD COLUMN token_last_used_at TEXT;
     ALTER TABLE requests ADD COLUMN stale_since TEXT;
     ALTER TABLE requests ADD COLUMN lifetime_alerted_at TEXT;
     -- When the requester was told the token is about to count as stale.
     ALTER TABLE requests ADD COLUMN usage_notice_at TEXT;
+
+    -- The weekly reports sent to the team: one a week.
+    CREATE TABLE reports_sent (
+        sent_at TEXT PRIMARY KEY
+    ) STRICT;
     "#,
 ];
