@@ -107,7 +107,15 @@ struct Desk {
     calls: Vec<Value>,
     requests: u64,
     not_modified: u64,
+    /// "METHOD /route" → calls and 304s, for the benchmarks' counts by endpoint.
+    endpoints: std::collections::BTreeMap<String, EndpointCount>,
     next_token: u64,
+}
+
+#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+struct EndpointCount {
+    calls: u64,
+    not_modified: u64,
 }
 
 type Shared = Arc<Mutex<Desk>>;
@@ -157,6 +165,7 @@ async fn run() -> Result<(), String> {
         calls: Vec::new(),
         requests: 0,
         not_modified: 0,
+        endpoints: std::collections::BTreeMap::new(),
         next_token: 1,
     }));
     let app = Router::new()
@@ -190,6 +199,10 @@ async fn run() -> Result<(), String> {
         )
         .route("/users/{user}", get(user))
         .route("/graphql", post(graphql))
+        .route_layer(axum::middleware::from_fn_with_state(
+            desk.clone(),
+            count_call,
+        ))
         .route("/_standin/calls", get(calls))
         .route("/_standin/stats", get(stats))
         .route("/_standin/faults", post(set_faults))
@@ -369,16 +382,16 @@ fn per_page_and_page(query: &PageQuery) -> (usize, usize) {
     )
 }
 
-fn window(items: &[Value], query: &PageQuery) -> Window {
+fn window<'a>(items: impl ExactSizeIterator<Item = &'a Value>, query: &PageQuery) -> Window {
     let (per_page, page) = per_page_and_page(query);
+    let total = items.len();
     Window {
         items: items
-            .iter()
             .skip((page - 1) * per_page)
             .take(per_page)
             .cloned()
             .collect(),
-        total: items.len(),
+        total,
     }
 }
 
@@ -453,11 +466,14 @@ async fn list_pending(
     let Ok(mut desk) = desk.lock() else {
         return error(StatusCode::INTERNAL_SERVER_ERROR, "poisoned");
     };
+    // GitHub lists them newest first (`direction=desc`, its default); the scenario lists them
+    // in the order they were made. Newest first, a new request changes the first page, and
+    // with it every later one: a client holding the old pages learns of it at page 1.
     let items = desk
         .scenario
         .orgs
         .get(&org)
-        .map(|org| window(&org.pending, &query))
+        .map(|org| window(org.pending.iter().rev(), &query))
         .unwrap_or(Window {
             items: Vec::new(),
             total: 0,
@@ -487,7 +503,7 @@ async fn list_grants(
         .scenario
         .orgs
         .get(&org)
-        .map(|org| window(&org.grants, &query))
+        .map(|org| window(org.grants.iter(), &query))
         .unwrap_or(Window {
             items: Vec::new(),
             total: 0,
@@ -531,7 +547,7 @@ async fn request_repositories(
         .collect();
     page(
         &mut desk,
-        window(&items, &query),
+        window(items.iter(), &query),
         &query,
         &headers,
         &format!("/orgs/{org}/personal-access-token-requests/{id}/repositories"),
@@ -719,7 +735,7 @@ async fn outside_collaborators(
         .unwrap_or_default();
     page(
         &mut desk,
-        window(&items, &query),
+        window(items.iter(), &query),
         &query,
         &headers,
         &format!("/orgs/{org}/outside_collaborators"),
@@ -802,10 +818,33 @@ async fn calls(State(desk): State<Shared>) -> Response {
     }
 }
 
+/// Counts each API call by its route, and whether it was answered 304.
+async fn count_call(
+    State(desk): State<Shared>,
+    route: axum::extract::MatchedPath,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let endpoint = format!("{} {}", request.method(), route.as_str());
+    let response = next.run(request).await;
+    if let Ok(mut desk) = desk.lock() {
+        let count = desk.endpoints.entry(endpoint).or_default();
+        count.calls += 1;
+        if response.status() == StatusCode::NOT_MODIFIED {
+            count.not_modified += 1;
+        }
+    }
+    response
+}
+
 async fn stats(State(desk): State<Shared>) -> Response {
     match desk.lock() {
-        Ok(desk) => Json(json!({ "requests": desk.requests, "not_modified": desk.not_modified }))
-            .into_response(),
+        Ok(desk) => Json(json!({
+            "requests": desk.requests,
+            "not_modified": desk.not_modified,
+            "endpoints": desk.endpoints,
+        }))
+        .into_response(),
         Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "poisoned"),
     }
 }
