@@ -83,13 +83,7 @@ fn main() {
         desk.set_pending(&pending_now);
         let sent = Instant::now();
         send(&desk.address(), &digest);
-        wait_for(30, || {
-            runtime
-                .block_on(inbox("dave", &format!("SUBJECT \"{token}\"")))
-                .into_iter()
-                .next()
-        })
-        .expect("the question arrives");
+        question_arrives(&runtime, &token);
         delays.push(sent.elapsed());
     }
     let (p50, p99) = percentiles(&mut delays);
@@ -116,13 +110,7 @@ fn main() {
             &body,
         );
         assert_eq!(code, 202, "the delivery is taken");
-        wait_for(30, || {
-            runtime
-                .block_on(inbox("dave", &format!("SUBJECT \"{token}\"")))
-                .into_iter()
-                .next()
-        })
-        .expect("the question arrives");
+        question_arrives(&runtime, &token);
         delays.push(sent.elapsed());
     }
     let (p50, p99) = percentiles(&mut delays);
@@ -132,6 +120,17 @@ fn main() {
         p99.as_millis()
     );
     assert!(stop(&mut daemon).success());
+}
+
+/// Waits for the question about `token` in the requester's mailbox.
+fn question_arrives(runtime: &tokio::runtime::Runtime, token: &str) {
+    wait_for(30, || {
+        runtime
+            .block_on(inbox("dave", &format!("SUBJECT \"{token}\"")))
+            .into_iter()
+            .next()
+    })
+    .expect("the question arrives");
 }
 
 /// p50 and p99 (with 20 samples, the maximum).

@@ -250,20 +250,8 @@ impl Tx<'_> {
         expires_at: &str,
         days_left: i64,
     ) -> Result<bool, StoreError> {
-        let changed = self.tx.execute(
-            "UPDATE requests SET expiry_warned_at = ?2 WHERE id = ?1 AND expiry_warned_at IS NULL",
-            params![id, self.now],
-        )?;
-        if changed == 0 {
-            return Ok(false);
-        }
-        self.append_event(
-            "github",
-            Some(id),
-            "token_expiring",
-            &json!({ "expires_at": expires_at, "days_left": days_left }),
-        )?;
-        Ok(true)
+        let detail = json!({ "expires_at": expires_at, "days_left": days_left });
+        self.mark_once(id, "expiry_warned_at", "github", "token_expiring", &detail)
     }
 
     pub fn record_owner_email(

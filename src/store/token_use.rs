@@ -31,15 +31,7 @@ impl Tx<'_> {
 
     /// Marks the token stale, once until it is used again: whether this call did.
     pub fn record_stale(&self, id: i64, detail: &serde_json::Value) -> Result<bool, StoreError> {
-        let changed = self.tx.execute(
-            "UPDATE requests SET stale_since = ?2 WHERE id = ?1 AND stale_since IS NULL",
-            params![id, self.now],
-        )?;
-        if changed == 0 {
-            return Ok(false);
-        }
-        self.append_event("github", Some(id), "token_stale", detail)?;
-        Ok(true)
+        self.mark_once(id, "stale_since", "github", "token_stale", detail)
     }
 
     /// A stale token used again is no longer stale: whether it was.
@@ -63,20 +55,14 @@ impl Tx<'_> {
     /// Records that the requester is being told the token will soon count as stale, once
     /// until it is used again: whether this call did.
     pub fn record_usage_notice(&self, id: i64, stale_in_days: i64) -> Result<bool, StoreError> {
-        let changed = self.tx.execute(
-            "UPDATE requests SET usage_notice_at = ?2 WHERE id = ?1 AND usage_notice_at IS NULL",
-            params![id, self.now],
-        )?;
-        if changed == 0 {
-            return Ok(false);
-        }
-        self.append_event(
+        let detail = json!({ "stale_in_days": stale_in_days });
+        self.mark_once(
+            id,
+            "usage_notice_at",
             "system",
-            Some(id),
             "usage_notice_queued",
-            &json!({ "stale_in_days": stale_in_days }),
-        )?;
-        Ok(true)
+            &detail,
+        )
     }
 
     /// The token was used since its notice: the next lapse gets a notice of its own.
@@ -94,14 +80,33 @@ impl Tx<'_> {
         id: i64,
         detail: &serde_json::Value,
     ) -> Result<bool, StoreError> {
+        self.mark_once(
+            id,
+            "lifetime_alerted_at",
+            "github",
+            "token_lifetime_breach",
+            detail,
+        )
+    }
+
+    /// Sets the request's `column` to now unless it is set already, and records event `kind`
+    /// when it did: whether it did. `column` is one of this module's callers' own names.
+    pub(super) fn mark_once(
+        &self,
+        id: i64,
+        column: &'static str,
+        actor: &str,
+        kind: &str,
+        detail: &serde_json::Value,
+    ) -> Result<bool, StoreError> {
         let changed = self.tx.execute(
-            "UPDATE requests SET lifetime_alerted_at = ?2 WHERE id = ?1 AND lifetime_alerted_at IS NULL",
+            &format!("UPDATE requests SET {column} = ?2 WHERE id = ?1 AND {column} IS NULL"),
             params![id, self.now],
         )?;
         if changed == 0 {
             return Ok(false);
         }
-        self.append_event("github", Some(id), "token_lifetime_breach", detail)?;
+        self.append_event(actor, Some(id), kind, detail)?;
         Ok(true)
     }
 }

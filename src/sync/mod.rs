@@ -408,6 +408,16 @@ fn record_new(
     Ok(())
 }
 
+/// `The token "NAME" of OWNER (PAT-ID)`, as the alerts about a token begin.
+fn the_token(record: &RequestRecord) -> String {
+    format!(
+        "The token \"{}\" of {} (PAT-{})",
+        record.request.token_name.as_deref().unwrap_or("(unnamed)"),
+        record.request.owner_login,
+        record.id
+    )
+}
+
 /// Follows the token to its expiry: whether it has expired (the request is then closed).
 fn track_expiry(
     tx: &Tx<'_>,
@@ -419,7 +429,6 @@ fn track_expiry(
 ) -> Result<bool, StoreError> {
     let expires_at = grant.token.expires_at.or(record.request.token_expires_at);
     let expired = grant.token.expired == Some(true) || expires_at.is_some_and(|at| at <= now);
-    let name = record.request.token_name.as_deref().unwrap_or("(unnamed)");
     if expired {
         tx.record_github_state(
             record.id,
@@ -430,10 +439,7 @@ fn track_expiry(
         tx.raise_alert(
             AlertKind::TokenExpired,
             Some(record.id),
-            &format!(
-                "The token \"{name}\" of {} (PAT-{}) has expired",
-                record.request.owner_login, record.id
-            ),
+            &format!("{} has expired", the_token(record)),
         )?;
         report.expired += 1;
         return Ok(true);
@@ -448,10 +454,7 @@ fn track_expiry(
             tx.raise_alert(
                 AlertKind::TokenExpiring,
                 Some(record.id),
-                &format!(
-                    "The token \"{name}\" of {} (PAT-{}) expires in {days_left} day(s)",
-                    record.request.owner_login, record.id
-                ),
+                &format!("{} expires in {days_left} day(s)", the_token(record)),
             )?;
             report.expiring += 1;
         }

@@ -12,7 +12,7 @@ use crate::github::Grant;
 use crate::mail::{Outgoing, UsageNotice};
 use crate::store::{AlertKind, RequestRecord, StoreError, Tx, format_time};
 
-use super::{SyncOptions, SyncReport};
+use super::{SyncOptions, SyncReport, the_token};
 
 /// A token never used this long after its approval is stale too.
 const NEVER_USED_AFTER_DAYS: i64 = 7;
@@ -108,13 +108,13 @@ fn mark_stale(
         "stale_after_days": options.policy.stale_after_days,
     });
     if tx.record_stale(record.id, &detail)? {
-        let name = record.request.token_name.as_deref().unwrap_or("(unnamed)");
         tx.raise_alert(
             AlertKind::TokenStale,
             Some(record.id),
             &format!(
-                "The token \"{name}\" of {} (PAT-{}) {unused}: if it is no longer required, `patdesk revoke {} --reason no-longer-required`",
-                record.request.owner_login, record.id, record.id
+                "{} {unused}: if it is no longer required, `patdesk revoke {} --reason no-longer-required`",
+                the_token(record),
+                record.id
             ),
         )?;
         report.stale += 1;
@@ -160,13 +160,12 @@ pub(super) fn track_lifetime(
         "max_expiry_days": limit,
     });
     if tx.record_lifetime_breach(record.id, &detail)? {
-        let name = record.request.token_name.as_deref().unwrap_or("(unnamed)");
         tx.raise_alert(
             AlertKind::TokenLifetime,
             Some(record.id),
             &format!(
-                "The token \"{name}\" of {} (PAT-{}) was approved on GitHub, not through patdesk, and {breach}",
-                record.request.owner_login, record.id
+                "{} was approved on GitHub, not through patdesk, and {breach}",
+                the_token(record)
             ),
         )?;
         report.lifetime += 1;
