@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use common::desk::{Desk, DeskSetup, stop, wait_for};
+use common::desk::{Desk, DeskSetup, signal, stop, wait_for};
 use common::hookshot::{self, SECRET, deliver, free_port, post, signature, token_request_event};
 use common::mailserver::{TestFolder, inbox};
 use common::standin::pending;
@@ -108,6 +108,58 @@ fn a_signed_token_request_event_brings_the_question_at_once() {
 
     let status = status(&desk);
     assert_eq!(status["webhook"]["taken"], 1, "{status}");
+
+    // A reload (SIGHUP) listens again on the same address, with the config read anew.
+    signal(&daemon, "HUP");
+    wait_for(20, || {
+        desk.log()
+            .contains("config and templates reloaded")
+            .then_some(())
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "no reload
+{}",
+            desk.log()
+        )
+    });
+    let token = format!("webhook-reloaded-{}", std::process::id());
+    desk.set_pending(&[
+        pending(
+            7101,
+            "dave",
+            &format!("webhook-created-{}", std::process::id()),
+            None,
+        ),
+        pending(7102, "dave", &token, None),
+    ]);
+    let body = token_request_event("created", "acme-corp", 7102, &token);
+    let code = wait_for(10, || {
+        TcpStream::connect(("127.0.0.1", port)).ok().map(|_| {
+            deliver(
+                port,
+                "6f1c2a10-0000-4000-8000-000000000003",
+                "personal_access_token_request",
+                SECRET,
+                &body,
+            )
+        })
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "not listening after the reload
+{}",
+            desk.log()
+        )
+    });
+    assert_eq!(code, 202, "{}", desk.log());
+    wait_for(15, || desk.request_id(7102)).unwrap_or_else(|| {
+        panic!(
+            "the delivery after the reload did not sync
+{}",
+            desk.log()
+        )
+    });
     assert!(stop(&mut daemon).success(), "{}", desk.log());
 }
 
