@@ -9,7 +9,9 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
 use crate::mail::compose::{ComposeError, Templates};
-use crate::store::{AlertKind, MemberDecisions, ReportLine, Store, StoreError, format_time};
+use crate::store::{
+    AlertKind, MemberDecisions, OutsideCounts, ReportLine, Store, StoreError, format_time,
+};
 
 /// Tokens expiring this soon are listed.
 pub const EXPIRING_WITHIN_DAYS: i64 = 14;
@@ -36,6 +38,8 @@ pub struct WeeklyReport {
     pub stale_after_days: u32,
     pub stale: Vec<Line>,
     pub without_expiry: Vec<Line>,
+    /// The approved tokens no request of patdesk's accounts for.
+    pub outside: OutsideCounts,
     /// `SEQ:HASH`, or "empty".
     pub audit_head: String,
 }
@@ -99,6 +103,7 @@ pub fn weekly(
         stale_after_days,
         stale: lines(store.report_stale()?, &|_| 0),
         without_expiry: lines(store.report_without_expiry()?, &|_| 0),
+        outside: store.outside_token_counts()?,
         audit_head: store
             .chain_head()?
             .map_or_else(|| "empty".to_string(), |head| head.to_string()),

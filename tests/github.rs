@@ -821,8 +821,25 @@ fn stale_and_policy_breaking_tokens_are_alerted_for_once_each() {
     danas["token_last_used_at"] = json!(days_ago(1));
     let mut erins = grant_for(&requests[2], 900_003, "2028-11-21T10:00:00Z");
     erins["token_last_used_at"] = json!(days_ago(2));
+    // And two tokens no request of patdesk's accounts for (approved before it was installed):
+    // one never expiring and unused for 200 days, one in use and within the policy.
+    let mut old_bots = grant_for(
+        &pending(90, "old-bot", "legacy deployer", None),
+        910_001,
+        "2027-01-01T00:00:00Z",
+    );
+    old_bots["token_id"] = json!(990_001);
+    old_bots["token_expires_at"] = Value::Null;
+    old_bots["token_last_used_at"] = json!(days_ago(200));
+    let mut fine = grant_for(
+        &pending(91, "new-bot", "current deployer", None),
+        910_002,
+        &next_year,
+    );
+    fine["token_id"] = json!(990_002);
+    fine["token_last_used_at"] = json!(days_ago(1));
     let mut org = org_with(&[], "acme-corp");
-    org["grants"] = json!([carols, danas, erins]);
+    org["grants"] = json!([carols, danas, erins, old_bots, fine]);
     standin.replace_org("acme-corp", org.clone());
     for _ in 0..2 {
         assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
@@ -835,7 +852,27 @@ fn stale_and_policy_breaking_tokens_are_alerted_for_once_each() {
             .map(|alert| alert.message.clone())
             .collect()
     };
-    let stale = of_kind("token_stale");
+    let outside = |kind: &str| -> Vec<String> {
+        alerts
+            .iter()
+            .filter(|alert| alert.kind == kind && alert.request_id.is_none())
+            .map(|alert| alert.message.clone())
+            .collect()
+    };
+    for kind in ["token_stale", "token_lifetime"] {
+        let found = outside(kind);
+        assert_eq!(found.len(), 1, "{kind}, once: {found:?}");
+        assert!(
+            found[0].contains("1 token(s) of acme-corp approved without a request patdesk saw")
+                && found[0].contains("\"legacy deployer\" of old-bot (grant 910001)")
+                && !found[0].contains("current deployer"),
+            "{found:?}"
+        );
+    }
+    let stale: Vec<String> = of_kind("token_stale")
+        .into_iter()
+        .filter(|message| !message.contains("without a request"))
+        .collect();
     assert_eq!(stale.len(), 1, "once: {stale:?}");
     assert!(
         stale[0].contains("issue-reader carol") && stale[0].contains("not been used for 100 days"),
@@ -845,7 +882,10 @@ fn stale_and_policy_breaking_tokens_are_alerted_for_once_each() {
         stale[0].contains("--reason no-longer-required"),
         "{stale:?}"
     );
-    let lifetime = of_kind("token_lifetime");
+    let lifetime: Vec<String> = of_kind("token_lifetime")
+        .into_iter()
+        .filter(|message| !message.contains("without a request"))
+        .collect();
     assert_eq!(lifetime.len(), 2, "once each: {lifetime:?}");
     assert!(
         lifetime
@@ -928,6 +968,11 @@ fn stale_and_policy_breaking_tokens_are_alerted_for_once_each() {
     let payload: Value = serde_json::from_str(&notices[0].1).expect("JSON");
     assert_eq!(payload["stale_in_days"], 10, "{payload}");
     assert_eq!(listed("--stale"), Vec::<i64>::new(), "not stale yet");
+    let outside = desk.store().outside_token_counts().expect("counts");
+    assert_eq!(
+        outside.total, 0,
+        "tokens GitHub no longer lists are forgotten: {outside:?}"
+    );
 }
 
 #[test]

@@ -126,6 +126,7 @@ fn the_weekly_report_says_what_waits_what_was_decided_and_which_tokens_need_a_lo
         "Tokens expiring within 14 days (1):",
         &format!("  PAT-{later}  last used never  fay:"),
         &format!("  PAT-{forever}  gus: \"backup-bot\" (acme-corp)"),
+        "Tokens approved without a request patdesk saw: 0, of them 0 stale",
         &format!("Audit head: {head}"),
     ] {
         assert!(

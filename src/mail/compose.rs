@@ -180,6 +180,7 @@ pub fn sample_report() -> serde_json::Value {
         "stale_after_days": 90,
         "stale": [line],
         "without_expiry": [line],
+        "outside": { "total": 12, "stale": 3, "without_expiry": 1 },
         "audit_head": "118:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
     })
 }

@@ -14,6 +14,7 @@ mod health;
 mod intake;
 mod messages;
 mod outbox;
+mod outside_tokens;
 mod queue;
 mod report;
 mod requests;
@@ -41,6 +42,7 @@ pub use health::{Counts, Part, PartHealth};
 pub use intake::{FolderEra, MailboxPosition};
 pub use messages::{Direction, MessageRecord, NewMessage, UnverifiedAnswer, content_hash};
 pub use outbox::{OutgoingMail, UnansweredQuestion};
+pub use outside_tokens::{OutsideCounts, OutsideMark, OutsideToken};
 pub use queue::{OutboxRecord, PushRecord, Resend};
 pub use report::{MemberDecisions, ReportLine};
 pub use requests::{

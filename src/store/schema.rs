@@ -230,6 +230,23 @@ pub const MIGRATIONS: &[&str] = &[
     -- When the requester was told the token is about to count as stale.
     ALTER TABLE requests ADD COLUMN usage_notice_at TEXT;
 
+    -- The approved tokens whose request patdesk never saw (approved before it was installed,
+    -- or on GitHub's pages between two syncs): followed for their use and lifetime, and
+    -- forgotten once GitHub no longer lists them.
+    CREATE TABLE outside_tokens (
+        org                 TEXT    NOT NULL,
+        grant_id            INTEGER NOT NULL,
+        owner_login         TEXT    NOT NULL,
+        token_name          TEXT,
+        token_expires_at    TEXT,
+        token_last_used_at  TEXT,
+        access_granted_at   TEXT,
+        first_seen_at       TEXT    NOT NULL,
+        stale_alerted_at    TEXT,
+        lifetime_alerted_at TEXT,
+        PRIMARY KEY (org, grant_id)
+    ) STRICT;
+
     -- The weekly reports sent to the team: one a week.
     CREATE TABLE reports_sent (
         sent_at TEXT PRIMARY KEY

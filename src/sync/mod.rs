@@ -8,6 +8,7 @@
 //! only asks for a sync.
 
 mod addresses;
+mod outside;
 mod push;
 mod standing;
 mod triggers;
@@ -177,7 +178,8 @@ pub async fn sync_org(
     }
     let grants = client.grants(org).await?;
     let now = Timestamp::now();
-    let settled = store.write(|tx| settle(tx, &known, &still_pending, &grants, options, now))?;
+    let settled =
+        store.write(|tx| settle(tx, org, &known, &still_pending, &grants, options, now))?;
     report.add(&settled);
     Ok(report)
 }
@@ -286,9 +288,11 @@ fn record_pending(
 }
 
 /// Once every page is in: the open requests gone from GitHub's pending list (approved
-/// elsewhere, or withdrawn), and the approved tokens with their expiry.
+/// elsewhere, or withdrawn), the approved tokens with their expiry and use, and the tokens no
+/// request of patdesk's accounts for.
 fn settle(
     tx: &Tx<'_>,
+    org: &str,
     known: &HashMap<i64, RequestRecord>,
     still_pending: &HashSet<i64>,
     grants: &[Grant],
@@ -297,6 +301,11 @@ fn settle(
 ) -> Result<SyncReport, SyncError> {
     let mut report = SyncReport::default();
     let grant_of = |record: &RequestRecord| find_grant(grants, record);
+    // The grants a record of patdesk's accounts for; the others are outside tokens.
+    let matched: HashSet<i64> = known
+        .values()
+        .filter_map(|record| grant_of(record).map(|grant| grant.id))
+        .collect();
     for record in known.values() {
         if record.state.is_open() && !still_pending.contains(&record.github_request_id) {
             match grant_of(record) {
@@ -331,6 +340,7 @@ fn settle(
             }
         }
     }
+    outside::track_outside(tx, org, grants, &matched, options, now, &mut report)?;
     Ok(report)
 }
 

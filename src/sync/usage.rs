@@ -17,6 +17,41 @@ use super::{SyncOptions, SyncReport, the_token};
 /// A token never used this long after its approval is stale too.
 const NEVER_USED_AFTER_DAYS: i64 = 7;
 
+/// Since when a token is unused (its last use, or its approval), and when that makes it stale:
+/// `None` when neither is known.
+pub(super) fn unused_window(
+    last_used: Option<Timestamp>,
+    approved_at: Option<Timestamp>,
+    options: &SyncOptions,
+) -> Option<(Timestamp, Timestamp)> {
+    let days = |count: i64| SignedDuration::from_hours(count * 24);
+    match (last_used, approved_at) {
+        (Some(used), _) => Some((
+            used,
+            used + days(i64::from(options.policy.stale_after_days)),
+        )),
+        (None, Some(approved)) => Some((approved, approved + days(NEVER_USED_AFTER_DAYS))),
+        (None, None) => None,
+    }
+}
+
+/// What is wrong with a token's lifetime, if anything: it never expires, or it lives longer
+/// than `limit` days from its approval.
+pub(super) fn lifetime_breach(
+    expires_at: Option<Timestamp>,
+    granted_at: Timestamp,
+    limit: u32,
+) -> Option<String> {
+    match expires_at {
+        None => Some("never expires".to_string()),
+        Some(expires) => {
+            let days = expires.duration_since(granted_at).as_hours() / 24;
+            (days > i64::from(limit))
+                .then(|| format!("lives {days} days, beyond the policy's {limit}"))
+        }
+    }
+}
+
 /// Records the token's last use, and whether it is stale now, about to be (its requester is
 /// told once), or in use again.
 pub(super) fn track_use(
@@ -37,15 +72,8 @@ pub(super) fn track_use(
             .and_then(|at| at.parse::<Timestamp>().ok())
     });
     let days = |count: i64| SignedDuration::from_hours(count * 24);
-    // Unused since `start`, it counts as stale at `stale_at`.
-    let (start, stale_at) = match (last_used, approved_at) {
-        (Some(used), _) => (
-            used,
-            used + days(i64::from(options.policy.stale_after_days)),
-        ),
-        (None, Some(approved)) => (approved, approved + days(NEVER_USED_AFTER_DAYS)),
-        // Neither known: nothing to judge by.
-        (None, None) => return Ok(()),
+    let Some((start, stale_at)) = unused_window(last_used, approved_at, options) else {
+        return Ok(());
     };
     if now >= stale_at {
         mark_stale(tx, record, grant, options, now, last_used, report)?;
@@ -143,15 +171,7 @@ pub(super) fn track_lifetime(
         .access_granted_at
         .unwrap_or(record.request.requested_at);
     let limit = options.policy.max_expiry_days;
-    let breach = match expires_at {
-        None => Some("never expires".to_string()),
-        Some(expires) => {
-            let days = expires.duration_since(granted_at).as_hours() / 24;
-            (days > i64::from(limit))
-                .then(|| format!("lives {days} days, beyond the policy's {limit}"))
-        }
-    };
-    let Some(breach) = breach else {
+    let Some(breach) = lifetime_breach(expires_at, granted_at, limit) else {
         return Ok(());
     };
     let detail = json!({

@@ -1,0 +1,138 @@
+//! The approved tokens whose request patdesk never saw: approved before patdesk was installed,
+//! or on GitHub's pages between two syncs. GitHub's listing is their only record; patdesk
+//! keeps what it needs to alert once for each (unused too long, never expiring) and to count
+//! them in the weekly report, and forgets a token GitHub no longer lists.
+
+use std::collections::HashSet;
+
+use rusqlite::params;
+
+use super::{Store, StoreError, Tx};
+
+/// One such token, as GitHub lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutsideToken {
+    pub grant_id: i64,
+    pub owner_login: String,
+    pub token_name: Option<String>,
+    pub expires_at: Option<String>,
+    pub last_used_at: Option<String>,
+    pub granted_at: Option<String>,
+}
+
+/// What was found once per token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutsideMark {
+    Stale,
+    Lifetime,
+}
+
+impl OutsideMark {
+    fn column(self) -> &'static str {
+        match self {
+            OutsideMark::Stale => "stale_alerted_at",
+            OutsideMark::Lifetime => "lifetime_alerted_at",
+        }
+    }
+}
+
+/// How many there are, for the weekly report.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct OutsideCounts {
+    pub total: u64,
+    pub stale: u64,
+    pub without_expiry: u64,
+}
+
+impl Tx<'_> {
+    /// `tokens` are `org`'s outside tokens now: each recorded (its facts updated where they
+    /// changed), and the ones GitHub no longer lists forgotten.
+    pub fn record_outside_tokens(
+        &self,
+        org: &str,
+        tokens: &[OutsideToken],
+    ) -> Result<(), StoreError> {
+        let mut upsert = self.tx.prepare_cached(
+            "INSERT INTO outside_tokens (org, grant_id, owner_login, token_name, token_expires_at,
+                token_last_used_at, access_granted_at, first_seen_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (org, grant_id) DO UPDATE SET owner_login = excluded.owner_login,
+                token_name = excluded.token_name, token_expires_at = excluded.token_expires_at,
+                token_last_used_at = excluded.token_last_used_at
+             WHERE owner_login IS NOT excluded.owner_login OR token_name IS NOT excluded.token_name
+                OR token_expires_at IS NOT excluded.token_expires_at
+                OR token_last_used_at IS NOT excluded.token_last_used_at",
+        )?;
+        for token in tokens {
+            upsert.execute(params![
+                org,
+                token.grant_id,
+                token.owner_login,
+                token.token_name,
+                token.expires_at,
+                token.last_used_at,
+                token.granted_at,
+                self.now
+            ])?;
+        }
+        let listed: HashSet<i64> = tokens.iter().map(|token| token.grant_id).collect();
+        let known: Vec<i64> = self
+            .tx
+            .prepare_cached("SELECT grant_id FROM outside_tokens WHERE org = ?1")?
+            .query_map([org], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        for gone in known.into_iter().filter(|id| !listed.contains(id)) {
+            self.tx.execute(
+                "DELETE FROM outside_tokens WHERE org = ?1 AND grant_id = ?2",
+                params![org, gone],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Marks what was found of a token, once: whether this call did.
+    pub fn mark_outside_token(
+        &self,
+        org: &str,
+        grant_id: i64,
+        mark: OutsideMark,
+    ) -> Result<bool, StoreError> {
+        let column = mark.column();
+        let changed = self.tx.execute(
+            &format!(
+                "UPDATE outside_tokens SET {column} = ?3
+                 WHERE org = ?1 AND grant_id = ?2 AND {column} IS NULL"
+            ),
+            params![org, grant_id, self.now],
+        )?;
+        Ok(changed > 0)
+    }
+
+    /// A stale token used again: a later lapse is alerted for again.
+    pub fn clear_outside_stale(&self, org: &str, grant_id: i64) -> Result<(), StoreError> {
+        self.tx.execute(
+            "UPDATE outside_tokens SET stale_alerted_at = NULL
+             WHERE org = ?1 AND grant_id = ?2 AND stale_alerted_at IS NOT NULL",
+            params![org, grant_id],
+        )?;
+        Ok(())
+    }
+}
+
+impl Store {
+    pub fn outside_token_counts(&self) -> Result<OutsideCounts, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*), COUNT(stale_alerted_at), SUM(token_expires_at IS NULL)
+             FROM outside_tokens",
+            [],
+            |row| {
+                Ok(OutsideCounts {
+                    total: u64::try_from(row.get::<_, i64>(0)?).unwrap_or_default(),
+                    stale: u64::try_from(row.get::<_, i64>(1)?).unwrap_or_default(),
+                    without_expiry: u64::try_from(row.get::<_, Option<i64>>(2)?.unwrap_or(0))
+                        .unwrap_or_default(),
+                })
+            },
+        )?)
+    }
+}
