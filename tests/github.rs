@@ -911,6 +911,34 @@ fn stale_and_policy_breaking_tokens_are_alerted_for_once_each() {
     };
     assert_eq!(listed("--stale"), vec![1]);
     assert_eq!(listed("--no-expiry"), vec![2]);
+    // The tokens no request accounts for, listed on their own; the table of requests says so.
+    for flag in ["--stale", "--no-expiry"] {
+        let output = desk.patdesk_as("alice", &["list", "--outside", flag, "--json"]);
+        let rows: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+        let grants: Vec<i64> = rows
+            .as_array()
+            .expect("array")
+            .iter()
+            .map(|row| row["grant_id"].as_i64().expect("grant"))
+            .collect();
+        assert_eq!(grants, vec![910_001], "{flag}: {rows}");
+        let table = desk.patdesk_as("alice", &["list", flag]);
+        let table = String::from_utf8_lossy(&table.stdout);
+        assert!(
+            table.contains(&format!(
+                "and 1 token(s) no request accounts for: patdesk list --outside {flag}"
+            )),
+            "{table}"
+        );
+    }
+    let all = desk.patdesk_as("alice", &["list", "--outside"]);
+    let all = String::from_utf8_lossy(&all.stdout);
+    assert!(
+        all.contains("legacy deployer")
+            && all.contains("current deployer")
+            && all.contains("910001"),
+        "{all}"
+    );
     let record = desk.record_by_github_id(1);
     assert!(record.stale_since.is_some());
     assert!(record.token_last_used_at.is_some());

@@ -892,7 +892,7 @@ _patdesk() {
             return 0
             ;;
         patdesk__subcmd__list)
-            opts="-h --state --org --owner --risk --since --limit --offset --sort --reverse --utc --stale --no-expiry --config --json --break-glass --help"
+            opts="-h --state --org --owner --risk --since --limit --offset --sort --reverse --utc --stale --no-expiry --outside --config --json --break-glass --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

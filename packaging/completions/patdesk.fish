@@ -90,6 +90,7 @@ complete -c patdesk -n "__fish_patdesk_using_subcommand list" -l reverse -d 'The
 complete -c patdesk -n "__fish_patdesk_using_subcommand list" -l utc -d 'Exact times in UTC instead of "3 h ago"'
 complete -c patdesk -n "__fish_patdesk_using_subcommand list" -l stale -d 'Only approved tokens unused for review.stale_after_days (or never used a week after approval): candidates for `revoke --reason no-longer-required`'
 complete -c patdesk -n "__fish_patdesk_using_subcommand list" -l no-expiry -d 'Only approved tokens that never expire'
+complete -c patdesk -n "__fish_patdesk_using_subcommand list" -l outside -d 'The approved tokens no request accounts for instead (approved before patdesk, or on GitHub\'s pages between two syncs); with --stale and --no-expiry as above'
 complete -c patdesk -n "__fish_patdesk_using_subcommand list" -l json -d 'Print JSON instead of the readable form'
 complete -c patdesk -n "__fish_patdesk_using_subcommand list" -l break-glass -d 'root only, with the daemon stopped: open the database directly instead of asking the daemon; changes are recorded as break-glass:root'
 complete -c patdesk -n "__fish_patdesk_using_subcommand list" -s h -l help -d 'Print help'

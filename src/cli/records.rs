@@ -13,7 +13,9 @@ use crate::control::reads::RequestDetail;
 use crate::request::RequestState;
 use crate::review::Risk;
 use crate::shown;
-use crate::store::{ListFilter, MessageRecord, RequestRecord, RequestSummary, SortBy};
+use crate::store::{
+    ListFilter, MessageRecord, OutsideTokenRow, RequestRecord, RequestSummary, SortBy,
+};
 
 /// `12` or `PAT-12`, as the subject tag shows it.
 pub fn parse_request_id(text: &str) -> Result<i64, String> {
@@ -81,6 +83,10 @@ pub struct ListArgs {
     /// Only approved tokens that never expire
     #[arg(long)]
     no_expiry: bool,
+    /// The approved tokens no request accounts for instead (approved before patdesk, or on
+    /// GitHub's pages between two syncs); with --stale and --no-expiry as above
+    #[arg(long, conflicts_with_all = ["state", "org", "owner", "risk", "since", "limit", "offset", "reverse"])]
+    outside: bool,
 }
 
 /// The states by their names, listed in `--help` (the domain type carries no CLI derives).
@@ -142,6 +148,9 @@ pub(super) fn or_dash(value: Option<&str>) -> String {
 }
 
 pub fn list(context: &Context, args: &ListArgs) -> Result<(), Failure> {
+    if args.outside {
+        return list_outside(context, args);
+    }
     let filter = ListFilter {
         state: args.state,
         org: args.org.clone(),
@@ -181,6 +190,69 @@ pub fn list(context: &Context, args: &ListArgs) -> Result<(), Failure> {
         out!("no requests match");
     } else {
         say(&table.render());
+    }
+    if args.stale || args.no_expiry {
+        // Tokens without a request are the team's too: say where they are.
+        let outside: Vec<OutsideTokenRow> = context.ask_for(Request::OutsideTokens {
+            stale: args.stale,
+            no_expiry: args.no_expiry,
+        })?;
+        if !outside.is_empty() {
+            let flags = [(args.stale, " --stale"), (args.no_expiry, " --no-expiry")]
+                .iter()
+                .filter(|(set, _)| *set)
+                .map(|(_, flag)| *flag)
+                .collect::<String>();
+            out!(
+                "and {} token(s) no request accounts for: patdesk list --outside{flags}",
+                outside.len()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `list --outside`: the approved tokens no request accounts for, revoked on GitHub's page.
+fn list_outside(context: &Context, args: &ListArgs) -> Result<(), Failure> {
+    let tokens: Vec<OutsideTokenRow> = context.ask_for(Request::OutsideTokens {
+        stale: args.stale,
+        no_expiry: args.no_expiry,
+    })?;
+    if context.json {
+        return print_json(&tokens);
+    }
+    let mut table = Table::new(&[
+        "ORG",
+        "GRANT",
+        "TOKEN",
+        "OWNER",
+        "EXPIRES",
+        "LAST USED",
+        "STALE",
+    ]);
+    let now = Timestamp::now();
+    let when = |at: &Option<String>, none: &str| match at {
+        Some(at) => super::when::shown(at, args.utc, now),
+        None => none.to_string(),
+    };
+    for token in &tokens {
+        table.row(vec![
+            token.org.clone(),
+            token.grant_id.to_string(),
+            or_dash(token.token_name.as_deref()),
+            token.owner_login.clone(),
+            when(&token.token_expires_at, "never"),
+            when(&token.token_last_used_at, "never"),
+            if token.stale { "yes" } else { "-" }.to_string(),
+        ]);
+    }
+    if table.is_empty() {
+        out!("no tokens without a request match");
+    } else {
+        say(&table.render());
+        out!(
+            "revoke them on GitHub: https://github.com/organizations/ORG/settings/personal-access-tokens/active"
+        );
     }
     Ok(())
 }

@@ -67,6 +67,11 @@ pub enum Request {
         filter: crate::store::ListFilter,
         full: bool,
     },
+    /// The approved tokens no request accounts for.
+    OutsideTokens {
+        stale: bool,
+        no_expiry: bool,
+    },
     Show {
         id: i64,
     },
@@ -99,6 +104,7 @@ impl Request {
             | Request::Resend { .. }
             | Request::Sync { .. } => true,
             Request::List { .. }
+            | Request::OutsideTokens { .. }
             | Request::Show { .. }
             | Request::Export
             | Request::Triage

@@ -347,6 +347,9 @@ fn answer_from_store(
             filter,
             full: false,
         } => reply(store.list_summaries(&filter)),
+        Request::OutsideTokens { stale, no_expiry } => {
+            reply(store.outside_tokens(stale, no_expiry))
+        }
         Request::Show { id } => reply(reads::request_detail(store, id)),
         Request::Export => reply(store.export()),
         Request::Triage => reply(store.triage()),

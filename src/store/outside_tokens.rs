@@ -20,6 +20,21 @@ pub struct OutsideToken {
     pub granted_at: Option<String>,
 }
 
+/// One such token, as `patdesk list --outside` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OutsideTokenRow {
+    pub org: String,
+    pub grant_id: i64,
+    pub owner_login: String,
+    pub token_name: Option<String>,
+    pub token_expires_at: Option<String>,
+    pub token_last_used_at: Option<String>,
+    pub access_granted_at: Option<String>,
+    pub first_seen_at: String,
+    /// Unused too long (alerted for, until used again).
+    pub stale: bool,
+}
+
 /// What was found once per token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutsideMark {
@@ -120,6 +135,41 @@ impl Tx<'_> {
 }
 
 impl Store {
+    /// The outside tokens, by org and grant; only the stale ones, only those without expiry.
+    pub fn outside_tokens(
+        &self,
+        stale: bool,
+        no_expiry: bool,
+    ) -> Result<Vec<OutsideTokenRow>, StoreError> {
+        let mut conditions = vec!["1"];
+        if stale {
+            conditions.push("stale_alerted_at IS NOT NULL");
+        }
+        if no_expiry {
+            conditions.push("token_expires_at IS NULL");
+        }
+        let mut statement = self.conn.prepare(&format!(
+            "SELECT org, grant_id, owner_login, token_name, token_expires_at, token_last_used_at,
+                access_granted_at, first_seen_at, stale_alerted_at IS NOT NULL
+             FROM outside_tokens WHERE {} ORDER BY org, grant_id",
+            conditions.join(" AND ")
+        ))?;
+        let rows = statement.query_map([], |row| {
+            Ok(OutsideTokenRow {
+                org: row.get(0)?,
+                grant_id: row.get(1)?,
+                owner_login: row.get(2)?,
+                token_name: row.get(3)?,
+                token_expires_at: row.get(4)?,
+                token_last_used_at: row.get(5)?,
+                access_granted_at: row.get(6)?,
+                first_seen_at: row.get(7)?,
+                stale: row.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     pub fn outside_token_counts(&self) -> Result<OutsideCounts, StoreError> {
         Ok(self.conn.query_row(
             "SELECT COUNT(*), COUNT(stale_alerted_at), SUM(token_expires_at IS NULL)
