@@ -2,7 +2,7 @@
 //! and the refusals counted by why, for `patdesk status`. Deliveries are triggers, not
 //! records: what they start (a sync) writes its own events.
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
 use super::{Store, StoreError, Tx};
@@ -152,18 +152,5 @@ impl Store {
             last_taken_at,
             refused,
         })
-    }
-
-    /// Whether delivery `id` was taken (for tests and `status`).
-    pub fn webhook_delivery_taken(&self, id: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT 1 FROM webhook_deliveries WHERE delivery_id = ?1",
-                [id],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some())
     }
 }
