@@ -176,6 +176,8 @@ fn prepare(config: &Config) -> anyhow::Result<Prepared> {
             problems: vec![problem],
         })
     };
+    // Read once: the outbox writes its mail with them, the alerts task the weekly report.
+    let templates = Templates::load(config.templates_dir.as_deref())?;
     let (shutdown_tx, shutdown) = watch::channel(false);
     let (trigger, triggers) = SyncTrigger::channel();
     let (sync_requests, sync_requests_rx) = mpsc::unbounded_channel::<SyncNow>();
@@ -251,12 +253,11 @@ fn prepare(config: &Config) -> anyhow::Result<Prepared> {
             .as_ref()
             .map(|login| credential(&login.sign_in))
             .transpose()?;
-        let templates = Templates::load(config.templates_dir.as_deref())?;
         let reply_to = match &config.mailbox {
             Some(mailbox) => mailbox.address.clone(),
             None => smtp.from.clone(),
         };
-        let mut sender = Sender::new(smtp, login, read(signing_key)?, templates, &reply_to)?
+        let mut sender = Sender::new(smtp, login, read(signing_key)?, templates.clone(), &reply_to)?
             .with_limits(config.send_limits);
         if let Some(mailbox) = &config.mailbox {
             sender = sender.with_mailbox(MailboxAccess::new(
@@ -285,7 +286,7 @@ fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         stalled_after: config.alerts.stalled_after,
         send_head: config.alerts.send_head,
         weekly_report: config.alerts.weekly_report,
-        templates: Templates::load(config.templates_dir.as_deref())?,
+        templates,
         stale_after_days: config.review.stale_after_days,
         outbox: outbox.clone(),
         shutdown: shutdown.clone(),

@@ -61,6 +61,7 @@ pub enum ComposeError {
     Build(String),
 }
 
+#[derive(Clone)]
 pub struct Templates {
     env: Environment<'static>,
 }
