@@ -951,9 +951,19 @@ fn stale_and_policy_breaking_tokens_are_alerted_for_once_each() {
 
     // Used again: no longer stale, recorded; a later lapse would alert again.
     org["grants"][0]["token_last_used_at"] = json!(days_ago(0));
+    assert_eq!(
+        org["grants"][3]["id"], 910_001,
+        "the outside token, used again too"
+    );
+    org["grants"][3]["token_last_used_at"] = json!(days_ago(0));
     standin.replace_org("acme-corp", org);
     assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
     assert_eq!(listed("--stale"), Vec::<i64>::new());
+    assert_eq!(
+        desk.store().outside_token_counts().expect("counts").stale,
+        0,
+        "an outside token used again is no longer stale"
+    );
     let record = desk.record_by_github_id(1);
     assert_eq!(record.stale_since, None);
     let events = desk.store().events_for(record.id).expect("events");

@@ -257,8 +257,14 @@ fn prepare(config: &Config) -> anyhow::Result<Prepared> {
             Some(mailbox) => mailbox.address.clone(),
             None => smtp.from.clone(),
         };
-        let mut sender = Sender::new(smtp, login, read(signing_key)?, templates.clone(), &reply_to)?
-            .with_limits(config.send_limits);
+        let mut sender = Sender::new(
+            smtp,
+            login,
+            read(signing_key)?,
+            templates.clone(),
+            &reply_to,
+        )?
+        .with_limits(config.send_limits);
         if let Some(mailbox) = &config.mailbox {
             sender = sender.with_mailbox(MailboxAccess::new(
                 mailbox.clone(),

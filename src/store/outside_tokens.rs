@@ -61,7 +61,8 @@ pub struct OutsideCounts {
 
 impl Tx<'_> {
     /// `tokens` are `org`'s outside tokens now: each recorded (its facts updated where they
-    /// changed), and the ones GitHub no longer lists forgotten.
+    /// changed; a token used since is no longer stale), and the ones GitHub no longer lists
+    /// forgotten.
     pub fn record_outside_tokens(
         &self,
         org: &str,
@@ -73,7 +74,11 @@ impl Tx<'_> {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
              ON CONFLICT (org, grant_id) DO UPDATE SET owner_login = excluded.owner_login,
                 token_name = excluded.token_name, token_expires_at = excluded.token_expires_at,
-                token_last_used_at = excluded.token_last_used_at
+                token_last_used_at = excluded.token_last_used_at,
+                -- Used since: no longer stale; a later lapse is alerted for again.
+                stale_alerted_at = CASE
+                    WHEN token_last_used_at IS excluded.token_last_used_at THEN stale_alerted_at
+                END
              WHERE owner_login IS NOT excluded.owner_login OR token_name IS NOT excluded.token_name
                 OR token_expires_at IS NOT excluded.token_expires_at
                 OR token_last_used_at IS NOT excluded.token_last_used_at",
@@ -121,16 +126,6 @@ impl Tx<'_> {
             params![org, grant_id, self.now],
         )?;
         Ok(changed > 0)
-    }
-
-    /// A stale token used again: a later lapse is alerted for again.
-    pub fn clear_outside_stale(&self, org: &str, grant_id: i64) -> Result<(), StoreError> {
-        self.tx.execute(
-            "UPDATE outside_tokens SET stale_alerted_at = NULL
-             WHERE org = ?1 AND grant_id = ?2 AND stale_alerted_at IS NOT NULL",
-            params![org, grant_id],
-        )?;
-        Ok(())
     }
 }
 

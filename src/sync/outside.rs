@@ -52,15 +52,14 @@ pub(super) fn track_outside(
             unused_window(last_used, grant.access_granted_at, options),
             Some((_, stale_at)) if now >= stale_at
         );
-        // Stale: alerted for once, until it is used again.
+        // Stale: alerted for once, until it is used again (which `record_outside_tokens`
+        // notices by its new last use).
         if stale_now && tx.mark_outside_token(org, grant.id, OutsideMark::Stale)? {
             let since = last_used.map_or_else(
                 || "never used".to_string(),
                 |used| format!("last used {}", used.strftime("%Y-%m-%d")),
             );
             stale.push(format!("{} ({since})", named(grant)));
-        } else if !stale_now && last_used.is_some() {
-            tx.clear_outside_stale(org, grant.id)?;
         }
         let Some(granted_at) = grant.access_granted_at else {
             continue;
