@@ -21,7 +21,6 @@ use common::standin::{APP_ID, Standin, keys_dir, pending, repositories_for};
 use serde_json::json;
 
 const SYSTEMD: &str = "/lib/systemd/systemd";
-const README_BLOCK: &str = "<!-- block: install";
 
 /// Run as PID 1 of the new namespaces: the machine's root as the lower layer of an overlay
 /// whose changes live in a tmpfs (gone with the namespace), the kernel's filesystems inside it,
@@ -179,20 +178,16 @@ fn proc_status(pid: u32, field: &str) -> String {
         .unwrap_or_default()
 }
 
-/// The README's install block: the lines of the fenced block after its marker.
+/// The README's install block, as `scripts/readme-block` prints it (`scripts/test` runs the
+/// build block the same way).
 fn readme_install_block() -> String {
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-        .expect("README.md");
-    let after = readme
-        .split_once(README_BLOCK)
-        .unwrap_or_else(|| panic!("README.md has no {README_BLOCK} marker"))
-        .1;
-    let block = after
-        .split_once("```sh\n")
-        .and_then(|(_, rest)| rest.split_once("\n```"))
-        .expect("a ```sh block after the marker")
-        .0;
-    block.to_string()
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/readme-block");
+    let output = Command::new(&script)
+        .arg("install")
+        .output()
+        .expect("scripts/readme-block runs");
+    assert!(output.status.success(), "{}", text(&output));
+    String::from_utf8(output.stdout).expect("UTF-8")
 }
 
 /// `text` with `placeholder` replaced, which must be there: a README that changed its
