@@ -78,6 +78,11 @@ pub fn post(port: u16, headers: &[(&str, &str)], body: &[u8]) -> u16 {
     let _ = stream
         .write_all(request.as_bytes())
         .and_then(|()| stream.write_all(body));
+    status_code(&mut stream)
+}
+
+/// The status code of the answer on `stream`, read to its end.
+pub fn status_code(stream: &mut TcpStream) -> u16 {
     let mut answer = Vec::new();
     let _ = stream.read_to_end(&mut answer);
     let answer = String::from_utf8_lossy(&answer);
