@@ -16,7 +16,9 @@ use crate::lifecycle::{Action, Member, PushAction, Refusal, RevokeReason, transi
 use crate::mail::{DecisionMail, Outgoing, is_address};
 use crate::request::RequestState;
 use crate::review::{ReviewPolicy, Risk};
-use crate::store::{AlertKind, NewRequest, RequestRecord, Resend, Store, StoreError, Tx};
+use crate::store::{
+    AlertKind, NewRequest, PushTarget, RequestRecord, Resend, Store, StoreError, Tx,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DecideError {
@@ -114,7 +116,7 @@ fn push(
     reason: Option<&str>,
 ) -> Result<Option<i64>, StoreError> {
     let key = format!("pat-{}:{}", record.id, action.as_str());
-    tx.enqueue_push(record.id, action, reason, &key)
+    tx.enqueue_push(&PushTarget::Request(record.id), action, reason, &key)
 }
 
 fn decided(record: &RequestRecord, state: RequestState, member: &Member) -> Decided {
@@ -223,6 +225,69 @@ pub fn revoke(
             Vec::new(),
         )?;
         Ok(done)
+    })
+}
+
+/// What revoking an outside token queued, for the engineer who asked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct RevokedOutside {
+    pub org: String,
+    pub grant_id: i64,
+    pub owner_login: String,
+    pub token_name: Option<String>,
+    pub by: String,
+    /// The GitHub call queued.
+    pub github_push: i64,
+}
+
+/// Revokes an approved token no request accounts for (`patdesk list --outside`), by its
+/// grant. There is no record to move: the revocation is its own audit event, and the token
+/// leaves the list once GitHub no longer lists it. No mail goes out: patdesk has no address
+/// for the owner of a token it never saw requested.
+pub fn revoke_outside(
+    store: &mut Store,
+    member: &Member,
+    org: &str,
+    grant_id: i64,
+    reason: RevokeReason,
+    note: Option<&str>,
+) -> Result<RevokedOutside, DecideError> {
+    let note = optional(note);
+    let reason = reason.as_str();
+    store.write_for(member, |tx| {
+        let token = tx.outside_token(org, grant_id)?;
+        let target = PushTarget::OutsideGrant {
+            org: org.to_string(),
+            grant_id,
+        };
+        if let Some(state) = tx.grant_revocation_standing(org, grant_id)? {
+            return Err(Refusal(format!(
+                "{target} is already being revoked (its revocation is {state}): \
+                 `patdesk list --outside` shows how far it has come"
+            ))
+            .into());
+        }
+        let asked = tx.append_event(
+            &member.login,
+            None,
+            "outside_token_revoked",
+            &json!({ "org": org, "grant_id": grant_id, "owner_login": token.owner_login,
+                     "token_name": token.token_name, "reason": reason, "note": note }),
+        )?;
+        // A failed revocation may be asked for again: each asking is its own push, keyed by
+        // its event.
+        let key = format!("grant-{org}-{grant_id}:revoke@{}", asked.seq);
+        let github_push = tx
+            .enqueue_push(&target, PushAction::Revoke, Some(reason), &key)?
+            .ok_or_else(|| StoreError::Corrupt(format!("push {key} exists already")))?;
+        Ok(RevokedOutside {
+            org: org.to_string(),
+            grant_id,
+            owner_login: token.owner_login,
+            token_name: token.token_name,
+            by: member.login.clone(),
+            github_push,
+        })
     })
 }
 

@@ -864,7 +864,7 @@ fn stale_and_policy_breaking_tokens_are_alerted_for_once_each() {
         assert_eq!(found.len(), 1, "{kind}, once: {found:?}");
         assert!(
             found[0].contains("1 token(s) of acme-corp approved without a request patdesk saw")
-                && found[0].contains("\"legacy deployer\" of old-bot (grant 910001)")
+                && found[0].contains("\"legacy deployer\" of old-bot (grant acme-corp:910001)")
                 && !found[0].contains("current deployer"),
             "{found:?}"
         );
@@ -1288,6 +1288,313 @@ fn a_next_page_on_another_host_is_not_followed() {
 
 /// A push is carried only when the audit log backs it with a member's decision: a row
 /// inserted by hand, and a decision by someone no longer in the team, never reach GitHub.
+/// An org with no pending request and two tokens no request accounts for: old-bot's
+/// (grant 910001) and new-bot's (grant 910002).
+fn org_with_outside_tokens() -> Value {
+    let next_year =
+        (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(300 * 24)).to_string();
+    let mut old_bots = grant_for(
+        &pending(90, "old-bot", "legacy deployer", None),
+        910_001,
+        &next_year,
+    );
+    old_bots["token_id"] = json!(990_001);
+    let mut new_bots = grant_for(
+        &pending(91, "new-bot", "current deployer", None),
+        910_002,
+        &next_year,
+    );
+    new_bots["token_id"] = json!(990_002);
+    let mut org = org_with(&[], "acme-corp");
+    org["grants"] = json!([old_bots, new_bots]);
+    org
+}
+
+/// The outside tokens' grants `list --outside --json` shows, with how far their revocation
+/// has come.
+fn outside_listed(desk: &Desk) -> Vec<(i64, Option<String>)> {
+    let output = desk.patdesk_as("alice", &["list", "--outside", "--json"]);
+    let rows: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    rows.as_array()
+        .expect("array")
+        .iter()
+        .map(|row| {
+            (
+                row["grant_id"].as_i64().expect("grant"),
+                row["revocation"].as_str().map(str::to_string),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn an_outside_token_is_revoked_by_its_grant_once_and_leaves_the_list() {
+    let standin = Standin::start(&[("acme-corp", 11, org_with_outside_tokens())], json!({}));
+    let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
+    assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
+    assert_eq!(
+        outside_listed(&desk),
+        vec![(910_001, None), (910_002, None)]
+    );
+    let table = desk.patdesk_as("alice", &["list", "--outside"]);
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.contains("REVOCATION") && table.contains("patdesk revoke --grant ORG:GRANT"),
+        "{table}"
+    );
+
+    let revoke = |grant: &str| {
+        desk.patdesk_as(
+            "alice",
+            &[
+                "revoke",
+                "--grant",
+                grant,
+                "--reason",
+                "no-longer-required",
+                "--note",
+                "the old deployer is gone",
+            ],
+        )
+    };
+    let output = revoke("acme-corp:910001");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains(
+            "\"legacy deployer\" of old-bot (acme-corp:910001) is to be revoked (by alice)"
+        ),
+        "{stdout}"
+    );
+    // Asked twice, revoked once; an unknown grant and a malformed one are clear errors.
+    let again = revoke("acme-corp:910001");
+    assert_eq!(again.status.code(), Some(5), "refused");
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("already being revoked"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let unknown = revoke("acme-corp:4711");
+    assert_eq!(unknown.status.code(), Some(4), "not found");
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("patdesk list --outside"),
+        "{}",
+        String::from_utf8_lossy(&unknown.stderr)
+    );
+    for malformed in ["910001", "acme-corp:", ":910001", "acme-corp:x"] {
+        assert_eq!(revoke(malformed).status.code(), Some(2), "{malformed}");
+    }
+    let both = desk.patdesk_as(
+        "alice",
+        &[
+            "revoke",
+            "3",
+            "--grant",
+            "acme-corp:910001",
+            "--reason",
+            "expired",
+        ],
+    );
+    assert_eq!(both.status.code(), Some(2), "an ID and a grant");
+    let listed = outside_listed(&desk);
+    assert!(
+        matches!(listed[0].1.as_deref(), Some("queued" | "done")) && listed[1].1.is_none(),
+        "{listed:?}"
+    );
+
+    // Carried by the daemon's next round; the sync after finds the token gone.
+    for _ in 0..2 {
+        assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
+    }
+    let revocations: Vec<Value> = standin
+        .calls()
+        .into_iter()
+        .filter(|call| call["action"] == "revoke")
+        .collect();
+    assert_eq!(revocations.len(), 1, "{revocations:?}");
+    assert_eq!(
+        (
+            revocations[0]["org"].as_str(),
+            revocations[0]["id"].as_i64()
+        ),
+        (Some("acme-corp"), Some(910_001))
+    );
+    assert_eq!(outside_listed(&desk), vec![(910_002, None)]);
+
+    // The trail: alice's revocation with her account, the push it queued and its outcome.
+    let store = desk.store();
+    let events = store.events_after(0, 1000).expect("events");
+    let revoked: Vec<_> = events
+        .iter()
+        .filter(|event| event.kind == "outside_token_revoked")
+        .collect();
+    assert_eq!(revoked.len(), 1, "{revoked:?}");
+    let detail = &revoked[0].detail;
+    assert_eq!(revoked[0].actor, "alice");
+    assert_eq!(revoked[0].request_id, None);
+    assert_eq!(
+        (
+            detail["org"].as_str(),
+            detail["grant_id"].as_i64(),
+            detail["owner_login"].as_str(),
+            detail["reason"].as_str(),
+            detail["note"].as_str(),
+            detail["member"]["os_user"].as_str(),
+        ),
+        (
+            Some("acme-corp"),
+            Some(910_001),
+            Some("old-bot"),
+            Some("no-longer-required"),
+            Some("the old deployer is gone"),
+            Some(common::control::os_user_of("alice")),
+        ),
+        "{detail}"
+    );
+    let pushed: Vec<&str> = events
+        .iter()
+        .filter(|event| {
+            event.detail["grant_id"] == 910_001 && event.kind.starts_with("github_push")
+        })
+        .map(|event| event.kind.as_str())
+        .collect();
+    assert_eq!(pushed, vec!["github_push_queued", "github_push_done"]);
+    let verify = desk.patdesk(&["audit", "verify"]);
+    assert_eq!(
+        verify.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+}
+
+#[test]
+fn an_outside_revocation_that_fails_may_be_asked_again_and_one_retargeted_is_refused() {
+    let standin = Standin::start(&[("acme-corp", 11, org_with_outside_tokens())], json!({}));
+    let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
+    assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
+    let alice = patdesk::lifecycle::Member {
+        login: "alice".to_string(),
+        os_user: "pd-alice".to_string(),
+        uid: 4241,
+        authenticated_by: patdesk::lifecycle::Authentication::PeerCredentials,
+    };
+    let reason = patdesk::lifecycle::RevokeReason::NoLongerRequired;
+    let mut store = desk.store();
+    let client = desk.client();
+    let team = desk.config().team;
+    let push = |store: &mut Store| {
+        runtime()
+            .block_on(push_decisions(&client, store, &team))
+            .expect("push")
+    };
+
+    // GitHub dropped old-bot's grant since the last sync: the revocation fails, is alerted,
+    // and may be asked for again.
+    let mut org = org_with_outside_tokens();
+    org["grants"].as_array_mut().expect("grants").remove(0);
+    standin.replace_org("acme-corp", org);
+    let first =
+        patdesk::decide::revoke_outside(&mut store, &alice, "acme-corp", 910_001, reason, None)
+            .expect("revoke");
+    let report = push(&mut store);
+    assert_eq!(report.failed, 1, "{report}");
+    let failed: Vec<String> = store
+        .alerts()
+        .expect("alerts")
+        .into_iter()
+        .filter(|alert| alert.kind == "github_push_failed")
+        .map(|alert| alert.message)
+        .collect();
+    assert!(
+        failed.len() == 1
+            && failed[0].contains("the outside token acme-corp:910001")
+            && failed[0].contains("no such grant"),
+        "{failed:?}"
+    );
+    let rows = store.outside_tokens(false, false).expect("rows");
+    assert_eq!(rows[0].revocation.as_deref(), Some("failed"));
+    let second =
+        patdesk::decide::revoke_outside(&mut store, &alice, "acme-corp", 910_001, reason, None)
+            .expect("asked again after a failure");
+    assert_ne!(first.github_push, second.github_push);
+
+    // Someone with write access to the file points alice's revocation at new-bot's token: the
+    // audit log backs a revocation of 910001, not of 910002, so it is never sent.
+    store
+        .connection()
+        .execute(
+            "UPDATE github_pushes SET grant_id = 910002 WHERE id = ?1",
+            [second.github_push],
+        )
+        .expect("retarget");
+    let report = push(&mut store);
+    assert_eq!((report.done, report.refused), (0, 1), "{report}");
+    assert!(
+        standin
+            .calls()
+            .iter()
+            .all(|call| call["action"] != "revoke"),
+        "{:?}",
+        standin.calls()
+    );
+    assert!(
+        store
+            .alerts()
+            .expect("alerts")
+            .iter()
+            .any(|alert| alert.kind == "github_push_refused"
+                && alert.message.contains("acme-corp:910002")),
+        "refused and alerted"
+    );
+    let audit = store.audit(None).expect("audit");
+    assert!(
+        audit
+            .mismatches
+            .iter()
+            .any(|m| m.push == Some(second.github_push) && m.problem.contains("queued by no event")),
+        "{:?}",
+        audit.mismatches
+    );
+
+    // A crash after GitHub took a revocation but before patdesk recorded it: the retry finds
+    // the grant gone from GitHub's listing and sends nothing.
+    let third =
+        patdesk::decide::revoke_outside(&mut store, &alice, "acme-corp", 910_001, reason, None)
+            .expect("asked again after a refusal");
+    store
+        .connection()
+        .execute(
+            "UPDATE github_pushes SET attempts = 1 WHERE id = ?1",
+            [third.github_push],
+        )
+        .expect("an attempt made before the crash");
+    let report = push(&mut store);
+    assert_eq!(report.done, 1, "{report}");
+    assert!(
+        standin
+            .calls()
+            .iter()
+            .all(|call| call["action"] != "revoke")
+    );
+    let done = store.events_after(0, 1000).expect("events");
+    let done = done.last().expect("an event");
+    assert_eq!(
+        (done.kind.as_str(), done.detail["grant_id"].as_i64()),
+        ("github_push_done", Some(910_001))
+    );
+    assert!(
+        done.detail["note"]
+            .as_str()
+            .is_some_and(|note| note.contains("already"))
+    );
+}
+
 #[test]
 fn a_push_the_audit_log_does_not_back_is_never_sent_and_raises_an_alert() {
     let requests = vec![

@@ -67,6 +67,13 @@ fn the_weekly_report_says_what_waits_what_was_decided_and_which_tokens_need_a_lo
             tx.record_decision(denied, "bob", RequestState::Denied, Some("too broad"))?;
             tx.record_last_use(later, None)?;
             tx.record_stale(later, &serde_json::json!({}))?;
+            // A token no request accounts for, revoked by its grant: bob's revocation too.
+            tx.append_event(
+                "bob",
+                None,
+                "outside_token_revoked",
+                &serde_json::json!({ "org": "acme-corp", "grant_id": 910_001 }),
+            )?;
             Ok::<_, patdesk::store::StoreError>(())
         })
         .expect("decisions");
@@ -111,7 +118,7 @@ fn the_weekly_report_says_what_waits_what_was_decided_and_which_tokens_need_a_lo
         "Waiting for a decision (2), oldest first:",
         &format!("  PAT-{old_wait}  10 day(s)  in_review  carol: \"ci-reader\" (acme-corp)"),
         "  alice: 2 approved, 0 denied, 0 revoked",
-        "  bob: 1 approved, 1 denied, 0 revoked",
+        "  bob: 1 approved, 1 denied, 1 revoked",
         "Tokens expiring within 14 days (1):",
         &format!("  PAT-{later}  last used never  fay:"),
         &format!("  PAT-{forever}  gus: \"backup-bot\" (acme-corp)"),

@@ -1128,12 +1128,16 @@ _patdesk() {
             return 0
             ;;
         patdesk__subcmd__revoke)
-            opts="-h --reason --note --config --json --break-glass --help"
+            opts="-h --grant --reason --note --config --json --break-glass --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --grant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --reason)
                     COMPREPLY=($(compgen -W "expired no-longer-required compromised" -- "${cur}"))
                     return 0

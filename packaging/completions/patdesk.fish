@@ -108,6 +108,7 @@ complete -c patdesk -n "__fish_patdesk_using_subcommand deny" -l config -d 'Conf
 complete -c patdesk -n "__fish_patdesk_using_subcommand deny" -l json -d 'Print JSON instead of the readable form'
 complete -c patdesk -n "__fish_patdesk_using_subcommand deny" -l break-glass -d 'root only, with the daemon stopped: open the database directly instead of asking the daemon; changes are recorded as break-glass:root'
 complete -c patdesk -n "__fish_patdesk_using_subcommand deny" -s h -l help -d 'Print help'
+complete -c patdesk -n "__fish_patdesk_using_subcommand revoke" -l grant -d 'Revoke a token no request accounts for instead, by its org and grant as `patdesk list --outside` shows them (acme:4711)' -r
 complete -c patdesk -n "__fish_patdesk_using_subcommand revoke" -l reason -d 'Why the token is revoked' -r -f -a "expired\t''
 no-longer-required\t''
 compromised\t''"

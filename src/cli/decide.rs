@@ -5,10 +5,10 @@
 use clap::Args;
 use serde_json::json;
 
-use super::records::parse_request_id;
-use super::{Context, Failure};
+use super::records::{parse_request_id, print_json};
+use super::{Context, Failure, say};
 use crate::control::protocol::Request;
-use crate::decide::Decided;
+use crate::decide::{Decided, RevokedOutside};
 use crate::lifecycle::RevokeReason;
 
 #[derive(Debug, Args)]
@@ -34,8 +34,12 @@ pub struct DenyArgs {
 #[derive(Debug, Args)]
 pub struct RevokeArgs {
     /// The request's id (12 or PAT-12)
-    #[arg(value_name = "ID", value_parser = parse_request_id)]
-    id: i64,
+    #[arg(value_name = "ID", value_parser = parse_request_id, required_unless_present = "grant")]
+    id: Option<i64>,
+    /// Revoke a token no request accounts for instead, by its org and grant as
+    /// `patdesk list --outside` shows them (acme:4711)
+    #[arg(long, value_name = "ORG:GRANT", value_parser = parse_grant, conflicts_with = "id")]
+    grant: Option<Grant>,
     /// Why the token is revoked
     #[arg(long, value_parser = revoke_reasons())]
     reason: RevokeReason,
@@ -151,15 +155,75 @@ pub fn deny(context: &Context, args: DenyArgs) -> Result<(), Failure> {
 }
 
 pub fn revoke(context: &Context, args: RevokeArgs) -> Result<(), Failure> {
-    decide(
-        context,
-        Done::Decision,
-        Request::Revoke {
-            id: args.id,
-            reason: args.reason,
-            note: args.note,
-        },
-    )
+    let RevokeArgs {
+        id,
+        grant,
+        reason,
+        note,
+    } = args;
+    match (id, grant) {
+        (Some(id), _) => decide(
+            context,
+            Done::Decision,
+            Request::Revoke { id, reason, note },
+        ),
+        (None, Some(grant)) => revoke_outside(context, grant, reason, note),
+        // clap requires one of the two.
+        (None, None) => Err(anyhow::anyhow!("give a request's ID, or --grant ORG:GRANT").into()),
+    }
+}
+
+/// `revoke --grant ORG:GRANT`: there is no request whose state is the news.
+fn revoke_outside(
+    context: &Context,
+    Grant { org, grant_id }: Grant,
+    reason: RevokeReason,
+    note: Option<String>,
+) -> Result<(), Failure> {
+    let revoked: RevokedOutside = context.ask_for(Request::RevokeOutside {
+        org,
+        grant_id,
+        reason,
+        note,
+    })?;
+    if context.json {
+        return print_json(&revoked);
+    }
+    let RevokedOutside {
+        org,
+        grant_id,
+        owner_login,
+        token_name,
+        by,
+        ..
+    } = &revoked;
+    // Names from GitHub: `say` shows their controls as visible escapes.
+    say(&format!(
+        "The token \"{}\" of {owner_login} ({org}:{grant_id}) is to be revoked (by {by}).\n",
+        token_name.as_deref().unwrap_or("-"),
+    ));
+    out!("Queued for the daemon: the revocation to GitHub. No mail goes to the owner.");
+    Ok(())
+}
+
+/// An outside token as `--grant` names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    org: String,
+    grant_id: i64,
+}
+
+fn parse_grant(text: &str) -> Result<Grant, String> {
+    let wrong = || format!("{text:?} is not ORG:GRANT (an org and a grant id, as acme:4711)");
+    let (org, grant_id) = text.split_once(':').ok_or_else(wrong)?;
+    let grant_id = grant_id.parse::<i64>().map_err(|_| wrong())?;
+    if org.is_empty() || grant_id <= 0 {
+        return Err(wrong());
+    }
+    Ok(Grant {
+        org: org.to_string(),
+        grant_id,
+    })
 }
 
 pub fn note(context: &Context, args: NoteArgs) -> Result<(), Failure> {

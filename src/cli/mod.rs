@@ -175,7 +175,9 @@ impl From<anyhow::Error> for Failure {
 impl From<StoreError> for Failure {
     fn from(error: StoreError) -> Self {
         let code = match error {
-            StoreError::NoSuchRequest(_) | StoreError::NoSuchMail(_) => exit::NOT_FOUND,
+            StoreError::NoSuchRequest(_)
+            | StoreError::NoSuchMail(_)
+            | StoreError::NoSuchGrant { .. } => exit::NOT_FOUND,
             _ => exit::FAILURE,
         };
         Failure {

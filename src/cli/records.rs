@@ -212,7 +212,8 @@ pub fn list(context: &Context, args: &ListArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// `list --outside`: the approved tokens no request accounts for, revoked on GitHub's page.
+/// `list --outside`: the approved tokens no request accounts for, and how far a revocation
+/// of each has come.
 fn list_outside(context: &Context, args: &ListArgs) -> Result<(), Failure> {
     let tokens: Vec<OutsideTokenRow> = context.ask_for(Request::OutsideTokens {
         stale: args.stale,
@@ -229,6 +230,7 @@ fn list_outside(context: &Context, args: &ListArgs) -> Result<(), Failure> {
         "EXPIRES",
         "LAST USED",
         "STALE",
+        "REVOCATION",
     ]);
     let now = Timestamp::now();
     let when = |at: &Option<String>, none: &str| match at {
@@ -244,15 +246,14 @@ fn list_outside(context: &Context, args: &ListArgs) -> Result<(), Failure> {
             when(&token.token_expires_at, "never"),
             when(&token.token_last_used_at, "never"),
             if token.stale { "yes" } else { "-" }.to_string(),
+            or_dash(token.revocation.as_deref()),
         ]);
     }
     if table.is_empty() {
         out!("no tokens without a request match");
     } else {
         say(&table.render());
-        out!(
-            "revoke them on GitHub: https://github.com/organizations/ORG/settings/personal-access-tokens/active"
-        );
+        out!("revoke one: patdesk revoke --grant ORG:GRANT --reason REASON");
     }
     Ok(())
 }

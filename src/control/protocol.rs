@@ -37,6 +37,13 @@ pub enum Request {
         reason: RevokeReason,
         note: Option<String>,
     },
+    /// Revoke an approved token no request accounts for, by its grant.
+    RevokeOutside {
+        org: String,
+        grant_id: i64,
+        reason: RevokeReason,
+        note: Option<String>,
+    },
     Note {
         id: i64,
         text: String,
@@ -97,6 +104,7 @@ impl Request {
             Request::Approve { .. }
             | Request::Deny { .. }
             | Request::Revoke { .. }
+            | Request::RevokeOutside { .. }
             | Request::Note { .. }
             | Request::Purpose { .. }
             | Request::Contact { .. }

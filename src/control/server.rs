@@ -328,6 +328,14 @@ fn answer_from_store(
         Request::Revoke { id, reason, note } => {
             reply(member().and_then(|m| decide::revoke(store, m, id, reason, note.as_deref())))
         }
+        Request::RevokeOutside {
+            org,
+            grant_id,
+            reason,
+            note,
+        } => reply(member().and_then(|m| {
+            decide::revoke_outside(store, m, &org, grant_id, reason, note.as_deref())
+        })),
         Request::Note { id, text } => {
             reply(member().and_then(|m| decide::note(store, m, id, &text)))
         }
@@ -381,7 +389,10 @@ fn store_failed(error: StoreError) -> Reply {
 fn decide_failed(error: DecideError) -> Reply {
     let kind = match &error {
         DecideError::Store(
-            StoreError::NoSuchRequest(_) | StoreError::NoSuchMail(_) | StoreError::NoSuchMessage(_),
+            StoreError::NoSuchRequest(_)
+            | StoreError::NoSuchMail(_)
+            | StoreError::NoSuchMessage(_)
+            | StoreError::NoSuchGrant { .. },
         ) => ErrorKind::NotFound,
         DecideError::Store(StoreError::NotAnAnswer(_)) | DecideError::Refused(_) => {
             ErrorKind::Refused

@@ -8,7 +8,7 @@
 use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
 
-use super::{ChainHead, QueuedPush, Store, StoreError, Verification};
+use super::{ChainHead, PushTarget, QueuedPush, Store, StoreError, Verification};
 use crate::lifecycle::Member;
 
 /// `patdesk audit verify`: the chain, and the tables against it.
@@ -87,33 +87,29 @@ impl Store {
         Ok(mismatches)
     }
 
-    /// Pushes no `github_push_queued` event of the same request and action accounts for.
+    /// Pushes no `github_push_queued` event of the same target and action accounts for.
     fn pushes_without_events(&self) -> Result<Vec<Mismatch>, StoreError> {
         let mut statement = self.conn.prepare(
-            "SELECT p.id, p.request_id, p.action FROM github_pushes p
+            "SELECT p.id, p.request_id, p.grant_org, p.grant_id, p.action FROM github_pushes p
              WHERE NOT EXISTS (
                  SELECT 1 FROM events e
-                 WHERE e.request_id = p.request_id AND e.kind = 'github_push_queued'
+                 WHERE e.request_id IS p.request_id AND e.kind = 'github_push_queued'
                    AND json_extract(e.detail, '$.push') = p.id
-                   AND json_extract(e.detail, '$.action') = p.action)
+                   AND json_extract(e.detail, '$.action') = p.action
+                   AND json_extract(e.detail, '$.grant_org') IS p.grant_org
+                   AND json_extract(e.detail, '$.grant_id') IS p.grant_id)
              ORDER BY p.id",
         )?;
-        let rows = statement.query_map([], |row| {
-            Ok((
-                row.get::<_, i64>(0)?,
-                row.get::<_, i64>(1)?,
-                row.get::<_, String>(2)?,
-            ))
-        })?;
+        let mut rows = statement.query([])?;
         let mut mismatches = Vec::new();
-        for row in rows {
-            let (push, request, action) = row?;
+        while let Some(row) = rows.next()? {
+            let push: i64 = row.get(0)?;
+            let target = PushTarget::from_columns(row.get(1)?, row.get(2)?, row.get(3)?)?;
+            let action: String = row.get(4)?;
             mismatches.push(Mismatch {
-                request: Some(request),
+                request: target.request_id(),
                 push: Some(push),
-                problem: format!(
-                    "GitHub push {push} ({action} PAT-{request}) was queued by no event"
-                ),
+                problem: format!("GitHub push {push} ({action} {target}) was queued by no event"),
             });
         }
         Ok(mismatches)
@@ -121,15 +117,24 @@ impl Store {
 
     /// The event that queued `push`, if there is one.
     pub fn push_backing(&self, push: &QueuedPush) -> Result<Option<PushBacking>, StoreError> {
+        let (org, grant_id) = push.target.grant();
         let row: Option<(i64, Option<String>)> = self
             .conn
             .query_row(
                 "SELECT seq, json_extract(detail, '$.decided_by') FROM events
-                 WHERE request_id = ?1 AND kind = 'github_push_queued'
+                 WHERE request_id IS ?1 AND kind = 'github_push_queued'
                    AND json_extract(detail, '$.push') = ?2
                    AND json_extract(detail, '$.action') = ?3
+                   AND json_extract(detail, '$.grant_org') IS ?4
+                   AND json_extract(detail, '$.grant_id') IS ?5
                  ORDER BY seq LIMIT 1",
-                rusqlite::params![push.request_id, push.id, push.action],
+                rusqlite::params![
+                    push.target.request_id(),
+                    push.id,
+                    push.action,
+                    org,
+                    grant_id
+                ],
                 |row| Ok((row.get(0)?, row.get(1)?)),
             )
             .optional()?;

@@ -11,11 +11,65 @@ use crate::request::{RequestState, TokenRequest};
 use crate::review::Review;
 use crate::store::RequestRecord;
 
+/// What a push acts on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PushTarget {
+    /// A request's decision.
+    Request(i64),
+    /// An approved token no request accounts for, by its grant: only ever revoked.
+    OutsideGrant { org: String, grant_id: i64 },
+}
+
+impl PushTarget {
+    /// The request the push's events and alerts belong to, if any.
+    pub fn request_id(&self) -> Option<i64> {
+        match self {
+            PushTarget::Request(id) => Some(*id),
+            PushTarget::OutsideGrant { .. } => None,
+        }
+    }
+
+    /// The grant columns of `github_pushes`, NULL for a request.
+    pub(super) fn grant(&self) -> (Option<&str>, Option<i64>) {
+        match self {
+            PushTarget::Request(_) => (None, None),
+            PushTarget::OutsideGrant { org, grant_id } => (Some(org), Some(*grant_id)),
+        }
+    }
+
+    /// Reads the target from a row's `request_id, grant_org, grant_id`.
+    pub(super) fn from_columns(
+        request_id: Option<i64>,
+        grant_org: Option<String>,
+        grant_id: Option<i64>,
+    ) -> Result<PushTarget, StoreError> {
+        match (request_id, grant_org, grant_id) {
+            (Some(id), None, None) => Ok(PushTarget::Request(id)),
+            (None, Some(org), Some(grant_id)) => Ok(PushTarget::OutsideGrant { org, grant_id }),
+            other => Err(StoreError::Corrupt(format!(
+                "a GitHub push names neither one request nor one grant: {other:?}"
+            ))),
+        }
+    }
+}
+
+impl std::fmt::Display for PushTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PushTarget::Request(id) => write!(f, "PAT-{id}"),
+            PushTarget::OutsideGrant { org, grant_id } => {
+                write!(f, "the outside token {org}:{grant_id}")
+            }
+        }
+    }
+}
+
 /// A decision waiting to be carried to GitHub.
 #[derive(Debug, Clone, Serialize)]
 pub struct QueuedPush {
     pub id: i64,
-    pub request_id: i64,
+    pub target: PushTarget,
     pub action: String,
     pub reason: Option<String>,
     /// More than zero: an earlier attempt may have reached GitHub.
@@ -142,19 +196,21 @@ impl super::Store {
     /// Decisions not yet carried to GitHub, oldest first.
     pub fn queued_pushes(&self) -> Result<Vec<QueuedPush>, StoreError> {
         let mut statement = self.conn.prepare_cached(
-            "SELECT id, request_id, action, reason, attempts FROM github_pushes
-             WHERE state = 'queued' ORDER BY id",
+            "SELECT id, request_id, grant_org, grant_id, action, reason, attempts
+             FROM github_pushes WHERE state = 'queued' ORDER BY id",
         )?;
-        let rows = statement.query_map([], |row| {
-            Ok(QueuedPush {
+        let mut rows = statement.query([])?;
+        let mut queued = Vec::new();
+        while let Some(row) = rows.next()? {
+            queued.push(QueuedPush {
                 id: row.get(0)?,
-                request_id: row.get(1)?,
-                action: row.get(2)?,
-                reason: row.get(3)?,
-                attempts: row.get(4)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+                target: PushTarget::from_columns(row.get(1)?, row.get(2)?, row.get(3)?)?,
+                action: row.get(4)?,
+                reason: row.get(5)?,
+                attempts: row.get(6)?,
+            });
+        }
+        Ok(queued)
     }
 
     pub fn alerts(&self) -> Result<Vec<Alert>, StoreError> {
@@ -331,7 +387,11 @@ impl Tx<'_> {
         let mut detail = detail;
         detail["push"] = json!(push.id);
         detail["action"] = json!(push.action);
-        self.append_event("system", Some(push.request_id), kind, &detail)?;
+        if let PushTarget::OutsideGrant { org, grant_id } = &push.target {
+            detail["grant_org"] = json!(org);
+            detail["grant_id"] = json!(grant_id);
+        }
+        self.append_event("system", push.target.request_id(), kind, &detail)?;
         Ok(())
     }
 

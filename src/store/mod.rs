@@ -36,7 +36,7 @@ pub use audit::{Audit, Mismatch, PushBacking};
 pub use backup::backup;
 pub use chain::{Break, ChainHead, GENESIS, Verification};
 pub use checkpoint::{Checkpointer, WalRestarts};
-pub use github_side::{Alert, AlertKind, QueuedPush};
+pub use github_side::{Alert, AlertKind, PushTarget, QueuedPush};
 pub use heads::{HeadSent, LaterDecision};
 pub use health::{Counts, Part, PartHealth};
 pub use intake::{FolderEra, MailboxPosition};
@@ -82,6 +82,10 @@ pub enum StoreError {
     },
     #[error("no request {0}: `patdesk list` shows the requests there are")]
     NoSuchRequest(i64),
+    #[error(
+        "no outside token {org}:{grant_id}: `patdesk list --outside` shows the approved tokens no request accounts for"
+    )]
+    NoSuchGrant { org: String, grant_id: i64 },
     #[error("no outbox mail {0}: `patdesk outbox list` shows the mail not yet sent")]
     NoSuchMail(i64),
     #[error("no incoming mail {0}: `patdesk triage` shows the mail waiting for a person")]

@@ -1,11 +1,12 @@
 //! The approved tokens whose request patdesk never saw: approved before patdesk was installed,
 //! or on GitHub's pages between two syncs. GitHub's listing is their only record; patdesk
-//! keeps what it needs to alert once for each (unused too long, never expiring) and to count
-//! them in the weekly report, and forgets a token GitHub no longer lists.
+//! keeps what it needs to alert once for each (unused too long, never expiring), to count
+//! them in the weekly report and to revoke one by its grant (a push of its own, see
+//! `PushTarget::OutsideGrant`), and forgets a token GitHub no longer lists.
 
 use std::collections::HashSet;
 
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 
 use super::{Store, StoreError, Tx};
 
@@ -33,6 +34,9 @@ pub struct OutsideTokenRow {
     pub first_seen_at: String,
     /// Unused too long (alerted for, until used again).
     pub stale: bool,
+    /// An engineer's revocation, as far as it has come: `queued`, `done` or `failed`.
+    #[serde(default)]
+    pub revocation: Option<String>,
 }
 
 /// What was found once per token.
@@ -110,6 +114,47 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// The outside token `org:grant_id`, as last listed.
+    pub fn outside_token(&self, org: &str, grant_id: i64) -> Result<OutsideToken, StoreError> {
+        self.tx
+            .query_row(
+                "SELECT grant_id, owner_login, token_name, token_expires_at, token_last_used_at,
+                    access_granted_at
+                 FROM outside_tokens WHERE org = ?1 AND grant_id = ?2",
+                params![org, grant_id],
+                |row| {
+                    Ok(OutsideToken {
+                        grant_id: row.get(0)?,
+                        owner_login: row.get(1)?,
+                        token_name: row.get(2)?,
+                        expires_at: row.get(3)?,
+                        last_used_at: row.get(4)?,
+                        granted_at: row.get(5)?,
+                    })
+                },
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::NoSuchGrant {
+                org: org.to_string(),
+                grant_id,
+            })
+    }
+
+    /// `queued` or `done` when a revocation of the grant is on its way or went through,
+    /// which makes another pointless; a failed one does not.
+    pub fn grant_revocation_standing(
+        &self,
+        org: &str,
+        grant_id: i64,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(self.tx.query_row(
+            "SELECT MAX(state) FROM github_pushes
+             WHERE grant_org = ?1 AND grant_id = ?2 AND state IN ('queued', 'done')",
+            params![org, grant_id],
+            |row| row.get(0),
+        )?)
+    }
+
     /// Marks what was found of a token, once: whether this call did.
     pub fn mark_outside_token(
         &self,
@@ -145,8 +190,11 @@ impl Store {
         }
         let mut statement = self.conn.prepare(&format!(
             "SELECT org, grant_id, owner_login, token_name, token_expires_at, token_last_used_at,
-                access_granted_at, first_seen_at, stale_alerted_at IS NOT NULL
-             FROM outside_tokens WHERE {} ORDER BY org, grant_id",
+                access_granted_at, first_seen_at, stale_alerted_at IS NOT NULL,
+                (SELECT p.state FROM github_pushes p
+                 WHERE p.grant_org = t.org AND p.grant_id = t.grant_id
+                 ORDER BY p.id DESC LIMIT 1)
+             FROM outside_tokens t WHERE {} ORDER BY org, grant_id",
             conditions.join(" AND ")
         ))?;
         let rows = statement.query_map([], |row| {
@@ -160,6 +208,7 @@ impl Store {
                 access_granted_at: row.get(6)?,
                 first_seen_at: row.get(7)?,
                 stale: row.get(8)?,
+                revocation: row.get(9)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -6,7 +6,7 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use serde_json::json;
 
-use super::{StoreError, Tx};
+use super::{PushTarget, StoreError, Tx};
 use crate::lifecycle::PushAction;
 use crate::mail::Outgoing;
 
@@ -190,7 +190,7 @@ impl Tx<'_> {
     /// Queues a decision for GitHub. Like mail, once per idempotency key.
     pub fn enqueue_push(
         &self,
-        request_id: i64,
+        target: &PushTarget,
         action: PushAction,
         reason: Option<&str>,
         idempotency_key: &str,
@@ -207,20 +207,32 @@ impl Tx<'_> {
         if existing.is_some() {
             return Ok(None);
         }
+        let request_id = target.request_id();
+        let (grant_org, grant_id) = target.grant();
         self.tx.execute(
-            "INSERT INTO github_pushes (request_id, action, reason, idempotency_key, state,
-                created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?5)",
-            params![request_id, action, reason, idempotency_key, self.now],
+            "INSERT INTO github_pushes (request_id, grant_org, grant_id, action, reason,
+                idempotency_key, state, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?7)",
+            params![
+                request_id,
+                grant_org,
+                grant_id,
+                action,
+                reason,
+                idempotency_key,
+                self.now
+            ],
         )?;
         let id = self.tx.last_insert_rowid();
-        // The push task carries a push only when this event names the member who decided.
-        self.append_event(
-            "system",
-            Some(request_id),
-            "github_push_queued",
-            &json!({ "push": id, "action": action, "reason": reason, "decided_by": self.member() }),
-        )?;
+        // The push task carries a push only when this event names the member who decided, and
+        // the push's target (request, or grant) is the event's.
+        let mut detail = json!({ "push": id, "action": action, "reason": reason,
+                                 "decided_by": self.member() });
+        if let (Some(org), Some(grant_id)) = (grant_org, grant_id) {
+            detail["grant_org"] = json!(org);
+            detail["grant_id"] = json!(grant_id);
+        }
+        self.append_event("system", request_id, "github_push_queued", &detail)?;
         Ok(Some(id))
     }
 }

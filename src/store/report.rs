@@ -90,12 +90,14 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Each member's approvals, denials and revocations recorded at or after `since`.
+    /// Each member's approvals, denials and revocations (of requests' tokens and of tokens no
+    /// request accounts for) recorded at or after `since`.
     pub fn report_decisions(&self, since: &str) -> Result<Vec<MemberDecisions>, StoreError> {
         let mut statement = self.conn.prepare(
-            "SELECT actor,
-                    SUM(kind = 'approved'), SUM(kind = 'denied'), SUM(kind = 'revoked')
-             FROM events WHERE at >= ?1 AND kind IN ('approved', 'denied', 'revoked')
+            "SELECT actor, SUM(kind = 'approved'), SUM(kind = 'denied'),
+                    SUM(kind IN ('revoked', 'outside_token_revoked'))
+             FROM events
+             WHERE at >= ?1 AND kind IN ('approved', 'denied', 'revoked', 'outside_token_revoked')
              GROUP BY actor ORDER BY actor",
         )?;
         let rows = statement.query_map([since], |row| {

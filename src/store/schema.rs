@@ -252,4 +252,102 @@ pub const MIGRATIONS: &[&str] = &[
         sent_at TEXT PRIMARY KEY
     ) STRICT;
     "#,
+    // 13: a push may revoke a token no request accounts for (an outside token, by its grant),
+    // so a push names a request or a grant. SQLite cannot drop NOT NULL in place: the table
+    // is rebuilt, keeping every row and id (the audit log names pushes by id).
+    r#"
+    CREATE TABLE github_pushes_13 (
+        id              INTEGER PRIMARY KEY,
+        request_id      INTEGER REFERENCES requests (id),
+        grant_org       TEXT,
+        grant_id        INTEGER,
+        action          TEXT    NOT NULL CHECK (action IN ('approve', 'deny', 'revoke')),
+        reason          TEXT,
+        idempotency_key TEXT    NOT NULL UNIQUE,
+        state           TEXT    NOT NULL CHECK (state IN ('queued', 'done', 'failed')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        last_error      TEXT,
+        created_at      TEXT    NOT NULL,
+        updated_at      TEXT    NOT NULL,
+        -- A request's decision, or the revocation of an outside token's grant.
+        CHECK ((request_id IS NOT NULL AND grant_org IS NULL AND grant_id IS NULL)
+            OR (request_id IS NULL AND grant_org IS NOT NULL AND grant_id IS NOT NULL
+                AND action = 'revoke'))
+    ) STRICT;
+    INSERT INTO github_pushes_13 (id, request_id, action, reason, idempotency_key, state,
+        attempts, last_error, created_at, updated_at)
+    SELECT id, request_id, action, reason, idempotency_key, state, attempts, last_error,
+        created_at, updated_at
+    FROM github_pushes;
+    DROP TABLE github_pushes;
+    ALTER TABLE github_pushes_13 RENAME TO github_pushes;
+    CREATE INDEX github_pushes_state ON github_pushes (state);
+    CREATE INDEX github_pushes_request ON github_pushes (request_id);
+    CREATE INDEX github_pushes_grant ON github_pushes (grant_org, grant_id)
+        WHERE grant_org IS NOT NULL;
+    "#,
 ];
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+
+    use super::MIGRATIONS;
+
+    /// Migration 13 rebuilds `github_pushes`: every row keeps its id (the audit log names pushes
+    /// by id), and a push names exactly one request or one grant.
+    #[test]
+    fn the_pushes_keep_their_ids_through_the_rebuild_and_name_one_target() {
+        let conn = Connection::open_in_memory().expect("open");
+        for migration in &MIGRATIONS[..12] {
+            conn.execute_batch(migration).expect("migrate to 12");
+        }
+        // Pushes of a request this test has no need to make.
+        conn.pragma_update(None, "foreign_keys", "OFF")
+            .expect("pragma");
+        conn.execute(
+            "INSERT INTO github_pushes (id, request_id, action, idempotency_key, state, attempts,
+                created_at, updated_at)
+             VALUES (41, 7, 'approve', 'pat-7:approve', 'done', 2, 'then', 'later')",
+            [],
+        )
+        .expect("a push of version 12");
+        conn.execute_batch(MIGRATIONS[12]).expect("migrate to 13");
+        let kept: (i64, Option<i64>, Option<String>, String, i64) = conn
+            .query_row(
+                "SELECT id, request_id, grant_org, idempotency_key, attempts FROM github_pushes",
+                [],
+                |row| {
+                    Ok((
+                        row.get(0)?,
+                        row.get(1)?,
+                        row.get(2)?,
+                        row.get(3)?,
+                        row.get(4)?,
+                    ))
+                },
+            )
+            .expect("kept");
+        assert_eq!(kept, (41, Some(7), None, "pat-7:approve".to_string(), 2));
+        let insert = |request: Option<i64>, org: Option<&str>, grant: Option<i64>, action: &str| {
+            conn.execute(
+                "INSERT INTO github_pushes (request_id, grant_org, grant_id, action,
+                    idempotency_key, state, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, hex(randomblob(8)), 'queued', 'now', 'now')",
+                rusqlite::params![request, org, grant, action],
+            )
+        };
+        insert(None, Some("acme"), Some(4711), "revoke").expect("a grant's revocation");
+        for (request, org, grant, action) in [
+            (None, None, None, "revoke"),
+            (Some(7), Some("acme"), Some(4711), "revoke"),
+            (None, Some("acme"), None, "revoke"),
+            (None, Some("acme"), Some(4711), "approve"),
+        ] {
+            assert!(
+                insert(request, org, grant, action).is_err(),
+                "{request:?} {org:?} {grant:?} {action}"
+            );
+        }
+    }
+}

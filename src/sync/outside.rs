@@ -1,9 +1,9 @@
 //! The approved tokens no request of patdesk's matches: approved before patdesk was
-//! installed, or on GitHub's pages between two syncs. They have no record to decide on, but
-//! they are the team's tokens all the same: each is followed for its use and lifetime, and the
+//! installed, or on GitHub's pages between two syncs. They have no request record, but they
+//! are the team's tokens all the same: each is followed for its use and lifetime, and the
 //! ones unused too long or outliving the policy are alerted for once each, gathered into one
-//! alert per org and sync (a first sync may find hundreds), to be revoked on GitHub's page of
-//! the org's tokens.
+//! alert per org and sync (a first sync may find hundreds), each named by the grant
+//! `patdesk revoke --grant` takes.
 
 use std::collections::HashSet;
 
@@ -59,7 +59,7 @@ pub(super) fn track_outside(
                 || "never used".to_string(),
                 |used| format!("last used {}", used.strftime("%Y-%m-%d")),
             );
-            stale.push(format!("{} ({since})", named(grant)));
+            stale.push(format!("{} ({since})", named(org, grant)));
         }
         let Some(granted_at) = grant.access_granted_at else {
             continue;
@@ -70,7 +70,7 @@ pub(super) fn track_outside(
             options.policy.max_expiry_days,
         ) && tx.mark_outside_token(org, grant.id, OutsideMark::Lifetime)?
         {
-            lifetime.push(format!("{} ({breach})", named(grant)));
+            lifetime.push(format!("{} ({breach})", named(org, grant)));
         }
     }
     let page =
@@ -81,7 +81,7 @@ pub(super) fn track_outside(
             AlertKind::TokenStale,
             None,
             &format!(
-                "{} token(s) of {org} approved without a request patdesk saw are unused (for review.stale_after_days = {}, or never a week after approval): {}. Revoke those no longer required at {page}",
+                "{} token(s) of {org} approved without a request patdesk saw are unused (for review.stale_after_days = {}, or never a week after approval): {}. Revoke those no longer required: patdesk revoke --grant {org}:GRANT --reason no-longer-required (or at {page})",
                 stale.len(),
                 options.policy.stale_after_days,
                 listing(&stale)
@@ -104,10 +104,10 @@ pub(super) fn track_outside(
     Ok(())
 }
 
-/// `"NAME" of OWNER (grant ID)`.
-fn named(grant: &Grant) -> String {
+/// `"NAME" of OWNER (grant ORG:ID)`, the grant as `patdesk revoke --grant` takes it.
+fn named(org: &str, grant: &Grant) -> String {
     format!(
-        "\"{}\" of {} (grant {})",
+        "\"{}\" of {} (grant {org}:{})",
         grant.token.name.as_deref().unwrap_or("(unnamed)"),
         grant.owner.login,
         grant.id

@@ -3,7 +3,8 @@
 //! Each attempt is counted and committed before the call. If patdesk dies after GitHub took
 //! the decision but before recording it, the next attempt sees an earlier attempt and first
 //! checks whether GitHub already has it, so nothing is sent twice. A failure is recorded on
-//! the request and does not hold up the others.
+//! the request (or, for a token no request accounts for, in the audit log) and does not hold
+//! up the others.
 //!
 //! A push goes out only when the audit log backs it: the chain verifies, and the event that
 //! queued the push names the team member whose decision it carries (or root's break-glass).
@@ -16,7 +17,9 @@ use serde_json::json;
 use crate::config::TeamConfig;
 use crate::github::{GithubClient, GithubError, Ruling};
 use crate::lifecycle::{Authentication, PushAction};
-use crate::store::{AlertKind, QueuedPush, RequestRecord, Store, StoreError, Verification};
+use crate::store::{
+    AlertKind, PushTarget, QueuedPush, RequestRecord, Store, StoreError, Verification,
+};
 
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct PushReport {
@@ -77,6 +80,9 @@ fn unbacked(
     })
 }
 
+/// Why a retried push sent nothing.
+const ALREADY_DONE: &str = "GitHub already had it from an earlier attempt";
+
 /// What became of one push.
 enum Carried {
     Done(serde_json::Value),
@@ -96,7 +102,6 @@ pub async fn push_decisions(
     }
     let chain = store.verify_chain(None)?;
     for push in queued {
-        let record = store.request(push.request_id)?;
         if let Some(why) = unbacked(store, &push, &chain, team)? {
             store.write(|tx| {
                 tx.record_push_outcome(
@@ -106,24 +111,24 @@ pub async fn push_decisions(
                 )?;
                 tx.raise_alert(
                     AlertKind::GithubPushRefused,
-                    Some(record.id),
+                    push.target.request_id(),
                     &format!(
-                        "The {} of PAT-{} was not sent to GitHub: {why}",
-                        push.action, record.id
+                        "The {} of {} was not sent to GitHub: {why}",
+                        push.action, push.target
                     ),
                 )
             })?;
-            tracing::warn!(
-                push = push.id,
-                request = record.id,
-                why,
-                "a GitHub push refused"
-            );
+            tracing::warn!(push = push.id, target = %push.target, why, "a GitHub push refused");
             report.refused += 1;
             continue;
         }
         store.write(|tx| tx.record_push_attempt(push.id))?;
-        let carried = carry(client, &record, &push).await;
+        let carried = match &push.target {
+            PushTarget::Request(id) => carry(client, &store.request(*id)?, &push).await,
+            PushTarget::OutsideGrant { org, grant_id } => {
+                revoke_outside(client, org, *grant_id, &push).await
+            }
+        };
         store.write(|tx| {
             match carried {
                 Carried::Done(detail) => {
@@ -134,10 +139,10 @@ pub async fn push_decisions(
                     tx.record_push_outcome(&push, "failed", json!({ "error": error }))?;
                     tx.raise_alert(
                         AlertKind::GithubPushFailed,
-                        Some(record.id),
+                        push.target.request_id(),
                         &format!(
-                            "The {} of PAT-{} could not be carried to GitHub: {error}",
-                            push.action, record.id
+                            "The {} of {} could not be carried to GitHub: {error}",
+                            push.action, push.target
                         ),
                     )?;
                     report.failed += 1;
@@ -161,9 +166,7 @@ async fn carry(client: &GithubClient, record: &RequestRecord, push: &QueuedPush)
     if push.attempts > 0 {
         match already_done(client, record, action).await {
             Ok(true) => {
-                return Carried::Done(
-                    json!({ "note": "GitHub already had it from an earlier attempt" }),
-                );
+                return Carried::Done(json!({ "note": ALREADY_DONE }));
             }
             Ok(false) => {}
             Err(error) => return classify(error),
@@ -200,6 +203,32 @@ async fn carry(client: &GithubClient, record: &RequestRecord, push: &QueuedPush)
         Ok(detail) => Carried::Done(detail),
         Err(GithubError::NotFound { .. }) if action != PushAction::Revoke => Carried::Failed(
             "the request is no longer pending on GitHub (decided or withdrawn there)".to_string(),
+        ),
+        Err(error) => classify(error),
+    }
+}
+
+/// Revokes a token no request accounts for, by its grant. After an earlier attempt, GitHub's
+/// listing says whether that one went through.
+async fn revoke_outside(
+    client: &GithubClient,
+    org: &str,
+    grant_id: i64,
+    push: &QueuedPush,
+) -> Carried {
+    if push.attempts > 0 {
+        match client.grants(org).await {
+            Ok(grants) if !grants.iter().any(|grant| grant.id == grant_id) => {
+                return Carried::Done(json!({ "note": ALREADY_DONE }));
+            }
+            Ok(_) => {}
+            Err(error) => return classify(error),
+        }
+    }
+    match client.revoke(org, grant_id).await {
+        Ok(()) => Carried::Done(json!({ "grant_id": grant_id })),
+        Err(GithubError::NotFound { .. }) => Carried::Failed(
+            "GitHub has no such grant (revoked there, or the token expired)".to_string(),
         ),
         Err(error) => classify(error),
     }
