@@ -272,7 +272,8 @@ pub fn revoke_outside(
             None,
             "outside_token_revoked",
             &json!({ "org": org, "grant_id": grant_id, "owner_login": token.owner_login,
-                     "token_name": token.token_name, "reason": reason, "note": note }),
+                     "token_name": token.token_name, "access_granted_at": token.granted_at,
+                     "token_expires_at": token.expires_at, "reason": reason, "note": note }),
         )?;
         // A failed revocation may be asked for again: each asking is its own push, keyed by
         // its event.

@@ -1464,6 +1464,32 @@ fn an_outside_token_is_revoked_by_its_grant_once_and_leaves_the_list() {
         .map(|event| event.kind.as_str())
         .collect();
     assert_eq!(pushed, vec!["github_push_queued", "github_push_done"]);
+    // The records sheet keeps the revoked token, though GitHub and the table no longer list it.
+    let sheet = desk.patdesk_as("alice", &["export", "--format", "json"]);
+    let sheet: Value = serde_json::from_slice(&sheet.stdout).expect("JSON");
+    let rows = sheet.as_array().expect("rows");
+    assert_eq!(rows.len(), 1, "{sheet}");
+    assert_eq!(
+        (
+            rows[0]["id"].is_null(),
+            rows[0]["grant"].as_i64(),
+            rows[0]["owner"].as_str(),
+            rows[0]["status"].as_str(),
+            rows[0]["revoked_by"].as_str(),
+            rows[0]["revoked_why"].as_str(),
+            rows[0]["event_hash"].as_str(),
+        ),
+        (
+            true,
+            Some(910_001),
+            Some("old-bot"),
+            Some("revoked"),
+            Some("alice"),
+            Some("no-longer-required: the old deployer is gone"),
+            Some(revoked[0].hash.as_str()),
+        ),
+        "{sheet}"
+    );
     let verify = desk.patdesk(&["audit", "verify"]);
     assert_eq!(
         verify.status.code(),

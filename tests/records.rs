@@ -719,6 +719,7 @@ fn export_writes_the_records_sheet_safe_for_spreadsheets() {
     assert_eq!(&rows[1][column("token_name")], "'@mention-bot");
     assert_eq!(&rows[1][column("status")], "approved");
     assert_eq!(&rows[1][column("approver")], "alice");
+    assert_eq!(&rows[1][column("revoked_by")], "", "not revoked");
 
     // The hash on each row is the newest event of that request in the audit log.
     let store = desk.store();

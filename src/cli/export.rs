@@ -1,5 +1,6 @@
 //! `patdesk export`: the records sheet, every request with its decision and the audit event
-//! behind it, as CSV for a spreadsheet or as typed JSON.
+//! behind it, and every revocation of a token no request accounts for, as CSV for a
+//! spreadsheet or as typed JSON.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -10,7 +11,9 @@ use clap::{Args, ValueEnum};
 use super::records::scope_of;
 use super::{Context, Failure};
 use crate::control::protocol::Request;
-use crate::store::ExportRow;
+use crate::control::reads::RecordsSheet;
+use crate::request::RequestState;
+use crate::store::{ExportRow, OutsideRevocation};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ExportFormat {
@@ -30,6 +33,7 @@ pub struct ExportArgs {
 /// The records sheet's columns, as the runbook's spreadsheet kept them.
 const SHEET_COLUMNS: &[&str] = &[
     "id",
+    "grant",
     "org",
     "token_name",
     "purpose",
@@ -44,6 +48,7 @@ const SHEET_COLUMNS: &[&str] = &[
     "decided_at",
     "decision_reason",
     "revoked_at",
+    "revoked_by",
     "revoked_why",
     "event_seq",
     "event_hash",
@@ -87,7 +92,52 @@ impl Cell {
     }
 }
 
-fn sheet_row(row: &ExportRow) -> Vec<Cell> {
+/// Why a token was revoked, with the engineer's note.
+fn revoked_why(reason: Option<&str>, note: Option<&str>) -> Cell {
+    match (reason, note) {
+        (Some(reason), Some(note)) => Cell::Text(format!("{reason}: {note}")),
+        (Some(reason), None) => Cell::Text(reason.to_string()),
+        _ => Cell::Absent,
+    }
+}
+
+/// The sheet's rows: the requests by id, then the revocations of tokens no request accounts
+/// for, oldest first.
+fn sheet_rows(sheet: &RecordsSheet) -> Vec<Vec<Cell>> {
+    let requests = sheet.requests.iter().map(request_row);
+    requests
+        .chain(sheet.outside_revocations.iter().map(outside_row))
+        .collect()
+}
+
+/// A token approved outside patdesk and revoked by a member: what GitHub's listing said of
+/// it, and the revocation's event. No request, so no purpose, review or approver.
+fn outside_row(revocation: &OutsideRevocation) -> Vec<Cell> {
+    vec![
+        Cell::Absent,
+        Cell::Number(revocation.grant_id),
+        Cell::Text(revocation.org.clone()),
+        Cell::maybe(revocation.token_name.as_deref()),
+        Cell::Absent,
+        Cell::Absent,
+        Cell::Absent,
+        Cell::maybe(revocation.access_granted_at.as_deref()),
+        Cell::Text(revocation.owner_login.clone()),
+        Cell::Absent,
+        Cell::List(Vec::new()),
+        Cell::Absent,
+        Cell::Text(RequestState::Revoked.to_string()),
+        Cell::Absent,
+        Cell::Absent,
+        Cell::Text(revocation.revoked_at.clone()),
+        Cell::Text(revocation.revoked_by.clone()),
+        revoked_why(Some(&revocation.reason), revocation.note.as_deref()),
+        Cell::Number(revocation.event_seq),
+        Cell::Text(revocation.event_hash.clone()),
+    ]
+}
+
+fn request_row(row: &ExportRow) -> Vec<Cell> {
     let record = &row.record;
     let request = &record.request;
     let findings: Vec<String> = record
@@ -95,13 +145,9 @@ fn sheet_row(row: &ExportRow) -> Vec<Cell> {
         .iter()
         .map(|finding| finding.code.clone())
         .collect();
-    let revoked_why = match (&record.revoke_reason, &record.revoke_note) {
-        (Some(reason), Some(note)) => Cell::Text(format!("{reason}: {note}")),
-        (Some(reason), None) => Cell::Text(reason.clone()),
-        _ => Cell::Absent,
-    };
     vec![
         Cell::Id(record.id),
+        record.grant_id.map_or(Cell::Absent, Cell::Number),
         Cell::Text(request.org.clone()),
         Cell::maybe(request.token_name.as_deref()),
         Cell::maybe(
@@ -121,7 +167,11 @@ fn sheet_row(row: &ExportRow) -> Vec<Cell> {
         Cell::maybe(record.decided_at.as_deref()),
         Cell::maybe(record.decision_reason.as_deref()),
         Cell::maybe(record.revoked_at.as_deref()),
-        revoked_why,
+        Cell::maybe(record.revoked_by.as_deref()),
+        revoked_why(
+            record.revoke_reason.as_deref(),
+            record.revoke_note.as_deref(),
+        ),
         row.event_seq.map_or(Cell::Absent, Cell::Number),
         Cell::maybe(row.event_hash.as_deref()),
     ]
@@ -138,7 +188,8 @@ pub fn neutralise_formula(cell: &str) -> std::borrow::Cow<'_, str> {
 }
 
 pub fn export(context: &Context, args: &ExportArgs) -> Result<(), Failure> {
-    let rows: Vec<ExportRow> = context.ask_for(Request::Export)?;
+    let sheet: RecordsSheet = context.ask_for(Request::Export)?;
+    let rows = sheet_rows(&sheet);
     let mut output: Box<dyn Write> = match &args.out {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path)
@@ -156,10 +207,10 @@ pub fn export(context: &Context, args: &ExportArgs) -> Result<(), Failure> {
         ExportFormat::Json => {
             let sheet: Vec<serde_json::Map<String, serde_json::Value>> = rows
                 .iter()
-                .map(|row| {
+                .map(|cells| {
                     SHEET_COLUMNS
                         .iter()
-                        .zip(sheet_row(row))
+                        .zip(cells)
                         .map(|(column, cell)| (column.to_string(), cell.json()))
                         .collect()
                 })
@@ -179,8 +230,7 @@ pub fn export(context: &Context, args: &ExportArgs) -> Result<(), Failure> {
             writer
                 .write_record(SHEET_COLUMNS)
                 .context("cannot write the export")?;
-            for row in &rows {
-                let cells = sheet_row(row);
+            for cells in &rows {
                 writer
                     .write_record(
                         cells
@@ -194,7 +244,46 @@ pub fn export(context: &Context, args: &ExportArgs) -> Result<(), Failure> {
     }
     output.flush().context("cannot write the export")?;
     if let Some(path) = &args.out {
-        eprintln!("wrote {} request(s) to {}", rows.len(), path.display());
+        eprintln!(
+            "wrote {} request(s) and {} revocation(s) of tokens no request accounts for to {}",
+            sheet.requests.len(),
+            sheet.outside_revocations.len(),
+            path.display()
+        );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both kinds of row fill every column: a cell short would shift the rest of the row.
+    #[test]
+    fn an_outside_revocation_fills_every_column() {
+        let revocation = OutsideRevocation {
+            org: "acme".to_string(),
+            grant_id: 4711,
+            owner_login: "old-bot".to_string(),
+            token_name: Some("deployer".to_string()),
+            access_granted_at: None,
+            revoked_by: "alice".to_string(),
+            revoked_at: "2026-12-03T10:00:00Z".to_string(),
+            reason: "no-longer-required".to_string(),
+            note: Some("gone".to_string()),
+            event_seq: 9,
+            event_hash: "ab".to_string(),
+        };
+        let row = outside_row(&revocation);
+        assert_eq!(row.len(), SHEET_COLUMNS.len());
+        let cell = |name: &str| {
+            let at = SHEET_COLUMNS.iter().position(|column| *column == name);
+            row[at.expect("a column")].csv()
+        };
+        assert_eq!(cell("grant"), "4711");
+        assert_eq!(cell("status"), "revoked");
+        assert_eq!(cell("revoked_by"), "alice");
+        assert_eq!(cell("revoked_why"), "no-longer-required: gone");
+        assert_eq!(cell("event_seq"), "9");
+    }
 }

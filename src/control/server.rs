@@ -359,7 +359,7 @@ fn answer_from_store(
             reply(store.outside_tokens(stale, no_expiry))
         }
         Request::Show { id } => reply(reads::request_detail(store, id)),
-        Request::Export => reply(store.export()),
+        Request::Export => reply(reads::records_sheet(store)),
         Request::Triage => reply(store.triage()),
         Request::OutboxList => reply(store.mail_not_sent()),
         Request::Status => reply(reads::status(

@@ -42,7 +42,9 @@ pub use health::{Counts, Part, PartHealth};
 pub use intake::{FolderEra, MailboxPosition};
 pub use messages::{Direction, MessageRecord, NewMessage, UnverifiedAnswer, content_hash};
 pub use outbox::{OutgoingMail, UnansweredQuestion};
-pub use outside_tokens::{OutsideCounts, OutsideMark, OutsideToken, OutsideTokenRow};
+pub use outside_tokens::{
+    OutsideCounts, OutsideMark, OutsideRevocation, OutsideToken, OutsideTokenRow,
+};
 pub use queue::{OutboxRecord, PushRecord, Resend};
 pub use report::{MemberDecisions, ReportLine};
 pub use requests::{

@@ -39,6 +39,23 @@ pub struct OutsideTokenRow {
     pub revocation: Option<String>,
 }
 
+/// An engineer's revocation of an outside token, as the audit log keeps it: the token's row
+/// is forgotten once GitHub no longer lists it, the event stays, for the records sheet.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OutsideRevocation {
+    pub org: String,
+    pub grant_id: i64,
+    pub owner_login: String,
+    pub token_name: Option<String>,
+    pub access_granted_at: Option<String>,
+    pub revoked_by: String,
+    pub revoked_at: String,
+    pub reason: String,
+    pub note: Option<String>,
+    pub event_seq: i64,
+    pub event_hash: String,
+}
+
 /// What was found once per token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutsideMark {
@@ -209,6 +226,35 @@ impl Store {
                 first_seen_at: row.get(7)?,
                 stale: row.get(8)?,
                 revocation: row.get(9)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Every revocation of an outside token an engineer asked for, oldest first.
+    pub fn outside_revocations(&self) -> Result<Vec<OutsideRevocation>, StoreError> {
+        let mut statement = self.conn.prepare(
+            "SELECT json_extract(detail, '$.org'), json_extract(detail, '$.grant_id'),
+                json_extract(detail, '$.owner_login'), json_extract(detail, '$.token_name'),
+                json_extract(detail, '$.access_granted_at'), actor, at,
+                json_extract(detail, '$.reason'), json_extract(detail, '$.note'), seq, hash
+             FROM events
+             -- The request index finds the few events of no request, then their kind.
+             WHERE request_id IS NULL AND kind = 'outside_token_revoked' ORDER BY seq",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok(OutsideRevocation {
+                org: row.get(0)?,
+                grant_id: row.get(1)?,
+                owner_login: row.get(2)?,
+                token_name: row.get(3)?,
+                access_granted_at: row.get(4)?,
+                revoked_by: row.get(5)?,
+                revoked_at: row.get(6)?,
+                reason: row.get(7)?,
+                note: row.get(8)?,
+                event_seq: row.get(9)?,
+                event_hash: row.get(10)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
