@@ -244,10 +244,13 @@ pub fn export(context: &Context, args: &ExportArgs) -> Result<(), Failure> {
     }
     output.flush().context("cannot write the export")?;
     if let Some(path) = &args.out {
+        let outside = match sheet.outside_revocations.len() {
+            0 => String::new(),
+            count => format!(" and {count} revoked token(s) no request accounted for"),
+        };
         eprintln!(
-            "wrote {} request(s) and {} revocation(s) of tokens no request accounts for to {}",
+            "wrote {} request(s){outside} to {}",
             sheet.requests.len(),
-            sheet.outside_revocations.len(),
             path.display()
         );
     }

@@ -1,0 +1,41 @@
+//! The README's first command, `scripts/demo` (and `scripts/demo --oauth`), run as written:
+//! patdesk's main job end to end on this machine. A change that breaks the walk-through (a
+//! request numbered otherwise, a message reworded, a step that no longer works) fails here
+//! rather than in front of a newcomer.
+
+use std::process::Command;
+
+#[test]
+fn the_demo_walks_a_request_from_githubs_mail_to_an_approval_on_github() {
+    for args in [&[][..], &["--oauth"][..]] {
+        let output = Command::new("scripts/demo")
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("scripts/demo runs");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success(),
+            "scripts/demo {args:?} failed:\n{stdout}\n{stderr}"
+        );
+        for expected in [
+            // The digest reached the mailbox and the requests were recorded from GitHub, the
+            // outside collaborator's waiting for an address.
+            "needs_contact",
+            // carol's answer threaded back and acknowledged in her thread.
+            "Subject: Thank you: we have the purpose of \"ci-reader\"",
+            "Address recorded for PAT-",
+            // The approval carried to GitHub and told to erin.
+            "is approved (by ",
+            "\"action\":\"approve\"",
+            "Subject: Approved: your token \"handbook docs-sync\"",
+            "audit log intact",
+        ] {
+            assert!(
+                stdout.contains(expected),
+                "scripts/demo {args:?}: {expected:?} missing from:\n{stdout}"
+            );
+        }
+    }
+}
