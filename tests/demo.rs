@@ -5,8 +5,20 @@
 
 use std::process::Command;
 
+/// Whether the project's Dovecot runs.
+fn mail_server_running() -> bool {
+    let status = Command::new("scripts/mailserver")
+        .arg("status")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("scripts/mailserver status runs");
+    String::from_utf8_lossy(&status.stdout).contains("dovecot running")
+}
+
 #[test]
 fn the_demo_walks_a_request_from_githubs_mail_to_an_approval_on_github() {
+    // The other tests share the mail servers scripts/test started: the demo must leave them.
+    let running_before = mail_server_running();
     for args in [&[][..], &["--oauth"][..]] {
         let output = Command::new("scripts/demo")
             .args(args)
@@ -37,5 +49,10 @@ fn the_demo_walks_a_request_from_githubs_mail_to_an_approval_on_github() {
                 "scripts/demo {args:?}: {expected:?} missing from:\n{stdout}"
             );
         }
+        assert_eq!(
+            mail_server_running(),
+            running_before,
+            "scripts/demo {args:?} stops only the mail servers it started"
+        );
     }
 }
