@@ -154,7 +154,10 @@ pub async fn sync_org(
     let mut still_pending = HashSet::new();
     let mut pages = client.pending_request_pages(org);
     while let Some(page) = pages.next().await? {
-        let incoming = reading.facts(client, org, &known, &page, options).await?;
+        let mut incoming = reading.facts(client, org, &known, &page, options).await?;
+        // GitHub lists the newest first; recorded oldest first, a page's new requests are
+        // numbered in the order they were made.
+        incoming.sort_by_key(|(_, request)| request.requested_at);
         let now = Timestamp::now();
         let recorded = store.write(|tx| {
             let mut recorded = SyncReport::default();
