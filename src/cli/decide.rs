@@ -39,7 +39,7 @@ pub struct RevokeArgs {
     /// Revoke a token no request accounts for instead, by its org and grant as
     /// `patdesk list --outside` shows them (acme:4711)
     #[arg(long, value_name = "ORG:GRANT", value_parser = parse_grant, conflicts_with = "id")]
-    grant: Option<Grant>,
+    grant: Option<OutsideGrant>,
     /// Why the token is revoked
     #[arg(long, value_parser = revoke_reasons())]
     reason: RevokeReason,
@@ -176,7 +176,7 @@ pub fn revoke(context: &Context, args: RevokeArgs) -> Result<(), Failure> {
 /// `revoke --grant ORG:GRANT`: there is no request whose state is the news.
 fn revoke_outside(
     context: &Context,
-    Grant { org, grant_id }: Grant,
+    OutsideGrant { org, grant_id }: OutsideGrant,
     reason: RevokeReason,
     note: Option<String>,
 ) -> Result<(), Failure> {
@@ -208,19 +208,19 @@ fn revoke_outside(
 
 /// An outside token as `--grant` names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Grant {
+pub struct OutsideGrant {
     org: String,
     grant_id: i64,
 }
 
-fn parse_grant(text: &str) -> Result<Grant, String> {
+fn parse_grant(text: &str) -> Result<OutsideGrant, String> {
     let wrong = || format!("{text:?} is not ORG:GRANT (an org and a grant id, as acme:4711)");
     let (org, grant_id) = text.split_once(':').ok_or_else(wrong)?;
     let grant_id = grant_id.parse::<i64>().map_err(|_| wrong())?;
     if org.is_empty() || grant_id <= 0 {
         return Err(wrong());
     }
-    Ok(Grant {
+    Ok(OutsideGrant {
         org: org.to_string(),
         grant_id,
     })

@@ -126,7 +126,7 @@ pub async fn push_decisions(
         let carried = match &push.target {
             PushTarget::Request(id) => carry(client, &store.request(*id)?, &push).await,
             PushTarget::OutsideGrant { org, grant_id } => {
-                revoke_outside(client, org, *grant_id, &push).await
+                carry_outside_revocation(client, org, *grant_id, &push).await
             }
         };
         store.write(|tx| {
@@ -210,7 +210,7 @@ async fn carry(client: &GithubClient, record: &RequestRecord, push: &QueuedPush)
 
 /// Revokes a token no request accounts for, by its grant. After an earlier attempt, GitHub's
 /// listing says whether that one went through.
-async fn revoke_outside(
+async fn carry_outside_revocation(
     client: &GithubClient,
     org: &str,
     grant_id: i64,
