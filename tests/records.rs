@@ -867,6 +867,7 @@ fn contact_replaces_an_address_only_when_told_and_says_so() {
 /// changes nothing.
 #[test]
 fn the_socket_refuses_what_is_not_a_request_of_its_version() {
+    use patdesk::control::protocol::VERSION;
     use std::io::{BufRead, BufReader, Write};
     let desk = Desk::new();
     let id = desk.insert(RequestBuilder::tidy());
@@ -890,16 +891,18 @@ fn the_socket_refuses_what_is_not_a_request_of_its_version() {
         other["message"]
             .as_str()
             .unwrap_or_default()
-            .contains("version 1"),
+            .contains(&format!("version {VERSION}")),
         "{other}"
     );
     let garbage = ask("approve everything\n");
     assert_eq!(garbage["error"], "invalid", "{garbage}");
-    let unknown = ask("{\"version\":1,\"command\":\"drop_tables\"}\n");
+    let unknown = ask(&format!(
+        "{{\"version\":{VERSION},\"command\":\"drop_tables\"}}\n"
+    ));
     assert_eq!(unknown["error"], "invalid", "{unknown}");
     // root (this test) may read but not decide.
     let approve = ask(&format!(
-        "{{\"version\":1,\"command\":\"approve\",\"id\":{id}}}\n"
+        "{{\"version\":{VERSION},\"command\":\"approve\",\"id\":{id}}}\n"
     ));
     assert_eq!(approve["error"], "refused", "{approve}");
     assert_eq!(desk.state_of(id), RequestState::InReview);

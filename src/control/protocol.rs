@@ -8,7 +8,7 @@ use crate::lifecycle::RevokeReason;
 use crate::store::ChainHead;
 
 /// Bumped when a request or an answer changes shape; a daemon answers only its own version.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// The longest request line a daemon reads.
 pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
