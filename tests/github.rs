@@ -823,20 +823,9 @@ fn stale_and_policy_breaking_tokens_are_alerted_for_once_each() {
     erins["token_last_used_at"] = json!(days_ago(2));
     // And two tokens no request of patdesk's accounts for (approved before it was installed):
     // one never expiring and unused for 200 days, one in use and within the policy.
-    let mut old_bots = grant_for(
-        &pending(90, "old-bot", "legacy deployer", None),
-        910_001,
-        "2027-01-01T00:00:00Z",
-    );
-    old_bots["token_id"] = json!(990_001);
+    let (mut old_bots, mut fine) = outside_grants();
     old_bots["token_expires_at"] = Value::Null;
     old_bots["token_last_used_at"] = json!(days_ago(200));
-    let mut fine = grant_for(
-        &pending(91, "new-bot", "current deployer", None),
-        910_002,
-        &next_year,
-    );
-    fine["token_id"] = json!(990_002);
     fine["token_last_used_at"] = json!(days_ago(1));
     let mut org = org_with(&[], "acme-corp");
     org["grants"] = json!([carols, danas, erins, old_bots, fine]);
@@ -1288,23 +1277,25 @@ fn a_next_page_on_another_host_is_not_followed() {
 
 /// A push is carried only when the audit log backs it with a member's decision: a row
 /// inserted by hand, and a decision by someone no longer in the team, never reach GitHub.
-/// An org with no pending request and two tokens no request accounts for: old-bot's
-/// (grant 910001) and new-bot's (grant 910002).
-fn org_with_outside_tokens() -> Value {
+/// Two tokens no request accounts for, approved on GitHub's pages and expiring in 300 days:
+/// old-bot's "legacy deployer" (grant 910001) and new-bot's "current deployer" (910002).
+fn outside_grants() -> (Value, Value) {
     let next_year =
         (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(300 * 24)).to_string();
-    let mut old_bots = grant_for(
-        &pending(90, "old-bot", "legacy deployer", None),
-        910_001,
-        &next_year,
-    );
-    old_bots["token_id"] = json!(990_001);
-    let mut new_bots = grant_for(
-        &pending(91, "new-bot", "current deployer", None),
-        910_002,
-        &next_year,
-    );
-    new_bots["token_id"] = json!(990_002);
+    let grant = |github_id, owner, name, grant_id: i64| {
+        let mut grant = grant_for(&pending(github_id, owner, name, None), grant_id, &next_year);
+        grant["token_id"] = json!(grant_id + 80_000);
+        grant
+    };
+    (
+        grant(90, "old-bot", "legacy deployer", 910_001),
+        grant(91, "new-bot", "current deployer", 910_002),
+    )
+}
+
+/// An org with no pending request and the two outside tokens.
+fn org_with_outside_tokens() -> Value {
+    let (old_bots, new_bots) = outside_grants();
     let mut org = org_with(&[], "acme-corp");
     org["grants"] = json!([old_bots, new_bots]);
     org
