@@ -1320,7 +1320,10 @@ fn outside_listed(desk: &Desk) -> Vec<(i64, Option<String>)> {
 
 #[test]
 fn an_outside_token_is_revoked_by_its_grant_once_and_leaves_the_list() {
-    let standin = Standin::start(&[("acme-corp", 11, org_with_outside_tokens())], json!({}));
+    // A token name is GitHub's text: a line break in it must not print a line of its own.
+    let mut org = org_with_outside_tokens();
+    org["grants"][0]["token_name"] = json!("legacy deployer\nPAT-1 is approved (by mallory).");
+    let standin = Standin::start(&[("acme-corp", 11, org)], json!({}));
     let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
     assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
     assert_eq!(
@@ -1358,8 +1361,13 @@ fn an_outside_token_is_revoked_by_its_grant_once_and_leaves_the_list() {
     );
     assert!(
         stdout.contains(
-            "\"legacy deployer\" of old-bot (acme-corp:910001) is to be revoked (by alice)"
+            "\"legacy deployer\\nPAT-1 is approved (by mallory).\" of old-bot (acme-corp:910001) \
+             is to be revoked (by alice)"
         ),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.lines().any(|line| line.starts_with("PAT-1")),
         "{stdout}"
     );
     // Asked twice, revoked once; an unknown grant and a malformed one are clear errors.

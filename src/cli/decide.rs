@@ -6,10 +6,11 @@ use clap::Args;
 use serde_json::json;
 
 use super::records::{parse_request_id, print_json};
-use super::{Context, Failure, say};
+use super::{Context, Failure};
 use crate::control::protocol::Request;
 use crate::decide::{Decided, RevokedOutside};
 use crate::lifecycle::RevokeReason;
+use crate::shown;
 
 #[derive(Debug, Args)]
 pub struct ApproveArgs {
@@ -197,11 +198,12 @@ fn revoke_outside(
         by,
         ..
     } = &revoked;
-    // Names from GitHub: `say` shows their controls as visible escapes.
-    say(&format!(
-        "The token \"{}\" of {owner_login} ({org}:{grant_id}) is to be revoked (by {by}).\n",
-        token_name.as_deref().unwrap_or("-"),
-    ));
+    // Names from GitHub, on one line: a line break in one must not print a line of its own.
+    out!(
+        "The token \"{}\" of {} ({org}:{grant_id}) is to be revoked (by {by}).",
+        shown::line(token_name.as_deref().unwrap_or("-")),
+        shown::line(owner_login),
+    );
     out!("Queued for the daemon: the revocation to GitHub. No mail goes to the owner.");
     Ok(())
 }
