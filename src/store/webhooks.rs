@@ -12,7 +12,7 @@ use super::{Store, StoreError, Tx};
 const REMEMBERED_DAYS: i64 = 30;
 
 /// Why a delivery was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WebhookRefusal {
     /// No `X-Hub-Signature-256`.

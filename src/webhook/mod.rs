@@ -54,7 +54,7 @@ struct Shared {
     orgs: Vec<String>,
     store: Mutex<Store>,
     trigger: SyncTrigger,
-    refused: Mutex<BTreeMap<&'static str, (WebhookRefusal, u64)>>,
+    refused: Mutex<BTreeMap<WebhookRefusal, u64>>,
 }
 
 /// What became of one HTTP request.
@@ -262,7 +262,7 @@ fn count_refusal(shared: &Shared, why: WebhookRefusal) {
         .refused
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    refused.entry(why.as_str()).or_insert((why, 0)).1 += 1;
+    *refused.entry(why).or_insert(0) += 1;
 }
 
 /// Writes the refusals counted since the last time, in one transaction, and logs them once.
@@ -278,7 +278,7 @@ fn flush_refusals(shared: &Shared) {
     }
     let summary = counted
         .iter()
-        .map(|(name, (_, count))| format!("{name} {count}"))
+        .map(|(why, count)| format!("{} {count}", why.as_str()))
         .collect::<Vec<_>>()
         .join(", ");
     tracing::warn!(refused = summary, "GitHub's webhook: deliveries refused");
@@ -288,7 +288,7 @@ fn flush_refusals(shared: &Shared) {
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let written = tokio::task::block_in_place(|| {
         store.write(|tx| {
-            for (why, count) in counted.values() {
+            for (why, count) in &counted {
                 tx.count_webhook_refusals(*why, *count)?;
             }
             Ok::<_, crate::store::StoreError>(())
