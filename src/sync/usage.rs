@@ -17,6 +17,10 @@ use super::{SyncOptions, SyncReport, the_token};
 /// A token never used this long after its approval is stale too.
 const NEVER_USED_AFTER_DAYS: i64 = 7;
 
+fn days(count: i64) -> SignedDuration {
+    SignedDuration::from_hours(count * 24)
+}
+
 /// Since when a token is unused (its last use, or its approval), and when that makes it stale:
 /// `None` when neither is known.
 pub(super) fn unused_window(
@@ -24,7 +28,6 @@ pub(super) fn unused_window(
     approved_at: Option<Timestamp>,
     options: &SyncOptions,
 ) -> Option<(Timestamp, Timestamp)> {
-    let days = |count: i64| SignedDuration::from_hours(count * 24);
     match (last_used, approved_at) {
         (Some(used), _) => Some((
             used,
@@ -71,7 +74,6 @@ pub(super) fn track_use(
             .as_deref()
             .and_then(|at| at.parse::<Timestamp>().ok())
     });
-    let days = |count: i64| SignedDuration::from_hours(count * 24);
     let Some((start, stale_at)) = unused_window(last_used, approved_at, options) else {
         return Ok(());
     };
