@@ -834,22 +834,16 @@ fn stale_and_policy_breaking_tokens_are_alerted_for_once_each() {
         assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
     }
     let alerts = desk.store().alerts().expect("alerts");
-    let of_kind = |kind: &str| -> Vec<String> {
+    // A kind's alerts about requests, or about the tokens no request accounts for.
+    let alerts_of = |kind: &str, of_requests: bool| -> Vec<String> {
         alerts
             .iter()
-            .filter(|alert| alert.kind == kind)
-            .map(|alert| alert.message.clone())
-            .collect()
-    };
-    let outside = |kind: &str| -> Vec<String> {
-        alerts
-            .iter()
-            .filter(|alert| alert.kind == kind && alert.request_id.is_none())
+            .filter(|alert| alert.kind == kind && alert.request_id.is_some() == of_requests)
             .map(|alert| alert.message.clone())
             .collect()
     };
     for kind in ["token_stale", "token_lifetime"] {
-        let found = outside(kind);
+        let found = alerts_of(kind, false);
         assert_eq!(found.len(), 1, "{kind}, once: {found:?}");
         assert!(
             found[0].contains("1 token(s) of acme-corp approved without a request patdesk saw")
@@ -858,10 +852,7 @@ fn stale_and_policy_breaking_tokens_are_alerted_for_once_each() {
             "{found:?}"
         );
     }
-    let stale: Vec<String> = of_kind("token_stale")
-        .into_iter()
-        .filter(|message| !message.contains("without a request"))
-        .collect();
+    let stale = alerts_of("token_stale", true);
     assert_eq!(stale.len(), 1, "once: {stale:?}");
     assert!(
         stale[0].contains("issue-reader carol") && stale[0].contains("not been used for 100 days"),
@@ -871,10 +862,7 @@ fn stale_and_policy_breaking_tokens_are_alerted_for_once_each() {
         stale[0].contains("--reason no-longer-required"),
         "{stale:?}"
     );
-    let lifetime: Vec<String> = of_kind("token_lifetime")
-        .into_iter()
-        .filter(|message| !message.contains("without a request"))
-        .collect();
+    let lifetime = alerts_of("token_lifetime", true);
     assert_eq!(lifetime.len(), 2, "once each: {lifetime:?}");
     assert!(
         lifetime
