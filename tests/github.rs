@@ -1339,6 +1339,25 @@ fn an_outside_token_is_revoked_by_its_grant_once_and_leaves_the_list() {
             ],
         )
     };
+    // Only a team member, as themselves: a stranger and root (who may read) are refused.
+    let args = [
+        "revoke",
+        "--grant",
+        "acme-corp:910001",
+        "--reason",
+        "no-longer-required",
+    ];
+    let stranger = desk.patdesk_as("mallory", &args);
+    let root = Command::new(env!("CARGO_BIN_EXE_patdesk"))
+        .args(args)
+        .arg("--config")
+        .arg(desk.dir.path().join("patdesk.toml"))
+        .output()
+        .expect("runs");
+    for (who, refused) in [("a stranger", stranger), ("root", root)] {
+        assert_eq!(refused.status.code(), Some(5), "{who}: {refused:?}");
+    }
+    assert_eq!(outside_listed(&desk)[0], (910_001, None), "nothing queued");
     let output = revoke("acme-corp:910001");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(
