@@ -143,7 +143,7 @@ pub fn send_if_due(
     let text = render(templates, &weekly(store, now, stale_after_days)?)?;
     store.write(|tx| {
         tx.raise_alert(AlertKind::WeeklyReport, None, &text)?;
-        tx.record_report_sent()
+        tx.record_report_sent(now)
     })?;
     Ok(true)
 }

@@ -124,10 +124,12 @@ impl Store {
 }
 
 impl Tx<'_> {
-    pub fn record_report_sent(&self) -> Result<(), StoreError> {
+    /// Records the report as sent at `at`: the time the caller judged it due, so the next
+    /// "is it due?" compares like with like, whatever the wall clock says.
+    pub fn record_report_sent(&self, at: jiff::Timestamp) -> Result<(), StoreError> {
         self.tx.execute(
             "INSERT INTO reports_sent (sent_at) VALUES (?1)",
-            [&self.now],
+            [super::format_time(at)],
         )?;
         Ok(())
     }
