@@ -35,7 +35,7 @@ fn main() {
         let mut rounds: Vec<Duration> = (0..ROUNDS)
             .map(|round| {
                 let db = dir.path().join(format!("{mode}-{round}.db"));
-                let mut store = Store::open(&db).expect("open");
+                let mut store = Store::open(&db, &patdesk::clock::Clock::system()).expect("open");
                 store
                     .connection()
                     .pragma_update(None, "synchronous", mode)

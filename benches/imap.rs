@@ -411,14 +411,14 @@ async fn delivery_delay() {
     for n in 0..DELIVERIES {
         let raw = mail(n, &folder.name);
         let to = format!("team+{}@example.org", folder.name);
-        let at = Timestamp::now();
+        let at = patdesk::clock::Clock::system().now();
         tokio::task::spawn_blocking(move || mailserver::send(&to, &raw))
             .await
             .expect("send");
         sent.push((format!("{}-{n}@example.org", folder.name), at));
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
-    let store = Store::open(&folder.db()).expect("store");
+    let store = Store::open(&folder.db(), &patdesk::clock::Clock::system()).expect("store");
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut delays = Vec::new();
     for (message_id, at) in &sent {

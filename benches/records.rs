@@ -44,7 +44,7 @@ fn main() {
         size as f64 / 1e6
     );
 
-    let store = Store::open(&db).expect("open");
+    let store = Store::open(&db, &patdesk::clock::Clock::system()).expect("open");
     let middle = REQUESTS / 2;
     println!();
     println!("{:<60} {:>10}  target", "store call", "median");
@@ -182,7 +182,7 @@ fn state_filter() -> ListFilter {
 
 /// 100,000 requests across three orgs, 2,500 owners and every state, each with ten events.
 fn fill(db: &Path) {
-    let mut store = Store::open(db).expect("open");
+    let mut store = Store::open(db, &patdesk::clock::Clock::system()).expect("open");
     let states = [
         RequestState::InReview,
         RequestState::AwaitingPurpose,

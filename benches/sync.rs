@@ -129,7 +129,8 @@ struct Phase {
 fn main() {
     // The tokens were last used yesterday, in every phase: a use between two syncs would
     // change its page (as it does at GitHub).
-    let used = (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24)).to_string();
+    let used =
+        (patdesk::clock::Clock::system().now() - jiff::SignedDuration::from_hours(24)).to_string();
     let states: Vec<(String, u64, Value)> = (0..ORGS)
         .map(|org| (org_login(org), 100 + org as u64, org_state(org, 0, &used)))
         .collect();
@@ -173,9 +174,19 @@ fn main() {
     let config = Config::load(&dir.path().join("patdesk.toml")).expect("config");
     let github = config.github.as_ref().expect("github");
     let secret = github.private_key.read().expect("key");
-    let client = GithubClient::new(github, &secret, ClientOptions::default()).expect("client");
+    let client = GithubClient::new(
+        github,
+        &secret,
+        ClientOptions::default(),
+        patdesk::clock::Clock::system(),
+    )
+    .expect("client");
     let options = SyncOptions::from_config(&config, github).expect("options");
-    let mut store = Store::open(&dir.path().join("patdesk.db")).expect("store");
+    let mut store = Store::open(
+        &dir.path().join("patdesk.db"),
+        &patdesk::clock::Clock::system(),
+    )
+    .expect("store");
     let runtime = common::runtime();
 
     let mut phase = |name: &'static str| {

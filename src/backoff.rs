@@ -3,12 +3,16 @@
 
 use std::time::Duration;
 
-/// `base` and up to `spread` more, chosen by the clock's nanoseconds: random enough to spread
-/// retries, without a source of randomness to fail.
+/// `base` and up to `spread` more, chosen at random. Without a source of randomness (it does
+/// not fail on Linux), the wait is `base` and half the spread: still bounded, only in step.
 pub fn jittered(base: Duration, spread: Duration) -> Duration {
-    let nanos = u64::from(jiff::Timestamp::now().subsec_nanosecond().unsigned_abs());
     let spread_ms = u64::try_from(spread.as_millis()).unwrap_or(u64::MAX).max(1);
-    base + Duration::from_millis(nanos % spread_ms)
+    let mut random = [0u8; 8];
+    let draw = match getrandom::getrandom(&mut random) {
+        Ok(()) => u64::from_le_bytes(random),
+        Err(_) => spread_ms / 2,
+    };
+    base + Duration::from_millis(draw % spread_ms)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ pub mod address;
 pub mod alerts;
 pub mod backoff;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod control;
 pub mod conversation;

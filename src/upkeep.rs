@@ -103,10 +103,10 @@ pub fn send_head_if_due(
 /// Takes a backup into `backups.dir` when the newest there is a day old or there is none, and
 /// removes all but the newest `backups.keep`. Returns the new backup, if one was taken.
 pub fn backup_if_due(
-    database: &Path,
+    store: &Store,
     backups: &ScheduledBackups,
-    now: Timestamp,
 ) -> Result<Option<PathBuf>, UpkeepError> {
+    let now = store.now();
     let dir_error = |source| UpkeepError::BackupDir {
         dir: backups.dir.clone(),
         source,
@@ -125,7 +125,7 @@ pub fn backup_if_due(
         now.strftime("%Y%m%dT%H%M%SZ")
     );
     let path = backups.dir.join(name);
-    let audit = crate::store::backup(database, &path)?;
+    let audit = crate::store::backup(store.path(), &path, store.clock())?;
     if !audit.intact() {
         // Renamed out of the daily series: kept for a look, it must not count as the day's
         // backup, or the next try would wait a day instead of an hour.

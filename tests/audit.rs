@@ -35,7 +35,7 @@ impl Desk {
     }
 
     fn store(&self) -> Store {
-        Store::open(&self.db()).expect("open")
+        Store::open(&self.db(), &patdesk::clock::Clock::system()).expect("open")
     }
 
     /// A history: three requests, each with a note.
@@ -232,7 +232,7 @@ fn concurrent_writers_take_turns_and_the_chain_holds() {
         .map(|who| {
             let db: PathBuf = desk.db();
             std::thread::spawn(move || {
-                let mut store = Store::open(&db).expect("open");
+                let mut store = Store::open(&db, &patdesk::clock::Clock::system()).expect("open");
                 for n in 0..100 {
                     let tx = store.transaction().expect("tx");
                     tx.append_event(who, Some(id), "note", &json!({ "n": n }))
@@ -245,7 +245,8 @@ fn concurrent_writers_take_turns_and_the_chain_holds() {
     // A reader meanwhile, as an engineer running `patdesk list` would.
     let reader_db = desk.db();
     let reader = std::thread::spawn(move || {
-        let store = Store::open(Path::new(&reader_db)).expect("open");
+        let store =
+            Store::open(Path::new(&reader_db), &patdesk::clock::Clock::system()).expect("open");
         for _ in 0..50 {
             store.events_for(1).expect("read while others write");
         }
@@ -274,7 +275,7 @@ fn events_appended_together_chain_onto_each_other_and_onto_other_writers() {
         .map(|who| {
             let db: PathBuf = desk.db();
             std::thread::spawn(move || {
-                let mut store = Store::open(&db).expect("open");
+                let mut store = Store::open(&db, &patdesk::clock::Clock::system()).expect("open");
                 for n in 0..50 {
                     let tx = store.transaction().expect("tx");
                     let heads: Vec<_> = (0..3)

@@ -40,7 +40,7 @@ impl Conversation {
         let runtime = common::runtime();
         runtime.block_on(async { create(&mut team_session().await, &folder.name).await });
         let token = format!("conv-{tag}-{}", std::process::id());
-        let mut store = Store::open(&folder.db()).expect("store");
+        let mut store = Store::open(&folder.db(), &patdesk::clock::Clock::system()).expect("store");
         let request = RequestBuilder::tidy()
             .owner(owner, Some(&format!("{owner}@example.org")))
             .token_name(Some(&token))
@@ -143,7 +143,7 @@ impl Conversation {
     }
 
     fn store(&self) -> Store {
-        Store::open(&self.folder.db()).expect("store")
+        Store::open(&self.folder.db(), &patdesk::clock::Clock::system()).expect("store")
     }
 
     fn team_address(&self) -> String {
@@ -609,7 +609,11 @@ fn an_unanswered_question_is_followed_by_two_reminders_two_days_apart_and_no_mor
     use patdesk::conversation::{Reminders, queue_reminders};
 
     let dir = tempfile::TempDir::new().expect("dir");
-    let mut store = Store::open(&dir.path().join("patdesk.db")).expect("store");
+    let mut store = Store::open(
+        &dir.path().join("patdesk.db"),
+        &patdesk::clock::Clock::system(),
+    )
+    .expect("store");
     let waiting = RequestBuilder::tidy()
         .github_id(1)
         .owner("carol", Some("carol@example.org"))
@@ -648,7 +652,8 @@ fn an_unanswered_question_is_followed_by_two_reminders_two_days_apart_and_no_mor
     };
     let remind = |store: &mut Store, hours_from_now: i64| {
         let tx = store.transaction().expect("tx");
-        let now = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(hours_from_now);
+        let now = patdesk::clock::Clock::system().now()
+            + jiff::SignedDuration::from_hours(hours_from_now);
         let queued = queue_reminders(&tx, now, &Reminders::default()).expect("remind");
         tx.commit().expect("commit");
         queued

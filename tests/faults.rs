@@ -53,7 +53,7 @@ impl Drop for SmallDisk {
 }
 
 fn count(db: &Path, sql: &str) -> i64 {
-    Store::open(db)
+    Store::open(db, &patdesk::clock::Clock::system())
         .ok()
         .and_then(|store| store.connection().query_row(sql, [], |row| row.get(0)).ok())
         .unwrap_or(-1)
@@ -113,7 +113,7 @@ fn a_full_disk_is_a_clear_error_and_the_daemon_recovers_when_space_returns() {
     .unwrap_or_else(|| panic!("the mail was not taken in once\n{}", desk.log()));
     assert!(stop(&mut daemon).success(), "{}", desk.log());
 
-    let store = Store::open(&db).expect("store");
+    let store = Store::open(&db, &patdesk::clock::Clock::system()).expect("store");
     let integrity: String = store
         .connection()
         .query_row("PRAGMA integrity_check", [], |row| row.get(0))

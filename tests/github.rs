@@ -45,7 +45,11 @@ impl Desk {
         config.push_str(extra);
         std::fs::write(dir.path().join("patdesk.toml"), config).expect("write config");
         // Only `patdesk run` creates the database; stand in for its first start.
-        Store::open(&dir.path().join("patdesk.db")).expect("create the store");
+        Store::open(
+            &dir.path().join("patdesk.db"),
+            &patdesk::clock::Clock::system(),
+        )
+        .expect("create the store");
         Desk {
             dir,
             daemon: std::cell::OnceCell::new(),
@@ -57,7 +61,11 @@ impl Desk {
     }
 
     fn store(&self) -> Store {
-        Store::open(&self.dir.path().join("patdesk.db")).expect("store")
+        Store::open(
+            &self.dir.path().join("patdesk.db"),
+            &patdesk::clock::Clock::system(),
+        )
+        .expect("store")
     }
 
     /// A client with short backoffs, so retry tests stay quick.
@@ -73,7 +81,7 @@ impl Desk {
         let config = self.config();
         let github = config.github.as_ref().expect("github");
         let key = github.private_key.read().expect("key");
-        GithubClient::new(github, &key, options).expect("client")
+        GithubClient::new(github, &key, options, patdesk::clock::Clock::system()).expect("client")
     }
 
     fn options(&self) -> SyncOptions {
@@ -718,7 +726,8 @@ fn approved_tokens_are_tracked_for_expiry_once() {
         "issue-reader carol",
         Some("Reads issues of acme-corp/api for the weekly report"),
     );
-    let soon = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(3 * 24)).to_string();
+    let soon = (patdesk::clock::Clock::system().now() + jiff::SignedDuration::from_hours(3 * 24))
+        .to_string();
     let standin = Standin::start(
         &[(
             "acme-corp",
@@ -808,10 +817,12 @@ fn stale_and_policy_breaking_tokens_are_alerted_for_once_each() {
     );
 
     let days_ago = |days: i64| {
-        (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(days * 24)).to_string()
+        (patdesk::clock::Clock::system().now() - jiff::SignedDuration::from_hours(days * 24))
+            .to_string()
     };
-    let next_year =
-        (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(300 * 24)).to_string();
+    let next_year = (patdesk::clock::Clock::system().now()
+        + jiff::SignedDuration::from_hours(300 * 24))
+    .to_string();
     // carol's token (approved here) unused for 100 days; dana's and erin's approved on GitHub's
     // pages, dana's never expiring, erin's for two years.
     let mut carols = grant_for(&requests[0], 900_001, &next_year);
@@ -1268,8 +1279,9 @@ fn a_next_page_on_another_host_is_not_followed() {
 /// Two tokens no request accounts for, approved on GitHub's pages and expiring in 300 days:
 /// old-bot's "legacy deployer" (grant 910001) and new-bot's "current deployer" (910002).
 fn outside_grants() -> (Value, Value) {
-    let next_year =
-        (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(300 * 24)).to_string();
+    let next_year = (patdesk::clock::Clock::system().now()
+        + jiff::SignedDuration::from_hours(300 * 24))
+    .to_string();
     let grant = |github_id, owner, name, grant_id: i64| {
         let mut grant = grant_for(&pending(github_id, owner, name, None), grant_id, &next_year);
         grant["token_id"] = json!(grant_id + 80_000);

@@ -153,7 +153,7 @@ fn oversize_and_broken_mail_are_recorded_and_the_queue_moves_on() {
         assert_eq!((report.ingested, report.oversize), (3, 1));
         assert_eq!(count(&mut admin, &folder.name).await, 0);
     });
-    let store = Store::open(&folder.db()).expect("store");
+    let store = Store::open(&folder.db(), &patdesk::clock::Clock::system()).expect("store");
     let triage = store.triage().expect("triage");
     assert!(
         triage.iter().any(|m| m
@@ -179,7 +179,7 @@ fn a_mail_that_keeps_failing_goes_to_quarantine() {
         append(&mut admin, &folder.name, &mail(2, &folder.name)).await;
         let uidvalidity = admin.select(&folder.name).await.expect("select").uid_validity.expect("uidvalidity");
         // Three earlier tries at UID 1 ended without a commit (patdesk died each time).
-        Store::open(&folder.db())
+        Store::open(&folder.db(), &patdesk::clock::Clock::system())
             .expect("store")
             .connection()
             .execute(
@@ -194,7 +194,7 @@ fn a_mail_that_keeps_failing_goes_to_quarantine() {
         assert_eq!(count(&mut admin, &folder.quarantine()).await, 1);
         assert_eq!(count(&mut admin, &folder.processed()).await, 1);
     });
-    let triage = Store::open(&folder.db())
+    let triage = Store::open(&folder.db(), &patdesk::clock::Clock::system())
         .expect("store")
         .triage()
         .expect("triage");
@@ -205,7 +205,7 @@ fn a_mail_that_keeps_failing_goes_to_quarantine() {
         "{triage:?}"
     );
     // Only its headers are kept: the body is what kept failing.
-    let raw: Vec<u8> = Store::open(&folder.db())
+    let raw: Vec<u8> = Store::open(&folder.db(), &patdesk::clock::Clock::system())
         .expect("store")
         .connection()
         .query_row(
@@ -372,7 +372,7 @@ fn killed_mid_batch_and_restarted_nothing_is_lost_or_stored_twice() {
         total as i64,
         "every mail stored once"
     );
-    let store = Store::open(&folder.db()).expect("store");
+    let store = Store::open(&folder.db(), &patdesk::clock::Clock::system()).expect("store");
     let distinct: i64 = store
         .connection()
         .query_row(

@@ -14,7 +14,7 @@ use common::runtime;
 
 /// The tries on record, (UID, tries), by UID.
 fn tries(folder: &TestFolder) -> Vec<(u32, u32)> {
-    let store = Store::open(&folder.db()).expect("store");
+    let store = Store::open(&folder.db(), &patdesk::clock::Clock::system()).expect("store");
     let mut statement = store
         .connection()
         .prepare("SELECT uid, attempts FROM intake_attempts ORDER BY uid")
@@ -114,7 +114,7 @@ fn a_mail_whose_fetch_never_finishes_is_counted_tried_alone_and_quarantined() {
         "after a failed try, each mail alone; the quarantined one never whole again (UID 1, \
          stored but not moved when its session died, is read again and recognised)"
     );
-    let note: String = Store::open(&folder.db())
+    let note: String = Store::open(&folder.db(), &patdesk::clock::Clock::system())
         .expect("store")
         .connection()
         .query_row(

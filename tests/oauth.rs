@@ -11,6 +11,8 @@ use std::time::Duration;
 use common::desk::{Desk, DeskSetup, wait_for};
 use common::mailserver::{self, IMAPS_PORT, TestFolder, ca_file, create, team_session};
 use common::oauth::{self, key_file, refuse, register, revoke_tokens, secret_file, seen, unique};
+use jiff::SignedDuration;
+use patdesk::clock::{Clock, ManualClock};
 use patdesk::config::{Config, GOOGLE_SCOPE, MICROSOFT_SCOPE};
 use patdesk::imap::MailboxAccess;
 use patdesk::oauth::{Credential, OauthError, TokenSource};
@@ -54,11 +56,23 @@ fn failing_part(desk: &Desk, name: &str) -> Option<serde_json::Value> {
 }
 
 fn tokens(config: &Config) -> TokenSource {
+    tokens_on(config, Clock::system())
+}
+
+/// A token source on `clock`, which the test moves instead of waiting.
+fn tokens_on(config: &Config, clock: Clock) -> TokenSource {
     TokenSource::new(
         config.oauth2.as_ref().expect("[oauth2]"),
         Duration::from_secs(10),
+        clock,
     )
     .expect("token source")
+}
+
+/// A clock that starts at the real time (the stand-in checks assertions against its own) and
+/// moves only when the test moves it.
+fn a_clock_to_move() -> ManualClock {
+    ManualClock::starting_at(Clock::system().now())
 }
 
 /// A Microsoft app-only client with a secret, at the stand-in, for `user`.
@@ -212,7 +226,8 @@ fn a_refusing_token_endpoint_is_asked_again_only_after_a_wait() {
             "AADSTS7000222: The provided client secret keys are expired.",
         )),
     );
-    let source = tokens(&config);
+    let hand = a_clock_to_move();
+    let source = tokens_on(&config, hand.clock());
     let error = runtime.block_on(source.token()).expect_err("refused");
     let message = error.to_string();
     assert!(
@@ -229,9 +244,14 @@ fn a_refusing_token_endpoint_is_asked_again_only_after_a_wait() {
         assert!(matches!(waiting, OauthError::Waiting { .. }), "{waiting:?}");
     }
     assert_eq!(seen(&client)["requests"], 1);
-    // Served again, the next try after the wait succeeds.
+    // Served again: not before the first wait (5 s and up to a quarter more) is over, then
+    // the next try succeeds.
     refuse(&client, None);
-    std::thread::sleep(Duration::from_millis(6_500));
+    hand.advance(SignedDuration::from_millis(4_900));
+    let waiting = runtime.block_on(source.token()).expect_err("still waiting");
+    assert!(matches!(waiting, OauthError::Waiting { .. }), "{waiting:?}");
+    assert_eq!(seen(&client)["requests"], 1);
+    hand.advance(SignedDuration::from_millis(1_600));
     runtime
         .block_on(source.token())
         .expect("a token after the wait");
@@ -315,7 +335,8 @@ fn mail_is_sent_and_read_with_oauth2_tokens_only() {
         "team@example.org",
     )
     .expect("sender");
-    let mut store = patdesk::store::Store::open(&folder.db()).expect("store");
+    let mut store =
+        patdesk::store::Store::open(&folder.db(), &patdesk::clock::Clock::system()).expect("store");
     let recipient = format!("team+{}@example.org", folder.name);
     store
         .write(|tx| {
@@ -525,7 +546,7 @@ fn a_refusing_token_endpoint_shows_in_status_raises_one_alert_and_intake_resumes
 
     // Failing for longer than alerts.stalled_after_minutes: one alert, however long it lasts.
     let twenty_minutes_ago =
-        (jiff::Timestamp::now() - jiff::SignedDuration::from_mins(20)).to_string();
+        (patdesk::clock::Clock::system().now() - jiff::SignedDuration::from_mins(20)).to_string();
     let alerts = "SELECT COUNT(*) FROM alerts WHERE kind = 'sign_in_stalled'";
     desk.store()
         .connection()
@@ -584,10 +605,14 @@ fn a_token_is_renewed_before_it_expires() {
     let dir = tempfile::tempdir().expect("dir");
     // Ten seconds of life: renewed once half of it is gone.
     let (client, config) = microsoft_client(dir.path(), "team", 10);
-    let source = tokens(&config);
+    let hand = a_clock_to_move();
+    let source = tokens_on(&config, hand.clock());
     let first = runtime.block_on(source.token()).expect("token");
     assert_eq!(runtime.block_on(source.token()).expect("kept"), first);
-    std::thread::sleep(Duration::from_secs(6));
+    hand.advance(SignedDuration::from_millis(4_900));
+    assert_eq!(runtime.block_on(source.token()).expect("kept"), first);
+    assert_eq!(seen(&client)["issued"], 1);
+    hand.advance(SignedDuration::from_millis(1_100));
     let second = runtime.block_on(source.token()).expect("renewed");
     assert_ne!(first, second, "renewed before it expired");
     assert_eq!(seen(&client)["issued"], 2);

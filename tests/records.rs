@@ -46,7 +46,7 @@ impl Desk {
     }
 
     fn store(&self) -> Store {
-        Store::open(&self.db()).expect("open store")
+        Store::open(&self.db(), &patdesk::clock::Clock::system()).expect("open store")
     }
 
     fn insert(&self, builder: RequestBuilder) -> i64 {
@@ -178,7 +178,10 @@ fn a_database_from_a_newer_patdesk_is_refused() {
         .pragma_update(None, "user_version", 99)
         .expect("set");
     drop(store);
-    let error = Store::open(&desk.db()).err().expect("refused").to_string();
+    let error = Store::open(&desk.db(), &patdesk::clock::Clock::system())
+        .err()
+        .expect("refused")
+        .to_string();
     assert!(
         error.contains("schema version 99") && error.contains("upgrade patdesk"),
         "{error}"
@@ -1036,7 +1039,8 @@ fn backup_copies_the_database_online_and_audits_the_copy() {
         .mode()
         & 0o777;
     assert_eq!(mode, 0o600);
-    let copy = Store::open_existing(&out).expect("the copy opens");
+    let copy =
+        Store::open_existing(&out, &patdesk::clock::Clock::system()).expect("the copy opens");
     let audit = copy.audit(None).expect("audit");
     assert!(audit.intact(), "{audit:?}");
     assert_eq!(audit.chain.head.map(|h| h.to_string()), Some(head.clone()));
@@ -1053,7 +1057,7 @@ fn backup_copies_the_database_online_and_audits_the_copy() {
         String::from_utf8_lossy(&again.stderr)
     );
     assert!(
-        Store::open_existing(&out)
+        Store::open_existing(&out, &patdesk::clock::Clock::system())
             .expect("still there")
             .audit(None)
             .expect("audit")
@@ -1093,7 +1097,8 @@ fn show_lists_the_conversation_in_time_order() {
 #[test]
 fn list_shows_times_relative_or_exact_in_utc() {
     let desk = Desk::new();
-    let three_hours_ago = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(3 * 60 + 5);
+    let three_hours_ago =
+        patdesk::clock::Clock::system().now() - jiff::SignedDuration::from_mins(3 * 60 + 5);
     let exact = three_hours_ago.to_string();
     desk.insert(RequestBuilder::tidy().requested(&exact));
     let readable = desk.ok(&["list"]);

@@ -20,7 +20,11 @@ fn days(count: i64) -> SignedDuration {
 #[test]
 fn the_weekly_report_says_what_waits_what_was_decided_and_which_tokens_need_a_look() {
     let dir = TempDir::new().expect("temp dir");
-    let mut store = Store::open(&dir.path().join("patdesk.db")).expect("store");
+    let mut store = Store::open(
+        &dir.path().join("patdesk.db"),
+        &patdesk::clock::Clock::system(),
+    )
+    .expect("store");
     // The builders' requests are made on a fixed day; the report is two days after.
     let now = common::builders::requested_at() + days(2);
     let ago = |count: i64| (now - days(count)).to_string();
@@ -140,15 +144,18 @@ fn the_weekly_report_says_what_waits_what_was_decided_and_which_tokens_need_a_lo
 #[test]
 fn the_report_is_raised_once_on_its_day() {
     let dir = TempDir::new().expect("temp dir");
-    let mut store = Store::open(&dir.path().join("patdesk.db")).expect("store");
-    let templates = Templates::load(None).expect("templates");
     let monday: jiff::Timestamp = "2026-12-07T09:00:00Z".parse().expect("time");
-    let send = |store: &mut Store, day, now| {
-        patdesk::report::send_if_due(store, day, &templates, 90, now).expect("report")
+    let hand = patdesk::clock::ManualClock::starting_at(monday);
+    let mut store = Store::open(&dir.path().join("patdesk.db"), &hand.clock()).expect("store");
+    let templates = Templates::load(None).expect("templates");
+    // The store's clock and the `now` the daemon hands over are one: the clock is moved.
+    let send_at = |store: &mut Store, day, now| {
+        hand.set(now);
+        patdesk::report::send_if_due(store, day, &templates, 90, hand.now()).expect("report")
     };
-    assert!(!send(&mut store, jiff::civil::Weekday::Friday, monday));
-    assert!(send(&mut store, jiff::civil::Weekday::Monday, monday));
-    assert!(!send(
+    assert!(!send_at(&mut store, jiff::civil::Weekday::Friday, monday));
+    assert!(send_at(&mut store, jiff::civil::Weekday::Monday, monday));
+    assert!(!send_at(
         &mut store,
         jiff::civil::Weekday::Monday,
         monday + SignedDuration::from_hours(3)
@@ -159,12 +166,13 @@ fn the_report_is_raised_once_on_its_day() {
         .filter(|alert| alert.kind == "weekly_report")
         .collect();
     assert_eq!(reports.len(), 1, "{alerts:?}");
+    assert_eq!(reports[0].created_at, "2026-12-07T09:00:00.000Z");
     assert!(
         reports[0]
             .message
             .starts_with("patdesk weekly report, the week to 2026-12-07")
     );
-    assert!(send(
+    assert!(send_at(
         &mut store,
         jiff::civil::Weekday::Monday,
         monday + days(7)

@@ -130,7 +130,7 @@ fn status_reports_each_part_and_fails_when_the_daemon_is_down_or_a_sync_has_stal
     })
     .unwrap_or_else(|| panic!("the failure was not recorded\n{}", desk.log()));
     let twenty_minutes_ago =
-        (jiff::Timestamp::now() - jiff::SignedDuration::from_mins(20)).to_string();
+        (patdesk::clock::Clock::system().now() - jiff::SignedDuration::from_mins(20)).to_string();
     desk.store()
         .connection()
         .execute(

@@ -38,7 +38,11 @@ fn config(dir: &Path, smtp_port: u16) -> Config {
 fn desk(smtp_port: u16) -> (tempfile::TempDir, Config, Store) {
     let dir = tempfile::TempDir::new().expect("dir");
     let config = config(dir.path(), smtp_port);
-    let store = Store::open(&dir.path().join("patdesk.db")).expect("store");
+    let store = Store::open(
+        &dir.path().join("patdesk.db"),
+        &patdesk::clock::Clock::system(),
+    )
+    .expect("store");
     (dir, config, store)
 }
 
@@ -231,7 +235,11 @@ fn per_recipient_limits_from_the_config_hold_mail_back() {
     )
     .expect("config");
     let config = Config::load(&path).expect("valid config");
-    let mut store = Store::open(&dir.path().join("patdesk.db")).expect("store");
+    let mut store = Store::open(
+        &dir.path().join("patdesk.db"),
+        &patdesk::clock::Clock::system(),
+    )
+    .expect("store");
     let marker = format!("limited-{}", std::process::id());
     for n in 0..3 {
         queue_question(&mut store, "dave", &format!("{marker}-{n}"));

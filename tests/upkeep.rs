@@ -7,7 +7,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::SignedDuration;
+use patdesk::clock::ManualClock;
 use patdesk::config::{ScheduledBackups, SendHead};
 use patdesk::mail::header_section;
 use patdesk::request::RequestState;
@@ -18,16 +19,20 @@ use common::builders::RequestBuilder;
 
 const YEAR: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
+/// A database whose clock the test moves: it starts on a Thursday in December 2026, whatever
+/// the date of the run.
 struct Database {
     dir: tempfile::TempDir,
+    hand: ManualClock,
 }
 
 impl Database {
     fn new() -> Database {
         let database = Database {
             dir: tempfile::TempDir::new().expect("temp dir"),
+            hand: ManualClock::starting_at("2026-12-03T08:00:00Z".parse().expect("time")),
         };
-        Store::open(&database.path()).expect("create");
+        Store::open(&database.path(), &database.hand.clock()).expect("create");
         database
     }
 
@@ -36,7 +41,7 @@ impl Database {
     }
 
     fn store(&self) -> Store {
-        Store::open_existing(&self.path()).expect("open")
+        Store::open_existing(&self.path(), &self.hand.clock()).expect("open")
     }
 
     fn receive(&self, raw: &[u8], uid: u32, triage: Option<&str>) -> i64 {
@@ -77,7 +82,7 @@ fn old_raw_mail_is_reduced_to_its_headers_and_the_record_keeps_the_rest() {
     ];
     let text_before: String = database.column(ids[0], "analysis");
     let mut store = database.store();
-    let now = Timestamp::now();
+    let now = database.hand.now();
 
     let young = reduce_old_mail(&mut store, Some(YEAR), now).expect("reduce");
     assert_eq!(young.mails, 0, "nothing is a year old yet");
@@ -153,10 +158,13 @@ fn scheduled_backups_are_daily_private_audited_and_pruned() {
     };
     std::fs::create_dir_all(&dir).expect("dir");
     std::fs::write(dir.join("patdesk-notes.txt"), "the admin's own file").expect("write");
-    let t0: Timestamp = "2026-12-03T08:00:00Z".parse().expect("time");
-    let at = |hours: i64| t0 + SignedDuration::from_hours(hours);
+    let t0 = database.hand.now();
+    let backup_at = |hours: i64| {
+        database.hand.set(t0 + SignedDuration::from_hours(hours));
+        backup_if_due(&database.store(), &backups)
+    };
 
-    let first = backup_if_due(&database.path(), &backups, at(0))
+    let first = backup_at(0)
         .expect("backup")
         .expect("none there: one is due");
     assert_eq!(
@@ -168,7 +176,8 @@ fn scheduled_backups_are_daily_private_audited_and_pruned() {
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o600, "the copy is private");
-    let copy = Store::open_existing(&first).expect("open the copy");
+    let copy =
+        Store::open_existing(&first, &patdesk::clock::Clock::system()).expect("open the copy");
     assert!(copy.audit(None).expect("audit").intact());
     assert_eq!(
         copy.chain_head().expect("head"),
@@ -176,17 +185,9 @@ fn scheduled_backups_are_daily_private_audited_and_pruned() {
     );
     drop(copy);
 
-    assert_eq!(
-        backup_if_due(&database.path(), &backups, at(1)).expect("look"),
-        None,
-        "one a day"
-    );
-    let second = backup_if_due(&database.path(), &backups, at(25))
-        .expect("backup")
-        .expect("a day later");
-    let third = backup_if_due(&database.path(), &backups, at(50))
-        .expect("backup")
-        .expect("another day");
+    assert_eq!(backup_at(1).expect("look"), None, "one a day");
+    let second = backup_at(25).expect("backup").expect("a day later");
+    let third = backup_at(50).expect("backup").expect("another day");
     let mut left: Vec<String> = std::fs::read_dir(&dir)
         .expect("list")
         .map(|entry| {
@@ -221,8 +222,7 @@ fn scheduled_backups_are_daily_private_audited_and_pruned() {
         )
         .expect("tamper");
     for hours in [75, 76] {
-        let failed = backup_if_due(&database.path(), &backups, at(hours))
-            .expect_err("the copy does not pass the audit");
+        let failed = backup_at(hours).expect_err("the copy does not pass the audit");
         let patdesk::upkeep::UpkeepError::BackupNotIntact { path } = failed else {
             panic!("{failed}");
         };
@@ -240,7 +240,7 @@ fn the_head_is_sent_first_then_after_each_decision_and_daily() {
     let database = Database::new();
     let mut store = database.store();
     let id = RequestBuilder::tidy().insert(&mut store);
-    let t0 = Timestamp::now();
+    let t0 = database.hand.now();
     let at = |minutes: i64| t0 + SignedDuration::from_mins(minutes);
     let head_alerts = |store: &Store| -> Vec<String> {
         store

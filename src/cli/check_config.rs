@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use super::Failure;
+use crate::clock::Clock;
 use crate::config::{Config, Endpoint, Security, SentCopy, SignIn};
 use crate::imap::MailboxAccess;
 use crate::mail::compose::Templates;
@@ -19,7 +20,7 @@ pub struct CheckConfigArgs {
     pub connect: bool,
 }
 
-pub fn run(path: &Path, args: &CheckConfigArgs, json: bool) -> Result<(), Failure> {
+pub fn run(path: &Path, args: &CheckConfigArgs, clock: &Clock, json: bool) -> Result<(), Failure> {
     let config = Config::load(path)?;
     config.check_secrets()?;
     Templates::load(config.templates_dir.as_deref())
@@ -35,13 +36,13 @@ pub fn run(path: &Path, args: &CheckConfigArgs, json: bool) -> Result<(), Failur
         super::emit(&report.readable(&config));
     }
     if args.connect {
-        connect(&config, json)?;
+        connect(&config, clock, json)?;
     }
     Ok(())
 }
 
 /// Each sign-in the daemon makes, in its order; stops at the first that fails, naming it.
-fn connect(config: &Config, json: bool) -> Result<(), Failure> {
+fn connect(config: &Config, clock: &Clock, json: bool) -> Result<(), Failure> {
     let ok = |step: &str| {
         if json {
             out!("{}", serde_json::json!({ "ok": step }));
@@ -61,7 +62,7 @@ fn connect(config: &Config, json: bool) -> Result<(), Failure> {
         let tokens = match &config.oauth2 {
             Some(oauth2) => {
                 let step = format!("getting an OAuth 2 token from {}", oauth2.token_url);
-                let tokens = TokenSource::new(oauth2, CONNECT_DEADLINE)
+                let tokens = TokenSource::new(oauth2, CONNECT_DEADLINE, clock.clone())
                     .map_err(|e| failed(step.clone(), e.to_string()))?;
                 tokens
                     .token()

@@ -29,6 +29,7 @@ use std::process::ExitCode;
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, Subcommand};
 
+use crate::clock::Clock;
 use crate::config::{Config, ConfigError, DEFAULT_CONFIG_PATH};
 use crate::control::client::ClientError;
 use crate::control::protocol::{ErrorKind as Refused, Reply, Request};
@@ -216,6 +217,8 @@ fn exit_code(kind: Refused) -> u8 {
 /// and how to reach the records.
 struct Context {
     config: Config,
+    /// The system's clock: what relative times are shown against.
+    clock: Clock,
     json: bool,
     break_glass: bool,
 }
@@ -223,6 +226,7 @@ struct Context {
 impl Context {
     fn open(
         config_path: Option<PathBuf>,
+        clock: Clock,
         json: bool,
         break_glass: bool,
     ) -> Result<Context, Failure> {
@@ -230,6 +234,7 @@ impl Context {
         let config = Config::load(&path)?;
         Ok(Context {
             config,
+            clock,
             json,
             break_glass,
         })
@@ -280,6 +285,7 @@ impl Context {
         }
         Ok(crate::control::answer_directly(
             &self.config,
+            &self.clock,
             request,
             member,
         ))
@@ -384,7 +390,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
         break_glass,
         command,
     } = cli;
-    let open = || Context::open(config.clone(), json, break_glass);
+    // The one clock of a command: the system's.
+    let clock = Clock::system();
+    let open = || Context::open(config.clone(), clock.clone(), json, break_glass);
     // These print what is not data (a script, a man page, a log), or nothing: --json would be
     // silently ignored, so it is refused.
     let no_json = match &command {
@@ -407,7 +415,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::CheckConfig(args) => {
             let path = config.unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_PATH));
-            check_config::run(&path, &args, json)
+            check_config::run(&path, &args, &clock, json)
         }
         Command::List(args) => records::list(&open()?, &args),
         Command::Show(args) => records::show(&open()?, &args),
@@ -441,7 +449,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Run(args) => {
             let path = config.unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_PATH));
             crate::daemon::init_logging(args.log_format);
-            crate::daemon::run(Config::load(&path)?).map_err(Failure::runtime)
+            crate::daemon::run(Config::load(&path)?, clock).map_err(Failure::runtime)
         }
     }
 }

@@ -54,7 +54,7 @@ fn list(context: &Context, utc: bool) -> Result<(), Failure> {
         "SINCE",
         "LAST ERROR",
     ]);
-    let now = jiff::Timestamp::now();
+    let now = context.clock.now();
     for mail in &mails {
         table.row(vec![
             mail.id.to_string(),

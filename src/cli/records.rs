@@ -173,7 +173,7 @@ pub fn list(context: &Context, args: &ListArgs) -> Result<(), Failure> {
         full: false,
     })?;
     let mut table = Table::new(&["ID", "ORG", "TOKEN", "OWNER", "STATE", "RISK", "REQUESTED"]);
-    let now = Timestamp::now();
+    let now = context.clock.now();
     for summary in summaries {
         let date = super::when::shown(&summary.requested_at, args.utc, now);
         table.row(vec![
@@ -232,7 +232,7 @@ fn list_outside(context: &Context, args: &ListArgs) -> Result<(), Failure> {
         "STALE",
         "REVOCATION",
     ]);
-    let now = Timestamp::now();
+    let now = context.clock.now();
     let when = |at: &Option<String>, none: &str| match at {
         Some(at) => super::when::shown(at, args.utc, now),
         None => none.to_string(),

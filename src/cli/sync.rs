@@ -63,7 +63,7 @@ fn here(context: &Context, args: &SyncArgs) -> Result<(), Failure> {
             code: exit::REFUSED,
             error: anyhow!("{error}; without --break-glass, the command goes through the daemon"),
         })?;
-    let mut store = crate::store::Store::open_existing(&config.store.path)?;
+    let mut store = crate::store::Store::open_existing(&config.store.path, &context.clock)?;
     let github = config.github.as_ref().ok_or_else(|| Failure {
         code: exit::CONFIG,
         error: anyhow!(
@@ -105,10 +105,11 @@ fn here(context: &Context, args: &SyncArgs) -> Result<(), Failure> {
         code: exit::CONFIG,
         error: anyhow!(error),
     })?;
-    let client = GithubClient::for_config(github, &key).map_err(|error| Failure {
-        code: exit::CONFIG,
-        error: error.into(),
-    })?;
+    let client =
+        GithubClient::for_config(github, &key, context.clock.clone()).map_err(|error| Failure {
+            code: exit::CONFIG,
+            error: error.into(),
+        })?;
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -97,7 +97,7 @@ pub fn status(
         webhook: store.webhook_counts()?,
         problems: Vec::new(),
     };
-    status.problems = problems(&status, stalled_after);
+    status.problems = problems(&status, stalled_after, store.now());
     Ok(status)
 }
 
@@ -106,12 +106,11 @@ fn watched(part: &str) -> bool {
     crate::alerts::stall_alert(part).is_some()
 }
 
-fn problems(status: &Status, stalled_after: std::time::Duration) -> Vec<String> {
+fn problems(status: &Status, stalled_after: std::time::Duration, now: Timestamp) -> Vec<String> {
     let mut problems = Vec::new();
     if status.daemon.is_none() {
         problems.push("the daemon is not running".to_string());
     }
-    let now = Timestamp::now();
     for part in status.parts.iter().filter(|part| watched(&part.part)) {
         let Some(since) = &part.failing_since else {
             continue;

@@ -16,6 +16,7 @@ use super::protocol::{
     AnswerLine, Envelope, ErrorKind, MAX_REQUEST_BYTES, Reply, Request, VERSION,
 };
 use super::reads;
+use crate::clock::Clock;
 use crate::config::{Config, SendLimits, TeamConfig};
 use crate::decide::{self, DecideError};
 use crate::lifecycle::{Authentication, Member};
@@ -43,6 +44,7 @@ struct Answering {
     team: TeamConfig,
     review: ReviewPolicy,
     store_path: PathBuf,
+    clock: Clock,
     send_limits: SendLimits,
     stalled_after: Duration,
     orgs: Vec<String>,
@@ -58,11 +60,12 @@ pub struct ControlServer {
 }
 
 impl Answering {
-    fn of(config: &Config, sync: Option<SyncRequests>) -> Answering {
+    fn of(config: &Config, clock: &Clock, sync: Option<SyncRequests>) -> Answering {
         Answering {
             team: config.team.clone(),
             review: config.review.clone(),
             store_path: config.store.path.clone(),
+            clock: clock.clone(),
             send_limits: config.send_limits,
             stalled_after: config.alerts.stalled_after,
             orgs: config
@@ -78,14 +81,19 @@ impl Answering {
 
 /// Answers `request` in this process, as `member` (root's break-glass) or as a reader: the
 /// daemon is stopped, and the caller holds its lock. Syncing needs the daemon.
-pub fn answer_directly(config: &Config, request: Request, member: Option<Member>) -> Reply {
+pub fn answer_directly(
+    config: &Config,
+    clock: &Clock,
+    request: Request,
+    member: Option<Member>,
+) -> Reply {
     if matches!(request, Request::Sync { .. }) {
         return failed(
             ErrorKind::NotConfigured,
             "sync needs the daemon: start it (systemctl start patdesk)",
         );
     }
-    let answering = Answering::of(config, None);
+    let answering = Answering::of(config, clock, None);
     let pid = None;
     answer_from_store(request, member, &answering, pid)
 }
@@ -93,7 +101,11 @@ pub fn answer_directly(config: &Config, request: Request, member: Option<Member>
 impl ControlServer {
     /// Binds `control.socket` (replacing a socket left by an earlier run: the daemon lock
     /// says no other daemon of this database runs), mode 0660, group `control.group`.
-    pub fn bind(config: &Config, sync: Option<SyncRequests>) -> anyhow::Result<ControlServer> {
+    pub fn bind(
+        config: &Config,
+        clock: &Clock,
+        sync: Option<SyncRequests>,
+    ) -> anyhow::Result<ControlServer> {
         let socket = config.control.socket.clone();
         if let Some(parent) = socket.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
@@ -106,7 +118,7 @@ impl ControlServer {
         Ok(ControlServer {
             listener,
             socket,
-            answering: Arc::new(Answering::of(config, sync)),
+            answering: Arc::new(Answering::of(config, clock, sync)),
         })
     }
 
@@ -307,7 +319,7 @@ fn answer_from_store(
     answering: &Answering,
     pid: Option<String>,
 ) -> Reply {
-    let mut store = match Store::open_existing(&answering.store_path) {
+    let mut store = match Store::open_existing(&answering.store_path, &answering.clock) {
         Ok(store) => store,
         Err(error) => return store_failed(error),
     };

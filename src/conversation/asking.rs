@@ -99,5 +99,5 @@ pub fn queue_reminders(
 
 /// Queues the reminders due now, in a transaction of their own.
 pub fn queue_due_reminders(store: &mut Store, reminders: &Reminders) -> Result<usize, StoreError> {
-    store.write(|tx| queue_reminders(tx, Timestamp::now(), reminders))
+    store.write(|tx| queue_reminders(tx, tx.time(), reminders))
 }

@@ -12,8 +12,6 @@
 
 mod asking;
 
-use jiff::Timestamp;
-
 pub use crate::config::Reminders;
 pub use asking::{acknowledge, queue_due_reminders, queue_question, queue_reminders};
 
@@ -143,7 +141,7 @@ pub fn take_purpose(
 ) -> Result<Review, StoreError> {
     let mut request = record.request.clone();
     request.purpose = Some(purpose.to_string());
-    let reviewed = review(&request, policy, Timestamp::now());
+    let reviewed = review(&request, policy, tx.time());
     tx.record_purpose(record.id, by, purpose, source, &reviewed, state)?;
     Ok(reviewed)
 }

@@ -34,7 +34,8 @@ pub(super) struct AlertsTask {
 pub(super) async fn run(mut task: AlertsTask) {
     let mut failing = false;
     loop {
-        match raise_stalls(&mut task.store, task.stalled_after, jiff::Timestamp::now()) {
+        let now = task.store.now();
+        match raise_stalls(&mut task.store, task.stalled_after, now) {
             Ok(0) => {}
             Ok(raised) => {
                 tracing::warn!(raised, "a part of patdesk has stalled; the team is alerted")
@@ -42,13 +43,12 @@ pub(super) async fn run(mut task: AlertsTask) {
             Err(error) => tracing::error!(%error, "cannot check for stalled parts"),
         }
         if let Some(notifier) = &task.notifier {
-            match send_head_if_due(&mut task.store, task.send_head, jiff::Timestamp::now()) {
+            match send_head_if_due(&mut task.store, task.send_head, now) {
                 Ok(Some(head)) => tracing::info!(%head, "audit head sent to the team"),
                 Ok(None) => {}
                 Err(error) => tracing::error!(%error, "cannot send the audit head"),
             }
             if let Some(day) = task.weekly_report {
-                let now = jiff::Timestamp::now();
                 match crate::report::send_if_due(
                     &mut task.store,
                     day,

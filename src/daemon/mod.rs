@@ -20,6 +20,7 @@ use tokio::sync::{mpsc, watch};
 pub use github_task::gather_triggers;
 pub use lock::{DaemonLock, LockError, running_daemon};
 
+use crate::clock::Clock;
 use crate::config::{Config, ConfigError, SignIn};
 use crate::control::{ControlServer, SyncNow, SyncRequests};
 use crate::github::GithubClient;
@@ -37,13 +38,13 @@ const OAUTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Runs until SIGTERM or Ctrl-C; SIGHUP reloads the config and templates. Each task finishes
 /// the transaction it is in; none is started after the signal.
-pub fn run(config: Config) -> anyhow::Result<()> {
+pub fn run(config: Config, clock: Clock) -> anyhow::Result<()> {
     memory::return_large_buffers();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(supervise(config))
+    runtime.block_on(supervise(config, clock))
 }
 
 /// What made the tasks stop.
@@ -56,20 +57,24 @@ enum Stop {
 /// Holds the lock, runs the tasks of the config in use, and swaps in a new config on SIGHUP
 /// once every secret and template of it has been read; a config that cannot be used is refused
 /// and the one in use kept.
-async fn supervise(mut config: Config) -> anyhow::Result<()> {
+async fn supervise(mut config: Config, clock: Clock) -> anyhow::Result<()> {
     let _lock = DaemonLock::acquire(&config.store.path)?;
     // The one place a database is created (and migrated); every task opens the one there is.
-    Store::open(&config.store.path)?;
+    Store::open(&config.store.path, &clock)?;
     let systemd = std::sync::Arc::new(notify::Systemd::from_env());
     let mut signals = Signals::new()?;
-    let mut next = Some(prepare(&config)?);
-    tokio::spawn(pulse::run(systemd.clone(), config.store.path.clone()));
+    let mut next = Some(prepare(&config, &clock)?);
+    tokio::spawn(pulse::run(
+        systemd.clone(),
+        config.store.path.clone(),
+        clock.clone(),
+    ));
     let mut ready = false;
     while let Some(prepared) = next.take() {
-        let started = jiff::Timestamp::now();
+        let started = clock.now();
         let (shutdown, mut tasks) = prepared.spawn();
         if !ready {
-            pulse::wait_for_first_contact(&config, started).await;
+            pulse::wait_for_first_contact(&config, &clock, started).await;
             systemd.ready();
             ready = true;
         }
@@ -91,7 +96,7 @@ async fn supervise(mut config: Config) -> anyhow::Result<()> {
         let _ = shutdown.send(true);
         join_all(&mut tasks).await;
         if stop == Stop::Reload {
-            next = Some(match reload(&config) {
+            next = Some(match reload(&config, &clock) {
                 Ok((new_config, prepared)) => {
                     config = new_config;
                     tracing::info!("config and templates reloaded");
@@ -99,7 +104,7 @@ async fn supervise(mut config: Config) -> anyhow::Result<()> {
                 }
                 Err(error) => {
                     tracing::error!("new config refused, the one in use is kept: {error:#}");
-                    prepare(&config)?
+                    prepare(&config, &clock)?
                 }
             });
             systemd.ready();
@@ -110,7 +115,7 @@ async fn supervise(mut config: Config) -> anyhow::Result<()> {
 }
 
 /// The config file read again, with everything it names, ready to run.
-fn reload(current: &Config) -> anyhow::Result<(Config, Prepared)> {
+fn reload(current: &Config, clock: &Clock) -> anyhow::Result<(Config, Prepared)> {
     let new = Config::load(&current.source)?;
     if new.store.path != current.store.path {
         return Err(anyhow!(
@@ -119,7 +124,7 @@ fn reload(current: &Config) -> anyhow::Result<(Config, Prepared)> {
             new.store.path.display()
         ));
     }
-    let prepared = prepare(&new)?;
+    let prepared = prepare(&new, clock)?;
     Ok((new, prepared))
 }
 
@@ -150,7 +155,7 @@ impl Prepared {
 }
 
 /// Reads what `config` names and builds its tasks: intake, the GitHub task, the outbox, alerts.
-fn prepare(config: &Config) -> anyhow::Result<Prepared> {
+fn prepare(config: &Config, clock: &Clock) -> anyhow::Result<Prepared> {
     if config.github.is_none() && config.mailbox.is_none() {
         // The records and the engineers' commands still work; nothing comes in or goes out.
         tracing::warn!(
@@ -168,7 +173,7 @@ fn prepare(config: &Config) -> anyhow::Result<Prepared> {
     let tokens = config
         .oauth2
         .as_ref()
-        .map(|oauth2| TokenSource::new(oauth2, OAUTH_TIMEOUT))
+        .map(|oauth2| TokenSource::new(oauth2, OAUTH_TIMEOUT, clock.clone()))
         .transpose()?;
     let credential = |sign_in: &SignIn| {
         Credential::for_sign_in(sign_in, tokens.as_ref()).map_err(|problem| ConfigError::Invalid {
@@ -194,11 +199,11 @@ fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         .collect();
     if let Some(github) = &config.github {
         let key = read(&github.private_key)?;
-        let client = GithubClient::for_config(github, &key)?;
+        let client = GithubClient::for_config(github, &key, clock.clone())?;
         let options = SyncOptions::from_config(config, github).map_err(|error| anyhow!(error))?;
         tasks.push(Box::pin(github_task::run(github_task::GithubTask {
             client,
-            store: Store::open_existing(&config.store.path)?,
+            store: Store::open_existing(&config.store.path, clock)?,
             orgs: orgs.clone(),
             options,
             interval: github.sync_interval,
@@ -219,7 +224,7 @@ fn prepare(config: &Config) -> anyhow::Result<Prepared> {
             webhook,
             read(&webhook.secret)?,
             orgs.clone(),
-            Store::open_existing(&config.store.path)?,
+            Store::open_existing(&config.store.path, clock)?,
             trigger.clone(),
         )?;
         tasks.push(Box::pin(receiver.run(shutdown.clone())));
@@ -239,7 +244,7 @@ fn prepare(config: &Config) -> anyhow::Result<Prepared> {
                     false => WalRestarts::Allowed,
                 },
             },
-            store: Store::open_existing(&config.store.path)?,
+            store: Store::open_existing(&config.store.path, clock)?,
         };
         tasks.push(Box::pin(watch.run(shutdown.clone())));
     }
@@ -273,7 +278,7 @@ fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         }
         tasks.push(Box::pin(outbox_task::run(outbox_task::OutboxTask {
             sender,
-            store: Store::open_existing(&config.store.path)?,
+            store: Store::open_existing(&config.store.path, clock)?,
             interval: outbox_task::OUTBOX_INTERVAL,
             wake: outbox_wake,
             reminders: config.reminders.clone(),
@@ -283,11 +288,12 @@ fn prepare(config: &Config) -> anyhow::Result<Prepared> {
     let webhook = config.alerts.slack_webhook.as_ref().map(read).transpose()?;
     let control = ControlServer::bind(
         config,
+        clock,
         config.github.is_some().then(|| SyncRequests(sync_requests)),
     )?;
     tasks.push(Box::pin(control.run(shutdown.clone())));
     tasks.push(Box::pin(alerts_task::run(alerts_task::AlertsTask {
-        store: Store::open_existing(&config.store.path)?,
+        store: Store::open_existing(&config.store.path, clock)?,
         notifier: crate::alerts::Notifier::new(&config.alerts, webhook),
         stalled_after: config.alerts.stalled_after,
         send_head: config.alerts.send_head,
@@ -299,6 +305,7 @@ fn prepare(config: &Config) -> anyhow::Result<Prepared> {
     })));
     tasks.push(Box::pin(upkeep_task::run(upkeep_task::UpkeepTask {
         database: config.store.path.clone(),
+        clock: clock.clone(),
         keep_raw: config.store.keep_raw,
         backups: config.store.backups.clone(),
         shutdown: shutdown.clone(),

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::notify::Systemd;
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::store::Store;
 
@@ -16,11 +17,11 @@ const STATUS_INTERVAL: Duration = Duration::from_secs(30);
 /// cannot reach them is still started, and says so in its status.
 const FIRST_CONTACT_WAIT: Duration = Duration::from_secs(30);
 
-pub(super) async fn run(systemd: Arc<Systemd>, database: PathBuf) {
+pub(super) async fn run(systemd: Arc<Systemd>, database: PathBuf, clock: Clock) {
     let every = systemd
         .watchdog()
         .map_or(STATUS_INTERVAL, |watchdog| watchdog.min(STATUS_INTERVAL));
-    let store = match Store::open_existing(&database) {
+    let store = match Store::open_existing(&database, &clock) {
         Ok(store) => Some(store),
         Err(error) => {
             tracing::warn!(%error, "the status line for systemd cannot be read");
@@ -40,8 +41,12 @@ pub(super) async fn run(systemd: Arc<Systemd>, database: PathBuf) {
 
 /// Waits until intake (or else the GitHub sync) has reported since `started`, working or not,
 /// for at most [`FIRST_CONTACT_WAIT`].
-pub(super) async fn wait_for_first_contact(config: &Config, started: jiff::Timestamp) {
-    let Ok(store) = Store::open_existing(&config.store.path) else {
+pub(super) async fn wait_for_first_contact(
+    config: &Config,
+    clock: &Clock,
+    started: jiff::Timestamp,
+) {
+    let Ok(store) = Store::open_existing(&config.store.path, clock) else {
         return;
     };
     let part_prefix = if config.mailbox.is_some() {

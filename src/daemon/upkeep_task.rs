@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use crate::clock::Clock;
 use crate::config::ScheduledBackups;
 use crate::store::{Part, Store};
 use crate::upkeep::{backup_if_due, reduce_old_mail};
@@ -16,6 +17,7 @@ const UPKEEP_INTERVAL: Duration = Duration::from_secs(60 * 60);
 
 pub(super) struct UpkeepTask {
     pub database: PathBuf,
+    pub clock: Clock,
     pub keep_raw: Option<Duration>,
     pub backups: Option<ScheduledBackups>,
     pub shutdown: watch::Receiver<bool>,
@@ -23,10 +25,15 @@ pub(super) struct UpkeepTask {
 
 pub(super) async fn run(mut task: UpkeepTask) {
     loop {
-        let (database, keep_raw, backups) =
-            (task.database.clone(), task.keep_raw, task.backups.clone());
-        let round =
-            tokio::task::spawn_blocking(move || upkeep(&database, keep_raw, backups.as_ref()));
+        let (database, clock, keep_raw, backups) = (
+            task.database.clone(),
+            task.clock.clone(),
+            task.keep_raw,
+            task.backups.clone(),
+        );
+        let round = tokio::task::spawn_blocking(move || {
+            upkeep(&database, &clock, keep_raw, backups.as_ref())
+        });
         if let Err(error) = round.await {
             tracing::error!(%error, "the upkeep round stopped unexpectedly");
         }
@@ -40,17 +47,18 @@ pub(super) async fn run(mut task: UpkeepTask) {
 /// One round: each part on its own, so a failing backup does not stop the reduction.
 fn upkeep(
     database: &std::path::Path,
+    clock: &Clock,
     keep_raw: Option<Duration>,
     backups: Option<&ScheduledBackups>,
 ) {
-    let mut store = match Store::open_existing(database) {
+    let mut store = match Store::open_existing(database, clock) {
         Ok(store) => store,
         Err(error) => {
             tracing::error!(%error, "upkeep cannot open the database");
             return;
         }
     };
-    let now = jiff::Timestamp::now();
+    let now = store.now();
     match reduce_old_mail(&mut store, keep_raw, now) {
         Ok(reduced) if reduced.mails > 0 => tracing::info!(
             mails = reduced.mails,
@@ -63,7 +71,7 @@ fn upkeep(
     let Some(backups) = backups else {
         return;
     };
-    match backup_if_due(database, backups, now) {
+    match backup_if_due(&store, backups) {
         Ok(Some(path)) => {
             tracing::info!(backup = %path.display(), "backup taken and audited");
             store.report_health(Part::Backup, None);

@@ -35,7 +35,7 @@ impl GithubClient {
     pub(super) async fn installation_token(&self, org: &str) -> Result<String, GithubError> {
         let installation = self.installation_of(org)?;
         let mut tokens = self.tokens.lock().await;
-        let renew_after = Timestamp::now()
+        let renew_after = self.clock.now()
             + jiff::SignedDuration::try_from(TOKEN_RENEWAL_MARGIN).unwrap_or_default();
         if let Some(cached) = tokens.get(&installation)
             && cached.expires_at > renew_after
@@ -119,7 +119,7 @@ impl GithubClient {
             exp: i64,
             iss: String,
         }
-        let now = Timestamp::now().as_second();
+        let now = self.clock.now().as_second();
         let claims = Claims {
             iat: now - 60,
             exp: now + 9 * 60,

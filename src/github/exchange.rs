@@ -87,7 +87,7 @@ impl GithubClient {
                     self.forget_token(org).await?;
                 }
                 Err(Failure::Wait(until)) => {
-                    let wait = until.duration_since(Timestamp::now());
+                    let wait = until.duration_since(self.clock.now());
                     let wait = Duration::try_from(wait).unwrap_or_default();
                     if wait > self.options.max_rate_limit_wait {
                         return Err(GithubError::RateLimited {
@@ -188,17 +188,17 @@ impl GithubClient {
                 text_header("retry-after").and_then(|value| value.trim().parse::<i64>().ok())
             {
                 return Err(Failure::Wait(
-                    Timestamp::now() + jiff::SignedDuration::from_secs(seconds.max(1)),
+                    self.clock.now() + jiff::SignedDuration::from_secs(seconds.max(1)),
                 ));
             }
             if let Some(reset) =
                 text_header("x-ratelimit-reset").and_then(|value| value.trim().parse::<i64>().ok())
             {
-                let until = Timestamp::from_second(reset + 1).unwrap_or_else(|_| Timestamp::now());
+                let until = Timestamp::from_second(reset + 1).unwrap_or_else(|_| self.clock.now());
                 return Err(Failure::Wait(until));
             }
             return Err(Failure::Wait(
-                Timestamp::now() + jiff::SignedDuration::from_secs(60),
+                self.clock.now() + jiff::SignedDuration::from_secs(60),
             ));
         }
         let what = what.to_string();

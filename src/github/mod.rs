@@ -30,6 +30,7 @@ pub use types::{
     Grant, InstallationToken, Membership, Owner, PendingRequest, Repository, TokenFacts, User,
 };
 
+use crate::clock::Clock;
 use crate::config::{GithubConfig, Secret};
 
 /// GitHub's documented limit for a decision's reason.
@@ -86,6 +87,8 @@ pub struct GithubClient {
     tokens: tokio::sync::Mutex<HashMap<u64, CachedToken>>,
     pages: Mutex<PageCache>,
     options: ClientOptions,
+    /// When cached tokens expire, JWTs are issued and rate limits end.
+    clock: Clock,
     pub stats: Stats,
 }
 
@@ -94,6 +97,7 @@ impl GithubClient {
         config: &GithubConfig,
         private_key: &Secret,
         options: ClientOptions,
+        clock: Clock,
     ) -> Result<Self, GithubError> {
         crate::tls::install_crypto_provider();
         let key = EncodingKey::from_rsa_pem(private_key.expose().as_bytes())
@@ -121,17 +125,22 @@ impl GithubClient {
             tokens: tokio::sync::Mutex::new(HashMap::new()),
             pages: Mutex::new(PageCache::new(pages::MAX_CACHED_BYTES)),
             options,
+            clock,
             stats: Stats::default(),
         })
     }
 
     /// The client as the config sets it up (its timeout); the daemon and the CLI alike.
-    pub fn for_config(config: &GithubConfig, private_key: &Secret) -> Result<Self, GithubError> {
+    pub fn for_config(
+        config: &GithubConfig,
+        private_key: &Secret,
+        clock: Clock,
+    ) -> Result<Self, GithubError> {
         let options = ClientOptions {
             timeout: config.timeout,
             ..ClientOptions::default()
         };
-        GithubClient::new(config, private_key, options)
+        GithubClient::new(config, private_key, options, clock)
     }
 
     /// Every pending request of `org`, all pages.

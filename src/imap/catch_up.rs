@@ -60,11 +60,12 @@ impl MailboxWatch {
             .collect();
         uids.sort_unstable();
 
-        let mut tries = Tries::open(self.store.path(), &folder, uidvalidity)?;
+        let mut tries = Tries::beside(&self.store, &folder, uidvalidity)?;
         let (to_filing, fetched) = mpsc::channel(FETCHED_AHEAD);
         let (filed_tx, mut filed) = mpsc::unbounded_channel();
         let filer = Filer::start(
             self.store.path().to_path_buf(),
+            self.store.clock().clone(),
             self.intake.clone(),
             Place {
                 folder: folder.clone(),

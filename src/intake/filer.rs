@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::{Fetched, Filed, Intake, Place, file_group};
+use crate::clock::Clock;
 use crate::store::{Checkpointer, Store, StoreError};
 
 /// A commit stops taking in waiting batches once it holds this many mails. Whatever has been
@@ -40,13 +41,14 @@ impl Filer {
     /// its own connection, telling `filed` after each commit.
     pub fn start(
         path: PathBuf,
+        clock: Clock,
         intake: Intake,
         place: Place,
         fetched: mpsc::Receiver<Fetched>,
         filed: mpsc::UnboundedSender<Filed>,
     ) -> Filer {
         let thread = tokio::task::spawn_blocking(move || {
-            let mut store = Store::open_existing(&path)?;
+            let mut store = Store::open_existing(&path, &clock)?;
             // Checkpoints beside the filing, not inside its commits.
             let checkpointer = Checkpointer::beside(&store, intake.wal_restarts)?;
             let filed_all = file_all(&mut store, &intake, &place, fetched, &filed, &checkpointer);

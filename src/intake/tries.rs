@@ -5,8 +5,6 @@
 //! The count has a connection of its own, used off the runtime's threads: the reading
 //! session waits for it, never the other tasks.
 
-use std::path::Path;
-
 use super::FilingError;
 use crate::store::{FolderEra, Store, StoreError};
 
@@ -35,9 +33,10 @@ pub struct Tries {
 }
 
 impl Tries {
-    pub fn open(path: &Path, folder: &str, uidvalidity: u32) -> Result<Tries, StoreError> {
+    /// Counts beside `store`, on a connection of their own.
+    pub fn beside(store: &Store, folder: &str, uidvalidity: u32) -> Result<Tries, StoreError> {
         Ok(Tries {
-            store: Some(Store::open_existing(path)?),
+            store: Some(Store::open_existing(store.path(), store.clock())?),
             folder: folder.to_string(),
             uidvalidity,
         })

@@ -1,8 +1,6 @@
 //! What each grant sends to the token endpoint: the form of RFC 6749 (client credentials,
 //! refresh token) and RFC 7523 (a JWT as the grant, or as the client's proof).
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
@@ -142,6 +140,7 @@ impl Proof {
         &self,
         config: &OauthConfig,
         refresh_token: Option<&Secret>,
+        now: jiff::Timestamp,
     ) -> Result<Vec<(&'static str, String)>, OauthError> {
         let scope = config.scope.clone();
         let mut form = Vec::new();
@@ -160,7 +159,15 @@ impl Proof {
                 // thumbprint (the older RS256 with a SHA-1 `x5t` is on its way out).
                 let mut header = Header::new(Algorithm::PS256);
                 header.x5t_s256 = Some(thumbprint.clone());
-                let assertion = sign(&header, client_id, client_id, &config.token_url, None, key)?;
+                let assertion = sign(
+                    &header,
+                    client_id,
+                    client_id,
+                    &config.token_url,
+                    None,
+                    key,
+                    now,
+                )?;
                 form.push(("grant_type", "client_credentials".to_string()));
                 form.push(("client_id", client_id.clone()));
                 form.push(("client_assertion_type", CLIENT_ASSERTION_TYPE.to_string()));
@@ -179,6 +186,7 @@ impl Proof {
                     &config.token_url,
                     scope.as_deref(),
                     key,
+                    now,
                 )?;
                 form.push(("grant_type", JWT_BEARER.to_string()));
                 form.push(("assertion", assertion));
@@ -213,11 +221,9 @@ fn sign(
     audience: &str,
     scope: Option<&str>,
     key: &EncodingKey,
+    now: jiff::Timestamp,
 ) -> Result<String, OauthError> {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|since| since.as_secs())
-        .unwrap_or_default();
+    let now = u64::try_from(now.as_second()).unwrap_or_default();
     let claims = AssertionClaims {
         iss: issuer,
         sub: subject,
@@ -225,7 +231,7 @@ fn sign(
         iat: now,
         nbf: now,
         exp: now + ASSERTION_SECONDS,
-        jti: unique_id(),
+        jti: unique_id(now),
         scope,
     };
     jsonwebtoken::encode(header, &claims, key)
@@ -233,15 +239,13 @@ fn sign(
 }
 
 /// An assertion's `jti`: providers refuse one they have seen (replay).
-fn unique_id() -> String {
+fn unique_id(now: u64) -> String {
     let mut random = [0u8; 16];
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|since| since.as_nanos())
-        .unwrap_or_default();
-    // Without randomness the clock still tells assertions apart.
+    // Without randomness the time and a count still tell assertions apart.
     if getrandom::getrandom(&mut random).is_err() {
-        random = now.to_le_bytes();
+        static COUNT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let count = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        random = (u128::from(now) << 64 | u128::from(count)).to_le_bytes();
     }
     random.iter().map(|byte| format!("{byte:02x}")).collect()
 }

@@ -10,11 +10,14 @@ mod grant;
 pub mod sasl;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use jiff::Timestamp;
 
 use serde::Deserialize;
 
 use crate::backoff::jittered;
+use crate::clock::Clock;
 use crate::config::{OauthConfig, Secret, SignIn};
 use grant::Proof;
 
@@ -85,6 +88,8 @@ pub struct TokenSource {
 
 struct Inner {
     config: OauthConfig,
+    /// When tokens are due for renewal, and failures for another try.
+    clock: Clock,
     proof: Proof,
     http: reqwest::Client,
     state: tokio::sync::Mutex<State>,
@@ -100,13 +105,26 @@ struct State {
 
 struct Token {
     value: Secret,
-    renew_at: Instant,
+    renew_at: Timestamp,
 }
 
 struct Failure {
     error: OauthError,
-    retry_at: Instant,
+    retry_at: Timestamp,
     wait: Duration,
+}
+
+/// How long from `now` until `then`; zero once it has passed.
+fn until(then: Timestamp, now: Timestamp) -> Duration {
+    Duration::try_from(then.duration_since(now)).unwrap_or(Duration::ZERO)
+}
+
+/// `after` past `now`; far enough ahead that it never comes, should it not fit.
+fn later(now: Timestamp, after: Duration) -> Timestamp {
+    jiff::SignedDuration::try_from(after)
+        .ok()
+        .and_then(|after| now.checked_add(after).ok())
+        .unwrap_or(Timestamp::MAX)
 }
 
 /// The token endpoint's answer (RFC 6749 §5.1); `expires_in` is a string at some providers.
@@ -129,7 +147,11 @@ struct ErrorAnswer {
 
 impl TokenSource {
     /// Reads the grant's secrets; nothing is asked of the endpoint yet.
-    pub fn new(config: &OauthConfig, timeout: Duration) -> Result<TokenSource, OauthError> {
+    pub fn new(
+        config: &OauthConfig,
+        timeout: Duration,
+        clock: Clock,
+    ) -> Result<TokenSource, OauthError> {
         crate::tls::install_crypto_provider();
         let proof = Proof::read(config)?;
         let http = reqwest::Client::builder()
@@ -144,6 +166,7 @@ impl TokenSource {
         Ok(TokenSource {
             inner: Arc::new(Inner {
                 config: config.clone(),
+                clock,
                 proof,
                 http,
                 state: tokio::sync::Mutex::new(State::default()),
@@ -155,7 +178,7 @@ impl TokenSource {
     pub async fn token(&self) -> Result<Secret, OauthError> {
         let mut state = self.inner.state.lock().await;
         if let Some(token) = &state.token
-            && Instant::now() < token.renew_at
+            && self.inner.clock.now() < token.renew_at
         {
             return Ok(token.value.clone());
         }
@@ -175,17 +198,17 @@ impl TokenSource {
     pub async fn good_for(&self) -> Duration {
         let state = self.inner.state.lock().await;
         state.token.as_ref().map_or(Duration::ZERO, |token| {
-            token.renew_at.saturating_duration_since(Instant::now())
+            until(token.renew_at, self.inner.clock.now())
         })
     }
 
     async fn obtain(&self, state: &mut State) -> Result<Secret, OauthError> {
         if let Some(failure) = &state.failure {
-            let now = Instant::now();
+            let now = self.inner.clock.now();
             if now < failure.retry_at {
                 return Err(OauthError::Waiting {
                     error: Box::new(failure.error.clone()),
-                    retry_in: failure.retry_at - now,
+                    retry_in: until(failure.retry_at, now),
                 });
             }
         }
@@ -196,7 +219,7 @@ impl TokenSource {
                 let value = Secret::new(answer.access_token);
                 state.token = Some(Token {
                     value: value.clone(),
-                    renew_at: Instant::now() + lifetime - margin,
+                    renew_at: later(self.inner.clock.now(), lifetime - margin),
                 });
                 if let Some(rotated) = answer.refresh_token {
                     state.refresh_token = Some(Secret::new(rotated));
@@ -215,7 +238,7 @@ impl TokenSource {
                     .map_or(FIRST_WAIT, |failure| (failure.wait * 2).min(LONGEST_WAIT));
                 state.failure = Some(Failure {
                     error: error.clone(),
-                    retry_at: Instant::now() + jittered(wait, wait / 4),
+                    retry_at: later(self.inner.clock.now(), jittered(wait, wait / 4)),
                     wait,
                 });
                 state.token = None;
@@ -227,7 +250,10 @@ impl TokenSource {
     async fn ask(&self, refresh_token: Option<&Secret>) -> Result<TokenAnswer, OauthError> {
         let config = &self.inner.config;
         let url = &config.token_url;
-        let form = self.inner.proof.form(config, refresh_token)?;
+        let form = self
+            .inner
+            .proof
+            .form(config, refresh_token, self.inner.clock.now())?;
         let response = self
             .inner
             .http

@@ -46,11 +46,14 @@ pub enum Verdict {
 
 impl RateLimits {
     pub fn verdict(&self, store: &Store, recipient: &str) -> Result<Verdict, StoreError> {
-        if store.mail_sent_since(None, &since(self.breaker_window))? >= self.breaker_count {
+        let now = store.now();
+        if store.mail_sent_since(None, &since(now, self.breaker_window))? >= self.breaker_count {
             return Ok(Verdict::Pause);
         }
-        let hour = store.mail_sent_since(Some(recipient), &since(SignedDuration::from_hours(1)))?;
-        let day = store.mail_sent_since(Some(recipient), &since(SignedDuration::from_hours(24)))?;
+        let hour =
+            store.mail_sent_since(Some(recipient), &since(now, SignedDuration::from_hours(1)))?;
+        let day =
+            store.mail_sent_since(Some(recipient), &since(now, SignedDuration::from_hours(24)))?;
         if hour >= self.per_recipient_hour || day >= self.per_recipient_day {
             return Ok(Verdict::HoldRecipient);
         }
@@ -59,13 +62,16 @@ impl RateLimits {
 
     /// How many mails left in the breaker's window, and whether that holds sending back.
     pub fn breaker(&self, store: &Store) -> Result<(usize, bool), StoreError> {
-        let recent = store.mail_sent_since(None, &since(self.breaker_window))?;
+        let recent = store.mail_sent_since(None, &since(store.now(), self.breaker_window))?;
         Ok((recent, recent >= self.breaker_count))
     }
 
     /// Raises the team's alert for a pause, once per breaker window.
     pub fn alert_pause(&self, store: &mut Store, waiting: usize) -> Result<(), StoreError> {
-        if store.alert_raised_since(AlertKind::SendingPaused, &since(self.breaker_window))? {
+        if store.alert_raised_since(
+            AlertKind::SendingPaused,
+            &since(store.now(), self.breaker_window),
+        )? {
             return Ok(());
         }
         let message = format!(
@@ -81,14 +87,10 @@ impl RateLimits {
     }
 }
 
-/// The start of the window that ends now. Counting from the beginning of time where that
+/// The start of the window that ends `now`. Counting from the beginning of time where that
 /// cannot be computed errs on the side of sending less.
-fn since(window: SignedDuration) -> String {
-    format_time(
-        Timestamp::now()
-            .checked_sub(window)
-            .unwrap_or(Timestamp::MIN),
-    )
+fn since(now: Timestamp, window: SignedDuration) -> String {
+    format_time(now.checked_sub(window).unwrap_or(Timestamp::MIN))
 }
 
 /// The alert a paused outbox raises, by its stored name.

@@ -199,7 +199,7 @@ impl Sender {
             }
         };
         let server_files_copies = mailbox.mailbox().sent_copy == SentCopy::Server;
-        let now = jiff::Timestamp::now();
+        let now = store.now();
         store.write(|tx| {
             for mail in &uncertain {
                 let in_sent = mail

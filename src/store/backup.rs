@@ -8,10 +8,11 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags};
 
 use super::{Audit, BUSY_TIMEOUT, Store, StoreError};
+use crate::clock::Clock;
 
 /// Copies the database at `database` to `out` (a new file, readable by its owner only) and
 /// audits the copy. A partial copy is removed.
-pub fn backup(database: &Path, out: &Path) -> Result<Audit, StoreError> {
+pub fn backup(database: &Path, out: &Path, clock: &Clock) -> Result<Audit, StoreError> {
     if std::fs::symlink_metadata(database).is_err() {
         return Err(StoreError::Missing {
             path: database.to_path_buf(),
@@ -32,7 +33,7 @@ pub fn backup(database: &Path, out: &Path) -> Result<Audit, StoreError> {
         let _ = std::fs::remove_file(out);
     }
     copied?;
-    Store::open_existing(out)?.audit(None)
+    Store::open_existing(out, clock)?.audit(None)
 }
 
 fn copy(database: &Path, out: &Path) -> Result<(), StoreError> {

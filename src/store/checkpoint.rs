@@ -42,7 +42,7 @@ impl Checkpointer {
     /// `writer` commits after the last [`Checkpointer::nudge`] are left to the next checkpoint
     /// of any connection.
     pub fn beside(writer: &Store, restarts: WalRestarts) -> Result<Checkpointer, StoreError> {
-        let own = Store::open_existing(writer.path())?;
+        let own = Store::open_existing(writer.path(), writer.clock())?;
         own.conn.busy_timeout(RESTART_PATIENCE)?;
         writer.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         let (wake, woken) = mpsc::channel::<()>();
@@ -114,7 +114,7 @@ mod tests {
     fn the_checkpointer_copies_what_the_writer_only_committed_to_the_wal() {
         let dir = tempfile::TempDir::new().expect("dir");
         let path = dir.path().join("patdesk.db");
-        let writer = Store::open(&path).expect("store");
+        let writer = Store::open(&path, &crate::clock::Clock::system()).expect("store");
         let conn = writer.connection();
         conn.execute_batch("CREATE TABLE filler (bytes BLOB)")
             .expect("table");

@@ -90,7 +90,7 @@ impl super::Store {
     }
 
     fn write_health(&self, part: &str, error: Option<&str>) -> Result<(), StoreError> {
-        let now = super::now();
+        let now = super::format_time(self.now());
         match error {
             None => self.conn.execute(
                 "INSERT INTO health (part, ok_at, failing_since, last_error, updated_at)
@@ -157,7 +157,7 @@ impl super::Store {
     pub fn mark_alert_delivered(&self, id: i64) -> Result<(), StoreError> {
         self.conn.execute(
             "UPDATE alerts SET delivered_at = ?2 WHERE id = ?1",
-            params![id, super::now()],
+            params![id, super::format_time(self.now())],
         )?;
         Ok(())
     }

@@ -30,6 +30,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
+use crate::clock::Clock;
 use crate::lifecycle::Member;
 
 pub use audit::{Audit, Mismatch, PushBacking};
@@ -110,29 +111,31 @@ const PAGE_SIZE: i64 = 16 * 1024;
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// What every write stamps its changes and events with.
+    clock: Clock,
 }
 
 impl Store {
     /// Opens the database, creating it (readable by its owner only) and bringing its schema up
     /// to date. Only the daemon's start creates one: every other opening is
     /// [`Store::open_existing`].
-    pub fn open(path: &Path) -> Result<Store, StoreError> {
+    pub fn open(path: &Path, clock: &Clock) -> Result<Store, StoreError> {
         create_private(path)?;
-        Store::connect(path)
+        Store::connect(path, clock)
     }
 
     /// Opens a database that exists: a typo in `store.path`, or a database deleted under the
     /// daemon, is an error to see, not an empty desk (whose empty audit log would verify).
-    pub fn open_existing(path: &Path) -> Result<Store, StoreError> {
+    pub fn open_existing(path: &Path, clock: &Clock) -> Result<Store, StoreError> {
         if std::fs::symlink_metadata(path).is_err() {
             return Err(StoreError::Missing {
                 path: path.to_path_buf(),
             });
         }
-        Store::connect(path)
+        Store::connect(path, clock)
     }
 
-    fn connect(path: &Path) -> Result<Store, StoreError> {
+    fn connect(path: &Path, clock: &Clock) -> Result<Store, StoreError> {
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -157,6 +160,7 @@ impl Store {
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
+            clock: clock.clone(),
         };
         store.migrate()?;
         Ok(store)
@@ -164,6 +168,17 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The clock this store's writes are stamped by; whoever holds the store reads the time
+    /// from it too.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// The time now, by this store's clock.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
     }
 
     fn migrate(&mut self) -> Result<(), StoreError> {
@@ -199,11 +214,13 @@ impl Store {
     /// Starts a write. Writers queue for the database's one write lock up front (BEGIN
     /// IMMEDIATE), so a transaction never fails half-way because another began writing.
     pub fn transaction(&mut self) -> Result<Tx<'_>, StoreError> {
+        let at = self.clock.now();
         Ok(Tx {
             tx: self
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)?,
-            now: now(),
+            at,
+            now: format_time(at),
             appended: RefCell::new(None),
             member: None,
         })
@@ -261,7 +278,8 @@ impl Store {
 /// without [`Tx::commit`] rolls everything back.
 pub struct Tx<'c> {
     tx: rusqlite::Transaction<'c>,
-    /// One time for everything this transaction records.
+    /// One time for everything this transaction records, and its stored form.
+    at: Timestamp,
     now: String,
     /// The newest event once this transaction has appended one. The transaction holds the
     /// write lock from its start, so nobody else appends meanwhile; intake appends an event
@@ -278,6 +296,11 @@ impl Tx<'_> {
 
     pub fn now(&self) -> &str {
         &self.now
+    }
+
+    /// The time this transaction records, as a time to compute with.
+    pub fn time(&self) -> Timestamp {
+        self.at
     }
 
     /// The member this transaction acts for, if any.
@@ -330,10 +353,6 @@ impl Tx<'_> {
 /// UTC, RFC 3339 with milliseconds: fixed width, so text order is time order.
 pub fn format_time(time: Timestamp) -> String {
     format!("{time:.3}")
-}
-
-pub fn now() -> String {
-    format_time(Timestamp::now())
 }
 
 pub(crate) fn parse_time(text: &str) -> Result<Timestamp, StoreError> {

@@ -193,7 +193,11 @@ mod tests {
     #[test]
     fn the_daily_search_and_the_status_count_stay_on_the_index() {
         let dir = tempfile::TempDir::new().expect("dir");
-        let store = Store::open(&dir.path().join("patdesk.db")).expect("store");
+        let store = Store::open(
+            &dir.path().join("patdesk.db"),
+            &crate::clock::Clock::system(),
+        )
+        .expect("store");
         // A scan of `messages` would read every mail's raw bytes to reach the columns after.
         for sql in [Table::Messages.due(), WHOLE_MAILS] {
             let plan = plan(&store, sql);

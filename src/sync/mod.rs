@@ -158,7 +158,7 @@ pub async fn sync_org(
         // GitHub lists the newest first; recorded oldest first, a page's new requests are
         // numbered in the order they were made.
         incoming.sort_by_key(|(_, request)| request.requested_at);
-        let now = Timestamp::now();
+        let now = store.now();
         let recorded = store.write(|tx| {
             let mut recorded = SyncReport::default();
             for (github, request) in incoming {
@@ -180,7 +180,7 @@ pub async fn sync_org(
         still_pending.extend(page.iter().map(|github| github.id));
     }
     let grants = client.grants(org).await?;
-    let now = Timestamp::now();
+    let now = store.now();
     let settled =
         store.write(|tx| settle(tx, org, &known, &still_pending, &grants, options, now))?;
     report.add(&settled);

@@ -23,13 +23,7 @@ impl Daemon {
         }
         let dir = config.parent().expect("config folder");
         let_through(dir);
-        let log = dir.join(format!(
-            "daemon-{}.log",
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|t| t.as_nanos())
-                .unwrap_or(0)
-        ));
+        let log = dir.join(format!("daemon-{}.log", super::unique_suffix()));
         let mut process = KillOnDrop(
             Command::new(env!("CARGO_BIN_EXE_patdesk"))
                 .args(["run", "--log-format", "text", "--config"])

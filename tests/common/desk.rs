@@ -164,7 +164,7 @@ impl Desk {
     }
 
     pub fn store(&self) -> Store {
-        Store::open(&self.folder.db()).expect("store")
+        Store::open(&self.folder.db(), &patdesk::clock::Clock::system()).expect("store")
     }
 
     /// patdesk's id of the request GitHub knows as `github_id`, once the sync recorded it.

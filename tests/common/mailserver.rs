@@ -49,6 +49,14 @@ pub struct TestFolder {
     dir: tempfile::TempDir,
 }
 
+/// A name part no other test, run or test binary uses: the process and a random number (not
+/// the time, which tests do not read).
+pub fn unique_suffix() -> String {
+    let mut random = [0u8; 4];
+    getrandom::getrandom(&mut random).expect("randomness");
+    format!("{}-{}", std::process::id(), u32::from_le_bytes(random))
+}
+
 impl TestFolder {
     pub fn new(tag: &str) -> TestFolder {
         TestFolder::of(tag, "team")
@@ -56,12 +64,8 @@ impl TestFolder {
 
     /// A folder in `user`'s mailbox, which patdesk watches as the team mailbox.
     pub fn of(tag: &str, user: &'static str) -> TestFolder {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
         TestFolder {
-            name: format!("t-{tag}-{}-{nanos}", std::process::id()),
+            name: format!("t-{tag}-{}", unique_suffix()),
             user,
             dir: tempfile::TempDir::new().expect("temp dir"),
         }
@@ -136,7 +140,12 @@ impl TestFolder {
     pub fn intake_from(&self, config: &std::path::Path, policy: MailPolicy) -> MailboxWatch {
         let config = Config::load(config).expect("config");
         let tokens = config.oauth2.as_ref().map(|oauth2| {
-            patdesk::oauth::TokenSource::new(oauth2, Duration::from_secs(10)).expect("tokens")
+            patdesk::oauth::TokenSource::new(
+                oauth2,
+                Duration::from_secs(10),
+                patdesk::clock::Clock::system(),
+            )
+            .expect("tokens")
         });
         let mailbox = config.mailbox.expect("mailbox");
         let credential = patdesk::oauth::Credential::for_sign_in(&mailbox.sign_in, tokens.as_ref())
@@ -152,7 +161,7 @@ impl TestFolder {
                 outbox: None,
                 wal_restarts: patdesk::store::WalRestarts::Allowed,
             },
-            store: Store::open(&self.db()).expect("store"),
+            store: Store::open(&self.db(), &patdesk::clock::Clock::system()).expect("store"),
         }
     }
 }

@@ -15,6 +15,8 @@ pub mod standin;
 pub mod users;
 pub mod webhook;
 
+pub use mailserver::unique_suffix;
+
 use std::path::{Path, PathBuf};
 
 use patdesk::mail::MailPolicy;

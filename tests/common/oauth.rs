@@ -104,11 +104,7 @@ pub fn revoke_tokens(client_id: &str) {
 
 /// A client id no other test uses.
 pub fn unique(tag: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!("{tag}-{}-{nanos}", std::process::id())
+    format!("{tag}-{}", super::unique_suffix())
 }
 
 /// Writes `contents` to `dir/name` readable by its owner only, as patdesk wants secrets.
