@@ -4,10 +4,10 @@
 //! the admin can replace like the mail templates; it reaches the team as an alert (Slack and
 //! the alert address), so it is delivered, retried and escaped as every alert is.
 
-use jiff::civil::Weekday;
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
+use crate::config::ReportTime;
 use crate::mail::compose::{ComposeError, Templates};
 use crate::store::{
     AlertKind, MemberDecisions, OutsideCounts, ReportLine, Store, StoreError, format_time,
@@ -15,8 +15,6 @@ use crate::store::{
 
 /// Tokens expiring this soon are listed.
 pub const EXPIRING_WITHIN_DAYS: i64 = 14;
-/// The report goes out from this hour (UTC) of its day.
-const FROM_HOUR: i8 = 8;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
@@ -117,10 +115,10 @@ pub fn render(templates: &Templates, report: &WeeklyReport) -> Result<String, Co
     Ok(format!("{subject}\n\n{}", body.trim_end()))
 }
 
-/// Whether the report is due at `now`: its day, from 08:00 UTC, and none sent in six days.
-pub fn is_due(day: Weekday, last_sent: Option<Timestamp>, now: Timestamp) -> bool {
+/// Whether the report is due at `now`: its day, from its hour (UTC), and none sent in six days.
+pub fn is_due(time: ReportTime, last_sent: Option<Timestamp>, now: Timestamp) -> bool {
     let civil = now.to_zoned(jiff::tz::TimeZone::UTC).datetime();
-    let its_time = civil.weekday() == day && civil.hour() >= FROM_HOUR;
+    let its_time = civil.weekday() == time.day && civil.hour() >= time.hour;
     let recent =
         last_sent.is_some_and(|sent| now.duration_since(sent) < SignedDuration::from_hours(6 * 24));
     its_time && !recent
@@ -129,7 +127,7 @@ pub fn is_due(day: Weekday, last_sent: Option<Timestamp>, now: Timestamp) -> boo
 /// Raises the report as an alert when it is due; whether it did.
 pub fn send_if_due(
     store: &mut Store,
-    day: Weekday,
+    time: ReportTime,
     templates: &Templates,
     stale_after_days: u32,
     now: Timestamp,
@@ -137,7 +135,7 @@ pub fn send_if_due(
     let last_sent = store
         .last_report_sent()?
         .and_then(|at| at.parse::<Timestamp>().ok());
-    if !is_due(day, last_sent, now) {
+    if !is_due(time, last_sent, now) {
         return Ok(false);
     }
     let text = render(templates, &weekly(store, now, stale_after_days)?)?;
@@ -150,35 +148,97 @@ pub fn send_if_due(
 
 #[cfg(test)]
 mod tests {
+    use jiff::civil::Weekday;
+
     use super::*;
 
     fn at(text: &str) -> Timestamp {
         text.parse().expect("time")
     }
 
+    const MONDAY_AT_EIGHT: ReportTime = ReportTime {
+        day: Weekday::Monday,
+        hour: 8,
+    };
+
     #[test]
-    fn the_report_is_due_once_on_its_day_from_eight() {
+    fn the_report_is_due_once_on_its_day_from_its_hour() {
         // 2026-12-07 is a Monday.
-        let monday_early = at("2026-12-07T07:59:00Z");
+        let monday_early = at("2026-12-07T07:59:59Z");
         let monday = at("2026-12-07T08:00:00Z");
-        assert!(!is_due(Weekday::Monday, None, monday_early));
-        assert!(is_due(Weekday::Monday, None, monday));
-        assert!(!is_due(Weekday::Tuesday, None, monday));
+        assert!(!is_due(MONDAY_AT_EIGHT, None, monday_early));
+        assert!(is_due(MONDAY_AT_EIGHT, None, monday));
+        let tuesday = ReportTime {
+            day: Weekday::Tuesday,
+            ..MONDAY_AT_EIGHT
+        };
+        assert!(!is_due(tuesday, None, monday));
         assert!(!is_due(
-            Weekday::Monday,
+            MONDAY_AT_EIGHT,
             Some(monday),
             at("2026-12-07T17:00:00Z")
         ));
         assert!(is_due(
-            Weekday::Monday,
+            MONDAY_AT_EIGHT,
             Some(monday),
             at("2026-12-14T08:00:00Z")
         ));
         // Missed on its day (the daemon was down): it waits for the next one.
         assert!(!is_due(
-            Weekday::Monday,
+            MONDAY_AT_EIGHT,
             Some(monday),
             at("2026-12-15T09:00:00Z")
         ));
+        // Another hour: from that hour, and not before.
+        let at_fourteen = ReportTime {
+            hour: 14,
+            ..MONDAY_AT_EIGHT
+        };
+        assert!(!is_due(at_fourteen, None, at("2026-12-07T13:59:59Z")));
+        assert!(is_due(at_fourteen, None, at("2026-12-07T14:00:00Z")));
+    }
+
+    #[test]
+    fn the_report_keeps_its_day_across_month_year_leap_day_and_summer_time() {
+        // Each: a Monday at the report hour, the last report a week before. The day and hour
+        // are UTC's, so Europe's change to summer time (Sunday 2027-03-28) moves nothing.
+        for (last, monday) in [
+            ("2026-11-23T08:00:00Z", "2026-11-30T08:00:00Z"), // month end
+            ("2027-12-27T08:00:00Z", "2028-01-03T08:00:00Z"), // across the new year
+            ("2028-02-21T08:00:00Z", "2028-02-28T08:00:00Z"), // the week of 2028-02-29
+            ("2027-03-22T08:00:00Z", "2027-03-29T08:00:00Z"), // the day after summer time
+            ("2027-10-25T08:00:00Z", "2027-11-01T08:00:00Z"), // the day after winter time
+        ] {
+            let (last, monday) = (at(last), at(monday));
+            assert!(is_due(MONDAY_AT_EIGHT, Some(last), monday), "{monday}");
+            let a_minute_early = monday - SignedDuration::from_mins(1);
+            assert!(
+                !is_due(MONDAY_AT_EIGHT, Some(last), a_minute_early),
+                "{monday}"
+            );
+            assert!(
+                !is_due(
+                    MONDAY_AT_EIGHT,
+                    Some(monday),
+                    monday + SignedDuration::from_hours(15)
+                ),
+                "once on {monday}"
+            );
+        }
+        // The last seconds of 2027 (a Friday) and the leap day (a Tuesday) are no Monday.
+        for instant in ["2027-12-31T23:59:30Z", "2028-02-29T12:00:00Z"] {
+            assert!(!is_due(MONDAY_AT_EIGHT, None, at(instant)), "{instant}");
+        }
+        let friday_late = ReportTime {
+            day: Weekday::Friday,
+            hour: 23,
+        };
+        assert!(is_due(friday_late, None, at("2027-12-31T23:59:30Z")));
+        assert!(!is_due(friday_late, None, at("2028-01-01T00:00:30Z")));
+        let tuesday = ReportTime {
+            day: Weekday::Tuesday,
+            hour: 0,
+        };
+        assert!(is_due(tuesday, None, at("2028-02-29T00:00:00Z")));
     }
 }

@@ -5,6 +5,7 @@
 mod common;
 
 use jiff::SignedDuration;
+use patdesk::config::ReportTime;
 use patdesk::mail::compose::Templates;
 use patdesk::report::{render, weekly};
 use patdesk::request::RequestState;
@@ -151,7 +152,8 @@ fn the_report_is_raised_once_on_its_day() {
     // The store's clock and the `now` the daemon hands over are one: the clock is moved.
     let send_at = |store: &mut Store, day, now| {
         hand.set(now);
-        patdesk::report::send_if_due(store, day, &templates, 90, hand.now()).expect("report")
+        let time = ReportTime { day, hour: 8 };
+        patdesk::report::send_if_due(store, time, &templates, 90, hand.now()).expect("report")
     };
     assert!(!send_at(&mut store, jiff::civil::Weekday::Friday, monday));
     assert!(send_at(&mut store, jiff::civil::Weekday::Monday, monday));

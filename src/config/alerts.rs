@@ -15,8 +15,15 @@ pub struct AlertsConfig {
     pub stalled_after: std::time::Duration,
     /// When the audit chain's head is sent to the team, to be kept off this host.
     pub send_head: SendHead,
-    /// The day of the week (UTC) the weekly report goes to the team; `None`: no report.
-    pub weekly_report: Option<jiff::civil::Weekday>,
+    /// When the weekly report goes to the team; `None`: no report.
+    pub weekly_report: Option<ReportTime>,
+}
+
+/// The day of the week and the hour of that day (both UTC) from which the weekly report is due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportTime {
+    pub day: jiff::civil::Weekday,
+    pub hour: i8,
 }
 
 /// When the daemon sends the audit chain's head to the alerts channel. A head kept elsewhere
@@ -30,6 +37,9 @@ pub enum SendHead {
     /// Once a day, and after each approval, denial and revocation.
     DailyAndDecisions,
 }
+
+/// The report's hour when none is set: the start of a European working day.
+const DEFAULT_REPORT_HOUR: i8 = 8;
 
 const WEEKDAYS: [(&str, jiff::civil::Weekday); 7] = [
     ("monday", jiff::civil::Weekday::Monday),
@@ -74,6 +84,13 @@ impl super::Validator {
                 }
             }
         };
+        let hour = self.within(
+            "alerts.weekly_report_hour",
+            raw.weekly_report_hour,
+            0..=23,
+            DEFAULT_REPORT_HOUR,
+        );
+        let weekly_report = weekly_report.map(|day| ReportTime { day, hour });
         AlertsConfig {
             weekly_report,
             slack_webhook,

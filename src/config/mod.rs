@@ -4,6 +4,7 @@
 
 mod alerts;
 mod github;
+mod intervals;
 mod mail;
 mod mailbox;
 mod oauth2;
@@ -23,8 +24,9 @@ use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 
 use crate::address::{bare_address, is_address};
-pub use alerts::{AlertsConfig, SendHead};
+pub use alerts::{AlertsConfig, ReportTime, SendHead};
 pub use github::{GithubConfig, OrgConfig};
+pub use intervals::Intervals;
 pub use mail::SendLimits;
 pub use mailbox::{Acknowledge, Endpoint, MailboxConfig, Security, SentCopy, SignIn};
 pub use oauth2::{GOOGLE_SCOPE, GOOGLE_TOKEN_URL, Grant, MICROSOFT_SCOPE, OauthConfig};
@@ -84,6 +86,8 @@ pub struct Config {
     pub alerts: AlertsConfig,
     /// How much mail may leave: per recipient, and in all (the breaker).
     pub send_limits: SendLimits,
+    /// How often the daemon's tasks look again unasked.
+    pub intervals: Intervals,
 }
 
 /// One thing wrong with one key.
@@ -276,6 +280,7 @@ impl Validator {
             self.required_secret("signing.key", SecretKind::Password, signing.key)
         });
         let alerts = self.alerts(raw.alerts);
+        let intervals = self.intervals(raw.intervals);
         let team_address = mailbox
             .as_ref()
             .and_then(|mailbox| mailbox.as_ref())
@@ -297,6 +302,7 @@ impl Validator {
         }
         Config {
             alerts,
+            intervals,
             send_limits,
             source: path.to_path_buf(),
             store,

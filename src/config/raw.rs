@@ -29,6 +29,18 @@ pub struct RawConfig {
     pub alerts: RawAlerts,
     #[serde(default)]
     pub control: RawControl,
+    #[serde(default)]
+    pub intervals: RawIntervals,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIntervals {
+    pub outbox_seconds: Option<f64>,
+    pub look_for_commits_seconds: Option<f64>,
+    pub alerts_seconds: Option<f64>,
+    pub status_seconds: Option<f64>,
+    pub upkeep_seconds: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -39,6 +51,7 @@ pub struct RawAlerts {
     pub stalled_after_minutes: Option<u64>,
     pub send_head: Option<RawSendHead>,
     pub weekly_report: Option<String>,
+    pub weekly_report_hour: Option<i8>,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]

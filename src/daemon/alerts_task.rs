@@ -13,17 +13,16 @@ use crate::store::Store;
 use crate::upkeep::send_head_if_due;
 use crate::wake::OutboxWake;
 
-/// How soon an alert reaches the team.
-const ALERTS_INTERVAL: Duration = Duration::from_secs(5);
-
 pub(super) struct AlertsTask {
     pub store: Store,
     /// `None` when no channel is configured: alerts then wait in the store and in `status`.
     pub notifier: Option<Notifier>,
     pub stalled_after: Duration,
+    /// How soon an alert reaches the team.
+    pub interval: Duration,
     pub send_head: SendHead,
     /// The day of the weekly report, and what it is written with.
-    pub weekly_report: Option<jiff::civil::Weekday>,
+    pub weekly_report: Option<crate::config::ReportTime>,
     pub templates: Templates,
     pub stale_after_days: u32,
     /// Alert mail goes out through the outbox.
@@ -48,10 +47,10 @@ pub(super) async fn run(mut task: AlertsTask) {
                 Ok(None) => {}
                 Err(error) => tracing::error!(%error, "cannot send the audit head"),
             }
-            if let Some(day) = task.weekly_report {
+            if let Some(time) = task.weekly_report {
                 match crate::report::send_if_due(
                     &mut task.store,
-                    day,
+                    time,
                     &task.templates,
                     task.stale_after_days,
                     now,
@@ -85,7 +84,7 @@ pub(super) async fn run(mut task: AlertsTask) {
             }
         }
         tokio::select! {
-            _ = tokio::time::sleep(ALERTS_INTERVAL) => {}
+            _ = tokio::time::sleep(task.interval) => {}
             _ = task.shutdown.changed() => break,
         }
     }

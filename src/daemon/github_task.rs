@@ -15,15 +15,14 @@ use crate::store::{Part, Store};
 use crate::sync::{PushReport, SyncOptions, SyncReport, push_decisions, sync_org};
 use crate::wake::{OutboxWake, Soon, SyncAsk};
 
-/// How soon a decision recorded by an engineer's command is carried to GitHub.
-const LOOK_FOR_DECISIONS: Duration = Duration::from_secs(2);
-
 pub(super) struct GithubTask {
     pub client: GithubClient,
     pub store: Store,
     pub orgs: Vec<String>,
     pub options: SyncOptions,
     pub interval: Duration,
+    /// How soon a decision recorded by an engineer's command is carried to GitHub.
+    pub look_for_decisions: Duration,
     pub debounce: Duration,
     pub triggers: mpsc::UnboundedReceiver<SyncAsk>,
     /// `patdesk sync` through the control socket: synced now, answered with the round.
@@ -85,7 +84,7 @@ pub(super) async fn run(mut task: GithubTask) {
                 let asked = gather_triggers(first, &mut task.triggers, task.debounce).await;
                 asked.into_iter().filter(|org| task.orgs.iter().any(|known| known.eq_ignore_ascii_case(org))).collect()
             }
-            _ = tokio::time::sleep(LOOK_FOR_DECISIONS) => {
+            _ = tokio::time::sleep(task.look_for_decisions) => {
                 // A decision recorded by `patdesk approve` in another process: carry it now,
                 // without a sync (an empty set of orgs).
                 if task.store.has_untried_pushes().unwrap_or(false) {

@@ -68,6 +68,7 @@ async fn supervise(mut config: Config, clock: Clock) -> anyhow::Result<()> {
         systemd.clone(),
         config.store.path.clone(),
         clock.clone(),
+        config.intervals.status,
     ));
     let mut ready = false;
     while let Some(prepared) = next.take() {
@@ -207,6 +208,7 @@ fn prepare(config: &Config, clock: &Clock) -> anyhow::Result<Prepared> {
             orgs: orgs.clone(),
             options,
             interval: github.sync_interval,
+            look_for_decisions: config.intervals.look_for_commits,
             debounce: github.sync_debounce,
             triggers,
             requests: sync_requests_rx,
@@ -279,7 +281,8 @@ fn prepare(config: &Config, clock: &Clock) -> anyhow::Result<Prepared> {
         tasks.push(Box::pin(outbox_task::run(outbox_task::OutboxTask {
             sender,
             store: Store::open_existing(&config.store.path, clock)?,
-            interval: outbox_task::OUTBOX_INTERVAL,
+            interval: config.intervals.outbox,
+            look_for_commits: config.intervals.look_for_commits,
             wake: outbox_wake,
             reminders: config.reminders.clone(),
             shutdown: shutdown.clone(),
@@ -296,6 +299,7 @@ fn prepare(config: &Config, clock: &Clock) -> anyhow::Result<Prepared> {
         store: Store::open_existing(&config.store.path, clock)?,
         notifier: crate::alerts::Notifier::new(&config.alerts, webhook),
         stalled_after: config.alerts.stalled_after,
+        interval: config.intervals.alerts,
         send_head: config.alerts.send_head,
         weekly_report: config.alerts.weekly_report,
         templates,
@@ -306,6 +310,7 @@ fn prepare(config: &Config, clock: &Clock) -> anyhow::Result<Prepared> {
     tasks.push(Box::pin(upkeep_task::run(upkeep_task::UpkeepTask {
         database: config.store.path.clone(),
         clock: clock.clone(),
+        interval: config.intervals.upkeep,
         keep_raw: config.store.keep_raw,
         backups: config.store.backups.clone(),
         shutdown: shutdown.clone(),

@@ -10,16 +10,13 @@ use crate::smtp::{CopiesFiled, Sender};
 use crate::store::{Part, Store};
 use crate::wake::OutboxWake;
 
-/// How often the outbox is looked at when nobody asks: a transient refusal is retried this late.
-pub(super) const OUTBOX_INTERVAL: Duration = Duration::from_secs(30);
-
-/// How often the outbox notices mail queued by another process, such as an engineer's command.
-const LOOK_FOR_COMMITS: Duration = Duration::from_secs(2);
-
 pub(super) struct OutboxTask {
     pub sender: Sender,
     pub store: Store,
+    /// How often the outbox is looked at when nobody asks: a transient refusal is retried this late.
     pub interval: Duration,
+    /// How often the outbox notices mail queued by another process, such as an engineer's command.
+    pub look_for_commits: Duration,
     pub wake: OutboxWake,
     pub reminders: Reminders,
     pub shutdown: watch::Receiver<bool>,
@@ -120,7 +117,7 @@ pub(super) async fn run(mut task: OutboxTask) {
             tokio::select! {
                 () = &mut round_due => break,
                 () = task.wake.woken() => break,
-                _ = tokio::time::sleep(LOOK_FOR_COMMITS) => {
+                _ = tokio::time::sleep(task.look_for_commits) => {
                     // A decision recorded by `patdesk approve` queues its mail from another
                     // process, which cannot wake this task.
                     if task.store.data_version().ok() != seen {

@@ -10,17 +10,20 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::store::Store;
 
-/// How often the status line is refreshed.
-const STATUS_INTERVAL: Duration = Duration::from_secs(30);
-
 /// How long READY waits for the first contact with the mailbox (or GitHub): a service that
 /// cannot reach them is still started, and says so in its status.
 const FIRST_CONTACT_WAIT: Duration = Duration::from_secs(30);
 
-pub(super) async fn run(systemd: Arc<Systemd>, database: PathBuf, clock: Clock) {
+/// Refreshes the status line every `interval`, or every watchdog period when that is shorter.
+pub(super) async fn run(
+    systemd: Arc<Systemd>,
+    database: PathBuf,
+    clock: Clock,
+    interval: Duration,
+) {
     let every = systemd
         .watchdog()
-        .map_or(STATUS_INTERVAL, |watchdog| watchdog.min(STATUS_INTERVAL));
+        .map_or(interval, |watchdog| watchdog.min(interval));
     let store = match Store::open_existing(&database, &clock) {
         Ok(store) => Some(store),
         Err(error) => {

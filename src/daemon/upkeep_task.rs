@@ -12,12 +12,11 @@ use crate::config::ScheduledBackups;
 use crate::store::{Part, Store};
 use crate::upkeep::{backup_if_due, reduce_old_mail};
 
-/// How often upkeep looks; the work itself is daily.
-const UPKEEP_INTERVAL: Duration = Duration::from_secs(60 * 60);
-
 pub(super) struct UpkeepTask {
     pub database: PathBuf,
     pub clock: Clock,
+    /// How often upkeep looks; the work itself is daily.
+    pub interval: Duration,
     pub keep_raw: Option<Duration>,
     pub backups: Option<ScheduledBackups>,
     pub shutdown: watch::Receiver<bool>,
@@ -38,7 +37,7 @@ pub(super) async fn run(mut task: UpkeepTask) {
             tracing::error!(%error, "the upkeep round stopped unexpectedly");
         }
         tokio::select! {
-            _ = tokio::time::sleep(UPKEEP_INTERVAL) => {}
+            _ = tokio::time::sleep(task.interval) => {}
             _ = task.shutdown.changed() => break,
         }
     }
