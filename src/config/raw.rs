@@ -168,11 +168,13 @@ pub struct RawSmtp {
     #[serde(flatten)]
     pub server: RawServer,
     pub from: Option<String>,
+    pub timeout_seconds: Option<u64>,
+    pub sent_copy_grace_seconds: Option<u64>,
     #[serde(flatten)]
     pub unknown: UnknownKeys,
 }
 
-pub const SMTP_KEYS: &[&str] = &["from"];
+pub const SMTP_KEYS: &[&str] = &["from", "timeout_seconds", "sent_copy_grace_seconds"];
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]

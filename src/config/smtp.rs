@@ -10,6 +10,11 @@ pub struct SmtpConfig {
     /// Who patdesk signs in as, and how, when the server wants authentication.
     pub login: Option<SmtpLogin>,
     pub from: String,
+    /// The longest one mail's SMTP conversation may take, whatever the server does.
+    pub timeout: std::time::Duration,
+    /// How long the server is given to file its copy of a mail in the Sent folder before a
+    /// missing copy is taken to mean the mail was never accepted.
+    pub sent_copy_grace: std::time::Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -60,10 +65,19 @@ impl super::Validator {
         if let Some(from) = &from {
             self.address("smtp.from", from, "\"PAT desk <pat-requests@example.org>\"");
         }
+        let timeout = self.within("smtp.timeout_seconds", raw.timeout_seconds, 1..=600, 30);
+        let sent_copy_grace = self.within(
+            "smtp.sent_copy_grace_seconds",
+            raw.sent_copy_grace_seconds,
+            1..=3600,
+            60,
+        );
         Some(SmtpConfig {
             endpoint: endpoint?,
             login,
             from: from?,
+            timeout: std::time::Duration::from_secs(timeout),
+            sent_copy_grace: std::time::Duration::from_secs(sent_copy_grace),
         })
     }
 }

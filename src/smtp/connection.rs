@@ -6,7 +6,7 @@ use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, Tokio1Executor};
 
-use super::{SEND_DEADLINE, SenderError};
+use super::SenderError;
 use crate::config::{Security, SmtpConfig};
 use crate::oauth::{Credential, OauthError, TokenSource};
 
@@ -132,7 +132,7 @@ fn transport(
     };
     let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&host)
         .port(smtp.endpoint.port)
-        .timeout(Some(SEND_DEADLINE));
+        .timeout(Some(smtp.timeout));
     if smtp.endpoint.security != Security::Plaintext {
         let mut parameters = TlsParameters::builder(host.clone());
         if let Some(path) = &smtp.endpoint.ca_file {

@@ -49,13 +49,6 @@ pub struct OutboxReport {
     pub held: usize,
 }
 
-/// The longest one mail's SMTP conversation may take, whatever the server does.
-const SEND_DEADLINE: Duration = Duration::from_secs(30);
-
-/// How long the server is given to file its copy of a mail in the Sent folder before a missing
-/// copy is taken to mean the mail was never accepted.
-pub const SENT_COPY_GRACE: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
-
 /// What looking for uncertain mail in the Sent folder settled.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct Settled {
@@ -86,6 +79,10 @@ pub struct Sender {
     key: Secret,
     team_name: String,
     limits: RateLimits,
+    /// The longest one mail's SMTP conversation may take (`smtp.timeout_seconds`).
+    deadline: Duration,
+    /// How long the server is given to file its Sent copy (`smtp.sent_copy_grace_seconds`).
+    sent_copy_grace: jiff::SignedDuration,
     /// The team mailbox, where a copy of each sent mail is filed.
     copies: Option<Box<dyn SentFolder>>,
 }
@@ -118,6 +115,9 @@ impl Sender {
             key,
             team_name,
             limits: RateLimits::default(),
+            deadline: smtp.timeout,
+            sent_copy_grace: jiff::SignedDuration::try_from(smtp.sent_copy_grace)
+                .unwrap_or(jiff::SignedDuration::from_secs(60)),
             copies: None,
         })
     }
@@ -171,7 +171,7 @@ impl Sender {
     }
 
     /// Looks for each `uncertain` mail in the Sent folder: found, it is `sent`. Missing from
-    /// a folder the mail server fills itself, and older than [`SENT_COPY_GRACE`], it was never
+    /// a folder the mail server fills itself, and older than the sent-copy grace, it was never
     /// accepted and goes back to the queue. Missing from a folder patdesk fills, it stays
     /// uncertain: the server may have accepted it just before patdesk stopped.
     pub async fn settle_uncertain(&self, store: &mut Store) -> Result<Settled, StoreError> {
@@ -209,7 +209,7 @@ impl Sender {
                 let waited = mail
                     .updated_at
                     .parse::<jiff::Timestamp>()
-                    .is_ok_and(|at| now.duration_since(at) >= SENT_COPY_GRACE);
+                    .is_ok_and(|at| now.duration_since(at) >= self.sent_copy_grace);
                 if in_sent {
                     tx.settle_uncertain(mail, true)?;
                     settled.found += 1;
@@ -291,7 +291,7 @@ impl Sender {
                 // lettre's own timeout does not cover every wait of the conversation: a server
                 // that takes the mail and never answers would hold the outbox forever.
                 Ok(envelope) => {
-                    tokio::time::timeout(SEND_DEADLINE, transport.send_raw(&envelope, &raw)).await
+                    tokio::time::timeout(self.deadline, transport.send_raw(&envelope, &raw)).await
                 }
                 Err(error) => {
                     fail(store, &mail, &error.to_string())?;
@@ -317,7 +317,7 @@ impl Sender {
                         None
                     }
                     Ok(Err(error)) => Some(error.to_string()),
-                    Err(_) => Some(format!("no answer within {} s", SEND_DEADLINE.as_secs())),
+                    Err(_) => Some(format!("no answer within {} s", self.deadline.as_secs())),
                 };
                 if let Some(error) = broken_off {
                     // The conversation broke off: the mail may have gone. Not resent blindly.

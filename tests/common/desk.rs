@@ -36,7 +36,17 @@ pub struct DeskSetup {
     pub extra: String,
     /// Added to the `[github]` section (`sync_debounce_seconds = 1`, say).
     pub github_extra: String,
+    /// Added to the `[smtp]` section (`timeout_seconds = 3`, say).
+    pub smtp_extra: String,
+    /// The `[intervals]` section: short by default, so a test waits for what it is about
+    /// rather than for the daemon's production pace.
+    pub intervals: String,
 }
+
+/// How often the tests' daemon looks again: a few times a second, where production looks
+/// every few seconds (every 30 for the outbox).
+pub const SHORT_INTERVALS: &str = "[intervals]\noutbox_seconds = 1\nlook_for_commits_seconds = 0.2\n\
+     alerts_seconds = 0.25\nstatus_seconds = 1\n";
 
 impl Default for DeskSetup {
     fn default() -> DeskSetup {
@@ -47,6 +57,8 @@ impl Default for DeskSetup {
             sync_seconds: 1,
             extra: String::new(),
             github_extra: String::new(),
+            smtp_extra: String::new(),
+            intervals: SHORT_INTERVALS.to_string(),
         }
     }
 }
@@ -80,15 +92,17 @@ impl Desk {
                 "{mailbox}{}[people]\ndirectory = \"people.csv\"\n\
                  [signing]\nkey = {{ file = \"signing-key\" }}\n\
                  [smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"plaintext\"\n\
-                 from = \"Platform team <{user}@example.org>\"\n\
+                 from = \"Platform team <{user}@example.org>\"\n{}\
                  [github]\napp_id = {APP_ID}\nprivate_key = {{ file = \"app.pem\" }}\napi_url = \"{}\"\n\
                  sync_interval_seconds = {}\n{}\
-                 [[github.orgs]]\nlogin = \"acme-corp\"\ninstallation_id = 11\n{}",
+                 [[github.orgs]]\nlogin = \"acme-corp\"\ninstallation_id = 11\n{}{}",
                 super::users::team_section(),
                 setup.smtp_port,
+                setup.smtp_extra,
                 standin.url,
                 setup.sync_seconds,
                 setup.github_extra,
+                setup.intervals,
                 setup.extra
             ),
         )

@@ -4,7 +4,7 @@
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::mailserver::SMTP_PORT;
@@ -26,6 +26,8 @@ pub struct SmtpProxy {
     mode: Arc<Mutex<Mode>>,
     /// Set when a conversation reached the point the mode stops at.
     stalled: Arc<AtomicBool>,
+    /// Connections closed at once in `Refuse` mode.
+    refused: Arc<AtomicUsize>,
 }
 
 impl SmtpProxy {
@@ -34,12 +36,15 @@ impl SmtpProxy {
         let port = listener.local_addr().expect("proxy address").port();
         let mode = Arc::new(Mutex::new(mode));
         let stalled = Arc::new(AtomicBool::new(false));
-        let (accept_mode, accept_stalled) = (mode.clone(), stalled.clone());
+        let refused = Arc::new(AtomicUsize::new(0));
+        let (accept_mode, accept_stalled, accept_refused) =
+            (mode.clone(), stalled.clone(), refused.clone());
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
                 let mode = *accept_mode.lock().expect("mode");
                 if mode == Mode::Refuse {
                     let _ = client.shutdown(Shutdown::Both);
+                    accept_refused.fetch_add(1, Ordering::SeqCst);
                     continue;
                 }
                 let stalled = accept_stalled.clone();
@@ -50,12 +55,18 @@ impl SmtpProxy {
             port,
             mode,
             stalled,
+            refused,
         }
     }
 
     /// Applies to connections made from now on.
     pub fn set(&self, mode: Mode) {
         *self.mode.lock().expect("mode") = mode;
+    }
+
+    /// How many connections were refused so far.
+    pub fn refused(&self) -> usize {
+        self.refused.load(Ordering::SeqCst)
     }
 
     pub fn stalled(&self) -> bool {
