@@ -83,6 +83,8 @@ pub(super) async fn run(mut task: AlertsTask) {
                 Err(error) => tracing::error!(%error, "cannot deliver alerts"),
             }
         }
+        // At debug level: how a test (or an admin) sees that the rounds go on.
+        tracing::debug!("alerts round done");
         tokio::select! {
             _ = tokio::time::sleep(task.interval) => {}
             _ = task.shutdown.changed() => break,

@@ -45,6 +45,10 @@ pub struct DeskSetup {
 
 /// How often the tests' daemon looks again: a few times a second, where production looks
 /// every few seconds (every 30 for the outbox).
+/// The daemon's log filter in the tests: info, and each round of the alerts task.
+const ALERT_ROUNDS_LOGGED: &str = "info,patdesk::daemon::alerts_task=debug";
+const ALERT_ROUND: &str = "alerts round done";
+
 pub const SHORT_INTERVALS: &str = "[intervals]\noutbox_seconds = 1\nlook_for_commits_seconds = 0.2\n\
      alerts_seconds = 0.25\nstatus_seconds = 1\n";
 
@@ -158,12 +162,27 @@ impl Desk {
             std::process::Command::new(env!("CARGO_BIN_EXE_patdesk"))
                 .args(["run", "--config"])
                 .arg(&self.config)
+                // The alerts task's rounds are logged, for `alert_rounds`.
+                .env("PATDESK_LOG", ALERT_ROUNDS_LOGGED)
                 .envs(env.iter().copied())
                 .stdout(std::process::Stdio::null())
                 .stderr(log)
                 .spawn()
                 .expect("start the daemon"),
         )
+    }
+
+    /// How many rounds the alerts task has finished, over every start so far.
+    pub fn alert_rounds(&self) -> usize {
+        self.log().matches(ALERT_ROUND).count()
+    }
+
+    /// Waits until the alerts task has gone round `rounds` more times: the evidence that
+    /// whatever it would do again (post an alert twice, say) it has had the chance to.
+    pub fn wait_for_alert_rounds(&self, rounds: usize) {
+        let seen = self.alert_rounds();
+        wait_for(60, || (self.alert_rounds() >= seen + rounds).then_some(()))
+            .unwrap_or_else(|| panic!("the alerts task stopped going round\n{}", self.log()));
     }
 
     /// What every start of the daemon has logged so far.

@@ -3,13 +3,15 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 pub struct Webhook {
     pub url: String,
     bodies: Arc<Mutex<Vec<String>>>,
     status: Arc<AtomicU16>,
+    /// POSTs answered with anything but 200.
+    refused: Arc<AtomicUsize>,
 }
 
 impl Webhook {
@@ -18,7 +20,8 @@ impl Webhook {
         let port = listener.local_addr().expect("address").port();
         let bodies = Arc::new(Mutex::new(Vec::new()));
         let status = Arc::new(AtomicU16::new(200));
-        let (received, answer) = (bodies.clone(), status.clone());
+        let refused = Arc::new(AtomicUsize::new(0));
+        let (received, answer, refusals) = (bodies.clone(), status.clone(), refused.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let mut reader = BufReader::new(match stream.try_clone() {
@@ -47,6 +50,8 @@ impl Webhook {
                         .lock()
                         .expect("bodies")
                         .push(String::from_utf8_lossy(&body).to_string());
+                } else {
+                    refusals.fetch_add(1, Ordering::SeqCst);
                 }
                 let mut stream = stream;
                 let _ = write!(
@@ -59,12 +64,18 @@ impl Webhook {
             url: format!("http://127.0.0.1:{port}/services/T000/B000/secret-part"),
             bodies,
             status,
+            refused,
         }
     }
 
     /// The bodies of the POSTs answered 200, in order.
     pub fn received(&self) -> Vec<String> {
         self.bodies.lock().expect("bodies").clone()
+    }
+
+    /// How many POSTs were answered with an error status.
+    pub fn refused(&self) -> usize {
+        self.refused.load(Ordering::SeqCst)
     }
 
     pub fn answer(&self, status: u16) {
