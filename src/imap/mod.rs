@@ -180,16 +180,27 @@ impl MailboxWatch {
             let mut idle = session.idle();
             self.imap.command("IDLE", idle.init()).await?;
             let stopped = {
-                let (waiting, _interrupt) = idle.wait_with_timeout(wait);
-                tokio::select! {
-                    outcome = waiting => {
-                        let outcome = outcome.map_err(|e| ImapError::Imap { during: "IDLE".to_string(), error: e.to_string() })?;
-                        if matches!(outcome, async_imap::extensions::idle::IdleResponse::NewData(_)) {
-                            self.store.report_health(Part::ImapIdle, None);
+                let (waiting, interrupt) = idle.wait_with_timeout(wait);
+                // async-imap's timeout starts again at every line the server sends, and servers
+                // send keepalives during IDLE ("* OK Still here", every minute or two; every
+                // second in the tests' Dovecot): the wait is bounded here too, or a session
+                // would outlive its token and its IDLE renewal. At the deadline the interrupt
+                // ends the wait, which then returns, so nothing is cut off mid-read.
+                let mut interrupt = Some(interrupt);
+                let deadline = tokio::time::sleep(wait);
+                tokio::pin!(waiting, deadline);
+                loop {
+                    tokio::select! {
+                        outcome = &mut waiting => {
+                            let outcome = outcome.map_err(|e| ImapError::Imap { during: "IDLE".to_string(), error: e.to_string() })?;
+                            if matches!(outcome, async_imap::extensions::idle::IdleResponse::NewData(_)) {
+                                self.store.report_health(Part::ImapIdle, None);
+                            }
+                            break false;
                         }
-                        false
+                        () = &mut deadline, if interrupt.is_some() => drop(interrupt.take()),
+                        _ = shutdown.changed() => break true,
                     }
-                    _ = shutdown.changed() => true,
                 }
             };
             session = self.imap.command("DONE", idle.done()).await?;
