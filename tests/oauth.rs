@@ -559,7 +559,7 @@ fn a_refusing_token_endpoint_shows_in_status_raises_one_alert_and_intake_resumes
         (common::count(&desk.folder.db(), alerts) == 1).then_some(())
     })
     .unwrap_or_else(|| panic!("no sign-in alert\n{}", desk.log()));
-    std::thread::sleep(Duration::from_secs(6));
+    desk.wait_for_alert_rounds(4);
     assert_eq!(
         common::count(&desk.folder.db(), alerts),
         1,
@@ -800,17 +800,24 @@ fn tokens_that_expire_during_a_run_are_renewed_and_no_mail_is_lost_or_sent_twice
     let (desk, token_name) = oauth_desk("oauth-expiry", &microsoft_section(&client));
     desk.write_secret("client-secret", "the-client-secret");
     let _daemon = desk.start_daemon_with(TRACE_JSON);
-    let mails = 6;
+    // A mail, then a renewal, then the next mail: each mail after the first arrives on a
+    // session signed in with a token the last one did not have.
+    let issued = || seen(&client)["issued"].as_u64().unwrap_or_default();
+    wait_for(30, || (issued() >= 1).then_some(()))
+        .unwrap_or_else(|| panic!("no first token\n{}", desk.log()));
+    let mails = 4;
     for n in 0..mails {
+        let before = issued();
         mailserver::send(
             &desk.address(),
             &a_mail(&format!("expiry-{n}-{}", std::process::id())),
         );
-        std::thread::sleep(Duration::from_secs(4));
+        wait_for(30, || (issued() > before).then_some(()))
+            .unwrap_or_else(|| panic!("no renewal after mail {n}\n{}", desk.log()));
     }
     let stored = "SELECT COUNT(*) FROM messages WHERE subject LIKE 'expiry-%'";
     wait_for(30, || {
-        (common::count(&desk.folder.db(), stored) == mails).then_some(())
+        (common::count(&desk.folder.db(), stored) == i64::from(mails)).then_some(())
     })
     .unwrap_or_else(|| {
         panic!(
@@ -824,7 +831,7 @@ fn tokens_that_expire_during_a_run_are_renewed_and_no_mail_is_lost_or_sent_twice
             &desk.folder.db(),
             "SELECT COUNT(DISTINCT message_id) FROM messages WHERE subject LIKE 'expiry-%'"
         ),
-        mails
+        i64::from(mails)
     );
     assert_eq!(
         questions_to_dave(&token_name),
@@ -863,9 +870,28 @@ fn a_token_dovecot_refuses_is_renewed_once_then_backed_off() {
             .is_some_and(|e| e.contains("refused the login for team")),
         "{failing}"
     );
-    std::thread::sleep(Duration::from_secs(12));
-    // Each sign-in: the kept token, one renewal; between sign-ins a doubling wait. In these
-    // ~15 s a tight loop would ask for hundreds.
-    let issued = seen(&client)["issued"].as_u64().unwrap_or_default();
-    assert!((2..=8).contains(&issued), "{issued} tokens\n{}", desk.log());
+    // Each sign-in: the kept token, one renewal; between sign-ins a doubling wait (1 s, then
+    // 2 s, each with up to half again of jitter). Shown by what happened, not by a count in a
+    // window: from the second token to the fourth, two sign-ins' waits passed, at least 3 s.
+    let issued = || seen(&client)["issued"].as_u64().unwrap_or_default();
+    let when_issued = |count: u64| {
+        wait_for(120, || (issued() >= count).then(std::time::Instant::now))
+            .unwrap_or_else(|| panic!("never {count} tokens: {}\n{}", seen(&client), desk.log()))
+    };
+    let second = when_issued(2);
+    let fourth = when_issued(4);
+    // The poll that saw the second token may have been up to a poll late.
+    assert!(
+        fourth.duration_since(second) >= Duration::from_millis(2500),
+        "renewed without backing off: {:?}\n{}",
+        fourth.duration_since(second),
+        desk.log()
+    );
+    // No token is thrown away untried: each was shown to Dovecot before the next was asked for.
+    let seen = seen(&client);
+    let (issued, introspected) = (
+        seen["issued"].as_u64().unwrap_or_default(),
+        seen["introspected"].as_u64().unwrap_or_default(),
+    );
+    assert!(issued <= introspected + 1, "{seen}\n{}", desk.log());
 }
