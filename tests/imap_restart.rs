@@ -26,6 +26,19 @@ impl Drop for RestartOnDrop {
     }
 }
 
+/// When intake last reported its health: each failed retry moves it.
+fn intake_reported(db: &Path) -> Option<String> {
+    rusqlite::Connection::open(db)
+        .and_then(|conn| {
+            conn.query_row(
+                "SELECT updated_at FROM health WHERE part = 'imap'",
+                [],
+                |row| row.get(0),
+            )
+        })
+        .ok()
+}
+
 fn mailserver_script(action: &str) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/mailserver");
     let status = Command::new(script)
@@ -80,7 +93,15 @@ fn intake_resumes_by_itself_after_dovecot_restarts() {
 
     let _restart = RestartOnDrop;
     mailserver_script("stop");
-    std::thread::sleep(Duration::from_secs(10));
+    // Down until intake has noticed, and then through a retry or two of its backoff.
+    wait_for(
+        &|| log().contains("mail intake failing"),
+        30,
+        "intake did not notice Dovecot stopped",
+    );
+    let failures = || intake_reported(&folder.db());
+    let first = failures();
+    wait_for(&|| failures() != first, 30, "intake did not retry");
     mailserver_script("start");
     runtime.block_on(async {
         append(
@@ -142,7 +163,15 @@ fn a_catch_up_cut_off_by_a_dovecot_restart_finishes_with_every_mail_once() {
          ({first} stored when seen, stop took {:?})",
         stopping.elapsed()
     );
-    std::thread::sleep(Duration::from_secs(3));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !log().contains("mail intake failing") {
+        assert!(
+            Instant::now() < deadline,
+            "intake did not notice: {}",
+            log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     mailserver_script("start");
 
     let deadline = Instant::now() + Duration::from_secs(120);

@@ -86,7 +86,8 @@ fn started(desk: &Desk, port: u16) {
         .unwrap_or_else(|| panic!("no start-up sync\n{}", desk.log()));
     wait_for(20, || TcpStream::connect(("127.0.0.1", port)).ok())
         .unwrap_or_else(|| panic!("the webhook receiver does not listen\n{}", desk.log()));
-    std::thread::sleep(Duration::from_secs(1));
+    // The start-up sync's round is over once the GitHub task finds nothing to do.
+    desk.wait_for_idle_github_rounds(2);
 }
 
 #[test]
@@ -129,7 +130,9 @@ fn a_signed_token_request_event_brings_the_question_at_once() {
         br#"{"zen":"Keep it logically awesome.","hook_id":1}"#,
     );
     assert_eq!(ping, 200);
-    std::thread::sleep(Duration::from_secs(2));
+    // Had the delivery asked for a sync, the GitHub task would have taken it before going
+    // round idle twice.
+    desk.wait_for_idle_github_rounds(2);
     assert_eq!(github_calls(&desk), calls, "a ping syncs nothing");
 
     let status = status(&desk);
@@ -274,7 +277,9 @@ fn unsigned_forged_replayed_oversized_and_unknown_deliveries_change_nothing() {
         ),
         400
     );
-    std::thread::sleep(Duration::from_secs(2));
+    // Had the delivery asked for a sync, the GitHub task would have taken it before going
+    // round idle twice.
+    desk.wait_for_idle_github_rounds(2);
     assert_eq!(
         github_calls(&desk),
         calls,
@@ -288,7 +293,7 @@ fn unsigned_forged_replayed_oversized_and_unknown_deliveries_change_nothing() {
     assert_eq!(deliver(port, delivery, event, SECRET, &body), 202);
     wait_for(15, || desk.request_id(7201))
         .unwrap_or_else(|| panic!("the delivery did not sync\n{}", desk.log()));
-    std::thread::sleep(Duration::from_secs(1));
+    desk.wait_for_idle_github_rounds(2);
     let events = desk
         .store()
         .events_for(desk.request_id(7201).expect("recorded"))
@@ -302,7 +307,9 @@ fn unsigned_forged_replayed_oversized_and_unknown_deliveries_change_nothing() {
     let calls_after_restart = github_calls(&desk);
     assert!(calls_after_restart > calls, "the restart's own sync");
     assert_eq!(deliver(port, delivery, event, SECRET, &body), 409);
-    std::thread::sleep(Duration::from_secs(2));
+    // Had the delivery asked for a sync, the GitHub task would have taken it before going
+    // round idle twice.
+    desk.wait_for_idle_github_rounds(2);
     assert_eq!(
         github_calls(&desk),
         calls_after_restart,

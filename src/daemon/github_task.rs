@@ -90,6 +90,8 @@ pub(super) async fn run(mut task: GithubTask) {
                 if task.store.has_untried_pushes().unwrap_or(false) {
                     BTreeSet::new()
                 } else {
+                    // At debug level: how a test sees that nothing was waiting to be synced.
+                    tracing::debug!("github task idle round");
                     continue;
                 }
             }

@@ -45,9 +45,11 @@ pub struct DeskSetup {
 
 /// How often the tests' daemon looks again: a few times a second, where production looks
 /// every few seconds (every 30 for the outbox).
-/// The daemon's log filter in the tests: info, and each round of the alerts task.
-const ALERT_ROUNDS_LOGGED: &str = "info,patdesk::daemon::alerts_task=debug";
+/// The daemon's log filter in the tests: info, and the rounds of the alerts and GitHub tasks.
+const ROUNDS_LOGGED: &str =
+    "info,patdesk::daemon::alerts_task=debug,patdesk::daemon::github_task=debug";
 const ALERT_ROUND: &str = "alerts round done";
+const GITHUB_IDLE_ROUND: &str = "github task idle round";
 
 pub const SHORT_INTERVALS: &str = "[intervals]\noutbox_seconds = 1\nlook_for_commits_seconds = 0.2\n\
      alerts_seconds = 0.25\nstatus_seconds = 1\n";
@@ -162,8 +164,8 @@ impl Desk {
             std::process::Command::new(env!("CARGO_BIN_EXE_patdesk"))
                 .args(["run", "--config"])
                 .arg(&self.config)
-                // The alerts task's rounds are logged, for `alert_rounds`.
-                .env("PATDESK_LOG", ALERT_ROUNDS_LOGGED)
+                // The tasks' rounds are logged, for `wait_for_alert_rounds` and its kin.
+                .env("PATDESK_LOG", ROUNDS_LOGGED)
                 .envs(env.iter().copied())
                 .stdout(std::process::Stdio::null())
                 .stderr(log)
@@ -172,17 +174,23 @@ impl Desk {
         )
     }
 
-    /// How many rounds the alerts task has finished, over every start so far.
-    pub fn alert_rounds(&self) -> usize {
-        self.log().matches(ALERT_ROUND).count()
-    }
-
     /// Waits until the alerts task has gone round `rounds` more times: the evidence that
     /// whatever it would do again (post an alert twice, say) it has had the chance to.
     pub fn wait_for_alert_rounds(&self, rounds: usize) {
-        let seen = self.alert_rounds();
-        wait_for(60, || (self.alert_rounds() >= seen + rounds).then_some(()))
-            .unwrap_or_else(|| panic!("the alerts task stopped going round\n{}", self.log()));
+        self.wait_for_more(ALERT_ROUND, rounds);
+    }
+
+    /// Waits until the GitHub task has found nothing to do `rounds` more times: the evidence
+    /// that no sync was asked for (by a webhook delivery it should have refused, say).
+    pub fn wait_for_idle_github_rounds(&self, rounds: usize) {
+        self.wait_for_more(GITHUB_IDLE_ROUND, rounds);
+    }
+
+    fn wait_for_more(&self, line: &str, more: usize) {
+        let count = || self.log().matches(line).count();
+        let seen = count();
+        wait_for(60, || (count() >= seen + more).then_some(()))
+            .unwrap_or_else(|| panic!("no more {line:?} in the log\n{}", self.log()));
     }
 
     /// What every start of the daemon has logged so far.
