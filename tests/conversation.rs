@@ -440,8 +440,8 @@ fn the_daemon_asks_for_the_purpose_and_records_the_answer() {
     let asked_github = || desk.standin.stats()["requests"].as_u64().unwrap_or(0);
     common::desk::wait_for(20, || (asked_github() > 0).then_some(()))
         .unwrap_or_else(|| panic!("no start-up sync\n{}", desk.log()));
-    // Its few calls take milliseconds; a second is plenty for it to finish.
-    std::thread::sleep(Duration::from_secs(1));
+    // Its round is over once the GitHub task finds nothing to do.
+    desk.wait_for_idle_github_rounds(2);
     desk.set_pending(&[pending(7001, "dave", &token, None)]);
     let digest = std::fs::read(
         common::fixtures_dir().join("github_pat_requests_pending/digest-plain-verified.eml"),

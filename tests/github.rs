@@ -560,6 +560,7 @@ fn expired_installation_tokens_are_renewed() {
     runtime
         .block_on(client.pending_requests("acme-corp"))
         .expect("first");
+    // The stand-in expires its token by GitHub's clock, real time: that is the subject here.
     std::thread::sleep(Duration::from_millis(1100));
     runtime
         .block_on(client.pending_requests("acme-corp"))

@@ -1122,12 +1122,20 @@ fn watch_prints_new_events_as_they_happen() {
             .arg(&desk.config)
             .env_remove("PATDESK_CONFIG")
             .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
             .spawn()
             .expect("patdesk watch"),
     );
     let lines = std::io::BufReader::new(watch.stdout.take().expect("stdout")).lines();
-    // Let the watch take the head before the next event.
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // The watch says on standard error which event it starts after: it has taken the head.
+    let mut said = String::new();
+    std::io::BufReader::new(watch.stderr.take().expect("stderr"))
+        .read_line(&mut said)
+        .expect("the watch's first line");
+    assert!(
+        said.starts_with("patdesk: watching the audit log after event "),
+        "{said}"
+    );
     desk.ok_as("bob", &["note", &id.to_string(), "While watching"]);
     let (found, rest) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

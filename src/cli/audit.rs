@@ -29,6 +29,8 @@ pub fn watch(context: &Context, args: &WatchArgs) -> Result<(), Failure> {
             .ask_for::<Option<ChainHead>>(Request::AuditHead)?
             .map_or(0, |head| head.seq),
     };
+    // On standard error, so the events alone are on standard output (for `--json` readers).
+    eprintln!("patdesk: watching the audit log after event {after}; Ctrl-C to stop");
     loop {
         let events: Vec<EventRecord> = context.ask_for(Request::EventsAfter {
             seq: after,
