@@ -14,7 +14,7 @@ pub struct SmtpConfig {
     pub timeout: std::time::Duration,
     /// How long the server is given to file its copy of a mail in the Sent folder before a
     /// missing copy is taken to mean the mail was never accepted.
-    pub sent_copy_grace: std::time::Duration,
+    pub sent_copy_grace: jiff::SignedDuration,
 }
 
 #[derive(Debug, Clone)]
@@ -77,7 +77,10 @@ impl super::Validator {
             login,
             from: from?,
             timeout: std::time::Duration::from_secs(timeout),
-            sent_copy_grace: std::time::Duration::from_secs(sent_copy_grace),
+            // Within 1..=3600: the conversion cannot fail.
+            sent_copy_grace: jiff::SignedDuration::from_secs(
+                i64::try_from(sent_copy_grace).unwrap_or(60),
+            ),
         })
     }
 }

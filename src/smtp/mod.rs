@@ -116,8 +116,7 @@ impl Sender {
             team_name,
             limits: RateLimits::default(),
             deadline: smtp.timeout,
-            sent_copy_grace: jiff::SignedDuration::try_from(smtp.sent_copy_grace)
-                .unwrap_or(jiff::SignedDuration::from_secs(60)),
+            sent_copy_grace: smtp.sent_copy_grace,
             copies: None,
         })
     }
