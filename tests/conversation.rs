@@ -690,6 +690,61 @@ fn an_unanswered_question_is_followed_by_two_reminders_two_days_apart_and_no_mor
     assert_eq!(kinds, ["question", "reminder", "reminder"]);
 }
 
+/// The reminder falls due on the second, two days after the question left, whatever the
+/// calendar between: across a month's end, the new year, the leap day and Europe's
+/// summer-time changes.
+#[test]
+fn a_reminder_falls_due_on_its_second_on_any_date() {
+    use patdesk::conversation::{Reminders, queue_reminders};
+
+    for date in common::dates::CALENDAR {
+        let due: jiff::Timestamp = date.parse().expect("time");
+        let hand = patdesk::clock::ManualClock::starting_at(
+            due - jiff::SignedDuration::from_hours(2 * 24),
+        );
+        let dir = tempfile::TempDir::new().expect("dir");
+        let mut store = Store::open(&dir.path().join("patdesk.db"), &hand.clock()).expect("store");
+        let waiting = RequestBuilder::tidy()
+            .github_id(1)
+            .owner("carol", Some("carol@example.org"))
+            .purpose(None)
+            .state(RequestState::AwaitingPurpose)
+            .insert(&mut store);
+        let question = Outgoing::Question(TokenQuestion {
+            request: waiting,
+            token_name: Some("reader".to_string()),
+            ..TokenQuestion::default()
+        });
+        let queued = store
+            .write(|tx| {
+                tx.enqueue_mail(
+                    "carol@example.org",
+                    &question,
+                    &format!("pat-{waiting}:question"),
+                )
+            })
+            .expect("queue");
+        assert!(queued.is_some(), "{date}: queued");
+        let queued = store.queued_mail().expect("queued");
+        store
+            .write(|tx| tx.record_mail_outcome(&queued[0], "sent", None))
+            .expect("sent");
+        let remind = |store: &mut Store, at: jiff::Timestamp| {
+            hand.set(at);
+            store
+                .write(|tx| queue_reminders(tx, tx.time(), &Reminders::default()))
+                .expect("remind")
+        };
+        let second = jiff::SignedDuration::from_secs(1);
+        assert_eq!(
+            remind(&mut store, due - second),
+            0,
+            "{date}, a second early"
+        );
+        assert_eq!(remind(&mut store, due), 1, "{date}");
+    }
+}
+
 /// Every way of answering for carol without being carol: nothing changes, no acknowledgement
 /// goes, each waits in triage as an unverified answer. Then a member accepts one by command,
 /// recorded under their name, and the acknowledgement quotes what was taken.

@@ -15,6 +15,7 @@ use patdesk::sync::{SyncOptions, push_decisions, sync_org};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
+use common::dates::{CALENDAR, days_from_start};
 use common::standin::{APP_ID, Standin, grant_for, keys_dir, pending, repositories_for};
 
 /// A config, a database and the App's key in a temporary folder, pointed at a stand-in.
@@ -320,7 +321,7 @@ fn vanished_requests_were_approved_elsewhere_or_withdrawn() {
 
     // Request 1 was approved in GitHub's web interface; request 2 was cancelled.
     let mut org = org_with(&requests[2..], "acme-corp");
-    org["grants"] = json!([grant_for(&requests[0], 777, "2027-01-20T00:00:00Z")]);
+    org["grants"] = json!([grant_for(&requests[0], 777, &days_from_start(45))]);
     standin.replace_org("acme-corp", org);
     let report = runtime
         .block_on(sync_org(&client, &mut store, "acme-corp", &desk.options()))
@@ -727,8 +728,7 @@ fn approved_tokens_are_tracked_for_expiry_once() {
         "issue-reader carol",
         Some("Reads issues of acme-corp/api for the weekly report"),
     );
-    let soon = (patdesk::clock::Clock::system().now() + jiff::SignedDuration::from_hours(3 * 24))
-        .to_string();
+    let soon = days_from_start(3);
     let standin = Standin::start(
         &[(
             "acme-corp",
@@ -777,6 +777,131 @@ fn approved_tokens_are_tracked_for_expiry_once() {
     assert_eq!(desk.record_by_github_id(1).state, RequestState::Expired);
 }
 
+/// On each date of the `CALENDAR`, with the database's clock set to it: a token 7 days from its
+/// expiry is warned of, one unused for `stale_after_days` (90) is stale, one expiring at that
+/// instant has expired; a second earlier, none of them.
+#[test]
+fn expiry_warnings_stale_tokens_and_expiry_fall_due_on_their_second_on_any_date() {
+    let requests = |expiry: &[String; 3]| -> Vec<Value> {
+        ["carol", "dana", "erin"]
+            .iter()
+            .zip(expiry)
+            .enumerate()
+            .map(|(index, (owner, expires_at))| {
+                let github_id = index as i64 + 1;
+                let mut request = pending(github_id, owner, &format!("reader {owner}"), None);
+                request["token_expires_at"] = json!(expires_at);
+                request
+            })
+            .collect()
+    };
+    let standin = Standin::start(&[("acme-corp", 11, org_with(&[], "acme-corp"))], json!({}));
+    for date in CALENDAR {
+        let instant: jiff::Timestamp = date.parse().expect("time");
+        let at = |days: i64| (instant + jiff::SignedDuration::from_hours(days * 24)).to_string();
+        // carol's token expires in 7 days, dana's now; erin's is far off but unused for 90 days.
+        let requests = requests(&[at(7), at(0), at(300)]);
+        let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
+        let hand = patdesk::clock::ManualClock::starting_at(
+            instant - jiff::SignedDuration::from_hours(20 * 24),
+        );
+        let mut store =
+            Store::open(&desk.dir.path().join("patdesk.db"), &hand.clock()).expect("store");
+        let client = desk.client();
+        let runtime = runtime();
+        let sync = |store: &mut Store| {
+            runtime
+                .block_on(sync_org(&client, store, "acme-corp", &desk.options()))
+                .unwrap_or_else(|error| panic!("{date}: sync: {error}"))
+        };
+
+        standin.replace_org("acme-corp", org_with(&requests, "acme-corp"));
+        sync(&mut store);
+        // Approved on GitHub's pages ten days before the date; erin's last used 90 days before.
+        let mut org = org_with(&[], "acme-corp");
+        let mut grants: Vec<Value> = requests
+            .iter()
+            .zip(1..)
+            .map(|(request, grant_id)| {
+                let mut grant = grant_for(
+                    request,
+                    grant_id,
+                    request["token_expires_at"].as_str().expect("expiry"),
+                );
+                grant["access_granted_at"] = json!(at(-10));
+                grant["token_last_used_at"] = json!(at(-1));
+                grant
+            })
+            .collect();
+        grants[2]["token_last_used_at"] = json!(at(-90));
+        org["grants"] = json!(grants);
+        standin.replace_org("acme-corp", org);
+
+        hand.set(instant - jiff::SignedDuration::from_secs(1));
+        let early = sync(&mut store);
+        assert_eq!(
+            (
+                early.approved_elsewhere,
+                early.expiring,
+                early.stale,
+                early.expired
+            ),
+            (3, 0, 0, 0),
+            "{date}, a second early: {early}"
+        );
+        hand.set(instant);
+        let due = sync(&mut store);
+        assert_eq!(
+            (due.expiring, due.stale, due.expired),
+            (1, 1, 1),
+            "{date}: {due}"
+        );
+        let states: Vec<RequestState> = (1..=3)
+            .map(|id| desk.record_by_github_id(id).state)
+            .collect();
+        assert_eq!(
+            states,
+            [
+                RequestState::Approved,
+                RequestState::Expired,
+                RequestState::Approved
+            ],
+            "{date}"
+        );
+        let alerts = store.alerts().expect("alerts");
+        let message_of = |kind: &str| -> Vec<&str> {
+            alerts
+                .iter()
+                .filter(|alert| alert.kind == kind)
+                .map(|alert| alert.message.as_str())
+                .collect()
+        };
+        assert_eq!(
+            message_of("token_expiring"),
+            [format!(
+                r#"The token "reader carol" of carol (PAT-{}) expires in 7 day(s)"#,
+                desk.record_by_github_id(1).id
+            )],
+            "{date}"
+        );
+        assert_eq!(
+            message_of("token_expired"),
+            [format!(
+                r#"The token "reader dana" of dana (PAT-{}) has expired"#,
+                desk.record_by_github_id(2).id
+            )],
+            "{date}"
+        );
+        let stale = message_of("token_stale");
+        assert!(
+            stale.len() == 1
+                && stale[0].contains("reader erin")
+                && stale[0].contains("not been used for 90 days"),
+            "{date}: {stale:?}"
+        );
+    }
+}
+
 /// GitHub's listing of approved tokens says when each was last used: a token unused for
 /// `review.stale_after_days` is alerted for once and listed as stale until it is used again; a
 /// token approved on GitHub's own pages with no expiry, or for longer than the policy allows,
@@ -817,13 +942,8 @@ fn stale_and_policy_breaking_tokens_are_alerted_for_once_each() {
         "pushes the approval"
     );
 
-    let days_ago = |days: i64| {
-        (patdesk::clock::Clock::system().now() - jiff::SignedDuration::from_hours(days * 24))
-            .to_string()
-    };
-    let next_year = (patdesk::clock::Clock::system().now()
-        + jiff::SignedDuration::from_hours(300 * 24))
-    .to_string();
+    let days_ago = |days: i64| days_from_start(-days);
+    let next_year = days_from_start(300);
     // carol's token (approved here) unused for 100 days; dana's and erin's approved on GitHub's
     // pages, dana's never expiring, erin's for two years.
     let mut carols = grant_for(&requests[0], 900_001, &next_year);
@@ -831,7 +951,7 @@ fn stale_and_policy_breaking_tokens_are_alerted_for_once_each() {
     let mut danas = grant_for(&requests[1], 900_002, &next_year);
     danas["token_expires_at"] = Value::Null;
     danas["token_last_used_at"] = json!(days_ago(1));
-    let mut erins = grant_for(&requests[2], 900_003, "2028-11-21T10:00:00Z");
+    let mut erins = grant_for(&requests[2], 900_003, &days_from_start(715));
     erins["token_last_used_at"] = json!(days_ago(2));
     // And two tokens no request of patdesk's accounts for (approved before it was installed):
     // one never expiring and unused for 200 days, one in use and within the policy.
@@ -1280,9 +1400,7 @@ fn a_next_page_on_another_host_is_not_followed() {
 /// Two tokens no request accounts for, approved on GitHub's pages and expiring in 300 days:
 /// old-bot's "legacy deployer" (grant 910001) and new-bot's "current deployer" (910002).
 fn outside_grants() -> (Value, Value) {
-    let next_year = (patdesk::clock::Clock::system().now()
-        + jiff::SignedDuration::from_hours(300 * 24))
-    .to_string();
+    let next_year = days_from_start(300);
     let grant = |github_id, owner, name, grant_id: i64| {
         let mut grant = grant_for(&pending(github_id, owner, name, None), grant_id, &next_year);
         grant["token_id"] = json!(grant_id + 80_000);

@@ -28,9 +28,13 @@ struct Database {
 
 impl Database {
     fn new() -> Database {
+        Database::starting_at("2026-12-03T08:00:00Z".parse().expect("time"))
+    }
+
+    fn starting_at(start: jiff::Timestamp) -> Database {
         let database = Database {
             dir: tempfile::TempDir::new().expect("temp dir"),
-            hand: ManualClock::starting_at("2026-12-03T08:00:00Z".parse().expect("time")),
+            hand: ManualClock::starting_at(start),
         };
         Store::open(&database.path(), &database.hand.clock()).expect("create");
         database
@@ -145,6 +149,24 @@ fn old_raw_mail_is_reduced_to_its_headers_and_the_record_keeps_the_rest() {
     let size = store.database_size().expect("size");
     assert_eq!((size.whole_mails, size.reduced_mails), (1, 2));
     assert!(size.bytes > 0 && size.free_bytes <= size.bytes, "{size:?}");
+}
+
+/// Raw mail kept 30 days is reduced on the second it turns 30 days old, whatever the calendar
+/// between: across a month's end, the new year, the leap day and Europe's summer-time changes.
+#[test]
+fn raw_mail_is_reduced_on_the_second_it_is_due_on_any_date() {
+    const THIRTY_DAYS: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+    for date in common::dates::CALENDAR {
+        let due: jiff::Timestamp = date.parse().expect("time");
+        let database = Database::starting_at(due - SignedDuration::from_hours(30 * 24));
+        database.receive(&reply(1), 1, None);
+        let mut store = database.store();
+        let second = SignedDuration::from_secs(1);
+        let early = reduce_old_mail(&mut store, Some(THIRTY_DAYS), due - second).expect("reduce");
+        assert_eq!(early.mails, 0, "{date}, a second early");
+        let due_now = reduce_old_mail(&mut store, Some(THIRTY_DAYS), due + second).expect("reduce");
+        assert_eq!(due_now.mails, 1, "{date}");
+    }
 }
 
 #[test]

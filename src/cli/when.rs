@@ -47,4 +47,36 @@ mod tests {
         assert_eq!(ago(40 * 86_400), "2026-10-24");
         assert_eq!(relative(now + SignedDuration::from_hours(2), now), "in 2 h");
     }
+
+    /// Across a month's end, the new year, the leap day and Europe's summer-time change: the
+    /// span is counted in UTC seconds, so no calendar shift shows in it.
+    #[test]
+    fn relative_times_hold_across_the_calendar() {
+        let at = |text: &str| -> Timestamp { text.parse().expect("time") };
+        for (when, now, shown) in [
+            ("2027-05-01T00:00:59Z", "2027-04-30T23:59:59Z", "in 1 min"),
+            (
+                "2027-04-01T00:00:00Z",
+                "2027-04-30T23:59:59Z",
+                "29 days ago",
+            ),
+            ("2028-01-01T00:00:10Z", "2027-12-31T23:59:30Z", "just now"),
+            ("2027-12-31T22:59:30Z", "2027-12-31T23:59:30Z", "1 h ago"),
+            ("2028-01-02T00:00:00Z", "2027-12-31T23:59:30Z", "in 1 day"),
+            ("2027-11-01T00:00:00Z", "2027-12-31T23:59:30Z", "2027-11-01"),
+            ("2028-02-28T12:00:00Z", "2028-02-29T12:00:00Z", "1 day ago"),
+            ("2028-03-01T12:00:00Z", "2028-02-29T12:00:00Z", "in 1 day"),
+            (
+                "2028-01-31T12:00:00Z",
+                "2028-02-29T12:00:00Z",
+                "29 days ago",
+            ),
+            ("2028-01-30T12:00:00Z", "2028-02-29T12:00:00Z", "2028-01-30"),
+            // Europe's clocks go from 02:00 to 03:00 at 01:00 UTC: still an hour apart.
+            ("2027-03-28T00:30:00Z", "2027-03-28T01:30:00Z", "1 h ago"),
+            ("2027-10-31T00:30:00Z", "2027-10-31T01:30:00Z", "1 h ago"),
+        ] {
+            assert_eq!(relative(at(when), at(now)), shown, "{when} from {now}");
+        }
+    }
 }

@@ -33,11 +33,11 @@ pub fn token_request_event(action: &str, org: &str, id: u64, token: &str) -> Vec
             "repository_selection": "subset",
             "repository_count": 1,
             "repositories": [],
-            "created_at": "2026-12-03T09:00:00Z",
+            "created_at": super::dates::days_from_start(-1),
             "token_id": id + 100_000,
             "token_name": token,
             "token_expired": false,
-            "token_expires_at": "2027-01-03T09:00:00Z",
+            "token_expires_at": super::dates::days_from_start(30),
             "token_last_used_at": null
         },
         "organization": { "login": org, "id": 11 },

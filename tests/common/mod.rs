@@ -3,6 +3,7 @@
 
 pub mod builders;
 pub mod control;
+pub mod dates;
 pub mod desk;
 pub mod generators;
 pub mod hookshot;

@@ -162,7 +162,8 @@ pub mod control_http {
     }
 }
 
-/// A pending request in GitHub's documented shape.
+/// A pending request in GitHub's documented shape, made 16 days before the test began and
+/// asking for a token that expires 45 days after it.
 pub fn pending(id: i64, owner: &str, name: &str, reason: Option<&str>) -> Value {
     json!({
         "id": id,
@@ -171,16 +172,16 @@ pub fn pending(id: i64, owner: &str, name: &str, reason: Option<&str>) -> Value 
         "repository_selection": "subset",
         "repositories_url": format!("https://api.github.com/organizations/1/personal-access-token-requests/{id}/repositories"),
         "permissions": { "repository": { "issues": "read", "metadata": "read" } },
-        "created_at": "2026-11-20T08:47:09.000-07:00",
+        "created_at": super::dates::days_from_start(-16),
         "token_id": 500_000 + id,
         "token_name": name,
         "token_expired": false,
-        "token_expires_at": "2027-01-20T08:47:09.000-07:00",
+        "token_expires_at": super::dates::days_from_start(45),
         "token_last_used_at": null,
     })
 }
 
-/// The grant GitHub lists once `request` is approved.
+/// The grant GitHub lists once `request` is approved (15 days before the test began).
 pub fn grant_for(request: &Value, grant_id: i64, expires_at: &str) -> Value {
     let mut grant = request.clone();
     let object = grant.as_object_mut().expect("object");
@@ -188,7 +189,7 @@ pub fn grant_for(request: &Value, grant_id: i64, expires_at: &str) -> Value {
     object.insert("id".to_string(), json!(grant_id));
     object.insert(
         "access_granted_at".to_string(),
-        json!("2026-11-21T10:00:00Z"),
+        json!(super::dates::days_from_start(-15)),
     );
     object.insert("token_expires_at".to_string(), json!(expires_at));
     grant
