@@ -2,169 +2,20 @@
 
 mod common;
 
-use std::os::unix::fs::PermissionsExt;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::Duration;
 
-use patdesk::config::Config;
-use patdesk::github::{ClientOptions, GithubClient, GithubError};
+use patdesk::github::{ClientOptions, GithubError};
 use patdesk::request::RequestState;
 use patdesk::review::ReviewPolicy;
 use patdesk::store::Store;
-use patdesk::sync::{SyncOptions, push_decisions, sync_org};
+use patdesk::sync::{push_decisions, sync_org};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use common::dates::{CALENDAR, days_from_start};
-use common::standin::{APP_ID, Standin, grant_for, keys_dir, pending, repositories_for};
-
-/// A config, a database and the App's key in a temporary folder, pointed at a stand-in.
-struct Desk {
-    dir: TempDir,
-    /// Started by the first command an engineer runs as themselves.
-    daemon: std::cell::OnceCell<common::control::Daemon>,
-}
-
-impl Desk {
-    fn new(standin: &Standin, orgs: &[(&str, u64)], key: &str, extra: &str) -> Desk {
-        let dir = TempDir::new().expect("temp dir");
-        // A fresh clone gives the key file 0644; patdesk rightly refuses that, so copy it.
-        let key_path = dir.path().join("app.pem");
-        std::fs::copy(keys_dir().join(key), &key_path).expect("copy key");
-        std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
-        let mut config = format!(
-            "[store]\npath = \"patdesk.db\"\n{}\
-             [github]\napp_id = {APP_ID}\nprivate_key = {{ file = \"app.pem\" }}\napi_url = \"{}\"\n",
-            common::users::team_and_control(),
-            standin.url
-        );
-        for (org, installation) in orgs {
-            config.push_str(&format!(
-                "[[github.orgs]]\nlogin = \"{org}\"\ninstallation_id = {installation}\n"
-            ));
-        }
-        config.push_str(extra);
-        std::fs::write(dir.path().join("patdesk.toml"), config).expect("write config");
-        // Only `patdesk run` creates the database; stand in for its first start.
-        Store::open(
-            &dir.path().join("patdesk.db"),
-            &patdesk::clock::Clock::system(),
-        )
-        .expect("create the store");
-        Desk {
-            dir,
-            daemon: std::cell::OnceCell::new(),
-        }
-    }
-
-    fn config(&self) -> Config {
-        Config::load(&self.dir.path().join("patdesk.toml")).expect("config")
-    }
-
-    fn store(&self) -> Store {
-        Store::open(
-            &self.dir.path().join("patdesk.db"),
-            &patdesk::clock::Clock::system(),
-        )
-        .expect("store")
-    }
-
-    /// A client with short backoffs, so retry tests stay quick.
-    fn client(&self) -> GithubClient {
-        self.client_with(ClientOptions {
-            timeout: Duration::from_secs(5),
-            backoff: Duration::from_millis(50),
-            ..ClientOptions::default()
-        })
-    }
-
-    fn client_with(&self, options: ClientOptions) -> GithubClient {
-        let config = self.config();
-        let github = config.github.as_ref().expect("github");
-        let key = github.private_key.read().expect("key");
-        GithubClient::new(github, &key, options, patdesk::clock::Clock::system()).expect("client")
-    }
-
-    fn options(&self) -> SyncOptions {
-        SyncOptions {
-            policy: ReviewPolicy::default(),
-            directory: Default::default(),
-            allowed_domains: vec!["example.org".to_string()],
-            expiry_warning_days: 7,
-        }
-    }
-
-    /// Runs a command: through the daemon as alice once one runs, else as root with the daemon
-    /// down (--break-glass), which syncs in the command's own process.
-    fn patdesk(&self, args: &[&str]) -> Output {
-        if self.daemon.get().is_some() {
-            return self.patdesk_as("alice", args);
-        }
-        Command::new(env!("CARGO_BIN_EXE_patdesk"))
-            .args(args)
-            .arg("--break-glass")
-            .arg("--config")
-            .arg(self.dir.path().join("patdesk.toml"))
-            .output()
-            .expect("runs")
-    }
-
-    /// Runs a command as the team member `login`, through the daemon (started if need be).
-    fn patdesk_as(&self, login: &str, args: &[&str]) -> Output {
-        let config = self.dir.path().join("patdesk.toml");
-        self.daemon
-            .get_or_init(|| common::control::Daemon::start(&config));
-        common::control::patdesk_as(common::control::os_user_of(login), &config, args)
-    }
-
-    fn events(&self) -> i64 {
-        self.store()
-            .connection()
-            .query_row("SELECT COUNT(*) FROM events", [], |row| row.get(0))
-            .expect("count")
-    }
-
-    fn record_by_github_id(&self, github_id: i64) -> patdesk::store::RequestRecord {
-        let store = self.store();
-        let id: i64 = store
-            .connection()
-            .query_row(
-                "SELECT id FROM requests WHERE github_request_id = ?1",
-                [github_id],
-                |row| row.get(0),
-            )
-            .expect("recorded");
-        store.request(id).expect("request")
-    }
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
-fn org_with(pending_requests: &[Value], org: &str) -> Value {
-    json!({
-        "pending": pending_requests,
-        "repositories": repositories_for(pending_requests, org),
-        "verified_emails": {},
-    })
-}
-
-fn many(org_offset: i64, count: i64) -> Vec<Value> {
-    (1..=count)
-        .map(|n| {
-            pending(
-                org_offset + n,
-                &format!("dev-{n}"),
-                &format!("issue-reader {n}"),
-                None,
-            )
-        })
-        .collect()
-}
+use common::github_desk::{Desk, many, org_with, runtime};
+use common::standin::{Standin, grant_for, pending};
 
 #[test]
 fn two_hundred_and_fifty_requests_over_three_pages_across_two_orgs_sync_once() {

@@ -6,6 +6,7 @@ pub mod control;
 pub mod dates;
 pub mod desk;
 pub mod generators;
+pub mod github_desk;
 pub mod hookshot;
 pub mod imap_proxy;
 pub mod mailserver;
