@@ -40,6 +40,10 @@ pub enum GithubError {
     #[error("GitHub's rate limit for {what} resets at {until}, later than patdesk waits")]
     RateLimited { what: String, until: Timestamp },
     #[error(
+        "GitHub asked patdesk to slow down for {what} (a secondary rate limit: {message}); patdesk waited and tries again on a later round"
+    )]
+    SecondaryLimit { what: String, message: String },
+    #[error(
         "GitHub's answer to {what} points its next page elsewhere ({url}); not followed: the App's token goes only to github.api_url"
     )]
     ForeignPage { what: String, url: String },
@@ -59,6 +63,7 @@ impl GithubError {
             GithubError::Server { .. }
                 | GithubError::Network { .. }
                 | GithubError::RateLimited { .. }
+                | GithubError::SecondaryLimit { .. }
         )
     }
 }

@@ -72,12 +72,31 @@ impl GithubClient {
         Exchange: Future<Output = Result<T, Failure>>,
     {
         let mut attempt = 0;
+        let mut slowed_down = 0;
         let mut credentials_refreshed = false;
         loop {
             attempt += 1;
             match exchange().await {
-                Ok(reply) => return Ok(reply),
+                Ok(reply) => {
+                    self.secondary_streak.store(0, Ordering::Relaxed);
+                    return Ok(reply);
+                }
                 Err(Failure::Final(error)) => return Err(error),
+                Err(Failure::SlowDown(message)) => {
+                    // GitHub's secondary limit: at least a minute, longer each time in a row
+                    // (across calls: the streak is the client's), and after a few waits the
+                    // call gives up as transient, to be tried again on a later round.
+                    if slowed_down >= self.options.secondary_limit_waits {
+                        return Err(GithubError::SecondaryLimit {
+                            what: what.to_string(),
+                            message,
+                        });
+                    }
+                    slowed_down += 1;
+                    self.stats.rate_limit_waits.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(self.secondary_wait()).await;
+                    attempt -= 1;
+                }
                 Err(Failure::StaleToken(error)) => {
                     // A token revoked or expired early: fetch a fresh one, once.
                     let Some(org) = org.filter(|_| !credentials_refreshed) else {
@@ -120,6 +139,21 @@ impl GithubClient {
                 }
             }
         }
+    }
+
+    /// How long to wait after a secondary limit: `secondary_limit_wait` (a minute, as GitHub
+    /// asks), doubled for each one in a row since the last answer that went through, up to
+    /// `max_rate_limit_wait`.
+    fn secondary_wait(&self) -> Duration {
+        let streak = self.secondary_streak.fetch_add(1, Ordering::Relaxed);
+        self.options
+            .secondary_limit_wait
+            .saturating_mul(1 << streak.min(16))
+            .min(
+                self.options
+                    .max_rate_limit_wait
+                    .max(self.options.secondary_limit_wait),
+            )
     }
 
     /// Exponential backoff with jitter, so many clients do not retry in step.
@@ -179,11 +213,11 @@ impl GithubClient {
             }
             return Ok(Reply { body, next });
         }
-        let rate_limited = status == StatusCode::TOO_MANY_REQUESTS
-            || (status == StatusCode::FORBIDDEN
-                && (text_header("x-ratelimit-remaining").as_deref() == Some("0")
-                    || text_header("retry-after").is_some()));
-        if rate_limited {
+        // GitHub's rate limits, as its REST documentation sorts them: `retry-after` says how
+        // long; `x-ratelimit-remaining: 0` is the primary limit, over at `x-ratelimit-reset`;
+        // a 403 or 429 with neither is a secondary limit (unless the 403 says the App lacks a
+        // permission, GitHub's one definitive 403 here).
+        if status == StatusCode::FORBIDDEN || status == StatusCode::TOO_MANY_REQUESTS {
             if let Some(seconds) =
                 text_header("retry-after").and_then(|value| value.trim().parse::<i64>().ok())
             {
@@ -191,15 +225,19 @@ impl GithubClient {
                     self.clock.now() + jiff::SignedDuration::from_secs(seconds.max(1)),
                 ));
             }
-            if let Some(reset) =
-                text_header("x-ratelimit-reset").and_then(|value| value.trim().parse::<i64>().ok())
-            {
-                let until = Timestamp::from_second(reset + 1).unwrap_or_else(|_| self.clock.now());
-                return Err(Failure::Wait(until));
+            if text_header("x-ratelimit-remaining").as_deref() == Some("0") {
+                let reset = text_header("x-ratelimit-reset")
+                    .and_then(|value| value.trim().parse::<i64>().ok())
+                    .and_then(|reset| Timestamp::from_second(reset + 1).ok());
+                // No reset given: as a secondary limit, a minute and more.
+                return Err(match reset {
+                    Some(until) => Failure::Wait(until),
+                    None => Failure::SlowDown(message()),
+                });
             }
-            return Err(Failure::Wait(
-                self.clock.now() + jiff::SignedDuration::from_secs(60),
-            ));
+            if !(status == StatusCode::FORBIDDEN && is_permission_refusal(&message())) {
+                return Err(Failure::SlowDown(message()));
+            }
         }
         let what = what.to_string();
         Err(match status.as_u16() {
@@ -241,6 +279,8 @@ pub(super) enum Failure {
     StaleToken(GithubError),
     /// Rate limited until then.
     Wait(Timestamp),
+    /// A secondary limit without a time: wait, longer each time (GitHub's message).
+    SlowDown(String),
     /// A network error or 5xx: back off and retry.
     Retry(String, Option<u16>),
 }
@@ -261,6 +301,14 @@ pub(super) fn decode<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T, 
         what: what.to_string(),
         error: e.to_string(),
     })
+}
+
+/// Whether a 403's message is GitHub's answer to an App without the permission a call needs
+/// ("Resource not accessible by integration"), as opposed to a secondary rate limit.
+fn is_permission_refusal(message: &str) -> bool {
+    message
+        .to_ascii_lowercase()
+        .contains("not accessible by integration")
 }
 
 /// GitHub's `{"message": …}`, or the start of whatever else came.

@@ -2,8 +2,8 @@
 //! knows of a requester (membership, repository permissions, addresses).
 //!
 //! Every call has a timeout; network errors and 5xx answers are retried with backoff; the
-//! primary rate limit (`x-ratelimit-remaining: 0`) and secondary limits (`retry-after`) are
-//! waited out; GETs send `If-None-Match`, so a sync that finds nothing new costs no rate
+//! primary rate limit (`x-ratelimit-remaining: 0`) and `retry-after` are waited out, and a 403
+//! or 429 with neither is a secondary limit (a minute, doubling while it lasts); GETs send `If-None-Match`, so a sync that finds nothing new costs no rate
 //! limit. This module reads and acts on GitHub; it never writes the database.
 
 mod app;
@@ -14,7 +14,7 @@ mod types;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU32, AtomicU64};
 use std::time::Duration;
 
 use jsonwebtoken::EncodingKey;
@@ -35,6 +35,9 @@ use crate::config::{GithubConfig, Secret};
 
 /// GitHub's documented limit for a decision's reason.
 pub const MAX_REASON_CHARS: usize = 1024;
+/// GitHub's limits on the pending list's filters (`token_id[]`, `owner[]`).
+const MAX_TOKEN_FILTER: usize = 50;
+const MAX_OWNER_FILTER: usize = 10;
 /// Responses larger than this are refused: no legitimate page comes near it.
 const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 
@@ -47,8 +50,14 @@ pub struct ClientOptions {
     pub max_attempts: u32,
     /// The first retry's wait; each further retry doubles it.
     pub backoff: Duration,
-    /// A rate limit that resets later than this is an error instead of a wait.
+    /// A rate limit that resets later than this is an error instead of a wait; the longest
+    /// wait after a secondary limit.
     pub max_rate_limit_wait: Duration,
+    /// The first wait after a secondary limit (GitHub: "at least one minute").
+    pub secondary_limit_wait: Duration,
+    /// Waits for secondary limits within one call before it gives up (a transient error: the
+    /// next round tries again).
+    pub secondary_limit_waits: u32,
 }
 
 impl Default for ClientOptions {
@@ -58,6 +67,8 @@ impl Default for ClientOptions {
             max_attempts: 4,
             backoff: Duration::from_secs(1),
             max_rate_limit_wait: Duration::from_secs(15 * 60),
+            secondary_limit_wait: Duration::from_secs(60),
+            secondary_limit_waits: 2,
         }
     }
 }
@@ -87,6 +98,8 @@ pub struct GithubClient {
     tokens: tokio::sync::Mutex<HashMap<u64, CachedToken>>,
     pages: Mutex<PageCache>,
     options: ClientOptions,
+    /// Secondary limits in a row, across calls, since an answer last went through.
+    secondary_streak: AtomicU32,
     /// When cached tokens expire, JWTs are issued and rate limits end.
     clock: Clock,
     pub stats: Stats,
@@ -125,6 +138,7 @@ impl GithubClient {
             tokens: tokio::sync::Mutex::new(HashMap::new()),
             pages: Mutex::new(PageCache::new(pages::MAX_CACHED_BYTES)),
             options,
+            secondary_streak: AtomicU32::new(0),
             clock,
             stats: Stats::default(),
         })
@@ -151,6 +165,57 @@ impl GithubClient {
             "pending token requests",
         )
         .await
+    }
+
+    /// The pending requests for these tokens: GitHub's listing filtered by `token_id[]` (at
+    /// most 50 a call), so short that no other request coming or going can shift one out of
+    /// it. Whether a request is still pending is read here, never from its absence in the
+    /// whole listing.
+    pub async fn pending_requests_for_tokens(
+        &self,
+        org: &str,
+        token_ids: &[i64],
+    ) -> Result<Vec<PendingRequest>, GithubError> {
+        let mut found = Vec::new();
+        for chunk in token_ids.chunks(MAX_TOKEN_FILTER) {
+            let filter: String = chunk.iter().map(|id| format!("&token_id[]={id}")).collect();
+            let mut pages = self.pages_filtered(
+                org,
+                &format!("/orgs/{org}/personal-access-token-requests"),
+                &filter,
+                "pending token requests of some tokens",
+            );
+            while let Some(mut page) = pages.next().await? {
+                found.append(&mut page);
+            }
+        }
+        Ok(found)
+    }
+
+    /// The pending requests of these requesters (`owner[]`, at most 10 a call), for requests
+    /// GitHub described without their token's id.
+    pub async fn pending_requests_of_owners(
+        &self,
+        org: &str,
+        owners: &[String],
+    ) -> Result<Vec<PendingRequest>, GithubError> {
+        let mut found = Vec::new();
+        for chunk in owners.chunks(MAX_OWNER_FILTER) {
+            let filter: String = chunk
+                .iter()
+                .map(|login| format!("&owner[]={}", query_value(login)))
+                .collect();
+            let mut pages = self.pages_filtered(
+                org,
+                &format!("/orgs/{org}/personal-access-token-requests"),
+                &filter,
+                "pending token requests of some requesters",
+            );
+            while let Some(mut page) = pages.next().await? {
+                found.append(&mut page);
+            }
+        }
+        Ok(found)
     }
 
     /// The repositories a `subset` request asks for, as `owner/name`.
@@ -386,11 +451,22 @@ impl GithubClient {
     }
 
     fn pages<'a, T>(&'a self, org: &'a str, path: &str, what: &'static str) -> Pages<'a, T> {
+        self.pages_filtered(org, path, "", what)
+    }
+
+    /// `filter`: more of the query, each parameter starting with `&`.
+    fn pages_filtered<'a, T>(
+        &'a self,
+        org: &'a str,
+        path: &str,
+        filter: &str,
+        what: &'static str,
+    ) -> Pages<'a, T> {
         Pages {
             client: self,
             org,
             what,
-            url: Some(format!("{}{path}?per_page=100", self.api_url)),
+            url: Some(format!("{}{path}?per_page=100{filter}", self.api_url)),
             items: std::marker::PhantomData,
         }
     }
@@ -428,6 +504,19 @@ impl<T: DeserializeOwned> Pages<'_, T> {
         };
         Ok(Some(page))
     }
+}
+
+/// `text` as a query value: logins are letters, digits and hyphens, but GitHub's word is
+/// not trusted to stay so.
+fn query_value(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(byte).to_string()
+            }
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
 }
 
 /// A reason within GitHub's limit, and whether it had to be cut.

@@ -3,11 +3,13 @@
 //! what is gone; decisions made here are carried back ([`push`]).
 //!
 //! A sync is idempotent: syncing twice writes nothing new. A changed request writes one event
-//! naming what changed. A request gone from the pending list was approved elsewhere (its token
-//! is among the approved ones) or withdrawn. A mail never asserts any of this by itself: it
+//! naming what changed. A request gone from the pending list (confirmed by a listing filtered
+//! to its token, [`gone`]) was approved elsewhere (its token is among the approved ones) or
+//! withdrawn; one found pending again after that is reopened. A mail never asserts any of this by itself: it
 //! only asks for a sync.
 
 mod addresses;
+mod gone;
 mod outside;
 mod push;
 mod standing;
@@ -49,6 +51,8 @@ pub struct SyncReport {
     pub new: usize,
     pub changed: usize,
     pub withdrawn: usize,
+    /// Recorded as withdrawn before, listed as pending again.
+    pub reopened: usize,
     pub approved_elsewhere: usize,
     pub questions_queued: usize,
     pub needs_contact: usize,
@@ -69,6 +73,7 @@ impl SyncReport {
         self.new += commit.new;
         self.changed += commit.changed;
         self.withdrawn += commit.withdrawn;
+        self.reopened += commit.reopened;
         self.approved_elsewhere += commit.approved_elsewhere;
         self.questions_queued += commit.questions_queued;
         self.needs_contact += commit.needs_contact;
@@ -97,7 +102,11 @@ impl std::fmt::Display for SyncReport {
             self.expiring,
             self.stale,
             self.lifetime
-        )
+        )?;
+        if self.reopened > 0 {
+            write!(f, "; {} reopened (pending after all)", self.reopened)?;
+        }
+        Ok(())
     }
 }
 
@@ -179,6 +188,23 @@ pub async fn sync_org(
         report.pending += page.len();
         still_pending.extend(page.iter().map(|github| github.id));
     }
+    // Absence from the listing is no proof (see [`gone`]): each open request it lacked is
+    // looked for in a listing filtered to its token, and counts as pending if found there.
+    let missing: Vec<&RequestRecord> = known
+        .values()
+        .filter(|record| {
+            record.state.is_open() && !still_pending.contains(&record.github_request_id)
+        })
+        .collect();
+    let shifted = gone::still_pending(client, org, &missing).await?;
+    if !shifted.is_empty() {
+        tracing::info!(
+            org,
+            requests = ?shifted,
+            "requests the pending listing missed (it moved while read) are still pending"
+        );
+    }
+    still_pending.extend(shifted);
     let grants = client.grants(org).await?;
     let now = store.now();
     let settled =
@@ -213,25 +239,21 @@ impl Reading {
             match known.get(&github.id) {
                 Some(record) if same_github_facts(&record.request, &request) => {
                     request.repositories = record.request.repositories.clone();
-                    request.requester = record.request.requester.clone();
+                    request.requester = match &record.request.requester {
+                        Some(standing) => Some(standing.clone()),
+                        // Unknown is not final: GitHub would not say before (a permission
+                        // granted since), so it is asked again while the request is open.
+                        None if record.state.is_open() => {
+                            self.standing(client, org, &request, options).await?
+                        }
+                        None => None,
+                    };
                 }
                 _ => {
                     if request.repository_selection == RepositorySelection::Subset {
                         request.repositories = client.request_repositories(org, github.id).await?;
                     }
-                    if self.outside_collaborators.is_none() {
-                        self.outside_collaborators =
-                            Some(standing::outside_collaborators(client, org).await?);
-                    }
-                    let outside = self.outside_collaborators.as_ref().and_then(Option::as_ref);
-                    request.requester = standing::requester(
-                        client,
-                        org,
-                        &request,
-                        outside,
-                        &options.policy.org_permission_teams,
-                    )
-                    .await?;
+                    request.requester = self.standing(client, org, &request, options).await?;
                 }
             }
             let login = github.owner.login.to_lowercase();
@@ -249,6 +271,30 @@ impl Reading {
             incoming.push((github, request));
         }
         Ok(incoming)
+    }
+}
+
+impl Reading {
+    /// The requester's standing, `None` when GitHub refuses to tell.
+    async fn standing(
+        &mut self,
+        client: &GithubClient,
+        org: &str,
+        request: &TokenRequest,
+        options: &SyncOptions,
+    ) -> Result<Option<crate::request::Requester>, SyncError> {
+        if self.outside_collaborators.is_none() {
+            self.outside_collaborators = Some(standing::outside_collaborators(client, org).await?);
+        }
+        let outside = self.outside_collaborators.as_ref().and_then(Option::as_ref);
+        Ok(standing::requester(
+            client,
+            org,
+            request,
+            outside,
+            &options.policy.org_permission_teams,
+        )
+        .await?)
     }
 }
 
@@ -283,6 +329,20 @@ fn record_pending(
                 tx.record_github_change(record.id, &request, &reviewed, &changes)?;
                 report.changed += 1;
             }
+        }
+        // Marked gone, yet GitHub lists it: the evidence was wrong (a listing that moved while
+        // read, before patdesk checked absences), and the request is open again.
+        Some(record) if record.state == RequestState::Withdrawn => {
+            let has_purpose = record.request.purpose.is_some()
+                || usable_purpose(record.request.github_reason.as_deref(), options);
+            let state = open_state(has_purpose, record.owner_email.is_some());
+            tx.record_github_state(
+                record.id,
+                state,
+                "reopened",
+                json!({ "why": "recorded as withdrawn, but GitHub lists it as pending" }),
+            )?;
+            report.reopened += 1;
         }
         // Decided here, not yet carried to GitHub: the push will do that.
         Some(_) => {}
@@ -347,6 +407,25 @@ fn settle(
     Ok(report)
 }
 
+/// Whether GitHub's `reason` is long enough to stand as the purpose.
+fn usable_purpose(reason: Option<&str>, options: &SyncOptions) -> bool {
+    reason.is_some_and(|reason| {
+        reason.trim().chars().count() >= options.policy.min_purpose_chars as usize
+    })
+}
+
+/// Where an open request stands: in review once its purpose is known, else waiting for it
+/// from the requester, or for a person to find their address.
+fn open_state(has_purpose: bool, has_address: bool) -> RequestState {
+    if has_purpose {
+        RequestState::InReview
+    } else if has_address {
+        RequestState::AwaitingPurpose
+    } else {
+        RequestState::NeedsContact
+    }
+}
+
 /// A new request: recorded, reviewed, and either in review (GitHub's reason is a usable
 /// purpose), waiting for its purpose (question queued), or needing a person to find the
 /// requester's address.
@@ -359,16 +438,10 @@ fn record_new(
     now: Timestamp,
     report: &mut SyncReport,
 ) -> Result<(), SyncError> {
-    let usable_purpose = request.github_reason.as_deref().is_some_and(|reason| {
-        reason.trim().chars().count() >= options.policy.min_purpose_chars as usize
-    });
-    let state = if usable_purpose {
-        RequestState::InReview
-    } else if address.is_some() {
-        RequestState::AwaitingPurpose
-    } else {
-        RequestState::NeedsContact
-    };
+    let state = open_state(
+        usable_purpose(request.github_reason.as_deref(), options),
+        address.is_some(),
+    );
     let reviewed = review(&request, &options.policy, now);
     let new = NewRequest {
         github_request_id: github.id,
@@ -542,11 +615,15 @@ fn same_github_facts(stored: &TokenRequest, fresh: &TokenRequest) -> bool {
     listed_facts(stored) == listed_facts(fresh)
 }
 
-/// `{field: {from, to}}` for every GitHub-owned fact that changed, repositories included.
+/// `{field: {from, to}}` for every GitHub-owned fact that changed, repositories and the
+/// requester's standing included.
 fn differences(stored: &TokenRequest, fresh: &TokenRequest) -> Value {
     let with_repositories = |request: &TokenRequest| {
         let repositories = ("repositories", json!(request.repositories));
-        listed_facts(request).into_iter().chain([repositories])
+        let requester = ("requester", json!(request.requester));
+        listed_facts(request)
+            .into_iter()
+            .chain([repositories, requester])
     };
     let changes = with_repositories(stored)
         .zip(with_repositories(fresh))

@@ -248,13 +248,10 @@ async fn already_done(
     record: &RequestRecord,
     action: PushAction,
 ) -> Result<bool, GithubError> {
-    let org = &record.request.org;
     match action {
+        // Read from the listing filtered to the token: the whole one can shift while read.
         PushAction::Approve | PushAction::Deny => {
-            let pending = client.pending_requests(org).await?;
-            Ok(!pending
-                .iter()
-                .any(|request| request.id == record.github_request_id))
+            Ok(!super::gone::is_pending(client, record).await?)
         }
         PushAction::Revoke => Ok(grant_id(client, record).await?.is_none()),
     }

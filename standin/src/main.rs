@@ -11,6 +11,8 @@
     reason = "the stand-in is GitHub: its clock is the world's, as GitHub's is, not patdesk's"
 )]
 
+mod limits;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -101,6 +103,19 @@ struct Faults {
     /// there with its token).
     #[serde(default)]
     link_host: Option<String>,
+    /// Secondary limits and the like, per route.
+    #[serde(default)]
+    limits: Vec<limits::Limit>,
+    /// Once this many more pages of an org's whole pending list are served, these requests
+    /// leave it, as if decided on GitHub while a client is between pages.
+    #[serde(default)]
+    leave_after_pages: Option<LeaveAfterPages>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct LeaveAfterPages {
+    pages: u32,
+    ids: Vec<i64>,
 }
 
 struct Desk {
@@ -407,6 +422,18 @@ fn page(
     headers: &HeaderMap,
     path: &str,
 ) -> Response {
+    page_filtered(desk, window, query, headers, path, "")
+}
+
+/// A page of a filtered listing: its links carry `filter` (`&key=value…`).
+fn page_filtered(
+    desk: &mut Desk,
+    window: Window,
+    query: &PageQuery,
+    headers: &HeaderMap,
+    path: &str,
+    filter: &str,
+) -> Response {
     let (per_page, page) = per_page_and_page(query);
     let slice = window.items;
     let body = serde_json::to_vec(&slice).unwrap_or_default();
@@ -433,11 +460,11 @@ fn page(
     let mut links = Vec::new();
     if page < last {
         links.push(format!(
-            "<http://{host}{path}?per_page={per_page}&page={}>; rel=\"next\"",
+            "<http://{host}{path}?per_page={per_page}&page={}{filter}>; rel=\"next\"",
             page + 1
         ));
         links.push(format!(
-            "<http://{host}{path}?per_page={per_page}&page={last}>; rel=\"last\""
+            "<http://{host}{path}?per_page={per_page}&page={last}{filter}>; rel=\"last\""
         ));
     }
     let mut response = (
@@ -458,10 +485,57 @@ fn page(
     response
 }
 
+/// The pending list's filters patdesk uses: `token_id[]` and `owner[]`, repeated keys.
+#[derive(Default)]
+struct PendingFilter {
+    token_ids: Vec<i64>,
+    owners: Vec<String>,
+}
+
+impl PendingFilter {
+    fn from_query(raw: Option<&str>) -> PendingFilter {
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(raw.unwrap_or_default()).unwrap_or_default();
+        let mut filter = PendingFilter::default();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "token_id[]" | "token_id" => filter.token_ids.extend(value.parse::<i64>().ok()),
+                "owner[]" | "owner" => filter.owners.push(value.to_lowercase()),
+                _ => {}
+            }
+        }
+        filter
+    }
+
+    fn is_empty(&self) -> bool {
+        self.token_ids.is_empty() && self.owners.is_empty()
+    }
+
+    fn admits(&self, request: &Value) -> bool {
+        let token_ok = self.token_ids.is_empty()
+            || request["token_id"]
+                .as_i64()
+                .is_some_and(|id| self.token_ids.contains(&id));
+        let owner_ok = self.owners.is_empty()
+            || request["owner"]["login"]
+                .as_str()
+                .is_some_and(|login| self.owners.contains(&login.to_lowercase()));
+        token_ok && owner_ok
+    }
+
+    /// The filter as the links of its pages repeat it.
+    fn query(&self) -> String {
+        let tokens = self.token_ids.iter().map(|id| format!("&token_id[]={id}"));
+        let owners = self.owners.iter().map(|login| format!("&owner[]={login}"));
+        tokens.chain(owners).collect()
+    }
+}
+
 async fn list_pending(
     State(desk): State<Shared>,
     Path(org): Path<String>,
     Query(query): Query<PageQuery>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
     headers: HeaderMap,
 ) -> Response {
     if let Err(response) = admit(&desk, &headers, Some(&org)).await {
@@ -470,6 +544,7 @@ async fn list_pending(
     let Ok(mut desk) = desk.lock() else {
         return error(StatusCode::INTERNAL_SERVER_ERROR, "poisoned");
     };
+    let filter = PendingFilter::from_query(raw.as_deref());
     // GitHub lists them newest first (`direction=desc`, its default); the scenario lists them
     // in the order they were made. Newest first, a new request changes the first page, and
     // with it every later one: a client holding the old pages learns of it at page 1.
@@ -477,18 +552,49 @@ async fn list_pending(
         .scenario
         .orgs
         .get(&org)
-        .map(|org| window(org.pending.iter().rev(), &query))
+        .map(|org| {
+            let listed: Vec<&Value> = org
+                .pending
+                .iter()
+                .rev()
+                .filter(|request| filter.admits(request))
+                .collect();
+            window(listed.into_iter(), &query)
+        })
         .unwrap_or(Window {
             items: Vec::new(),
             total: 0,
         });
-    page(
+    let response = page_filtered(
         &mut desk,
         items,
         &query,
         &headers,
         &format!("/orgs/{org}/personal-access-token-requests"),
-    )
+        &filter.query(),
+    );
+    if filter.is_empty() {
+        leave_if_due(&mut desk, &org);
+    }
+    response
+}
+
+/// Counts a page of the whole pending list served; when the scripted count is reached, the
+/// scripted requests leave the list (decided or cancelled on GitHub's pages).
+fn leave_if_due(desk: &mut Desk, org: &str) {
+    let Some(leave) = desk.faults.leave_after_pages.as_mut() else {
+        return;
+    };
+    leave.pages = leave.pages.saturating_sub(1);
+    if leave.pages > 0 {
+        return;
+    }
+    let ids = leave.ids.clone();
+    desk.faults.leave_after_pages = None;
+    if let Some(org) = desk.scenario.orgs.get_mut(org) {
+        org.pending
+            .retain(|request| !request["id"].as_i64().is_some_and(|id| ids.contains(&id)));
+    }
 }
 
 async fn list_grants(
@@ -822,7 +928,8 @@ async fn calls(State(desk): State<Shared>) -> Response {
     }
 }
 
-/// Counts each API call by its route, and whether it was answered 304.
+/// Turns a call away as GitHub would (a scripted limit, an unsupported API version), and
+/// counts each API call by its route, and whether it was answered 304.
 async fn count_call(
     State(desk): State<Shared>,
     route: axum::extract::MatchedPath,
@@ -830,7 +937,17 @@ async fn count_call(
     next: axum::middleware::Next,
 ) -> Response {
     let endpoint = format!("{} {}", request.method(), route.as_str());
-    let response = next.run(request).await;
+    let turned_away = desk.lock().ok().and_then(|mut desk| {
+        limits::turned_away(
+            &mut desk.faults.limits,
+            request.uri().path(),
+            request.headers(),
+        )
+    });
+    let response = match turned_away {
+        Some(response) => response,
+        None => next.run(request).await,
+    };
     if let Ok(mut desk) = desk.lock() {
         let count = desk.endpoints.entry(endpoint).or_default();
         count.calls += 1;

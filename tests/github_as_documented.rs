@@ -1,0 +1,365 @@
+//! GitHub as its documentation says it behaves, not as the stand-in once made it easy: a
+//! pending list that moves while it is read, secondary rate limits (a 403 or 429 with nothing
+//! to say how long), a 403 that is a missing permission, lookups GitHub would not answer, and
+//! API versions it does not take. The record never diverges from GitHub because of them.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::time::Duration;
+
+use patdesk::github::{ClientOptions, GithubClient, GithubError};
+use patdesk::request::RequestState;
+use patdesk::store::Store;
+use patdesk::sync::{push_decisions, sync_org};
+use serde_json::{Value, json};
+
+use common::github_desk::{Desk, many, org_with, runtime};
+use common::standin::{Standin, pending};
+
+/// A client whose waits for secondary limits are short (GitHub's minute, in milliseconds).
+fn patient_client(desk: &Desk) -> GithubClient {
+    desk.client_with(ClientOptions {
+        timeout: Duration::from_secs(5),
+        backoff: Duration::from_millis(20),
+        secondary_limit_wait: Duration::from_millis(50),
+        secondary_limit_waits: 2,
+        ..ClientOptions::default()
+    })
+}
+
+fn waits(client: &GithubClient) -> u64 {
+    client
+        .stats
+        .rate_limit_waits
+        .load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The events of kind `kind`, their details.
+fn events_of(store: &Store, kind: &str) -> Vec<Value> {
+    let mut statement = store
+        .connection()
+        .prepare("SELECT detail FROM events WHERE kind = ?1 ORDER BY seq")
+        .expect("query");
+    statement
+        .query_map([kind], |row| row.get::<_, String>(0))
+        .expect("rows")
+        .map(|detail| serde_json::from_str(&detail.expect("row")).expect("JSON"))
+        .collect()
+}
+
+/// 150 pending requests, two pages of 100 newest first. While the sync is between its pages,
+/// the newest is cancelled on GitHub: request 50, once first on page two, moves up onto page
+/// one, already read. It stays pending; the cancelled one is withdrawn once GitHub's listing
+/// shows it gone.
+#[test]
+fn a_request_the_listing_missed_while_it_moved_stays_pending() {
+    let requests = many(0, 150);
+    let standin = Standin::start(
+        &[("acme-corp", 11, org_with(&requests, "acme-corp"))],
+        json!({}),
+    );
+    let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
+    let client = patient_client(&desk);
+    let mut store = desk.store();
+    let runtime = runtime();
+    let first = runtime
+        .block_on(sync_org(&client, &mut store, "acme-corp", &desk.options()))
+        .expect("sync");
+    assert_eq!(first.new, 150);
+
+    standin.faults(json!({ "leave_after_pages": { "pages": 1, "ids": [150] } }));
+    let second = runtime
+        .block_on(sync_org(&client, &mut store, "acme-corp", &desk.options()))
+        .expect("sync");
+    // Page one held 150 to 51, read before 150 left; page two, read after, 49 to 1: request 50
+    // was in neither, and is still pending.
+    assert_eq!((second.pending, second.withdrawn), (149, 0), "{second}");
+    assert!(
+        desk.record_by_github_id(50).state.is_open(),
+        "still pending on GitHub"
+    );
+    let calls = standin.stats();
+    assert!(
+        calls["endpoints"]["GET /orgs/{org}/personal-access-token-requests"]["calls"]
+            .as_u64()
+            .is_some_and(|calls| calls >= 5),
+        "two pages, twice, and the filtered look: {calls}"
+    );
+
+    // The next sync sees the list whole: 150 is gone (and not approved), 50 is not.
+    let third = runtime
+        .block_on(sync_org(&client, &mut store, "acme-corp", &desk.options()))
+        .expect("sync");
+    assert_eq!((third.pending, third.withdrawn), (149, 1), "{third}");
+    assert_eq!(desk.record_by_github_id(150).state, RequestState::Withdrawn);
+    assert!(desk.record_by_github_id(50).state.is_open());
+}
+
+/// A request recorded withdrawn (by an older patdesk, or a webhook's word) that GitHub lists
+/// as pending is open again, with an event saying why; a withdrawn one GitHub does not list
+/// stays so.
+#[test]
+fn a_request_recorded_withdrawn_that_github_lists_is_reopened_with_an_event() {
+    let purpose = Some("Reads issues of acme-corp/api for the weekly report");
+    let requests = vec![
+        pending(1, "carol", "reader carol", purpose),
+        pending(2, "dana", "reader dana", purpose),
+    ];
+    let standin = Standin::start(
+        &[("acme-corp", 11, org_with(&requests, "acme-corp"))],
+        json!({}),
+    );
+    let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
+    let client = patient_client(&desk);
+    let mut store = desk.store();
+    let runtime = runtime();
+    runtime
+        .block_on(sync_org(&client, &mut store, "acme-corp", &desk.options()))
+        .expect("sync");
+    let carol = desk.record_by_github_id(1).id;
+    store
+        .write(|tx| {
+            tx.record_github_state(
+                carol,
+                RequestState::Withdrawn,
+                "withdrawn",
+                json!({ "why": "the test's stand-in for an earlier mistake" }),
+            )
+        })
+        .expect("withdrawn");
+
+    let report = runtime
+        .block_on(sync_org(&client, &mut store, "acme-corp", &desk.options()))
+        .expect("sync");
+    assert_eq!(report.reopened, 1, "{report}");
+    assert!(report.to_string().contains("1 reopened"), "{report}");
+    assert_eq!(desk.record_by_github_id(1).state, RequestState::InReview);
+    let reopened = events_of(&store, "reopened");
+    assert_eq!(reopened.len(), 1, "{reopened:?}");
+    assert_eq!(reopened[0]["from"], "withdrawn");
+    assert_eq!(reopened[0]["to"], "in_review");
+    assert!(
+        reopened[0]["why"]
+            .as_str()
+            .is_some_and(|why| why.contains("lists it as pending")),
+        "{reopened:?}"
+    );
+    let again = runtime
+        .block_on(sync_org(&client, &mut store, "acme-corp", &desk.options()))
+        .expect("sync");
+    assert_eq!(again.reopened, 0, "once: {again}");
+}
+
+/// A 403 or 429 with neither `retry-after` nor `x-ratelimit-remaining: 0` is a secondary
+/// limit: waited out, longer each time, and when it lasts the push stays queued for the next
+/// round; it is never recorded as failed. Then it goes, once.
+#[test]
+fn a_secondary_limit_is_waited_out_and_never_fails_a_push() {
+    let purpose = Some("Reads issues of acme-corp/api for the weekly report");
+    let requests = vec![
+        pending(1, "carol", "reader carol", purpose),
+        pending(2, "dana", "reader dana", purpose),
+    ];
+    let standin = Standin::start(
+        &[("acme-corp", 11, org_with(&requests, "acme-corp"))],
+        json!({}),
+    );
+    let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
+    assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
+    for github_id in [1, 2] {
+        let id = desk.record_by_github_id(github_id).id.to_string();
+        let approve = desk.patdesk(&["approve", &id, "--reason", "reads issues only"]);
+        assert_eq!(
+            approve.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&approve.stderr)
+        );
+    }
+    let client = patient_client(&desk);
+    let mut store = desk.store();
+    let team = desk.config().team;
+    let runtime = runtime();
+
+    // One bare 403, then one bare 429: each waited out within the call.
+    standin.faults(json!({ "limits": [
+        { "path": "/personal-access-token-requests/1", "count": 1, "status": 403 },
+        { "path": "/personal-access-token-requests/2", "count": 1, "status": 429 },
+    ] }));
+    let pushed = runtime
+        .block_on(push_decisions(&client, &mut store, &team))
+        .expect("push");
+    assert_eq!((pushed.done, pushed.failed), (2, 0), "{pushed}");
+    assert_eq!(waits(&client), 2);
+    assert_eq!(
+        standin.calls().len(),
+        2,
+        "each decision reached GitHub once"
+    );
+}
+
+/// A limit that lasts beyond the call's waits leaves the push queued (transient), and the
+/// next round carries it; nothing is recorded as failed.
+#[test]
+fn a_lasting_secondary_limit_leaves_the_push_queued_for_the_next_round() {
+    let purpose = Some("Reads issues of acme-corp/api for the weekly report");
+    let requests = vec![pending(1, "carol", "reader carol", purpose)];
+    let standin = Standin::start(
+        &[("acme-corp", 11, org_with(&requests, "acme-corp"))],
+        json!({}),
+    );
+    let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
+    assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
+    let id = desk.record_by_github_id(1).id.to_string();
+    assert_eq!(
+        desk.patdesk(&["approve", &id, "--reason", "reads issues only"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let client = patient_client(&desk);
+    let mut store = desk.store();
+    let team = desk.config().team;
+    let runtime = runtime();
+
+    standin.faults(json!({ "limits": [
+        { "path": "/personal-access-token-requests/1", "count": 3, "status": 403 },
+    ] }));
+    let limited = runtime
+        .block_on(push_decisions(&client, &mut store, &team))
+        .expect("push");
+    assert_eq!(
+        (limited.done, limited.failed, limited.retrying),
+        (0, 0, 1),
+        "{limited}"
+    );
+    assert_eq!(waits(&client), 2, "two waits, then the call gives up");
+    let queued = store.queued_pushes().expect("queued");
+    assert_eq!(queued.len(), 1, "still queued");
+    assert!(events_of(&store, "github_push_failed").is_empty());
+
+    // The limit has passed: the next round carries it, after checking GitHub still lists it.
+    let next = runtime
+        .block_on(push_decisions(&client, &mut store, &team))
+        .expect("push");
+    assert_eq!((next.done, next.failed), (1, 0), "{next}");
+    let decisions: Vec<Value> = standin.calls();
+    assert_eq!(decisions.len(), 1, "sent once: {decisions:?}");
+    assert!(store.queued_pushes().expect("queued").is_empty());
+}
+
+/// A 403 that says the App lacks a permission is GitHub's definitive answer: no wait, and the
+/// error names the permission to grant.
+#[test]
+fn a_403_for_a_missing_permission_is_final_and_says_what_to_grant() {
+    let standin = Standin::start(
+        &[("acme-corp", 11, org_with(&many(0, 1), "acme-corp"))],
+        json!({}),
+    );
+    let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
+    let client = patient_client(&desk);
+    standin.faults(json!({ "limits": [{
+        "path": "/personal-access-token-requests",
+        "count": 1,
+        "status": 403,
+        "message": "Resource not accessible by integration",
+    }] }));
+    let error = runtime()
+        .block_on(client.pending_requests("acme-corp"))
+        .expect_err("refused");
+    assert!(matches!(error, GithubError::Forbidden { .. }), "{error}");
+    assert!(
+        error.to_string().contains("Personal access token requests"),
+        "{error}"
+    );
+    assert_eq!(waits(&client), 0);
+}
+
+/// A secondary limit while a new request's requester is looked up is no answer: the sync
+/// stops as transient and records nothing for it, and the next sync records the standing.
+/// A standing GitHub refused (the App without "Members") is asked again on later syncs, and
+/// the answer, once given, is recorded as a change.
+#[test]
+fn a_standing_github_did_not_give_is_asked_again_until_it_is_known() {
+    let requests = vec![pending(1, "carol", "reader carol", None)];
+    let mut org = org_with(&requests, "acme-corp");
+    org["members"] = json!({ "carol": "member" });
+    let standin = Standin::start(&[("acme-corp", 11, org)], json!({}));
+    let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
+    let client = patient_client(&desk);
+    let mut store = desk.store();
+    let runtime = runtime();
+
+    standin.faults(json!({ "limits": [
+        { "path": "/memberships/", "count": 3, "status": 403 },
+    ] }));
+    let error = runtime
+        .block_on(sync_org(&client, &mut store, "acme-corp", &desk.options()))
+        .expect_err("a limit is no answer");
+    assert!(
+        error.to_string().contains("secondary rate limit"),
+        "{error}"
+    );
+    assert!(
+        store
+            .requests_of_org("acme-corp")
+            .expect("requests")
+            .is_empty()
+    );
+
+    standin.faults(json!({ "limits": [{
+        "path": "/memberships/",
+        "count": 1,
+        "status": 403,
+        "message": "Resource not accessible by integration",
+    }] }));
+    runtime
+        .block_on(sync_org(&client, &mut store, "acme-corp", &desk.options()))
+        .expect("sync");
+    assert!(desk.record_by_github_id(1).request.requester.is_none());
+
+    let report = runtime
+        .block_on(sync_org(&client, &mut store, "acme-corp", &desk.options()))
+        .expect("sync");
+    assert_eq!(report.changed, 1, "{report}");
+    let requester = desk.record_by_github_id(1).request.requester;
+    assert_eq!(
+        requester
+            .and_then(|requester| requester.org_role)
+            .as_deref(),
+        Some("member")
+    );
+    let again = runtime
+        .block_on(sync_org(&client, &mut store, "acme-corp", &desk.options()))
+        .expect("sync");
+    assert_eq!(again.changed, 0, "known now, not asked again: {again}");
+}
+
+/// GitHub answers 400 to an API version it does not support, and takes the one patdesk
+/// sends.
+#[test]
+fn an_unsupported_api_version_is_refused_and_patdesks_is_taken() {
+    let standin = Standin::start(
+        &[("acme-corp", 11, org_with(&many(0, 1), "acme-corp"))],
+        json!({}),
+    );
+    let address = standin.url.trim_start_matches("http://").to_string();
+    let mut stream = std::net::TcpStream::connect(&address).expect("connect");
+    write!(
+        stream,
+        "GET /orgs/acme-corp/personal-access-token-requests HTTP/1.1\r\nHost: {address}\r\n\
+         X-GitHub-Api-Version: 2021-01-01\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read");
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("Unsupported"), "{answer}");
+
+    let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
+    let listed = runtime()
+        .block_on(patient_client(&desk).pending_requests("acme-corp"))
+        .expect("patdesk's version is taken");
+    assert_eq!(listed.len(), 1);
+}
