@@ -363,3 +363,83 @@ fn an_unsupported_api_version_is_refused_and_patdesks_is_taken() {
         .expect("patdesk's version is taken");
     assert_eq!(listed.len(), 1);
 }
+
+/// `check-config --connect` signs in as the App for each org and reads its pending list once,
+/// naming the step that failed and what to fix: the App id, the installation, a permission,
+/// an org the installation is not on.
+#[test]
+fn check_config_connect_signs_in_as_the_app_and_names_what_to_fix() {
+    let standin = Standin::start(
+        &[("acme-corp", 11, org_with(&many(0, 1), "acme-corp"))],
+        json!({}),
+    );
+    let check = |desk: &Desk| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_patdesk"))
+            .args(["check-config", "--connect", "--config"])
+            .arg(desk.dir.path().join("patdesk.toml"))
+            .output()
+            .expect("runs");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+
+    let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
+    let (code, out, err) = check(&desk);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        out.contains("ok: signing in to GitHub")
+            && out.contains("ok: reading acme-corp's pending token requests"),
+        "{out}"
+    );
+
+    // A wrong App id.
+    let config = desk.dir.path().join("patdesk.toml");
+    let text = std::fs::read_to_string(&config).expect("config");
+    let app_id = format!("app_id = {}", common::standin::APP_ID);
+    std::fs::write(&config, text.replace(&app_id, "app_id = 999999")).expect("write");
+    let (code, _, err) = check(&desk);
+    assert_ne!(code, Some(0));
+    assert!(
+        err.contains("signing in to GitHub") && err.contains("github.app_id"),
+        "{err}"
+    );
+
+    // An installation GitHub does not have.
+    let desk = Desk::new(&standin, &[("acme-corp", 12)], "app-test-key.pem", "");
+    let (code, _, err) = check(&desk);
+    assert_ne!(code, Some(0));
+    assert!(
+        err.contains("installation 12") && err.contains("installation_id"),
+        "{err}"
+    );
+
+    // The installation is another org's.
+    let desk = Desk::new(&standin, &[("other-org", 11)], "app-test-key.pem", "");
+    let (code, out, err) = check(&desk);
+    assert_ne!(code, Some(0));
+    assert!(out.contains("ok: signing in to GitHub"), "{out}");
+    assert!(
+        err.contains("reading other-org's pending token requests failed")
+            && err.contains("installed on that organisation"),
+        "{err}"
+    );
+
+    // The App without "Personal access token requests".
+    let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
+    standin.faults(json!({ "limits": [{
+        "path": "/personal-access-token-requests",
+        "count": 1,
+        "status": 403,
+        "message": "Resource not accessible by integration",
+    }] }));
+    let (code, _, err) = check(&desk);
+    assert_ne!(code, Some(0));
+    assert!(
+        err.contains("reading acme-corp's pending token requests failed")
+            && err.contains("\"Personal access token requests\""),
+        "{err}"
+    );
+}

@@ -4,7 +4,8 @@ use std::path::Path;
 
 use super::Failure;
 use crate::clock::Clock;
-use crate::config::{Config, Endpoint, Security, SentCopy, SignIn};
+use crate::config::{Config, Endpoint, GithubConfig, Security, SentCopy, SignIn};
+use crate::github::GithubClient;
 use crate::imap::MailboxAccess;
 use crate::mail::compose::Templates;
 use crate::oauth::{Credential, TokenSource};
@@ -14,8 +15,9 @@ const CONNECT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30)
 
 #[derive(Debug, clap::Args)]
 pub struct CheckConfigArgs {
-    /// Also sign in: get an OAuth 2 token, log in to the mailbox over IMAP and to the SMTP
-    /// server, and name the step that failed
+    /// Also sign in: get an OAuth 2 token, log in to the mailbox over IMAP, sign in to GitHub
+    /// as the App and read each org's pending requests, log in to the SMTP server, and name
+    /// the step that failed
     #[arg(long)]
     pub connect: bool,
 }
@@ -94,6 +96,9 @@ fn connect(config: &Config, clock: &Clock, json: bool) -> Result<(), Failure> {
                 .map_err(|e| failed(step.clone(), e.to_string()))?;
             ok(&step);
         }
+        if let Some(github) = &config.github {
+            check_github(github, clock, &ok, &failed).await?;
+        }
         if let Some(smtp) = &config.smtp {
             let step = match &smtp.login {
                 Some(login) => format!(
@@ -115,6 +120,48 @@ fn connect(config: &Config, clock: &Clock, json: bool) -> Result<(), Failure> {
         }
         Ok(())
     })
+}
+
+/// GitHub as the daemon meets it: for each org, the App's sign-in (its JWT exchanged for the
+/// installation's token: a wrong App id, key or installation fails here) and one page of the
+/// pending requests (a missing permission, or an org the installation is not on, fails here).
+async fn check_github(
+    github: &GithubConfig,
+    clock: &Clock,
+    ok: &impl Fn(&str),
+    failed: &impl Fn(String, String) -> Failure,
+) -> Result<(), Failure> {
+    let step = format!(
+        "reading the GitHub App's key ({})",
+        github.private_key.origin()
+    );
+    let key = github.private_key.read().map_err(|problem| {
+        failed(
+            step.clone(),
+            format!("`{}` {}", problem.key, problem.message),
+        )
+    })?;
+    let client = GithubClient::for_config(github, &key, clock.clone())
+        .map_err(|e| failed(step.clone(), e.to_string()))?;
+    for org in &github.orgs {
+        let step = format!(
+            "signing in to GitHub ({}) as App {} on installation {} ({})",
+            github.api_url, github.app_id, org.installation_id, org.login
+        );
+        client
+            .check_sign_in(&org.login)
+            .await
+            .map_err(|e| failed(step.clone(), e.to_string()))?;
+        ok(&step);
+        let step = format!("reading {}'s pending token requests", org.login);
+        client
+            .pending_request_pages(&org.login)
+            .next()
+            .await
+            .map_err(|e| failed(step.clone(), e.to_string()))?;
+        ok(&step);
+    }
+    Ok(())
 }
 
 /// What `check-config` found: each section in a line, what is not configured, and what this

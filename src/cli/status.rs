@@ -7,7 +7,7 @@ use super::{Context, Failure, exit, say};
 use crate::control::client::ClientError;
 use crate::control::protocol::Request;
 use crate::control::reads::{Breaker, Status};
-use crate::store::{Counts, DatabaseSize, WebhookCounts};
+use crate::store::{Counts, DatabaseSize, WebhookCounts, WebhookRefusal};
 
 pub fn run(context: &Context) -> Result<(), Failure> {
     let status = match context.ask_for::<Status>(Request::Status) {
@@ -159,25 +159,41 @@ fn readable(status: &Status) -> String {
     out
 }
 
-/// GitHub's webhook, once anything reached it: deliveries taken, and those refused by why.
+/// GitHub's webhook, once anything reached it: deliveries taken (and how many of them were
+/// events patdesk does not use), redeliveries answered again, and those refused by why.
 fn webhook_line(webhook: &WebhookCounts) -> Option<String> {
     if webhook.taken == 0 && webhook.refused.is_empty() {
         return None;
     }
-    let taken = match &webhook.last_taken_at {
+    let mut text = match &webhook.last_taken_at {
         Some(at) => format!("{} deliveries taken (last at {at})", webhook.taken),
         None => format!("{} deliveries taken", webhook.taken),
     };
-    if webhook.refused.is_empty() {
-        return Some(format!("{taken}; none refused"));
+    if webhook.not_used > 0 {
+        text.push_str(&format!(
+            ", {} of events patdesk does not use",
+            webhook.not_used
+        ));
     }
-    let refused = webhook
+    let (redelivered, refused): (Vec<_>, Vec<_>) = webhook
         .refused
+        .iter()
+        .partition(|count| count.reason == WebhookRefusal::Replayed);
+    for count in redelivered {
+        text.push_str(&format!(
+            "; {} redelivered (answered, not acted on again)",
+            count.count
+        ));
+    }
+    if refused.is_empty() {
+        return Some(format!("{text}; none refused"));
+    }
+    let refused = refused
         .iter()
         .map(|refusal| format!("{} {}", refusal.reason.as_str(), refusal.count))
         .collect::<Vec<_>>()
         .join(", ");
-    Some(format!("{taken}; refused: {refused}"))
+    Some(format!("{text}; refused: {refused}"))
 }
 
 fn megabytes(bytes: u64) -> String {

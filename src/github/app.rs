@@ -30,6 +30,12 @@ impl GithubClient {
             })
     }
 
+    /// Signs in as the App for `org`: a JWT exchanged for the installation's token, as every
+    /// call does first (for `check-config --connect`).
+    pub async fn check_sign_in(&self, org: &str) -> Result<(), GithubError> {
+        self.installation_token(org).await.map(drop)
+    }
+
     /// The installation's token, fetched with a fresh App JWT when none is cached or the
     /// cached one is about to expire.
     pub(super) async fn installation_token(&self, org: &str) -> Result<String, GithubError> {

@@ -21,7 +21,8 @@ pub enum WebhookRefusal {
     BadSignature,
     /// A body over `github.webhook.max_body_bytes`.
     Oversized,
-    /// A delivery id taken before.
+    /// A delivery id taken before (GitHub's redelivery, or a replay): answered 2xx, not acted
+    /// on again, and counted here.
     Replayed,
     /// An event patdesk does not act on, or a payload that does not parse as it.
     UnknownEvent,
@@ -69,6 +70,9 @@ pub enum Taken {
 pub struct WebhookCounts {
     /// Deliveries taken in the last `REMEMBERED_DAYS` days.
     pub taken: u64,
+    /// Of those, events patdesk does not act on (answered 200).
+    #[serde(default)]
+    pub not_used: u64,
     pub last_taken_at: Option<String>,
     pub refused: Vec<RefusalCount>,
 }
@@ -124,10 +128,17 @@ impl Tx<'_> {
 
 impl Store {
     pub fn webhook_counts(&self) -> Result<WebhookCounts, StoreError> {
-        let (taken, last_taken_at) = self.conn.query_row(
-            "SELECT COUNT(*), MAX(received_at) FROM webhook_deliveries",
+        let (taken, not_used, last_taken_at) = self.conn.query_row(
+            "SELECT COUNT(*), COUNT(*) FILTER (WHERE action IS NULL), MAX(received_at)
+             FROM webhook_deliveries",
             [],
-            |row| Ok((row.get::<_, i64>(0)?, row.get::<_, Option<String>>(1)?)),
+            |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, Option<String>>(2)?,
+                ))
+            },
         )?;
         let mut statement = self
             .conn
@@ -149,6 +160,7 @@ impl Store {
             .collect::<Result<_, _>>()?;
         Ok(WebhookCounts {
             taken: u64::try_from(taken).unwrap_or_default(),
+            not_used: u64::try_from(not_used).unwrap_or_default(),
             last_taken_at,
             refused,
         })

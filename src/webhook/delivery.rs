@@ -3,6 +3,8 @@
 //! action and the organisation. Nothing else of the payload is believed: the sync reads the
 //! request from the API.
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 
 /// The event patdesk acts on.
@@ -19,12 +21,15 @@ pub enum Event {
         org: String,
     },
     Ping,
+    /// An event patdesk does not act on: those every App receives unasked (`installation`,
+    /// `installation_repositories`, `github_app_authorization`), or an action GitHub adds to
+    /// token requests later. Answered 2xx, as GitHub asks, so its delivery log stays green.
+    NotUsed,
 }
 
 /// `personal_access_token_request`'s actions. Each is a reason to sync: a new request, or one
 /// that left GitHub's pending list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     Created,
     Approved,
@@ -45,7 +50,7 @@ impl Action {
 
 #[derive(Deserialize)]
 struct TokenRequestPayload {
-    action: Action,
+    action: String,
     organization: Organization,
 }
 
@@ -54,21 +59,47 @@ struct Organization {
     login: String,
 }
 
-/// The event in a signed body, or `None` for one patdesk does not act on (another event, an
-/// action GitHub may add later, a payload without its organisation).
-pub fn read(event: &str, body: &[u8]) -> Option<Event> {
+/// The event in a signed delivery's JSON, or `None` for a token request that does not read as
+/// one (no organisation, a login GitHub would not make).
+pub fn read(event: &str, json: &[u8]) -> Option<Event> {
     match event {
         PING_EVENT => Some(Event::Ping),
         TOKEN_REQUEST_EVENT => {
-            let payload: TokenRequestPayload = serde_json::from_slice(body).ok()?;
+            let payload: TokenRequestPayload = serde_json::from_slice(json).ok()?;
             let org = payload.organization.login;
-            crate::config::is_github_login(&org).then_some(Event::TokenRequest {
-                action: payload.action,
-                org,
-            })
+            if !crate::config::is_github_login(&org) {
+                return None;
+            }
+            let action = match payload.action.as_str() {
+                "created" => Action::Created,
+                "approved" => Action::Approved,
+                "denied" => Action::Denied,
+                "cancelled" => Action::Cancelled,
+                _ => return Some(Event::NotUsed),
+            };
+            Some(Event::TokenRequest { action, org })
         }
-        _ => None,
+        _ => Some(Event::NotUsed),
     }
+}
+
+/// The JSON a delivery carries: the body itself, or, for a webhook whose content type is
+/// `form` (the API's default), its `payload` field (`payload=<url-encoded JSON>`). `None`
+/// for a form without one. The signature covers the raw body either way, and is checked first.
+pub fn json_body<'b>(content_type: Option<&str>, body: &'b [u8]) -> Option<Cow<'b, [u8]>> {
+    let is_form = content_type
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|media| {
+            media
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !is_form {
+        return Some(Cow::Borrowed(body));
+    }
+    form_urlencoded::parse(body)
+        .find(|(name, _)| name == "payload")
+        .map(|(_, payload)| Cow::Owned(payload.into_owned().into_bytes()))
 }
 
 /// A delivery id as GitHub makes them (a GUID), and nothing a log or the database should not
@@ -95,18 +126,42 @@ mod tests {
     }
 
     #[test]
-    fn what_patdesk_does_not_act_on_is_none() {
+    fn what_patdesk_does_not_act_on_is_not_used_and_what_does_not_read_is_none() {
         let body = br#"{"action":"created","organization":{"login":"acme-corp"}}"#;
-        assert_eq!(read("push", body), None);
+        for event in [
+            "push",
+            "installation",
+            "installation_repositories",
+            "github_app_authorization",
+        ] {
+            assert_eq!(read(event, body), Some(Event::NotUsed), "{event}");
+        }
         assert_eq!(read(PING_EVENT, b"{}"), Some(Event::Ping));
+        let renamed = br#"{"action":"renamed","organization":{"login":"acme-corp"}}"#;
+        assert_eq!(read(TOKEN_REQUEST_EVENT, renamed), Some(Event::NotUsed));
         for body in [
-            &br#"{"action":"renamed","organization":{"login":"acme-corp"}}"#[..],
-            br#"{"action":"created"}"#,
+            &br#"{"action":"created"}"#[..],
             br#"{"action":"created","organization":{"login":"acme corp; rm"}}"#,
             b"not json",
         ] {
             assert_eq!(read(TOKEN_REQUEST_EVENT, body), None, "{body:?}");
         }
+    }
+
+    #[test]
+    fn a_form_delivery_carries_its_json_in_payload() {
+        let json = br#"{"action":"created","organization":{"login":"acme-corp"}}"#;
+        let form = b"payload=%7B%22action%22%3A%22created%22%2C%22organization%22%3A%7B%22login%22%3A%22acme-corp%22%7D%7D";
+        let read_back = json_body(Some("application/x-www-form-urlencoded"), form);
+        assert_eq!(read_back.as_deref(), Some(&json[..]));
+        assert_eq!(
+            json_body(Some("application/json; charset=utf-8"), json).as_deref(),
+            Some(&json[..])
+        );
+        assert_eq!(
+            json_body(Some("application/x-www-form-urlencoded"), b"other=1"),
+            None
+        );
     }
 
     #[test]

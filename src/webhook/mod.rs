@@ -6,8 +6,11 @@
 //!
 //! In order, each step before the next costs anything: a POST with the event, delivery and
 //! signature headers; a declared length within the bound; the body read within the bound and a
-//! time limit; the signature checked in constant time; the payload read; the delivery id taken
-//! (a replay is refused, across restarts); the sync asked for; 202. Refusals are counted by why
+//! time limit; the signature checked in constant time, over the raw body; the payload read
+//! (JSON, or a form's `payload` field); the delivery id taken (across restarts); the sync asked
+//! for; 202. GitHub asks for 2xx to whatever it delivers, or its log turns red and redelivery
+//! scripts retry: an event patdesk does not use (those every App receives unasked) is taken and
+//! answered 200, and a redelivery (a delivery id taken before) 200 without acting again. Refusals are counted by why
 //! and written every few seconds, so a flood of forged deliveries cannot keep the database
 //! busy.
 
@@ -67,6 +70,11 @@ enum Outcome {
     },
     /// GitHub's ping when the webhook is set up.
     Pong,
+    /// An event patdesk does not act on, taken (so a redelivery is known) and answered 2xx.
+    NotUsed,
+    /// A delivery taken before, delivered again (GitHub's redelivery keeps its id): answered
+    /// 2xx, as it was the first time, and not acted on twice.
+    Redelivered,
     Refused(WebhookRefusal),
     /// Not a delivery at all (another method, a client that went away mid-body).
     NotADelivery(&'static str),
@@ -149,12 +157,24 @@ async fn answer(
             (StatusCode::ACCEPTED, format!("taken: {org} is synced now"))
         }
         Outcome::Pong => (StatusCode::OK, "pong".to_string()),
+        Outcome::NotUsed => (
+            StatusCode::OK,
+            "not used: patdesk acts on personal_access_token_request".to_string(),
+        ),
+        Outcome::Redelivered => {
+            count_refusal(&shared, WebhookRefusal::Replayed);
+            (
+                StatusCode::OK,
+                "taken before: not acted on again".to_string(),
+            )
+        }
         Outcome::Refused(why) => {
             count_refusal(&shared, *why);
             let status = match why {
                 WebhookRefusal::Unsigned | WebhookRefusal::BadSignature => StatusCode::UNAUTHORIZED,
                 WebhookRefusal::Oversized => StatusCode::PAYLOAD_TOO_LARGE,
-                WebhookRefusal::Replayed => StatusCode::CONFLICT,
+                // Answered as `Redelivered`; never refused.
+                WebhookRefusal::Replayed => StatusCode::OK,
                 WebhookRefusal::UnknownEvent => StatusCode::BAD_REQUEST,
                 WebhookRefusal::UnknownOrg => StatusCode::UNPROCESSABLE_ENTITY,
             };
@@ -185,6 +205,7 @@ async fn receive(shared: &Shared, request: Request<Incoming>) -> Outcome {
     else {
         return Outcome::Refused(WebhookRefusal::UnknownEvent);
     };
+    let content_type = header("content-type");
     let declared = header("content-length").and_then(|length| length.parse::<u64>().ok());
     if declared.is_some_and(|length| length > shared.max_body_bytes) {
         return Outcome::Refused(WebhookRefusal::Oversized);
@@ -210,9 +231,22 @@ async fn receive(shared: &Shared, request: Request<Incoming>) -> Outcome {
     if !delivery::is_delivery_id(&delivery_id) {
         return Outcome::Refused(WebhookRefusal::UnknownEvent);
     }
-    let (action, org) = match delivery::read(&event, &body) {
+    let Some(json) = delivery::json_body(content_type.as_deref(), &body) else {
+        return Outcome::Refused(WebhookRefusal::UnknownEvent);
+    };
+    let (action, org) = match delivery::read(&event, &json) {
         None => return Outcome::Refused(WebhookRefusal::UnknownEvent),
         Some(Event::Ping) => return Outcome::Pong,
+        Some(Event::NotUsed) => {
+            return match take(shared, &delivery_id, &event, None, None) {
+                Ok(Taken::Replayed) => Outcome::Redelivered,
+                Ok(Taken::Fresh) => Outcome::NotUsed,
+                Err(error) => {
+                    tracing::error!(error = %error, "GitHub's webhook: cannot record the delivery");
+                    Outcome::NotUsed
+                }
+            };
+        }
         Some(Event::TokenRequest { action, org }) => (action, org),
     };
     let Some(org) = shared
@@ -223,12 +257,12 @@ async fn receive(shared: &Shared, request: Request<Incoming>) -> Outcome {
     else {
         return Outcome::Refused(WebhookRefusal::UnknownOrg);
     };
-    match take(shared, &delivery_id, &event, action, &org) {
+    match take(shared, &delivery_id, &event, Some(action), Some(&org)) {
         Ok(Taken::Fresh) => {
             shared.trigger.org_now(&org);
             Outcome::Taken { org, action }
         }
-        Ok(Taken::Replayed) => Outcome::Refused(WebhookRefusal::Replayed),
+        Ok(Taken::Replayed) => Outcome::Redelivered,
         Err(error) => {
             // The poll will find what the delivery was about; GitHub sees a failure to retry.
             tracing::error!(error = %error, "GitHub's webhook: cannot record the delivery; the sync is asked for anyway");
@@ -243,8 +277,8 @@ fn take(
     shared: &Shared,
     delivery_id: &str,
     event: &str,
-    action: Action,
-    org: &str,
+    action: Option<Action>,
+    org: Option<&str>,
 ) -> Result<Taken, crate::store::StoreError> {
     let mut store = shared
         .store
@@ -252,7 +286,7 @@ fn take(
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     tokio::task::block_in_place(|| {
         store.write(|tx| {
-            tx.take_webhook_delivery(delivery_id, event, Some(action.as_str()), Some(org))
+            tx.take_webhook_delivery(delivery_id, event, action.map(Action::as_str), org)
         })
     })
 }

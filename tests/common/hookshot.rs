@@ -61,13 +61,19 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
 
 /// One delivery, as GitHub posts it; `headers` are the delivery's own. Returns the status code.
 pub fn post(port: u16, headers: &[(&str, &str)], body: &[u8]) -> u16 {
+    post_as(port, "application/json", headers, body)
+}
+
+/// One delivery with the webhook's content type: `application/json`, or
+/// `application/x-www-form-urlencoded` (GitHub's `form`, the API's default).
+pub fn post_as(port: u16, content_type: &str, headers: &[(&str, &str)], body: &[u8]) -> u16 {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("the receiver listens");
     stream
         .set_read_timeout(Some(Duration::from_secs(15)))
         .expect("timeout");
     let mut request = format!(
         "POST /github HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: GitHub-Hookshot/test\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+         Content-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n",
         body.len()
     );
     for (name, value) in headers {
@@ -104,6 +110,26 @@ pub fn deliver(port: u16, delivery: &str, event: &str, secret: &str, body: &[u8]
             ("X-Hub-Signature-256", &signature),
         ],
         body,
+    )
+}
+
+/// A delivery of a webhook set to `form`: the JSON as the url-encoded `payload` field, the
+/// signature over that raw form body, as GitHub signs it.
+pub fn deliver_form(port: u16, delivery: &str, event: &str, secret: &str, json: &[u8]) -> u16 {
+    let body = form_urlencoded::Serializer::new(String::new())
+        .append_pair("payload", &String::from_utf8_lossy(json))
+        .finish()
+        .into_bytes();
+    let signature = signature(secret, &body);
+    post_as(
+        port,
+        "application/x-www-form-urlencoded",
+        &[
+            ("X-GitHub-Event", event),
+            ("X-GitHub-Delivery", delivery),
+            ("X-Hub-Signature-256", &signature),
+        ],
+        &body,
     )
 }
 
