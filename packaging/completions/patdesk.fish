@@ -57,7 +57,7 @@ complete -c patdesk -n "__fish_patdesk_using_subcommand parse" -l json -d 'Print
 complete -c patdesk -n "__fish_patdesk_using_subcommand parse" -l break-glass -d 'root only, with the daemon stopped: open the database directly instead of asking the daemon; changes are recorded as break-glass:root'
 complete -c patdesk -n "__fish_patdesk_using_subcommand parse" -s h -l help -d 'Print help'
 complete -c patdesk -n "__fish_patdesk_using_subcommand check-config" -l config -d 'Config file [default: /etc/patdesk/patdesk.toml]' -r -F
-complete -c patdesk -n "__fish_patdesk_using_subcommand check-config" -l connect -d 'Also sign in: get an OAuth 2 token, log in to the mailbox over IMAP and to the SMTP server, and name the step that failed'
+complete -c patdesk -n "__fish_patdesk_using_subcommand check-config" -l connect -d 'Also sign in: get an OAuth 2 token, log in to the mailbox over IMAP, sign in to GitHub as the App and read each org\'s pending requests, log in to the SMTP server, and name the step that failed'
 complete -c patdesk -n "__fish_patdesk_using_subcommand check-config" -l json -d 'Print JSON instead of the readable form'
 complete -c patdesk -n "__fish_patdesk_using_subcommand check-config" -l break-glass -d 'root only, with the daemon stopped: open the database directly instead of asking the daemon; changes are recorded as break-glass:root'
 complete -c patdesk -n "__fish_patdesk_using_subcommand check-config" -s h -l help -d 'Print help'
