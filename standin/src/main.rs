@@ -12,6 +12,7 @@
 )]
 
 mod limits;
+mod shapes;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -106,6 +107,9 @@ struct Faults {
     /// Secondary limits and the like, per route.
     #[serde(default)]
     limits: Vec<limits::Limit>,
+    /// Keep every API exchange for `/_standin/answers`.
+    #[serde(default)]
+    record_answers: bool,
     /// Once this many more pages of an org's whole pending list are served, these requests
     /// leave it, as if decided on GitHub while a client is between pages.
     #[serde(default)]
@@ -124,6 +128,8 @@ struct Desk {
     tokens: HashMap<String, (String, Timestamp)>,
     faults: Faults,
     calls: Vec<Value>,
+    /// The exchanges kept while `record_answers` is on.
+    answers: Vec<Value>,
     requests: u64,
     not_modified: u64,
     /// "METHOD /route" → calls and 304s, for the benchmarks' counts by endpoint.
@@ -182,6 +188,7 @@ async fn run() -> Result<(), String> {
         tokens: HashMap::new(),
         faults: Faults::default(),
         calls: Vec::new(),
+        answers: Vec::new(),
         requests: 0,
         not_modified: 0,
         endpoints: std::collections::BTreeMap::new(),
@@ -224,6 +231,7 @@ async fn run() -> Result<(), String> {
         ))
         .route("/_standin/calls", get(calls))
         .route("/_standin/stats", get(stats))
+        .route("/_standin/answers", get(answers))
         .route("/_standin/faults", post(set_faults))
         .route("/_standin/orgs/{org}", post(replace_org))
         .with_state(desk);
@@ -414,6 +422,14 @@ fn window<'a>(items: impl ExactSizeIterator<Item = &'a Value>, query: &PageQuery
     }
 }
 
+/// A page of pending requests or grants, each owner a whole `simple-user`.
+fn whole_listings(window: Window) -> Window {
+    Window {
+        items: window.items.iter().map(shapes::token_listing).collect(),
+        total: window.total,
+    }
+}
+
 /// One page of a listing, with `Link`, `ETag`, and 304 when the caller has it already.
 fn page(
     desk: &mut Desk,
@@ -559,7 +575,7 @@ async fn list_pending(
                 .rev()
                 .filter(|request| filter.admits(request))
                 .collect();
-            window(listed.into_iter(), &query)
+            whole_listings(window(listed.into_iter(), &query))
         })
         .unwrap_or(Window {
             items: Vec::new(),
@@ -613,7 +629,7 @@ async fn list_grants(
         .scenario
         .orgs
         .get(&org)
-        .map(|org| window(org.grants.iter(), &query))
+        .map(|org| whole_listings(window(org.grants.iter(), &query)))
         .unwrap_or(Window {
             items: Vec::new(),
             total: 0,
@@ -650,10 +666,7 @@ async fn request_repositories(
     };
     let items: Vec<Value> = names
         .iter()
-        .map(|full_name| {
-            let name = full_name.split('/').nth(1).unwrap_or(full_name);
-            json!({ "full_name": full_name, "name": name, "private": true })
-        })
+        .map(|full_name| shapes::minimal_repository(full_name))
         .collect();
     page(
         &mut desk,
@@ -790,8 +803,7 @@ async fn membership(
         .get(&org)
         .and_then(|org| org.members.get(&user))
     {
-        Some(role) => Json(json!({ "role": role, "state": "active", "user": { "login": user } }))
-            .into_response(),
+        Some(role) => Json(shapes::org_membership(&org, &user, role)).into_response(),
         None => error(StatusCode::NOT_FOUND, "Not Found"),
     }
 }
@@ -814,7 +826,7 @@ async fn team_membership(
         .and_then(|org| org.teams.get(&team))
         .is_some_and(|members| members.iter().any(|member| member == &user));
     if member {
-        Json(json!({ "role": "member", "state": "active" })).into_response()
+        Json(shapes::team_membership(&org, &team, &user)).into_response()
     } else {
         error(StatusCode::NOT_FOUND, "Not Found")
     }
@@ -839,7 +851,7 @@ async fn outside_collaborators(
         .map(|org| {
             org.outside_collaborators
                 .iter()
-                .map(|login| json!({ "login": login }))
+                .map(|login| shapes::simple_user(login, None))
                 .collect()
         })
         .unwrap_or_default();
@@ -872,8 +884,7 @@ async fn repository_permission(
         .and_then(|people| people.get(&user))
         .cloned()
         .unwrap_or_else(|| "none".to_string());
-    Json(json!({ "permission": permission, "role_name": permission, "user": { "login": user } }))
-        .into_response()
+    Json(shapes::collaborator_permission(&user, &permission)).into_response()
 }
 
 async fn user(
@@ -888,7 +899,7 @@ async fn user(
         return error(StatusCode::INTERNAL_SERVER_ERROR, "poisoned");
     };
     match desk.scenario.users.get(&user) {
-        Some(email) => Json(json!({ "login": user, "email": email })).into_response(),
+        Some(email) => Json(shapes::public_user(&user, email.as_deref())).into_response(),
         None => error(StatusCode::NOT_FOUND, "Not Found"),
     }
 }
@@ -944,9 +955,11 @@ async fn count_call(
             request.headers(),
         )
     });
-    let response = match turned_away {
-        Some(response) => response,
-        None => next.run(request).await,
+    let recording = desk.lock().is_ok_and(|desk| desk.faults.record_answers);
+    let response = match (turned_away, recording) {
+        (Some(response), _) => response,
+        (None, false) => next.run(request).await,
+        (None, true) => record_answer(&desk, route.as_str(), request, next).await,
     };
     if let Ok(mut desk) = desk.lock() {
         let count = desk.endpoints.entry(endpoint).or_default();
@@ -956,6 +969,58 @@ async fn count_call(
         }
     }
     response
+}
+
+/// Serves the call and keeps the exchange (route, status, the JSON each way) for the
+/// conformance test, which checks it against GitHub's published description.
+async fn record_answer(
+    desk: &Shared,
+    route: &str,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    const LIMIT: usize = 16 * 1024 * 1024;
+    let method = request.method().to_string();
+    let (parts, body) = request.into_parts();
+    let sent = axum::body::to_bytes(body, LIMIT).await.unwrap_or_default();
+    let request = axum::extract::Request::from_parts(parts, axum::body::Body::from(sent.clone()));
+    let response = next.run(request).await;
+    let (parts, body) = response.into_parts();
+    let answered = axum::body::to_bytes(body, LIMIT).await.unwrap_or_default();
+    let json = |bytes: &Bytes| serde_json::from_slice::<Value>(bytes).ok();
+    if let Ok(mut desk) = desk.lock() {
+        desk.answers.push(json!({
+            "method": method,
+            "route": github_route(route),
+            "status": parts.status.as_u16(),
+            "request": json(&sent),
+            "response": json(&answered),
+        }));
+    }
+    Response::from_parts(parts, axum::body::Body::from(answered))
+}
+
+/// The route as GitHub's description names its parameters.
+fn github_route(route: &str) -> String {
+    route
+        .replace(
+            "/personal-access-token-requests/{id}",
+            "/personal-access-token-requests/{pat_request_id}",
+        )
+        .replace(
+            "/personal-access-tokens/{id}",
+            "/personal-access-tokens/{pat_id}",
+        )
+        .replace("/installations/{id}/", "/installations/{installation_id}/")
+        .replace("{user}", "{username}")
+        .replace("{team}", "{team_slug}")
+}
+
+async fn answers(State(desk): State<Shared>) -> Response {
+    match desk.lock() {
+        Ok(desk) => Json(desk.answers.clone()).into_response(),
+        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "poisoned"),
+    }
 }
 
 async fn stats(State(desk): State<Shared>) -> Response {

@@ -20,19 +20,38 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// GitHub's `personal_access_token_request` payload for request `id` in `org`.
+/// GitHub's `personal_access_token_request` payload for request `id` in `org`, whole as
+/// GitHub's description of it requires (the conformance test checks it).
 pub fn token_request_event(action: &str, org: &str, id: u64, token: &str) -> Vec<u8> {
+    let api = "https://api.github.com";
+    let dave = json!({
+        "login": "dave", "id": 501, "node_id": "U_dave501", "type": "User", "site_admin": false,
+        "avatar_url": "https://avatars.githubusercontent.com/u/501?v=4", "gravatar_id": "",
+        "url": format!("{api}/users/dave"), "html_url": "https://github.com/dave",
+        "followers_url": format!("{api}/users/dave/followers"),
+        "following_url": format!("{api}/users/dave/following{{/other_user}}"),
+        "gists_url": format!("{api}/users/dave/gists{{/gist_id}}"),
+        "starred_url": format!("{api}/users/dave/starred{{/owner}}{{/repo}}"),
+        "subscriptions_url": format!("{api}/users/dave/subscriptions"),
+        "organizations_url": format!("{api}/users/dave/orgs"),
+        "repos_url": format!("{api}/users/dave/repos"),
+        "events_url": format!("{api}/users/dave/events{{/privacy}}"),
+        "received_events_url": format!("{api}/users/dave/received_events"),
+    });
     serde_json::to_vec(&json!({
         "action": action,
         "personal_access_token_request": {
             "id": id,
-            "owner": { "login": "dave", "id": 501, "type": "User" },
+            "owner": dave,
             "permissions_added": { "repository": { "issues": "read" } },
             "permissions_upgraded": {},
             "permissions_result": { "repository": { "issues": "read", "metadata": "read" } },
             "repository_selection": "subset",
             "repository_count": 1,
-            "repositories": [],
+            "repositories": [{
+                "full_name": format!("{org}/api"), "id": 4711, "name": "api",
+                "node_id": "R_api4711", "private": true,
+            }],
             "created_at": super::dates::days_from_start(-1),
             "token_id": id + 100_000,
             "token_name": token,
@@ -40,9 +59,18 @@ pub fn token_request_event(action: &str, org: &str, id: u64, token: &str) -> Vec
             "token_expires_at": super::dates::days_from_start(30),
             "token_last_used_at": null
         },
-        "organization": { "login": org, "id": 11 },
-        "sender": { "login": "dave", "id": 501 },
-        "installation": { "id": 11 }
+        "organization": {
+            "login": org, "id": 11, "node_id": "O_org11", "description": null,
+            "url": format!("{api}/orgs/{org}"), "repos_url": format!("{api}/orgs/{org}/repos"),
+            "events_url": format!("{api}/orgs/{org}/events"),
+            "hooks_url": format!("{api}/orgs/{org}/hooks"),
+            "issues_url": format!("{api}/orgs/{org}/issues"),
+            "members_url": format!("{api}/orgs/{org}/members{{/member}}"),
+            "public_members_url": format!("{api}/orgs/{org}/public_members{{/member}}"),
+            "avatar_url": "https://avatars.githubusercontent.com/u/11?v=4",
+        },
+        "sender": dave,
+        "installation": { "id": 11, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMTE=" }
     }))
     .expect("JSON")
 }

@@ -114,6 +114,15 @@ impl Standin {
         self.control("GET", "stats", None)
     }
 
+    /// The API exchanges the stand-in kept (with `record_answers` on): method, route as GitHub's
+    /// description names it, status, and the JSON each way.
+    pub fn answers(&self) -> Vec<Value> {
+        match self.control("GET", "answers", None) {
+            Value::Array(answers) => answers,
+            other => panic!("answers: {other}"),
+        }
+    }
+
     pub fn faults(&self, faults: Value) {
         self.control("POST", "faults", Some(faults));
     }
