@@ -235,6 +235,27 @@ impl Permissions {
         self.organization.is_empty() && self.repository.is_empty() && self.other.is_empty()
     }
 
+    fn in_scope(&self, scope: Scope) -> &BTreeMap<String, Access> {
+        match scope {
+            Scope::Organization => &self.organization,
+            Scope::Repository => &self.repository,
+            Scope::Account => &self.other,
+        }
+    }
+
+    /// Whether these (a grant's) allow everything `asked` asks for: each permission at its
+    /// level or above (a level GitHub adds later only as written).
+    pub fn covers(&self, asked: &Permissions) -> bool {
+        asked.iter().all(|(scope, slug, wanted)| {
+            self.in_scope(scope)
+                .get(slug)
+                .is_some_and(|held| match (held, wanted) {
+                    (Access::Other(_), _) | (_, Access::Other(_)) => held == wanted,
+                    _ => held >= wanted,
+                })
+        })
+    }
+
     /// `repository: contents=write, metadata=read; organization: members=read`
     pub fn summary(&self) -> String {
         let mut groups = Vec::new();
@@ -301,5 +322,33 @@ impl TokenRequest {
             .or(self.github_reason.as_deref())
             .map(str::trim)
             .filter(|purpose| !purpose.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn permissions(repository: &[(&str, &str)]) -> Permissions {
+        Permissions {
+            repository: repository
+                .iter()
+                .map(|(slug, access)| (slug.to_string(), Access::parse(access)))
+                .collect(),
+            ..Permissions::default()
+        }
+    }
+
+    #[test]
+    fn a_grant_covers_what_it_holds_at_that_level_or_above() {
+        let grant = permissions(&[("issues", "write"), ("metadata", "read")]);
+        assert!(grant.covers(&permissions(&[("issues", "read")])));
+        assert!(grant.covers(&permissions(&[("issues", "write"), ("metadata", "read")])));
+        assert!(!grant.covers(&permissions(&[("issues", "admin")])));
+        assert!(!grant.covers(&permissions(&[("contents", "read")])));
+        // A level GitHub adds later, only as written.
+        let odd = permissions(&[("issues", "triage")]);
+        assert!(odd.covers(&permissions(&[("issues", "triage")])));
+        assert!(!grant.covers(&odd) && !odd.covers(&permissions(&[("issues", "read")])));
     }
 }

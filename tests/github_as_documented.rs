@@ -15,7 +15,7 @@ use patdesk::sync::{push_decisions, sync_org};
 use serde_json::{Value, json};
 
 use common::github_desk::{Desk, many, org_with, runtime};
-use common::standin::{Standin, pending};
+use common::standin::{Standin, grant_for, pending};
 
 /// A client whose waits for secondary limits are short (GitHub's minute, in milliseconds).
 fn patient_client(desk: &Desk) -> GithubClient {
@@ -442,4 +442,70 @@ fn check_config_connect_signs_in_as_the_app_and_names_what_to_fix() {
             && err.contains("\"Personal access token requests\""),
         "{err}"
     );
+}
+
+/// A request to widen a token already approved (an upgrade) shares the token's id with the
+/// grant it would extend, as GitHub's own examples show. Denied or cancelled on GitHub, it is
+/// withdrawn, never taken as approved by the grant that was there before; approved, the grant
+/// holds what it asked, and it is approved elsewhere.
+#[test]
+fn an_upgrade_is_not_approved_by_the_grant_it_would_extend() {
+    let purpose = Some("Reads issues of acme-corp/api for the weekly report");
+    let carols = pending(1, "carol", "reader carol", purpose);
+    let danas = pending(3, "dana", "reader dana", purpose);
+    let upgrade_of = |request: &Value, id: i64| {
+        let mut upgrade = pending(
+            id,
+            request["owner"]["login"].as_str().expect("owner"),
+            request["token_name"].as_str().expect("name"),
+            purpose,
+        );
+        upgrade["token_id"] = request["token_id"].clone();
+        upgrade["permissions"]["repository"]["issues"] = json!("write");
+        upgrade
+    };
+    let upgrades = vec![upgrade_of(&carols, 2), upgrade_of(&danas, 4)];
+    let carols_grant = grant_for(&carols, 900, &common::dates::days_from_start(30));
+    let danas_grant = grant_for(&danas, 901, &common::dates::days_from_start(30));
+    let mut org = org_with(&upgrades, "acme-corp");
+    org["grants"] = json!([carols_grant.clone(), danas_grant]);
+    let standin = Standin::start(&[("acme-corp", 11, org)], json!({}));
+    let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
+    let client = patient_client(&desk);
+    let mut store = desk.store();
+    let runtime = runtime();
+    let first = runtime
+        .block_on(sync_org(&client, &mut store, "acme-corp", &desk.options()))
+        .expect("sync");
+    assert_eq!((first.new, first.approved_elsewhere), (2, 0), "{first}");
+
+    // carol's upgrade denied on GitHub (her grant as it was); dana's approved (her grant now
+    // holds issues: write).
+    let mut org = org_with(&[], "acme-corp");
+    org["grants"] = json!([carols_grant, danas_grant_with_write(&danas)]);
+    standin.replace_org("acme-corp", org);
+    let second = runtime
+        .block_on(sync_org(&client, &mut store, "acme-corp", &desk.options()))
+        .expect("sync");
+    assert_eq!(
+        (second.approved_elsewhere, second.withdrawn),
+        (1, 1),
+        "{second}"
+    );
+    assert_eq!(desk.record_by_github_id(2).state, RequestState::Withdrawn);
+    assert_eq!(desk.record_by_github_id(4).state, RequestState::Approved);
+    let withdrawn = events_of(&store, "withdrawn");
+    assert!(
+        withdrawn.iter().any(|event| event["why"]
+            .as_str()
+            .is_some_and(|why| why.contains("upgrade denied or cancelled"))),
+        "{withdrawn:?}"
+    );
+}
+
+/// dana's grant once her upgrade to issues: write is approved.
+fn danas_grant_with_write(danas: &Value) -> Value {
+    let mut grant = grant_for(danas, 901, &common::dates::days_from_start(30));
+    grant["permissions"]["repository"]["issues"] = json!("write");
+    grant
 }

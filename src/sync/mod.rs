@@ -371,7 +371,12 @@ fn settle(
         .collect();
     for record in known.values() {
         if record.state.is_open() && !still_pending.contains(&record.github_request_id) {
-            match grant_of(record) {
+            // A grant for the token is evidence of approval only if it holds what the request
+            // asked: a request to widen a token already approved (an upgrade) shares the
+            // token's grant, which stays as it was when the upgrade is denied or cancelled.
+            match grant_of(record)
+                .filter(|grant| grant.permissions.covers(&record.request.permissions))
+            {
                 Some(grant) => {
                     tx.record_github_state(
                         record.id,
@@ -384,11 +389,19 @@ fn settle(
                     report.approved_elsewhere += 1;
                 }
                 None => {
+                    let why = match grant_of(record) {
+                        Some(_) => {
+                            "gone from GitHub's pending requests, and the token's grant does not hold what it asked (an upgrade denied or cancelled)"
+                        }
+                        None => {
+                            "gone from GitHub's pending requests and not among the approved tokens"
+                        }
+                    };
                     tx.record_github_state(
                         record.id,
                         RequestState::Withdrawn,
                         "withdrawn",
-                        json!({ "why": "gone from GitHub's pending requests and not among the approved tokens" }),
+                        json!({ "why": why }),
                     )?;
                     report.withdrawn += 1;
                 }
