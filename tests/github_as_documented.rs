@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use patdesk::github::{ClientOptions, GithubClient, GithubError};
 use patdesk::request::RequestState;
-use patdesk::store::Store;
+use patdesk::store::{Delivery, Store};
 use patdesk::sync::{push_decisions, sync_org};
 use serde_json::{Value, json};
 
@@ -508,4 +508,85 @@ fn danas_grant_with_write(danas: &Value) -> Value {
     let mut grant = grant_for(danas, 901, &common::dates::days_from_start(30));
     grant["permissions"]["repository"]["issues"] = json!("write");
     grant
+}
+
+/// A decision taken on GitHub's own pages is recorded with who took it when GitHub's webhook
+/// said so (its `sender`), as GitHub's claim beside the API's evidence: the grant for an
+/// approval, the request gone for a denial.
+#[test]
+fn a_decision_on_githubs_pages_is_recorded_with_who_the_webhook_says_took_it() {
+    let purpose = Some("Reads issues of acme-corp/api for the weekly report");
+    let requests = vec![
+        pending(1, "carol", "reader carol", purpose),
+        pending(2, "dana", "reader dana", purpose),
+        pending(3, "erin", "reader erin", purpose),
+    ];
+    let standin = Standin::start(
+        &[("acme-corp", 11, org_with(&requests, "acme-corp"))],
+        json!({}),
+    );
+    let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
+    let client = patient_client(&desk);
+    let mut store = desk.store();
+    let runtime = runtime();
+    runtime
+        .block_on(sync_org(&client, &mut store, "acme-corp", &desk.options()))
+        .expect("sync");
+
+    // olivia approves carol's on GitHub's pages and denies dana's; erin's goes without a word
+    // from the webhook.
+    for (delivery, action, request_id) in [("d-1", "approved", 1), ("d-2", "denied", 2)] {
+        store
+            .write(|tx| {
+                tx.take_webhook_delivery(&Delivery {
+                    id: delivery,
+                    event: "personal_access_token_request",
+                    action: Some(action),
+                    org: Some("acme-corp"),
+                    request_id: Some(request_id),
+                    sender: Some("olivia"),
+                })
+            })
+            .expect("taken");
+    }
+    let mut org = org_with(&[], "acme-corp");
+    org["grants"] = json!([
+        grant_for(&requests[0], 900, &common::dates::days_from_start(30)),
+        grant_for(&requests[2], 901, &common::dates::days_from_start(30)),
+    ]);
+    standin.replace_org("acme-corp", org);
+    runtime
+        .block_on(sync_org(&client, &mut store, "acme-corp", &desk.options()))
+        .expect("sync");
+
+    let approvals = events_of(&store, "approved_elsewhere");
+    let approver_of = |name: &str| -> Option<String> {
+        let id = desk.record_by_github_id(match name {
+            "carol" => 1,
+            _ => 3,
+        });
+        let events = store.events_for(id.id).expect("events");
+        events
+            .iter()
+            .find(|event| event.kind == "approved_elsewhere")
+            .map(|event| {
+                event.detail["approver"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+    };
+    assert_eq!(approvals.len(), 2, "{approvals:?}");
+    assert_eq!(
+        approver_of("carol").as_deref(),
+        Some("olivia (GitHub's webhook says so)")
+    );
+    assert_eq!(
+        approver_of("erin").as_deref(),
+        Some("unknown: approved on GitHub, not through patdesk")
+    );
+    let withdrawn = events_of(&store, "withdrawn");
+    assert_eq!(withdrawn.len(), 1, "{withdrawn:?}");
+    assert_eq!(withdrawn[0]["github_says"]["action"], "denied");
+    assert_eq!(withdrawn[0]["github_says"]["sender"], "olivia");
 }

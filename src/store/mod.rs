@@ -52,7 +52,7 @@ pub use requests::{
     EventRecord, ExportRow, ListFilter, NewRequest, RequestRecord, RequestSummary, SortBy,
 };
 pub use retention::{DatabaseSize, Reduced};
-pub use webhooks::{RefusalCount, Taken, WebhookCounts, WebhookRefusal};
+pub use webhooks::{Delivery, GithubClaim, RefusalCount, Taken, WebhookCounts, WebhookRefusal};
 
 /// How long a writer waits for another to finish before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

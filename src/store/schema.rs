@@ -286,6 +286,14 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX github_pushes_grant ON github_pushes (grant_org, grant_id)
         WHERE grant_org IS NOT NULL;
     "#,
+    // 14: which request a token-request delivery was about and who GitHub says acted (its
+    // `sender`): a decision taken on GitHub's own pages is recorded with that claim.
+    r#"
+    ALTER TABLE webhook_deliveries ADD COLUMN request_id INTEGER;
+    ALTER TABLE webhook_deliveries ADD COLUMN sender TEXT;
+    CREATE INDEX webhook_deliveries_request ON webhook_deliveries (org, request_id)
+        WHERE request_id IS NOT NULL;
+    "#,
 ];
 
 #[cfg(test)]

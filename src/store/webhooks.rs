@@ -1,8 +1,9 @@
 //! GitHub's webhook deliveries: the ids taken, so a replay is refused even after a restart,
 //! and the refusals counted by why, for `patdesk status`. Deliveries are triggers, not
-//! records: what they start (a sync) writes its own events.
+//! records: what they start (a sync) writes its own events. Who GitHub says decided a request on
+//! its own pages is kept as its claim, for the sync to record beside what the API shows.
 
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use super::{Store, StoreError, Tx};
@@ -58,6 +59,26 @@ impl WebhookRefusal {
     }
 }
 
+/// A delivery as it is kept: its id, event, and for a token request the action, the org, the
+/// request and who GitHub says acted.
+#[derive(Debug, Clone, Copy)]
+pub struct Delivery<'a> {
+    pub id: &'a str,
+    pub event: &'a str,
+    pub action: Option<&'a str>,
+    pub org: Option<&'a str>,
+    pub request_id: Option<i64>,
+    pub sender: Option<&'a str>,
+}
+
+/// What GitHub's webhook said was done with a request, by whom, and when it said so.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GithubClaim {
+    pub action: String,
+    pub sender: String,
+    pub received_at: String,
+}
+
 /// Whether a delivery id was new.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Taken {
@@ -85,14 +106,8 @@ pub struct RefusalCount {
 }
 
 impl Tx<'_> {
-    /// Takes delivery `id`, unless it was taken before. Ids older than a month are forgotten.
-    pub fn take_webhook_delivery(
-        &self,
-        id: &str,
-        event: &str,
-        action: Option<&str>,
-        org: Option<&str>,
-    ) -> Result<Taken, StoreError> {
+    /// Takes a delivery, unless its id was taken before. Ids older than a month are forgotten.
+    pub fn take_webhook_delivery(&self, delivery: &Delivery<'_>) -> Result<Taken, StoreError> {
         let forgotten_before =
             super::parse_time(&self.now)? - jiff::SignedDuration::from_hours(24 * REMEMBERED_DAYS);
         self.tx.execute(
@@ -100,14 +115,50 @@ impl Tx<'_> {
             [super::format_time(forgotten_before)],
         )?;
         let inserted = self.tx.execute(
-            "INSERT INTO webhook_deliveries (delivery_id, event, action, org, received_at)
-             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (delivery_id) DO NOTHING",
-            params![id, event, action, org, self.now],
+            "INSERT INTO webhook_deliveries
+                 (delivery_id, event, action, org, request_id, sender, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (delivery_id) DO NOTHING",
+            params![
+                delivery.id,
+                delivery.event,
+                delivery.action,
+                delivery.org,
+                delivery.request_id,
+                delivery.sender,
+                self.now
+            ],
         )?;
         Ok(match inserted {
             0 => Taken::Replayed,
             _ => Taken::Fresh,
         })
+    }
+
+    /// What GitHub's webhook last said was done with request `request_id` of `org` on
+    /// GitHub's side (approved, denied, cancelled) and by whom: a claim, kept beside what the
+    /// API shows, never instead of it.
+    pub fn github_claim(
+        &self,
+        org: &str,
+        request_id: i64,
+    ) -> Result<Option<GithubClaim>, StoreError> {
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT action, sender, received_at FROM webhook_deliveries
+                 WHERE lower(org) = lower(?1) AND request_id = ?2 AND sender IS NOT NULL
+                   AND action IN ('approved', 'denied', 'cancelled')
+                 ORDER BY received_at DESC LIMIT 1",
+                params![org, request_id],
+                |row| {
+                    Ok(GithubClaim {
+                        action: row.get(0)?,
+                        sender: row.get(1)?,
+                        received_at: row.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
     }
 
     /// Adds `count` refusals for `reason`.

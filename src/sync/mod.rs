@@ -378,11 +378,20 @@ fn settle(
                 .filter(|grant| grant.permissions.covers(&record.request.permissions))
             {
                 Some(grant) => {
+                    // Who approved it, as GitHub's webhook claimed (if it was delivered); the
+                    // API's grant is the evidence of the approval itself.
+                    let claim = tx.github_claim(org, record.github_request_id)?;
+                    let approver = match &claim {
+                        Some(claim) if claim.action == "approved" => {
+                            format!("{} (GitHub's webhook says so)", claim.sender)
+                        }
+                        _ => "unknown: approved on GitHub, not through patdesk".to_string(),
+                    };
                     tx.record_github_state(
                         record.id,
                         RequestState::Approved,
                         "approved_elsewhere",
-                        json!({ "grant_id": grant.id, "approver": "unknown: approved on GitHub, not through patdesk" }),
+                        json!({ "grant_id": grant.id, "approver": approver, "github_says": claim }),
                     )?;
                     tx.record_grant(record.id, grant.id)?;
                     usage::track_lifetime(tx, record, grant, options, &mut report)?;
@@ -397,11 +406,14 @@ fn settle(
                             "gone from GitHub's pending requests and not among the approved tokens"
                         }
                     };
+                    // Denied on GitHub's pages, or cancelled by its requester: the webhook's
+                    // claim, if one came, says which and who.
+                    let claim = tx.github_claim(org, record.github_request_id)?;
                     tx.record_github_state(
                         record.id,
                         RequestState::Withdrawn,
                         "withdrawn",
-                        json!({ "why": why }),
+                        json!({ "why": why, "github_says": claim }),
                     )?;
                     report.withdrawn += 1;
                 }

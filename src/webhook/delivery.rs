@@ -15,10 +15,13 @@ pub const PING_EVENT: &str = "ping";
 /// A delivery patdesk understood.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    /// A token request was created, approved, denied or cancelled in `org`.
+    /// A token request was created, approved, denied or cancelled in `org`; GitHub names the
+    /// request and who acted (`sender`), claims the sync records beside what the API shows.
     TokenRequest {
         action: Action,
         org: String,
+        request_id: Option<i64>,
+        sender: Option<String>,
     },
     Ping,
     /// An event patdesk does not act on: those every App receives unasked (`installation`,
@@ -51,12 +54,19 @@ impl Action {
 #[derive(Deserialize)]
 struct TokenRequestPayload {
     action: String,
-    organization: Organization,
+    organization: Login,
+    personal_access_token_request: Option<RequestId>,
+    sender: Option<Login>,
 }
 
 #[derive(Deserialize)]
-struct Organization {
+struct Login {
     login: String,
+}
+
+#[derive(Deserialize)]
+struct RequestId {
+    id: i64,
 }
 
 /// The event in a signed delivery's JSON, or `None` for a token request that does not read as
@@ -77,7 +87,18 @@ pub fn read(event: &str, json: &[u8]) -> Option<Event> {
                 "cancelled" => Action::Cancelled,
                 _ => return Some(Event::NotUsed),
             };
-            Some(Event::TokenRequest { action, org })
+            Some(Event::TokenRequest {
+                action,
+                org,
+                request_id: payload
+                    .personal_access_token_request
+                    .map(|request| request.id),
+                // Shown to people later: only what a GitHub login can be.
+                sender: payload
+                    .sender
+                    .map(|sender| sender.login)
+                    .filter(|login| crate::config::is_github_login(login)),
+            })
         }
         _ => Some(Event::NotUsed),
     }
@@ -120,9 +141,17 @@ mod tests {
             read(TOKEN_REQUEST_EVENT, body),
             Some(Event::TokenRequest {
                 action: Action::Created,
-                org: "acme-corp".to_string()
+                org: "acme-corp".to_string(),
+                request_id: Some(7),
+                sender: Some("dave".to_string()),
             })
         );
+        let forged_sender = br#"{"action":"approved","personal_access_token_request":{"id":7},
+            "organization":{"login":"acme-corp"},"sender":{"login":"\u001b]0;x\u0007"}}"#;
+        assert!(matches!(
+            read(TOKEN_REQUEST_EVENT, forged_sender),
+            Some(Event::TokenRequest { sender: None, .. })
+        ));
     }
 
     #[test]

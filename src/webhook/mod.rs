@@ -32,7 +32,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
 use crate::config::{Secret, WebhookConfig};
-use crate::store::{Store, Taken, WebhookRefusal};
+use crate::store::{Delivery, Store, Taken, WebhookRefusal};
 use crate::wake::SyncTrigger;
 
 pub use delivery::{Action, Event, TOKEN_REQUEST_EVENT};
@@ -234,11 +234,19 @@ async fn receive(shared: &Shared, request: Request<Incoming>) -> Outcome {
     let Some(json) = delivery::json_body(content_type.as_deref(), &body) else {
         return Outcome::Refused(WebhookRefusal::UnknownEvent);
     };
-    let (action, org) = match delivery::read(&event, &json) {
+    let (action, org, request_id, sender) = match delivery::read(&event, &json) {
         None => return Outcome::Refused(WebhookRefusal::UnknownEvent),
         Some(Event::Ping) => return Outcome::Pong,
         Some(Event::NotUsed) => {
-            return match take(shared, &delivery_id, &event, None, None) {
+            let delivery = Delivery {
+                id: &delivery_id,
+                event: &event,
+                action: None,
+                org: None,
+                request_id: None,
+                sender: None,
+            };
+            return match take(shared, &delivery) {
                 Ok(Taken::Replayed) => Outcome::Redelivered,
                 Ok(Taken::Fresh) => Outcome::NotUsed,
                 Err(error) => {
@@ -247,7 +255,12 @@ async fn receive(shared: &Shared, request: Request<Incoming>) -> Outcome {
                 }
             };
         }
-        Some(Event::TokenRequest { action, org }) => (action, org),
+        Some(Event::TokenRequest {
+            action,
+            org,
+            request_id,
+            sender,
+        }) => (action, org, request_id, sender),
     };
     let Some(org) = shared
         .orgs
@@ -257,7 +270,15 @@ async fn receive(shared: &Shared, request: Request<Incoming>) -> Outcome {
     else {
         return Outcome::Refused(WebhookRefusal::UnknownOrg);
     };
-    match take(shared, &delivery_id, &event, Some(action), Some(&org)) {
+    let delivery = Delivery {
+        id: &delivery_id,
+        event: &event,
+        action: Some(action.as_str()),
+        org: Some(&org),
+        request_id,
+        sender: sender.as_deref(),
+    };
+    match take(shared, &delivery) {
         Ok(Taken::Fresh) => {
             shared.trigger.org_now(&org);
             Outcome::Taken { org, action }
@@ -272,23 +293,13 @@ async fn receive(shared: &Shared, request: Request<Incoming>) -> Outcome {
     }
 }
 
-/// Records the delivery id (a short write; GitHub sends one delivery per change).
-fn take(
-    shared: &Shared,
-    delivery_id: &str,
-    event: &str,
-    action: Option<Action>,
-    org: Option<&str>,
-) -> Result<Taken, crate::store::StoreError> {
+/// Records the delivery (a short write; GitHub sends one delivery per change).
+fn take(shared: &Shared, delivery: &Delivery<'_>) -> Result<Taken, crate::store::StoreError> {
     let mut store = shared
         .store
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    tokio::task::block_in_place(|| {
-        store.write(|tx| {
-            tx.take_webhook_delivery(delivery_id, event, action.map(Action::as_str), org)
-        })
-    })
+    tokio::task::block_in_place(|| store.write(|tx| tx.take_webhook_delivery(delivery)))
 }
 
 fn count_refusal(shared: &Shared, why: WebhookRefusal) {
