@@ -1,8 +1,11 @@
 //! A local stand-in for GitHub's REST API, for the tests and the demo. Never part of the
 //! daemon: GitHub cannot be reached from where patdesk is developed, so this serves the
-//! endpoints patdesk uses, in the documented shapes: App JWTs checked against
-//! the test App's public key, installation tokens that expire, pagination by `Link`,
-//! `ETag`/304, rate limits and 5xx on demand, and a record of every decision call.
+//! endpoints patdesk uses as GitHub documents them: whole objects ([`shapes`]), App JWTs
+//! checked against the test App's public key, installation tokens that expire, pagination by
+//! page number newest first (a list that can move while a client is between pages), the
+//! pending list's `token_id[]` and `owner[]` filters, `ETag`/304, unsupported API versions
+//! refused, primary and secondary rate limits and 5xx on demand ([`limits`]), and a record of
+//! every decision call (and, on request, of every exchange, for the conformance test).
 //!
 //! `github-standin --scenario FILE --public-key FILE [--listen ADDR]` prints
 //! `listening on http://ADDR` once it accepts connections. Tests steer it through `/_standin/…`.
