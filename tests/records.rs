@@ -137,7 +137,7 @@ fn the_database_is_created_private_and_migrations_run_once() {
         .connection()
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .expect("version");
-    assert_eq!(version, 13);
+    assert_eq!(version, 14);
     let page_size: i64 = store
         .connection()
         .pragma_query_value(None, "page_size", |row| row.get(0))

@@ -371,7 +371,7 @@ impl GithubClient {
             .send(
                 org,
                 Method::POST,
-                &format!("{}/graphql", self.api_url),
+                &graphql_url(&self.api_url),
                 Some(query),
                 "verified domain emails",
             )
@@ -506,6 +506,16 @@ impl<T: DeserializeOwned> Pages<'_, T> {
     }
 }
 
+/// Where GraphQL is: `{api_url}/graphql` on github.com (`https://api.github.com/graphql`), but
+/// `https://HOST/api/graphql` on GitHub Enterprise Server, whose REST API is at `/api/v3`.
+fn graphql_url(api_url: &str) -> String {
+    let api_url = api_url.trim_end_matches('/');
+    match api_url.strip_suffix("/api/v3") {
+        Some(host) => format!("{host}/api/graphql"),
+        None => format!("{api_url}/graphql"),
+    }
+}
+
 /// `text` as a query value: logins are letters, digits and hyphens, but GitHub's word is
 /// not trusted to stay so.
 fn query_value(text: &str) -> String {
@@ -536,6 +546,22 @@ pub fn fit_reason(reason: &str) -> (String, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn graphql_is_beside_rest_on_github_com_and_under_api_on_enterprise_server() {
+        assert_eq!(
+            graphql_url("https://api.github.com"),
+            "https://api.github.com/graphql"
+        );
+        assert_eq!(
+            graphql_url("https://ghe.example.org/api/v3/"),
+            "https://ghe.example.org/api/graphql"
+        );
+        assert_eq!(
+            graphql_url("http://127.0.0.1:8080"),
+            "http://127.0.0.1:8080/graphql"
+        );
+    }
 
     #[test]
     fn a_long_reason_is_cut_to_the_limit_with_a_note() {
