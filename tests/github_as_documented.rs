@@ -11,7 +11,7 @@ use std::time::Duration;
 use patdesk::github::{ClientOptions, GithubClient, GithubError};
 use patdesk::request::RequestState;
 use patdesk::store::{Delivery, Store};
-use patdesk::sync::{push_decisions, sync_org};
+use patdesk::sync::{SyncError, SyncReport, push_decisions, sync_org};
 use serde_json::{Value, json};
 
 use common::github_desk::{Desk, many, org_with, runtime};
@@ -26,6 +26,26 @@ fn patient_client(desk: &Desk) -> GithubClient {
         secondary_limit_waits: 2,
         ..ClientOptions::default()
     })
+}
+
+/// The stand-in serving `org` as acme-corp (installation 11), a desk against it, a client
+/// with short waits, the desk's store and a runtime to sync with.
+fn scene(org: Value) -> (Standin, Desk, GithubClient, Store, tokio::runtime::Runtime) {
+    let standin = Standin::start(&[("acme-corp", 11, org)], json!({}));
+    let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
+    let client = patient_client(&desk);
+    let store = desk.store();
+    (standin, desk, client, store, runtime())
+}
+
+/// One sync of acme-corp.
+fn sync(
+    runtime: &tokio::runtime::Runtime,
+    client: &GithubClient,
+    store: &mut Store,
+    desk: &Desk,
+) -> Result<SyncReport, SyncError> {
+    runtime.block_on(sync_org(client, store, "acme-corp", &desk.options()))
 }
 
 fn waits(client: &GithubClient) -> u64 {
@@ -55,23 +75,12 @@ fn events_of(store: &Store, kind: &str) -> Vec<Value> {
 #[test]
 fn a_request_the_listing_missed_while_it_moved_stays_pending() {
     let requests = many(0, 150);
-    let standin = Standin::start(
-        &[("acme-corp", 11, org_with(&requests, "acme-corp"))],
-        json!({}),
-    );
-    let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
-    let client = patient_client(&desk);
-    let mut store = desk.store();
-    let runtime = runtime();
-    let first = runtime
-        .block_on(sync_org(&client, &mut store, "acme-corp", &desk.options()))
-        .expect("sync");
+    let (standin, desk, client, mut store, runtime) = scene(org_with(&requests, "acme-corp"));
+    let first = sync(&runtime, &client, &mut store, &desk).expect("sync");
     assert_eq!(first.new, 150);
 
     standin.faults(json!({ "leave_after_pages": { "pages": 1, "ids": [150] } }));
-    let second = runtime
-        .block_on(sync_org(&client, &mut store, "acme-corp", &desk.options()))
-        .expect("sync");
+    let second = sync(&runtime, &client, &mut store, &desk).expect("sync");
     // Page one held 150 to 51, read before 150 left; page two, read after, 49 to 1: request 50
     // was in neither, and is still pending.
     assert_eq!((second.pending, second.withdrawn), (149, 0), "{second}");
@@ -88,9 +97,7 @@ fn a_request_the_listing_missed_while_it_moved_stays_pending() {
     );
 
     // The next sync sees the list whole: 150 is gone (and not approved), 50 is not.
-    let third = runtime
-        .block_on(sync_org(&client, &mut store, "acme-corp", &desk.options()))
-        .expect("sync");
+    let third = sync(&runtime, &client, &mut store, &desk).expect("sync");
     assert_eq!((third.pending, third.withdrawn), (149, 1), "{third}");
     assert_eq!(desk.record_by_github_id(150).state, RequestState::Withdrawn);
     assert!(desk.record_by_github_id(50).state.is_open());
@@ -106,17 +113,8 @@ fn a_request_recorded_withdrawn_that_github_lists_is_reopened_with_an_event() {
         pending(1, "carol", "reader carol", purpose),
         pending(2, "dana", "reader dana", purpose),
     ];
-    let standin = Standin::start(
-        &[("acme-corp", 11, org_with(&requests, "acme-corp"))],
-        json!({}),
-    );
-    let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
-    let client = patient_client(&desk);
-    let mut store = desk.store();
-    let runtime = runtime();
-    runtime
-        .block_on(sync_org(&client, &mut store, "acme-corp", &desk.options()))
-        .expect("sync");
+    let (_standin, desk, client, mut store, runtime) = scene(org_with(&requests, "acme-corp"));
+    sync(&runtime, &client, &mut store, &desk).expect("sync");
     let carol = desk.record_by_github_id(1).id;
     store
         .write(|tx| {
@@ -129,9 +127,7 @@ fn a_request_recorded_withdrawn_that_github_lists_is_reopened_with_an_event() {
         })
         .expect("withdrawn");
 
-    let report = runtime
-        .block_on(sync_org(&client, &mut store, "acme-corp", &desk.options()))
-        .expect("sync");
+    let report = sync(&runtime, &client, &mut store, &desk).expect("sync");
     assert_eq!(report.reopened, 1, "{report}");
     assert!(report.to_string().contains("1 reopened"), "{report}");
     assert_eq!(desk.record_by_github_id(1).state, RequestState::InReview);
@@ -145,9 +141,7 @@ fn a_request_recorded_withdrawn_that_github_lists_is_reopened_with_an_event() {
             .is_some_and(|why| why.contains("lists it as pending")),
         "{reopened:?}"
     );
-    let again = runtime
-        .block_on(sync_org(&client, &mut store, "acme-corp", &desk.options()))
-        .expect("sync");
+    let again = sync(&runtime, &client, &mut store, &desk).expect("sync");
     assert_eq!(again.reopened, 0, "once: {again}");
 }
 
@@ -285,18 +279,12 @@ fn a_standing_github_did_not_give_is_asked_again_until_it_is_known() {
     let requests = vec![pending(1, "carol", "reader carol", None)];
     let mut org = org_with(&requests, "acme-corp");
     org["members"] = json!({ "carol": "member" });
-    let standin = Standin::start(&[("acme-corp", 11, org)], json!({}));
-    let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
-    let client = patient_client(&desk);
-    let mut store = desk.store();
-    let runtime = runtime();
+    let (standin, desk, client, mut store, runtime) = scene(org);
 
     standin.faults(json!({ "limits": [
         { "path": "/memberships/", "count": 3, "status": 403 },
     ] }));
-    let error = runtime
-        .block_on(sync_org(&client, &mut store, "acme-corp", &desk.options()))
-        .expect_err("a limit is no answer");
+    let error = sync(&runtime, &client, &mut store, &desk).expect_err("a limit is no answer");
     assert!(
         error.to_string().contains("secondary rate limit"),
         "{error}"
@@ -314,14 +302,10 @@ fn a_standing_github_did_not_give_is_asked_again_until_it_is_known() {
         "status": 403,
         "message": "Resource not accessible by integration",
     }] }));
-    runtime
-        .block_on(sync_org(&client, &mut store, "acme-corp", &desk.options()))
-        .expect("sync");
+    sync(&runtime, &client, &mut store, &desk).expect("sync");
     assert!(desk.record_by_github_id(1).request.requester.is_none());
 
-    let report = runtime
-        .block_on(sync_org(&client, &mut store, "acme-corp", &desk.options()))
-        .expect("sync");
+    let report = sync(&runtime, &client, &mut store, &desk).expect("sync");
     assert_eq!(report.changed, 1, "{report}");
     let requester = desk.record_by_github_id(1).request.requester;
     assert_eq!(
@@ -330,9 +314,7 @@ fn a_standing_github_did_not_give_is_asked_again_until_it_is_known() {
             .as_deref(),
         Some("member")
     );
-    let again = runtime
-        .block_on(sync_org(&client, &mut store, "acme-corp", &desk.options()))
-        .expect("sync");
+    let again = sync(&runtime, &client, &mut store, &desk).expect("sync");
     assert_eq!(again.changed, 0, "known now, not asked again: {again}");
 }
 
@@ -469,14 +451,8 @@ fn an_upgrade_is_not_approved_by_the_grant_it_would_extend() {
     let danas_grant = grant_for(&danas, 901, &common::dates::days_from_start(30));
     let mut org = org_with(&upgrades, "acme-corp");
     org["grants"] = json!([carols_grant.clone(), danas_grant]);
-    let standin = Standin::start(&[("acme-corp", 11, org)], json!({}));
-    let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
-    let client = patient_client(&desk);
-    let mut store = desk.store();
-    let runtime = runtime();
-    let first = runtime
-        .block_on(sync_org(&client, &mut store, "acme-corp", &desk.options()))
-        .expect("sync");
+    let (standin, desk, client, mut store, runtime) = scene(org);
+    let first = sync(&runtime, &client, &mut store, &desk).expect("sync");
     assert_eq!((first.new, first.approved_elsewhere), (2, 0), "{first}");
 
     // carol's upgrade denied on GitHub (her grant as it was); dana's approved (her grant now
@@ -484,9 +460,7 @@ fn an_upgrade_is_not_approved_by_the_grant_it_would_extend() {
     let mut org = org_with(&[], "acme-corp");
     org["grants"] = json!([carols_grant, danas_grant_with_write(&danas)]);
     standin.replace_org("acme-corp", org);
-    let second = runtime
-        .block_on(sync_org(&client, &mut store, "acme-corp", &desk.options()))
-        .expect("sync");
+    let second = sync(&runtime, &client, &mut store, &desk).expect("sync");
     assert_eq!(
         (second.approved_elsewhere, second.withdrawn),
         (1, 1),
@@ -521,17 +495,8 @@ fn a_decision_on_githubs_pages_is_recorded_with_who_the_webhook_says_took_it() {
         pending(2, "dana", "reader dana", purpose),
         pending(3, "erin", "reader erin", purpose),
     ];
-    let standin = Standin::start(
-        &[("acme-corp", 11, org_with(&requests, "acme-corp"))],
-        json!({}),
-    );
-    let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
-    let client = patient_client(&desk);
-    let mut store = desk.store();
-    let runtime = runtime();
-    runtime
-        .block_on(sync_org(&client, &mut store, "acme-corp", &desk.options()))
-        .expect("sync");
+    let (standin, desk, client, mut store, runtime) = scene(org_with(&requests, "acme-corp"));
+    sync(&runtime, &client, &mut store, &desk).expect("sync");
 
     // olivia approves carol's on GitHub's pages and denies dana's; erin's goes without a word
     // from the webhook.
@@ -555,9 +520,7 @@ fn a_decision_on_githubs_pages_is_recorded_with_who_the_webhook_says_took_it() {
         grant_for(&requests[2], 901, &common::dates::days_from_start(30)),
     ]);
     standin.replace_org("acme-corp", org);
-    runtime
-        .block_on(sync_org(&client, &mut store, "acme-corp", &desk.options()))
-        .expect("sync");
+    sync(&runtime, &client, &mut store, &desk).expect("sync");
 
     let approvals = events_of(&store, "approved_elsewhere");
     let approver_of = |name: &str| -> Option<String> {

@@ -176,20 +176,12 @@ impl GithubClient {
         org: &str,
         token_ids: &[i64],
     ) -> Result<Vec<PendingRequest>, GithubError> {
-        let mut found = Vec::new();
-        for chunk in token_ids.chunks(MAX_TOKEN_FILTER) {
-            let filter: String = chunk.iter().map(|id| format!("&token_id[]={id}")).collect();
-            let mut pages = self.pages_filtered(
-                org,
-                &format!("/orgs/{org}/personal-access-token-requests"),
-                &filter,
-                "pending token requests of some tokens",
-            );
-            while let Some(mut page) = pages.next().await? {
-                found.append(&mut page);
-            }
-        }
-        Ok(found)
+        let filters: Vec<String> = token_ids
+            .chunks(MAX_TOKEN_FILTER)
+            .map(|chunk| chunk.iter().map(|id| format!("&token_id[]={id}")).collect())
+            .collect();
+        self.pending_filtered(org, &filters, "pending token requests of some tokens")
+            .await
     }
 
     /// The pending requests of these requesters (`owner[]`, at most 10 a call), for requests
@@ -199,18 +191,30 @@ impl GithubClient {
         org: &str,
         owners: &[String],
     ) -> Result<Vec<PendingRequest>, GithubError> {
+        let filters: Vec<String> = owners
+            .chunks(MAX_OWNER_FILTER)
+            .map(|chunk| {
+                chunk
+                    .iter()
+                    .map(|login| format!("&owner[]={}", query_value(login)))
+                    .collect()
+            })
+            .collect();
+        self.pending_filtered(org, &filters, "pending token requests of some requesters")
+            .await
+    }
+
+    /// The pending list once per filter (`&key=value…`), every page of each.
+    async fn pending_filtered(
+        &self,
+        org: &str,
+        filters: &[String],
+        what: &'static str,
+    ) -> Result<Vec<PendingRequest>, GithubError> {
+        let path = format!("/orgs/{org}/personal-access-token-requests");
         let mut found = Vec::new();
-        for chunk in owners.chunks(MAX_OWNER_FILTER) {
-            let filter: String = chunk
-                .iter()
-                .map(|login| format!("&owner[]={}", query_value(login)))
-                .collect();
-            let mut pages = self.pages_filtered(
-                org,
-                &format!("/orgs/{org}/personal-access-token-requests"),
-                &filter,
-                "pending token requests of some requesters",
-            );
+        for filter in filters {
+            let mut pages = self.pages_filtered(org, &path, filter, what);
             while let Some(mut page) = pages.next().await? {
                 found.append(&mut page);
             }
