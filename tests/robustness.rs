@@ -58,8 +58,27 @@ fn fixtures_cut_short_anywhere_still_analyse() {
     }
 }
 
+/// 512 cases from a seed the test prints (shown with a failure, beside proptest's minimal
+/// failing input); `PATDESK_PROPTEST_SEED=N` replays a run.
+fn replayable(cases: u32) -> ProptestConfig {
+    let seed = std::env::var("PATDESK_PROPTEST_SEED")
+        .ok()
+        .and_then(|seed| seed.parse().ok())
+        .unwrap_or_else(|| {
+            let mut random = [0u8; 8];
+            getrandom::getrandom(&mut random).expect("randomness");
+            u64::from_le_bytes(random)
+        });
+    println!("property tests: seed {seed} (replay with PATDESK_PROPTEST_SEED={seed})");
+    ProptestConfig {
+        cases,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(seed),
+        ..ProptestConfig::default()
+    }
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(replayable(512))]
 
     #[test]
     fn arbitrary_bytes_never_panic(raw in proptest::collection::vec(any::<u8>(), 0..4096)) {
