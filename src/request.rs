@@ -235,6 +235,11 @@ impl Permissions {
         self.organization.is_empty() && self.repository.is_empty() && self.other.is_empty()
     }
 
+    /// The access to `slug` in `scope`, if any.
+    pub fn get(&self, scope: Scope, slug: &str) -> Option<&Access> {
+        self.in_scope(scope).get(slug)
+    }
+
     fn in_scope(&self, scope: Scope) -> &BTreeMap<String, Access> {
         match scope {
             Scope::Organization => &self.organization,

@@ -454,6 +454,28 @@ fn an_upgrade_is_not_approved_by_the_grant_it_would_extend() {
     let (standin, desk, client, mut store, runtime) = scene(org);
     let first = sync(&runtime, &client, &mut store, &desk).expect("sync");
     assert_eq!((first.new, first.approved_elsewhere), (2, 0), "{first}");
+    // Each is reviewed on what it adds or raises beyond the grant; `show` says so.
+    let carols_upgrade = desk.record_by_github_id(2);
+    let upgrade = carols_upgrade
+        .findings
+        .iter()
+        .find(|finding| finding.code == "upgrade")
+        .expect("an upgrade finding");
+    assert!(
+        upgrade.why.contains("grant 900")
+            && upgrade.why.contains("adds nothing")
+            && upgrade
+                .why
+                .contains("raises repository issues read to write"),
+        "{}",
+        upgrade.why
+    );
+    let shown = desk.patdesk(&["show", &carols_upgrade.id.to_string()]);
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.contains("upgrade: Widens a token approved before (grant 900)"),
+        "{shown}"
+    );
 
     // carol's upgrade denied on GitHub (her grant as it was); dana's approved (her grant now
     // holds issues: write).

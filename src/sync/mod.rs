@@ -14,6 +14,7 @@ mod outside;
 mod push;
 mod standing;
 mod triggers;
+mod upgrade;
 mod usage;
 
 use std::collections::{HashMap, HashSet};
@@ -156,9 +157,17 @@ pub async fn sync_org(
         org: org.to_string(),
         ..SyncReport::default()
     };
+    // The grants as the sync begins: a pending request for a token among them is an upgrade.
+    let grants_by_token = client
+        .grants(org)
+        .await?
+        .into_iter()
+        .filter_map(|grant| Some((grant.token.id?, grant)))
+        .collect();
     let mut reading = Reading {
         outside_collaborators: None,
         addresses: HashMap::new(),
+        grants_by_token,
     };
     let mut still_pending = HashSet::new();
     let mut pages = client.pending_request_pages(org);
@@ -176,7 +185,7 @@ pub async fn sync_org(
                     &known,
                     github,
                     request,
-                    &reading.addresses,
+                    &reading,
                     options,
                     now,
                     &mut recorded,
@@ -219,6 +228,8 @@ struct Reading {
     outside_collaborators: Option<Option<HashSet<String>>>,
     /// Lower-cased login → address, for the requesters of new requests.
     addresses: HashMap<String, Option<String>>,
+    /// The org's grants when the sync began, by token id.
+    grants_by_token: HashMap<i64, Grant>,
 }
 
 impl Reading {
@@ -305,18 +316,24 @@ fn record_pending(
     known: &HashMap<i64, RequestRecord>,
     github: &PendingRequest,
     mut request: TokenRequest,
-    addresses: &HashMap<String, Option<String>>,
+    reading: &Reading,
     options: &SyncOptions,
     now: Timestamp,
     report: &mut SyncReport,
 ) -> Result<(), SyncError> {
+    let upgraded = github
+        .token
+        .id
+        .and_then(|token| reading.grants_by_token.get(&token));
     match known.get(&github.id) {
         None => {
-            let address = addresses
+            let address = reading
+                .addresses
                 .get(&github.owner.login.to_lowercase())
                 .cloned()
                 .flatten();
-            record_new(tx, github, request, address, options, now, report)?;
+            let reviewed = reviewed(&request, upgraded, options, now);
+            record_new(tx, github, request, reviewed, address, options, report)?;
         }
         Some(record) if record.state.is_open() => {
             let changes = differences(&record.request, &request);
@@ -325,7 +342,7 @@ fn record_pending(
                 .is_some_and(|changes| !changes.is_empty())
             {
                 request.purpose = record.request.purpose.clone();
-                let reviewed = review(&request, &options.policy, now);
+                let reviewed = reviewed(&request, upgraded, options, now);
                 tx.record_github_change(record.id, &request, &reviewed, &changes)?;
                 report.changed += 1;
             }
@@ -432,6 +449,23 @@ fn settle(
     Ok(report)
 }
 
+/// The review of `request`, and for an upgrade what it adds and raises beyond its token's
+/// grant.
+fn reviewed(
+    request: &TokenRequest,
+    upgraded: Option<&Grant>,
+    options: &SyncOptions,
+    now: Timestamp,
+) -> crate::review::Review {
+    let mut reviewed = review(request, &options.policy, now);
+    if let Some(grant) = upgraded {
+        reviewed
+            .findings
+            .push(upgrade::finding(grant, &request.permissions));
+    }
+    reviewed
+}
+
 /// Whether GitHub's `reason` is long enough to stand as the purpose.
 fn usable_purpose(reason: Option<&str>, options: &SyncOptions) -> bool {
     reason.is_some_and(|reason| {
@@ -458,16 +492,15 @@ fn record_new(
     tx: &Tx<'_>,
     github: &PendingRequest,
     request: TokenRequest,
+    reviewed: crate::review::Review,
     address: Option<String>,
     options: &SyncOptions,
-    now: Timestamp,
     report: &mut SyncReport,
 ) -> Result<(), SyncError> {
     let state = open_state(
         usable_purpose(request.github_reason.as_deref(), options),
         address.is_some(),
     );
-    let reviewed = review(&request, &options.policy, now);
     let new = NewRequest {
         github_request_id: github.id,
         token_id: github.token.id,
