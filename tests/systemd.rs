@@ -78,6 +78,9 @@ impl Machine {
             ])
             .arg(scratch.join("overlay"))
             .arg(&target)
+            // The machine keeps the real clock, as a host does: a run a year ahead under
+            // faketime must not hand systemd its preload.
+            .env_remove("LD_PRELOAD")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
