@@ -267,7 +267,8 @@ fn the_readmes_install_gives_a_hardened_service_that_works() {
     runtime.block_on(async { create(&mut session("team").await, &folder).await });
     let token = format!("installed-{id}");
     let request = pending(9401, "dave", &token, None);
-    let standin = Standin::start(
+    // The service runs on the host's clock, so GitHub's stand-in does too.
+    let standin = Standin::start_on_the_hosts_clock(
         &[(
             "acme-corp",
             11,

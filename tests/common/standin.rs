@@ -54,9 +54,28 @@ pub struct Standin {
     _scenario: tempfile::NamedTempFile,
 }
 
+/// Whose clock a stand-in keeps.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Clock {
+    Test,
+    Host,
+}
+
 impl Standin {
-    /// `orgs`: org login → installation id and the org's state (the scenario's shape).
+    /// `orgs`: org login → installation id and the org's state (the scenario's shape). It
+    /// keeps the test's clock (faked, in a run a year ahead), as patdesk started by the test
+    /// does: the two agree on when tokens expire.
     pub fn start(orgs: &[(&str, u64, Value)], users: Value) -> Standin {
+        Standin::start_with(orgs, users, Clock::Test)
+    }
+
+    /// A stand-in on the host's real clock, for a patdesk that runs on it too (the installed
+    /// service under systemd), whatever clock the test has.
+    pub fn start_on_the_hosts_clock(orgs: &[(&str, u64, Value)], users: Value) -> Standin {
+        Standin::start_with(orgs, users, Clock::Host)
+    }
+
+    fn start_with(orgs: &[(&str, u64, Value)], users: Value, clock: Clock) -> Standin {
         let mut installations = serde_json::Map::new();
         let mut org_states = serde_json::Map::new();
         for (login, installation, state) in orgs {
@@ -71,15 +90,18 @@ impl Standin {
         });
         let file = tempfile::NamedTempFile::new().expect("scenario file");
         std::fs::write(file.path(), scenario.to_string()).expect("write scenario");
-        let mut child = Command::new(binary())
+        let mut command = Command::new(binary());
+        command
             .arg("--scenario")
             .arg(file.path())
             .arg("--public-key")
             .arg(keys_dir().join("app-test-key.pub.pem"))
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start github-standin");
+            .stderr(Stdio::inherit());
+        if clock == Clock::Host {
+            command.env_remove("LD_PRELOAD");
+        }
+        let mut child = command.spawn().expect("start github-standin");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
         BufReader::new(stdout)
