@@ -3,7 +3,8 @@
 //!
 //! Anyone can write `From: noreply@github.com`, and anyone can write an
 //! `Authentication-Results` header too: only headers whose authserv-id is configured as trusted
-//! count, and the receiving server is expected to strip look-alikes arriving from outside.
+//! count, and the receiving server is expected to strip look-alikes arriving from outside. One
+//! that does not leaves two headers in its name; then neither counts.
 
 use mail_parser::Message;
 use serde::Serialize;
@@ -43,17 +44,27 @@ pub fn verdict(message: &Message<'_>, from: Option<&str>, trusted: &[String]) ->
     let Some((_, from_domain)) = from.and_then(split_address) else {
         return Authenticity::Unverified;
     };
+    let from_trusted: Vec<AuthResults> = raw_headers(message, "Authentication-Results")
+        .filter_map(AuthResults::parse)
+        .filter(|results| {
+            trusted
+                .iter()
+                .any(|id| id.eq_ignore_ascii_case(&results.authserv_id))
+        })
+        .collect();
+    // A trusted server adds one header, on top. A second with its id came from elsewhere (the
+    // sender, below the server's own): which one is the server's cannot be told from the
+    // mail, so neither is believed.
+    let mut ids: Vec<String> = from_trusted
+        .iter()
+        .map(|results| results.authserv_id.to_ascii_lowercase())
+        .collect();
+    ids.sort();
+    if ids.windows(2).any(|pair| pair[0] == pair[1]) {
+        return Authenticity::Unverified;
+    }
     let mut failed = false;
-    for header in raw_headers(message, "Authentication-Results") {
-        let Some(results) = AuthResults::parse(header) else {
-            continue;
-        };
-        if !trusted
-            .iter()
-            .any(|id| id.eq_ignore_ascii_case(&results.authserv_id))
-        {
-            continue;
-        }
+    for results in &from_trusted {
         for result in &results.methods {
             match result.about(from_domain) {
                 Some(Said::Pass) => return Authenticity::Verified,
@@ -253,6 +264,24 @@ mod tests {
         assert_eq!(
             verdict(&message, Some("noreply@github.com"), &trusted),
             Authenticity::Ambiguous
+        );
+    }
+
+    #[test]
+    fn a_second_header_in_a_trusted_servers_name_makes_it_unverified() {
+        // The server's own verdict on top, the sender's copy below it.
+        let forged = "Authentication-Results: mx.example.org; dmarc=fail header.from=github.com\r\n\
+             Authentication-Results: mx.example.org; dmarc=pass header.from=github.com\r\n";
+        assert_eq!(check(forged, &["mx.example.org"]), Authenticity::Unverified);
+        let case = "Authentication-Results: mx.example.org; dmarc=pass header.from=github.com\r\n\
+             Authentication-Results: MX.example.org; dmarc=pass header.from=github.com\r\n";
+        assert_eq!(check(case, &["mx.example.org"]), Authenticity::Unverified);
+        // Two trusted servers, one header each: both count.
+        let two = "Authentication-Results: mx1.example.org; dmarc=pass header.from=github.com\r\n\
+             Authentication-Results: mx2.example.org; dkim=none\r\n";
+        assert_eq!(
+            check(two, &["mx1.example.org", "mx2.example.org"]),
+            Authenticity::Verified
         );
     }
 
