@@ -575,3 +575,35 @@ fn a_decision_on_githubs_pages_is_recorded_with_who_the_webhook_says_took_it() {
     assert_eq!(withdrawn[0]["github_says"]["action"], "denied");
     assert_eq!(withdrawn[0]["github_says"]["sender"], "olivia");
 }
+
+/// Standings GitHub keeps refusing (the App without "Members") are asked again once a sync,
+/// not once per open request: the first refusal stops the rest until the next sync.
+#[test]
+fn a_refused_standing_costs_one_call_a_sync_not_one_per_request() {
+    let requests: Vec<Value> = (1..=5)
+        .map(|id| pending(id, &format!("dev-{id}"), &format!("reader {id}"), None))
+        .collect();
+    let refusal = json!({ "limits": [{
+        "path": "/memberships/",
+        "count": 1000,
+        "status": 403,
+        "message": "Resource not accessible by integration",
+    }] });
+    let (standin, desk, client, mut store, runtime) = scene(org_with(&requests, "acme-corp"));
+    standin.faults(refusal.clone());
+    let first = sync(&runtime, &client, &mut store, &desk).expect("sync");
+    assert_eq!(first.new, 5, "{first}");
+    let memberships = |standin: &Standin| {
+        standin.stats()["endpoints"]["GET /orgs/{org}/memberships/{user}"]["calls"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let before = memberships(&standin);
+    let again = sync(&runtime, &client, &mut store, &desk).expect("sync");
+    assert_eq!(again.changed, 0, "{again}");
+    assert_eq!(
+        memberships(&standin) - before,
+        1,
+        "one call for five unknown standings"
+    );
+}

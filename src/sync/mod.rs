@@ -5,7 +5,8 @@
 //! A sync is idempotent: syncing twice writes nothing new. A changed request writes one event
 //! naming what changed. A request gone from the pending list (confirmed by a listing filtered
 //! to its token, [`gone`]) was approved elsewhere (its token is among the approved ones) or
-//! withdrawn; one found pending again after that is reopened. A mail never asserts any of this by itself: it
+//! withdrawn; one found pending again after that is reopened. A mail never asserts any of
+//! this by itself: it
 //! only asks for a sync.
 
 mod addresses;
@@ -168,6 +169,7 @@ pub async fn sync_org(
         outside_collaborators: None,
         addresses: HashMap::new(),
         grants_by_token,
+        standing_refused: false,
     };
     let mut still_pending = HashSet::new();
     let mut pages = client.pending_request_pages(org);
@@ -230,6 +232,8 @@ struct Reading {
     addresses: HashMap<String, Option<String>>,
     /// The org's grants when the sync began, by token id.
     grants_by_token: HashMap<i64, Grant>,
+    /// GitHub refused a requester's standing this sync.
+    standing_refused: bool,
 }
 
 impl Reading {
@@ -254,7 +258,9 @@ impl Reading {
                         Some(standing) => Some(standing.clone()),
                         // Unknown is not final: GitHub would not say before (a permission
                         // granted since), so it is asked again while the request is open.
-                        None if record.state.is_open() => {
+                        // Once GitHub refuses in a sync (the App without "Members"), the
+                        // others wait for the next: one call a sync, not one per request.
+                        None if record.state.is_open() && !self.standing_refused => {
                             self.standing(client, org, &request, options).await?
                         }
                         None => None,
@@ -283,9 +289,7 @@ impl Reading {
         }
         Ok(incoming)
     }
-}
 
-impl Reading {
     /// The requester's standing, `None` when GitHub refuses to tell.
     async fn standing(
         &mut self,
@@ -298,14 +302,16 @@ impl Reading {
             self.outside_collaborators = Some(standing::outside_collaborators(client, org).await?);
         }
         let outside = self.outside_collaborators.as_ref().and_then(Option::as_ref);
-        Ok(standing::requester(
+        let standing = standing::requester(
             client,
             org,
             request,
             outside,
             &options.policy.org_permission_teams,
         )
-        .await?)
+        .await?;
+        self.standing_refused |= standing.is_none();
+        Ok(standing)
     }
 }
 
