@@ -209,7 +209,7 @@ fn exit_code(kind: Refused) -> u8 {
         Refused::Refused => exit::REFUSED,
         Refused::NotConfigured => exit::CONFIG,
         Refused::AuditBroken => exit::AUDIT_BROKEN,
-        Refused::Failure | Refused::Version => exit::FAILURE,
+        Refused::Failure | Refused::Version | Refused::Busy => exit::FAILURE,
     }
 }
 

@@ -4,6 +4,7 @@
 //! health check can run it.
 
 use super::{Context, Failure, exit, say};
+use crate::control::admission::ControlCounts;
 use crate::control::client::ClientError;
 use crate::control::protocol::Request;
 use crate::control::reads::{Breaker, Status};
@@ -64,6 +65,7 @@ fn not_running(failure: &Failure) -> Status {
         audit_head: None,
         database: DatabaseSize::default(),
         webhook: WebhookCounts::default(),
+        control: ControlCounts::default(),
         problems: vec![format!("the daemon is not running: {why}")],
     }
 }
@@ -146,6 +148,9 @@ fn readable(status: &Status) -> String {
             ),
         );
     }
+    if status.daemon.is_some() {
+        line("control", control_line(&status.control));
+    }
     if let Some(text) = webhook_line(&status.webhook) {
         line("webhook", text);
     }
@@ -157,6 +162,26 @@ fn readable(status: &Status) -> String {
             .map_or_else(|| "empty".to_string(), ToString::to_string),
     );
     out
+}
+
+/// The control socket: connections open, and those turned away by why.
+fn control_line(control: &ControlCounts) -> String {
+    let open = format!("{} connection(s) open", control.open);
+    if control.refused() == 0 {
+        return format!("{open}; none refused");
+    }
+    let refused = [
+        ("too many open", control.busy),
+        ("not a member", control.not_member),
+        ("too slow", control.slow),
+        ("too large", control.too_large),
+    ]
+    .iter()
+    .filter(|(_, count)| *count > 0)
+    .map(|(why, count)| format!("{why} {count}"))
+    .collect::<Vec<_>>()
+    .join(", ");
+    format!("{open}; refused: {refused}")
 }
 
 /// GitHub's webhook, once anything reached it: deliveries taken (and how many of them were

@@ -55,9 +55,16 @@ pub fn call(socket: &Path, request: &Request) -> Result<Reply, ClientError> {
     })
     .map_err(|e| broken(format!("cannot encode the request: {e}")))?;
     line.push('\n');
-    stream
-        .write_all(line.as_bytes())
-        .map_err(|e| broken(format!("cannot send the request: {e}")))?;
+    // A daemon that refuses the caller (not a member, too many connections) answers before
+    // reading and closes: the request is then refused by the socket, the answer waits unread.
+    if let Err(error) = stream.write_all(line.as_bytes())
+        && !matches!(
+            error.kind(),
+            std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+        )
+    {
+        return Err(broken(format!("cannot send the request: {error}")));
+    }
     let mut answer = String::new();
     BufReader::new(stream)
         .read_line(&mut answer)

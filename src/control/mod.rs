@@ -6,6 +6,7 @@
 //! to [`crate::decide`] or answers a read. Nothing a caller sends can say who they are. The
 //! protocol is one JSON line each way ([`protocol`]); the CLI is its client ([`client`]).
 
+pub mod admission;
 pub mod client;
 pub mod peer;
 pub mod protocol;

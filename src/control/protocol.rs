@@ -10,8 +10,9 @@ use crate::store::ChainHead;
 /// Bumped when a request or an answer changes shape; a daemon answers only its own version.
 pub const VERSION: u32 = 2;
 
-/// The longest request line a daemon reads.
-pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
+/// The longest request line a daemon reads: a request is a command and its arguments (the
+/// longest a purpose or a note an engineer writes), never a document.
+pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Envelope<T> {
@@ -202,4 +203,6 @@ pub enum ErrorKind {
     NotConfigured,
     /// `audit verify` found the log broken.
     AuditBroken,
+    /// Too many connections open: the caller's account holds its share, or all are taken.
+    Busy,
 }

@@ -5,6 +5,7 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use super::admission::ControlCounts;
 use crate::config::SendLimits;
 use crate::store::{
     ChainHead, Counts, DatabaseSize, EventRecord, ExportRow, MessageRecord, OutboxRecord,
@@ -61,6 +62,9 @@ pub struct Status {
     /// GitHub's webhook deliveries taken and refused (all zero where none was received).
     #[serde(default)]
     pub webhook: WebhookCounts,
+    /// The control socket's connections open now, and those turned away since the start.
+    #[serde(default)]
+    pub control: ControlCounts,
     /// Why the service counts as unhealthy; empty when it is not.
     pub problems: Vec<String>,
 }
@@ -79,6 +83,7 @@ pub fn status(
     pid: Option<String>,
     limits: SendLimits,
     stalled_after: std::time::Duration,
+    control: ControlCounts,
 ) -> Result<Status, StoreError> {
     let limits = crate::smtp::RateLimits::from(limits);
     let (sent_in_window, paused) = limits.breaker(store)?;
@@ -95,6 +100,7 @@ pub fn status(
         audit_head: store.chain_head()?,
         database: store.database_size()?,
         webhook: store.webhook_counts()?,
+        control,
         problems: Vec::new(),
     };
     status.problems = problems(&status, stalled_after, store.now());

@@ -11,6 +11,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::admission::{Admission, Admitted, ControlCounts, Refusal};
 use super::peer;
 use super::protocol::{
     AnswerLine, Envelope, ErrorKind, MAX_REQUEST_BYTES, Reply, Request, VERSION,
@@ -23,8 +24,10 @@ use crate::lifecycle::{Authentication, Member};
 use crate::review::ReviewPolicy;
 use crate::store::{Store, StoreError};
 
-/// How long a client may take to send its request.
-const READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a client may take to send its request: the CLI sends it at once.
+const READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a client may take to read its answer: the CLI reads it at once.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a `sync` request waits for the GitHub task's round.
 const SYNC_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -51,6 +54,8 @@ struct Answering {
     sync: Option<SyncRequests>,
     /// The daemon's own uid, which may read what it writes.
     own_uid: u32,
+    /// The connections open and refused; `None` when answering without the daemon.
+    admission: Option<Arc<Admission>>,
 }
 
 pub struct ControlServer {
@@ -75,7 +80,15 @@ impl Answering {
                 .collect(),
             sync,
             own_uid: peer::effective_uid(),
+            admission: None,
         }
+    }
+
+    fn control_counts(&self) -> ControlCounts {
+        self.admission
+            .as_ref()
+            .map(|admission| admission.counts())
+            .unwrap_or_default()
     }
 }
 
@@ -115,10 +128,12 @@ impl ControlServer {
         let listener = UnixListener::bind(&socket)
             .with_context(|| format!("cannot listen on {}", socket.display()))?;
         restrict(&socket, config.control.group.as_deref())?;
+        let mut answering = Answering::of(config, clock, sync);
+        answering.admission = Some(Arc::new(Admission::default()));
         Ok(ControlServer {
             listener,
             socket,
-            answering: Arc::new(Answering::of(config, clock, sync)),
+            answering: Arc::new(answering),
         })
     }
 
@@ -127,9 +142,7 @@ impl ControlServer {
         loop {
             tokio::select! {
                 accepted = self.listener.accept() => match accepted {
-                    Ok((stream, _)) => {
-                        tokio::spawn(serve(stream, self.answering.clone()));
-                    }
+                    Ok((stream, _)) => self.admit(stream),
                     Err(error) => {
                         tracing::warn!(%error, "control socket: accept failed");
                         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -140,6 +153,50 @@ impl ControlServer {
         }
         let _ = std::fs::remove_file(&self.socket);
     }
+}
+
+impl ControlServer {
+    /// Serves `stream` if its account may open another connection; else tells it so at once
+    /// and closes it, unread.
+    fn admit(&self, stream: UnixStream) {
+        let uid = match stream.peer_cred() {
+            Ok(credentials) => credentials.uid(),
+            Err(error) => {
+                tracing::warn!(%error, "control socket: the caller's credentials cannot be read");
+                return;
+            }
+        };
+        let Some(admission) = &self.answering.admission else {
+            return;
+        };
+        match admission.admit(uid) {
+            Some(admitted) => {
+                tokio::spawn(serve(stream, uid, admitted, self.answering.clone()));
+            }
+            None => refuse_at_once(
+                &stream,
+                failed(
+                    ErrorKind::Busy,
+                    "too many connections to the daemon are open (from your account or all): try again when your other commands have finished",
+                ),
+            ),
+        }
+    }
+}
+
+/// Answers without reading and without waiting: a fresh connection's buffer takes a short
+/// line whole, and a caller that is not reading loses the answer, not the daemon's time.
+fn refuse_at_once(stream: &UnixStream, reply: Reply) {
+    let text = answer_text(reply);
+    if let Err(error) = stream.try_write(text.as_bytes()) {
+        tracing::debug!(%error, "control socket: a refused caller could not be told");
+    }
+}
+
+fn answer_text(reply: Reply) -> String {
+    let mut text = serde_json::to_string(&AnswerLine::from(reply)).unwrap_or_default();
+    text.push('\n');
+    text
 }
 
 fn remove_stale(socket: &Path) -> anyhow::Result<()> {
@@ -221,42 +278,91 @@ fn identify(uid: u32, answering: &Answering) -> Caller {
     }
 }
 
-async fn serve(stream: UnixStream, answering: Arc<Answering>) {
-    let uid = match stream.peer_cred() {
-        Ok(credentials) => credentials.uid(),
-        Err(error) => {
-            tracing::warn!(%error, "control socket: the caller's credentials cannot be read");
-            return;
-        }
-    };
-    let (read, mut write) = stream.into_split();
-    let mut reader = BufReader::new(read.take(MAX_REQUEST_BYTES as u64 + 1));
-    let mut line = String::new();
-    let reply = match tokio::time::timeout(READ_TIMEOUT, reader.read_line(&mut line)).await {
-        Err(_) => failed(ErrorKind::Invalid, "no request within 30 s"),
-        Ok(Err(error)) => failed(ErrorKind::Invalid, format!("unreadable request: {error}")),
-        Ok(Ok(_)) if line.len() > MAX_REQUEST_BYTES => {
-            failed(ErrorKind::Invalid, "the request is too large")
-        }
-        Ok(Ok(_)) => match serde_json::from_str::<Envelope<serde_json::Value>>(&line) {
-            Ok(envelope) if envelope.version != VERSION => failed(
-                ErrorKind::Version,
+async fn serve(stream: UnixStream, uid: u32, admitted: Admitted, answering: Arc<Answering>) {
+    let caller = identify(uid, &answering);
+    let admission = answering.admission.clone().unwrap_or_default();
+    if let Caller::Stranger { os_user, uid } = &caller {
+        // Who the members are is not the stranger's business; nor is the daemon's memory.
+        admission.count(Refusal::NotMember);
+        refuse_at_once(
+            &stream,
+            failed(
+                ErrorKind::Refused,
                 format!(
-                    "this daemon speaks protocol version {VERSION}, the command {}: run the same patdesk version as the daemon",
-                    envelope.version
+                    "{os_user} (uid {uid}) is not a member of the team in the daemon's config; an admin maps members in team.members"
                 ),
             ),
-            Ok(envelope) => match serde_json::from_value::<Request>(envelope.body) {
-                Ok(request) => answer(request, identify(uid, &answering), &answering).await,
-                Err(error) => failed(ErrorKind::Invalid, format!("not a request: {error}")),
-            },
+        );
+        return;
+    }
+    let (read, mut write) = stream.into_split();
+    let reply = match read_request(read).await {
+        Ok(envelope) if envelope.version != VERSION => failed(
+            ErrorKind::Version,
+            format!(
+                "this daemon speaks protocol version {VERSION}, the command {}: run the same patdesk version as the daemon",
+                envelope.version
+            ),
+        ),
+        Ok(envelope) => match serde_json::from_value::<Request>(envelope.body) {
+            Ok(request) => answer(request, caller, &admitted, &answering).await,
             Err(error) => failed(ErrorKind::Invalid, format!("not a request: {error}")),
         },
+        Err((refusal, reply)) => {
+            if let Some(refusal) = refusal {
+                admission.count(refusal);
+            }
+            reply
+        }
     };
-    let mut text = serde_json::to_string(&AnswerLine::from(reply)).unwrap_or_default();
-    text.push('\n');
-    if let Err(error) = write.write_all(text.as_bytes()).await {
-        tracing::debug!(%error, "control socket: the caller left before the answer");
+    let text = answer_text(reply);
+    match tokio::time::timeout(WRITE_TIMEOUT, write.write_all(text.as_bytes())).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            tracing::debug!(%error, "control socket: the caller left before the answer");
+        }
+        Err(_) => {
+            admission.count(Refusal::Slow);
+            tracing::debug!("control socket: the caller did not take its answer; dropped");
+        }
+    }
+}
+
+/// One request line, at most `MAX_REQUEST_BYTES` and within `READ_TIMEOUT`; or the reply
+/// that refuses it, and the refusal to count.
+async fn read_request(
+    read: tokio::net::unix::OwnedReadHalf,
+) -> Result<Envelope<serde_json::Value>, (Option<Refusal>, Reply)> {
+    let mut reader = BufReader::new(read.take(MAX_REQUEST_BYTES as u64 + 1));
+    let mut line = String::new();
+    match tokio::time::timeout(READ_TIMEOUT, reader.read_line(&mut line)).await {
+        Err(_) => Err((
+            Some(Refusal::Slow),
+            failed(
+                ErrorKind::Invalid,
+                format!("no whole request within {} s", READ_TIMEOUT.as_secs()),
+            ),
+        )),
+        Ok(Err(error)) => Err((
+            None,
+            failed(ErrorKind::Invalid, format!("unreadable request: {error}")),
+        )),
+        Ok(Ok(_)) if line.len() > MAX_REQUEST_BYTES => Err((
+            Some(Refusal::TooLarge),
+            failed(
+                ErrorKind::Invalid,
+                format!(
+                    "the request is longer than {} KiB",
+                    MAX_REQUEST_BYTES / 1024
+                ),
+            ),
+        )),
+        Ok(Ok(_)) => serde_json::from_str(&line).map_err(|error| {
+            (
+                None,
+                failed(ErrorKind::Invalid, format!("not a request: {error}")),
+            )
+        }),
     }
 }
 
@@ -277,7 +383,12 @@ fn done(answer: &impl Serialize) -> Reply {
     }
 }
 
-async fn answer(request: Request, caller: Caller, answering: &Arc<Answering>) -> Reply {
+async fn answer(
+    request: Request,
+    caller: Caller,
+    admitted: &Admitted,
+    answering: &Arc<Answering>,
+) -> Reply {
     let member = match caller {
         Caller::Member(member) => Some(member),
         Caller::Reader if !request.writes() => None,
@@ -287,19 +398,16 @@ async fn answer(request: Request, caller: Caller, answering: &Arc<Answering>) ->
                 "root and the daemon's own user may read, not decide: decisions are made by team members, as themselves",
             );
         }
-        // Who the members are is not the stranger's business.
-        Caller::Stranger { os_user, uid } => {
-            return failed(
-                ErrorKind::Refused,
-                format!(
-                    "{os_user} (uid {uid}) is not a member of the team in the daemon's config; an admin maps members in team.members"
-                ),
-            );
+        // Refused before anything was read (`serve`).
+        Caller::Stranger { .. } => {
+            return failed(ErrorKind::Refused, "not a member of the team");
         }
     };
     if let Request::Sync { org } = request {
         return sync(org, answering).await;
     }
+    // A place among the threads answering, the caller's account's share first.
+    let _place = admitted.answering().await;
     let answering = answering.clone();
     let pid = Some(std::process::id().to_string());
     let outcome =
@@ -379,6 +487,7 @@ fn answer_from_store(
             pid,
             answering.send_limits,
             answering.stalled_after,
+            answering.control_counts(),
         )),
         Request::AuditHead => reply(store.chain_head()),
         Request::EventsAfter { seq, limit } => reply(store.events_after(seq, limit)),

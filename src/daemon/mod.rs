@@ -36,11 +36,20 @@ use crate::wake::{OutboxWake, SyncTrigger};
 /// How long the token endpoint is given to answer.
 const OAUTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// The runtime's threads, well inside the unit's TasksMax=64 whatever the machine's cores:
+/// the work is waiting on servers and the database, not computing.
+const WORKER_THREADS: usize = 4;
+/// Threads for blocking work (the database, DNS): no caller can make the daemon ask for more,
+/// since the control socket answers at most `admission::MAX_ANSWERING` requests at once.
+const BLOCKING_THREADS: usize = 24;
+
 /// Runs until SIGTERM or Ctrl-C; SIGHUP reloads the config and templates. Each task finishes
 /// the transaction it is in; none is started after the signal.
 pub fn run(config: Config, clock: Clock) -> anyhow::Result<()> {
     memory::return_large_buffers();
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(WORKER_THREADS)
+        .max_blocking_threads(BLOCKING_THREADS)
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;

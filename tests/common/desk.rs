@@ -147,6 +147,22 @@ impl Desk {
 
     /// As `start_daemon`, with `env` set for the daemon (systemd's variables, say).
     pub fn start_daemon_with(&self, env: &[(&str, &str)]) -> KillOnDrop {
+        self.launch(
+            std::process::Command::new(env!("CARGO_BIN_EXE_patdesk")),
+            env,
+        )
+    }
+
+    /// As `start_daemon`, under the systemd unit's memory, task and open-file limits.
+    pub fn start_daemon_limited(&self, limits: &super::limits::UnitLimits) -> KillOnDrop {
+        self.launch(
+            limits.command(Path::new(env!("CARGO_BIN_EXE_patdesk"))),
+            &[],
+        )
+    }
+
+    /// Runs `patdesk` as `command` starts it, with `run --config` and the test's log.
+    fn launch(&self, mut command: std::process::Command, env: &[(&str, &str)]) -> KillOnDrop {
         let start = self.starts.get() + 1;
         self.starts.set(start);
         // The socket's group, and a way through the folder for the engineers' commands.
@@ -161,7 +177,7 @@ impl Desk {
         let log = std::fs::File::create(self.dir().join(format!("daemon-{start}.log")))
             .expect("log file");
         KillOnDrop(
-            std::process::Command::new(env!("CARGO_BIN_EXE_patdesk"))
+            command
                 .args(["run", "--config"])
                 .arg(&self.config)
                 // The tasks' rounds are logged, for `wait_for_alert_rounds` and its kin.

@@ -9,6 +9,7 @@ pub mod generators;
 pub mod github_desk;
 pub mod hookshot;
 pub mod imap_proxy;
+pub mod limits;
 pub mod mailserver;
 pub mod oauth;
 pub mod replication;

@@ -1,0 +1,225 @@
+//! Hostile insiders: the attacks of people who may reach the daemon (a user in the control
+//! group who is not a member, a member, a database writer), each made as it was, against a
+//! `patdesk run` under the systemd unit's limits, with real OS accounts.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use patdesk::control::protocol::VERSION;
+use serde_json::Value;
+
+use common::control::os_user_of;
+use common::desk::{Desk, DeskSetup, wait_for};
+use common::limits::{MEMORY_MAX, UnitLimits, peak_rss};
+use common::mailserver::TestFolder;
+use common::standin::pending;
+use common::users::{command_as, os_user};
+
+const FLOOD: &str = include_str!("attacks/control_flood.py");
+
+/// An attack on the control socket, run as an OS account: COUNT connections held open.
+struct Attack {
+    process: Child,
+}
+
+impl Attack {
+    /// Starts the attack and waits until its connections are first open.
+    fn start(login: &str, socket: &std::path::Path, count: usize, payload: &str) -> Attack {
+        let mut process = command_as(os_user(os_user_of(login)), std::path::Path::new("python3"))
+            .arg("-c")
+            .arg(FLOOD)
+            .arg(socket)
+            .arg(count.to_string())
+            .arg(payload)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3 runs");
+        let opened = read_json_line(&mut process);
+        assert!(
+            opened["open"].as_u64().is_some(),
+            "the attack did not start: {opened}"
+        );
+        Attack { process }
+    }
+
+    /// Ends the attack: what the daemon answered it.
+    fn stop(mut self) -> Value {
+        drop(self.process.stdin.take());
+        let totals = read_json_line(&mut self.process);
+        let _ = self.process.wait();
+        totals
+    }
+}
+
+fn read_json_line(process: &mut Child) -> Value {
+    let stdout = process.stdout.as_mut().expect("piped");
+    let mut line = String::new();
+    // One byte at a time would do too; a BufReader dropped here loses nothing after the line,
+    // for the attack prints nothing between its two lines.
+    BufReader::new(stdout).read_line(&mut line).expect("read");
+    serde_json::from_str(&line).unwrap_or_else(|_| panic!("not JSON: {line:?}"))
+}
+
+/// 1,000 connections from a user in the group who is not a member, each sending 1 MB with
+/// no line end, and 400 parallel reads from a member, both made again as soon as the daemon
+/// closes them: meanwhile a mail is taken in and another member's approval is answered within
+/// a second, and the daemon stays inside the unit's memory and tasks. Before the socket was
+/// bounded, this got the daemon killed for memory in under a second.
+#[test]
+fn the_control_socket_cannot_be_starved_by_a_stranger_or_a_member() {
+    let tag = format!("starve-{}", std::process::id());
+    let desk = Desk::new(
+        TestFolder::new("starve"),
+        DeskSetup {
+            pending: vec![pending(
+                9701,
+                "dave",
+                &tag,
+                Some("Reads the issues for the weekly report"),
+            )],
+            ..DeskSetup::default()
+        },
+    );
+    let limits = UnitLimits::new();
+    let mut daemon = desk.start_daemon_limited(&limits);
+    let id = wait_for(30, || desk.request_id(9701))
+        .unwrap_or_else(|| panic!("the request was not synced\n{}", desk.log()));
+    let socket = desk.config.parent().expect("folder").join("control.sock");
+
+    let stranger = Attack::start("mallory", &socket, 1000, "flood");
+    let reads = Attack::start(
+        "bob",
+        &socket,
+        400,
+        &format!("{{\"version\":{VERSION},\"command\":\"export\"}}"),
+    );
+    let member_flood = Attack::start("bob", &socket, 50, "flood");
+
+    common::mailserver::send(&desk.address(), &common::mailserver::mail(1, &tag));
+    let messages = || -> i64 {
+        desk.store()
+            .connection()
+            .query_row("SELECT COUNT(*) FROM messages", [], |row| row.get(0))
+            .unwrap_or(-1)
+    };
+    wait_for(60, || (messages() == 1).then_some(()))
+        .unwrap_or_else(|| panic!("the mail was not taken in under attack\n{}", desk.log()));
+
+    let asked = Instant::now();
+    let approve = desk.patdesk_as(
+        "alice",
+        &["approve", &id.to_string(), "--reason", "the weekly report"],
+    );
+    let answered_in = asked.elapsed();
+    println!("under attack: approve answered in {answered_in:?}");
+    assert!(
+        approve.status.success(),
+        "approve failed under attack: {}",
+        String::from_utf8_lossy(&approve.stderr)
+    );
+    assert!(
+        answered_in < Duration::from_secs(1),
+        "approve took {answered_in:?} under attack"
+    );
+
+    let status = desk.patdesk(&["status", "--json"]);
+    let status: Value = serde_json::from_slice(&status.stdout).expect("status JSON");
+    let stranger = stranger.stop();
+    let reads = reads.stop();
+    let member_flood = member_flood.stop();
+    println!("stranger: {stranger}\nmember's reads: {reads}\nmember's flood: {member_flood}");
+    println!("control socket: {}", status["control"]);
+    let rss = peak_rss(daemon.id());
+    println!(
+        "daemon peak RSS {:.1} MB, cgroup peak {:.1} MB (limit {} MB), tasks refused {}",
+        rss as f64 / 1e6,
+        limits.peak_memory() as f64 / 1e6,
+        MEMORY_MAX / 1024 / 1024,
+        limits.tasks_refused()
+    );
+    assert!(
+        daemon.try_wait().expect("wait").is_none(),
+        "the daemon died under attack\n{}",
+        desk.log()
+    );
+    assert_eq!(limits.tasks_refused(), 0, "the daemon ran out of tasks");
+    assert!(
+        limits.peak_memory() < MEMORY_MAX,
+        "the daemon reached its memory limit"
+    );
+    // The stranger is never read: every answer it got is a refusal.
+    assert_eq!(stranger["answers"], 0, "{stranger}");
+    assert!(stranger["refused"].as_u64() > Some(0), "{stranger}");
+    // The member's reads were answered, a few at a time, the rest told the socket is busy.
+    assert!(reads["answers"].as_u64() > Some(0), "{reads}");
+    assert!(
+        reads["busy"].as_u64().unwrap_or(0) + member_flood["busy"].as_u64().unwrap_or(0) > 0,
+        "{reads} {member_flood}"
+    );
+    for counter in ["busy", "not_member"] {
+        assert!(
+            status["control"][counter].as_u64() > Some(0),
+            "status does not count {counter}: {}",
+            status["control"]
+        );
+    }
+    assert_eq!(
+        desk.store().request(id).expect("request").state,
+        patdesk::request::RequestState::Approved
+    );
+    assert!(common::desk::stop(&mut daemon).success(), "{}", desk.log());
+}
+
+/// A member's line without an end is cut at 64 KiB, and a connection that sends nothing is
+/// dropped after the read timeout: both are told why, and counted.
+#[test]
+fn a_long_or_silent_request_is_refused_and_counted() {
+    let desk = Desk::new(TestFolder::new("bounded"), DeskSetup::default());
+    let _daemon = desk.start_daemon();
+    let socket = desk.config.parent().expect("folder").join("control.sock");
+    wait_for(30, || socket.exists().then_some(()))
+        .unwrap_or_else(|| panic!("no socket\n{}", desk.log()));
+    // Root may read: its connections are read like a member's.
+    let ask = |bytes: &[u8]| -> Value {
+        let mut stream = std::os::unix::net::UnixStream::connect(&socket).expect("connect");
+        let _ = stream.write_all(bytes);
+        let mut answer = String::new();
+        BufReader::new(stream)
+            .read_line(&mut answer)
+            .expect("answer");
+        serde_json::from_str(&answer).unwrap_or_else(|_| panic!("not JSON: {answer:?}"))
+    };
+    let long = ask(&vec![b'x'; 200 * 1024]);
+    assert_eq!(long["error"], "invalid", "{long}");
+    assert!(
+        long["message"].as_str().unwrap_or("").contains("64 KiB"),
+        "{long}"
+    );
+    let silent_at = Instant::now();
+    let silent = ask(b"");
+    assert_eq!(silent["error"], "invalid", "{silent}");
+    assert!(
+        silent_at.elapsed() < Duration::from_secs(30),
+        "a silent caller held its connection {:?}",
+        silent_at.elapsed()
+    );
+    let status = desk.patdesk(&["status", "--json"]);
+    let status: Value = serde_json::from_slice(&status.stdout).expect("status JSON");
+    assert_eq!(status["control"]["too_large"], 1, "{}", status["control"]);
+    assert_eq!(status["control"]["slow"], 1, "{}", status["control"]);
+    let readable = desk.patdesk(&["status"]);
+    let readable = String::from_utf8_lossy(&readable.stdout);
+    assert!(
+        readable.contains("refused: too slow 1, too large 1"),
+        "{readable}"
+    );
+    // Nothing was read of a stranger: it is told at once.
+    let stranger = common::control::patdesk_as(os_user_of("mallory"), &desk.config, &["list"]);
+    assert_eq!(stranger.status.code(), Some(5));
+    assert!(String::from_utf8_lossy(&stranger.stderr).contains("not a member of the team"));
+}
