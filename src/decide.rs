@@ -11,7 +11,10 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::config::ReasonFrom;
-use crate::conversation::{acknowledge, queue_question, take_purpose, waiting_for_purpose};
+use crate::conversation::{
+    PURPOSE_FROM_ACCEPTED_REPLY, PURPOSE_FROM_ENGINEER, acknowledge, queue_question, take_purpose,
+    waiting_for_purpose,
+};
 use crate::lifecycle::{Action, Member, PushAction, Refusal, RevokeReason, transition};
 use crate::mail::{DecisionMail, Outgoing, is_address};
 use crate::request::RequestState;
@@ -330,7 +333,15 @@ pub fn purpose(
         id,
         Action::RecordPurpose,
         |tx, record, next| {
-            let reviewed = take_purpose(tx, record, text, &member.login, "engineer", policy, next)?;
+            let reviewed = take_purpose(
+                tx,
+                record,
+                text,
+                &member.login,
+                PURPOSE_FROM_ENGINEER,
+                policy,
+                next,
+            )?;
             let mut done = decided(record, next, member);
             done.risk = Some(reviewed.risk);
             Ok(done)
@@ -452,7 +463,7 @@ pub fn accept_answer(
             &record,
             &answer.text,
             &member.login,
-            "reply accepted by a team member",
+            PURPOSE_FROM_ACCEPTED_REPLY,
             policy,
             next,
         )?;

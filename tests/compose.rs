@@ -1,8 +1,7 @@
 //! Outgoing mail as data: templates, signed Message-IDs, and headers nothing can inject into.
 
-use patdesk::mail::compose::{
-    Envelope, KINDS, Templates, compose, sample_context, signed_message_id, verify_message_id,
-};
+use patdesk::mail::compose::{Envelope, KINDS, Templates, compose, sample_context};
+use patdesk::mail::message_id::{signed_message_id, verify_message_id};
 use patdesk::mail::{Kind, MailPolicy, analyze};
 use serde_json::json;
 
@@ -110,29 +109,31 @@ fn an_admins_folder_replaces_only_the_templates_it_has() {
 
 #[test]
 fn signed_message_ids_name_the_request_and_cannot_be_forged() {
-    let id = signed_message_id(KEY, 42, "question", "o7", "patdesk.example.org");
+    let carol = "carol@example.org";
+    let id = signed_message_id(KEY, 42, "question", "o7", carol, "patdesk.example.org");
     assert!(
         id.starts_with("pat-42.question.o7.") && id.ends_with("@patdesk.example.org"),
         "{id}"
     );
     assert_eq!(
-        verify_message_id(KEY, &format!("<{id}>")),
+        verify_message_id(KEY, &format!("<{id}>"), carol),
         Some((42, "question".to_string()))
     );
-    // Another request's number with the same MAC, or another key: not ours.
+    // Another request's number with the same MAC, another key, another address: not ours.
     assert_eq!(
-        verify_message_id(KEY, &id.replacen("pat-42", "pat-43", 1)),
+        verify_message_id(KEY, &id.replacen("pat-42", "pat-43", 1), carol),
         None
     );
-    assert_eq!(verify_message_id(b"another key", &id), None);
+    assert_eq!(verify_message_id(b"another key", &id, carol), None);
+    assert_eq!(verify_message_id(KEY, &id, "dave@example.org"), None);
     assert_eq!(
-        verify_message_id(KEY, "CAJx7Lx1kQ2w3e4r5t6y7u8i9o0p@mail.gmail.com"),
+        verify_message_id(KEY, "CAJx7Lx1kQ2w3e4r5t6y7u8i9o0p@mail.gmail.com", carol),
         None
     );
     // Separators in the parts cannot confuse the parser.
-    let odd = signed_message_id(KEY, 1, "ques.tion@", "a.b", "x.example");
+    let odd = signed_message_id(KEY, 1, "ques.tion@", "a.b", carol, "x.example");
     assert_eq!(
-        verify_message_id(KEY, &odd),
+        verify_message_id(KEY, &odd, carol),
         Some((1, "question".to_string()))
     );
 }
@@ -151,7 +152,14 @@ fn envelope<'a>(to: &'a str, id: &'a str, references: &'a [String]) -> Envelope<
 
 #[test]
 fn composed_mail_carries_the_headers_that_keep_robots_quiet() {
-    let id = signed_message_id(KEY, 42, "question", "o1", "patdesk.example.org");
+    let id = signed_message_id(
+        KEY,
+        42,
+        "question",
+        "o1",
+        "carol@example.org",
+        "patdesk.example.org",
+    );
     let references = vec!["CAJx7Lx1@mail.gmail.com".to_string()];
     let templates = Templates::load(None).expect("templates");
     let (subject, body) = templates

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use patdesk::config::{Config, Secret};
 use patdesk::imap::MailboxAccess;
 use patdesk::mail::compose::Templates;
+use patdesk::mail::{AlertMail, Outgoing, TokenQuestion};
 use patdesk::mail::{MailPolicy, analyze};
-use patdesk::mail::{Outgoing, TokenQuestion};
 use patdesk::oauth::Credential;
 use patdesk::request::RequestState;
 use patdesk::smtp::Sender;
@@ -25,6 +25,7 @@ struct Conversation {
     request: i64,
     token: String,
     runtime: tokio::runtime::Runtime,
+    sender: Sender,
 }
 
 impl Conversation {
@@ -103,7 +104,16 @@ impl Conversation {
             request,
             token,
             runtime,
+            sender,
         }
+    }
+
+    /// Sends what is queued now; how many went.
+    fn send_queued(&self) -> usize {
+        self.runtime
+            .block_on(self.sender.send_queued(&mut self.store()))
+            .expect("send")
+            .sent
     }
 
     /// The question as it arrived in the requester's mailbox.
@@ -413,6 +423,192 @@ fn a_bounce_of_the_question_marks_the_requester_unreachable() {
             .any(|alert| alert.kind == "requester_unreachable"
                 && alert.message.contains("erin@example.org")),
         "{alerts:?}"
+    );
+}
+
+/// A delivery report for the mail whose Message-ID is `id`, as a receiving server writes one.
+fn bounce_of(id: &str, recipient: &str) -> String {
+    format!(
+        "From: MAILER-DAEMON@mx.example.net\r\nSubject: Undelivered Mail Returned to Sender\r\n\
+         Message-ID: <bounce-{}-{}@mx.example.net>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n\
+         --b\r\nContent-Type: text/plain\r\n\r\nCould not deliver.\r\n\
+         --b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\n\
+         Final-Recipient: rfc822; {recipient}\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n\
+         --b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <{id}>\r\nSubject: x\r\n\r\n--b--\r\n",
+        std::process::id(),
+        common::unique_suffix()
+    )
+}
+
+/// The Message-ID of `raw`.
+fn message_id(raw: &[u8]) -> String {
+    analyze(raw, &MailPolicy::default())
+        .message_id
+        .expect("Message-ID")
+}
+
+/// Our Message-ID proves a reply answers our mail only from the address we sent it to. The
+/// alert list's copy of an alert about the request carries no ID an answer can use, and the
+/// holder of an address since replaced cannot answer as the new one: each reply, From line
+/// forged to the requester's address, waits in triage as unverified. A bounce forged from the
+/// alert's ID is not ours; and once an engineer has recorded the purpose, a real bounce moves
+/// nothing back and the requester's late answer does not overwrite the engineer's purpose.
+#[test]
+fn our_message_id_answers_only_from_the_address_it_was_sent_to() {
+    let conversation = Conversation::start("bound", "frank");
+    let request = conversation.request;
+    let team = conversation.team_address();
+    let question = conversation.question("frank");
+    let question_id = message_id(&question);
+    // An alert about the request reaches dave, on the alert list.
+    let alert_summary = format!("alert-{}", conversation.token);
+    {
+        let mut store = conversation.store();
+        let tx = store.transaction().expect("tx");
+        tx.enqueue_mail(
+            "dave@example.org",
+            &Outgoing::Alert(AlertMail {
+                request: Some(request),
+                summary: alert_summary.clone(),
+                message: "Mail to frank bounced".to_string(),
+            }),
+            &format!("alert-{}", conversation.token),
+        )
+        .expect("queue");
+        tx.commit().expect("commit");
+    }
+    assert_eq!(conversation.send_queued(), 1);
+    let alert = arrived(&conversation.runtime, "dave", &[&alert_summary]);
+    let alert_id = message_id(&alert);
+    assert!(
+        patdesk::mail::message_id::SignedId::parse(&alert_id).is_none(),
+        "the alert names the request: {alert_id}"
+    );
+    // The address is replaced; the question went to the old one.
+    {
+        let mut store = conversation.store();
+        let tx = store.transaction().expect("tx");
+        tx.record_owner_email(request, "alice", "frank.new@example.org", "engineer")
+            .expect("replace");
+        tx.commit().expect("commit");
+    }
+    let forged = [
+        reply_to(
+            &alert,
+            "Frank <frank.new@example.org>",
+            "",
+            "Dave says: it only reads.",
+        ),
+        reply_to(
+            &question,
+            "Frank <frank.new@example.org>",
+            "",
+            "The old address says: it only reads.",
+        ),
+    ];
+    for mail in &forged {
+        send(&team, mail);
+    }
+    // Bounces: one forged from the alert's ID, and a real one of the question to the old
+    // address, which says nothing of the new.
+    send(
+        &team,
+        bounce_of(&alert_id, "frank.new@example.org").as_bytes(),
+    );
+    send(
+        &team,
+        bounce_of(&question_id, "frank@example.org").as_bytes(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while common::stored_mails(&conversation.folder.db()) < 4 && Instant::now() < deadline {
+        conversation.take_in();
+    }
+    let store = conversation.store();
+    let record = store.request(request).expect("request");
+    assert_eq!(record.state, RequestState::AwaitingPurpose);
+    assert_eq!(record.request.purpose, None);
+    let mut notes: Vec<String> = store
+        .triage()
+        .expect("triage")
+        .into_iter()
+        .filter_map(|mail| mail.triage_note)
+        .collect();
+    notes.sort();
+    assert_eq!(
+        notes,
+        [
+            "a bounce of mail that is not patdesk's",
+            "a bounce of mail that patdesk did not send to the requester's address",
+            // The old address's reply names the request by its subject tag only.
+            "an unverified answer: it does not answer patdesk's own mail and its sender's domain is not verified",
+            // The alert's ID names nothing, nor does its subject.
+            "no request matches it",
+        ]
+    );
+    assert!(
+        store.alerts().expect("alerts").is_empty(),
+        "a bounce that is not ours alerted"
+    );
+}
+
+/// Once an engineer has recorded the purpose, a real bounce of the question (our ID, signed
+/// for the requester's address) moves nothing back, and the requester's late answer does not
+/// overwrite the engineer's purpose: both are kept in the conversation, the team alerted of
+/// the bounce.
+#[test]
+fn mail_never_moves_a_request_back_from_an_engineers_purpose() {
+    let conversation = Conversation::start("engineer-first", "erin");
+    let request = conversation.request;
+    let team = conversation.team_address();
+    let question = conversation.question("erin");
+    let purpose = "Reads acme-corp/api issues for the weekly report, as erin said on a call.";
+    {
+        let mut store = conversation.store();
+        let tx = store.transaction().expect("tx");
+        let record = tx.request(request).expect("request");
+        patdesk::conversation::take_purpose(
+            &tx,
+            &record,
+            purpose,
+            "alice",
+            patdesk::conversation::PURPOSE_FROM_ENGINEER,
+            &patdesk::review::ReviewPolicy::default(),
+            RequestState::InReview,
+        )
+        .expect("purpose");
+        tx.commit().expect("commit");
+    }
+    send(
+        &team,
+        bounce_of(&message_id(&question), "erin@example.org").as_bytes(),
+    );
+    send(
+        &team,
+        &reply_to(
+            &question,
+            "Erin <erin@example.org>",
+            "",
+            "Something else entirely.",
+        ),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while common::stored_mails(&conversation.folder.db()) < 2 && Instant::now() < deadline {
+        conversation.take_in();
+    }
+    let store = conversation.store();
+    assert_eq!(common::stored_mails(&conversation.folder.db()), 2);
+    let record = store.request(request).expect("request");
+    assert_eq!(record.state, RequestState::InReview);
+    assert_eq!(record.request.purpose.as_deref(), Some(purpose));
+    assert_eq!(record.purpose_source.as_deref(), Some("engineer"));
+    assert!(
+        store
+            .alerts()
+            .expect("alerts")
+            .iter()
+            .any(|alert| alert.kind == "requester_unreachable"),
+        "the bounce still alerts the team"
     );
 }
 

@@ -7,7 +7,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use patdesk::config::Config;
-use patdesk::mail::compose::{Templates, verify_message_id};
+use patdesk::mail::compose::Templates;
+use patdesk::mail::message_id::verify_message_id;
 use patdesk::mail::{Kind, MailPolicy, Outgoing, TokenQuestion, analyze};
 use patdesk::smtp::Sender;
 use patdesk::store::Store;
@@ -146,8 +147,13 @@ fn the_question_arrives_in_the_requesters_mailbox_once_with_a_signed_message_id(
     );
     let message_id = analysis.message_id.clone().expect("Message-ID");
     assert_eq!(
-        verify_message_id(KEY.as_bytes(), &message_id),
+        verify_message_id(KEY.as_bytes(), &message_id, "carol@example.org"),
         Some((request, "question".to_string()))
+    );
+    // Signed for the requester's address alone.
+    assert_eq!(
+        verify_message_id(KEY.as_bytes(), &message_id, "team@example.org"),
+        None
     );
     let text = String::from_utf8_lossy(&mails[0]);
     assert!(

@@ -15,7 +15,7 @@ mod asking;
 pub use crate::config::Reminders;
 pub use asking::{acknowledge, queue_due_reminders, queue_question, queue_reminders};
 
-use crate::mail::compose::verify_message_id;
+use crate::mail::message_id::{SignedId, verify_message_id};
 use crate::mail::{Analysis, Authenticity, Kind, ReplyTrust};
 use crate::request::RequestState;
 use crate::review::{Review, ReviewPolicy, review};
@@ -146,6 +146,19 @@ pub fn take_purpose(
     Ok(reviewed)
 }
 
+/// A purpose's source (`requests.purpose_source`) when a team member recorded it.
+pub const PURPOSE_FROM_ENGINEER: &str = "engineer";
+/// A purpose's source when a team member accepted an unverified answer as it.
+pub const PURPOSE_FROM_ACCEPTED_REPLY: &str = "reply accepted by a team member";
+
+/// Whether the request's purpose was recorded by a team member: mail never overwrites it.
+fn engineer_gave_purpose(record: &RequestRecord) -> bool {
+    record.request.purpose.is_some()
+        && record.purpose_source.as_deref().is_some_and(|source| {
+            [PURPOSE_FROM_ENGINEER, PURPOSE_FROM_ACCEPTED_REPLY].contains(&source)
+        })
+}
+
 /// Whether a request is still waiting for its purpose.
 pub fn waiting_for_purpose(state: RequestState) -> bool {
     matches!(
@@ -177,7 +190,7 @@ fn reply(
     let Some(purpose) = analysis
         .reply_text
         .as_deref()
-        .filter(|_| waiting_for_purpose(record.state))
+        .filter(|_| waiting_for_purpose(record.state) && !engineer_gave_purpose(&record))
     else {
         // Part of the conversation, nothing to change: an engineer reads it in `show`.
         return Ok(Outcome::Request {
@@ -209,11 +222,15 @@ fn matching_request(
     analysis: &Analysis,
     threading: &Threading<'_>,
 ) -> Result<Option<(RequestRecord, Named)>, StoreError> {
-    let signed = analysis
-        .in_reply_to
-        .iter()
-        .chain(analysis.references.iter().rev())
-        .find_map(|id| verify_message_id(threading.key, id));
+    // Our ID counts only from the address it was sent to: a copy's reader, or the holder of
+    // an address since replaced, cannot answer with it.
+    let signed = analysis.from.as_deref().and_then(|from| {
+        analysis
+            .in_reply_to
+            .iter()
+            .chain(analysis.references.iter().rev())
+            .find_map(|id| verify_message_id(threading.key, id, from))
+    });
     let named = match signed {
         Some((id, _)) => Some((id, Named::SignedMessageId)),
         None => analysis
@@ -253,13 +270,16 @@ fn bounce(
     analysis: &Analysis,
     threading: &Threading<'_>,
 ) -> Result<Outcome, StoreError> {
-    let Some((id, _kind)) = analysis
+    // Bounces are not authenticated: one counts only when it returns our own mail to the
+    // requester's address as it is now, by the ID we signed for that address.
+    let Some(original) = analysis
         .original_message_id
         .as_deref()
-        .and_then(|original| verify_message_id(threading.key, original))
+        .and_then(SignedId::parse)
     else {
         return Ok(Outcome::Triage("a bounce of mail that is not patdesk's"));
     };
+    let id = original.request;
     let record = match tx.request(id) {
         Ok(record) => record,
         Err(StoreError::NoSuchRequest(_)) => {
@@ -267,7 +287,21 @@ fn bounce(
         }
         Err(error) => return Err(error),
     };
-    if record.state.is_open() {
+    let to_the_requester = record
+        .owner_email
+        .as_deref()
+        .is_some_and(|address| original.sent_to(threading.key, address));
+    if !to_the_requester {
+        return Ok(Outcome::Triage(
+            "a bounce of mail that patdesk did not send to the requester's address",
+        ));
+    }
+    // Unreachable matters only while the request waits for its requester; a request an
+    // engineer has moved on (a purpose recorded, a decision) is never moved back by mail.
+    if matches!(
+        record.state,
+        RequestState::New | RequestState::AwaitingPurpose
+    ) {
         tx.record_state(
             id,
             "system",
@@ -279,7 +313,7 @@ fn bounce(
         AlertKind::RequesterUnreachable,
         Some(id),
         &format!(
-            "Mail to {} ({}, PAT-{id}) bounced: {}. Give another address with `patdesk contact {id} --email ADDRESS --by LOGIN`",
+            "Mail to {} ({}, PAT-{id}) bounced: {}. Give another address with `patdesk contact {id} --email ADDRESS --replace`",
             record.request.owner_login,
             record.owner_email.as_deref().unwrap_or("no address"),
             if analysis.failed_recipients.is_empty() { "no reason given".to_string() } else { analysis.failed_recipients.join(", ") }

@@ -7,11 +7,9 @@
 use std::path::Path;
 use std::str::FromStr;
 
-use hmac::{Hmac, Mac};
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, Message, SinglePart};
 use minijinja::{Environment, UndefinedBehavior};
-use sha2::Sha256;
 
 /// The kinds of mail patdesk writes, one template each.
 pub const KINDS: [&str; 8] = [
@@ -194,79 +192,6 @@ pub fn one_line(text: &str) -> String {
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-type HmacSha256 = Hmac<Sha256>;
-
-/// `pat-<request>.<kind>.<nonce>.<mac>@<domain>`: names the request and the mail, and carries a
-/// MAC over them so a stranger cannot make a mail look like a reply to one of ours.
-pub fn signed_message_id(
-    key: &[u8],
-    request: i64,
-    kind: &str,
-    nonce: &str,
-    domain: &str,
-) -> String {
-    let kind = token(kind);
-    let nonce = token(nonce);
-    format!(
-        "pat-{request}.{kind}.{nonce}.{}@{domain}",
-        mac(key, request, &kind, &nonce)
-    )
-}
-
-/// The request and kind a Message-ID of ours names, when its MAC holds.
-pub fn verify_message_id(key: &[u8], id: &str) -> Option<(i64, String)> {
-    let id = id.trim().trim_start_matches('<').trim_end_matches('>');
-    let (local, _domain) = id.rsplit_once('@')?;
-    let mut parts = local.strip_prefix("pat-")?.split('.');
-    let request: i64 = parts.next()?.parse().ok()?;
-    let kind = parts.next()?;
-    let nonce = parts.next()?;
-    let given = parts.next()?;
-    if parts.next().is_some() {
-        return None;
-    }
-    let given = hex_bytes(given)?;
-    let mut mac = HmacSha256::new_from_slice(key).ok()?;
-    mac.update(format!("{request}.{kind}.{nonce}").as_bytes());
-    // Constant time: the MAC is a secret's output.
-    mac.verify_truncated_left(&given).ok()?;
-    Some((request, kind.to_string()))
-}
-
-/// The bytes of a lower-case hex string of `MAC_BYTES` bytes.
-fn hex_bytes(text: &str) -> Option<Vec<u8>> {
-    if text.len() != MAC_BYTES * 2 {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
-}
-
-/// Bytes of the MAC kept in a Message-ID: 96 bits, plenty against guessing.
-const MAC_BYTES: usize = 12;
-
-fn mac(key: &[u8], request: i64, kind: &str, nonce: &str) -> String {
-    let Ok(mut mac) = HmacSha256::new_from_slice(key) else {
-        return String::new();
-    };
-    mac.update(format!("{request}.{kind}.{nonce}").as_bytes());
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .take(MAC_BYTES)
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
-}
-
-/// Letters, digits and hyphens only: the parts of a Message-ID must not contain its separators.
-fn token(text: &str) -> String {
-    text.chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-        .collect()
 }
 
 /// Who a mail is from and to, and where it stands in a conversation.

@@ -11,6 +11,7 @@ pub mod compose;
 mod envelope;
 mod github;
 mod html;
+pub mod message_id;
 mod outgoing;
 mod reply;
 

@@ -24,7 +24,8 @@ use lettre::address::{Address, Envelope as SmtpEnvelope};
 use serde::Serialize;
 
 use crate::config::{Secret, SendLimits, SentCopy, SmtpConfig};
-use crate::mail::compose::{Envelope, Templates, compose, signed_message_id};
+use crate::mail::compose::{Envelope, Templates, compose};
+use crate::mail::message_id::{plain_message_id, signed_message_id};
 use crate::mail::{Outgoing, OutgoingKind};
 use crate::oauth::Credential;
 use crate::store::{AlertKind, OutgoingMail, Part, Store, StoreError};
@@ -374,13 +375,22 @@ impl Sender {
             .templates
             .render(letter.kind().as_str(), &context)
             .map_err(|e| e.to_string())?;
-        let message_id = signed_message_id(
-            self.key.expose().as_bytes(),
-            mail.request_id.unwrap_or(0),
-            &mail.kind,
-            &nonce(mail.id),
-            &self.domain,
-        );
+        let nonce = nonce(mail.id);
+        // Only a requester's mail carries an ID an answer can thread by, signed for their
+        // address; the team's alerts name nothing.
+        let message_id = match (letter.kind(), mail.request_id) {
+            (OutgoingKind::Alert, _) | (_, None) => {
+                plain_message_id(&mail.kind, &nonce, &self.domain)
+            }
+            (_, Some(request)) => signed_message_id(
+                self.key.expose().as_bytes(),
+                request,
+                &mail.kind,
+                &nonce,
+                &mail.recipient,
+                &self.domain,
+            ),
+        };
         let auto_submitted = letter.auto_submitted();
         let raw = compose(
             &subject,
