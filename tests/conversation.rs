@@ -240,7 +240,12 @@ fn the_requesters_answer_is_threaded_recorded_and_acknowledged_once() {
         .filter(|mail| mail.kind == "acknowledgement")
         .collect();
     assert_eq!(acknowledgements.len(), 1);
-    assert!(store.triage().expect("triage").is_empty());
+    assert!(
+        store
+            .triage(patdesk::store::Page::ALL)
+            .expect("triage")
+            .is_empty()
+    );
 }
 
 /// With plus-addressing, the question asks for the reply at team+pat-<id>@: an answer whose
@@ -271,7 +276,10 @@ fn a_reply_to_the_plus_address_finds_its_request_without_headers_or_tag() {
     conversation.take_in();
     let store = conversation.store();
     assert_eq!(
-        store.triage().expect("triage").len(),
+        store
+            .triage(patdesk::store::Page::ALL)
+            .expect("triage")
+            .len(),
         1,
         "not the requester"
     );
@@ -295,7 +303,13 @@ fn a_reply_to_the_plus_address_finds_its_request_without_headers_or_tag() {
         ),
     );
     conversation.take_in_trusting();
-    assert_eq!(store.triage().expect("triage").len(), 2);
+    assert_eq!(
+        store
+            .triage(patdesk::store::Page::ALL)
+            .expect("triage")
+            .len(),
+        2
+    );
     let record = store.request(conversation.request).expect("request");
     assert_eq!(record.request.purpose, None);
     assert_eq!(record.state, RequestState::AwaitingPurpose);
@@ -374,7 +388,7 @@ fn a_stranger_an_auto_reply_and_an_unsigned_reply_change_nothing() {
         "no answer to anyone"
     );
     let triage: Vec<String> = store
-        .triage()
+        .triage(patdesk::store::Page::ALL)
         .expect("triage")
         .into_iter()
         .filter_map(|mail| mail.triage_note)
@@ -529,7 +543,7 @@ fn our_message_id_answers_only_from_the_address_it_was_sent_to() {
     assert_eq!(record.state, RequestState::AwaitingPurpose);
     assert_eq!(record.request.purpose, None);
     let mut notes: Vec<String> = store
-        .triage()
+        .triage(patdesk::store::Page::ALL)
         .expect("triage")
         .into_iter()
         .filter_map(|mail| mail.triage_note)
@@ -1010,7 +1024,7 @@ fn forged_answers_change_nothing_until_a_member_accepts_one() {
             .all(|mail| mail.kind == "question"),
         "no acknowledgement of a forged answer"
     );
-    let triage = store.triage().expect("triage");
+    let triage = store.triage(patdesk::store::Page::ALL).expect("triage");
     assert_eq!(triage.len(), 4, "{triage:?}");
     for mail in &triage {
         assert_eq!(mail.request_id, Some(request), "{mail:?}");
@@ -1059,7 +1073,13 @@ fn forged_answers_change_nothing_until_a_member_accepts_one() {
         record.purpose_source.as_deref(),
         Some("reply accepted by a team member")
     );
-    assert_eq!(store.triage().expect("triage").len(), 3);
+    assert_eq!(
+        store
+            .triage(patdesk::store::Page::ALL)
+            .expect("triage")
+            .len(),
+        3
+    );
     let events = store.events_for(request).expect("events");
     let accepted = events
         .iter()

@@ -1531,7 +1531,9 @@ fn an_outside_revocation_that_fails_may_be_asked_again_and_one_retargeted_is_ref
             && failed[0].contains("no such grant"),
         "{failed:?}"
     );
-    let rows = store.outside_tokens(false, false).expect("rows");
+    let rows = store
+        .outside_tokens(false, false, 0, u32::MAX)
+        .expect("rows");
     assert_eq!(rows[0].revocation.as_deref(), Some("failed"));
     let second =
         patdesk::decide::revoke_outside(&mut store, &alice, "acme-corp", 910_001, reason, None)

@@ -154,7 +154,7 @@ fn oversize_and_broken_mail_are_recorded_and_the_queue_moves_on() {
         assert_eq!(count(&mut admin, &folder.name).await, 0);
     });
     let store = Store::open(&folder.db(), &patdesk::clock::Clock::system()).expect("store");
-    let triage = store.triage().expect("triage");
+    let triage = store.triage(patdesk::store::Page::ALL).expect("triage");
     assert!(
         triage.iter().any(|m| m
             .triage_note
@@ -196,7 +196,7 @@ fn a_mail_that_keeps_failing_goes_to_quarantine() {
     });
     let triage = Store::open(&folder.db(), &patdesk::clock::Clock::system())
         .expect("store")
-        .triage()
+        .triage(patdesk::store::Page::ALL)
         .expect("triage");
     assert!(
         triage

@@ -13,8 +13,9 @@ use serde_json::Value;
 
 use common::control::os_user_of;
 use common::desk::{Desk, DeskSetup, wait_for};
-use common::limits::{MEMORY_MAX, UnitLimits, peak_rss};
+use common::limits::{MEMORY_MAX, UnitLimits};
 use common::mailserver::TestFolder;
+use common::rss::peak_rss;
 use common::standin::pending;
 use common::users::{command_as, os_user};
 

@@ -746,6 +746,79 @@ fn export_writes_the_records_sheet_safe_for_spreadsheets() {
     assert!(sheet[0]["risks"].is_array(), "{}", sheet[0]);
 }
 
+/// Reads come a page at a time from the daemon: a sheet, a list and the triage longer than a
+/// page are whole and in order, a list's own limit and offset still hold, and a raw
+/// `events_after` asking for four billion events gets a page.
+#[test]
+fn reads_longer_than_a_page_come_whole_and_no_answer_is_larger_than_a_page() {
+    use patdesk::control::protocol::{PAGE_ROWS, VERSION};
+    use std::io::{BufRead, BufReader, Write};
+    let desk = Desk::new();
+    let total = PAGE_ROWS as usize * 2 + 3;
+    {
+        let mut store = desk.store();
+        let tx = store.transaction().expect("tx");
+        for n in 0..total {
+            let request = RequestBuilder::tidy()
+                .github_id(n as i64 + 1)
+                .token_name(Some(&format!("token-{n}")))
+                .build();
+            tx.insert_request("system", &request).expect("insert");
+        }
+        tx.commit().expect("commit");
+    }
+    let raw = b"From: Stranger <x@example.net>\r\nSubject: hello\r\n\r\nWho are you?\r\n";
+    for uid in 1..=(PAGE_ROWS + 2) {
+        desk.receive(raw, uid, None, Some("matches no request"));
+    }
+
+    let sheet = desk.json(&["export"]);
+    let ids: Vec<i64> = sheet
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|row| row["id"].as_i64().expect("id"))
+        .collect();
+    assert_eq!(ids, (1..=total as i64).collect::<Vec<_>>());
+    let csv = desk.ok(&["export"]);
+    assert_eq!(csv.lines().count(), total + 1, "a header and every request");
+
+    let listed = desk.json(&["list", "--sort", "id"]);
+    assert_eq!(listed.as_array().expect("array").len(), total);
+    let table = desk.ok(&["list"]);
+    assert_eq!(
+        table.lines().count(),
+        total + 1,
+        "a header and every request"
+    );
+    let limited = desk.json(&["list", "--limit", "700", "--offset", "2"]);
+    assert_eq!(limited.as_array().expect("array").len(), 700);
+    assert_eq!(
+        desk.json(&["triage"]).as_array().expect("array").len(),
+        PAGE_ROWS as usize + 2
+    );
+
+    let mut stream = std::os::unix::net::UnixStream::connect(desk.dir.path().join("control.sock"))
+        .expect("connect");
+    stream
+        .write_all(
+            format!("{{\"version\":{VERSION},\"command\":\"events_after\",\"seq\":0,\"limit\":4294967295}}\n")
+                .as_bytes(),
+        )
+        .expect("send");
+    let mut answer = String::new();
+    BufReader::new(stream)
+        .read_line(&mut answer)
+        .expect("answer");
+    let answer: Value = serde_json::from_str(&answer).expect("JSON");
+    assert_eq!(
+        answer["answer"].as_array().map(Vec::len),
+        Some(PAGE_ROWS as usize),
+        "{}",
+        &answer.to_string()[..200.min(answer.to_string().len())]
+    );
+}
+
 #[test]
 fn triage_lists_only_mail_a_person_must_look_at() {
     let desk = Desk::new();

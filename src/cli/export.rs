@@ -11,7 +11,6 @@ use clap::{Args, ValueEnum};
 use super::records::scope_of;
 use super::{Context, Failure};
 use crate::control::protocol::Request;
-use crate::control::reads::RecordsSheet;
 use crate::request::RequestState;
 use crate::store::{ExportRow, OutsideRevocation};
 
@@ -101,15 +100,6 @@ fn revoked_why(reason: Option<&str>, note: Option<&str>) -> Cell {
     }
 }
 
-/// The sheet's rows: the requests by id, then the revocations of tokens no request accounts
-/// for, oldest first.
-fn sheet_rows(sheet: &RecordsSheet) -> Vec<Vec<Cell>> {
-    let requests = sheet.requests.iter().map(request_row);
-    requests
-        .chain(sheet.outside_revocations.iter().map(outside_row))
-        .collect()
-}
-
 /// A token approved outside patdesk and revoked by a member: what GitHub's listing said of
 /// it, and the revocation's event. No request, so no purpose, review or approver.
 fn outside_row(revocation: &OutsideRevocation) -> Vec<Cell> {
@@ -187,10 +177,10 @@ pub fn neutralise_formula(cell: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// Writes the sheet a page of rows at a time, as the daemon answers them: the requests by
+/// id, then the revocations of tokens no request accounts for, oldest first.
 pub fn export(context: &Context, args: &ExportArgs) -> Result<(), Failure> {
-    let sheet: RecordsSheet = context.ask_for(Request::Export)?;
-    let rows = sheet_rows(&sheet);
-    let mut output: Box<dyn Write> = match &args.out {
+    let output: Box<dyn Write> = match &args.out {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path)
                 .with_context(|| format!("cannot create {}", path.display()))?,
@@ -203,58 +193,103 @@ pub fn export(context: &Context, args: &ExportArgs) -> Result<(), Failure> {
     } else {
         args.format
     };
-    match format {
-        ExportFormat::Json => {
-            let sheet: Vec<serde_json::Map<String, serde_json::Value>> = rows
-                .iter()
-                .map(|cells| {
-                    SHEET_COLUMNS
-                        .iter()
-                        .zip(cells)
-                        .map(|(column, cell)| (column.to_string(), cell.json()))
-                        .collect()
-                })
-                .collect();
-            serde_json::to_writer(&mut output, &sheet).context("cannot write the export")?;
-            writeln!(output).context("cannot write the export")?;
-        }
-        ExportFormat::Csv => {
-            // RFC 4180: CRLF line ends, quotes where needed; UTF-8 with a byte-order mark so
-            // spreadsheet programs do not guess another charset.
-            output
-                .write_all("\u{feff}".as_bytes())
-                .context("cannot write the export")?;
-            let mut writer = csv::WriterBuilder::new()
-                .terminator(csv::Terminator::CRLF)
-                .from_writer(&mut output);
-            writer
-                .write_record(SHEET_COLUMNS)
-                .context("cannot write the export")?;
-            for cells in &rows {
-                writer
-                    .write_record(
-                        cells
-                            .iter()
-                            .map(|cell| neutralise_formula(&cell.csv()).into_owned()),
-                    )
-                    .context("cannot write the export")?;
-            }
-            writer.flush().context("cannot write the export")?;
-        }
-    }
-    output.flush().context("cannot write the export")?;
+    let mut sheet = SheetWriter::start(output, format)?;
+    let requests = context.ask_pages(
+        |_, last: Option<&ExportRow>| Request::Export {
+            after: last.map_or(0, |row| row.record.id),
+        },
+        |page| page.iter().try_for_each(|row| sheet.row(&request_row(row))),
+    )?;
+    let outside = context.ask_pages(
+        |_, last: Option<&OutsideRevocation>| Request::OutsideRevocations {
+            after: last.map_or(0, |revocation| revocation.event_seq),
+        },
+        |page| {
+            page.iter()
+                .try_for_each(|revocation| sheet.row(&outside_row(revocation)))
+        },
+    )?;
+    sheet.finish()?;
     if let Some(path) = &args.out {
-        let outside = match sheet.outside_revocations.len() {
+        let outside = match outside {
             0 => String::new(),
             count => format!(" and {count} revoked token(s) no request accounted for"),
         };
-        eprintln!(
-            "wrote {} request(s){outside} to {}",
-            sheet.requests.len(),
-            path.display()
-        );
+        eprintln!("wrote {requests} request(s){outside} to {}", path.display());
     }
     Ok(())
+}
+
+/// The sheet as it is written, a row at a time.
+enum SheetWriter {
+    Json { output: Box<dyn Write>, rows: usize },
+    Csv(Box<csv::Writer<Box<dyn Write>>>),
+}
+
+impl SheetWriter {
+    fn start(mut output: Box<dyn Write>, format: ExportFormat) -> Result<SheetWriter, Failure> {
+        match format {
+            ExportFormat::Json => {
+                output.write_all(b"[").context("cannot write the export")?;
+                Ok(SheetWriter::Json { output, rows: 0 })
+            }
+            ExportFormat::Csv => {
+                // RFC 4180: CRLF line ends, quotes where needed; UTF-8 with a byte-order mark
+                // so spreadsheet programs do not guess another charset.
+                output
+                    .write_all("\u{feff}".as_bytes())
+                    .context("cannot write the export")?;
+                let mut writer = csv::WriterBuilder::new()
+                    .terminator(csv::Terminator::CRLF)
+                    .from_writer(output);
+                writer
+                    .write_record(SHEET_COLUMNS)
+                    .context("cannot write the export")?;
+                Ok(SheetWriter::Csv(Box::new(writer)))
+            }
+        }
+    }
+
+    fn row(&mut self, cells: &[Cell]) -> Result<(), Failure> {
+        match self {
+            SheetWriter::Json { output, rows } => {
+                let object: serde_json::Map<String, serde_json::Value> = SHEET_COLUMNS
+                    .iter()
+                    .zip(cells)
+                    .map(|(column, cell)| (column.to_string(), cell.json()))
+                    .collect();
+                if *rows > 0 {
+                    output.write_all(b",").context("cannot write the export")?;
+                }
+                serde_json::to_writer(&mut *output, &object).context("cannot write the export")?;
+                *rows += 1;
+            }
+            SheetWriter::Csv(writer) => writer
+                .write_record(
+                    cells
+                        .iter()
+                        .map(|cell| neutralise_formula(&cell.csv()).into_owned()),
+                )
+                .context("cannot write the export")?,
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<(), Failure> {
+        let mut output = match self {
+            SheetWriter::Json { mut output, .. } => {
+                output
+                    .write_all(b"]\n")
+                    .context("cannot write the export")?;
+                output
+            }
+            SheetWriter::Csv(writer) => (*writer)
+                .into_inner()
+                .map_err(|error| anyhow::anyhow!("cannot write the export: {error}"))?,
+        };
+        output.flush().context("cannot write the export")?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

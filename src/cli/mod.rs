@@ -32,7 +32,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError, DEFAULT_CONFIG_PATH};
 use crate::control::client::ClientError;
-use crate::control::protocol::{ErrorKind as Refused, Reply, Request};
+use crate::control::protocol::{ErrorKind as Refused, PAGE_ROWS, Reply, Request};
 use crate::lifecycle::Member;
 use crate::shown;
 use crate::store::StoreError;
@@ -261,6 +261,41 @@ impl Context {
                 error: anyhow::anyhow!(message),
             }),
         }
+    }
+
+    /// Every row of a paged read, a page at a time: `request` makes the request for the page
+    /// after the rows so far (how many, and the last of them); `each` takes each page. Returns
+    /// how many rows there were.
+    fn ask_pages<T: serde::de::DeserializeOwned>(
+        &self,
+        mut request: impl FnMut(usize, Option<&T>) -> Request,
+        mut each: impl FnMut(Vec<T>) -> Result<(), Failure>,
+    ) -> Result<usize, Failure> {
+        let mut rows = 0;
+        let mut asking = request(0, None);
+        loop {
+            let page: Vec<T> = self.ask_for(asking)?;
+            rows += page.len();
+            let next = (page.len() >= PAGE_ROWS as usize).then(|| request(rows, page.last()));
+            each(page)?;
+            match next {
+                Some(next) => asking = next,
+                None => return Ok(rows),
+            }
+        }
+    }
+
+    /// Every row of a paged read, gathered: for output that needs them all at once.
+    fn ask_all<T: serde::de::DeserializeOwned>(
+        &self,
+        request: impl FnMut(usize, Option<&T>) -> Request,
+    ) -> Result<Vec<T>, Failure> {
+        let mut all = Vec::new();
+        self.ask_pages(request, |page| {
+            all.extend(page);
+            Ok(())
+        })?;
+        Ok(all)
     }
 
     /// root, with the daemon stopped and kept from starting meanwhile (its lock held), acts on

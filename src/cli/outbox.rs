@@ -36,7 +36,10 @@ pub fn run(context: &Context, command: OutboxCommand) -> Result<(), Failure> {
 }
 
 fn list(context: &Context, utc: bool) -> Result<(), Failure> {
-    let mails: Vec<OutboxRecord> = context.ask_for(Request::OutboxList)?;
+    let mails: Vec<OutboxRecord> =
+        context.ask_all(|_, last: Option<&OutboxRecord>| Request::OutboxList {
+            after: last.map_or(0, |mail| mail.id),
+        })?;
     if context.json {
         return print_json(&mails);
     }

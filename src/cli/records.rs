@@ -8,7 +8,7 @@ use jiff::Timestamp;
 
 use super::table::Table;
 use super::{Context, Failure, say};
-use crate::control::protocol::Request;
+use crate::control::protocol::{PAGE_ROWS, Request};
 use crate::control::reads::RequestDetail;
 use crate::request::RequestState;
 use crate::review::Risk;
@@ -165,13 +165,18 @@ pub fn list(context: &Context, args: &ListArgs) -> Result<(), Failure> {
         no_expiry: args.no_expiry,
     };
     if context.json {
-        let records: Vec<RequestRecord> = context.ask_for(Request::List { filter, full: true })?;
+        let records: Vec<RequestRecord> =
+            context.ask_all(|rows, _: Option<&RequestRecord>| Request::List {
+                filter: page_of(&filter, rows),
+                full: true,
+            })?;
         return print_json(&records);
     }
-    let summaries: Vec<RequestSummary> = context.ask_for(Request::List {
-        filter,
-        full: false,
-    })?;
+    let summaries: Vec<RequestSummary> =
+        context.ask_all(|rows, _: Option<&RequestSummary>| Request::List {
+            filter: page_of(&filter, rows),
+            full: false,
+        })?;
     let mut table = Table::new(&["ID", "ORG", "TOKEN", "OWNER", "STATE", "RISK", "REQUESTED"]);
     let now = context.clock.now();
     for summary in summaries {
@@ -193,10 +198,7 @@ pub fn list(context: &Context, args: &ListArgs) -> Result<(), Failure> {
     }
     if args.stale || args.no_expiry {
         // Tokens without a request are the team's too: say where they are.
-        let outside: Vec<OutsideTokenRow> = context.ask_for(Request::OutsideTokens {
-            stale: args.stale,
-            no_expiry: args.no_expiry,
-        })?;
+        let outside: Vec<OutsideTokenRow> = outside_tokens(context, args)?;
         if !outside.is_empty() {
             let flags = [(args.stale, " --stale"), (args.no_expiry, " --no-expiry")]
                 .iter()
@@ -212,13 +214,34 @@ pub fn list(context: &Context, args: &ListArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The filter for the page after the first `rows` that `filter` matched: within its own limit
+/// and offset, a page at most.
+fn page_of(filter: &ListFilter, rows: usize) -> ListFilter {
+    let rows = u32::try_from(rows).unwrap_or(u32::MAX);
+    ListFilter {
+        offset: Some(filter.offset.unwrap_or(0).saturating_add(rows)),
+        limit: Some(
+            filter
+                .limit
+                .map_or(PAGE_ROWS, |limit| limit.saturating_sub(rows).min(PAGE_ROWS)),
+        ),
+        ..filter.clone()
+    }
+}
+
+/// The approved tokens no request accounts for, as `args` filters them, page after page.
+fn outside_tokens(context: &Context, args: &ListArgs) -> Result<Vec<OutsideTokenRow>, Failure> {
+    context.ask_all(|rows, _: Option<&OutsideTokenRow>| Request::OutsideTokens {
+        stale: args.stale,
+        no_expiry: args.no_expiry,
+        offset: u32::try_from(rows).unwrap_or(u32::MAX),
+    })
+}
+
 /// `list --outside`: the approved tokens no request accounts for, and how far a revocation
 /// of each has come.
 fn list_outside(context: &Context, args: &ListArgs) -> Result<(), Failure> {
-    let tokens: Vec<OutsideTokenRow> = context.ask_for(Request::OutsideTokens {
-        stale: args.stale,
-        no_expiry: args.no_expiry,
-    })?;
+    let tokens = outside_tokens(context, args)?;
     if context.json {
         return print_json(&tokens);
     }
@@ -519,7 +542,10 @@ pub fn triage(context: &Context, args: &TriageArgs) -> Result<(), Failure> {
         let decided = context.ask_for(Request::AcceptAnswer { mail })?;
         return super::decide::report(context, super::decide::Done::Answer, &decided);
     }
-    let messages: Vec<MessageRecord> = context.ask_for(Request::Triage)?;
+    let messages: Vec<MessageRecord> =
+        context.ask_all(|_, last: Option<&MessageRecord>| Request::Triage {
+            after: last.map_or(0, |mail| mail.id),
+        })?;
     if context.json {
         return print_json(&messages);
     }

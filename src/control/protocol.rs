@@ -8,11 +8,15 @@ use crate::lifecycle::RevokeReason;
 use crate::store::ChainHead;
 
 /// Bumped when a request or an answer changes shape; a daemon answers only its own version.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// The longest request line a daemon reads: a request is a command and its arguments (the
 /// longest a purpose or a note an engineer writes), never a document.
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+
+/// The most rows one read answers: a command asks again, after the last row it has, until a
+/// page comes back short. The daemon never holds more of a table than this for a caller.
+pub const PAGE_ROWS: u32 = 500;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Envelope<T> {
@@ -69,29 +73,44 @@ pub enum Request {
     Sync {
         org: Option<String>,
     },
-    // Reads.
-    /// Whole records with `full`, else one summary line each.
+    // Reads, each answering at most `PAGE_ROWS` rows.
+    /// Whole records with `full`, else one summary line each (the filter's limit at most a
+    /// page; its offset pages further).
     List {
         filter: crate::store::ListFilter,
         full: bool,
     },
-    /// The approved tokens no request accounts for.
+    /// The approved tokens no request accounts for, after the first `offset`.
     OutsideTokens {
         stale: bool,
         no_expiry: bool,
+        offset: u32,
     },
     Show {
         id: i64,
     },
-    Export,
-    Triage,
-    OutboxList,
+    /// The records sheet's requests after id `after`.
+    Export {
+        after: i64,
+    },
+    /// The revocations of tokens no request accounts for, after event `after`.
+    OutsideRevocations {
+        after: i64,
+    },
+    /// The mail waiting for a person, after mail `after`.
+    Triage {
+        after: i64,
+    },
+    /// The mail not certainly sent, after outbox mail `after`.
+    OutboxList {
+        after: i64,
+    },
     Status,
     AuditVerify {
         head: Option<ChainHead>,
     },
     AuditHead,
-    /// The audit events after `seq`, oldest first, at most `limit`.
+    /// The audit events after `seq`, oldest first, at most `limit` (and a page).
     EventsAfter {
         seq: i64,
         limit: u32,
@@ -115,9 +134,10 @@ impl Request {
             Request::List { .. }
             | Request::OutsideTokens { .. }
             | Request::Show { .. }
-            | Request::Export
-            | Request::Triage
-            | Request::OutboxList
+            | Request::Export { .. }
+            | Request::OutsideRevocations { .. }
+            | Request::Triage { .. }
+            | Request::OutboxList { .. }
             | Request::Status
             | Request::AuditVerify { .. }
             | Request::AuditHead

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use super::admission::ControlCounts;
 use crate::config::SendLimits;
 use crate::store::{
-    ChainHead, Counts, DatabaseSize, EventRecord, ExportRow, MessageRecord, OutboxRecord,
-    OutsideRevocation, PartHealth, PushRecord, RequestRecord, Store, StoreError, WebhookCounts,
+    ChainHead, Counts, DatabaseSize, EventRecord, MessageRecord, OutboxRecord, PartHealth,
+    PushRecord, RequestRecord, Store, StoreError, WebhookCounts,
 };
 
 /// `patdesk show`: a request and everything about it.
@@ -29,21 +29,6 @@ pub fn request_detail(store: &Store, id: i64) -> Result<RequestDetail, StoreErro
         outbox: store.outbox_for(id)?,
         github_pushes: store.pushes_for(id)?,
         events: store.events_for(id)?,
-    })
-}
-
-/// `patdesk export`: every request, and every revocation of a token no request accounts for
-/// (its own row in the sheet: the runbook keeps every revoked token there).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RecordsSheet {
-    pub requests: Vec<ExportRow>,
-    pub outside_revocations: Vec<OutsideRevocation>,
-}
-
-pub fn records_sheet(store: &Store) -> Result<RecordsSheet, StoreError> {
-    Ok(RecordsSheet {
-        requests: store.export()?,
-        outside_revocations: store.outside_revocations()?,
     })
 }
 

@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use super::admission::{Admission, Admitted, ControlCounts, Refusal};
 use super::peer;
 use super::protocol::{
-    AnswerLine, Envelope, ErrorKind, MAX_REQUEST_BYTES, Reply, Request, VERSION,
+    AnswerLine, Envelope, ErrorKind, MAX_REQUEST_BYTES, PAGE_ROWS, Reply, Request, VERSION,
 };
 use super::reads;
 use crate::clock::Clock;
@@ -22,7 +22,7 @@ use crate::config::{Config, SendLimits, TeamConfig};
 use crate::decide::{self, DecideError};
 use crate::lifecycle::{Authentication, Member};
 use crate::review::ReviewPolicy;
-use crate::store::{Store, StoreError};
+use crate::store::{ListFilter, Page, Store, StoreError};
 
 /// How long a client may take to send its request: the CLI sends it at once.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
@@ -470,18 +470,29 @@ fn answer_from_store(
         }
         Request::Resend { mail } => reply(member().and_then(|m| decide::resend(store, m, mail))),
         Request::Sync { .. } => failed(ErrorKind::Failure, "sync is not a store request"),
-        Request::List { filter, full: true } => reply(store.list(&filter)),
-        Request::List {
-            filter,
-            full: false,
-        } => reply(store.list_summaries(&filter)),
-        Request::OutsideTokens { stale, no_expiry } => {
-            reply(store.outside_tokens(stale, no_expiry))
+        Request::List { filter, full } => {
+            let filter = ListFilter {
+                limit: Some(filter.limit.map_or(PAGE_ROWS, |limit| limit.min(PAGE_ROWS))),
+                ..filter
+            };
+            if full {
+                reply(store.list(&filter))
+            } else {
+                reply(store.list_summaries(&filter))
+            }
         }
+        Request::OutsideTokens {
+            stale,
+            no_expiry,
+            offset,
+        } => reply(store.outside_tokens(stale, no_expiry, offset, PAGE_ROWS)),
         Request::Show { id } => reply(reads::request_detail(store, id)),
-        Request::Export => reply(reads::records_sheet(store)),
-        Request::Triage => reply(store.triage()),
-        Request::OutboxList => reply(store.mail_not_sent()),
+        Request::Export { after } => reply(store.export(page_after(after))),
+        Request::OutsideRevocations { after } => {
+            reply(store.outside_revocations(page_after(after)))
+        }
+        Request::Triage { after } => reply(store.triage(page_after(after))),
+        Request::OutboxList { after } => reply(store.mail_not_sent(page_after(after))),
         Request::Status => reply(reads::status(
             store,
             pid,
@@ -490,8 +501,16 @@ fn answer_from_store(
             answering.control_counts(),
         )),
         Request::AuditHead => reply(store.chain_head()),
-        Request::EventsAfter { seq, limit } => reply(store.events_after(seq, limit)),
+        Request::EventsAfter { seq, limit } => reply(store.events_after(seq, limit.min(PAGE_ROWS))),
         Request::AuditVerify { head } => reply(store.audit(head.as_ref())),
+    }
+}
+
+/// A page of a read, after the caller's last row.
+fn page_after(after: i64) -> Page {
+    Page {
+        after,
+        limit: PAGE_ROWS,
     }
 }
 

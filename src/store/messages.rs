@@ -77,26 +77,26 @@ fn message_from_row(row: &Row) -> Result<MessageRecord, StoreError> {
 impl super::Store {
     /// The conversation of a request, oldest first.
     pub fn messages_for(&self, request_id: i64) -> Result<Vec<MessageRecord>, StoreError> {
-        self.messages_where("request_id = ?1", Some(request_id))
+        self.messages_where("request_id = ?1 ORDER BY id", [request_id])
     }
 
-    /// Mail a person should look at: not tied to any request, or not understood.
-    pub fn triage(&self) -> Result<Vec<MessageRecord>, StoreError> {
-        self.messages_where("triage = 1", None)
+    /// Mail a person should look at (not tied to any request, or not understood), by id.
+    pub fn triage(&self, page: super::Page) -> Result<Vec<MessageRecord>, StoreError> {
+        self.messages_where(
+            "triage = 1 AND id > ?1 ORDER BY id LIMIT ?2",
+            rusqlite::params![page.after, page.limit],
+        )
     }
 
     fn messages_where(
         &self,
         condition: &str,
-        value: Option<i64>,
+        values: impl rusqlite::Params,
     ) -> Result<Vec<MessageRecord>, StoreError> {
-        let mut statement = self.conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM messages WHERE {condition} ORDER BY id"
-        ))?;
-        let mut rows = match value {
-            Some(value) => statement.query([value])?,
-            None => statement.query([])?,
-        };
+        let mut statement = self
+            .conn
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM messages WHERE {condition}"))?;
+        let mut rows = statement.query(values)?;
         let mut messages = Vec::new();
         while let Some(row) = rows.next()? {
             messages.push(message_from_row(row)?);

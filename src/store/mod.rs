@@ -54,6 +54,27 @@ pub use requests::{
 pub use retention::{DatabaseSize, Reduced};
 pub use webhooks::{Delivery, GithubClaim, RefusalCount, Taken, WebhookCounts, WebhookRefusal};
 
+/// A page of a read: the rows after `after` (an id or a seq, the order the read keeps), at
+/// most `limit`. The daemon answers a page at a time, so no read holds a whole table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Page {
+    pub after: i64,
+    pub limit: u32,
+}
+
+impl Page {
+    /// Every row: for reads inside the daemon and the tests, never for a caller.
+    pub const ALL: Page = Page {
+        after: 0,
+        limit: u32::MAX,
+    };
+
+    /// The first `limit` rows.
+    pub fn first(limit: u32) -> Page {
+        Page { after: 0, limit }
+    }
+}
+
 /// How long a writer waits for another to finish before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 

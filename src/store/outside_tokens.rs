@@ -192,11 +192,14 @@ impl Tx<'_> {
 }
 
 impl Store {
-    /// The outside tokens, by org and grant; only the stale ones, only those without expiry.
+    /// The outside tokens, by org and grant; only the stale ones, only those without expiry;
+    /// `limit` of them after the first `offset`.
     pub fn outside_tokens(
         &self,
         stale: bool,
         no_expiry: bool,
+        offset: u32,
+        limit: u32,
     ) -> Result<Vec<OutsideTokenRow>, StoreError> {
         let mut conditions = vec!["1"];
         if stale {
@@ -211,10 +214,10 @@ impl Store {
                 (SELECT p.state FROM github_pushes p
                  WHERE p.grant_org = t.org AND p.grant_id = t.grant_id
                  ORDER BY p.id DESC LIMIT 1)
-             FROM outside_tokens t WHERE {} ORDER BY org, grant_id",
+             FROM outside_tokens t WHERE {} ORDER BY org, grant_id LIMIT ?1 OFFSET ?2",
             conditions.join(" AND ")
         ))?;
-        let rows = statement.query_map([], |row| {
+        let rows = statement.query_map([limit, offset], |row| {
             Ok(OutsideTokenRow {
                 org: row.get(0)?,
                 grant_id: row.get(1)?,
@@ -231,8 +234,11 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Every revocation of an outside token an engineer asked for, oldest first.
-    pub fn outside_revocations(&self) -> Result<Vec<OutsideRevocation>, StoreError> {
+    /// The revocations of outside tokens an engineer asked for, of `page` (by seq).
+    pub fn outside_revocations(
+        &self,
+        page: super::Page,
+    ) -> Result<Vec<OutsideRevocation>, StoreError> {
         let mut statement = self.conn.prepare(
             "SELECT json_extract(detail, '$.org'), json_extract(detail, '$.grant_id'),
                 json_extract(detail, '$.owner_login'), json_extract(detail, '$.token_name'),
@@ -240,9 +246,10 @@ impl Store {
                 json_extract(detail, '$.reason'), json_extract(detail, '$.note'), seq, hash
              FROM events
              -- The request index finds the few events of no request, then their kind.
-             WHERE request_id IS NULL AND kind = 'outside_token_revoked' ORDER BY seq",
+             WHERE request_id IS NULL AND kind = 'outside_token_revoked' AND seq > ?1
+             ORDER BY seq LIMIT ?2",
         )?;
-        let rows = statement.query_map([], |row| {
+        let rows = statement.query_map(rusqlite::params![page.after, page.limit], |row| {
             Ok(OutsideRevocation {
                 org: row.get(0)?,
                 grant_id: row.get(1)?,

@@ -73,13 +73,14 @@ impl super::Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Mail that has not certainly gone: queued, being sent, uncertain or failed; oldest first.
-    pub fn mail_not_sent(&self) -> Result<Vec<OutboxRecord>, StoreError> {
+    /// Mail that has not certainly gone: queued, being sent, uncertain or failed; by id.
+    pub fn mail_not_sent(&self, page: super::Page) -> Result<Vec<OutboxRecord>, StoreError> {
         let mut statement = self.conn.prepare_cached(&format!(
             "SELECT {OUTBOX_COLUMNS} FROM outbox
-             WHERE state IN ('queued', 'sending', 'uncertain', 'failed') ORDER BY id"
+             WHERE state IN ('queued', 'sending', 'uncertain', 'failed') AND id > ?1
+             ORDER BY id LIMIT ?2"
         ))?;
-        let rows = statement.query_map([], outbox_record)?;
+        let rows = statement.query_map(rusqlite::params![page.after, page.limit], outbox_record)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

@@ -387,15 +387,15 @@ impl super::Store {
         Ok(events)
     }
 
-    /// Every request with the newest event that backs it, oldest request first.
-    pub fn export(&self) -> Result<Vec<ExportRow>, StoreError> {
+    /// The requests of `page` (by id) with the newest event that backs each, oldest first.
+    pub fn export(&self, page: super::Page) -> Result<Vec<ExportRow>, StoreError> {
         let mut statement = self.conn.prepare(&format!(
             "SELECT {COLUMNS},
                 (SELECT seq FROM events WHERE request_id = requests.id ORDER BY seq DESC LIMIT 1),
                 (SELECT hash FROM events WHERE request_id = requests.id ORDER BY seq DESC LIMIT 1)
-             FROM requests ORDER BY id"
+             FROM requests WHERE id > ?1 ORDER BY id LIMIT ?2"
         ))?;
-        let mut rows = statement.query([])?;
+        let mut rows = statement.query(rusqlite::params![page.after, page.limit])?;
         let mut export = Vec::new();
         // The event's columns come after the record's, however many those are.
         let event_seq = COLUMNS.split(',').count();

@@ -13,6 +13,7 @@ pub mod limits;
 pub mod mailserver;
 pub mod oauth;
 pub mod replication;
+pub mod rss;
 pub mod smtp_proxy;
 pub mod standin;
 pub mod users;
