@@ -86,13 +86,26 @@ pub fn send_head_if_due(
     let Some(why) = why else {
         return Ok(None);
     };
+    // A head vouches for everything before it: none is sent for a log that does not verify
+    // (an event written without the key, say), or it would name a forged decision as real.
+    if let Some(broken) = store.verify_chain(None)?.first_break {
+        return Err(StoreError::Corrupt(format!(
+            "the audit log is broken at event {} ({}): no head is sent until it is repaired; run `patdesk audit verify`",
+            broken.seq, broken.problem
+        )));
+    }
     store.write(|tx| {
         // The head as it stands before the alert's own event is appended: that is the one
         // sent, and a later chain still contains it.
         let head = tx.chain_head()?.unwrap_or(head);
         tx.record_head_sent(&head, &why)?;
+        let mac = head
+            .mac
+            .as_deref()
+            .map(|mac| format!(", MAC {mac}"))
+            .unwrap_or_default();
         let message = format!(
-            "audit head {head} ({why}). Keep this line where patdesk cannot write: \
+            "audit head {head} ({why}{mac}). Keep this line where patdesk cannot write: \
              `patdesk audit verify --head {head}` shows whether the trail has been rewritten since."
         );
         tx.raise_alert(AlertKind::AuditHead, None, &message)?;

@@ -224,3 +224,84 @@ fn a_long_or_silent_request_is_refused_and_counted() {
     assert_eq!(stranger.status.code(), Some(5));
     assert!(String::from_utf8_lossy(&stranger.stderr).contains("not a member of the team"));
 }
+
+/// A database writer without the key (the file's owner, a replica's reader turned writer)
+/// appends bob's approval with hashes that chain: the push task refuses to carry it, `audit
+/// verify` names the event, and no audit head is posted that names bob's decision. Before the
+/// chain carried MACs, the approval reached GitHub and the daemon posted "after PAT-n approved
+/// by bob".
+#[test]
+fn a_decision_written_without_the_key_is_not_carried_and_breaks_the_audit() {
+    let tag = format!("forged-{}", std::process::id());
+    let desk = Desk::new(
+        TestFolder::new("forged"),
+        DeskSetup {
+            pending: vec![pending(
+                9801,
+                "dave",
+                &tag,
+                Some("Reads the issues for the weekly report"),
+            )],
+            ..DeskSetup::default()
+        },
+    );
+    let mut daemon = desk.start_daemon();
+    let id = wait_for(30, || desk.request_id(9801))
+        .unwrap_or_else(|| panic!("the request was not synced\n{}", desk.log()));
+    // The daemon writes its events with a MAC.
+    let keyed = desk
+        .store()
+        .chain_head()
+        .expect("head")
+        .and_then(|head| head.mac);
+    assert!(keyed.is_some(), "the daemon's events carry no MAC");
+
+    let bob = patdesk::lifecycle::Member {
+        login: "bob".to_string(),
+        os_user: common::users::BOB.to_string(),
+        uid: os_user(common::users::BOB).uid,
+        authenticated_by: patdesk::lifecycle::Authentication::PeerCredentials,
+    };
+    patdesk::decide::approve(
+        &mut desk.store(),
+        &bob,
+        id,
+        Some("the weekly report"),
+        &patdesk::review::ReviewPolicy::default(),
+    )
+    .expect("the forger's approval is written");
+
+    let refused = wait_for(60, || {
+        desk.store()
+            .alerts()
+            .expect("alerts")
+            .into_iter()
+            .find(|alert| alert.kind == "github_push_refused")
+    })
+    .unwrap_or_else(|| panic!("the forged approval was not refused\n{}", desk.log()));
+    assert!(
+        refused.message.contains("written without patdesk's key"),
+        "{}",
+        refused.message
+    );
+    assert!(
+        desk.standin.calls().is_empty(),
+        "the forged approval reached GitHub: {:?}",
+        desk.standin.calls()
+    );
+    let verify = desk.patdesk_as("alice", &["audit", "verify"]);
+    assert_eq!(verify.status.code(), Some(6), "{verify:?}");
+    let said = String::from_utf8_lossy(&verify.stderr);
+    assert!(said.contains("written without patdesk's key"), "{said}");
+    desk.wait_for_alert_rounds(2);
+    assert!(
+        !desk
+            .store()
+            .alerts()
+            .expect("alerts")
+            .iter()
+            .any(|alert| alert.kind == "audit_head" && alert.message.contains("by bob")),
+        "a head was posted naming the forged decision"
+    );
+    assert!(common::desk::stop(&mut daemon).success(), "{}", desk.log());
+}

@@ -101,8 +101,17 @@ pub fn run(context: &Context, command: &AuditCommand) -> Result<(), Failure> {
                         .head
                         .as_ref()
                         .map_or_else(|| "none".to_string(), ToString::to_string);
+                    let macs = match (audit.chain.macs_checked, audit.chain.keyed_from) {
+                        (true, Some(from)) => {
+                            format!("every event from {from} carries patdesk's MAC")
+                        }
+                        (true, None) => "no event carries a MAC yet".to_string(),
+                        (false, _) => {
+                            "MACs not checked: the daemon's config has no [signing] key".to_string()
+                        }
+                    };
                     out!(
-                        "audit log intact: {} event(s), head {head}; every request and push agrees with it",
+                        "audit log intact: {} event(s), head {head}; {macs}; every request and push agrees with it",
                         audit.chain.events
                     );
                 }

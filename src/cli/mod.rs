@@ -318,9 +318,11 @@ impl Context {
                 Member::BREAK_GLASS_ACTOR
             );
         }
+        let chain_key = crate::daemon::chain_key(&self.config)?;
         Ok(crate::control::answer_directly(
             &self.config,
             &self.clock,
+            chain_key,
             request,
             member,
         ))

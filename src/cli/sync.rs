@@ -63,7 +63,8 @@ fn here(context: &Context, args: &SyncArgs) -> Result<(), Failure> {
             code: exit::REFUSED,
             error: anyhow!("{error}; without --break-glass, the command goes through the daemon"),
         })?;
-    let mut store = crate::store::Store::open_existing(&config.store.path, &context.clock)?;
+    let mut store = crate::store::Store::open_existing(&config.store.path, &context.clock)?
+        .keyed(crate::daemon::chain_key(config)?);
     let github = config.github.as_ref().ok_or_else(|| Failure {
         code: exit::CONFIG,
         error: anyhow!(

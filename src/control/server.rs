@@ -22,7 +22,7 @@ use crate::config::{Config, SendLimits, TeamConfig};
 use crate::decide::{self, DecideError};
 use crate::lifecycle::{Authentication, Member};
 use crate::review::ReviewPolicy;
-use crate::store::{ListFilter, Page, Store, StoreError};
+use crate::store::{ChainKey, ListFilter, Page, Store, StoreError};
 
 /// How long a client may take to send its request: the CLI sends it at once.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
@@ -56,6 +56,8 @@ struct Answering {
     own_uid: u32,
     /// The connections open and refused; `None` when answering without the daemon.
     admission: Option<Arc<Admission>>,
+    /// What the events a request appends carry a MAC by, and `audit verify` checks.
+    chain_key: Option<ChainKey>,
 }
 
 pub struct ControlServer {
@@ -65,7 +67,12 @@ pub struct ControlServer {
 }
 
 impl Answering {
-    fn of(config: &Config, clock: &Clock, sync: Option<SyncRequests>) -> Answering {
+    fn of(
+        config: &Config,
+        clock: &Clock,
+        chain_key: Option<ChainKey>,
+        sync: Option<SyncRequests>,
+    ) -> Answering {
         Answering {
             team: config.team.clone(),
             review: config.review.clone(),
@@ -81,6 +88,7 @@ impl Answering {
             sync,
             own_uid: peer::effective_uid(),
             admission: None,
+            chain_key,
         }
     }
 
@@ -97,6 +105,7 @@ impl Answering {
 pub fn answer_directly(
     config: &Config,
     clock: &Clock,
+    chain_key: Option<ChainKey>,
     request: Request,
     member: Option<Member>,
 ) -> Reply {
@@ -106,7 +115,7 @@ pub fn answer_directly(
             "sync needs the daemon: start it (systemctl start patdesk)",
         );
     }
-    let answering = Answering::of(config, clock, None);
+    let answering = Answering::of(config, clock, chain_key, None);
     let pid = None;
     answer_from_store(request, member, &answering, pid)
 }
@@ -117,6 +126,7 @@ impl ControlServer {
     pub fn bind(
         config: &Config,
         clock: &Clock,
+        chain_key: Option<ChainKey>,
         sync: Option<SyncRequests>,
     ) -> anyhow::Result<ControlServer> {
         let socket = config.control.socket.clone();
@@ -128,7 +138,7 @@ impl ControlServer {
         let listener = UnixListener::bind(&socket)
             .with_context(|| format!("cannot listen on {}", socket.display()))?;
         restrict(&socket, config.control.group.as_deref())?;
-        let mut answering = Answering::of(config, clock, sync);
+        let mut answering = Answering::of(config, clock, chain_key, sync);
         answering.admission = Some(Arc::new(Admission::default()));
         Ok(ControlServer {
             listener,
@@ -428,7 +438,7 @@ fn answer_from_store(
     pid: Option<String>,
 ) -> Reply {
     let mut store = match Store::open_existing(&answering.store_path, &answering.clock) {
-        Ok(store) => store,
+        Ok(store) => store.keyed(answering.chain_key.clone()),
         Err(error) => return store_failed(error),
     };
     let member = || {

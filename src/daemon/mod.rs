@@ -29,7 +29,7 @@ use crate::intake::Intake;
 use crate::mail::compose::Templates;
 use crate::oauth::{Credential, TokenSource};
 use crate::smtp::Sender;
-use crate::store::{Store, WalRestarts};
+use crate::store::{ChainKey, Store, WalRestarts};
 use crate::sync::SyncOptions;
 use crate::wake::{OutboxWake, SyncTrigger};
 
@@ -42,6 +42,19 @@ const WORKER_THREADS: usize = 4;
 /// Threads for blocking work (the database, DNS): no caller can make the daemon ask for more,
 /// since the control socket answers at most `admission::MAX_ANSWERING` requests at once.
 const BLOCKING_THREADS: usize = 24;
+
+/// The key the audit chain's MACs are made with, derived from `[signing] key`; `None` without
+/// one (the events then carry no MAC, and the README says what that leaves open).
+pub fn chain_key(config: &Config) -> Result<Option<ChainKey>, ConfigError> {
+    let Some(signing_key) = &config.signing_key else {
+        return Ok(None);
+    };
+    let secret = signing_key.read().map_err(|problem| ConfigError::Invalid {
+        path: config.source.clone(),
+        problems: vec![problem],
+    })?;
+    Ok(Some(ChainKey::from_signing_key(secret.expose().as_bytes())))
+}
 
 /// Runs until SIGTERM or Ctrl-C; SIGHUP reloads the config and templates. Each task finishes
 /// the transaction it is in; none is started after the signal.
@@ -179,6 +192,10 @@ fn prepare(config: &Config, clock: &Clock) -> anyhow::Result<Prepared> {
             problems: vec![problem],
         })
     };
+    let chain_key = chain_key(config)?;
+    let open = || -> Result<Store, crate::store::StoreError> {
+        Ok(Store::open_existing(&config.store.path, clock)?.keyed(chain_key.clone()))
+    };
     // One token source for the mailbox and SMTP: the provider grants one token for both.
     let tokens = config
         .oauth2
@@ -213,7 +230,7 @@ fn prepare(config: &Config, clock: &Clock) -> anyhow::Result<Prepared> {
         let options = SyncOptions::from_config(config, github).map_err(|error| anyhow!(error))?;
         tasks.push(Box::pin(github_task::run(github_task::GithubTask {
             client,
-            store: Store::open_existing(&config.store.path, clock)?,
+            store: open()?,
             orgs: orgs.clone(),
             options,
             interval: github.sync_interval,
@@ -235,7 +252,7 @@ fn prepare(config: &Config, clock: &Clock) -> anyhow::Result<Prepared> {
             webhook,
             read(&webhook.secret)?,
             orgs.clone(),
-            Store::open_existing(&config.store.path, clock)?,
+            open()?,
             trigger.clone(),
         )?;
         tasks.push(Box::pin(receiver.run(shutdown.clone())));
@@ -255,7 +272,7 @@ fn prepare(config: &Config, clock: &Clock) -> anyhow::Result<Prepared> {
                     false => WalRestarts::Allowed,
                 },
             },
-            store: Store::open_existing(&config.store.path, clock)?,
+            store: open()?,
         };
         tasks.push(Box::pin(watch.run(shutdown.clone())));
     }
@@ -289,7 +306,7 @@ fn prepare(config: &Config, clock: &Clock) -> anyhow::Result<Prepared> {
         }
         tasks.push(Box::pin(outbox_task::run(outbox_task::OutboxTask {
             sender,
-            store: Store::open_existing(&config.store.path, clock)?,
+            store: open()?,
             interval: config.intervals.outbox,
             look_for_commits: config.intervals.look_for_commits,
             wake: outbox_wake,
@@ -301,11 +318,12 @@ fn prepare(config: &Config, clock: &Clock) -> anyhow::Result<Prepared> {
     let control = ControlServer::bind(
         config,
         clock,
+        chain_key.clone(),
         config.github.is_some().then(|| SyncRequests(sync_requests)),
     )?;
     tasks.push(Box::pin(control.run(shutdown.clone())));
     tasks.push(Box::pin(alerts_task::run(alerts_task::AlertsTask {
-        store: Store::open_existing(&config.store.path, clock)?,
+        store: open()?,
         notifier: crate::alerts::Notifier::new(&config.alerts, webhook),
         stalled_after: config.alerts.stalled_after,
         interval: config.intervals.alerts,
@@ -317,8 +335,7 @@ fn prepare(config: &Config, clock: &Clock) -> anyhow::Result<Prepared> {
         shutdown: shutdown.clone(),
     })));
     tasks.push(Box::pin(upkeep_task::run(upkeep_task::UpkeepTask {
-        database: config.store.path.clone(),
-        clock: clock.clone(),
+        store: open()?.reopen(),
         interval: config.intervals.upkeep,
         keep_raw: config.store.keep_raw,
         backups: config.store.backups.clone(),

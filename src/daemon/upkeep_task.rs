@@ -2,19 +2,17 @@
 //! headers and, where `store.backup_dir` is set, a backup is taken when the last is a day old.
 //! Both run on a blocking thread: a backup reads the whole database.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::clock::Clock;
 use crate::config::ScheduledBackups;
-use crate::store::{Part, Store};
+use crate::store::{Part, Reopen};
 use crate::upkeep::{backup_if_due, reduce_old_mail};
 
 pub(super) struct UpkeepTask {
-    pub database: PathBuf,
-    pub clock: Clock,
+    /// The database, opened afresh each round on the blocking thread.
+    pub store: Reopen,
     /// How often upkeep looks; the work itself is daily.
     pub interval: Duration,
     pub keep_raw: Option<Duration>,
@@ -24,15 +22,8 @@ pub(super) struct UpkeepTask {
 
 pub(super) async fn run(mut task: UpkeepTask) {
     loop {
-        let (database, clock, keep_raw, backups) = (
-            task.database.clone(),
-            task.clock.clone(),
-            task.keep_raw,
-            task.backups.clone(),
-        );
-        let round = tokio::task::spawn_blocking(move || {
-            upkeep(&database, &clock, keep_raw, backups.as_ref())
-        });
+        let (store, keep_raw, backups) = (task.store.clone(), task.keep_raw, task.backups.clone());
+        let round = tokio::task::spawn_blocking(move || upkeep(&store, keep_raw, backups.as_ref()));
         if let Err(error) = round.await {
             tracing::error!(%error, "the upkeep round stopped unexpectedly");
         }
@@ -44,13 +35,8 @@ pub(super) async fn run(mut task: UpkeepTask) {
 }
 
 /// One round: each part on its own, so a failing backup does not stop the reduction.
-fn upkeep(
-    database: &std::path::Path,
-    clock: &Clock,
-    keep_raw: Option<Duration>,
-    backups: Option<&ScheduledBackups>,
-) {
-    let mut store = match Store::open_existing(database, clock) {
+fn upkeep(store: &Reopen, keep_raw: Option<Duration>, backups: Option<&ScheduledBackups>) {
+    let mut store = match store.open() {
         Ok(store) => store,
         Err(error) => {
             tracing::error!(%error, "upkeep cannot open the database");

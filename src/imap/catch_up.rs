@@ -64,8 +64,7 @@ impl MailboxWatch {
         let (to_filing, fetched) = mpsc::channel(FETCHED_AHEAD);
         let (filed_tx, mut filed) = mpsc::unbounded_channel();
         let filer = Filer::start(
-            self.store.path().to_path_buf(),
-            self.store.clock().clone(),
+            self.store.reopen(),
             self.intake.clone(),
             Place {
                 folder: folder.clone(),

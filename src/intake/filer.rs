@@ -5,14 +5,12 @@
 //! threads). It tells the catch-up which mails are committed; only those are acknowledged on
 //! the server.
 
-use std::path::PathBuf;
-
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::{Fetched, Filed, Intake, Place, file_group};
-use crate::clock::Clock;
-use crate::store::{Checkpointer, Store, StoreError};
+
+use crate::store::{Checkpointer, Reopen, Store, StoreError};
 
 /// A commit stops taking in waiting batches once it holds this many mails. Whatever has been
 /// fetched while the last commit ran joins the next one, so commits grow (and cost less per
@@ -40,15 +38,14 @@ impl Filer {
     /// Files what `fetched` brings into the database at `path`, on a thread of its own with
     /// its own connection, telling `filed` after each commit.
     pub fn start(
-        path: PathBuf,
-        clock: Clock,
+        store: Reopen,
         intake: Intake,
         place: Place,
         fetched: mpsc::Receiver<Fetched>,
         filed: mpsc::UnboundedSender<Filed>,
     ) -> Filer {
         let thread = tokio::task::spawn_blocking(move || {
-            let mut store = Store::open_existing(&path, &clock)?;
+            let mut store = store.open()?;
             // Checkpoints beside the filing, not inside its commits.
             let checkpointer = Checkpointer::beside(&store, intake.wal_restarts)?;
             let filed_all = file_all(&mut store, &intake, &place, fetched, &filed, &checkpointer);

@@ -36,7 +36,7 @@ impl Tries {
     /// Counts beside `store`, on a connection of their own.
     pub fn beside(store: &Store, folder: &str, uidvalidity: u32) -> Result<Tries, StoreError> {
         Ok(Tries {
-            store: Some(Store::open_existing(store.path(), store.clock())?),
+            store: Some(store.reopen().open()?),
             folder: folder.to_string(),
             uidvalidity,
         })

@@ -2,7 +2,13 @@
 //! event's hash, so editing, deleting or reordering any event breaks every hash after it.
 //! Triggers refuse UPDATE and DELETE; the chain catches whoever drops the triggers first, and
 //! a recorded chain head catches whoever also recomputes the hashes.
+//!
+//! Whoever can write the database can recompute hashes, so each event also carries a MAC of
+//! its hash, made with a [`ChainKey`] that is not in the database (it is derived from the
+//! signing key, a credential). Once one event carries a MAC, every later one must carry a
+//! valid one: a writer without the key can neither append nor rewrite after it undetected.
 
+use hmac::{Hmac, Mac};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -45,6 +51,58 @@ impl EventContent<'_> {
     }
 }
 
+/// The key the chain's MACs are made with: derived from the signing key for this one use, so
+/// a MAC of the chain can never serve as a Message-ID's signature or the other way round.
+#[derive(Clone)]
+pub struct ChainKey([u8; 32]);
+
+impl std::fmt::Debug for ChainKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChainKey(…)")
+    }
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+impl ChainKey {
+    pub fn from_signing_key(signing_key: &[u8]) -> ChainKey {
+        let mut derive = <HmacSha256 as Mac>::new_from_slice(signing_key)
+            .expect("HMAC takes a key of any length");
+        derive.update(b"patdesk audit chain v1");
+        ChainKey(derive.finalize().into_bytes().into())
+    }
+
+    fn hmac(&self, hash: &str) -> HmacSha256 {
+        let mut mac =
+            <HmacSha256 as Mac>::new_from_slice(&self.0).expect("HMAC takes a key of any length");
+        mac.update(hash.as_bytes());
+        mac
+    }
+
+    /// The MAC of an event whose hash is `hash`, in lower-case hex.
+    pub fn mac(&self, hash: &str) -> String {
+        hex(&self.hmac(hash).finalize().into_bytes())
+    }
+
+    /// Whether `mac` is this key's MAC of `hash` (in constant time).
+    pub fn holds(&self, hash: &str, mac: &str) -> bool {
+        let Some(given) = unhex(mac) else {
+            return false;
+        };
+        self.hmac(hash).verify_slice(&given).is_ok()
+    }
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
 fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
@@ -55,11 +113,14 @@ fn hex(bytes: &[u8]) -> String {
     out
 }
 
-/// The newest event: record it elsewhere to detect a rewritten log later.
+/// The newest event: record it elsewhere to detect a rewritten log later. Its MAC, when it
+/// has one, shows whoever holds the key that patdesk wrote it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ChainHead {
     pub seq: i64,
     pub hash: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
 }
 
 impl std::fmt::Display for ChainHead {
@@ -86,6 +147,7 @@ impl std::str::FromStr for ChainHead {
         Ok(ChainHead {
             seq,
             hash: hash.to_ascii_lowercase(),
+            mac: None,
         })
     }
 }
@@ -93,11 +155,12 @@ impl std::str::FromStr for ChainHead {
 pub fn head(conn: &Connection) -> Result<Option<ChainHead>, StoreError> {
     // Cached: every event appended asks for the head first.
     Ok(conn
-        .prepare_cached("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")?
+        .prepare_cached("SELECT seq, hash, mac FROM events ORDER BY seq DESC LIMIT 1")?
         .query_row([], |row| {
             Ok(ChainHead {
                 seq: row.get(0)?,
                 hash: row.get(1)?,
+                mac: row.get(2)?,
             })
         })
         .optional()?)
@@ -114,16 +177,30 @@ pub struct Break {
 pub struct Verification {
     pub events: u64,
     pub head: Option<ChainHead>,
+    /// The first event with a MAC, from which every event's MAC was checked; `None` when
+    /// no event has one yet, or no key was given to check them with.
+    #[serde(default)]
+    pub keyed_from: Option<i64>,
+    /// Whether MACs were checked: a key was given.
+    #[serde(default)]
+    pub macs_checked: bool,
     /// `None` when the whole chain holds.
     pub first_break: Option<Break>,
 }
 
-/// Walks the whole chain in order, recomputing every hash. When `expected` is given (a head
-/// recorded earlier), the event at that position must still carry that hash.
-pub fn verify(conn: &Connection, expected: Option<&ChainHead>) -> Result<Verification, StoreError> {
+/// Walks the whole chain in order, recomputing every hash and, with `key`, checking every
+/// MAC. When `expected` is given (a head recorded earlier), the event at that position must
+/// still carry that hash.
+pub fn verify(
+    conn: &Connection,
+    expected: Option<&ChainHead>,
+    key: Option<&ChainKey>,
+) -> Result<Verification, StoreError> {
     let mut statement = conn.prepare(
-        "SELECT seq, at, actor, request_id, kind, detail, prev_hash, hash FROM events ORDER BY seq",
+        "SELECT seq, at, actor, request_id, kind, detail, prev_hash, hash, mac FROM events
+         ORDER BY seq",
     )?;
+    let mut keyed_from = None;
     let mut rows = statement.query([])?;
     let mut previous_hash = GENESIS.to_string();
     let mut previous_seq = 0i64;
@@ -140,6 +217,7 @@ pub fn verify(conn: &Connection, expected: Option<&ChainHead>) -> Result<Verific
         let detail: String = row.get(5)?;
         let prev_hash: String = row.get(6)?;
         let hash: String = row.get(7)?;
+        let mac: Option<String> = row.get(8)?;
         events += 1;
 
         let content = EventContent {
@@ -167,6 +245,10 @@ pub fn verify(conn: &Connection, expected: Option<&ChainHead>) -> Result<Verific
                 "its content does not match its hash: it was changed after it was written"
                     .to_string(),
             )
+        } else if let Some(problem) =
+            key.and_then(|key| mac_problem(key, &hash, mac.as_deref(), keyed_from))
+        {
+            Some(problem)
         } else if let Some(expected) = expected.filter(|expected| expected.seq == seq) {
             expected_seen = true;
             (expected.hash != hash).then(|| {
@@ -180,6 +262,9 @@ pub fn verify(conn: &Connection, expected: Option<&ChainHead>) -> Result<Verific
         if let Some(problem) = problem {
             first_break = Some(Break { seq, problem });
             break;
+        }
+        if key.is_some() && mac.is_some() && keyed_from.is_none() {
+            keyed_from = Some(seq);
         }
         previous_hash = hash;
         previous_seq = seq;
@@ -199,21 +284,58 @@ pub fn verify(conn: &Connection, expected: Option<&ChainHead>) -> Result<Verific
     Ok(Verification {
         events,
         head: head(conn)?,
+        keyed_from,
+        macs_checked: key.is_some(),
         first_break,
     })
 }
 
-/// Appends one event inside the caller's write transaction, chained to `previous`: the newest
-/// event as that transaction sees it (`head`, or the event it appended last).
+/// What is wrong with an event's MAC, if anything: one that does not hold, or none where the
+/// events before it (from `keyed_from`) have one.
+fn mac_problem(
+    key: &ChainKey,
+    hash: &str,
+    mac: Option<&str>,
+    keyed_from: Option<i64>,
+) -> Option<String> {
+    match (mac, keyed_from) {
+        (Some(mac), _) if !key.holds(hash, mac) => Some(
+            "its MAC does not hold: it was written without patdesk's key (the signing key)"
+                .to_string(),
+        ),
+        (Some(_), _) | (None, None) => None,
+        (None, Some(from)) => Some(format!(
+            "it has no MAC though every event from {from} has one: it was written without patdesk's key"
+        )),
+    }
+}
+
+/// An event to append: what it records, before its place in the chain is known.
+pub struct NewEvent<'a> {
+    pub at: &'a str,
+    pub actor: &'a str,
+    pub request_id: Option<i64>,
+    pub kind: &'a str,
+    /// JSON text, stored as it is.
+    pub detail: &'a str,
+}
+
+/// Appends `event` inside the caller's write transaction, chained to `previous`: the newest
+/// event as that transaction sees it (`head`, or the event it appended last); with a MAC by
+/// `key` when there is one.
 pub fn append(
     conn: &Connection,
+    key: Option<&ChainKey>,
     previous: Option<&ChainHead>,
-    at: &str,
-    actor: &str,
-    request_id: Option<i64>,
-    kind: &str,
-    detail: &str,
+    event: NewEvent<'_>,
 ) -> Result<ChainHead, StoreError> {
+    let NewEvent {
+        at,
+        actor,
+        request_id,
+        kind,
+        detail,
+    } = event;
     let (seq, prev_hash) = match previous {
         Some(previous) => (previous.seq + 1, previous.hash.as_str()),
         None => (1, GENESIS),
@@ -228,14 +350,15 @@ pub fn append(
         prev_hash,
     }
     .hash();
+    let mac = key.map(|key| key.mac(&hash));
     conn.prepare_cached(
-        "INSERT INTO events (seq, at, actor, request_id, kind, detail, prev_hash, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO events (seq, at, actor, request_id, kind, detail, prev_hash, hash, mac)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(params![
-        seq, at, actor, request_id, kind, detail, prev_hash, hash
+        seq, at, actor, request_id, kind, detail, prev_hash, hash, mac
     ])?;
-    Ok(ChainHead { seq, hash })
+    Ok(ChainHead { seq, hash, mac })
 }
 
 #[cfg(test)]

@@ -35,6 +35,7 @@ impl Store {
                         head: ChainHead {
                             seq: row.get(0)?,
                             hash: row.get(1)?,
+                            mac: None,
                         },
                         sent_at: row.get(2)?,
                     })

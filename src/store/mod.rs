@@ -35,7 +35,7 @@ use crate::lifecycle::Member;
 
 pub use audit::{Audit, Mismatch, PushBacking};
 pub use backup::backup;
-pub use chain::{Break, ChainHead, GENESIS, Verification};
+pub use chain::{Break, ChainHead, ChainKey, GENESIS, Verification};
 pub use checkpoint::{Checkpointer, WalRestarts};
 pub use github_side::{Alert, AlertKind, PushTarget, QueuedPush};
 pub use heads::{HeadSent, LaterDecision};
@@ -134,6 +134,23 @@ pub struct Store {
     path: PathBuf,
     /// What every write stamps its changes and events with.
     clock: Clock,
+    /// What every event appended carries a MAC by, and the chain is verified with.
+    chain_key: Option<ChainKey>,
+}
+
+/// How to open a store's database again on another connection (another thread): the same
+/// path, clock and chain key.
+#[derive(Debug, Clone)]
+pub struct Reopen {
+    path: PathBuf,
+    clock: Clock,
+    chain_key: Option<ChainKey>,
+}
+
+impl Reopen {
+    pub fn open(&self) -> Result<Store, StoreError> {
+        Ok(Store::open_existing(&self.path, &self.clock)?.keyed(self.chain_key.clone()))
+    }
 }
 
 impl Store {
@@ -182,9 +199,26 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             clock: clock.clone(),
+            chain_key: None,
         };
         store.migrate()?;
         Ok(store)
+    }
+
+    /// This store, appending events with a MAC by `key` and checking the chain's MACs with
+    /// it (the daemon's stores; a store without a key neither makes nor checks them).
+    pub fn keyed(mut self, key: Option<ChainKey>) -> Store {
+        self.chain_key = key;
+        self
+    }
+
+    /// How to open this database again, with this store's clock and key.
+    pub fn reopen(&self) -> Reopen {
+        Reopen {
+            path: self.path.clone(),
+            clock: self.clock.clone(),
+            chain_key: self.chain_key.clone(),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -244,6 +278,7 @@ impl Store {
             now: format_time(at),
             appended: RefCell::new(None),
             member: None,
+            chain_key: self.chain_key.clone(),
         })
     }
 
@@ -291,7 +326,7 @@ impl Store {
     }
 
     pub fn verify_chain(&self, expected: Option<&ChainHead>) -> Result<Verification, StoreError> {
-        chain::verify(&self.conn, expected)
+        chain::verify(&self.conn, expected, self.chain_key.as_ref())
     }
 }
 
@@ -308,6 +343,7 @@ pub struct Tx<'c> {
     appended: RefCell<Option<ChainHead>>,
     /// Whom this transaction acts for, when a team member asked for it.
     member: Option<Member>,
+    chain_key: Option<ChainKey>,
 }
 
 impl Tx<'_> {
@@ -359,12 +395,15 @@ impl Tx<'_> {
         };
         let head = chain::append(
             &self.tx,
+            self.chain_key.as_ref(),
             previous.as_ref(),
-            &self.now,
-            actor,
-            request_id,
-            kind,
-            &detail,
+            chain::NewEvent {
+                at: &self.now,
+                actor,
+                request_id,
+                kind,
+                detail: &detail,
+            },
         )?;
         self.appended.replace(Some(head.clone()));
         Ok(head)

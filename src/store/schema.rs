@@ -294,6 +294,12 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX webhook_deliveries_request ON webhook_deliveries (org, request_id)
         WHERE request_id IS NOT NULL;
     "#,
+    // 15: each event's MAC, made with a key that is not in the database (derived from the
+    // signing key), so a writer without the key can neither append nor rewrite undetected.
+    // NULL for events written before, or without a key.
+    r#"
+    ALTER TABLE events ADD COLUMN mac TEXT;
+    "#,
 ];
 
 #[cfg(test)]
