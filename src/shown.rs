@@ -14,6 +14,16 @@ pub fn line(text: &str) -> Cow<'_, str> {
     escaped(text, |_| false)
 }
 
+/// A server's words inside patdesk's own message (an error, a log line): one line as [`line`]
+/// makes it, and at most `max` characters of it, so an answer cannot flood the journal.
+pub fn quoted(text: &str, max: usize) -> String {
+    let shown = line(text.trim());
+    match shown.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &shown[..cut]),
+        None => shown.into_owned(),
+    }
+}
+
 /// A block for a terminal, its line breaks kept (they are patdesk's own layout, or the
 /// lines of a reply shown under each other); everything else as [`line`] does.
 pub fn block(text: &str) -> Cow<'_, str> {
@@ -81,6 +91,19 @@ fn acts(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quoted_words_are_one_line_and_cut() {
+        assert_eq!(quoted("invalid_grant", 200), "invalid_grant");
+        assert_eq!(
+            quoted("bad\r\nX-Fake: line\x1b[2J", 200),
+            "bad\\r\\nX-Fake: line\\x1b[2J"
+        );
+        let long = "a".repeat(500);
+        let cut = quoted(&long, 200);
+        assert_eq!(cut.chars().count(), 201);
+        assert!(cut.ends_with('…'));
+    }
 
     #[test]
     fn escapes_and_controls_are_written_out() {

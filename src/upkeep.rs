@@ -102,10 +102,10 @@ pub fn send_head_if_due(
         let mac = head
             .mac
             .as_deref()
-            .map(|mac| format!(", MAC {mac}"))
+            .map(|mac| format!(" Its MAC, for whoever holds the signing key: {mac}."))
             .unwrap_or_default();
         let message = format!(
-            "audit head {head} ({why}{mac}). Keep this line where patdesk cannot write: \
+            "audit head {head} ({why}).{mac} Keep this line where patdesk cannot write: \
              `patdesk audit verify --head {head}` shows whether the trail has been rewritten since."
         );
         tx.raise_alert(AlertKind::AuditHead, None, &message)?;

@@ -375,3 +375,59 @@ fn a_member_verifies_through_the_daemon() {
         stderr(&glass)
     );
 }
+
+/// With a key, every event carries a MAC: events from before the key are history, an event
+/// appended without the key after a keyed one breaks the chain there, and so does one whose MAC
+/// was made with another key. Without the key, only the hashes are checked (and said so).
+#[test]
+fn events_written_without_the_key_break_the_keyed_chain() {
+    use patdesk::store::ChainKey;
+    let desk = Desk::new();
+    let key = ChainKey::from_signing_key(b"the signing key");
+    let note = |store: &mut Store, text: &str| {
+        store
+            .write(|tx| tx.append_event("alice", None, "note", &json!({ "text": text })))
+            .expect("append")
+            .seq
+    };
+    note(&mut desk.store(), "before the key");
+    let mut keyed = desk.store().keyed(Some(key.clone()));
+    let first_keyed = note(&mut keyed, "the first with a MAC");
+    note(&mut keyed, "the second");
+    let verified = keyed.verify_chain(None).expect("verify");
+    assert_eq!(verified.first_break, None, "{verified:?}");
+    assert_eq!(verified.keyed_from, Some(first_keyed));
+    assert!(verified.macs_checked);
+
+    let forged = note(&mut desk.store(), "appended by a writer without the key");
+    let broken = keyed.verify_chain(None).expect("verify");
+    let at = broken.first_break.expect("the forged event is found");
+    assert_eq!(at.seq, forged);
+    assert!(
+        at.problem.contains("written without patdesk's key"),
+        "{at:?}"
+    );
+    // Hashes alone cannot tell: without the key the chain holds.
+    let unkeyed = desk.store().verify_chain(None).expect("verify");
+    assert_eq!(unkeyed.first_break, None);
+    assert!(!unkeyed.macs_checked);
+
+    let other = Desk::new();
+    note(
+        &mut other
+            .store()
+            .keyed(Some(ChainKey::from_signing_key(b"another key"))),
+        "made with another key",
+    );
+    let checked = other
+        .store()
+        .keyed(Some(key))
+        .verify_chain(None)
+        .expect("verify");
+    assert!(
+        checked
+            .first_break
+            .is_some_and(|at| at.problem.contains("MAC does not hold")),
+        "another key's MAC was taken"
+    );
+}

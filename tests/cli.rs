@@ -452,7 +452,7 @@ fn check_config_warns_of_members_and_groups_this_host_does_not_have() {
     let config = dir.path().join("patdesk.toml");
     std::fs::write(
         &config,
-        "[team.members]\nalice = { unix = \"root\" }\nghost = { unix = \"no-such-user-pd\" }\n\
+        "[team.members]\nalice = { unix = \"nobody\" }\nghost = { unix = \"no-such-user-pd\" }\n\
          [control]\ngroup = \"no-such-group-pd\"\n",
     )
     .expect("write");
@@ -460,7 +460,7 @@ fn check_config_warns_of_members_and_groups_this_host_does_not_have() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let text = stdout(&output);
     assert!(
-        text.contains("alice (OS user root), ghost (OS user no-such-user-pd)"),
+        text.contains("alice (OS user nobody), ghost (OS user no-such-user-pd)"),
         "{text}"
     );
     assert!(

@@ -1,5 +1,7 @@
 //! Config validation: what an admin sees when the file is right, and when it is wrong.
 
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -359,6 +361,61 @@ fn a_world_readable_secret_file_is_refused() {
     ));
     assert_eq!(found[0].0, "signing.key");
     assert!(found[0].1.contains("chmod 600"), "{found:?}");
+}
+
+/// Group-readable is shared too: a group-readable signing key let the group mint Message-IDs.
+/// And a secret must belong to root or to whoever reads it: its owner can rewrite it.
+#[test]
+fn a_secret_file_is_its_owners_alone_and_root_or_the_readers() {
+    let dir = TempDir::new().expect("temp dir");
+    write_secret(dir.path(), "key", "s3cret", 0o640);
+    let text = "[signing]\nkey = { file = \"key\" }\n";
+    let found = secret_problems(Config::from_toml(
+        text,
+        &dir.path().join("patdesk.toml"),
+        None,
+    ));
+    assert_eq!(found[0].0, "signing.key");
+    assert!(
+        found[0].1.contains("mode 0640") && found[0].1.contains("chmod 600"),
+        "{found:?}"
+    );
+
+    // bob's file, read by alice: refused with the chown to run, before it is read.
+    let bob = common::users::os_user(common::users::BOB);
+    let alice = common::users::os_user(common::users::ALICE);
+    common::users::let_through(dir.path());
+    std::fs::set_permissions(
+        dir.path().join("key"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .expect("chmod");
+    std::os::unix::fs::chown(dir.path().join("key"), Some(bob.uid), None).expect("chown");
+    let config = dir.path().join("patdesk.toml");
+    std::fs::write(&config, text).expect("config");
+    std::os::unix::fs::chown(&config, Some(alice.uid), None).expect("chown");
+    let output = common::users::command_as(alice, common::users::patdesk_binary())
+        .args(["check-config", "--config"])
+        .arg(&config)
+        .output()
+        .expect("check-config runs");
+    let said = String::from_utf8_lossy(&output.stdout).to_string()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{said}");
+    assert!(
+        said.contains(&format!("belongs to uid {}", bob.uid)) && said.contains("chown"),
+        "{said}"
+    );
+}
+
+/// root reads through the socket and acts with --break-glass: as a member its decisions could
+/// not be told from an admin's.
+#[test]
+fn root_cannot_be_a_member() {
+    let text = "[team.members]\nalice = { unix = \"root\" }\n";
+    let found = problems(Config::from_toml(text, Path::new("patdesk.toml"), None));
+    assert_eq!(found[0].0, "team.members.alice", "{found:?}");
+    assert!(found[0].1.contains("break-glass"), "{found:?}");
 }
 
 #[test]

@@ -532,6 +532,7 @@ fn a_decision_on_githubs_pages_is_recorded_with_who_the_webhook_says_took_it() {
                     org: Some("acme-corp"),
                     request_id: Some(request_id),
                     sender: Some("olivia"),
+                    body_sha256: delivery,
                 })
             })
             .expect("taken");

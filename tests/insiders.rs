@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use patdesk::control::protocol::VERSION;
+use patdesk::control::protocol::{Envelope, Request, VERSION};
 use serde_json::Value;
 
 use common::control::os_user_of;
@@ -97,7 +97,11 @@ fn the_control_socket_cannot_be_starved_by_a_stranger_or_a_member() {
         "bob",
         &socket,
         400,
-        &format!("{{\"version\":{VERSION},\"command\":\"export\"}}"),
+        &serde_json::to_string(&Envelope {
+            version: VERSION,
+            body: Request::Export { after: 0 },
+        })
+        .expect("a request"),
     );
     let member_flood = Attack::start("bob", &socket, 50, "flood");
 
@@ -304,4 +308,90 @@ fn a_decision_written_without_the_key_is_not_carried_and_breaks_the_audit() {
         "a head was posted naming the forged decision"
     );
     assert!(common::desk::stop(&mut daemon).success(), "{}", desk.log());
+}
+
+/// A member of the group puts a socket of their own where the daemon's would be (a directory
+/// the group may write): a member's `approve` is refused before anything is sent, and the
+/// impostor reads nothing. A directory every user may write is refused by the daemon itself.
+#[test]
+fn the_cli_tells_nothing_to_a_socket_that_is_not_the_daemons() {
+    use std::os::unix::fs::PermissionsExt;
+    let top = tempfile::TempDir::new().expect("temp dir");
+    common::users::let_through(top.path());
+    let shared = top.path().join("shared");
+    std::fs::create_dir(&shared).expect("dir");
+    let group = common::users::os_user(common::users::MALLORY).gid;
+    std::os::unix::fs::chown(&shared, None, Some(group)).expect("chgrp");
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o775)).expect("chmod");
+    let config = shared.join("patdesk.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[store]\npath = \"patdesk.db\"\n{}",
+            common::users::team_and_control()
+        ),
+    )
+    .expect("config");
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let socket = shared.join("control.sock");
+    let impostor = "import os, socket, sys\n\
+        s = socket.socket(socket.AF_UNIX)\n\
+        s.bind(sys.argv[1])\n\
+        os.chmod(sys.argv[1], 0o777)\n\
+        s.listen()\n\
+        print('ready', flush=True)\n\
+        c, _ = s.accept()\n\
+        c.settimeout(5)\n\
+        try:\n    data = c.recv(65536)\nexcept OSError:\n    data = b''\n\
+        print(len(data), flush=True)\n";
+    let mut listener = command_as(
+        os_user(common::users::MALLORY),
+        std::path::Path::new("python3"),
+    )
+    .arg("-c")
+    .arg(impostor)
+    .arg(&socket)
+    .stdout(Stdio::piped())
+    .spawn()
+    .expect("python3 runs");
+    let mut out = BufReader::new(listener.stdout.take().expect("piped"));
+    let mut line = String::new();
+    out.read_line(&mut line).expect("ready");
+    assert_eq!(line.trim(), "ready");
+
+    let approve = common::control::patdesk_as(
+        common::users::ALICE,
+        &config,
+        &["approve", "1", "--reason", "it only reads"],
+    );
+    let said = String::from_utf8_lossy(&approve.stderr);
+    assert_eq!(approve.status.code(), Some(5), "{said}");
+    assert!(said.contains("not by the owner"), "{said}");
+    line.clear();
+    out.read_line(&mut line).expect("bytes read");
+    assert_eq!(line.trim(), "0", "the impostor read the request");
+    let _ = listener.wait();
+
+    // The daemon does not listen where every user may write.
+    let open = top.path().join("open");
+    std::fs::create_dir(&open).expect("dir");
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let config = open.join("patdesk.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[store]\npath = \"patdesk.db\"\n{}",
+            common::users::team_and_control()
+        ),
+    )
+    .expect("config");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_patdesk"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .env_remove("PATDESK_CONFIG")
+        .output()
+        .expect("patdesk runs");
+    let said = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success(), "{said}");
+    assert!(said.contains("every user may write"), "{said}");
 }

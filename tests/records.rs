@@ -137,7 +137,7 @@ fn the_database_is_created_private_and_migrations_run_once() {
         .connection()
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .expect("version");
-    assert_eq!(version, 14);
+    assert_eq!(version, 16);
     let page_size: i64 = store
         .connection()
         .pragma_query_value(None, "page_size", |row| row.get(0))
@@ -816,6 +816,34 @@ fn reads_longer_than_a_page_come_whole_and_no_answer_is_larger_than_a_page() {
         Some(PAGE_ROWS as usize),
         "{}",
         &answer.to_string()[..200.min(answer.to_string().len())]
+    );
+}
+
+/// root's break-glass, even a read, leaves the lock file to the database's owner (the
+/// service's user), who must open it again when the daemon starts.
+#[test]
+fn break_glass_leaves_the_lock_file_to_the_databases_owner() {
+    let desk = Desk::new();
+    desk.insert(RequestBuilder::tidy());
+    let service = os_user(ALICE);
+    std::os::unix::fs::chown(desk.db(), Some(service.uid), Some(service.gid)).expect("chown");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_patdesk"))
+        .args(["list", "--break-glass", "--config"])
+        .arg(&desk.config)
+        .env_remove("PATDESK_CONFIG")
+        .output()
+        .expect("patdesk runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lock = patdesk::daemon::lock_path(&desk.db());
+    let metadata = std::fs::metadata(&lock).expect("the lock file");
+    assert_eq!(
+        (metadata.uid(), metadata.gid()),
+        (service.uid, service.gid),
+        "root left its own lock file"
     );
 }
 

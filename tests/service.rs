@@ -320,6 +320,15 @@ fn the_audit_head_reaches_slack_at_start_and_after_a_decision_and_verifies() {
     let first = wait_for(30, || heads().first().cloned())
         .unwrap_or_else(|| panic!("no head posted at start\n{}", desk.log()));
     assert_eq!(first.1, "the first one sent");
+    // The head goes off the host with its MAC, made with a key patdesk's database does not hold.
+    assert!(
+        webhook
+            .received()
+            .iter()
+            .any(|body| body.contains("Its MAC, for whoever holds the signing key: ")),
+        "{:?}",
+        webhook.received()
+    );
 
     let id = wait_for(30, || desk.request_id(9301))
         .unwrap_or_else(|| panic!("the request was not synced\n{}", desk.log()));

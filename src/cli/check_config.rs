@@ -381,6 +381,18 @@ fn host_warnings(config: &Config) -> Vec<String> {
             )
         })
         .collect();
+    if let Some(webhook) = config
+        .github
+        .as_ref()
+        .and_then(|github| github.webhook.as_ref())
+        && webhook.listen.ip().is_unspecified()
+    {
+        warnings.push(format!(
+            "github.webhook.listen is {}: every address of this host; put it on loopback behind the reverse proxy or tunnel that owns TLS (\"127.0.0.1:{}\")",
+            webhook.listen,
+            webhook.listen.port()
+        ));
+    }
     if let Some(group) = &config.control.group
         && crate::control::peer::group_id(group).is_none()
     {

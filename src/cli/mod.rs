@@ -193,6 +193,7 @@ impl From<ClientError> for Failure {
         let code = match error {
             ClientError::NotRunning { .. } | ClientError::Denied { .. } => exit::NO_DAEMON,
             ClientError::Broken { .. } => exit::FAILURE,
+            ClientError::NotTheDaemon { .. } => exit::REFUSED,
         };
         Failure {
             code,

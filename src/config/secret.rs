@@ -119,7 +119,7 @@ impl SecretRef {
     fn read_value(&self) -> Result<Secret, String> {
         let path = match &self.origin {
             SecretOrigin::File(path) => {
-                refuse_world_readable(path)?;
+                refuse_shared(path)?;
                 path.clone()
             }
             SecretOrigin::Credential {
@@ -192,22 +192,31 @@ fn origin_of(
     }
 }
 
-#[cfg(unix)]
-fn refuse_world_readable(path: &Path) -> Result<(), String> {
-    use std::os::unix::fs::PermissionsExt;
+/// A secret file must be its owner's alone (no group or other bits: a group-readable signing
+/// key lets the group mint Message-IDs), and its owner root or the user reading it: a file
+/// another user owns, that user can rewrite. root may read anyone's (`check-config` run by an
+/// admin on the service's files).
+fn refuse_shared(path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let metadata =
         std::fs::metadata(path).map_err(|e| format!("cannot read file {}: {e}", path.display()))?;
     let mode = metadata.permissions().mode() & 0o777;
-    if mode & 0o004 != 0 {
+    if mode & 0o077 != 0 {
         return Err(format!(
-            "file {} is readable by every user (mode {mode:04o}): run chmod 600 on it",
+            "file {} can be read by others than its owner (mode {mode:04o}): run chmod 600 {}",
+            path.display(),
             path.display()
         ));
     }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn refuse_world_readable(_: &Path) -> Result<(), String> {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let reader = unsafe { libc::geteuid() };
+    let owner = metadata.uid();
+    if owner != 0 && owner != reader && reader != 0 {
+        return Err(format!(
+            "file {} belongs to uid {owner}, not to root or the user reading it (uid {reader}): run chown {reader} {} (as root)",
+            path.display(),
+            path.display()
+        ));
+    }
     Ok(())
 }

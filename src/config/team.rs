@@ -78,6 +78,13 @@ impl super::Validator {
                 );
                 continue;
             };
+            if unix == "root" {
+                self.problem(
+                    &key,
+                    "maps root: root reads through the socket and acts with --break-glass, never as a member (what it decides could not be told from an admin's); map the person's own account".to_string(),
+                );
+                continue;
+            }
             if let Some(twin) = valid
                 .iter()
                 .find(|known| known.login.eq_ignore_ascii_case(&login))

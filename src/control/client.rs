@@ -27,6 +27,39 @@ pub enum ClientError {
     },
     #[error("the daemon's socket {}: {problem}", socket.display())]
     Broken { socket: PathBuf, problem: String },
+    /// Whatever answers on the socket may not be the daemon: nothing was sent to it.
+    #[error("the daemon's socket {}: {problem}; nothing was sent", socket.display())]
+    NotTheDaemon { socket: PathBuf, problem: String },
+}
+
+/// Whether the process answering on `socket` is the daemon, before anything is sent to it.
+/// The daemon's directory (`/run/patdesk`, its RuntimeDirectory) belongs to the daemon's user
+/// and only its owner may put a socket there; so the socket is the daemon's when the kernel
+/// says its peer is that owner (or root), and nobody else could have replaced it.
+fn the_daemon_answers(socket: &Path, stream: &UnixStream) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let directory = match socket.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(directory) => directory.to_path_buf(),
+        None => PathBuf::from("."),
+    };
+    let metadata = std::fs::metadata(&directory)
+        .map_err(|e| format!("cannot look at its directory {}: {e}", directory.display()))?;
+    if metadata.mode() & 0o002 != 0 {
+        return Err(format!(
+            "its directory {} is writable by every user, so anyone could have put a socket there: give control.socket a directory only the daemon's user may write",
+            directory.display()
+        ));
+    }
+    let peer = super::peer::peer_uid(stream)
+        .map_err(|e| format!("cannot learn who answers on it: {e}"))?;
+    if peer != metadata.uid() && peer != 0 {
+        return Err(format!(
+            "it is answered by uid {peer}, not by the owner of {} (uid {}), the daemon's user: another program may be posing as the daemon",
+            directory.display(),
+            metadata.uid()
+        ));
+    }
+    Ok(())
 }
 
 /// Sends `request` to the daemon listening on `socket` and returns its answer.
@@ -46,6 +79,12 @@ pub fn call(socket: &Path, request: &Request) -> Result<Reply, ClientError> {
             source,
         },
     })?;
+    if let Err(problem) = the_daemon_answers(socket, &stream) {
+        return Err(ClientError::NotTheDaemon {
+            socket: socket.to_path_buf(),
+            problem,
+        });
+    }
     stream
         .set_read_timeout(Some(ANSWER_TIMEOUT))
         .map_err(|e| broken(e.to_string()))?;

@@ -65,6 +65,28 @@ pub fn group_id(name: &str) -> Option<u32> {
     (status == 0 && !found.is_null()).then_some(entry.gr_gid)
 }
 
+/// The uid of the process at the other end of a Unix socket, as the kernel says
+/// (`SO_PEERCRED`).
+pub fn peer_uid(socket: &impl std::os::fd::AsRawFd) -> std::io::Result<u32> {
+    let mut credentials: libc::ucred = unsafe { std::mem::zeroed() };
+    let mut length = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: `credentials` and `length` live across the call, and `length` says how much the
+    // kernel may write into `credentials`.
+    let status = unsafe {
+        libc::getsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&mut credentials as *mut libc::ucred).cast(),
+            &mut length,
+        )
+    };
+    if status != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(credentials.uid)
+}
+
 /// The effective uid of this process.
 pub fn effective_uid() -> u32 {
     // SAFETY: geteuid has no preconditions and cannot fail.

@@ -129,10 +129,22 @@ impl ControlServer {
         chain_key: Option<ChainKey>,
         sync: Option<SyncRequests>,
     ) -> anyhow::Result<ControlServer> {
+        let own_user = peer::user_name(peer::effective_uid());
+        if let Some(member) = own_user
+            .as_deref()
+            .and_then(|name| config.team.by_unix_user(name))
+        {
+            return Err(anyhow!(
+                "team.members.{} maps {}, the daemon's own user: the service's account reads and never decides (what it decided could not be told from the service's own work); map the person's own account",
+                member.login,
+                member.unix
+            ));
+        }
         let socket = config.control.socket.clone();
         if let Some(parent) = socket.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("cannot create {}", parent.display()))?;
+            refuse_shared_directory(parent)?;
         }
         remove_stale(&socket)?;
         let listener = UnixListener::bind(&socket)
@@ -209,6 +221,24 @@ fn answer_text(reply: Reply) -> String {
     text
 }
 
+/// A socket in a directory others may write can be replaced by theirs, which members would
+/// then tell their decisions to: the CLI refuses to talk through one, and so the daemon does
+/// not listen in one.
+fn refuse_shared_directory(directory: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let mode = std::fs::metadata(directory)
+        .with_context(|| format!("cannot look at {}", directory.display()))?
+        .mode();
+    if mode & 0o002 != 0 {
+        return Err(anyhow!(
+            "control.socket is in {}, which every user may write (mode {:04o}): anyone could put a socket of theirs in its place; use a directory of the daemon's own, such as /run/patdesk",
+            directory.display(),
+            mode & 0o7777
+        ));
+    }
+    Ok(())
+}
+
 fn remove_stale(socket: &Path) -> anyhow::Result<()> {
     use std::os::unix::fs::FileTypeExt;
     match std::fs::symlink_metadata(socket) {
@@ -273,6 +303,11 @@ fn identify(uid: u32, answering: &Answering) -> Caller {
     let mapped = os_user
         .as_deref()
         .and_then(|name| answering.team.by_unix_user(name));
+    // root and the daemon's own user are never members, whatever the config maps (the daemon
+    // refuses to start with such a mapping; root's is refused by the config itself).
+    if uid == 0 || uid == answering.own_uid {
+        return Caller::Reader;
+    }
     match (mapped, os_user) {
         (Some(member), Some(os_user)) => Caller::Member(Member {
             login: member.login.clone(),
@@ -280,7 +315,6 @@ fn identify(uid: u32, answering: &Answering) -> Caller {
             uid,
             authenticated_by: Authentication::PeerCredentials,
         }),
-        _ if uid == 0 || uid == answering.own_uid => Caller::Reader,
         (_, os_user) => Caller::Stranger {
             os_user: os_user.unwrap_or_else(|| "an unnamed account".to_string()),
             uid,

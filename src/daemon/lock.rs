@@ -42,6 +42,7 @@ impl DaemonLock {
             std::fs::create_dir_all(parent).map_err(io)?;
         }
         let mut file = open(&path).map_err(io)?;
+        give_to_the_databases_owner(&file, database).map_err(io)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
@@ -69,6 +70,25 @@ pub fn running_daemon(database: &Path) -> Option<String> {
         Ok(()) => None,
         Err(_) => Some(holder(&mut file)),
     }
+}
+
+/// root's break-glass may be the first to make the lock file; the daemon, as its own user,
+/// must open it again. So the file belongs to whoever owns the database, as SQLite does for
+/// the files it makes beside it.
+fn give_to_the_databases_owner(file: &File, database: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    // Only root can give a file away, and only root's file can belong to someone else.
+    if crate::control::peer::effective_uid() != 0 {
+        return Ok(());
+    }
+    let Ok(owner) = std::fs::metadata(database) else {
+        return Ok(());
+    };
+    let has = file.metadata()?;
+    if (has.uid(), has.gid()) == (owner.uid(), owner.gid()) {
+        return Ok(());
+    }
+    std::os::unix::fs::fchown(file, Some(owner.uid()), Some(owner.gid()))
 }
 
 fn open(path: &Path) -> std::io::Result<File> {

@@ -18,7 +18,7 @@ use anyhow::{Context as _, anyhow};
 use tokio::sync::{mpsc, watch};
 
 pub use github_task::gather_triggers;
-pub use lock::{DaemonLock, LockError, running_daemon};
+pub use lock::{DaemonLock, LockError, lock_path, running_daemon};
 
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError, SignIn};

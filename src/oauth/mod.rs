@@ -283,8 +283,10 @@ impl TokenSource {
         match serde_json::from_slice::<ErrorAnswer>(&body) {
             Ok(answer) => Err(OauthError::Refused {
                 url: url.clone(),
-                error: answer.error,
-                description: answer.error_description.map(|d| first_line(&d)),
+                error: crate::shown::quoted(&answer.error, OUTSIDE_TEXT_CHARS),
+                description: answer
+                    .error_description
+                    .map(|d| crate::shown::quoted(&first_line(&d), OUTSIDE_TEXT_CHARS)),
             }),
             Err(_) => Err(OauthError::Refused {
                 url: url.clone(),
@@ -313,6 +315,9 @@ fn without_url(error: &reqwest::Error) -> String {
     }
     error
 }
+
+/// The most of the token endpoint's own words an error repeats.
+const OUTSIDE_TEXT_CHARS: usize = 200;
 
 /// Microsoft's descriptions run on with trace ids over several lines: the first says it.
 fn first_line(text: &str) -> String {

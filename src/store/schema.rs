@@ -300,6 +300,13 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE events ADD COLUMN mac TEXT;
     "#,
+    // 16: the SHA-256 of each delivery's body. GitHub does not sign the delivery id, so a body
+    // captured once could come again under new ids: a body taken before is a redelivery.
+    r#"
+    ALTER TABLE webhook_deliveries ADD COLUMN body_sha256 TEXT;
+    CREATE INDEX webhook_deliveries_body ON webhook_deliveries (body_sha256)
+        WHERE body_sha256 IS NOT NULL;
+    "#,
 ];
 
 #[cfg(test)]

@@ -69,6 +69,8 @@ pub struct Delivery<'a> {
     pub org: Option<&'a str>,
     pub request_id: Option<i64>,
     pub sender: Option<&'a str>,
+    /// The SHA-256 of the event name and the signed body, lower-case hex.
+    pub body_sha256: &'a str,
 }
 
 /// What GitHub's webhook said was done with a request, by whom, and when it said so.
@@ -114,10 +116,20 @@ impl Tx<'_> {
             "DELETE FROM webhook_deliveries WHERE received_at < ?1",
             [super::format_time(forgotten_before)],
         )?;
+        // The same signed body under another id is the same delivery again: the id is not
+        // signed, the body is.
+        let body_seen: bool = self.tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM webhook_deliveries WHERE body_sha256 = ?1)",
+            [delivery.body_sha256],
+            |row| row.get(0),
+        )?;
+        if body_seen {
+            return Ok(Taken::Replayed);
+        }
         let inserted = self.tx.execute(
             "INSERT INTO webhook_deliveries
-                 (delivery_id, event, action, org, request_id, sender, received_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (delivery_id) DO NOTHING",
+                 (delivery_id, event, action, org, request_id, sender, received_at, body_sha256)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (delivery_id) DO NOTHING",
             params![
                 delivery.id,
                 delivery.event,
@@ -125,7 +137,8 @@ impl Tx<'_> {
                 delivery.org,
                 delivery.request_id,
                 delivery.sender,
-                self.now
+                self.now,
+                delivery.body_sha256
             ],
         )?;
         Ok(match inserted {

@@ -547,7 +547,7 @@ fn record_new(
                 AlertKind::NeedsContact,
                 Some(id),
                 &format!(
-                    "No address for {} (request PAT-{id} in {}): give one with `patdesk contact {id} --email ADDRESS --by LOGIN`",
+                    "No address for {} (request PAT-{id} in {}): give one with `patdesk contact {id} --email ADDRESS`",
                     new.request.owner_login, new.request.org
                 ),
             )?;

@@ -37,10 +37,13 @@ use crate::wake::SyncTrigger;
 
 pub use delivery::{Action, Event, TOKEN_REQUEST_EVENT};
 
-/// Connections served at once; more wait in the kernel's backlog.
+/// Connections served at once; more are closed at once.
 const CONNECTIONS: usize = 64;
 /// A client gets this long to send its headers, and again its body.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest a connection is kept, whatever it does: one delivery, one connection (no
+/// keep-alive), so a slow or idle client cannot hold a place for long.
+const CONNECTION_LIFETIME: Duration = Duration::from_secs(30);
 /// How often the refusals counted in memory are written.
 const FLUSH_EVERY: Duration = Duration::from_secs(2);
 
@@ -92,6 +95,12 @@ impl Receiver {
         let listener = std::net::TcpListener::bind(config.listen)
             .with_context(|| format!("cannot listen for GitHub's webhook on {}", config.listen))?;
         listener.set_nonblocking(true)?;
+        if config.listen.ip().is_unspecified() {
+            tracing::warn!(
+                listen = %config.listen,
+                "GitHub's webhook listens on every address of this host: put it on loopback behind the reverse proxy or tunnel that owns TLS (github.webhook.listen = \"127.0.0.1:PORT\")"
+            );
+        }
         Ok(Receiver {
             listener: TcpListener::from_std(listener)?,
             shared: Arc::new(Shared {
@@ -128,11 +137,12 @@ impl Receiver {
                         let service = hyper::service::service_fn(move |request| {
                             answer(shared.clone(), request)
                         });
-                        let _ = hyper::server::conn::http1::Builder::new()
+                        let connection = hyper::server::conn::http1::Builder::new()
                             .timer(TokioTimer::new())
                             .header_read_timeout(READ_TIMEOUT)
-                            .serve_connection(TokioIo::new(stream), service)
-                            .await;
+                            .keep_alive(false)
+                            .serve_connection(TokioIo::new(stream), service);
+                        let _ = tokio::time::timeout(CONNECTION_LIFETIME, connection).await;
                         drop(permit);
                     });
                 }
@@ -228,6 +238,7 @@ async fn receive(shared: &Shared, request: Request<Incoming>) -> Outcome {
         return Outcome::Refused(WebhookRefusal::BadSignature);
     }
     // Signed by GitHub from here on; what it says is still only a trigger.
+    let body_sha256 = signature::delivery_digest(&event, &body);
     if !delivery::is_delivery_id(&delivery_id) {
         return Outcome::Refused(WebhookRefusal::UnknownEvent);
     }
@@ -245,6 +256,7 @@ async fn receive(shared: &Shared, request: Request<Incoming>) -> Outcome {
                 org: None,
                 request_id: None,
                 sender: None,
+                body_sha256: &body_sha256,
             };
             return match take(shared, &delivery) {
                 Ok(Taken::Replayed) => Outcome::Redelivered,
@@ -277,6 +289,7 @@ async fn receive(shared: &Shared, request: Request<Incoming>) -> Outcome {
         org: Some(&org),
         request_id,
         sender: sender.as_deref(),
+        body_sha256: &body_sha256,
     };
     match take(shared, &delivery) {
         Ok(Taken::Fresh) => {

@@ -17,6 +17,21 @@ pub fn is_signed_by(secret: &[u8], header: &str, body: &[u8]) -> bool {
     mac.verify_slice(&signature).is_ok()
 }
 
+/// The SHA-256 of a delivery's event name and signed body, lower-case hex: what a delivery
+/// is known by besides its id (the same body under two event names is two deliveries).
+pub fn delivery_digest(event: &str, body: &[u8]) -> String {
+    use sha2::Digest as _;
+    let mut digest = Sha256::new();
+    digest.update(event.as_bytes());
+    digest.update([0]);
+    digest.update(body);
+    digest
+        .finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
     if text.len() != 64 {
         return None;
