@@ -67,7 +67,7 @@ impl Notifier {
                 let mail = Outgoing::Alert(AlertMail {
                     request: alert.request_id,
                     summary: shown::line(&summary(alert)).into_owned(),
-                    message: shown::block(&alert.message).into_owned(),
+                    message: shown::block(&message_text(alert)).into_owned(),
                 });
                 store
                     .write(|tx| tx.enqueue_mail(address, &mail, &format!("alert-{}", alert.id)))?;
@@ -76,6 +76,16 @@ impl Notifier {
             delivery.delivered += 1;
         }
         Ok(delivery)
+    }
+}
+
+/// The alert's text as it goes out: one line, whatever outside text it quotes (a token name
+/// with a line break would print a fake line in Slack or the mail), but for the weekly report,
+/// whose lines are its own and each made one line when it was written.
+fn message_text(alert: &Alert) -> std::borrow::Cow<'_, str> {
+    match AlertKind::named(&alert.kind) {
+        Some(AlertKind::WeeklyReport) => std::borrow::Cow::Borrowed(alert.message.as_str()),
+        _ => shown::line(&alert.message),
     }
 }
 
@@ -114,7 +124,7 @@ async fn post(client: &reqwest::Client, url: &Secret, alert: &Alert) -> Result<(
     let text = format!(
         "patdesk: {}\n{}",
         shown::slack(&summary(alert)),
-        shown::slack(&alert.message)
+        shown::slack(&message_text(alert))
     );
     let response = client
         .post(url.expose())

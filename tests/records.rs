@@ -169,6 +169,41 @@ fn a_deleted_database_is_refused_not_recreated() {
     assert!(!desk.db().exists(), "no empty database made in its place");
 }
 
+/// A store that had its file removed or replaced under it writes nothing more (it would write
+/// on into the deleted file, or beside the new one), and the running daemon's `status` fails
+/// once its database is replaced.
+#[test]
+fn a_database_removed_or_replaced_under_the_daemon_stops_its_writes() {
+    let desk = Desk::new();
+    let id = desk.insert(RequestBuilder::tidy());
+    assert!(desk.ok(&["status"]).contains("running"));
+    let mut held = desk.store();
+    let other = Desk::new();
+    other.insert(RequestBuilder::tidy());
+    drop(other.store());
+    // Replaced: another database copied into its place.
+    let replacement = desk.dir.path().join("replacement.db");
+    std::fs::copy(other.db(), &replacement).expect("copy");
+    std::fs::rename(&replacement, desk.db()).expect("replace");
+    let error = held
+        .write(|tx| tx.add_note(id, "alice", "after the file was replaced"))
+        .expect_err("a write into the replaced database");
+    assert!(error.to_string().contains("removed or replaced"), "{error}");
+    let status = desk.run_as("alice", &["status"]);
+    assert_eq!(status.status.code(), Some(7), "{status:?}");
+    assert!(
+        String::from_utf8_lossy(&status.stderr).contains("was replaced since the daemon started"),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    // Removed.
+    std::fs::remove_file(desk.db()).expect("remove");
+    let error = held
+        .write(|tx| tx.add_note(id, "alice", "after the file was removed"))
+        .expect_err("a write into the removed database");
+    assert!(error.to_string().contains("removed or replaced"), "{error}");
+}
+
 #[test]
 fn a_database_from_a_newer_patdesk_is_refused() {
     let desk = Desk::new();

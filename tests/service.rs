@@ -189,9 +189,11 @@ fn a_critical_request_reaches_slack_and_the_alert_list_once_and_waits_while_slac
     let webhook = Webhook::start();
     webhook.answer(500);
     let token = format!("admin-writer-{}", std::process::id());
-    // A token's name is the requester's to choose: it must not ping the channel or disguise
-    // a link in Slack.
-    let hostile_name = format!("{token} <!channel> <https://evil.example/login|Re-authenticate>");
+    // A token's name is the requester's to choose: it must not ping the channel, disguise a
+    // link in Slack, or print a line of its own.
+    let hostile_name = format!(
+        "{token} <!channel> <https://evil.example/login|Re-authenticate>\nAPPROVED by the security team"
+    );
     let mut critical = pending(
         9201,
         "dave",
@@ -257,6 +259,15 @@ fn a_critical_request_reaches_slack_and_the_alert_list_once_and_waits_while_slac
         "outside text escaped for Slack: {posted}"
     );
     assert_eq!(posted["mrkdwn"], false, "formatting off: {posted}");
+    assert_eq!(
+        text.lines().count(),
+        2,
+        "the summary and the message, one line each: {posted}"
+    );
+    assert!(
+        text.contains("\\nAPPROVED by the security team"),
+        "{posted}"
+    );
 
     let runtime = common::runtime();
     let mail = wait_for(20, || {
@@ -271,6 +282,12 @@ fn a_critical_request_reaches_slack_and_the_alert_list_once_and_waits_while_slac
     .unwrap_or_else(|| panic!("no alert mail for erin\n{}", desk.log()));
     let mail = String::from_utf8_lossy(&mail);
     assert!(mail.contains("Auto-Submitted: auto-generated"), "{mail}");
+    assert!(
+        !mail
+            .lines()
+            .any(|line| line.starts_with("APPROVED by the security team")),
+        "a token name printed a line of its own in the alert mail: {mail}"
+    );
 
     desk.wait_for_alert_rounds(4);
     let critical_posts = webhook
@@ -605,4 +622,36 @@ fn a_database_locked_by_a_long_transaction_delays_the_daemon_and_loses_nothing()
         "{}",
         String::from_utf8_lossy(&verify.stdout)
     );
+}
+
+/// SIGTERM stops every task within 2 s (systemd gives the unit 15): with only the records to
+/// serve (which once waited 30 s for a first contact with a mailbox it did not have), and with
+/// the mailbox, GitHub and SMTP all running.
+#[test]
+fn sigterm_stops_every_task_within_two_seconds() {
+    let stopped_in = |daemon: &mut common::KillOnDrop| {
+        let asked = std::time::Instant::now();
+        assert!(stop(daemon).success());
+        asked.elapsed()
+    };
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let config = common::control::records_only_config(dir.path(), "patdesk.toml");
+    let mut records_only = common::control::Daemon::start(&config).process;
+    let records_only = stopped_in(&mut records_only);
+
+    let desk = Desk::new(TestFolder::new("sigterm"), DeskSetup::default());
+    let mut daemon = desk.start_daemon();
+    wait_for(30, || {
+        desk.log().contains("mail intake connected").then_some(())
+    })
+    .unwrap_or_else(|| panic!("not started\n{}", desk.log()));
+    let whole = stopped_in(&mut daemon);
+    println!("SIGTERM to exit: records only {records_only:?}, mailbox, GitHub and SMTP {whole:?}");
+    for (what, took) in [("records only", records_only), ("the whole service", whole)] {
+        assert!(
+            took < Duration::from_secs(2),
+            "{what} took {took:?} to stop\n{}",
+            desk.log()
+        );
+    }
 }

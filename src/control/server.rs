@@ -22,7 +22,7 @@ use crate::config::{Config, SendLimits, TeamConfig};
 use crate::decide::{self, DecideError};
 use crate::lifecycle::{Authentication, Member};
 use crate::review::ReviewPolicy;
-use crate::store::{ChainKey, ListFilter, Page, Store, StoreError};
+use crate::store::{ChainKey, FileIdentity, ListFilter, Page, Store, StoreError};
 
 /// How long a client may take to send its request: the CLI sends it at once.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
@@ -58,6 +58,8 @@ struct Answering {
     admission: Option<Arc<Admission>>,
     /// What the events a request appends carry a MAC by, and `audit verify` checks.
     chain_key: Option<ChainKey>,
+    /// The database file the daemon started on; `None` when answering without the daemon.
+    started_on: Option<FileIdentity>,
 }
 
 pub struct ControlServer {
@@ -89,6 +91,7 @@ impl Answering {
             own_uid: peer::effective_uid(),
             admission: None,
             chain_key,
+            started_on: None,
         }
     }
 
@@ -152,6 +155,7 @@ impl ControlServer {
         restrict(&socket, config.control.group.as_deref())?;
         let mut answering = Answering::of(config, clock, chain_key, sync);
         answering.admission = Some(Arc::new(Admission::default()));
+        answering.started_on = FileIdentity::of(&config.store.path);
         Ok(ControlServer {
             listener,
             socket,
@@ -537,13 +541,24 @@ fn answer_from_store(
         }
         Request::Triage { after } => reply(store.triage(page_after(after))),
         Request::OutboxList { after } => reply(store.mail_not_sent(page_after(after))),
-        Request::Status => reply(reads::status(
-            store,
-            pid,
-            answering.send_limits,
-            answering.stalled_after,
-            answering.control_counts(),
-        )),
+        Request::Status => reply(
+            reads::status(
+                store,
+                pid,
+                answering.send_limits,
+                answering.stalled_after,
+                answering.control_counts(),
+            )
+            .map(|mut status| {
+                if answering.started_on.is_some_and(|started| started != store.identity()) {
+                    status.problems.push(format!(
+                        "the database {} was replaced since the daemon started: the daemon writes nothing more; restart it on the right file",
+                        answering.store_path.display()
+                    ));
+                }
+                status
+            }),
+        ),
         Request::AuditHead => reply(store.chain_head()),
         Request::EventsAfter { seq, limit } => reply(store.events_after(seq, limit.min(PAGE_ROWS))),
         Request::AuditVerify { head } => reply(store.audit(head.as_ref())),

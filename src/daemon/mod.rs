@@ -10,6 +10,7 @@ mod github_task;
 mod lock;
 mod memory;
 mod notify;
+mod one_line;
 mod outbox_task;
 mod pulse;
 mod upkeep_task;
@@ -96,15 +97,23 @@ async fn supervise(mut config: Config, clock: Clock) -> anyhow::Result<()> {
     while let Some(prepared) = next.take() {
         let started = clock.now();
         let (shutdown, mut tasks) = prepared.spawn();
+        // A signal while READY waits for the first contact is taken at once, not after it.
+        let mut early = None;
         if !ready {
-            pulse::wait_for_first_contact(&config, &clock, started).await;
+            tokio::select! {
+                () = pulse::wait_for_first_contact(&config, &clock, started) => {}
+                stop = signals.next() => early = Some(stop),
+            }
             systemd.ready();
             ready = true;
         }
-        let stop = tokio::select! {
-            stop = signals.next() => stop,
-            // Every task ended by itself: nothing is left to run.
-            () = join_all(&mut tasks) => Stop::Terminate,
+        let stop = match early {
+            Some(stop) => stop,
+            None => tokio::select! {
+                stop = signals.next() => stop,
+                // Every task ended by itself: nothing is left to run.
+                () = join_all(&mut tasks) => Stop::Terminate,
+            },
         };
         match stop {
             Stop::Terminate => {
@@ -425,7 +434,7 @@ pub fn init_logging(format: LogFormat) {
     let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
         && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
     let text = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
+        .with_writer(one_line::OneLineStderr { colour })
         .with_ansi(colour)
         .with_target(false);
     let registry = tracing_subscriber::registry()

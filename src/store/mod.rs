@@ -104,6 +104,11 @@ pub enum StoreError {
         found: i64,
         known: i64,
     },
+    #[error(
+        "the database {} was removed or replaced while patdesk had it open: nothing more is written to it; restore it from a backup (or put the file back) and restart the service",
+        path.display()
+    )]
+    Replaced { path: PathBuf },
     #[error("no request {0}: `patdesk list` shows the requests there are")]
     NoSuchRequest(i64),
     #[error(
@@ -136,6 +141,28 @@ pub struct Store {
     clock: Clock,
     /// What every event appended carries a MAC by, and the chain is verified with.
     chain_key: Option<ChainKey>,
+    /// The file this connection opened: a write checks the path still names it, or it would
+    /// go on into a deleted file, or beside a file put in its place.
+    identity: FileIdentity,
+}
+
+/// A file as the kernel knows it: its device and inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileIdentity {
+    device: u64,
+    inode: u64,
+}
+
+impl FileIdentity {
+    /// The file `path` names now, if any.
+    pub fn of(path: &Path) -> Option<FileIdentity> {
+        use std::os::unix::fs::MetadataExt;
+        let metadata = std::fs::metadata(path).ok()?;
+        Some(FileIdentity {
+            device: metadata.dev(),
+            inode: metadata.ino(),
+        })
+    }
 }
 
 /// How to open a store's database again on another connection (another thread): the same
@@ -195,11 +222,15 @@ impl Store {
         // losing a mail or sending one twice.
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        let identity = FileIdentity::of(path).ok_or_else(|| StoreError::Missing {
+            path: path.to_path_buf(),
+        })?;
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
             clock: clock.clone(),
             chain_key: None,
+            identity,
         };
         store.migrate()?;
         Ok(store)
@@ -223,6 +254,11 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The file this store opened.
+    pub fn identity(&self) -> FileIdentity {
+        self.identity
     }
 
     /// The clock this store's writes are stamped by; whoever holds the store reads the time
@@ -269,6 +305,11 @@ impl Store {
     /// Starts a write. Writers queue for the database's one write lock up front (BEGIN
     /// IMMEDIATE), so a transaction never fails half-way because another began writing.
     pub fn transaction(&mut self) -> Result<Tx<'_>, StoreError> {
+        if FileIdentity::of(&self.path) != Some(self.identity) {
+            return Err(StoreError::Replaced {
+                path: self.path.clone(),
+            });
+        }
         let at = self.clock.now();
         Ok(Tx {
             tx: self
