@@ -311,12 +311,14 @@ fn is_permission_refusal(message: &str) -> bool {
         .contains("not accessible by integration")
 }
 
-/// GitHub's `{"message": …}`, or the start of whatever else came.
+/// GitHub's `{"message": …}`, or the start of whatever else came: one line of at most 200
+/// characters, since it goes into errors, alerts and the log.
 pub(super) fn github_message(body: &[u8]) -> String {
-    serde_json::from_slice::<serde_json::Value>(body)
+    let said = serde_json::from_slice::<serde_json::Value>(body)
         .ok()
         .and_then(|value| value["message"].as_str().map(str::to_string))
-        .unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(200).collect())
+        .unwrap_or_else(|| String::from_utf8_lossy(&body[..body.len().min(1000)]).into_owned());
+    crate::shown::quoted(&said, 200)
 }
 
 /// The `rel="next"` URL of a `Link` header.
