@@ -50,6 +50,15 @@ impl Notifier {
         })
     }
 
+    /// Tells the team what cannot be recorded as an alert, the database itself being lost:
+    /// by Slack, the one channel that needs no database (alert mail goes through the outbox).
+    pub async fn tell_without_the_store(&self, summary: &str, message: &str) -> Result<(), String> {
+        match &self.slack {
+            Some((client, url)) => post_text(client, url, summary, message).await,
+            None => Err("no Slack webhook: only the log and `patdesk status` say so".to_string()),
+        }
+    }
+
     pub async fn deliver(&self, store: &mut Store) -> Result<Delivery, StoreError> {
         let waiting = store.undelivered_alerts()?;
         let mut delivery = Delivery::default();
@@ -119,12 +128,21 @@ pub fn summary(alert: &Alert) -> String {
 }
 
 async fn post(client: &reqwest::Client, url: &Secret, alert: &Alert) -> Result<(), String> {
+    post_text(client, url, &summary(alert), &message_text(alert)).await
+}
+
+async fn post_text(
+    client: &reqwest::Client,
+    url: &Secret,
+    summary: &str,
+    message: &str,
+) -> Result<(), String> {
     // Formatting off, and `&`, `<`, `>` as entities: a token name or an error from outside
     // can neither mention the channel, nor disguise a link, nor format the message.
     let text = format!(
         "patdesk: {}\n{}",
-        shown::slack(&summary(alert)),
-        shown::slack(&message_text(alert))
+        shown::slack(summary),
+        shown::slack(message)
     );
     let response = client
         .post(url.expose())

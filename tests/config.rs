@@ -412,10 +412,15 @@ fn a_secret_file_is_its_owners_alone_and_root_or_the_readers() {
 /// not be told from an admin's.
 #[test]
 fn root_cannot_be_a_member() {
-    let text = "[team.members]\nalice = { unix = \"root\" }\n";
+    let text = "[team.members]\nalice = { unix = \"root\" }\nbob = { unix = \"patdesk-daemon\" }\n";
     let found = problems(Config::from_toml(text, Path::new("patdesk.toml"), None));
     assert_eq!(found[0].0, "team.members.alice", "{found:?}");
     assert!(found[0].1.contains("break-glass"), "{found:?}");
+    assert_eq!(found[1].0, "team.members.bob", "{found:?}");
+    assert!(
+        found[1].1.contains("the service's own account"),
+        "{found:?}"
+    );
 }
 
 #[test]

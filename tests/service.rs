@@ -655,3 +655,50 @@ fn sigterm_stops_every_task_within_two_seconds() {
         );
     }
 }
+
+/// The database replaced under the running daemon (a restore done wrong, a stray `cp`): the
+/// daemon writes nothing more, tells the team once on Slack (an alert cannot be recorded in a
+/// database it no longer has), and `status` fails.
+#[test]
+fn a_database_replaced_under_the_daemon_is_told_and_fails_status() {
+    let webhook = Webhook::start();
+    let desk = Desk::new(
+        TestFolder::new("replaced"),
+        DeskSetup {
+            extra: "[alerts]\nslack_webhook = { file = \"slack-webhook\" }\nweekly_report = \"off\"\nsend_head = \"off\"\n"
+                .to_string(),
+            ..DeskSetup::default()
+        },
+    );
+    desk.write_secret("slack-webhook", &webhook.url);
+    let mut daemon = desk.start_daemon();
+    wait_for(30, || {
+        desk.log().contains("mail intake connected").then_some(())
+    })
+    .unwrap_or_else(|| panic!("not started\n{}", desk.log()));
+    let db = desk.folder.db();
+    let copy = db.with_extension("copy");
+    std::fs::copy(&db, &copy).expect("copy");
+    std::fs::rename(&copy, &db).expect("replace");
+    let told = wait_for(30, || {
+        webhook
+            .received()
+            .into_iter()
+            .find(|body| body.contains("database removed or replaced"))
+    })
+    .unwrap_or_else(|| panic!("the team was not told\n{}", desk.log()));
+    assert!(told.contains("restart the service"), "{told}");
+    let status = desk.patdesk_as("alice", &["status"]);
+    assert_eq!(status.status.code(), Some(7), "{status:?}");
+    desk.wait_for_alert_rounds(2);
+    assert_eq!(
+        webhook
+            .received()
+            .iter()
+            .filter(|body| body.contains("database removed or replaced"))
+            .count(),
+        1,
+        "told once"
+    );
+    assert!(stop(&mut daemon).success(), "{}", desk.log());
+}

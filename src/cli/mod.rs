@@ -32,7 +32,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError, DEFAULT_CONFIG_PATH};
 use crate::control::client::ClientError;
-use crate::control::protocol::{ErrorKind as Refused, PAGE_ROWS, Reply, Request};
+use crate::control::protocol::{ErrorKind as Refused, Reply, Request};
 use crate::lifecycle::Member;
 use crate::shown;
 use crate::store::StoreError;
@@ -275,9 +275,10 @@ impl Context {
         let mut rows = 0;
         let mut asking = request(0, None);
         loop {
+            let page_rows = asking.page_rows() as usize;
             let page: Vec<T> = self.ask_for(asking)?;
             rows += page.len();
-            let next = (page.len() >= PAGE_ROWS as usize).then(|| request(rows, page.last()));
+            let next = (page.len() >= page_rows).then(|| request(rows, page.last()));
             each(page)?;
             match next {
                 Some(next) => asking = next,

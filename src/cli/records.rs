@@ -8,7 +8,7 @@ use jiff::Timestamp;
 
 use super::table::Table;
 use super::{Context, Failure, say};
-use crate::control::protocol::{PAGE_ROWS, Request};
+use crate::control::protocol::{Request, list_page_rows};
 use crate::control::reads::RequestDetail;
 use crate::request::RequestState;
 use crate::review::Risk;
@@ -167,14 +167,14 @@ pub fn list(context: &Context, args: &ListArgs) -> Result<(), Failure> {
     if context.json {
         let records: Vec<RequestRecord> =
             context.ask_all(|rows, _: Option<&RequestRecord>| Request::List {
-                filter: page_of(&filter, rows),
+                filter: page_of(&filter, rows, list_page_rows(true)),
                 full: true,
             })?;
         return print_json(&records);
     }
     let summaries: Vec<RequestSummary> =
         context.ask_all(|rows, _: Option<&RequestSummary>| Request::List {
-            filter: page_of(&filter, rows),
+            filter: page_of(&filter, rows, list_page_rows(false)),
             full: false,
         })?;
     let mut table = Table::new(&["ID", "ORG", "TOKEN", "OWNER", "STATE", "RISK", "REQUESTED"]);
@@ -215,15 +215,15 @@ pub fn list(context: &Context, args: &ListArgs) -> Result<(), Failure> {
 }
 
 /// The filter for the page after the first `rows` that `filter` matched: within its own limit
-/// and offset, a page at most.
-fn page_of(filter: &ListFilter, rows: usize) -> ListFilter {
+/// and offset, a page (of `page` rows) at most.
+fn page_of(filter: &ListFilter, rows: usize, page: u32) -> ListFilter {
     let rows = u32::try_from(rows).unwrap_or(u32::MAX);
     ListFilter {
         offset: Some(filter.offset.unwrap_or(0).saturating_add(rows)),
         limit: Some(
             filter
                 .limit
-                .map_or(PAGE_ROWS, |limit| limit.saturating_sub(rows).min(PAGE_ROWS)),
+                .map_or(page, |limit| limit.saturating_sub(rows).min(page)),
         ),
         ..filter.clone()
     }

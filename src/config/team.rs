@@ -5,6 +5,10 @@ use std::path::PathBuf;
 
 use super::raw;
 
+/// The account the packaged unit runs the daemon as (`User=` in systemd/patdesk.service). A
+/// daemon run as another account refuses that one as a member when it starts.
+pub const SERVICE_USER: &str = "patdesk-daemon";
+
 #[derive(Debug, Clone, Default)]
 pub struct TeamConfig {
     /// The engineers who may decide on requests.
@@ -82,6 +86,13 @@ impl super::Validator {
                 self.problem(
                     &key,
                     "maps root: root reads through the socket and acts with --break-glass, never as a member (what it decides could not be told from an admin's); map the person's own account".to_string(),
+                );
+                continue;
+            }
+            if unix == SERVICE_USER {
+                self.problem(
+                    &key,
+                    format!("maps {SERVICE_USER}, the service's own account (the unit's User=): it reads and never decides, or what it decided could not be told from the service's own work; map the person's own account"),
                 );
                 continue;
             }

@@ -17,6 +17,13 @@ pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 /// The most rows one read answers: a command asks again, after the last row it has, until a
 /// page comes back short. The daemon never holds more of a table than this for a caller.
 pub const PAGE_ROWS: u32 = 500;
+/// The most summary lines (`list` without `--json`, a hundred bytes each) one read answers.
+pub const SUMMARY_PAGE_ROWS: u32 = 5000;
+
+/// The page of a `list`: whole records, or summary lines.
+pub fn list_page_rows(full: bool) -> u32 {
+    if full { PAGE_ROWS } else { SUMMARY_PAGE_ROWS }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Envelope<T> {
@@ -118,6 +125,14 @@ pub enum Request {
 }
 
 impl Request {
+    /// The most rows this read answers at once: a shorter page is the last.
+    pub fn page_rows(&self) -> u32 {
+        match self {
+            Request::List { full, .. } => list_page_rows(*full),
+            _ => PAGE_ROWS,
+        }
+    }
+
     /// Whether the request changes a record: only team members may send those.
     pub fn writes(&self) -> bool {
         match self {

@@ -15,6 +15,7 @@ use super::admission::{Admission, Admitted, ControlCounts, Refusal};
 use super::peer;
 use super::protocol::{
     AnswerLine, Envelope, ErrorKind, MAX_REQUEST_BYTES, PAGE_ROWS, Reply, Request, VERSION,
+    list_page_rows,
 };
 use super::reads;
 use crate::clock::Clock;
@@ -519,8 +520,9 @@ fn answer_from_store(
         Request::Resend { mail } => reply(member().and_then(|m| decide::resend(store, m, mail))),
         Request::Sync { .. } => failed(ErrorKind::Failure, "sync is not a store request"),
         Request::List { filter, full } => {
+            let page = list_page_rows(full);
             let filter = ListFilter {
-                limit: Some(filter.limit.map_or(PAGE_ROWS, |limit| limit.min(PAGE_ROWS))),
+                limit: Some(filter.limit.map_or(page, |limit| limit.min(page))),
                 ..filter
             };
             if full {

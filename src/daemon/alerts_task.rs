@@ -9,7 +9,7 @@ use tokio::sync::watch;
 use crate::alerts::{Delivery, Notifier, raise_stalls};
 use crate::config::SendHead;
 use crate::mail::compose::Templates;
-use crate::store::Store;
+use crate::store::{FileIdentity, Store};
 use crate::upkeep::send_head_if_due;
 use crate::wake::OutboxWake;
 
@@ -30,9 +30,41 @@ pub(super) struct AlertsTask {
     pub shutdown: watch::Receiver<bool>,
 }
 
+/// Whether the file the store opened is no longer the one at its path.
+fn database_lost(store: &Store) -> bool {
+    FileIdentity::of(store.path()) != Some(store.identity())
+}
+
 pub(super) async fn run(mut task: AlertsTask) {
     let mut failing = false;
+    let mut told_database_lost = false;
     loop {
+        if database_lost(&task.store) {
+            // Nothing can be recorded any more: say so once, and keep saying it in the log.
+            tracing::error!(database = %task.store.path().display(), "the database was removed or replaced under the daemon: nothing more is written; restore it and restart the service");
+            if !told_database_lost {
+                told_database_lost = true;
+                if let Some(notifier) = &task.notifier
+                    && let Err(error) = notifier
+                        .tell_without_the_store(
+                            "database removed or replaced",
+                            &format!(
+                                "The database {} was removed or replaced under the running daemon: nothing more is written to it. Restore it from a backup (or put the file back) and restart the service.",
+                                task.store.path().display()
+                            ),
+                        )
+                        .await
+                {
+                    tracing::error!(%error, "the team cannot be told the database is lost");
+                }
+            }
+            tracing::debug!("alerts round done");
+            tokio::select! {
+                _ = tokio::time::sleep(task.interval) => {}
+                _ = task.shutdown.changed() => break,
+            }
+            continue;
+        }
         let now = task.store.now();
         match raise_stalls(&mut task.store, task.stalled_after, now) {
             Ok(0) => {}
