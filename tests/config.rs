@@ -349,37 +349,26 @@ fn an_inline_secret_is_refused_with_the_way_to_do_it() {
     );
 }
 
-#[test]
-fn a_world_readable_secret_file_is_refused() {
-    let dir = TempDir::new().expect("temp dir");
-    write_secret(dir.path(), "key", "s3cret", 0o644);
-    let text = "[signing]\nkey = { file = \"key\" }\n";
-    let found = secret_problems(Config::from_toml(
-        text,
-        &dir.path().join("patdesk.toml"),
-        None,
-    ));
-    assert_eq!(found[0].0, "signing.key");
-    assert!(found[0].1.contains("chmod 600"), "{found:?}");
-}
-
-/// Group-readable is shared too: a group-readable signing key let the group mint Message-IDs.
-/// And a secret must belong to root or to whoever reads it: its owner can rewrite it.
+/// A secret readable by every user, or by the group: a group-readable signing key let the
+/// group mint Message-IDs. And a secret must belong to root or to whoever reads it: its owner
+/// can rewrite it.
 #[test]
 fn a_secret_file_is_its_owners_alone_and_root_or_the_readers() {
     let dir = TempDir::new().expect("temp dir");
-    write_secret(dir.path(), "key", "s3cret", 0o640);
     let text = "[signing]\nkey = { file = \"key\" }\n";
-    let found = secret_problems(Config::from_toml(
-        text,
-        &dir.path().join("patdesk.toml"),
-        None,
-    ));
-    assert_eq!(found[0].0, "signing.key");
-    assert!(
-        found[0].1.contains("mode 0640") && found[0].1.contains("chmod 600"),
-        "{found:?}"
-    );
+    for mode in [0o644, 0o640] {
+        write_secret(dir.path(), "key", "s3cret", mode);
+        let found = secret_problems(Config::from_toml(
+            text,
+            &dir.path().join("patdesk.toml"),
+            None,
+        ));
+        assert_eq!(found[0].0, "signing.key");
+        assert!(
+            found[0].1.contains(&format!("mode {mode:04o}")) && found[0].1.contains("chmod 600"),
+            "{found:?}"
+        );
+    }
 
     // bob's file, read by alice: refused with the chown to run, before it is read.
     let bob = common::users::os_user(common::users::BOB);

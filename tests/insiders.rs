@@ -323,15 +323,7 @@ fn the_cli_tells_nothing_to_a_socket_that_is_not_the_daemons() {
     let group = common::users::os_user(common::users::MALLORY).gid;
     std::os::unix::fs::chown(&shared, None, Some(group)).expect("chgrp");
     std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o775)).expect("chmod");
-    let config = shared.join("patdesk.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[store]\npath = \"patdesk.db\"\n{}",
-            common::users::team_and_control()
-        ),
-    )
-    .expect("config");
+    let config = common::control::records_only_config(&shared, "patdesk.toml");
     std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).expect("chmod");
     let socket = shared.join("control.sock");
     let impostor = "import os, socket, sys\n\
@@ -376,15 +368,7 @@ fn the_cli_tells_nothing_to_a_socket_that_is_not_the_daemons() {
     let open = top.path().join("open");
     std::fs::create_dir(&open).expect("dir");
     std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).expect("chmod");
-    let config = open.join("patdesk.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[store]\npath = \"patdesk.db\"\n{}",
-            common::users::team_and_control()
-        ),
-    )
-    .expect("config");
+    let config = common::control::records_only_config(&open, "patdesk.toml");
     let run = std::process::Command::new(env!("CARGO_BIN_EXE_patdesk"))
         .args(["run", "--config"])
         .arg(&config)
