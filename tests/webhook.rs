@@ -393,3 +393,38 @@ fn unsigned_forged_replayed_oversized_and_unknown_deliveries_change_nothing() {
     );
     assert!(stop(&mut daemon).success(), "{}", desk.log());
 }
+
+/// 128 clients that open a connection and send half a header, and stay: GitHub's delivery
+/// still gets through at once (the oldest slow connection gives up its place), and syncs.
+/// Before, 64 of them closed the door to every delivery for as long as they stayed.
+#[test]
+fn slow_connections_cannot_keep_a_delivery_out() {
+    let port = free_port();
+    let desk = desk_with_webhook("slow", port, 1_000_000);
+    let mut daemon = desk.start_daemon();
+    started(&desk, port);
+    let token = format!("through-the-crowd-{}", std::process::id());
+    desk.set_pending(&[pending(7301, "dave", &token, None)]);
+    let slow: Vec<TcpStream> = (0..128)
+        .map(|_| {
+            let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+            let _ = stream.write_all(b"POST /github HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+            stream
+        })
+        .collect();
+    let body = token_request_event("created", "acme-corp", 7301, &token);
+    assert_eq!(
+        deliver(
+            port,
+            "7a000000-0000-4000-8000-000000000301",
+            "personal_access_token_request",
+            SECRET,
+            &body
+        ),
+        202
+    );
+    wait_for(15, || desk.request_id(7301))
+        .unwrap_or_else(|| panic!("the delivery did not sync\n{}", desk.log()));
+    drop(slow);
+    assert!(stop(&mut daemon).success(), "{}", desk.log());
+}

@@ -29,7 +29,7 @@ use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 
 use crate::config::{Secret, WebhookConfig};
 use crate::store::{Delivery, Store, Taken, WebhookRefusal};
@@ -37,7 +37,9 @@ use crate::wake::SyncTrigger;
 
 pub use delivery::{Action, Event, TOKEN_REQUEST_EVENT};
 
-/// Connections served at once; more are closed at once.
+/// Connections served at once. At the cap, a new connection takes the place of the oldest:
+/// GitHub's delivery is answered in milliseconds, so the oldest is a slow client's, and a
+/// flood of them cannot keep a delivery out.
 const CONNECTIONS: usize = 64;
 /// A client gets this long to send its headers, and again its body.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -120,7 +122,7 @@ impl Receiver {
 
     /// Serves until shutdown; the refusals counted so far are written before it returns.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        let connections = Arc::new(Semaphore::new(CONNECTIONS));
+        let serving = Arc::new(Mutex::new(Serving::default()));
         let mut flush = tokio::time::interval(FLUSH_EVERY);
         tracing::info!(address = %self.local_addr().map(|a| a.to_string()).unwrap_or_default(), "listening for GitHub's webhook");
         loop {
@@ -129,11 +131,19 @@ impl Receiver {
                 _ = flush.tick() => flush_refusals(&self.shared),
                 accepted = self.listener.accept() => {
                     let Ok((stream, _)) = accepted else { continue };
-                    // Over the limit, the connection is closed at once: GitHub retries
-                    // nothing by itself, but the poll is there.
-                    let Ok(permit) = connections.clone().try_acquire_owned() else { continue };
                     let shared = self.shared.clone();
-                    tokio::spawn(async move {
+                    // Held while the task is spawned and listed, so it cannot take itself off
+                    // the list before it is on it.
+                    let mut live = lock(&serving);
+                    if live.connections.len() >= CONNECTIONS
+                        && let Some((_, oldest)) = live.connections.pop_front()
+                    {
+                        oldest.abort();
+                    }
+                    let id = live.next_id;
+                    live.next_id += 1;
+                    let serving = serving.clone();
+                    let task = tokio::spawn(async move {
                         let service = hyper::service::service_fn(move |request| {
                             answer(shared.clone(), request)
                         });
@@ -143,13 +153,27 @@ impl Receiver {
                             .keep_alive(false)
                             .serve_connection(TokioIo::new(stream), service);
                         let _ = tokio::time::timeout(CONNECTION_LIFETIME, connection).await;
-                        drop(permit);
+                        lock(&serving).connections.retain(|(live, _)| *live != id);
                     });
+                    live.connections.push_back((id, task.abort_handle()));
                 }
             }
         }
         flush_refusals(&self.shared);
     }
+}
+
+/// The connections being served, oldest first.
+#[derive(Default)]
+struct Serving {
+    next_id: u64,
+    connections: std::collections::VecDeque<(u64, tokio::task::AbortHandle)>,
+}
+
+fn lock(serving: &Mutex<Serving>) -> std::sync::MutexGuard<'_, Serving> {
+    serving
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 async fn answer(
