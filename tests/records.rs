@@ -832,6 +832,23 @@ fn reads_longer_than_a_page_come_whole_and_no_answer_is_larger_than_a_page() {
         desk.json(&["triage"]).as_array().expect("array").len(),
         PAGE_ROWS as usize + 2
     );
+    // Mail from outside can tie any number of mails to a request: `show` gives the newest.
+    use patdesk::control::reads::SHOWN_PER_REQUEST;
+    let tied = b"From: Someone <s@example.net>\r\nSubject: Re: [PAT-7]\r\n\r\nAgain.\r\n";
+    for uid in 0..(SHOWN_PER_REQUEST + 3) {
+        desk.receive(tied, 10_000 + uid, Some(7), Some("an unverified answer"));
+    }
+    let shown = desk.json(&["show", "7"]);
+    assert_eq!(
+        shown["messages"].as_array().map(Vec::len),
+        Some(SHOWN_PER_REQUEST as usize)
+    );
+    assert_eq!(shown["earlier_messages"], 3);
+    assert!(
+        desk.ok(&["show", "7"])
+            .contains("3 earlier mail(s) tied to it not shown"),
+        "show names what it left out"
+    );
 
     let mut stream = std::os::unix::net::UnixStream::connect(desk.dir.path().join("control.sock"))
         .expect("connect");

@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use super::table::Table;
 use super::{Context, Failure, say};
 use crate::control::protocol::{Request, list_page_rows};
-use crate::control::reads::RequestDetail;
+use crate::control::reads::{RequestDetail, SHOWN_PER_REQUEST};
 use crate::request::RequestState;
 use crate::review::Risk;
 use crate::shown;
@@ -289,9 +289,11 @@ pub fn show(context: &Context, args: &ShowArgs) -> Result<(), Failure> {
     let RequestDetail {
         request: record,
         messages,
+        earlier_messages,
         outbox,
         github_pushes: pushes,
         events,
+        earlier_events,
     } = detail;
 
     let mut out = String::new();
@@ -381,6 +383,11 @@ pub fn show(context: &Context, args: &ShowArgs) -> Result<(), Failure> {
     if messages.is_empty() && outbox.is_empty() {
         out.push_str("  none\n");
     }
+    if earlier_messages > 0 {
+        out.push_str(&format!(
+            "  ({earlier_messages} earlier mail(s) tied to it not shown: the newest {SHOWN_PER_REQUEST} are)\n"
+        ));
+    }
     // Mail in and out in the order it happened: the question before its answer. Both times
     // are UTC with milliseconds, so their text sorts as time does.
     let mut conversation: Vec<(&str, String)> = Vec::new();
@@ -443,6 +450,11 @@ pub fn show(context: &Context, args: &ShowArgs) -> Result<(), Failure> {
     }
 
     out.push_str("\nevents\n");
+    if earlier_events > 0 {
+        out.push_str(&format!(
+            "  ({earlier_events} earlier event(s) not shown: `patdesk watch --from 0` lists every event)\n"
+        ));
+    }
     let mut table = Table::new(&["SEQ", "AT", "ACTOR", "EVENT", "DETAIL"]);
     for event in &events {
         table.row(vec![

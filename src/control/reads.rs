@@ -12,23 +12,39 @@ use crate::store::{
     PushRecord, RequestRecord, Store, StoreError, WebhookCounts,
 };
 
-/// `patdesk show`: a request and everything about it.
+/// `patdesk show`: a request and everything about it (its newest mails and events, when
+/// there are more than [`SHOWN_PER_REQUEST`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RequestDetail {
     pub request: RequestRecord,
     pub messages: Vec<MessageRecord>,
+    /// Earlier mails tied to the request, not shown.
+    #[serde(default)]
+    pub earlier_messages: u64,
     pub outbox: Vec<OutboxRecord>,
     pub github_pushes: Vec<PushRecord>,
     pub events: Vec<EventRecord>,
+    /// Earlier events of the request, not shown (`patdesk watch --from` shows them all).
+    #[serde(default)]
+    pub earlier_events: u64,
 }
 
+/// The most mails, and events, `show` gives of one request: mail from outside can tie any
+/// number of them to a request, and an answer is held whole in the daemon's memory.
+pub const SHOWN_PER_REQUEST: u32 = 200;
+
 pub fn request_detail(store: &Store, id: i64) -> Result<RequestDetail, StoreError> {
+    let request = store.request(id)?;
+    let (messages, all_messages) = store.newest_messages_for(id, SHOWN_PER_REQUEST)?;
+    let (events, all_events) = store.newest_events_for(id, SHOWN_PER_REQUEST)?;
     Ok(RequestDetail {
-        request: store.request(id)?,
-        messages: store.messages_for(id)?,
+        request,
+        earlier_messages: all_messages.saturating_sub(messages.len() as u64),
+        messages,
         outbox: store.outbox_for(id)?,
         github_pushes: store.pushes_for(id)?,
-        events: store.events_for(id)?,
+        earlier_events: all_events.saturating_sub(events.len() as u64),
+        events,
     })
 }
 

@@ -80,6 +80,26 @@ impl super::Store {
         self.messages_where("request_id = ?1 ORDER BY id", [request_id])
     }
 
+    /// The newest `limit` mails tied to a request, oldest first, and how many there are in
+    /// all: mail from outside can tie any number to a request, so `show` reads a bounded few.
+    pub fn newest_messages_for(
+        &self,
+        request_id: i64,
+        limit: u32,
+    ) -> Result<(Vec<MessageRecord>, u64), StoreError> {
+        let newest = self.messages_where(
+            "id IN (SELECT id FROM messages WHERE request_id = ?1 ORDER BY id DESC LIMIT ?2)
+             ORDER BY id",
+            rusqlite::params![request_id, limit],
+        )?;
+        let all: u64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM messages WHERE request_id = ?1",
+            [request_id],
+            |row| row.get(0),
+        )?;
+        Ok((newest, all))
+    }
+
     /// Mail a person should look at (not tied to any request, or not understood), by id.
     pub fn triage(&self, page: super::Page) -> Result<Vec<MessageRecord>, StoreError> {
         self.messages_where(

@@ -360,6 +360,30 @@ impl super::Store {
     }
 
     /// A request's audit events, oldest first.
+    /// The newest `limit` events of a request, oldest first, and how many it has in all.
+    pub fn newest_events_for(
+        &self,
+        request_id: i64,
+        limit: u32,
+    ) -> Result<(Vec<EventRecord>, u64), StoreError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT seq, at, actor, request_id, kind, detail, hash FROM events
+             WHERE seq IN (SELECT seq FROM events WHERE request_id = ?1 ORDER BY seq DESC LIMIT ?2)
+             ORDER BY seq",
+        )?;
+        let mut rows = statement.query(rusqlite::params![request_id, limit])?;
+        let mut events = Vec::new();
+        while let Some(row) = rows.next()? {
+            events.push(event_from_row(row)?);
+        }
+        let all: u64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM events WHERE request_id = ?1",
+            [request_id],
+            |row| row.get(0),
+        )?;
+        Ok((events, all))
+    }
+
     pub fn events_for(&self, request_id: i64) -> Result<Vec<EventRecord>, StoreError> {
         let mut statement = self.conn.prepare_cached(
             "SELECT seq, at, actor, request_id, kind, detail, hash FROM events
