@@ -21,6 +21,25 @@ use common::users::{command_as, os_user};
 
 const FLOOD: &str = include_str!("attacks/control_flood.py");
 
+/// A desk whose GitHub has one pending request of dave's, `github_id`, with its purpose given;
+/// and the request's token name, unique to this run.
+fn desk_with_request(name: &str, github_id: i64) -> (Desk, String) {
+    let tag = format!("{name}-{}", std::process::id());
+    let desk = Desk::new(
+        TestFolder::new(name),
+        DeskSetup {
+            pending: vec![pending(
+                github_id,
+                "dave",
+                &tag,
+                Some("Reads the issues for the weekly report"),
+            )],
+            ..DeskSetup::default()
+        },
+    );
+    (desk, tag)
+}
+
 /// An attack on the control socket, run as an OS account: COUNT connections held open.
 struct Attack {
     process: Child,
@@ -73,19 +92,7 @@ fn read_json_line(process: &mut Child) -> Value {
 /// bounded, this got the daemon killed for memory in under a second.
 #[test]
 fn the_control_socket_cannot_be_starved_by_a_stranger_or_a_member() {
-    let tag = format!("starve-{}", std::process::id());
-    let desk = Desk::new(
-        TestFolder::new("starve"),
-        DeskSetup {
-            pending: vec![pending(
-                9701,
-                "dave",
-                &tag,
-                Some("Reads the issues for the weekly report"),
-            )],
-            ..DeskSetup::default()
-        },
-    );
+    let (desk, tag) = desk_with_request("starve", 9701);
     let limits = UnitLimits::new();
     let mut daemon = desk.start_daemon_limited(&limits);
     let id = wait_for(30, || desk.request_id(9701))
@@ -236,19 +243,7 @@ fn a_long_or_silent_request_is_refused_and_counted() {
 /// by bob".
 #[test]
 fn a_decision_written_without_the_key_is_not_carried_and_breaks_the_audit() {
-    let tag = format!("forged-{}", std::process::id());
-    let desk = Desk::new(
-        TestFolder::new("forged"),
-        DeskSetup {
-            pending: vec![pending(
-                9801,
-                "dave",
-                &tag,
-                Some("Reads the issues for the weekly report"),
-            )],
-            ..DeskSetup::default()
-        },
-    );
+    let (desk, _) = desk_with_request("forged", 9801);
     let mut daemon = desk.start_daemon();
     let id = wait_for(30, || desk.request_id(9801))
         .unwrap_or_else(|| panic!("the request was not synced\n{}", desk.log()));
