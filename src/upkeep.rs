@@ -68,12 +68,14 @@ pub fn send_head_if_due(
             let sent_at = parse_time(&last.sent_at)?;
             match decision {
                 Some(decision) => Some(format!(
-                    "after {}{} by {}",
-                    decision
-                        .request_id
-                        .map(|id| format!("PAT-{id} "))
-                        .unwrap_or_default(),
-                    decision.kind,
+                    "after {} by {}",
+                    match (decision.request_id, decision.kind.as_str()) {
+                        (_, "outside_token_revoked") => {
+                            "a token no request accounts for revoked".to_string()
+                        }
+                        (Some(id), kind) => format!("PAT-{id} {kind}"),
+                        (None, kind) => kind.to_string(),
+                    },
                     decision.by
                 )),
                 None if now.duration_since(sent_at).unsigned_abs() >= DAY => {

@@ -324,6 +324,28 @@ fn the_head_is_sent_first_then_after_each_decision_and_daily() {
         .expect("a day after the last");
     assert!(head_alerts(&store)[2].contains(&format!("audit head {daily} (daily)")));
 
+    // A revocation of a token no request accounts for (`revoke --grant`) is a decision too.
+    store
+        .write(|tx| {
+            tx.append_event(
+                "alice",
+                None,
+                "outside_token_revoked",
+                &serde_json::json!({ "org": "acme-corp", "grant_id": 4711 }),
+            )
+        })
+        .expect("revoke");
+    let revoked = send_head_if_due(&mut store, SendHead::DailyAndDecisions, at(2 + 24 * 60 + 1))
+        .expect("send")
+        .expect("after the revocation");
+    assert!(
+        head_alerts(&store)[3].contains(&format!(
+            "audit head {revoked} (after a token no request accounts for revoked by alice)"
+        )),
+        "{:?}",
+        head_alerts(&store)
+    );
+
     // Every head sent is still in the chain, which is what `audit verify --head` checks.
     for head in [&first, &after, &daily] {
         let verification = store.verify_chain(Some(head)).expect("verify");

@@ -6,7 +6,7 @@ use rusqlite::{OptionalExtension, params};
 use super::{ChainHead, Store, StoreError, Tx, chain};
 
 /// The events that are a decision on a request.
-const DECISIONS: &str = "'approved', 'denied', 'revoked'";
+const DECISIONS: &str = "'approved', 'denied', 'revoked', 'outside_token_revoked'";
 
 /// The last head sent: where the chain stood, and when.
 #[derive(Debug, Clone, PartialEq, Eq)]
