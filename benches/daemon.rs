@@ -8,6 +8,11 @@
 //! 3. Webhook to question: the same, with GitHub's signed `personal_access_token_request`
 //!    delivery instead of the digest (no debounce), over 20 more requests. Target: p99 < 5 s
 //!    (issue 21).
+//! 4. Decision to GitHub and to the requester: an engineer's `patdesk approve` (process start
+//!    and the control socket included) until the stand-in has the approval, and until the
+//!    requester's mail is handed to SMTP, over 100 decisions, p50 and p99. Target: p99 < 100 ms
+//!    (issue 33: the daemon's tasks are woken by the decision rather than finding it on their
+//!    next look, 2 s at the production pace the daemon runs at here).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -22,10 +27,12 @@ use common::standin::pending;
 const IDLE_SECONDS: u64 = 60;
 const REQUESTS: usize = 20;
 const DEBOUNCE_SECONDS: u64 = 1;
+const DECISIONS: usize = 100;
 
 fn main() {
     let port = hookshot::free_port();
-    let people = (0..2 * REQUESTS)
+    // Each requester asks once: the per-recipient limit would hold a second mail to one.
+    let people = (0..2 * REQUESTS + DECISIONS)
         .map(|n| {
             (
                 format!("b{n}"),
@@ -43,6 +50,9 @@ fn main() {
                 hookshot::config_table(port, 1024 * 1024)
             ),
             extra: "[mail]\nbreaker_mails = 1000\n".to_string(),
+            // The production pace: the tasks look at their queues every 2 s (the outbox every
+            // 30 s) unless woken.
+            intervals: String::new(),
             ..DeskSetup::default()
         },
     );
@@ -119,7 +129,86 @@ fn main() {
         p50.as_millis(),
         p99.as_millis()
     );
+    decisions(&desk, &mut pending_now);
     assert!(stop(&mut daemon).success());
+}
+
+/// Part 4: `DECISIONS` requests with their purpose, approved one at a time.
+fn decisions(desk: &Desk, pending_now: &mut Vec<serde_json::Value>) {
+    let first = 40_000;
+    for n in 0..DECISIONS {
+        let token = format!("bench{}d{n}", std::process::id());
+        pending_now.push(pending(
+            first + n as i64,
+            &format!("b{}", 2 * REQUESTS + n),
+            &token,
+            Some("Reads the issues of acme-corp/api for the weekly report, nothing else."),
+        ));
+    }
+    desk.set_pending(pending_now);
+    let synced = desk.patdesk_as("alice", &["sync"]);
+    assert!(synced.status.success(), "{synced:?}");
+    let store = desk.store();
+    let mut to_github = Vec::new();
+    let mut to_smtp = Vec::new();
+    for n in 0..DECISIONS {
+        let github_id = first + n as i64;
+        let id = desk.request_id(github_id).expect("synced");
+        let asked = Instant::now();
+        let approved = desk.patdesk_as(
+            "alice",
+            &["approve", &id.to_string(), "--reason", "the weekly report"],
+        );
+        assert!(approved.status.success(), "{approved:?}");
+        let (mut github, mut smtp) = (None, None);
+        while github.is_none() || smtp.is_none() {
+            if github.is_none()
+                && desk.standin.calls().iter().any(|call| {
+                    call["id"].as_i64() == Some(github_id) && call["action"] == "approve"
+                })
+            {
+                github = Some(asked.elapsed());
+            }
+            if smtp.is_none()
+                && store
+                    .connection()
+                    .query_row(
+                        "SELECT COUNT(*) FROM outbox WHERE request_id = ?1 AND kind = 'approval'
+                           AND state = 'sent'",
+                        [id],
+                        |row| row.get::<_, i64>(0),
+                    )
+                    .unwrap_or(0)
+                    > 0
+            {
+                smtp = Some(asked.elapsed());
+            }
+            assert!(
+                asked.elapsed() < Duration::from_secs(60),
+                "decision {n} not carried: to GitHub {github:?}, to SMTP {smtp:?}"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        to_github.extend(github);
+        to_smtp.extend(smtp);
+    }
+    for (what, delays) in [
+        (
+            "`patdesk approve` to the stand-in's approval",
+            &mut to_github,
+        ),
+        (
+            "`patdesk approve` to the requester's mail handed to SMTP",
+            &mut to_smtp,
+        ),
+    ] {
+        let (p50, p99) = percentiles(delays);
+        println!(
+            "| {what}, p50 / p99 ({DECISIONS} decisions) | {} / {} ms | p99 < 100 ms |",
+            p50.as_millis(),
+            p99.as_millis()
+        );
+    }
 }
 
 /// Waits for the question about `token` in the requester's mailbox.

@@ -6,11 +6,17 @@ use std::sync::Arc;
 
 use tokio::sync::{Notify, mpsc};
 
-/// Asks the outbox task for a round soon. Cheap to clone.
+/// Asks a task for a round soon: the outbox task to send, the GitHub task to carry decisions.
+/// Cheap to clone.
 #[derive(Clone, Default)]
-pub struct OutboxWake(Arc<Notify>);
+pub struct Wake(Arc<Notify>);
 
-impl OutboxWake {
+/// Asks the outbox task to send what is queued.
+pub type OutboxWake = Wake;
+/// Asks the GitHub task to carry queued decisions to GitHub (without a sync).
+pub type PushWake = Wake;
+
+impl Wake {
     pub fn wake(&self) {
         // One stored permit: many wakes before the next round make one round.
         self.0.notify_one();

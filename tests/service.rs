@@ -702,3 +702,57 @@ fn a_database_replaced_under_the_daemon_is_told_and_fails_status() {
     );
     assert!(stop(&mut daemon).success(), "{}", desk.log());
 }
+
+/// A member's decision wakes the tasks that carry it: with the GitHub task's and the outbox's
+/// own looks an hour apart, the approval still reaches GitHub and the requester's mail goes
+/// to SMTP, because the control socket rings both once the decision commits.
+#[test]
+fn a_decision_wakes_the_tasks_that_carry_it() {
+    let token = format!("woken-{}", std::process::id());
+    let desk = Desk::new(
+        TestFolder::new("woken"),
+        DeskSetup {
+            pending: vec![pending(
+                9401,
+                "dave",
+                &token,
+                Some("Reads the issues of acme-corp/api for the weekly report."),
+            )],
+            sync_seconds: 3600,
+            intervals: "[intervals]\noutbox_seconds = 3600\nlook_for_commits_seconds = 3600\n\
+                        alerts_seconds = 0.25\nstatus_seconds = 1\n"
+                .to_string(),
+            ..DeskSetup::default()
+        },
+    );
+    let mut daemon = desk.start_daemon();
+    let id = wait_for(30, || desk.request_id(9401))
+        .unwrap_or_else(|| panic!("the start-up sync did not record it\n{}", desk.log()));
+    let approve = desk.patdesk_as(
+        "alice",
+        &["approve", &id.to_string(), "--reason", "the weekly report"],
+    );
+    assert!(
+        approve.status.success(),
+        "{}",
+        String::from_utf8_lossy(&approve.stderr)
+    );
+    wait_for(30, || {
+        desk.standin
+            .calls()
+            .iter()
+            .any(|call| call["id"] == 9401 && call["action"] == "approve")
+            .then_some(())
+    })
+    .unwrap_or_else(|| panic!("the approval did not reach GitHub\n{}", desk.log()));
+    wait_for(30, || {
+        desk.store()
+            .outbox_for(id)
+            .ok()?
+            .iter()
+            .any(|mail| mail.kind == "approval" && mail.state == "sent")
+            .then_some(())
+    })
+    .unwrap_or_else(|| panic!("the approval mail was not sent\n{}", desk.log()));
+    assert!(stop(&mut daemon).success(), "{}", desk.log());
+}

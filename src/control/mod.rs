@@ -13,4 +13,4 @@ pub mod protocol;
 pub mod reads;
 mod server;
 
-pub use server::{ControlServer, SyncNow, SyncRequests, answer_directly};
+pub use server::{AfterChanges, ControlServer, SyncNow, SyncRequests, answer_directly};

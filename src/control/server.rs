@@ -24,6 +24,7 @@ use crate::decide::{self, DecideError};
 use crate::lifecycle::{Authentication, Member};
 use crate::review::ReviewPolicy;
 use crate::store::{ChainKey, FileIdentity, ListFilter, Page, Store, StoreError};
+use crate::wake::{OutboxWake, PushWake};
 
 /// How long a client may take to send its request: the CLI sends it at once.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
@@ -43,6 +44,23 @@ pub struct SyncNow {
 #[derive(Clone)]
 pub struct SyncRequests(pub mpsc::UnboundedSender<SyncNow>);
 
+/// What the daemon's tasks are told once a member's change commits, so its mail goes and its
+/// decision reaches GitHub now rather than at their next look. `None` where that task is not
+/// running (no [smtp], no [github]).
+#[derive(Clone, Default)]
+pub struct AfterChanges {
+    pub outbox: Option<OutboxWake>,
+    pub pushes: Option<PushWake>,
+}
+
+impl AfterChanges {
+    fn ring(&self) {
+        for wake in [&self.outbox, &self.pushes].into_iter().flatten() {
+            wake.wake();
+        }
+    }
+}
+
 /// What answering needs from the daemon's config, shared by the connections.
 struct Answering {
     team: TeamConfig,
@@ -61,6 +79,7 @@ struct Answering {
     chain_key: Option<ChainKey>,
     /// The database file the daemon started on; `None` when answering without the daemon.
     started_on: Option<FileIdentity>,
+    after_changes: AfterChanges,
 }
 
 pub struct ControlServer {
@@ -93,6 +112,7 @@ impl Answering {
             admission: None,
             chain_key,
             started_on: None,
+            after_changes: AfterChanges::default(),
         }
     }
 
@@ -132,6 +152,7 @@ impl ControlServer {
         clock: &Clock,
         chain_key: Option<ChainKey>,
         sync: Option<SyncRequests>,
+        after_changes: AfterChanges,
     ) -> anyhow::Result<ControlServer> {
         let own_user = peer::user_name(peer::effective_uid());
         if let Some(member) = own_user
@@ -157,6 +178,7 @@ impl ControlServer {
         let mut answering = Answering::of(config, clock, chain_key, sync);
         answering.admission = Some(Arc::new(Admission::default()));
         answering.started_on = FileIdentity::of(&config.store.path);
+        answering.after_changes = after_changes;
         Ok(ControlServer {
             listener,
             socket,
@@ -457,11 +479,17 @@ async fn answer(
     }
     // A place among the threads answering, the caller's account's share first.
     let _place = admitted.answering().await;
+    let writes = request.writes();
     let answering = answering.clone();
     let pid = Some(std::process::id().to_string());
-    let outcome =
-        tokio::task::spawn_blocking(move || answer_from_store(request, member, &answering, pid))
-            .await;
+    let outcome = tokio::task::spawn_blocking(move || {
+        let reply = answer_from_store(request, member, &answering, pid);
+        if writes && matches!(reply, Reply::Done(_)) {
+            answering.after_changes.ring();
+        }
+        reply
+    })
+    .await;
     match outcome {
         Ok(reply) => reply,
         Err(error) => failed(ErrorKind::Failure, format!("the request failed: {error}")),

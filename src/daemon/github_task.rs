@@ -13,7 +13,7 @@ use crate::control::SyncNow;
 use crate::github::GithubClient;
 use crate::store::{Part, Store};
 use crate::sync::{PushReport, SyncOptions, SyncReport, push_decisions, sync_org};
-use crate::wake::{OutboxWake, Soon, SyncAsk};
+use crate::wake::{OutboxWake, PushWake, Soon, SyncAsk};
 
 pub(super) struct GithubTask {
     pub client: GithubClient,
@@ -21,7 +21,10 @@ pub(super) struct GithubTask {
     pub orgs: Vec<String>,
     pub options: SyncOptions,
     pub interval: Duration,
-    /// How soon a decision recorded by an engineer's command is carried to GitHub.
+    /// Rung by the control socket when a decision commits: it is carried at once.
+    pub pushes: PushWake,
+    /// How often the queue is looked at besides: a safety net, since every decision is made
+    /// by this daemon and rings `pushes`.
     pub look_for_decisions: Duration,
     pub debounce: Duration,
     pub triggers: mpsc::UnboundedReceiver<SyncAsk>,
@@ -84,9 +87,10 @@ pub(super) async fn run(mut task: GithubTask) {
                 let asked = gather_triggers(first, &mut task.triggers, task.debounce).await;
                 asked.into_iter().filter(|org| task.orgs.iter().any(|known| known.eq_ignore_ascii_case(org))).collect()
             }
+            // A decision just committed: carry it now, without a sync (no orgs).
+            () = task.pushes.woken() => BTreeSet::new(),
             _ = tokio::time::sleep(task.look_for_decisions) => {
-                // A decision recorded by `patdesk approve` in another process: carry it now,
-                // without a sync (an empty set of orgs).
+                // The safety net: a push queued that nobody rang for.
                 if task.store.has_untried_pushes().unwrap_or(false) {
                     BTreeSet::new()
                 } else {

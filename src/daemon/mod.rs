@@ -23,7 +23,7 @@ pub use lock::{DaemonLock, LockError, lock_path, running_daemon};
 
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError, SignIn};
-use crate::control::{ControlServer, SyncNow, SyncRequests};
+use crate::control::{AfterChanges, ControlServer, SyncNow, SyncRequests};
 use crate::github::GithubClient;
 use crate::imap::{MailboxAccess, MailboxWatch};
 use crate::intake::Intake;
@@ -32,7 +32,7 @@ use crate::oauth::{Credential, TokenSource};
 use crate::smtp::Sender;
 use crate::store::{ChainKey, Store, WalRestarts};
 use crate::sync::SyncOptions;
-use crate::wake::{OutboxWake, SyncTrigger};
+use crate::wake::{OutboxWake, PushWake, SyncTrigger};
 
 /// How long the token endpoint is given to answer.
 const OAUTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -227,6 +227,9 @@ fn prepare(config: &Config, clock: &Clock) -> anyhow::Result<Prepared> {
     // nobody needs to wake an outbox task.
     let outbox_wake = OutboxWake::default();
     let outbox = config.smtp.is_some().then(|| outbox_wake.clone());
+    // Decisions go to GitHub only with [github].
+    let push_wake = PushWake::default();
+    let pushes = config.github.is_some().then(|| push_wake.clone());
 
     let orgs: Vec<String> = config
         .github
@@ -243,6 +246,7 @@ fn prepare(config: &Config, clock: &Clock) -> anyhow::Result<Prepared> {
             orgs: orgs.clone(),
             options,
             interval: github.sync_interval,
+            pushes: push_wake,
             look_for_decisions: config.intervals.look_for_commits,
             debounce: github.sync_debounce,
             triggers,
@@ -329,6 +333,10 @@ fn prepare(config: &Config, clock: &Clock) -> anyhow::Result<Prepared> {
         clock,
         chain_key.clone(),
         config.github.is_some().then(|| SyncRequests(sync_requests)),
+        AfterChanges {
+            outbox: outbox.clone(),
+            pushes,
+        },
     )?;
     tasks.push(Box::pin(control.run(shutdown.clone())));
     tasks.push(Box::pin(alerts_task::run(alerts_task::AlertsTask {

@@ -118,8 +118,9 @@ pub(super) async fn run(mut task: OutboxTask) {
                 () = &mut round_due => break,
                 () = task.wake.woken() => break,
                 _ = tokio::time::sleep(task.look_for_commits) => {
-                    // A decision recorded by `patdesk approve` queues its mail from another
-                    // process, which cannot wake this task.
+                    // The safety net: every mail is queued by this daemon, which rings `wake`
+                    // (the control socket after a decision, intake, the GitHub task); a
+                    // commit nobody rang for is still sent within this look.
                     if task.store.data_version().ok() != seen {
                         break;
                     }
