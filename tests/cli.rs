@@ -568,3 +568,83 @@ fn json_is_refused_where_nothing_is_json() {
         assert_eq!(stdout(&output), "", "patdesk {args:?} printed nothing");
     }
 }
+
+/// What `run` refuses, `check-config` refuses too (both take the same step from the config to
+/// what running needs): a GitHub App key that does not parse, and a people directory with a
+/// broken line. Each is named, with exit 3, where check-config once said "ok".
+#[test]
+fn check_config_refuses_what_run_would_refuse() {
+    for (name, key, people) in [
+        (
+            "a key that does not parse",
+            "not a PEM key",
+            "login,email\ncarol,carol@example.org\n",
+        ),
+        (
+            "a broken people line",
+            "",
+            "login,email\ncarol carol@example.org\n",
+        ),
+    ] {
+        let dir = TempDir::new().expect("temp dir");
+        let key = if key.is_empty() {
+            std::fs::read(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("tests/github/app-test-key.pem"),
+            )
+            .expect("the test key")
+        } else {
+            key.as_bytes().to_vec()
+        };
+        std::fs::write(dir.path().join("app.pem"), key).expect("key");
+        std::fs::set_permissions(
+            dir.path().join("app.pem"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )
+        .expect("chmod");
+        std::fs::write(dir.path().join("people.csv"), people).expect("people");
+        let config = dir.path().join("patdesk.toml");
+        std::fs::write(
+            &config,
+            "[store]\npath = \"patdesk.db\"\n[people]\ndirectory = \"people.csv\"\n\
+             [github]\napp_id = 1\nprivate_key = { file = \"app.pem\" }\n\
+             [[github.orgs]]\nlogin = \"acme-corp\"\ninstallation_id = 11\n",
+        )
+        .expect("config");
+        let config = config.to_str().expect("path");
+        let checked = patdesk(&["check-config", "--config", config]);
+        assert_eq!(
+            checked.status.code(),
+            Some(3),
+            "{name}: {}",
+            stderr(&checked)
+        );
+        let said = stderr(&checked);
+        // `run` refuses it before it starts anything (and is stopped if it did start).
+        let mut run = Command::new(env!("CARGO_BIN_EXE_patdesk"))
+            .args(["run", "--config", config])
+            .env_remove("PATDESK_CONFIG")
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("patdesk runs");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let exited = loop {
+            if let Some(status) = run.try_wait().expect("wait") {
+                break Some(status);
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = run.kill();
+                break None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        assert!(
+            exited.is_some_and(|status| !status.success()),
+            "{name}: run did not refuse it ({exited:?})"
+        );
+        match name {
+            "a key that does not parse" => assert!(said.contains("key"), "{name}: {said}"),
+            _ => assert!(said.contains("people.csv line 2"), "{name}: {said}"),
+        }
+    }
+}

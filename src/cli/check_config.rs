@@ -31,6 +31,12 @@ pub fn run(path: &Path, args: &CheckConfigArgs, clock: &Clock, json: bool) -> Re
             code: super::exit::CONFIG,
             error: anyhow::anyhow!("{}: mail templates: {error}", config.source.display()),
         })?;
+    // What `run` reads and parses before it starts anything: a key that does not parse, a
+    // broken people directory line. A config check-config passes, run takes.
+    crate::daemon::ready(&config, clock).map_err(|error| Failure {
+        code: super::exit::CONFIG,
+        error: anyhow::anyhow!("{}: {error:#}", config.source.display()),
+    })?;
     let report = report(&config);
     if json {
         out!("{}", report.json(&config));

@@ -13,6 +13,7 @@ mod notify;
 mod one_line;
 mod outbox_task;
 mod pulse;
+mod ready;
 mod upkeep_task;
 
 use anyhow::{Context as _, anyhow};
@@ -20,22 +21,18 @@ use tokio::sync::{mpsc, watch};
 
 pub use github_task::gather_triggers;
 pub use lock::{DaemonLock, LockError, lock_path, running_daemon};
+pub use ready::{GithubReady, Ready, ready};
 
 use crate::clock::Clock;
-use crate::config::{Config, ConfigError, SignIn};
+use crate::config::{Config, ConfigError};
 use crate::control::{AfterChanges, ControlServer, SyncNow, SyncRequests};
-use crate::github::GithubClient;
 use crate::imap::{MailboxAccess, MailboxWatch};
 use crate::intake::Intake;
-use crate::mail::compose::Templates;
-use crate::oauth::{Credential, TokenSource};
-use crate::smtp::Sender;
 use crate::store::{ChainKey, Store, WalRestarts};
-use crate::sync::SyncOptions;
 use crate::wake::{OutboxWake, PushWake, SyncTrigger};
 
 /// How long the token endpoint is given to answer.
-const OAUTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+pub(crate) const OAUTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The runtime's threads, well inside the unit's TasksMax=64 whatever the machine's cores:
 /// the work is waiting on servers and the database, not computing.
@@ -186,7 +183,9 @@ impl Prepared {
     }
 }
 
-/// Reads what `config` names and builds its tasks: intake, the GitHub task, the outbox, alerts.
+/// Builds the tasks of `config` from what [`ready`] read of it: intake, the GitHub task, the
+/// webhook, the outbox, the control socket, alerts and upkeep. Only wiring: whatever can be
+/// wrong with the config was found by `ready`, which `check-config` runs too.
 fn prepare(config: &Config, clock: &Clock) -> anyhow::Result<Prepared> {
     if config.github.is_none() && config.mailbox.is_none() {
         // The records and the engineers' commands still work; nothing comes in or goes out.
@@ -195,30 +194,19 @@ fn prepare(config: &Config, clock: &Clock) -> anyhow::Result<Prepared> {
             "no [mailbox] and no [github]: serving the records only; add them to take in mail and follow GitHub"
         );
     }
-    let read = |secret: &crate::config::SecretRef| {
-        secret.read().map_err(|problem| ConfigError::Invalid {
-            path: config.source.clone(),
-            problems: vec![problem],
-        })
-    };
-    let chain_key = chain_key(config)?;
+    let Ready {
+        chain_key,
+        templates,
+        github: github_ready,
+        webhook_secret,
+        mailbox_credential,
+        signing_key,
+        sender,
+        slack_webhook,
+    } = ready(config, clock)?;
     let open = || -> Result<Store, crate::store::StoreError> {
         Ok(Store::open_existing(&config.store.path, clock)?.keyed(chain_key.clone()))
     };
-    // One token source for the mailbox and SMTP: the provider grants one token for both.
-    let tokens = config
-        .oauth2
-        .as_ref()
-        .map(|oauth2| TokenSource::new(oauth2, OAUTH_TIMEOUT, clock.clone()))
-        .transpose()?;
-    let credential = |sign_in: &SignIn| {
-        Credential::for_sign_in(sign_in, tokens.as_ref()).map_err(|problem| ConfigError::Invalid {
-            path: config.source.clone(),
-            problems: vec![problem],
-        })
-    };
-    // Read once: the outbox writes its mail with them, the alerts task the weekly report.
-    let templates = Templates::load(config.templates_dir.as_deref())?;
     let (shutdown_tx, shutdown) = watch::channel(false);
     let (trigger, triggers) = SyncTrigger::channel();
     let (sync_requests, sync_requests_rx) = mpsc::unbounded_channel::<SyncNow>();
@@ -226,20 +214,17 @@ fn prepare(config: &Config, clock: &Clock) -> anyhow::Result<Prepared> {
     // Mail is sent only with [smtp]; without it the queue waits for a config that has one, and
     // nobody needs to wake an outbox task.
     let outbox_wake = OutboxWake::default();
-    let outbox = config.smtp.is_some().then(|| outbox_wake.clone());
+    let outbox = sender.is_some().then(|| outbox_wake.clone());
     // Decisions go to GitHub only with [github].
     let push_wake = PushWake::default();
-    let pushes = config.github.is_some().then(|| push_wake.clone());
+    let pushes = github_ready.is_some().then(|| push_wake.clone());
 
     let orgs: Vec<String> = config
         .github
         .iter()
         .flat_map(|github| github.orgs.iter().map(|org| org.login.clone()))
         .collect();
-    if let Some(github) = &config.github {
-        let key = read(&github.private_key)?;
-        let client = GithubClient::for_config(github, &key, clock.clone())?;
-        let options = SyncOptions::from_config(config, github).map_err(|error| anyhow!(error))?;
+    if let (Some(github), Some(GithubReady { client, options })) = (&config.github, github_ready) {
         tasks.push(Box::pin(github_task::run(github_task::GithubTask {
             client,
             store: open()?,
@@ -256,26 +241,28 @@ fn prepare(config: &Config, clock: &Clock) -> anyhow::Result<Prepared> {
             shutdown: shutdown.clone(),
         })));
     }
-    if let Some(webhook) = config
-        .github
-        .as_ref()
-        .and_then(|github| github.webhook.as_ref())
-    {
+    if let (Some(webhook), Some(secret)) = (
+        config
+            .github
+            .as_ref()
+            .and_then(|github| github.webhook.as_ref()),
+        webhook_secret,
+    ) {
         let receiver = crate::webhook::Receiver::bind(
             webhook,
-            read(&webhook.secret)?,
+            secret,
             orgs.clone(),
             open()?,
             trigger.clone(),
         )?;
         tasks.push(Box::pin(receiver.run(shutdown.clone())));
     }
-    if let Some(mailbox) = &config.mailbox {
+    if let (Some(mailbox), Some(credential)) = (&config.mailbox, mailbox_credential) {
         let watch = MailboxWatch {
-            imap: MailboxAccess::new(mailbox.clone(), credential(&mailbox.sign_in)?),
+            imap: MailboxAccess::new(mailbox.clone(), credential),
             intake: Intake {
                 policy: config.mail.clone(),
-                signing_key: config.signing_key.as_ref().map(read).transpose()?,
+                signing_key,
                 review: config.review.clone(),
                 orgs: orgs.clone(),
                 trigger: config.github.is_some().then(|| trigger.clone()),
@@ -289,34 +276,7 @@ fn prepare(config: &Config, clock: &Clock) -> anyhow::Result<Prepared> {
         };
         tasks.push(Box::pin(watch.run(shutdown.clone())));
     }
-    if let Some(smtp) = &config.smtp {
-        // Config::load refuses [smtp] without a signing key.
-        let Some(signing_key) = &config.signing_key else {
-            return Err(anyhow!("[smtp] is set but [signing] key is not"));
-        };
-        let login = smtp
-            .login
-            .as_ref()
-            .map(|login| credential(&login.sign_in))
-            .transpose()?;
-        let reply_to = match &config.mailbox {
-            Some(mailbox) => mailbox.address.clone(),
-            None => smtp.from.clone(),
-        };
-        let mut sender = Sender::new(
-            smtp,
-            login,
-            read(signing_key)?,
-            templates.clone(),
-            &reply_to,
-        )?
-        .with_limits(config.send_limits);
-        if let Some(mailbox) = &config.mailbox {
-            sender = sender.with_mailbox(MailboxAccess::new(
-                mailbox.clone(),
-                credential(&mailbox.sign_in)?,
-            ));
-        }
+    if let Some(sender) = sender {
         tasks.push(Box::pin(outbox_task::run(outbox_task::OutboxTask {
             sender,
             store: open()?,
@@ -327,7 +287,6 @@ fn prepare(config: &Config, clock: &Clock) -> anyhow::Result<Prepared> {
             shutdown: shutdown.clone(),
         })));
     }
-    let webhook = config.alerts.slack_webhook.as_ref().map(read).transpose()?;
     let control = ControlServer::bind(
         config,
         clock,
@@ -341,7 +300,7 @@ fn prepare(config: &Config, clock: &Clock) -> anyhow::Result<Prepared> {
     tasks.push(Box::pin(control.run(shutdown.clone())));
     tasks.push(Box::pin(alerts_task::run(alerts_task::AlertsTask {
         store: open()?,
-        notifier: crate::alerts::Notifier::new(&config.alerts, webhook),
+        notifier: crate::alerts::Notifier::new(&config.alerts, slack_webhook),
         stalled_after: config.alerts.stalled_after,
         interval: config.intervals.alerts,
         send_head: config.alerts.send_head,
