@@ -17,7 +17,7 @@ use crate::conversation::{
 };
 use crate::lifecycle::{Action, Member, PushAction, Refusal, RevokeReason, transition};
 use crate::mail::{DecisionMail, Outgoing, is_address};
-use crate::request::RequestState;
+use crate::request::{RequestState, idempotency_key};
 use crate::review::{ReviewPolicy, Risk};
 use crate::store::{
     AlertKind, NewRequest, PushTarget, RequestRecord, Resend, Store, StoreError, Tx,
@@ -108,7 +108,7 @@ fn tell_requester(
         )?;
         return Ok(None);
     };
-    tx.enqueue_mail(address, &mail, &format!("pat-{}:{kind}", record.id))
+    tx.enqueue_mail(address, &mail, &idempotency_key(record.id, kind))
 }
 
 /// Queues the GitHub call that carries a decision.
@@ -118,7 +118,7 @@ fn push(
     action: PushAction,
     reason: Option<&str>,
 ) -> Result<Option<i64>, StoreError> {
-    let key = format!("pat-{}:{}", record.id, action.as_str());
+    let key = idempotency_key(record.id, action.as_str());
     tx.enqueue_push(&PushTarget::Request(record.id), action, reason, &key)
 }
 

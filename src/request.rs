@@ -8,6 +8,22 @@ use std::str::FromStr;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+/// What makes a mail or a GitHub call about `request` one of its kind: the same key is queued
+/// once (`pat-12:question`, `pat-12:approve`), however often the step that queues it runs.
+pub fn idempotency_key(request: i64, what: impl fmt::Display) -> String {
+    format!("pat-{request}:{what}")
+}
+
+/// Where an org's owners review its token requests on GitHub's pages: the list, or one request.
+pub fn review_url(org: &str, request: Option<i64>) -> String {
+    let list =
+        format!("https://github.com/organizations/{org}/settings/personal-access-token-requests");
+    match request {
+        Some(request) => format!("{list}/{request}"),
+        None => list,
+    }
+}
+
 /// Where a request stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -433,8 +433,8 @@ pub fn show(context: &Context, args: &ShowArgs) -> Result<(), Failure> {
     out.push_str("\ngithub\n");
     out.push_str(&format!("  {}\n", github_side(&record)));
     out.push_str(&format!(
-        "  https://github.com/organizations/{}/settings/personal-access-token-requests/{}\n",
-        request.org, record.github_request_id
+        "  {}\n",
+        crate::request::review_url(&request.org, Some(record.github_request_id))
     ));
     if pushes.is_empty() {
         out.push_str("  nothing sent to GitHub\n");

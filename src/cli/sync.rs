@@ -80,24 +80,11 @@ fn here(context: &Context, args: &SyncArgs) -> Result<(), Failure> {
         })?;
     let orgs: Vec<String> = match &args.org {
         Some(org) => {
-            let known = github
-                .orgs
-                .iter()
-                .any(|known| known.login.eq_ignore_ascii_case(org));
-            if !known {
-                return Err(Failure {
-                    code: exit::USAGE,
-                    error: anyhow!(
-                        "{org} is not among github.orgs: {}",
-                        github
-                            .orgs
-                            .iter()
-                            .map(|org| org.login.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                });
-            }
+            let configured: Vec<String> = github.orgs.iter().map(|org| org.login.clone()).collect();
+            crate::config::check_org(&configured, org).map_err(|why| Failure {
+                code: exit::USAGE,
+                error: anyhow!(why),
+            })?;
             vec![org.clone()]
         }
         None => github.orgs.iter().map(|org| org.login.clone()).collect(),

@@ -6,6 +6,22 @@ use super::web::url_problem;
 use super::webhook::WebhookConfig;
 use super::{DEFAULT_GITHUB_API_URL, SecretKind, SecretRef};
 
+/// Whether `org` is one of `configured` (compared ignoring case, as GitHub does), or what to
+/// say when it is not.
+pub fn check_org(configured: &[String], org: &str) -> Result<(), String> {
+    if configured
+        .iter()
+        .any(|known| known.eq_ignore_ascii_case(org))
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "{org} is not among github.orgs: {}",
+            configured.join(", ")
+        ))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct GithubConfig {
     pub app_id: u64,

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 
 use crate::address::{bare_address, is_address};
 pub use alerts::{AlertsConfig, ReportTime, SendHead};
-pub use github::{GithubConfig, OrgConfig};
+pub use github::{GithubConfig, OrgConfig, check_org};
 pub use intervals::Intervals;
 pub use mail::SendLimits;
 pub use mailbox::{Acknowledge, Endpoint, MailboxConfig, Security, SentCopy, SignIn};

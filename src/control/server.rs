@@ -19,7 +19,7 @@ use super::protocol::{
 };
 use super::reads;
 use crate::clock::Clock;
-use crate::config::{Config, SendLimits, TeamConfig};
+use crate::config::{Config, SendLimits, TeamConfig, check_org};
 use crate::decide::{self, DecideError};
 use crate::lifecycle::{Authentication, Member};
 use crate::review::ReviewPolicy;
@@ -640,18 +640,9 @@ async fn sync(org: Option<String>, answering: &Answering) -> Reply {
         );
     };
     if let Some(org) = &org
-        && !answering
-            .orgs
-            .iter()
-            .any(|known| known.eq_ignore_ascii_case(org))
+        && let Err(why) = check_org(&answering.orgs, org)
     {
-        return failed(
-            ErrorKind::Invalid,
-            format!(
-                "{org} is not among github.orgs: {}",
-                answering.orgs.join(", ")
-            ),
-        );
+        return failed(ErrorKind::Invalid, why);
     }
     let (reply, report) = oneshot::channel();
     if requests.0.send(SyncNow { org, reply }).is_err() {

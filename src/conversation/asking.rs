@@ -5,6 +5,7 @@ use jiff::Timestamp;
 
 use crate::config::Reminders;
 use crate::mail::{Acknowledgement, Outgoing, OutgoingKind, TokenQuestion};
+use crate::request::idempotency_key;
 use crate::store::{NewRequest, RequestRecord, Store, StoreError, Tx};
 
 /// Queues the purpose question; its outbox id, or `None` when it was queued before.
@@ -24,12 +25,12 @@ pub fn queue_question(
         repositories: request.repositories.clone(),
         permissions: request.permissions.summary(),
         expires_at: request.token_expires_at.map(|time| time.to_string()),
-        review_url: Some(format!(
-            "https://github.com/organizations/{}/settings/personal-access-token-requests/{}",
-            request.org, new.github_request_id
+        review_url: Some(crate::request::review_url(
+            &request.org,
+            Some(new.github_request_id),
         )),
     });
-    tx.enqueue_mail(address, &question, &format!("pat-{id}:question"))
+    tx.enqueue_mail(address, &question, &idempotency_key(id, "question"))
 }
 
 /// Thanks the requester, at the address patdesk has for them, quoting the purpose recorded:
@@ -48,7 +49,7 @@ pub fn acknowledge(tx: &Tx<'_>, record: &RequestRecord, purpose: &str) -> Result
     tx.enqueue_mail(
         address,
         &mail,
-        &format!("pat-{}:acknowledgement", record.id),
+        &idempotency_key(record.id, "acknowledgement"),
     )?;
     Ok(())
 }
@@ -73,7 +74,7 @@ pub fn queue_reminders(
             continue;
         }
         let number = unanswered.reminders + 1;
-        let key = format!("pat-{}:reminder-{number}", unanswered.request_id);
+        let key = idempotency_key(unanswered.request_id, format_args!("reminder-{number}"));
         // The reminder asks what the question asked, from the question's own payload.
         let question =
             match Outgoing::from_stored(OutgoingKind::Question.as_str(), &unanswered.payload) {

@@ -75,9 +75,9 @@ pub fn recognise(
                     .filter(|name| !name.eq_ignore_ascii_case("github"))
                     .map(str::to_string);
             }
-            mail.review_url = review_login.as_deref().map(|login| {
-                format!("https://github.com/organizations/{login}/settings/personal-access-token-requests")
-            });
+            mail.review_url = review_login
+                .as_deref()
+                .map(|login| crate::request::review_url(login, None));
             mail.org_login = review_login;
         }
         Kind::GithubTokenExpiring => {

@@ -96,10 +96,7 @@ pub(super) fn context(
         }
     }
     if context.review_url.is_empty() {
-        context.review_url = format!(
-            "https://github.com/organizations/{}/settings/personal-access-token-requests",
-            context.org
-        );
+        context.review_url = crate::request::review_url(&context.org, None);
     }
     context
 }

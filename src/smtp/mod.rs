@@ -441,8 +441,5 @@ fn nonce(outbox_id: i64) -> String {
 
 /// The address of `Name <address>` or a bare address.
 fn address_of(text: &str) -> Option<Address> {
-    let address = text
-        .rsplit_once('<')
-        .map_or(text, |(_, rest)| rest.trim_end_matches('>'));
-    Address::from_str(address.trim()).ok()
+    Address::from_str(crate::address::bare_address(text)).ok()
 }

@@ -108,7 +108,10 @@ pub(super) fn track_use(
             stale_in_days,
         });
         // One per lapse: a token used again and unused again is told again.
-        let key = format!("pat-{}:usage_notice:{}", record.id, format_time(start));
+        let key = crate::request::idempotency_key(
+            record.id,
+            format_args!("usage_notice:{}", format_time(start)),
+        );
         tx.enqueue_mail(address, &notice, &key)?;
         report.usage_notices += 1;
     }
