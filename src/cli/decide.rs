@@ -5,7 +5,7 @@
 use clap::Args;
 use serde_json::json;
 
-use super::records::{parse_request_id, print_json};
+use super::output::{parse_request_id, print_json};
 use super::{Context, Failure};
 use crate::control::protocol::Request;
 use crate::decide::{Decided, RevokedOutside};

@@ -16,6 +16,7 @@ mod decide;
 mod export;
 mod manual;
 mod outbox;
+mod output;
 mod parse;
 mod records;
 mod status;

@@ -5,7 +5,7 @@
 use clap::Subcommand;
 use serde_json::json;
 
-use super::records::{or_dash, print_json};
+use super::output::{or_dash, print_json};
 use super::table::Table;
 use super::{Context, Failure, say};
 use crate::control::protocol::Request;

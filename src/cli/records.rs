@@ -1,11 +1,9 @@
 //! Reading the records: `list`, `show` and `triage`.
 
-use std::io::Write;
-
-use anyhow::Context as _;
 use clap::Args;
 use jiff::Timestamp;
 
+use super::output::{or_dash, parse_request_id, print_json};
 use super::table::Table;
 use super::{Context, Failure, say};
 use crate::control::protocol::{Request, list_page_rows};
@@ -16,21 +14,6 @@ use crate::shown;
 use crate::store::{
     ListFilter, MessageRecord, OutsideTokenRow, RequestRecord, RequestSummary, SortBy,
 };
-
-/// `12` or `PAT-12`, as the subject tag shows it.
-pub fn parse_request_id(text: &str) -> Result<i64, String> {
-    let digits = text
-        .strip_prefix("PAT-")
-        .or_else(|| text.strip_prefix("pat-"))
-        .unwrap_or(text);
-    digits
-        .parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| {
-            format!("{text:?} is not a request id: expected a number such as 12 or PAT-12")
-        })
-}
 
 /// `2026-11-01` (midnight UTC) or an RFC 3339 time.
 fn parse_since(text: &str) -> Result<Timestamp, String> {
@@ -117,14 +100,6 @@ pub struct ShowArgs {
     id: i64,
 }
 
-/// One line of JSON, as every command's `--json` prints (`jq` makes it pretty).
-pub(super) fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer(&mut out, value).context("cannot write JSON")?;
-    writeln!(out).context("cannot write to standard output")?;
-    Ok(())
-}
-
 /// "  AT WHAT: STATE (2 attempt(s), last error: …)" for something sent out: a mail, or a
 /// decision to GitHub.
 fn sent_line(
@@ -138,13 +113,6 @@ fn sent_line(
         .map(|error| format!(", last error: {}", shown::line(error)))
         .unwrap_or_default();
     format!("  {at} {what}: {state} ({attempts} attempt(s){error})\n")
-}
-
-pub(super) fn or_dash(value: Option<&str>) -> String {
-    value
-        .filter(|value| !value.is_empty())
-        .unwrap_or("-")
-        .to_string()
 }
 
 pub fn list(context: &Context, args: &ListArgs) -> Result<(), Failure> {
