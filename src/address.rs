@@ -17,9 +17,36 @@ pub fn is_address(text: &str) -> bool {
             && !text.contains(|c: char| c.is_whitespace() || c.is_control() || matches!(c, ',' | '<' | '>')))
 }
 
+/// The team's plus-address for request `request` (`team+pat-12@example.org`), where replies
+/// to mail about it are asked for; `None` when `team` has no `@`.
+pub fn plus_address(team: &str, request: i64) -> Option<String> {
+    let (local, domain) = team.rsplit_once('@')?;
+    Some(format!("{local}+pat-{request}@{domain}"))
+}
+
+/// The request a plus-address names: `12` from `team+pat-12@example.org`.
+pub fn plus_tag(address: &str) -> Option<i64> {
+    let (local, _domain) = address.rsplit_once('@')?;
+    let (_mailbox, detail) = local.split_once('+')?;
+    detail.strip_prefix("pat-")?.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{bare_address, is_address};
+    use super::{bare_address, is_address, plus_address, plus_tag};
+
+    #[test]
+    fn a_plus_address_names_its_request_only_in_the_detail() {
+        assert_eq!(
+            plus_address("team@example.org", 12).as_deref(),
+            Some("team+pat-12@example.org")
+        );
+        assert_eq!(plus_tag("team+pat-12@example.org"), Some(12));
+        assert_eq!(plus_tag("team@example.org"), None);
+        assert_eq!(plus_tag("pat-12@example.org"), None);
+        assert_eq!(plus_tag("team+other@example.org"), None);
+        assert_eq!(plus_tag("team+pat-x@example.org"), None);
+    }
 
     #[test]
     fn an_address_is_one_plain_address() {

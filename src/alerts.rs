@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::config::{AlertsConfig, Secret};
 use crate::mail::{AlertMail, Outgoing};
 use crate::shown;
-use crate::store::{Alert, AlertKind, Part, Store, StoreError};
+use crate::store::{Alert, AlertKind, Part, PartHealth, Store, StoreError};
 
 /// What one round of delivery did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -173,6 +173,16 @@ pub fn stall_alert(part: &str) -> Option<AlertKind> {
 
 /// Raises the stall alert of each watched part failing longer than `after`, once per outage
 /// (an alert newer than the failure's start means it was raised).
+/// Whether `part`, one the service's health rests on, has been failing for `after` or longer
+/// at `now`: the alert it raises, and since when it fails. The one rule for a stall, for the
+/// alerts and for `status`.
+pub fn stalled(part: &PartHealth, after: Duration, now: Timestamp) -> Option<(AlertKind, &str)> {
+    let kind = stall_alert(&part.part)?;
+    let since = part.failing_since.as_deref()?;
+    let began = since.parse::<Timestamp>().ok()?;
+    (now.duration_since(began).unsigned_abs() >= after).then_some((kind, since))
+}
+
 pub fn raise_stalls(
     store: &mut Store,
     after: Duration,
@@ -180,18 +190,10 @@ pub fn raise_stalls(
 ) -> Result<usize, StoreError> {
     let mut raised = 0;
     for part in store.health()? {
-        let Some(kind) = stall_alert(&part.part) else {
+        let Some((kind, since)) = stalled(&part, after, now) else {
             continue;
         };
-        let Some(since) = &part.failing_since else {
-            continue;
-        };
-        let Ok(began) = since.parse::<Timestamp>() else {
-            continue;
-        };
-        if now.duration_since(began).unsigned_abs() < after
-            || store.alert_about_since(kind, &part.part, since)?
-        {
+        if store.alert_about_since(kind, &part.part, since)? {
             continue;
         }
         let message = format!(

@@ -108,25 +108,13 @@ pub fn status(
     Ok(status)
 }
 
-/// The parts whose failure makes the service unhealthy: those a lasting failure alerts for.
-fn watched(part: &str) -> bool {
-    crate::alerts::stall_alert(part).is_some()
-}
-
 fn problems(status: &Status, stalled_after: std::time::Duration, now: Timestamp) -> Vec<String> {
     let mut problems = Vec::new();
     if status.daemon.is_none() {
         problems.push("the daemon is not running".to_string());
     }
-    for part in status.parts.iter().filter(|part| watched(&part.part)) {
-        let Some(since) = &part.failing_since else {
-            continue;
-        };
-        let failing_for = since
-            .parse::<Timestamp>()
-            .map(|at| now.duration_since(at).unsigned_abs())
-            .unwrap_or_default();
-        if failing_for >= stalled_after {
+    for part in &status.parts {
+        if let Some((_, since)) = crate::alerts::stalled(part, stalled_after, now) {
             problems.push(format!(
                 "{} failing since {since}: {}",
                 part.part,

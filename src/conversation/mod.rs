@@ -236,7 +236,7 @@ fn matching_request(
         None => analysis
             .recipients
             .iter()
-            .find_map(|address| plus_tag(address))
+            .find_map(|address| crate::address::plus_tag(address))
             .or_else(|| analysis.subject.as_deref().and_then(subject_tag))
             .map(|id| (id, Named::AddressOrTag)),
     };
@@ -248,13 +248,6 @@ fn matching_request(
         },
         None => Ok(None),
     }
-}
-
-/// `12` from `team+pat-12@example.org`.
-fn plus_tag(address: &str) -> Option<i64> {
-    let (local, _domain) = address.rsplit_once('@')?;
-    let (_mailbox, detail) = local.split_once('+')?;
-    detail.strip_prefix("pat-")?.parse().ok()
 }
 
 /// `[PAT-12]` anywhere in a subject.
@@ -324,7 +317,7 @@ fn bounce(
 
 #[cfg(test)]
 mod tests {
-    use super::{Authenticity, Named, ReplyTrust, plus_tag, subject_tag, unauthenticated};
+    use super::{Authenticity, Named, ReplyTrust, subject_tag, unauthenticated};
 
     #[test]
     fn a_reply_changes_a_record_only_when_it_proves_enough() {
@@ -370,15 +363,6 @@ mod tests {
             assert!(!accepted(Failed, SignedMessageId, trust));
             assert!(!accepted(Ambiguous, SignedMessageId, trust));
         }
-    }
-
-    #[test]
-    fn plus_tags_name_a_request_only_in_the_detail() {
-        assert_eq!(plus_tag("team+pat-12@example.org"), Some(12));
-        assert_eq!(plus_tag("team@example.org"), None);
-        assert_eq!(plus_tag("pat-12@example.org"), None);
-        assert_eq!(plus_tag("team+other@example.org"), None);
-        assert_eq!(plus_tag("team+pat-x@example.org"), None);
     }
 
     #[test]

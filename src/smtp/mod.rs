@@ -415,12 +415,10 @@ impl Sender {
             .copies
             .as_ref()
             .is_some_and(|mailbox| mailbox.mailbox().plus_addressing);
-        match (request, self.reply_to.rsplit_once('@')) {
-            (Some(request), Some((local, domain))) if plus => {
-                format!("{local}+pat-{request}@{domain}")
-            }
-            _ => self.reply_to.clone(),
-        }
+        request
+            .filter(|_| plus)
+            .and_then(|request| crate::address::plus_address(&self.reply_to, request))
+            .unwrap_or_else(|| self.reply_to.clone())
     }
 }
 
