@@ -301,19 +301,25 @@ impl Context {
         Ok(all)
     }
 
-    /// root, with the daemon stopped and kept from starting meanwhile (its lock held), acts on
-    /// the database directly; what it changes is recorded as break-glass:root.
-    fn break_glass(&self, request: Request) -> Result<Reply, Failure> {
+    /// The guard of every break-glass command: root only, and the daemon's lock taken (the
+    /// daemon is down, and cannot start while the command acts on the database).
+    fn take_the_daemons_place(&self) -> Result<crate::daemon::DaemonLock, Failure> {
         if crate::control::peer::effective_uid() != 0 {
             return Err(Failure {
                 code: exit::REFUSED,
                 error: anyhow::anyhow!("--break-glass is for root, when the daemon is down"),
             });
         }
-        let _lock = crate::daemon::DaemonLock::acquire(&self.config.store.path).map_err(|error| Failure {
+        crate::daemon::DaemonLock::acquire(&self.config.store.path).map_err(|error| Failure {
             code: exit::REFUSED,
             error: anyhow::anyhow!("{error}; --break-glass is only for when the daemon is down: without it, the command goes through the daemon"),
-        })?;
+        })
+    }
+
+    /// root, with the daemon stopped and kept from starting meanwhile (its lock held), acts on
+    /// the database directly; what it changes is recorded as break-glass:root.
+    fn break_glass(&self, request: Request) -> Result<Reply, Failure> {
+        let _lock = self.take_the_daemons_place()?;
         let member = request.writes().then(Member::break_glass);
         if member.is_some() {
             eprintln!(

@@ -51,18 +51,8 @@ pub fn run(context: &Context, args: SyncArgs) -> Result<(), Failure> {
 
 /// `sync --break-glass`: root, with the daemon stopped (its lock held), syncs in this process.
 fn here(context: &Context, args: &SyncArgs) -> Result<(), Failure> {
-    if crate::control::peer::effective_uid() != 0 {
-        return Err(Failure {
-            code: exit::REFUSED,
-            error: anyhow!("--break-glass is for root, when the daemon is down"),
-        });
-    }
+    let _lock = context.take_the_daemons_place()?;
     let config = &context.config;
-    let _lock =
-        crate::daemon::DaemonLock::acquire(&config.store.path).map_err(|error| Failure {
-            code: exit::REFUSED,
-            error: anyhow!("{error}; without --break-glass, the command goes through the daemon"),
-        })?;
     let mut store = crate::store::Store::open_existing(&config.store.path, &context.clock)?
         .keyed(crate::daemon::chain_key(config)?);
     let github = config.github.as_ref().ok_or_else(|| Failure {
