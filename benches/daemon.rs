@@ -187,6 +187,7 @@ fn decisions(desk: &Desk, pending_now: &mut Vec<serde_json::Value>) {
                 asked.elapsed() < Duration::from_secs(60),
                 "decision {n} not carried: to GitHub {github:?}, to SMTP {smtp:?}"
             );
+            // Polled, not waited for: 1 ms is the resolution of the figures printed.
             std::thread::sleep(Duration::from_millis(1));
         }
         to_github.extend(github);

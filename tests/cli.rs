@@ -636,6 +636,7 @@ fn check_config_refuses_what_run_would_refuse() {
                 let _ = run.kill();
                 break None;
             }
+            // A poll for the exit, bounded by the deadline above, not a wait for anything.
             std::thread::sleep(std::time::Duration::from_millis(50));
         };
         assert!(

@@ -374,3 +374,35 @@ fn the_cli_tells_nothing_to_a_socket_that_is_not_the_daemons() {
     assert!(!run.status.success(), "{said}");
     assert!(said.contains("every user may write"), "{said}");
 }
+
+/// A daemon run as an account the config maps to a member refuses to start: whatever it then
+/// decided could not be told from the service's own work.
+#[test]
+fn the_daemon_refuses_its_own_account_as_a_member() {
+    let alice = os_user(common::users::ALICE);
+    let top = tempfile::TempDir::new().expect("temp dir");
+    common::users::let_through(top.path());
+    let dir = top.path().join("alice");
+    std::fs::create_dir(&dir).expect("dir");
+    std::os::unix::fs::chown(&dir, Some(alice.uid), Some(alice.gid)).expect("chown");
+    let config = common::control::records_only_config(&dir, "patdesk.toml");
+    let mut run = command_as(alice, common::users::patdesk_binary())
+        .args(["run", "--config"])
+        .arg(&config)
+        .env_remove("PATDESK_CONFIG")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("patdesk runs");
+    let exited = wait_for(20, || run.try_wait().expect("wait"));
+    if exited.is_none() {
+        let _ = run.kill();
+    }
+    let mut said = String::new();
+    std::io::Read::read_to_string(&mut run.stderr.take().expect("piped"), &mut said)
+        .expect("stderr");
+    assert!(
+        exited.is_some_and(|status| !status.success()),
+        "the daemon started as a member's account: {said}"
+    );
+    assert!(said.contains("the daemon's own user"), "{said}");
+}

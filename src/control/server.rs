@@ -220,7 +220,14 @@ impl ControlServer {
         };
         match admission.admit(uid) {
             Some(admitted) => {
-                tokio::spawn(serve(stream, uid, admitted, self.answering.clone()));
+                let admission = admission.clone();
+                tokio::spawn(serve(
+                    stream,
+                    uid,
+                    admitted,
+                    admission,
+                    self.answering.clone(),
+                ));
             }
             None => refuse_at_once(
                 &stream,
@@ -326,15 +333,15 @@ enum Caller {
 }
 
 fn identify(uid: u32, answering: &Answering) -> Caller {
-    let os_user = peer::user_name(uid);
-    let mapped = os_user
-        .as_deref()
-        .and_then(|name| answering.team.by_unix_user(name));
     // root and the daemon's own user are never members, whatever the config maps (the daemon
     // refuses to start with such a mapping; root's is refused by the config itself).
     if uid == 0 || uid == answering.own_uid {
         return Caller::Reader;
     }
+    let os_user = peer::user_name(uid);
+    let mapped = os_user
+        .as_deref()
+        .and_then(|name| answering.team.by_unix_user(name));
     match (mapped, os_user) {
         (Some(member), Some(os_user)) => Caller::Member(Member {
             login: member.login.clone(),
@@ -349,9 +356,14 @@ fn identify(uid: u32, answering: &Answering) -> Caller {
     }
 }
 
-async fn serve(stream: UnixStream, uid: u32, admitted: Admitted, answering: Arc<Answering>) {
+async fn serve(
+    stream: UnixStream,
+    uid: u32,
+    admitted: Admitted,
+    admission: Arc<Admission>,
+    answering: Arc<Answering>,
+) {
     let caller = identify(uid, &answering);
-    let admission = answering.admission.clone().unwrap_or_default();
     if let Caller::Stranger { os_user, uid } = &caller {
         // Who the members are is not the stranger's business; nor is the daemon's memory.
         admission.count(Refusal::NotMember);
