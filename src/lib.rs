@@ -13,6 +13,7 @@ pub mod conversation;
 pub mod daemon;
 pub mod decide;
 pub mod github;
+pub mod hex;
 pub mod imap;
 pub mod intake;
 pub mod lifecycle;

@@ -45,7 +45,9 @@ pub fn slack(text: &str) -> String {
     out
 }
 
-fn escaped(text: &str, kept: impl Fn(char) -> bool) -> Cow<'_, str> {
+/// `text` with every character that would act written out visibly, but those `kept` says
+/// are the caller's own (a log's colours, say).
+pub fn escaped(text: &str, kept: impl Fn(char) -> bool) -> Cow<'_, str> {
     if !text.chars().any(|c| acts(c) && !kept(c)) {
         return Cow::Borrowed(text);
     }

@@ -41,27 +41,16 @@ impl<W: Write> Write for OneLine<W> {
     }
 }
 
-/// `bytes` with every control character but a final line end (and, with colour, ESC)
-/// written out as `\n`, `\r`, `\x07`.
+/// `bytes` with every character that would act written out (as [`crate::shown`] does) but a
+/// final line end and, with colour, ESC.
 fn escaped(bytes: &[u8], colour: bool) -> String {
     let text = String::from_utf8_lossy(bytes);
     let (body, end) = match text.strip_suffix('\n') {
         Some(body) => (body, "\n"),
         None => (text.as_ref(), ""),
     };
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in body.chars() {
-        match c {
-            '\x1b' if colour => out.push(c),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push(c),
-            c if c.is_control() => out.push_str(&format!("\\x{:02x}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out.push_str(end);
-    out
+    let body = crate::shown::escaped(body, |c| colour && c == '\x1b');
+    format!("{body}{end}")
 }
 
 #[cfg(test)]

@@ -26,10 +26,7 @@ pub fn signed_message_id(
 ) -> String {
     let kind = token(kind);
     let nonce = token(nonce);
-    let mac = mac(key, request, &kind, &nonce, recipient)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect::<String>();
+    let mac = crate::hex::encode(&mac(key, request, &kind, &nonce, recipient));
     format!("pat-{request}.{kind}.{nonce}.{mac}@{domain}")
 }
 
@@ -56,7 +53,7 @@ impl SignedId {
         let request: i64 = parts.next()?.parse().ok()?;
         let kind = parts.next()?.to_string();
         let nonce = parts.next()?.to_string();
-        let mac = hex_bytes(parts.next()?)?;
+        let mac = crate::hex::decode(parts.next()?, MAC_BYTES)?;
         if parts.next().is_some() {
             return None;
         }
@@ -98,17 +95,6 @@ fn mac(key: &[u8], request: i64, kind: &str, nonce: &str, recipient: &str) -> Ve
 fn signed_text(request: i64, kind: &str, nonce: &str, recipient: &str) -> Vec<u8> {
     let recipient = bare_address(recipient).to_lowercase();
     format!("{request}.{kind}.{nonce}\n{recipient}").into_bytes()
-}
-
-/// The bytes of a lower-case hex string of `MAC_BYTES` bytes.
-fn hex_bytes(text: &str) -> Option<Vec<u8>> {
-    if text.len() != MAC_BYTES * 2 {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 /// Letters, digits and hyphens only: the parts of a Message-ID must not contain its separators.

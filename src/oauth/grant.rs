@@ -247,5 +247,5 @@ fn unique_id(now: u64) -> String {
         let count = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         random = (u128::from(now) << 64 | u128::from(count)).to_le_bytes();
     }
-    random.iter().map(|byte| format!("{byte:02x}")).collect()
+    crate::hex::encode(&random)
 }

@@ -433,7 +433,7 @@ fn nonce(outbox_id: i64) -> String {
     let mut random = [0u8; 6];
     // Without randomness the row alone still names the mail within this database.
     let _ = getrandom::getrandom(&mut random);
-    let random: String = random.iter().map(|byte| format!("{byte:02x}")).collect();
+    let random = crate::hex::encode(&random);
     format!("o{outbox_id}-{random}")
 }
 

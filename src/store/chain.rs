@@ -47,7 +47,7 @@ impl EventContent<'_> {
         );
         let canonical =
             serde_json::to_vec(&fields).expect("strings and integers always serialise to JSON");
-        hex(&Sha256::digest(&canonical))
+        crate::hex::encode(&Sha256::digest(&canonical))
     }
 }
 
@@ -81,36 +81,16 @@ impl ChainKey {
 
     /// The MAC of an event whose hash is `hash`, in lower-case hex.
     pub fn mac(&self, hash: &str) -> String {
-        hex(&self.hmac(hash).finalize().into_bytes())
+        crate::hex::encode(&self.hmac(hash).finalize().into_bytes())
     }
 
     /// Whether `mac` is this key's MAC of `hash` (in constant time).
     pub fn holds(&self, hash: &str, mac: &str) -> bool {
-        let Some(given) = unhex(mac) else {
+        let Some(given) = crate::hex::decode(mac, 32) else {
             return false;
         };
         self.hmac(hash).verify_slice(&given).is_ok()
     }
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
-    }
-    out
 }
 
 /// The newest event: record it elsewhere to detect a rewritten log later. Its MAC, when it
@@ -365,7 +345,7 @@ pub fn append(
 mod tests {
     use sha2::{Digest, Sha256};
 
-    use super::{EventContent, GENESIS, hex};
+    use super::{EventContent, GENESIS};
 
     /// Every database written so far was hashed over `json!([...]).to_string()`; the hash must
     /// stay byte for byte what that gave, or their chains would no longer verify.
@@ -394,7 +374,10 @@ mod tests {
                 content.prev_hash
             ])
             .to_string();
-            assert_eq!(content.hash(), hex(&Sha256::digest(as_ever.as_bytes())));
+            assert_eq!(
+                content.hash(),
+                crate::hex::encode(&Sha256::digest(as_ever.as_bytes()))
+            );
         }
     }
 }

@@ -7,7 +7,11 @@ use sha2::Sha256;
 
 /// Whether `header` is the signature of `body` under `secret`.
 pub fn is_signed_by(secret: &[u8], header: &str, body: &[u8]) -> bool {
-    let Some(signature) = header.trim().strip_prefix("sha256=").and_then(decode_hex) else {
+    let Some(signature) = header
+        .trim()
+        .strip_prefix("sha256=")
+        .and_then(|hex| crate::hex::decode(hex, 32))
+    else {
         return false;
     };
     let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else {
@@ -25,21 +29,7 @@ pub fn delivery_digest(event: &str, body: &[u8]) -> String {
     digest.update(event.as_bytes());
     digest.update([0]);
     digest.update(body);
-    digest
-        .finalize()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
-}
-
-fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() != 64 {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|at| u8::from_str_radix(text.get(at..at + 2)?, 16).ok())
-        .collect()
+    crate::hex::encode(&digest.finalize())
 }
 
 #[cfg(test)]
