@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use builders::RequestBuilder;
 use patdesk::request::RequestState;
-use patdesk::store::{ListFilter, Store};
+use patdesk::store::{EventKind, ListFilter, Store};
 use serde_json::json;
 
 const REQUESTS: i64 = 100_000;
@@ -223,7 +223,7 @@ fn fill(db: &Path) {
                 tx.append_event(
                     "alice",
                     Some(id),
-                    "note",
+                    EventKind::Note,
                     &json!({ "text": format!("follow-up {k} on request {id}: asked the owner about the scope") }),
                 )
                 .expect("event");

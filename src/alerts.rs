@@ -92,7 +92,7 @@ impl Notifier {
 /// with a line break would print a fake line in Slack or the mail), but for the weekly report,
 /// whose lines are its own and each made one line when it was written.
 fn message_text(alert: &Alert) -> std::borrow::Cow<'_, str> {
-    match AlertKind::named(&alert.kind) {
+    match alert.kind.known() {
         Some(AlertKind::WeeklyReport) => std::borrow::Cow::Borrowed(alert.message.as_str()),
         _ => shown::line(&alert.message),
     }
@@ -100,7 +100,7 @@ fn message_text(alert: &Alert) -> std::borrow::Cow<'_, str> {
 
 /// The alert's subject line: what happened, in a few words.
 pub fn summary(alert: &Alert) -> String {
-    let what = match AlertKind::named(&alert.kind) {
+    let what = match alert.kind.known() {
         Some(AlertKind::CriticalRequest) => "new critical-risk request",
         Some(AlertKind::NeedsContact) => "requester needs an address",
         Some(AlertKind::RequesterUnreachable) => "requester unreachable",

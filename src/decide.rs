@@ -20,7 +20,8 @@ use crate::mail::{DecisionMail, Outgoing, is_address};
 use crate::request::{RequestState, idempotency_key};
 use crate::review::{ReviewPolicy, Risk};
 use crate::store::{
-    AlertKind, NewRequest, PushTarget, RequestRecord, Resend, Store, StoreError, Tx,
+    AlertKind, Decision, EventKind, NewRequest, PushTarget, RequestRecord, Resend, Store,
+    StoreError, Tx,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -103,7 +104,7 @@ fn tell_requester(
         tx.append_event(
             "system",
             Some(record.id),
-            "requester_not_told",
+            EventKind::RequesterNotTold,
             &json!({ "mail": kind, "why": "the requester's address is not known" }),
         )?;
         return Ok(None);
@@ -150,7 +151,7 @@ pub fn approve(
                 record.risk.as_str()
             )));
         }
-        tx.record_decision(record.id, &member.login, next, reason)?;
+        tx.record_decision(record.id, &member.login, Decision::Approved, reason)?;
         let mut done = decided(record, next, member);
         done.github_push = push(tx, record, PushAction::Approve, reason)?;
         done.mail = tell_requester(
@@ -185,7 +186,7 @@ pub fn deny(
 ) -> Result<Decided, DecideError> {
     let reason = required("the reason", reason)?;
     deciding(store, member, id, Action::Deny, |tx, record, next| {
-        tx.record_decision(record.id, &member.login, next, Some(reason))?;
+        tx.record_decision(record.id, &member.login, Decision::Denied, Some(reason))?;
         let mut done = decided(record, next, member);
         done.github_push = push(tx, record, PushAction::Deny, Some(reason))?;
         // The denial tells the requester what would meet the policy.
@@ -273,7 +274,7 @@ pub fn revoke_outside(
         let asked = tx.append_event(
             &member.login,
             None,
-            "outside_token_revoked",
+            EventKind::OutsideTokenRevoked,
             &json!({ "org": org, "grant_id": grant_id, "owner_login": token.owner_login,
                      "token_name": token.token_name, "access_granted_at": token.granted_at,
                      "token_expires_at": token.expires_at, "reason": reason, "note": note }),
@@ -479,7 +480,7 @@ pub fn accept_answer(
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Resent {
     pub mail: i64,
-    pub was: String,
+    pub was: crate::store::OutboxState,
     pub by: String,
 }
 

@@ -90,21 +90,22 @@ pub fn transition(
             New | AwaitingPurpose | NeedsContact => Err(Refusal(format!(
                 "the request is {state}: its purpose is not known yet; record it with `patdesk purpose` first"
             ))),
-            _ => Err(already(state)),
+            Approved | Denied | Revoked | Expired | Withdrawn => Err(already(state)),
         },
         Action::Deny => match state {
             New | AwaitingPurpose | InReview | NeedsContact => Ok(Denied),
-            _ => Err(already(state)),
+            Approved | Denied | Revoked | Expired | Withdrawn => Err(already(state)),
         },
         Action::Revoke => match state {
             Approved => Ok(Revoked),
-            _ => Err(Refusal(format!(
+            New | AwaitingPurpose | InReview | NeedsContact | Denied | Revoked | Expired
+            | Withdrawn => Err(Refusal(format!(
                 "the request is {state}: only an approved token can be revoked"
             ))),
         },
         Action::RecordPurpose => match state {
             New | AwaitingPurpose | InReview | NeedsContact => Ok(InReview),
-            _ => Err(already(state)),
+            Approved | Denied | Revoked | Expired | Withdrawn => Err(already(state)),
         },
     }
 }
@@ -156,6 +157,8 @@ pub enum PushAction {
 }
 
 impl PushAction {
+    pub const ALL: [PushAction; 3] = [PushAction::Approve, PushAction::Deny, PushAction::Revoke];
+
     /// As the push queue and the audit log name it.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -163,13 +166,6 @@ impl PushAction {
             PushAction::Deny => "deny",
             PushAction::Revoke => "revoke",
         }
-    }
-
-    /// The action a queued push names; `None` for a name patdesk never queues.
-    pub fn named(name: &str) -> Option<PushAction> {
-        [PushAction::Approve, PushAction::Deny, PushAction::Revoke]
-            .into_iter()
-            .find(|action| action.as_str() == name)
     }
 }
 

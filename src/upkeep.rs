@@ -9,7 +9,9 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use crate::config::{ScheduledBackups, SendHead};
-use crate::store::{AlertKind, ChainHead, Reduced, Store, StoreError, format_time, parse_time};
+use crate::store::{
+    AlertKind, ChainHead, EventKind, Reduced, Store, StoreError, format_time, parse_time,
+};
 
 /// How often a daily thing happens.
 const DAY: Duration = Duration::from_secs(24 * 60 * 60);
@@ -69,8 +71,8 @@ pub fn send_head_if_due(
             match decision {
                 Some(decision) => Some(format!(
                     "after {} by {}",
-                    match (decision.request_id, decision.kind.as_str()) {
-                        (_, "outside_token_revoked") => {
+                    match (decision.request_id, &decision.kind) {
+                        (_, EventKind::OutsideTokenRevoked) => {
                             "a token no request accounts for revoked".to_string()
                         }
                         (Some(id), kind) => format!("PAT-{id} {kind}"),

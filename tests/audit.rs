@@ -6,7 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use patdesk::store::Store;
+use patdesk::store::{EventKind, Store};
 use serde_json::json;
 use tempfile::TempDir;
 
@@ -235,7 +235,7 @@ fn concurrent_writers_take_turns_and_the_chain_holds() {
                 let mut store = Store::open(&db, &patdesk::clock::Clock::system()).expect("open");
                 for n in 0..100 {
                     let tx = store.transaction().expect("tx");
-                    tx.append_event(who, Some(id), "note", &json!({ "n": n }))
+                    tx.append_event(who, Some(id), EventKind::Note, &json!({ "n": n }))
                         .expect("append");
                     tx.commit().expect("commit");
                 }
@@ -281,7 +281,7 @@ fn events_appended_together_chain_onto_each_other_and_onto_other_writers() {
                     let heads: Vec<_> = (0..3)
                         .map(|part| {
                             let detail = json!({ "n": n, "part": part });
-                            tx.append_event(who, Some(id), "note", &detail)
+                            tx.append_event(who, Some(id), EventKind::Note, &detail)
                                 .expect("append")
                         })
                         .collect();
@@ -386,7 +386,7 @@ fn events_written_without_the_key_break_the_keyed_chain() {
     let key = ChainKey::from_signing_key(b"the signing key");
     let note = |store: &mut Store, text: &str| {
         store
-            .write(|tx| tx.append_event("alice", None, "note", &json!({ "text": text })))
+            .write(|tx| tx.append_event("alice", None, EventKind::Note, &json!({ "text": text })))
             .expect("append")
             .seq
     };

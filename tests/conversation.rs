@@ -13,7 +13,7 @@ use patdesk::mail::{MailPolicy, analyze};
 use patdesk::oauth::Credential;
 use patdesk::request::RequestState;
 use patdesk::smtp::Sender;
-use patdesk::store::Store;
+use patdesk::store::{MailOutcome, OutboxState, Store};
 
 use common::builders::RequestBuilder;
 use common::mailserver::{self, SMTP_PORT, TestFolder, create, send, team_session};
@@ -804,8 +804,8 @@ fn the_daemon_asks_for_the_purpose_and_records_the_answer() {
         .outbox_for(id)
         .expect("outbox")
         .into_iter()
-        .filter(|mail| mail.state == "sent")
-        .map(|mail| mail.kind)
+        .filter(|mail| mail.state == OutboxState::Sent)
+        .map(|mail| mail.kind.to_string())
         .collect();
     assert_eq!(
         sent,
@@ -855,7 +855,8 @@ fn an_unanswered_question_is_followed_by_two_reminders_two_days_apart_and_no_mor
         let queued = store.queued_mail().expect("queued");
         let tx = store.transaction().expect("tx");
         for mail in &queued {
-            tx.record_mail_outcome(mail, "sent", None).expect("sent");
+            tx.record_mail_outcome(mail, MailOutcome::Sent, None)
+                .expect("sent");
         }
         tx.commit().expect("commit");
         queued.len()
@@ -895,7 +896,7 @@ fn an_unanswered_question_is_followed_by_two_reminders_two_days_apart_and_no_mor
         .outbox_for(waiting)
         .expect("outbox")
         .into_iter()
-        .map(|mail| mail.kind)
+        .map(|mail| mail.kind.to_string())
         .collect();
     assert_eq!(kinds, ["question", "reminder", "reminder"]);
 }
@@ -937,7 +938,7 @@ fn a_reminder_falls_due_on_its_second_on_any_date() {
         assert!(queued.is_some(), "{date}: queued");
         let queued = store.queued_mail().expect("queued");
         store
-            .write(|tx| tx.record_mail_outcome(&queued[0], "sent", None))
+            .write(|tx| tx.record_mail_outcome(&queued[0], MailOutcome::Sent, None))
             .expect("sent");
         let remind = |store: &mut Store, at: jiff::Timestamp| {
             hand.set(at);

@@ -6,6 +6,9 @@ mod common;
 
 use std::time::Duration;
 
+use patdesk::mail::OutgoingKind;
+use patdesk::store::{AlertKind, OutboxState};
+
 use common::desk::{Desk, DeskSetup, stop, wait_for};
 use common::mailserver::{TestFolder, inbox};
 use common::smtp_proxy::{Mode, SmtpProxy};
@@ -50,10 +53,12 @@ fn question_sent_within(desk: &Desk, seconds: u64) -> Result<(), String> {
         let outbox = desk.store().outbox_for(request).ok()?;
         outbox
             .into_iter()
-            .find(|mail| mail.kind == "question")
+            .find(|mail| mail.kind == OutgoingKind::Question)
             .map(|mail| mail.state)
     };
-    match wait_for(seconds, || state().filter(|state| state == "sent")) {
+    match wait_for(seconds, || {
+        state().filter(|state| *state == OutboxState::Sent)
+    }) {
         Some(_) => Ok(()),
         None => Err(format!("question is {:?}\n{}", state(), desk.log())),
     }
@@ -65,7 +70,7 @@ fn events(desk: &Desk) -> Vec<String> {
         .events_for(request)
         .expect("events")
         .into_iter()
-        .map(|event| event.kind)
+        .map(|event| event.kind.to_string())
         .collect()
 }
 
@@ -132,10 +137,12 @@ fn a_question_waits_out_an_smtp_server_that_is_down() {
     let queued = wait_for(30, || {
         let request = desk.request_id(8001)?;
         let outbox = desk.store().outbox_for(request).ok()?;
-        outbox.into_iter().find(|mail| mail.kind == "question")
+        outbox
+            .into_iter()
+            .find(|mail| mail.kind == OutgoingKind::Question)
     })
     .expect("the question is queued");
-    assert_eq!(queued.state, "queued");
+    assert_eq!(queued.state, OutboxState::Queued);
     // Five refused rounds (the outbox looks again every second here), however long they take.
     wait_for(60, || (proxy.refused() >= 5).then_some(()))
         .unwrap_or_else(|| panic!("the outbox did not retry\n{}", desk.log()));
@@ -184,7 +191,9 @@ fn a_send_that_times_out_after_data_is_found_in_sent_and_not_repeated() {
     );
     let alerts = desk.store().alerts().expect("alerts");
     assert!(
-        alerts.iter().any(|alert| alert.kind == "mail_uncertain"),
+        alerts
+            .iter()
+            .any(|alert| alert.kind == AlertKind::MailUncertain),
         "{alerts:?}"
     );
     assert!(stop(&mut daemon).success(), "{}", desk.log());

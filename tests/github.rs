@@ -8,7 +8,7 @@ use std::time::Duration;
 use patdesk::github::{ClientOptions, GithubError};
 use patdesk::request::RequestState;
 use patdesk::review::ReviewPolicy;
-use patdesk::store::Store;
+use patdesk::store::{PushState, Store};
 use patdesk::sync::{push_decisions, sync_org};
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -554,14 +554,14 @@ fn a_long_denial_reason_is_cut_to_githubs_limit_and_failures_are_recorded() {
             let pushes = desk.store().pushes_for(id).ok()?;
             pushes
                 .iter()
-                .find(|push| push.state == "done" || push.state == "failed")
-                .map(|push| push.state.clone())
+                .find(|push| push.state == PushState::Done || push.state == PushState::Failed)
+                .map(|push| push.state)
         })
         .unwrap_or_else(|| panic!("the push of {id} did not settle"))
     };
     assert_eq!(
         (settled(&carol), settled(&dave)),
-        ("done".to_string(), "failed".to_string())
+        (PushState::Done, PushState::Failed)
     );
     let calls = standin.calls();
     assert_eq!(calls.len(), 1);
@@ -1452,7 +1452,7 @@ fn an_outside_token_is_revoked_by_its_grant_once_and_leaves_the_list() {
     let pushed: Vec<&str> = events
         .iter()
         .filter(|event| {
-            event.detail["grant_id"] == 910_001 && event.kind.starts_with("github_push")
+            event.detail["grant_id"] == 910_001 && event.kind.as_str().starts_with("github_push")
         })
         .map(|event| event.kind.as_str())
         .collect();

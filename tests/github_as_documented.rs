@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use patdesk::github::{ClientOptions, GithubClient, GithubError};
 use patdesk::request::RequestState;
-use patdesk::store::{Delivery, Store};
+use patdesk::store::{Delivery, EventKind, Store};
 use patdesk::sync::{SyncError, SyncReport, push_decisions, sync_org};
 use serde_json::{Value, json};
 
@@ -121,7 +121,7 @@ fn a_request_recorded_withdrawn_that_github_lists_is_reopened_with_an_event() {
             tx.record_github_state(
                 carol,
                 RequestState::Withdrawn,
-                "withdrawn",
+                EventKind::Withdrawn,
                 json!({ "why": "the test's stand-in for an earlier mistake" }),
             )
         })
@@ -554,7 +554,7 @@ fn a_decision_on_githubs_pages_is_recorded_with_who_the_webhook_says_took_it() {
         let events = store.events_for(id.id).expect("events");
         events
             .iter()
-            .find(|event| event.kind == "approved_elsewhere")
+            .find(|event| event.kind == EventKind::ApprovedElsewhere)
             .map(|event| {
                 event.detail["approver"]
                     .as_str()

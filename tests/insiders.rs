@@ -9,6 +9,7 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use patdesk::control::protocol::{Envelope, Request, VERSION};
+use patdesk::store::AlertKind;
 use serde_json::Value;
 
 use common::control::os_user_of;
@@ -275,7 +276,7 @@ fn a_decision_written_without_the_key_is_not_carried_and_breaks_the_audit() {
             .alerts()
             .expect("alerts")
             .into_iter()
-            .find(|alert| alert.kind == "github_push_refused")
+            .find(|alert| alert.kind == AlertKind::GithubPushRefused)
     })
     .unwrap_or_else(|| panic!("the forged approval was not refused\n{}", desk.log()));
     assert!(
@@ -299,7 +300,7 @@ fn a_decision_written_without_the_key_is_not_carried_and_breaks_the_audit() {
             .alerts()
             .expect("alerts")
             .iter()
-            .any(|alert| alert.kind == "audit_head" && alert.message.contains("by bob")),
+            .any(|alert| alert.kind == AlertKind::AuditHead && alert.message.contains("by bob")),
         "a head was posted naming the forged decision"
     );
     assert!(common::desk::stop(&mut daemon).success(), "{}", desk.log());

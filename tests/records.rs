@@ -117,7 +117,7 @@ impl Desk {
             .events_for(id)
             .expect("events")
             .into_iter()
-            .map(|event| event.kind)
+            .map(|event| event.kind.to_string())
             .collect()
     }
 }
@@ -570,7 +570,7 @@ fn revoke_only_approved_tokens_with_a_listed_reason() {
         .pushes_for(id)
         .expect("pushes")
         .into_iter()
-        .map(|p| p.action)
+        .map(|p| p.action.to_string())
         .collect();
     assert_eq!(actions, vec!["approve", "revoke"]);
 }

@@ -9,7 +9,7 @@ use patdesk::config::ReportTime;
 use patdesk::mail::compose::Templates;
 use patdesk::report::{render, weekly};
 use patdesk::request::RequestState;
-use patdesk::store::Store;
+use patdesk::store::{Decision, EventKind, Store};
 use tempfile::TempDir;
 
 use common::builders::RequestBuilder;
@@ -66,17 +66,17 @@ fn the_weekly_report_says_what_waits_what_was_decided_and_which_tokens_need_a_lo
         .insert(&mut store);
     store
         .write(|tx| {
-            tx.record_decision(expiring, "alice", RequestState::Approved, Some("deploys"))?;
-            tx.record_decision(later, "alice", RequestState::Approved, None)?;
-            tx.record_decision(forever, "bob", RequestState::Approved, Some("backups"))?;
-            tx.record_decision(denied, "bob", RequestState::Denied, Some("too broad"))?;
+            tx.record_decision(expiring, "alice", Decision::Approved, Some("deploys"))?;
+            tx.record_decision(later, "alice", Decision::Approved, None)?;
+            tx.record_decision(forever, "bob", Decision::Approved, Some("backups"))?;
+            tx.record_decision(denied, "bob", Decision::Denied, Some("too broad"))?;
             tx.record_last_use(later, None)?;
             tx.record_stale(later, &serde_json::json!({}))?;
             // A token no request accounts for, revoked by its grant: bob's revocation too.
             tx.append_event(
                 "bob",
                 None,
-                "outside_token_revoked",
+                EventKind::OutsideTokenRevoked,
                 &serde_json::json!({ "org": "acme-corp", "grant_id": 910_001 }),
             )?;
             Ok::<_, patdesk::store::StoreError>(())

@@ -11,8 +11,7 @@ use jiff::SignedDuration;
 use patdesk::clock::ManualClock;
 use patdesk::config::{ScheduledBackups, SendHead};
 use patdesk::mail::header_section;
-use patdesk::request::RequestState;
-use patdesk::store::{Store, content_hash};
+use patdesk::store::{Decision, EventKind, Store, content_hash};
 use patdesk::upkeep::{backup_if_due, reduce_old_mail, send_head_if_due};
 
 use common::builders::RequestBuilder;
@@ -294,7 +293,7 @@ fn the_head_is_sent_first_then_after_each_decision_and_daily() {
     );
 
     store
-        .write(|tx| tx.record_decision(id, "alice", RequestState::Approved, Some("one repository")))
+        .write(|tx| tx.record_decision(id, "alice", Decision::Approved, Some("one repository")))
         .expect("approve");
     let approved_seq = store.chain_head().expect("head").expect("events").seq;
     let after = send_head_if_due(&mut store, SendHead::DailyAndDecisions, at(2))
@@ -313,7 +312,7 @@ fn the_head_is_sent_first_then_after_each_decision_and_daily() {
 
     // Daily only: a decision does not send one; a day does.
     store
-        .write(|tx| tx.record_decision(id, "alice", RequestState::Denied, Some("changed my mind")))
+        .write(|tx| tx.record_decision(id, "alice", Decision::Denied, Some("changed my mind")))
         .expect("deny");
     assert_eq!(
         send_head_if_due(&mut store, SendHead::Daily, at(3)).expect("look"),
@@ -330,7 +329,7 @@ fn the_head_is_sent_first_then_after_each_decision_and_daily() {
             tx.append_event(
                 "alice",
                 None,
-                "outside_token_revoked",
+                EventKind::OutsideTokenRevoked,
                 &serde_json::json!({ "org": "acme-corp", "grant_id": 4711 }),
             )
         })

@@ -10,7 +10,7 @@ use super::table::Table;
 use super::{Context, Failure, say};
 use crate::control::protocol::Request;
 use crate::decide::Resent;
-use crate::store::OutboxRecord;
+use crate::store::OutboxMail;
 
 #[derive(Debug, Subcommand)]
 pub enum OutboxCommand {
@@ -36,8 +36,8 @@ pub fn run(context: &Context, command: OutboxCommand) -> Result<(), Failure> {
 }
 
 fn list(context: &Context, utc: bool) -> Result<(), Failure> {
-    let mails: Vec<OutboxRecord> =
-        context.ask_all(|_, last: Option<&OutboxRecord>| Request::OutboxList {
+    let mails: Vec<OutboxMail> =
+        context.ask_all(|_, last: Option<&OutboxMail>| Request::OutboxList {
             after: last.map_or(0, |mail| mail.id),
         })?;
     if context.json {
@@ -63,9 +63,9 @@ fn list(context: &Context, utc: bool) -> Result<(), Failure> {
             mail.id.to_string(),
             mail.request_id
                 .map_or_else(|| "-".to_string(), |id| format!("PAT-{id}")),
-            mail.kind.clone(),
+            mail.kind.to_string(),
             mail.recipient.clone(),
-            mail.state.clone(),
+            mail.state.to_string(),
             mail.attempts.to_string(),
             super::when::shown(&mail.updated_at, utc, now),
             or_dash(mail.last_error.as_deref()),

@@ -387,7 +387,7 @@ pub fn show(context: &Context, args: &ShowArgs) -> Result<(), Failure> {
         let text = sent_line(
             &mail.created_at,
             &what,
-            &mail.state,
+            mail.state.as_str(),
             mail.attempts,
             mail.last_error.as_deref(),
         );
@@ -410,8 +410,8 @@ pub fn show(context: &Context, args: &ShowArgs) -> Result<(), Failure> {
     for push in &pushes {
         out.push_str(&sent_line(
             &push.created_at,
-            &push.action,
-            &push.state,
+            push.action.as_str(),
+            push.state.as_str(),
             push.attempts,
             push.last_error.as_deref(),
         ));
@@ -429,7 +429,7 @@ pub fn show(context: &Context, args: &ShowArgs) -> Result<(), Failure> {
             event.seq.to_string(),
             event.at.clone(),
             event.actor.clone(),
-            event.kind.clone(),
+            event.kind.to_string(),
             event.detail.to_string(),
         ]);
     }
@@ -538,7 +538,7 @@ pub fn triage(context: &Context, args: &TriageArgs) -> Result<(), Failure> {
         table.row(vec![
             message.id.to_string(),
             message.received_at.clone(),
-            message.kind.clone(),
+            message.kind.to_string(),
             or_dash(message.from.as_deref()),
             or_dash(message.subject.as_deref()),
             or_dash(message.triage_note.as_deref()),

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use super::admission::ControlCounts;
 use crate::config::SendLimits;
 use crate::store::{
-    ChainHead, Counts, DatabaseSize, EventRecord, MessageRecord, OutboxRecord, PartHealth,
-    PushRecord, RequestRecord, Store, StoreError, WebhookCounts,
+    ChainHead, Counts, DatabaseSize, EventRecord, MessageRecord, OutboxMail, PartHealth, Push,
+    RequestRecord, Store, StoreError, WebhookCounts,
 };
 
 /// `patdesk show`: a request and everything about it (its newest mails and events, when
@@ -21,8 +21,8 @@ pub struct RequestDetail {
     /// Earlier mails tied to the request, not shown.
     #[serde(default)]
     pub earlier_messages: u64,
-    pub outbox: Vec<OutboxRecord>,
-    pub github_pushes: Vec<PushRecord>,
+    pub outbox: Vec<OutboxMail>,
+    pub github_pushes: Vec<Push>,
     pub events: Vec<EventRecord>,
     /// Earlier events of the request, not shown (`patdesk watch --from` shows them all).
     #[serde(default)]

@@ -54,6 +54,17 @@ pub enum Kind {
 }
 
 impl Kind {
+    pub const ALL: [Kind; 8] = [
+        Kind::GithubPatRequestsPending,
+        Kind::GithubTokenExpiring,
+        Kind::GithubTokenExpired,
+        Kind::GithubTokenDecision,
+        Kind::Human,
+        Kind::Automatic,
+        Kind::Bounce,
+        Kind::Other,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::GithubPatRequestsPending => "github_pat_requests_pending",

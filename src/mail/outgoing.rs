@@ -41,6 +41,17 @@ pub enum OutgoingKind {
 }
 
 impl OutgoingKind {
+    pub const ALL: [OutgoingKind; 8] = [
+        OutgoingKind::Question,
+        OutgoingKind::Reminder,
+        OutgoingKind::Acknowledgement,
+        OutgoingKind::Approval,
+        OutgoingKind::Denial,
+        OutgoingKind::Revocation,
+        OutgoingKind::UsageNotice,
+        OutgoingKind::Alert,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             OutgoingKind::Question => "question",

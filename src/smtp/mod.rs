@@ -24,11 +24,11 @@ use lettre::address::{Address, Envelope as SmtpEnvelope};
 use serde::Serialize;
 
 use crate::config::{Secret, SendLimits, SentCopy, SmtpConfig};
+use crate::mail::OutgoingKind;
 use crate::mail::compose::{Envelope, Templates, compose};
 use crate::mail::message_id::{plain_message_id, signed_message_id};
-use crate::mail::{Outgoing, OutgoingKind};
 use crate::oauth::Credential;
-use crate::store::{AlertKind, OutgoingMail, Part, Store, StoreError};
+use crate::store::{AlertKind, MailOutcome, OutboxMail, Part, Store, StoreError};
 use connection::{Connection, Transport};
 
 #[derive(Debug, thiserror::Error)]
@@ -179,7 +179,7 @@ impl Sender {
         let Some(mailbox) = &self.copies else {
             return Ok(settled);
         };
-        let uncertain: Vec<OutgoingMail> = store
+        let uncertain: Vec<OutboxMail> = store
             .uncertain_mail()?
             .into_iter()
             .filter(|mail| mail.message_id.is_some())
@@ -255,7 +255,7 @@ impl Sender {
                 Verdict::Send => {}
                 // The team's own alert list is not a requester to be spared; the breaker
                 // still holds it back.
-                Verdict::HoldRecipient if mail.kind == OutgoingKind::Alert.as_str() => {}
+                Verdict::HoldRecipient if mail.kind == OutgoingKind::Alert => {}
                 Verdict::HoldRecipient => {
                     report.held += 1;
                     continue;
@@ -302,17 +302,17 @@ impl Sender {
             store.write(|tx| {
                 let broken_off = match outcome {
                     Ok(Ok(_)) => {
-                        tx.record_mail_outcome(&mail, "sent", None)?;
+                        tx.record_mail_outcome(&mail, MailOutcome::Sent, None)?;
                         report.sent += 1;
                         None
                     }
                     Ok(Err(error)) if error.is_permanent() => {
-                        tx.record_mail_outcome(&mail, "failed", Some(&error.to_string()))?;
+                        tx.record_mail_outcome(&mail, MailOutcome::Failed, Some(&error.to_string()))?;
                         report.failed += 1;
                         None
                     }
                     Ok(Err(error)) if error.is_transient() => {
-                        tx.record_mail_outcome(&mail, "queued", Some(&error.to_string()))?;
+                        tx.record_mail_outcome(&mail, MailOutcome::Retry, Some(&error.to_string()))?;
                         report.retrying += 1;
                         None
                     }
@@ -321,7 +321,7 @@ impl Sender {
                 };
                 if let Some(error) = broken_off {
                     // The conversation broke off: the mail may have gone. Not resent blindly.
-                    tx.record_mail_outcome(&mail, "uncertain", Some(&error))?;
+                    tx.record_mail_outcome(&mail, MailOutcome::Uncertain, Some(&error))?;
                     tx.raise_alert(
                         AlertKind::MailUncertain,
                         mail.request_id,
@@ -366,8 +366,8 @@ impl Sender {
 
     /// The mail as it will be sent, and its signed Message-ID; `thread` is the request's
     /// conversation so far, which it answers.
-    fn compose(&self, mail: &OutgoingMail, thread: &[String]) -> Result<(String, Vec<u8>), String> {
-        let letter = Outgoing::from_stored(&mail.kind, &mail.payload)?;
+    fn compose(&self, mail: &OutboxMail, thread: &[String]) -> Result<(String, Vec<u8>), String> {
+        let letter = mail.letter()?;
         let context =
             serde_json::to_value(context::context(&letter, mail.request_id, &self.team_name))
                 .map_err(|e| e.to_string())?;
@@ -380,12 +380,12 @@ impl Sender {
         // address; the team's alerts name nothing.
         let message_id = match (letter.kind(), mail.request_id) {
             (OutgoingKind::Alert, _) | (_, None) => {
-                plain_message_id(&mail.kind, &nonce, &self.domain)
+                plain_message_id(mail.kind.as_str(), &nonce, &self.domain)
             }
             (_, Some(request)) => signed_message_id(
                 self.key.expose().as_bytes(),
                 request,
-                &mail.kind,
+                mail.kind.as_str(),
                 &nonce,
                 &mail.recipient,
                 &self.domain,
@@ -423,8 +423,8 @@ impl Sender {
 }
 
 /// Records that `mail` cannot be sent, and why.
-fn fail(store: &mut Store, mail: &OutgoingMail, why: &str) -> Result<(), StoreError> {
-    store.write(|tx| tx.record_mail_outcome(mail, "failed", Some(why)))
+fn fail(store: &mut Store, mail: &OutboxMail, why: &str) -> Result<(), StoreError> {
+    store.write(|tx| tx.record_mail_outcome(mail, MailOutcome::Failed, Some(why)))
 }
 
 /// The outbox row, and randomness: a database made afresh with the same signing key must never

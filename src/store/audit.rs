@@ -8,7 +8,7 @@
 use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
 
-use super::{ChainHead, PushTarget, QueuedPush, Store, StoreError, Verification};
+use super::{ChainHead, EventKind, Push, PushTarget, Store, StoreError, Verification};
 use crate::lifecycle::Member;
 
 /// `patdesk audit verify`: the chain, and the tables against it.
@@ -54,16 +54,16 @@ impl Store {
     fn states_without_events(&self) -> Result<Vec<Mismatch>, StoreError> {
         let mut statement = self.conn.prepare(
             "SELECT r.id, r.state, (
-                 SELECT CASE WHEN e.kind = 'request_recorded'
+                 SELECT CASE WHEN e.kind = ?1
                              THEN json_extract(e.detail, '$.state')
                              ELSE json_extract(e.detail, '$.to') END
                  FROM events e
                  WHERE e.request_id = r.id
-                   AND (e.kind = 'request_recorded' OR json_type(e.detail, '$.from') IS NOT NULL)
+                   AND (e.kind = ?1 OR json_type(e.detail, '$.from') IS NOT NULL)
                  ORDER BY e.seq DESC LIMIT 1)
              FROM requests r ORDER BY r.id",
         )?;
-        let rows = statement.query_map([], |row| {
+        let rows = statement.query_map([EventKind::RequestRecorded], |row| {
             Ok((
                 row.get::<_, i64>(0)?,
                 row.get::<_, String>(1)?,
@@ -93,14 +93,14 @@ impl Store {
             "SELECT p.id, p.request_id, p.grant_org, p.grant_id, p.action FROM github_pushes p
              WHERE NOT EXISTS (
                  SELECT 1 FROM events e
-                 WHERE e.request_id IS p.request_id AND e.kind = 'github_push_queued'
+                 WHERE e.request_id IS p.request_id AND e.kind = ?1
                    AND json_extract(e.detail, '$.push') = p.id
                    AND json_extract(e.detail, '$.action') = p.action
                    AND json_extract(e.detail, '$.grant_org') IS p.grant_org
                    AND json_extract(e.detail, '$.grant_id') IS p.grant_id)
              ORDER BY p.id",
         )?;
-        let mut rows = statement.query([])?;
+        let mut rows = statement.query([EventKind::GithubPushQueued])?;
         let mut mismatches = Vec::new();
         while let Some(row) = rows.next()? {
             let push: i64 = row.get(0)?;
@@ -116,13 +116,13 @@ impl Store {
     }
 
     /// The event that queued `push`, if there is one.
-    pub fn push_backing(&self, push: &QueuedPush) -> Result<Option<PushBacking>, StoreError> {
+    pub fn push_backing(&self, push: &Push) -> Result<Option<PushBacking>, StoreError> {
         let (org, grant_id) = push.target.grant();
         let row: Option<(i64, Option<String>)> = self
             .conn
             .query_row(
                 "SELECT seq, json_extract(detail, '$.decided_by') FROM events
-                 WHERE request_id IS ?1 AND kind = 'github_push_queued'
+                 WHERE request_id IS ?1 AND kind = ?6
                    AND json_extract(detail, '$.push') = ?2
                    AND json_extract(detail, '$.action') = ?3
                    AND json_extract(detail, '$.grant_org') IS ?4
@@ -133,7 +133,8 @@ impl Store {
                     push.id,
                     push.action,
                     org,
-                    grant_id
+                    grant_id,
+                    EventKind::GithubPushQueued
                 ],
                 |row| Ok((row.get(0)?, row.get(1)?)),
             )

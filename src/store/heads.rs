@@ -3,10 +3,7 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{ChainHead, Store, StoreError, Tx, chain};
-
-/// The events that are a decision on a request.
-const DECISIONS: &str = "'approved', 'denied', 'revoked', 'outside_token_revoked'";
+use super::{ChainHead, EventKind, Store, StoreError, Tx, chain};
 
 /// The last head sent: where the chain stood, and when.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,7 +16,7 @@ pub struct HeadSent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LaterDecision {
     pub request_id: Option<i64>,
-    pub kind: String,
+    pub kind: EventKind,
     pub by: String,
 }
 
@@ -50,7 +47,8 @@ impl Store {
             .conn
             .prepare_cached(&format!(
                 "SELECT request_id, kind, actor FROM events
-                 WHERE seq > ?1 AND kind IN ({DECISIONS}) ORDER BY seq DESC LIMIT 1"
+                 WHERE seq > ?1 AND kind IN ({}) ORDER BY seq DESC LIMIT 1",
+                EventKind::decisions_sql()
             ))?
             .query_row([seq], |row| {
                 Ok(LaterDecision {

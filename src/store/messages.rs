@@ -6,7 +6,8 @@ use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::{StoreError, Tx};
+use super::stored::Stored;
+use super::{EventKind, StoreError, Tx};
 use crate::mail::{Analysis, Kind};
 
 /// The SHA-256 of a mail's bytes, in lowercase hex: how a mail is recognised by its content.
@@ -30,18 +31,35 @@ pub struct NewMessage<'a> {
     pub triage: Option<&'a str>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which way a mail went: into the team's mailbox, or out of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Direction {
     In,
     Out,
 }
 
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::In => "in",
+            Direction::Out => "out",
+        }
+    }
+}
+
+impl std::fmt::Display for Direction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct MessageRecord {
     pub id: i64,
-    pub direction: String,
+    pub direction: Direction,
     pub message_id: Option<String>,
-    pub kind: String,
+    pub kind: Stored<Kind>,
     pub from: Option<String>,
     pub subject: Option<String>,
     pub request_id: Option<i64>,
@@ -136,11 +154,11 @@ pub struct UnverifiedAnswer {
 impl Tx<'_> {
     /// Triage mail `id`, when it is an answer about a request with text to take.
     pub fn unverified_answer(&self, id: i64) -> Result<UnverifiedAnswer, StoreError> {
-        let row: Option<(i64, Option<i64>, String, String)> = self
+        let row: Option<(i64, Option<i64>, Stored<Kind>, String)> = self
             .tx
             .query_row(
-                "SELECT triage, request_id, kind, analysis FROM messages WHERE id = ?1 AND direction = 'in'",
-                [id],
+                "SELECT triage, request_id, kind, analysis FROM messages WHERE id = ?1 AND direction = ?2",
+                params![id, Direction::In],
                 |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
             )
             .optional()?;
@@ -150,8 +168,10 @@ impl Tx<'_> {
         let text = serde_json::from_str::<serde_json::Value>(&analysis)
             .ok()
             .and_then(|analysis| analysis["reply_text"].as_str().map(str::to_string));
-        match (triage, request_id, kind.as_str(), text) {
-            (1, Some(request_id), "human", Some(text)) => Ok(UnverifiedAnswer { request_id, text }),
+        match (triage, request_id, kind.known(), text) {
+            (1, Some(request_id), Some(Kind::Human), Some(text)) => {
+                Ok(UnverifiedAnswer { request_id, text })
+            }
             _ => Err(StoreError::NotAnAnswer(id)),
         }
     }
@@ -166,7 +186,7 @@ impl Tx<'_> {
         self.append_event(
             by,
             request_id,
-            "unverified_answer_accepted",
+            EventKind::UnverifiedAnswerAccepted,
             &json!({ "message": id }),
         )?;
         Ok(())
@@ -182,17 +202,14 @@ impl Tx<'_> {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         )?
         .execute(params![
-                match message.direction {
-                    Direction::In => "in",
-                    Direction::Out => "out",
-                },
+                message.direction,
                 message.mailbox,
                 message.uidvalidity,
                 message.uid,
                 message.analysis.message_id,
                 sha256,
                 message.raw,
-                message.analysis.kind.as_str(),
+                Stored::from(message.analysis.kind),
                 message.analysis.from,
                 message.analysis.subject,
                 analysis,
@@ -205,7 +222,7 @@ impl Tx<'_> {
         self.append_event(
             "system",
             message.request_id,
-            "mail_recorded",
+            EventKind::MailRecorded,
             &MailRecorded {
                 kind: message.analysis.kind,
                 message: id,

@@ -4,10 +4,12 @@
 //! once: readers never wait, writers take turns. Every change is made in a [`Tx`] together
 //! with its audit event, so either both are stored or neither.
 
+mod alerts;
 mod audit;
 mod backup;
 mod chain;
 mod checkpoint;
+mod event_kind;
 mod github_side;
 mod heads;
 mod health;
@@ -15,11 +17,12 @@ mod intake;
 mod messages;
 mod outbox;
 mod outside_tokens;
-mod queue;
+mod pushes;
 mod report;
 mod requests;
 mod retention;
 mod schema;
+mod stored;
 mod token_use;
 mod webhooks;
 
@@ -33,25 +36,27 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use crate::clock::Clock;
 use crate::lifecycle::Member;
 
+pub use alerts::{Alert, AlertKind};
 pub use audit::{Audit, Mismatch, PushBacking};
 pub use backup::backup;
 pub use chain::{Break, ChainHead, ChainKey, GENESIS, Verification};
 pub use checkpoint::{Checkpointer, WalRestarts};
-pub use github_side::{Alert, AlertKind, PushTarget, QueuedPush};
+pub use event_kind::EventKind;
 pub use heads::{HeadSent, LaterDecision};
 pub use health::{Counts, Part, PartHealth};
 pub use intake::{FolderEra, MailboxPosition};
 pub use messages::{Direction, MessageRecord, NewMessage, UnverifiedAnswer, content_hash};
-pub use outbox::{OutgoingMail, UnansweredQuestion};
+pub use outbox::{MailOutcome, OutboxMail, OutboxState, Resend, UnansweredQuestion};
 pub use outside_tokens::{
     OutsideCounts, OutsideMark, OutsideRevocation, OutsideToken, OutsideTokenRow,
 };
-pub use queue::{OutboxRecord, PushRecord, Resend};
+pub use pushes::{Push, PushOutcome, PushState, PushTarget};
 pub use report::{MemberDecisions, ReportLine};
 pub use requests::{
-    EventRecord, ExportRow, ListFilter, NewRequest, RequestRecord, RequestSummary, SortBy,
+    Decision, EventRecord, ExportRow, ListFilter, NewRequest, RequestRecord, RequestSummary, SortBy,
 };
 pub use retention::{DatabaseSize, Reduced};
+pub use stored::Stored;
 pub use webhooks::{Delivery, GithubClaim, RefusalCount, Taken, WebhookCounts, WebhookRefusal};
 
 /// A page of a read: the rows after `after` (an id or a seq, the order the read keeps), at
@@ -412,7 +417,7 @@ impl Tx<'_> {
         &self,
         actor: &str,
         request_id: Option<i64>,
-        kind: &str,
+        kind: EventKind,
         detail: &impl serde::Serialize,
     ) -> Result<ChainHead, StoreError> {
         let corrupt =
@@ -442,7 +447,7 @@ impl Tx<'_> {
                 at: &self.now,
                 actor,
                 request_id,
-                kind,
+                kind: kind.as_str(),
                 detail: &detail,
             },
         )?;

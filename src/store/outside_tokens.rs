@@ -8,7 +8,7 @@ use std::collections::HashSet;
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{Store, StoreError, Tx};
+use super::{EventKind, Store, StoreError, Tx};
 
 /// One such token, as GitHub lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -246,24 +246,26 @@ impl Store {
                 json_extract(detail, '$.reason'), json_extract(detail, '$.note'), seq, hash
              FROM events
              -- The request index finds the few events of no request, then their kind.
-             WHERE request_id IS NULL AND kind = 'outside_token_revoked' AND seq > ?1
+             WHERE request_id IS NULL AND kind = ?3 AND seq > ?1
              ORDER BY seq LIMIT ?2",
         )?;
-        let rows = statement.query_map(rusqlite::params![page.after, page.limit], |row| {
-            Ok(OutsideRevocation {
-                org: row.get(0)?,
-                grant_id: row.get(1)?,
-                owner_login: row.get(2)?,
-                token_name: row.get(3)?,
-                access_granted_at: row.get(4)?,
-                revoked_by: row.get(5)?,
-                revoked_at: row.get(6)?,
-                reason: row.get(7)?,
-                note: row.get(8)?,
-                event_seq: row.get(9)?,
-                event_hash: row.get(10)?,
-            })
-        })?;
+        let revoked = EventKind::OutsideTokenRevoked;
+        let rows =
+            statement.query_map(rusqlite::params![page.after, page.limit, revoked], |row| {
+                Ok(OutsideRevocation {
+                    org: row.get(0)?,
+                    grant_id: row.get(1)?,
+                    owner_login: row.get(2)?,
+                    token_name: row.get(3)?,
+                    access_granted_at: row.get(4)?,
+                    revoked_by: row.get(5)?,
+                    revoked_at: row.get(6)?,
+                    reason: row.get(7)?,
+                    note: row.get(8)?,
+                    event_seq: row.get(9)?,
+                    event_hash: row.get(10)?,
+                })
+            })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

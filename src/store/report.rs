@@ -4,7 +4,7 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{Store, StoreError, Tx};
+use super::{EventKind, Store, StoreError, Tx};
 
 /// A request or token, as a line of the report.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -93,14 +93,21 @@ impl Store {
     /// Each member's approvals, denials and revocations (of requests' tokens and of tokens no
     /// request accounts for) recorded at or after `since`.
     pub fn report_decisions(&self, since: &str) -> Result<Vec<MemberDecisions>, StoreError> {
-        let mut statement = self.conn.prepare(
-            "SELECT actor, SUM(kind = 'approved'), SUM(kind = 'denied'),
-                    SUM(kind IN ('revoked', 'outside_token_revoked'))
+        let mut statement = self.conn.prepare(&format!(
+            "SELECT actor, SUM(kind = ?2), SUM(kind = ?3), SUM(kind IN (?4, ?5))
              FROM events
-             WHERE at >= ?1 AND kind IN ('approved', 'denied', 'revoked', 'outside_token_revoked')
+             WHERE at >= ?1 AND kind IN ({})
              GROUP BY actor ORDER BY actor",
-        )?;
-        let rows = statement.query_map([since], |row| {
+            EventKind::decisions_sql()
+        ))?;
+        let kinds = rusqlite::params![
+            since,
+            EventKind::Approved,
+            EventKind::Denied,
+            EventKind::Revoked,
+            EventKind::OutsideTokenRevoked
+        ];
+        let rows = statement.query_map(kinds, |row| {
             Ok(MemberDecisions {
                 member: row.get(0)?,
                 approved: row.get(1)?,

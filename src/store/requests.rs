@@ -6,7 +6,7 @@ use rusqlite::{Connection, Row, params, params_from_iter};
 use serde::Serialize;
 use serde_json::json;
 
-use super::{StoreError, Tx, format_time, parse_time};
+use super::{EventKind, StoreError, Tx, format_time, parse_time};
 use crate::request::{Permissions, RepositorySelection, RequestState, TokenRequest};
 use crate::review::{Finding, Review, Risk};
 
@@ -203,13 +203,20 @@ fn filtered(select: &str, filter: &ListFilter) -> (String, Vec<String>) {
     (sql, values)
 }
 
+/// A member's decision on an open request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Approved,
+    Denied,
+}
+
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct EventRecord {
     pub seq: i64,
     pub at: String,
     pub actor: String,
     pub request_id: Option<i64>,
-    pub kind: String,
+    pub kind: EventKind,
     pub detail: serde_json::Value,
     pub hash: String,
 }
@@ -475,7 +482,7 @@ impl Tx<'_> {
         self.append_event(
             actor,
             Some(id),
-            "request_recorded",
+            EventKind::RequestRecorded,
             &json!({
                 "org": request.org,
                 "github_request_id": new.github_request_id,
@@ -493,20 +500,19 @@ impl Tx<'_> {
         &self,
         id: i64,
         by: &str,
-        state: RequestState,
+        decision: Decision,
         reason: Option<&str>,
     ) -> Result<(), StoreError> {
         let from = self.request(id)?.state;
+        let (state, kind) = match decision {
+            Decision::Approved => (RequestState::Approved, EventKind::Approved),
+            Decision::Denied => (RequestState::Denied, EventKind::Denied),
+        };
         self.tx.execute(
             "UPDATE requests SET state = ?2, decided_by = ?3, decided_at = ?4, decision_reason = ?5,
                 updated_at = ?4 WHERE id = ?1",
             params![id, state.as_str(), by, self.now, reason],
         )?;
-        let kind = match state {
-            RequestState::Approved => "approved",
-            RequestState::Denied => "denied",
-            _ => "decided",
-        };
         self.append_event(
             by,
             Some(id),
@@ -532,7 +538,7 @@ impl Tx<'_> {
         self.append_event(
             by,
             Some(id),
-            "revoked",
+            EventKind::Revoked,
             &json!({ "from": from, "to": RequestState::Revoked, "reason": reason, "note": note }),
         )?;
         Ok(())
@@ -566,7 +572,7 @@ impl Tx<'_> {
         self.append_event(
             by,
             Some(id),
-            "purpose_recorded",
+            EventKind::PurposeRecorded,
             &json!({
                 "purpose": purpose,
                 "source": source,
@@ -583,7 +589,7 @@ impl Tx<'_> {
     pub fn add_note(&self, id: i64, by: &str, text: &str) -> Result<(), StoreError> {
         // The request must exist; the note changes nothing but the log.
         self.request(id)?;
-        self.append_event(by, Some(id), "note", &json!({ "text": text }))?;
+        self.append_event(by, Some(id), EventKind::Note, &json!({ "text": text }))?;
         Ok(())
     }
 }

@@ -9,7 +9,7 @@ use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{Store, StoreError, Tx};
+use super::{EventKind, Store, StoreError, Tx};
 use crate::mail::header_section;
 
 /// Mails reduced in one commit, at most: one is read at a time, so this bounds the commit,
@@ -154,7 +154,7 @@ impl Tx<'_> {
             self.append_event(
                 "system",
                 None,
-                "mail_reduced",
+                EventKind::MailReduced,
                 &json!({
                     "table": table.name(),
                     "ids": due,

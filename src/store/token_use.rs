@@ -6,7 +6,7 @@
 use rusqlite::params;
 use serde_json::json;
 
-use super::{StoreError, Tx};
+use super::{EventKind, StoreError, Tx};
 
 impl Tx<'_> {
     /// The token's last use as GitHub reports it now (a fact, not an event: it changes with
@@ -31,7 +31,7 @@ impl Tx<'_> {
 
     /// Marks the token stale, once until it is used again: whether this call did.
     pub fn record_stale(&self, id: i64, detail: &serde_json::Value) -> Result<bool, StoreError> {
-        self.mark_once(id, "stale_since", "github", "token_stale", detail)
+        self.mark_once(id, "stale_since", "github", EventKind::TokenStale, detail)
     }
 
     /// A stale token used again is no longer stale: whether it was.
@@ -46,7 +46,7 @@ impl Tx<'_> {
         self.append_event(
             "github",
             Some(id),
-            "token_used_again",
+            EventKind::TokenUsedAgain,
             &json!({ "last_used_at": last_used_at }),
         )?;
         Ok(true)
@@ -60,7 +60,7 @@ impl Tx<'_> {
             id,
             "usage_notice_at",
             "system",
-            "usage_notice_queued",
+            EventKind::UsageNoticeQueued,
             &detail,
         )
     }
@@ -84,7 +84,7 @@ impl Tx<'_> {
             id,
             "lifetime_alerted_at",
             "github",
-            "token_lifetime_breach",
+            EventKind::TokenLifetimeBreach,
             detail,
         )
     }
@@ -96,7 +96,7 @@ impl Tx<'_> {
         id: i64,
         column: &'static str,
         actor: &str,
-        kind: &str,
+        kind: EventKind,
         detail: &serde_json::Value,
     ) -> Result<bool, StoreError> {
         let changed = self.tx.execute(

@@ -33,7 +33,7 @@ use crate::conversation;
 use crate::github::{GithubClient, GithubError, Grant, PendingRequest};
 use crate::request::{RepositorySelection, RequestState, TokenRequest};
 use crate::review::{ReviewPolicy, review};
-use crate::store::{AlertKind, NewRequest, RequestRecord, Store, StoreError, Tx};
+use crate::store::{AlertKind, EventKind, NewRequest, RequestRecord, Store, StoreError, Tx};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -362,7 +362,7 @@ fn record_pending(
             tx.record_github_state(
                 record.id,
                 state,
-                "reopened",
+                EventKind::Reopened,
                 json!({ "why": "recorded as withdrawn, but GitHub lists it as pending" }),
             )?;
             report.reopened += 1;
@@ -413,7 +413,7 @@ fn settle(
                     tx.record_github_state(
                         record.id,
                         RequestState::Approved,
-                        "approved_elsewhere",
+                        EventKind::ApprovedElsewhere,
                         json!({ "grant_id": grant.id, "approver": approver, "github_says": claim }),
                     )?;
                     tx.record_grant(record.id, grant.id)?;
@@ -435,7 +435,7 @@ fn settle(
                     tx.record_github_state(
                         record.id,
                         RequestState::Withdrawn,
-                        "withdrawn",
+                        EventKind::Withdrawn,
                         json!({ "why": why, "github_says": claim }),
                     )?;
                     report.withdrawn += 1;
@@ -583,7 +583,7 @@ fn track_expiry(
         tx.record_github_state(
             record.id,
             RequestState::Expired,
-            "token_expired",
+            EventKind::TokenExpired,
             json!({ "grant_id": grant.id, "expires_at": expires_at.map(|at| at.to_string()) }),
         )?;
         tx.raise_alert(

@@ -18,7 +18,7 @@ use crate::config::TeamConfig;
 use crate::github::{GithubClient, GithubError, Ruling};
 use crate::lifecycle::{Authentication, PushAction};
 use crate::store::{
-    AlertKind, PushTarget, QueuedPush, RequestRecord, Store, StoreError, Verification,
+    AlertKind, Push, PushOutcome, PushTarget, RequestRecord, Store, StoreError, Verification,
 };
 
 #[derive(Debug, Default, Clone, Serialize)]
@@ -51,7 +51,7 @@ impl std::fmt::Display for PushReport {
 /// Why the audit log does not back `push`, or `None` when it does.
 fn unbacked(
     store: &Store,
-    push: &QueuedPush,
+    push: &Push,
     chain: &Verification,
     team: &TeamConfig,
 ) -> Result<Option<String>, StoreError> {
@@ -106,7 +106,7 @@ pub async fn push_decisions(
             store.write(|tx| {
                 tx.record_push_outcome(
                     &push,
-                    "failed",
+                    PushOutcome::Failed,
                     json!({ "error": format!("refused: {why}") }),
                 )?;
                 tx.raise_alert(
@@ -132,11 +132,11 @@ pub async fn push_decisions(
         store.write(|tx| {
             match carried {
                 Carried::Done(detail) => {
-                    tx.record_push_outcome(&push, "done", detail)?;
+                    tx.record_push_outcome(&push, PushOutcome::Done, detail)?;
                     report.done += 1;
                 }
                 Carried::Failed(error) => {
-                    tx.record_push_outcome(&push, "failed", json!({ "error": error }))?;
+                    tx.record_push_outcome(&push, PushOutcome::Failed, json!({ "error": error }))?;
                     tx.raise_alert(
                         AlertKind::GithubPushFailed,
                         push.target.request_id(),
@@ -148,7 +148,7 @@ pub async fn push_decisions(
                     report.failed += 1;
                 }
                 Carried::Retry(error) => {
-                    tx.record_push_outcome(&push, "queued", json!({ "error": error }))?;
+                    tx.record_push_outcome(&push, PushOutcome::Retry, json!({ "error": error }))?;
                     report.retrying += 1;
                 }
             }
@@ -158,10 +158,10 @@ pub async fn push_decisions(
     Ok(report)
 }
 
-async fn carry(client: &GithubClient, record: &RequestRecord, push: &QueuedPush) -> Carried {
+async fn carry(client: &GithubClient, record: &RequestRecord, push: &Push) -> Carried {
     let org = &record.request.org;
-    let Some(action) = PushAction::named(&push.action) else {
-        return Carried::Failed(format!("unknown action {:?}", push.action));
+    let Some(action) = push.action.known() else {
+        return Carried::Failed(format!("unknown action {:?}", push.action.as_str()));
     };
     if push.attempts > 0 {
         match already_done(client, record, action).await {
@@ -214,7 +214,7 @@ async fn carry_outside_revocation(
     client: &GithubClient,
     org: &str,
     grant_id: i64,
-    push: &QueuedPush,
+    push: &Push,
 ) -> Carried {
     if push.attempts > 0 {
         match client.grants(org).await {

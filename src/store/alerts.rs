@@ -1,0 +1,166 @@
+//! The alerts table: what the team is told, raised in the transaction that found it, and
+//! delivered by the notifier.
+
+use rusqlite::params;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::stored::Stored;
+use super::{EventKind, StoreError, Tx};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Alert {
+    pub id: i64,
+    /// Kept as read, so another version's kind still shows.
+    pub kind: Stored<AlertKind>,
+    pub request_id: Option<i64>,
+    pub message: String,
+    pub created_at: String,
+    /// When it was told to the team (Slack, mail); `None` while it waits.
+    pub delivered_at: Option<String>,
+}
+
+/// What an alert is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertKind {
+    CriticalRequest,
+    NeedsContact,
+    RequesterUnreachable,
+    AddressReplaced,
+    TokenExpiring,
+    TokenExpired,
+    /// An approved token unused for `review.stale_after_days`, or never used after a week.
+    TokenStale,
+    /// A token approved elsewhere that never expires, or lives beyond `review.max_expiry_days`.
+    TokenLifetime,
+    GithubPushFailed,
+    GithubPushRefused,
+    SendingPaused,
+    MailUncertain,
+    IntakeStalled,
+    SignInStalled,
+    SyncStalled,
+    /// The audit chain's head, sent to be kept off this host.
+    AuditHead,
+    BackupFailing,
+    /// The weekly report.
+    WeeklyReport,
+}
+
+impl AlertKind {
+    pub const ALL: [AlertKind; 18] = [
+        AlertKind::CriticalRequest,
+        AlertKind::NeedsContact,
+        AlertKind::RequesterUnreachable,
+        AlertKind::AddressReplaced,
+        AlertKind::TokenExpiring,
+        AlertKind::TokenExpired,
+        AlertKind::TokenStale,
+        AlertKind::TokenLifetime,
+        AlertKind::GithubPushFailed,
+        AlertKind::GithubPushRefused,
+        AlertKind::SendingPaused,
+        AlertKind::MailUncertain,
+        AlertKind::IntakeStalled,
+        AlertKind::SignInStalled,
+        AlertKind::SyncStalled,
+        AlertKind::AuditHead,
+        AlertKind::BackupFailing,
+        AlertKind::WeeklyReport,
+    ];
+
+    /// The name the alerts table, the audit log and `--json` know it by.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::CriticalRequest => "critical_request",
+            AlertKind::NeedsContact => "needs_contact",
+            AlertKind::RequesterUnreachable => "requester_unreachable",
+            AlertKind::AddressReplaced => "address_replaced",
+            AlertKind::TokenExpiring => "token_expiring",
+            AlertKind::TokenExpired => "token_expired",
+            AlertKind::TokenStale => "token_stale",
+            AlertKind::TokenLifetime => "token_lifetime",
+            AlertKind::GithubPushFailed => "github_push_failed",
+            AlertKind::GithubPushRefused => "github_push_refused",
+            AlertKind::SendingPaused => "sending_paused",
+            AlertKind::MailUncertain => "mail_uncertain",
+            AlertKind::IntakeStalled => "intake_stalled",
+            AlertKind::SignInStalled => "sign_in_stalled",
+            AlertKind::SyncStalled => "sync_stalled",
+            AlertKind::AuditHead => "audit_head",
+            AlertKind::BackupFailing => "backup_failing",
+            AlertKind::WeeklyReport => "weekly_report",
+        }
+    }
+}
+
+impl super::Store {
+    pub fn alerts(&self) -> Result<Vec<Alert>, StoreError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT id, kind, request_id, message, created_at, delivered_at FROM alerts ORDER BY id",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok(Alert {
+                id: row.get(0)?,
+                kind: row.get(1)?,
+                request_id: row.get(2)?,
+                message: row.get(3)?,
+                created_at: row.get(4)?,
+                delivered_at: row.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Whether an alert of `kind` naming `part` in its message was raised since `since`: a
+    /// stalled part alerts once per outage.
+    pub fn alert_about_since(
+        &self,
+        kind: AlertKind,
+        part: &str,
+        since: &str,
+    ) -> Result<bool, StoreError> {
+        let kind = Stored::from(kind);
+        let count: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM alerts WHERE kind = ?1 AND created_at >= ?2
+                AND instr(message, ?3) = 1",
+            params![kind, since, part],
+            |row| row.get(0),
+        )?;
+        Ok(count > 0)
+    }
+
+    /// Whether an alert of `kind` was raised since `since`: a paused outbox alerts once.
+    pub fn alert_raised_since(&self, kind: AlertKind, since: &str) -> Result<bool, StoreError> {
+        let kind = Stored::from(kind);
+        let count: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM alerts WHERE kind = ?1 AND created_at >= ?2",
+            params![kind, since],
+            |row| row.get(0),
+        )?;
+        Ok(count > 0)
+    }
+}
+
+impl Tx<'_> {
+    pub fn raise_alert(
+        &self,
+        kind: AlertKind,
+        request_id: Option<i64>,
+        message: &str,
+    ) -> Result<i64, StoreError> {
+        let kind = Stored::from(kind);
+        self.tx.execute(
+            "INSERT INTO alerts (kind, request_id, message, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![kind, request_id, message, self.now],
+        )?;
+        let id = self.tx.last_insert_rowid();
+        self.append_event(
+            "system",
+            request_id,
+            EventKind::Alert,
+            &json!({ "alert": id, "kind": kind, "message": message }),
+        )?;
+        Ok(id)
+    }
+}
