@@ -8,7 +8,7 @@ use super::{Context, Failure, exit, say};
 use crate::config::ConfigError;
 use crate::control::protocol::Request;
 use crate::github::GithubClient;
-use crate::sync::{SyncOptions, push_decisions, sync_org};
+use crate::sync::{SyncOptions, round};
 
 #[derive(Debug, Args)]
 pub struct SyncArgs {
@@ -18,10 +18,16 @@ pub struct SyncArgs {
 }
 
 pub fn run(context: &Context, args: SyncArgs) -> Result<(), Failure> {
-    if context.break_glass {
-        return here(context, &args);
-    }
-    let mut answer = context.ask(Request::Sync { org: args.org })?;
+    let answer = if context.break_glass {
+        here(context, &args)?
+    } else {
+        context.ask(Request::Sync { org: args.org })?
+    };
+    print_round(context, answer)
+}
+
+/// Prints a round's answer (its lines, or the rest as JSON) and fails when a part did.
+fn print_round(context: &Context, mut answer: serde_json::Value) -> Result<(), Failure> {
     let lines = answer
         .as_object_mut()
         .and_then(|fields| fields.remove("lines"))
@@ -50,7 +56,7 @@ pub fn run(context: &Context, args: SyncArgs) -> Result<(), Failure> {
 }
 
 /// `sync --break-glass`: root, with the daemon stopped (its lock held), syncs in this process.
-fn here(context: &Context, args: &SyncArgs) -> Result<(), Failure> {
+fn here(context: &Context, args: &SyncArgs) -> Result<serde_json::Value, Failure> {
     let _lock = context.take_the_daemons_place()?;
     let config = &context.config;
     let mut store = crate::store::Store::open_existing(&config.store.path, &context.clock)?
@@ -93,38 +99,7 @@ fn here(context: &Context, args: &SyncArgs) -> Result<(), Failure> {
         .enable_all()
         .build()
         .map_err(|error| anyhow!("cannot start the async runtime: {error}"))?;
-    let json = context.json;
-    let store = &mut store;
-    let (reports, failures, pushed) = runtime.block_on(async {
-        let mut reports = Vec::new();
-        let mut failures = Vec::new();
-        for org in &orgs {
-            match sync_org(&client, store, org, &options).await {
-                Ok(report) => reports.push(report),
-                Err(error) => failures.push(format!("{org}: {error}")),
-            }
-        }
-        let pushed = push_decisions(&client, store, &config.team).await;
-        (reports, failures, pushed)
-    });
-    let pushed = pushed?;
-    if json {
-        out!(
-            "{}",
-            serde_json::json!({ "orgs": reports, "pushes": pushed, "errors": failures })
-        );
-    } else {
-        for report in &reports {
-            say(&format!("{report}\n"));
-        }
-        say(&format!("{pushed}\n"));
-    }
-    if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(Failure {
-            code: exit::FAILURE,
-            error: anyhow!("sync failed for {}", failures.join("; ")),
-        })
-    }
+    let orgs = orgs.iter().map(String::as_str);
+    let round = runtime.block_on(round(&client, &mut store, orgs, &options, &config.team));
+    Ok(round.answer())
 }

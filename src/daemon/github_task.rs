@@ -12,7 +12,7 @@ use crate::config::TeamConfig;
 use crate::control::SyncNow;
 use crate::github::GithubClient;
 use crate::store::{Part, Store};
-use crate::sync::{PushReport, SyncOptions, SyncReport, push_decisions, sync_org};
+use crate::sync::{Round, SyncOptions, round};
 use crate::wake::{OutboxWake, PushWake, Soon, SyncAsk};
 
 pub(super) struct GithubTask {
@@ -125,28 +125,8 @@ pub(super) async fn run(mut task: GithubTask) {
     }
 }
 
-/// What one round did, for a `patdesk sync` that asked for it.
-#[derive(Default)]
-struct Round {
-    reports: Vec<SyncReport>,
-    pushed: Option<PushReport>,
-    errors: Vec<String>,
-}
-
-impl Round {
-    /// The answer `patdesk sync` prints: the reports, and their readable lines.
-    fn answer(&self) -> serde_json::Value {
-        let mut lines: Vec<String> = self.reports.iter().map(ToString::to_string).collect();
-        lines.extend(self.pushed.iter().map(ToString::to_string));
-        serde_json::json!({
-            "orgs": self.reports,
-            "pushes": self.pushed,
-            "errors": self.errors,
-            "lines": lines,
-        })
-    }
-}
-
+/// A round, with each part's health recorded for `status` and each change of health logged
+/// once, not a line per retry.
 async fn sync_and_push(
     client: &GithubClient,
     store: &mut Store,
@@ -155,50 +135,47 @@ async fn sync_and_push(
     team: &TeamConfig,
     failing: &mut bool,
 ) -> Round {
-    let mut round = Round::default();
-    for org in orgs {
-        let outcome = sync_org(client, store, org, options).await;
+    let round = round(
+        client,
+        store,
+        orgs.iter().map(String::as_str),
+        options,
+        team,
+    )
+    .await;
+    for (org, outcome) in &round.synced {
         store.report_health(
             Part::Github(org),
-            outcome.as_ref().err().map(ToString::to_string).as_deref(),
+            outcome.as_ref().err().map(String::as_str),
         );
-        match outcome {
-            Ok(report) => {
-                let changed = report.new
-                    + report.changed
-                    + report.withdrawn
-                    + report.approved_elsewhere
-                    + report.expired
-                    > 0;
-                if changed {
-                    tracing::info!("{report}");
-                } else {
-                    tracing::debug!("{report}");
-                }
-                round.reports.push(report);
+        if let Ok(report) = outcome {
+            let changed = report.new
+                + report.changed
+                + report.withdrawn
+                + report.approved_elsewhere
+                + report.expired
+                > 0;
+            if changed {
+                tracing::info!("{report}");
+            } else {
+                tracing::debug!("{report}");
             }
-            Err(error) => round.errors.push(format!("{org}: {error}")),
         }
     }
-    let pushed = push_decisions(client, store, team).await;
     store.report_health(
         Part::GithubPush,
-        pushed.as_ref().err().map(ToString::to_string).as_deref(),
+        round.pushed.as_ref().err().map(String::as_str),
     );
-    match pushed {
-        Ok(report) => {
-            if report.done + report.failed + report.retrying + report.refused > 0 {
-                tracing::info!("{report}");
-            }
-            round.pushed = Some(report);
-        }
-        Err(error) => round.errors.push(format!("decisions: {error}")),
+    if let Ok(report) = &round.pushed
+        && report.done + report.failed + report.retrying + report.refused > 0
+    {
+        tracing::info!("{report}");
     }
-    // Each change of health is logged once, not a line per retry.
-    match (round.errors.is_empty(), *failing) {
+    let errors = round.errors();
+    match (errors.is_empty(), *failing) {
         (false, false) => {
             tracing::warn!(
-                errors = round.errors.join("; "),
+                errors = errors.join("; "),
                 "GitHub sync failing; retrying on the next round"
             );
             *failing = true;
@@ -207,7 +184,7 @@ async fn sync_and_push(
             tracing::info!("GitHub sync recovered");
             *failing = false;
         }
-        _ => {}
+        (false, true) | (true, false) => {}
     }
     round
 }

@@ -13,6 +13,7 @@ mod addresses;
 mod gone;
 mod outside;
 mod push;
+mod round;
 mod standing;
 mod triggers;
 mod upgrade;
@@ -26,6 +27,7 @@ use serde_json::{Value, json};
 
 pub use addresses::{Directory, load_directory};
 pub use push::{PushReport, push_decisions};
+pub use round::{Round, round};
 pub use triggers::orgs_to_sync;
 
 use crate::config::{Config, GithubConfig};
