@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::config::{AlertsConfig, Secret};
 use crate::mail::{AlertMail, Outgoing};
 use crate::shown;
-use crate::store::{Alert, AlertKind, Part, PartHealth, Store, StoreError};
+use crate::store::{Alert, AlertKind, Part, PartHealth, Store, StoreError, format_time};
 
 /// What one round of delivery did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -176,11 +176,14 @@ pub fn stall_alert(part: &str) -> Option<AlertKind> {
 /// Whether `part`, one the service's health rests on, has been failing for `after` or longer
 /// at `now`: the alert it raises, and since when it fails. The one rule for a stall, for the
 /// alerts and for `status`.
-pub fn stalled(part: &PartHealth, after: Duration, now: Timestamp) -> Option<(AlertKind, &str)> {
+pub fn stalled(
+    part: &PartHealth,
+    after: Duration,
+    now: Timestamp,
+) -> Option<(AlertKind, Timestamp)> {
     let kind = stall_alert(&part.part)?;
-    let since = part.failing_since.as_deref()?;
-    let began = since.parse::<Timestamp>().ok()?;
-    (now.duration_since(began).unsigned_abs() >= after).then_some((kind, since))
+    let since = part.failing_since?;
+    (now.duration_since(since).unsigned_abs() >= after).then_some((kind, since))
 }
 
 pub fn raise_stalls(
@@ -197,8 +200,9 @@ pub fn raise_stalls(
             continue;
         }
         let message = format!(
-            "{} has been failing since {since}: {}",
+            "{} has been failing since {}: {}",
             part.part,
+            format_time(since),
             part.last_error.as_deref().unwrap_or("no error recorded")
         );
         store.write(|tx| tx.raise_alert(kind, None, &message))?;

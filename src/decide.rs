@@ -21,7 +21,7 @@ use crate::request::{RequestState, idempotency_key};
 use crate::review::{ReviewPolicy, Risk};
 use crate::store::{
     AlertKind, Decision, EventKind, NewRequest, PushTarget, RequestRecord, Resend, Store,
-    StoreError, Tx,
+    StoreError, Tx, format_time,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -276,8 +276,8 @@ pub fn revoke_outside(
             None,
             EventKind::OutsideTokenRevoked,
             &json!({ "org": org, "grant_id": grant_id, "owner_login": token.owner_login,
-                     "token_name": token.token_name, "access_granted_at": token.granted_at,
-                     "token_expires_at": token.expires_at, "reason": reason, "note": note }),
+                     "token_name": token.token_name, "access_granted_at": token.granted_at.map(format_time),
+                     "token_expires_at": token.expires_at.map(format_time), "reason": reason, "note": note }),
         )?;
         // A failed revocation may be asked for again: each asking is its own push, keyed by
         // its event.

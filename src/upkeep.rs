@@ -9,9 +9,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use crate::config::{ScheduledBackups, SendHead};
-use crate::store::{
-    AlertKind, ChainHead, EventKind, Reduced, Store, StoreError, format_time, parse_time,
-};
+use crate::store::{AlertKind, ChainHead, EventKind, Reduced, Store, StoreError, format_time};
 
 /// How often a daily thing happens.
 const DAY: Duration = Duration::from_secs(24 * 60 * 60);
@@ -67,7 +65,7 @@ pub fn send_head_if_due(
                 SendHead::DailyAndDecisions => store.decision_after(last.head.seq)?,
                 SendHead::Daily | SendHead::Off => None,
             };
-            let sent_at = parse_time(&last.sent_at)?;
+            let sent_at = last.sent_at;
             match decision {
                 Some(decision) => Some(format!(
                     "after {} by {}",

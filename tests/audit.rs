@@ -97,21 +97,36 @@ fn events_cannot_be_updated_or_deleted_through_sql() {
 }
 
 #[test]
-fn verify_passes_on_an_honest_log_and_head_prints_seq_and_hash() {
+fn verify_passes_on_an_honest_log() {
     let desk = Desk::new().with_history();
     let output = desk.patdesk(&["audit", "verify"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(text.contains("audit log intact: 6 event(s)"), "{text}");
+}
 
-    let head = String::from_utf8_lossy(&desk.patdesk(&["audit", "head"]).stdout)
+/// `audit head` prints SEQ:HASH of the newest event.
+fn printed_head(desk: &Desk) -> String {
+    String::from_utf8_lossy(&desk.patdesk(&["audit", "head"]).stdout)
         .trim()
-        .to_string();
+        .to_string()
+}
+
+#[test]
+fn head_prints_the_newest_events_seq_and_hash() {
+    let desk = Desk::new().with_history();
+    let head = printed_head(&desk);
     let (seq, hash) = head.split_once(':').expect("SEQ:HASH");
     assert_eq!(seq, "6");
     assert_eq!(hash.len(), 64);
     let recorded = desk.store().chain_head().expect("head").expect("some");
     assert_eq!(recorded.hash, hash);
+}
+
+#[test]
+fn verify_passes_against_the_head_it_printed() {
+    let desk = Desk::new().with_history();
+    let head = printed_head(&desk);
     let output = desk.patdesk(&["audit", "verify", "--head", &head]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
 }

@@ -8,7 +8,7 @@ use serde_json::json;
 const KEY: &[u8] = b"a signing key for the tests only";
 
 #[test]
-fn every_built_in_template_renders_and_a_missing_value_is_an_error() {
+fn every_built_in_template_renders() {
     let templates = Templates::load(None).expect("built-in templates");
     templates
         .check()
@@ -18,6 +18,11 @@ fn every_built_in_template_renders_and_a_missing_value_is_an_error() {
         assert!(!subject.is_empty() && !body.trim().is_empty(), "{kind}");
         assert!(!subject.contains('\n'), "{kind}");
     }
+}
+
+#[test]
+fn a_value_a_template_lacks_is_an_error_naming_the_template() {
+    let templates = Templates::load(None).expect("built-in templates");
     let mut lacking = sample_context();
     lacking
         .as_object_mut()
@@ -108,7 +113,7 @@ fn an_admins_folder_replaces_only_the_templates_it_has() {
 }
 
 #[test]
-fn signed_message_ids_name_the_request_and_cannot_be_forged() {
+fn a_signed_message_id_names_the_request_and_the_kind() {
     let carol = "carol@example.org";
     let id = signed_message_id(KEY, 42, "question", "o7", carol, "patdesk.example.org");
     assert!(
@@ -119,7 +124,13 @@ fn signed_message_ids_name_the_request_and_cannot_be_forged() {
         verify_message_id(KEY, &format!("<{id}>"), carol),
         Some((42, "question".to_string()))
     );
-    // Another request's number with the same MAC, another key, another address: not ours.
+}
+
+/// Another request's number with the same MAC, another key, another address: not ours.
+#[test]
+fn a_signed_message_id_cannot_be_forged_or_moved() {
+    let carol = "carol@example.org";
+    let id = signed_message_id(KEY, 42, "question", "o7", carol, "patdesk.example.org");
     assert_eq!(
         verify_message_id(KEY, &id.replacen("pat-42", "pat-43", 1), carol),
         None
@@ -130,7 +141,11 @@ fn signed_message_ids_name_the_request_and_cannot_be_forged() {
         verify_message_id(KEY, "CAJx7Lx1kQ2w3e4r5t6y7u8i9o0p@mail.gmail.com", carol),
         None
     );
-    // Separators in the parts cannot confuse the parser.
+}
+
+#[test]
+fn separators_inside_a_message_ids_parts_cannot_confuse_the_parser() {
+    let carol = "carol@example.org";
     let odd = signed_message_id(KEY, 1, "ques.tion@", "a.b", carol, "x.example");
     assert_eq!(
         verify_message_id(KEY, &odd, carol),

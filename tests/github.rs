@@ -8,7 +8,7 @@ use std::time::Duration;
 use patdesk::github::{ClientOptions, GithubError};
 use patdesk::request::RequestState;
 use patdesk::review::ReviewPolicy;
-use patdesk::store::{PushState, Store};
+use patdesk::store::{AlertKind, EventKind, PushState, Store};
 use patdesk::sync::{push_decisions, sync_org};
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -758,12 +758,22 @@ fn expiry_warnings_stale_tokens_and_expiry_fall_due_on_their_second_on_any_date(
     }
 }
 
-/// GitHub's listing of approved tokens says when each was last used: a token unused for
-/// `review.stale_after_days` is alerted for once and listed as stale until it is used again; a
-/// token approved on GitHub's own pages with no expiry, or for longer than the policy allows,
-/// is alerted for once. Each `patdesk sync` is a process of its own, as after a restart.
-#[test]
-fn stale_and_policy_breaking_tokens_are_alerted_for_once_each() {
+/// GitHub's listing of approved tokens, as the token-use tests find it after two syncs (each
+/// `patdesk sync` a process of its own, as after a restart): carol's token approved here and
+/// unused for 100 days; dana's and erin's approved on GitHub's own pages, dana's never expiring,
+/// erin's for two years; and two tokens no request of patdesk's accounts for (approved before it
+/// was installed), one never expiring and unused for 200 days, one in use within the policy.
+struct TokensInUse {
+    standin: Standin,
+    desk: Desk,
+    requests: Vec<Value>,
+    /// The org as the stand-in lists it.
+    org: Value,
+    /// carol's request id in patdesk.
+    carol: String,
+}
+
+fn tokens_in_use() -> TokensInUse {
     let purpose = Some("Reads issues of acme-corp/api for the weekly report");
     let requests = vec![
         pending(1, "carol", "issue-reader carol", purpose),
@@ -798,10 +808,7 @@ fn stale_and_policy_breaking_tokens_are_alerted_for_once_each() {
         "pushes the approval"
     );
 
-    let days_ago = |days: i64| days_from_start(-days);
     let next_year = days_from_start(300);
-    // carol's token (approved here) unused for 100 days; dana's and erin's approved on GitHub's
-    // pages, dana's never expiring, erin's for two years.
     let mut carols = grant_for(&requests[0], 900_001, &next_year);
     carols["token_last_used_at"] = json!(days_ago(100));
     let mut danas = grant_for(&requests[1], 900_002, &next_year);
@@ -809,8 +816,6 @@ fn stale_and_policy_breaking_tokens_are_alerted_for_once_each() {
     danas["token_last_used_at"] = json!(days_ago(1));
     let mut erins = grant_for(&requests[2], 900_003, &days_from_start(715));
     erins["token_last_used_at"] = json!(days_ago(2));
-    // And two tokens no request of patdesk's accounts for (approved before it was installed):
-    // one never expiring and unused for 200 days, one in use and within the policy.
     let (mut old_bots, mut fine) = outside_grants();
     old_bots["token_expires_at"] = Value::Null;
     old_bots["token_last_used_at"] = json!(days_ago(200));
@@ -821,26 +826,57 @@ fn stale_and_policy_breaking_tokens_are_alerted_for_once_each() {
     for _ in 0..2 {
         assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
     }
-    let alerts = desk.store().alerts().expect("alerts");
-    // A kind's alerts about requests, or about the tokens no request accounts for.
-    let alerts_of = |kind: &str, of_requests: bool| -> Vec<String> {
-        alerts
+    TokensInUse {
+        standin,
+        desk,
+        requests,
+        org,
+        carol,
+    }
+}
+
+fn days_ago(days: i64) -> String {
+    days_from_start(-days)
+}
+
+impl TokensInUse {
+    /// A kind's alert messages about requests, or about the tokens no request accounts for.
+    fn alerts_of(&self, kind: AlertKind, of_requests: bool) -> Vec<String> {
+        self.desk
+            .store()
+            .alerts()
+            .expect("alerts")
             .iter()
             .filter(|alert| alert.kind == kind && alert.request_id.is_some() == of_requests)
             .map(|alert| alert.message.clone())
             .collect()
-    };
-    for kind in ["token_stale", "token_lifetime"] {
-        let found = alerts_of(kind, false);
-        assert_eq!(found.len(), 1, "{kind}, once: {found:?}");
-        assert!(
-            found[0].contains("1 token(s) of acme-corp approved without a request patdesk saw")
-                && found[0].contains("\"legacy deployer\" of old-bot (grant acme-corp:910001)")
-                && !found[0].contains("current deployer"),
-            "{found:?}"
-        );
     }
-    let stale = alerts_of("token_stale", true);
+
+    /// The GitHub request ids `list FLAG --json` prints.
+    fn listed(&self, flag: &str) -> Vec<i64> {
+        let output = self.desk.patdesk_as("alice", &["list", flag, "--json"]);
+        let rows: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+        rows.as_array()
+            .expect("array")
+            .iter()
+            .map(|row| row["github_request_id"].as_i64().expect("id"))
+            .collect()
+    }
+
+    /// GitHub lists carol's token (and the outside one) as used today.
+    fn used_again(&mut self) {
+        self.org["grants"][0]["token_last_used_at"] = json!(days_ago(0));
+        assert_eq!(self.org["grants"][3]["id"], 910_001, "the outside token");
+        self.org["grants"][3]["token_last_used_at"] = json!(days_ago(0));
+        self.standin.replace_org("acme-corp", self.org.clone());
+        assert_eq!(self.desk.patdesk(&["sync"]).status.code(), Some(0));
+    }
+}
+
+#[test]
+fn a_token_unused_for_stale_after_days_is_alerted_for_once() {
+    let tokens = tokens_in_use();
+    let stale = tokens.alerts_of(AlertKind::TokenStale, true);
     assert_eq!(stale.len(), 1, "once: {stale:?}");
     assert!(
         stale[0].contains("issue-reader carol") && stale[0].contains("not been used for 100 days"),
@@ -850,7 +886,12 @@ fn stale_and_policy_breaking_tokens_are_alerted_for_once_each() {
         stale[0].contains("--reason no-longer-required"),
         "{stale:?}"
     );
-    let lifetime = alerts_of("token_lifetime", true);
+}
+
+#[test]
+fn a_token_approved_elsewhere_beyond_the_policy_is_alerted_for_once() {
+    let tokens = tokens_in_use();
+    let lifetime = tokens.alerts_of(AlertKind::TokenLifetime, true);
     assert_eq!(lifetime.len(), 2, "once each: {lifetime:?}");
     assert!(
         lifetime
@@ -864,21 +905,37 @@ fn stale_and_policy_breaking_tokens_are_alerted_for_once_each() {
             .any(|m| m.contains("issue-reader erin") && m.contains("beyond the policy's 366")),
         "{lifetime:?}"
     );
+}
 
-    let listed = |flag: &str| -> Vec<i64> {
-        let output = desk.patdesk_as("alice", &["list", flag, "--json"]);
-        let rows: Value = serde_json::from_slice(&output.stdout).expect("JSON");
-        rows.as_array()
-            .expect("array")
-            .iter()
-            .map(|row| row["github_request_id"].as_i64().expect("id"))
-            .collect()
-    };
-    assert_eq!(listed("--stale"), vec![1]);
-    assert_eq!(listed("--no-expiry"), vec![2]);
-    // The tokens no request accounts for, listed on their own; the table of requests says so.
+#[test]
+fn tokens_no_request_accounts_for_get_one_alert_per_kind() {
+    let tokens = tokens_in_use();
+    for kind in [AlertKind::TokenStale, AlertKind::TokenLifetime] {
+        let found = tokens.alerts_of(kind, false);
+        assert_eq!(found.len(), 1, "{kind:?}, once: {found:?}");
+        assert!(
+            found[0].contains("1 token(s) of acme-corp approved without a request patdesk saw")
+                && found[0].contains("\"legacy deployer\" of old-bot (grant acme-corp:910001)")
+                && !found[0].contains("current deployer"),
+            "{found:?}"
+        );
+    }
+}
+
+#[test]
+fn list_stale_and_no_expiry_name_the_tokens_of_requests() {
+    let tokens = tokens_in_use();
+    assert_eq!(tokens.listed("--stale"), vec![1]);
+    assert_eq!(tokens.listed("--no-expiry"), vec![2]);
+}
+
+#[test]
+fn list_outside_names_the_tokens_no_request_accounts_for() {
+    let tokens = tokens_in_use();
     for flag in ["--stale", "--no-expiry"] {
-        let output = desk.patdesk_as("alice", &["list", "--outside", flag, "--json"]);
+        let output = tokens
+            .desk
+            .patdesk_as("alice", &["list", "--outside", flag, "--json"]);
         let rows: Value = serde_json::from_slice(&output.stdout).expect("JSON");
         let grants: Vec<i64> = rows
             .as_array()
@@ -887,7 +944,22 @@ fn stale_and_policy_breaking_tokens_are_alerted_for_once_each() {
             .map(|row| row["grant_id"].as_i64().expect("grant"))
             .collect();
         assert_eq!(grants, vec![910_001], "{flag}: {rows}");
-        let table = desk.patdesk_as("alice", &["list", flag]);
+    }
+    let all = tokens.desk.patdesk_as("alice", &["list", "--outside"]);
+    let all = String::from_utf8_lossy(&all.stdout);
+    assert!(
+        all.contains("legacy deployer")
+            && all.contains("current deployer")
+            && all.contains("910001"),
+        "{all}"
+    );
+}
+
+#[test]
+fn the_table_of_requests_points_to_the_outside_tokens_of_the_same_filter() {
+    let tokens = tokens_in_use();
+    for flag in ["--stale", "--no-expiry"] {
+        let table = tokens.desk.patdesk_as("alice", &["list", flag]);
         let table = String::from_utf8_lossy(&table.stdout);
         assert!(
             table.contains(&format!(
@@ -896,68 +968,72 @@ fn stale_and_policy_breaking_tokens_are_alerted_for_once_each() {
             "{table}"
         );
     }
-    let all = desk.patdesk_as("alice", &["list", "--outside"]);
-    let all = String::from_utf8_lossy(&all.stdout);
-    assert!(
-        all.contains("legacy deployer")
-            && all.contains("current deployer")
-            && all.contains("910001"),
-        "{all}"
-    );
-    let record = desk.record_by_github_id(1);
+}
+
+#[test]
+fn show_says_when_a_token_was_last_used_and_since_when_it_is_stale() {
+    let tokens = tokens_in_use();
+    let record = tokens.desk.record_by_github_id(1);
     assert!(record.stale_since.is_some());
     assert!(record.token_last_used_at.is_some());
-    let shown = desk.patdesk_as("alice", &["show", &carol]);
+    let shown = tokens.desk.patdesk_as("alice", &["show", &tokens.carol]);
     let shown = String::from_utf8_lossy(&shown.stdout);
     assert!(
         shown.contains("last used") && shown.contains("STALE since"),
         "{shown}"
     );
+}
 
-    // Used again: no longer stale, recorded; a later lapse would alert again.
-    org["grants"][0]["token_last_used_at"] = json!(days_ago(0));
-    assert_eq!(
-        org["grants"][3]["id"], 910_001,
-        "the outside token, used again too"
-    );
-    org["grants"][3]["token_last_used_at"] = json!(days_ago(0));
-    standin.replace_org("acme-corp", org);
-    assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
-    assert_eq!(listed("--stale"), Vec::<i64>::new());
-    assert_eq!(
-        desk.store().outside_token_counts().expect("counts").stale,
-        0,
-        "an outside token used again is no longer stale"
-    );
-    let record = desk.record_by_github_id(1);
+#[test]
+fn a_stale_token_used_again_is_no_longer_stale() {
+    let mut tokens = tokens_in_use();
+    tokens.used_again();
+    assert_eq!(tokens.listed("--stale"), Vec::<i64>::new());
+    let outside = tokens.desk.store().outside_token_counts().expect("counts");
+    assert_eq!(outside.stale, 0, "an outside token used again: {outside:?}");
+    let record = tokens.desk.record_by_github_id(1);
     assert_eq!(record.stale_since, None);
-    let events = desk.store().events_for(record.id).expect("events");
-    let kinds: Vec<&str> = events.iter().map(|event| event.kind.as_str()).collect();
+    let events = tokens.desk.store().events_for(record.id).expect("events");
+    let kinds: Vec<&EventKind> = events.iter().map(|event| &event.kind).collect();
     assert!(
-        kinds.contains(&"token_stale") && kinds.contains(&"token_used_again"),
+        kinds.contains(&&EventKind::TokenStale) && kinds.contains(&&EventKind::TokenUsedAgain),
         "{kinds:?}"
     );
+}
+
+#[test]
+fn a_token_used_again_raises_no_new_alert() {
+    let mut tokens = tokens_in_use();
+    let before = tokens.desk.store().alerts().expect("alerts").len();
+    tokens.used_again();
     assert_eq!(
-        desk.store().alerts().expect("alerts").len(),
-        alerts.len(),
+        tokens.desk.store().alerts().expect("alerts").len(),
+        before,
         "no new alert"
     );
+}
 
-    // Unused again for 80 days: within review.stale_notice_days (14) of counting as stale,
-    // carol is told, once, by mail.
+/// Used again, then unused for 80 days: within review.stale_notice_days (14) of counting as
+/// stale, the owner is told once, by mail.
+#[test]
+fn a_token_about_to_count_as_stale_brings_its_owner_one_notice() {
+    let mut tokens = tokens_in_use();
+    tokens.used_again();
     let mut org = org_with(&[], "acme-corp");
-    let mut carols = grant_for(&requests[0], 900_001, &next_year);
+    let mut carols = grant_for(&tokens.requests[0], 900_001, &days_from_start(300));
     carols["token_last_used_at"] = json!(days_ago(80));
     org["grants"] = json!([carols]);
-    standin.replace_org("acme-corp", org);
-    let address = record
+    tokens.standin.replace_org("acme-corp", org);
+    let address = tokens
+        .desk
+        .record_by_github_id(1)
         .owner_email
-        .clone()
         .expect("carol's address, from her profile");
     for _ in 0..2 {
-        assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
+        assert_eq!(tokens.desk.patdesk(&["sync"]).status.code(), Some(0));
     }
-    let notices: Vec<(String, String)> = desk
+    let notices: Vec<(String, String)> = tokens
+        .desk
         .store()
         .connection()
         .prepare("SELECT recipient, payload FROM outbox WHERE kind = 'usage_notice'")
@@ -970,12 +1046,20 @@ fn stale_and_policy_breaking_tokens_are_alerted_for_once_each() {
     assert_eq!(notices[0].0, address);
     let payload: Value = serde_json::from_str(&notices[0].1).expect("JSON");
     assert_eq!(payload["stale_in_days"], 10, "{payload}");
-    assert_eq!(listed("--stale"), Vec::<i64>::new(), "not stale yet");
-    let outside = desk.store().outside_token_counts().expect("counts");
-    assert_eq!(
-        outside.total, 0,
-        "tokens GitHub no longer lists are forgotten: {outside:?}"
-    );
+    assert_eq!(tokens.listed("--stale"), Vec::<i64>::new(), "not stale yet");
+}
+
+#[test]
+fn tokens_github_no_longer_lists_are_forgotten() {
+    let tokens = tokens_in_use();
+    let before = tokens.desk.store().outside_token_counts().expect("counts");
+    assert_eq!(before.total, 2, "{before:?}");
+    let mut org = org_with(&[], "acme-corp");
+    org["grants"] = json!([tokens.org["grants"][0].clone()]);
+    tokens.standin.replace_org("acme-corp", org);
+    assert_eq!(tokens.desk.patdesk(&["sync"]).status.code(), Some(0));
+    let outside = tokens.desk.store().outside_token_counts().expect("counts");
+    assert_eq!(outside.total, 0, "{outside:?}");
 }
 
 #[test]
@@ -1539,7 +1623,7 @@ fn an_outside_revocation_that_fails_may_be_asked_again_and_one_retargeted_is_ref
     let rows = store
         .outside_tokens(false, false, 0, u32::MAX)
         .expect("rows");
-    assert_eq!(rows[0].revocation.as_deref(), Some("failed"));
+    assert_eq!(rows[0].revocation, Some(PushState::Failed));
     let second =
         patdesk::decide::revoke_outside(&mut store, &alice, "acme-corp", 910_001, reason, None)
             .expect("asked again after a failure");

@@ -9,7 +9,7 @@ use std::process::Output;
 
 use patdesk::mail::{MailPolicy, analyze};
 use patdesk::request::RequestState;
-use patdesk::store::Store;
+use patdesk::store::{EventKind, PushState, Store};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -370,30 +370,37 @@ fn an_unknown_or_malformed_id_is_a_clear_error() {
     assert!(message.contains("no request 404"), "{message}");
 }
 
-#[test]
-fn approve_records_the_decision_and_queues_github_and_the_requester() {
+/// A tidy request alice approved through the daemon, and what `approve --json` answered.
+fn approved_by_alice() -> (Desk, i64, serde_json::Value) {
     let desk = Desk::new();
     let id = desk.insert(RequestBuilder::tidy());
     let json = desk.json_as(
         "alice",
         &["approve", &id.to_string(), "--reason", "scoped well"],
     );
-    assert_eq!(json["state"], "approved");
-    assert!(
-        json["github_push"].is_i64() && json["mail"].is_i64(),
-        "{json}"
-    );
+    (desk, id, json)
+}
 
-    let store = desk.store();
-    let record = store.request(id).expect("request");
+#[test]
+fn approve_records_the_decision_with_its_reason() {
+    let (desk, id, json) = approved_by_alice();
+    assert_eq!(json["state"], "approved");
+    let record = desk.store().request(id).expect("request");
     assert_eq!(record.state, RequestState::Approved);
     assert_eq!(record.decided_by.as_deref(), Some("alice"));
-    // The event says who, as the kernel told the daemon: login, OS user, uid, how.
-    let approved = store
+    assert_eq!(record.decision_reason.as_deref(), Some("scoped well"));
+}
+
+/// The event says who, as the kernel told the daemon: login, OS user, uid, how.
+#[test]
+fn the_approval_event_names_the_member_as_the_kernel_knows_them() {
+    let (desk, id, _) = approved_by_alice();
+    let approved = desk
+        .store()
         .events_for(id)
         .expect("events")
         .into_iter()
-        .find(|event| event.kind == "approved")
+        .find(|event| event.kind == EventKind::Approved)
         .expect("approved event");
     let alice = os_user(ALICE);
     assert_eq!(approved.actor, "alice");
@@ -402,21 +409,33 @@ fn approve_records_the_decision_and_queues_github_and_the_requester() {
         serde_json::json!({ "login": "alice", "os_user": alice.name, "uid": alice.uid,
                             "authenticated_by": "peer_credentials" })
     );
-    assert_eq!(record.decision_reason.as_deref(), Some("scoped well"));
-    let pushes = store.pushes_for(id).expect("pushes");
+}
+
+#[test]
+fn approve_queues_the_approval_for_github() {
+    let (desk, id, json) = approved_by_alice();
+    assert!(json["github_push"].is_i64(), "{json}");
+    let pushes = desk.store().pushes_for(id).expect("pushes");
     assert_eq!(
-        (
-            pushes.len(),
-            pushes[0].action.as_str(),
-            pushes[0].state.as_str()
-        ),
-        (1, "approve", "queued")
+        (pushes.len(), pushes[0].action.as_str(), pushes[0].state),
+        (1, "approve", PushState::Queued)
     );
-    let outbox = store.outbox_for(id).expect("outbox");
+}
+
+#[test]
+fn approve_queues_the_requesters_mail() {
+    let (desk, id, json) = approved_by_alice();
+    assert!(json["mail"].is_i64(), "{json}");
+    let outbox = desk.store().outbox_for(id).expect("outbox");
     assert_eq!(
         (outbox[0].kind.as_str(), outbox[0].recipient.as_str()),
         ("approval", "carol@example.org")
     );
+}
+
+#[test]
+fn an_approval_is_recorded_then_queued_in_one_trail() {
+    let (desk, id, _) = approved_by_alice();
     assert_eq!(
         desk.event_kinds(id),
         vec![
@@ -472,18 +491,24 @@ fn approval_is_refused_with_the_reason() {
 }
 
 #[test]
-fn deny_needs_a_reason_and_tells_the_requester_what_would_meet_the_policy() {
+fn deny_needs_a_reason_that_is_not_blank() {
+    let desk = Desk::new();
+    let id = desk.insert(RequestBuilder::tidy().state(RequestState::AwaitingPurpose));
+    let message = desk.fails_as("alice", &["deny", &id.to_string()], 2);
+    assert!(message.contains("--reason"), "{message}");
+    let message = desk.fails_as("alice", &["deny", &id.to_string(), "--reason", "  "], 2);
+    assert!(message.contains("must not be empty"), "{message}");
+    assert_eq!(desk.state_of(id), RequestState::AwaitingPurpose);
+}
+
+#[test]
+fn a_denial_tells_the_requester_the_reason_and_what_would_meet_the_policy() {
     let desk = Desk::new();
     let id = desk.insert(
         RequestBuilder::tidy()
             .all_repositories()
             .state(RequestState::AwaitingPurpose),
     );
-    let message = desk.fails_as("alice", &["deny", &id.to_string()], 2);
-    assert!(message.contains("--reason"), "{message}");
-    let message = desk.fails_as("alice", &["deny", &id.to_string(), "--reason", "  "], 2);
-    assert!(message.contains("must not be empty"), "{message}");
-
     desk.ok_as(
         "alice",
         &[
@@ -517,11 +542,19 @@ fn deny_needs_a_reason_and_tells_the_requester_what_would_meet_the_policy() {
 }
 
 #[test]
-fn a_requester_without_an_address_is_not_mailed_and_the_log_says_so() {
+fn a_requester_without_an_address_is_not_mailed() {
     let desk = Desk::new();
     let id = desk.insert(RequestBuilder::tidy().owner("erin", None));
     let json = desk.json_as("bob", &["approve", &id.to_string()]);
-    assert!(json["mail"].is_null());
+    assert!(json["mail"].is_null(), "{json}");
+    assert!(desk.store().outbox_for(id).expect("outbox").is_empty());
+}
+
+#[test]
+fn the_log_says_when_a_requester_could_not_be_told() {
+    let desk = Desk::new();
+    let id = desk.insert(RequestBuilder::tidy().owner("erin", None));
+    desk.json_as("bob", &["approve", &id.to_string()]);
     assert!(
         desk.event_kinds(id)
             .contains(&"requester_not_told".to_string())

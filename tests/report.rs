@@ -9,7 +9,7 @@ use patdesk::config::ReportTime;
 use patdesk::mail::compose::Templates;
 use patdesk::report::{render, weekly};
 use patdesk::request::RequestState;
-use patdesk::store::{Decision, EventKind, Store};
+use patdesk::store::{Decision, EventKind, Store, format_time};
 use tempfile::TempDir;
 
 use common::builders::RequestBuilder;
@@ -168,7 +168,10 @@ fn the_report_is_raised_once_on_its_day() {
         .filter(|alert| alert.kind == "weekly_report")
         .collect();
     assert_eq!(reports.len(), 1, "{alerts:?}");
-    assert_eq!(reports[0].created_at, "2026-12-07T09:00:00.000Z");
+    assert_eq!(
+        format_time(reports[0].created_at),
+        "2026-12-07T09:00:00.000Z"
+    );
     assert!(
         reports[0]
             .message

@@ -84,7 +84,7 @@ fn an_unknown_access_level_counts_as_writing() {
 }
 
 #[test]
-fn contents_write_is_high_and_with_pull_requests_write_a_path_around_review() {
+fn contents_write_is_high() {
     let contents = reviewed(
         RequestBuilder::tidy()
             .permission("repository", "contents", "write")
@@ -95,7 +95,11 @@ fn contents_write_is_high_and_with_pull_requests_write_a_path_around_review() {
     assert!(has(&contents, "contents_write"));
     assert!(!has(&contents, "contents_and_pull_requests_write"));
     assert_eq!(contents.risk, Risk::High);
+}
 
+/// With both, a token can open a pull request and merge it: review is gone round.
+#[test]
+fn contents_and_pull_requests_write_is_a_path_around_review() {
     let both = reviewed(
         RequestBuilder::tidy()
             .permission("repository", "contents", "write")
@@ -230,7 +234,7 @@ fn an_incomplete_request_says_what_is_missing() {
 }
 
 #[test]
-fn unknown_permission_slugs_are_reported_and_kept() {
+fn an_unknown_permission_slug_is_reported() {
     let request = RequestBuilder::tidy()
         .permission("repository", "quantum_teleport", "write")
         .token_request();
@@ -241,6 +245,13 @@ fn unknown_permission_slugs_are_reported_and_kept() {
         .find(|finding| finding.code == "unknown_permission")
         .expect("reported");
     assert!(unknown.why.contains("quantum_teleport"));
+}
+
+#[test]
+fn an_unknown_permission_slug_is_kept_in_the_record() {
+    let request = RequestBuilder::tidy()
+        .permission("repository", "quantum_teleport", "write")
+        .token_request();
     assert!(
         request
             .permissions
@@ -321,10 +332,14 @@ fn a_member_asking_within_their_own_access_is_fine() {
 }
 
 #[test]
-fn outside_collaborators_and_non_members_are_flagged() {
+fn an_outside_collaborator_is_flagged_high() {
     let outside = reviewed(RequestBuilder::tidy().requester(requester(None, true, &[])));
     assert!(has(&outside, "outside_collaborator") && !has(&outside, "not_a_member"));
     assert_eq!(outside.risk, Risk::High);
+}
+
+#[test]
+fn a_requester_who_is_not_a_member_is_flagged() {
     let stranger = reviewed(RequestBuilder::tidy().requester(requester(None, false, &[])));
     assert!(has(&stranger, "not_a_member"));
 }

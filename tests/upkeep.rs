@@ -168,48 +168,90 @@ fn raw_mail_is_reduced_on_the_second_it_is_due_on_any_date() {
     }
 }
 
-#[test]
-fn scheduled_backups_are_daily_private_audited_and_pruned() {
-    let database = Database::new();
-    RequestBuilder::tidy().insert(&mut database.store());
-    let dir = database.dir.path().join("backups");
-    let backups = ScheduledBackups {
-        dir: dir.clone(),
-        keep: 2,
-    };
-    std::fs::create_dir_all(&dir).expect("dir");
-    std::fs::write(dir.join("patdesk-notes.txt"), "the admin's own file").expect("write");
-    let t0 = database.hand.now();
-    let backup_at = |hours: i64| {
-        database.hand.set(t0 + SignedDuration::from_hours(hours));
-        backup_if_due(&database.store(), &backups)
-    };
+/// A database with one request, its backups kept two at a time in a folder that also holds
+/// a file of the admin's own.
+struct Backups {
+    database: Database,
+    backups: ScheduledBackups,
+    t0: jiff::Timestamp,
+}
 
-    let first = backup_at(0)
+impl Backups {
+    fn new() -> Backups {
+        let database = Database::new();
+        RequestBuilder::tidy().insert(&mut database.store());
+        let dir = database.dir.path().join("backups");
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::fs::write(dir.join("patdesk-notes.txt"), "the admin's own file").expect("write");
+        let t0 = database.hand.now();
+        Backups {
+            database,
+            backups: ScheduledBackups { dir, keep: 2 },
+            t0,
+        }
+    }
+
+    /// The round `hours` after the first: the backup made, if one was due.
+    fn at(&self, hours: i64) -> Result<Option<PathBuf>, patdesk::upkeep::UpkeepError> {
+        self.database
+            .hand
+            .set(self.t0 + SignedDuration::from_hours(hours));
+        backup_if_due(&self.database.store(), &self.backups)
+    }
+}
+
+#[test]
+fn the_first_backup_is_made_at_once_named_by_its_time() {
+    let backups = Backups::new();
+    let first = backups
+        .at(0)
         .expect("backup")
         .expect("none there: one is due");
     assert_eq!(
         first.file_name().and_then(|name| name.to_str()),
         Some("patdesk-20261203T080000Z.db")
     );
+}
+
+#[test]
+fn a_backup_is_private() {
+    let backups = Backups::new();
+    let first = backups.at(0).expect("backup").expect("due");
     let mode = std::fs::metadata(&first)
         .expect("metadata")
         .permissions()
         .mode();
-    assert_eq!(mode & 0o777, 0o600, "the copy is private");
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+#[test]
+fn a_backup_passes_the_audit_with_the_same_head() {
+    let backups = Backups::new();
+    let first = backups.at(0).expect("backup").expect("due");
     let copy =
         Store::open_existing(&first, &patdesk::clock::Clock::system()).expect("open the copy");
     assert!(copy.audit(None).expect("audit").intact());
     assert_eq!(
         copy.chain_head().expect("head"),
-        database.store().chain_head().expect("head")
+        backups.database.store().chain_head().expect("head")
     );
-    drop(copy);
+}
 
-    assert_eq!(backup_at(1).expect("look"), None, "one a day");
-    let second = backup_at(25).expect("backup").expect("a day later");
-    let third = backup_at(50).expect("backup").expect("another day");
-    let mut left: Vec<String> = std::fs::read_dir(&dir)
+#[test]
+fn backups_are_made_once_a_day() {
+    let backups = Backups::new();
+    backups.at(0).expect("backup").expect("due");
+    assert_eq!(backups.at(1).expect("look"), None, "one a day");
+    assert!(backups.at(25).expect("backup").is_some(), "a day later");
+}
+
+#[test]
+fn the_newest_backups_are_kept_and_other_files_left_alone() {
+    let backups = Backups::new();
+    backups.at(0).expect("backup").expect("due");
+    let second = backups.at(25).expect("backup").expect("a day later");
+    let third = backups.at(50).expect("backup").expect("another day");
+    let mut left: Vec<String> = std::fs::read_dir(&backups.backups.dir)
         .expect("list")
         .map(|entry| {
             entry
@@ -229,12 +271,18 @@ fn scheduled_backups_are_daily_private_audited_and_pruned() {
     assert_eq!(
         left,
         [name(&second), name(&third), "patdesk-notes.txt".to_string()],
-        "the newest two kept, the oldest removed, other files left alone"
+        "the newest two kept, the oldest removed"
     );
+}
 
-    // A trail rewritten by hand: the copy fails its audit, is set aside, and does not count as
-    // the day's backup, so the next round an hour later tries again.
-    database
+/// A trail rewritten by hand: the copy fails its audit, is set aside, and does not count as
+/// the day's backup, so the next round an hour later tries again.
+#[test]
+fn a_copy_that_fails_its_audit_is_set_aside_and_tried_again() {
+    let backups = Backups::new();
+    backups.at(0).expect("backup").expect("due");
+    backups
+        .database
         .store()
         .connection()
         .execute_batch(
@@ -242,8 +290,10 @@ fn scheduled_backups_are_daily_private_audited_and_pruned() {
              UPDATE events SET actor = 'mallory' WHERE seq = 1;",
         )
         .expect("tamper");
-    for hours in [75, 76] {
-        let failed = backup_at(hours).expect_err("the copy does not pass the audit");
+    for hours in [25, 26] {
+        let failed = backups
+            .at(hours)
+            .expect_err("the copy does not pass the audit");
         let patdesk::upkeep::UpkeepError::BackupNotIntact { path } = failed else {
             panic!("{failed}");
         };

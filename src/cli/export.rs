@@ -12,7 +12,7 @@ use super::records::scope_of;
 use super::{Context, Failure};
 use crate::control::protocol::Request;
 use crate::request::RequestState;
-use crate::store::{ExportRow, OutsideRevocation};
+use crate::store::{ExportRow, OutsideRevocation, format_time};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ExportFormat {
@@ -111,7 +111,7 @@ fn outside_row(revocation: &OutsideRevocation) -> Vec<Cell> {
         Cell::Absent,
         Cell::Absent,
         Cell::Absent,
-        Cell::maybe(revocation.access_granted_at.as_deref()),
+        Cell::maybe(revocation.access_granted_at.map(format_time).as_deref()),
         Cell::Text(revocation.owner_login.clone()),
         Cell::Absent,
         Cell::List(Vec::new()),
@@ -119,7 +119,7 @@ fn outside_row(revocation: &OutsideRevocation) -> Vec<Cell> {
         Cell::Text(RequestState::Revoked.to_string()),
         Cell::Absent,
         Cell::Absent,
-        Cell::Text(revocation.revoked_at.clone()),
+        Cell::Text(format_time(revocation.revoked_at)),
         Cell::Text(revocation.revoked_by.clone()),
         revoked_why(Some(&revocation.reason), revocation.note.as_deref()),
         Cell::Number(revocation.event_seq),
@@ -154,9 +154,9 @@ fn request_row(row: &ExportRow) -> Vec<Cell> {
         Cell::List(findings),
         Cell::maybe(record.decided_by.as_deref()),
         Cell::Text(record.state.to_string()),
-        Cell::maybe(record.decided_at.as_deref()),
+        Cell::maybe(record.decided_at.map(format_time).as_deref()),
         Cell::maybe(record.decision_reason.as_deref()),
-        Cell::maybe(record.revoked_at.as_deref()),
+        Cell::maybe(record.revoked_at.map(format_time).as_deref()),
         Cell::maybe(record.revoked_by.as_deref()),
         revoked_why(
             record.revoke_reason.as_deref(),
@@ -306,7 +306,7 @@ mod tests {
             token_name: Some("deployer".to_string()),
             access_granted_at: None,
             revoked_by: "alice".to_string(),
-            revoked_at: "2026-12-03T10:00:00Z".to_string(),
+            revoked_at: "2026-12-03T10:00:00Z".parse().expect("time"),
             reason: "no-longer-required".to_string(),
             note: Some("gone".to_string()),
             event_seq: 9,

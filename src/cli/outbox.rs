@@ -67,7 +67,7 @@ fn list(context: &Context, utc: bool) -> Result<(), Failure> {
             mail.recipient.clone(),
             mail.state.to_string(),
             mail.attempts.to_string(),
-            super::when::shown(&mail.updated_at, utc, now),
+            super::when::shown(mail.updated_at, utc, now),
             or_dash(mail.last_error.as_deref()),
         ]);
     }

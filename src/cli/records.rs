@@ -12,7 +12,8 @@ use crate::request::RequestState;
 use crate::review::Risk;
 use crate::shown;
 use crate::store::{
-    ListFilter, MessageRecord, OutsideTokenRow, RequestRecord, RequestSummary, SortBy,
+    ListFilter, MessageRecord, OutsideTokenRow, PushState, RequestRecord, RequestSummary, SortBy,
+    format_time,
 };
 
 /// `2026-11-01` (midnight UTC) or an RFC 3339 time.
@@ -103,7 +104,7 @@ pub struct ShowArgs {
 /// "  AT WHAT: STATE (2 attempt(s), last error: …)" for something sent out: a mail, or a
 /// decision to GitHub.
 fn sent_line(
-    at: &str,
+    at: Timestamp,
     what: &str,
     state: &str,
     attempts: impl std::fmt::Display,
@@ -112,6 +113,7 @@ fn sent_line(
     let error = last_error
         .map(|error| format!(", last error: {}", shown::line(error)))
         .unwrap_or_default();
+    let at = format_time(at);
     format!("  {at} {what}: {state} ({attempts} attempt(s){error})\n")
 }
 
@@ -148,7 +150,7 @@ pub fn list(context: &Context, args: &ListArgs) -> Result<(), Failure> {
     let mut table = Table::new(&["ID", "ORG", "TOKEN", "OWNER", "STATE", "RISK", "REQUESTED"]);
     let now = context.clock.now();
     for summary in summaries {
-        let date = super::when::shown(&summary.requested_at, args.utc, now);
+        let date = super::when::shown(summary.requested_at, args.utc, now);
         table.row(vec![
             format!("PAT-{}", summary.id),
             summary.org,
@@ -224,8 +226,8 @@ fn list_outside(context: &Context, args: &ListArgs) -> Result<(), Failure> {
         "REVOCATION",
     ]);
     let now = context.clock.now();
-    let when = |at: &Option<String>, none: &str| match at {
-        Some(at) => super::when::shown(at, args.utc, now),
+    let when = |at: &Option<Timestamp>, none: &str| match at {
+        Some(at) => super::when::shown(*at, args.utc, now),
         None => none.to_string(),
     };
     for token in &tokens {
@@ -237,7 +239,7 @@ fn list_outside(context: &Context, args: &ListArgs) -> Result<(), Failure> {
             when(&token.token_expires_at, "never"),
             when(&token.token_last_used_at, "never"),
             if token.stale { "yes" } else { "-" }.to_string(),
-            or_dash(token.revocation.as_deref()),
+            or_dash(token.revocation.map(PushState::as_str)),
         ]);
     }
     if table.is_empty() {
@@ -310,23 +312,26 @@ pub fn show(context: &Context, args: &ShowArgs) -> Result<(), Failure> {
     // "when by whom", then what they said, if anything.
     let said = |words: Option<&str>| words.map(|words| format!(": {words}")).unwrap_or_default();
     if let Some(by) = &record.decided_by {
-        let when = or_dash(record.decided_at.as_deref());
+        let when = or_dash(record.decided_at.map(format_time).as_deref());
         let reason = said(record.decision_reason.as_deref());
         field("decided", format!("{when} by {by}{reason}"));
     }
     if record.state == RequestState::Approved {
         let used = record
             .token_last_used_at
-            .clone()
+            .map(format_time)
             .unwrap_or_else(|| "never, as GitHub reports".to_string());
         let stale = match &record.stale_since {
-            Some(since) => format!(" (STALE since {since}: revoke it if no longer required)"),
+            Some(since) => format!(
+                " (STALE since {}: revoke it if no longer required)",
+                format_time(*since)
+            ),
             None => String::new(),
         };
         field("last used", format!("{used}{stale}"));
     }
     if let Some(by) = &record.revoked_by {
-        let when = or_dash(record.revoked_at.as_deref());
+        let when = or_dash(record.revoked_at.map(format_time).as_deref());
         let why = or_dash(record.revoke_reason.as_deref());
         let note = said(record.revoke_note.as_deref());
         field("revoked", format!("{when} by {by} ({why}){note}"));
@@ -356,13 +361,12 @@ pub fn show(context: &Context, args: &ShowArgs) -> Result<(), Failure> {
             "  ({earlier_messages} earlier mail(s) tied to it not shown: the newest {SHOWN_PER_REQUEST} are)\n"
         ));
     }
-    // Mail in and out in the order it happened: the question before its answer. Both times
-    // are UTC with milliseconds, so their text sorts as time does.
-    let mut conversation: Vec<(&str, String)> = Vec::new();
+    // Mail in and out in the order it happened: the question before its answer.
+    let mut conversation: Vec<(Timestamp, String)> = Vec::new();
     for message in &messages {
         let mut text = format!(
             "  {} {} {} from {}: {}\n",
-            message.received_at,
+            format_time(message.received_at),
             message.direction,
             message.kind,
             shown::line(&or_dash(message.from.as_deref())),
@@ -380,18 +384,18 @@ pub fn show(context: &Context, args: &ShowArgs) -> Result<(), Failure> {
                 text.push('\n');
             }
         }
-        conversation.push((&message.received_at, text));
+        conversation.push((message.received_at, text));
     }
     for mail in &outbox {
         let what = format!("out {} to {}", mail.kind, mail.recipient);
         let text = sent_line(
-            &mail.created_at,
+            mail.created_at,
             &what,
             mail.state.as_str(),
             mail.attempts,
             mail.last_error.as_deref(),
         );
-        conversation.push((&mail.created_at, text));
+        conversation.push((mail.created_at, text));
     }
     conversation.sort_by_key(|(at, _)| *at);
     for (_, text) in conversation {
@@ -409,7 +413,7 @@ pub fn show(context: &Context, args: &ShowArgs) -> Result<(), Failure> {
     }
     for push in &pushes {
         out.push_str(&sent_line(
-            &push.created_at,
+            push.created_at,
             push.action.as_str(),
             push.state.as_str(),
             push.attempts,
@@ -427,7 +431,7 @@ pub fn show(context: &Context, args: &ShowArgs) -> Result<(), Failure> {
     for event in &events {
         table.row(vec![
             event.seq.to_string(),
-            event.at.clone(),
+            format_time(event.at),
             event.actor.clone(),
             event.kind.to_string(),
             event.detail.to_string(),
@@ -537,7 +541,7 @@ pub fn triage(context: &Context, args: &TriageArgs) -> Result<(), Failure> {
     for message in &messages {
         table.row(vec![
             message.id.to_string(),
-            message.received_at.clone(),
+            format_time(message.received_at),
             message.kind.to_string(),
             or_dash(message.from.as_deref()),
             or_dash(message.subject.as_deref()),

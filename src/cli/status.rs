@@ -8,7 +8,7 @@ use crate::control::admission::ControlCounts;
 use crate::control::client::ClientError;
 use crate::control::protocol::Request;
 use crate::control::reads::{Breaker, Status};
-use crate::store::{Counts, DatabaseSize, WebhookCounts, WebhookRefusal};
+use crate::store::{Counts, DatabaseSize, WebhookCounts, WebhookRefusal, format_time};
 
 pub fn run(context: &Context) -> Result<(), Failure> {
     let status = match context.ask_for::<Status>(Request::Status) {
@@ -95,10 +95,11 @@ fn readable(status: &Status) -> String {
         let text = match (&part.failing_since, &part.ok_at) {
             // A server's words, on one line: a line break in them must not print a part.
             (Some(since), _) => format!(
-                "FAILING since {since}: {}",
+                "FAILING since {}: {}",
+                format_time(*since),
                 crate::shown::line(part.last_error.as_deref().unwrap_or("-"))
             ),
-            (None, Some(at)) => format!("ok, last at {at}"),
+            (None, Some(at)) => format!("ok, last at {}", format_time(*at)),
             (None, None) => "-".to_string(),
         };
         line(&part.part, text);
@@ -191,7 +192,11 @@ fn webhook_line(webhook: &WebhookCounts) -> Option<String> {
         return None;
     }
     let mut text = match &webhook.last_taken_at {
-        Some(at) => format!("{} deliveries taken (last at {at})", webhook.taken),
+        Some(at) => format!(
+            "{} deliveries taken (last at {})",
+            webhook.taken,
+            format_time(*at)
+        ),
         None => format!("{} deliveries taken", webhook.taken),
     };
     if webhook.not_used > 0 {

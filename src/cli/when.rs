@@ -22,11 +22,12 @@ pub fn relative(at: Timestamp, now: Timestamp) -> String {
     }
 }
 
-/// A stored RFC 3339 time, relative or exact as asked; as it is when it does not parse.
-pub fn shown(text: &str, utc: bool, now: Timestamp) -> String {
-    match (utc, text.parse::<Timestamp>()) {
-        (false, Ok(at)) => relative(at, now),
-        _ => text.to_string(),
+/// A stored time, relative or exact (as the store writes it) as asked.
+pub fn shown(at: Timestamp, utc: bool, now: Timestamp) -> String {
+    if utc {
+        crate::store::format_time(at)
+    } else {
+        relative(at, now)
     }
 }
 

@@ -116,8 +116,9 @@ fn problems(status: &Status, stalled_after: std::time::Duration, now: Timestamp)
     for part in &status.parts {
         if let Some((_, since)) = crate::alerts::stalled(part, stalled_after, now) {
             problems.push(format!(
-                "{} failing since {since}: {}",
+                "{} failing since {}: {}",
                 part.part,
+                crate::store::format_time(since),
                 part.last_error.as_deref().unwrap_or("no error recorded")
             ));
         }

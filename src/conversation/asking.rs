@@ -67,10 +67,7 @@ pub fn queue_reminders(
         if unanswered.reminders >= reminders.max {
             continue;
         }
-        let Ok(last_asked) = unanswered.last_asked.parse::<Timestamp>() else {
-            continue;
-        };
-        if now.duration_since(last_asked) < reminders.interval {
+        if now.duration_since(unanswered.last_asked) < reminders.interval {
             continue;
         }
         let number = unanswered.reminders + 1;

@@ -63,13 +63,11 @@ pub(super) async fn wait_for_first_contact(
     };
     let deadline = tokio::time::Instant::now() + FIRST_CONTACT_WAIT;
     while tokio::time::Instant::now() < deadline {
-        let reported = store.health().unwrap_or_default().iter().any(|part| {
-            part.part.starts_with(part_prefix)
-                && part
-                    .updated_at
-                    .parse::<jiff::Timestamp>()
-                    .is_ok_and(|at| at >= started)
-        });
+        let reported = store
+            .health()
+            .unwrap_or_default()
+            .iter()
+            .any(|part| part.part.starts_with(part_prefix) && part.updated_at >= started);
         if reported {
             return;
         }

@@ -206,10 +206,7 @@ impl Sender {
                     .message_id
                     .as_ref()
                     .is_some_and(|id| found.contains(id));
-                let waited = mail
-                    .updated_at
-                    .parse::<jiff::Timestamp>()
-                    .is_ok_and(|at| now.duration_since(at) >= self.sent_copy_grace);
+                let waited = now.duration_since(mail.updated_at) >= self.sent_copy_grace;
                 if in_sent {
                     tx.settle_uncertain(mail, true)?;
                     settled.found += 1;

@@ -5,8 +5,9 @@ use rusqlite::params;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::stored::Stored;
-use super::{EventKind, StoreError, Tx};
+use super::stored::{Stored, StoredName};
+use super::{EventKind, StoreError, Tx, format_time, optional_time_at, time_at};
+use jiff::Timestamp;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Alert {
@@ -15,9 +16,11 @@ pub struct Alert {
     pub kind: Stored<AlertKind>,
     pub request_id: Option<i64>,
     pub message: String,
-    pub created_at: String,
+    #[serde(with = "super::stored_time")]
+    pub created_at: Timestamp,
     /// When it was told to the team (Slack, mail); `None` while it waits.
-    pub delivered_at: Option<String>,
+    #[serde(with = "super::stored_time::option")]
+    pub delivered_at: Option<Timestamp>,
 }
 
 /// What an alert is about.
@@ -94,6 +97,14 @@ impl AlertKind {
     }
 }
 
+impl StoredName for AlertKind {
+    const ALL: &'static [Self] = &AlertKind::ALL;
+
+    fn as_str(self) -> &'static str {
+        AlertKind::as_str(self)
+    }
+}
+
 impl super::Store {
     pub fn alerts(&self) -> Result<Vec<Alert>, StoreError> {
         let mut statement = self.conn.prepare_cached(
@@ -105,8 +116,8 @@ impl super::Store {
                 kind: row.get(1)?,
                 request_id: row.get(2)?,
                 message: row.get(3)?,
-                created_at: row.get(4)?,
-                delivered_at: row.get(5)?,
+                created_at: time_at(row, 4)?,
+                delivered_at: optional_time_at(row, 5)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -118,13 +129,13 @@ impl super::Store {
         &self,
         kind: AlertKind,
         part: &str,
-        since: &str,
+        since: Timestamp,
     ) -> Result<bool, StoreError> {
         let kind = Stored::from(kind);
         let count: i64 = self.conn.query_row(
             "SELECT COUNT(*) FROM alerts WHERE kind = ?1 AND created_at >= ?2
                 AND instr(message, ?3) = 1",
-            params![kind, since, part],
+            params![kind, format_time(since), part],
             |row| row.get(0),
         )?;
         Ok(count > 0)

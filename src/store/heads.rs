@@ -3,13 +3,14 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{ChainHead, EventKind, Store, StoreError, Tx, chain};
+use super::{ChainHead, EventKind, Store, StoreError, Tx, chain, time_at};
+use jiff::Timestamp;
 
 /// The last head sent: where the chain stood, and when.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeadSent {
     pub head: ChainHead,
-    pub sent_at: String,
+    pub sent_at: Timestamp,
 }
 
 /// A decision recorded after the last head sent.
@@ -34,7 +35,7 @@ impl Store {
                             hash: row.get(1)?,
                             mac: None,
                         },
-                        sent_at: row.get(2)?,
+                        sent_at: time_at(row, 2)?,
                     })
                 },
             )

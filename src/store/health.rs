@@ -4,7 +4,8 @@
 use rusqlite::params;
 use serde::Serialize;
 
-use super::StoreError;
+use super::{StoreError, optional_time_at, time_at};
+use jiff::Timestamp;
 
 /// A part of the daemon that reports how it is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,11 +61,14 @@ impl<'a> Part<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct PartHealth {
     pub part: String,
-    pub ok_at: Option<String>,
-    pub failing_since: Option<String>,
+    #[serde(with = "super::stored_time::option")]
+    pub ok_at: Option<Timestamp>,
+    #[serde(with = "super::stored_time::option")]
+    pub failing_since: Option<Timestamp>,
     pub last_error: Option<String>,
     /// When the part last reported, working or not.
-    pub updated_at: String,
+    #[serde(with = "super::stored_time")]
+    pub updated_at: Timestamp,
 }
 
 /// Counts for `patdesk status`.
@@ -117,10 +121,10 @@ impl super::Store {
         let rows = statement.query_map([], |row| {
             Ok(PartHealth {
                 part: row.get(0)?,
-                ok_at: row.get(1)?,
-                failing_since: row.get(2)?,
+                ok_at: optional_time_at(row, 1)?,
+                failing_since: optional_time_at(row, 2)?,
                 last_error: row.get(3)?,
-                updated_at: row.get(4)?,
+                updated_at: time_at(row, 4)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -6,9 +6,10 @@ use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::stored::Stored;
-use super::{EventKind, StoreError, Tx};
+use super::stored::{Stored, StoredName, stored_by_name};
+use super::{EventKind, StoreError, Tx, time_at};
 use crate::mail::{Analysis, Kind};
+use jiff::Timestamp;
 
 /// The SHA-256 of a mail's bytes, in lowercase hex: how a mail is recognised by its content.
 pub fn content_hash(raw: &[u8]) -> String {
@@ -48,6 +49,16 @@ impl Direction {
     }
 }
 
+impl StoredName for Direction {
+    const ALL: &'static [Self] = &[Direction::In, Direction::Out];
+
+    fn as_str(self) -> &'static str {
+        Direction::as_str(self)
+    }
+}
+
+stored_by_name!(Direction, "mail direction");
+
 impl std::fmt::Display for Direction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -66,7 +77,8 @@ pub struct MessageRecord {
     /// Waiting for a person in `patdesk triage`.
     pub triage: bool,
     pub triage_note: Option<String>,
-    pub received_at: String,
+    #[serde(with = "super::stored_time")]
+    pub received_at: Timestamp,
     /// What the person wrote, for human mail.
     pub reply_text: Option<String>,
 }
@@ -87,7 +99,7 @@ fn message_from_row(row: &Row) -> Result<MessageRecord, StoreError> {
         request_id: row.get(6)?,
         triage: row.get(10)?,
         triage_note: row.get(7)?,
-        received_at: row.get(8)?,
+        received_at: time_at(row, 8)?,
         reply_text: analysis["reply_text"].as_str().map(str::to_string),
     })
 }

@@ -10,7 +10,6 @@ mod backup;
 mod chain;
 mod checkpoint;
 mod event_kind;
-mod github_side;
 mod heads;
 mod health;
 mod intake;
@@ -23,7 +22,7 @@ mod requests;
 mod retention;
 mod schema;
 mod stored;
-mod token_use;
+mod time;
 mod webhooks;
 
 use std::cell::RefCell;
@@ -57,6 +56,8 @@ pub use requests::{
 };
 pub use retention::{DatabaseSize, Reduced};
 pub use stored::Stored;
+pub use time::{format_time, stored_time};
+pub(crate) use time::{optional_time_at, parse_time, time_at};
 pub use webhooks::{Delivery, GithubClaim, RefusalCount, Taken, WebhookCounts, WebhookRefusal};
 
 /// A page of a read: the rows after `after` (an id or a seq, the order the read keeps), at
@@ -454,16 +455,6 @@ impl Tx<'_> {
         self.appended.replace(Some(head.clone()));
         Ok(head)
     }
-}
-
-/// UTC, RFC 3339 with milliseconds: fixed width, so text order is time order.
-pub fn format_time(time: Timestamp) -> String {
-    format!("{time:.3}")
-}
-
-pub(crate) fn parse_time(text: &str) -> Result<Timestamp, StoreError> {
-    text.parse()
-        .map_err(|e| StoreError::Corrupt(format!("time {text:?}: {e}")))
 }
 
 /// Creates the database file readable and writable by its owner only, before SQLite opens

@@ -5,10 +5,11 @@ use rusqlite::params;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::stored::{Stored, StoredName, sql_list};
-use super::{EventKind, StoreError, Tx};
+use super::stored::{Stored, StoredName, sql_list, stored_by_name};
+use super::{EventKind, StoreError, Tx, parse_time, time_at};
 use crate::mail::{Outgoing, OutgoingKind};
 use crate::request::RequestState;
+use jiff::Timestamp;
 
 /// Where an outbox mail stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,6 +66,8 @@ impl StoredName for OutboxState {
     }
 }
 
+stored_by_name!(OutboxState, "outbox state");
+
 impl std::fmt::Display for OutboxState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -113,9 +116,11 @@ pub struct OutboxMail {
     pub state: OutboxState,
     pub attempts: i64,
     pub last_error: Option<String>,
-    pub created_at: String,
-    /// When its state last changed (RFC 3339).
-    pub updated_at: String,
+    #[serde(with = "super::stored_time")]
+    pub created_at: Timestamp,
+    /// When its state last changed.
+    #[serde(with = "super::stored_time")]
+    pub updated_at: Timestamp,
     /// Set once composed; the same on every retry. How to find it in a mailbox.
     pub message_id: Option<String>,
     /// What the template needs, as queued. Only the worker reads it; it stays in the daemon.
@@ -146,8 +151,8 @@ fn mail_from_row(row: &rusqlite::Row) -> Result<OutboxMail, StoreError> {
         state: row.get(4)?,
         attempts: row.get(5)?,
         last_error: row.get(6)?,
-        created_at: row.get(7)?,
-        updated_at: row.get(8)?,
+        created_at: time_at(row, 7)?,
+        updated_at: time_at(row, 8)?,
         message_id: row.get(9)?,
         payload: serde_json::from_str(&payload)
             .map_err(|e| StoreError::Corrupt(format!("outbox payload: {e}")))?,
@@ -446,7 +451,7 @@ pub struct UnansweredQuestion {
     pub payload: serde_json::Value,
     pub reminders: usize,
     /// When the question or the last reminder left.
-    pub last_asked: String,
+    pub last_asked: Timestamp,
 }
 
 impl Tx<'_> {
@@ -492,7 +497,7 @@ impl Tx<'_> {
                 payload: serde_json::from_str(&payload)
                     .map_err(|e| StoreError::Corrupt(format!("outbox payload: {e}")))?,
                 reminders: usize::try_from(reminders).unwrap_or(usize::MAX),
-                last_asked,
+                last_asked: parse_time(&last_asked)?,
             });
         }
         Ok(unanswered)

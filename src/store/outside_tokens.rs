@@ -8,7 +8,8 @@ use std::collections::HashSet;
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{EventKind, Store, StoreError, Tx};
+use super::{EventKind, PushState, Store, StoreError, Tx, format_time, optional_time_at, time_at};
+use jiff::Timestamp;
 
 /// One such token, as GitHub lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,9 +17,9 @@ pub struct OutsideToken {
     pub grant_id: i64,
     pub owner_login: String,
     pub token_name: Option<String>,
-    pub expires_at: Option<String>,
-    pub last_used_at: Option<String>,
-    pub granted_at: Option<String>,
+    pub expires_at: Option<Timestamp>,
+    pub last_used_at: Option<Timestamp>,
+    pub granted_at: Option<Timestamp>,
 }
 
 /// One such token, as `patdesk list --outside` shows it.
@@ -28,15 +29,19 @@ pub struct OutsideTokenRow {
     pub grant_id: i64,
     pub owner_login: String,
     pub token_name: Option<String>,
-    pub token_expires_at: Option<String>,
-    pub token_last_used_at: Option<String>,
-    pub access_granted_at: Option<String>,
-    pub first_seen_at: String,
+    #[serde(with = "super::stored_time::option")]
+    pub token_expires_at: Option<Timestamp>,
+    #[serde(with = "super::stored_time::option")]
+    pub token_last_used_at: Option<Timestamp>,
+    #[serde(with = "super::stored_time::option")]
+    pub access_granted_at: Option<Timestamp>,
+    #[serde(with = "super::stored_time")]
+    pub first_seen_at: Timestamp,
     /// Unused too long (alerted for, until used again).
     pub stale: bool,
-    /// An engineer's revocation, as far as it has come: `queued`, `done` or `failed`.
+    /// An engineer's revocation, as far as it has come.
     #[serde(default)]
-    pub revocation: Option<String>,
+    pub revocation: Option<PushState>,
 }
 
 /// An engineer's revocation of an outside token, as the audit log keeps it: the token's row
@@ -47,9 +52,11 @@ pub struct OutsideRevocation {
     pub grant_id: i64,
     pub owner_login: String,
     pub token_name: Option<String>,
-    pub access_granted_at: Option<String>,
+    #[serde(with = "super::stored_time::option")]
+    pub access_granted_at: Option<Timestamp>,
     pub revoked_by: String,
-    pub revoked_at: String,
+    #[serde(with = "super::stored_time")]
+    pub revoked_at: Timestamp,
     pub reason: String,
     pub note: Option<String>,
     pub event_seq: i64,
@@ -110,9 +117,9 @@ impl Tx<'_> {
                 token.grant_id,
                 token.owner_login,
                 token.token_name,
-                token.expires_at,
-                token.last_used_at,
-                token.granted_at,
+                token.expires_at.map(format_time),
+                token.last_used_at.map(format_time),
+                token.granted_at.map(format_time),
                 self.now
             ])?;
         }
@@ -144,9 +151,9 @@ impl Tx<'_> {
                         grant_id: row.get(0)?,
                         owner_login: row.get(1)?,
                         token_name: row.get(2)?,
-                        expires_at: row.get(3)?,
-                        last_used_at: row.get(4)?,
-                        granted_at: row.get(5)?,
+                        expires_at: optional_time_at(row, 3)?,
+                        last_used_at: optional_time_at(row, 4)?,
+                        granted_at: optional_time_at(row, 5)?,
                     })
                 },
             )
@@ -223,10 +230,10 @@ impl Store {
                 grant_id: row.get(1)?,
                 owner_login: row.get(2)?,
                 token_name: row.get(3)?,
-                token_expires_at: row.get(4)?,
-                token_last_used_at: row.get(5)?,
-                access_granted_at: row.get(6)?,
-                first_seen_at: row.get(7)?,
+                token_expires_at: optional_time_at(row, 4)?,
+                token_last_used_at: optional_time_at(row, 5)?,
+                access_granted_at: optional_time_at(row, 6)?,
+                first_seen_at: time_at(row, 7)?,
                 stale: row.get(8)?,
                 revocation: row.get(9)?,
             })
@@ -257,9 +264,9 @@ impl Store {
                     grant_id: row.get(1)?,
                     owner_login: row.get(2)?,
                     token_name: row.get(3)?,
-                    access_granted_at: row.get(4)?,
+                    access_granted_at: optional_time_at(row, 4)?,
                     revoked_by: row.get(5)?,
-                    revoked_at: row.get(6)?,
+                    revoked_at: time_at(row, 6)?,
                     reason: row.get(7)?,
                     note: row.get(8)?,
                     event_seq: row.get(9)?,

@@ -5,9 +5,10 @@ use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::stored::{Stored, StoredName};
-use super::{EventKind, StoreError, Tx};
+use super::stored::{Stored, StoredName, stored_by_name};
+use super::{EventKind, StoreError, Tx, time_at};
 use crate::lifecycle::PushAction;
+use jiff::Timestamp;
 
 /// What a push acts on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,6 +92,8 @@ impl StoredName for PushState {
     }
 }
 
+stored_by_name!(PushState, "push state");
+
 impl std::fmt::Display for PushState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -135,7 +138,8 @@ pub struct Push {
     /// More than zero: an earlier attempt may have reached GitHub.
     pub attempts: i64,
     pub last_error: Option<String>,
-    pub created_at: String,
+    #[serde(with = "super::stored_time")]
+    pub created_at: Timestamp,
 }
 
 const COLUMNS: &str =
@@ -150,7 +154,7 @@ fn push_from_row(row: &rusqlite::Row) -> Result<Push, StoreError> {
         state: row.get(6)?,
         attempts: row.get(7)?,
         last_error: row.get(8)?,
-        created_at: row.get(9)?,
+        created_at: time_at(row, 9)?,
     })
 }
 

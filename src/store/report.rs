@@ -4,7 +4,10 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{EventKind, Store, StoreError, Tx};
+use jiff::Timestamp;
+
+use super::{EventKind, Store, StoreError, Tx, optional_time_at};
+use crate::request::RequestState;
 
 /// A request or token, as a line of the report.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -15,7 +18,8 @@ pub struct ReportLine {
     pub token_name: Option<String>,
     pub state: String,
     /// The time the line is about: requested, expiring, last used (RFC 3339), if any.
-    pub at: Option<String>,
+    #[serde(with = "super::stored_time::option")]
+    pub at: Option<Timestamp>,
 }
 
 /// One member's decisions in the week.
@@ -27,13 +31,19 @@ pub struct MemberDecisions {
     pub revoked: u32,
 }
 
-const OPEN: &str = "'new', 'awaiting_purpose', 'in_review', 'needs_contact'";
-
 impl Store {
     /// Open requests, oldest first, with when they were requested.
     pub fn report_waiting(&self) -> Result<Vec<ReportLine>, StoreError> {
         self.report_lines(
-            &format!("state IN ({OPEN}) ORDER BY requested_at, id"),
+            &format!(
+                "state IN ({}) ORDER BY requested_at, id",
+                super::stored::sql_list(
+                    RequestState::ALL
+                        .into_iter()
+                        .filter(|state| state.is_open())
+                        .map(RequestState::as_str)
+                )
+            ),
             "requested_at",
             params![],
         )
@@ -84,7 +94,7 @@ impl Store {
                 owner: row.get(2)?,
                 token_name: row.get(3)?,
                 state: row.get(4)?,
-                at: row.get(5)?,
+                at: optional_time_at(row, 5)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -119,11 +129,11 @@ impl Store {
     }
 
     /// When the last weekly report was sent, if ever.
-    pub fn last_report_sent(&self) -> Result<Option<String>, StoreError> {
+    pub fn last_report_sent(&self) -> Result<Option<Timestamp>, StoreError> {
         Ok(self
             .conn
             .query_row("SELECT MAX(sent_at) FROM reports_sent", [], |row| {
-                row.get(0)
+                optional_time_at(row, 0)
             })
             .optional()?
             .flatten())

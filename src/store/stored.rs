@@ -9,7 +9,6 @@ use std::fmt;
 
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
-use super::AlertKind;
 use crate::lifecycle::PushAction;
 use crate::mail::{Kind, OutgoingKind};
 
@@ -127,7 +126,7 @@ struct UnknownName {
 }
 
 /// Reads a column that must hold one of `T`'s names.
-fn strictly<T: StoredName>(value: ValueRef<'_>, what: &'static str) -> FromSqlResult<T> {
+pub(super) fn strictly<T: StoredName>(value: ValueRef<'_>, what: &'static str) -> FromSqlResult<T> {
     let name = value.as_str()?;
     T::named(name).ok_or_else(|| {
         FromSqlError::Other(Box::new(UnknownName {
@@ -137,33 +136,35 @@ fn strictly<T: StoredName>(value: ValueRef<'_>, what: &'static str) -> FromSqlRe
     })
 }
 
-/// Serialises and stores `$type` by name; reading an unknown name is an error naming `$what`.
+/// Stores `$type`, a [`StoredName`], by name; reading an unknown name is an error naming
+/// `$what`. Each state's own module says so beside its enum.
 macro_rules! stored_by_name {
     ($type:ty, $what:literal) => {
         /// Against the name as stored and printed.
         impl PartialEq<&str> for $type {
             fn eq(&self, other: &&str) -> bool {
-                StoredName::as_str(*self) == *other
+                $crate::store::stored::StoredName::as_str(*self) == *other
             }
         }
 
-        impl ToSql for $type {
-            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-                Ok(ToSqlOutput::from(StoredName::as_str(*self)))
+        impl rusqlite::types::ToSql for $type {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                Ok(rusqlite::types::ToSqlOutput::from(
+                    $crate::store::stored::StoredName::as_str(*self),
+                ))
             }
         }
 
-        impl FromSql for $type {
-            fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
-                strictly(value, $what)
+        impl rusqlite::types::FromSql for $type {
+            fn column_result(
+                value: rusqlite::types::ValueRef<'_>,
+            ) -> rusqlite::types::FromSqlResult<Self> {
+                $crate::store::stored::strictly(value, $what)
             }
         }
     };
 }
-
-stored_by_name!(super::OutboxState, "outbox state");
-stored_by_name!(super::Direction, "mail direction");
-stored_by_name!(super::PushState, "push state");
+pub(super) use stored_by_name;
 
 impl StoredName for OutgoingKind {
     const ALL: &'static [Self] = &OutgoingKind::ALL;
@@ -181,27 +182,11 @@ impl StoredName for Kind {
     }
 }
 
-impl StoredName for super::Direction {
-    const ALL: &'static [Self] = &[super::Direction::In, super::Direction::Out];
-
-    fn as_str(self) -> &'static str {
-        super::Direction::as_str(self)
-    }
-}
-
 impl StoredName for PushAction {
     const ALL: &'static [Self] = &PushAction::ALL;
 
     fn as_str(self) -> &'static str {
         PushAction::as_str(self)
-    }
-}
-
-impl StoredName for AlertKind {
-    const ALL: &'static [Self] = &AlertKind::ALL;
-
-    fn as_str(self) -> &'static str {
-        AlertKind::as_str(self)
     }
 }
 
@@ -225,14 +210,7 @@ mod tests {
     }
 
     #[test]
-    fn a_list_of_states_is_sql_ready() {
-        let states = [
-            super::super::OutboxState::Queued,
-            super::super::OutboxState::Sending,
-        ];
-        assert_eq!(
-            sql_list(states.map(|state| state.as_str())),
-            "'queued', 'sending'"
-        );
+    fn a_list_of_names_is_sql_ready() {
+        assert_eq!(sql_list(["queued", "sending"]), "'queued', 'sending'");
     }
 }

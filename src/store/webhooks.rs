@@ -6,7 +6,8 @@
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
-use super::{Store, StoreError, Tx};
+use super::{Store, StoreError, Tx, optional_time_at, time_at};
+use jiff::Timestamp;
 
 /// How long a delivery id is remembered. GitHub redelivers, on request, deliveries of the
 /// last three days; a month leaves room and keeps the table small.
@@ -78,7 +79,8 @@ pub struct Delivery<'a> {
 pub struct GithubClaim {
     pub action: String,
     pub sender: String,
-    pub received_at: String,
+    #[serde(with = "super::stored_time")]
+    pub received_at: Timestamp,
 }
 
 /// Whether a delivery id was new.
@@ -96,7 +98,8 @@ pub struct WebhookCounts {
     /// Of those, events patdesk does not act on (answered 200).
     #[serde(default)]
     pub not_used: u64,
-    pub last_taken_at: Option<String>,
+    #[serde(with = "super::stored_time::option")]
+    pub last_taken_at: Option<Timestamp>,
     pub refused: Vec<RefusalCount>,
 }
 
@@ -104,14 +107,14 @@ pub struct WebhookCounts {
 pub struct RefusalCount {
     pub reason: WebhookRefusal,
     pub count: u64,
-    pub last_at: String,
+    #[serde(with = "super::stored_time")]
+    pub last_at: Timestamp,
 }
 
 impl Tx<'_> {
     /// Takes a delivery, unless its id was taken before. Ids older than a month are forgotten.
     pub fn take_webhook_delivery(&self, delivery: &Delivery<'_>) -> Result<Taken, StoreError> {
-        let forgotten_before =
-            super::parse_time(&self.now)? - jiff::SignedDuration::from_hours(24 * REMEMBERED_DAYS);
+        let forgotten_before = self.time() - jiff::SignedDuration::from_hours(24 * REMEMBERED_DAYS);
         self.tx.execute(
             "DELETE FROM webhook_deliveries WHERE received_at < ?1",
             [super::format_time(forgotten_before)],
@@ -167,7 +170,7 @@ impl Tx<'_> {
                     Ok(GithubClaim {
                         action: row.get(0)?,
                         sender: row.get(1)?,
-                        received_at: row.get(2)?,
+                        received_at: time_at(row, 2)?,
                     })
                 },
             )
@@ -200,7 +203,7 @@ impl Store {
                 Ok((
                     row.get::<_, i64>(0)?,
                     row.get::<_, i64>(1)?,
-                    row.get::<_, Option<String>>(2)?,
+                    optional_time_at(row, 2)?,
                 ))
             },
         )?;
@@ -218,7 +221,7 @@ impl Store {
                 Ok::<_, StoreError>(RefusalCount {
                     reason,
                     count: u64::try_from(row.get::<_, i64>(1)?).unwrap_or_default(),
-                    last_at: row.get(2)?,
+                    last_at: time_at(row, 2)?,
                 })
             })?
             .collect::<Result<_, _>>()?;

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use jiff::Timestamp;
 
 use crate::github::Grant;
-use crate::store::{AlertKind, OutsideMark, OutsideToken, StoreError, Tx, format_time};
+use crate::store::{AlertKind, OutsideMark, OutsideToken, StoreError, Tx};
 
 use super::usage::{lifetime_breach, unused_window};
 use super::{SyncOptions, SyncReport};
@@ -37,9 +37,9 @@ pub(super) fn track_outside(
             grant_id: grant.id,
             owner_login: grant.owner.login.clone(),
             token_name: grant.token.name.clone(),
-            expires_at: grant.token.expires_at.map(format_time),
-            last_used_at: grant.token.last_used_at.map(format_time),
-            granted_at: grant.access_granted_at.map(format_time),
+            expires_at: grant.token.expires_at,
+            last_used_at: grant.token.last_used_at,
+            granted_at: grant.access_granted_at,
         })
         .collect();
     tx.record_outside_tokens(org, &tokens)?;

@@ -68,12 +68,7 @@ pub(super) fn track_use(
     let last_used = grant.token.last_used_at;
     let last_used_text = last_used.map(format_time);
     tx.record_last_use(record.id, last_used_text.as_deref())?;
-    let approved_at = grant.access_granted_at.or_else(|| {
-        record
-            .decided_at
-            .as_deref()
-            .and_then(|at| at.parse::<Timestamp>().ok())
-    });
+    let approved_at = grant.access_granted_at.or(record.decided_at);
     let Some((start, stale_at)) = unused_window(last_used, approved_at, options) else {
         return Ok(());
     };

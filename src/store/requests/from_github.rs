@@ -5,18 +5,18 @@ use rusqlite::params;
 use serde::Serialize;
 use serde_json::json;
 
-use super::requests::record_from_row;
-use super::{EventKind, StoreError, Tx};
+use super::record_from_row;
 use crate::request::{RequestState, TokenRequest};
 use crate::review::Review;
 use crate::store::RequestRecord;
+use crate::store::{EventKind, StoreError, Tx};
 
-impl super::Store {
+impl crate::store::Store {
     /// Every record of an organisation.
     pub fn requests_of_org(&self, org: &str) -> Result<Vec<RequestRecord>, StoreError> {
         let mut statement = self.conn.prepare_cached(&format!(
             "SELECT {} FROM requests WHERE org = ?1 ORDER BY id",
-            super::requests::COLUMNS
+            super::COLUMNS
         ))?;
         let mut rows = statement.query([org])?;
         let mut records = Vec::new();
@@ -47,7 +47,7 @@ impl Tx<'_> {
                 request.repository_selection.as_str(),
                 json(&request.repositories)?,
                 json(&request.permissions)?,
-                request.token_expires_at.map(super::format_time),
+                request.token_expires_at.map(crate::store::format_time),
                 request.github_reason,
                 review.risk.as_str(),
                 json(&review.findings)?,

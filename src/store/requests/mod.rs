@@ -1,12 +1,15 @@
 //! Request records: inserting them, reading them back, and the changes engineers make, each
 //! with its audit event in the same transaction.
 
+mod from_github;
+mod token_use;
+
 use jiff::Timestamp;
 use rusqlite::{Connection, Row, params, params_from_iter};
 use serde::Serialize;
 use serde_json::json;
 
-use super::{EventKind, StoreError, Tx, format_time, parse_time};
+use super::{EventKind, StoreError, Tx, format_time, optional_time_at, parse_time, time_at};
 use crate::request::{Permissions, RepositorySelection, RequestState, TokenRequest};
 use crate::review::{Finding, Review, Risk};
 
@@ -35,23 +38,27 @@ pub struct RequestRecord {
     pub state: RequestState,
     pub risk: Risk,
     pub findings: Vec<Finding>,
-    pub recorded_at: String,
-    pub updated_at: String,
+    #[serde(with = "super::stored_time")]
+    pub recorded_at: Timestamp,
+    #[serde(with = "super::stored_time")]
+    pub updated_at: Timestamp,
     pub decided_by: Option<String>,
-    pub decided_at: Option<String>,
+    #[serde(with = "super::stored_time::option")]
+    pub decided_at: Option<Timestamp>,
     pub decision_reason: Option<String>,
     pub revoked_by: Option<String>,
-    pub revoked_at: Option<String>,
+    #[serde(with = "super::stored_time::option")]
+    pub revoked_at: Option<Timestamp>,
     pub revoke_reason: Option<String>,
     pub revoke_note: Option<String>,
     pub grant_id: Option<i64>,
     /// When GitHub last saw the approved token used, if ever (synced with the approved tokens).
-    #[serde(default)]
-    pub token_last_used_at: Option<String>,
+    #[serde(default, with = "super::stored_time::option")]
+    pub token_last_used_at: Option<Timestamp>,
     /// Since when the approved token counts as stale: unused for `review.stale_after_days`, or
     /// never used a week after approval. Cleared when it is used again.
-    #[serde(default)]
-    pub stale_since: Option<String>,
+    #[serde(default, with = "super::stored_time::option")]
+    pub stale_since: Option<Timestamp>,
 }
 
 /// `patdesk list`'s filters; `None` means any.
@@ -62,6 +69,7 @@ pub struct ListFilter {
     pub owner: Option<String>,
     pub risk: Option<Risk>,
     /// Requested at or after.
+    #[serde(with = "super::stored_time::option")]
     pub since: Option<Timestamp>,
     pub limit: Option<u32>,
     #[serde(default)]
@@ -147,7 +155,8 @@ pub struct RequestSummary {
     pub owner_login: String,
     pub state: RequestState,
     pub risk: Risk,
-    pub requested_at: String,
+    #[serde(with = "super::stored_time")]
+    pub requested_at: Timestamp,
 }
 
 /// `select` with the filter's conditions, in its order, and the values to bind.
@@ -213,7 +222,8 @@ pub enum Decision {
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct EventRecord {
     pub seq: i64,
-    pub at: String,
+    #[serde(with = "super::stored_time")]
+    pub at: Timestamp,
     pub actor: String,
     pub request_id: Option<i64>,
     pub kind: EventKind,
@@ -290,18 +300,18 @@ pub(super) fn record_from_row(row: &Row) -> Result<RequestRecord, StoreError> {
         state: state.parse().map_err(|e| corrupt("state", e))?,
         risk: risk.parse().map_err(|e| corrupt("risk", e))?,
         findings: json_column(row, 17, "findings")?,
-        recorded_at: row.get(18)?,
-        updated_at: row.get(19)?,
+        recorded_at: time_at(row, 18)?,
+        updated_at: time_at(row, 19)?,
         decided_by: row.get(20)?,
-        decided_at: row.get(21)?,
+        decided_at: optional_time_at(row, 21)?,
         decision_reason: row.get(22)?,
         revoked_by: row.get(23)?,
-        revoked_at: row.get(24)?,
+        revoked_at: optional_time_at(row, 24)?,
         revoke_reason: row.get(25)?,
         revoke_note: row.get(26)?,
         grant_id: row.get(27)?,
-        token_last_used_at: row.get(29)?,
-        stale_since: row.get(30)?,
+        token_last_used_at: optional_time_at(row, 29)?,
+        stale_since: optional_time_at(row, 30)?,
     })
 }
 
@@ -316,7 +326,7 @@ fn event_from_row(row: &Row) -> Result<EventRecord, StoreError> {
     let detail: String = row.get(5)?;
     Ok(EventRecord {
         seq: row.get(0)?,
-        at: row.get(1)?,
+        at: time_at(row, 1)?,
         actor: row.get(2)?,
         request_id: row.get(3)?,
         kind: row.get(4)?,
@@ -360,7 +370,7 @@ impl super::Store {
                 owner_login: row.get(3)?,
                 state: state.parse().map_err(|e| corrupt("state", e))?,
                 risk: risk.parse().map_err(|e| corrupt("risk", e))?,
-                requested_at: row.get(6)?,
+                requested_at: time_at(row, 6)?,
             })
         })?;
         summaries.collect()

@@ -6,7 +6,7 @@
 use rusqlite::params;
 use serde_json::json;
 
-use super::{EventKind, StoreError, Tx};
+use crate::store::{EventKind, StoreError, Tx};
 
 impl Tx<'_> {
     /// The token's last use as GitHub reports it now (a fact, not an event: it changes with
