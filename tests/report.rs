@@ -18,101 +18,160 @@ fn days(count: i64) -> SignedDuration {
     SignedDuration::from_hours(count * 24)
 }
 
+/// A week of records, two days after the builders' requests: two requests waiting (one with
+/// a line break in its token name), three approved (one expiring within days, one unused, one
+/// never expiring), one denied, and a token no request accounts for revoked by bob.
+struct Week {
+    _dir: TempDir,
+    store: Store,
+    now: jiff::Timestamp,
+    old_wait: i64,
+    new_wait: i64,
+    expiring: i64,
+    later: i64,
+    forever: i64,
+}
+
+impl Week {
+    fn new() -> Week {
+        let dir = TempDir::new().expect("temp dir");
+        let mut store = Store::open(
+            &dir.path().join("patdesk.db"),
+            &patdesk::clock::Clock::system(),
+        )
+        .expect("store");
+        let now = common::builders::requested_at() + days(2);
+        let ago = |count: i64| (now - days(count)).to_string();
+        let old_wait = RequestBuilder::tidy()
+            .github_id(1)
+            .owner("carol", Some("carol@example.org"))
+            .token_name(Some("ci-reader"))
+            .requested(&ago(10))
+            .insert(&mut store);
+        let new_wait = RequestBuilder::tidy()
+            .github_id(2)
+            .owner("dana", None)
+            .token_name(Some("docs\nPAT-99  0 day(s)  forged line"))
+            .state(RequestState::AwaitingPurpose)
+            .requested(&ago(3))
+            .insert(&mut store);
+        let expiring = RequestBuilder::tidy()
+            .github_id(3)
+            .owner("erin", None)
+            .token_name(Some("deployer"))
+            .expires_in_days(5)
+            .insert(&mut store);
+        let later = RequestBuilder::tidy()
+            .github_id(4)
+            .owner("fay", None)
+            .expires_in_days(60)
+            .insert(&mut store);
+        let forever = RequestBuilder::tidy()
+            .github_id(5)
+            .owner("gus", None)
+            .token_name(Some("backup-bot"))
+            .no_expiry()
+            .insert(&mut store);
+        let denied = RequestBuilder::tidy()
+            .github_id(6)
+            .owner("hal", None)
+            .insert(&mut store);
+        store
+            .write(|tx| {
+                tx.record_decision(expiring, "alice", Decision::Approved, Some("deploys"))?;
+                tx.record_decision(later, "alice", Decision::Approved, None)?;
+                tx.record_decision(forever, "bob", Decision::Approved, Some("backups"))?;
+                tx.record_decision(denied, "bob", Decision::Denied, Some("too broad"))?;
+                tx.record_last_use(later, None)?;
+                tx.record_stale(later, &serde_json::json!({}))?;
+                tx.append_event(
+                    "bob",
+                    None,
+                    EventKind::OutsideTokenRevoked,
+                    &serde_json::json!({ "org": "acme-corp", "grant_id": 910_001 }),
+                )?;
+                Ok::<_, patdesk::store::StoreError>(())
+            })
+            .expect("decisions");
+        Week {
+            _dir: dir,
+            store,
+            now,
+            old_wait,
+            new_wait,
+            expiring,
+            later,
+            forever,
+        }
+    }
+
+    fn report(&self) -> patdesk::report::WeeklyReport {
+        weekly(&self.store, self.now, 90).expect("report")
+    }
+
+    fn text(&self) -> String {
+        render(&Templates::load(None).expect("templates"), &self.report()).expect("render")
+    }
+}
+
+fn ids(lines: &[patdesk::report::Line]) -> Vec<i64> {
+    lines.iter().map(|line| line.request).collect()
+}
+
 #[test]
-fn the_weekly_report_says_what_waits_what_was_decided_and_which_tokens_need_a_look() {
-    let dir = TempDir::new().expect("temp dir");
-    let mut store = Store::open(
-        &dir.path().join("patdesk.db"),
-        &patdesk::clock::Clock::system(),
-    )
-    .expect("store");
-    // The builders' requests are made on a fixed day; the report is two days after.
-    let now = common::builders::requested_at() + days(2);
-    let ago = |count: i64| (now - days(count)).to_string();
-
-    let old_wait = RequestBuilder::tidy()
-        .github_id(1)
-        .owner("carol", Some("carol@example.org"))
-        .token_name(Some("ci-reader"))
-        .requested(&ago(10))
-        .insert(&mut store);
-    let new_wait = RequestBuilder::tidy()
-        .github_id(2)
-        .owner("dana", None)
-        .token_name(Some("docs\nPAT-99  0 day(s)  forged line"))
-        .state(RequestState::AwaitingPurpose)
-        .requested(&ago(3))
-        .insert(&mut store);
-    let expiring = RequestBuilder::tidy()
-        .github_id(3)
-        .owner("erin", None)
-        .token_name(Some("deployer"))
-        .expires_in_days(5)
-        .insert(&mut store);
-    let later = RequestBuilder::tidy()
-        .github_id(4)
-        .owner("fay", None)
-        .expires_in_days(60)
-        .insert(&mut store);
-    let forever = RequestBuilder::tidy()
-        .github_id(5)
-        .owner("gus", None)
-        .token_name(Some("backup-bot"))
-        .no_expiry()
-        .insert(&mut store);
-    let denied = RequestBuilder::tidy()
-        .github_id(6)
-        .owner("hal", None)
-        .insert(&mut store);
-    store
-        .write(|tx| {
-            tx.record_decision(expiring, "alice", Decision::Approved, Some("deploys"))?;
-            tx.record_decision(later, "alice", Decision::Approved, None)?;
-            tx.record_decision(forever, "bob", Decision::Approved, Some("backups"))?;
-            tx.record_decision(denied, "bob", Decision::Denied, Some("too broad"))?;
-            tx.record_last_use(later, None)?;
-            tx.record_stale(later, &serde_json::json!({}))?;
-            // A token no request accounts for, revoked by its grant: bob's revocation too.
-            tx.append_event(
-                "bob",
-                None,
-                EventKind::OutsideTokenRevoked,
-                &serde_json::json!({ "org": "acme-corp", "grant_id": 910_001 }),
-            )?;
-            Ok::<_, patdesk::store::StoreError>(())
-        })
-        .expect("decisions");
-
-    let report = weekly(&store, now, 90).expect("report");
-    let waiting: Vec<(i64, i64)> = report
+fn the_report_lists_the_waiting_requests_oldest_first_with_their_days() {
+    let week = Week::new();
+    let waiting: Vec<(i64, i64)> = week
+        .report()
         .waiting
         .iter()
         .map(|line| (line.request, line.days))
         .collect();
-    assert_eq!(
-        waiting,
-        vec![(old_wait, 10), (new_wait, 3)],
-        "oldest first, with how long"
-    );
+    assert_eq!(waiting, vec![(week.old_wait, 10), (week.new_wait, 3)]);
+}
+
+#[test]
+fn the_report_counts_each_members_decisions() {
+    let week = Week::new();
+    let report = week.report();
     let decisions: Vec<(&str, u32, u32)> = report
         .decisions
         .iter()
         .map(|member| (member.member.as_str(), member.approved, member.denied))
         .collect();
     assert_eq!(decisions, vec![("alice", 2, 0), ("bob", 1, 1)]);
-    let ids = |lines: &[patdesk::report::Line]| -> Vec<i64> {
-        lines.iter().map(|line| line.request).collect()
-    };
-    assert_eq!(ids(&report.expiring), vec![expiring], "within 14 days only");
-    assert_eq!(report.expiring[0].days, 3, "days left");
-    assert_eq!(ids(&report.stale), vec![later]);
-    assert_eq!(report.stale[0].date, "never");
-    assert_eq!(ids(&report.without_expiry), vec![forever]);
-    let head = store.chain_head().expect("head").expect("events");
-    assert_eq!(report.audit_head, head.to_string());
+}
 
-    let text = render(&Templates::load(None).expect("templates"), &report).expect("render");
-    let week_ending = now.strftime("%Y-%m-%d").to_string();
+#[test]
+fn the_report_names_tokens_expiring_within_fourteen_days_with_the_days_left() {
+    let week = Week::new();
+    let report = week.report();
+    assert_eq!(ids(&report.expiring), vec![week.expiring]);
+    assert_eq!(report.expiring[0].days, 3);
+}
+
+#[test]
+fn the_report_names_stale_and_never_expiring_tokens() {
+    let week = Week::new();
+    let report = week.report();
+    assert_eq!(ids(&report.stale), vec![week.later]);
+    assert_eq!(report.stale[0].date, "never");
+    assert_eq!(ids(&report.without_expiry), vec![week.forever]);
+}
+
+#[test]
+fn the_report_carries_the_audit_head() {
+    let week = Week::new();
+    let head = week.store.chain_head().expect("head").expect("events");
+    assert_eq!(week.report().audit_head, head.to_string());
+    assert!(week.text().contains(&format!("Audit head: {head}")));
+}
+
+#[test]
+fn the_rendered_report_says_each_part_in_a_line() {
+    let week = Week::new();
+    let text = week.text();
+    let week_ending = week.now.strftime("%Y-%m-%d").to_string();
     assert!(
         text.starts_with(&format!(
             "patdesk weekly report, the week to {week_ending}\n\n"
@@ -121,21 +180,28 @@ fn the_weekly_report_says_what_waits_what_was_decided_and_which_tokens_need_a_lo
     );
     for expected in [
         "Waiting for a decision (2), oldest first:",
-        &format!("  PAT-{old_wait}  10 day(s)  in_review  carol: \"ci-reader\" (acme-corp)"),
+        &format!(
+            "  PAT-{}  10 day(s)  in_review  carol: \"ci-reader\" (acme-corp)",
+            week.old_wait
+        ),
         "  alice: 2 approved, 0 denied, 0 revoked",
         "  bob: 1 approved, 1 denied, 1 revoked",
         "Tokens expiring within 14 days (1):",
-        &format!("  PAT-{later}  last used never  fay:"),
-        &format!("  PAT-{forever}  gus: \"backup-bot\" (acme-corp)"),
+        &format!("  PAT-{}  last used never  fay:", week.later),
+        &format!("  PAT-{}  gus: \"backup-bot\" (acme-corp)", week.forever),
         "Tokens approved without a request patdesk saw: 0, of them 0 stale",
-        &format!("Audit head: {head}"),
     ] {
         assert!(
             text.contains(expected),
             "{expected:?} missing from:\n{text}"
         );
     }
-    // A line break in a token name is written out, not a line of the report.
+}
+
+/// A line break in a token name is written out, not a line of the report.
+#[test]
+fn a_line_break_in_a_token_name_cannot_forge_a_line_of_the_report() {
+    let text = Week::new().text();
     assert!(!text.contains("\nPAT-99"), "{text}");
     assert!(text.contains("docs\\nPAT-99"), "{text}");
 }
