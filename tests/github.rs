@@ -1377,14 +1377,53 @@ fn outside_listed(desk: &Desk) -> Vec<(i64, Option<String>)> {
         .collect()
 }
 
-#[test]
-fn an_outside_token_is_revoked_by_its_grant_once_and_leaves_the_list() {
-    // A token name is GitHub's text: a line break in it must not print a line of its own.
+/// Two tokens no request accounts for, synced; the first one's name holds a line break, as
+/// GitHub's text may.
+fn outside_tokens_synced() -> (Standin, Desk) {
     let mut org = org_with_outside_tokens();
     org["grants"][0]["token_name"] = json!("legacy deployer\nPAT-1 is approved (by mallory).");
     let standin = Standin::start(&[("acme-corp", 11, org)], json!({}));
     let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
     assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
+    (standin, desk)
+}
+
+/// alice revokes `grant` (ORG:GRANT), no longer required.
+fn revoke_grant(desk: &Desk, grant: &str) -> std::process::Output {
+    desk.patdesk_as(
+        "alice",
+        &[
+            "revoke",
+            "--grant",
+            grant,
+            "--reason",
+            "no-longer-required",
+            "--note",
+            "the old deployer is gone",
+        ],
+    )
+}
+
+/// alice's revocation of the first outside token, carried by the next round; the sync after
+/// finds the token gone.
+fn outside_token_revoked() -> (Standin, Desk) {
+    let (standin, desk) = outside_tokens_synced();
+    let output = revoke_grant(&desk, "acme-corp:910001");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for _ in 0..2 {
+        assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
+    }
+    (standin, desk)
+}
+
+#[test]
+fn list_outside_shows_each_tokens_revocation_and_how_to_ask_for_one() {
+    let (_standin, desk) = outside_tokens_synced();
     assert_eq!(
         outside_listed(&desk),
         vec![(910_001, None), (910_002, None)]
@@ -1395,22 +1434,12 @@ fn an_outside_token_is_revoked_by_its_grant_once_and_leaves_the_list() {
         table.contains("REVOCATION") && table.contains("patdesk revoke --grant ORG:GRANT"),
         "{table}"
     );
+}
 
-    let revoke = |grant: &str| {
-        desk.patdesk_as(
-            "alice",
-            &[
-                "revoke",
-                "--grant",
-                grant,
-                "--reason",
-                "no-longer-required",
-                "--note",
-                "the old deployer is gone",
-            ],
-        )
-    };
-    // Only a team member, as themselves: a stranger and root (who may read) are refused.
+/// Only a team member, as themselves: a stranger and root (who may read) are refused.
+#[test]
+fn only_a_member_may_revoke_an_outside_token() {
+    let (_standin, desk) = outside_tokens_synced();
     let args = [
         "revoke",
         "--grant",
@@ -1429,7 +1458,12 @@ fn an_outside_token_is_revoked_by_its_grant_once_and_leaves_the_list() {
         assert_eq!(refused.status.code(), Some(5), "{who}: {refused:?}");
     }
     assert_eq!(outside_listed(&desk)[0], (910_001, None), "nothing queued");
-    let output = revoke("acme-corp:910001");
+}
+
+#[test]
+fn revoking_an_outside_token_queues_it_and_names_it_on_one_line() {
+    let (_standin, desk) = outside_tokens_synced();
+    let output = revoke_grant(&desk, "acme-corp:910001");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(
         output.status.code(),
@@ -1448,15 +1482,33 @@ fn an_outside_token_is_revoked_by_its_grant_once_and_leaves_the_list() {
         !stdout.lines().any(|line| line.starts_with("PAT-1")),
         "{stdout}"
     );
-    // Asked twice, revoked once; an unknown grant and a malformed one are clear errors.
-    let again = revoke("acme-corp:910001");
+    let listed = outside_listed(&desk);
+    assert!(
+        matches!(listed[0].1.as_deref(), Some("queued" | "done")) && listed[1].1.is_none(),
+        "{listed:?}"
+    );
+}
+
+#[test]
+fn an_outside_token_asked_to_be_revoked_twice_is_revoked_once() {
+    let (_standin, desk) = outside_tokens_synced();
+    assert_eq!(
+        revoke_grant(&desk, "acme-corp:910001").status.code(),
+        Some(0)
+    );
+    let again = revoke_grant(&desk, "acme-corp:910001");
     assert_eq!(again.status.code(), Some(5), "refused");
     assert!(
         String::from_utf8_lossy(&again.stderr).contains("already being revoked"),
         "{}",
         String::from_utf8_lossy(&again.stderr)
     );
-    let unknown = revoke("acme-corp:4711");
+}
+
+#[test]
+fn an_unknown_or_malformed_grant_is_a_clear_error() {
+    let (_standin, desk) = outside_tokens_synced();
+    let unknown = revoke_grant(&desk, "acme-corp:4711");
     assert_eq!(unknown.status.code(), Some(4), "not found");
     assert!(
         String::from_utf8_lossy(&unknown.stderr).contains("patdesk list --outside"),
@@ -1464,7 +1516,11 @@ fn an_outside_token_is_revoked_by_its_grant_once_and_leaves_the_list() {
         String::from_utf8_lossy(&unknown.stderr)
     );
     for malformed in ["910001", "acme-corp:", ":910001", "acme-corp:x"] {
-        assert_eq!(revoke(malformed).status.code(), Some(2), "{malformed}");
+        assert_eq!(
+            revoke_grant(&desk, malformed).status.code(),
+            Some(2),
+            "{malformed}"
+        );
     }
     let both = desk.patdesk_as(
         "alice",
@@ -1478,16 +1534,11 @@ fn an_outside_token_is_revoked_by_its_grant_once_and_leaves_the_list() {
         ],
     );
     assert_eq!(both.status.code(), Some(2), "an ID and a grant");
-    let listed = outside_listed(&desk);
-    assert!(
-        matches!(listed[0].1.as_deref(), Some("queued" | "done")) && listed[1].1.is_none(),
-        "{listed:?}"
-    );
+}
 
-    // Carried by the daemon's next round; the sync after finds the token gone.
-    for _ in 0..2 {
-        assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
-    }
+#[test]
+fn an_outside_revocation_reaches_github_once_and_the_token_leaves_the_list() {
+    let (standin, desk) = outside_token_revoked();
     let revocations: Vec<Value> = standin
         .calls()
         .into_iter()
@@ -1502,13 +1553,17 @@ fn an_outside_token_is_revoked_by_its_grant_once_and_leaves_the_list() {
         (Some("acme-corp"), Some(910_001))
     );
     assert_eq!(outside_listed(&desk), vec![(910_002, None)]);
+}
 
-    // The trail: alice's revocation with her account, the push it queued and its outcome.
+/// The trail: alice's revocation with her account, the push it queued and its outcome.
+#[test]
+fn the_audit_log_records_who_revoked_an_outside_token_and_its_push() {
+    let (_standin, desk) = outside_token_revoked();
     let store = desk.store();
     let events = store.events_after(0, 1000).expect("events");
     let revoked: Vec<_> = events
         .iter()
-        .filter(|event| event.kind == "outside_token_revoked")
+        .filter(|event| event.kind == EventKind::OutsideTokenRevoked)
         .collect();
     assert_eq!(revoked.len(), 1, "{revoked:?}");
     let detail = &revoked[0].detail;
@@ -1541,7 +1596,27 @@ fn an_outside_token_is_revoked_by_its_grant_once_and_leaves_the_list() {
         .map(|event| event.kind.as_str())
         .collect();
     assert_eq!(pushed, vec!["github_push_queued", "github_push_done"]);
-    // The records sheet keeps the revoked token, though GitHub and the table no longer list it.
+    let verify = desk.patdesk(&["audit", "verify"]);
+    assert_eq!(
+        verify.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+}
+
+/// GitHub and the table no longer list it; the records sheet keeps it, backed by its event.
+#[test]
+fn the_records_sheet_keeps_a_revoked_outside_token() {
+    let (_standin, desk) = outside_token_revoked();
+    let revoked_hash = desk
+        .store()
+        .events_after(0, 1000)
+        .expect("events")
+        .into_iter()
+        .find(|event| event.kind == EventKind::OutsideTokenRevoked)
+        .expect("the revocation's event")
+        .hash;
     let sheet = desk.patdesk_as("alice", &["export", "--format", "json"]);
     let sheet: Value = serde_json::from_slice(&sheet.stdout).expect("JSON");
     let rows = sheet.as_array().expect("rows");
@@ -1563,16 +1638,9 @@ fn an_outside_token_is_revoked_by_its_grant_once_and_leaves_the_list() {
             Some("revoked"),
             Some("alice"),
             Some("no-longer-required: the old deployer is gone"),
-            Some(revoked[0].hash.as_str()),
+            Some(revoked_hash.as_str()),
         ),
         "{sheet}"
-    );
-    let verify = desk.patdesk(&["audit", "verify"]);
-    assert_eq!(
-        verify.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&verify.stderr)
     );
 }
 
