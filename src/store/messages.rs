@@ -59,12 +59,6 @@ impl StoredName for Direction {
 
 stored_by_name!(Direction, "mail direction");
 
-impl std::fmt::Display for Direction {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct MessageRecord {
     pub id: i64,

@@ -68,12 +68,6 @@ impl StoredName for OutboxState {
 
 stored_by_name!(OutboxState, "outbox state");
 
-impl std::fmt::Display for OutboxState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// How one try to send a mail ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MailOutcome {

@@ -94,12 +94,6 @@ impl StoredName for PushState {
 
 stored_by_name!(PushState, "push state");
 
-impl std::fmt::Display for PushState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// How one try to carry a push ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PushOutcome {

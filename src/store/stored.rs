@@ -136,7 +136,7 @@ pub(super) fn strictly<T: StoredName>(value: ValueRef<'_>, what: &'static str) -
     })
 }
 
-/// Stores `$type`, a [`StoredName`], by name; reading an unknown name is an error naming
+/// Shows and stores `$type`, a [`StoredName`], by name; reading an unknown name is an error naming
 /// `$what`. Each state's own module says so beside its enum.
 macro_rules! stored_by_name {
     ($type:ty, $what:literal) => {
@@ -144,6 +144,12 @@ macro_rules! stored_by_name {
         impl PartialEq<&str> for $type {
             fn eq(&self, other: &&str) -> bool {
                 $crate::store::stored::StoredName::as_str(*self) == *other
+            }
+        }
+
+        impl std::fmt::Display for $type {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str($crate::store::stored::StoredName::as_str(*self))
             }
         }
 

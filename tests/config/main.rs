@@ -77,6 +77,12 @@ fn members(team: &patdesk::config::TeamConfig) -> Vec<(&str, &str)> {
         .collect()
 }
 
+/// `text` as /etc/patdesk/patdesk.toml, which must be valid.
+fn valid(text: &str) -> Config {
+    Config::from_toml(text, Path::new("/etc/patdesk/patdesk.toml"), None)
+        .unwrap_or_else(|error| panic!("{error}"))
+}
+
 fn problems(result: Result<Config, ConfigError>) -> Vec<(String, String)> {
     match result {
         Err(ConfigError::Invalid { problems, .. }) => problems
@@ -124,8 +130,7 @@ fn the_example_config_is_valid_with_its_credentials() {
 }
 #[test]
 fn an_empty_file_is_valid_and_takes_the_defaults() {
-    let config =
-        Config::from_toml("", Path::new("/etc/patdesk/patdesk.toml"), None).expect("valid");
+    let config = valid("");
     assert_eq!(config.store.path, Path::new("/var/lib/patdesk/patdesk.db"));
     assert_eq!(config.mail.max_message_bytes, 25 * 1024 * 1024);
     assert!(config.mailbox.is_none() && config.github.is_none());

@@ -6,31 +6,20 @@ const DAY: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
 
 #[test]
 fn raw_mail_is_kept_a_year_and_no_backups_are_made_by_default() {
-    let defaults =
-        Config::from_toml("", Path::new("/etc/patdesk/patdesk.toml"), None).expect("valid");
+    let defaults = valid("");
     assert_eq!(defaults.store.keep_raw, Some(DAY * 365));
     assert_eq!(defaults.store.backups, None);
 }
 
 #[test]
 fn keep_raw_days_zero_keeps_mail_whole_forever() {
-    let config = Config::from_toml(
-        "[store]\nkeep_raw_days = 0\n",
-        Path::new("/etc/patdesk/patdesk.toml"),
-        None,
-    )
-    .expect("valid");
+    let config = valid("[store]\nkeep_raw_days = 0\n");
     assert_eq!(config.store.keep_raw, None);
 }
 
 #[test]
 fn a_relative_backup_dir_is_beside_the_config() {
-    let config = Config::from_toml(
-        "[store]\nbackup_dir = \"backups\"\nbackups_kept = 3\n",
-        Path::new("/etc/patdesk/patdesk.toml"),
-        None,
-    )
-    .expect("valid");
+    let config = valid("[store]\nbackup_dir = \"backups\"\nbackups_kept = 3\n");
     assert_eq!(
         config.store.backups,
         Some(patdesk::config::ScheduledBackups {
