@@ -56,20 +56,61 @@ fn a_second_daemon_on_the_same_database_is_refused_and_names_the_first() {
     assert!(stop(&mut first).success(), "{log}");
 }
 
-#[test]
-fn status_reports_each_part_and_fails_when_the_daemon_is_down_or_a_sync_has_stalled() {
+/// A desk whose alerts go to a Slack stand-in, a part counting as stalled after 5 minutes,
+/// and dave's request pending on GitHub.
+fn status_desk(name: &str) -> (Webhook, Desk) {
     let webhook = Webhook::start();
     let desk = Desk::new(
-        TestFolder::new("status"),
+        TestFolder::new(name),
         DeskSetup {
-            pending: vec![pending(9101, "dave", &format!("status-{}", std::process::id()), None)],
+            pending: vec![pending(9101, "dave", &format!("{name}-{}", std::process::id()), None)],
             extra: "[alerts]\nslack_webhook = { file = \"slack-webhook\" }\nweekly_report = \"off\"\nstalled_after_minutes = 5\n"
                 .to_string(),
             ..DeskSetup::default()
         },
     );
     desk.write_secret("slack-webhook", &webhook.url);
+    (webhook, desk)
+}
 
+/// `status --json` once the daemon reports intake and the sync working.
+fn healthy_status(desk: &Desk) -> Value {
+    wait_for(30, || {
+        let (code, status) = status(desk);
+        (code == Some(0) && part_ok(&status, "imap") && part_ok(&status, "github:acme-corp"))
+            .then_some(status)
+    })
+    .unwrap_or_else(|| panic!("never healthy: {:?}\n{}", status(desk), desk.log()))
+}
+
+/// GitHub starts failing; the failure is backdated past the threshold, as if it had gone on
+/// for 20 minutes.
+fn stall_the_sync(desk: &Desk) {
+    healthy_status(desk);
+    desk.standin.faults(json!({ "fail_next": 1_000_000 }));
+    wait_for(30, || {
+        let (_, status) = status(desk);
+        status["parts"]
+            .as_array()?
+            .iter()
+            .any(|p| p["part"] == "github:acme-corp" && p["failing_since"].is_string())
+            .then_some(())
+    })
+    .unwrap_or_else(|| panic!("the failure was not recorded\n{}", desk.log()));
+    let twenty_minutes_ago =
+        (patdesk::clock::Clock::system().now() - jiff::SignedDuration::from_mins(20)).to_string();
+    desk.store()
+        .connection()
+        .execute(
+            "UPDATE health SET failing_since = ?1 WHERE part = 'github:acme-corp'",
+            [&twenty_minutes_ago],
+        )
+        .expect("backdate");
+}
+
+#[test]
+fn status_fails_when_the_daemon_is_not_running() {
+    let (_webhook, desk) = status_desk("status-down");
     let (code, before) = status(&desk);
     assert_eq!(code, Some(7), "{before}");
     assert!(
@@ -78,14 +119,13 @@ fn status_reports_each_part_and_fails_when_the_daemon_is_down_or_a_sync_has_stal
             .is_some_and(|p| p.contains("not running")),
         "{before}"
     );
+}
 
+#[test]
+fn status_reports_each_part_the_counts_and_the_database() {
+    let (_webhook, desk) = status_desk("status");
     let mut daemon = desk.start_daemon();
-    let healthy = wait_for(30, || {
-        let (code, status) = status(&desk);
-        (code == Some(0) && part_ok(&status, "imap") && part_ok(&status, "github:acme-corp"))
-            .then_some(status)
-    })
-    .unwrap_or_else(|| panic!("never healthy: {:?}\n{}", status(&desk), desk.log()));
+    let healthy = healthy_status(&desk);
     assert_eq!(healthy["daemon"], json!(daemon.id().to_string()));
     assert_eq!(
         healthy["counts"]["requests"],
@@ -116,28 +156,16 @@ fn status_reports_each_part_and_fails_when_the_daemon_is_down_or_a_sync_has_stal
             && line.contains("mail(s) whole")),
         "{text}"
     );
+    assert!(stop(&mut daemon).success(), "{}", desk.log());
+}
 
-    // GitHub starts failing; the failure is backdated past the threshold, as if it had gone
-    // on for 20 minutes.
-    desk.standin.faults(json!({ "fail_next": 1_000_000 }));
-    wait_for(30, || {
-        let (_, status) = status(&desk);
-        status["parts"]
-            .as_array()?
-            .iter()
-            .any(|p| p["part"] == "github:acme-corp" && p["failing_since"].is_string())
-            .then_some(())
-    })
-    .unwrap_or_else(|| panic!("the failure was not recorded\n{}", desk.log()));
-    let twenty_minutes_ago =
-        (patdesk::clock::Clock::system().now() - jiff::SignedDuration::from_mins(20)).to_string();
-    desk.store()
-        .connection()
-        .execute(
-            "UPDATE health SET failing_since = ?1 WHERE part = 'github:acme-corp'",
-            [&twenty_minutes_ago],
-        )
-        .expect("backdate");
+/// A stalled part is a problem `status` names, and is told to the team once per outage;
+/// neither says a secret, nor does the log.
+#[test]
+fn a_stalled_sync_fails_status_and_is_alerted_for_once() {
+    let (webhook, desk) = status_desk("status-stalled");
+    let mut daemon = desk.start_daemon();
+    stall_the_sync(&desk);
     let (code, stalled) = status(&desk);
     assert_eq!(code, Some(7), "{stalled}");
     assert!(
