@@ -123,7 +123,7 @@ impl Desk {
 }
 
 #[test]
-fn the_database_is_created_private_and_migrations_run_once() {
+fn a_new_database_is_its_owners_alone() {
     let desk = Desk::new();
     drop(desk.store());
     let mode = std::fs::metadata(desk.db())
@@ -132,6 +132,11 @@ fn the_database_is_created_private_and_migrations_run_once() {
         .mode()
         & 0o777;
     assert_eq!(mode, 0o600);
+}
+
+#[test]
+fn a_new_database_has_the_latest_schema_with_pages_that_hold_several_mails() {
+    let desk = Desk::new();
     let store = desk.store();
     let version: i64 = store
         .connection()
@@ -142,11 +147,7 @@ fn the_database_is_created_private_and_migrations_run_once() {
         .connection()
         .pragma_query_value(None, "page_size", |row| row.get(0))
         .expect("page size");
-    assert_eq!(
-        page_size,
-        16 * 1024,
-        "mails are kept whole: pages hold several"
-    );
+    assert_eq!(page_size, 16 * 1024);
 }
 
 /// A database deleted under the daemon is not recreated empty by the next command (an empty
@@ -663,29 +664,31 @@ fn a_note_changes_nothing_but_the_log() {
     assert_eq!(note.detail["text"], "Asked on Slack; they will come back");
 }
 
-#[test]
-fn a_purpose_given_another_way_moves_the_request_into_review_and_reviews_it_again() {
-    let desk = Desk::new();
-    let id = desk.insert(
+fn awaiting_purpose(desk: &Desk) -> i64 {
+    desk.insert(
         RequestBuilder::tidy()
             .purpose(None)
             .state(RequestState::AwaitingPurpose),
-    );
-    let before = desk.store().request(id).expect("request");
-    assert!(
-        before
-            .findings
-            .iter()
-            .any(|finding| finding.code == "purpose_missing")
-    );
+    )
+}
 
-    // One the review would call too short is not taken.
+/// One the review would call too short is not taken.
+#[test]
+fn a_purpose_too_short_for_the_review_is_refused() {
+    let desk = Desk::new();
+    let id = awaiting_purpose(&desk);
     let short = desk.fails_as("alice", &["purpose", &id.to_string(), "for CI"], 2);
     assert!(
         short.contains("at least 20") && short.contains("review.min_purpose_chars"),
         "{short}"
     );
     assert_eq!(desk.state_of(id), RequestState::AwaitingPurpose);
+}
+
+#[test]
+fn a_purpose_given_another_way_moves_the_request_into_review() {
+    let desk = Desk::new();
+    let id = awaiting_purpose(&desk);
     desk.ok_as(
         "alice",
         &[
@@ -697,23 +700,40 @@ fn a_purpose_given_another_way_moves_the_request_into_review_and_reviews_it_agai
     let after = desk.store().request(id).expect("request");
     assert_eq!(after.state, RequestState::InReview);
     assert_eq!(after.purpose_source.as_deref(), Some("engineer"));
-    assert!(
-        !after
-            .findings
-            .iter()
-            .any(|finding| finding.code == "purpose_missing")
-    );
     let event = desk
         .store()
         .events_for(id)
         .expect("events")
         .pop()
         .expect("event");
-    assert_eq!(event.kind, "purpose_recorded");
+    assert_eq!(event.kind, EventKind::PurposeRecorded);
     assert_eq!(event.detail["from"], "awaiting_purpose");
-
     // Now it can be approved.
     desk.ok_as("bob", &["approve", &id.to_string()]);
+}
+
+#[test]
+fn a_purpose_given_another_way_clears_the_missing_purpose_finding() {
+    let desk = Desk::new();
+    let id = awaiting_purpose(&desk);
+    let missing = |desk: &Desk| {
+        desk.store()
+            .request(id)
+            .expect("request")
+            .findings
+            .iter()
+            .any(|finding| finding.code == "purpose_missing")
+    };
+    assert!(missing(&desk));
+    desk.ok_as(
+        "alice",
+        &[
+            "purpose",
+            &id.to_string(),
+            "Reads issues of acme-corp/api for the weekly report",
+        ],
+    );
+    assert!(!missing(&desk));
 }
 
 #[test]
@@ -1189,25 +1209,25 @@ fn outside_text_cannot_act_on_the_terminal() {
 
 /// `patdesk backup` copies the database while the daemon serves it; the copy passes the audit
 /// with the last decision in it, is private, and is never written over.
+/// `patdesk backup --out OUT`, run by root.
+fn backed_up(desk: &Desk, out: &Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_patdesk"))
+        .args(["backup", "--out"])
+        .arg(out)
+        .arg("--config")
+        .arg(&desk.config)
+        .output()
+        .expect("patdesk runs")
+}
+
 #[test]
-fn backup_copies_the_database_online_and_audits_the_copy() {
+fn a_backup_is_a_private_copy_that_passes_the_audit_at_the_same_head() {
     let desk = Desk::new();
     let id = desk.insert(RequestBuilder::tidy());
     desk.json(&["approve", &id.to_string(), "--reason", "scoped well"]);
     let head = desk.ok(&["audit", "head"]).trim().to_string();
-    let out = desk.dir.path().join("backups/patdesk-copy.db");
-    std::fs::create_dir(out.parent().expect("a folder")).expect("backups folder");
-    let backup = |out: &Path| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_patdesk"))
-            .args(["backup", "--out"])
-            .arg(out)
-            .arg("--config")
-            .arg(&desk.config)
-            .output()
-            .expect("patdesk runs")
-    };
-
-    let made = backup(&out);
+    let out = desk.dir.path().join("patdesk-copy.db");
+    let made = backed_up(&desk, &out);
     let said = String::from_utf8_lossy(&made.stdout);
     assert_eq!(
         made.status.code(),
@@ -1229,13 +1249,20 @@ fn backup_copies_the_database_online_and_audits_the_copy() {
         Store::open_existing(&out, &patdesk::clock::Clock::system()).expect("the copy opens");
     let audit = copy.audit(None).expect("audit");
     assert!(audit.intact(), "{audit:?}");
-    assert_eq!(audit.chain.head.map(|h| h.to_string()), Some(head.clone()));
+    assert_eq!(audit.chain.head.map(|h| h.to_string()), Some(head));
     assert_eq!(
         copy.request(id).expect("request").state,
         RequestState::Approved
     );
+}
 
-    let again = backup(&out);
+#[test]
+fn a_backup_never_overwrites_a_file() {
+    let desk = Desk::new();
+    desk.insert(RequestBuilder::tidy());
+    let out = desk.dir.path().join("patdesk-copy.db");
+    assert_eq!(backed_up(&desk, &out).status.code(), Some(0));
+    let again = backed_up(&desk, &out);
     assert_eq!(again.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&again.stderr).contains("exists"),
