@@ -11,7 +11,7 @@ use jiff::SignedDuration;
 use patdesk::clock::ManualClock;
 use patdesk::config::{ScheduledBackups, SendHead};
 use patdesk::mail::header_section;
-use patdesk::store::{Decision, EventKind, Store, content_hash};
+use patdesk::store::{AlertKind, ChainHead, Decision, EventKind, Store, content_hash};
 use patdesk::upkeep::{backup_if_due, reduce_old_mail, send_head_if_due};
 
 use common::builders::RequestBuilder;
@@ -306,75 +306,124 @@ fn a_copy_that_fails_its_audit_is_set_aside_and_tried_again() {
     }
 }
 
-#[test]
-fn the_head_is_sent_first_then_after_each_decision_and_daily() {
-    let database = Database::new();
-    let mut store = database.store();
-    let id = RequestBuilder::tidy().insert(&mut store);
-    let t0 = database.hand.now();
-    let at = |minutes: i64| t0 + SignedDuration::from_mins(minutes);
-    let head_alerts = |store: &Store| -> Vec<String> {
-        store
+/// A database with one request and the first head already sent, at `t0`.
+struct Heads {
+    _database: Database,
+    store: Store,
+    id: i64,
+    t0: jiff::Timestamp,
+    first: ChainHead,
+}
+
+impl Heads {
+    fn new() -> Heads {
+        let database = Database::new();
+        let mut store = database.store();
+        let id = RequestBuilder::tidy().insert(&mut store);
+        let t0 = database.hand.now();
+        let first = send_head_if_due(&mut store, SendHead::DailyAndDecisions, t0)
+            .expect("send")
+            .expect("the first is sent at once");
+        Heads {
+            _database: database,
+            store,
+            id,
+            t0,
+            first,
+        }
+    }
+
+    fn at(&self, minutes: i64) -> jiff::Timestamp {
+        self.t0 + SignedDuration::from_mins(minutes)
+    }
+
+    fn send(&mut self, when: SendHead, minutes: i64) -> Option<ChainHead> {
+        let at = self.at(minutes);
+        send_head_if_due(&mut self.store, when, at).expect("send")
+    }
+
+    fn decide(&mut self, decision: Decision, reason: &str) -> i64 {
+        let id = self.id;
+        self.store
+            .write(|tx| tx.record_decision(id, "alice", decision, Some(reason)))
+            .expect("decide");
+        self.store.chain_head().expect("head").expect("events").seq
+    }
+
+    fn messages(&self) -> Vec<String> {
+        self.store
             .alerts()
             .expect("alerts")
             .into_iter()
-            .filter(|alert| alert.kind == "audit_head")
+            .filter(|alert| alert.kind == AlertKind::AuditHead)
             .map(|alert| alert.message)
             .collect()
-    };
+    }
+}
 
+#[test]
+fn no_head_is_sent_when_sending_is_off() {
+    let database = Database::new();
+    let mut store = database.store();
+    RequestBuilder::tidy().insert(&mut store);
+    let now = database.hand.now();
     assert_eq!(
-        send_head_if_due(&mut store, SendHead::Off, at(0)).expect("off"),
+        send_head_if_due(&mut store, SendHead::Off, now).expect("off"),
         None
     );
-    let first = send_head_if_due(&mut store, SendHead::DailyAndDecisions, at(0))
-        .expect("send")
-        .expect("the first is sent at once");
-    let now_head = store.chain_head().expect("head").expect("events");
-    assert_eq!(
-        first.seq + 1,
-        now_head.seq,
-        "the head before the alert's own event"
-    );
-    assert_eq!(
-        send_head_if_due(&mut store, SendHead::DailyAndDecisions, at(1)).expect("look"),
-        None,
-        "nothing decided since, and not a day yet"
-    );
+}
 
-    store
-        .write(|tx| tx.record_decision(id, "alice", Decision::Approved, Some("one repository")))
-        .expect("approve");
-    let approved_seq = store.chain_head().expect("head").expect("events").seq;
-    let after = send_head_if_due(&mut store, SendHead::DailyAndDecisions, at(2))
-        .expect("send")
+#[test]
+fn the_first_head_is_sent_at_once_and_names_the_chain_before_its_own_event() {
+    let heads = Heads::new();
+    let now_head = heads.store.chain_head().expect("head").expect("events");
+    assert_eq!(heads.first.seq + 1, now_head.seq);
+    assert!(heads.messages()[0].contains(&heads.first.to_string()));
+}
+
+#[test]
+fn no_head_is_sent_when_nothing_was_decided_within_the_day() {
+    let mut heads = Heads::new();
+    assert_eq!(heads.send(SendHead::DailyAndDecisions, 1), None);
+}
+
+#[test]
+fn a_head_is_sent_right_after_a_decision_saying_which() {
+    let mut heads = Heads::new();
+    let approved_seq = heads.decide(Decision::Approved, "one repository");
+    let after = heads
+        .send(SendHead::DailyAndDecisions, 2)
         .expect("after a decision");
     assert_eq!(after.seq, approved_seq, "the head right after the approval");
-    let messages = head_alerts(&store);
+    let messages = heads.messages();
     assert_eq!(messages.len(), 2, "{messages:?}");
-    assert!(messages[0].contains(&first.to_string()), "{messages:?}");
+    let id = heads.id;
     assert!(
         messages[1].contains(&format!(
             "audit head {after} (after PAT-{id} approved by alice)"
         )) && messages[1].contains(&format!("patdesk audit verify --head {after}")),
         "{messages:?}"
     );
+}
 
-    // Daily only: a decision does not send one; a day does.
-    store
-        .write(|tx| tx.record_decision(id, "alice", Decision::Denied, Some("changed my mind")))
-        .expect("deny");
-    assert_eq!(
-        send_head_if_due(&mut store, SendHead::Daily, at(3)).expect("look"),
-        None
-    );
-    let daily = send_head_if_due(&mut store, SendHead::Daily, at(2 + 24 * 60))
-        .expect("send")
+/// Daily only: a decision does not send one; a day does.
+#[test]
+fn a_daily_head_waits_for_the_day_whatever_is_decided() {
+    let mut heads = Heads::new();
+    heads.decide(Decision::Denied, "changed my mind");
+    assert_eq!(heads.send(SendHead::Daily, 3), None);
+    let daily = heads
+        .send(SendHead::Daily, 24 * 60)
         .expect("a day after the last");
-    assert!(head_alerts(&store)[2].contains(&format!("audit head {daily} (daily)")));
+    assert!(heads.messages()[1].contains(&format!("audit head {daily} (daily)")));
+}
 
-    // A revocation of a token no request accounts for (`revoke --grant`) is a decision too.
-    store
+/// A revocation of a token no request accounts for (`revoke --grant`) is a decision too.
+#[test]
+fn a_head_is_sent_after_a_token_no_request_accounts_for_is_revoked() {
+    let mut heads = Heads::new();
+    heads
+        .store
         .write(|tx| {
             tx.append_event(
                 "alice",
@@ -384,20 +433,27 @@ fn the_head_is_sent_first_then_after_each_decision_and_daily() {
             )
         })
         .expect("revoke");
-    let revoked = send_head_if_due(&mut store, SendHead::DailyAndDecisions, at(2 + 24 * 60 + 1))
-        .expect("send")
+    let revoked = heads
+        .send(SendHead::DailyAndDecisions, 1)
         .expect("after the revocation");
     assert!(
-        head_alerts(&store)[3].contains(&format!(
+        heads.messages()[1].contains(&format!(
             "audit head {revoked} (after a token no request accounts for revoked by alice)"
         )),
         "{:?}",
-        head_alerts(&store)
+        heads.messages()
     );
+}
 
-    // Every head sent is still in the chain, which is what `audit verify --head` checks.
-    for head in [&first, &after, &daily] {
-        let verification = store.verify_chain(Some(head)).expect("verify");
+/// Every head sent is still in the chain, which is what `audit verify --head` checks.
+#[test]
+fn every_head_sent_verifies_against_the_chain() {
+    let mut heads = Heads::new();
+    heads.decide(Decision::Approved, "one repository");
+    let after = heads.send(SendHead::DailyAndDecisions, 2).expect("sent");
+    let daily = heads.send(SendHead::Daily, 2 + 24 * 60).expect("sent");
+    for head in [&heads.first, &after, &daily] {
+        let verification = heads.store.verify_chain(Some(head)).expect("verify");
         assert!(
             verification.first_break.is_none(),
             "{head}: {verification:?}"
