@@ -11,7 +11,7 @@ use jiff::SignedDuration;
 use patdesk::clock::ManualClock;
 use patdesk::config::{ScheduledBackups, SendHead};
 use patdesk::mail::header_section;
-use patdesk::store::{AlertKind, ChainHead, Decision, EventKind, Store, content_hash};
+use patdesk::store::{AlertKind, ChainHead, Decision, EventKind, Reduced, Store, content_hash};
 use patdesk::upkeep::{backup_if_due, reduce_old_mail, send_head_if_due};
 
 use common::builders::RequestBuilder;
@@ -74,50 +74,97 @@ fn reply(n: usize) -> Vec<u8> {
     .into_bytes()
 }
 
+/// Three replies received at `t0`: two threaded, one waiting in triage.
+struct Mailbox {
+    database: Database,
+    first: Vec<u8>,
+    second: Vec<u8>,
+    waiting: Vec<u8>,
+    ids: [i64; 3],
+    now: jiff::Timestamp,
+}
+
+impl Mailbox {
+    fn new() -> Mailbox {
+        let database = Database::new();
+        let (first, second, waiting) = (reply(1), reply(2), reply(3));
+        let ids = [
+            database.receive(&first, 1, None),
+            database.receive(&second, 2, None),
+            database.receive(&waiting, 3, Some("not threaded")),
+        ];
+        let now = database.hand.now();
+        Mailbox {
+            database,
+            first,
+            second,
+            waiting,
+            ids,
+            now,
+        }
+    }
+
+    fn reduce(&self, keep: Option<std::time::Duration>, days_later: i64) -> Reduced {
+        let at = self.now + SignedDuration::from_hours(24 * days_later);
+        reduce_old_mail(&mut self.database.store(), keep, at).expect("reduce")
+    }
+}
+
 #[test]
-fn old_raw_mail_is_reduced_to_its_headers_and_the_record_keeps_the_rest() {
-    let database = Database::new();
-    let (first, second, waiting) = (reply(1), reply(2), reply(3));
-    let ids = [
-        database.receive(&first, 1, None),
-        database.receive(&second, 2, None),
-        database.receive(&waiting, 3, Some("not threaded")),
-    ];
-    let text_before: String = database.column(ids[0], "analysis");
-    let mut store = database.store();
-    let now = database.hand.now();
+fn mail_younger_than_keep_raw_days_stays_whole() {
+    let mailbox = Mailbox::new();
+    assert_eq!(mailbox.reduce(Some(YEAR), 0).mails, 0);
+}
 
-    let young = reduce_old_mail(&mut store, Some(YEAR), now).expect("reduce");
-    assert_eq!(young.mails, 0, "nothing is a year old yet");
-    assert_eq!(
-        reduce_old_mail(&mut store, None, now + SignedDuration::from_hours(24 * 400))
-            .expect("reduce")
-            .mails,
-        0,
-        "keep_raw_days = 0 keeps every mail whole"
-    );
+#[test]
+fn keep_raw_days_zero_keeps_every_mail_whole() {
+    let mailbox = Mailbox::new();
+    assert_eq!(mailbox.reduce(None, 400).mails, 0);
+}
 
-    let later = now + SignedDuration::from_hours(24 * 366);
-    let reduced = reduce_old_mail(&mut store, Some(YEAR), later).expect("reduce");
-    assert_eq!(reduced.mails, 2, "the mail in triage waits for a person");
+#[test]
+fn old_mail_is_reduced_to_its_header_section_with_its_hash_kept() {
+    let mailbox = Mailbox::new();
+    let reduced = mailbox.reduce(Some(YEAR), 366);
+    assert_eq!(reduced.mails, 2);
+    let (first, second) = (&mailbox.first, &mailbox.second);
     assert_eq!(
         reduced.bytes_dropped,
-        (first.len() - header_section(&first).len() + second.len() - header_section(&second).len())
+        (first.len() - header_section(first).len() + second.len() - header_section(second).len())
             as u64
     );
-    for (id, raw) in [(ids[0], &first), (ids[1], &second)] {
-        let kept: Vec<u8> = database.column(id, "raw");
+    for (id, raw) in [(mailbox.ids[0], first), (mailbox.ids[1], second)] {
+        let kept: Vec<u8> = mailbox.database.column(id, "raw");
         assert_eq!(kept, header_section(raw), "the header section is kept");
-        let hash: String = database.column(id, "sha256");
+        let hash: String = mailbox.database.column(id, "sha256");
         assert_eq!(hash, content_hash(raw), "the whole mail's hash stays");
     }
-    let whole: Vec<u8> = database.column(ids[2], "raw");
-    assert_eq!(whole, waiting);
-    let text_after: String = database.column(ids[0], "analysis");
-    assert_eq!(text_after, text_before, "what patdesk read from it stays");
-    assert!(text_after.contains("weekly report"));
+}
 
-    // Recognised by its content if the same mail comes again, as after a UIDVALIDITY change.
+#[test]
+fn mail_waiting_in_triage_is_never_reduced() {
+    let mailbox = Mailbox::new();
+    mailbox.reduce(Some(YEAR), 366);
+    let whole: Vec<u8> = mailbox.database.column(mailbox.ids[2], "raw");
+    assert_eq!(whole, mailbox.waiting);
+}
+
+#[test]
+fn what_patdesk_read_from_a_reduced_mail_stays() {
+    let mailbox = Mailbox::new();
+    let text_before: String = mailbox.database.column(mailbox.ids[0], "analysis");
+    mailbox.reduce(Some(YEAR), 366);
+    let text_after: String = mailbox.database.column(mailbox.ids[0], "analysis");
+    assert_eq!(text_after, text_before);
+    assert!(text_after.contains("weekly report"));
+}
+
+/// Recognised by its content if the same mail comes again, as after a UIDVALIDITY change.
+#[test]
+fn a_reduced_mail_is_still_recognised_when_it_comes_again() {
+    let mailbox = Mailbox::new();
+    mailbox.reduce(Some(YEAR), 366);
+    let mut store = mailbox.database.store();
     let tx = store.transaction().expect("tx");
     assert!(
         tx.has_message(
@@ -125,12 +172,17 @@ fn old_raw_mail_is_reduced_to_its_headers_and_the_record_keeps_the_rest() {
             2,
             99,
             Some("reply-1@example.org"),
-            &content_hash(&first)
+            &content_hash(&mailbox.first)
         )
         .expect("look")
     );
-    drop(tx);
+}
 
+#[test]
+fn reducing_mail_is_one_audit_event_naming_the_mails() {
+    let mailbox = Mailbox::new();
+    mailbox.reduce(Some(YEAR), 366);
+    let store = mailbox.database.store();
     let event: String = store
         .connection()
         .query_row(
@@ -140,12 +192,20 @@ fn old_raw_mail_is_reduced_to_its_headers_and_the_record_keeps_the_rest() {
         )
         .expect("one mail_reduced event");
     let event: serde_json::Value = serde_json::from_str(&event).expect("JSON");
-    assert_eq!(event["ids"], serde_json::json!([ids[0], ids[1]]), "{event}");
+    assert_eq!(
+        event["ids"],
+        serde_json::json!([mailbox.ids[0], mailbox.ids[1]]),
+        "{event}"
+    );
     assert!(store.audit(None).expect("audit").intact());
+}
 
-    let again = reduce_old_mail(&mut store, Some(YEAR), later).expect("reduce");
-    assert_eq!(again.mails, 0, "each mail is reduced once");
-    let size = store.database_size().expect("size");
+#[test]
+fn each_mail_is_reduced_once_and_counted_as_reduced() {
+    let mailbox = Mailbox::new();
+    mailbox.reduce(Some(YEAR), 366);
+    assert_eq!(mailbox.reduce(Some(YEAR), 366).mails, 0);
+    let size = mailbox.database.store().database_size().expect("size");
     assert_eq!((size.whole_mails, size.reduced_mails), (1, 2));
     assert!(size.bytes > 0 && size.free_bytes <= size.bytes, "{size:?}");
 }
