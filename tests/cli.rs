@@ -312,31 +312,30 @@ fn check_config_names_the_file_and_key_of_a_mistake() {
     assert!(message.contains("`smtp.password` is missing"), "{message}");
 }
 
-#[test]
-fn check_config_renders_every_template_and_names_a_broken_one() {
+/// `check-config` on a config whose templates folder holds a denial reading `body`.
+fn check_config_with_denial(body: &str) -> std::process::Output {
     let dir = TempDir::new().expect("temp dir");
     std::fs::create_dir(dir.path().join("templates")).expect("dir");
-    std::fs::write(
-        dir.path().join("templates/denial.txt"),
-        "Subject: No\n\n{{ reasn }}\n",
-    )
-    .expect("write");
+    std::fs::write(dir.path().join("templates/denial.txt"), body).expect("write");
     let config = dir.path().join("patdesk.toml");
     std::fs::write(&config, "[mail]\ntemplates_dir = \"templates\"\n").expect("write");
-    let output = patdesk(&["check-config", "--config", config.to_str().expect("path")]);
+    patdesk(&["check-config", "--config", config.to_str().expect("path")])
+}
+
+#[test]
+fn check_config_names_a_template_that_does_not_render() {
+    let output = check_config_with_denial("Subject: No\n\n{{ reasn }}\n");
     assert_eq!(output.status.code(), Some(3));
     let message = stderr(&output);
     assert!(
         message.contains("denial") && message.contains("undefined"),
         "{message}"
     );
+}
 
-    std::fs::write(
-        dir.path().join("templates/denial.txt"),
-        "Subject: No\n\n{{ reason }}\n",
-    )
-    .expect("write");
-    let output = patdesk(&["check-config", "--config", config.to_str().expect("path")]);
+#[test]
+fn check_config_renders_every_template() {
+    let output = check_config_with_denial("Subject: No\n\n{{ reason }}\n");
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert!(
         stdout(&output).contains("each renders"),
