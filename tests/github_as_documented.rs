@@ -318,14 +318,17 @@ fn a_standing_github_did_not_give_is_asked_again_until_it_is_known() {
     assert_eq!(again.changed, 0, "known now, not asked again: {again}");
 }
 
-/// GitHub answers 400 to an API version it does not support, and takes the one patdesk
-/// sends.
-#[test]
-fn an_unsupported_api_version_is_refused_and_patdesks_is_taken() {
-    let standin = Standin::start(
+fn one_pending_request() -> Standin {
+    Standin::start(
         &[("acme-corp", 11, org_with(&many(0, 1), "acme-corp"))],
         json!({}),
-    );
+    )
+}
+
+/// GitHub answers 400 to an API version it does not support; the stand-in does the same.
+#[test]
+fn an_unsupported_api_version_is_refused() {
+    let standin = one_pending_request();
     let address = standin.url.trim_start_matches("http://").to_string();
     let mut stream = std::net::TcpStream::connect(&address).expect("connect");
     write!(
@@ -338,7 +341,11 @@ fn an_unsupported_api_version_is_refused_and_patdesks_is_taken() {
     stream.read_to_string(&mut answer).expect("read");
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     assert!(answer.contains("Unsupported"), "{answer}");
+}
 
+#[test]
+fn the_api_version_patdesk_sends_is_taken() {
+    let standin = one_pending_request();
     let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
     let listed = runtime()
         .block_on(patient_client(&desk).pending_requests("acme-corp"))
