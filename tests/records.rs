@@ -736,6 +736,56 @@ fn a_purpose_given_another_way_clears_the_missing_purpose_finding() {
     assert!(!missing(&desk));
 }
 
+/// A folder alice may write in, holding `sheet.csv` with the words `precious`.
+fn alices_folder_with_a_file() -> (TempDir, std::path::PathBuf) {
+    let mine = TempDir::new().expect("temp dir");
+    std::os::unix::fs::chown(mine.path(), Some(os_user(ALICE).uid), None).expect("chown");
+    let out = mine.path().join("sheet.csv");
+    std::fs::write(&out, "precious").expect("write");
+    std::os::unix::fs::chown(&out, Some(os_user(ALICE).uid), None).expect("chown");
+    (mine, out)
+}
+
+/// A mistyped `--out` once replaced the daemon's config with a CSV.
+#[test]
+fn export_never_overwrites_a_file() {
+    let desk = Desk::new();
+    desk.insert(RequestBuilder::tidy());
+    let (_mine, out) = alices_folder_with_a_file();
+    let message = desk.fails(&["export", "--out", out.to_str().expect("path")], 1);
+    assert!(
+        message.contains("exists") && message.contains("--force"),
+        "{message}"
+    );
+    assert_eq!(std::fs::read_to_string(&out).expect("file"), "precious");
+}
+
+#[test]
+fn export_force_replaces_a_file() {
+    let desk = Desk::new();
+    desk.insert(RequestBuilder::tidy());
+    let (_mine, out) = alices_folder_with_a_file();
+    desk.ok(&["export", "--force", "--out", out.to_str().expect("path")]);
+    let sheet = std::fs::read_to_string(&out).expect("sheet");
+    assert!(
+        !sheet.contains("precious") && sheet.contains("token_name"),
+        "{sheet}"
+    );
+}
+
+/// The sheet holds every decision: it is its owner's alone, as the database is.
+#[test]
+fn an_exported_sheet_is_its_owners_alone() {
+    let desk = Desk::new();
+    desk.insert(RequestBuilder::tidy());
+    let mine = TempDir::new().expect("temp dir");
+    std::os::unix::fs::chown(mine.path(), Some(os_user(ALICE).uid), None).expect("chown");
+    let out = mine.path().join("sheet.csv");
+    desk.ok(&["export", "--out", out.to_str().expect("path")]);
+    let mode = std::fs::metadata(&out).expect("sheet").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+}
+
 #[test]
 fn export_writes_the_records_sheet_safe_for_spreadsheets() {
     let desk = Desk::new();

@@ -474,7 +474,7 @@ _patdesk() {
             return 0
             ;;
         patdesk__subcmd__export)
-            opts="-h --format --out --config --json --break-glass --help"
+            opts="-h --format --out --force --config --json --break-glass --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

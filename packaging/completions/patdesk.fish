@@ -146,8 +146,9 @@ complete -c patdesk -n "__fish_patdesk_using_subcommand sync" -l break-glass -d 
 complete -c patdesk -n "__fish_patdesk_using_subcommand sync" -s h -l help -d 'Print help'
 complete -c patdesk -n "__fish_patdesk_using_subcommand export" -l format -r -f -a "csv\t''
 json\t''"
-complete -c patdesk -n "__fish_patdesk_using_subcommand export" -l out -d 'Write here instead of standard output' -r -F
+complete -c patdesk -n "__fish_patdesk_using_subcommand export" -l out -d 'Write here instead of standard output: a new file, readable by its owner only' -r -F
 complete -c patdesk -n "__fish_patdesk_using_subcommand export" -l config -d 'Config file [default: /etc/patdesk/patdesk.toml]' -r -F
+complete -c patdesk -n "__fish_patdesk_using_subcommand export" -l force -d 'Replace FILE if it exists (without it, an existing file is never overwritten)'
 complete -c patdesk -n "__fish_patdesk_using_subcommand export" -l json -d 'Print JSON instead of the readable form'
 complete -c patdesk -n "__fish_patdesk_using_subcommand export" -l break-glass -d 'root only, with the daemon stopped: open the database directly instead of asking the daemon; changes are recorded as break-glass:root'
 complete -c patdesk -n "__fish_patdesk_using_subcommand export" -s h -l help -d 'Print help'

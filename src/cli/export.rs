@@ -24,9 +24,12 @@ pub enum ExportFormat {
 pub struct ExportArgs {
     #[arg(long, value_enum, default_value = "csv")]
     format: ExportFormat,
-    /// Write here instead of standard output
+    /// Write here instead of standard output: a new file, readable by its owner only
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Replace FILE if it exists (without it, an existing file is never overwritten)
+    #[arg(long, requires = "out")]
+    force: bool,
 }
 
 /// The records sheet's columns, as the runbook's spreadsheet kept them.
@@ -177,14 +180,37 @@ pub fn neutralise_formula(cell: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// `path` opened for the sheet: created readable by its owner only (it holds every decision),
+/// and an existing file refused unless `force` says to replace it: a mistyped path must not
+/// overwrite the daemon's config or a backup.
+fn new_file(path: &std::path::Path, force: bool) -> Result<std::fs::File, Failure> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).mode(0o600);
+    if force {
+        options.create(true).truncate(true);
+    } else {
+        options.create_new(true);
+    }
+    options.open(path).map_err(|error| match error.kind() {
+        std::io::ErrorKind::AlreadyExists => Failure {
+            code: super::exit::FAILURE,
+            error: anyhow::anyhow!(
+                "{} exists: export writes a new file (--force replaces it)",
+                path.display()
+            ),
+        },
+        _ => Failure::from(
+            anyhow::Error::new(error).context(format!("cannot create {}", path.display())),
+        ),
+    })
+}
+
 /// Writes the sheet a page of rows at a time, as the daemon answers them: the requests by
 /// id, then the revocations of tokens no request accounts for, oldest first.
 pub fn export(context: &Context, args: &ExportArgs) -> Result<(), Failure> {
     let output: Box<dyn Write> = match &args.out {
-        Some(path) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(path)
-                .with_context(|| format!("cannot create {}", path.display()))?,
-        )),
+        Some(path) => Box::new(std::io::BufWriter::new(new_file(path, args.force)?)),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
     // `--json` asks every command for JSON; here it picks the format.
