@@ -11,13 +11,10 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::config::ReasonFrom;
-use crate::conversation::{
-    PURPOSE_FROM_ACCEPTED_REPLY, PURPOSE_FROM_ENGINEER, acknowledge, queue_question, take_purpose,
-    waiting_for_purpose,
-};
+use crate::conversation::{acknowledge, queue_question, take_purpose, waiting_for_purpose};
 use crate::lifecycle::{Action, Member, PushAction, Refusal, RevokeReason, transition};
 use crate::mail::{DecisionMail, Outgoing, is_address};
-use crate::request::{RequestState, idempotency_key};
+use crate::request::{PurposeSource, RequestState, idempotency_key};
 use crate::review::{ReviewPolicy, Risk};
 use crate::store::{
     AlertKind, Decision, EventKind, NewRequest, PushTarget, RequestRecord, Resend, Store,
@@ -339,7 +336,7 @@ pub fn purpose(
                 record,
                 text,
                 &member.login,
-                PURPOSE_FROM_ENGINEER,
+                PurposeSource::Engineer,
                 policy,
                 next,
             )?;
@@ -464,7 +461,7 @@ pub fn accept_answer(
             &record,
             &answer.text,
             &member.login,
-            PURPOSE_FROM_ACCEPTED_REPLY,
+            PurposeSource::AcceptedReply,
             policy,
             next,
         )?;

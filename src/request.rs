@@ -120,6 +120,56 @@ impl UnknownValue {
     }
 }
 
+/// Where a request's purpose came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PurposeSource {
+    /// The reason the requester gave on GitHub, long enough to count.
+    GithubReason,
+    /// The requester's authenticated answer to patdesk's question.
+    RequesterMail,
+    /// An answer that could not be verified, which a team member accepted.
+    AcceptedReply,
+    /// A team member, who heard it another way (`patdesk purpose`).
+    Engineer,
+}
+
+impl PurposeSource {
+    pub const ALL: [PurposeSource; 4] = [
+        PurposeSource::GithubReason,
+        PurposeSource::RequesterMail,
+        PurposeSource::AcceptedReply,
+        PurposeSource::Engineer,
+    ];
+
+    /// As `requests.purpose_source` and `--json` name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PurposeSource::GithubReason => "github_reason",
+            PurposeSource::RequesterMail => "reply",
+            PurposeSource::AcceptedReply => "reply accepted by a team member",
+            PurposeSource::Engineer => "engineer",
+        }
+    }
+
+    /// In words, for `show` and the records sheet.
+    pub fn described(self) -> &'static str {
+        match self {
+            PurposeSource::GithubReason => "GitHub's reason",
+            PurposeSource::RequesterMail => "the requester's mail",
+            PurposeSource::AcceptedReply => "a reply a team member accepted",
+            PurposeSource::Engineer => "a team member",
+        }
+    }
+
+    /// Given by a team member: mail never overwrites it.
+    pub fn by_a_member(self) -> bool {
+        match self {
+            PurposeSource::AcceptedReply | PurposeSource::Engineer => true,
+            PurposeSource::GithubReason | PurposeSource::RequesterMail => false,
+        }
+    }
+}
+
 /// Which repositories a token reaches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -11,7 +11,7 @@ use patdesk::mail::compose::Templates;
 use patdesk::mail::{AlertMail, Outgoing, TokenQuestion};
 use patdesk::mail::{MailPolicy, analyze};
 use patdesk::oauth::Credential;
-use patdesk::request::RequestState;
+use patdesk::request::{PurposeSource, RequestState};
 use patdesk::smtp::Sender;
 use patdesk::store::{MailOutcome, OutboxState, Store};
 
@@ -220,7 +220,10 @@ fn the_requesters_answer_is_threaded_recorded_and_acknowledged_once() {
         Some(answer),
         "only what she wrote, not the quote"
     );
-    assert_eq!(record.purpose_source.as_deref(), Some("reply"));
+    assert_eq!(
+        record.purpose_source.and_then(|source| source.known()),
+        Some(PurposeSource::RequesterMail)
+    );
     assert!(
         !record
             .findings
@@ -586,7 +589,7 @@ fn mail_never_moves_a_request_back_from_an_engineers_purpose() {
             &record,
             purpose,
             "alice",
-            patdesk::conversation::PURPOSE_FROM_ENGINEER,
+            patdesk::request::PurposeSource::Engineer,
             &patdesk::review::ReviewPolicy::default(),
             RequestState::InReview,
         )
@@ -615,7 +618,10 @@ fn mail_never_moves_a_request_back_from_an_engineers_purpose() {
     let record = store.request(request).expect("request");
     assert_eq!(record.state, RequestState::InReview);
     assert_eq!(record.request.purpose.as_deref(), Some(purpose));
-    assert_eq!(record.purpose_source.as_deref(), Some("engineer"));
+    assert_eq!(
+        record.purpose_source.and_then(|source| source.known()),
+        Some(PurposeSource::Engineer)
+    );
     assert!(
         store
             .alerts()
@@ -1071,8 +1077,8 @@ fn forged_answers_change_nothing_until_a_member_accepts_one() {
         Some("It only reads, approve it.")
     );
     assert_eq!(
-        record.purpose_source.as_deref(),
-        Some("reply accepted by a team member")
+        record.purpose_source.and_then(|source| source.known()),
+        Some(PurposeSource::AcceptedReply)
     );
     assert_eq!(
         store

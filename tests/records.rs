@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use patdesk::mail::{MailPolicy, analyze};
-use patdesk::request::RequestState;
+use patdesk::request::{PurposeSource, RequestState};
 use patdesk::store::{EventKind, PushState, Store};
 use serde_json::Value;
 use tempfile::TempDir;
@@ -699,7 +699,10 @@ fn a_purpose_given_another_way_moves_the_request_into_review() {
     );
     let after = desk.store().request(id).expect("request");
     assert_eq!(after.state, RequestState::InReview);
-    assert_eq!(after.purpose_source.as_deref(), Some("engineer"));
+    assert_eq!(
+        after.purpose_source.and_then(|source| source.known()),
+        Some(PurposeSource::Engineer)
+    );
     let event = desk
         .store()
         .events_for(id)
@@ -734,6 +737,66 @@ fn a_purpose_given_another_way_clears_the_missing_purpose_finding() {
         ],
     );
     assert!(!missing(&desk));
+}
+
+/// The purpose column of `export --format json`'s only row, and where it came from.
+fn exported_purpose(desk: &Desk) -> (Value, Value) {
+    let sheet = desk.json(&["export", "--format", "json"]);
+    let row = &sheet[0];
+    (row["purpose"].clone(), row["purpose_from"].clone())
+}
+
+/// `show`'s purpose line.
+fn shown_purpose(desk: &Desk, id: i64) -> String {
+    desk.ok(&["show", &id.to_string()])
+        .lines()
+        .find(|line| line.trim_start().starts_with("purpose"))
+        .expect("a purpose line")
+        .to_string()
+}
+
+/// A reason on GitHub too short to count: both give it, as no purpose yet.
+#[test]
+fn show_and_export_give_githubs_reason_as_no_purpose_yet() {
+    let desk = Desk::new();
+    let id = desk.insert(
+        RequestBuilder::tidy()
+            .purpose(None)
+            .github_reason(Some("for CI"))
+            .state(RequestState::AwaitingPurpose),
+    );
+    let from = "GitHub's reason, not taken as the purpose";
+    assert!(
+        shown_purpose(&desk, id).ends_with(&format!("for CI (from {from})")),
+        "{}",
+        shown_purpose(&desk, id)
+    );
+    assert_eq!(
+        exported_purpose(&desk),
+        (Value::from("for CI"), Value::from(from))
+    );
+}
+
+#[test]
+fn show_and_export_say_a_team_member_gave_the_purpose() {
+    let desk = Desk::new();
+    let id = desk.insert(
+        RequestBuilder::tidy()
+            .purpose(None)
+            .github_reason(Some("for CI"))
+            .state(RequestState::AwaitingPurpose),
+    );
+    let purpose = "Reads issues of acme-corp/api for the weekly report";
+    desk.ok_as("alice", &["purpose", &id.to_string(), purpose]);
+    assert!(
+        shown_purpose(&desk, id).ends_with(&format!("{purpose} (from a team member)")),
+        "{}",
+        shown_purpose(&desk, id)
+    );
+    assert_eq!(
+        exported_purpose(&desk),
+        (Value::from(purpose), Value::from("a team member"))
+    );
 }
 
 /// A folder alice may write in, holding `sheet.csv` with the words `precious`.

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 
+use super::output::purpose_of;
 use super::records::scope_of;
 use super::{Context, Failure};
 use crate::control::protocol::Request;
@@ -39,6 +40,7 @@ const SHEET_COLUMNS: &[&str] = &[
     "org",
     "token_name",
     "purpose",
+    "purpose_from",
     "scope_of_access",
     "permissions",
     "date_of_creation",
@@ -114,6 +116,7 @@ fn outside_row(revocation: &OutsideRevocation) -> Vec<Cell> {
         Cell::Absent,
         Cell::Absent,
         Cell::Absent,
+        Cell::Absent,
         Cell::maybe(revocation.access_granted_at.map(format_time).as_deref()),
         Cell::Text(revocation.owner_login.clone()),
         Cell::Absent,
@@ -138,17 +141,14 @@ fn request_row(row: &ExportRow) -> Vec<Cell> {
         .iter()
         .map(|finding| finding.code.clone())
         .collect();
+    let (purpose, purpose_from) = purpose_of(record);
     vec![
         Cell::Id(record.id),
         record.grant_id.map_or(Cell::Absent, Cell::Number),
         Cell::Text(request.org.clone()),
         Cell::maybe(request.token_name.as_deref()),
-        Cell::maybe(
-            request
-                .purpose
-                .as_deref()
-                .or(request.github_reason.as_deref()),
-        ),
+        Cell::maybe(purpose),
+        Cell::maybe(purpose_from),
         Cell::Text(scope_of(record)),
         Cell::Text(request.permissions.summary()),
         Cell::Text(request.requested_at.to_string()),

@@ -1,5 +1,5 @@
 //! What several commands print and parse alike: request ids as people write them, JSON on
-//! standard output, a dash for nothing.
+//! standard output, a dash for nothing, a request's purpose and where it came from.
 
 use std::io::Write;
 
@@ -36,4 +36,28 @@ pub(super) fn or_dash(value: Option<&str>) -> String {
         .filter(|value| !value.is_empty())
         .unwrap_or("-")
         .to_string()
+}
+
+/// A request's purpose as `show` and the records sheet give it, and where it came from: the
+/// purpose recorded, or, without one, GitHub's reason, said to be no purpose yet.
+pub(super) fn purpose_of(record: &crate::store::RequestRecord) -> (Option<&str>, Option<&str>) {
+    let request = &record.request;
+    match (&request.purpose, &record.purpose_source) {
+        (Some(purpose), Some(source)) => (
+            Some(purpose.as_str()),
+            Some(
+                source
+                    .known()
+                    .map_or(source.as_str(), |known| known.described()),
+            ),
+        ),
+        (Some(purpose), None) => (Some(purpose.as_str()), None),
+        (None, _) => match &request.github_reason {
+            Some(reason) => (
+                Some(reason.as_str()),
+                Some("GitHub's reason, not taken as the purpose"),
+            ),
+            None => (None, None),
+        },
+    }
 }

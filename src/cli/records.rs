@@ -3,7 +3,7 @@
 use clap::Args;
 use jiff::Timestamp;
 
-use super::output::{or_dash, parse_request_id, print_json};
+use super::output::{or_dash, parse_request_id, print_json, purpose_of};
 use super::table::Table;
 use super::{Context, Failure, say};
 use crate::control::protocol::{Request, list_page_rows};
@@ -303,10 +303,10 @@ pub fn show(context: &Context, args: &ShowArgs) -> Result<(), Failure> {
     field("github reason", or_dash(request.github_reason.as_deref()));
     field(
         "purpose",
-        match (&request.purpose, &record.purpose_source) {
-            (Some(purpose), Some(source)) => format!("{purpose} (from {source})"),
-            (Some(purpose), None) => purpose.clone(),
-            _ => "-".to_string(),
+        match purpose_of(&record) {
+            (Some(purpose), Some(from)) => format!("{purpose} (from {from})"),
+            (Some(purpose), None) => purpose.to_string(),
+            (None, _) => "-".to_string(),
         },
     );
     // "when by whom", then what they said, if anything.

@@ -17,7 +17,7 @@ pub use asking::{acknowledge, queue_due_reminders, queue_question, queue_reminde
 
 use crate::mail::message_id::{SignedId, verify_message_id};
 use crate::mail::{Analysis, Authenticity, Kind, ReplyTrust};
-use crate::request::RequestState;
+use crate::request::{PurposeSource, RequestState};
 use crate::review::{Review, ReviewPolicy, review};
 use crate::store::{AlertKind, RequestRecord, StoreError, Tx};
 
@@ -135,7 +135,7 @@ pub fn take_purpose(
     record: &RequestRecord,
     purpose: &str,
     by: &str,
-    source: &str,
+    source: PurposeSource,
     policy: &ReviewPolicy,
     state: RequestState,
 ) -> Result<Review, StoreError> {
@@ -146,17 +146,14 @@ pub fn take_purpose(
     Ok(reviewed)
 }
 
-/// A purpose's source (`requests.purpose_source`) when a team member recorded it.
-pub const PURPOSE_FROM_ENGINEER: &str = "engineer";
-/// A purpose's source when a team member accepted an unverified answer as it.
-pub const PURPOSE_FROM_ACCEPTED_REPLY: &str = "reply accepted by a team member";
-
 /// Whether the request's purpose was recorded by a team member: mail never overwrites it.
 fn engineer_gave_purpose(record: &RequestRecord) -> bool {
     record.request.purpose.is_some()
-        && record.purpose_source.as_deref().is_some_and(|source| {
-            [PURPOSE_FROM_ENGINEER, PURPOSE_FROM_ACCEPTED_REPLY].contains(&source)
-        })
+        && record
+            .purpose_source
+            .as_ref()
+            .and_then(|source| source.known())
+            .is_some_and(PurposeSource::by_a_member)
 }
 
 /// Whether a request is still waiting for its purpose.
@@ -204,7 +201,7 @@ fn reply(
         &record,
         purpose,
         &by,
-        "reply",
+        PurposeSource::RequesterMail,
         threading.policy,
         RequestState::InReview,
     )?;

@@ -188,6 +188,14 @@ impl StoredName for Kind {
     }
 }
 
+impl StoredName for crate::request::PurposeSource {
+    const ALL: &'static [Self] = &crate::request::PurposeSource::ALL;
+
+    fn as_str(self) -> &'static str {
+        crate::request::PurposeSource::as_str(self)
+    }
+}
+
 impl StoredName for PushAction {
     const ALL: &'static [Self] = &PushAction::ALL;
 

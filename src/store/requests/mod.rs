@@ -9,8 +9,9 @@ use rusqlite::{Connection, Row, params, params_from_iter};
 use serde::Serialize;
 use serde_json::json;
 
+use super::stored::Stored;
 use super::{EventKind, StoreError, Tx, format_time, optional_time_at, parse_time, time_at};
-use crate::request::{Permissions, RepositorySelection, RequestState, TokenRequest};
+use crate::request::{Permissions, PurposeSource, RepositorySelection, RequestState, TokenRequest};
 use crate::review::{Finding, Review, Risk};
 
 /// A request as the GitHub sync (or a test's builder) first records it.
@@ -33,8 +34,8 @@ pub struct RequestRecord {
     pub owner_email: Option<String>,
     #[serde(flatten)]
     pub request: TokenRequest,
-    /// How the purpose was obtained: `github_reason`, `reply`, or `engineer`.
-    pub purpose_source: Option<String>,
+    /// How the purpose was obtained.
+    pub purpose_source: Option<Stored<PurposeSource>>,
     pub state: RequestState,
     pub risk: Risk,
     pub findings: Vec<Finding>,
@@ -479,7 +480,10 @@ impl Tx<'_> {
                 request.token_expires_at.map(format_time),
                 request.github_reason,
                 request.purpose,
-                request.github_reason.as_ref().map(|_| "github_reason"),
+                request
+                    .github_reason
+                    .as_ref()
+                    .map(|_| Stored::from(PurposeSource::GithubReason)),
                 new.state.as_str(),
                 new.review.risk.as_str(),
                 to_json(&new.review.findings, "findings")?,
@@ -561,7 +565,7 @@ impl Tx<'_> {
         id: i64,
         by: &str,
         purpose: &str,
-        source: &str,
+        source: PurposeSource,
         review: &Review,
         state: RequestState,
     ) -> Result<(), StoreError> {
@@ -572,7 +576,7 @@ impl Tx<'_> {
             params![
                 id,
                 purpose,
-                source,
+                Stored::from(source),
                 review.risk.as_str(),
                 to_json(&review.findings, "findings")?,
                 state.as_str(),
@@ -585,7 +589,7 @@ impl Tx<'_> {
             EventKind::PurposeRecorded,
             &json!({
                 "purpose": purpose,
-                "source": source,
+                "source": source.as_str(),
                 "previous_purpose": before.request.purpose,
                 "from": before.state,
                 "to": state,
