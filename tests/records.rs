@@ -755,9 +755,8 @@ fn shown_purpose(desk: &Desk, id: i64) -> String {
         .to_string()
 }
 
-/// A reason on GitHub too short to count: both give it, as no purpose yet.
-#[test]
-fn show_and_export_give_githubs_reason_as_no_purpose_yet() {
+/// A request whose reason on GitHub is too short to count as its purpose.
+fn with_a_short_github_reason() -> (Desk, i64) {
     let desk = Desk::new();
     let id = desk.insert(
         RequestBuilder::tidy()
@@ -765,6 +764,13 @@ fn show_and_export_give_githubs_reason_as_no_purpose_yet() {
             .github_reason(Some("for CI"))
             .state(RequestState::AwaitingPurpose),
     );
+    (desk, id)
+}
+
+/// Both give GitHub's reason, as no purpose yet.
+#[test]
+fn show_and_export_give_githubs_reason_as_no_purpose_yet() {
+    let (desk, id) = with_a_short_github_reason();
     let from = "GitHub's reason, not taken as the purpose";
     assert!(
         shown_purpose(&desk, id).ends_with(&format!("for CI (from {from})")),
@@ -779,13 +785,7 @@ fn show_and_export_give_githubs_reason_as_no_purpose_yet() {
 
 #[test]
 fn show_and_export_say_a_team_member_gave_the_purpose() {
-    let desk = Desk::new();
-    let id = desk.insert(
-        RequestBuilder::tidy()
-            .purpose(None)
-            .github_reason(Some("for CI"))
-            .state(RequestState::AwaitingPurpose),
-    );
+    let (desk, id) = with_a_short_github_reason();
     let purpose = "Reads issues of acme-corp/api for the weekly report";
     desk.ok_as("alice", &["purpose", &id.to_string(), purpose]);
     assert!(
