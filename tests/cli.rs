@@ -423,6 +423,23 @@ fn version_completions_and_the_man_page_come_from_the_cli_definition() {
     assert!(page.contains("/etc/patdesk/credentials/"), "{page}");
 }
 
+/// The package ships one page: it names no page of a command that is not there.
+#[test]
+fn the_man_page_names_each_command_as_it_is_typed() {
+    let page = stdout(&patdesk(&["man"]));
+    assert!(
+        !page
+            .lines()
+            .any(|line| line.starts_with("patdesk\\-") && line.ends_with("(1)")),
+        "{page}"
+    );
+    assert!(page.contains("\\fBpatdesk list\\fR"), "{page}");
+    assert!(
+        page.contains("\\fBpatdesk\\fR \\fICOMMAND\\fR \\fB\\-\\-help\\fR"),
+        "{page}"
+    );
+}
+
 /// The Debian package ships the man page and completions committed in packaging/: they must
 /// be what this binary prints, or the installed help describes another version.
 #[test]

@@ -84,7 +84,7 @@ const ENVIRONMENT: [(&str, &str); 5] = [
 pub fn page() -> std::io::Result<String> {
     let mut page = Vec::new();
     clap_mangen::Man::new(Cli::command()).render(&mut page)?;
-    let mut page = String::from_utf8_lossy(&page).into_owned();
+    let mut page = commands_in_this_page(&String::from_utf8_lossy(&page));
     section(
         &mut page,
         "EXIT STATUS",
@@ -102,6 +102,32 @@ pub fn page() -> std::io::Result<String> {
     );
     page.push_str(".SH SEE ALSO\nsystemctl(1), journalctl(1), systemd.exec(5)\n");
     Ok(page)
+}
+
+/// clap_mangen names each command as a page of its own (`patdesk-list(1)`); the package ships
+/// one page, so each is named as it is typed, with where its options are read.
+fn commands_in_this_page(page: &str) -> String {
+    let mut out = String::with_capacity(page.len());
+    for line in page.lines() {
+        match line
+            .strip_prefix("patdesk\\-")
+            .and_then(|rest| rest.strip_suffix("(1)"))
+        {
+            Some(command) => {
+                out.push_str(&format!("\\fBpatdesk {command}\\fR\n"));
+            }
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        if line == ".SH SUBCOMMANDS" {
+            out.push_str(
+                "Each command's options: \\fBpatdesk\\fR \\fICOMMAND\\fR \\fB\\-\\-help\\fR.\n",
+            );
+        }
+    }
+    out
 }
 
 /// A section of tagged paragraphs: each term in bold, its text below.
