@@ -423,6 +423,25 @@ fn version_completions_and_the_man_page_come_from_the_cli_definition() {
     assert!(page.contains("/etc/patdesk/credentials/"), "{page}");
 }
 
+/// A command's own options first; the ones every command takes under a heading of their own.
+#[test]
+fn a_commands_help_lists_the_global_options_apart() {
+    let help = stdout(&patdesk(&["approve", "--help"]));
+    let (own, global) = help
+        .split_once("Global options:")
+        .unwrap_or_else(|| panic!("no global section: {help}"));
+    assert!(
+        own.contains("--reason") && !own.contains("--config"),
+        "{help}"
+    );
+    assert!(
+        global.contains("--config")
+            && global.contains("--json")
+            && global.contains("--break-glass"),
+        "{help}"
+    );
+}
+
 /// The package ships one page: it names no page of a command that is not there.
 #[test]
 fn the_man_page_names_each_command_as_it_is_typed() {

@@ -60,6 +60,10 @@ pub mod exit {
     pub const NO_DAEMON: u8 = 8;
 }
 
+/// The heading under which every command's `--help` lists the options all commands take,
+/// apart from the command's own.
+const GLOBAL: &str = "Global options";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "patdesk",
@@ -69,16 +73,16 @@ pub mod exit {
 )]
 pub struct Cli {
     /// Config file [default: /etc/patdesk/patdesk.toml]
-    #[arg(long, global = true, env = "PATDESK_CONFIG", value_name = "FILE")]
+    #[arg(long, global = true, env = "PATDESK_CONFIG", value_name = "FILE", help_heading = GLOBAL)]
     config: Option<PathBuf>,
 
     /// Print JSON instead of the readable form
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     json: bool,
 
     /// root only, with the daemon stopped: open the database directly instead of asking the
     /// daemon; changes are recorded as break-glass:root
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     break_glass: bool,
 
     #[command(subcommand)]
