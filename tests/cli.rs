@@ -423,6 +423,23 @@ fn version_completions_and_the_man_page_come_from_the_cli_definition() {
     assert!(page.contains("/etc/patdesk/credentials/"), "{page}");
 }
 
+/// `status` with nothing on the socket: unhealthy, and the reason said once.
+#[test]
+fn status_says_once_that_the_daemon_is_not_running() {
+    let dir = TempDir::new().expect("temp dir");
+    let config = dir.path().join("patdesk.toml");
+    let socket = dir.path().join("control.sock");
+    std::fs::write(
+        &config,
+        format!("[control]\nsocket = \"{}\"\n", socket.display()),
+    )
+    .expect("write");
+    let output = patdesk(&["status", "--config", config.to_str().expect("path")]);
+    assert_eq!(output.status.code(), Some(7));
+    let message = stderr(&output);
+    assert_eq!(message.matches("not running").count(), 1, "{message}");
+}
+
 /// A command's own options first; the ones every command takes under a heading of their own.
 #[test]
 fn a_commands_help_lists_the_global_options_apart() {

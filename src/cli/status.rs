@@ -66,7 +66,8 @@ fn not_running(failure: &Failure) -> Status {
         database: DatabaseSize::default(),
         webhook: WebhookCounts::default(),
         control: ControlCounts::default(),
-        problems: vec![format!("the daemon is not running: {why}")],
+        // The client's words already say the daemon is not running, and what to do.
+        problems: vec![why],
     }
 }
 

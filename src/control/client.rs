@@ -17,13 +17,14 @@ pub enum ClientError {
         socket.display()
     )]
     NotRunning { socket: PathBuf },
+    /// The OS's words are part of this message, not a cause of it, so they are said once.
     #[error(
-        "cannot reach the daemon's socket {}: {source}; members of control.group may connect",
+        "cannot reach the daemon's socket {}: {error}; members of control.group may connect",
         socket.display()
     )]
     Denied {
         socket: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("the daemon's socket {}: {problem}", socket.display())]
     Broken { socket: PathBuf, problem: String },
@@ -76,7 +77,7 @@ pub fn call(socket: &Path, request: &Request) -> Result<Reply, ClientError> {
         }
         _ => ClientError::Denied {
             socket: socket.to_path_buf(),
-            source,
+            error: source,
         },
     })?;
     if let Err(problem) = the_daemon_answers(socket, &stream) {
@@ -116,4 +117,21 @@ pub fn call(socket: &Path, request: &Request) -> Result<Reply, ClientError> {
     let line: AnswerLine =
         serde_json::from_str(&answer).map_err(|e| broken(format!("unreadable answer: {e}")))?;
     line.reply().map_err(broken)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The CLI prints an error with its causes (`{:#}`): the OS's words must come once.
+    #[test]
+    fn a_socket_refused_by_the_os_is_said_once() {
+        let error = anyhow::Error::new(ClientError::Denied {
+            socket: PathBuf::from("/run/patdesk/control.sock"),
+            error: std::io::Error::from_raw_os_error(13),
+        });
+        let shown = format!("{error:#}");
+        assert_eq!(shown.matches("os error 13").count(), 1, "{shown}");
+        assert!(shown.contains("members of control.group"), "{shown}");
+    }
 }
