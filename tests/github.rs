@@ -494,7 +494,7 @@ fn a_decision_is_pushed_exactly_once_even_when_retried_after_a_crash() {
         "{shown}"
     );
     assert!(shown.contains("github_push_done"), "{shown}");
-    let output = desk.patdesk_as("bob", &["revoke", &id, "--reason", "no-longer-required"]);
+    let output = desk.patdesk_as("bob", &["revoke", &id, "--category", "no-longer-required"]);
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
     let calls = standin.calls();
@@ -883,7 +883,7 @@ fn a_token_unused_for_stale_after_days_is_alerted_for_once() {
         "{stale:?}"
     );
     assert!(
-        stale[0].contains("--reason no-longer-required"),
+        stale[0].contains("--category no-longer-required"),
         "{stale:?}"
     );
 }
@@ -1396,9 +1396,9 @@ fn revoke_grant(desk: &Desk, grant: &str) -> std::process::Output {
             "revoke",
             "--grant",
             grant,
-            "--reason",
+            "--category",
             "no-longer-required",
-            "--note",
+            "--reason",
             "the old deployer is gone",
         ],
     )
@@ -1444,7 +1444,7 @@ fn only_a_member_may_revoke_an_outside_token() {
         "revoke",
         "--grant",
         "acme-corp:910001",
-        "--reason",
+        "--category",
         "no-longer-required",
     ];
     let stranger = desk.patdesk_as("mallory", &args);
@@ -1529,7 +1529,7 @@ fn an_unknown_or_malformed_grant_is_a_clear_error() {
             "3",
             "--grant",
             "acme-corp:910001",
-            "--reason",
+            "--category",
             "expired",
         ],
     );

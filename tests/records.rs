@@ -562,13 +562,28 @@ fn the_log_says_when_a_requester_could_not_be_told() {
     );
 }
 
+/// `--reason` is words, as approve's and deny's; the runbook's case is `--category`.
+#[test]
+fn revoke_asks_for_the_category_apart_from_the_reason() {
+    let desk = Desk::new();
+    let id = desk.insert(RequestBuilder::tidy());
+    desk.ok_as("alice", &["approve", &id.to_string()]);
+    let message = desk.fails_as(
+        "bob",
+        &["revoke", &id.to_string(), "--reason", "no-longer-required"],
+        2,
+    );
+    assert!(message.contains("--category"), "{message}");
+    assert_eq!(desk.state_of(id), RequestState::Approved);
+}
+
 #[test]
 fn revoke_only_approved_tokens_with_a_listed_reason() {
     let desk = Desk::new();
     let id = desk.insert(RequestBuilder::tidy());
     let message = desk.fails_as(
         "alice",
-        &["revoke", &id.to_string(), "--reason", "expired"],
+        &["revoke", &id.to_string(), "--category", "expired"],
         5,
     );
     assert!(message.contains("only an approved token"), "{message}");
@@ -576,7 +591,7 @@ fn revoke_only_approved_tokens_with_a_listed_reason() {
 
     let message = desk.fails_as(
         "alice",
-        &["revoke", &id.to_string(), "--reason", "bored"],
+        &["revoke", &id.to_string(), "--category", "bored"],
         2,
     );
     assert!(
@@ -589,9 +604,9 @@ fn revoke_only_approved_tokens_with_a_listed_reason() {
         &[
             "revoke",
             &id.to_string(),
-            "--reason",
+            "--category",
             "compromised",
-            "--note",
+            "--reason",
             "leaked in a log",
         ],
     );

@@ -1128,7 +1128,7 @@ _patdesk() {
             return 0
             ;;
         patdesk__subcmd__revoke)
-            opts="-h --grant --reason --note --config --json --break-glass --help"
+            opts="-h --grant --category --reason --config --json --break-glass --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1138,11 +1138,11 @@ _patdesk() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --reason)
+                --category)
                     COMPREPLY=($(compgen -W "expired no-longer-required compromised" -- "${cur}"))
                     return 0
                     ;;
-                --note)
+                --reason)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -88,7 +88,7 @@ org\t''"
 complete -c patdesk -n "__fish_patdesk_using_subcommand list" -l config -d 'Config file [default: /etc/patdesk/patdesk.toml]' -r -F
 complete -c patdesk -n "__fish_patdesk_using_subcommand list" -l reverse -d 'The other way round'
 complete -c patdesk -n "__fish_patdesk_using_subcommand list" -l utc -d 'Exact times in UTC instead of "3 h ago"'
-complete -c patdesk -n "__fish_patdesk_using_subcommand list" -l stale -d 'Only approved tokens unused for review.stale_after_days (or never used a week after approval): candidates for `revoke --reason no-longer-required`'
+complete -c patdesk -n "__fish_patdesk_using_subcommand list" -l stale -d 'Only approved tokens unused for review.stale_after_days (or never used a week after approval): candidates for `revoke --category no-longer-required`'
 complete -c patdesk -n "__fish_patdesk_using_subcommand list" -l no-expiry -d 'Only approved tokens that never expire'
 complete -c patdesk -n "__fish_patdesk_using_subcommand list" -l outside -d 'The approved tokens no request accounts for instead (approved before patdesk, or on GitHub\'s pages between two syncs); with --stale and --no-expiry as above'
 complete -c patdesk -n "__fish_patdesk_using_subcommand list" -l json -d 'Print JSON instead of the readable form'
@@ -109,10 +109,10 @@ complete -c patdesk -n "__fish_patdesk_using_subcommand deny" -l json -d 'Print 
 complete -c patdesk -n "__fish_patdesk_using_subcommand deny" -l break-glass -d 'root only, with the daemon stopped: open the database directly instead of asking the daemon; changes are recorded as break-glass:root'
 complete -c patdesk -n "__fish_patdesk_using_subcommand deny" -s h -l help -d 'Print help'
 complete -c patdesk -n "__fish_patdesk_using_subcommand revoke" -l grant -d 'Revoke a token no request accounts for instead, by its org and grant as `patdesk list --outside` shows them (acme:4711)' -r
-complete -c patdesk -n "__fish_patdesk_using_subcommand revoke" -l reason -d 'Why the token is revoked' -r -f -a "expired\t''
+complete -c patdesk -n "__fish_patdesk_using_subcommand revoke" -l category -d 'Which of the runbook\'s cases this is' -r -f -a "expired\t''
 no-longer-required\t''
 compromised\t''"
-complete -c patdesk -n "__fish_patdesk_using_subcommand revoke" -l note -d 'More detail, for the record' -r
+complete -c patdesk -n "__fish_patdesk_using_subcommand revoke" -l reason -d 'Why, in words, for the record and the requester (as approve\'s and deny\'s --reason)' -r
 complete -c patdesk -n "__fish_patdesk_using_subcommand revoke" -l config -d 'Config file [default: /etc/patdesk/patdesk.toml]' -r -F
 complete -c patdesk -n "__fish_patdesk_using_subcommand revoke" -l json -d 'Print JSON instead of the readable form'
 complete -c patdesk -n "__fish_patdesk_using_subcommand revoke" -l break-glass -d 'root only, with the daemon stopped: open the database directly instead of asking the daemon; changes are recorded as break-glass:root'

@@ -41,12 +41,12 @@ pub struct RevokeArgs {
     /// `patdesk list --outside` shows them (acme:4711)
     #[arg(long, value_name = "ORG:GRANT", value_parser = parse_grant, conflicts_with = "id")]
     grant: Option<OutsideGrant>,
-    /// Why the token is revoked
+    /// Which of the runbook's cases this is
     #[arg(long, value_parser = revoke_reasons())]
-    reason: RevokeReason,
-    /// More detail, for the record
-    #[arg(long, value_name = "TEXT")]
-    note: Option<String>,
+    category: RevokeReason,
+    /// Why, in words, for the record and the requester (as approve's and deny's --reason)
+    #[arg(long, value_name = "TEXT", alias = "note")]
+    reason: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -156,11 +156,12 @@ pub fn deny(context: &Context, args: DenyArgs) -> Result<(), Failure> {
 }
 
 pub fn revoke(context: &Context, args: RevokeArgs) -> Result<(), Failure> {
+    // The protocol keeps the category as the revocation's reason and the words as its note.
     let RevokeArgs {
         id,
         grant,
-        reason,
-        note,
+        category: reason,
+        reason: note,
     } = args;
     match (id, grant) {
         (Some(id), _) => decide(

@@ -61,7 +61,7 @@ pub struct ListArgs {
     #[arg(long)]
     utc: bool,
     /// Only approved tokens unused for review.stale_after_days (or never used a week after
-    /// approval): candidates for `revoke --reason no-longer-required`
+    /// approval): candidates for `revoke --category no-longer-required`
     #[arg(long)]
     stale: bool,
     /// Only approved tokens that never expire
@@ -246,7 +246,7 @@ fn list_outside(context: &Context, args: &ListArgs) -> Result<(), Failure> {
         out!("no tokens without a request match");
     } else {
         say(&table.render());
-        out!("revoke one: patdesk revoke --grant ORG:GRANT --reason REASON");
+        out!("revoke one: patdesk revoke --grant ORG:GRANT --category CATEGORY");
     }
     Ok(())
 }

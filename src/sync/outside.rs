@@ -81,7 +81,7 @@ pub(super) fn track_outside(
             AlertKind::TokenStale,
             None,
             &format!(
-                "{} token(s) of {org} approved without a request patdesk saw are unused (for review.stale_after_days = {}, or never a week after approval): {}. Revoke those no longer required: patdesk revoke --grant {org}:GRANT --reason no-longer-required (or at {page})",
+                "{} token(s) of {org} approved without a request patdesk saw are unused (for review.stale_after_days = {}, or never a week after approval): {}. Revoke those no longer required: patdesk revoke --grant {org}:GRANT --category no-longer-required (or at {page})",
                 stale.len(),
                 options.policy.stale_after_days,
                 listing(&stale)

@@ -140,7 +140,7 @@ fn mark_stale(
             AlertKind::TokenStale,
             Some(record.id),
             &format!(
-                "{} {unused}: if it is no longer required, `patdesk revoke {} --reason no-longer-required`",
+                "{} {unused}: if it is no longer required, `patdesk revoke {} --category no-longer-required`",
                 the_token(record),
                 record.id
             ),
