@@ -4,7 +4,9 @@ use std::path::Path;
 
 use super::Failure;
 use crate::clock::Clock;
-use crate::config::{Config, Endpoint, GithubConfig, Security, SentCopy, SignIn};
+use crate::config::{
+    Config, CredentialFiles, Endpoint, GithubConfig, Security, SentCopy, SignIn, UNITS,
+};
 use crate::github::GithubClient;
 use crate::imap::MailboxAccess;
 use crate::mail::compose::Templates;
@@ -23,7 +25,12 @@ pub struct CheckConfigArgs {
 }
 
 pub fn run(path: &Path, args: &CheckConfigArgs, clock: &Clock, json: bool) -> Result<(), Failure> {
-    let config = Config::load(path)?;
+    // Run by hand on the installed host, nothing sets $CREDENTIALS_DIRECTORY: the secrets are
+    // read where the unit loads them from, so the check reads what the service will.
+    let units = UNITS.map(Path::new);
+    let credentials =
+        CredentialFiles::from_environment().or_else(|| CredentialFiles::from_units(&units));
+    let config = Config::load_with(path, credentials.clone())?;
     config.check_secrets()?;
     Templates::load(config.templates_dir.as_deref())
         .and_then(|templates| templates.check())
@@ -37,6 +44,12 @@ pub fn run(path: &Path, args: &CheckConfigArgs, clock: &Clock, json: bool) -> Re
         code: super::exit::CONFIG,
         error: anyhow::anyhow!("{}: {error:#}", config.source.display()),
     })?;
+    if let (Some(CredentialFiles::Unit { unit, .. }), false) = (&credentials, json) {
+        out!(
+            "credentials read where {} loads them (LoadCredential=), as $CREDENTIALS_DIRECTORY is not set",
+            unit.display()
+        );
+    }
     let report = report(&config);
     if json {
         out!("{}", report.json(&config));

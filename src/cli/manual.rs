@@ -67,7 +67,7 @@ const ENVIRONMENT: [(&str, &str); 5] = [
     ("PATDESK_CONFIG", "the config file, instead of --config"),
     (
         "CREDENTIALS_DIRECTORY",
-        "where { credential = \"...\" } secrets are read; systemd sets it for the service",
+        "where { credential = \"...\" } secrets are read; systemd sets it for the service. Without it, check-config reads them where the installed unit's LoadCredential= lines say",
     ),
     (
         "PATDESK_LOG",

@@ -3,6 +3,7 @@
 //! problems are reported at once, so an admin fixes the file in one pass.
 
 mod alerts;
+mod credentials;
 mod github;
 mod intervals;
 mod mail;
@@ -25,6 +26,7 @@ use std::path::{Path, PathBuf};
 
 use crate::address::{bare_address, is_address};
 pub use alerts::{AlertsConfig, ReportTime, SendHead};
+pub use credentials::{CredentialFiles, UNITS};
 pub use github::{GithubConfig, OrgConfig, check_org};
 pub use intervals::Intervals;
 pub use mail::SendLimits;
@@ -181,19 +183,27 @@ impl Config {
 
     /// Reads and validates `path`, taking systemd credentials from `$CREDENTIALS_DIRECTORY`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let credentials = std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from);
-        Config::load_with_credentials(path, credentials.as_deref())
+        Config::load_with(path, CredentialFiles::from_environment())
     }
 
     pub fn load_with_credentials(
         path: &Path,
         credentials: Option<&Path>,
     ) -> Result<Config, ConfigError> {
+        let credentials = credentials.map(|dir| CredentialFiles::Directory(dir.to_path_buf()));
+        Config::load_with(path, credentials)
+    }
+
+    /// Reads and validates `path`, taking systemd credentials from `credentials`.
+    pub fn load_with(
+        path: &Path,
+        credentials: Option<CredentialFiles>,
+    ) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
             path: path.to_path_buf(),
             error,
         })?;
-        Config::from_toml(&text, path, credentials)
+        Config::validate(&text, path, credentials)
     }
 
     /// Validates config text as if read from `path` (relative paths resolve beside it).
@@ -202,6 +212,15 @@ impl Config {
         path: &Path,
         credentials: Option<&Path>,
     ) -> Result<Config, ConfigError> {
+        let credentials = credentials.map(|dir| CredentialFiles::Directory(dir.to_path_buf()));
+        Config::validate(text, path, credentials)
+    }
+
+    fn validate(
+        text: &str,
+        path: &Path,
+        credentials: Option<CredentialFiles>,
+    ) -> Result<Config, ConfigError> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
             path: path.to_path_buf(),
             message: e.to_string().trim_end().to_string(),
@@ -209,7 +228,7 @@ impl Config {
         let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
         let mut validator = Validator {
             base,
-            credentials: credentials.map(Path::to_path_buf),
+            credentials: credentials.clone(),
             problems: Vec::new(),
             filled: Vec::new(),
         };
@@ -229,7 +248,7 @@ impl Config {
 /// is wrong a placeholder stands in, so validation can go on; the config is discarded then.
 struct Validator {
     base: PathBuf,
-    credentials: Option<PathBuf>,
+    credentials: Option<CredentialFiles>,
     problems: Vec<Problem>,
     /// What a provider preset filled in.
     filled: Vec<Filled>,
@@ -407,7 +426,7 @@ impl Validator {
             );
             return None;
         };
-        match SecretRef::new(key, kind, &raw, &self.base, self.credentials.as_deref()) {
+        match SecretRef::new(key, kind, &raw, &self.base, self.credentials.as_ref()) {
             Ok(secret) => Some(secret),
             Err(message) => {
                 self.problem(key, message);

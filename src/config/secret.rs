@@ -8,6 +8,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::Problem;
+use super::credentials::CredentialFiles;
 use super::raw::{RawSecret, RawSecretReference};
 
 /// What a secret must look like, checked when it is read.
@@ -38,8 +39,8 @@ pub enum SecretOrigin {
     File(PathBuf),
     Credential {
         name: String,
-        /// `$CREDENTIALS_DIRECTORY` as it was when the config was loaded.
-        directory: Option<PathBuf>,
+        /// Where credentials were to be found when the config was loaded.
+        files: Option<CredentialFiles>,
     },
 }
 
@@ -85,7 +86,7 @@ impl SecretRef {
         kind: SecretKind,
         raw: &RawSecret,
         base: &Path,
-        credentials: Option<&Path>,
+        credentials: Option<&CredentialFiles>,
     ) -> Result<SecretRef, String> {
         let reference = match raw {
             RawSecret::Inline => {
@@ -124,15 +125,19 @@ impl SecretRef {
             }
             SecretOrigin::Credential {
                 name,
-                directory: Some(directory),
-            } => directory.join(name),
-            SecretOrigin::Credential {
-                name,
-                directory: None,
+                files: Some(files),
             } => {
+                let path = files.path_of(name)?;
+                if files.is_original() {
+                    refuse_shared(&path)?;
+                }
+                path
+            }
+            SecretOrigin::Credential { name, files: None } => {
                 return Err(format!(
                     "names systemd credential {name:?} but $CREDENTIALS_DIRECTORY is not set \
-                     (run under systemd with LoadCredential={name}:…, or use {{ file = \"…\" }})"
+                     and no installed unit says where it is (run under systemd with \
+                     LoadCredential={name}:…, or use {{ file = \"…\" }})"
                 ));
             }
         };
@@ -171,7 +176,7 @@ impl SecretRef {
 fn origin_of(
     reference: &RawSecretReference,
     base: &Path,
-    credentials: Option<&Path>,
+    credentials: Option<&CredentialFiles>,
 ) -> Result<SecretOrigin, String> {
     match (&reference.file, &reference.credential) {
         (Some(file), None) => Ok(SecretOrigin::File(base.join(file))),
@@ -185,7 +190,7 @@ fn origin_of(
             }
             Ok(SecretOrigin::Credential {
                 name: name.clone(),
-                directory: credentials.map(Path::to_path_buf),
+                files: credentials.cloned(),
             })
         }
         _ => Err(r#"needs exactly one of `file` or `credential`"#.to_string()),

@@ -19,7 +19,7 @@ mod webhook;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use patdesk::config::{Config, ConfigError, Security};
+use patdesk::config::{Config, ConfigError, CredentialFiles, Security};
 use tempfile::TempDir;
 
 const PEM: &str =

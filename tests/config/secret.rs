@@ -154,3 +154,75 @@ fn a_secret_names_exactly_one_source() {
     let found = problems(Config::from_toml(text, Path::new("patdesk.toml"), None));
     assert!(found[0].1.contains("exactly one"), "{found:?}");
 }
+
+/// The credentials of `credentials()`, made their owner's alone, and a unit that loads them
+/// from there by `LoadCredential=` (leaving out `loaded_not`), as the package installs one.
+fn unit_loading(creds: &Path, loaded_not: &str) -> PathBuf {
+    let mut unit = String::from("[Service]\n# LoadCredential=commented:/nowhere\n");
+    for entry in std::fs::read_dir(creds).expect("credentials") {
+        let path = entry.expect("entry").path();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        let name = path
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        if name != loaded_not && name != "patdesk.toml" {
+            unit.push_str(&format!("LoadCredential={name}:{}\n", path.display()));
+        }
+    }
+    let unit_path = creds.join("patdesk.service");
+    std::fs::write(&unit_path, unit).expect("write unit");
+    unit_path
+}
+
+/// `check-config` by hand on the installed host: no $CREDENTIALS_DIRECTORY, so each secret is
+/// read where the unit loads it from.
+#[test]
+fn credentials_are_read_where_the_unit_loads_them_without_credentials_directory() {
+    let creds = credentials();
+    let example = example_with_slack(creds.path());
+    let unit = unit_loading(creds.path(), "");
+    let config =
+        Config::load_with(&example, CredentialFiles::from_units(&[unit.as_path()])).expect("valid");
+    config
+        .check_secrets()
+        .expect("every secret is read from the unit's files");
+}
+
+#[test]
+fn a_credential_the_unit_does_not_load_is_named_with_the_line_to_add() {
+    let creds = credentials();
+    let example = example_with_slack(creds.path());
+    let unit = unit_loading(creds.path(), "signing-key");
+    let found = secret_problems(Config::load_with(
+        &example,
+        CredentialFiles::from_units(&[unit.as_path()]),
+    ));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "signing.key");
+    assert!(
+        found[0].1.contains("LoadCredential=signing-key:")
+            && found[0].1.contains(&unit.display().to_string()),
+        "{found:?}"
+    );
+}
+
+/// The unit names the originals, which must be their owner's alone as any secret file.
+#[test]
+fn a_credential_the_unit_loads_from_a_shared_file_is_refused() {
+    let creds = credentials();
+    let example = example_with_slack(creds.path());
+    let unit = unit_loading(creds.path(), "");
+    std::fs::set_permissions(
+        creds.path().join("signing-key"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .expect("chmod");
+    let found = secret_problems(Config::load_with(
+        &example,
+        CredentialFiles::from_units(&[unit.as_path()]),
+    ));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "signing.key");
+}
