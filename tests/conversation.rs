@@ -782,6 +782,11 @@ fn the_daemon_asks_for_the_purpose_and_records_the_answer() {
     // The log of the whole round: JSON lines, and neither a secret nor a mail body in it.
     let log = desk.log();
     assert!(log.contains("\"message\":\"patdesk running\""), "{log}");
+    // Each line says what happened, not only which part spoke.
+    assert!(
+        log.contains("\"message\":\"mail sent: 1 sent, 0 failed"),
+        "{log}"
+    );
     for line in log
         .lines()
         .filter(|line| !line.starts_with("--- daemon start"))

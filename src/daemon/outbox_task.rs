@@ -63,13 +63,19 @@ pub(super) async fn run(mut task: OutboxTask) {
             .await
         {
             Ok(report) if report.sent + report.failed + report.uncertain > 0 => {
+                // The line says what happened; the fields carry the same for a query.
                 tracing::info!(
                     sent = report.sent,
                     failed = report.failed,
                     uncertain = report.uncertain,
                     retrying = report.retrying,
                     held = report.held,
-                    "outbox"
+                    "mail sent: {} sent, {} failed, {} may not have gone, {} to retry, {} held by the limits",
+                    report.sent,
+                    report.failed,
+                    report.uncertain,
+                    report.retrying,
+                    report.held
                 );
                 task.store.report_health(Part::Smtp, None);
                 failing = false;
