@@ -473,6 +473,34 @@ pub fn accept_answer(
     })
 }
 
+/// What `triage dismiss` did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Dismissed {
+    pub mail: i64,
+    /// The request the mail was about, if any: it is unchanged.
+    pub request: Option<i64>,
+    pub by: String,
+}
+
+/// Takes mail `mail` out of triage for `reason`, changing nothing else: a stranger's mail, or
+/// a late unverified answer about a request decided since, is kept but no longer waits.
+pub fn dismiss_triaged(
+    store: &mut Store,
+    member: &Member,
+    mail: i64,
+    reason: &str,
+) -> Result<Dismissed, DecideError> {
+    let reason = required("the reason", reason)?;
+    store.write_for(member, |tx| {
+        let request = tx.dismiss_triaged(mail, &member.login, reason)?;
+        Ok(Dismissed {
+            mail,
+            request,
+            by: member.login.clone(),
+        })
+    })
+}
+
 /// What `resend` did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Resent {

@@ -245,7 +245,7 @@ fn the_requesters_answer_is_threaded_recorded_and_acknowledged_once() {
     assert_eq!(acknowledgements.len(), 1);
     assert!(
         store
-            .triage(patdesk::store::Page::ALL)
+            .triage(patdesk::store::Page::ALL, false)
             .expect("triage")
             .is_empty()
     );
@@ -280,7 +280,7 @@ fn a_reply_to_the_plus_address_finds_its_request_without_headers_or_tag() {
     let store = conversation.store();
     assert_eq!(
         store
-            .triage(patdesk::store::Page::ALL)
+            .triage(patdesk::store::Page::ALL, false)
             .expect("triage")
             .len(),
         1,
@@ -308,7 +308,7 @@ fn a_reply_to_the_plus_address_finds_its_request_without_headers_or_tag() {
     conversation.take_in_trusting();
     assert_eq!(
         store
-            .triage(patdesk::store::Page::ALL)
+            .triage(patdesk::store::Page::ALL, false)
             .expect("triage")
             .len(),
         2
@@ -391,10 +391,10 @@ fn a_stranger_an_auto_reply_and_an_unsigned_reply_change_nothing() {
         "no answer to anyone"
     );
     let triage: Vec<String> = store
-        .triage(patdesk::store::Page::ALL)
+        .triage(patdesk::store::Page::ALL, false)
         .expect("triage")
         .into_iter()
-        .filter_map(|mail| mail.triage_note)
+        .filter_map(|item| item.mail.triage_note)
         .collect();
     assert_eq!(triage.len(), 2, "{triage:?}");
     assert!(
@@ -546,10 +546,10 @@ fn our_message_id_answers_only_from_the_address_it_was_sent_to() {
     assert_eq!(record.state, RequestState::AwaitingPurpose);
     assert_eq!(record.request.purpose, None);
     let mut notes: Vec<String> = store
-        .triage(patdesk::store::Page::ALL)
+        .triage(patdesk::store::Page::ALL, false)
         .expect("triage")
         .into_iter()
-        .filter_map(|mail| mail.triage_note)
+        .filter_map(|item| item.mail.triage_note)
         .collect();
     notes.sort();
     assert_eq!(
@@ -1036,7 +1036,12 @@ fn forged_answers_change_nothing_until_a_member_accepts_one() {
             .all(|mail| mail.kind == "question"),
         "no acknowledgement of a forged answer"
     );
-    let triage = store.triage(patdesk::store::Page::ALL).expect("triage");
+    let triage: Vec<patdesk::store::MessageRecord> = store
+        .triage(patdesk::store::Page::ALL, false)
+        .expect("triage")
+        .into_iter()
+        .map(|item| item.mail)
+        .collect();
     assert_eq!(triage.len(), 4, "{triage:?}");
     for mail in &triage {
         assert_eq!(mail.request_id, Some(request), "{mail:?}");
@@ -1087,7 +1092,7 @@ fn forged_answers_change_nothing_until_a_member_accepts_one() {
     );
     assert_eq!(
         store
-            .triage(patdesk::store::Page::ALL)
+            .triage(patdesk::store::Page::ALL, false)
             .expect("triage")
             .len(),
         3
@@ -1115,4 +1120,168 @@ fn forged_answers_change_nothing_until_a_member_accepts_one() {
     let again =
         common::control::patdesk_as(common::users::BOB, &config, &["triage", "accept", &mail]);
     assert_eq!(again.status.code(), Some(5));
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("out of triage already: it was accepted"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+
+    let left: Vec<_> = triage
+        .iter()
+        .filter(|waiting| waiting.id != triage[1].id)
+        .cloned()
+        .collect();
+    dismissing_empties_triage(&store, &config, request, &left);
+}
+
+/// The unverified answers left after one was accepted: once the request is decided they are
+/// shown as late, and a member dismisses each with a reason until triage is empty; the mail
+/// stays in the records and `triage --all` shows who set it aside and why.
+fn dismissing_empties_triage(
+    store: &patdesk::store::Store,
+    config: &std::path::Path,
+    request: i64,
+    left: &[patdesk::store::MessageRecord],
+) {
+    use common::control::patdesk_as;
+    use common::users::{BOB, MALLORY};
+    let text = |output: &std::process::Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    };
+    let denied = patdesk_as(
+        BOB,
+        config,
+        &["deny", &request.to_string(), "--reason", "Too broad"],
+    );
+    assert!(denied.status.success(), "{}", text(&denied));
+    let listed = patdesk_as(BOB, config, &["triage"]);
+    let listing = text(&listed);
+    assert!(listed.status.success(), "{listing}");
+    assert!(
+        listing.contains(&format!("PAT-{request} (denied)")),
+        "which request, and where it stands: {listing}"
+    );
+    assert!(listing.contains("late, the request is denied"), "{listing}");
+    assert!(listing.contains("triage dismiss"), "{listing}");
+
+    let first = left[0].id.to_string();
+    for (who, args, code, says) in [
+        (
+            MALLORY,
+            vec!["triage", "dismiss", &first, "--reason", "x"],
+            5,
+            "team",
+        ),
+        (
+            BOB,
+            vec!["triage", "dismiss", &first, "--reason", " "],
+            2,
+            "reason",
+        ),
+        (
+            BOB,
+            vec!["triage", "dismiss", "999999", "--reason", "x"],
+            4,
+            "999999",
+        ),
+        (BOB, vec!["triage", "dismiss", &first], 2, "--reason"),
+    ] {
+        let refused = patdesk_as(who, config, &args);
+        assert_eq!(
+            refused.status.code(),
+            Some(code),
+            "{args:?}: {}",
+            text(&refused)
+        );
+        assert!(
+            text(&refused).contains(says),
+            "{args:?}: {}",
+            text(&refused)
+        );
+    }
+    let reason = "Late: decided already; carol was told by chat";
+    for mail in left {
+        let dismissed = patdesk_as(
+            BOB,
+            config,
+            &[
+                "triage",
+                "dismiss",
+                &mail.id.to_string(),
+                "--reason",
+                reason,
+            ],
+        );
+        assert!(dismissed.status.success(), "{}", text(&dismissed));
+        assert!(
+            text(&dismissed).contains(&format!("PAT-{request} is unchanged")),
+            "{}",
+            text(&dismissed)
+        );
+    }
+    let empty = patdesk_as(BOB, config, &["triage"]);
+    assert_eq!(text(&empty).trim(), "nothing to triage");
+    assert!(
+        store
+            .triage(patdesk::store::Page::ALL, false)
+            .expect("triage")
+            .is_empty()
+    );
+    // Twice is refused, naming how it left; an accept of a dismissed mail too.
+    for verb in [
+        vec!["dismiss", &first, "--reason", "again"],
+        vec!["accept", &first],
+    ] {
+        let args: Vec<&str> = std::iter::once("triage").chain(verb).collect();
+        let again = patdesk_as(BOB, config, &args);
+        assert_eq!(again.status.code(), Some(5), "{args:?}");
+        assert!(
+            text(&again).contains("out of triage already: it was dismissed"),
+            "{}",
+            text(&again)
+        );
+    }
+    assert_eq!(
+        store.request(request).expect("request").state,
+        RequestState::Denied,
+        "dismissing changes no request"
+    );
+
+    let events = store.events_for(request).expect("events");
+    let dismissals: Vec<_> = events
+        .iter()
+        .filter(|event| event.kind == "triage_dismissed")
+        .collect();
+    assert_eq!(dismissals.len(), left.len());
+    assert!(dismissals.iter().all(|event| event.actor == "bob"
+        && event.detail["reason"] == reason
+        && event.detail["member"]["uid"] == common::users::os_user(BOB).uid));
+
+    let all = patdesk_as(BOB, config, &["triage", "--all", "--json"]);
+    let items: Vec<serde_json::Value> =
+        serde_json::from_slice(&all.stdout).expect("triage --all --json");
+    assert_eq!(
+        items.len(),
+        left.len() + 1,
+        "the accepted one and the dismissed ones"
+    );
+    assert_eq!(
+        items
+            .iter()
+            .filter(|item| item["triage_closed"]["outcome"] == "dismissed"
+                && item["triage_closed"]["by"] == "bob"
+                && item["triage_closed"]["reason"] == reason)
+            .count(),
+        left.len()
+    );
+    let shown = patdesk_as(BOB, config, &["show", &request.to_string()]);
+    assert!(
+        text(&shown).contains("out of triage: dismissed by bob: Late: decided already"),
+        "{}",
+        text(&shown)
+    );
 }

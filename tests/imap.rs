@@ -154,7 +154,12 @@ fn oversize_and_broken_mail_are_recorded_and_the_queue_moves_on() {
         assert_eq!(count(&mut admin, &folder.name).await, 0);
     });
     let store = Store::open(&folder.db(), &patdesk::clock::Clock::system()).expect("store");
-    let triage = store.triage(patdesk::store::Page::ALL).expect("triage");
+    let triage: Vec<_> = store
+        .triage(patdesk::store::Page::ALL, false)
+        .expect("triage")
+        .into_iter()
+        .map(|item| item.mail)
+        .collect();
     assert!(
         triage.iter().any(|m| m
             .triage_note
@@ -196,12 +201,12 @@ fn a_mail_that_keeps_failing_goes_to_quarantine() {
     });
     let triage = Store::open(&folder.db(), &patdesk::clock::Clock::system())
         .expect("store")
-        .triage(patdesk::store::Page::ALL)
+        .triage(patdesk::store::Page::ALL, false)
         .expect("triage");
     assert!(
         triage
             .iter()
-            .any(|m| m.triage_note.as_deref() == Some("failed 3 times: quarantined")),
+            .any(|m| m.mail.triage_note.as_deref() == Some("failed 3 times: quarantined")),
         "{triage:?}"
     );
     // Only its headers are kept: the body is what kept failing.

@@ -142,7 +142,7 @@ fn a_new_database_has_the_latest_schema_with_pages_that_hold_several_mails() {
         .connection()
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .expect("version");
-    assert_eq!(version, 16);
+    assert_eq!(version, 17);
     let page_size: i64 = store
         .connection()
         .pragma_query_value(None, "page_size", |row| row.get(0))
@@ -1092,6 +1092,43 @@ fn triage_lists_only_mail_a_person_must_look_at() {
     assert_eq!(listed[0]["triage_note"], "matches no request");
     assert!(desk.ok(&["triage"]).contains("x@example.net"));
     assert!(Desk::new().ok(&["triage"]).contains("nothing to triage"));
+}
+
+/// The triage table fits the terminal: its long columns (the subject, why the mail waits)
+/// give way with an ellipsis, the short ones stay whole, and `--json` has every word.
+#[test]
+fn the_triage_table_fits_an_80_column_terminal() {
+    let desk = Desk::new();
+    let subject =
+        "Re: [acme-corp] A fine-grained personal access token wants access to your organisation";
+    let raw = format!(
+        "From: Someone From Far Outside <someone.from.far.outside@example.net>\r\nSubject: {subject}\r\n\r\nHello?\r\n"
+    );
+    let why = "the sender is not the requester of any open request and no request is named, so nothing was changed";
+    desk.receive(raw.as_bytes(), 1, None, Some(why));
+    desk.ok(&["status"]);
+    let output =
+        common::control::patdesk_as_in(os_user_of("alice"), &desk.config, &["triage"], Some(80));
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{table}");
+    for line in table.lines() {
+        assert!(
+            line.chars().count() <= 80,
+            "{} > 80: {line}\n{table}",
+            line.chars().count()
+        );
+    }
+    assert!(table.contains('…'), "{table}");
+    assert!(
+        table
+            .lines()
+            .nth(1)
+            .is_some_and(|row| row.starts_with("1  ")),
+        "{table}"
+    );
+    let json = desk.json(&["triage"]);
+    assert_eq!(json[0]["subject"], subject);
+    assert_eq!(json[0]["triage_note"], why);
 }
 
 /// A caller's own config cannot make them a member or point the daemon elsewhere: the daemon

@@ -181,6 +181,9 @@ _patdesk() {
             patdesk__subcmd__help__subcmd__triage,accept)
                 cmd="patdesk__subcmd__help__subcmd__triage__subcmd__accept"
                 ;;
+            patdesk__subcmd__help__subcmd__triage,dismiss)
+                cmd="patdesk__subcmd__help__subcmd__triage__subcmd__dismiss"
+                ;;
             patdesk__subcmd__outbox,help)
                 cmd="patdesk__subcmd__outbox__subcmd__help"
                 ;;
@@ -202,11 +205,17 @@ _patdesk() {
             patdesk__subcmd__triage,accept)
                 cmd="patdesk__subcmd__triage__subcmd__accept"
                 ;;
+            patdesk__subcmd__triage,dismiss)
+                cmd="patdesk__subcmd__triage__subcmd__dismiss"
+                ;;
             patdesk__subcmd__triage,help)
                 cmd="patdesk__subcmd__triage__subcmd__help"
                 ;;
             patdesk__subcmd__triage__subcmd__help,accept)
                 cmd="patdesk__subcmd__triage__subcmd__help__subcmd__accept"
+                ;;
+            patdesk__subcmd__triage__subcmd__help,dismiss)
+                cmd="patdesk__subcmd__triage__subcmd__help__subcmd__dismiss"
                 ;;
             patdesk__subcmd__triage__subcmd__help,help)
                 cmd="patdesk__subcmd__triage__subcmd__help__subcmd__help"
@@ -850,7 +859,7 @@ _patdesk() {
             return 0
             ;;
         patdesk__subcmd__help__subcmd__triage)
-            opts="accept"
+            opts="accept dismiss"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -864,6 +873,20 @@ _patdesk() {
             return 0
             ;;
         patdesk__subcmd__help__subcmd__triage__subcmd__accept)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        patdesk__subcmd__help__subcmd__triage__subcmd__dismiss)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1238,7 +1261,7 @@ _patdesk() {
             return 0
             ;;
         patdesk__subcmd__triage)
-            opts="-h --config --json --break-glass --help accept help"
+            opts="-h --all --utc --config --json --break-glass --help accept dismiss help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1273,8 +1296,30 @@ _patdesk() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        patdesk__subcmd__triage__subcmd__dismiss)
+            opts="-h --reason --config --json --break-glass --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         patdesk__subcmd__triage__subcmd__help)
-            opts="accept help"
+            opts="accept dismiss help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1288,6 +1333,20 @@ _patdesk() {
             return 0
             ;;
         patdesk__subcmd__triage__subcmd__help__subcmd__accept)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        patdesk__subcmd__triage__subcmd__help__subcmd__dismiss)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

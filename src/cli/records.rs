@@ -8,12 +8,13 @@ use super::table::Table;
 use super::{Context, Failure, say};
 use crate::control::protocol::{Request, list_page_rows};
 use crate::control::reads::{RequestDetail, SHOWN_PER_REQUEST};
+use crate::decide::Dismissed;
 use crate::request::RequestState;
 use crate::review::Risk;
 use crate::shown;
 use crate::store::{
     ListFilter, MessageRecord, OutsideTokenRow, PushState, RequestRecord, RequestSummary, SortBy,
-    format_time,
+    TriageItem, format_time,
 };
 
 /// `2026-11-01` (midnight UTC) or an RFC 3339 time.
@@ -378,6 +379,18 @@ pub fn show(context: &Context, args: &ShowArgs) -> Result<(), Failure> {
                 message.id
             ));
         }
+        if let Some(closed) = &message.triage_closed {
+            text.push_str(&format!(
+                "      (out of triage: {} by {}{})\n",
+                closed.outcome,
+                shown::line(&closed.by),
+                closed
+                    .reason
+                    .as_deref()
+                    .map(|reason| format!(": {}", shown::line(reason)))
+                    .unwrap_or_default()
+            ));
+        }
         if let Some(reply) = &message.reply_text {
             for line in reply.lines() {
                 text.push_str(format!("      | {}", shown::line(line)).trim_end());
@@ -508,6 +521,12 @@ pub(super) fn scope_of(record: &RequestRecord) -> String {
 pub struct TriageArgs {
     #[command(subcommand)]
     action: Option<TriageAction>,
+    /// Also list the mail taken out of triage, with who took it out and why
+    #[arg(long)]
+    all: bool,
+    /// Show when each mail came as an exact UTC time, not "3 h ago"
+    #[arg(long)]
+    utc: bool,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -519,35 +538,127 @@ enum TriageAction {
         #[arg(value_name = "MAIL")]
         mail: i64,
     },
+    /// Take a mail out of triage without acting on it (a stranger's mail, a late answer
+    /// about a request decided since); it stays in the records with your reason
+    Dismiss {
+        /// The mail's id, as `patdesk triage` shows it
+        #[arg(value_name = "MAIL")]
+        mail: i64,
+        /// Why it needs nothing, for the record
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+    },
 }
 
 pub fn triage(context: &Context, args: &TriageArgs) -> Result<(), Failure> {
-    if let Some(TriageAction::Accept { mail }) = args.action {
-        let decided = context.ask_for(Request::AcceptAnswer { mail })?;
-        return super::decide::report(context, super::decide::Done::Answer, &decided);
+    match &args.action {
+        Some(TriageAction::Accept { mail }) => {
+            let decided = context.ask_for(Request::AcceptAnswer { mail: *mail })?;
+            return super::decide::report(context, super::decide::Done::Answer, &decided);
+        }
+        Some(TriageAction::Dismiss { mail, reason }) => {
+            let dismissed: Dismissed = context.ask_for(Request::DismissTriage {
+                mail: *mail,
+                reason: reason.clone(),
+            })?;
+            if context.json {
+                return print_json(&dismissed);
+            }
+            out!(
+                "Mail {} dismissed from triage (by {}); it stays in the records{}.",
+                dismissed.mail,
+                dismissed.by,
+                dismissed
+                    .request
+                    .map(|id| format!(" and PAT-{id} is unchanged"))
+                    .unwrap_or_default()
+            );
+            return Ok(());
+        }
+        None => {}
     }
-    let messages: Vec<MessageRecord> =
-        context.ask_all(|_, last: Option<&MessageRecord>| Request::Triage {
-            after: last.map_or(0, |mail| mail.id),
+    let all = args.all;
+    let items: Vec<TriageItem> =
+        context.ask_all(|_, last: Option<&TriageItem>| Request::Triage {
+            after: last.map_or(0, |item| item.mail.id),
+            all,
         })?;
     if context.json {
-        return print_json(&messages);
+        return print_json(&items);
     }
-    if messages.is_empty() {
-        out!("nothing to triage");
+    if items.is_empty() {
+        out!(
+            "{}",
+            if all {
+                "no mail was ever in triage"
+            } else {
+                "nothing to triage"
+            }
+        );
         return Ok(());
     }
-    let mut table = Table::new(&["MAIL", "RECEIVED", "KIND", "FROM", "SUBJECT", "WHY"]);
-    for message in &messages {
-        table.row(vec![
-            message.id.to_string(),
-            format_time(message.received_at),
-            message.kind.to_string(),
-            or_dash(message.from.as_deref()),
-            or_dash(message.subject.as_deref()),
-            or_dash(message.triage_note.as_deref()),
-        ]);
+    let mut headers = vec!["MAIL", "RECEIVED", "FROM", "SUBJECT", "ABOUT", "WHY"];
+    if all {
+        headers.push("STATE");
+    }
+    let mut table = Table::new(&headers);
+    let now = context.clock.now();
+    for item in &items {
+        let mut row = vec![
+            item.mail.id.to_string(),
+            super::when::shown(item.mail.received_at, args.utc, now),
+            or_dash(item.mail.from.as_deref()),
+            or_dash(item.mail.subject.as_deref()),
+            about(item),
+            why_in_triage(item),
+        ];
+        if all {
+            row.push(triage_state(&item.mail));
+        }
+        table.row(row);
     }
     say(&table.render());
+    if items.iter().any(|item| item.mail.triage) {
+        say(concat!(
+            "`patdesk triage accept MAIL` takes an answer you checked with the requester;\n",
+            "`patdesk triage dismiss MAIL --reason TEXT` sets a mail aside, keeping it.\n",
+        ));
+    }
     Ok(())
+}
+
+/// The request a mail is about and where it stands: `PAT-12 (approved)`.
+fn about(item: &TriageItem) -> String {
+    match (item.mail.request_id, item.request_state) {
+        (Some(id), Some(state)) => format!("PAT-{id} ({state})"),
+        (Some(id), None) => format!("PAT-{id}"),
+        (None, _) => "-".to_string(),
+    }
+}
+
+/// Why the mail waits, saying so when it is an answer that came after the decision.
+fn why_in_triage(item: &TriageItem) -> String {
+    let why = or_dash(item.mail.triage_note.as_deref());
+    match item.request_state {
+        Some(state) if item.mail.triage && !state.is_open() => {
+            format!("late, the request is {state}: {why}")
+        }
+        _ => why,
+    }
+}
+
+/// Open, or who took the mail out of triage and why.
+fn triage_state(mail: &MessageRecord) -> String {
+    match &mail.triage_closed {
+        None if mail.triage => "open".to_string(),
+        None => "-".to_string(),
+        Some(closed) => {
+            let mut text = format!("{} by {}", closed.outcome, closed.by);
+            if let Some(reason) = &closed.reason {
+                text.push_str(": ");
+                text.push_str(reason);
+            }
+            text
+        }
+    }
 }

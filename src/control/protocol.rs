@@ -73,6 +73,11 @@ pub enum Request {
     AcceptAnswer {
         mail: i64,
     },
+    /// Take mail out of triage, changing nothing else, for a stated reason.
+    DismissTriage {
+        mail: i64,
+        reason: String,
+    },
     Resend {
         mail: i64,
     },
@@ -104,9 +109,12 @@ pub enum Request {
     OutsideRevocations {
         after: i64,
     },
-    /// The mail waiting for a person, after mail `after`.
+    /// The mail waiting for a person, after mail `after`; with `all`, also the mail taken
+    /// out of triage.
     Triage {
         after: i64,
+        #[serde(default)]
+        all: bool,
     },
     /// The mail not certainly sent, after outbox mail `after`.
     OutboxList {
@@ -144,6 +152,7 @@ impl Request {
             | Request::Purpose { .. }
             | Request::Contact { .. }
             | Request::AcceptAnswer { .. }
+            | Request::DismissTriage { .. }
             | Request::Resend { .. }
             | Request::Sync { .. } => true,
             Request::List { .. }

@@ -557,6 +557,9 @@ fn answer_from_store(
         Request::AcceptAnswer { mail } => {
             reply(member().and_then(|m| decide::accept_answer(store, m, mail, policy)))
         }
+        Request::DismissTriage { mail, reason } => {
+            reply(member().and_then(|m| decide::dismiss_triaged(store, m, mail, &reason)))
+        }
         Request::Resend { mail } => reply(member().and_then(|m| decide::resend(store, m, mail))),
         Request::Sync { .. } => failed(ErrorKind::Failure, "sync is not a store request"),
         Request::List { filter, full } => {
@@ -581,7 +584,7 @@ fn answer_from_store(
         Request::OutsideRevocations { after } => {
             reply(store.outside_revocations(page_after(after)))
         }
-        Request::Triage { after } => reply(store.triage(page_after(after))),
+        Request::Triage { after, all } => reply(store.triage(page_after(after), all)),
         Request::OutboxList { after } => reply(store.mail_not_sent(page_after(after))),
         Request::Status => reply(
             reads::status(
@@ -635,9 +638,12 @@ fn decide_failed(error: DecideError) -> Reply {
             | StoreError::NoSuchMessage(_)
             | StoreError::NoSuchGrant { .. },
         ) => ErrorKind::NotFound,
-        DecideError::Store(StoreError::NotAnAnswer(_)) | DecideError::Refused(_) => {
-            ErrorKind::Refused
-        }
+        DecideError::Store(
+            StoreError::NotAnAnswer(_)
+            | StoreError::TriageClosed { .. }
+            | StoreError::NotInTriage(_),
+        )
+        | DecideError::Refused(_) => ErrorKind::Refused,
         DecideError::Invalid(_) => ErrorKind::Invalid,
         DecideError::Store(_) => ErrorKind::Failure,
     };

@@ -33,6 +33,7 @@ pub enum EventKind {
     // Mail in.
     MailRecorded,
     UnverifiedAnswerAccepted,
+    TriageDismissed,
     MailReduced,
     // Mail out.
     RequesterNotTold,
@@ -56,7 +57,7 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind this version writes.
-    pub const KNOWN: [EventKind; 36] = [
+    pub const KNOWN: [EventKind; 37] = [
         EventKind::RequestRecorded,
         EventKind::RequestChanged,
         EventKind::PurposeRecorded,
@@ -78,6 +79,7 @@ impl EventKind {
         EventKind::UsageNoticeQueued,
         EventKind::MailRecorded,
         EventKind::UnverifiedAnswerAccepted,
+        EventKind::TriageDismissed,
         EventKind::MailReduced,
         EventKind::RequesterNotTold,
         EventKind::MailQueued,
@@ -133,6 +135,7 @@ impl EventKind {
             EventKind::UsageNoticeQueued => "usage_notice_queued",
             EventKind::MailRecorded => "mail_recorded",
             EventKind::UnverifiedAnswerAccepted => "unverified_answer_accepted",
+            EventKind::TriageDismissed => "triage_dismissed",
             EventKind::MailReduced => "mail_reduced",
             EventKind::RequesterNotTold => "requester_not_told",
             EventKind::MailQueued => "mail_queued",

@@ -7,8 +7,9 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::stored::{Stored, StoredName, stored_by_name};
-use super::{EventKind, StoreError, Tx, time_at};
+use super::{EventKind, StoreError, Tx, optional_time_at, time_at};
 use crate::mail::{Analysis, Kind};
+use crate::request::RequestState;
 use jiff::Timestamp;
 
 /// The SHA-256 of a mail's bytes, in lowercase hex: how a mail is recognised by its content.
@@ -70,14 +71,52 @@ pub struct MessageRecord {
     pub request_id: Option<i64>,
     /// Waiting for a person in `patdesk triage`.
     pub triage: bool,
+    /// Why it went to triage, if it did.
     pub triage_note: Option<String>,
+    /// How it left triage, if it has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub triage_closed: Option<TriageClosed>,
     #[serde(with = "super::stored_time")]
     pub received_at: Timestamp,
     /// What the person wrote, for human mail.
     pub reply_text: Option<String>,
 }
 
-const COLUMNS: &str = "id, direction, message_id, kind, from_address, subject, request_id, triage_note, received_at, analysis, triage";
+const COLUMNS: &str = "id, direction, message_id, kind, from_address, subject, request_id, triage_note, received_at, analysis, triage, triage_closed, triage_closed_by, triage_closed_at, triage_closed_reason";
+
+/// How a mail left triage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TriageOutcome {
+    /// Taken as the requester's answer by a member who checked it with them.
+    Accepted,
+    /// Looked at and set aside by a member, with a reason; the mail is kept.
+    Dismissed,
+}
+
+impl StoredName for TriageOutcome {
+    const ALL: &'static [Self] = &[TriageOutcome::Accepted, TriageOutcome::Dismissed];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            TriageOutcome::Accepted => "accepted",
+            TriageOutcome::Dismissed => "dismissed",
+        }
+    }
+}
+
+stored_by_name!(TriageOutcome, "triage outcome");
+
+/// Who took a mail out of triage, when, how and why.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct TriageClosed {
+    pub outcome: TriageOutcome,
+    pub by: String,
+    /// When: unknown for mail accepted before patdesk kept it.
+    #[serde(default, with = "super::stored_time::option")]
+    pub at: Option<Timestamp>,
+    pub reason: Option<String>,
+}
 
 fn message_from_row(row: &Row) -> Result<MessageRecord, StoreError> {
     let analysis: String = row.get(9)?;
@@ -93,6 +132,17 @@ fn message_from_row(row: &Row) -> Result<MessageRecord, StoreError> {
         request_id: row.get(6)?,
         triage: row.get(10)?,
         triage_note: row.get(7)?,
+        triage_closed: match row.get::<_, Option<TriageOutcome>>(11)? {
+            Some(outcome) => Some(TriageClosed {
+                outcome,
+                by: row
+                    .get::<_, Option<String>>(12)?
+                    .unwrap_or_else(|| "a member".to_string()),
+                at: optional_time_at(row, 13)?,
+                reason: row.get(14)?,
+            }),
+            None => None,
+        },
         received_at: time_at(row, 8)?,
         reply_text: analysis["reply_text"].as_str().map(str::to_string),
     })
@@ -124,12 +174,38 @@ impl super::Store {
         Ok((newest, all))
     }
 
-    /// Mail a person should look at (not tied to any request, or not understood), by id.
-    pub fn triage(&self, page: super::Page) -> Result<Vec<MessageRecord>, StoreError> {
-        self.messages_where(
-            "triage = 1 AND id > ?1 ORDER BY id LIMIT ?2",
+    /// Mail a person should look at (not tied to any request, not understood, or not
+    /// authenticated), by id, each with the state of the request it is about; with `all`,
+    /// also the mail taken out of triage since.
+    pub fn triage(&self, page: super::Page, all: bool) -> Result<Vec<TriageItem>, StoreError> {
+        let which = if all {
+            "(triage = 1 OR triage_closed IS NOT NULL)"
+        } else {
+            "triage = 1"
+        };
+        let mail = self.messages_where(
+            &format!("{which} AND id > ?1 ORDER BY id LIMIT ?2"),
             rusqlite::params![page.after, page.limit],
-        )
+        )?;
+        let mut state_of = self
+            .conn
+            .prepare_cached("SELECT state FROM requests WHERE id = ?1")?;
+        mail.into_iter()
+            .map(|mail| {
+                let state: Option<String> = match mail.request_id {
+                    Some(id) => state_of.query_row([id], |row| row.get(0)).optional()?,
+                    None => None,
+                };
+                let request_state = state
+                    .map(|state| state.parse::<RequestState>())
+                    .transpose()
+                    .map_err(|e| StoreError::Corrupt(format!("request state: {e}")))?;
+                Ok(TriageItem {
+                    mail,
+                    request_state,
+                })
+            })
+            .collect()
     }
 
     fn messages_where(
@@ -147,6 +223,15 @@ impl super::Store {
         }
         Ok(messages)
     }
+}
+
+/// A mail in triage, with the state of the request it is about (when it is about one): an
+/// unverified answer about a request decided since is late, and is shown so.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct TriageItem {
+    #[serde(flatten)]
+    pub mail: MessageRecord,
+    pub request_state: Option<RequestState>,
 }
 
 /// An answer from the requester's address that was not authenticated, waiting in triage.
@@ -178,17 +263,14 @@ impl Tx<'_> {
             (1, Some(request_id), Some(Kind::Human), Some(text)) => {
                 Ok(UnverifiedAnswer { request_id, text })
             }
-            _ => Err(StoreError::NotAnAnswer(id)),
+            (1, ..) => Err(StoreError::NotAnAnswer(id)),
+            _ => Err(self.why_not_in_triage(id)?),
         }
     }
 
     /// Takes mail `id` out of triage: `by` accepted it as the requester's answer.
     pub fn accept_triaged_answer(&self, id: i64, by: &str) -> Result<(), StoreError> {
-        let request_id: Option<i64> = self.tx.query_row(
-            "UPDATE messages SET triage = 0 WHERE id = ?1 RETURNING request_id",
-            [id],
-            |row| row.get(0),
-        )?;
+        let request_id = self.close_triage(id, TriageOutcome::Accepted, by, None)?;
         self.append_event(
             by,
             request_id,
@@ -196,6 +278,66 @@ impl Tx<'_> {
             &json!({ "message": id }),
         )?;
         Ok(())
+    }
+
+    /// Takes mail `id` out of triage without changing anything else: `by` looked at it and
+    /// set it aside for `reason`. The mail stays in the records. Returns the request it was
+    /// about, if any.
+    pub fn dismiss_triaged(
+        &self,
+        id: i64,
+        by: &str,
+        reason: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        let request_id = self.close_triage(id, TriageOutcome::Dismissed, by, Some(reason))?;
+        self.append_event(
+            by,
+            request_id,
+            EventKind::TriageDismissed,
+            &json!({ "message": id, "reason": reason }),
+        )?;
+        Ok(request_id)
+    }
+
+    /// Marks mail `id`, waiting in triage, as out of it; returns the request it is about.
+    fn close_triage(
+        &self,
+        id: i64,
+        outcome: TriageOutcome,
+        by: &str,
+        reason: Option<&str>,
+    ) -> Result<Option<i64>, StoreError> {
+        let closed: Option<Option<i64>> = self
+            .tx
+            .query_row(
+                "UPDATE messages SET triage = 0, triage_closed = ?2, triage_closed_by = ?3,
+                     triage_closed_at = ?4, triage_closed_reason = ?5
+                 WHERE id = ?1 AND direction = ?6 AND triage = 1 RETURNING request_id",
+                params![id, outcome, by, self.now, reason, Direction::In],
+                |row| row.get(0),
+            )
+            .optional()?;
+        match closed {
+            Some(request_id) => Ok(request_id),
+            None => Err(self.why_not_in_triage(id)?),
+        }
+    }
+
+    /// The error for mail `id` that is not waiting in triage.
+    fn why_not_in_triage(&self, id: i64) -> Result<StoreError, StoreError> {
+        let known: Option<Option<TriageOutcome>> = self
+            .tx
+            .query_row(
+                "SELECT triage_closed FROM messages WHERE id = ?1 AND direction = ?2",
+                params![id, Direction::In],
+                |row| row.get(0),
+            )
+            .optional()?;
+        Ok(match known {
+            None => StoreError::NoSuchMessage(id),
+            Some(Some(outcome)) => StoreError::TriageClosed { id, outcome },
+            Some(None) => StoreError::NotInTriage(id),
+        })
     }
 
     pub fn insert_message(&self, message: &NewMessage<'_>) -> Result<i64, StoreError> {

@@ -44,7 +44,10 @@ pub use event_kind::EventKind;
 pub use heads::{HeadSent, LaterDecision};
 pub use health::{Counts, Part, PartHealth};
 pub use intake::{FolderEra, MailboxPosition};
-pub use messages::{Direction, MessageRecord, NewMessage, UnverifiedAnswer, content_hash};
+pub use messages::{
+    Direction, MessageRecord, NewMessage, TriageClosed, TriageItem, TriageOutcome,
+    UnverifiedAnswer, content_hash,
+};
 pub use outbox::{MailOutcome, OutboxMail, OutboxState, Resend, UnansweredQuestion};
 pub use outside_tokens::{
     OutsideCounts, OutsideMark, OutsideRevocation, OutsideToken, OutsideTokenRow,
@@ -129,6 +132,10 @@ pub enum StoreError {
         "mail {0} is not an answer waiting in triage: only an unverified answer about a request can be accepted"
     )]
     NotAnAnswer(i64),
+    #[error("mail {id} is out of triage already: it was {outcome}")]
+    TriageClosed { id: i64, outcome: TriageOutcome },
+    #[error("mail {0} never needed a person: it is not in triage")]
+    NotInTriage(i64),
     #[error("stored data cannot be read ({0}); run `patdesk audit verify`")]
     Corrupt(String),
     #[error("cannot start a thread for the database: {0}")]

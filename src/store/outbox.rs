@@ -421,7 +421,7 @@ impl super::Store {
                  UNION ALL
                  SELECT message_id, received_at AS at FROM messages
                  WHERE request_id = ?1 AND direction = 'in' AND message_id IS NOT NULL
-                   AND triage = 0
+                   AND triage = 0 AND triage_closed IS NOT 'dismissed'
              ) ORDER BY at",
             sql_list(OutboxState::MAY_HAVE_GONE.map(OutboxState::as_str))
         ))?;

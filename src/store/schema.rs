@@ -307,6 +307,23 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX webhook_deliveries_body ON webhook_deliveries (body_sha256)
         WHERE body_sha256 IS NOT NULL;
     "#,
+    // 17: how a mail left triage, by whom, when and why: accepted as the requester's answer or
+    // dismissed, the mail kept either way. Before this, accepting was the only way out.
+    r#"
+    ALTER TABLE messages ADD COLUMN triage_closed TEXT
+        CHECK (triage_closed IN ('accepted', 'dismissed'));
+    ALTER TABLE messages ADD COLUMN triage_closed_by TEXT;
+    ALTER TABLE messages ADD COLUMN triage_closed_at TEXT;
+    ALTER TABLE messages ADD COLUMN triage_closed_reason TEXT;
+    UPDATE messages SET triage_closed = 'accepted',
+        triage_closed_by = (SELECT actor FROM events
+            WHERE kind = 'unverified_answer_accepted'
+              AND json_extract(detail, '$.message') = messages.id),
+        triage_closed_at = (SELECT at FROM events
+            WHERE kind = 'unverified_answer_accepted'
+              AND json_extract(detail, '$.message') = messages.id)
+        WHERE triage = 0 AND triage_note IS NOT NULL;
+    "#,
 ];
 
 #[cfg(test)]
@@ -370,5 +387,57 @@ mod tests {
                 "{request:?} {org:?} {grant:?} {action}"
             );
         }
+    }
+
+    /// Migration 17 records how mail left triage: before it, accepting was the only way out,
+    /// so mail with a triage note and out of triage was accepted, by whom the audit log says.
+    #[test]
+    fn mail_taken_from_triage_before_17_is_recorded_as_accepted_by_the_logged_member() {
+        let conn = Connection::open_in_memory().expect("open");
+        for migration in &MIGRATIONS[..16] {
+            conn.execute_batch(migration).expect("migrate to 16");
+        }
+        conn.pragma_update(None, "foreign_keys", "OFF")
+            .expect("pragma");
+        for (id, triage, note) in [
+            (1, 0, Some("an unverified answer")),
+            (2, 1, Some("matches no request")),
+            (3, 0, None),
+        ] {
+            conn.execute(
+                "INSERT INTO messages (id, direction, message_id, sha256, raw, kind, analysis,
+                    triage, triage_note, received_at)
+                 VALUES (?1, 'in', ?1, ?1, x'00', 'human', '{}', ?2, ?3, '2026-11-02T09:00:00Z')",
+                rusqlite::params![id, triage, note],
+            )
+            .expect("a mail of version 16");
+        }
+        conn.execute(
+            "INSERT INTO events (at, actor, kind, detail, prev_hash, hash)
+             VALUES ('2026-11-03T10:00:00Z', 'bob', 'unverified_answer_accepted',
+                     '{\"message\":1}', '', '')",
+            [],
+        )
+        .expect("the acceptance, logged");
+        conn.execute_batch(MIGRATIONS[16]).expect("migrate to 17");
+        let closed = |id: i64| -> (Option<String>, Option<String>, Option<String>) {
+            conn.query_row(
+                "SELECT triage_closed, triage_closed_by, triage_closed_at FROM messages
+                 WHERE id = ?1",
+                [id],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
+            .expect("mail")
+        };
+        assert_eq!(
+            closed(1),
+            (
+                Some("accepted".into()),
+                Some("bob".into()),
+                Some("2026-11-03T10:00:00Z".into())
+            )
+        );
+        assert_eq!(closed(2), (None, None, None), "still waiting");
+        assert_eq!(closed(3), (None, None, None), "never in triage");
     }
 }

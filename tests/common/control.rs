@@ -75,13 +75,29 @@ pub fn records_only_config(dir: &Path, name: &str) -> PathBuf {
 
 /// Runs `patdesk ARGS --config CONFIG` as the OS user `user`.
 pub fn patdesk_as(user: &'static str, config: &Path, args: &[&str]) -> Output {
-    command_as(os_user(user), patdesk_binary())
+    patdesk_as_in(user, config, args, None)
+}
+
+/// Runs `patdesk ARGS --config CONFIG` as the OS user `user`, its tables fitted to `columns`
+/// (as a terminal of that width would); with none, a test reads them whole whatever its own
+/// environment says.
+pub fn patdesk_as_in(
+    user: &'static str,
+    config: &Path,
+    args: &[&str],
+    columns: Option<usize>,
+) -> Output {
+    let mut command = command_as(os_user(user), patdesk_binary());
+    command
         .args(args)
         .arg("--config")
         .arg(config)
-        .env_remove("PATDESK_CONFIG")
-        .output()
-        .expect("patdesk runs")
+        .env_remove("PATDESK_CONFIG");
+    match columns {
+        Some(columns) => command.env("COLUMNS", columns.to_string()),
+        None => command.env_remove("COLUMNS"),
+    };
+    command.output().expect("patdesk runs")
 }
 
 /// The OS user of a test's member login (`alice`, `bob`), or a stranger's.
