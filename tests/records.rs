@@ -1535,3 +1535,45 @@ fn watch_prints_new_events_as_they_happen() {
     );
     let _ = watch.kill();
 }
+
+/// A typo in the config file does not lock the team out of the daemon running on the config
+/// it loaded: commands warn with the file's problems and go on through the socket, `status`
+/// says the file changed since the daemon loaded it; what acts without the daemon refuses.
+#[test]
+fn a_broken_config_file_leaves_the_daemon_reachable() {
+    let desk = Desk::new();
+    let id = desk.insert(RequestBuilder::tidy());
+    let before = desk.ok(&["status"]);
+    assert!(before.contains("config"), "{before}");
+    assert!(!before.contains("CHANGED"), "{before}");
+    let good = std::fs::read_to_string(&desk.config).expect("config");
+    // Valid TOML with a wrong value, and then not TOML at all: the socket is found in both.
+    for broken in [
+        format!("{good}[intervals]\nstatus_seconds = \"often\"\n"),
+        format!("[mailbox\n{good}"),
+    ] {
+        std::fs::write(&desk.config, &broken).expect("the typo");
+        let status = desk.run_as("alice", &["status"]);
+        let stderr = String::from_utf8_lossy(&status.stderr);
+        let stdout = String::from_utf8_lossy(&status.stdout);
+        assert_eq!(status.status.code(), Some(0), "{stdout}{stderr}");
+        assert!(stderr.contains("warning"), "{stderr}");
+        assert!(stderr.contains("check-config"), "{stderr}");
+        assert!(stdout.contains("the file has CHANGED since"), "{stdout}");
+        assert!(desk.ok(&["list"]).contains(&format!("PAT-{id}")));
+        desk.ok(&["note", &id.to_string(), "still reachable"]);
+    }
+    let backup = desk.dir.path().join("copy.db");
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_patdesk"))
+        .args(["backup", "--out"])
+        .arg(&backup)
+        .arg("--config")
+        .arg(&desk.config)
+        .env_remove("PATDESK_CONFIG")
+        .output()
+        .expect("patdesk runs");
+    assert_eq!(refused.status.code(), Some(3), "{refused:?}");
+    assert!(!backup.exists());
+    std::fs::write(&desk.config, good).expect("put back");
+    assert!(!desk.ok(&["status"]).contains("CHANGED"));
+}

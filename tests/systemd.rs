@@ -502,6 +502,8 @@ fn the_readmes_install_gives_a_hardened_service_that_works() {
         text(&errors)
     );
 
+    reloads_cannot_lock_the_team_out(&machine, pid, &|args| as_user(alice, args));
+
     // Removing the package stops and disables the service.
     let remove = machine.run("apt-get remove -y -q patdesk", &[]);
     assert!(remove.status.success(), "{}", text(&remove));
@@ -510,4 +512,99 @@ fn the_readmes_install_gives_a_hardened_service_that_works() {
         Some(()),
         "the service still runs after apt remove"
     );
+}
+
+/// A typo in the config: `systemctl reload` fails and names the key, the daemon runs on with
+/// the config it had, and the team's commands still reach it (with a warning), `status`
+/// saying the file has changed. A config the daemon itself refuses (a new database path)
+/// fails no command either, and `status` says the reload was refused and why. The file put
+/// back, a reload takes it and `status` says nothing more.
+fn reloads_cannot_lock_the_team_out(
+    machine: &Machine,
+    pid: u32,
+    as_alice: &dyn Fn(&[&str]) -> Output,
+) {
+    const CONFIG: &str = "/etc/patdesk/patdesk.toml";
+    let kept = machine.run("cp -p \"$0\" /root/patdesk.toml.good", &[CONFIG]);
+    assert!(kept.status.success(), "{}", text(&kept));
+    let typo = machine.run(
+        "sed -i 's/^security = \"tls\"/security = \"tsl\"/' \"$0\"",
+        &[CONFIG],
+    );
+    assert!(typo.status.success(), "{}", text(&typo));
+    let reload = machine.run("systemctl reload patdesk", &[]);
+    assert!(
+        !reload.status.success(),
+        "a reload of a broken config must fail: {}",
+        text(&reload)
+    );
+    let check = machine.run("patdesk check-config", &[]);
+    assert_eq!(check.status.code(), Some(3), "{}", text(&check));
+    assert!(text(&check).contains("tsl"), "{}", text(&check));
+    assert_eq!(daemon_pid(), Some(pid), "the daemon runs on, not restarted");
+    let status = as_alice(&["status"]);
+    assert_eq!(
+        status.status.code(),
+        Some(0),
+        "status still answers: {}",
+        text(&status)
+    );
+    let said = text(&status);
+    assert!(
+        said.contains("tsl"),
+        "the warning says what is wrong: {said}"
+    );
+    assert!(said.contains("the file has CHANGED since"), "{said}");
+    let list = as_alice(&["list"]);
+    assert!(list.status.success(), "{}", text(&list));
+    assert!(
+        String::from_utf8_lossy(&list.stdout).contains("PAT-1"),
+        "{}",
+        text(&list)
+    );
+
+    // Valid to check-config, refused by the daemon: the database cannot move under it.
+    let moved = machine.run(
+        "cp /root/patdesk.toml.good \"$0\" && sed -i 's|/var/lib/patdesk/patdesk.db|/var/lib/patdesk/moved.db|' \"$0\"",
+        &[CONFIG],
+    );
+    assert!(moved.status.success(), "{}", text(&moved));
+    let reload = machine.run("systemctl reload patdesk", &[]);
+    assert!(
+        reload.status.success(),
+        "{}\n{}",
+        text(&reload),
+        machine.journal()
+    );
+    let refused = wait_for(30, || {
+        let status = as_alice(&["status"]);
+        text(&status).contains("REFUSED").then_some(status)
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "status never told the refused reload\n{}",
+            machine.journal()
+        )
+    });
+    assert_eq!(refused.status.code(), Some(0), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("store.path changed"),
+        "{}",
+        text(&refused)
+    );
+    assert_eq!(daemon_pid(), Some(pid));
+
+    let restored = machine.run("cp -p /root/patdesk.toml.good \"$0\"", &[CONFIG]);
+    assert!(restored.status.success(), "{}", text(&restored));
+    let reload = machine.run("systemctl reload patdesk", &[]);
+    assert!(reload.status.success(), "{}", text(&reload));
+    let healthy = wait_for(30, || {
+        let status = as_alice(&["status"]);
+        let said = text(&status);
+        (status.status.success() && !said.contains("REFUSED") && !said.contains("CHANGED"))
+            .then_some(said)
+    })
+    .unwrap_or_else(|| panic!("the good config was not taken back\n{}", machine.journal()));
+    assert!(healthy.contains(CONFIG), "{healthy}");
+    assert_eq!(daemon_pid(), Some(pid));
 }

@@ -18,7 +18,7 @@ pub struct BackupArgs {
 }
 
 pub fn run(context: &Context, args: &BackupArgs) -> Result<(), Failure> {
-    let audit = crate::store::backup(&context.config.store.path, &args.out, &context.clock)?;
+    let audit = crate::store::backup(&context.config()?.store.path, &args.out, &context.clock)?;
     let head = audit.chain.head.as_ref();
     if context.json {
         say(&format!(

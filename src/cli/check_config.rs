@@ -26,10 +26,16 @@ pub struct CheckConfigArgs {
 
 pub fn run(path: &Path, args: &CheckConfigArgs, clock: &Clock, json: bool) -> Result<(), Failure> {
     // Run by hand on the installed host, nothing sets $CREDENTIALS_DIRECTORY: the secrets are
-    // read where the unit loads them from, so the check reads what the service will.
+    // read where the unit loads them from, so the check reads what the service will. So too
+    // as the unit's reload check, run as root outside the service's namespace: systemd sets
+    // the variable, but the folder it names is the service's alone.
     let units = UNITS.map(Path::new);
-    let credentials =
-        CredentialFiles::from_environment().or_else(|| CredentialFiles::from_units(&units));
+    let credentials = CredentialFiles::from_environment()
+        .filter(|files| match files {
+            CredentialFiles::Directory(dir) => dir.is_dir(),
+            CredentialFiles::Unit { .. } => true,
+        })
+        .or_else(|| CredentialFiles::from_units(&units));
     let config = Config::load_with(path, credentials.clone())?;
     config.check_secrets()?;
     Templates::load(config.templates_dir.as_deref())

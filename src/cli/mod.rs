@@ -172,6 +172,16 @@ impl From<ConfigError> for Failure {
     }
 }
 
+impl Failure {
+    /// A config that cannot be used, kept where the command may still go on without it.
+    fn from_config(error: &ConfigError) -> Failure {
+        Failure {
+            code: exit::CONFIG,
+            error: anyhow::anyhow!("{error}"),
+        }
+    }
+}
+
 impl From<anyhow::Error> for Failure {
     fn from(error: anyhow::Error) -> Self {
         Failure::runtime(error)
@@ -219,10 +229,14 @@ fn exit_code(kind: Refused) -> u8 {
     }
 }
 
-/// What every command that works on the records needs: the config (for the socket's path)
-/// and how to reach the records.
+/// What every command that works on the records needs: the daemon's socket, the config (for
+/// the commands that act without the daemon) and how to reach the records.
 struct Context {
-    config: Config,
+    /// Where the daemon answers: read from the config even when the rest of it is broken, so
+    /// that a typo in the file does not lock the team out of a daemon running on the config
+    /// it loaded before.
+    socket: PathBuf,
+    config: Result<Config, ConfigError>,
     /// The system's clock: what relative times are shown against.
     clock: Clock,
     json: bool,
@@ -237,13 +251,32 @@ impl Context {
         break_glass: bool,
     ) -> Result<Context, Failure> {
         let path = config_path.unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_PATH));
-        let config = Config::load(&path)?;
+        let config = Config::load(&path);
+        let socket = match &config {
+            Ok(config) => config.control.socket.clone(),
+            // Unreadable: nothing to go on, and the caller may not be who they think.
+            Err(error @ ConfigError::Read { .. }) => return Err(Failure::from_config(error)),
+            Err(error) => {
+                let socket = crate::config::control_socket_despite_errors(&path);
+                eprintln!(
+                    "patdesk: warning: {error}\npatdesk: going on with only its control socket, {}: a running daemon keeps the config it loaded; `patdesk check-config` checks the file",
+                    socket.display()
+                );
+                socket
+            }
+        };
         Ok(Context {
+            socket,
             config,
             clock,
             json,
             break_glass,
         })
+    }
+
+    /// The whole config, for a command that acts without the daemon; a broken file stops it.
+    fn config(&self) -> Result<&Config, Failure> {
+        self.config.as_ref().map_err(Failure::from_config)
     }
 
     /// Asks the daemon (or, with --break-glass, the database itself) and returns the answer.
@@ -256,7 +289,7 @@ impl Context {
         let reply = if self.break_glass {
             self.break_glass(request)?
         } else {
-            crate::control::client::call(&self.config.control.socket, &request)?
+            crate::control::client::call(&self.socket, &request)?
         };
         match reply {
             Reply::Done(answer) => serde_json::from_str(answer.get()).map_err(|e| {
@@ -314,7 +347,7 @@ impl Context {
                 error: anyhow::anyhow!("--break-glass is for root, when the daemon is down"),
             });
         }
-        crate::daemon::DaemonLock::acquire(&self.config.store.path).map_err(|error| Failure {
+        crate::daemon::DaemonLock::acquire(&self.config()?.store.path).map_err(|error| Failure {
             code: exit::REFUSED,
             error: anyhow::anyhow!("{error}; --break-glass is only for when the daemon is down: without it, the command goes through the daemon"),
         })
@@ -331,9 +364,10 @@ impl Context {
                 Member::BREAK_GLASS_ACTOR
             );
         }
-        let chain_key = crate::daemon::chain_key(&self.config)?;
+        let config = self.config()?;
+        let chain_key = crate::daemon::chain_key(config)?;
         Ok(crate::control::answer_directly(
-            &self.config,
+            config,
             &self.clock,
             chain_key,
             request,

@@ -7,7 +7,7 @@ use super::{Context, Failure, exit, say};
 use crate::control::admission::ControlCounts;
 use crate::control::client::ClientError;
 use crate::control::protocol::Request;
-use crate::control::reads::{Breaker, Status};
+use crate::control::reads::{Breaker, ConfigInUse, FileSinceLoaded, Status};
 use crate::store::{Counts, DatabaseSize, WebhookCounts, WebhookRefusal, format_time};
 
 pub fn run(context: &Context) -> Result<(), Failure> {
@@ -66,6 +66,7 @@ fn not_running(failure: &Failure) -> Status {
         database: DatabaseSize::default(),
         webhook: WebhookCounts::default(),
         control: ControlCounts::default(),
+        config: None,
         // The client's words already say the daemon is not running, and what to do.
         problems: vec![why],
     }
@@ -89,6 +90,9 @@ fn readable(status: &Status) -> String {
             None => "not running".to_string(),
         },
     );
+    if let Some(config) = &status.config {
+        line("config", config_line(config));
+    }
     if status.parts.is_empty() {
         line("health", "nothing recorded yet".to_string());
     }
@@ -164,6 +168,36 @@ fn readable(status: &Status) -> String {
             .map_or_else(|| "empty".to_string(), ToString::to_string),
     );
     out
+}
+
+/// The config the daemon runs on; said plainly when the file no longer is what it runs on,
+/// or its last reload was refused.
+fn config_line(config: &ConfigInUse) -> String {
+    let mut text = format!(
+        "{}, loaded at {}",
+        config.path.display(),
+        format_time(config.loaded.at)
+    );
+    match config.file {
+        FileSinceLoaded::Same => {}
+        FileSinceLoaded::Changed => text.push_str(
+            "; the file has CHANGED since: `patdesk check-config`, then `systemctl reload patdesk`, applies it",
+        ),
+        FileSinceLoaded::Unreadable => {
+            text.push_str("; the daemon can no longer read the file: it runs on what it loaded");
+        }
+    }
+    if let Some(refused) = &config.loaded.refused_reload {
+        text.push_str(&format!(
+            "\n  the reload at {} was REFUSED, the config loaded before kept:",
+            format_time(refused.at)
+        ));
+        for why in refused.error.lines() {
+            text.push_str("\n    ");
+            text.push_str(why);
+        }
+    }
+    text
 }
 
 /// The control socket: connections open, and those turned away by why.

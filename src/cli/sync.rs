@@ -58,7 +58,7 @@ fn print_round(context: &Context, mut answer: serde_json::Value) -> Result<(), F
 /// `sync --break-glass`: root, with the daemon stopped (its lock held), syncs in this process.
 fn here(context: &Context, args: &SyncArgs) -> Result<serde_json::Value, Failure> {
     let _lock = context.take_the_daemons_place()?;
-    let config = &context.config;
+    let config = context.config()?;
     let mut store = crate::store::Store::open_existing(&config.store.path, &context.clock)?
         .keyed(crate::daemon::chain_key(config)?);
     let github = config.github.as_ref().ok_or_else(|| Failure {

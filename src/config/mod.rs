@@ -41,7 +41,8 @@ pub use secret::{Secret, SecretKind, SecretOrigin, SecretRef};
 pub use smtp::{SmtpConfig, SmtpLogin};
 pub use store::{ScheduledBackups, StoreConfig};
 pub use team::{
-    ControlConfig, DEFAULT_CONTROL_SOCKET, TeamConfig, TeamMember, is_github_login, is_os_user_name,
+    ControlConfig, DEFAULT_CONTROL_SOCKET, TeamConfig, TeamMember, control_socket_despite_errors,
+    is_github_login, is_os_user_name,
 };
 pub use webhook::WebhookConfig;
 
@@ -60,6 +61,9 @@ const MAX_REMINDER_HOURS: i64 = 720;
 pub struct Config {
     /// The file this was read from.
     pub source: PathBuf,
+    /// The SHA-256 of the text it was read from: how the daemon tells whether the file has
+    /// changed since.
+    pub source_digest: String,
     pub store: StoreConfig,
     pub mail: MailPolicy,
     pub mailbox: Option<MailboxConfig>,
@@ -234,7 +238,10 @@ impl Config {
         };
         let config = validator.config(raw, path);
         if validator.problems.is_empty() {
-            Ok(config)
+            Ok(Config {
+                source_digest: digest_of(text),
+                ..config
+            })
         } else {
             Err(ConfigError::Invalid {
                 path: path.to_path_buf(),
@@ -242,6 +249,15 @@ impl Config {
             })
         }
     }
+}
+
+/// The SHA-256 of a config's text, in lowercase hex.
+pub fn digest_of(text: &str) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 /// Turns the raw form into the typed one, collecting every problem on the way. Where a value
@@ -324,6 +340,7 @@ impl Validator {
             intervals,
             send_limits,
             source: path.to_path_buf(),
+            source_digest: String::new(),
             store,
             mail,
             mailbox: mailbox.flatten(),

@@ -48,6 +48,44 @@ pub struct ControlConfig {
 
 pub const DEFAULT_CONTROL_SOCKET: &str = "/run/patdesk/control.sock";
 
+/// The control socket the config at `path` names, read as leniently as can be: from a file
+/// with problems elsewhere (a typo in another section, a missing credential), as the valid
+/// config would have it; the default when even that cannot be read. The CLI's way to a daemon
+/// that runs on the config it loaded before the file broke.
+pub fn control_socket_despite_errors(path: &std::path::Path) -> PathBuf {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let named = match text.parse::<toml::Table>() {
+        Ok(table) => table
+            .get("control")
+            .and_then(|control| control.get("socket")?.as_str())
+            .map(PathBuf::from),
+        // Broken TOML elsewhere in the file: the line as it is usually written.
+        Err(_) => socket_line(&text),
+    };
+    let base = path.parent().unwrap_or(std::path::Path::new("."));
+    base.join(named.unwrap_or_else(|| DEFAULT_CONTROL_SOCKET.into()))
+}
+
+/// `socket = "…"` under `[control]`, read line by line from a file TOML cannot parse.
+fn socket_line(text: &str) -> Option<PathBuf> {
+    let mut in_control = false;
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_control = line == "[control]";
+        } else if in_control
+            && let Some((key, value)) = line.split_once('=')
+            && key.trim() == "socket"
+        {
+            let value = value.trim();
+            return value
+                .strip_prefix('"')
+                .and_then(|rest| rest.split_once('"'))
+                .map(|(socket, _)| PathBuf::from(socket));
+        }
+    }
+    None
+}
+
 impl super::Validator {
     pub(super) fn team(&mut self, members: raw::RawMembers) -> TeamConfig {
         let members = match members {
@@ -151,4 +189,35 @@ pub fn is_github_login(login: &str) -> bool {
     (1..=39).contains(&login.len())
         && login.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         && !login.starts_with('-')
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::{DEFAULT_CONTROL_SOCKET, control_socket_despite_errors};
+
+    fn socket_of(text: &str) -> PathBuf {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("patdesk.toml");
+        std::fs::write(&path, text).expect("config");
+        control_socket_despite_errors(&path)
+            .strip_prefix(dir.path())
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| control_socket_despite_errors(&path))
+    }
+
+    #[test]
+    fn the_socket_is_found_in_a_file_broken_elsewhere() {
+        // Valid TOML with a wrong value elsewhere.
+        let wrong_value = "[mailbox]\nport = \"x\"\n[control]\nsocket = \"run/control.sock\"\n";
+        assert_eq!(socket_of(wrong_value), PathBuf::from("run/control.sock"));
+        // Not TOML at all in another section.
+        let broken = "[mailbox\nport = = 3\n\n[control]\n  socket = \"/srv/desk.sock\" # ours\n";
+        assert_eq!(socket_of(broken), PathBuf::from("/srv/desk.sock"));
+        // A socket key in another section is not the control socket.
+        let elsewhere = "[other]\nsocket = \"/x.sock\"\n[team\n";
+        assert_eq!(socket_of(elsewhere), PathBuf::from(DEFAULT_CONTROL_SOCKET));
+        assert_eq!(socket_of(""), PathBuf::from(DEFAULT_CONTROL_SOCKET));
+    }
 }

@@ -66,8 +66,57 @@ pub struct Status {
     /// The control socket's connections open now, and those turned away since the start.
     #[serde(default)]
     pub control: ControlCounts,
+    /// The config the daemon runs on, and whether the file still says the same; `None` when
+    /// no daemon answered.
+    #[serde(default)]
+    pub config: Option<ConfigInUse>,
     /// Why the service counts as unhealthy; empty when it is not.
     pub problems: Vec<String>,
+}
+
+/// The config the daemon runs on: which file, when it was read, whether the file says the
+/// same now, and the last reload it refused. A config file edited but not applied, or applied
+/// and refused, is told here, not only in the journal.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConfigInUse {
+    pub path: std::path::PathBuf,
+    pub loaded: LoadedConfig,
+    pub file: FileSinceLoaded,
+}
+
+/// When the daemon read the config it runs on, and the reload it refused since, if any.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoadedConfig {
+    pub at: Timestamp,
+    pub refused_reload: Option<RefusedReload>,
+}
+
+/// A reload the daemon refused (the file broken, a secret missing), keeping the config it had.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RefusedReload {
+    pub at: Timestamp,
+    pub error: String,
+}
+
+/// The config file now, against the text the daemon loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileSinceLoaded {
+    Same,
+    Changed,
+    /// Gone, or not readable by the daemon.
+    Unreadable,
+}
+
+impl FileSinceLoaded {
+    /// The file at `path` against the digest of the text loaded from it.
+    pub fn of(path: &std::path::Path, loaded_digest: &str) -> FileSinceLoaded {
+        match std::fs::read_to_string(path) {
+            Ok(text) if crate::config::digest_of(&text) == loaded_digest => FileSinceLoaded::Same,
+            Ok(_) => FileSinceLoaded::Changed,
+            Err(_) => FileSinceLoaded::Unreadable,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -102,6 +151,7 @@ pub fn status(
         database: store.database_size()?,
         webhook: store.webhook_counts()?,
         control,
+        config: None,
         problems: Vec::new(),
     };
     status.problems = problems(&status, stalled_after, store.now());

@@ -17,7 +17,7 @@ use super::protocol::{
     AnswerLine, Envelope, ErrorKind, MAX_REQUEST_BYTES, PAGE_ROWS, Reply, Request, VERSION,
     list_page_rows,
 };
-use super::reads;
+use super::reads::{self, ConfigInUse, FileSinceLoaded, LoadedConfig};
 use crate::clock::Clock;
 use crate::config::{Config, SendLimits, TeamConfig, check_org};
 use crate::decide::{self, DecideError};
@@ -79,6 +79,9 @@ struct Answering {
     chain_key: Option<ChainKey>,
     /// The database file the daemon started on; `None` when answering without the daemon.
     started_on: Option<FileIdentity>,
+    /// The config file and the digest of the text the daemon runs on, and when it was read;
+    /// `None` when answering without the daemon.
+    config_in_use: Option<(PathBuf, String, LoadedConfig)>,
     after_changes: AfterChanges,
 }
 
@@ -112,6 +115,7 @@ impl Answering {
             admission: None,
             chain_key,
             started_on: None,
+            config_in_use: None,
             after_changes: AfterChanges::default(),
         }
     }
@@ -153,6 +157,7 @@ impl ControlServer {
         chain_key: Option<ChainKey>,
         sync: Option<SyncRequests>,
         after_changes: AfterChanges,
+        loaded: LoadedConfig,
     ) -> anyhow::Result<ControlServer> {
         let own_user = peer::user_name(peer::effective_uid());
         if let Some(member) = own_user
@@ -178,6 +183,8 @@ impl ControlServer {
         let mut answering = Answering::of(config, clock, chain_key, sync);
         answering.admission = Some(Arc::new(Admission::default()));
         answering.started_on = FileIdentity::of(&config.store.path);
+        answering.config_in_use =
+            Some((config.source.clone(), config.source_digest.clone(), loaded));
         answering.after_changes = after_changes;
         Ok(ControlServer {
             listener,
@@ -601,6 +608,13 @@ fn answer_from_store(
                         answering.store_path.display()
                     ));
                 }
+                status.config = answering.config_in_use.as_ref().map(|(path, digest, loaded)| {
+                    ConfigInUse {
+                        path: path.clone(),
+                        loaded: loaded.clone(),
+                        file: FileSinceLoaded::of(path, digest),
+                    }
+                });
                 status
             }),
         ),

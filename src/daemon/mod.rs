@@ -25,6 +25,7 @@ pub use ready::{GithubReady, Ready, ready};
 
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
+use crate::control::reads::{LoadedConfig, RefusedReload};
 use crate::control::{AfterChanges, ControlServer, SyncNow, SyncRequests};
 use crate::imap::{MailboxAccess, MailboxWatch};
 use crate::intake::Intake;
@@ -83,7 +84,11 @@ async fn supervise(mut config: Config, clock: Clock) -> anyhow::Result<()> {
     Store::open(&config.store.path, &clock)?;
     let systemd = std::sync::Arc::new(notify::Systemd::from_env());
     let mut signals = Signals::new()?;
-    let mut next = Some(prepare(&config, &clock)?);
+    let mut loaded = LoadedConfig {
+        at: clock.now(),
+        refused_reload: None,
+    };
+    let mut next = Some(prepare(&config, &clock, &loaded)?);
     tokio::spawn(pulse::run(
         systemd.clone(),
         config.store.path.clone(),
@@ -126,14 +131,20 @@ async fn supervise(mut config: Config, clock: Clock) -> anyhow::Result<()> {
         join_all(&mut tasks).await;
         if stop == Stop::Reload {
             next = Some(match reload(&config, &clock) {
-                Ok((new_config, prepared)) => {
+                Ok((new_config, new_loaded, prepared)) => {
                     config = new_config;
+                    loaded = new_loaded;
                     tracing::info!("config and templates reloaded");
                     prepared
                 }
                 Err(error) => {
                     tracing::error!("new config refused, the one in use is kept: {error:#}");
-                    prepare(&config, &clock)?
+                    // `status` tells it too: the journal is not where an engineer looks.
+                    loaded.refused_reload = Some(RefusedReload {
+                        at: clock.now(),
+                        error: format!("{error:#}"),
+                    });
+                    prepare(&config, &clock, &loaded)?
                 }
             });
             systemd.ready();
@@ -144,7 +155,7 @@ async fn supervise(mut config: Config, clock: Clock) -> anyhow::Result<()> {
 }
 
 /// The config file read again, with everything it names, ready to run.
-fn reload(current: &Config, clock: &Clock) -> anyhow::Result<(Config, Prepared)> {
+fn reload(current: &Config, clock: &Clock) -> anyhow::Result<(Config, LoadedConfig, Prepared)> {
     let new = Config::load(&current.source)?;
     if new.store.path != current.store.path {
         return Err(anyhow!(
@@ -153,8 +164,12 @@ fn reload(current: &Config, clock: &Clock) -> anyhow::Result<(Config, Prepared)>
             new.store.path.display()
         ));
     }
-    let prepared = prepare(&new, clock)?;
-    Ok((new, prepared))
+    let loaded = LoadedConfig {
+        at: clock.now(),
+        refused_reload: None,
+    };
+    let prepared = prepare(&new, clock, &loaded)?;
+    Ok((new, loaded, prepared))
 }
 
 async fn join_all(tasks: &mut tokio::task::JoinSet<()>) {
@@ -186,7 +201,7 @@ impl Prepared {
 /// Builds the tasks of `config` from what [`ready`] read of it: intake, the GitHub task, the
 /// webhook, the outbox, the control socket, alerts and upkeep. Only wiring: whatever can be
 /// wrong with the config was found by `ready`, which `check-config` runs too.
-fn prepare(config: &Config, clock: &Clock) -> anyhow::Result<Prepared> {
+fn prepare(config: &Config, clock: &Clock, loaded: &LoadedConfig) -> anyhow::Result<Prepared> {
     if config.github.is_none() && config.mailbox.is_none() {
         // The records and the engineers' commands still work; nothing comes in or goes out.
         tracing::warn!(
@@ -296,6 +311,7 @@ fn prepare(config: &Config, clock: &Clock) -> anyhow::Result<Prepared> {
             outbox: outbox.clone(),
             pushes,
         },
+        loaded.clone(),
     )?;
     tasks.push(Box::pin(control.run(shutdown.clone())));
     tasks.push(Box::pin(alerts_task::run(alerts_task::AlertsTask {
