@@ -309,7 +309,10 @@ fn check_config_names_the_file_and_key_of_a_mistake() {
         message.contains(config.to_str().expect("path")),
         "{message}"
     );
-    assert!(message.contains("`smtp.password` is missing"), "{message}");
+    assert!(
+        message.contains("`smtp.password` (line 1, column 2): is missing"),
+        "{message}"
+    );
 }
 
 /// `check-config` on a config whose templates folder holds a denial reading `body`.

@@ -540,7 +540,11 @@ fn reloads_cannot_lock_the_team_out(
     );
     let check = machine.run("patdesk check-config", &[]);
     assert_eq!(check.status.code(), Some(3), "{}", text(&check));
-    assert!(text(&check).contains("tsl"), "{}", text(&check));
+    assert!(
+        text(&check).contains("`mailbox.security` (line"),
+        "{}",
+        text(&check)
+    );
     assert_eq!(daemon_pid(), Some(pid), "the daemon runs on, not restarted");
     let status = as_alice(&["status"]);
     assert_eq!(
@@ -551,7 +555,7 @@ fn reloads_cannot_lock_the_team_out(
     );
     let said = text(&status);
     assert!(
-        said.contains("tsl"),
+        said.contains("`mailbox.security` (line"),
         "the warning says what is wrong: {said}"
     );
     assert!(said.contains("the file has CHANGED since"), "{said}");

@@ -150,11 +150,6 @@ impl super::Validator {
             preset.as_ref().map(|p| &p.imap),
             provider,
         );
-        self.unknown_keys(
-            "mailbox",
-            &raw.unknown,
-            &[raw::SERVER_KEYS, raw::MAILBOX_KEYS],
-        );
         let endpoint = self.endpoint(
             "mailbox",
             host,

@@ -12,6 +12,7 @@ mod oauth2;
 mod policy;
 mod provider;
 mod raw;
+mod reading;
 mod review;
 mod secret;
 mod smtp;
@@ -37,6 +38,7 @@ pub use policy::{
 };
 pub use provider::{Filled, Provider};
 use raw::{RawConfig, RawSecret};
+pub use reading::Position;
 pub use secret::{Secret, SecretKind, SecretOrigin, SecretRef};
 pub use smtp::{SmtpConfig, SmtpLogin};
 pub use store::{ScheduledBackups, StoreConfig};
@@ -101,6 +103,8 @@ pub struct Config {
 pub struct Problem {
     pub key: String,
     pub message: String,
+    /// Where in the file, when the key (or its table) is written there.
+    pub at: Option<Position>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -135,7 +139,11 @@ impl fmt::Display for ProblemList<'_> {
             if i > 0 {
                 writeln!(f)?;
             }
-            write!(f, "  - `{}` {}", problem.key, problem.message)?;
+            write!(f, "  - `{}`", problem.key)?;
+            if let Some(at) = problem.at {
+                write!(f, " ({at})")?;
+            }
+            write!(f, ": {}", problem.message)?;
         }
         Ok(())
     }
@@ -225,10 +233,11 @@ impl Config {
         path: &Path,
         credentials: Option<CredentialFiles>,
     ) -> Result<Config, ConfigError> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
-            path: path.to_path_buf(),
-            message: e.to_string().trim_end().to_string(),
-        })?;
+        let (raw, mut problems, document) =
+            reading::read(text).map_err(|message| ConfigError::Syntax {
+                path: path.to_path_buf(),
+                message,
+            })?;
         let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
         let mut validator = Validator {
             base,
@@ -237,7 +246,21 @@ impl Config {
             filled: Vec::new(),
         };
         let config = validator.config(raw, path);
-        if validator.problems.is_empty() {
+        // A key whose value could not be read at all is left out of what the validator sees:
+        // it would only say the key is missing.
+        let unreadable: Vec<String> = problems.iter().map(|problem| problem.key.clone()).collect();
+        problems.extend(
+            validator
+                .problems
+                .into_iter()
+                .filter(|problem| !unreadable.contains(&problem.key)),
+        );
+        for problem in &mut problems {
+            problem.at = problem.at.or_else(|| document.locate(&problem.key));
+        }
+        // In the file's order; those not written in it (a missing section's keys) last.
+        problems.sort_by_key(|problem| problem.at.map_or((1, 0, 0), |at| (0, at.line, at.column)));
+        if problems.is_empty() {
             Ok(Config {
                 source_digest: digest_of(text),
                 ..config
@@ -245,7 +268,7 @@ impl Config {
         } else {
             Err(ConfigError::Invalid {
                 path: path.to_path_buf(),
-                problems: validator.problems,
+                problems,
             })
         }
     }
@@ -275,6 +298,7 @@ impl Validator {
         self.problems.push(Problem {
             key: key.to_string(),
             message: message.into(),
+            at: None,
         });
     }
 
@@ -395,23 +419,6 @@ impl Validator {
             self.problem(
                 key,
                 format!("is {value:?}: expected an email address such as {example}"),
-            );
-        }
-    }
-
-    /// A problem for each key of `[section]` that is not among `accepted`.
-    fn unknown_keys(&mut self, section: &str, unknown: &raw::UnknownKeys, accepted: &[&[&str]]) {
-        let accepted: Vec<&str> = accepted
-            .iter()
-            .flat_map(|keys| keys.iter().copied())
-            .collect();
-        for key in unknown.keys() {
-            self.problem(
-                &format!("{section}.{key}"),
-                format!(
-                    "is not a key of [{section}]: accepted are {}",
-                    accepted.join(", ")
-                ),
             );
         }
     }

@@ -109,7 +109,7 @@ pub enum RawSentCopy {
 }
 
 /// The keys `[mailbox]` and `[smtp]` share: where the server is and how patdesk signs in.
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct RawServer {
     pub sign_in: Option<RawSignIn>,
     pub host: Option<String>,
@@ -120,17 +120,11 @@ pub struct RawServer {
     pub password: Option<RawSecret>,
 }
 
-/// Keys a section with a shared part does not know. serde's `deny_unknown_fields` does not
-/// work beside `flatten`, so the validator reports them, with the accepted ones.
-pub type UnknownKeys = std::collections::BTreeMap<String, toml::Value>;
-
-pub const SERVER_KEYS: &[&str] = &[
-    "sign_in", "host", "port", "security", "ca_file", "username", "password",
-];
-
-#[derive(Debug, Deserialize)]
+/// `[mailbox]`, its server keys gathered in `server`. Read through [`MailboxKeys`], every key
+/// at its own level: serde's `flatten` would hide which key a wrong value is at, and let
+/// unknown keys through.
+#[derive(Debug)]
 pub struct RawMailbox {
-    #[serde(flatten)]
     pub server: RawServer,
     pub provider: Option<RawProvider>,
     pub address: Option<String>,
@@ -144,37 +138,106 @@ pub struct RawMailbox {
     pub command_timeout_seconds: Option<u64>,
     pub poll_seconds: Option<u64>,
     pub idle_refresh_minutes: Option<u64>,
-    #[serde(flatten)]
-    pub unknown: UnknownKeys,
 }
 
-pub const MAILBOX_KEYS: &[&str] = &[
-    "provider",
-    "address",
-    "folder",
-    "processed_folder",
-    "quarantine_folder",
-    "sent_folder",
-    "sent_copy",
-    "plus_addressing",
-    "acknowledge",
-    "command_timeout_seconds",
-    "poll_seconds",
-    "idle_refresh_minutes",
-];
+/// `[mailbox]` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MailboxKeys {
+    sign_in: Option<RawSignIn>,
+    host: Option<String>,
+    port: Option<u16>,
+    security: Option<RawSecurity>,
+    ca_file: Option<PathBuf>,
+    username: Option<String>,
+    password: Option<RawSecret>,
+    provider: Option<RawProvider>,
+    address: Option<String>,
+    folder: Option<String>,
+    processed_folder: Option<String>,
+    quarantine_folder: Option<String>,
+    sent_folder: Option<String>,
+    sent_copy: Option<RawSentCopy>,
+    plus_addressing: Option<bool>,
+    acknowledge: Option<RawAcknowledge>,
+    command_timeout_seconds: Option<u64>,
+    poll_seconds: Option<u64>,
+    idle_refresh_minutes: Option<u64>,
+}
 
-#[derive(Debug, Deserialize)]
+impl<'de> Deserialize<'de> for RawMailbox {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let keys = MailboxKeys::deserialize(deserializer)?;
+        Ok(RawMailbox {
+            server: RawServer {
+                sign_in: keys.sign_in,
+                host: keys.host,
+                port: keys.port,
+                security: keys.security,
+                ca_file: keys.ca_file,
+                username: keys.username,
+                password: keys.password,
+            },
+            provider: keys.provider,
+            address: keys.address,
+            folder: keys.folder,
+            processed_folder: keys.processed_folder,
+            quarantine_folder: keys.quarantine_folder,
+            sent_folder: keys.sent_folder,
+            sent_copy: keys.sent_copy,
+            plus_addressing: keys.plus_addressing,
+            acknowledge: keys.acknowledge,
+            command_timeout_seconds: keys.command_timeout_seconds,
+            poll_seconds: keys.poll_seconds,
+            idle_refresh_minutes: keys.idle_refresh_minutes,
+        })
+    }
+}
+
+/// `[smtp]`, its server keys gathered in `server` (read as [`RawMailbox`] is).
+#[derive(Debug)]
 pub struct RawSmtp {
-    #[serde(flatten)]
     pub server: RawServer,
     pub from: Option<String>,
     pub timeout_seconds: Option<u64>,
     pub sent_copy_grace_seconds: Option<u64>,
-    #[serde(flatten)]
-    pub unknown: UnknownKeys,
 }
 
-pub const SMTP_KEYS: &[&str] = &["from", "timeout_seconds", "sent_copy_grace_seconds"];
+/// `[smtp]` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SmtpKeys {
+    sign_in: Option<RawSignIn>,
+    host: Option<String>,
+    port: Option<u16>,
+    security: Option<RawSecurity>,
+    ca_file: Option<PathBuf>,
+    username: Option<String>,
+    password: Option<RawSecret>,
+    from: Option<String>,
+    timeout_seconds: Option<u64>,
+    sent_copy_grace_seconds: Option<u64>,
+}
+
+impl<'de> Deserialize<'de> for RawSmtp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let keys = SmtpKeys::deserialize(deserializer)?;
+        Ok(RawSmtp {
+            server: RawServer {
+                sign_in: keys.sign_in,
+                host: keys.host,
+                port: keys.port,
+                security: keys.security,
+                ca_file: keys.ca_file,
+                username: keys.username,
+                password: keys.password,
+            },
+            from: keys.from,
+            timeout_seconds: keys.timeout_seconds,
+            sent_copy_grace_seconds: keys.sent_copy_grace_seconds,
+        })
+    }
+}
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]

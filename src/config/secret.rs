@@ -114,6 +114,7 @@ impl SecretRef {
         self.read_value().map_err(|message| Problem {
             key: self.key.clone(),
             message,
+            at: None,
         })
     }
 

@@ -2,7 +2,7 @@
 
 use super::mailbox::{Endpoint, SignIn};
 use super::provider::Provider;
-use super::raw::{RawSignIn, RawSmtp, SERVER_KEYS, SMTP_KEYS};
+use super::raw::{RawSignIn, RawSmtp};
 
 #[derive(Debug, Clone)]
 pub struct SmtpConfig {
@@ -38,7 +38,6 @@ impl super::Validator {
             preset.as_ref().map(|p| &p.smtp),
             provider,
         );
-        self.unknown_keys("smtp", &raw.unknown, &[SERVER_KEYS, SMTP_KEYS]);
         let endpoint = self.endpoint("smtp", host, port, security, server.ca_file, (465, 587));
         let oauth2 = server.sign_in == Some(RawSignIn::Oauth2);
         let login = match (server.username, server.password.is_some() || oauth2) {

@@ -74,6 +74,7 @@ impl Credential {
                     .ok_or_else(|| crate::config::Problem {
                         key: "oauth2".to_string(),
                         message: "is missing, and a server signs in with oauth2".to_string(),
+                        at: None,
                     })
             }
         }

@@ -59,7 +59,7 @@ fn an_unknown_send_head_is_refused_naming_the_choices() {
     .expect_err("an unknown send_head is refused")
     .to_string();
     assert!(
-        unknown.contains("send_head") && unknown.contains("`daily_and_decisions`"),
+        unknown.contains("alerts.send_head") && unknown.contains("\"daily_and_decisions\""),
         "the choices are named: {unknown}"
     );
 }

@@ -236,6 +236,31 @@ fn every_problem_is_reported_at_once_with_its_key() {
         .1;
     assert!(plaintext.contains("loopback"), "{plaintext}");
 }
+/// Wrong types, wrong choices, misspelt keys and values the rules refuse, all in one file: one
+/// run names each by its whole key and line, says what was given and what is accepted, and
+/// guesses the key meant.
+#[test]
+fn mistakes_of_every_kind_are_reported_together_with_their_lines() {
+    let text = "[mailbox]\nhost = \"imap.example.org\"\nport = \"x\"\nsecurity = \"tsl\"\n\
+                fodler = \"INBOX\"\naddress = \"not-an-address\"\n\n[intervals]\noutbox_seconds = true\n";
+    let error = Config::from_toml(text, Path::new("/etc/patdesk/patdesk.toml"), None)
+        .expect_err("mistakes");
+    let message = error.to_string();
+    for expected in [
+        "`mailbox.port` (line 3, column 8): expected a port 1–65535, got \"x\"",
+        "`mailbox.security` (line 4, column 12): expected one of \"tls\", \"starttls\", \"plaintext\", got \"tsl\" (did you mean \"tls\"?)",
+        "`mailbox.fodler` (line 5, column 1): is not a key of [mailbox] (did you mean `folder`?)",
+        "`mailbox.address` (line 6, column 1):",
+        "`mailbox.username` (line 1, column 2): is missing",
+        "`intervals.outbox_seconds` (line 9, column 18): expected a number, got true",
+    ] {
+        assert!(message.contains(expected), "{expected}\n{message}");
+    }
+    // In the order of the file, and a key whose value is wrong is not also "missing".
+    let lines: Vec<&str> = message.lines().skip(1).collect();
+    assert!(lines[0].contains("mailbox.username"), "{message}");
+    assert_eq!(message.matches("mailbox.port").count(), 1, "{message}");
+}
 #[test]
 fn a_missing_file_says_which() {
     let error = Config::load(Path::new("/nonexistent/patdesk.toml")).expect_err("missing");
