@@ -5,6 +5,8 @@
 
 use std::process::Command;
 
+mod common;
+
 /// Whether the project's Dovecot runs.
 fn mail_server_running() -> bool {
     let status = Command::new("scripts/mailserver")
@@ -19,12 +21,21 @@ fn mail_server_running() -> bool {
 fn the_demo_walks_a_request_from_githubs_mail_to_an_approval_on_github() {
     // The other tests share the mail servers scripts/test started: the demo must leave them.
     let running_before = mail_server_running();
-    for args in [&[][..], &["--oauth"][..]] {
-        let output = Command::new("scripts/demo")
-            .args(args)
+    // Run with sudo, the demo's engineer is the one who ran it; as root alone, an account of
+    // the demo's own (root never decides).
+    let invoker = common::users::os_user(common::users::BOB).name;
+    for (args, sudo_user, engineer) in [
+        (&[][..], None, "patdesk-demo"),
+        (&["--oauth"][..], Some(invoker), invoker),
+    ] {
+        let mut demo = Command::new("scripts/demo");
+        demo.args(args)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .output()
-            .expect("scripts/demo runs");
+            .env_remove("SUDO_USER");
+        if let Some(user) = sudo_user {
+            demo.env("SUDO_USER", user);
+        }
+        let output = demo.output().expect("scripts/demo runs");
         let stdout = String::from_utf8_lossy(&output.stdout);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(
@@ -43,9 +54,12 @@ fn the_demo_walks_a_request_from_githubs_mail_to_an_approval_on_github() {
             "\"action\":\"approve\"",
             "Subject: Approved: your token \"handbook docs-sync\"",
             "audit log intact",
-        ] {
+            &format!("you are alice in the demo, as the OS account {engineer}\n"),
+        ]
+        .map(|expected| expected.to_string())
+        {
             assert!(
-                stdout.contains(expected),
+                stdout.contains(&expected),
                 "scripts/demo {args:?}: {expected:?} missing from:\n{stdout}"
             );
         }

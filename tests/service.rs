@@ -484,6 +484,21 @@ fn systemd_hears_ready_status_watchdog_and_stopping() {
         heard.iter().any(|m| m.starts_with("STATUS=intake ")),
         "{heard:?}"
     );
+    // READY comes with a status line that says how the first contact went, not "connecting"
+    // for the rest of an interval.
+    let ready = heard
+        .iter()
+        .position(|m| m == "READY=1")
+        .expect("READY heard");
+    let status_at_ready = heard[..ready]
+        .iter()
+        .rev()
+        .find(|m| m.starts_with("STATUS="))
+        .expect("a status line before READY");
+    assert!(
+        status_at_ready.starts_with("STATUS=intake ok · "),
+        "{status_at_ready}: {heard:?}"
+    );
     let asked = std::time::Instant::now();
     signal(&daemon, "TERM");
     assert!(

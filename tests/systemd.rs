@@ -391,6 +391,14 @@ fn the_readmes_install_gives_a_hardened_service_that_works() {
 
     let pid = wait_for(30, daemon_pid)
         .unwrap_or_else(|| panic!("the service is not running\n{}", machine.journal()));
+    // Started means READY, which comes with a status line that tells the first contact.
+    let status_text = machine.run("systemctl show -P StatusText patdesk", &[]);
+    let status_text = String::from_utf8_lossy(&status_text.stdout);
+    assert!(
+        status_text.starts_with("intake ok · github "),
+        "{status_text}\n{}",
+        machine.journal()
+    );
     // The sandbox, as the kernel reports it for the running daemon.
     assert_eq!(proc_status(pid, "NoNewPrivs"), "1");
     assert_eq!(proc_status(pid, "Seccomp"), "2", "a seccomp filter");
@@ -494,6 +502,12 @@ fn the_readmes_install_gives_a_hardened_service_that_works() {
     let journal = machine.journal();
     assert!(journal.contains("patdesk running"), "{journal}");
     assert!(journal.contains("control socket listening"), "{journal}");
+    // Structured fields under the names the README gives them.
+    let verbose = machine.run("journalctl -u patdesk --no-pager -o verbose", &[]);
+    let verbose = String::from_utf8_lossy(&verbose.stdout);
+    assert!(verbose.contains("ORG=acme-corp"), "{verbose}");
+    assert!(verbose.contains("COUNT="), "{verbose}");
+    assert!(!verbose.contains("F_ORG="), "{verbose}");
     let errors = machine.run("journalctl -u patdesk --no-pager -o cat -p err", &[]);
     assert!(
         String::from_utf8_lossy(&errors.stdout).trim().is_empty()

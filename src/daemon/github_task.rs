@@ -156,9 +156,9 @@ async fn sync_and_push(
                 + report.expired
                 > 0;
             if changed {
-                tracing::info!("{report}");
+                tracing::info!(org = %report.org, count = report.pending, "{report}");
             } else {
-                tracing::debug!("{report}");
+                tracing::debug!(org = %report.org, count = report.pending, "{report}");
             }
         }
     }
@@ -169,13 +169,13 @@ async fn sync_and_push(
     if let Ok(report) = &round.pushed
         && report.done + report.failed + report.retrying + report.refused > 0
     {
-        tracing::info!("{report}");
+        tracing::info!(count = report.done, "{report}");
     }
     let errors = round.errors();
     match (errors.is_empty(), *failing) {
         (false, false) => {
             tracing::warn!(
-                errors = errors.join("; "),
+                error = errors.join("; "),
                 "GitHub sync failing; retrying on the next round"
             );
             *failing = true;

@@ -94,6 +94,7 @@ async fn supervise(mut config: Config, clock: Clock) -> anyhow::Result<()> {
         config.store.path.clone(),
         clock.clone(),
         config.intervals.status,
+        pulse::Watched::of(&config),
     ));
     let mut ready = false;
     while let Some(prepared) = next.take() {
@@ -106,6 +107,7 @@ async fn supervise(mut config: Config, clock: Clock) -> anyhow::Result<()> {
                 () = pulse::wait_for_first_contact(&config, &clock, started) => {}
                 stop = signals.next() => early = Some(stop),
             }
+            pulse::tell(&systemd, &config, &clock);
             systemd.ready();
             ready = true;
         }
@@ -403,7 +405,13 @@ pub fn init_logging(format: LogFormat) {
                 let _ = tracing_subscriber::registry()
                     .with(filter())
                     .with(libraries_capped())
-                    .with(journal.with_syslog_identifier("patdesk".to_string()))
+                    // Fields under their own names (ORG, ERROR, COUNT), not F_ORG: none of
+                    // patdesk's is named like a field the journal itself sets.
+                    .with(
+                        journal
+                            .with_syslog_identifier("patdesk".to_string())
+                            .with_field_prefix(None),
+                    )
                     .try_init();
                 return;
             }

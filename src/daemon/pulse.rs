@@ -14,12 +14,34 @@ use crate::store::Store;
 /// cannot reach them is still started, and says so in its status.
 const FIRST_CONTACT_WAIT: Duration = Duration::from_secs(30);
 
-/// Refreshes the status line every `interval`, or every watchdog period when that is shorter.
+/// While a part has not yet reported, the status line is refreshed this often: `systemctl
+/// status` says "connecting" for a second, not for a whole interval after it connected.
+const WHILE_CONNECTING: Duration = Duration::from_secs(1);
+
+/// Which parts the config runs, so the status line names only those.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Watched {
+    pub intake: bool,
+    pub github: bool,
+}
+
+impl Watched {
+    pub(super) fn of(config: &Config) -> Watched {
+        Watched {
+            intake: config.mailbox.is_some(),
+            github: config.github.is_some(),
+        }
+    }
+}
+
+/// Refreshes the status line every `interval`, or every watchdog period when that is shorter;
+/// every second while a part is still connecting.
 pub(super) async fn run(
     systemd: Arc<Systemd>,
     database: PathBuf,
     clock: Clock,
     interval: Duration,
+    watched: Watched,
 ) {
     let every = systemd
         .watchdog()
@@ -32,13 +54,28 @@ pub(super) async fn run(
         }
     };
     loop {
+        let mut connecting = false;
         if let Some(store) = &store {
-            systemd.status(&summary(store));
+            let line = summary(store, watched);
+            connecting = line.connecting;
+            systemd.status(&line.text);
         }
         if systemd.watchdog().is_some() {
             systemd.alive();
         }
-        tokio::time::sleep(every).await;
+        tokio::time::sleep(if connecting {
+            WHILE_CONNECTING.min(every)
+        } else {
+            every
+        })
+        .await;
+    }
+}
+
+/// Says the status now: what READY is sent with, so `systemctl status` is right from the start.
+pub(super) fn tell(systemd: &Systemd, config: &Config, clock: &Clock) {
+    if let Ok(store) = Store::open_existing(&config.store.path, clock) {
+        systemd.status(&summary(&store, Watched::of(config)).text);
     }
 }
 
@@ -75,35 +112,54 @@ pub(super) async fn wait_for_first_contact(
     }
 }
 
-/// `intake ok · github ok (2 orgs) · outbox 0 queued · 3 awaiting purpose · triage 1`.
-pub fn summary(store: &Store) -> String {
+/// The status line, and whether a part it names has yet to report.
+pub struct StatusLine {
+    pub text: String,
+    pub connecting: bool,
+}
+
+/// `intake ok · github ok · outbox 0 queued · 3 awaiting purpose, 1 in review · triage 1`;
+/// only the parts the config runs are named.
+pub fn summary(store: &Store, watched: Watched) -> StatusLine {
     let health = store.health().unwrap_or_default();
-    let part = |name: &str| {
+    let mut connecting = false;
+    // `label` as the line says it; `name`, the health part (or parts, `github:acme`).
+    let mut part = |label: &str, name: &str| {
         let parts: Vec<_> = health
             .iter()
             .filter(|part| part.part == name || part.part.starts_with(&format!("{name}:")))
             .collect();
-        if parts.is_empty() {
-            "not yet".to_string()
+        let standing = if parts.is_empty() {
+            connecting = true;
+            "connecting"
         } else if parts.iter().any(|part| part.failing_since.is_some()) {
-            "FAILING".to_string()
+            "FAILING"
         } else {
-            "ok".to_string()
-        }
+            "ok"
+        };
+        format!("{label} {standing} · ")
     };
+    let mut parts = String::new();
+    if watched.intake {
+        parts.push_str(&part("intake", "imap"));
+    }
+    if watched.github {
+        parts.push_str(&part("github", "github"));
+    }
     let counts = store.counts().unwrap_or_default();
     let count = |list: &[(String, i64)], state: &str| {
         list.iter()
             .find(|(name, _)| name == state)
             .map_or(0, |(_, count)| *count)
     };
-    format!(
-        "intake {} · github {} · outbox {} queued · {} awaiting purpose, {} in review · triage {}",
-        part("imap"),
-        part("github"),
-        count(&counts.outbox, "queued"),
-        count(&counts.requests, "awaiting_purpose"),
-        count(&counts.requests, "in_review"),
-        counts.triage
-    )
+    StatusLine {
+        text: format!(
+            "{parts}outbox {} queued · {} awaiting purpose, {} in review · triage {}",
+            count(&counts.outbox, "queued"),
+            count(&counts.requests, "awaiting_purpose"),
+            count(&counts.requests, "in_review"),
+            counts.triage
+        ),
+        connecting,
+    }
 }
