@@ -1,4 +1,4 @@
-//! Replication off the host with Litestream, as the README installs it: the shipped
+//! Replication off the host with Litestream, as docs/operations.md installs it: the shipped
 //! `systemd/litestream.yml` replicates the running daemon's database to an S3-compatible
 //! server on loopback; the host's copy is lost; the restore carries the last decision and the
 //! head the team was sent.
@@ -101,7 +101,7 @@ fn a_database_lost_with_its_host_is_restored_from_litestream_with_the_last_decis
     }
     assert!(!database.exists());
 
-    // Restored where it was, as the README says, and the service runs on it again.
+    // Restored where it was, as docs/operations.md says, and the service runs on it again.
     let restored = restore(&litestream_config, &database, &database);
     assert!(
         restored.status.success(),

@@ -1,12 +1,13 @@
-//! The README's install, as written, and the service it gives. The package `cargo deb` built
-//! (target/debian/) is installed by the README's own install block (read from README.md, so
+//! The install in docs/install.md, as written, and the service it gives. The package `cargo deb`
+//! built (target/debian/) is installed by the page's own install block (read from the page, so
 //! the two cannot drift) on a copy-on-write copy of this machine's root filesystem, where
 //! Debian's systemd runs as PID 1 of a PID and mount namespace of its own (this machine's init
 //! is not systemd). Only what a reader would replace is replaced: the engineer's account, the
 //! passwords, and the editor (a script that writes this test's config). The daemon must come
 //! up under the unit the package installed, with all of its hardening, and do its work: a
 //! request at the GitHub stand-in becomes a question in the requester's mailbox, and a
-//! member's purpose and approval over the socket reach the stand-in.
+//! member's purpose and approval over the socket reach the stand-in. Then reloads with a broken
+//! config, and a backup restored by docs/operations.md's restore block, as written.
 
 mod common;
 
@@ -181,19 +182,19 @@ fn proc_status(pid: u32, field: &str) -> String {
         .unwrap_or_default()
 }
 
-/// The README's install block, as `scripts/readme-block` prints it (`scripts/test` runs the
+/// The documentation's block `name`, as `scripts/doc-block` prints it (`scripts/test` runs the
 /// build block the same way).
-fn readme_install_block() -> String {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/readme-block");
+fn doc_block(name: &str) -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/doc-block");
     let output = Command::new(&script)
-        .arg("install")
+        .arg(name)
         .output()
-        .expect("scripts/readme-block runs");
+        .expect("scripts/doc-block runs");
     assert!(output.status.success(), "{}", text(&output));
     String::from_utf8(output.stdout).expect("UTF-8")
 }
 
-/// `text` with `placeholder` replaced, which must be there: a README that changed its
+/// `text` with `placeholder` replaced, which must be there: a page that changed its
 /// placeholders must change this test too.
 fn replace(text: &str, placeholder: &str, value: &str) -> String {
     assert!(
@@ -342,7 +343,7 @@ fn the_readmes_install_gives_a_hardened_service_that_works() {
     let machine = Machine::boot(scratch.clone());
 
     // The README's lines, with the reader's values in place of its placeholders.
-    let block = readme_install_block();
+    let block = doc_block("install");
     let block = replace(
         &block,
         "usermod -aG patdesk alice ",
@@ -517,6 +518,7 @@ fn the_readmes_install_gives_a_hardened_service_that_works() {
     );
 
     reloads_cannot_lock_the_team_out(&machine, pid, &|args| as_user(alice, args));
+    a_backup_is_restored_as_the_docs_say(&machine, &|args| as_user(alice, args));
 
     // Removing the package stops and disables the service.
     let remove = machine.run("apt-get remove -y -q patdesk", &[]);
@@ -625,4 +627,42 @@ fn reloads_cannot_lock_the_team_out(
     .unwrap_or_else(|| panic!("the good config was not taken back\n{}", machine.journal()));
     assert!(healthy.contains(CONFIG), "{healthy}");
     assert_eq!(daemon_pid(), Some(pid));
+}
+
+/// A backup taken while the service runs, a note made after it, then docs/operations.md's
+/// restore block run as written: the service runs again on the copy (its own user can open
+/// it: the `chown` the block gives), the audit log verifies, and the note made after the
+/// backup is not there.
+fn a_backup_is_restored_as_the_docs_say(machine: &Machine, as_alice: &dyn Fn(&[&str]) -> Output) {
+    let backup = machine.run("patdesk backup --out /root/patdesk-backup.db", &[]);
+    assert!(backup.status.success(), "{}", text(&backup));
+    let later = "written after the backup";
+    let noted = as_alice(&["note", "1", later]);
+    assert!(noted.status.success(), "{}", text(&noted));
+    let restore = machine
+        .command("/root", &[])
+        .args(["bash", "-euxo", "pipefail", "-c", &doc_block("restore")])
+        .output()
+        .expect("the restore runs");
+    assert!(
+        restore.status.success(),
+        "the restore as written failed:\n{}\n{}",
+        text(&restore),
+        machine.journal()
+    );
+    assert!(text(&restore).contains("intact"), "{}", text(&restore));
+    wait_for(30, daemon_pid).unwrap_or_else(|| {
+        panic!(
+            "the service is not running on the copy\n{}",
+            machine.journal()
+        )
+    });
+    let shown = as_alice(&["show", "1"]);
+    assert!(shown.status.success(), "{}", text(&shown));
+    assert!(
+        String::from_utf8_lossy(&shown.stdout).contains("approved"),
+        "{}",
+        text(&shown)
+    );
+    assert!(!text(&shown).contains(later), "{}", text(&shown));
 }

@@ -6,7 +6,7 @@ use clap::CommandFactory;
 
 use super::{Cli, exit};
 
-/// The exit codes, as `EXIT STATUS` lists them (the README's table says the same).
+/// The exit codes, as `EXIT STATUS` lists them (docs/operations.md's table says the same).
 const EXIT_STATUS: [(u8, &str); 9] = [
     (exit::OK, "done"),
     (

@@ -38,7 +38,7 @@ use crate::lifecycle::Member;
 use crate::shown;
 use crate::store::StoreError;
 
-/// Exit codes, documented in the README.
+/// Exit codes, documented in docs/operations.md and the man page.
 pub mod exit {
     pub const OK: u8 = 0;
     /// The command could not do its work (an unreadable file, say).

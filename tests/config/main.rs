@@ -9,6 +9,7 @@ mod github;
 mod intervals;
 mod mail;
 mod mailbox;
+mod reference;
 mod review;
 mod secret;
 mod smtp;
