@@ -120,9 +120,7 @@ pub struct RawServer {
     pub password: Option<RawSecret>,
 }
 
-/// `[mailbox]`, its server keys gathered in `server`. Read through [`MailboxKeys`], every key
-/// at its own level: serde's `flatten` would hide which key a wrong value is at, and let
-/// unknown keys through.
+/// `[mailbox]`, its server keys gathered in `server`; read as `MailboxKeys`.
 #[derive(Debug)]
 pub struct RawMailbox {
     pub server: RawServer,
@@ -140,17 +138,42 @@ pub struct RawMailbox {
     pub idle_refresh_minutes: Option<u64>,
 }
 
-/// `[mailbox]` as written.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MailboxKeys {
-    sign_in: Option<RawSignIn>,
-    host: Option<String>,
-    port: Option<u16>,
-    security: Option<RawSecurity>,
-    ca_file: Option<PathBuf>,
-    username: Option<String>,
-    password: Option<RawSecret>,
+/// A section with the server keys and its own, as written: every key at its own level, so a
+/// wrong value is named by its key and an unknown key is refused with the accepted ones (serde's
+/// `flatten` would do neither).
+macro_rules! keys_with_server {
+    ($keys:ident { $($field:ident: $ty:ty,)* }) => {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct $keys {
+            sign_in: Option<RawSignIn>,
+            host: Option<String>,
+            port: Option<u16>,
+            security: Option<RawSecurity>,
+            ca_file: Option<PathBuf>,
+            username: Option<String>,
+            password: Option<RawSecret>,
+            $($field: $ty,)*
+        }
+
+        impl $keys {
+            /// The server keys, gathered.
+            fn server(&mut self) -> RawServer {
+                RawServer {
+                    sign_in: self.sign_in.take(),
+                    host: self.host.take(),
+                    port: self.port.take(),
+                    security: self.security.take(),
+                    ca_file: self.ca_file.take(),
+                    username: self.username.take(),
+                    password: self.password.take(),
+                }
+            }
+        }
+    };
+}
+
+keys_with_server!(MailboxKeys {
     provider: Option<RawProvider>,
     address: Option<String>,
     folder: Option<String>,
@@ -163,21 +186,13 @@ struct MailboxKeys {
     command_timeout_seconds: Option<u64>,
     poll_seconds: Option<u64>,
     idle_refresh_minutes: Option<u64>,
-}
+});
 
 impl<'de> Deserialize<'de> for RawMailbox {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let keys = MailboxKeys::deserialize(deserializer)?;
+        let mut keys = MailboxKeys::deserialize(deserializer)?;
         Ok(RawMailbox {
-            server: RawServer {
-                sign_in: keys.sign_in,
-                host: keys.host,
-                port: keys.port,
-                security: keys.security,
-                ca_file: keys.ca_file,
-                username: keys.username,
-                password: keys.password,
-            },
+            server: keys.server(),
             provider: keys.provider,
             address: keys.address,
             folder: keys.folder,
@@ -194,7 +209,7 @@ impl<'de> Deserialize<'de> for RawMailbox {
     }
 }
 
-/// `[smtp]`, its server keys gathered in `server` (read as [`RawMailbox`] is).
+/// `[smtp]`, its server keys gathered in `server`; read as `SmtpKeys`.
 #[derive(Debug)]
 pub struct RawSmtp {
     pub server: RawServer,
@@ -203,35 +218,17 @@ pub struct RawSmtp {
     pub sent_copy_grace_seconds: Option<u64>,
 }
 
-/// `[smtp]` as written.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SmtpKeys {
-    sign_in: Option<RawSignIn>,
-    host: Option<String>,
-    port: Option<u16>,
-    security: Option<RawSecurity>,
-    ca_file: Option<PathBuf>,
-    username: Option<String>,
-    password: Option<RawSecret>,
+keys_with_server!(SmtpKeys {
     from: Option<String>,
     timeout_seconds: Option<u64>,
     sent_copy_grace_seconds: Option<u64>,
-}
+});
 
 impl<'de> Deserialize<'de> for RawSmtp {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let keys = SmtpKeys::deserialize(deserializer)?;
+        let mut keys = SmtpKeys::deserialize(deserializer)?;
         Ok(RawSmtp {
-            server: RawServer {
-                sign_in: keys.sign_in,
-                host: keys.host,
-                port: keys.port,
-                security: keys.security,
-                ca_file: keys.ca_file,
-                username: keys.username,
-                password: keys.password,
-            },
+            server: keys.server(),
             from: keys.from,
             timeout_seconds: keys.timeout_seconds,
             sent_copy_grace_seconds: keys.sent_copy_grace_seconds,
