@@ -111,3 +111,113 @@ proptest! {
         let _ = analyze(&raw, &corpus_policy());
     }
 }
+
+/// How a generated reply quotes the earlier message.
+#[derive(Debug, Clone, Copy)]
+enum Quoting {
+    /// `On … wrote:` above `>` lines.
+    Marked,
+    /// BSD mailx and GNU Mailutils: indented by a tab, the header lines first.
+    Tab,
+    /// Supercite: `PAT> ` before each line.
+    Supercite,
+}
+
+/// A line the person writes: words, perhaps a list item, a date, or a "wrote" in the middle.
+fn new_line() -> impl Strategy<Value = String> {
+    let words = proptest::collection::vec(
+        prop::sample::select(vec![
+            "token",
+            "reads",
+            "issues",
+            "weekly",
+            "report",
+            "acme-corp/api",
+            "only",
+            "read",
+            "access",
+            "nightly",
+            "build",
+            "needs",
+            "it",
+            "the",
+            "for",
+            "and",
+            "labels",
+            "docs",
+        ]),
+        3..10,
+    );
+    let start = prop::sample::select(vec!["", "- ", "2026-12-03: ", "As Bob wrote, "]);
+    (start, words).prop_map(|(start, words)| format!("{start}{}.", words.join(" ")))
+}
+
+/// A block of the earlier message, quoted the way `quoting` does; `first` carries what opens
+/// the quote (the attribution, the header lines).
+fn quoted_block(quoting: Quoting, first: bool, lines: &[&str]) -> String {
+    let mut out = String::new();
+    match (quoting, first) {
+        (Quoting::Marked, true) => {
+            out.push_str("On Thu, 3 Dec 2026 at 10:00, PAT desk <pat-requests@example.org> wrote:\n");
+        }
+        (Quoting::Tab, true) => out.push_str(
+            "\tDate: Thu, 03 Dec 2026 10:00:00 +0000\n\tFrom: PAT desk <pat-requests@example.org>\n\tTo: Carol <carol@example.org>\n\tSubject: [PAT-3] What will the token be used for?\n\n",
+        ),
+        _ => {}
+    }
+    for line in lines {
+        match quoting {
+            Quoting::Marked => out.push_str(&format!("> {line}\n")),
+            Quoting::Tab => out.push_str(&format!("\t{line}\n")),
+            Quoting::Supercite => out.push_str(&format!("PAT> {line}\n")),
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(replayable(256))]
+
+    /// Never lose the person's text: whatever they write (list items, dates, a "wrote" in a
+    /// sentence), above, below or between the quoted blocks of each client's quoting, every
+    /// line of it is in the reply.
+    #[test]
+    fn every_line_of_new_text_survives(
+        quoting in prop::sample::select(vec![Quoting::Marked, Quoting::Tab, Quoting::Supercite]),
+        above in proptest::collection::vec(new_line(), 0..3),
+        between in proptest::collection::vec(proptest::collection::vec(new_line(), 1..3), 0..3),
+        below in proptest::collection::vec(new_line(), 0..3),
+    ) {
+        prop_assume!(!above.is_empty() || !below.is_empty() || !between.is_empty());
+        let questions = ["Hello Carol,", "What will the token be used for?", "Does it need write access?"];
+        let mut text = String::new();
+        for line in &above {
+            text.push_str(line);
+            text.push('\n');
+        }
+        text.push('\n');
+        text.push_str(&quoted_block(quoting, true, &questions[..2]));
+        for block in &between {
+            text.push('\n');
+            for line in block {
+                text.push_str(line);
+                text.push('\n');
+            }
+            text.push('\n');
+            text.push_str(&quoted_block(quoting, false, &questions[2..]));
+        }
+        text.push('\n');
+        for line in &below {
+            text.push_str(line);
+            text.push('\n');
+        }
+        let reply = extract_reply(&text, Some("Carol Jones")).unwrap_or_default();
+        let kept: Vec<&str> = reply.lines().map(str::trim).collect();
+        for line in above.iter().chain(between.iter().flatten()).chain(&below) {
+            prop_assert!(kept.contains(&line.as_str()), "{line:?} lost from {text:?}: {reply:?}");
+        }
+        for question in questions {
+            prop_assert!(!reply.contains(question), "{question:?} kept from {text:?}: {reply:?}");
+        }
+    }
+}

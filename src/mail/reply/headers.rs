@@ -164,19 +164,27 @@ pub(super) fn quote_follows(lines: &[Line], from: usize) -> bool {
         .is_some_and(Line::is_quoted)
 }
 
+/// The longest attribution believed, in characters, and in bytes as the line holds them.
+const MAX_ATTRIBUTION_CHARS: usize = 400;
+const MAX_ATTRIBUTION_BYTES: usize = 4 * MAX_ATTRIBUTION_CHARS;
+
 /// `lower` (a trimmed, lower-case line, or wrapped lines joined) as an attribution.
 /// `own_line`: it is one line, which may begin with the person's own sentence.
 fn attribution_in(lower: &str, own_line: bool) -> Option<Attribution> {
-    if lower.chars().count() > 400 {
+    if lower.len() > MAX_ATTRIBUTION_BYTES || lower.chars().count() > MAX_ATTRIBUTION_CHARS {
         return None;
     }
-    // Zoho: "---- On … wrote ----".
+    // Zoho, Android and others: "---- On … wrote ----", "---- Name wrote ----": the rule of
+    // dashes around it stands where the colon would.
     let decorated = lower
         .trim_start_matches(['-', ' '])
         .trim_end_matches(['-', ' ']);
+    let ruled = decorated.len() + 4 <= lower.len()
+        && lower.starts_with("--")
+        && lower.trim_end().ends_with("--");
     let (head, colon) = match decorated.strip_suffix([':', '：']) {
         Some(head) => (head.trim_end(), true),
-        None => (decorated, false),
+        None => (decorated, ruled),
     };
     if head.is_empty() {
         return None;
@@ -184,6 +192,9 @@ fn attribution_in(lower: &str, own_line: bool) -> Option<Attribution> {
     let dated = head.bytes().any(|b| b.is_ascii_digit());
     let addressed = head.contains('@') || head.ends_with('>');
     let opens = OPENINGS.starts(head);
+    if let Some(found) = clients_own(head, ruled) {
+        return Some(found);
+    }
     // Every kind below needs one of the three: most lines are gone before the verb search.
     if !(dated || addressed || opens) {
         return None;
@@ -225,24 +236,92 @@ fn attribution_in(lower: &str, own_line: bool) -> Option<Attribution> {
     if dated && head.ends_with('>') && head.contains('@') {
         return Some(Attribution {
             lines: 1,
-            before: None,
+            before: own_line.then(|| sentence_before(lower)).flatten(),
             weak: true,
         });
     }
     None
 }
 
+/// Attributions of particular clients that name no verb or no date: believed only before a
+/// quote, except Android's ruled "---- Name wrote ----", which nothing else writes.
+fn clients_own(head: &str, ruled: bool) -> Option<Attribution> {
+    let weak = |weak| {
+        Some(Attribution {
+            lines: 1,
+            before: None,
+            weak,
+        })
+    };
+    let dated = head.bytes().any(|b| b.is_ascii_digit());
+    // Android: "---- Name wrote ----".
+    if ruled && head.ends_with(" wrote") && head.split_whitespace().count() <= 8 {
+        return weak(false);
+    }
+    // alot: "Quoting Name (2026-12-03 10:00:00)".
+    if head.starts_with("quoting ") && head.ends_with(')') && dated {
+        return weak(true);
+    }
+    // A mutt user's own format: "* Name <addr> [2026-12-03 10:00]".
+    if head.contains('@') && head.ends_with(']') && dated {
+        return weak(true);
+    }
+    // French clients: "Message du : 03/12/2026 10:00".
+    if (head.starts_with("message du :") || head.starts_with("message du:")) && dated {
+        return weak(true);
+    }
+    // "Thursday, 03 December 2026, 10:00 AM +0300 from addr".
+    if dated
+        && let Some((_, sender)) = head.rsplit_once(" from ")
+        && sender.contains('@')
+        && sender.split_whitespace().count() == 1
+    {
+        return weak(true);
+    }
+    None
+}
+
+/// Text that ends like a sentence of the person's, not like a date an attribution starts with
+/// ("ke 30. huhtik.", "ср, 30 апр. 2025 г."): at least `min_words` words, the last two without
+/// digits.
+fn reads_as_a_sentence(before: &str, min_words: usize) -> bool {
+    let words: Vec<&str> = before.split_whitespace().collect();
+    words.len() >= min_words
+        && words
+            .iter()
+            .rev()
+            .take(2)
+            .all(|word| !word.contains(|c: char| c.is_ascii_digit()))
+}
+
 /// Where an attribution begins after the person's own sentence on the same line: the last
-/// opening word ("On", "Am", "Le") right after a sentence's end.
+/// opening word ("On", "Am", "Le") right after a sentence's end; else the last sentence's end
+/// after which the rest is an attribution by itself ("Sounds good. Bob <bob@example.org>
+/// wrote:", "… 2014-03-20 8:48 GMT+01:00 Bob <bob@example.org>:"), the shortest such rest.
 fn sentence_before(lower: &str) -> Option<usize> {
-    OPENINGS
+    let after_opening = OPENINGS
         .ends_in(lower)
         .map(|(start, _)| start)
         .filter(|&start| {
             start > 0
-                && lower
-                    .get(..start)
-                    .is_some_and(|before| before.trim_end().ends_with(['.', '!', '?']))
+                && lower.get(..start).is_some_and(|before| {
+                    before.trim_end().ends_with(['.', '!', '?']) && reads_as_a_sentence(before, 1)
+                })
         })
-        .last()
+        .last();
+    after_opening.or_else(|| {
+        // From the end, and no further back than an attribution can be long: a hostile line
+        // of many sentences costs one look at each of its last few.
+        lower
+            .rmatch_indices(['.', '!', '?'])
+            .take_while(|(at, _)| lower.len() - at <= MAX_ATTRIBUTION_BYTES)
+            .find_map(|(at, end)| {
+                let rest = lower.get(at + end.len()..)?;
+                let start = lower.len() - rest.trim_start().len();
+                (rest.starts_with(' ')
+                    && reads_as_a_sentence(lower.get(..start)?, 2)
+                    && attribution_in(rest.trim_start(), false).is_some())
+                .then_some(start)
+            })
+    })
 }

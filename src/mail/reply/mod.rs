@@ -24,7 +24,7 @@ mod tests;
 use std::borrow::Cow;
 
 use headers::{Attribution, Start, attribution, header_block, quote_follows, separator};
-use phrases::{CLOSINGS, NOTICES, OPENINGS, SIGNATURES};
+use phrases::{CLOSINGS, NOTICES, SIGNATURES};
 
 /// A closing is a signature only when at most this many short lines follow it.
 const MAX_NAME_BLOCK_LINES: usize = 5;
@@ -53,12 +53,15 @@ pub fn extract_reply(text: &str, author: Option<&str>) -> Option<String> {
                 Some(lower) if line.is_ascii() => Line {
                     text: line,
                     lower: Cow::Borrowed(lower.trim()),
+                    quoted: false,
                 },
                 _ => Line::new(line),
             }
         })
         .collect();
-    let lines = split_trailing_attributions(lines);
+    let mut lines = split_trailing_attributions(lines);
+    mark_tab_quotes(&mut lines);
+    mark_supercite_quotes(&mut lines);
     let (earlier, attributions) = earlier_message(&lines);
     let (end, forwarded) = match earlier {
         Some((at, Start::Original)) => (at, None),
@@ -87,6 +90,9 @@ pub fn extract_reply(text: &str, author: Option<&str>) -> Option<String> {
 struct Line<'a> {
     text: &'a str,
     lower: Cow<'a, str>,
+    /// A line of an earlier message quoted otherwise than with `>`: indented by a tab
+    /// ([`mark_tab_quotes`]) or behind a Supercite prefix ([`mark_supercite_quotes`]).
+    quoted: bool,
 }
 
 impl<'a> Line<'a> {
@@ -100,6 +106,7 @@ impl<'a> Line<'a> {
         Line {
             text,
             lower: Cow::Owned(lower),
+            quoted: false,
         }
     }
 
@@ -108,7 +115,7 @@ impl<'a> Line<'a> {
     }
 
     fn is_quoted(&self) -> bool {
-        self.lower.starts_with('>')
+        self.quoted || self.lower.starts_with('>')
     }
 }
 
@@ -236,14 +243,57 @@ fn split_trailing_attributions(lines: Vec<Line<'_>>) -> Vec<Line<'_>> {
     split
 }
 
-/// Somewhere in the line a sentence ends and an attribution's opening word follows ("Sounds
-/// good. On …"): without that, nothing of the person's stands before an attribution on it.
-/// A cheap test that spares the full one for most lines.
+/// BSD mailx and GNU Mailutils quote the earlier message indented by a tab, its header lines
+/// first (`\tDate: …`, `\tFrom: …`, `\tSubject: …`); the answer may stand above, below or
+/// between its lines. From such a header block on, every tab-indented line is quoted: the
+/// block would otherwise be taken for an unmarked original, and the answer below it lost.
+fn mark_tab_quotes(lines: &mut [Line]) {
+    let indented = |line: &Line| line.text.starts_with('\t');
+    let Some(start) =
+        (0..lines.len()).find(|&i| indented(&lines[i]) && header_block(lines, i).is_some())
+    else {
+        return;
+    };
+    for line in &mut lines[start..] {
+        line.quoted = indented(line) && !line.is_blank();
+    }
+}
+
+/// Emacs's Supercite quotes each line behind the author's initials or name: `PAT> What is it
+/// for?`. A prefix counts when at least two lines of the mail carry it.
+fn mark_supercite_quotes(lines: &mut [Line]) {
+    fn prefix(lower: &str) -> Option<&str> {
+        let (name, _) = lower.split_once('>')?;
+        let plain = (1..=12).contains(&name.chars().count())
+            && name.starts_with(|c: char| c.is_alphabetic())
+            && name
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '-' || c == '_');
+        plain.then_some(name)
+    }
+    let prefixes: Vec<Option<String>> = lines
+        .iter()
+        .map(|line| prefix(&line.lower).map(str::to_string))
+        .collect();
+    let mut carried: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for name in prefixes.iter().flatten() {
+        *carried.entry(name).or_default() += 1;
+    }
+    for (line, name) in lines.iter_mut().zip(&prefixes) {
+        line.quoted |= name
+            .as_deref()
+            .is_some_and(|name| carried.get(name).is_some_and(|&count| count >= 2));
+    }
+}
+
+/// Somewhere in the line a sentence ends and more follows ("Sounds good. On …", "Sounds
+/// good. Bob <…> wrote:"): without that, nothing of the person's stands before an
+/// attribution on it. A cheap test that spares the full one for most lines.
 fn has_sentence_end(lower: &str) -> bool {
     lower.match_indices(['.', '!', '?']).any(|(at, end)| {
         lower
             .get(at + end.len()..)
-            .is_some_and(|rest| OPENINGS.starts(rest.trim_start()))
+            .is_some_and(|rest| rest.starts_with(' ') && !rest.trim().is_empty())
     })
 }
 
@@ -335,9 +385,10 @@ fn is_device_signature(lines: &[&Line], i: usize) -> bool {
         .split("http")
         .next()
         .unwrap_or_default();
+    // "Sent from my iPhone!" ends like a sentence but is none.
     let sentence_like = words
         .trim_end()
-        .trim_end_matches('.')
+        .trim_end_matches(['.', '!'])
         .contains([',', '.', ';', '!', '?']);
     if sentence_like || line.lower.chars().count() > MAX_DEVICE_SIGNATURE_LEN {
         return false;

@@ -14,6 +14,8 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 const ATTRIBUTION_VERBS: &[&str] = &[
     // English, German, French, Welsh, Dutch, Spanish, Catalan, Italian, Portuguese
     "wrote",
+    // Emacs message-mode, Gnus and notmuch: "Name <addr> writes:".
+    "writes",
     "schrieb",
     "a écrit",
     "ysgrifennodd",
@@ -112,6 +114,9 @@ const ORIGINAL_MESSAGE: &[&str] = &[
     "messaggio originale",
     "mensagem original",
     "oprindelig besked",
+    "oprindelig meddelelse",
+    "upprunaleg skilaboð",
+    "reply message",
     "opprinnelig melding",
     "originalmeddelande",
     "ursprungligt meddelande",
