@@ -192,11 +192,8 @@ fn attribution_in(lower: &str, own_line: bool) -> Option<Attribution> {
     let dated = head.bytes().any(|b| b.is_ascii_digit());
     let addressed = head.contains('@') || head.ends_with('>');
     let opens = OPENINGS.starts(head);
-    if let Some(found) = clients_own(head, ruled) {
-        return Some(found);
-    }
-    // Every kind below needs one of the three: most lines are gone before the verb search.
-    if !(dated || addressed || opens) {
+    // Every kind below needs one of these: most lines are gone before the verb search.
+    if !(dated || addressed || opens || ruled) {
         return None;
     }
     // The verb last ("… wrote"), or the author after it ("… schrieb Max <max@example.de>").
@@ -231,6 +228,9 @@ fn attribution_in(lower: &str, own_line: bool) -> Option<Attribution> {
             weak: !strong || !colon,
         });
     }
+    if let Some(found) = clients_own(head, dated, addressed, ruled) {
+        return Some(found);
+    }
     // Verb-less: a date and the author's address, then the colon (Gmail in some languages,
     // mail.ru) or not even that ("2011/4/7 Name <addr>").
     if dated && head.ends_with('>') && head.contains('@') {
@@ -245,7 +245,7 @@ fn attribution_in(lower: &str, own_line: bool) -> Option<Attribution> {
 
 /// Attributions of particular clients that name no verb or no date: believed only before a
 /// quote, except Android's ruled "---- Name wrote ----", which nothing else writes.
-fn clients_own(head: &str, ruled: bool) -> Option<Attribution> {
+fn clients_own(head: &str, dated: bool, addressed: bool, ruled: bool) -> Option<Attribution> {
     let weak = |weak| {
         Some(Attribution {
             lines: 1,
@@ -253,26 +253,30 @@ fn clients_own(head: &str, ruled: bool) -> Option<Attribution> {
             weak,
         })
     };
-    let dated = head.bytes().any(|b| b.is_ascii_digit());
     // Android: "---- Name wrote ----".
     if ruled && head.ends_with(" wrote") && head.split_whitespace().count() <= 8 {
         return weak(false);
     }
-    // alot: "Quoting Name (2026-12-03 10:00:00)".
-    if head.starts_with("quoting ") && head.ends_with(')') && dated {
-        return weak(true);
+    if !dated {
+        return None;
     }
-    // A mutt user's own format: "* Name <addr> [2026-12-03 10:00]".
-    if head.contains('@') && head.ends_with(']') && dated {
+    // alot: "Quoting Name (2026-12-03 10:00:00)".
+    if head.ends_with(')') && head.starts_with("quoting ") {
         return weak(true);
     }
     // French clients: "Message du : 03/12/2026 10:00".
-    if (head.starts_with("message du :") || head.starts_with("message du:")) && dated {
+    if head.starts_with("message du :") || head.starts_with("message du:") {
+        return weak(true);
+    }
+    if !addressed {
+        return None;
+    }
+    // A mutt user's own format: "* Name <addr> [2026-12-03 10:00]".
+    if head.ends_with(']') && head.contains('@') {
         return weak(true);
     }
     // "Thursday, 03 December 2026, 10:00 AM +0300 from addr".
-    if dated
-        && let Some((_, sender)) = head.rsplit_once(" from ")
+    if let Some((_, sender)) = head.rsplit_once(" from ")
         && sender.contains('@')
         && sender.split_whitespace().count() == 1
     {

@@ -24,7 +24,7 @@ mod tests;
 use std::borrow::Cow;
 
 use headers::{Attribution, Start, attribution, header_block, quote_follows, separator};
-use phrases::{CLOSINGS, NOTICES, SIGNATURES};
+use phrases::{CLOSINGS, NOTICES, OPENINGS, SIGNATURES};
 
 /// A closing is a signature only when at most this many short lines follow it.
 const MAX_NAME_BLOCK_LINES: usize = 5;
@@ -32,6 +32,8 @@ const MAX_NAME_BLOCK_LINE_LEN: usize = 60;
 /// A mail app's signature line is short, and at most this many short lines follow it.
 const MAX_DEVICE_SIGNATURE_LEN: usize = 80;
 const MAX_LINES_AFTER_DEVICE_SIGNATURE: usize = 3;
+/// The longest name Supercite puts before `>`.
+const MAX_SUPERCITE_NAME: usize = 12;
 /// A quoted line this long, then an unquoted line in lower case, then a quote again: the
 /// client wrapped the quoted line.
 const WRAPPED_QUOTE_LEN: usize = 60;
@@ -262,28 +264,42 @@ fn mark_tab_quotes(lines: &mut [Line]) {
 /// Emacs's Supercite quotes each line behind the author's initials or name: `PAT> What is it
 /// for?`. A prefix counts when at least two lines of the mail carry it.
 fn mark_supercite_quotes(lines: &mut [Line]) {
-    fn prefix(lower: &str) -> Option<&str> {
-        let (name, _) = lower.split_once('>')?;
-        let plain = (1..=12).contains(&name.chars().count())
-            && name.starts_with(|c: char| c.is_alphabetic())
-            && name
-                .chars()
-                .all(|c| c.is_alphanumeric() || c == '-' || c == '_');
-        plain.then_some(name)
-    }
-    let prefixes: Vec<Option<String>> = lines
+    let prefixes: Vec<Option<usize>> = lines
         .iter()
-        .map(|line| prefix(&line.lower).map(str::to_string))
+        .map(|line| supercite_prefix(&line.lower))
         .collect();
-    let mut carried: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    for name in prefixes.iter().flatten() {
-        *carried.entry(name).or_default() += 1;
+    if prefixes.iter().all(Option::is_none) {
+        return;
     }
-    for (line, name) in lines.iter_mut().zip(&prefixes) {
-        line.quoted |= name
-            .as_deref()
-            .is_some_and(|name| carried.get(name).is_some_and(|&count| count >= 2));
+    let mut carried: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (line, len) in lines.iter().zip(&prefixes) {
+        if let Some(name) = len.and_then(|len| line.lower.get(..len)) {
+            *carried.entry(name.to_string()).or_default() += 1;
+        }
     }
+    for (line, len) in lines.iter_mut().zip(&prefixes) {
+        let count = len
+            .and_then(|len| line.lower.get(..len))
+            .and_then(|name| carried.get(name))
+            .copied()
+            .unwrap_or(0);
+        line.quoted |= count >= 2;
+    }
+}
+
+/// The length of a Supercite prefix (`pat` of `pat> …`): a short name, then `>`.
+fn supercite_prefix(lower: &str) -> Option<usize> {
+    let (at, _) = lower
+        .char_indices()
+        .take(MAX_SUPERCITE_NAME + 1)
+        .find(|(_, c)| *c == '>')?;
+    let name = lower.get(..at)?;
+    let plain = !name.is_empty()
+        && name.starts_with(|c: char| c.is_alphabetic())
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '-' || c == '_');
+    plain.then_some(at)
 }
 
 /// Somewhere in the line a sentence ends and more follows ("Sounds good. On …", "Sounds
@@ -291,9 +307,12 @@ fn mark_supercite_quotes(lines: &mut [Line]) {
 /// attribution on it. A cheap test that spares the full one for most lines.
 fn has_sentence_end(lower: &str) -> bool {
     lower.match_indices(['.', '!', '?']).any(|(at, end)| {
-        lower
-            .get(at + end.len()..)
-            .is_some_and(|rest| rest.starts_with(' ') && !rest.trim().is_empty())
+        lower.get(at + end.len()..).is_some_and(|rest| {
+            let rest = rest.trim_start();
+            // An opening word, or what an attribution without one has: an address or a date.
+            OPENINGS.starts(rest)
+                || rest.contains(['@', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9'])
+        })
     })
 }
 
