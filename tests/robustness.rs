@@ -152,6 +152,27 @@ fn new_line() -> impl Strategy<Value = String> {
     (start, words).prop_map(|(start, words)| format!("{start}{}.", words.join(" ")))
 }
 
+/// A run of the person's lines; after the first, a line may begin with `>` as a
+/// `format=flowed` client sends it, space-stuffed (` >only read access.`). Each with the line
+/// the reply must keep.
+fn new_block() -> impl Strategy<Value = Vec<(String, String)>> {
+    (
+        proptest::collection::vec(new_line(), 1..4),
+        proptest::collection::vec(any::<bool>(), 4),
+    )
+        .prop_map(|(lines, stuff)| {
+            lines
+                .into_iter()
+                .zip(stuff)
+                .enumerate()
+                .map(|(j, (line, stuffed))| match j > 0 && stuffed {
+                    true => (format!(" >{line}"), format!(">{line}")),
+                    false => (line.clone(), line),
+                })
+                .collect()
+        })
+}
+
 /// A block of the earlier message, quoted the way `quoting` does; `first` carries what opens
 /// the quote (the attribution, the header lines).
 fn quoted_block(quoting: Quoting, first: bool, lines: &[&str]) -> String {
@@ -179,19 +200,21 @@ proptest! {
     #![proptest_config(replayable(256))]
 
     /// Never lose the person's text: whatever they write (list items, dates, a "wrote" in a
-    /// sentence), above, below or between the quoted blocks of each client's quoting, every
-    /// line of it is in the reply.
+    /// sentence, a line beginning with `>` as a flowed client stuffs it), above, below or
+    /// between the quoted blocks of each client's quoting, every line of it is in the reply.
     #[test]
     fn every_line_of_new_text_survives(
         quoting in prop::sample::select(vec![Quoting::Marked, Quoting::Tab, Quoting::Supercite]),
-        above in proptest::collection::vec(new_line(), 0..3),
-        between in proptest::collection::vec(proptest::collection::vec(new_line(), 1..3), 0..3),
-        below in proptest::collection::vec(new_line(), 0..3),
+        above in proptest::option::of(new_block()),
+        between in proptest::collection::vec(new_block(), 0..3),
+        below in proptest::option::of(new_block()),
     ) {
+        let above = above.unwrap_or_default();
+        let below = below.unwrap_or_default();
         prop_assume!(!above.is_empty() || !below.is_empty() || !between.is_empty());
         let questions = ["Hello Carol,", "What will the token be used for?", "Does it need write access?"];
         let mut text = String::new();
-        for line in &above {
+        for (line, _) in &above {
             text.push_str(line);
             text.push('\n');
         }
@@ -199,7 +222,7 @@ proptest! {
         text.push_str(&quoted_block(quoting, true, &questions[..2]));
         for block in &between {
             text.push('\n');
-            for line in block {
+            for (line, _) in block {
                 text.push_str(line);
                 text.push('\n');
             }
@@ -207,13 +230,13 @@ proptest! {
             text.push_str(&quoted_block(quoting, false, &questions[2..]));
         }
         text.push('\n');
-        for line in &below {
+        for (line, _) in &below {
             text.push_str(line);
             text.push('\n');
         }
         let reply = extract_reply(&text, Some("Carol Jones")).unwrap_or_default();
         let kept: Vec<&str> = reply.lines().map(str::trim).collect();
-        for line in above.iter().chain(between.iter().flatten()).chain(&below) {
+        for (_, line) in above.iter().chain(between.iter().flatten()).chain(&below) {
             prop_assert!(kept.contains(&line.as_str()), "{line:?} lost from {text:?}: {reply:?}");
         }
         for question in questions {

@@ -114,7 +114,8 @@ pub(super) fn attribution(lines: &[Line], i: usize) -> Option<Attribution> {
     // "2014-10-17 11:28 GMT+03:00 Postmaster <") and a following line ends it.
     let may_wrap = OPENINGS.starts(&first.lower)
         || first.lower.ends_with('<')
-        || first.lower.starts_with(|c: char| c.is_ascii_digit());
+        || first.lower.starts_with(|c: char| c.is_ascii_digit())
+        || is_date_line(&first.lower);
     // ... and one of the next three lines ends with the colon.
     let ends_within = lines
         .iter()
@@ -153,6 +154,30 @@ pub(super) fn attribution(lines: &[Line], i: usize) -> Option<Attribution> {
         }
     }
     wrapped.or(single)
+}
+
+/// A line that is a date and nothing else, as Claws Mail writes the first of its two
+/// attribution lines ("torstai 3. joulukuuta 2026 10.00"): a few words, a year or a time among
+/// them, and no sentence's end.
+fn is_date_line(lower: &str) -> bool {
+    let words: Vec<&str> = lower.split_whitespace().collect();
+    let year = |word: &&str| {
+        let digits = word.trim_matches(|c: char| !c.is_ascii_digit());
+        digits.len() == 4 && (digits.starts_with("19") || digits.starts_with("20"))
+    };
+    let time = |word: &&str| {
+        word.split_once([':', '.']).is_some_and(|(hours, minutes)| {
+            (1..=2).contains(&hours.len())
+                && minutes.len() == 2
+                && hours
+                    .chars()
+                    .chain(minutes.chars())
+                    .all(|c| c.is_ascii_digit())
+        })
+    };
+    (2..=8).contains(&words.len())
+        && !lower.ends_with(['.', '!', '?', ',', ':'])
+        && (words.iter().any(year) || words.iter().any(time))
 }
 
 /// The next line with text is a `>` quote.

@@ -56,6 +56,7 @@ pub fn extract_reply(text: &str, author: Option<&str>) -> Option<String> {
                     text: line,
                     lower: Cow::Borrowed(lower.trim()),
                     quoted: false,
+                    stuffed: false,
                 },
                 _ => Line::new(line),
             }
@@ -64,6 +65,7 @@ pub fn extract_reply(text: &str, author: Option<&str>) -> Option<String> {
     let mut lines = split_trailing_attributions(lines);
     mark_tab_quotes(&mut lines);
     mark_supercite_quotes(&mut lines);
+    mark_stuffed_lines(&mut lines);
     let (earlier, attributions) = earlier_message(&lines);
     let (end, forwarded) = match earlier {
         Some((at, Start::Original)) => (at, None),
@@ -95,6 +97,9 @@ struct Line<'a> {
     /// A line of an earlier message quoted otherwise than with `>`: indented by a tab
     /// ([`mark_tab_quotes`]) or behind a Supercite prefix ([`mark_supercite_quotes`]).
     quoted: bool,
+    /// A line of the person's that begins with `>`, space-stuffed by a `format=flowed` client
+    /// ([`mark_stuffed_lines`]): not a quote.
+    stuffed: bool,
 }
 
 impl<'a> Line<'a> {
@@ -109,6 +114,7 @@ impl<'a> Line<'a> {
             text,
             lower: Cow::Owned(lower),
             quoted: false,
+            stuffed: false,
         }
     }
 
@@ -117,7 +123,7 @@ impl<'a> Line<'a> {
     }
 
     fn is_quoted(&self) -> bool {
-        self.quoted || self.lower.starts_with('>')
+        !self.stuffed && (self.quoted || self.lower.starts_with('>'))
     }
 }
 
@@ -258,6 +264,55 @@ fn mark_tab_quotes(lines: &mut [Line]) {
     };
     for line in &mut lines[start..] {
         line.quoted = indented(line) && !line.is_blank();
+    }
+}
+
+/// A line of the person's that begins with `>` is no quote, and is kept: a `format=flowed`
+/// client space-stuffs it (RFC 3676, 4.4: ` >Only read access.`), which no client does to a
+/// quote, so a run of such lines right after the person's own text is theirs; and a `>` line
+/// standing alone between lines of the person's text, with no attribution in the mail, is
+/// theirs too: when in doubt, keep.
+fn mark_stuffed_lines(lines: &mut [Line]) {
+    let marked = |line: Option<&Line>| line.is_some_and(|line| line.lower.starts_with('>'));
+    let own = |lines: &[Line], at: Option<usize>| {
+        at.and_then(|at| lines.get(at).map(|line| (at, line)))
+            .is_some_and(|(at, line)| {
+                !line.is_blank() && !line.is_quoted() && attribution(lines, at).is_none()
+            })
+    };
+    let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
+    // Asked once, and only when a lone `>` line is found.
+    let mut attributed: Option<bool> = None;
+    let mut i = 0;
+    while i < lines.len() {
+        let stuffed = |line: &Line| line.text.starts_with(" >") && !line.text.starts_with(" >>");
+        if !lines[i].lower.starts_with('>') {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        if stuffed(&lines[i]) {
+            while i < lines.len() && stuffed(&lines[i]) {
+                i += 1;
+            }
+            if own(lines, start.checked_sub(1)) && !marked(lines.get(i)) {
+                runs.push(start..i);
+            }
+            continue;
+        }
+        i += 1;
+        let alone = own(lines, start.checked_sub(1)) && own(lines, Some(i));
+        if alone
+            && !*attributed
+                .get_or_insert_with(|| (0..lines.len()).any(|at| attribution(lines, at).is_some()))
+        {
+            runs.push(start..i);
+        }
+    }
+    for run in runs {
+        for line in &mut lines[run] {
+            line.stuffed = true;
+        }
     }
 }
 
@@ -458,6 +513,11 @@ fn tidy(lines: &[&Line]) -> Option<String> {
         }
         blank_pending = false;
         let text = line.text.trim_end();
+        // A space-stuffed line, as its writer wrote it.
+        let text = match line.stuffed {
+            true => text.strip_prefix(' ').unwrap_or(text),
+            false => text,
+        };
         if text.contains('\u{a0}') {
             out.push_str(&text.replace('\u{a0}', " "));
         } else {
