@@ -319,13 +319,16 @@ fn mark_stuffed_lines(lines: &mut [Line]) {
 /// Emacs's Supercite quotes each line behind the author's initials or name: `PAT> What is it
 /// for?`. A prefix counts when at least two lines of the mail carry it.
 fn mark_supercite_quotes(lines: &mut [Line]) {
+    if !lines
+        .iter()
+        .any(|line| supercite_prefix(&line.lower).is_some())
+    {
+        return;
+    }
     let prefixes: Vec<Option<usize>> = lines
         .iter()
         .map(|line| supercite_prefix(&line.lower))
         .collect();
-    if prefixes.iter().all(Option::is_none) {
-        return;
-    }
     let mut carried: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for (line, len) in lines.iter().zip(&prefixes) {
         if let Some(name) = len.and_then(|len| line.lower.get(..len)) {
