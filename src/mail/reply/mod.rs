@@ -269,9 +269,9 @@ fn mark_tab_quotes(lines: &mut [Line]) {
 
 /// A line of the person's that begins with `>` is no quote, and is kept: a `format=flowed`
 /// client space-stuffs it (RFC 3676, 4.4: ` >Only read access.`), which no client does to a
-/// quote, so a run of such lines right after the person's own text is theirs; and a `>` line
-/// standing alone between lines of the person's text, with no attribution in the mail, is
-/// theirs too: when in doubt, keep.
+/// quote, so a run of such lines right after the person's own text is theirs; and the one `>`
+/// line of a mail, standing between lines of the person's text with no attribution anywhere,
+/// is theirs too: when in doubt, keep.
 fn mark_stuffed_lines(lines: &mut [Line]) {
     let marked = |line: Option<&Line>| line.is_some_and(|line| line.lower.starts_with('>'));
     let own = |lines: &[Line], at: Option<usize>| {
@@ -281,8 +281,9 @@ fn mark_stuffed_lines(lines: &mut [Line]) {
             })
     };
     let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
-    // Asked once, and only when a lone `>` line is found.
-    let mut attributed: Option<bool> = None;
+    // Whether the mail quotes anything else: asked once, and only when a lone `>` line is
+    // found.
+    let mut quotes_elsewhere: Option<bool> = None;
     let mut i = 0;
     while i < lines.len() {
         let stuffed = |line: &Line| line.text.starts_with(" >") && !line.text.starts_with(" >>");
@@ -302,9 +303,12 @@ fn mark_stuffed_lines(lines: &mut [Line]) {
         }
         i += 1;
         let alone = own(lines, start.checked_sub(1)) && own(lines, Some(i));
+        // No quote anywhere else, and nothing that introduces one: the only `>` of the mail.
         if alone
-            && !*attributed
-                .get_or_insert_with(|| (0..lines.len()).any(|at| attribution(lines, at).is_some()))
+            && !*quotes_elsewhere.get_or_insert_with(|| {
+                lines.iter().filter(|line| line.is_quoted()).count() > 1
+                    || (0..lines.len()).any(|at| attribution(lines, at).is_some())
+            })
         {
             runs.push(start..i);
         }

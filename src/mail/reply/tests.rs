@@ -277,3 +277,16 @@ fn a_wrapped_quote_line_is_not_an_inline_answer() {
     let text = "On Wed, Bob <bob@example.org> wrote:\n> What will the token be used for, and which repositories does it\nneed to read?\n> Thanks\nThe release board, in acme-corp/web.\n";
     assert_eq!(reply(text), "The release board, in acme-corp/web.");
 }
+
+#[test]
+fn a_lone_greater_than_line_is_the_persons_only_where_nothing_else_is_quoted() {
+    // The one `>` of the mail, among the person's lines, no attribution: theirs.
+    let own = "It needs read access to\n> 50 repositories? No: only acme-corp/api.\nThat is all.";
+    assert_eq!(reply(own), own);
+    // Inline answers between quotes (an HTML reply's blockquotes): the questions go.
+    let inline = "> What is it for?\nIt reads issues.\n> Write access?\nNo.";
+    assert_eq!(reply(inline), "It reads issues.\nNo.");
+    // Space-stuffed by a flowed client, right after the person's text: theirs, unstuffed.
+    let flowed = "The rule:\n >read only.\n\nOn Tue, 3 Mar 2026 at 10:00, PAT desk <ops@example.org> wrote:\n> What is it for?\n";
+    assert_eq!(reply(flowed), "The rule:\n>read only.");
+}
