@@ -405,16 +405,29 @@ fn without_marked_quotes<'l, 'a>(
 /// Line `i` continues the long quoted line above it: the client wrapped a `>` line without
 /// marking the rest.
 fn is_wrapped_quote(lines: &[Line], i: usize) -> bool {
-    let (Some(before), Some(line), Some(after)) = (
-        i.checked_sub(1).and_then(|b| lines.get(b)),
-        lines.get(i),
-        lines.get(i + 1),
-    ) else {
+    let (Some(before), Some(line)) = (i.checked_sub(1).and_then(|b| lines.get(b)), lines.get(i))
+    else {
         return false;
     };
+    if !before.is_quoted() {
+        return false;
+    }
+    // A quoted link the client broke: `> … <https://example.org/long/` above, the rest of
+    // the address and its `>` here.
+    let link_open = before
+        .lower
+        .rfind('<')
+        .is_some_and(|at| !before.lower[at..].contains('>'));
+    let link_closes = line
+        .lower
+        .split_whitespace()
+        .next()
+        .is_some_and(|word| word.contains('>') && !word.starts_with('>'));
+    if link_open && link_closes {
+        return true;
+    }
     let quoted_len = before.lower.trim_start_matches(['>', ' ']).chars().count();
-    before.is_quoted()
-        && after.is_quoted()
+    lines.get(i + 1).is_some_and(Line::is_quoted)
         && quoted_len >= WRAPPED_QUOTE_LEN
         && line
             .text
