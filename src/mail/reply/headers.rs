@@ -112,18 +112,20 @@ pub(super) fn attribution(lines: &[Line], i: usize) -> Option<Attribution> {
     }
     // Wrapped: it opens like one ("On Tue, 3 Mar…", or a date, or the start of an address:
     // "2014-10-17 11:28 GMT+03:00 Postmaster <") and a following line ends it.
-    let may_wrap = OPENINGS.starts(&first.lower)
-        || first.lower.ends_with('<')
-        || first.lower.starts_with(|c: char| c.is_ascii_digit())
-        || is_date_line(&first.lower);
-    // ... and one of the next three lines ends with the colon.
+    // ... and one of the next three lines ends with the colon (asked first: it rules out
+    // most lines at once).
     let ends_within = lines
         .iter()
         .skip(i + 1)
         .take(3)
         .take_while(|line| !line.is_blank() && !line.is_quoted())
         .any(|line| line.lower.ends_with([':', '：']));
-    if !may_wrap || !ends_within {
+    let may_wrap = ends_within
+        && (OPENINGS.starts(&first.lower)
+            || first.lower.ends_with('<')
+            || first.lower.starts_with(|c: char| c.is_ascii_digit())
+            || is_date_line(&first.lower));
+    if !may_wrap {
         return single;
     }
     let mut joined = first.lower.to_string();
@@ -160,7 +162,10 @@ pub(super) fn attribution(lines: &[Line], i: usize) -> Option<Attribution> {
 /// attribution lines ("torstai 3. joulukuuta 2026 10.00"): a few words, a year or a time among
 /// them, and no sentence's end.
 fn is_date_line(lower: &str) -> bool {
-    let words: Vec<&str> = lower.split_whitespace().collect();
+    if lower.ends_with(['.', '!', '?', ',', ':']) || !lower.contains(|c: char| c.is_ascii_digit()) {
+        return false;
+    }
+    let words: Vec<&str> = lower.split_whitespace().take(9).collect();
     let year = |word: &&str| {
         let digits = word.trim_matches(|c: char| !c.is_ascii_digit());
         digits.len() == 4 && (digits.starts_with("19") || digits.starts_with("20"))
@@ -175,9 +180,7 @@ fn is_date_line(lower: &str) -> bool {
                     .all(|c| c.is_ascii_digit())
         })
     };
-    (2..=8).contains(&words.len())
-        && !lower.ends_with(['.', '!', '?', ',', ':'])
-        && (words.iter().any(year) || words.iter().any(time))
+    (2..=8).contains(&words.len()) && (words.iter().any(year) || words.iter().any(time))
 }
 
 /// The next line with text is a `>` quote.
