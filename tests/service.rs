@@ -496,8 +496,38 @@ fn systemd_hears_ready_status_watchdog_and_stopping() {
         .find(|m| m.starts_with("STATUS="))
         .expect("a status line before READY");
     assert!(
-        status_at_ready.starts_with("STATUS=intake ok · "),
+        status_at_ready.starts_with("STATUS=intake ok · github "),
         "{status_at_ready}: {heard:?}"
+    );
+    // A reload that drops [github]: the line sent with the new READY names only intake.
+    let config = std::fs::read_to_string(&desk.config).expect("config");
+    let (before, rest) = config.split_once("[github]").expect("a [github] section");
+    let after = rest.split_once("[[github.orgs]]").map_or("", |(_, orgs)| {
+        orgs.split_once("\n[").map_or("", |(_, next)| next)
+    });
+    let without_github = if after.is_empty() {
+        before.to_string()
+    } else {
+        format!("{before}[{after}")
+    };
+    std::fs::write(&desk.config, &without_github).expect("config without [github]");
+    heard.clear();
+    signal(&daemon, "HUP");
+    assert!(
+        listen(&socket, &mut heard, &has("READY=1"), 40),
+        "{heard:?}\n{}",
+        desk.log()
+    );
+    let ready = heard.iter().position(|m| m == "READY=1").expect("READY");
+    let status_after_reload = heard[..ready]
+        .iter()
+        .rev()
+        .find(|m| m.starts_with("STATUS="))
+        .expect("a status line before READY");
+    assert!(
+        status_after_reload.starts_with("STATUS=intake ok · outbox "),
+        "{status_after_reload}: {heard:?}\n{}",
+        desk.log()
     );
     let asked = std::time::Instant::now();
     signal(&daemon, "TERM");

@@ -89,12 +89,13 @@ async fn supervise(mut config: Config, clock: Clock) -> anyhow::Result<()> {
         refused_reload: None,
     };
     let mut next = Some(prepare(&config, &clock, &loaded)?);
+    let (watched, watching) = watch::channel(pulse::Watched::of(&config));
     tokio::spawn(pulse::run(
         systemd.clone(),
         config.store.path.clone(),
         clock.clone(),
         config.intervals.status,
-        pulse::Watched::of(&config),
+        watching,
     ));
     let mut ready = false;
     while let Some(prepared) = next.take() {
@@ -136,6 +137,7 @@ async fn supervise(mut config: Config, clock: Clock) -> anyhow::Result<()> {
                 Ok((new_config, new_loaded, prepared)) => {
                     config = new_config;
                     loaded = new_loaded;
+                    let _ = watched.send(pulse::Watched::of(&config));
                     tracing::info!("config and templates reloaded");
                     prepared
                 }
@@ -149,6 +151,7 @@ async fn supervise(mut config: Config, clock: Clock) -> anyhow::Result<()> {
                     prepare(&config, &clock, &loaded)?
                 }
             });
+            pulse::tell(&systemd, &config, &clock);
             systemd.ready();
         }
     }

@@ -35,13 +35,14 @@ impl Watched {
 }
 
 /// Refreshes the status line every `interval`, or every watchdog period when that is shorter;
-/// every second while a part is still connecting.
+/// every second while a part is still connecting. `watched` follows the config in use: a
+/// reload may add or drop a part.
 pub(super) async fn run(
     systemd: Arc<Systemd>,
     database: PathBuf,
     clock: Clock,
     interval: Duration,
-    watched: Watched,
+    watched: tokio::sync::watch::Receiver<Watched>,
 ) {
     let every = systemd
         .watchdog()
@@ -56,7 +57,7 @@ pub(super) async fn run(
     loop {
         let mut connecting = false;
         if let Some(store) = &store {
-            let line = summary(store, watched);
+            let line = summary(store, *watched.borrow());
             connecting = line.connecting;
             systemd.status(&line.text);
         }
