@@ -277,10 +277,7 @@ impl Config {
 /// The SHA-256 of a config's text, in lowercase hex.
 pub fn digest_of(text: &str) -> String {
     use sha2::Digest as _;
-    sha2::Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    crate::hex::encode(&sha2::Sha256::digest(text.as_bytes()))
 }
 
 /// Turns the raw form into the typed one, collecting every problem on the way. Where a value
