@@ -113,7 +113,7 @@ proptest! {
 }
 
 /// How a generated reply quotes the earlier message.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Quoting {
     /// `On … wrote:` above `>` lines.
     Marked,
@@ -121,6 +121,31 @@ enum Quoting {
     Tab,
     /// Supercite: `PAT> ` before each line.
     Supercite,
+    /// An HTML-only mail: the person's lines in `<div>`s, the earlier message in a
+    /// `<blockquote>` below its attribution.
+    Html,
+}
+
+/// One of the person's lines as `quoting` writes it; in HTML a leading `>` needs no stuffing.
+fn person_line(quoting: Quoting, line: &str) -> String {
+    match quoting {
+        Quoting::Html => format!("<div>{}</div>", escape_html(line.trim_start())),
+        Quoting::Marked | Quoting::Tab | Quoting::Supercite => format!("{line}\n"),
+    }
+}
+
+/// The blank line between blocks.
+fn blank_line(quoting: Quoting) -> &'static str {
+    match quoting {
+        Quoting::Html => "<div><br></div>",
+        Quoting::Marked | Quoting::Tab | Quoting::Supercite => "\n",
+    }
+}
+
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// A line the person writes: words, perhaps a list item, a date, or a "wrote" in the middle.
@@ -181,17 +206,27 @@ fn quoted_block(quoting: Quoting, first: bool, lines: &[&str]) -> String {
         (Quoting::Marked, true) => {
             out.push_str("On Thu, 3 Dec 2026 at 10:00, PAT desk <pat-requests@example.org> wrote:\n");
         }
+        (Quoting::Html, true) => out.push_str(
+            "<div>On Thu, 3 Dec 2026 at 10:00, PAT desk &lt;pat-requests@example.org&gt; wrote:</div>",
+        ),
         (Quoting::Tab, true) => out.push_str(
             "\tDate: Thu, 03 Dec 2026 10:00:00 +0000\n\tFrom: PAT desk <pat-requests@example.org>\n\tTo: Carol <carol@example.org>\n\tSubject: [PAT-3] What will the token be used for?\n\n",
         ),
         _ => {}
+    }
+    if quoting == Quoting::Html {
+        out.push_str("<blockquote type=\"cite\">");
     }
     for line in lines {
         match quoting {
             Quoting::Marked => out.push_str(&format!("> {line}\n")),
             Quoting::Tab => out.push_str(&format!("\t{line}\n")),
             Quoting::Supercite => out.push_str(&format!("PAT> {line}\n")),
+            Quoting::Html => out.push_str(&format!("{}<br>", escape_html(line))),
         }
+    }
+    if quoting == Quoting::Html {
+        out.push_str("</blockquote>");
     }
     out
 }
@@ -204,7 +239,12 @@ proptest! {
     /// between the quoted blocks of each client's quoting, every line of it is in the reply.
     #[test]
     fn every_line_of_new_text_survives(
-        quoting in prop::sample::select(vec![Quoting::Marked, Quoting::Tab, Quoting::Supercite]),
+        quoting in prop::sample::select(vec![
+            Quoting::Marked,
+            Quoting::Tab,
+            Quoting::Supercite,
+            Quoting::Html,
+        ]),
         above in proptest::option::of(new_block()),
         between in proptest::collection::vec(new_block(), 0..3),
         below in proptest::option::of(new_block()),
@@ -215,24 +255,24 @@ proptest! {
         let questions = ["Hello Carol,", "What will the token be used for?", "Does it need write access?"];
         let mut text = String::new();
         for (line, _) in &above {
-            text.push_str(line);
-            text.push('\n');
+            text.push_str(&person_line(quoting, line));
         }
-        text.push('\n');
+        text.push_str(blank_line(quoting));
         text.push_str(&quoted_block(quoting, true, &questions[..2]));
         for block in &between {
-            text.push('\n');
+            text.push_str(blank_line(quoting));
             for (line, _) in block {
-                text.push_str(line);
-                text.push('\n');
+                text.push_str(&person_line(quoting, line));
             }
-            text.push('\n');
+            text.push_str(blank_line(quoting));
             text.push_str(&quoted_block(quoting, false, &questions[2..]));
         }
-        text.push('\n');
+        text.push_str(blank_line(quoting));
         for (line, _) in &below {
-            text.push_str(line);
-            text.push('\n');
+            text.push_str(&person_line(quoting, line));
+        }
+        if quoting == Quoting::Html {
+            text = html_to_text(&text);
         }
         let reply = extract_reply(&text, Some("Carol Jones")).unwrap_or_default();
         let kept: Vec<&str> = reply.lines().map(str::trim).collect();

@@ -3,22 +3,33 @@
 //! Keeping quotes marked is the point: the reply extractor then treats an HTML reply exactly
 //! like a plain-text one, inline answers between quoted blocks included. HTML-only mail would
 //! otherwise turn into one undifferentiated run of text, or nothing at all.
+//!
+//! Losing the person's text is the failure that matters, so the converter reads markup as a
+//! browser shows it rather than as it is written: an element closed by its parent's end tag
+//! closes a quote left open inside it, `<pre>` keeps its lines, a `>` inside an attribute
+//! value does not end the tag, an indented (borderless) blockquote is not a quote, and the
+//! person's own text that begins with `>` is space-stuffed so it is not taken for one.
+
+/// How far down the open elements a closing tag looks for its opening one: a hostile mail
+/// of unclosed elements then costs a bounded amount per tag.
+const MAX_CLOSE_SEARCH: usize = 64;
 
 pub fn html_to_text(html: &str) -> String {
     let mut out = TextWriter::default();
+    let mut open = OpenElements::default();
     let mut hidden_depth = 0usize;
     let mut rest = html;
     while !rest.is_empty() {
-        let Some(open) = rest.find('<') else {
+        let Some(at) = rest.find('<') else {
             if hidden_depth == 0 {
                 out.text(rest);
             }
             break;
         };
         if hidden_depth == 0 {
-            out.text(&rest[..open]);
+            out.text(&rest[..at]);
         }
-        rest = &rest[open..];
+        rest = &rest[at..];
         let starts_markup = rest[1..]
             .chars()
             .next()
@@ -35,7 +46,7 @@ pub fn html_to_text(html: &str) -> String {
             rest = after.find("-->").map_or("", |end| &after[end + 3..]);
             continue;
         }
-        let Some(close) = rest.find('>') else {
+        let Some(close) = tag_end(rest) else {
             break;
         };
         let tag = Tag::parse(&rest[1..close]);
@@ -47,19 +58,83 @@ pub fn html_to_text(html: &str) -> String {
             Role::Hidden if tag.closing => hidden_depth = hidden_depth.saturating_sub(1),
             Role::Hidden if !tag.self_closing => hidden_depth += 1,
             Role::LineBreak => out.line_break(),
-            Role::Quote => {
+            Role::Quote | Role::Block => {
                 out.block_break();
                 if tag.closing {
-                    out.quote_depth = out.quote_depth.saturating_sub(1);
-                } else {
-                    out.quote_depth += 1;
+                    open.close(&tag.name);
+                } else if !tag.self_closing && !tag.is_void() {
+                    open.push(tag.name, tag.role);
                 }
+                out.quote_depth = open.quotes;
+                out.preformatted = open.preformatted > 0;
             }
-            Role::Block => out.block_break(),
             Role::Hidden | Role::Inline => {}
         }
     }
     out.finish()
+}
+
+/// The offset of the `>` that ends the tag `markup` begins with, passing over `>` inside a
+/// quoted attribute value (`<a title="a > b">`).
+fn tag_end(markup: &str) -> Option<usize> {
+    let mut quote: Option<u8> = None;
+    let mut after_equals = false;
+    for (i, byte) in markup.bytes().enumerate() {
+        match (quote, byte) {
+            (Some(open), _) if byte == open => quote = None,
+            (Some(_), _) => {}
+            (None, b'>') => return Some(i),
+            (None, b'"' | b'\'') if after_equals => quote = Some(byte),
+            (None, b'=') => after_equals = true,
+            (None, b' ' | b'\t' | b'\n' | b'\r') => {}
+            (None, _) => after_equals = false,
+        }
+    }
+    // An unterminated quote: read the tag as ending at its first `>`, as before.
+    quote.and_then(|_| markup.find('>'))
+}
+
+/// The block elements open at this point, innermost last.
+#[derive(Default)]
+struct OpenElements {
+    stack: Vec<(TagName, Role)>,
+    /// How many of them are quotes: the text's quote depth.
+    quotes: usize,
+    /// How many of them are `<pre>`.
+    preformatted: usize,
+}
+
+impl OpenElements {
+    fn push(&mut self, name: TagName, role: Role) {
+        self.count(&name, role, 1);
+        self.stack.push((name, role));
+    }
+
+    /// A closing tag closes its element and every element opened inside it and left open,
+    /// as a browser does: `<div><blockquote>…</div>` ends the quote with the `<div>`.
+    fn close(&mut self, name: &TagName) {
+        let searched = self.stack.len().saturating_sub(MAX_CLOSE_SEARCH);
+        let Some(at) = self.stack[searched..]
+            .iter()
+            .rposition(|(open, _)| open == name)
+            .map(|at| searched + at)
+        else {
+            // A closing tag with nothing to close is ignored, as browsers do.
+            return;
+        };
+        for (closed, role) in self.stack.split_off(at) {
+            self.count(&closed, role, -1);
+        }
+    }
+
+    fn count(&mut self, name: &TagName, role: Role, change: isize) {
+        if role == Role::Quote {
+            self.quotes = self.quotes.saturating_add_signed(change);
+        }
+        if name.is("pre") {
+            self.preformatted = self.preformatted.saturating_add_signed(change);
+        }
+    }
 }
 
 /// What an element does to the text around it.
@@ -77,17 +152,41 @@ enum Role {
     Inline,
 }
 
-impl Role {
-    fn of(name: &str) -> Role {
-        // Element names longer than any listed here are inline; a stack copy keeps this free
-        // of allocation, since it runs for every tag.
-        let mut buffer = [0u8; 10];
-        let Some(lower) = buffer.get_mut(..name.len()) else {
-            return Role::Inline;
-        };
+/// An element's name in lower case; names longer than any block element's are kept short,
+/// since only block elements are compared, and a stack copy keeps this free of allocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TagName {
+    bytes: [u8; 10],
+    len: usize,
+}
+
+impl TagName {
+    fn new(name: &str) -> Option<TagName> {
+        let mut bytes = [0u8; 10];
+        let lower = bytes.get_mut(..name.len())?;
         lower.copy_from_slice(name.as_bytes());
         lower.make_ascii_lowercase();
-        match &*lower {
+        Some(TagName {
+            bytes,
+            len: name.len(),
+        })
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    fn is(&self, name: &str) -> bool {
+        self.as_bytes() == name.as_bytes()
+    }
+}
+
+impl Role {
+    fn of(name: Option<&TagName>) -> Role {
+        let Some(name) = name else {
+            return Role::Inline;
+        };
+        match name.as_bytes() {
             b"head" | b"script" | b"style" | b"title" => Role::Hidden,
             b"br" => Role::LineBreak,
             b"blockquote" => Role::Quote,
@@ -100,6 +199,7 @@ impl Role {
 }
 
 struct Tag {
+    name: TagName,
     role: Role,
     closing: bool,
     self_closing: bool,
@@ -117,12 +217,45 @@ impl Tag {
             // `<!DOCTYPE …>`, `<?xml …?>` and stray `<` signs.
             return None;
         }
+        let tag_name = TagName::new(name);
+        let mut role = Role::of(tag_name.as_ref());
+        if role == Role::Quote && !closing && is_indent(&inside[name_len..]) {
+            // Gmail's and Apple Mail's "indent" button: a blockquote without the quote's
+            // border, around the person's own text.
+            role = Role::Block;
+        }
         Some(Tag {
-            role: Role::of(name),
+            // Inline elements are never compared, so a long name may stand as empty.
+            name: tag_name.unwrap_or(TagName {
+                bytes: [0; 10],
+                len: 0,
+            }),
+            role,
             closing,
             self_closing: inside.trim_end().ends_with('/'),
         })
     }
+
+    /// Elements that have no content and no closing tag.
+    fn is_void(&self) -> bool {
+        self.name.is("hr")
+    }
+}
+
+/// A blockquote's attributes say it indents rather than quotes: its style removes the border
+/// every mail program draws beside a quotation.
+fn is_indent(attributes: &str) -> bool {
+    let lower = attributes.to_ascii_lowercase();
+    let Some(style) = lower.find("style") else {
+        return false;
+    };
+    let compact: String = lower[style..]
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    compact.contains("border:none")
+        || compact.contains("border:0;")
+        || compact.contains("border:0\"")
 }
 
 /// Collects text, collapsing white space as a browser does and prefixing quoted lines.
@@ -130,6 +263,8 @@ impl Tag {
 struct TextWriter {
     out: String,
     quote_depth: usize,
+    /// Inside `<pre>`: line ends and spaces are the writer's, kept as they are.
+    preformatted: bool,
     at_line_start: bool,
     pending_space: bool,
 }
@@ -143,6 +278,10 @@ impl TextWriter {
         } else {
             decoded
         };
+        if self.preformatted {
+            self.preformatted_text(&decoded);
+            return;
+        }
         for (i, word) in decoded.split(is_html_space).enumerate() {
             if i > 0 {
                 self.pending_space = true;
@@ -151,16 +290,46 @@ impl TextWriter {
                 continue;
             }
             if self.at_line_start || self.out.is_empty() {
-                for _ in 0..self.quote_depth {
-                    self.out.push_str("> ");
+                self.begin_line();
+                if self.quote_depth == 0 && word.starts_with('>') {
+                    // The person's own "> …" is text, not a quote: space-stuffed as a
+                    // `format=flowed` client would, which the reply extractor reads so.
+                    self.out.push(' ');
                 }
-                self.at_line_start = false;
             } else if self.pending_space {
                 self.out.push(' ');
             }
             self.pending_space = false;
             self.out.push_str(word);
         }
+    }
+
+    /// The text of a `<pre>`: its lines as written, a `>` at their start a quote as in plain
+    /// text (Thunderbird quotes a plain-text message so).
+    fn preformatted_text(&mut self, text: &str) {
+        for (i, line) in text.split('\n').enumerate() {
+            if i > 0 {
+                self.line_break();
+            }
+            let line = line.trim_end_matches('\r');
+            if line.is_empty() {
+                continue;
+            }
+            if self.at_line_start || self.out.is_empty() {
+                self.begin_line();
+            } else if self.pending_space {
+                self.out.push(' ');
+            }
+            self.pending_space = false;
+            self.out.push_str(line);
+        }
+    }
+
+    fn begin_line(&mut self) {
+        for _ in 0..self.quote_depth {
+            self.out.push_str("> ");
+        }
+        self.at_line_start = false;
     }
 
     /// The edge of a block: a new line unless one has just begun.
@@ -295,5 +464,53 @@ mod tests {
         assert_eq!(html_to_text("<p>ok</p><b"), "ok");
         assert_eq!(html_to_text("<p>ok</p><"), "ok\n<");
         assert_eq!(html_to_text("é<!-- unterminated"), "é");
+    }
+
+    #[test]
+    fn a_parent_end_tag_closes_a_quote_left_open_inside_it() {
+        let html = "<div>On Thu, PAT wrote:<blockquote>Question<br></div><div>Answer</div>";
+        assert_eq!(html_to_text(html), "On Thu, PAT wrote:\n> Question\nAnswer");
+        // An end tag with nothing open to close changes nothing.
+        assert_eq!(html_to_text("<blockquote>Q</p></blockquote>A"), "> Q\nA");
+    }
+
+    #[test]
+    fn preformatted_text_keeps_its_lines() {
+        let html = "<pre>one\n  two\n&gt; quoted</pre><blockquote><pre>a\nb</pre></blockquote>";
+        assert_eq!(html_to_text(html), "one\n  two\n> quoted\n> a\n> b");
+    }
+
+    #[test]
+    fn a_greater_than_sign_inside_an_attribute_does_not_end_the_tag() {
+        assert_eq!(
+            html_to_text("<a title=\"a > b\" href='x>y'>link</a> text"),
+            "link text"
+        );
+        // An unterminated quote falls back to the first `>`.
+        assert_eq!(html_to_text("<b title=\"a>text"), "text");
+    }
+
+    #[test]
+    fn an_indenting_blockquote_is_not_a_quote() {
+        let html = "<blockquote style=\"margin: 0 0 0 40px; border: none; padding: 0px;\">\
+                    Mine</blockquote><blockquote type=\"cite\">Theirs</blockquote>";
+        assert_eq!(html_to_text(html), "Mine\n> Theirs");
+    }
+
+    #[test]
+    fn the_persons_own_greater_than_sign_is_space_stuffed() {
+        assert_eq!(
+            html_to_text("<div>&gt; 30 days</div><blockquote>&gt; older</blockquote>"),
+            " > 30 days\n> > older"
+        );
+    }
+
+    #[test]
+    fn deep_unclosed_nesting_is_read_whole() {
+        let mut html = "<div>".repeat(20_000);
+        html.push_str("<blockquote>Q");
+        html.push_str(&"</p>".repeat(20_000));
+        html.push_str("</blockquote>A");
+        assert_eq!(html_to_text(&html), "> Q\nA");
     }
 }

@@ -269,9 +269,10 @@ fn mark_tab_quotes(lines: &mut [Line]) {
 
 /// A line of the person's that begins with `>` is no quote, and is kept: a `format=flowed`
 /// client space-stuffs it (RFC 3676, 4.4: ` >Only read access.`), which no client does to a
-/// quote, so a run of such lines right after the person's own text is theirs; and the one `>`
-/// line of a mail, standing between lines of the person's text with no attribution anywhere,
-/// is theirs too: when in doubt, keep.
+/// quote, so a run of such lines right after the person's own text (or opening the mail) is
+/// theirs; and the one `>` line of a mail, standing between lines of the person's text with
+/// no attribution anywhere, is theirs too: when in doubt, keep. The HTML converter stuffs the
+/// person's `>` lines the same way.
 fn mark_stuffed_lines(lines: &mut [Line]) {
     let marked = |line: Option<&Line>| line.is_some_and(|line| line.lower.starts_with('>'));
     let own = |lines: &[Line], at: Option<usize>| {
@@ -296,7 +297,9 @@ fn mark_stuffed_lines(lines: &mut [Line]) {
             while i < lines.len() && stuffed(&lines[i]) {
                 i += 1;
             }
-            if own(lines, start.checked_sub(1)) && !marked(lines.get(i)) {
+            // At the top of the mail nothing comes before: no client stuffs a quote, so the
+            // run is the person's there too.
+            if (start == 0 || own(lines, start.checked_sub(1))) && !marked(lines.get(i)) {
                 runs.push(start..i);
             }
             continue;
