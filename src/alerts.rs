@@ -167,7 +167,7 @@ pub fn stall_alert(part: &str) -> Option<AlertKind> {
         Part::Oauth2 => Some(AlertKind::SignInStalled),
         Part::Github(_) => Some(AlertKind::SyncStalled),
         Part::Backup => Some(AlertKind::BackupFailing),
-        Part::ImapIdle | Part::Smtp | Part::GithubPush => None,
+        Part::ImapIdle | Part::Smtp | Part::GithubPush | Part::Slack => None,
     }
 }
 

@@ -138,8 +138,36 @@ pub fn approve(
     reason: Option<&str>,
     policy: &ReviewPolicy,
 ) -> Result<Decided, DecideError> {
+    approve_up_to(store, member, id, reason, policy, Risk::Critical)
+}
+
+/// Refused when `record` is above `cap`: a channel that may decide only up to a risk (Slack's
+/// `decide_up_to`) is held to it inside the decision's own transaction, so a request whose
+/// risk rose since its message was drawn is not decided there.
+fn within_cap(record: &RequestRecord, cap: Risk) -> Result<(), DecideError> {
+    if record.risk <= cap {
+        return Ok(());
+    }
+    Err(DecideError::Refused(Refusal(format!(
+        "PAT-{} is {} risk, above what may be decided here (up to {}): decide it with the CLI",
+        record.id,
+        record.risk.as_str(),
+        cap.as_str()
+    ))))
+}
+
+/// [`approve`], refused above `cap`.
+pub fn approve_up_to(
+    store: &mut Store,
+    member: &Member,
+    id: i64,
+    reason: Option<&str>,
+    policy: &ReviewPolicy,
+    cap: Risk,
+) -> Result<Decided, DecideError> {
     let reason = optional(reason);
     deciding(store, member, id, Action::Approve, |tx, record, next| {
+        within_cap(record, cap)?;
         if reason.is_none() && needs_reason(policy.approval_reason_from, record.risk) {
             return Err(DecideError::Invalid(format!(
                 "PAT-{} is {} risk: approving it needs --reason, what the auditor reads beside \
@@ -164,6 +192,10 @@ pub fn approve(
 }
 
 /// Whether an approval of a request of `risk` must give its reason.
+pub fn approval_needs_reason(policy: &ReviewPolicy, risk: Risk) -> bool {
+    needs_reason(policy.approval_reason_from, risk)
+}
+
 fn needs_reason(from: ReasonFrom, risk: Risk) -> bool {
     let threshold = match from {
         ReasonFrom::Low => Risk::Low,
@@ -181,8 +213,20 @@ pub fn deny(
     id: i64,
     reason: &str,
 ) -> Result<Decided, DecideError> {
+    deny_up_to(store, member, id, reason, Risk::Critical)
+}
+
+/// [`deny`], refused above `cap`.
+pub fn deny_up_to(
+    store: &mut Store,
+    member: &Member,
+    id: i64,
+    reason: &str,
+    cap: Risk,
+) -> Result<Decided, DecideError> {
     let reason = required("the reason", reason)?;
     deciding(store, member, id, Action::Deny, |tx, record, next| {
+        within_cap(record, cap)?;
         tx.record_decision(record.id, &member.login, Decision::Denied, Some(reason))?;
         let mut done = decided(record, next, member);
         done.github_push = push(tx, record, PushAction::Deny, Some(reason))?;

@@ -23,6 +23,7 @@ pub mod report;
 pub mod request;
 pub mod review;
 pub mod shown;
+pub mod slack;
 pub mod smtp;
 pub mod store;
 pub mod sync;

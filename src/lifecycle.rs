@@ -41,6 +41,17 @@ pub struct Member {
     pub os_user: String,
     pub uid: u32,
     pub authenticated_by: Authentication,
+    /// Who Slack said clicked, when the decision was taken in Slack.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slack: Option<SlackIdentity>,
+}
+
+/// A Slack user as a payload from the team's Slack app names them: the IDs the daemon checked
+/// against its config, never a display name.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SlackIdentity {
+    pub user_id: String,
+    pub team_id: String,
 }
 
 /// How the daemon knows who is calling.
@@ -53,6 +64,11 @@ pub enum Authentication {
     /// root, with the daemon stopped, writing the database directly. Recorded as root, never
     /// as a member.
     BreakGlass,
+    /// A click in the team's Slack channel, by the Slack user ID the daemon's config maps to
+    /// the member, in a payload from the configured app and workspace over the app's own
+    /// Socket Mode connection. It proves what Slack says, no more: Slack's sign-in, not the
+    /// member's OS account.
+    SlackUserId,
 }
 
 impl Member {
@@ -65,6 +81,7 @@ impl Member {
             os_user: "root".to_string(),
             uid: 0,
             authenticated_by: Authentication::BreakGlass,
+            slack: None,
         }
     }
 }
@@ -184,6 +201,7 @@ mod tests {
             os_user: login.to_lowercase(),
             uid: 1000,
             authenticated_by: Authentication::PeerCredentials,
+            slack: None,
         };
         transition(action, state, &member, owner)
     }

@@ -386,6 +386,28 @@ pub struct TokenRequest {
 }
 
 impl TokenRequest {
+    /// The requester's place in the organisation, as GitHub told it.
+    pub fn standing(&self) -> String {
+        let Some(requester) = &self.requester else {
+            return "not known (GitHub not asked yet, or the App may not read members)".to_string();
+        };
+        let mut standing = match (&requester.org_role, requester.outside_collaborator) {
+            (_, true) => "outside collaborator".to_string(),
+            (Some(role), false) if role == "admin" => "organisation owner".to_string(),
+            (Some(_), false) => "member".to_string(),
+            (None, false) => "not a member".to_string(),
+        };
+        if !requester.repository_permissions.is_empty() {
+            let access: Vec<String> = requester
+                .repository_permissions
+                .iter()
+                .map(|(repository, own)| format!("{own} on {repository}"))
+                .collect();
+            standing.push_str(&format!("; {}", access.join(", ")));
+        }
+        standing
+    }
+
     /// The purpose the review should judge: the one obtained, else GitHub's reason.
     pub fn stated_purpose(&self) -> Option<&str> {
         self.purpose

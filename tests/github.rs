@@ -1654,6 +1654,7 @@ fn an_outside_revocation_that_fails_may_be_asked_again_and_one_retargeted_is_ref
         os_user: "pd-alice".to_string(),
         uid: 4241,
         authenticated_by: patdesk::lifecycle::Authentication::PeerCredentials,
+        slack: None,
     };
     let reason = patdesk::lifecycle::RevokeReason::NoLongerRequired;
     let mut store = desk.store();
@@ -1808,6 +1809,7 @@ fn a_push_the_audit_log_does_not_back_is_never_sent_and_raises_an_alert() {
         os_user: "pd-bob".to_string(),
         uid: 4242,
         authenticated_by: patdesk::lifecycle::Authentication::PeerCredentials,
+        slack: None,
     };
     patdesk::decide::approve(
         &mut desk.store(),

@@ -261,6 +261,7 @@ fn a_decision_written_without_the_key_is_not_carried_and_breaks_the_audit() {
         os_user: common::users::BOB.to_string(),
         uid: os_user(common::users::BOB).uid,
         authenticated_by: patdesk::lifecycle::Authentication::PeerCredentials,
+        slack: None,
     };
     patdesk::decide::approve(
         &mut desk.store(),

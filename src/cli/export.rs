@@ -8,8 +8,6 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 
-use super::output::purpose_of;
-use super::records::scope_of;
 use super::{Context, Failure};
 use crate::control::protocol::Request;
 use crate::request::RequestState;
@@ -141,7 +139,7 @@ fn request_row(row: &ExportRow) -> Vec<Cell> {
         .iter()
         .map(|finding| finding.code.clone())
         .collect();
-    let (purpose, purpose_from) = purpose_of(record);
+    let (purpose, purpose_from) = record.purpose_and_source();
     vec![
         Cell::Id(record.id),
         record.grant_id.map_or(Cell::Absent, Cell::Number),
@@ -149,7 +147,7 @@ fn request_row(row: &ExportRow) -> Vec<Cell> {
         Cell::maybe(request.token_name.as_deref()),
         Cell::maybe(purpose),
         Cell::maybe(purpose_from),
-        Cell::Text(scope_of(record)),
+        Cell::Text(record.scope()),
         Cell::Text(request.permissions.summary()),
         Cell::Text(request.requested_at.to_string()),
         Cell::Text(request.owner_login.clone()),

@@ -37,27 +37,3 @@ pub(super) fn or_dash(value: Option<&str>) -> String {
         .unwrap_or("-")
         .to_string()
 }
-
-/// A request's purpose as `show` and the records sheet give it, and where it came from: the
-/// purpose recorded, or, without one, GitHub's reason, said to be no purpose yet.
-pub(super) fn purpose_of(record: &crate::store::RequestRecord) -> (Option<&str>, Option<&str>) {
-    let request = &record.request;
-    match (&request.purpose, &record.purpose_source) {
-        (Some(purpose), Some(source)) => (
-            Some(purpose.as_str()),
-            Some(
-                source
-                    .known()
-                    .map_or(source.as_str(), |known| known.described()),
-            ),
-        ),
-        (Some(purpose), None) => (Some(purpose.as_str()), None),
-        (None, _) => match &request.github_reason {
-            Some(reason) => (
-                Some(reason.as_str()),
-                Some("GitHub's reason, not taken as the purpose"),
-            ),
-            None => (None, None),
-        },
-    }
-}

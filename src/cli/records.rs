@@ -3,7 +3,7 @@
 use clap::Args;
 use jiff::Timestamp;
 
-use super::output::{or_dash, parse_request_id, print_json, purpose_of};
+use super::output::{or_dash, parse_request_id, print_json};
 use super::table::Table;
 use super::{Context, Failure, say};
 use crate::control::protocol::{Request, list_page_rows};
@@ -289,10 +289,10 @@ pub fn show(context: &Context, args: &ShowArgs) -> Result<(), Failure> {
             or_dash(record.owner_email.as_deref())
         ),
     );
-    field("standing", standing_of(&record));
+    field("standing", record.request.standing());
     field("state", record.state.to_string());
     field("risk", record.risk.as_str().to_string());
-    field("repositories", scope_of(&record));
+    field("repositories", record.scope());
     field("permissions", or_dash(Some(&request.permissions.summary())));
     field(
         "expires",
@@ -304,7 +304,7 @@ pub fn show(context: &Context, args: &ShowArgs) -> Result<(), Failure> {
     field("github reason", or_dash(request.github_reason.as_deref()));
     field(
         "purpose",
-        match purpose_of(&record) {
+        match record.purpose_and_source() {
             (Some(purpose), Some(from)) => format!("{purpose} (from {from})"),
             (Some(purpose), None) => purpose.to_string(),
             (None, _) => "-".to_string(),
@@ -457,28 +457,6 @@ pub fn show(context: &Context, args: &ShowArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The requester's place in the organisation, as GitHub told it.
-fn standing_of(record: &RequestRecord) -> String {
-    let Some(requester) = &record.request.requester else {
-        return "not known (GitHub not asked yet, or the App may not read members)".to_string();
-    };
-    let mut standing = match (&requester.org_role, requester.outside_collaborator) {
-        (_, true) => "outside collaborator".to_string(),
-        (Some(role), false) if role == "admin" => "organisation owner".to_string(),
-        (Some(_), false) => "member".to_string(),
-        (None, false) => "not a member".to_string(),
-    };
-    if !requester.repository_permissions.is_empty() {
-        let access: Vec<String> = requester
-            .repository_permissions
-            .iter()
-            .map(|(repository, own)| format!("{own} on {repository}"))
-            .collect();
-        standing.push_str(&format!("; {}", access.join(", ")));
-    }
-    standing
-}
-
 /// Where the request stands on GitHub, as the last sync saw it.
 fn github_side(record: &RequestRecord) -> String {
     let token = record
@@ -501,20 +479,6 @@ fn github_side(record: &RequestRecord) -> String {
         _ => "pending on GitHub".to_string(),
     };
     format!("request {} ({token}): {standing}", record.github_request_id)
-}
-
-pub(super) fn scope_of(record: &RequestRecord) -> String {
-    let request = &record.request;
-    match request.repository_selection {
-        crate::request::RepositorySelection::All => format!("all repositories of {}", request.org),
-        crate::request::RepositorySelection::None => {
-            "none (organisation or account permissions only)".to_string()
-        }
-        crate::request::RepositorySelection::Subset if request.repositories.is_empty() => {
-            "a selection (not yet fetched)".to_string()
-        }
-        crate::request::RepositorySelection::Subset => request.repositories.join(", "),
-    }
 }
 
 #[derive(Debug, Args)]

@@ -26,6 +26,8 @@ pub struct Intervals {
     pub status: Duration,
     /// How often upkeep (reducing old mail, the daily backup) looks; the work itself is daily.
     pub upkeep: Duration,
+    /// How often the Slack connection is pinged; one silent for three pings is replaced.
+    pub slack_ping: Duration,
 }
 
 impl Default for Intervals {
@@ -36,6 +38,7 @@ impl Default for Intervals {
             alerts: Duration::from_secs(5),
             status: Duration::from_secs(30),
             upkeep: Duration::from_secs(60 * 60),
+            slack_ping: Duration::from_secs(10),
         }
     }
 }
@@ -67,6 +70,11 @@ impl super::Validator {
             alerts: seconds("alerts_seconds", raw.alerts_seconds, default.alerts),
             status: seconds("status_seconds", raw.status_seconds, default.status),
             upkeep: seconds("upkeep_seconds", raw.upkeep_seconds, default.upkeep),
+            slack_ping: seconds(
+                "slack_ping_seconds",
+                raw.slack_ping_seconds,
+                default.slack_ping,
+            ),
         }
     }
 }

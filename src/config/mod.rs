@@ -15,6 +15,7 @@ mod raw;
 mod reading;
 mod review;
 mod secret;
+mod slack;
 mod smtp;
 mod store;
 mod team;
@@ -40,6 +41,7 @@ pub use provider::{Filled, Provider};
 use raw::{RawConfig, RawSecret};
 pub use reading::Position;
 pub use secret::{Secret, SecretKind, SecretOrigin, SecretRef};
+pub use slack::{DEFAULT_SLACK_API_URL, SlackConfig, is_slack_id};
 pub use smtp::{SmtpConfig, SmtpLogin};
 pub use store::{ScheduledBackups, StoreConfig};
 pub use team::{
@@ -96,6 +98,8 @@ pub struct Config {
     pub send_limits: SendLimits,
     /// How often the daemon's tasks look again unasked.
     pub intervals: Intervals,
+    /// Decisions from the team's Slack channel.
+    pub slack: Option<SlackConfig>,
 }
 
 /// One thing wrong with one key.
@@ -173,6 +177,10 @@ impl Config {
         }
         refs.extend(self.signing_key.as_ref());
         refs.extend(self.alerts.slack_webhook.as_ref());
+        if let Some(slack) = &self.slack {
+            refs.push(&slack.app_token);
+            refs.push(&slack.bot_token);
+        }
         refs
     }
 
@@ -337,6 +345,7 @@ impl Validator {
         });
         let alerts = self.alerts(raw.alerts);
         let intervals = self.intervals(raw.intervals);
+        let slack = raw.slack.and_then(|slack| self.slack(slack));
         let team_address = mailbox
             .as_ref()
             .and_then(|mailbox| mailbox.as_ref())
@@ -359,6 +368,7 @@ impl Validator {
         Config {
             alerts,
             intervals,
+            slack,
             send_limits,
             source: path.to_path_buf(),
             source_digest: String::new(),

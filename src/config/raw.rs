@@ -31,6 +31,28 @@ pub struct RawConfig {
     pub control: RawControl,
     #[serde(default)]
     pub intervals: RawIntervals,
+    pub slack: Option<RawSlack>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSlack {
+    pub app_token: Option<RawSecret>,
+    pub bot_token: Option<RawSecret>,
+    pub app_id: Option<String>,
+    pub team_id: Option<String>,
+    pub channel: Option<String>,
+    pub decide_up_to: Option<RawRisk>,
+    pub api_url: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawRisk {
+    Low,
+    Medium,
+    High,
+    Critical,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -41,6 +63,7 @@ pub struct RawIntervals {
     pub alerts_seconds: Option<f64>,
     pub status_seconds: Option<f64>,
     pub upkeep_seconds: Option<f64>,
+    pub slack_ping_seconds: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -331,6 +354,7 @@ impl Default for RawMembers {
 #[serde(deny_unknown_fields)]
 pub struct RawMember {
     pub unix: Option<String>,
+    pub slack: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -105,6 +105,16 @@ impl SecretRef {
         &self.key
     }
 
+    /// A reference to a file that does not exist, for unit tests of what carries one.
+    #[cfg(test)]
+    pub fn for_tests(key: &str) -> SecretRef {
+        SecretRef {
+            key: key.to_string(),
+            kind: SecretKind::Password,
+            origin: SecretOrigin::File(format!("/nonexistent/{key}").into()),
+        }
+    }
+
     pub fn origin(&self) -> &SecretOrigin {
         &self.origin
     }

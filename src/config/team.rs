@@ -22,9 +22,19 @@ pub struct TeamMember {
     pub login: String,
     /// The OS user name whose uid, calling the control socket, is this member.
     pub unix: String,
+    /// Their Slack user ID (`U…`, `W…`), when they decide from Slack too.
+    pub slack: Option<String>,
 }
 
 impl TeamConfig {
+    /// The member a Slack user is, if any: by the Slack user ID only, which its holder cannot
+    /// change, never by a display name or an email address.
+    pub fn by_slack_user(&self, user_id: &str) -> Option<&TeamMember> {
+        self.members
+            .iter()
+            .find(|member| member.slack.as_deref() == Some(user_id))
+    }
+
     /// The member an OS user is, if any.
     pub fn by_unix_user(&self, user: &str) -> Option<&TeamMember> {
         self.members.iter().find(|member| member.unix == user)
@@ -154,7 +164,30 @@ impl super::Validator {
                 );
                 continue;
             }
-            valid.push(TeamMember { login, unix });
+            let slack = match member.slack {
+                None => None,
+                Some(id) if !super::is_slack_id(&id, &['U', 'W']) => {
+                    self.problem(
+                        &key,
+                        format!("has slack = {id:?}: expected the member's Slack user ID, such as \"U012AB3CD\" (a display name or an address can be taken by someone else)"),
+                    );
+                    continue;
+                }
+                Some(id) => {
+                    if let Some(twin) = valid
+                        .iter()
+                        .find(|known| known.slack.as_deref() == Some(&id))
+                    {
+                        self.problem(
+                            &key,
+                            format!("maps the Slack user {id}, which is {} already: one Slack user is one member", twin.login),
+                        );
+                        continue;
+                    }
+                    Some(id)
+                }
+            };
+            valid.push(TeamMember { login, unix, slack });
         }
         TeamConfig { members: valid }
     }

@@ -355,6 +355,7 @@ fn identify(uid: u32, answering: &Answering) -> Caller {
             os_user,
             uid,
             authenticated_by: Authentication::PeerCredentials,
+            slack: None,
         }),
         (_, os_user) => Caller::Stranger {
             os_user: os_user.unwrap_or_else(|| "an unnamed account".to_string()),

@@ -14,6 +14,7 @@ mod one_line;
 mod outbox_task;
 mod pulse;
 mod ready;
+mod slack_task;
 mod upkeep_task;
 
 use anyhow::{Context as _, anyhow};
@@ -223,6 +224,7 @@ fn prepare(config: &Config, clock: &Clock, loaded: &LoadedConfig) -> anyhow::Res
         signing_key,
         sender,
         slack_webhook,
+        slack: slack_api,
     } = ready(config, clock)?;
     let open = || -> Result<Store, crate::store::StoreError> {
         Ok(Store::open_existing(&config.store.path, clock)?.keyed(chain_key.clone()))
@@ -304,6 +306,29 @@ fn prepare(config: &Config, clock: &Clock, loaded: &LoadedConfig) -> anyhow::Res
             look_for_commits: config.intervals.look_for_commits,
             wake: outbox_wake,
             reminders: config.reminders.clone(),
+            shutdown: shutdown.clone(),
+        })));
+    }
+    if let (Some(slack), Some(api)) = (&config.slack, slack_api) {
+        let publish = crate::wake::Wake::default();
+        let after_decision = [outbox.clone(), pushes.clone(), Some(publish.clone())]
+            .into_iter()
+            .flatten()
+            .collect();
+        tasks.push(Box::pin(slack_task::run(slack_task::SlackTask {
+            config: slack.clone(),
+            desk: crate::slack::decisions::SlackDesk::new(
+                slack.clone(),
+                config.team.clone(),
+                config.review.clone(),
+                api,
+                open()?,
+                after_decision,
+            ),
+            health_store: open()?,
+            ping_every: config.intervals.slack_ping,
+            look_for_commits: config.intervals.look_for_commits,
+            publish,
             shutdown: shutdown.clone(),
         })));
     }

@@ -33,6 +33,8 @@ pub struct Ready {
     /// The outbox's sender, with [smtp].
     pub sender: Option<Sender>,
     pub slack_webhook: Option<Secret>,
+    /// Slack's Web API with the app's two tokens, with [slack].
+    pub slack: Option<crate::slack::WebApi>,
 }
 
 /// The GitHub App's client and how the sync reads people and rules.
@@ -128,5 +130,16 @@ pub fn ready(config: &Config, clock: &Clock) -> anyhow::Result<Ready> {
         signing_key,
         sender,
         slack_webhook: config.alerts.slack_webhook.as_ref().map(read).transpose()?,
+        slack: config
+            .slack
+            .as_ref()
+            .map(|slack| -> anyhow::Result<crate::slack::WebApi> {
+                Ok(crate::slack::WebApi::new(
+                    &slack.api_url,
+                    read(&slack.app_token)?,
+                    read(&slack.bot_token)?,
+                )?)
+            })
+            .transpose()?,
     })
 }

@@ -289,10 +289,7 @@ async fn tls_handshake(
 
 /// The system's roots, plus `ca_file` when given.
 fn client_config(endpoint: &Endpoint) -> Result<rustls::ClientConfig, ConnectError> {
-    let mut roots = rustls::RootCertStore::empty();
-    for certificate in rustls_native_certs::load_native_certs().certs {
-        let _ = roots.add(certificate);
-    }
+    let mut roots = crate::tls::system_roots();
     if let Some(path) = &endpoint.ca_file {
         let ca_error = |error: String| ConnectError::CaFile {
             path: path.display().to_string(),

@@ -24,6 +24,8 @@ pub enum Part<'a> {
     GithubPush,
     /// The daemon's scheduled backups.
     Backup,
+    /// The Slack app's Socket Mode connection.
+    Slack,
 }
 
 impl Part<'_> {
@@ -37,6 +39,7 @@ impl Part<'_> {
             Part::Github(org) => format!("github:{org}").into(),
             Part::GithubPush => "github_push".into(),
             Part::Backup => "backup".into(),
+            Part::Slack => "slack".into(),
         }
     }
 }
@@ -51,6 +54,7 @@ impl<'a> Part<'a> {
             "smtp" => Some(Part::Smtp),
             "github_push" => Some(Part::GithubPush),
             "backup" => Some(Part::Backup),
+            "slack" => Some(Part::Slack),
             other => other.strip_prefix("github:").map(Part::Github),
         }
     }

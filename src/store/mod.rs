@@ -21,6 +21,7 @@ mod report;
 mod requests;
 mod retention;
 mod schema;
+mod slack;
 mod stored;
 mod time;
 mod webhooks;
@@ -58,6 +59,7 @@ pub use requests::{
     Decision, EventRecord, ExportRow, ListFilter, NewRequest, RequestRecord, RequestSummary, SortBy,
 };
 pub use retention::{DatabaseSize, Reduced};
+pub use slack::SlackDue;
 pub use stored::Stored;
 pub use time::{format_time, stored_time};
 pub(crate) use time::{optional_time_at, parse_time, time_at};

@@ -324,6 +324,18 @@ pub const MIGRATIONS: &[&str] = &[
               AND json_extract(detail, '$.message') = messages.id)
         WHERE triage = 0 AND triage_note IS NOT NULL;
     "#,
+    // 18: the message each request has in the team's Slack channel, and the state it last
+    // showed: what to post, and what to update when the request moves on. `ts` is NULL while
+    // a post is under way (a crash then posts again rather than never).
+    r#"
+    CREATE TABLE slack_messages (
+        request_id INTEGER PRIMARY KEY REFERENCES requests (id),
+        channel TEXT NOT NULL,
+        ts TEXT,
+        shown TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    "#,
 ];
 
 #[cfg(test)]

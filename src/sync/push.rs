@@ -70,8 +70,12 @@ fn unbacked(
             backing.seq
         )),
         Some(member) => match member.authenticated_by {
-            Authentication::PeerCredentials if team.has_login(&member.login) => None,
-            Authentication::PeerCredentials => Some(format!(
+            Authentication::PeerCredentials | Authentication::SlackUserId
+                if team.has_login(&member.login) =>
+            {
+                None
+            }
+            Authentication::PeerCredentials | Authentication::SlackUserId => Some(format!(
                 "{} decided it but is not a team member in the config",
                 member.login
             )),

@@ -41,6 +41,8 @@ pub struct DeskSetup {
     /// The `[intervals]` section: short by default, so a test waits for what it is about
     /// rather than for the daemon's production pace.
     pub intervals: String,
+    /// The `[team.members]` section, when not alice and bob as the OS knows them alone.
+    pub team: Option<String>,
 }
 
 /// How often the tests' daemon looks again: a few times a second, where production looks
@@ -65,6 +67,7 @@ impl Default for DeskSetup {
             github_extra: String::new(),
             smtp_extra: String::new(),
             intervals: SHORT_INTERVALS.to_string(),
+            team: None,
         }
     }
 }
@@ -102,7 +105,7 @@ impl Desk {
                  [github]\napp_id = {APP_ID}\nprivate_key = {{ file = \"app.pem\" }}\napi_url = \"{}\"\n\
                  sync_interval_seconds = {}\n{}\
                  [[github.orgs]]\nlogin = \"acme-corp\"\ninstallation_id = 11\n{}{}",
-                super::users::team_section(),
+                setup.team.clone().unwrap_or_else(super::users::team_section),
                 setup.smtp_port,
                 setup.smtp_extra,
                 standin.url,

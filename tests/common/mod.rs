@@ -14,6 +14,7 @@ pub mod mailserver;
 pub mod oauth;
 pub mod replication;
 pub mod rss;
+pub mod slack;
 pub mod smtp_proxy;
 pub mod standin;
 pub mod users;

@@ -16,6 +16,12 @@ pub fn keys_dir() -> PathBuf {
 /// The stand-in's binary, built on first use: it is a crate of its own (so the patdesk binary
 /// holds no HTTP server), and Cargo only names the binaries of the package under test.
 pub fn binary() -> PathBuf {
+    stand_in_binary("github-standin")
+}
+
+/// One of the stand-in crate's binaries (`github-standin`, `slack-standin`), the crate built
+/// once per test process.
+pub fn stand_in_binary(name: &str) -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
         .get_or_init(|| {
@@ -35,17 +41,17 @@ pub fn binary() -> PathBuf {
             if !cfg!(debug_assertions) {
                 build.arg("--release");
             }
-            let status = build.status().expect("run cargo build for github-standin");
-            assert!(status.success(), "building github-standin failed");
-            // This test runs from target/<profile>/deps/; the binary lands in target/<profile>/.
+            let status = build.status().expect("run cargo build for the stand-ins");
+            assert!(status.success(), "building the stand-ins failed");
+            // This test runs from target/<profile>/deps/; the binaries land in target/<profile>/.
             let test_binary = std::env::current_exe().expect("the test's own path");
-            let profile_dir = test_binary
+            test_binary
                 .parent()
                 .and_then(Path::parent)
-                .expect("target/<profile>/deps");
-            profile_dir.join("github-standin")
+                .expect("target/<profile>/deps")
+                .to_path_buf()
         })
-        .clone()
+        .join(name)
 }
 
 pub struct Standin {

@@ -62,6 +62,47 @@ pub struct RequestRecord {
     pub stale_since: Option<Timestamp>,
 }
 
+impl RequestRecord {
+    /// Which repositories the token would reach, in words.
+    pub fn scope(&self) -> String {
+        let request = &self.request;
+        match request.repository_selection {
+            RepositorySelection::All => format!("all repositories of {}", request.org),
+            RepositorySelection::None => {
+                "none (organisation or account permissions only)".to_string()
+            }
+            RepositorySelection::Subset if request.repositories.is_empty() => {
+                "a selection (not yet fetched)".to_string()
+            }
+            RepositorySelection::Subset => request.repositories.join(", "),
+        }
+    }
+
+    /// The purpose and where it came from; GitHub's reason, marked as not taken, when no
+    /// purpose is known.
+    pub fn purpose_and_source(&self) -> (Option<&str>, Option<&str>) {
+        let request = &self.request;
+        match (&request.purpose, &self.purpose_source) {
+            (Some(purpose), Some(source)) => (
+                Some(purpose.as_str()),
+                Some(
+                    source
+                        .known()
+                        .map_or(source.as_str(), |known| known.described()),
+                ),
+            ),
+            (Some(purpose), None) => (Some(purpose.as_str()), None),
+            (None, _) => match &request.github_reason {
+                Some(reason) => (
+                    Some(reason.as_str()),
+                    Some("GitHub's reason, not taken as the purpose"),
+                ),
+                None => (None, None),
+            },
+        }
+    }
+}
+
 /// `patdesk list`'s filters; `None` means any.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ListFilter {

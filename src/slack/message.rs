@@ -1,0 +1,249 @@
+//! A request as the team's Slack channel shows it (Block Kit), and the two modals: the reason
+//! for a decision, and the request in full.
+//!
+//! Everything from outside (token names, logins, repositories, the purpose, findings that
+//! quote them) goes into `plain_text` objects, which Slack shows as written: no mention, no
+//! link, no formatting can come from a requester. Control characters are shown as escapes,
+//! and each text is cut to Slack's limits.
+
+use serde_json::{Value, json};
+
+use super::interaction::{Click, REASON_BLOCK, REASON_CALLBACK, REASON_INPUT, ReasonFor};
+use crate::request::RequestState;
+use crate::review::Risk;
+use crate::shown;
+use crate::store::{RequestRecord, format_time};
+
+/// Slack's limits: a header's text, a section's text, a modal's title.
+const HEADER_CHARS: usize = 150;
+const SECTION_CHARS: usize = 3000;
+/// Repositories and findings listed on the message itself; "Show in full" has the rest.
+const LISTED: usize = 10;
+
+/// The text of a `plain_text` object: outside text shown as it is, cut to `max` characters.
+fn plain(text: &str, max: usize) -> Value {
+    let shown = shown::block(text);
+    let cut = match shown.char_indices().nth(max.saturating_sub(1)) {
+        Some((at, _)) => format!("{}…", &shown[..at]),
+        None => shown.into_owned(),
+    };
+    json!({ "type": "plain_text", "text": cut, "emoji": false })
+}
+
+fn section(text: &str) -> Value {
+    json!({ "type": "section", "text": plain(text, SECTION_CHARS) })
+}
+
+/// The notification text (what a phone shows), and the blocks of request `record`'s message.
+/// `decide_up_to`: the highest risk the buttons may decide; above it the message says to use
+/// the CLI.
+pub fn request_message(record: &RequestRecord, decide_up_to: Risk) -> (String, Value) {
+    let request = &record.request;
+    let token = request.token_name.as_deref().unwrap_or("(unnamed token)");
+    let notification = shown::quoted(
+        &format!(
+            "PAT-{}: {} by {} in {} ({} risk)",
+            record.id,
+            token,
+            request.owner_login,
+            request.org,
+            record.risk.as_str()
+        ),
+        200,
+    );
+    let mut blocks = vec![json!({
+        "type": "header",
+        "text": plain(&format!("PAT-{} · {} · {}", record.id, token, request.org), HEADER_CHARS),
+    })];
+    let repositories = match request.repositories.len() {
+        count if count > LISTED => format!(
+            "{}, and {} more",
+            request.repositories[..LISTED].join(", "),
+            count - LISTED
+        ),
+        _ => record.scope(),
+    };
+    blocks.push(section(&format!(
+        "Owner: {} ({})\nRisk: {}\nRepositories: {}\nPermissions: {}\nExpires: {}",
+        request.owner_login,
+        request.standing(),
+        record.risk.as_str(),
+        repositories,
+        request.permissions.summary(),
+        request
+            .token_expires_at
+            .map_or_else(|| "never".to_string(), format_time),
+    )));
+    blocks.push(section(&match record.purpose_and_source() {
+        (Some(purpose), Some(from)) => format!("Purpose ({from}): {purpose}"),
+        (Some(purpose), None) => format!("Purpose: {purpose}"),
+        (None, _) => "Purpose: none given".to_string(),
+    }));
+    if !record.findings.is_empty() {
+        let mut lines: Vec<String> = record
+            .findings
+            .iter()
+            .take(LISTED)
+            .map(|finding| format!("• {}: {}", finding.severity.as_str(), finding.why))
+            .collect();
+        if record.findings.len() > LISTED {
+            lines.push(format!("… and {} more", record.findings.len() - LISTED));
+        }
+        blocks.push(section(&format!("Findings:\n{}", lines.join("\n"))));
+    }
+    blocks.push(json!({
+        "type": "context",
+        "elements": [{
+            "type": "mrkdwn",
+            // The org's login comes from the config, never from a requester.
+            "text": format!(
+                "<https://github.com/organizations/{}/settings/personal-access-token-requests|Pending requests on GitHub>",
+                request.org
+            ),
+        }],
+    }));
+    blocks.push(outcome_or_buttons(record, decide_up_to));
+    (notification, Value::Array(blocks))
+}
+
+/// The buttons while the request waits for a decision; once decided (here, on GitHub, by
+/// the CLI), who decided and when.
+fn outcome_or_buttons(record: &RequestRecord, decide_up_to: Risk) -> Value {
+    let id = record.id.to_string();
+    let show = json!({
+        "type": "button", "action_id": Click::SHOW, "value": id,
+        "text": plain("Show in full", 75),
+    });
+    match record.state {
+        RequestState::InReview if record.risk <= decide_up_to => json!({
+            "type": "actions",
+            "block_id": format!("decide-{id}"),
+            "elements": [
+                { "type": "button", "action_id": Click::APPROVE, "value": id, "style": "primary",
+                  "text": plain("Approve", 75) },
+                { "type": "button", "action_id": Click::DENY, "value": id, "style": "danger",
+                  "text": plain("Deny", 75) },
+                show,
+            ],
+        }),
+        RequestState::InReview => json!({
+            "type": "actions",
+            "block_id": format!("decide-{id}"),
+            "elements": [show],
+        }),
+        _ => section(&outcome(record)),
+    }
+}
+
+/// What became of a request, in a line.
+pub fn outcome(record: &RequestRecord) -> String {
+    let when = |at: Option<jiff::Timestamp>| at.map(format_time).unwrap_or_default();
+    let by = |who: &Option<String>| who.as_deref().unwrap_or("someone").to_string();
+    match record.state {
+        RequestState::Approved => format!(
+            "Approved by {} {}",
+            by(&record.decided_by),
+            when(record.decided_at)
+        ),
+        RequestState::Denied => format!(
+            "Denied by {} {}: {}",
+            by(&record.decided_by),
+            when(record.decided_at),
+            record.decision_reason.as_deref().unwrap_or("")
+        ),
+        RequestState::Revoked => format!(
+            "Revoked by {} {}",
+            by(&record.revoked_by),
+            when(record.revoked_at)
+        ),
+        RequestState::Expired => "The token has expired".to_string(),
+        RequestState::Withdrawn => "Gone from GitHub's pending requests, not approved".to_string(),
+        RequestState::InReview => "Waiting for a decision".to_string(),
+        RequestState::New | RequestState::AwaitingPurpose | RequestState::NeedsContact => {
+            "Back to waiting for the requester".to_string()
+        }
+    }
+}
+
+/// The modal that asks the reason for a decision.
+pub fn reason_modal(reason_for: &ReasonFor, record: &RequestRecord) -> Value {
+    let (title, submit, label) = match reason_for.decision {
+        super::interaction::Reasoned::Deny => (
+            "Deny the request",
+            "Deny",
+            "Why is it denied? The requester reads this.",
+        ),
+        super::interaction::Reasoned::Approve => (
+            "Approve the request",
+            "Approve",
+            "Why is it approved? The auditor reads this.",
+        ),
+    };
+    json!({
+        "type": "modal",
+        "callback_id": REASON_CALLBACK,
+        "private_metadata": serde_json::to_string(reason_for).unwrap_or_default(),
+        "title": plain(title, 24),
+        "submit": plain(submit, 24),
+        "close": plain("Cancel", 24),
+        "blocks": [
+            section(&format!(
+                "PAT-{}: {} by {}",
+                record.id,
+                record.request.token_name.as_deref().unwrap_or("(unnamed token)"),
+                record.request.owner_login
+            )),
+            {
+                "type": "input",
+                "block_id": REASON_BLOCK,
+                "label": plain(label, 2000),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": REASON_INPUT,
+                    "multiline": true,
+                    "max_length": 2000,
+                },
+            },
+        ],
+    })
+}
+
+/// The modal with the request in full: every repository, permission and finding with its
+/// remedy.
+pub fn full_modal(record: &RequestRecord) -> Value {
+    let request = &record.request;
+    let mut blocks = vec![section(&format!(
+        "PAT-{} · {} · {}\nOwner: {} ({})\nState: {}, risk {}\nRepositories: {}\nPermissions: {}\nGitHub reason: {}",
+        record.id,
+        request.token_name.as_deref().unwrap_or("(unnamed token)"),
+        request.org,
+        request.owner_login,
+        request.standing(),
+        record.state,
+        record.risk.as_str(),
+        record.scope(),
+        request.permissions.summary(),
+        request.github_reason.as_deref().unwrap_or("-"),
+    ))];
+    if let (Some(purpose), from) = record.purpose_and_source() {
+        blocks.push(section(&format!(
+            "Purpose ({}): {purpose}",
+            from.unwrap_or("recorded")
+        )));
+    }
+    // A modal takes 100 blocks; findings beyond that are in `patdesk show`.
+    for finding in record.findings.iter().take(90) {
+        blocks.push(section(&format!(
+            "{}: {}\nWhat would meet the policy: {}",
+            finding.severity.as_str(),
+            finding.why,
+            finding.remedy
+        )));
+    }
+    json!({
+        "type": "modal",
+        "title": plain(&format!("PAT-{}", record.id), 24),
+        "close": plain("Close", 24),
+        "blocks": blocks,
+    })
+}
