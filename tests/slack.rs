@@ -488,3 +488,64 @@ fn refreshes_drops_silence_duplicates_and_load_lose_no_click_and_decide_nothing_
         run.told(slack::BOB)
     );
 }
+
+/// `check-config --connect` proves both tokens and the channel before the daemon needs them.
+#[test]
+fn check_config_connects_with_both_tokens_and_finds_the_bot_in_the_channel() {
+    let check = |slack: &SlackStandin, bot_token: &str| {
+        let dir = tempfile::TempDir::new().expect("temp dir");
+        let write = |name: &str, contents: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, contents).expect("write");
+            std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+                .expect("chmod");
+        };
+        write("slack-app-token", slack::APP_TOKEN);
+        write("slack-bot-token", bot_token);
+        write(
+            "patdesk.toml",
+            &format!(
+                "[store]\npath = \"patdesk.db\"\n{}{}",
+                slack::team_section(),
+                slack.section("medium")
+            ),
+        );
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_patdesk"))
+            .args(["check-config", "--connect", "--config"])
+            .arg(dir.path().join("patdesk.toml"))
+            .output()
+            .expect("runs");
+        (
+            output.status.code(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ),
+        )
+    };
+    let slack = SlackStandin::start();
+    let (code, text) = check(&slack, slack::BOT_TOKEN);
+    assert_eq!(code, Some(0), "{text}");
+    for expected in [
+        "Socket Mode connection URL",
+        &format!("signing in to Slack workspace {}", slack::TEAM_ID),
+        &format!("finding the bot in channel {}", slack::CHANNEL),
+        &format!("alice (OS user {}, Slack user {})", common::users::ALICE, slack::ALICE),
+        "decides up to medium risk, 2 member(s) mapped",
+    ] {
+        assert!(text.contains(expected), "{expected:?} not in {text}");
+    }
+    let (code, text) = check(&slack, "xoxb-not-the-bot");
+    assert_ne!(code, Some(0), "{text}");
+    assert!(text.contains("invalid_auth"), "{text}");
+    // The app-level token where the bot token belongs: Slack says which is wrong.
+    let (code, text) = check(&slack, slack::APP_TOKEN);
+    assert_ne!(code, Some(0), "{text}");
+    assert!(text.contains("not_allowed_token_type"), "{text}");
+
+    let outside = SlackStandin::start_with(&["--bot-not-in-channel"]);
+    let (code, text) = check(&outside, slack::BOT_TOKEN);
+    assert_ne!(code, Some(0), "{text}");
+    assert!(text.contains("the bot is not a member"), "{text}");
+}

@@ -5,12 +5,13 @@ use std::path::Path;
 use super::Failure;
 use crate::clock::Clock;
 use crate::config::{
-    Config, CredentialFiles, Endpoint, GithubConfig, Security, SentCopy, SignIn, UNITS,
+    Config, CredentialFiles, Endpoint, GithubConfig, Security, SentCopy, SignIn, SlackConfig, UNITS,
 };
 use crate::github::GithubClient;
 use crate::imap::MailboxAccess;
 use crate::mail::compose::Templates;
 use crate::oauth::{Credential, TokenSource};
+use crate::slack::WebApi;
 
 /// How long each step of `--connect` may take.
 const CONNECT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
@@ -124,6 +125,9 @@ fn connect(config: &Config, clock: &Clock, json: bool) -> Result<(), Failure> {
         if let Some(github) = &config.github {
             check_github(github, clock, &ok, &failed).await?;
         }
+        if let Some(slack) = &config.slack {
+            check_slack(slack, &ok, &failed).await?;
+        }
         if let Some(smtp) = &config.smtp {
             let step = match &smtp.login {
                 Some(login) => format!(
@@ -185,6 +189,69 @@ async fn check_github(
             .await
             .map_err(|e| failed(step.clone(), e.to_string()))?;
         ok(&step);
+    }
+    Ok(())
+}
+
+/// Slack as the daemon meets it: the app-level token opens a Socket Mode connection URL, the
+/// bot token signs in to the configured workspace, and the bot is in the channel (it can post
+/// nothing otherwise).
+async fn check_slack(
+    slack: &SlackConfig,
+    ok: &impl Fn(&str),
+    failed: &impl Fn(String, String) -> Failure,
+) -> Result<(), Failure> {
+    let read = |secret: &crate::config::SecretRef| {
+        secret.read().map_err(|problem| {
+            failed(
+                format!("reading {}", secret.key()),
+                format!("`{}` {}", problem.key, problem.message),
+            )
+        })
+    };
+    let api = WebApi::new(
+        &slack.api_url,
+        read(&slack.app_token)?,
+        read(&slack.bot_token)?,
+    )
+    .map_err(|e| failed("setting up Slack's Web API".to_string(), e.to_string()))?;
+    let step = format!(
+        "opening a Socket Mode connection URL at {} with the app-level token",
+        slack.api_url
+    );
+    api.open_connection()
+        .await
+        .map_err(|e| failed(step.clone(), e.to_string()))?;
+    ok(&step);
+    let step = format!(
+        "signing in to Slack workspace {} with the bot token",
+        slack.team_id
+    );
+    let team = api
+        .bot_identity()
+        .await
+        .map_err(|e| failed(step.clone(), e.to_string()))?;
+    if team != slack.team_id {
+        return Err(failed(
+            step,
+            format!(
+                "the bot token is for workspace {}, not slack.team_id",
+                crate::shown::quoted(&team, 40)
+            ),
+        ));
+    }
+    ok(&step);
+    let step = format!("finding the bot in channel {}", slack.channel);
+    match api.bot_in_channel(&slack.channel).await {
+        Ok(true) => ok(&step),
+        Ok(false) => {
+            return Err(failed(
+                step,
+                "the bot is not a member: invite the app to the channel (/invite @yourapp)"
+                    .to_string(),
+            ));
+        }
+        Err(e) => return Err(failed(step, e.to_string())),
     }
     Ok(())
 }
@@ -353,9 +420,35 @@ fn report(config: &Config) -> Report {
             .team
             .members
             .iter()
-            .map(|member| format!("{} (OS user {})", member.login, member.unix))
+            .map(|member| match &member.slack {
+                Some(slack) => format!(
+                    "{} (OS user {}, Slack user {slack})",
+                    member.login, member.unix
+                ),
+                None => format!("{} (OS user {})", member.login, member.unix),
+            })
             .collect();
         lines.push(("team", members.join(", ")));
+    }
+    if let Some(slack) = &config.slack {
+        let deciders = config
+            .team
+            .members
+            .iter()
+            .filter(|member| member.slack.is_some())
+            .count();
+        lines.push((
+            "slack",
+            format!(
+                "Socket Mode to channel {} of workspace {} (app {}), decides up to {} risk, {deciders} member(s) mapped by Slack user ID; tokens from {} and {}",
+                slack.channel,
+                slack.team_id,
+                slack.app_id,
+                slack.decide_up_to.as_str(),
+                slack.app_token.origin(),
+                slack.bot_token.origin()
+            ),
+        ));
     }
     lines.push((
         "control",

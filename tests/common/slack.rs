@@ -26,6 +26,11 @@ pub struct SlackStandin {
 
 impl SlackStandin {
     pub fn start() -> SlackStandin {
+        SlackStandin::start_with(&[])
+    }
+
+    /// With `extra` arguments, such as `--bot-not-in-channel`.
+    pub fn start_with(extra: &[&str]) -> SlackStandin {
         let mut child = Command::new(stand_in_binary("slack-standin"))
             .args([
                 "--app-token",
@@ -39,6 +44,7 @@ impl SlackStandin {
                 "--channel",
                 CHANNEL,
             ])
+            .args(extra)
             // Slack's 3 s are real seconds, whatever clock the test keeps.
             .env_remove("LD_PRELOAD")
             .stdout(Stdio::piped())
