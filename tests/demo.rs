@@ -49,6 +49,11 @@ fn the_demo_walks_a_request_from_githubs_mail_to_an_approval_on_github() {
             // carol's answer threaded back and acknowledged in her thread.
             "Subject: Thank you: we have the purpose of \"ci-reader\"",
             "Address recorded for PAT-",
+            // carol's request posted to the Slack stand-in, approved there by alice's click,
+            // the message updated and the event naming her Slack IDs.
+            "Approve\n   | Deny\n   | Show in full",
+            "Approved by alice",
+            "\"authenticated_by\": \"slack_user_id\"",
             // The approval carried to GitHub and told to erin.
             "is approved (by ",
             "\"action\":\"approve\"",

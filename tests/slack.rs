@@ -163,11 +163,13 @@ fn approve_and_deny_from_slack_reach_github_the_requester_and_the_channel() {
         vec![
             with_purpose(9101, "dave", "weekly-report"),
             with_purpose(9102, "dave", "issue-export"),
+            with_purpose(9103, "dave", "wiki-mirror"),
         ],
         "medium",
     );
     let approve_id = run.posted(9101);
     let deny_id = run.posted(9102);
+    let cli_id = run.posted(9103);
     let message = run.message_text(approve_id);
     for expected in ["Approve", "Deny", "Show in full", PURPOSE, "dave"] {
         assert!(message.contains(expected), "{expected:?} not in {message}");
@@ -279,6 +281,23 @@ fn approve_and_deny_from_slack_reach_github_the_requester_and_the_channel() {
         "dave was never told of the denial\n{}",
         run.desk.log()
     );
+
+    // A decision taken elsewhere (here the CLI) shows in the channel too.
+    let approved = run
+        .desk
+        .patdesk_as("alice", &["approve", &cli_id.to_string()]);
+    assert!(approved.status.success(), "{approved:?}");
+    wait_for(20, || {
+        run.message_text(cli_id)
+            .contains("Approved by alice")
+            .then_some(())
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "the CLI's decision never reached the channel: {}",
+            run.message_text(cli_id)
+        )
+    });
 
     // A second click on a decided request is refused where the clicker sees it.
     let events = run.events();
@@ -531,7 +550,11 @@ fn check_config_connects_with_both_tokens_and_finds_the_bot_in_the_channel() {
         "Socket Mode connection URL",
         &format!("signing in to Slack workspace {}", slack::TEAM_ID),
         &format!("finding the bot in channel {}", slack::CHANNEL),
-        &format!("alice (OS user {}, Slack user {})", common::users::ALICE, slack::ALICE),
+        &format!(
+            "alice (OS user {}, Slack user {})",
+            common::users::ALICE,
+            slack::ALICE
+        ),
         "decides up to medium risk, 2 member(s) mapped",
     ] {
         assert!(text.contains(expected), "{expected:?} not in {text}");

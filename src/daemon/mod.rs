@@ -1,9 +1,9 @@
 //! `patdesk run`: wires the long-running tasks together, and stops them on SIGTERM or Ctrl-C.
 //!
 //! It runs mail intake (IMAP), the GitHub task (sync on a timer and when GitHub's mail or
-//! webhook asks, then carry decisions back), GitHub's webhook receiver when configured, and
-//! the outbox (SMTP). No business rules live here: each task
-//! calls the module that owns its job.
+//! webhook asks, then carry decisions back), GitHub's webhook receiver when configured, the
+//! outbox (SMTP), and with [slack] the team channel's clicks and messages. No business rules
+//! live here: each task calls the module that owns its job.
 
 mod alerts_task;
 mod github_task;
@@ -205,7 +205,7 @@ impl Prepared {
 }
 
 /// Builds the tasks of `config` from what [`ready`] read of it: intake, the GitHub task, the
-/// webhook, the outbox, the control socket, alerts and upkeep. Only wiring: whatever can be
+/// webhook, the outbox, Slack, the control socket, alerts and upkeep. Only wiring: whatever can be
 /// wrong with the config was found by `ready`, which `check-config` runs too.
 fn prepare(config: &Config, clock: &Clock, loaded: &LoadedConfig) -> anyhow::Result<Prepared> {
     if config.github.is_none() && config.mailbox.is_none() {
@@ -315,18 +315,22 @@ fn prepare(config: &Config, clock: &Clock, loaded: &LoadedConfig) -> anyhow::Res
             .into_iter()
             .flatten()
             .collect();
-        tasks.push(Box::pin(slack_task::run(slack_task::SlackTask {
-            config: slack.clone(),
+        tasks.push(Box::pin(slack_task::decisions(slack_task::DecisionsTask {
             desk: crate::slack::decisions::SlackDesk::new(
                 slack.clone(),
                 config.team.clone(),
                 config.review.clone(),
-                api,
+                api.clone(),
                 open()?,
                 after_decision,
             ),
-            health_store: open()?,
             ping_every: config.intervals.slack_ping,
+            shutdown: shutdown.clone(),
+        })));
+        tasks.push(Box::pin(slack_task::channel(slack_task::ChannelTask {
+            config: slack.clone(),
+            api,
+            store: open()?,
             look_for_commits: config.intervals.look_for_commits,
             publish,
             shutdown: shutdown.clone(),

@@ -1,91 +1,120 @@
-//! The Slack task, with [slack]: keeps the Socket Mode connection, acts on the clicks it
-//! delivers, and keeps the channel's messages in step with the records.
+//! The Slack tasks, with [slack]: one keeps the Socket Mode connection and acts on the clicks
+//! it delivers; the other keeps the channel's messages in step with the records. Apart, so a
+//! click is never queued behind a round of posts (Slack takes a second per post to a channel
+//! when it is busy).
 
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
 use crate::config::SlackConfig;
+use crate::slack::api::{SlackError, WebApi};
 use crate::slack::decisions::SlackDesk;
-use crate::slack::publish::publish_due;
+use crate::slack::publish::{PublishError, publish_due};
 use crate::slack::socket::{self, Health, Liveness};
 use crate::store::{Part, Store};
 use crate::wake::Wake;
 
 /// Envelopes waiting for the desk: a burst of clicks queues here, never in front of the acks.
 const QUEUE: usize = 1024;
-/// After a failed round of posting, the next waits this long (Slack's rate limits included).
+/// After a failed round of posting, the next waits this long, or as long as Slack asks.
 const PUBLISH_RETRY: Duration = Duration::from_secs(5);
 
-pub(super) struct SlackTask {
-    pub config: SlackConfig,
+/// The clicks.
+pub(super) struct DecisionsTask {
     pub desk: SlackDesk,
-    /// Where the connection's health is reported (its own connection to the database).
-    pub health_store: Store,
     pub ping_every: Duration,
-    pub look_for_commits: Duration,
-    /// Rung after a decision here or elsewhere in the daemon: the messages are due.
-    pub publish: Wake,
     pub shutdown: watch::Receiver<bool>,
 }
 
-pub(super) async fn run(task: SlackTask) {
-    let SlackTask {
-        config,
+pub(super) async fn decisions(task: DecisionsTask) {
+    let DecisionsTask {
         mut desk,
-        health_store,
         ping_every,
-        look_for_commits,
-        publish,
         mut shutdown,
     } = task;
     let (deliver, mut delivered) = mpsc::channel(QUEUE);
-    let health_store = std::sync::Mutex::new(health_store);
-    let report = move |health: Health| {
-        let Ok(store) = health_store.lock() else {
-            return;
-        };
-        match health {
-            Health::Connected => store.report_health(Part::Slack, None),
-            Health::Failing(error) => store.report_health(Part::Slack, Some(&error)),
-        }
-    };
+    // The connection's health, written by the desk's own connection to the database.
+    let (health, mut health_changes) = watch::channel(None);
     let connection = tokio::spawn(socket::run(
         desk.api.clone(),
         Liveness::every(ping_every),
         deliver,
-        report,
+        move |now: Health| {
+            let _ = health.send(Some(now));
+        },
         shutdown.clone(),
     ));
-    let mut seen_version = None;
-    let mut publish_due_at = tokio::time::Instant::now();
     loop {
-        if tokio::time::Instant::now() >= publish_due_at {
-            seen_version = desk.store.data_version().ok();
-            publish_due_at = match publish_due(&mut desk.store, &desk.api, &config).await {
-                Ok(_) => tokio::time::Instant::now() + Duration::from_secs(3600),
-                Err(error) => {
-                    tracing::warn!(%error, "cannot bring the Slack channel up to date; trying again");
-                    tokio::time::Instant::now() + PUBLISH_RETRY
-                }
-            };
-        }
         tokio::select! {
             _ = shutdown.changed() => break,
             envelope = delivered.recv() => match envelope {
                 Some(envelope) => desk.handle(envelope).await,
                 None => break,
             },
-            () = publish.woken() => publish_due_at = tokio::time::Instant::now(),
-            () = tokio::time::sleep_until(publish_due_at) => {}
-            _ = tokio::time::sleep(look_for_commits) => {
-                // A decision by the CLI or the GitHub sync commits from another connection:
-                // noticed here within this look.
-                if desk.store.data_version().ok() != seen_version {
-                    publish_due_at = tokio::time::Instant::now();
+            Ok(()) = health_changes.changed() => {
+                let now = health_changes.borrow_and_update().clone();
+                match now {
+                    Some(Health::Connected) => desk.store.report_health(Part::Slack, None),
+                    Some(Health::Failing(error)) => {
+                        desk.store.report_health(Part::Slack, Some(&error));
+                    }
+                    None => {}
                 }
             }
         }
     }
     let _ = connection.await;
+}
+
+/// The channel's messages.
+pub(super) struct ChannelTask {
+    pub config: SlackConfig,
+    pub api: WebApi,
+    pub store: Store,
+    pub look_for_commits: Duration,
+    /// Rung after a decision here: the messages are due.
+    pub publish: Wake,
+    pub shutdown: watch::Receiver<bool>,
+}
+
+pub(super) async fn channel(mut task: ChannelTask) {
+    let mut seen_version = None;
+    let mut due_at = Some(tokio::time::Instant::now());
+    loop {
+        if due_at.is_some_and(|at| at <= tokio::time::Instant::now()) {
+            seen_version = task.store.data_version().ok();
+            due_at = match publish_due(&mut task.store, &task.api, &task.config).await {
+                Ok(_) => None,
+                Err(error) => {
+                    let wait = match &error {
+                        PublishError::Slack(SlackError::RateLimited { retry_after, .. }) => {
+                            *retry_after
+                        }
+                        _ => PUBLISH_RETRY,
+                    };
+                    tracing::warn!(%error, "cannot bring the Slack channel up to date; trying again");
+                    Some(tokio::time::Instant::now() + wait)
+                }
+            };
+        }
+        let retry = async {
+            match due_at {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = task.shutdown.changed() => break,
+            () = task.publish.woken() => due_at = Some(tokio::time::Instant::now()),
+            () = retry => {}
+            _ = tokio::time::sleep(task.look_for_commits) => {
+                // A decision by the CLI or the GitHub sync commits from another connection:
+                // noticed here within this look.
+                if task.store.data_version().ok() != seen_version {
+                    due_at = Some(tokio::time::Instant::now());
+                }
+            }
+        }
+    }
 }

@@ -246,8 +246,13 @@ impl SlackDesk {
             .map_err(|refusal| format!("PAT-{}: {refusal}", record.id))
     }
 
-    /// A message only the clicker sees, in the channel.
+    /// A message only the clicker sees, in the channel; the journal has it too.
     async fn tell(&mut self, who: &Clicker, text: &str) {
+        tracing::info!(
+            slack_user = who.user_id,
+            "Slack click not acted on: {}",
+            crate::shown::quoted(text, 200)
+        );
         let text = crate::shown::slack(text);
         if let Err(error) = self
             .api

@@ -29,6 +29,8 @@ use super::interaction::{DisconnectReason, Frame};
 const REMEMBERED: usize = 10_000;
 /// The largest frame read: Slack's payloads are a few kilobytes.
 const MAX_FRAME: usize = 1024 * 1024;
+/// The WebSocket's read and write buffers.
+const BUFFER: usize = 16 * 1024;
 /// Waits between failed attempts to open a connection grow to this.
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(60);
 
@@ -346,7 +348,11 @@ async fn open(api: &WebApi) -> Result<Socket, String> {
     } else {
         Box::new(tcp)
     };
+    // Slack's frames are small: buffers of a few pages, not tungstenite's 128 KiB each, keep
+    // the idle daemon small.
     let config = WebSocketConfig::default()
+        .read_buffer_size(BUFFER)
+        .write_buffer_size(BUFFER)
         .max_message_size(Some(MAX_FRAME))
         .max_frame_size(Some(MAX_FRAME));
     let (socket, _) =
