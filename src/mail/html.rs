@@ -77,6 +77,11 @@ pub fn html_to_text(html: &str) -> String {
 /// The offset of the `>` that ends the tag `markup` begins with, passing over `>` inside a
 /// quoted attribute value (`<a title="a > b">`).
 fn tag_end(markup: &str) -> Option<usize> {
+    let first = markup.find('>')?;
+    // Most tags have no quoted value before their first `>`: that `>` ends them.
+    if !markup[..first].contains(['"', '\'']) {
+        return Some(first);
+    }
     let mut quote: Option<u8> = None;
     let mut after_equals = false;
     for (i, byte) in markup.bytes().enumerate() {

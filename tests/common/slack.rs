@@ -2,12 +2,11 @@
 //! app, workspace and channel, the `[slack]` section that points a patdesk at it, and the
 //! steering of clicks, submissions, disconnects and silence.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use serde_json::{Value, json};
 
-use super::standin::{control_http, stand_in_binary};
+use super::standin::{control_http, listening_url, stand_in_binary};
 
 pub const APP_TOKEN: &str = "xapp-1-A0PATDESK01-1-standin";
 pub const BOT_TOKEN: &str = "xoxb-1-standin-bot";
@@ -51,15 +50,7 @@ impl SlackStandin {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start slack-standin");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("read address");
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line from slack-standin: {line:?}"))
-            .to_string();
+        let url = listening_url(&mut child);
         SlackStandin { child, url }
     }
 

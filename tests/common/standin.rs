@@ -54,6 +54,20 @@ pub fn stand_in_binary(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// The URL a stand-in started with its standard output piped says it listens on, in its first
+/// line (`listening on http://ADDR`).
+pub fn listening_url(child: &mut Child) -> String {
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read address");
+    line.trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line from the stand-in: {line:?}"))
+        .to_string()
+}
+
 pub struct Standin {
     child: Child,
     pub url: String,
@@ -108,16 +122,7 @@ impl Standin {
             command.env_remove("LD_PRELOAD");
         }
         let mut child = command.spawn().expect("start github-standin");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read address");
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line from the stand-in: {line:?}"))
-            .to_string();
+        let url = listening_url(&mut child);
         Standin {
             child,
             url,
