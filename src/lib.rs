@@ -19,6 +19,7 @@ pub mod intake;
 pub mod lifecycle;
 pub mod mail;
 pub mod oauth;
+pub mod policy;
 pub mod report;
 pub mod request;
 pub mod review;

@@ -7,7 +7,7 @@ use patdesk::mail::{Kind, MailPolicy, analyze, extract_reply, html_to_text};
 use proptest::prelude::*;
 
 use common::generators::{nested_multiparts, padded_digest};
-use common::{corpus_policy, fixtures};
+use common::{corpus_policy, fixtures, replayable};
 
 #[test]
 fn a_mail_over_the_size_cap_is_classified_from_its_headers() {
@@ -55,25 +55,6 @@ fn fixtures_cut_short_anywhere_still_analyse() {
         for end in (0..raw.len()).step_by(97) {
             let _ = analyze(&raw[..end], &policy);
         }
-    }
-}
-
-/// 512 cases from a seed the test prints (shown with a failure, beside proptest's minimal
-/// failing input); `PATDESK_PROPTEST_SEED=N` replays a run.
-fn replayable(cases: u32) -> ProptestConfig {
-    let seed = std::env::var("PATDESK_PROPTEST_SEED")
-        .ok()
-        .and_then(|seed| seed.parse().ok())
-        .unwrap_or_else(|| {
-            let mut random = [0u8; 8];
-            getrandom::getrandom(&mut random).expect("randomness");
-            u64::from_le_bytes(random)
-        });
-    println!("property tests: seed {seed} (replay with PATDESK_PROPTEST_SEED={seed})");
-    ProptestConfig {
-        cases,
-        rng_seed: proptest::test_runner::RngSeed::Fixed(seed),
-        ..ProptestConfig::default()
     }
 }
 

@@ -58,6 +58,9 @@ _patdesk() {
             patdesk,parse)
                 cmd="patdesk__subcmd__parse"
                 ;;
+            patdesk,policy)
+                cmd="patdesk__subcmd__policy"
+                ;;
             patdesk,purpose)
                 cmd="patdesk__subcmd__purpose"
                 ;;
@@ -142,6 +145,9 @@ _patdesk() {
             patdesk__subcmd__help,parse)
                 cmd="patdesk__subcmd__help__subcmd__parse"
                 ;;
+            patdesk__subcmd__help,policy)
+                cmd="patdesk__subcmd__help__subcmd__policy"
+                ;;
             patdesk__subcmd__help,purpose)
                 cmd="patdesk__subcmd__help__subcmd__purpose"
                 ;;
@@ -178,6 +184,12 @@ _patdesk() {
             patdesk__subcmd__help__subcmd__outbox,resend)
                 cmd="patdesk__subcmd__help__subcmd__outbox__subcmd__resend"
                 ;;
+            patdesk__subcmd__help__subcmd__policy,show)
+                cmd="patdesk__subcmd__help__subcmd__policy__subcmd__show"
+                ;;
+            patdesk__subcmd__help__subcmd__policy,test)
+                cmd="patdesk__subcmd__help__subcmd__policy__subcmd__test"
+                ;;
             patdesk__subcmd__help__subcmd__triage,accept)
                 cmd="patdesk__subcmd__help__subcmd__triage__subcmd__accept"
                 ;;
@@ -201,6 +213,24 @@ _patdesk() {
                 ;;
             patdesk__subcmd__outbox__subcmd__help,resend)
                 cmd="patdesk__subcmd__outbox__subcmd__help__subcmd__resend"
+                ;;
+            patdesk__subcmd__policy,help)
+                cmd="patdesk__subcmd__policy__subcmd__help"
+                ;;
+            patdesk__subcmd__policy,show)
+                cmd="patdesk__subcmd__policy__subcmd__show"
+                ;;
+            patdesk__subcmd__policy,test)
+                cmd="patdesk__subcmd__policy__subcmd__test"
+                ;;
+            patdesk__subcmd__policy__subcmd__help,help)
+                cmd="patdesk__subcmd__policy__subcmd__help__subcmd__help"
+                ;;
+            patdesk__subcmd__policy__subcmd__help,show)
+                cmd="patdesk__subcmd__policy__subcmd__help__subcmd__show"
+                ;;
+            patdesk__subcmd__policy__subcmd__help,test)
+                cmd="patdesk__subcmd__policy__subcmd__help__subcmd__test"
                 ;;
             patdesk__subcmd__triage,accept)
                 cmd="patdesk__subcmd__triage__subcmd__accept"
@@ -227,7 +257,7 @@ _patdesk() {
 
     case "${cmd}" in
         patdesk)
-            opts="-h -V --config --json --break-glass --help --version parse check-config list show approve deny revoke note purpose contact run sync export triage status completions man backup audit watch outbox help"
+            opts="-h -V --config --json --break-glass --help --version parse check-config policy list show approve deny revoke note purpose contact run sync export triage status completions man backup audit watch outbox help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -509,7 +539,7 @@ _patdesk() {
             return 0
             ;;
         patdesk__subcmd__help)
-            opts="parse check-config list show approve deny revoke note purpose contact run sync export triage status completions man backup audit watch outbox help"
+            opts="parse check-config policy list show approve deny revoke note purpose contact run sync export triage status completions man backup audit watch outbox help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -763,6 +793,48 @@ _patdesk() {
         patdesk__subcmd__help__subcmd__parse)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        patdesk__subcmd__help__subcmd__policy)
+            opts="show test"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        patdesk__subcmd__help__subcmd__policy__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        patdesk__subcmd__help__subcmd__policy__subcmd__test)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1118,6 +1190,120 @@ _patdesk() {
             fi
             case "${prev}" in
                 --trusted-authserv-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        patdesk__subcmd__policy)
+            opts="-h --config --json --break-glass --help show test help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        patdesk__subcmd__policy__subcmd__help)
+            opts="show test help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        patdesk__subcmd__policy__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        patdesk__subcmd__policy__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        patdesk__subcmd__policy__subcmd__help__subcmd__test)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        patdesk__subcmd__policy__subcmd__show)
+            opts="-h --config --json --break-glass --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        patdesk__subcmd__policy__subcmd__test)
+            opts="-h --request --config --json --break-glass --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --request)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -18,6 +18,7 @@ mod manual;
 mod outbox;
 mod output;
 mod parse;
+mod policy;
 mod records;
 mod status;
 mod sync;
@@ -95,6 +96,8 @@ enum Command {
     Parse(parse::ParseArgs),
     /// Validate the config file and read every secret it names, without showing them
     CheckConfig(check_config::CheckConfigArgs),
+    /// Read a policy file (Rego) and run it on requests, the floor beneath it included
+    Policy(policy::PolicyArgs),
     /// List requests, newest first
     List(records::ListArgs),
     /// Show a request: its record, findings, conversation, GitHub actions and audit events
@@ -501,6 +504,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let path = config.unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_PATH));
             check_config::run(&path, &args, &clock, json)
         }
+        // A tool for the policy's author: it reads no config and no records.
+        Command::Policy(args) => policy::run(&args, json),
         Command::List(args) => records::list(&open()?, &args),
         Command::Show(args) => records::show(&open()?, &args),
         Command::Export(args) => export::export(&open()?, &args),

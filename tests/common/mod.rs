@@ -122,3 +122,22 @@ pub fn stored_mails(db: &Path) -> i64 {
 pub fn distinct_message_ids(db: &Path) -> i64 {
     count(db, "SELECT COUNT(DISTINCT message_id) FROM messages")
 }
+
+/// Property tests' configuration: `cases` from a seed the test prints (shown with a failure,
+/// beside proptest's minimal failing input); `PATDESK_PROPTEST_SEED=N` replays a run.
+pub fn replayable(cases: u32) -> proptest::test_runner::Config {
+    let seed = std::env::var("PATDESK_PROPTEST_SEED")
+        .ok()
+        .and_then(|seed| seed.parse().ok())
+        .unwrap_or_else(|| {
+            let mut random = [0u8; 8];
+            getrandom::getrandom(&mut random).expect("randomness");
+            u64::from_le_bytes(random)
+        });
+    println!("property tests: seed {seed} (replay with PATDESK_PROPTEST_SEED={seed})");
+    proptest::test_runner::Config {
+        cases,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(seed),
+        ..proptest::test_runner::Config::default()
+    }
+}

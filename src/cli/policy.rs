@@ -1,0 +1,120 @@
+//! `patdesk policy show|test FILE`: a policy file read as the daemon would read it, and run on
+//! requests, the floor beneath it included, before anyone lets it decide.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+
+use super::Failure;
+use crate::policy::{Policy, floor};
+use crate::store::RequestRecord;
+
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    #[command(subcommand)]
+    action: PolicyAction,
+}
+
+#[derive(Debug, Subcommand)]
+enum PolicyAction {
+    /// Read a policy: its SHA-256 (the actor of its decisions) and the floor beneath it
+    Show {
+        /// The policy (Rego, package patdesk)
+        file: PathBuf,
+    },
+    /// Run a policy on sample requests and on requests of your own, showing its answer and
+    /// what stands once the floor is applied
+    Test {
+        /// The policy (Rego, package patdesk)
+        file: PathBuf,
+        /// A request as `patdesk show --json` prints it (or its "request" alone); repeatable
+        #[arg(long = "request", value_name = "JSON")]
+        requests: Vec<PathBuf>,
+    },
+}
+
+pub fn run(args: &PolicyArgs, json: bool) -> Result<(), Failure> {
+    let file = match &args.action {
+        PolicyAction::Show { file } | PolicyAction::Test { file, .. } => file,
+    };
+    let mut policy = Policy::load(file).map_err(|error| Failure {
+        code: super::exit::CONFIG,
+        error: anyhow::anyhow!(error),
+    })?;
+    match &args.action {
+        PolicyAction::Show { .. } => show(&policy, json),
+        PolicyAction::Test { requests, .. } => {
+            let mut cases: Vec<(String, RequestRecord)> = floor::samples()
+                .into_iter()
+                .map(|(name, record)| (format!("sample: {name}"), record))
+                .collect();
+            for path in requests {
+                cases.push((path.display().to_string(), read_request(path)?));
+            }
+            test(&mut policy, &cases, json)
+        }
+    }
+}
+
+fn show(policy: &Policy, json: bool) -> Result<(), Failure> {
+    if json {
+        return super::output::print_json(&serde_json::json!({
+            "file": policy.name,
+            "sha256": policy.digest,
+            "actor": policy.actor(),
+        }));
+    }
+    println!(
+        "{}\n  sha256  {}\n  actor   {} (its decisions are recorded under this name)\n  floor   patdesk's own high and critical findings, admin-level permissions and any write to\n          the organisation always go to a person; so does a policy that fails or takes\n          over 100 ms",
+        crate::shown::line(&policy.name),
+        policy.digest,
+        policy.actor()
+    );
+    Ok(())
+}
+
+fn test(policy: &mut Policy, cases: &[(String, RequestRecord)], json: bool) -> Result<(), Failure> {
+    let verdicts: Vec<_> = cases
+        .iter()
+        .map(|(name, record)| (name, policy.verdict(record)))
+        .collect();
+    if json {
+        let list: Vec<_> = verdicts
+            .iter()
+            .map(|(name, verdict)| serde_json::json!({ "request": name, "verdict": verdict }))
+            .collect();
+        return super::output::print_json(&list);
+    }
+    for (name, verdict) in verdicts {
+        println!("{}", crate::shown::line(name));
+        println!(
+            "    policy: {} ({})",
+            verdict.policy.as_str(),
+            crate::shown::line(&verdict.policy.reasons().join("; "))
+        );
+        if verdict.answer != verdict.policy {
+            println!(
+                "    stands: {} (the floor: {})",
+                verdict.answer.as_str(),
+                crate::shown::line(&verdict.answer.reasons().join("; "))
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A request from a file: `patdesk show --json`'s whole output, or the record alone.
+fn read_request(path: &std::path::Path) -> Result<RequestRecord, Failure> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    let record = value.get("request").cloned().unwrap_or(value);
+    Ok(serde_json::from_value(record).with_context(|| {
+        format!(
+            "{} is not a request as `patdesk show --json` gives it",
+            path.display()
+        )
+    })?)
+}

@@ -1,0 +1,283 @@
+//! Policy as code cannot lower the floor: every permission GitHub offers, at every access
+//! level, over every repository selection and at every risk, goes through the example policy
+//! (`policy.example.rego`, as shipped) and the floor, and no admin-level or
+//! organisation-writing permission is ever approved without a person; then random
+//! combinations of them, with patdesk's own review's findings. And `patdesk policy test` runs
+//! a policy file as its author would.
+
+mod common;
+
+use jiff::Timestamp;
+use patdesk::policy::{Answer, Policy, floor};
+use patdesk::request::{Access, RepositorySelection};
+use patdesk::review::{ReviewPolicy, Risk, review};
+use patdesk::store::RequestRecord;
+use proptest::prelude::*;
+
+/// GitHub's fine-grained permissions, by group (GitHub's "Permissions required for
+/// fine-grained personal access tokens"), and one it may add.
+const REPOSITORY: &[&str] = &[
+    "actions",
+    "administration",
+    "attestations",
+    "checks",
+    "codespaces",
+    "codespaces_lifecycle_admin",
+    "codespaces_metadata",
+    "codespaces_secrets",
+    "commit_statuses",
+    "contents",
+    "custom_properties",
+    "dependabot_alerts",
+    "dependabot_secrets",
+    "deployments",
+    "discussions",
+    "environments",
+    "issues",
+    "merge_queues",
+    "metadata",
+    "packages",
+    "pages",
+    "projects",
+    "pull_requests",
+    "repository_advisories",
+    "repository_hooks",
+    "secret_scanning_alerts",
+    "secrets",
+    "security_events",
+    "single_file",
+    "statuses",
+    "variables",
+    "vulnerability_alerts",
+    "workflows",
+    "a_permission_github_adds_later",
+];
+const ORGANIZATION: &[&str] = &[
+    "administration",
+    "blocking",
+    "custom_organization_roles",
+    "custom_properties",
+    "custom_repository_roles",
+    "events",
+    "members",
+    "organization_announcement_banners",
+    "organization_copilot_seat_management",
+    "organization_hooks",
+    "organization_personal_access_token_requests",
+    "organization_personal_access_tokens",
+    "organization_plan",
+    "organization_projects",
+    "organization_secrets",
+    "organization_self_hosted_runners",
+    "team_discussions",
+    "a_permission_github_adds_later",
+];
+const ACCOUNT: &[&str] = &[
+    "gpg_keys",
+    "email_addresses",
+    "followers",
+    "profile",
+    "ssh_signing_keys",
+];
+const LEVELS: &[&str] = &["read", "write", "admin"];
+const SELECTIONS: [RepositorySelection; 3] = [
+    RepositorySelection::None,
+    RepositorySelection::All,
+    RepositorySelection::Subset,
+];
+
+/// A policy that approves everything: what it gets away with is what the floor lets through.
+const APPROVE_ALL: &str = "package patdesk\nimport rego.v1\ndecision := \"approve\"\nreasons contains \"all fine\" if true\n";
+
+fn example_policy() -> Policy {
+    Policy::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policy.example.rego"))
+        .expect("the example policy reads")
+}
+
+/// Whether a permission is one no policy may grant alone: admin-level, administration, or
+/// writing to the organisation (said here in the test's own words, not the floor's).
+fn needs_a_person(group: &str, slug: &str, level: &str) -> bool {
+    level == "admin" || (level != "read" && (slug == "administration" || group == "organization"))
+}
+
+/// The easy request (read one repository, purpose given, low risk) with `group.slug=level`
+/// added, over `selection`, reviewed by patdesk's own rules, then rated `risk`.
+fn request_with(
+    permissions: &[(&str, &str, &str)],
+    selection: RepositorySelection,
+    risk: Risk,
+) -> RequestRecord {
+    let mut record = floor::sample_request();
+    for (group, slug, level) in permissions {
+        let map = match *group {
+            "organization" => &mut record.request.permissions.organization,
+            "account" => &mut record.request.permissions.other,
+            _ => &mut record.request.permissions.repository,
+        };
+        map.insert(slug.to_string(), Access::parse(level));
+    }
+    record.request.repository_selection = selection;
+    if selection != RepositorySelection::Subset {
+        record.request.repositories.clear();
+    }
+    // The review a sync would make (its findings), at a time the token has not expired.
+    let reviewed = review(
+        &record.request,
+        &ReviewPolicy::default(),
+        Timestamp::UNIX_EPOCH,
+    );
+    record.findings = reviewed.findings;
+    record.risk = risk;
+    record
+}
+
+fn groups() -> impl Iterator<Item = (&'static str, &'static str)> {
+    let of = |group: &'static str, slugs: &'static [&'static str]| {
+        slugs.iter().map(move |slug| (group, *slug))
+    };
+    of("repository", REPOSITORY)
+        .chain(of("organization", ORGANIZATION))
+        .chain(of("account", ACCOUNT))
+}
+
+#[test]
+fn no_admin_or_organisation_write_is_approved_without_a_person_for_every_permission() {
+    for (name, mut policy) in [
+        ("the example policy", example_policy()),
+        (
+            "a policy approving everything",
+            Policy::from_text("approve-all.rego", APPROVE_ALL).expect("valid"),
+        ),
+    ] {
+        let mut cases = 0;
+        let mut approved = 0;
+        for (group, slug) in groups() {
+            for level in LEVELS {
+                for selection in SELECTIONS {
+                    for risk in Risk::ALL {
+                        let record = request_with(&[(group, slug, level)], selection, risk);
+                        let verdict = policy.verdict(&record);
+                        cases += 1;
+                        if needs_a_person(group, slug, level) {
+                            assert!(
+                                matches!(verdict.answer, Answer::Person { .. }),
+                                "{name}: {group}.{slug}={level} over {selection:?} at {risk:?}: {verdict:?}"
+                            );
+                        }
+                        if matches!(verdict.answer, Answer::Approve { .. }) {
+                            approved += 1;
+                            assert!(
+                                risk < Risk::High,
+                                "{name}: approved at {risk:?}: {verdict:?}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        println!(
+            "{name}: {cases} requests, {approved} approved, the rest denied or left to a person"
+        );
+        // Each decides some cases: a test in which nothing is approved would prove nothing.
+        assert!(approved > 0, "{name}");
+    }
+}
+
+fn permission() -> impl Strategy<Value = (&'static str, &'static str, &'static str)> {
+    let all: Vec<(&'static str, &'static str)> = groups().collect();
+    (
+        prop::sample::select(all),
+        prop::sample::select(LEVELS.to_vec()),
+    )
+        .prop_map(|((group, slug), level)| (group, slug, level))
+}
+
+proptest! {
+    #![proptest_config(common::replayable(512))]
+
+    /// Any combination of permissions: one that needs a person anywhere in it keeps the
+    /// whole request with a person, whatever the rest and the risk.
+    #[test]
+    fn a_combination_with_one_admin_or_organisation_write_goes_to_a_person(
+        permissions in proptest::collection::vec(permission(), 1..6),
+        selection in prop::sample::select(SELECTIONS.to_vec()),
+        risk in prop::sample::select(Risk::ALL.to_vec()),
+    ) {
+        let mut policy = Policy::from_text("approve-all.rego", APPROVE_ALL).expect("valid");
+        let record = request_with(&permissions, selection, risk);
+        let verdict = policy.verdict(&record);
+        // A permission named twice holds its last level, as in the request.
+        let effective: std::collections::BTreeMap<(&str, &str), &str> = permissions
+            .iter()
+            .map(|(group, slug, level)| ((*group, *slug), *level))
+            .collect();
+        if effective.iter().any(|((group, slug), level)| needs_a_person(group, slug, level)) {
+            prop_assert!(matches!(verdict.answer, Answer::Person { .. }), "{permissions:?}: {verdict:?}");
+        }
+        if matches!(verdict.answer, Answer::Approve { .. }) {
+            prop_assert!(record.risk < Risk::High && record.findings.iter().all(|f| f.severity < patdesk::review::Severity::High));
+        }
+    }
+}
+
+#[test]
+fn patdesk_policy_test_runs_a_policy_file_on_samples_and_requests_of_ones_own() {
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let request = dir.path().join("request.json");
+    let mut own = floor::sample_request();
+    own.request.token_name = Some("mine\u{1b}[2J".to_string());
+    std::fs::write(&request, serde_json::json!({ "request": own }).to_string()).expect("write");
+    let run = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_patdesk"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("runs");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).to_string()
+                + &String::from_utf8_lossy(&output.stderr),
+        )
+    };
+    let request_arg = request.display().to_string();
+    let (code, text) = run(&[
+        "policy",
+        "test",
+        "policy.example.rego",
+        "--request",
+        &request_arg,
+    ]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("sample: never expires\n    policy: deny (the token never expires"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{request_arg}\n    policy: approve")),
+        "{text}"
+    );
+    let (code, text) = run(&["policy", "test", "policy.example.rego", "--json"]);
+    assert_eq!(code, Some(0), "{text}");
+    let verdicts: serde_json::Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(
+        verdicts.as_array().map(Vec::len),
+        Some(floor::samples().len())
+    );
+
+    // A policy that approves everything: the floor shows where it stands instead.
+    let lax = dir.path().join("lax.rego");
+    std::fs::write(&lax, APPROVE_ALL).expect("write");
+    let (code, text) = run(&["policy", "test", &lax.display().to_string()]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("writes the organisation's members\n    policy: approve (all fine)\n    stands: person (the floor:"), "{text}");
+
+    // One that does not parse: exit 3, naming the file.
+    let broken = dir.path().join("broken.rego");
+    std::fs::write(&broken, "package patdesk\ndecision := ").expect("write");
+    let (code, text) = run(&["policy", "show", &broken.display().to_string()]);
+    assert_eq!(code, Some(3), "{text}");
+    assert!(text.contains("broken.rego is not valid Rego"), "{text}");
+    let (code, text) = run(&["policy", "show", "policy.example.rego"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("actor   policy@"), "{text}");
+}
