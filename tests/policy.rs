@@ -281,3 +281,236 @@ fn patdesk_policy_test_runs_a_policy_file_on_samples_and_requests_of_ones_own() 
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("actor   policy@"), "{text}");
 }
+
+/// `patdesk policy backtest` reads the decided requests through the daemon and names each one
+/// where the policy would have approved what people denied.
+#[test]
+fn a_backtest_tables_agreement_with_the_team_and_names_each_more_permissive_case() {
+    use common::builders::RequestBuilder;
+    use common::control::{Daemon, os_user_of, patdesk_as, records_only_config};
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let config = records_only_config(dir.path(), "patdesk.toml");
+    let store = || {
+        patdesk::store::Store::open(
+            &dir.path().join("patdesk.db"),
+            &patdesk::clock::Clock::system(),
+        )
+        .expect("store")
+    };
+    let easy = |n: i64| {
+        RequestBuilder::tidy()
+            .github_id(n)
+            .owner("carol", Some("carol@example.org"))
+    };
+    let approved = easy(1).insert(&mut store());
+    let denied_easy = easy(2)
+        .token_name(Some("denied though easy"))
+        .insert(&mut store());
+    let writes = easy(3)
+        .permission("repository", "contents", "write")
+        .insert(&mut store());
+    let waiting = easy(4).insert(&mut store());
+    let _daemon = Daemon::start(&config);
+    let run = |login: &str, args: &[&str]| {
+        let output = patdesk_as(os_user_of(login), &config, args);
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).to_string()
+    };
+    run("alice", &["approve", &approved.to_string()]);
+    run(
+        "bob",
+        &[
+            "deny",
+            &denied_easy.to_string(),
+            "--reason",
+            "the project is closing",
+        ],
+    );
+    run(
+        "bob",
+        &[
+            "deny",
+            &writes.to_string(),
+            "--reason",
+            "write access is not needed",
+        ],
+    );
+
+    // Approves read-only requests, leaves the rest to a person.
+    let policy = dir.path().join("read-only.rego");
+    std::fs::write(
+        &policy,
+        "package patdesk\nimport rego.v1\ndefault decision := \"person\"\n\
+         decision := \"approve\" if every _, a in input.permissions.repository { a == \"read\" }\n\
+         reasons contains \"read only\" if decision == \"approve\"\n",
+    )
+    .expect("write");
+    common::users::let_through(dir.path());
+    let example = policy.display().to_string();
+    let text = run("alice", &["policy", "backtest", &example]);
+    assert!(
+        text.contains("over the 3 request(s) people decided"),
+        "{text}"
+    );
+    assert!(text.contains("agrees with the people on 1 of 3"), "{text}");
+    assert!(
+        text.contains("MORE PERMISSIVE than the people on 1 request(s)")
+            && text.contains(&format!("PAT-{denied_easy} denied though easy by carol in acme-corp: denied by bob: the project is closing")),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&format!("PAT-{waiting} ")),
+        "an open request is not replayed: {text}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&run("alice", &["policy", "backtest", &example, "--json"]))
+            .expect("json");
+    assert_eq!(
+        json["backtest"]["table"],
+        serde_json::json!([[1, 1], [0, 0], [0, 1]]),
+        "{json}"
+    );
+    // Nothing decided since tomorrow: nothing replayed.
+    let text = run(
+        "alice",
+        &["policy", "backtest", &example, "--since", "2099-01-01"],
+    );
+    assert!(
+        text.contains("over the 0 request(s) people decided since 2099-01-01"),
+        "{text}"
+    );
+}
+
+/// `[policy] mode = "shadow"`: the daemon puts each request in review to the policy, records
+/// the answer under `policy@<sha256>` and shows it, and a person still decides; a changed
+/// request is answered again; `enforce` is refused until it exists.
+#[test]
+fn in_shadow_the_daemon_records_and_shows_the_policys_answer_and_decides_nothing() {
+    use common::builders::RequestBuilder;
+    use common::control::{Daemon, os_user_of, patdesk_as};
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    std::fs::write(
+        dir.path().join("read-only.rego"),
+        "package patdesk\nimport rego.v1\ndefault decision := \"person\"\n\
+         decision := \"approve\" if every _, a in input.permissions.repository { a == \"read\" }\n\
+         reasons contains \"read only\" if decision == \"approve\"\n",
+    )
+    .expect("write");
+    let config = dir.path().join("patdesk.toml");
+    let write_config = |mode: &str| {
+        std::fs::write(
+            &config,
+            format!(
+                "[store]\npath = \"patdesk.db\"\n{}[policy]\nfile = \"read-only.rego\"\nmode = \"{mode}\"\n\
+                 [intervals]\nlook_for_commits_seconds = 0.1\n",
+                common::users::team_and_control()
+            ),
+        )
+        .expect("config");
+    };
+    write_config("enforce");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_patdesk"))
+        .args(["check-config", "--config"])
+        .arg(&config)
+        .output()
+        .expect("runs");
+    let said = String::from_utf8_lossy(&output.stderr).to_string();
+    assert_eq!(output.status.code(), Some(3), "{said}");
+    assert!(
+        said.contains("policy.mode") && said.contains("backtest"),
+        "{said}"
+    );
+    write_config("shadow");
+
+    let store = || {
+        patdesk::store::Store::open(
+            &dir.path().join("patdesk.db"),
+            &patdesk::clock::Clock::system(),
+        )
+        .expect("store")
+    };
+    let easy = RequestBuilder::tidy().github_id(1).insert(&mut store());
+    let writes = RequestBuilder::tidy()
+        .github_id(2)
+        .permission("repository", "contents", "write")
+        .insert(&mut store());
+    let waiting = RequestBuilder::tidy()
+        .github_id(3)
+        .state(patdesk::request::RequestState::AwaitingPurpose)
+        .purpose(None)
+        .insert(&mut store());
+    common::users::let_through(dir.path());
+    let daemon = Daemon::start(&config);
+    let answers = |id: i64| {
+        common::count(
+            &dir.path().join("patdesk.db"),
+            &format!(
+                "SELECT COUNT(*) FROM events WHERE request_id = {id} AND kind = 'policy_answered'"
+            ),
+        )
+    };
+    common::desk::wait_for(20, || {
+        (answers(easy) == 1 && answers(writes) == 1).then_some(())
+    })
+    .unwrap_or_else(|| panic!("the policy never answered\n{}", daemon.log()));
+    assert_eq!(
+        answers(waiting),
+        0,
+        "a request not in review is not put to the policy"
+    );
+    let show = |id: i64| {
+        let output = patdesk_as(os_user_of("alice"), &config, &["show", &id.to_string()]);
+        String::from_utf8_lossy(&output.stdout).to_string()
+    };
+    let text = show(easy);
+    assert!(
+        text.contains("policy says     approve (read only; policy@"),
+        "{text}"
+    );
+    assert!(text.contains("shadow: a person decides"), "{text}");
+    assert!(
+        show(writes).contains("policy says     person"),
+        "{}",
+        show(writes)
+    );
+    let record = store().request(easy).expect("request");
+    assert_eq!(
+        record.state,
+        patdesk::request::RequestState::InReview,
+        "shadow decides nothing"
+    );
+
+    // The request changes (a purpose recorded): answered again.
+    let output = patdesk_as(
+        os_user_of("alice"),
+        &config,
+        &[
+            "purpose",
+            &easy.to_string(),
+            "It reads the issues for the weekly report, nothing else.",
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    common::desk::wait_for(20, || (answers(easy) == 2).then_some(()))
+        .unwrap_or_else(|| panic!("a changed request was not answered again\n{}", daemon.log()));
+    let event: String = store()
+        .connection()
+        .query_row(
+            "SELECT actor FROM events WHERE kind = 'policy_answered' ORDER BY seq DESC LIMIT 1",
+            [],
+            |row| row.get(0),
+        )
+        .expect("event");
+    assert!(
+        event.starts_with("policy@") && event.len() == "policy@".len() + 64,
+        "{event}"
+    );
+}

@@ -184,6 +184,9 @@ _patdesk() {
             patdesk__subcmd__help__subcmd__outbox,resend)
                 cmd="patdesk__subcmd__help__subcmd__outbox__subcmd__resend"
                 ;;
+            patdesk__subcmd__help__subcmd__policy,backtest)
+                cmd="patdesk__subcmd__help__subcmd__policy__subcmd__backtest"
+                ;;
             patdesk__subcmd__help__subcmd__policy,show)
                 cmd="patdesk__subcmd__help__subcmd__policy__subcmd__show"
                 ;;
@@ -214,6 +217,9 @@ _patdesk() {
             patdesk__subcmd__outbox__subcmd__help,resend)
                 cmd="patdesk__subcmd__outbox__subcmd__help__subcmd__resend"
                 ;;
+            patdesk__subcmd__policy,backtest)
+                cmd="patdesk__subcmd__policy__subcmd__backtest"
+                ;;
             patdesk__subcmd__policy,help)
                 cmd="patdesk__subcmd__policy__subcmd__help"
                 ;;
@@ -222,6 +228,9 @@ _patdesk() {
                 ;;
             patdesk__subcmd__policy,test)
                 cmd="patdesk__subcmd__policy__subcmd__test"
+                ;;
+            patdesk__subcmd__policy__subcmd__help,backtest)
+                cmd="patdesk__subcmd__policy__subcmd__help__subcmd__backtest"
                 ;;
             patdesk__subcmd__policy__subcmd__help,help)
                 cmd="patdesk__subcmd__policy__subcmd__help__subcmd__help"
@@ -805,8 +814,22 @@ _patdesk() {
             return 0
             ;;
         patdesk__subcmd__help__subcmd__policy)
-            opts="show test"
+            opts="show test backtest"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        patdesk__subcmd__help__subcmd__policy__subcmd__backtest)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1205,7 +1228,7 @@ _patdesk() {
             return 0
             ;;
         patdesk__subcmd__policy)
-            opts="-h --config --json --break-glass --help show test help"
+            opts="-h --config --json --break-glass --help show test backtest help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1222,9 +1245,45 @@ _patdesk() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        patdesk__subcmd__policy__subcmd__help)
-            opts="show test help"
+        patdesk__subcmd__policy__subcmd__backtest)
+            opts="-h --since --config --json --break-glass --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        patdesk__subcmd__policy__subcmd__help)
+            opts="show test backtest help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        patdesk__subcmd__policy__subcmd__help__subcmd__backtest)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

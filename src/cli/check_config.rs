@@ -430,6 +430,21 @@ fn report(config: &Config) -> Report {
             .collect();
         lines.push(("team", members.join(", ")));
     }
+    if let Some(policy) = &config.policy {
+        lines.push((
+            "policy",
+            format!(
+                "{} ({}: {}); it parses and answers",
+                policy.file.display(),
+                policy.mode.as_str(),
+                match policy.mode {
+                    crate::config::PolicyMode::Off => "not asked",
+                    crate::config::PolicyMode::Shadow =>
+                        "its answers recorded and shown, a person decides",
+                }
+            ),
+        ));
+    }
     if let Some(slack) = &config.slack {
         let deciders = config
             .team

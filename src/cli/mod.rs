@@ -504,8 +504,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let path = config.unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_PATH));
             check_config::run(&path, &args, &clock, json)
         }
-        // A tool for the policy's author: it reads no config and no records.
-        Command::Policy(args) => policy::run(&args, json),
+        // A tool for the policy's author: only `backtest` reads records (through the daemon).
+        Command::Policy(args) => policy::run(&args, json, open),
         Command::List(args) => records::list(&open()?, &args),
         Command::Show(args) => records::show(&open()?, &args),
         Command::Export(args) => export::export(&open()?, &args),

@@ -6,9 +6,11 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 
-use super::Failure;
+use super::{Context, Failure};
+use crate::control::protocol::Request;
+use crate::policy::backtest::Backtest;
 use crate::policy::{Policy, floor};
-use crate::store::RequestRecord;
+use crate::store::{ExportRow, RequestRecord};
 
 #[derive(Debug, Args)]
 pub struct PolicyArgs {
@@ -32,11 +34,27 @@ enum PolicyAction {
         #[arg(long = "request", value_name = "JSON")]
         requests: Vec<PathBuf>,
     },
+    /// Replay the requests people decided through a policy: agreement with their decisions,
+    /// and every request where the policy would have approved what they denied
+    Backtest {
+        /// The policy (Rego, package patdesk)
+        file: PathBuf,
+        /// Only requests decided on or after this date (YYYY-MM-DD, UTC) or time (RFC 3339)
+        #[arg(long, value_name = "DATE", value_parser = super::records::parse_since)]
+        since: Option<jiff::Timestamp>,
+    },
 }
 
-pub fn run(args: &PolicyArgs, json: bool) -> Result<(), Failure> {
+/// `context` opens the way to the daemon, for `backtest` alone: the other two read no records.
+pub fn run(
+    args: &PolicyArgs,
+    json: bool,
+    context: impl FnOnce() -> Result<Context, Failure>,
+) -> Result<(), Failure> {
     let file = match &args.action {
-        PolicyAction::Show { file } | PolicyAction::Test { file, .. } => file,
+        PolicyAction::Show { file }
+        | PolicyAction::Test { file, .. }
+        | PolicyAction::Backtest { file, .. } => file,
     };
     let mut policy = Policy::load(file).map_err(|error| Failure {
         code: super::exit::CONFIG,
@@ -54,7 +72,82 @@ pub fn run(args: &PolicyArgs, json: bool) -> Result<(), Failure> {
             }
             test(&mut policy, &cases, json)
         }
+        PolicyAction::Backtest { since, .. } => backtest(&mut policy, &context()?, *since, json),
     }
+}
+
+/// Reads every request through the daemon, a page at a time (as `export` does), and replays
+/// those people decided.
+fn backtest(
+    policy: &mut Policy,
+    context: &Context,
+    since: Option<jiff::Timestamp>,
+    json: bool,
+) -> Result<(), Failure> {
+    let mut result = Backtest::default();
+    context.ask_pages(
+        |_, last: Option<&ExportRow>| Request::Export {
+            after: last.map_or(0, |row| row.record.id),
+        },
+        |page| {
+            for row in &page {
+                result.add(policy, &row.record, since);
+            }
+            Ok(())
+        },
+    )?;
+    if json {
+        return super::output::print_json(&serde_json::json!({
+            "policy": policy.actor(),
+            "backtest": result,
+        }));
+    }
+    let [approve, deny, person] = result.table;
+    println!(
+        "{} over the {} request(s) people decided{}:
+
+                  people approved  people denied
+  policy approve  {:>15}  {:>13}
+  policy deny     {:>15}  {:>13}
+  policy person   {:>15}  {:>13}
+
+  agrees with the people on {} of {}; leaves {} to a person",
+        policy.actor(),
+        result.decided,
+        since
+            .map(|since| format!(" since {}", crate::store::format_time(since)))
+            .unwrap_or_default(),
+        approve[0],
+        approve[1],
+        deny[0],
+        deny[1],
+        person[0],
+        person[1],
+        result.agreed(),
+        result.decided,
+        person[0] + person[1],
+    );
+    if result.more_permissive.is_empty() {
+        println!("  never more permissive than the people were");
+        return Ok(());
+    }
+    println!(
+        "\nMORE PERMISSIVE than the people on {} request(s): it would approve what they denied",
+        result.more_permissive.len()
+    );
+    for case in &result.more_permissive {
+        println!(
+            "  PAT-{} {} by {} in {}: denied by {}: {}\n    the policy: {}",
+            case.id,
+            crate::shown::line(case.token_name.as_deref().unwrap_or("(unnamed)")),
+            crate::shown::line(&case.owner_login),
+            crate::shown::line(&case.org),
+            case.decided_by.as_deref().unwrap_or("someone"),
+            crate::shown::line(case.decision_reason.as_deref().unwrap_or("")),
+            crate::shown::line(&case.policy.reasons().join("; ")),
+        );
+    }
+    Ok(())
 }
 
 fn show(policy: &Policy, json: bool) -> Result<(), Failure> {

@@ -18,7 +18,7 @@ use crate::store::{
 };
 
 /// `2026-11-01` (midnight UTC) or an RFC 3339 time.
-fn parse_since(text: &str) -> Result<Timestamp, String> {
+pub(super) fn parse_since(text: &str) -> Result<Timestamp, String> {
     if let Ok(time) = text.parse::<Timestamp>() {
         return Ok(time);
     }
@@ -310,6 +310,30 @@ pub fn show(context: &Context, args: &ShowArgs) -> Result<(), Failure> {
             (None, _) => "-".to_string(),
         },
     );
+    // The team policy's newest answer, when it runs in shadow: what it would decide.
+    if let Some(answered) = events
+        .iter()
+        .filter(|event| event.kind == crate::store::EventKind::PolicyAnswered)
+        .max_by_key(|event| event.seq)
+    {
+        let answer = &answered.detail["answer"];
+        let reasons: Vec<&str> = answer["reasons"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(serde_json::Value::as_str)
+            .collect();
+        field(
+            "policy says",
+            format!(
+                "{} ({}; {} at {}, shadow: a person decides)",
+                answer["answer"].as_str().unwrap_or("?"),
+                reasons.join("; "),
+                answered.actor,
+                format_time(answered.at)
+            ),
+        );
+    }
     // "when by whom", then what they said, if anything.
     let said = |words: Option<&str>| words.map(|words| format!(": {words}")).unwrap_or_default();
     if let Some(by) = &record.decided_by {

@@ -4,6 +4,7 @@
 
 mod alerts;
 mod credentials;
+mod decision_policy;
 mod github;
 mod intervals;
 mod mail;
@@ -29,6 +30,7 @@ use std::path::{Path, PathBuf};
 use crate::address::{bare_address, is_address};
 pub use alerts::{AlertsConfig, ReportTime, SendHead};
 pub use credentials::{CredentialFiles, UNITS};
+pub use decision_policy::{PolicyConfig, PolicyMode};
 pub use github::{GithubConfig, OrgConfig, check_org};
 pub use intervals::Intervals;
 pub use mail::SendLimits;
@@ -100,6 +102,8 @@ pub struct Config {
     pub intervals: Intervals,
     /// Decisions from the team's Slack channel.
     pub slack: Option<SlackConfig>,
+    /// The team's policy file and what the daemon does with it.
+    pub policy: Option<PolicyConfig>,
 }
 
 /// One thing wrong with one key.
@@ -346,6 +350,7 @@ impl Validator {
         let alerts = self.alerts(raw.alerts);
         let intervals = self.intervals(raw.intervals);
         let slack = raw.slack.and_then(|slack| self.slack(slack));
+        let policy = raw.policy.and_then(|policy| self.decision_policy(policy));
         let team_address = mailbox
             .as_ref()
             .and_then(|mailbox| mailbox.as_ref())
@@ -369,6 +374,7 @@ impl Validator {
             alerts,
             intervals,
             slack,
+            policy,
             send_limits,
             source: path.to_path_buf(),
             source_digest: String::new(),

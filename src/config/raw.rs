@@ -32,6 +32,22 @@ pub struct RawConfig {
     #[serde(default)]
     pub intervals: RawIntervals,
     pub slack: Option<RawSlack>,
+    pub policy: Option<RawPolicyFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicyFile {
+    pub file: Option<PathBuf>,
+    pub mode: Option<RawPolicyMode>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawPolicyMode {
+    Off,
+    Shadow,
+    Enforce,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -12,6 +12,7 @@ mod memory;
 mod notify;
 mod one_line;
 mod outbox_task;
+mod policy_task;
 mod pulse;
 mod ready;
 mod slack_task;
@@ -225,6 +226,7 @@ fn prepare(config: &Config, clock: &Clock, loaded: &LoadedConfig) -> anyhow::Res
         sender,
         slack_webhook,
         slack: slack_api,
+        policy,
     } = ready(config, clock)?;
     let open = || -> Result<Store, crate::store::StoreError> {
         Ok(Store::open_existing(&config.store.path, clock)?.keyed(chain_key.clone()))
@@ -333,6 +335,16 @@ fn prepare(config: &Config, clock: &Clock, loaded: &LoadedConfig) -> anyhow::Res
             store: open()?,
             look_for_commits: config.intervals.look_for_commits,
             publish,
+            shutdown: shutdown.clone(),
+        })));
+    }
+    if let (Some(config_policy), Some(policy)) = (&config.policy, policy)
+        && config_policy.mode == crate::config::PolicyMode::Shadow
+    {
+        tasks.push(Box::pin(policy_task::run(policy_task::PolicyTask {
+            policy,
+            store: open()?,
+            look_for_commits: config.intervals.look_for_commits,
             shutdown: shutdown.clone(),
         })));
     }

@@ -35,6 +35,8 @@ pub struct Ready {
     pub slack_webhook: Option<Secret>,
     /// Slack's Web API with the app's two tokens, with [slack].
     pub slack: Option<crate::slack::WebApi>,
+    /// The team's policy, read and checked, with [policy].
+    pub policy: Option<crate::policy::Policy>,
 }
 
 /// The GitHub App's client and how the sync reads people and rules.
@@ -140,6 +142,11 @@ pub fn ready(config: &Config, clock: &Clock) -> anyhow::Result<Ready> {
                     read(&slack.bot_token)?,
                 )?)
             })
+            .transpose()?,
+        policy: config
+            .policy
+            .as_ref()
+            .map(|policy| crate::policy::Policy::load(&policy.file))
             .transpose()?,
     })
 }

@@ -18,6 +18,7 @@
 //! `token_expires_at`, …), the requester's standing (`requester`), patdesk's `risk` and
 //! `findings`, and the purpose (`purpose`, `purpose_source`).
 
+pub mod backtest;
 pub mod floor;
 
 use std::path::Path;

@@ -14,6 +14,8 @@ pub enum EventKind {
     PurposeRecorded,
     AddressRecorded,
     Note,
+    /// What the team's policy answered (in shadow mode: recorded and shown, a person decides).
+    PolicyAnswered,
     // Decisions by members.
     Approved,
     Denied,
@@ -57,12 +59,13 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind this version writes.
-    pub const KNOWN: [EventKind; 37] = [
+    pub const KNOWN: [EventKind; 38] = [
         EventKind::RequestRecorded,
         EventKind::RequestChanged,
         EventKind::PurposeRecorded,
         EventKind::AddressRecorded,
         EventKind::Note,
+        EventKind::PolicyAnswered,
         EventKind::Approved,
         EventKind::Denied,
         EventKind::Revoked,
@@ -119,6 +122,7 @@ impl EventKind {
             EventKind::PurposeRecorded => "purpose_recorded",
             EventKind::AddressRecorded => "address_recorded",
             EventKind::Note => "note",
+            EventKind::PolicyAnswered => "policy_answered",
             EventKind::Approved => "approved",
             EventKind::Denied => "denied",
             EventKind::Revoked => "revoked",

@@ -16,6 +16,7 @@ mod intake;
 mod messages;
 mod outbox;
 mod outside_tokens;
+mod policy;
 mod pushes;
 mod report;
 mod requests;
