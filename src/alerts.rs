@@ -119,6 +119,10 @@ pub fn summary(alert: &Alert) -> String {
         Some(AlertKind::AuditHead) => "audit head, to keep",
         Some(AlertKind::BackupFailing) => "scheduled backup failing",
         Some(AlertKind::WeeklyReport) => "weekly report",
+        Some(AlertKind::DecisionDue) => "request waiting past its time to a decision",
+        Some(AlertKind::DecisionOverdue) => {
+            "ESCALATED: request waiting twice its time to a decision"
+        }
         None => alert.kind.as_str(),
     };
     match alert.request_id {

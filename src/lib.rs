@@ -11,6 +11,7 @@ pub mod config;
 pub mod control;
 pub mod conversation;
 pub mod daemon;
+pub mod deadlines;
 pub mod decide;
 pub mod github;
 pub mod hex;

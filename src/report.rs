@@ -25,12 +25,15 @@ pub enum ReportError {
 }
 
 /// What the template sees.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WeeklyReport {
     /// The day the report covers up to (YYYY-MM-DD, UTC).
     pub week_ending: String,
     pub waiting: Vec<Line>,
     pub decisions: Vec<MemberDecisions>,
+    /// The week's time from ready to decided, by risk (riskiest first; risks with no decision
+    /// left out).
+    pub time_to_decision: Vec<DecisionTimes>,
     pub expiring_within_days: i64,
     pub expiring: Vec<Line>,
     pub stale_after_days: u32,
@@ -40,6 +43,34 @@ pub struct WeeklyReport {
     pub outside: OutsideCounts,
     /// `SEQ:HASH`, or "empty".
     pub audit_head: String,
+}
+
+/// How long the week's decisions of one risk took, from ready for a decision to decided.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DecisionTimes {
+    pub risk: String,
+    pub decided: usize,
+    /// Hours, one decimal.
+    pub p50_hours: f64,
+    pub p95_hours: f64,
+}
+
+impl DecisionTimes {
+    fn of(risk: crate::review::Risk, mut hours: Vec<f64>) -> DecisionTimes {
+        hours.sort_by(f64::total_cmp);
+        // The nearest rank: the value at or below which that share of decisions lies.
+        let at = |share: f64| {
+            let rank = ((hours.len() as f64) * share).ceil() as usize;
+            let value = hours[rank.clamp(1, hours.len()) - 1];
+            (value * 10.0).round() / 10.0
+        };
+        DecisionTimes {
+            risk: risk.as_str().to_string(),
+            decided: hours.len(),
+            p50_hours: at(0.5),
+            p95_hours: at(0.95),
+        }
+    }
 }
 
 /// A request or token in the report.
@@ -90,6 +121,11 @@ pub fn weekly(
         week_ending: now.strftime("%Y-%m-%d").to_string(),
         waiting: lines(store.report_waiting()?, &|at| days_between(at, now)),
         decisions: store.report_decisions(&format_time(week_ago))?,
+        time_to_decision: store
+            .decision_times(&format_time(week_ago))?
+            .into_iter()
+            .map(|(risk, hours)| DecisionTimes::of(risk, hours))
+            .collect(),
         expiring_within_days: EXPIRING_WITHIN_DAYS,
         expiring: lines(
             store.report_expiring(&format_time(now), &format_time(horizon))?,

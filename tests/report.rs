@@ -249,3 +249,56 @@ fn the_report_is_raised_once_on_its_day() {
         monday + days(7)
     ));
 }
+
+#[test]
+fn the_report_gives_the_weeks_time_to_a_decision_by_risk() {
+    let dir = TempDir::new().expect("temp dir");
+    let start = common::builders::requested_at();
+    let clock = patdesk::clock::ManualClock::starting_at(start);
+    let mut store = Store::open(&dir.path().join("patdesk.db"), &clock.clock()).expect("store");
+    let quick = RequestBuilder::tidy().github_id(1).insert(&mut store);
+    let slow = RequestBuilder::tidy().github_id(2).insert(&mut store);
+    let admin = RequestBuilder::tidy()
+        .github_id(3)
+        .permission("repository", "administration", "write")
+        .insert(&mut store);
+    let risk = |id: i64| store.request(id).expect("request").risk;
+    let (easy_risk, admin_risk) = (risk(quick), risk(admin));
+    assert_eq!(risk(slow), easy_risk);
+    assert!(admin_risk > easy_risk);
+    for (after_hours, id, who) in [(2, quick, "alice"), (6, slow, "bob"), (10, admin, "alice")] {
+        clock.set(start + SignedDuration::from_hours(after_hours));
+        store
+            .write(|tx| tx.record_decision(id, who, Decision::Approved, Some("fine")))
+            .expect("decided");
+    }
+    let report = weekly(&store, start + days(1), 90).expect("report");
+    let times: Vec<(String, usize, f64, f64)> = report
+        .time_to_decision
+        .iter()
+        .map(|line| {
+            (
+                line.risk.clone(),
+                line.decided,
+                line.p50_hours,
+                line.p95_hours,
+            )
+        })
+        .collect();
+    assert_eq!(
+        times,
+        vec![
+            (admin_risk.as_str().to_string(), 1, 10.0, 10.0),
+            (easy_risk.as_str().to_string(), 2, 2.0, 6.0),
+        ],
+        "riskiest first"
+    );
+    let text = render(&Templates::load(None).expect("templates"), &report).expect("render");
+    assert!(
+        text.contains(&format!(
+            "  {}: 2 decided, p50 2.0 h, p95 6.0 h",
+            easy_risk.as_str()
+        )),
+        "{text}"
+    );
+}

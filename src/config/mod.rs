@@ -37,7 +37,8 @@ pub use mail::SendLimits;
 pub use mailbox::{Acknowledge, Endpoint, MailboxConfig, Security, SentCopy, SignIn};
 pub use oauth2::{GOOGLE_SCOPE, GOOGLE_TOKEN_URL, Grant, MICROSOFT_SCOPE, OauthConfig};
 pub use policy::{
-    DEFAULT_MAX_MESSAGE_BYTES, MailPolicy, ReasonFrom, Reminders, ReplyTrust, ReviewPolicy,
+    DEFAULT_MAX_MESSAGE_BYTES, DecideWithin, MailPolicy, ReasonFrom, Reminders, ReplyTrust,
+    ReviewPolicy,
 };
 pub use provider::{Filled, Provider};
 use raw::{RawConfig, RawSecret};

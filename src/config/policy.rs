@@ -63,6 +63,9 @@ pub struct ReviewPolicy {
     pub max_expiry_days: u32,
     /// An approved token unused this long (or never used a week after approval) is stale.
     pub stale_after_days: u32,
+    /// How long a request ready for a decision may wait, by its risk, before the team is
+    /// reminded; at twice that it is escalated.
+    pub decide_within: DecideWithin,
     /// Its requester is told this many days before (0: not told).
     pub stale_notice_days: u32,
     /// A purpose shorter than this says too little.
@@ -99,6 +102,7 @@ impl Default for ReviewPolicy {
         ReviewPolicy {
             max_expiry_days: 366,
             stale_after_days: 90,
+            decide_within: DecideWithin::default(),
             stale_notice_days: 14,
             min_purpose_chars: 20,
             approval_reason_from: ReasonFrom::High,
@@ -164,6 +168,38 @@ impl Default for Reminders {
         Reminders {
             max: 2,
             interval: jiff::SignedDuration::from_hours(48),
+        }
+    }
+}
+
+/// Hours to a decision, by risk: the riskier, the sooner (a critical request is someone's
+/// access waiting on the team's attention, or an incident).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecideWithin {
+    pub low: u32,
+    pub medium: u32,
+    pub high: u32,
+    pub critical: u32,
+}
+
+impl Default for DecideWithin {
+    fn default() -> DecideWithin {
+        DecideWithin {
+            low: 72,
+            medium: 48,
+            high: 24,
+            critical: 8,
+        }
+    }
+}
+
+impl DecideWithin {
+    pub fn hours(&self, risk: crate::review::Risk) -> u32 {
+        match risk {
+            crate::review::Risk::Low => self.low,
+            crate::review::Risk::Medium => self.medium,
+            crate::review::Risk::High => self.high,
+            crate::review::Risk::Critical => self.critical,
         }
     }
 }

@@ -62,6 +62,16 @@ pub struct RawSlack {
     pub api_url: Option<String>,
 }
 
+/// A number of hours for each risk.
+#[derive(Debug, Default, Deserialize, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct RawPerRisk {
+    pub low: Option<u32>,
+    pub medium: Option<u32>,
+    pub high: Option<u32>,
+    pub critical: Option<u32>,
+}
+
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum RawRisk {
@@ -392,6 +402,7 @@ pub struct RawPeople {
 pub struct RawReview {
     pub max_expiry_days: Option<u32>,
     pub stale_after_days: Option<u32>,
+    pub decide_within_hours: Option<RawPerRisk>,
     pub stale_notice_days: Option<u32>,
     pub min_purpose_chars: Option<u32>,
     pub min_token_name_chars: Option<u32>,

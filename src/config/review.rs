@@ -41,6 +41,29 @@ impl super::Validator {
         ] {
             *field = self.within(key, value, range, *field);
         }
+        if let Some(within) = raw.decide_within_hours {
+            let hours = &mut policy.decide_within;
+            for (key, value, field) in [
+                ("review.decide_within_hours.low", within.low, &mut hours.low),
+                (
+                    "review.decide_within_hours.medium",
+                    within.medium,
+                    &mut hours.medium,
+                ),
+                (
+                    "review.decide_within_hours.high",
+                    within.high,
+                    &mut hours.high,
+                ),
+                (
+                    "review.decide_within_hours.critical",
+                    within.critical,
+                    &mut hours.critical,
+                ),
+            ] {
+                *field = self.within(key, value, 1..=24 * 90, *field);
+            }
+        }
         for (key, value, field) in [
             (
                 "review.critical_when_write",

@@ -25,6 +25,8 @@ pub(super) struct AlertsTask {
     pub weekly_report: Option<crate::config::ReportTime>,
     pub templates: Templates,
     pub stale_after_days: u32,
+    /// How long a request may wait for a decision, by risk.
+    pub decide_within: crate::config::DecideWithin,
     /// Alert mail goes out through the outbox.
     pub outbox: Option<OutboxWake>,
     pub shutdown: watch::Receiver<bool>,
@@ -72,6 +74,14 @@ pub(super) async fn run(mut task: AlertsTask) {
                 tracing::warn!(raised, "a part of patdesk has stalled; the team is alerted")
             }
             Err(error) => tracing::error!(%error, "cannot check for stalled parts"),
+        }
+        match crate::deadlines::raise_due(&mut task.store, &task.decide_within, now) {
+            Ok(0) => {}
+            Ok(raised) => tracing::info!(
+                raised,
+                "requests waiting past their time to a decision; the team is alerted"
+            ),
+            Err(error) => tracing::error!(%error, "cannot check the requests' time to a decision"),
         }
         if let Some(notifier) = &task.notifier {
             match send_head_if_due(&mut task.store, task.send_head, now) {

@@ -369,6 +369,7 @@ fn prepare(config: &Config, clock: &Clock, loaded: &LoadedConfig) -> anyhow::Res
         weekly_report: config.alerts.weekly_report,
         templates,
         stale_after_days: config.review.stale_after_days,
+        decide_within: config.review.decide_within,
         outbox: outbox.clone(),
         shutdown: shutdown.clone(),
     })));

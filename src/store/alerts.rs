@@ -48,10 +48,14 @@ pub enum AlertKind {
     BackupFailing,
     /// The weekly report.
     WeeklyReport,
+    /// A request ready for a decision has waited past `review.decide_within_hours`.
+    DecisionDue,
+    /// ... and past twice that: escalated.
+    DecisionOverdue,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 18] = [
+    pub const ALL: [AlertKind; 20] = [
         AlertKind::CriticalRequest,
         AlertKind::NeedsContact,
         AlertKind::RequesterUnreachable,
@@ -70,6 +74,8 @@ impl AlertKind {
         AlertKind::AuditHead,
         AlertKind::BackupFailing,
         AlertKind::WeeklyReport,
+        AlertKind::DecisionDue,
+        AlertKind::DecisionOverdue,
     ];
 
     /// The name the alerts table, the audit log and `--json` know it by.
@@ -93,6 +99,8 @@ impl AlertKind {
             AlertKind::AuditHead => "audit_head",
             AlertKind::BackupFailing => "backup_failing",
             AlertKind::WeeklyReport => "weekly_report",
+            AlertKind::DecisionDue => "decision_due",
+            AlertKind::DecisionOverdue => "decision_overdue",
         }
     }
 }

@@ -336,6 +336,24 @@ pub const MIGRATIONS: &[&str] = &[
         updated_at TEXT NOT NULL
     );
     "#,
+    // 19: since when each request has been ready for a decision, the clock of
+    // `review.decide_within_hours`, kept by the database itself whichever writer moves a
+    // request into review (the sync, a requester's answer, an engineer's purpose). Requests in
+    // review before this count from their last change.
+    r#"
+    ALTER TABLE requests ADD COLUMN in_review_since TEXT;
+    UPDATE requests SET in_review_since = updated_at WHERE state = 'in_review';
+    CREATE TRIGGER requests_into_review AFTER UPDATE OF state ON requests
+        WHEN NEW.state = 'in_review' AND OLD.state <> 'in_review'
+    BEGIN
+        UPDATE requests SET in_review_since = NEW.updated_at WHERE id = NEW.id;
+    END;
+    CREATE TRIGGER requests_inserted_in_review AFTER INSERT ON requests
+        WHEN NEW.state = 'in_review'
+    BEGIN
+        UPDATE requests SET in_review_since = NEW.updated_at WHERE id = NEW.id;
+    END;
+    "#,
 ];
 
 #[cfg(test)]

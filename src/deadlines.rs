@@ -1,0 +1,40 @@
+//! Time to a decision: a request ready for a decision that waits past
+//! `review.decide_within_hours` for its risk reminds the team (an alert naming it), and past
+//! twice that is escalated (a second alert, marked so). Each once per stay in review.
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::config::DecideWithin;
+use crate::store::{AlertKind, Store, StoreError};
+
+/// Raises what is due at `now`; how many alerts.
+pub fn raise_due(
+    store: &mut Store,
+    within: &DecideWithin,
+    now: Timestamp,
+) -> Result<usize, StoreError> {
+    let mut raised = 0;
+    for waiting in store.waiting_for_decision()? {
+        let hours = i64::from(within.hours(waiting.risk));
+        let waited = now.duration_since(waiting.since);
+        let (kind, what) = if waited >= SignedDuration::from_hours(2 * hours) && !waiting.escalated
+        {
+            (AlertKind::DecisionOverdue, "escalated")
+        } else if waited >= SignedDuration::from_hours(hours) && !waiting.reminded {
+            (AlertKind::DecisionDue, "a reminder")
+        } else {
+            continue;
+        };
+        let message = format!(
+            "PAT-{} ({} risk) has waited {} h for a decision since {} (the team decides {} risk within {hours} h): {what}",
+            waiting.id,
+            waiting.risk.as_str(),
+            waited.as_hours(),
+            crate::store::format_time(waiting.since),
+            waiting.risk.as_str(),
+        );
+        store.write(|tx| tx.raise_alert(kind, Some(waiting.id), &message))?;
+        raised += 1;
+    }
+    Ok(raised)
+}

@@ -1,0 +1,144 @@
+//! Time to a decision: a request in review past `review.decide_within_hours` for its risk
+//! reminds the team once, past twice that is escalated once, and a decided request or one back
+//! with its requester is left alone. The clock is moved, never waited for.
+
+mod common;
+
+use jiff::SignedDuration;
+use patdesk::clock::ManualClock;
+use patdesk::config::DecideWithin;
+use patdesk::deadlines::raise_due;
+use patdesk::request::RequestState;
+use patdesk::store::Store;
+
+use common::builders::{RequestBuilder, requested_at};
+
+fn kinds(store: &Store, id: i64) -> Vec<String> {
+    store
+        .alerts()
+        .expect("alerts")
+        .into_iter()
+        .filter(|alert| alert.request_id == Some(id))
+        .map(|alert| alert.kind.as_str().to_string())
+        .collect()
+}
+
+#[test]
+fn a_request_waiting_past_its_time_reminds_then_escalates_once_each() {
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let clock = ManualClock::starting_at(requested_at());
+    let mut store = Store::open(&dir.path().join("patdesk.db"), &clock.clock()).expect("store");
+    // A medium request (48 h) and a critical one (8 h), both ready for a decision now.
+    let medium = RequestBuilder::tidy()
+        .github_id(1)
+        .all_repositories()
+        .insert(&mut store);
+    let critical = RequestBuilder::tidy()
+        .github_id(2)
+        .permission("repository", "administration", "write")
+        .insert(&mut store);
+    let waiting_for_requester = RequestBuilder::tidy()
+        .github_id(3)
+        .state(RequestState::AwaitingPurpose)
+        .insert(&mut store);
+    let risk = |id: i64| store.request(id).expect("request").risk;
+    assert_eq!(risk(critical), patdesk::review::Risk::Critical);
+    let medium_hours = i64::from(DecideWithin::default().hours(risk(medium)));
+    let within = DecideWithin::default();
+
+    let at = |hours: i64| requested_at() + SignedDuration::from_hours(hours);
+    assert_eq!(raise_due(&mut store, &within, at(7)).expect("round"), 0);
+    assert_eq!(
+        raise_due(&mut store, &within, at(8)).expect("round"),
+        1,
+        "critical: 8 h"
+    );
+    assert_eq!(kinds(&store, critical), ["decision_due"]);
+    // Again in the same state: nothing new.
+    assert_eq!(raise_due(&mut store, &within, at(9)).expect("round"), 0);
+    assert_eq!(
+        raise_due(&mut store, &within, at(16)).expect("round"),
+        1,
+        "critical escalated at 16 h"
+    );
+    assert_eq!(
+        kinds(&store, critical),
+        ["decision_due", "decision_overdue"]
+    );
+    assert!(
+        store
+            .alerts()
+            .expect("alerts")
+            .last()
+            .is_some_and(|alert| alert.message.contains("escalated")
+                && alert
+                    .message
+                    .contains(&format!("PAT-{critical} (critical risk) has waited 16 h"))),
+        "{:?}",
+        store.alerts()
+    );
+    // The medium one reminds at its own time, and a request waiting for its requester never.
+    let raised = raise_due(&mut store, &within, at(medium_hours)).expect("round");
+    assert_eq!(raised, 1);
+    assert_eq!(kinds(&store, medium), ["decision_due"]);
+    assert!(kinds(&store, waiting_for_requester).is_empty());
+    // Decided: left alone however long it waited.
+    store
+        .connection()
+        .execute(
+            "UPDATE requests SET state = 'approved' WHERE id = ?1",
+            [medium],
+        )
+        .expect("decided");
+    assert_eq!(
+        raise_due(&mut store, &within, at(10 * medium_hours)).expect("round"),
+        0
+    );
+    drop(clock);
+}
+
+#[test]
+fn leaving_review_and_coming_back_starts_the_clock_again() {
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let clock = ManualClock::starting_at(requested_at());
+    let mut store = Store::open(&dir.path().join("patdesk.db"), &clock.clock()).expect("store");
+    let id = RequestBuilder::tidy()
+        .github_id(1)
+        .permission("repository", "administration", "write")
+        .insert(&mut store);
+    let within = DecideWithin::default();
+    let at = |hours: i64| requested_at() + SignedDuration::from_hours(hours);
+    assert_eq!(raise_due(&mut store, &within, at(8)).expect("round"), 1);
+    // Back to the requester and into review again 10 h later: the wait counts from there.
+    clock.advance(SignedDuration::from_hours(10));
+    store
+        .connection()
+        .execute(
+            "UPDATE requests SET state = 'awaiting_purpose', updated_at = ?2 WHERE id = ?1",
+            rusqlite_params(id, &clock),
+        )
+        .expect("out of review");
+    store
+        .connection()
+        .execute(
+            "UPDATE requests SET state = 'in_review', updated_at = ?2 WHERE id = ?1",
+            rusqlite_params(id, &clock),
+        )
+        .expect("back in review");
+    assert_eq!(
+        raise_due(&mut store, &within, at(17)).expect("round"),
+        0,
+        "7 h since it came back"
+    );
+    assert_eq!(
+        raise_due(&mut store, &within, at(18)).expect("round"),
+        1,
+        "8 h since it came back"
+    );
+    let waiting = store.waiting_for_decision().expect("waiting");
+    assert_eq!(waiting[0].since, at(10));
+}
+
+fn rusqlite_params(id: i64, clock: &ManualClock) -> (i64, String) {
+    (id, patdesk::store::format_time(clock.now()))
+}
