@@ -8,6 +8,7 @@
 mod permissions;
 
 use permissions::permissions;
+pub use permissions::{KNOWN_ACCOUNT, KNOWN_ORGANIZATION, KNOWN_REPOSITORY};
 
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};

@@ -5,7 +5,7 @@ use super::{Finding, ReviewPolicy, Severity, capitalised, finding, words_of};
 use crate::request::{Access, RepositorySelection, Scope, TokenRequest};
 
 /// Permission slugs GitHub documents. Others are reported, never dropped.
-const KNOWN_REPOSITORY: &[&str] = &[
+pub const KNOWN_REPOSITORY: &[&str] = &[
     "actions",
     "administration",
     "artifact_metadata",
@@ -33,7 +33,7 @@ const KNOWN_REPOSITORY: &[&str] = &[
     "vulnerability_alerts",
     "workflows",
 ];
-const KNOWN_ORGANIZATION: &[&str] = &[
+pub const KNOWN_ORGANIZATION: &[&str] = &[
     "custom_properties_for_organizations",
     "members",
     "organization_administration",
@@ -54,7 +54,7 @@ const KNOWN_ORGANIZATION: &[&str] = &[
     "organization_user_blocking",
     "team_discussions",
 ];
-const KNOWN_ACCOUNT: &[&str] = &[
+pub const KNOWN_ACCOUNT: &[&str] = &[
     "email_addresses",
     "followers",
     "git_ssh_keys",
