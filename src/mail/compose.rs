@@ -174,6 +174,10 @@ pub fn sample_report() -> serde_json::Value {
         "week_ending": "2026-12-07",
         "waiting": [line],
         "decisions": [{ "member": "alice", "approved": 3, "denied": 1, "revoked": 0 }],
+        "time_to_decision": [
+            { "risk": "critical", "decided": 1, "p50_hours": 2.5, "p95_hours": 2.5 },
+            { "risk": "low", "decided": 4, "p50_hours": 6.0, "p95_hours": 30.1 },
+        ],
         "expiring_within_days": 14,
         "expiring": [line],
         "stale_after_days": 90,
