@@ -40,7 +40,9 @@ fn section(text: &str) -> Value {
 pub fn request_message(record: &RequestRecord, decide_up_to: Risk) -> (String, Value) {
     let request = &record.request;
     let token = request.token_name.as_deref().unwrap_or("(unnamed token)");
-    let notification = shown::quoted(
+    // The notification text is read as mrkdwn by Slack, unlike the blocks' plain_text: `&`,
+    // `<` and `>` as entities, so a token name cannot mention the channel or hide a link.
+    let notification = shown::slack(&shown::quoted(
         &format!(
             "PAT-{}: {} by {} in {} ({} risk)",
             record.id,
@@ -50,7 +52,7 @@ pub fn request_message(record: &RequestRecord, decide_up_to: Risk) -> (String, V
             record.risk.as_str()
         ),
         200,
-    );
+    ));
     let mut blocks = vec![json!({
         "type": "header",
         "text": plain(&format!("PAT-{} · {} · {}", record.id, token, request.org), HEADER_CHARS),
@@ -246,4 +248,68 @@ pub fn full_modal(record: &RequestRecord) -> Value {
         "close": plain("Close", 24),
         "blocks": blocks,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOSTILE: &str = "<!channel> <https://evil.example|Re-authenticate> *now*\u{1b}[2J";
+
+    /// Every text object of `value` with its type, wherever it sits.
+    fn texts(value: &Value, found: &mut Vec<(String, String)>) {
+        match value {
+            Value::Object(fields) => {
+                if let (Some(Value::String(kind)), Some(Value::String(text))) =
+                    (fields.get("type"), fields.get("text"))
+                {
+                    found.push((kind.clone(), text.clone()));
+                }
+                fields.values().for_each(|inner| texts(inner, found));
+            }
+            Value::Array(items) => items.iter().for_each(|inner| texts(inner, found)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn text_from_outside_can_neither_mention_link_format_nor_move_the_terminal() {
+        let mut record = crate::policy::floor::sample_request();
+        record.request.token_name = Some(HOSTILE.to_string());
+        record.request.purpose = Some(HOSTILE.to_string());
+        record.state = RequestState::Denied;
+        record.decided_by = Some("bob".to_string());
+        record.decision_reason = Some(HOSTILE.to_string());
+        let (notification, blocks) = request_message(&record, Risk::Medium);
+        assert!(
+            !notification.contains('<') && !notification.contains('>'),
+            "{notification}"
+        );
+        assert!(notification.contains("&lt;!channel&gt;"), "{notification}");
+        let mut found = Vec::new();
+        for value in [&blocks, &full_modal(&record)] {
+            texts(value, &mut found);
+        }
+        let outside: Vec<_> = found
+            .iter()
+            .filter(|(_, text)| text.contains("!channel"))
+            .collect();
+        assert!(
+            outside.len() >= 4,
+            "the name, purpose and reason are shown: {found:?}"
+        );
+        for (kind, text) in outside {
+            assert_eq!(kind, "plain_text", "{text}");
+            assert!(!text.contains('\u{1b}') && text.contains("\\x1b"), "{text}");
+        }
+        // The one mrkdwn text is patdesk's own link.
+        for (kind, text) in &found {
+            if kind == "mrkdwn" {
+                assert!(
+                    text.starts_with("<https://github.com/organizations/example-org/"),
+                    "{text}"
+                );
+            }
+        }
+    }
 }
