@@ -20,7 +20,12 @@ pub fn raise_due(
         let (kind, what) = if waited >= SignedDuration::from_hours(2 * hours) && !waiting.escalated
         {
             (AlertKind::DecisionOverdue, "escalated")
-        } else if waited >= SignedDuration::from_hours(hours) && !waiting.reminded {
+        } else if waited >= SignedDuration::from_hours(hours)
+            && !waiting.reminded
+            && !waiting.escalated
+        {
+            // Once escalated (say the daemon was down through the first deadline), a reminder
+            // after it would only say less.
             (AlertKind::DecisionDue, "a reminder")
         } else {
             continue;

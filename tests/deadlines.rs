@@ -94,7 +94,6 @@ fn a_request_waiting_past_its_time_reminds_then_escalates_once_each() {
         raise_due(&mut store, &within, at(10 * medium_hours)).expect("round"),
         0
     );
-    drop(clock);
 }
 
 #[test]
@@ -141,4 +140,21 @@ fn leaving_review_and_coming_back_starts_the_clock_again() {
 
 fn rusqlite_params(id: i64, clock: &ManualClock) -> (i64, String) {
     (id, patdesk::store::format_time(clock.now()))
+}
+
+#[test]
+fn a_request_first_seen_past_twice_its_time_is_escalated_and_not_reminded_after() {
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let clock = ManualClock::starting_at(requested_at());
+    let mut store = Store::open(&dir.path().join("patdesk.db"), &clock.clock()).expect("store");
+    let id = RequestBuilder::tidy()
+        .github_id(1)
+        .permission("repository", "administration", "write")
+        .insert(&mut store);
+    let within = DecideWithin::default();
+    let at = |hours: i64| requested_at() + SignedDuration::from_hours(hours);
+    // The daemon was down through the first deadline (8 h) and the second (16 h).
+    assert_eq!(raise_due(&mut store, &within, at(20)).expect("round"), 1);
+    assert_eq!(raise_due(&mut store, &within, at(21)).expect("round"), 0);
+    assert_eq!(kinds(&store, id), ["decision_overdue"]);
 }
