@@ -63,6 +63,7 @@ enum Arguments<'a> {
 }
 
 impl WebApi {
+    /// `base` as `slack.api_url` gives it: no trailing slash.
     pub fn new(base: &str, app_token: Secret, bot_token: Secret) -> Result<WebApi, SlackError> {
         let http = reqwest::Client::builder()
             .timeout(TIMEOUT)
@@ -75,7 +76,7 @@ impl WebApi {
             })?;
         Ok(WebApi {
             http,
-            base: base.trim_end_matches('/').to_string(),
+            base: base.to_string(),
             app_token: std::sync::Arc::new(app_token),
             bot_token: std::sync::Arc::new(bot_token),
         })

@@ -16,8 +16,13 @@ pub enum Frame {
     /// Slack will close this connection: open another first (`refresh_requested`, `warning`),
     /// or stop (`link_disabled`: the app's Socket Mode was switched off).
     Disconnect { reason: DisconnectReason },
-    /// Something to acknowledge with its `envelope_id`, and perhaps act on.
-    Envelope { envelope_id: String, payload: Value },
+    /// Something to acknowledge with its `envelope_id`, and perhaps act on: `kind` is
+    /// `interactive`, `events_api`, `slash_commands`, ….
+    Envelope {
+        envelope_id: String,
+        kind: String,
+        payload: Value,
+    },
     /// A frame patdesk does not know: ignored.
     Unknown,
 }
@@ -44,6 +49,7 @@ impl Frame {
         if let Some(envelope_id) = raw.envelope_id.filter(|id| !id.is_empty()) {
             return Frame::Envelope {
                 envelope_id,
+                kind: raw.kind.unwrap_or_default(),
                 payload: raw.payload.unwrap_or(Value::Null),
             };
         }
@@ -185,8 +191,8 @@ struct RawView {
 
 /// Reads an `interactive` envelope's payload, checked against `config`.
 pub fn read(payload: &Value, config: &SlackConfig) -> Result<Interaction, NotActed> {
-    let raw: RawPayload = serde_json::from_value(payload.clone())
-        .map_err(|error| NotActed::Malformed(error.to_string()))?;
+    let raw =
+        RawPayload::deserialize(payload).map_err(|error| NotActed::Malformed(error.to_string()))?;
     let app = raw.api_app_id.unwrap_or_default();
     if app != config.app_id {
         return Err(NotActed::Foreign {
@@ -391,7 +397,7 @@ mod tests {
         );
         assert!(matches!(
             Frame::parse(r#"{"envelope_id":"e1","type":"interactive","payload":{}}"#),
-            Frame::Envelope { envelope_id, .. } if envelope_id == "e1"
+            Frame::Envelope { envelope_id, kind, .. } if envelope_id == "e1" && kind == "interactive"
         ));
         assert_eq!(Frame::parse("not json"), Frame::Unknown);
     }

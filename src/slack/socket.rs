@@ -284,16 +284,12 @@ async fn connection(
                 let event = match Frame::parse(text.as_str()) {
                     Frame::Hello => Event::Hello(id),
                     Frame::Disconnect { reason } => Event::Disconnect(id, reason),
-                    Frame::Envelope { envelope_id, payload } => {
+                    Frame::Envelope { envelope_id, kind, payload } => {
                         // Acknowledged before anything else: the 3 s are Slack's.
                         let ack = json!({ "envelope_id": envelope_id }).to_string();
                         if sink.send(Message::Text(ack.into())).await.is_err() {
                             break "the acknowledgement could not be sent".to_string();
                         }
-                        let kind = serde_json::from_str::<Value>(text.as_str())
-                            .ok()
-                            .and_then(|frame| frame.get("type")?.as_str().map(str::to_string))
-                            .unwrap_or_default();
                         Event::Envelope(Delivered { envelope_id, kind, payload })
                     }
                     Frame::Unknown => continue,
@@ -338,7 +334,10 @@ async fn open(api: &WebApi) -> Result<Socket, String> {
     let stream: Box<dyn Io> = if secure {
         let name = rustls::pki_types::ServerName::try_from(host.clone())
             .map_err(|error| format!("{host}: {error}"))?;
-        let connector = tokio_rustls::TlsConnector::from(Arc::new(crate::tls::client_config()));
+        // The system's roots are read once, not at every reconnection.
+        static TLS: std::sync::OnceLock<Arc<rustls::ClientConfig>> = std::sync::OnceLock::new();
+        let tls = TLS.get_or_init(|| Arc::new(crate::tls::client_config()));
+        let connector = tokio_rustls::TlsConnector::from(tls.clone());
         Box::new(
             connector
                 .connect(name, tcp)
