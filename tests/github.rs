@@ -1784,6 +1784,12 @@ fn a_push_the_audit_log_does_not_back_is_never_sent_and_raises_an_alert() {
             "issue-reader dave",
             Some("Reads issues for the report"),
         ),
+        pending(
+            3,
+            "erin",
+            "issue-reader erin",
+            Some("Reads issues for the report"),
+        ),
     ];
     let standin = Standin::start(
         &[("acme-corp", 11, org_with(&requests, "acme-corp"))],
@@ -1793,6 +1799,7 @@ fn a_push_the_audit_log_does_not_back_is_never_sent_and_raises_an_alert() {
     assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
     let carol = desk.record_by_github_id(1);
     let dave = desk.record_by_github_id(2);
+    let erin = desk.record_by_github_id(3);
 
     // Someone with write access to the file queues an approval with no decision behind it.
     desk.store()
@@ -1819,15 +1826,36 @@ fn a_push_the_audit_log_does_not_back_is_never_sent_and_raises_an_alert() {
         &ReviewPolicy::default(),
     )
     .expect("approve");
+    // And alice approves erin's with a click in Slack, then leaves too: a decision taken in
+    // Slack is carried only for a member still in the config, as one taken at the CLI.
+    let alice_in_slack = patdesk::lifecycle::Member {
+        login: "alice".to_string(),
+        os_user: "pd-alice".to_string(),
+        uid: 4241,
+        authenticated_by: patdesk::lifecycle::Authentication::SlackUserId,
+        slack: Some(patdesk::lifecycle::SlackIdentity {
+            user_id: "U0ALICE0001".to_string(),
+            team_id: "T0ACMECORP1".to_string(),
+        }),
+    };
+    patdesk::decide::approve(
+        &mut desk.store(),
+        &alice_in_slack,
+        erin.id,
+        Some("scoped to one repository"),
+        &ReviewPolicy::default(),
+    )
+    .expect("approve");
     let mut team = desk.config().team;
-    team.members.retain(|member| member.login != "bob");
+    team.members
+        .retain(|member| member.login != "bob" && member.login != "alice");
 
     let client = desk.client();
     let mut store = desk.store();
     let report = runtime()
         .block_on(push_decisions(&client, &mut store, &team))
         .expect("push");
-    assert_eq!((report.done, report.refused), (0, 2), "{report}");
+    assert_eq!((report.done, report.refused), (0, 3), "{report}");
     assert!(standin.calls().is_empty(), "{:?}", standin.calls());
     let alerts: Vec<String> = store
         .alerts()
@@ -1836,7 +1864,7 @@ fn a_push_the_audit_log_does_not_back_is_never_sent_and_raises_an_alert() {
         .filter(|alert| alert.kind == "github_push_refused")
         .map(|alert| alert.message)
         .collect();
-    assert_eq!(alerts.len(), 2, "{alerts:?}");
+    assert_eq!(alerts.len(), 3, "{alerts:?}");
     assert!(
         alerts
             .iter()
@@ -1847,6 +1875,12 @@ fn a_push_the_audit_log_does_not_back_is_never_sent_and_raises_an_alert() {
         alerts
             .iter()
             .any(|a| a.contains("bob decided it but is not a team member")),
+        "{alerts:?}"
+    );
+    assert!(
+        alerts
+            .iter()
+            .any(|a| a.contains("alice decided it but is not a team member")),
         "{alerts:?}"
     );
     // Refused once, not retried: the next round sends nothing and raises nothing more.
