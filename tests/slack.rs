@@ -572,3 +572,48 @@ fn check_config_connects_with_both_tokens_and_finds_the_bot_in_the_channel() {
     assert_ne!(code, Some(0), "{text}");
     assert!(text.contains("the bot is not a member"), "{text}");
 }
+
+/// The channel's bookkeeping: a request in review is due for a post until posted; once posted
+/// it is due again only when its state moves on, or when the config names another channel.
+#[test]
+fn a_message_is_due_once_per_state_and_again_in_a_new_channel() {
+    use common::builders::RequestBuilder;
+    use patdesk::store::SlackDue;
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let mut store = patdesk::store::Store::open(
+        &dir.path().join("patdesk.db"),
+        &patdesk::clock::Clock::system(),
+    )
+    .expect("store");
+    let id = RequestBuilder::tidy().github_id(1).insert(&mut store);
+    let waiting = RequestBuilder::tidy()
+        .github_id(2)
+        .state(RequestState::AwaitingPurpose)
+        .insert(&mut store);
+    assert_eq!(
+        store.slack_due(slack::CHANNEL).expect("due"),
+        [SlackDue::Post { request_id: id }],
+        "only the request in review (not PAT-{waiting})"
+    );
+    store
+        .slack_shown(id, slack::CHANNEL, "1.000001", RequestState::InReview)
+        .expect("shown");
+    assert_eq!(store.slack_due(slack::CHANNEL).expect("due"), []);
+    assert_eq!(
+        store.slack_due("C0NEWCHAN01").expect("due"),
+        [SlackDue::Post { request_id: id }],
+        "another channel gets its own message"
+    );
+    store
+        .connection()
+        .execute("UPDATE requests SET state = 'approved' WHERE id = ?1", [id])
+        .expect("decided");
+    assert_eq!(
+        store.slack_due(slack::CHANNEL).expect("due"),
+        [SlackDue::Update {
+            request_id: id,
+            channel: slack::CHANNEL.to_string(),
+            ts: "1.000001".to_string()
+        }]
+    );
+}

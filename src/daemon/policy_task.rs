@@ -24,8 +24,9 @@ pub(super) async fn run(mut task: PolicyTask) {
     let actor = task.policy.actor();
     let mut seen_version = None;
     loop {
+        // A round whenever another connection committed; every look when that cannot be read.
         let version = task.store.data_version().ok();
-        if version != seen_version || seen_version.is_none() {
+        if version.is_none() || version != seen_version {
             seen_version = version;
             match answer_due(&mut task.policy, &mut task.store, &actor) {
                 Ok(0) => {}

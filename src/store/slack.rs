@@ -29,12 +29,14 @@ impl Store {
         let mut due = Vec::new();
         let mut posts = self.conn.prepare_cached(
             "SELECT r.id FROM requests r LEFT JOIN slack_messages m ON m.request_id = r.id
-             WHERE r.state = ?1 AND (m.request_id IS NULL OR m.ts IS NULL)
+             WHERE r.state = ?1 AND (m.request_id IS NULL OR m.ts IS NULL OR m.channel <> ?3)
              ORDER BY r.id LIMIT ?2",
         )?;
-        for id in posts.query_map(params![RequestState::InReview.as_str(), ROUND], |row| {
-            row.get::<_, i64>(0)
-        })? {
+        // A message in a channel the config no longer names is posted again in the new one.
+        for id in posts.query_map(
+            params![RequestState::InReview.as_str(), ROUND, channel],
+            |row| row.get::<_, i64>(0),
+        )? {
             due.push(SlackDue::Post { request_id: id? });
         }
         let mut updates = self.conn.prepare_cached(

@@ -239,6 +239,8 @@ async fn run() -> Result<(), String> {
     let redelivery = shared.clone();
     tokio::spawn(async move {
         loop {
+            // Slack's own timer: each 100 ms the envelopes past their 3 s go again. The
+            // stand-in is the world, on the world's clock; the tick is its resolution.
             tokio::time::sleep(Duration::from_millis(100)).await;
             lock(&redelivery).redeliver_late();
         }
