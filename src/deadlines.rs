@@ -4,18 +4,14 @@
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::config::DecideWithin;
+use crate::config::PerRisk;
 use crate::store::{AlertKind, Store, StoreError};
 
 /// Raises what is due at `now`; how many alerts.
-pub fn raise_due(
-    store: &mut Store,
-    within: &DecideWithin,
-    now: Timestamp,
-) -> Result<usize, StoreError> {
+pub fn raise_due(store: &mut Store, within: &PerRisk, now: Timestamp) -> Result<usize, StoreError> {
     let mut raised = 0;
     for waiting in store.waiting_for_decision()? {
-        let hours = i64::from(within.hours(waiting.risk));
+        let hours = i64::from(within.of(waiting.risk));
         let waited = now.duration_since(waiting.since);
         let (kind, what) = if waited >= SignedDuration::from_hours(2 * hours) && !waiting.escalated
         {

@@ -17,8 +17,8 @@ use crate::mail::{DecisionMail, Outgoing, is_address};
 use crate::request::{PurposeSource, RequestState, idempotency_key};
 use crate::review::{ReviewPolicy, Risk};
 use crate::store::{
-    AlertKind, Decision, EventKind, NewRequest, PushTarget, RequestRecord, Resend, Store,
-    StoreError, Tx, format_time,
+    AlertKind, Approvals, Decision, EventKind, NewRequest, PushTarget, RequestRecord, Resend,
+    Store, StoreError, Tx, format_time,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +46,9 @@ pub struct Decided {
     pub mail: Option<i64>,
     /// The risk after a new purpose was reviewed.
     pub risk: Option<Risk>,
+    /// Where an approval of a request that needs more than one stands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approvals: Option<Approvals>,
 }
 
 /// Text the engineer must give.
@@ -128,6 +131,7 @@ fn decided(record: &RequestRecord, state: RequestState, member: &Member) -> Deci
         github_push: None,
         mail: None,
         risk: None,
+        approvals: None,
     }
 }
 
@@ -176,8 +180,52 @@ pub fn approve_up_to(
                 record.risk.as_str()
             )));
         }
-        tx.record_decision(record.id, &member.login, Decision::Approved, reason)?;
+        let needed = policy.approvals_needed.of(record.risk);
+        let earlier = tx.approvals(record.id)?;
+        if earlier
+            .iter()
+            .any(|given| given.by.eq_ignore_ascii_case(&member.login))
+        {
+            return Err(Refusal(format!(
+                "{} has already approved PAT-{}: a {} risk request needs {needed} approvals, \
+                 each by a different member",
+                member.login,
+                record.id,
+                record.risk.as_str()
+            ))
+            .into());
+        }
+        let approvals = (needed > 1).then(|| Approvals {
+            given: earlier
+                .iter()
+                .map(|given| given.by.clone())
+                .chain([member.login.clone()])
+                .collect(),
+            needed,
+        });
+        if let Some(approvals) = approvals.as_ref().filter(|a| a.missing() > 0) {
+            // Counted, not yet decided: GitHub and the requester hear of it once enough
+            // members have approved.
+            tx.append_event(
+                &member.login,
+                Some(record.id),
+                EventKind::ApprovalGiven,
+                &json!({ "reason": reason, "risk": record.risk, "given": approvals.given.len(),
+                         "needed": needed }),
+            )?;
+            let mut done = decided(record, record.state, member);
+            done.approvals = Some(approvals.clone());
+            return Ok(done);
+        }
+        tx.record_decision(
+            record.id,
+            &member.login,
+            Decision::Approved,
+            reason,
+            &earlier,
+        )?;
         let mut done = decided(record, next, member);
+        done.approvals = approvals;
         done.github_push = push(tx, record, PushAction::Approve, reason)?;
         done.mail = tell_requester(
             tx,
@@ -227,7 +275,13 @@ pub fn deny_up_to(
     let reason = required("the reason", reason)?;
     deciding(store, member, id, Action::Deny, |tx, record, next| {
         within_cap(record, cap)?;
-        tx.record_decision(record.id, &member.login, Decision::Denied, Some(reason))?;
+        tx.record_decision(
+            record.id,
+            &member.login,
+            Decision::Denied,
+            Some(reason),
+            &[],
+        )?;
         let mut done = decided(record, next, member);
         done.github_push = push(tx, record, PushAction::Deny, Some(reason))?;
         // The denial tells the requester what would meet the policy.

@@ -6,7 +6,7 @@ mod common;
 
 use jiff::SignedDuration;
 use patdesk::clock::ManualClock;
-use patdesk::config::DecideWithin;
+use patdesk::config::PerRisk;
 use patdesk::deadlines::raise_due;
 use patdesk::request::RequestState;
 use patdesk::store::Store;
@@ -43,8 +43,8 @@ fn a_request_waiting_past_its_time_reminds_then_escalates_once_each() {
         .insert(&mut store);
     let risk = |id: i64| store.request(id).expect("request").risk;
     assert_eq!(risk(critical), patdesk::review::Risk::Critical);
-    let medium_hours = i64::from(DecideWithin::default().hours(risk(medium)));
-    let within = DecideWithin::default();
+    let medium_hours = i64::from(PerRisk::DECIDE_WITHIN_HOURS.of(risk(medium)));
+    let within = PerRisk::DECIDE_WITHIN_HOURS;
 
     let at = |hours: i64| requested_at() + SignedDuration::from_hours(hours);
     assert_eq!(raise_due(&mut store, &within, at(7)).expect("round"), 0);
@@ -105,7 +105,7 @@ fn leaving_review_and_coming_back_starts_the_clock_again() {
         .github_id(1)
         .permission("repository", "administration", "write")
         .insert(&mut store);
-    let within = DecideWithin::default();
+    let within = PerRisk::DECIDE_WITHIN_HOURS;
     let at = |hours: i64| requested_at() + SignedDuration::from_hours(hours);
     assert_eq!(raise_due(&mut store, &within, at(8)).expect("round"), 1);
     // Back to the requester and into review again 10 h later: the wait counts from there.
@@ -151,7 +151,7 @@ fn a_request_first_seen_past_twice_its_time_is_escalated_and_not_reminded_after(
         .github_id(1)
         .permission("repository", "administration", "write")
         .insert(&mut store);
-    let within = DecideWithin::default();
+    let within = PerRisk::DECIDE_WITHIN_HOURS;
     let at = |hours: i64| requested_at() + SignedDuration::from_hours(hours);
     // The daemon was down through the first deadline (8 h) and the second (16 h).
     assert_eq!(raise_due(&mut store, &within, at(20)).expect("round"), 1);

@@ -100,7 +100,8 @@ pub(super) fn report(context: &Context, done: Done, decided: &Decided) -> Result
         out!(
             "{}",
             json!({ "id": decided.id, "state": decided.state, "by": decided.by,
-                    "github_push": decided.github_push, "mail": decided.mail, "risk": decided.risk })
+                    "github_push": decided.github_push, "mail": decided.mail, "risk": decided.risk,
+                    "approvals": decided.approvals })
         );
         return Ok(());
     }
@@ -108,12 +109,26 @@ pub(super) fn report(context: &Context, done: Done, decided: &Decided) -> Result
         out!("Reviewed again with the purpose: risk {}.", risk.as_str());
     }
     let (id, state, by) = (decided.id, decided.state, &decided.by);
-    match done {
-        Done::Decision => out!("PAT-{id} is {state} (by {by})."),
-        Done::Note => out!("Note added to PAT-{id} (by {by}); it is {state}."),
-        Done::Purpose => out!("Purpose recorded for PAT-{id} (by {by}); it is {state}."),
-        Done::Contact => out!("Address recorded for PAT-{id} (by {by}); it is {state}."),
-        Done::Answer => out!("Answer taken as PAT-{id}'s purpose (by {by}); it is {state}."),
+    match (done, &decided.approvals) {
+        (Done::Decision, Some(approvals)) if approvals.missing() > 0 => {
+            out!(
+                "Your approval of PAT-{id} is recorded ({} of {}: {}); it stays {state} until {} \
+                 more member(s) approve. GitHub and the requester are told then.",
+                approvals.given.len(),
+                approvals.needed,
+                approvals.given.join(", "),
+                approvals.missing()
+            );
+        }
+        (Done::Decision, Some(approvals)) => out!(
+            "PAT-{id} is {state} (by {}).",
+            approvals.given.join(" and ")
+        ),
+        (Done::Decision, None) => out!("PAT-{id} is {state} (by {by})."),
+        (Done::Note, _) => out!("Note added to PAT-{id} (by {by}); it is {state}."),
+        (Done::Purpose, _) => out!("Purpose recorded for PAT-{id} (by {by}); it is {state}."),
+        (Done::Contact, _) => out!("Address recorded for PAT-{id} (by {by}); it is {state}."),
+        (Done::Answer, _) => out!("Answer taken as PAT-{id}'s purpose (by {by}); it is {state}."),
     }
     let mut follow_ups = Vec::new();
     if decided.github_push.is_some() {

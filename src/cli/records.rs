@@ -157,7 +157,15 @@ pub fn list(context: &Context, args: &ListArgs) -> Result<(), Failure> {
             summary.org,
             or_dash(summary.token_name.as_deref()),
             summary.owner_login,
-            summary.state.to_string(),
+            match &summary.approvals {
+                Some(approvals) => format!(
+                    "{} (approved {}/{})",
+                    summary.state,
+                    approvals.given.len(),
+                    approvals.needed
+                ),
+                None => summary.state.to_string(),
+            },
             summary.risk.as_str().to_string(),
             date,
         ]);
@@ -265,6 +273,7 @@ pub fn show(context: &Context, args: &ShowArgs) -> Result<(), Failure> {
         github_pushes: pushes,
         events,
         earlier_events,
+        approvals,
     } = detail;
 
     let mut out = String::new();
@@ -292,6 +301,9 @@ pub fn show(context: &Context, args: &ShowArgs) -> Result<(), Failure> {
     field("standing", record.request.standing());
     field("state", record.state.to_string());
     field("risk", record.risk.as_str().to_string());
+    if let Some(approvals) = &approvals {
+        field("approvals", approvals.described());
+    }
     field("repositories", record.scope());
     field("permissions", or_dash(Some(&request.permissions.summary())));
     field(

@@ -37,8 +37,7 @@ pub use mail::SendLimits;
 pub use mailbox::{Acknowledge, Endpoint, MailboxConfig, Security, SentCopy, SignIn};
 pub use oauth2::{GOOGLE_SCOPE, GOOGLE_TOKEN_URL, Grant, MICROSOFT_SCOPE, OauthConfig};
 pub use policy::{
-    DEFAULT_MAX_MESSAGE_BYTES, DecideWithin, MailPolicy, ReasonFrom, Reminders, ReplyTrust,
-    ReviewPolicy,
+    DEFAULT_MAX_MESSAGE_BYTES, MailPolicy, PerRisk, ReasonFrom, Reminders, ReplyTrust, ReviewPolicy,
 };
 pub use provider::{Filled, Provider};
 use raw::{RawConfig, RawSecret};
@@ -344,6 +343,7 @@ impl Validator {
         let github = raw.github.map(|github| self.github(github));
         let team = self.team(raw.team.members);
         let control = self.control(raw.control);
+        let approvals_set = raw.review.approvals_needed.is_some();
         let review = self.review(raw.review);
         let signing_key = raw.signing.and_then(|signing| {
             self.required_secret("signing.key", SecretKind::Password, signing.key)
@@ -363,6 +363,23 @@ impl Validator {
             self.problem(
                 "signing.key",
                 "is missing, and [smtp] is set: patdesk signs the Message-IDs of its mail so replies can be threaded",
+            );
+        }
+        // An approval by the owner does not count: a threshold the team cannot reach leaves
+        // those requests for ever undecided.
+        let needed = review.approvals_needed;
+        let most = needed
+            .low
+            .max(needed.medium)
+            .max(needed.high)
+            .max(needed.critical);
+        if approvals_set && most as usize > team.members.len() {
+            self.problem(
+                "review.approvals_needed",
+                format!(
+                    "asks for {most} approvals but [team] has {} member(s): each approval is a distinct member's",
+                    team.members.len()
+                ),
             );
         }
         if alerts.email.is_some() && !has_smtp {

@@ -65,7 +65,10 @@ pub struct ReviewPolicy {
     pub stale_after_days: u32,
     /// How long a request ready for a decision may wait, by its risk, before the team is
     /// reminded; at twice that it is escalated.
-    pub decide_within: DecideWithin,
+    pub decide_within: PerRisk,
+    /// How many distinct members must approve a request of each risk before GitHub and the
+    /// requester are told.
+    pub approvals_needed: PerRisk,
     /// Its requester is told this many days before (0: not told).
     pub stale_notice_days: u32,
     /// A purpose shorter than this says too little.
@@ -102,7 +105,8 @@ impl Default for ReviewPolicy {
         ReviewPolicy {
             max_expiry_days: 366,
             stale_after_days: 90,
-            decide_within: DecideWithin::default(),
+            decide_within: PerRisk::DECIDE_WITHIN_HOURS,
+            approvals_needed: PerRisk::APPROVALS_NEEDED,
             stale_notice_days: 14,
             min_purpose_chars: 20,
             approval_reason_from: ReasonFrom::High,
@@ -172,29 +176,35 @@ impl Default for Reminders {
     }
 }
 
-/// Hours to a decision, by risk: the riskier, the sooner (a critical request is someone's
-/// access waiting on the team's attention, or an incident).
+/// A number for each risk: hours to a decision, approvals needed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DecideWithin {
+pub struct PerRisk {
     pub low: u32,
     pub medium: u32,
     pub high: u32,
     pub critical: u32,
 }
 
-impl Default for DecideWithin {
-    fn default() -> DecideWithin {
-        DecideWithin {
-            low: 72,
-            medium: 48,
-            high: 24,
-            critical: 8,
-        }
-    }
-}
+impl PerRisk {
+    /// Hours to a decision: the riskier, the sooner (a critical request is someone's access
+    /// waiting on the team's attention, or an incident).
+    pub const DECIDE_WITHIN_HOURS: PerRisk = PerRisk {
+        low: 72,
+        medium: 48,
+        high: 24,
+        critical: 8,
+    };
 
-impl DecideWithin {
-    pub fn hours(&self, risk: crate::review::Risk) -> u32 {
+    /// Distinct members whose approval a request needs: a critical grant is two people's
+    /// decision.
+    pub const APPROVALS_NEEDED: PerRisk = PerRisk {
+        low: 1,
+        medium: 1,
+        high: 1,
+        critical: 2,
+    };
+
+    pub fn of(&self, risk: crate::review::Risk) -> u32 {
         match risk {
             crate::review::Risk::Low => self.low,
             crate::review::Risk::Medium => self.medium,

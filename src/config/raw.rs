@@ -403,6 +403,7 @@ pub struct RawReview {
     pub max_expiry_days: Option<u32>,
     pub stale_after_days: Option<u32>,
     pub decide_within_hours: Option<RawPerRisk>,
+    pub approvals_needed: Option<RawPerRisk>,
     pub stale_notice_days: Option<u32>,
     pub min_purpose_chars: Option<u32>,
     pub min_token_name_chars: Option<u32>,

@@ -2,7 +2,7 @@
 
 use super::raw::{self, RawReview};
 use super::team::is_github_login;
-use super::{ReasonFrom, ReviewPolicy};
+use super::{PerRisk, ReasonFrom, ReviewPolicy};
 
 impl super::Validator {
     pub(super) fn review(&mut self, raw: RawReview) -> ReviewPolicy {
@@ -42,27 +42,20 @@ impl super::Validator {
             *field = self.within(key, value, range, *field);
         }
         if let Some(within) = raw.decide_within_hours {
-            let hours = &mut policy.decide_within;
-            for (key, value, field) in [
-                ("review.decide_within_hours.low", within.low, &mut hours.low),
-                (
-                    "review.decide_within_hours.medium",
-                    within.medium,
-                    &mut hours.medium,
-                ),
-                (
-                    "review.decide_within_hours.high",
-                    within.high,
-                    &mut hours.high,
-                ),
-                (
-                    "review.decide_within_hours.critical",
-                    within.critical,
-                    &mut hours.critical,
-                ),
-            ] {
-                *field = self.within(key, value, 1..=24 * 90, *field);
-            }
+            self.per_risk(
+                "review.decide_within_hours",
+                within,
+                1..=24 * 90,
+                &mut policy.decide_within,
+            );
+        }
+        if let Some(needed) = raw.approvals_needed {
+            self.per_risk(
+                "review.approvals_needed",
+                needed,
+                1..=5,
+                &mut policy.approvals_needed,
+            );
         }
         for (key, value, field) in [
             (
@@ -120,6 +113,26 @@ impl super::Validator {
                 names.into_iter().map(|name| name.to_lowercase()).collect();
         }
         policy
+    }
+}
+
+impl super::Validator {
+    /// A table of numbers by risk (`key.low`, `key.medium`, …), each within `range`.
+    fn per_risk(
+        &mut self,
+        key: &str,
+        raw: raw::RawPerRisk,
+        range: std::ops::RangeInclusive<u32>,
+        values: &mut PerRisk,
+    ) {
+        for (risk, value, field) in [
+            ("low", raw.low, &mut values.low),
+            ("medium", raw.medium, &mut values.medium),
+            ("high", raw.high, &mut values.high),
+            ("critical", raw.critical, &mut values.critical),
+        ] {
+            *field = self.within(&format!("{key}.{risk}"), value, range.clone(), *field);
+        }
     }
 }
 

@@ -6,10 +6,11 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::admission::ControlCounts;
-use crate::config::SendLimits;
+use crate::config::{PerRisk, SendLimits};
+use crate::request::RequestState;
 use crate::store::{
-    ChainHead, Counts, DatabaseSize, EventRecord, MessageRecord, OutboxMail, PartHealth, Push,
-    RequestRecord, Store, StoreError, WebhookCounts,
+    Approvals, ChainHead, Counts, DatabaseSize, EventRecord, MessageRecord, OutboxMail, PartHealth,
+    Push, RequestRecord, Store, StoreError, WebhookCounts,
 };
 
 /// `patdesk show`: a request and everything about it (its newest mails and events, when
@@ -27,14 +28,26 @@ pub struct RequestDetail {
     /// Earlier events of the request, not shown (`patdesk watch --from` shows them all).
     #[serde(default)]
     pub earlier_events: u64,
+    /// In review: who has approved, when it needs more than one approval or has some.
+    #[serde(default)]
+    pub approvals: Option<Approvals>,
 }
 
 /// The most mails, and events, `show` gives of one request: mail from outside can tie any
 /// number of them to a request, and an answer is held whole in the daemon's memory.
 pub const SHOWN_PER_REQUEST: u32 = 200;
 
-pub fn request_detail(store: &Store, id: i64) -> Result<RequestDetail, StoreError> {
+/// `approvals_needed`: `review.approvals_needed`, to say who is still needed.
+pub fn request_detail(
+    store: &Store,
+    id: i64,
+    approvals_needed: &PerRisk,
+) -> Result<RequestDetail, StoreError> {
     let request = store.request(id)?;
+    let approvals = match request.state {
+        RequestState::InReview => Approvals::of(store, id, approvals_needed.of(request.risk))?,
+        _ => None,
+    };
     let (messages, all_messages) = store.newest_messages_for(id, SHOWN_PER_REQUEST)?;
     let (events, all_events) = store.newest_events_for(id, SHOWN_PER_REQUEST)?;
     Ok(RequestDetail {
@@ -45,6 +58,7 @@ pub fn request_detail(store: &Store, id: i64) -> Result<RequestDetail, StoreErro
         github_pushes: store.pushes_for(id)?,
         earlier_events: all_events.saturating_sub(events.len() as u64),
         events,
+        approvals,
     })
 }
 

@@ -579,7 +579,7 @@ fn answer_from_store(
             if full {
                 reply(store.list(&filter))
             } else {
-                reply(store.list_summaries(&filter))
+                reply(store.list_summaries(&filter, &policy.approvals_needed))
             }
         }
         Request::OutsideTokens {
@@ -587,7 +587,7 @@ fn answer_from_store(
             no_expiry,
             offset,
         } => reply(store.outside_tokens(stale, no_expiry, offset, PAGE_ROWS)),
-        Request::Show { id } => reply(reads::request_detail(store, id)),
+        Request::Show { id } => reply(reads::request_detail(store, id, &policy.approvals_needed)),
         Request::Export { after } => reply(store.export(page_after(after))),
         Request::OutsideRevocations { after } => {
             reply(store.outside_revocations(page_after(after)))

@@ -26,7 +26,7 @@ pub(super) struct AlertsTask {
     pub templates: Templates,
     pub stale_after_days: u32,
     /// How long a request may wait for a decision, by risk.
-    pub decide_within: crate::config::DecideWithin,
+    pub decide_within: crate::config::PerRisk,
     /// Alert mail goes out through the outbox.
     pub outbox: Option<OutboxWake>,
     pub shutdown: watch::Receiver<bool>,

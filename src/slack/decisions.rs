@@ -176,6 +176,16 @@ impl SlackDesk {
                 for wake in &self.after_decision {
                     wake.wake();
                 }
+                if let Some(approvals) = decided.approvals.filter(|a| a.missing() > 0) {
+                    let text = format!(
+                        "Your approval of PAT-{id} is recorded ({} of {}). It needs {} more \
+                         member(s) to approve before GitHub and the requester are told.",
+                        approvals.given.len(),
+                        approvals.needed,
+                        approvals.missing()
+                    );
+                    self.tell(who, &text).await;
+                }
             }
             Err(error) => {
                 self.tell(

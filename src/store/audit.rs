@@ -9,7 +9,7 @@ use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
 
 use super::{ChainHead, EventKind, Push, PushTarget, Store, StoreError, Verification};
-use crate::lifecycle::Member;
+use crate::lifecycle::{Member, PushAction};
 
 /// `patdesk audit verify`: the chain, and the tables against it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +39,9 @@ pub struct PushBacking {
     pub seq: i64,
     /// The member the decision's transaction was made for; `None` when the event names none.
     pub decided_by: Option<Member>,
+    /// For an approval that completed others (`review.approvals_needed`): the members whose
+    /// approvals it counted, as the decision's event names them.
+    pub with_approvals: Vec<Option<Member>>,
 }
 
 impl Store {
@@ -139,9 +142,36 @@ impl Store {
                 |row| Ok((row.get(0)?, row.get(1)?)),
             )
             .optional()?;
-        Ok(row.map(|(seq, decided_by)| PushBacking {
+        let Some((seq, decided_by)) = row else {
+            return Ok(None);
+        };
+        // The decision the push carries is the request's last before the push's own event.
+        let with: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT json_extract(detail, '$.with_approvals') FROM events
+                 WHERE request_id IS ?1 AND seq < ?2 AND kind = ?3
+                 ORDER BY seq DESC LIMIT 1",
+                rusqlite::params![push.target.request_id(), seq, EventKind::Approved],
+                |row| row.get(0),
+            )
+            .optional()?
+            .flatten();
+        let with_approvals = match (push.action.known(), with) {
+            (Some(PushAction::Approve), Some(json)) => {
+                let given: Vec<serde_json::Value> = serde_json::from_str(&json)
+                    .map_err(|e| StoreError::Corrupt(format!("with_approvals: {e}")))?;
+                given
+                    .into_iter()
+                    .map(|given| serde_json::from_value(given["member"].clone()).ok())
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+        Ok(Some(PushBacking {
             seq,
             decided_by: decided_by.and_then(|json| serde_json::from_str(&json).ok()),
+            with_approvals,
         }))
     }
 }

@@ -17,6 +17,9 @@ pub enum EventKind {
     /// What the team's policy answered (in shadow mode: recorded and shown, a person decides).
     PolicyAnswered,
     // Decisions by members.
+    /// One member's approval of a request that needs more than one
+    /// (`review.approvals_needed`): the request stays in review until enough have approved.
+    ApprovalGiven,
     Approved,
     Denied,
     Revoked,
@@ -59,13 +62,14 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind this version writes.
-    pub const KNOWN: [EventKind; 38] = [
+    pub const KNOWN: [EventKind; 39] = [
         EventKind::RequestRecorded,
         EventKind::RequestChanged,
         EventKind::PurposeRecorded,
         EventKind::AddressRecorded,
         EventKind::Note,
         EventKind::PolicyAnswered,
+        EventKind::ApprovalGiven,
         EventKind::Approved,
         EventKind::Denied,
         EventKind::Revoked,
@@ -123,6 +127,7 @@ impl EventKind {
             EventKind::AddressRecorded => "address_recorded",
             EventKind::Note => "note",
             EventKind::PolicyAnswered => "policy_answered",
+            EventKind::ApprovalGiven => "approval_given",
             EventKind::Approved => "approved",
             EventKind::Denied => "denied",
             EventKind::Revoked => "revoked",

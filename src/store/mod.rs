@@ -5,6 +5,7 @@
 //! with its audit event, so either both are stored or neither.
 
 mod alerts;
+mod approvals;
 mod audit;
 mod backup;
 mod chain;
@@ -39,6 +40,7 @@ use crate::clock::Clock;
 use crate::lifecycle::Member;
 
 pub use alerts::{Alert, AlertKind};
+pub use approvals::{Approvals, GivenApproval};
 pub use audit::{Audit, Mismatch, PushBacking};
 pub use backup::backup;
 pub use chain::{Break, ChainHead, ChainKey, GENESIS, Verification};

@@ -16,7 +16,7 @@ use serde_json::json;
 
 use crate::config::TeamConfig;
 use crate::github::{GithubClient, GithubError, Ruling};
-use crate::lifecycle::{Authentication, PushAction};
+use crate::lifecycle::{Authentication, Member, PushAction};
 use crate::store::{
     AlertKind, Push, PushOutcome, PushTarget, RequestRecord, Store, StoreError, Verification,
 };
@@ -64,24 +64,43 @@ fn unbacked(
     let Some(backing) = store.push_backing(push)? else {
         return Ok(Some("no event in the audit log queued it".to_string()));
     };
-    Ok(match backing.decided_by {
-        None => Some(format!(
-            "event {} that queued it names no team member",
-            backing.seq
+    if let Some(why) = not_a_member(backing.decided_by.as_ref(), team) {
+        return Ok(Some(format!("event {}: {why}", backing.seq)));
+    }
+    // Each approval a decision completed is a member's too, and another member's.
+    for earlier in &backing.with_approvals {
+        if let Some(why) = not_a_member(earlier.as_ref(), team) {
+            return Ok(Some(format!("an approval it counted: {why}")));
+        }
+        if let (Some(earlier), Some(decider)) = (earlier, &backing.decided_by)
+            && earlier.login.eq_ignore_ascii_case(&decider.login)
+        {
+            return Ok(Some(format!(
+                "{} approved it twice: the approvals it needs are distinct members'",
+                decider.login
+            )));
+        }
+    }
+    Ok(None)
+}
+
+/// Why `member`, as an event names them, may not have a decision carried, or `None`.
+fn not_a_member(member: Option<&Member>, team: &TeamConfig) -> Option<String> {
+    let Some(member) = member else {
+        return Some("it names no team member".to_string());
+    };
+    match member.authenticated_by {
+        Authentication::PeerCredentials | Authentication::SlackUserId
+            if team.has_login(&member.login) =>
+        {
+            None
+        }
+        Authentication::PeerCredentials | Authentication::SlackUserId => Some(format!(
+            "{} decided it but is not a team member in the config",
+            member.login
         )),
-        Some(member) => match member.authenticated_by {
-            Authentication::PeerCredentials | Authentication::SlackUserId
-                if team.has_login(&member.login) =>
-            {
-                None
-            }
-            Authentication::PeerCredentials | Authentication::SlackUserId => Some(format!(
-                "{} decided it but is not a team member in the config",
-                member.login
-            )),
-            Authentication::BreakGlass => None,
-        },
-    })
+        Authentication::BreakGlass => None,
+    }
 }
 
 /// Why a retried push sent nothing.

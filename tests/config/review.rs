@@ -81,3 +81,33 @@ fn public_profile_addresses_are_allowed_on_the_team_domain_unless_the_config_say
         "{found:?}"
     );
 }
+
+#[test]
+fn approvals_needed_is_read_by_risk_and_never_more_than_the_team_can_give() {
+    let team = "[team.members]\nalice = { unix = \"alice\" }\nbob = { unix = \"bob\" }\n";
+    let defaults = Config::from_toml(team, Path::new("patdesk.toml"), None).expect("valid");
+    assert_eq!(
+        defaults.review.approvals_needed,
+        patdesk::config::PerRisk::APPROVALS_NEEDED
+    );
+    assert_eq!(defaults.review.approvals_needed.critical, 2);
+    let text = format!("{team}[review]\napprovals_needed = {{ high = 2, critical = 2 }}\n");
+    let set = Config::from_toml(&text, Path::new("patdesk.toml"), None).expect("valid");
+    assert_eq!(
+        (
+            set.review.approvals_needed.medium,
+            set.review.approvals_needed.high
+        ),
+        (1, 2)
+    );
+    // Three approvals from a team of two can never be given.
+    let text = format!("{team}[review]\napprovals_needed = {{ critical = 3 }}\n");
+    let found = problems(Config::from_toml(&text, Path::new("patdesk.toml"), None));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "review.approvals_needed");
+    assert!(found[0].1.contains("[team] has 2 member(s)"), "{found:?}");
+    let text = format!("{team}[review]\napprovals_needed = {{ low = 0 }}\n");
+    let found = problems(Config::from_toml(&text, Path::new("patdesk.toml"), None));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "review.approvals_needed.low", "{found:?}");
+}

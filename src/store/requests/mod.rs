@@ -199,6 +199,9 @@ pub struct RequestSummary {
     pub risk: Risk,
     #[serde(with = "super::stored_time")]
     pub requested_at: Timestamp,
+    /// In review and needing more than one approval, or with some: who has approved.
+    #[serde(default)]
+    pub approvals: Option<super::Approvals>,
 }
 
 /// `select` with the filter's conditions, in its order, and the values to bind.
@@ -306,6 +309,11 @@ fn json_column<T: serde::de::DeserializeOwned>(
     serde_json::from_str(&text).map_err(|e| corrupt(what, e))
 }
 
+fn risk_column(row: &Row, index: usize) -> Result<Risk, StoreError> {
+    let risk: String = row.get(index)?;
+    risk.parse().map_err(|e| corrupt("risk", e))
+}
+
 pub(super) fn record_from_row(row: &Row) -> Result<RequestRecord, StoreError> {
     let selection: String = row.get(7)?;
     let state: String = row.get(15)?;
@@ -396,23 +404,45 @@ impl super::Store {
 
     /// The same requests as [`Store::list`], without the parts a table does not show: fast
     /// even when a filter matches tens of thousands.
-    pub fn list_summaries(&self, filter: &ListFilter) -> Result<Vec<RequestSummary>, StoreError> {
+    /// `approvals_needed`, by risk, says which requests in review need more than one.
+    pub fn list_summaries(
+        &self,
+        filter: &ListFilter,
+        approvals_needed: &crate::config::PerRisk,
+    ) -> Result<Vec<RequestSummary>, StoreError> {
+        // Only a request in review has approvals standing (see `approvals`).
         let (sql, values) = filtered(
-            "SELECT id, org, token_name, owner_login, state, risk, requested_at FROM requests",
+            "SELECT id, org, token_name, owner_login, state, risk, requested_at,
+                CASE WHEN state = 'in_review' THEN
+                    (SELECT json_group_array(e.actor) FROM events e
+                     WHERE e.request_id = requests.id AND e.kind = 'approval_given'
+                       AND e.at >= requests.updated_at)
+                END
+             FROM requests",
             filter,
         );
         let mut statement = self.conn.prepare(&sql)?;
         let summaries = statement.query_and_then(params_from_iter(values.iter()), |row| {
             let state: String = row.get(4)?;
-            let risk: String = row.get(5)?;
+            let risk: Risk = risk_column(row, 5)?;
+            let approvals = match row.get::<_, Option<String>>(7)? {
+                Some(given) => {
+                    let given: Vec<String> =
+                        serde_json::from_str(&given).map_err(|e| corrupt("approvals", e))?;
+                    let needed = approvals_needed.of(risk);
+                    (needed > 1 || !given.is_empty()).then_some(super::Approvals { given, needed })
+                }
+                None => None,
+            };
             Ok::<_, StoreError>(RequestSummary {
                 id: row.get(0)?,
                 org: row.get(1)?,
                 token_name: row.get(2)?,
                 owner_login: row.get(3)?,
                 state: state.parse().map_err(|e| corrupt("state", e))?,
-                risk: risk.parse().map_err(|e| corrupt("risk", e))?,
+                risk,
                 requested_at: time_at(row, 6)?,
+                approvals,
             })
         })?;
         summaries.collect()
@@ -551,12 +581,15 @@ impl Tx<'_> {
     }
 
     /// Approval or denial.
+    /// A member's decision; `with` are the other members' approvals it completes (a request
+    /// that needs more than one), named in its event.
     pub fn record_decision(
         &self,
         id: i64,
         by: &str,
         decision: Decision,
         reason: Option<&str>,
+        with: &[super::GivenApproval],
     ) -> Result<(), StoreError> {
         let from = self.request(id)?.state;
         let (state, kind) = match decision {
@@ -568,12 +601,11 @@ impl Tx<'_> {
                 updated_at = ?4 WHERE id = ?1",
             params![id, state.as_str(), by, self.now, reason],
         )?;
-        self.append_event(
-            by,
-            Some(id),
-            kind,
-            &json!({ "from": from, "to": state, "reason": reason }),
-        )?;
+        let mut detail = json!({ "from": from, "to": state, "reason": reason });
+        if !with.is_empty() {
+            detail["with_approvals"] = json!(with);
+        }
+        self.append_event(by, Some(id), kind, &detail)?;
         Ok(())
     }
 
