@@ -7,6 +7,7 @@
 //! always an authenticated [`Member`]: this module never learns who is calling any other way,
 //! and every event it writes names the member's login, OS account and uid.
 
+use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::json;
 
@@ -49,6 +50,9 @@ pub struct Decided {
     /// Where an approval of a request that needs more than one stands.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approvals: Option<Approvals>,
+    /// An approval for a time: when patdesk revokes it.
+    #[serde(default, with = "crate::store::stored_time::option")]
+    pub until: Option<Timestamp>,
 }
 
 /// Text the engineer must give.
@@ -89,6 +93,7 @@ fn tell_requester(
     by: &str,
     reason: Option<&str>,
     steps: Vec<String>,
+    until: Option<Timestamp>,
 ) -> Result<Option<i64>, StoreError> {
     let mail = mail(DecisionMail {
         request: record.id,
@@ -98,6 +103,7 @@ fn tell_requester(
         by: by.to_string(),
         reason: reason.map(str::to_string),
         steps,
+        until: until.map(format_time),
     });
     let kind = mail.kind().as_str();
     let Some(address) = &record.owner_email else {
@@ -132,17 +138,46 @@ fn decided(record: &RequestRecord, state: RequestState, member: &Member) -> Deci
         mail: None,
         risk: None,
         approvals: None,
+        until: None,
     }
 }
 
+/// Approves request `id`, for good or `until` a time (a time-bound grant, which patdesk
+/// revokes then).
 pub fn approve(
     store: &mut Store,
     member: &Member,
     id: i64,
     reason: Option<&str>,
+    until: Option<Timestamp>,
     policy: &ReviewPolicy,
 ) -> Result<Decided, DecideError> {
-    approve_up_to(store, member, id, reason, policy, Risk::Critical)
+    approve_up_to(store, member, id, reason, until, policy, Risk::Critical)
+}
+
+/// Refused when a grant's end is not ahead, or after the token's own expiry.
+fn check_until(
+    record: &RequestRecord,
+    until: Timestamp,
+    now: Timestamp,
+) -> Result<(), DecideError> {
+    if until <= now {
+        return Err(DecideError::Invalid(format!(
+            "--until {} is not in the future (it is {} now)",
+            format_time(until),
+            format_time(now)
+        )));
+    }
+    match record.request.token_expires_at {
+        Some(expires) if until > expires => Err(Refusal(format!(
+            "PAT-{}'s token itself expires at {}: the approval cannot outlast it; give an \
+             earlier --until, or none",
+            record.id,
+            format_time(expires)
+        ))
+        .into()),
+        _ => Ok(()),
+    }
 }
 
 /// Refused when `record` is above `cap`: a channel that may decide only up to a risk (Slack's
@@ -166,12 +201,17 @@ pub fn approve_up_to(
     member: &Member,
     id: i64,
     reason: Option<&str>,
+    until: Option<Timestamp>,
     policy: &ReviewPolicy,
     cap: Risk,
 ) -> Result<Decided, DecideError> {
     let reason = optional(reason);
+    let now = store.now();
     deciding(store, member, id, Action::Approve, |tx, record, next| {
         within_cap(record, cap)?;
+        if let Some(until) = until {
+            check_until(record, until, now)?;
+        }
         if reason.is_none() && needs_reason(policy.approval_reason_from, record.risk) {
             return Err(DecideError::Invalid(format!(
                 "PAT-{} is {} risk: approving it needs --reason, what the auditor reads beside \
@@ -211,21 +251,29 @@ pub fn approve_up_to(
                 Some(record.id),
                 EventKind::ApprovalGiven,
                 &json!({ "reason": reason, "risk": record.risk, "given": approvals.given.len(),
-                         "needed": needed }),
+                         "needed": needed, "until": until.map(format_time) }),
             )?;
             let mut done = decided(record, record.state, member);
             done.approvals = Some(approvals.clone());
             return Ok(done);
         }
+        // The earliest end any approver set: each agreed to no more than theirs.
+        let until = earlier
+            .iter()
+            .filter_map(|given| given.until)
+            .chain(until)
+            .min();
         tx.record_decision(
             record.id,
             &member.login,
             Decision::Approved,
             reason,
             &earlier,
+            until,
         )?;
         let mut done = decided(record, next, member);
         done.approvals = approvals;
+        done.until = until;
         done.github_push = push(tx, record, PushAction::Approve, reason)?;
         done.mail = tell_requester(
             tx,
@@ -234,6 +282,7 @@ pub fn approve_up_to(
             &member.login,
             reason,
             Vec::new(),
+            until,
         )?;
         Ok(done)
     })
@@ -281,6 +330,7 @@ pub fn deny_up_to(
             Decision::Denied,
             Some(reason),
             &[],
+            None,
         )?;
         let mut done = decided(record, next, member);
         done.github_push = push(tx, record, PushAction::Deny, Some(reason))?;
@@ -297,6 +347,7 @@ pub fn deny_up_to(
             &member.login,
             Some(reason),
             steps,
+            None,
         )?;
         Ok(done)
     })
@@ -322,6 +373,7 @@ pub fn revoke(
             &member.login,
             Some(reason),
             Vec::new(),
+            None,
         )?;
         Ok(done)
     })

@@ -14,6 +14,7 @@ pub mod daemon;
 pub mod deadlines;
 pub mod decide;
 pub mod github;
+pub mod grants;
 pub mod hex;
 pub mod imap;
 pub mod intake;

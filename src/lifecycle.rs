@@ -69,6 +69,10 @@ pub enum Authentication {
     /// Socket Mode connection. It proves what Slack says, no more: Slack's sign-in, not the
     /// member's OS account.
     SlackUserId,
+    /// The end of a time-bound grant (`approve --until`): patdesk revokes the token at the
+    /// time the approving member set, in their name. Nobody is calling: the daemon acts on a
+    /// decision already in the trail, and such a change is only ever a revocation.
+    GrantEnd,
 }
 
 impl Member {

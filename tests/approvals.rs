@@ -219,12 +219,19 @@ fn an_approval_by_a_member_since_removed_is_not_carried_to_github() {
         &member("alice", 4241),
         record.id,
         reason,
+        None,
         &policy,
     )
     .expect("alice approves");
-    let decided =
-        patdesk::decide::approve(&mut store, &member("bob", 4242), record.id, reason, &policy)
-            .expect("bob approves");
+    let decided = patdesk::decide::approve(
+        &mut store,
+        &member("bob", 4242),
+        record.id,
+        reason,
+        None,
+        &policy,
+    )
+    .expect("bob approves");
     assert_eq!(decided.state, RequestState::Approved);
     assert!(decided.github_push.is_some());
     // alice leaves the team before the push goes: the approval it needed is not a member's.

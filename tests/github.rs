@@ -1823,6 +1823,7 @@ fn a_push_the_audit_log_does_not_back_is_never_sent_and_raises_an_alert() {
         &bob,
         dave.id,
         Some("scoped to one repository"),
+        None,
         &ReviewPolicy::default(),
     )
     .expect("approve");
@@ -1843,6 +1844,7 @@ fn a_push_the_audit_log_does_not_back_is_never_sent_and_raises_an_alert() {
         &alice_in_slack,
         erin.id,
         Some("scoped to one repository"),
+        None,
         &ReviewPolicy::default(),
     )
     .expect("approve");

@@ -268,6 +268,7 @@ fn a_decision_written_without_the_key_is_not_carried_and_breaks_the_audit() {
         &bob,
         id,
         Some("the weekly report"),
+        None,
         &patdesk::review::ReviewPolicy::default(),
     )
     .expect("the forger's approval is written");

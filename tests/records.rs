@@ -142,7 +142,7 @@ fn a_new_database_has_the_latest_schema_with_pages_that_hold_several_mails() {
         .connection()
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .expect("version");
-    assert_eq!(version, 19);
+    assert_eq!(version, 20);
     let page_size: i64 = store
         .connection()
         .pragma_query_value(None, "page_size", |row| row.get(0))

@@ -78,10 +78,31 @@ impl Week {
             .insert(&mut store);
         store
             .write(|tx| {
-                tx.record_decision(expiring, "alice", Decision::Approved, Some("deploys"), &[])?;
-                tx.record_decision(later, "alice", Decision::Approved, None, &[])?;
-                tx.record_decision(forever, "bob", Decision::Approved, Some("backups"), &[])?;
-                tx.record_decision(denied, "bob", Decision::Denied, Some("too broad"), &[])?;
+                tx.record_decision(
+                    expiring,
+                    "alice",
+                    Decision::Approved,
+                    Some("deploys"),
+                    &[],
+                    None,
+                )?;
+                tx.record_decision(later, "alice", Decision::Approved, None, &[], None)?;
+                tx.record_decision(
+                    forever,
+                    "bob",
+                    Decision::Approved,
+                    Some("backups"),
+                    &[],
+                    None,
+                )?;
+                tx.record_decision(
+                    denied,
+                    "bob",
+                    Decision::Denied,
+                    Some("too broad"),
+                    &[],
+                    None,
+                )?;
                 tx.record_last_use(later, None)?;
                 tx.record_stale(later, &serde_json::json!({}))?;
                 tx.append_event(
@@ -269,7 +290,7 @@ fn the_report_gives_the_weeks_time_to_a_decision_by_risk() {
     for (after_hours, id, who) in [(2, quick, "alice"), (6, slow, "bob"), (10, admin, "alice")] {
         clock.set(start + SignedDuration::from_hours(after_hours));
         store
-            .write(|tx| tx.record_decision(id, who, Decision::Approved, Some("fine"), &[]))
+            .write(|tx| tx.record_decision(id, who, Decision::Approved, Some("fine"), &[], None))
             .expect("decided");
     }
     let report = weekly(&store, start + days(1), 90).expect("report");

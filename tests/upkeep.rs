@@ -405,7 +405,7 @@ impl Heads {
     fn decide(&mut self, decision: Decision, reason: &str) -> i64 {
         let id = self.id;
         self.store
-            .write(|tx| tx.record_decision(id, "alice", decision, Some(reason), &[]))
+            .write(|tx| tx.record_decision(id, "alice", decision, Some(reason), &[], None))
             .expect("decide");
         self.store.chain_head().expect("head").expect("events").seq
     }

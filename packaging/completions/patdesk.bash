@@ -284,13 +284,17 @@ _patdesk() {
             return 0
             ;;
         patdesk__subcmd__approve)
-            opts="-h --reason --config --json --break-glass --help"
+            opts="-h --reason --until --config --json --break-glass --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --until)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

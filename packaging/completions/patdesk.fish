@@ -126,6 +126,7 @@ complete -c patdesk -n "__fish_patdesk_using_subcommand show" -l json -d 'Print 
 complete -c patdesk -n "__fish_patdesk_using_subcommand show" -l break-glass -d 'root only, with the daemon stopped: open the database directly instead of asking the daemon; changes are recorded as break-glass:root'
 complete -c patdesk -n "__fish_patdesk_using_subcommand show" -s h -l help -d 'Print help'
 complete -c patdesk -n "__fish_patdesk_using_subcommand approve" -l reason -d 'Why, for the record and the requester' -r
+complete -c patdesk -n "__fish_patdesk_using_subcommand approve" -l until -d 'Grant it only until this date (YYYY-MM-DD, the start of that day in UTC) or time (RFC 3339), no later than the token\'s own expiry: patdesk revokes it then, and tells its owner a day ahead' -r
 complete -c patdesk -n "__fish_patdesk_using_subcommand approve" -l config -d 'Config file [default: /etc/patdesk/patdesk.toml]' -r -F
 complete -c patdesk -n "__fish_patdesk_using_subcommand approve" -l json -d 'Print JSON instead of the readable form'
 complete -c patdesk -n "__fish_patdesk_using_subcommand approve" -l break-glass -d 'root only, with the daemon stopped: open the database directly instead of asking the daemon; changes are recorded as break-glass:root'

@@ -20,6 +20,11 @@ pub struct ApproveArgs {
     /// Why, for the record and the requester
     #[arg(long, value_name = "TEXT")]
     reason: Option<String>,
+    /// Grant it only until this date (YYYY-MM-DD, the start of that day in UTC) or time
+    /// (RFC 3339), no later than the token's own expiry: patdesk revokes it then, and tells
+    /// its owner a day ahead
+    #[arg(long, value_name = "DATE", value_parser = super::records::parse_date_or_time)]
+    until: Option<jiff::Timestamp>,
 }
 
 #[derive(Debug, Args)]
@@ -101,7 +106,8 @@ pub(super) fn report(context: &Context, done: Done, decided: &Decided) -> Result
             "{}",
             json!({ "id": decided.id, "state": decided.state, "by": decided.by,
                     "github_push": decided.github_push, "mail": decided.mail, "risk": decided.risk,
-                    "approvals": decided.approvals })
+                    "approvals": decided.approvals,
+                    "until": decided.until.map(crate::store::format_time) })
         );
         return Ok(());
     }
@@ -130,6 +136,12 @@ pub(super) fn report(context: &Context, done: Done, decided: &Decided) -> Result
         (Done::Contact, _) => out!("Address recorded for PAT-{id} (by {by}); it is {state}."),
         (Done::Answer, _) => out!("Answer taken as PAT-{id}'s purpose (by {by}); it is {state}."),
     }
+    if let Some(until) = decided.until {
+        out!(
+            "The approval is until {}: the daemon revokes it then, and tells its owner a day ahead.",
+            crate::store::format_time(until)
+        );
+    }
     let mut follow_ups = Vec::new();
     if decided.github_push.is_some() {
         follow_ups.push("the decision to GitHub");
@@ -155,6 +167,7 @@ pub fn approve(context: &Context, args: ApproveArgs) -> Result<(), Failure> {
         Request::Approve {
             id: args.id,
             reason: args.reason,
+            until: args.until,
         },
     )
 }

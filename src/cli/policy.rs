@@ -40,7 +40,7 @@ enum PolicyAction {
         /// The policy (Rego, package patdesk)
         file: PathBuf,
         /// Only requests decided on or after this date (YYYY-MM-DD, UTC) or time (RFC 3339)
-        #[arg(long, value_name = "DATE", value_parser = super::records::parse_since)]
+        #[arg(long, value_name = "DATE", value_parser = super::records::parse_date_or_time)]
         since: Option<jiff::Timestamp>,
     },
 }

@@ -18,7 +18,7 @@ use crate::store::{
 };
 
 /// `2026-11-01` (midnight UTC) or an RFC 3339 time.
-pub(super) fn parse_since(text: &str) -> Result<Timestamp, String> {
+pub(super) fn parse_date_or_time(text: &str) -> Result<Timestamp, String> {
     if let Ok(time) = text.parse::<Timestamp>() {
         return Ok(time);
     }
@@ -44,7 +44,7 @@ pub struct ListArgs {
     #[arg(long, value_parser = risks())]
     risk: Option<Risk>,
     /// Only requests made on or after this date (YYYY-MM-DD, UTC) or time (RFC 3339)
-    #[arg(long, value_name = "DATE", value_parser = parse_since)]
+    #[arg(long, value_name = "DATE", value_parser = parse_date_or_time)]
     since: Option<Timestamp>,
     /// At most this many
     #[arg(long, value_name = "N")]
@@ -157,14 +157,19 @@ pub fn list(context: &Context, args: &ListArgs) -> Result<(), Failure> {
             summary.org,
             or_dash(summary.token_name.as_deref()),
             summary.owner_login,
-            match &summary.approvals {
-                Some(approvals) => format!(
+            match (&summary.approvals, summary.grant_until) {
+                (Some(approvals), _) => format!(
                     "{} (approved {}/{})",
                     summary.state,
                     approvals.given.len(),
                     approvals.needed
                 ),
-                None => summary.state.to_string(),
+                (None, Some(until)) if summary.state == RequestState::Approved => format!(
+                    "{} (until {})",
+                    summary.state,
+                    super::when::shown(until, args.utc, now)
+                ),
+                (None, _) => summary.state.to_string(),
             },
             summary.risk.as_str().to_string(),
             date,
@@ -352,6 +357,13 @@ pub fn show(context: &Context, args: &ShowArgs) -> Result<(), Failure> {
         let when = or_dash(record.decided_at.map(format_time).as_deref());
         let reason = said(record.decision_reason.as_deref());
         field("decided", format!("{when} by {by}{reason}"));
+    }
+    if let Some(until) = record.grant_until {
+        let what = match record.state {
+            RequestState::Approved => "patdesk revokes it then",
+            _ => "its end",
+        };
+        field("approved until", format!("{} ({what})", format_time(until)));
     }
     if record.state == RequestState::Approved {
         let used = record

@@ -39,6 +39,9 @@ pub enum Request {
     Approve {
         id: i64,
         reason: Option<String>,
+        /// A time-bound grant: when patdesk revokes it.
+        #[serde(default, with = "crate::store::stored_time::option")]
+        until: Option<jiff::Timestamp>,
     },
     Deny {
         id: i64,

@@ -536,9 +536,9 @@ fn answer_from_store(
     let policy = &answering.review;
     let store = &mut store;
     match request {
-        Request::Approve { id, reason } => {
-            reply(member().and_then(|m| decide::approve(store, m, id, reason.as_deref(), policy)))
-        }
+        Request::Approve { id, reason, until } => reply(
+            member().and_then(|m| decide::approve(store, m, id, reason.as_deref(), until, policy)),
+        ),
         Request::Deny { id, reason } => {
             reply(member().and_then(|m| decide::deny(store, m, id, &reason)))
         }

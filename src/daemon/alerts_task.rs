@@ -1,4 +1,5 @@
 //! The alerts task: raises a stall alert when intake or a sync has been failing too long,
+//! reminds of requests waiting past their time, ends time-bound grants,
 //! sends the audit head and the weekly report when each is due, and delivers every alert to
 //! the team.
 
@@ -11,7 +12,7 @@ use crate::config::SendHead;
 use crate::mail::compose::Templates;
 use crate::store::{FileIdentity, Store};
 use crate::upkeep::send_head_if_due;
-use crate::wake::OutboxWake;
+use crate::wake::{OutboxWake, PushWake};
 
 pub(super) struct AlertsTask {
     pub store: Store,
@@ -29,6 +30,8 @@ pub(super) struct AlertsTask {
     pub decide_within: crate::config::PerRisk,
     /// Alert mail goes out through the outbox.
     pub outbox: Option<OutboxWake>,
+    /// A grant's end queues a revocation for the GitHub task.
+    pub pushes: Option<PushWake>,
     pub shutdown: watch::Receiver<bool>,
 }
 
@@ -82,6 +85,22 @@ pub(super) async fn run(mut task: AlertsTask) {
                 "requests waiting past their time to a decision; the team is alerted"
             ),
             Err(error) => tracing::error!(%error, "cannot check the requests' time to a decision"),
+        }
+        match crate::grants::end_due(&mut task.store, now) {
+            Ok(round) => {
+                if round.revoked > 0 {
+                    tracing::info!(revoked = round.revoked, "time-bound grants ended: revoked");
+                    if let Some(pushes) = &task.pushes {
+                        pushes.wake();
+                    }
+                }
+                if round.revoked + round.notices > 0
+                    && let Some(outbox) = &task.outbox
+                {
+                    outbox.wake();
+                }
+            }
+            Err(error) => tracing::error!(%error, "cannot end the time-bound grants due"),
         }
         if let Some(notifier) = &task.notifier {
             match send_head_if_due(&mut task.store, task.send_head, now) {

@@ -355,7 +355,7 @@ fn prepare(config: &Config, clock: &Clock, loaded: &LoadedConfig) -> anyhow::Res
         config.github.is_some().then(|| SyncRequests(sync_requests)),
         AfterChanges {
             outbox: outbox.clone(),
-            pushes,
+            pushes: pushes.clone(),
         },
         loaded.clone(),
     )?;
@@ -371,6 +371,7 @@ fn prepare(config: &Config, clock: &Clock, loaded: &LoadedConfig) -> anyhow::Res
         stale_after_days: config.review.stale_after_days,
         decide_within: config.review.decide_within,
         outbox: outbox.clone(),
+        pushes: pushes.clone(),
         shutdown: shutdown.clone(),
     })));
     tasks.push(Box::pin(upkeep_task::run(upkeep_task::UpkeepTask {

@@ -12,7 +12,7 @@ use lettre::message::{Mailbox, Message, SinglePart};
 use minijinja::{Environment, UndefinedBehavior};
 
 /// The kinds of mail patdesk writes, one template each.
-pub const KINDS: [&str; 8] = [
+pub const KINDS: [&str; 9] = [
     "question",
     "reminder",
     "acknowledgement",
@@ -20,6 +20,7 @@ pub const KINDS: [&str; 8] = [
     "denial",
     "revocation",
     "usage_notice",
+    "grant_ending",
     "alert",
 ];
 
@@ -27,7 +28,7 @@ pub const KINDS: [&str; 8] = [
 pub const REPORT: &str = "report";
 
 /// The templates shipped with patdesk, used where the admin's folder has none.
-const BUILT_IN: [(&str, &str); 9] = [
+const BUILT_IN: [(&str, &str); 10] = [
     ("question", include_str!("../../templates/question.txt")),
     ("reminder", include_str!("../../templates/reminder.txt")),
     (
@@ -40,6 +41,10 @@ const BUILT_IN: [(&str, &str); 9] = [
     (
         "usage_notice",
         include_str!("../../templates/usage_notice.txt"),
+    ),
+    (
+        "grant_ending",
+        include_str!("../../templates/grant_ending.txt"),
     ),
     ("alert", include_str!("../../templates/alert.txt")),
     (REPORT, include_str!("../../templates/report.txt")),
@@ -161,6 +166,7 @@ pub fn sample_context() -> serde_json::Value {
         "message": "No address for carol.",
         "last_used": "2026-09-01",
         "stale_in_days": 14,
+        "until": "2026-12-31 17:00 UTC",
     })
 }
 

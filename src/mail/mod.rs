@@ -25,7 +25,8 @@ pub use authenticity::Authenticity;
 pub use envelope::header_section;
 pub use html::html_to_text;
 pub use outgoing::{
-    Acknowledgement, AlertMail, DecisionMail, Outgoing, OutgoingKind, TokenQuestion, UsageNotice,
+    Acknowledgement, AlertMail, DecisionMail, GrantEnding, Outgoing, OutgoingKind, TokenQuestion,
+    UsageNotice,
 };
 pub use reply::extract_reply;
 

@@ -23,6 +23,8 @@ pub enum Outgoing {
     Revocation(DecisionMail),
     /// To the requester: the approved token has gone unused, and will soon count as stale.
     UsageNotice(UsageNotice),
+    /// To the requester: their time-bound grant ends soon, and patdesk revokes it then.
+    GrantEnding(GrantEnding),
     /// To the team's alert address.
     Alert(AlertMail),
 }
@@ -37,11 +39,12 @@ pub enum OutgoingKind {
     Denial,
     Revocation,
     UsageNotice,
+    GrantEnding,
     Alert,
 }
 
 impl OutgoingKind {
-    pub const ALL: [OutgoingKind; 8] = [
+    pub const ALL: [OutgoingKind; 9] = [
         OutgoingKind::Question,
         OutgoingKind::Reminder,
         OutgoingKind::Acknowledgement,
@@ -49,6 +52,7 @@ impl OutgoingKind {
         OutgoingKind::Denial,
         OutgoingKind::Revocation,
         OutgoingKind::UsageNotice,
+        OutgoingKind::GrantEnding,
         OutgoingKind::Alert,
     ];
 
@@ -61,6 +65,7 @@ impl OutgoingKind {
             OutgoingKind::Denial => "denial",
             OutgoingKind::Revocation => "revocation",
             OutgoingKind::UsageNotice => "usage_notice",
+            OutgoingKind::GrantEnding => "grant_ending",
             OutgoingKind::Alert => "alert",
         }
     }
@@ -108,6 +113,8 @@ pub struct DecisionMail {
     pub reason: Option<String>,
     /// For a denial: what would meet the policy.
     pub steps: Vec<String>,
+    /// For an approval for a time: when it ends (RFC 3339).
+    pub until: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -121,6 +128,17 @@ pub struct UsageNotice {
     pub last_used_at: Option<String>,
     /// Days until the token counts as stale.
     pub stale_in_days: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GrantEnding {
+    pub request: i64,
+    pub org: String,
+    pub token_name: Option<String>,
+    pub owner: String,
+    /// When patdesk revokes the grant (RFC 3339).
+    pub until: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -142,6 +160,7 @@ impl Outgoing {
             Outgoing::Denial(_) => OutgoingKind::Denial,
             Outgoing::Revocation(_) => OutgoingKind::Revocation,
             Outgoing::UsageNotice(_) => OutgoingKind::UsageNotice,
+            Outgoing::GrantEnding(_) => OutgoingKind::GrantEnding,
             Outgoing::Alert(_) => OutgoingKind::Alert,
         }
     }
@@ -170,6 +189,7 @@ impl Outgoing {
             | Outgoing::Denial(decision)
             | Outgoing::Revocation(decision) => Some(decision.request),
             Outgoing::UsageNotice(notice) => Some(notice.request),
+            Outgoing::GrantEnding(ending) => Some(ending.request),
             Outgoing::Alert(alert) => alert.request,
         }
     }
@@ -185,6 +205,7 @@ impl Outgoing {
             | Outgoing::Denial(_)
             | Outgoing::Revocation(_)
             | Outgoing::UsageNotice(_)
+            | Outgoing::GrantEnding(_)
             | Outgoing::Alert(_) => "auto-generated",
         }
     }

@@ -99,6 +99,7 @@ pub fn sample_request() -> RequestRecord {
         grant_id: None,
         token_last_used_at: None,
         stale_since: None,
+        grant_until: None,
     }
 }
 

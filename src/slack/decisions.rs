@@ -158,7 +158,7 @@ impl SlackDesk {
         let cap = self.config.decide_up_to;
         let decided = match decision {
             Reasoned::Approve => {
-                decide::approve_up_to(&mut self.store, member, id, reason, &self.review, cap)
+                decide::approve_up_to(&mut self.store, member, id, reason, None, &self.review, cap)
             }
             Reasoned::Deny => {
                 decide::deny_up_to(&mut self.store, member, id, reason.unwrap_or(""), cap)

@@ -26,6 +26,9 @@ pub(super) struct TemplateContext {
     last_used: String,
     /// A usage notice: days until the token counts as stale.
     stale_in_days: i64,
+    /// An approval for a time, and its notice: when it ends ("2026-12-31 17:00 UTC"), or
+    /// empty.
+    until: String,
 }
 
 /// The values for `mail`; `request_id` is the outbox row's, for a payload that names none.
@@ -52,6 +55,7 @@ pub(super) fn context(
         message: String::new(),
         last_used: "never".to_string(),
         stale_in_days: 0,
+        until: String::new(),
     };
     let mut about_token = |org: &str, token_name: &Option<String>, owner: &str| {
         context.org = org.to_string();
@@ -82,6 +86,15 @@ pub(super) fn context(
             context.by = decision.by.clone();
             context.reason = decision.reason.clone().unwrap_or_default();
             context.steps = decision.steps.clone();
+            context.until = decision
+                .until
+                .as_deref()
+                .map(shown_time)
+                .unwrap_or_default();
+        }
+        Outgoing::GrantEnding(ending) => {
+            about_token(&ending.org, &ending.token_name, &ending.owner);
+            context.until = shown_time(&ending.until);
         }
         Outgoing::UsageNotice(notice) => {
             about_token(&notice.org, &notice.token_name, &notice.owner);
@@ -99,6 +112,14 @@ pub(super) fn context(
         context.review_url = crate::request::review_url(&context.org, None);
     }
     context
+}
+
+/// An RFC 3339 time as a requester reads it: "2026-12-31 17:00 UTC" (as stored, if it is not one).
+fn shown_time(at: &str) -> String {
+    match at.parse::<jiff::Timestamp>() {
+        Ok(time) => time.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+        Err(_) => at.to_string(),
+    }
 }
 
 /// What the question shows of the token asked for.

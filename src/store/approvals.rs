@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::lifecycle::Member;
 
-use super::{EventKind, Store, StoreError, Tx, time_at};
+use super::{EventKind, Store, StoreError, Tx, optional_time_at, time_at};
 
 /// The approvals a request has and needs (`review.approvals_needed`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -50,12 +50,15 @@ pub struct GivenApproval {
     pub reason: Option<String>,
     /// Who the daemon authenticated, as the event records it.
     pub member: Option<Member>,
+    /// The end this member set for the grant (`approve --until`), if any.
+    #[serde(default, with = "super::stored_time::option")]
+    pub until: Option<Timestamp>,
 }
 
 fn standing(conn: &Connection, id: i64) -> Result<Vec<GivenApproval>, StoreError> {
     let mut statement = conn.prepare_cached(
         "SELECT e.seq, e.at, e.actor, json_extract(e.detail, '$.reason'),
-                json_extract(e.detail, '$.member')
+                json_extract(e.detail, '$.member'), json_extract(e.detail, '$.until')
          FROM events e JOIN requests r ON r.id = e.request_id
          WHERE e.request_id = ?1 AND e.kind = ?2 AND e.at >= r.updated_at
          ORDER BY e.seq",
@@ -69,6 +72,7 @@ fn standing(conn: &Connection, id: i64) -> Result<Vec<GivenApproval>, StoreError
             member: row
                 .get::<_, Option<String>>(4)?
                 .and_then(|json| serde_json::from_str(&json).ok()),
+            until: optional_time_at(row, 5)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -35,6 +35,8 @@ pub enum EventKind {
     TokenUsedAgain,
     TokenLifetimeBreach,
     UsageNoticeQueued,
+    /// The owner of a time-bound grant is told, a day ahead, when it ends.
+    GrantEndNoticeQueued,
     // Mail in.
     MailRecorded,
     UnverifiedAnswerAccepted,
@@ -62,7 +64,7 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind this version writes.
-    pub const KNOWN: [EventKind; 39] = [
+    pub const KNOWN: [EventKind; 40] = [
         EventKind::RequestRecorded,
         EventKind::RequestChanged,
         EventKind::PurposeRecorded,
@@ -84,6 +86,7 @@ impl EventKind {
         EventKind::TokenUsedAgain,
         EventKind::TokenLifetimeBreach,
         EventKind::UsageNoticeQueued,
+        EventKind::GrantEndNoticeQueued,
         EventKind::MailRecorded,
         EventKind::UnverifiedAnswerAccepted,
         EventKind::TriageDismissed,
@@ -142,6 +145,7 @@ impl EventKind {
             EventKind::TokenUsedAgain => "token_used_again",
             EventKind::TokenLifetimeBreach => "token_lifetime_breach",
             EventKind::UsageNoticeQueued => "usage_notice_queued",
+            EventKind::GrantEndNoticeQueued => "grant_end_notice_queued",
             EventKind::MailRecorded => "mail_recorded",
             EventKind::UnverifiedAnswerAccepted => "unverified_answer_accepted",
             EventKind::TriageDismissed => "triage_dismissed",

@@ -61,7 +61,8 @@ pub use outside_tokens::{
 pub use pushes::{Push, PushOutcome, PushState, PushTarget};
 pub use report::{MemberDecisions, ReportLine};
 pub use requests::{
-    Decision, EventRecord, ExportRow, ListFilter, NewRequest, RequestRecord, RequestSummary, SortBy,
+    Decision, EndingGrant, EventRecord, ExportRow, ListFilter, NewRequest, RequestRecord,
+    RequestSummary, SortBy,
 };
 pub use retention::{DatabaseSize, Reduced};
 pub use slack::SlackDue;

@@ -354,6 +354,13 @@ pub const MIGRATIONS: &[&str] = &[
         UPDATE requests SET in_review_since = NEW.updated_at WHERE id = NEW.id;
     END;
     "#,
+    // 20: time-bound grants (`approve --until`): when the grant ends, and when its owner was
+    // told a day ahead.
+    r#"
+    ALTER TABLE requests ADD COLUMN grant_until TEXT;
+    ALTER TABLE requests ADD COLUMN grant_end_notice_at TEXT;
+    CREATE INDEX requests_grant_until ON requests (grant_until) WHERE grant_until IS NOT NULL;
+    "#,
 ];
 
 #[cfg(test)]

@@ -64,6 +64,18 @@ fn unbacked(
     let Some(backing) = store.push_backing(push)? else {
         return Ok(Some("no event in the audit log queued it".to_string()));
     };
+    if let Some(decider) = &backing.decided_by
+        && decider.authenticated_by == Authentication::GrantEnd
+    {
+        // Taking access away needs no member's say beyond the approval that set its end.
+        return Ok(match push.action.known() {
+            Some(PushAction::Revoke) => None,
+            Some(PushAction::Approve | PushAction::Deny) | None => Some(format!(
+                "event {}: the end of a grant may only revoke it",
+                backing.seq
+            )),
+        });
+    }
     if let Some(why) = not_a_member(backing.decided_by.as_ref(), team) {
         return Ok(Some(format!("event {}: {why}", backing.seq)));
     }
@@ -100,6 +112,10 @@ fn not_a_member(member: Option<&Member>, team: &TeamConfig) -> Option<String> {
             member.login
         )),
         Authentication::BreakGlass => None,
+        Authentication::GrantEnd => Some(format!(
+            "{} is named by a grant's end, which decides nothing but a revocation",
+            member.login
+        )),
     }
 }
 

@@ -2,7 +2,10 @@
 //! with its audit event in the same transaction.
 
 mod from_github;
+mod grant_end;
 mod token_use;
+
+pub use grant_end::EndingGrant;
 
 use jiff::Timestamp;
 use rusqlite::{Connection, Row, params, params_from_iter};
@@ -60,6 +63,9 @@ pub struct RequestRecord {
     /// never used a week after approval. Cleared when it is used again.
     #[serde(default, with = "super::stored_time::option")]
     pub stale_since: Option<Timestamp>,
+    /// An approval for a time (`approve --until`): when patdesk revokes it.
+    #[serde(default, with = "super::stored_time::option")]
+    pub grant_until: Option<Timestamp>,
 }
 
 impl RequestRecord {
@@ -202,6 +208,9 @@ pub struct RequestSummary {
     /// In review and needing more than one approval, or with some: who has approved.
     #[serde(default)]
     pub approvals: Option<super::Approvals>,
+    /// Approved for a time: when patdesk revokes it.
+    #[serde(default, with = "super::stored_time::option")]
+    pub grant_until: Option<Timestamp>,
 }
 
 /// `select` with the filter's conditions, in its order, and the values to bind.
@@ -290,7 +299,7 @@ pub(super) const COLUMNS: &str =
     repository_selection, repositories, permissions, token_expires_at, requested_at,
     github_reason, purpose, purpose_source, state, risk, findings, recorded_at, updated_at,
     decided_by, decided_at, decision_reason, revoked_by, revoked_at, revoke_reason, revoke_note,
-    grant_id, requester, token_last_used_at, stale_since";
+    grant_id, requester, token_last_used_at, stale_since, grant_until";
 
 fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {error}"))
@@ -362,6 +371,7 @@ pub(super) fn record_from_row(row: &Row) -> Result<RequestRecord, StoreError> {
         grant_id: row.get(27)?,
         token_last_used_at: optional_time_at(row, 29)?,
         stale_since: optional_time_at(row, 30)?,
+        grant_until: optional_time_at(row, 31)?,
     })
 }
 
@@ -412,7 +422,7 @@ impl super::Store {
     ) -> Result<Vec<RequestSummary>, StoreError> {
         // Only a request in review has approvals standing (see `approvals`).
         let (sql, values) = filtered(
-            "SELECT id, org, token_name, owner_login, state, risk, requested_at,
+            "SELECT id, org, token_name, owner_login, state, risk, requested_at, grant_until,
                 CASE WHEN state = 'in_review' THEN
                     (SELECT json_group_array(e.actor) FROM events e
                      WHERE e.request_id = requests.id AND e.kind = 'approval_given'
@@ -425,7 +435,7 @@ impl super::Store {
         let summaries = statement.query_and_then(params_from_iter(values.iter()), |row| {
             let state: String = row.get(4)?;
             let risk: Risk = risk_column(row, 5)?;
-            let approvals = match row.get::<_, Option<String>>(7)? {
+            let approvals = match row.get::<_, Option<String>>(8)? {
                 Some(given) => {
                     let given: Vec<String> =
                         serde_json::from_str(&given).map_err(|e| corrupt("approvals", e))?;
@@ -442,6 +452,7 @@ impl super::Store {
                 state: state.parse().map_err(|e| corrupt("state", e))?,
                 risk,
                 requested_at: time_at(row, 6)?,
+                grant_until: optional_time_at(row, 7)?,
                 approvals,
             })
         })?;
@@ -582,7 +593,8 @@ impl Tx<'_> {
 
     /// Approval or denial.
     /// A member's decision; `with` are the other members' approvals it completes (a request
-    /// that needs more than one), named in its event.
+    /// that needs more than one), named in its event; `until`, for an approval for a time,
+    /// when it ends.
     pub fn record_decision(
         &self,
         id: i64,
@@ -590,6 +602,7 @@ impl Tx<'_> {
         decision: Decision,
         reason: Option<&str>,
         with: &[super::GivenApproval],
+        until: Option<Timestamp>,
     ) -> Result<(), StoreError> {
         let from = self.request(id)?.state;
         let (state, kind) = match decision {
@@ -598,12 +611,15 @@ impl Tx<'_> {
         };
         self.tx.execute(
             "UPDATE requests SET state = ?2, decided_by = ?3, decided_at = ?4, decision_reason = ?5,
-                updated_at = ?4 WHERE id = ?1",
-            params![id, state.as_str(), by, self.now, reason],
+                updated_at = ?4, grant_until = ?6 WHERE id = ?1",
+            params![id, state.as_str(), by, self.now, reason, until.map(format_time)],
         )?;
         let mut detail = json!({ "from": from, "to": state, "reason": reason });
         if !with.is_empty() {
             detail["with_approvals"] = json!(with);
+        }
+        if let Some(until) = until {
+            detail["until"] = json!(format_time(until));
         }
         self.append_event(by, Some(id), kind, &detail)?;
         Ok(())
