@@ -123,6 +123,9 @@ pub fn summary(alert: &Alert) -> String {
         Some(AlertKind::DecisionOverdue) => {
             "ESCALATED: request waiting twice its time to a decision"
         }
+        Some(AlertKind::PolicyHeldInShadow) => {
+            "policy held in shadow: its backtest has cases no member accepted"
+        }
         None => alert.kind.as_str(),
     };
     match alert.request_id {

@@ -674,3 +674,67 @@ pub fn resend(store: &mut Store, member: &Member, mail: i64) -> Result<Resent, D
         .into()),
     })
 }
+
+/// What `policy accept` recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct AcceptedCases {
+    pub policy: String,
+    pub ids: Vec<i64>,
+    pub by: String,
+}
+
+/// Accepts, for `policy` (`policy@<sha256>`), requests people denied that the policy would
+/// have approved: the member has looked at each and agrees the policy may be that permissive.
+/// Each acceptance is an audit event; all or none are recorded.
+pub fn accept_policy_cases(
+    store: &mut Store,
+    member: &Member,
+    policy: &str,
+    ids: &[i64],
+    reason: &str,
+) -> Result<AcceptedCases, DecideError> {
+    let reason = required("the reason", reason)?;
+    let digest = policy.strip_prefix(crate::policy::POLICY_ACTOR_PREFIX);
+    if !digest
+        .is_some_and(|digest| digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        return Err(DecideError::Invalid(format!(
+            "{policy:?} is not a policy's name: expected policy@ and the file's SHA-256 (`patdesk policy show FILE`)"
+        )));
+    }
+    if ids.is_empty() {
+        return Err(DecideError::Invalid(
+            "name at least one request".to_string(),
+        ));
+    }
+    store.write_for(member, |tx| {
+        for &id in ids {
+            let record = tx.request(id)?;
+            let denied_by_people = record.state == RequestState::Denied
+                && record
+                    .decided_by
+                    .as_deref()
+                    .is_some_and(|by| !by.starts_with(crate::policy::POLICY_ACTOR_PREFIX));
+            if !denied_by_people {
+                return Err(Refusal(format!(
+                    "PAT-{id} is {} and was not denied by a person: only a request people denied \
+                     can hold a policy back, and so be accepted",
+                    record.state
+                ))
+                .into());
+            }
+            tx.append_event(
+                &member.login,
+                Some(id),
+                EventKind::PolicyCaseAccepted,
+                &json!({ "policy": policy, "reason": reason, "denied_by": record.decided_by,
+                         "denial_reason": record.decision_reason }),
+            )?;
+        }
+        Ok(AcceptedCases {
+            policy: policy.to_string(),
+            ids: ids.to_vec(),
+            by: member.login.clone(),
+        })
+    })
+}

@@ -73,6 +73,9 @@ pub enum Authentication {
     /// time the approving member set, in their name. Nobody is calling: the daemon acts on a
     /// decision already in the trail, and such a change is only ever a revocation.
     GrantEnd,
+    /// The team's policy (`[policy] mode = "enforce"`), as `policy@<sha256 of the file>`: the
+    /// daemon put the request to it and acts on its answer, above the floor it cannot lower.
+    Policy,
 }
 
 impl Member {

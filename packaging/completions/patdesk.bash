@@ -184,6 +184,9 @@ _patdesk() {
             patdesk__subcmd__help__subcmd__outbox,resend)
                 cmd="patdesk__subcmd__help__subcmd__outbox__subcmd__resend"
                 ;;
+            patdesk__subcmd__help__subcmd__policy,accept)
+                cmd="patdesk__subcmd__help__subcmd__policy__subcmd__accept"
+                ;;
             patdesk__subcmd__help__subcmd__policy,backtest)
                 cmd="patdesk__subcmd__help__subcmd__policy__subcmd__backtest"
                 ;;
@@ -217,6 +220,9 @@ _patdesk() {
             patdesk__subcmd__outbox__subcmd__help,resend)
                 cmd="patdesk__subcmd__outbox__subcmd__help__subcmd__resend"
                 ;;
+            patdesk__subcmd__policy,accept)
+                cmd="patdesk__subcmd__policy__subcmd__accept"
+                ;;
             patdesk__subcmd__policy,backtest)
                 cmd="patdesk__subcmd__policy__subcmd__backtest"
                 ;;
@@ -228,6 +234,9 @@ _patdesk() {
                 ;;
             patdesk__subcmd__policy,test)
                 cmd="patdesk__subcmd__policy__subcmd__test"
+                ;;
+            patdesk__subcmd__policy__subcmd__help,accept)
+                cmd="patdesk__subcmd__policy__subcmd__help__subcmd__accept"
                 ;;
             patdesk__subcmd__policy__subcmd__help,backtest)
                 cmd="patdesk__subcmd__policy__subcmd__help__subcmd__backtest"
@@ -818,8 +827,22 @@ _patdesk() {
             return 0
             ;;
         patdesk__subcmd__help__subcmd__policy)
-            opts="show test backtest"
+            opts="show test backtest accept"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        patdesk__subcmd__help__subcmd__policy__subcmd__accept)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1232,12 +1255,34 @@ _patdesk() {
             return 0
             ;;
         patdesk__subcmd__policy)
-            opts="-h --config --json --break-glass --help show test backtest help"
+            opts="-h --config --json --break-glass --help show test backtest accept help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        patdesk__subcmd__policy__subcmd__accept)
+            opts="-h --reason --config --json --break-glass --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1272,8 +1317,22 @@ _patdesk() {
             return 0
             ;;
         patdesk__subcmd__policy__subcmd__help)
-            opts="show test backtest help"
+            opts="show test backtest accept help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        patdesk__subcmd__policy__subcmd__help__subcmd__accept)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -441,6 +441,8 @@ fn report(config: &Config) -> Report {
                     crate::config::PolicyMode::Off => "not asked",
                     crate::config::PolicyMode::Shadow =>
                         "its answers recorded and shown, a person decides",
+                    crate::config::PolicyMode::Enforce =>
+                        "its approvals and denials decide, above the floor, once no backtest case is left unaccepted",
                 }
             ),
         ));

@@ -43,9 +43,22 @@ enum PolicyAction {
         #[arg(long, value_name = "DATE", value_parser = super::records::parse_date_or_time)]
         since: Option<jiff::Timestamp>,
     },
+    /// Accept requests people denied that the policy would have approved (as `backtest`
+    /// lists them), so they no longer hold the policy back from enforcing; recorded, with why
+    Accept {
+        /// The policy (Rego, package patdesk)
+        file: PathBuf,
+        /// The requests (12 or PAT-12)
+        #[arg(value_name = "ID", required = true, value_parser = super::output::parse_request_id)]
+        ids: Vec<i64>,
+        /// Why the policy may be that permissive, for the record
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+    },
 }
 
-/// `context` opens the way to the daemon, for `backtest` alone: the other two read no records.
+/// `context` opens the way to the daemon, for `backtest` and `accept`: the others read no
+/// records.
 pub fn run(
     args: &PolicyArgs,
     json: bool,
@@ -54,7 +67,8 @@ pub fn run(
     let file = match &args.action {
         PolicyAction::Show { file }
         | PolicyAction::Test { file, .. }
-        | PolicyAction::Backtest { file, .. } => file,
+        | PolicyAction::Backtest { file, .. }
+        | PolicyAction::Accept { file, .. } => file,
     };
     let mut policy = Policy::load(file).map_err(|error| Failure {
         code: super::exit::CONFIG,
@@ -73,6 +87,25 @@ pub fn run(
             test(&mut policy, &cases, json)
         }
         PolicyAction::Backtest { since, .. } => backtest(&mut policy, &context()?, *since, json),
+        PolicyAction::Accept { ids, reason, .. } => {
+            let accepted: crate::decide::AcceptedCases =
+                context()?.ask_for(Request::AcceptPolicyCases {
+                    policy: policy.actor(),
+                    ids: ids.clone(),
+                    reason: reason.clone(),
+                })?;
+            if json {
+                return super::output::print_json(&accepted);
+            }
+            let named: Vec<String> = accepted.ids.iter().map(|id| format!("PAT-{id}")).collect();
+            println!(
+                "Accepted for {} (by {}): {}. They no longer hold it back from enforcing.",
+                accepted.policy,
+                accepted.by,
+                named.join(", ")
+            );
+            Ok(())
+        }
     }
 }
 

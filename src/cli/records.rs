@@ -327,7 +327,7 @@ pub fn show(context: &Context, args: &ShowArgs) -> Result<(), Failure> {
             (None, _) => "-".to_string(),
         },
     );
-    // The team policy's newest answer, when it runs in shadow: what it would decide.
+    // The team policy's newest answer: what it would decide (shadow), or did (enforce).
     if let Some(answered) = events
         .iter()
         .filter(|event| event.kind == crate::store::EventKind::PolicyAnswered)
@@ -340,10 +340,15 @@ pub fn show(context: &Context, args: &ShowArgs) -> Result<(), Failure> {
             .flatten()
             .filter_map(serde_json::Value::as_str)
             .collect();
+        let acted = match (answered.detail["mode"].as_str(), answer["answer"].as_str()) {
+            (Some("enforce"), Some("approve" | "deny")) => "enforced: the policy decided",
+            (Some("enforce"), _) => "enforced: it leaves this to a person",
+            _ => "shadow: a person decides",
+        };
         field(
             "policy says",
             format!(
-                "{} ({}; {} at {}, shadow: a person decides)",
+                "{} ({}; {} at {}, {acted})",
                 answer["answer"].as_str().unwrap_or("?"),
                 reasons.join("; "),
                 answered.actor,

@@ -95,11 +95,15 @@ fn here(context: &Context, args: &SyncArgs) -> Result<serde_json::Value, Failure
             error: error.into(),
         })?;
 
+    let deciders = crate::sync::Deciders::of(config).map_err(|error| Failure {
+        code: exit::CONFIG,
+        error: anyhow!(error),
+    })?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|error| anyhow!("cannot start the async runtime: {error}"))?;
     let orgs = orgs.iter().map(String::as_str);
-    let round = runtime.block_on(round(&client, &mut store, orgs, &options, &config.team));
+    let round = runtime.block_on(round(&client, &mut store, orgs, &options, &deciders));
     Ok(round.answer())
 }

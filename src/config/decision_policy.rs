@@ -18,6 +18,10 @@ pub enum PolicyMode {
     /// Each request in review is answered, the answer recorded in the audit log and shown; a
     /// person still decides.
     Shadow,
+    /// As shadow, and the policy's approvals and denials are decisions (by `policy@<sha256>`),
+    /// carried to GitHub and the requester. Held in shadow while the policy's backtest finds
+    /// it more permissive than the people were on a request no member has accepted.
+    Enforce,
 }
 
 impl PolicyMode {
@@ -25,6 +29,7 @@ impl PolicyMode {
         match self {
             PolicyMode::Off => "off",
             PolicyMode::Shadow => "shadow",
+            PolicyMode::Enforce => "enforce",
         }
     }
 }
@@ -34,13 +39,7 @@ impl super::Validator {
         let mode = match raw.mode {
             Some(RawPolicyMode::Off) => PolicyMode::Off,
             Some(RawPolicyMode::Shadow) | None => PolicyMode::Shadow,
-            Some(RawPolicyMode::Enforce) => {
-                self.problem(
-                    "policy.mode",
-                    "is \"enforce\", which this version does not offer yet: run the policy in \"shadow\" and read `patdesk policy backtest` first",
-                );
-                PolicyMode::Off
-            }
+            Some(RawPolicyMode::Enforce) => PolicyMode::Enforce,
         };
         let Some(file) = raw.file else {
             self.problem(

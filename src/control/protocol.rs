@@ -8,7 +8,7 @@ use crate::lifecycle::RevokeReason;
 use crate::store::ChainHead;
 
 /// Bumped when a request or an answer changes shape; a daemon answers only its own version.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 
 /// The longest request line a daemon reads: a request is a command and its arguments (the
 /// longest a purpose or a note an engineer writes), never a document.
@@ -71,6 +71,13 @@ pub enum Request {
         id: i64,
         email: String,
         replace: bool,
+    },
+    /// Accept requests where the policy `policy` (`policy@<sha256>`) would have approved what
+    /// people denied, so they no longer hold it back from enforcing.
+    AcceptPolicyCases {
+        policy: String,
+        ids: Vec<i64>,
+        reason: String,
     },
     /// Take an unverified answer waiting in triage as the requester's purpose.
     AcceptAnswer {
@@ -155,6 +162,7 @@ impl Request {
             | Request::Purpose { .. }
             | Request::Contact { .. }
             | Request::AcceptAnswer { .. }
+            | Request::AcceptPolicyCases { .. }
             | Request::DismissTriage { .. }
             | Request::Resend { .. }
             | Request::Sync { .. } => true,

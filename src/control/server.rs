@@ -569,6 +569,13 @@ fn answer_from_store(
             reply(member().and_then(|m| decide::dismiss_triaged(store, m, mail, &reason)))
         }
         Request::Resend { mail } => reply(member().and_then(|m| decide::resend(store, m, mail))),
+        Request::AcceptPolicyCases {
+            policy,
+            ids,
+            reason,
+        } => reply(
+            member().and_then(|m| decide::accept_policy_cases(store, m, &policy, &ids, &reason)),
+        ),
         Request::Sync { .. } => failed(ErrorKind::Failure, "sync is not a store request"),
         Request::List { filter, full } => {
             let page = list_page_rows(full);

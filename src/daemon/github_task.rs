@@ -8,11 +8,10 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep_until};
 
-use crate::config::TeamConfig;
 use crate::control::SyncNow;
 use crate::github::GithubClient;
 use crate::store::{Part, Store};
-use crate::sync::{Round, SyncOptions, round};
+use crate::sync::{Deciders, Round, SyncOptions, round};
 use crate::wake::{OutboxWake, PushWake, Soon, SyncAsk};
 
 pub(super) struct GithubTask {
@@ -31,7 +30,7 @@ pub(super) struct GithubTask {
     /// `patdesk sync` through the control socket: synced now, answered with the round.
     pub requests: mpsc::UnboundedReceiver<SyncNow>,
     /// Whose decisions may be carried to GitHub.
-    pub team: TeamConfig,
+    pub deciders: Deciders,
     /// Told after each sync, which may have queued questions to requesters.
     pub outbox: Option<OutboxWake>,
     pub shutdown: watch::Receiver<bool>,
@@ -108,7 +107,7 @@ pub(super) async fn run(mut task: GithubTask) {
             &mut task.store,
             &due,
             &task.options,
-            &task.team,
+            &task.deciders,
             &mut failing,
         );
         tokio::select! {
@@ -132,7 +131,7 @@ async fn sync_and_push(
     store: &mut Store,
     orgs: &BTreeSet<String>,
     options: &SyncOptions,
-    team: &TeamConfig,
+    deciders: &Deciders,
     failing: &mut bool,
 ) -> Round {
     let round = round(
@@ -140,7 +139,7 @@ async fn sync_and_push(
         store,
         orgs.iter().map(String::as_str),
         options,
-        team,
+        deciders,
     )
     .await;
     for (org, outcome) in &round.synced {

@@ -228,6 +228,15 @@ fn prepare(config: &Config, clock: &Clock, loaded: &LoadedConfig) -> anyhow::Res
         slack: slack_api,
         policy,
     } = ready(config, clock)?;
+    // The policy decides, and its decisions are carried, only when the config enforces it.
+    let enforced = match (&config.policy, &policy) {
+        (Some(config_policy), Some(policy))
+            if config_policy.mode == crate::config::PolicyMode::Enforce =>
+        {
+            Some(policy.actor())
+        }
+        _ => None,
+    };
     let open = || -> Result<Store, crate::store::StoreError> {
         Ok(Store::open_existing(&config.store.path, clock)?.keyed(chain_key.clone()))
     };
@@ -260,7 +269,10 @@ fn prepare(config: &Config, clock: &Clock, loaded: &LoadedConfig) -> anyhow::Res
             debounce: github.sync_debounce,
             triggers,
             requests: sync_requests_rx,
-            team: config.team.clone(),
+            deciders: crate::sync::Deciders {
+                team: config.team.clone(),
+                policy: enforced.clone(),
+            },
             outbox: outbox.clone(),
             shutdown: shutdown.clone(),
         })));
@@ -339,12 +351,18 @@ fn prepare(config: &Config, clock: &Clock, loaded: &LoadedConfig) -> anyhow::Res
         })));
     }
     if let (Some(config_policy), Some(policy)) = (&config.policy, policy)
-        && config_policy.mode == crate::config::PolicyMode::Shadow
+        && config_policy.mode != crate::config::PolicyMode::Off
     {
         tasks.push(Box::pin(policy_task::run(policy_task::PolicyTask {
             policy,
+            mode: config_policy.mode,
+            review: config.review.clone(),
             store: open()?,
             look_for_commits: config.intervals.look_for_commits,
+            after_decision: [outbox.clone(), pushes.clone()]
+                .into_iter()
+                .flatten()
+                .collect(),
             shutdown: shutdown.clone(),
         })));
     }

@@ -6,9 +6,9 @@
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::{Answer, Policy};
+use super::{Answer, POLICY_ACTOR_PREFIX, Policy};
 use crate::request::RequestState;
-use crate::store::RequestRecord;
+use crate::store::{Page, RequestRecord, Store, StoreError};
 
 /// What the people decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -74,6 +74,23 @@ impl Backtest {
         }
     }
 
+    /// Replays every request in `store`, a page at a time (the daemon's own check before it
+    /// lets a policy enforce).
+    pub fn of_store(policy: &mut Policy, store: &Store) -> Result<Backtest, StoreError> {
+        let mut backtest = Backtest::default();
+        let mut after = 0;
+        loop {
+            let page = store.export(Page { after, limit: 500 })?;
+            let Some(last) = page.last() else {
+                return Ok(backtest);
+            };
+            after = last.record.id;
+            for row in &page {
+                backtest.add(policy, &row.record, None);
+            }
+        }
+    }
+
     /// Of the requests replayed, those the policy would have decided as people did.
     pub fn agreed(&self) -> usize {
         self.table[0][0] + self.table[1][1]
@@ -83,7 +100,10 @@ impl Backtest {
 /// What people decided of `record`, if they decided it: denied, or approved (the approval
 /// stands in a token approved, revoked since or expired since).
 fn people_decision(record: &RequestRecord) -> Option<People> {
-    record.decided_by.as_ref()?;
+    // A policy's own decisions are not the people's.
+    if record.decided_by.as_ref()?.starts_with(POLICY_ACTOR_PREFIX) {
+        return None;
+    }
     match record.state {
         RequestState::Denied => Some(People::Denied),
         RequestState::Approved | RequestState::Revoked | RequestState::Expired => {

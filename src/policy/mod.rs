@@ -30,6 +30,8 @@ use crate::store::RequestRecord;
 
 /// How long one evaluation may run before it counts as failed (and so as "a person").
 const TIME_LIMIT: Duration = Duration::from_millis(100);
+/// How a policy's actor name begins: `policy@<sha256 of the file>`.
+pub const POLICY_ACTOR_PREFIX: &str = "policy@";
 /// The largest policy file read: a policy is a page or two of rules.
 const MAX_POLICY_BYTES: u64 = 1024 * 1024;
 
@@ -135,7 +137,7 @@ impl Policy {
 
     /// The actor name of this policy's decisions.
     pub fn actor(&self) -> String {
-        format!("policy@{}", self.digest)
+        format!("{POLICY_ACTOR_PREFIX}{}", self.digest)
     }
 
     /// What the policy says of `record`, before the floor.

@@ -52,10 +52,13 @@ pub enum AlertKind {
     DecisionDue,
     /// ... and past twice that: escalated.
     DecisionOverdue,
+    /// The config enforces a policy whose backtest finds cases it would have approved that
+    /// people denied, not all accepted: it runs in shadow meanwhile.
+    PolicyHeldInShadow,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 20] = [
+    pub const ALL: [AlertKind; 21] = [
         AlertKind::CriticalRequest,
         AlertKind::NeedsContact,
         AlertKind::RequesterUnreachable,
@@ -76,6 +79,7 @@ impl AlertKind {
         AlertKind::WeeklyReport,
         AlertKind::DecisionDue,
         AlertKind::DecisionOverdue,
+        AlertKind::PolicyHeldInShadow,
     ];
 
     /// The name the alerts table, the audit log and `--json` know it by.
@@ -101,6 +105,7 @@ impl AlertKind {
             AlertKind::WeeklyReport => "weekly_report",
             AlertKind::DecisionDue => "decision_due",
             AlertKind::DecisionOverdue => "decision_overdue",
+            AlertKind::PolicyHeldInShadow => "policy_held_in_shadow",
         }
     }
 }

@@ -16,6 +16,9 @@ pub enum EventKind {
     Note,
     /// What the team's policy answered (in shadow mode: recorded and shown, a person decides).
     PolicyAnswered,
+    /// A member accepted a request where the policy would have approved what people denied,
+    /// so it no longer holds the policy back from enforcing.
+    PolicyCaseAccepted,
     // Decisions by members.
     /// One member's approval of a request that needs more than one
     /// (`review.approvals_needed`): the request stays in review until enough have approved.
@@ -64,13 +67,14 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind this version writes.
-    pub const KNOWN: [EventKind; 40] = [
+    pub const KNOWN: [EventKind; 41] = [
         EventKind::RequestRecorded,
         EventKind::RequestChanged,
         EventKind::PurposeRecorded,
         EventKind::AddressRecorded,
         EventKind::Note,
         EventKind::PolicyAnswered,
+        EventKind::PolicyCaseAccepted,
         EventKind::ApprovalGiven,
         EventKind::Approved,
         EventKind::Denied,
@@ -130,6 +134,7 @@ impl EventKind {
             EventKind::AddressRecorded => "address_recorded",
             EventKind::Note => "note",
             EventKind::PolicyAnswered => "policy_answered",
+            EventKind::PolicyCaseAccepted => "policy_case_accepted",
             EventKind::ApprovalGiven => "approval_given",
             EventKind::Approved => "approved",
             EventKind::Denied => "denied",

@@ -26,7 +26,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 pub use addresses::{Directory, load_directory};
-pub use push::{PushReport, push_decisions};
+pub use push::{Deciders, PushReport, push_decisions};
 pub use round::{Round, round};
 pub use triggers::orgs_to_sync;
 

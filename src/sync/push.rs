@@ -48,12 +48,52 @@ impl std::fmt::Display for PushReport {
     }
 }
 
+/// Whose decisions may be carried to GitHub: the team's members, and the team's policy while
+/// it enforces (`[policy] mode = "enforce"`), by its actor `policy@<sha256>`.
+#[derive(Debug, Clone)]
+pub struct Deciders {
+    pub team: TeamConfig,
+    pub policy: Option<String>,
+}
+
+impl Deciders {
+    /// The deciders `config` names: its team, and its policy when it enforces (read from its
+    /// file, as the daemon reads it).
+    pub fn of(config: &crate::config::Config) -> Result<Deciders, crate::policy::PolicyError> {
+        let policy = match &config.policy {
+            Some(policy) if policy.mode == crate::config::PolicyMode::Enforce => {
+                Some(crate::policy::Policy::load(&policy.file)?.actor())
+            }
+            Some(_) | None => None,
+        };
+        Ok(Deciders {
+            team: config.team.clone(),
+            policy,
+        })
+    }
+}
+
+impl From<&TeamConfig> for Deciders {
+    fn from(team: &TeamConfig) -> Deciders {
+        Deciders {
+            team: team.clone(),
+            policy: None,
+        }
+    }
+}
+
+impl From<&Deciders> for Deciders {
+    fn from(deciders: &Deciders) -> Deciders {
+        deciders.clone()
+    }
+}
+
 /// Why the audit log does not back `push`, or `None` when it does.
 fn unbacked(
     store: &Store,
     push: &Push,
     chain: &Verification,
-    team: &TeamConfig,
+    deciders: &Deciders,
 ) -> Result<Option<String>, StoreError> {
     if let Some(broken) = &chain.first_break {
         return Ok(Some(format!(
@@ -76,12 +116,12 @@ fn unbacked(
             )),
         });
     }
-    if let Some(why) = not_a_member(backing.decided_by.as_ref(), team) {
+    if let Some(why) = not_a_decider(backing.decided_by.as_ref(), deciders) {
         return Ok(Some(format!("event {}: {why}", backing.seq)));
     }
-    // Each approval a decision completed is a member's too, and another member's.
+    // Each approval a decision completed is a decider's too, and another one's.
     for earlier in &backing.with_approvals {
-        if let Some(why) = not_a_member(earlier.as_ref(), team) {
+        if let Some(why) = not_a_decider(earlier.as_ref(), deciders) {
             return Ok(Some(format!("an approval it counted: {why}")));
         }
         if let (Some(earlier), Some(decider)) = (earlier, &backing.decided_by)
@@ -97,13 +137,13 @@ fn unbacked(
 }
 
 /// Why `member`, as an event names them, may not have a decision carried, or `None`.
-fn not_a_member(member: Option<&Member>, team: &TeamConfig) -> Option<String> {
+fn not_a_decider(member: Option<&Member>, deciders: &Deciders) -> Option<String> {
     let Some(member) = member else {
         return Some("it names no team member".to_string());
     };
     match member.authenticated_by {
         Authentication::PeerCredentials | Authentication::SlackUserId
-            if team.has_login(&member.login) =>
+            if deciders.team.has_login(&member.login) =>
         {
             None
         }
@@ -112,6 +152,12 @@ fn not_a_member(member: Option<&Member>, team: &TeamConfig) -> Option<String> {
             member.login
         )),
         Authentication::BreakGlass => None,
+        // The policy decides only while it is the one the config enforces.
+        Authentication::Policy if deciders.policy.as_deref() == Some(member.login.as_str()) => None,
+        Authentication::Policy => Some(format!(
+            "{} is not the policy the config enforces",
+            member.login
+        )),
         Authentication::GrantEnd => Some(format!(
             "{} is named by a grant's end, which decides nothing but a revocation",
             member.login
@@ -132,8 +178,9 @@ enum Carried {
 pub async fn push_decisions(
     client: &GithubClient,
     store: &mut Store,
-    team: &TeamConfig,
+    deciders: impl Into<Deciders>,
 ) -> Result<PushReport, StoreError> {
+    let deciders = deciders.into();
     let mut report = PushReport::default();
     let queued = store.queued_pushes()?;
     if queued.is_empty() {
@@ -141,7 +188,7 @@ pub async fn push_decisions(
     }
     let chain = store.verify_chain(None)?;
     for push in queued {
-        if let Some(why) = unbacked(store, &push, &chain, team)? {
+        if let Some(why) = unbacked(store, &push, &chain, &deciders)? {
             store.write(|tx| {
                 tx.record_push_outcome(
                     &push,

@@ -2,8 +2,7 @@
 //! decision carried. The daemon runs rounds on its timer and on `patdesk sync`; root runs one
 //! in its own process with `sync --break-glass`. Both print the same answer.
 
-use super::{PushReport, SyncOptions, SyncReport, push_decisions, sync_org};
-use crate::config::TeamConfig;
+use super::{Deciders, PushReport, SyncOptions, SyncReport, push_decisions, sync_org};
 use crate::github::GithubClient;
 use crate::store::Store;
 
@@ -54,14 +53,14 @@ pub async fn round(
     store: &mut Store,
     orgs: impl IntoIterator<Item = &str>,
     options: &SyncOptions,
-    team: &TeamConfig,
+    deciders: &Deciders,
 ) -> Round {
     let mut synced = Vec::new();
     for org in orgs {
         let outcome = sync_org(client, store, org, options).await;
         synced.push((org.to_string(), outcome.map_err(|error| error.to_string())));
     }
-    let pushed = push_decisions(client, store, team)
+    let pushed = push_decisions(client, store, deciders)
         .await
         .map_err(|error| error.to_string());
     Round { synced, pushed }
