@@ -1,10 +1,14 @@
 //! Time to a decision: a request ready for a decision that waits past
 //! `review.decide_within_hours` for its risk reminds the team (an alert naming it), and past
-//! twice that is escalated (a second alert, marked so). Each once per stay in review.
+//! twice that is escalated (a second alert, marked so). Each once per stay in review. Where
+//! the team set `review.deny_after_hours`, a request still undecided after that is denied,
+//! saying why, as [`Member::deadline`].
 
 use jiff::{SignedDuration, Timestamp};
 
 use crate::config::PerRisk;
+use crate::decide::{self, DecideError};
+use crate::lifecycle::Member;
 use crate::store::{AlertKind, Store, StoreError};
 
 /// Raises what is due at `now`; how many alerts.
@@ -38,4 +42,29 @@ pub fn raise_due(store: &mut Store, within: &PerRisk, now: Timestamp) -> Result<
         raised += 1;
     }
     Ok(raised)
+}
+
+/// Denies the requests in review longer than `after` (hours by risk; 0: never) at `now`; how
+/// many.
+pub fn deny_overdue(
+    store: &mut Store,
+    after: &PerRisk,
+    now: Timestamp,
+) -> Result<usize, DecideError> {
+    let mut denied = 0;
+    for waiting in store.waiting_for_decision()? {
+        let hours = after.of(waiting.risk);
+        if hours == 0
+            || now.duration_since(waiting.since) < SignedDuration::from_hours(i64::from(hours))
+        {
+            continue;
+        }
+        let reason = format!(
+            "not decided within {hours} hours of being ready for a decision (the team's limit for {} risk requests): ask again if the token is still needed",
+            waiting.risk.as_str()
+        );
+        decide::deny(store, &Member::deadline(), waiting.id, &reason)?;
+        denied += 1;
+    }
+    Ok(denied)
 }

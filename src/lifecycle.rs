@@ -73,6 +73,9 @@ pub enum Authentication {
     /// time the approving member set, in their name. Nobody is calling: the daemon acts on a
     /// decision already in the trail, and such a change is only ever a revocation.
     GrantEnd,
+    /// The team's deadline (`review.deny_after_hours`): a request nobody decided in that
+    /// time is denied, with that reason. Such a change is only ever a denial.
+    Deadline,
     /// The team's policy (`[policy] mode = "enforce"`), as `policy@<sha256 of the file>`: the
     /// daemon put the request to it and acts on its answer, above the floor it cannot lower.
     Policy,
@@ -81,6 +84,20 @@ pub enum Authentication {
 impl Member {
     /// The actor of break-glass changes: plainly not a team member's login.
     pub const BREAK_GLASS_ACTOR: &str = "break-glass:root";
+
+    /// The actor of denials by the team's deadline: plainly not a member's login (a GitHub
+    /// login has no colon).
+    pub const DEADLINE_ACTOR: &str = "patdesk:deadline";
+
+    pub fn deadline() -> Member {
+        Member {
+            login: Member::DEADLINE_ACTOR.to_string(),
+            os_user: "patdesk".to_string(),
+            uid: crate::control::peer::effective_uid(),
+            authenticated_by: Authentication::Deadline,
+            slack: None,
+        }
+    }
 
     pub fn break_glass() -> Member {
         Member {

@@ -158,3 +158,160 @@ fn a_request_first_seen_past_twice_its_time_is_escalated_and_not_reminded_after(
     assert_eq!(raise_due(&mut store, &within, at(21)).expect("round"), 0);
     assert_eq!(kinds(&store, id), ["decision_overdue"]);
 }
+
+#[test]
+fn a_request_left_undecided_past_deny_after_hours_is_denied_saying_why_and_only_then() {
+    use patdesk::deadlines::deny_overdue;
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let clock = ManualClock::starting_at(requested_at());
+    let mut store = Store::open(&dir.path().join("patdesk.db"), &clock.clock()).expect("store");
+    let low = RequestBuilder::tidy().github_id(1).insert(&mut store);
+    let critical = RequestBuilder::tidy()
+        .github_id(2)
+        .permission("repository", "administration", "write")
+        .insert(&mut store);
+    let risk = |store: &Store, id: i64| store.request(id).expect("request").risk;
+    let low_risk = risk(&store, low);
+    assert!(low_risk < patdesk::review::Risk::Critical);
+    // Only the low risk's deadline is set: 10 days.
+    let mut after = PerRisk::NEVER;
+    match low_risk {
+        patdesk::review::Risk::Low => after.low = 240,
+        patdesk::review::Risk::Medium => after.medium = 240,
+        patdesk::review::Risk::High => after.high = 240,
+        patdesk::review::Risk::Critical => unreachable!(),
+    }
+    let at = |hours: i64| requested_at() + SignedDuration::from_hours(hours);
+    assert_eq!(deny_overdue(&mut store, &after, at(239)).expect("round"), 0);
+    clock.set(at(240));
+    assert_eq!(deny_overdue(&mut store, &after, at(240)).expect("round"), 1);
+    let denied = store.request(low).expect("request");
+    assert_eq!(denied.state, RequestState::Denied);
+    assert_eq!(denied.decided_by.as_deref(), Some("patdesk:deadline"));
+    assert!(
+        denied
+            .decision_reason
+            .as_deref()
+            .is_some_and(|why| why.contains("not decided within 240 hours")),
+        "{:?}",
+        denied.decision_reason
+    );
+    let pushes = store.pushes_for(low).expect("pushes");
+    assert_eq!(pushes.len(), 1);
+    assert_eq!(pushes[0].action.as_str(), "deny");
+    let events = store.events_for(low).expect("events");
+    let event = events.iter().find(|e| e.kind == "denied").expect("denied");
+    assert_eq!(event.detail["member"]["authenticated_by"], "deadline");
+    // The critical request has no deadline set: it waits for a person however long.
+    assert_eq!(
+        deny_overdue(&mut store, &after, at(10_000)).expect("round"),
+        0
+    );
+    assert_eq!(
+        store.request(critical).expect("request").state,
+        RequestState::InReview
+    );
+    // Off by default.
+    assert_eq!(
+        patdesk::review::ReviewPolicy::default().deny_after_hours,
+        PerRisk::NEVER
+    );
+}
+
+/// A deadline's denial reaches GitHub with no member behind it; anything else in a deadline's
+/// name is refused.
+#[test]
+fn a_deadlines_denial_is_carried_to_github_and_nothing_else_in_its_name() {
+    use common::github_desk::{Desk, org_with, runtime};
+    use common::standin::{Standin, pending};
+    let requests = vec![
+        pending(
+            1,
+            "carol",
+            "issue-reader carol",
+            Some("Reads issues of acme-corp/api for the weekly report"),
+        ),
+        pending(
+            2,
+            "dave",
+            "issue-reader dave",
+            Some("Reads issues of acme-corp/api for the weekly report"),
+        ),
+    ];
+    let standin = Standin::start(
+        &[("acme-corp", 11, org_with(&requests, "acme-corp"))],
+        serde_json::json!({}),
+    );
+    let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
+    assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
+    let carol = desk.record_by_github_id(1).id;
+    let dave = desk.record_by_github_id(2).id;
+    let mut store = desk.store();
+    let mut after = PerRisk::NEVER;
+    after.low = 1;
+    after.medium = 1;
+    after.high = 1;
+    let now = patdesk::clock::Clock::system().now() + SignedDuration::from_hours(2);
+    // Both are denied by the deadline; then a forged approval of dave's in its name.
+    store
+        .connection()
+        .execute(
+            "UPDATE requests SET state = 'in_review' WHERE id = ?1",
+            [dave],
+        )
+        .expect("ready");
+    assert_eq!(
+        patdesk::deadlines::deny_overdue(&mut store, &after, now).expect("round"),
+        2
+    );
+    store
+        .connection()
+        .execute(
+            "UPDATE requests SET state = 'in_review' WHERE id = ?1",
+            [dave],
+        )
+        .expect("forge");
+    patdesk::decide::approve(
+        &mut store,
+        &patdesk::lifecycle::Member::deadline(),
+        dave,
+        Some("forged"),
+        None,
+        &patdesk::review::ReviewPolicy::default(),
+    )
+    .expect("recorded");
+    let report = runtime()
+        .block_on(patdesk::sync::push_decisions(
+            &desk.client(),
+            &mut store,
+            &desk.config().team,
+        ))
+        .expect("push");
+    assert_eq!((report.done, report.refused), (2, 1), "{report}");
+    let actions: Vec<(String, i64)> = standin
+        .calls()
+        .iter()
+        .map(|call| {
+            (
+                call["action"].as_str().unwrap_or("").to_string(),
+                call["id"].as_i64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert!(actions.contains(&("deny".to_string(), 1)), "{actions:?}");
+    assert!(
+        !actions.contains(&("approve".to_string(), 2)),
+        "{actions:?}"
+    );
+    assert!(
+        store
+            .alerts()
+            .expect("alerts")
+            .iter()
+            .any(|a| a.message.contains("a deadline may only deny"))
+    );
+    assert_eq!(
+        store.request(carol).expect("request").decided_by.as_deref(),
+        Some("patdesk:deadline")
+    );
+}

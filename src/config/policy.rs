@@ -69,6 +69,9 @@ pub struct ReviewPolicy {
     /// How many distinct members must approve a request of each risk before GitHub and the
     /// requester are told.
     pub approvals_needed: PerRisk,
+    /// Hours in review after which a request nobody decided is denied, by risk; 0: never
+    /// (the default).
+    pub deny_after_hours: PerRisk,
     /// Its requester is told this many days before (0: not told).
     pub stale_notice_days: u32,
     /// A purpose shorter than this says too little.
@@ -107,6 +110,7 @@ impl Default for ReviewPolicy {
             stale_after_days: 90,
             decide_within: PerRisk::DECIDE_WITHIN_HOURS,
             approvals_needed: PerRisk::APPROVALS_NEEDED,
+            deny_after_hours: PerRisk::NEVER,
             stale_notice_days: 14,
             min_purpose_chars: 20,
             approval_reason_from: ReasonFrom::High,
@@ -202,6 +206,14 @@ impl PerRisk {
         medium: 1,
         high: 1,
         critical: 2,
+    };
+
+    /// Zero for every risk: a deadline that never comes.
+    pub const NEVER: PerRisk = PerRisk {
+        low: 0,
+        medium: 0,
+        high: 0,
+        critical: 0,
     };
 
     pub fn of(&self, risk: crate::review::Risk) -> u32 {

@@ -404,6 +404,7 @@ pub struct RawReview {
     pub stale_after_days: Option<u32>,
     pub decide_within_hours: Option<RawPerRisk>,
     pub approvals_needed: Option<RawPerRisk>,
+    pub deny_after_hours: Option<RawPerRisk>,
     pub stale_notice_days: Option<u32>,
     pub min_purpose_chars: Option<u32>,
     pub min_token_name_chars: Option<u32>,

@@ -49,6 +49,32 @@ impl super::Validator {
                 &mut policy.decide_within,
             );
         }
+        if let Some(after) = raw.deny_after_hours {
+            self.per_risk(
+                "review.deny_after_hours",
+                after,
+                0..=24 * 365,
+                &mut policy.deny_after_hours,
+            );
+            // The denial comes after the team was reminded and the request escalated.
+            for risk in crate::review::Risk::ALL {
+                let (deny, decide) = (
+                    policy.deny_after_hours.of(risk),
+                    policy.decide_within.of(risk),
+                );
+                if deny != 0 && deny <= 2 * decide {
+                    self.problem(
+                        &format!("review.deny_after_hours.{}", risk.as_str()),
+                        format!(
+                            "is {deny}: a request is denied only after it was escalated, past twice \
+                             review.decide_within_hours.{} ({} h); give more, or 0 for never",
+                            risk.as_str(),
+                            2 * decide
+                        ),
+                    );
+                }
+            }
+        }
         if let Some(needed) = raw.approvals_needed {
             self.per_risk(
                 "review.approvals_needed",

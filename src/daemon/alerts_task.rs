@@ -28,6 +28,8 @@ pub(super) struct AlertsTask {
     pub stale_after_days: u32,
     /// How long a request may wait for a decision, by risk.
     pub decide_within: crate::config::PerRisk,
+    /// After how long an undecided request is denied, by risk (0: never).
+    pub deny_after: crate::config::PerRisk,
     /// Alert mail goes out through the outbox.
     pub outbox: Option<OutboxWake>,
     /// A grant's end queues a revocation for the GitHub task.
@@ -85,6 +87,19 @@ pub(super) async fn run(mut task: AlertsTask) {
                 "requests waiting past their time to a decision; the team is alerted"
             ),
             Err(error) => tracing::error!(%error, "cannot check the requests' time to a decision"),
+        }
+        match crate::deadlines::deny_overdue(&mut task.store, &task.deny_after, now) {
+            Ok(0) => {}
+            Ok(denied) => {
+                tracing::info!(
+                    denied,
+                    "requests undecided past review.deny_after_hours: denied"
+                );
+                for wake in [&task.pushes, &task.outbox].into_iter().flatten() {
+                    wake.wake();
+                }
+            }
+            Err(error) => tracing::error!(%error, "cannot deny the requests past their deadline"),
         }
         match crate::grants::end_due(&mut task.store, now) {
             Ok(round) => {

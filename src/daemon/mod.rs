@@ -388,6 +388,7 @@ fn prepare(config: &Config, clock: &Clock, loaded: &LoadedConfig) -> anyhow::Res
         templates,
         stale_after_days: config.review.stale_after_days,
         decide_within: config.review.decide_within,
+        deny_after: config.review.deny_after_hours,
         outbox: outbox.clone(),
         pushes: pushes.clone(),
         shutdown: shutdown.clone(),

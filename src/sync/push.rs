@@ -104,17 +104,27 @@ fn unbacked(
     let Some(backing) = store.push_backing(push)? else {
         return Ok(Some("no event in the audit log queued it".to_string()));
     };
-    if let Some(decider) = &backing.decided_by
-        && decider.authenticated_by == Authentication::GrantEnd
-    {
-        // Taking access away needs no member's say beyond the approval that set its end.
-        return Ok(match push.action.known() {
-            Some(PushAction::Revoke) => None,
-            Some(PushAction::Approve | PushAction::Deny) | None => Some(format!(
+    // The team's own timers only ever take access away: a grant's end revokes, a deadline
+    // denies, needing no member's say beyond the config (or the approval that set the end).
+    match (
+        backing.decided_by.as_ref().map(|d| d.authenticated_by),
+        push.action.known(),
+    ) {
+        (Some(Authentication::GrantEnd), Some(PushAction::Revoke))
+        | (Some(Authentication::Deadline), Some(PushAction::Deny)) => return Ok(None),
+        (Some(Authentication::GrantEnd), _) => {
+            return Ok(Some(format!(
                 "event {}: the end of a grant may only revoke it",
                 backing.seq
-            )),
-        });
+            )));
+        }
+        (Some(Authentication::Deadline), _) => {
+            return Ok(Some(format!(
+                "event {}: a deadline may only deny",
+                backing.seq
+            )));
+        }
+        _ => {}
     }
     if let Some(why) = not_a_decider(backing.decided_by.as_ref(), deciders) {
         return Ok(Some(format!("event {}: {why}", backing.seq)));
@@ -158,8 +168,8 @@ fn not_a_decider(member: Option<&Member>, deciders: &Deciders) -> Option<String>
             "{} is not the policy the config enforces",
             member.login
         )),
-        Authentication::GrantEnd => Some(format!(
-            "{} is named by a grant's end, which decides nothing but a revocation",
+        Authentication::GrantEnd | Authentication::Deadline => Some(format!(
+            "{} is one of patdesk's timers, which approve nothing",
             member.login
         )),
     }

@@ -111,3 +111,34 @@ fn approvals_needed_is_read_by_risk_and_never_more_than_the_team_can_give() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].0, "review.approvals_needed.low", "{found:?}");
 }
+
+#[test]
+fn deny_after_hours_is_off_by_default_and_comes_after_the_escalation() {
+    let defaults = Config::from_toml("", Path::new("patdesk.toml"), None).expect("valid");
+    assert_eq!(
+        defaults.review.deny_after_hours,
+        patdesk::config::PerRisk::NEVER
+    );
+    let set = Config::from_toml(
+        "[review]\ndeny_after_hours = { low = 336 }\n",
+        Path::new("patdesk.toml"),
+        None,
+    )
+    .expect("valid");
+    assert_eq!(
+        (
+            set.review.deny_after_hours.low,
+            set.review.deny_after_hours.critical
+        ),
+        (336, 0)
+    );
+    // Low waits 72 h before the reminder and 144 h before the escalation: 100 h is too soon.
+    let found = problems(Config::from_toml(
+        "[review]\ndeny_after_hours = { low = 100 }\n",
+        Path::new("patdesk.toml"),
+        None,
+    ));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "review.deny_after_hours.low");
+    assert!(found[0].1.contains("after it was escalated"), "{found:?}");
+}
