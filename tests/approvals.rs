@@ -12,7 +12,7 @@ use patdesk::sync::push_decisions;
 use serde_json::{Value, json};
 
 use common::desk::wait_for;
-use common::github_desk::{Desk, org_with, runtime};
+use common::github_desk::{Desk, alerts_of, org_with, runtime};
 use common::standin::{Standin, pending};
 
 /// dave's request for write access to his repository's administration: critical.
@@ -29,13 +29,11 @@ fn critical_request(id: i64) -> Value {
 }
 
 fn desk_with(requests: &[Value]) -> (Standin, Desk) {
-    let standin = Standin::start(
-        &[("acme-corp", 11, org_with(requests, "acme-corp"))],
+    Desk::synced(
+        org_with(requests, "acme-corp"),
         json!({ "dave": "dave@example.org" }),
-    );
-    let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
-    assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
-    (standin, desk)
+        "",
+    )
 }
 
 fn stdout(output: &std::process::Output) -> String {
@@ -242,13 +240,7 @@ fn an_approval_by_a_member_since_removed_is_not_carried_to_github() {
         .expect("push");
     assert_eq!((report.done, report.refused), (0, 1), "{report}");
     assert!(standin.calls().is_empty());
-    let refused: Vec<String> = store
-        .alerts()
-        .expect("alerts")
-        .into_iter()
-        .filter(|alert| alert.kind == "github_push_refused")
-        .map(|alert| alert.message)
-        .collect();
+    let refused = alerts_of(&store, "github_push_refused");
     assert!(
         refused.iter().any(
             |a| a.contains("an approval it counted: alice decided it but is not a team member")

@@ -222,28 +222,9 @@ fn a_request_left_undecided_past_deny_after_hours_is_denied_saying_why_and_only_
 /// name is refused.
 #[test]
 fn a_deadlines_denial_is_carried_to_github_and_nothing_else_in_its_name() {
-    use common::github_desk::{Desk, org_with, runtime};
-    use common::standin::{Standin, pending};
-    let requests = vec![
-        pending(
-            1,
-            "carol",
-            "issue-reader carol",
-            Some("Reads issues of acme-corp/api for the weekly report"),
-        ),
-        pending(
-            2,
-            "dave",
-            "issue-reader dave",
-            Some("Reads issues of acme-corp/api for the weekly report"),
-        ),
-    ];
-    let standin = Standin::start(
-        &[("acme-corp", 11, org_with(&requests, "acme-corp"))],
-        serde_json::json!({}),
-    );
-    let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
-    assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
+    use common::github_desk::{Desk, alerts_of, org_with, reads, runtime};
+    let requests = [reads(1, "carol"), reads(2, "dave")];
+    let (standin, desk) = Desk::synced(org_with(&requests, "acme-corp"), serde_json::json!({}), "");
     let carol = desk.record_by_github_id(1).id;
     let dave = desk.record_by_github_id(2).id;
     let mut store = desk.store();
@@ -304,11 +285,9 @@ fn a_deadlines_denial_is_carried_to_github_and_nothing_else_in_its_name() {
         "{actions:?}"
     );
     assert!(
-        store
-            .alerts()
-            .expect("alerts")
+        alerts_of(&store, "github_push_refused")
             .iter()
-            .any(|a| a.message.contains("a deadline may only deny"))
+            .any(|a| a.contains("a deadline may only deny"))
     );
     assert_eq!(
         store.request(carol).expect("request").decided_by.as_deref(),

@@ -19,8 +19,7 @@ use serde_json::json;
 
 use common::builders::{RequestBuilder, requested_at};
 use common::dates::days_from_start;
-use common::github_desk::{Desk, org_with, runtime};
-use common::standin::{Standin, pending};
+use common::github_desk::{Desk, alerts_of, org_with, reads, runtime};
 
 fn member(login: &str, uid: u32) -> Member {
     Member {
@@ -30,6 +29,14 @@ fn member(login: &str, uid: u32) -> Member {
         authenticated_by: Authentication::PeerCredentials,
         slack: None,
     }
+}
+
+/// A fresh database on a clock standing when the builders' requests were made.
+fn store_at_request_time() -> (tempfile::TempDir, ManualClock, Store) {
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let clock = ManualClock::starting_at(requested_at());
+    let store = Store::open(&dir.path().join("patdesk.db"), &clock.clock()).expect("store");
+    (dir, clock, store)
 }
 
 fn hours(hours: i64) -> SignedDuration {
@@ -47,9 +54,7 @@ fn mails_of(store: &Store, id: i64, kind: &str) -> Vec<OutboxMail> {
 
 #[test]
 fn a_grant_for_a_time_is_told_a_day_ahead_and_revoked_at_its_end() {
-    let dir = tempfile::TempDir::new().expect("temp dir");
-    let clock = ManualClock::starting_at(requested_at());
-    let mut store = Store::open(&dir.path().join("patdesk.db"), &clock.clock()).expect("store");
+    let (_dir, clock, mut store) = store_at_request_time();
     let id = RequestBuilder::tidy().github_id(1).insert(&mut store);
     let until = requested_at() + hours(72);
     let done = decide::approve(
@@ -155,9 +160,7 @@ fn a_grant_for_a_time_is_told_a_day_ahead_and_revoked_at_its_end() {
 
 #[test]
 fn a_grant_approved_less_than_a_day_before_its_end_gets_no_separate_notice() {
-    let dir = tempfile::TempDir::new().expect("temp dir");
-    let clock = ManualClock::starting_at(requested_at());
-    let mut store = Store::open(&dir.path().join("patdesk.db"), &clock.clock()).expect("store");
+    let (_dir, _clock, mut store) = store_at_request_time();
     let id = RequestBuilder::tidy().github_id(1).insert(&mut store);
     let until = requested_at() + hours(6);
     decide::approve(
@@ -179,9 +182,7 @@ fn a_grant_approved_less_than_a_day_before_its_end_gets_no_separate_notice() {
 
 #[test]
 fn an_end_must_lie_ahead_and_not_beyond_the_tokens_own_expiry() {
-    let dir = tempfile::TempDir::new().expect("temp dir");
-    let clock = ManualClock::starting_at(requested_at());
-    let mut store = Store::open(&dir.path().join("patdesk.db"), &clock.clock()).expect("store");
+    let (_dir, _clock, mut store) = store_at_request_time();
     let id = RequestBuilder::tidy().github_id(1).insert(&mut store);
     let expires = store
         .request(id)
@@ -230,9 +231,7 @@ fn an_end_must_lie_ahead_and_not_beyond_the_tokens_own_expiry() {
 
 #[test]
 fn with_two_approvals_the_earliest_end_stands() {
-    let dir = tempfile::TempDir::new().expect("temp dir");
-    let clock = ManualClock::starting_at(requested_at());
-    let mut store = Store::open(&dir.path().join("patdesk.db"), &clock.clock()).expect("store");
+    let (_dir, _clock, mut store) = store_at_request_time();
     let id = RequestBuilder::tidy()
         .github_id(1)
         .permission("repository", "administration", "write")
@@ -264,26 +263,12 @@ fn with_two_approvals_the_earliest_end_stands() {
 
 #[test]
 fn the_revocation_at_a_grants_end_reaches_github_after_its_approver_left_and_nothing_else_does() {
-    let requests = vec![
-        pending(
-            1,
-            "carol",
-            "issue-reader carol",
-            Some("Reads issues of acme-corp/api for the weekly report"),
-        ),
-        pending(
-            2,
-            "dave",
-            "issue-reader dave",
-            Some("Reads issues of acme-corp/api for the weekly report"),
-        ),
-    ];
-    let standin = Standin::start(
-        &[("acme-corp", 11, org_with(&requests, "acme-corp"))],
+    let requests = [reads(1, "carol"), reads(2, "dave")];
+    let (standin, desk) = Desk::synced(
+        org_with(&requests, "acme-corp"),
         json!({ "carol": "carol@example.org" }),
+        "",
     );
-    let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
-    assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
     let carol = desk.record_by_github_id(1);
     let dave = desk.record_by_github_id(2);
     let until: Timestamp = days_from_start(3).parse().expect("time");
@@ -332,13 +317,7 @@ fn the_revocation_at_a_grants_end_reaches_github_after_its_approver_left_and_not
     let calls = standin.calls();
     assert_eq!(calls.len(), 2, "{calls:?}");
     assert_eq!(calls[1]["action"], "revoke");
-    let refused: Vec<String> = store
-        .alerts()
-        .expect("alerts")
-        .into_iter()
-        .filter(|alert| alert.kind == "github_push_refused")
-        .map(|alert| alert.message)
-        .collect();
+    let refused = alerts_of(&store, "github_push_refused");
     assert!(
         refused
             .iter()
@@ -349,26 +328,8 @@ fn the_revocation_at_a_grants_end_reaches_github_after_its_approver_left_and_not
 
 #[test]
 fn the_cli_approves_until_a_date_and_list_and_show_say_so() {
-    let requests = vec![
-        pending(
-            1,
-            "carol",
-            "issue-reader carol",
-            Some("Reads issues of acme-corp/api for the weekly report"),
-        ),
-        pending(
-            2,
-            "dave",
-            "issue-reader dave",
-            Some("Reads issues of acme-corp/api for the weekly report"),
-        ),
-    ];
-    let standin = Standin::start(
-        &[("acme-corp", 11, org_with(&requests, "acme-corp"))],
-        json!({}),
-    );
-    let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
-    assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
+    let requests = [reads(1, "carol"), reads(2, "dave")];
+    let (standin, desk) = Desk::synced(org_with(&requests, "acme-corp"), json!({}), "");
     let id = desk.record_by_github_id(1).id.to_string();
     let text = |output: &std::process::Output| {
         format!(

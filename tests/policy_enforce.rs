@@ -10,25 +10,16 @@ use patdesk::lifecycle::{Authentication, Member};
 use patdesk::request::RequestState;
 use patdesk::review::ReviewPolicy;
 use patdesk::sync::{Deciders, push_decisions};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use common::desk::wait_for;
-use common::github_desk::{Desk, org_with, runtime};
+use common::github_desk::{Desk, alerts_of, org_with, reads, runtime};
 use common::standin::{Standin, pending};
 
 /// Approves requests that only read repositories, leaves the rest to a person.
 const READ_ONLY: &str = "package patdesk\nimport rego.v1\ndefault decision := \"person\"\n\
     decision := \"approve\" if every _, a in input.permissions.repository { a == \"read\" }\n\
     reasons contains \"reads only\" if decision == \"approve\"\n";
-
-fn reads(id: i64, owner: &str) -> Value {
-    pending(
-        id,
-        owner,
-        &format!("issue-reader {owner}"),
-        Some("Reads issues of acme-corp/api for the weekly report"),
-    )
-}
 
 fn text(output: &std::process::Output) -> String {
     format!(
@@ -113,14 +104,7 @@ fn an_enforced_policy_waits_for_its_backtest_then_decides_above_the_floor() {
             log()
         )
     });
-    let held: Vec<String> = desk
-        .store()
-        .alerts()
-        .expect("alerts")
-        .into_iter()
-        .filter(|alert| alert.kind == "policy_held_in_shadow")
-        .map(|alert| alert.message)
-        .collect();
+    let held = alerts_of(&desk.store(), "policy_held_in_shadow");
     assert_eq!(held.len(), 1, "{held:?}");
     assert!(held[0].contains(&format!("(PAT-{dave})")), "{held:?}");
     assert!(held[0].contains("patdesk policy accept"), "{held:?}");
@@ -215,12 +199,7 @@ fn an_enforced_policy_waits_for_its_backtest_then_decides_above_the_floor() {
 
 #[test]
 fn a_decision_by_a_policy_the_config_does_not_enforce_is_not_carried() {
-    let standin = Standin::start(
-        &[("acme-corp", 11, org_with(&[reads(1, "carol")], "acme-corp"))],
-        json!({}),
-    );
-    let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", "");
-    assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
+    let (standin, desk) = Desk::synced(org_with(&[reads(1, "carol")], "acme-corp"), json!({}), "");
     let carol = desk.record_by_github_id(1).id;
     let forged = format!("policy@{}", "ab".repeat(32));
     let policy = Member {
@@ -251,13 +230,7 @@ fn a_decision_by_a_policy_the_config_does_not_enforce_is_not_carried() {
         .expect("push");
     assert_eq!((report.done, report.refused), (0, 1), "{report}");
     assert!(standin.calls().is_empty());
-    let refused: Vec<String> = store
-        .alerts()
-        .expect("alerts")
-        .into_iter()
-        .filter(|alert| alert.kind == "github_push_refused")
-        .map(|alert| alert.message)
-        .collect();
+    let refused = alerts_of(&store, "github_push_refused");
     assert!(
         refused
             .iter()

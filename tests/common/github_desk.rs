@@ -135,6 +135,38 @@ impl Desk {
     }
 }
 
+impl Desk {
+    /// A desk on a stand-in that holds `org` as acme-corp (installation 11), with `emails` as
+    /// the requesters' public addresses and `extra` added to the config, synced once.
+    pub fn synced(org: Value, emails: Value, extra: &str) -> (Standin, Desk) {
+        let standin = Standin::start(&[("acme-corp", 11, org)], emails);
+        let desk = Desk::new(&standin, &[("acme-corp", 11)], "app-test-key.pem", extra);
+        assert_eq!(desk.patdesk(&["sync"]).status.code(), Some(0));
+        (standin, desk)
+    }
+}
+
+/// The messages of `store`'s alerts of `kind`, oldest first.
+pub fn alerts_of(store: &Store, kind: &str) -> Vec<String> {
+    store
+        .alerts()
+        .expect("alerts")
+        .into_iter()
+        .filter(|alert| alert.kind == kind)
+        .map(|alert| alert.message)
+        .collect()
+}
+
+/// `owner`'s request to read acme-corp/api's issues, its purpose given, as GitHub lists it.
+pub fn reads(id: i64, owner: &str) -> Value {
+    pending(
+        id,
+        owner,
+        &format!("issue-reader {owner}"),
+        Some("Reads issues of acme-corp/api for the weekly report"),
+    )
+}
+
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
