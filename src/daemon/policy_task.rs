@@ -60,8 +60,11 @@ pub(super) async fn run(mut task: PolicyTask) {
         let version = task.store.data_version().ok();
         if version.is_none() || version != seen_version {
             seen_version = version;
+            // The backtest reads every request: over a large history, seconds. It runs off the
+            // runtime's worker so the control socket and intake go on meanwhile.
             if task.mode == PolicyMode::Enforce
-                && let Err(error) = judge(&mut task, &actor, &mut gate)
+                && let Err(error) =
+                    tokio::task::block_in_place(|| judge(&mut task, &actor, &mut gate))
             {
                 tracing::error!(%error, "cannot check whether the policy may enforce");
             }

@@ -4,7 +4,7 @@
 //! decides, its decisions carried to GitHub as a member's; the floor still sends the hard
 //! requests to a person; and a policy the config does not enforce has nothing carried.
 
-mod common;
+use super::common;
 
 use patdesk::lifecycle::{Authentication, Member};
 use patdesk::request::RequestState;

@@ -3,7 +3,7 @@
 //! revocation) reaches GitHub even once the member has left. The clock is moved, never waited
 //! for.
 
-mod common;
+use super::common;
 
 use jiff::{SignedDuration, Timestamp};
 use patdesk::clock::ManualClock;
@@ -329,7 +329,12 @@ fn the_revocation_at_a_grants_end_reaches_github_after_its_approver_left_and_not
 #[test]
 fn the_cli_approves_until_a_date_and_list_and_show_say_so() {
     let requests = [reads(1, "carol"), reads(2, "dave")];
-    let (standin, desk) = Desk::synced(org_with(&requests, "acme-corp"), json!({}), "");
+    // Alerts rounds every half second: a grant's end is found soon after it.
+    let (standin, desk) = Desk::synced(
+        org_with(&requests, "acme-corp"),
+        json!({}),
+        "[intervals]\nalerts_seconds = 0.5\n",
+    );
     let id = desk.record_by_github_id(1).id.to_string();
     let text = |output: &std::process::Output| {
         format!(
@@ -371,7 +376,7 @@ fn the_cli_approves_until_a_date_and_list_and_show_say_so() {
     // then revoked at GitHub without anyone asking.
     let dave = desk.record_by_github_id(2).id.to_string();
     // The daemon runs on the system clock: the end is a few seconds ahead of it.
-    let soon = (patdesk::clock::Clock::system().now() + SignedDuration::from_secs(5)).to_string();
+    let soon = (patdesk::clock::Clock::system().now() + SignedDuration::from_secs(3)).to_string();
     let ok = desk.patdesk_as(
         "alice",
         &["approve", &dave, "--reason", "one build", "--until", &soon],

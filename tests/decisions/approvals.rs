@@ -2,7 +2,7 @@
 //! different members, each approval its own audit event, and GitHub and the requester hear
 //! of it only when the second is given.
 
-mod common;
+use super::common;
 
 use patdesk::lifecycle::{Authentication, Member};
 use patdesk::request::RequestState;
