@@ -43,19 +43,22 @@ impl Table {
     /// that far; with no limit, each column is at most `MAX_CELL` wide.
     fn render_within(&self, limit: Option<usize>) -> String {
         let widths = self.widths(limit);
-        let mut out = String::new();
+        let line_width = widths.iter().sum::<usize>() + GAP.len() * widths.len();
+        let mut out = String::with_capacity((self.rows.len() + 1) * (line_width + 1));
         let mut line = |cells: &mut dyn Iterator<Item = &str>| {
-            let mut text = String::new();
+            let start = out.len();
             for (i, (cell, &width)) in cells.zip(&widths).enumerate() {
                 if i > 0 {
-                    text.push_str(GAP);
+                    out.push_str(GAP);
                 }
                 let cell = fit(cell, width);
+                out.push_str(&cell);
                 let pad = width.saturating_sub(cell.chars().count());
-                text.push_str(&cell);
-                text.extend(std::iter::repeat_n(' ', pad));
+                out.extend(std::iter::repeat_n(' ', pad));
             }
-            out.push_str(text.trim_end());
+            // The last column's padding, and an empty cell's gap, end the line.
+            let kept = out[start..].trim_end().len();
+            out.truncate(start + kept);
             out.push('\n');
         };
         line(&mut self.headers.iter().copied());
@@ -132,16 +135,22 @@ fn terminal_width() -> Option<usize> {
 
 /// The cell on one line, with anything that would act on the terminal written out.
 fn one_line(cell: &str) -> String {
-    crate::shown::line(cell)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    let shown = crate::shown::line(cell);
+    // Most cells (ids, logins, states, times) have no run of spaces to fold: kept as they are.
+    let folded = shown.starts_with(' ')
+        || shown.ends_with(' ')
+        || shown.contains("  ")
+        || shown.chars().any(|c| c.is_whitespace() && c != ' ');
+    if !folded {
+        return shown.into_owned();
+    }
+    shown.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The cell in at most `width` characters: cut at a word with an ellipsis when it is longer.
-fn fit(cell: &str, width: usize) -> String {
-    if cell.chars().count() <= width {
-        return cell.to_string();
+fn fit(cell: &str, width: usize) -> std::borrow::Cow<'_, str> {
+    if cell.len() <= width || cell.chars().count() <= width {
+        return std::borrow::Cow::Borrowed(cell);
     }
     let cut: String = cell.chars().take(width.saturating_sub(1)).collect();
     // At a word, when one ends in the last third: "read the issu…" reads worse.
@@ -149,7 +158,7 @@ fn fit(cell: &str, width: usize) -> String {
         .rfind(' ')
         .filter(|&space| cut[..space].chars().count() >= width * 2 / 3)
         .map_or(cut.as_str(), |space| &cut[..space]);
-    format!("{at_word}…")
+    std::borrow::Cow::Owned(format!("{at_word}…"))
 }
 
 #[cfg(test)]
