@@ -49,6 +49,7 @@ const SHEET_COLUMNS: &[&str] = &[
     "status",
     "decided_at",
     "decision_reason",
+    "approved_until",
     "revoked_at",
     "revoked_by",
     "revoked_why",
@@ -123,6 +124,7 @@ fn outside_row(revocation: &OutsideRevocation) -> Vec<Cell> {
         Cell::Text(RequestState::Revoked.to_string()),
         Cell::Absent,
         Cell::Absent,
+        Cell::Absent,
         Cell::Text(format_time(revocation.revoked_at)),
         Cell::Text(revocation.revoked_by.clone()),
         revoked_why(Some(&revocation.reason), revocation.note.as_deref()),
@@ -157,6 +159,7 @@ fn request_row(row: &ExportRow) -> Vec<Cell> {
         Cell::Text(record.state.to_string()),
         Cell::maybe(record.decided_at.map(format_time).as_deref()),
         Cell::maybe(record.decision_reason.as_deref()),
+        Cell::maybe(record.grant_until.map(format_time).as_deref()),
         Cell::maybe(record.revoked_at.map(format_time).as_deref()),
         Cell::maybe(record.revoked_by.as_deref()),
         revoked_why(

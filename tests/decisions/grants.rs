@@ -371,6 +371,18 @@ fn the_cli_approves_until_a_date_and_list_and_show_say_so() {
     let shown = text(&desk.patdesk_as("bob", &["show", &id]));
     assert!(shown.contains("approved until  "), "{shown}");
     assert!(shown.contains("(patdesk revokes it then)"), "{shown}");
+    // The records sheet has the end in a column of its own.
+    let sheet = desk.patdesk_as("bob", &["export", "--format", "json"]);
+    let rows: Vec<serde_json::Value> =
+        serde_json::from_slice(&sheet.stdout).unwrap_or_else(|_| panic!("{}", text(&sheet)));
+    let carol_row = rows
+        .iter()
+        .find(|row| row["id"].as_i64().map(|n| n.to_string()) == Some(id.clone()))
+        .unwrap_or_else(|| panic!("no row of PAT-{id}: {}", text(&sheet)));
+    assert!(
+        carol_row["approved_until"].as_str().is_some(),
+        "{carol_row}"
+    );
 
     // The daemon ends a grant on its own: dave's, approved for a few seconds, is approved and
     // then revoked at GitHub without anyone asking.
