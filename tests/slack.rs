@@ -596,7 +596,12 @@ fn a_message_is_due_once_per_state_and_again_in_a_new_channel() {
         "only the request in review (not PAT-{waiting})"
     );
     store
-        .slack_shown(id, slack::CHANNEL, "1.000001", RequestState::InReview)
+        .slack_shown(
+            id,
+            slack::CHANNEL,
+            "1.000001",
+            &patdesk::store::slack_view(RequestState::InReview, 0),
+        )
         .expect("shown");
     assert_eq!(store.slack_due(slack::CHANNEL).expect("due"), []);
     assert_eq!(
@@ -604,16 +609,42 @@ fn a_message_is_due_once_per_state_and_again_in_a_new_channel() {
         [SlackDue::Post { request_id: id }],
         "another channel gets its own message"
     );
+    // A first approval of two: still in review, but the message is due to say who approved.
+    let mut needs_two = patdesk::review::ReviewPolicy::default();
+    needs_two.approvals_needed.low = 2;
+    needs_two.approvals_needed.medium = 2;
+    needs_two.approvals_needed.high = 2;
+    let alice = patdesk::lifecycle::Member {
+        login: "alice".to_string(),
+        os_user: "pd-alice".to_string(),
+        uid: 4241,
+        authenticated_by: patdesk::lifecycle::Authentication::PeerCredentials,
+        slack: None,
+    };
+    let given = patdesk::decide::approve(&mut store, &alice, id, Some("fine"), None, &needs_two)
+        .expect("approve");
+    assert_eq!(given.state, RequestState::InReview);
+    let update = SlackDue::Update {
+        request_id: id,
+        channel: slack::CHANNEL.to_string(),
+        ts: "1.000001".to_string(),
+    };
+    assert_eq!(
+        store.slack_due(slack::CHANNEL).expect("due"),
+        std::slice::from_ref(&update)
+    );
+    store
+        .slack_shown(
+            id,
+            slack::CHANNEL,
+            "1.000001",
+            &patdesk::store::slack_view(RequestState::InReview, 1),
+        )
+        .expect("shown");
+    assert_eq!(store.slack_due(slack::CHANNEL).expect("due"), []);
     store
         .connection()
         .execute("UPDATE requests SET state = 'approved' WHERE id = ?1", [id])
         .expect("decided");
-    assert_eq!(
-        store.slack_due(slack::CHANNEL).expect("due"),
-        [SlackDue::Update {
-            request_id: id,
-            channel: slack::CHANNEL.to_string(),
-            ts: "1.000001".to_string()
-        }]
-    );
+    assert_eq!(store.slack_due(slack::CHANNEL).expect("due"), [update]);
 }

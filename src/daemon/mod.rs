@@ -343,6 +343,7 @@ fn prepare(config: &Config, clock: &Clock, loaded: &LoadedConfig) -> anyhow::Res
         })));
         tasks.push(Box::pin(slack_task::channel(slack_task::ChannelTask {
             config: slack.clone(),
+            approvals_needed: config.review.approvals_needed,
             api,
             store: open()?,
             look_for_commits: config.intervals.look_for_commits,

@@ -70,6 +70,8 @@ pub(super) async fn decisions(task: DecisionsTask) {
 /// The channel's messages.
 pub(super) struct ChannelTask {
     pub config: SlackConfig,
+    /// `review.approvals_needed`: a message says who has approved and how many more must.
+    pub approvals_needed: crate::config::PerRisk,
     pub api: WebApi,
     pub store: Store,
     pub look_for_commits: Duration,
@@ -84,7 +86,14 @@ pub(super) async fn channel(mut task: ChannelTask) {
     loop {
         if due_at.is_some_and(|at| at <= tokio::time::Instant::now()) {
             seen_version = task.store.data_version().ok();
-            due_at = match publish_due(&mut task.store, &task.api, &task.config).await {
+            due_at = match publish_due(
+                &mut task.store,
+                &task.api,
+                &task.config,
+                &task.approvals_needed,
+            )
+            .await
+            {
                 Ok(_) => None,
                 Err(error) => {
                     let wait = match &error {

@@ -12,7 +12,7 @@ use super::interaction::{Click, REASON_BLOCK, REASON_CALLBACK, REASON_INPUT, Rea
 use crate::request::RequestState;
 use crate::review::Risk;
 use crate::shown;
-use crate::store::{RequestRecord, format_time};
+use crate::store::{Approvals, RequestRecord, format_time};
 
 /// Slack's limits: a header's text, a section's text, a modal's title.
 const HEADER_CHARS: usize = 150;
@@ -37,7 +37,12 @@ fn section(text: &str) -> Value {
 /// The notification text (what a phone shows), and the blocks of request `record`'s message.
 /// `decide_up_to`: the highest risk the buttons may decide; above it the message says to use
 /// the CLI.
-pub fn request_message(record: &RequestRecord, decide_up_to: Risk) -> (String, Value) {
+/// `approvals`: for a request in review that needs several, who has approved.
+pub fn request_message(
+    record: &RequestRecord,
+    approvals: Option<&Approvals>,
+    decide_up_to: Risk,
+) -> (String, Value) {
     let request = &record.request;
     let token = request.token_name.as_deref().unwrap_or("(unnamed token)");
     // The notification text is read as mrkdwn by Slack, unlike the blocks' plain_text: `&`,
@@ -104,6 +109,13 @@ pub fn request_message(record: &RequestRecord, decide_up_to: Risk) -> (String, V
             ),
         }],
     }));
+    if let Some(approvals) = approvals.filter(|a| !a.given.is_empty()) {
+        blocks.push(section(&format!(
+            "Approved by {}; {} more approval(s) needed, each from another member",
+            approvals.given.join(", "),
+            approvals.missing()
+        )));
+    }
     blocks.push(outcome_or_buttons(record, decide_up_to));
     (notification, Value::Array(blocks))
 }
@@ -280,7 +292,7 @@ mod tests {
         record.state = RequestState::Denied;
         record.decided_by = Some("bob".to_string());
         record.decision_reason = Some(HOSTILE.to_string());
-        let (notification, blocks) = request_message(&record, Risk::Medium);
+        let (notification, blocks) = request_message(&record, None, Risk::Medium);
         assert!(
             !notification.contains('<') && !notification.contains('>'),
             "{notification}"
@@ -311,5 +323,31 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_request_approved_once_of_two_says_who_approved_and_keeps_its_buttons() {
+        let record = crate::policy::floor::sample_request();
+        let approvals = Approvals {
+            given: vec!["alice".to_string()],
+            needed: 2,
+        };
+        let (_, blocks) = request_message(&record, Some(&approvals), Risk::Critical);
+        let mut found = Vec::new();
+        texts(&blocks, &mut found);
+        assert!(
+            found.iter().any(|(_, text)| text
+                == "Approved by alice; 1 more approval(s) needed, each from another member"),
+            "{found:?}"
+        );
+        assert!(found.iter().any(|(_, text)| text == "Approve"), "{found:?}");
+        let (_, none) = request_message(&record, None, Risk::Critical);
+        let mut found = Vec::new();
+        texts(&none, &mut found);
+        assert!(
+            !found
+                .iter()
+                .any(|(_, text)| text.starts_with("Approved by"))
+        );
     }
 }

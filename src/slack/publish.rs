@@ -2,8 +2,8 @@
 //! ready for a decision (reviewed, its purpose known), updated with its outcome wherever the
 //! decision was taken (Slack, the CLI, GitHub's own pages).
 
-use crate::config::SlackConfig;
-use crate::store::{SlackDue, Store, StoreError};
+use crate::config::{PerRisk, SlackConfig};
+use crate::store::{Approvals, RequestRecord, SlackDue, Store, StoreError, slack_view};
 
 use super::api::{SlackError, WebApi};
 use super::message;
@@ -16,34 +16,58 @@ pub enum PublishError {
     Slack(#[from] SlackError),
 }
 
-/// Posts and updates what is due; how many messages were touched.
+/// Request `id` as its message shows it: the record, its approvals, and the view to keep.
+fn viewed(
+    store: &Store,
+    id: i64,
+    approvals_needed: &PerRisk,
+) -> Result<(RequestRecord, Option<Approvals>, String), StoreError> {
+    let record = store.request(id)?;
+    let approvals = match record.state {
+        crate::request::RequestState::InReview => {
+            Approvals::of(store, id, approvals_needed.of(record.risk))?
+        }
+        _ => None,
+    };
+    let view = slack_view(
+        record.state,
+        approvals.as_ref().map_or(0, |a| a.given.len()),
+    );
+    Ok((record, approvals, view))
+}
+
+/// Posts and updates what is due; how many messages were touched. `approvals_needed`:
+/// `review.approvals_needed`, for a message to say who is still needed.
 pub async fn publish_due(
     store: &mut Store,
     api: &WebApi,
     config: &SlackConfig,
+    approvals_needed: &PerRisk,
 ) -> Result<usize, PublishError> {
     let due = store.slack_due(&config.channel)?;
     let mut touched = 0;
     for item in due {
         match item {
             SlackDue::Post { request_id } => {
-                let record = store.request(request_id)?;
-                let (text, blocks) = message::request_message(&record, config.decide_up_to);
+                let (record, approvals, view) = viewed(store, request_id, approvals_needed)?;
+                let (text, blocks) =
+                    message::request_message(&record, approvals.as_ref(), config.decide_up_to);
                 // Marked first: a crash between the post and its record posts again on the
                 // next start rather than never.
                 store.slack_posting(request_id, &config.channel)?;
                 let ts = api.post_message(&config.channel, &text, &blocks).await?;
-                store.slack_shown(request_id, &config.channel, &ts, record.state)?;
+                store.slack_shown(request_id, &config.channel, &ts, &view)?;
             }
             SlackDue::Update {
                 request_id,
                 channel,
                 ts,
             } => {
-                let record = store.request(request_id)?;
-                let (text, blocks) = message::request_message(&record, config.decide_up_to);
+                let (record, approvals, view) = viewed(store, request_id, approvals_needed)?;
+                let (text, blocks) =
+                    message::request_message(&record, approvals.as_ref(), config.decide_up_to);
                 api.update_message(&channel, &ts, &text, &blocks).await?;
-                store.slack_shown(request_id, &channel, &ts, record.state)?;
+                store.slack_shown(request_id, &channel, &ts, &view)?;
             }
         }
         touched += 1;

@@ -65,7 +65,7 @@ pub use requests::{
     RequestSummary, SortBy,
 };
 pub use retention::{DatabaseSize, Reduced};
-pub use slack::SlackDue;
+pub use slack::{SlackDue, slack_view};
 pub use stored::Stored;
 pub use time::{format_time, stored_time};
 pub(crate) use time::{optional_time_at, parse_time, time_at};

@@ -23,6 +23,16 @@ pub enum SlackDue {
     },
 }
 
+/// What a message shows of its request, as `slack_messages.shown` keeps it: the state, and
+/// for a request in review the approvals it has (`in_review+1`), so a member's approval short
+/// of the threshold updates the message too.
+pub fn slack_view(state: RequestState, approvals: usize) -> String {
+    match (state, approvals) {
+        (RequestState::InReview, 1..) => format!("{}+{approvals}", state.as_str()),
+        _ => state.as_str().to_string(),
+    }
+}
+
 impl Store {
     /// The messages to post and to update in `channel`, oldest request first.
     pub fn slack_due(&self, channel: &str) -> Result<Vec<SlackDue>, StoreError> {
@@ -40,8 +50,14 @@ impl Store {
             due.push(SlackDue::Post { request_id: id? });
         }
         let mut updates = self.conn.prepare_cached(
+            // As `slack_view` writes it; the approvals are counted as `approvals` counts them.
             "SELECT r.id, m.channel, m.ts FROM requests r JOIN slack_messages m ON m.request_id = r.id
-             WHERE m.ts IS NOT NULL AND m.shown <> r.state AND m.channel = ?1
+             WHERE m.ts IS NOT NULL AND m.channel = ?1
+               AND m.shown <> r.state || CASE WHEN r.state = 'in_review' THEN
+                   COALESCE((SELECT '+' || COUNT(*) FROM events e
+                             WHERE e.request_id = r.id AND e.kind = 'approval_given'
+                               AND e.at >= r.updated_at HAVING COUNT(*) > 0), '')
+                   ELSE '' END
              ORDER BY r.id LIMIT ?2",
         )?;
         for row in updates.query_map(params![channel, ROUND], |row| {
@@ -69,13 +85,13 @@ impl Store {
         })
     }
 
-    /// Request `id`'s message is in `channel` at `ts`, showing `shown`.
+    /// Request `id`'s message is in `channel` at `ts`, showing `shown` (see [`slack_view`]).
     pub fn slack_shown(
         &mut self,
         id: i64,
         channel: &str,
         ts: &str,
-        shown: RequestState,
+        shown: &str,
     ) -> Result<(), StoreError> {
         self.write(|tx| {
             tx.tx.execute(
@@ -83,7 +99,7 @@ impl Store {
                  VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (request_id) DO UPDATE SET channel = ?2, ts = ?3, shown = ?4,
                      updated_at = ?5",
-                params![id, channel, ts, shown.as_str(), tx.now],
+                params![id, channel, ts, shown, tx.now],
             )?;
             Ok(())
         })
