@@ -38,6 +38,26 @@ pub fn stand_in_binary(name: &str) -> PathBuf {
                 // Under faketime (scripts/test a year ahead) cargo and rustc hang: they run on
                 // the real clock, as scripts/test runs them.
                 .env_remove("LD_PRELOAD");
+            // Nor with the package's variables `cargo test` gives this test (its name, its
+            // folder): build scripts watch some of them (ring's, CARGO_MANIFEST_DIR), and would
+            // be run again, with all that depends on them, by the next cargo run that lacks
+            // them: every CI pass would build ring and all above it twice.
+            for (name, _) in std::env::vars_os() {
+                let name = name.to_string_lossy();
+                let package_variable = [
+                    "CARGO_PKG_",
+                    "CARGO_MANIFEST_",
+                    "CARGO_CRATE_",
+                    "CARGO_BIN_",
+                ]
+                .iter()
+                .any(|prefix| name.starts_with(prefix))
+                    || ["CARGO_PRIMARY_PACKAGE", "CARGO_TARGET_TMPDIR", "OUT_DIR"]
+                        .contains(&&*name);
+                if package_variable {
+                    build.env_remove(&*name);
+                }
+            }
             if !cfg!(debug_assertions) {
                 build.arg("--release");
             }
