@@ -1009,6 +1009,24 @@ fn reads_longer_than_a_page_come_whole_and_no_answer_is_larger_than_a_page() {
     );
     let limited = desk.json(&["list", "--limit", "700", "--offset", "2"]);
     assert_eq!(limited.as_array().expect("array").len(), 700);
+    // Page after page, each row once and in order, however the next page is asked for.
+    let ids = |listed: &serde_json::Value| -> Vec<i64> {
+        listed
+            .as_array()
+            .expect("array")
+            .iter()
+            .filter_map(|row| row["id"].as_i64())
+            .collect()
+    };
+    let newest_first = ids(&listed);
+    let mut expected = newest_first.clone();
+    expected.sort_unstable_by(|a, b| b.cmp(a));
+    expected.dedup();
+    assert_eq!(newest_first, expected);
+    assert_eq!(ids(&limited), newest_first[2..702]);
+    let mut oldest_first = ids(&desk.json(&["list", "--reverse"]));
+    oldest_first.reverse();
+    assert_eq!(oldest_first, newest_first);
     assert_eq!(
         desk.json(&["triage"]).as_array().expect("array").len(),
         PAGE_ROWS as usize + 2

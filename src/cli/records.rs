@@ -134,18 +134,19 @@ pub fn list(context: &Context, args: &ListArgs) -> Result<(), Failure> {
         offset: args.offset,
         stale: args.stale,
         no_expiry: args.no_expiry,
+        after_id: None,
     };
     if context.json {
         let records: Vec<RequestRecord> =
-            context.ask_all(|rows, _: Option<&RequestRecord>| Request::List {
-                filter: page_of(&filter, rows, list_page_rows(true)),
+            context.ask_all(|rows, last: Option<&RequestRecord>| Request::List {
+                filter: page_of(&filter, rows, last.map(|row| row.id), list_page_rows(true)),
                 full: true,
             })?;
         return print_json(&records);
     }
     let summaries: Vec<RequestSummary> =
-        context.ask_all(|rows, _: Option<&RequestSummary>| Request::List {
-            filter: page_of(&filter, rows, list_page_rows(false)),
+        context.ask_all(|rows, last: Option<&RequestSummary>| Request::List {
+            filter: page_of(&filter, rows, last.map(|row| row.id), list_page_rows(false)),
             full: false,
         })?;
     let mut table = Table::new(&["ID", "ORG", "TOKEN", "OWNER", "STATE", "RISK", "REQUESTED"]);
@@ -198,18 +199,29 @@ pub fn list(context: &Context, args: &ListArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The filter for the page after the first `rows` that `filter` matched: within its own limit
-/// and offset, a page (of `page` rows) at most.
-fn page_of(filter: &ListFilter, rows: usize, page: u32) -> ListFilter {
-    let rows = u32::try_from(rows).unwrap_or(u32::MAX);
-    ListFilter {
-        offset: Some(filter.offset.unwrap_or(0).saturating_add(rows)),
-        limit: Some(
-            filter
-                .limit
-                .map_or(page, |limit| limit.saturating_sub(rows).min(page)),
-        ),
-        ..filter.clone()
+/// The filter for the page after the first `rows` that `filter` matched, the last of them
+/// `last`: within its own limit and offset, a page (of `page` rows) at most. Sorted by id (the
+/// default), the next page starts after the last id, so the daemon reads only the page's rows;
+/// another sort counts past the rows before it.
+fn page_of(filter: &ListFilter, rows: usize, last: Option<i64>, page: u32) -> ListFilter {
+    let counted = u32::try_from(rows).unwrap_or(u32::MAX);
+    let limit = Some(
+        filter
+            .limit
+            .map_or(page, |limit| limit.saturating_sub(counted).min(page)),
+    );
+    match last {
+        Some(last) if filter.sort == SortBy::Id => ListFilter {
+            offset: None,
+            after_id: Some(last),
+            limit,
+            ..filter.clone()
+        },
+        _ => ListFilter {
+            offset: Some(filter.offset.unwrap_or(0).saturating_add(counted)),
+            limit,
+            ..filter.clone()
+        },
     }
 }
 

@@ -134,6 +134,10 @@ pub struct ListFilter {
     /// Only approved tokens that never expire.
     #[serde(default)]
     pub no_expiry: bool,
+    /// Sorted by id, the rows after this one in that order (the next page of a listing, read
+    /// without counting past the rows before it as an offset does).
+    #[serde(default)]
+    pub after_id: Option<i64>,
 }
 
 /// What `patdesk list` sorts by; each in the order a person reads it first (newest, riskiest,
@@ -243,6 +247,11 @@ fn filtered(select: &str, filter: &ListFilter) -> (String, Vec<String>) {
     }
     if filter.no_expiry {
         conditions.push("state = 'approved' AND token_expires_at IS NULL".to_string());
+    }
+    if let Some(after) = filter.after_id.filter(|_| filter.sort == SortBy::Id) {
+        // Newest first unless reversed: "after" is a lower id, or a higher one reversed.
+        let test = if filter.reverse { ">" } else { "<" };
+        conditions.push(format!("id {test} {after}"));
     }
     let mut sql = select.to_string();
     if !conditions.is_empty() {
