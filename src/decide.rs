@@ -105,17 +105,28 @@ fn tell_requester(
         steps,
         until: until.map(format_time),
     });
-    let kind = mail.kind().as_str();
+    let key = idempotency_key(record.id, mail.kind().as_str());
+    queue_for_requester(tx, record, &mail, &key)
+}
+
+/// Queues `mail` to the requester of `record` under idempotency `key`; without an address,
+/// records that they could not be told.
+pub(crate) fn queue_for_requester(
+    tx: &Tx<'_>,
+    record: &RequestRecord,
+    mail: &Outgoing,
+    key: &str,
+) -> Result<Option<i64>, StoreError> {
     let Some(address) = &record.owner_email else {
         tx.append_event(
             "system",
             Some(record.id),
             EventKind::RequesterNotTold,
-            &json!({ "mail": kind, "why": "the requester's address is not known" }),
+            &json!({ "mail": mail.kind().as_str(), "why": "the requester's address is not known" }),
         )?;
         return Ok(None);
     };
-    tx.enqueue_mail(address, &mail, &idempotency_key(record.id, kind))
+    tx.enqueue_mail(address, mail, key)
 }
 
 /// Queues the GitHub call that carries a decision.

@@ -6,14 +6,12 @@
 //! an audit event, the GitHub call, the requester's mail. It is authenticated as
 //! [`Authentication::GrantEnd`], which the push to GitHub accepts for a revocation only.
 
-use jiff::{SignedDuration, Timestamp};
-use serde_json::json;
-
 use crate::decide::{self, DecideError};
 use crate::lifecycle::{Authentication, Member, RevokeReason};
 use crate::mail::{GrantEnding, Outgoing};
 use crate::request::idempotency_key;
-use crate::store::{EndingGrant, EventKind, Store, StoreError, format_time};
+use crate::store::{EndingGrant, Store, StoreError, format_time};
+use jiff::{SignedDuration, Timestamp};
 
 /// How long before its end a grant's owner is told.
 pub const NOTICE: SignedDuration = SignedDuration::from_hours(24);
@@ -59,20 +57,11 @@ fn notice(store: &mut Store, grant: &EndingGrant) -> Result<bool, StoreError> {
             owner: record.request.owner_login.clone(),
             until: format_time(grant.until),
         });
-        match &record.owner_email {
-            Some(address) => {
-                let key = idempotency_key(record.id, format_args!("grant_ending:{}", format_time(grant.until)));
-                tx.enqueue_mail(address, &mail, &key)?;
-            }
-            None => {
-                tx.append_event(
-                    "system",
-                    Some(record.id),
-                    EventKind::RequesterNotTold,
-                    &json!({ "mail": mail.kind().as_str(), "why": "the requester's address is not known" }),
-                )?;
-            }
-        }
+        let key = idempotency_key(
+            record.id,
+            format_args!("grant_ending:{}", format_time(grant.until)),
+        );
+        decide::queue_for_requester(tx, &record, &mail, &key)?;
         Ok(true)
     })
 }
