@@ -55,15 +55,26 @@ pub struct GivenApproval {
     pub until: Option<Timestamp>,
 }
 
+/// The SQL condition that an event `e` is an approval standing for the request `request` (a
+/// table name or alias in the query): given since the request last changed. Every count of
+/// approvals (a record, a listing, a Slack message) goes through it.
+pub(super) fn standing_for(request: &str) -> String {
+    format!(
+        "e.request_id = {request}.id AND e.kind = '{}' AND e.at >= {request}.updated_at",
+        EventKind::ApprovalGiven.as_str()
+    )
+}
+
 fn standing(conn: &Connection, id: i64) -> Result<Vec<GivenApproval>, StoreError> {
-    let mut statement = conn.prepare_cached(
+    let mut statement = conn.prepare_cached(&format!(
         "SELECT e.seq, e.at, e.actor, json_extract(e.detail, '$.reason'),
                 json_extract(e.detail, '$.member'), json_extract(e.detail, '$.until')
          FROM events e JOIN requests r ON r.id = e.request_id
-         WHERE e.request_id = ?1 AND e.kind = ?2 AND e.at >= r.updated_at
+         WHERE r.id = ?1 AND {}
          ORDER BY e.seq",
-    )?;
-    let rows = statement.query_map(params![id, EventKind::ApprovalGiven], |row| {
+        standing_for("r")
+    ))?;
+    let rows = statement.query_map(params![id], |row| {
         Ok(GivenApproval {
             seq: row.get(0)?,
             at: time_at(row, 1)?,

@@ -49,17 +49,17 @@ impl Store {
         )? {
             due.push(SlackDue::Post { request_id: id? });
         }
-        let mut updates = self.conn.prepare_cached(
-            // As `slack_view` writes it; the approvals are counted as `approvals` counts them.
+        // As `slack_view` writes it.
+        let mut updates = self.conn.prepare_cached(&format!(
             "SELECT r.id, m.channel, m.ts FROM requests r JOIN slack_messages m ON m.request_id = r.id
              WHERE m.ts IS NOT NULL AND m.channel = ?1
                AND m.shown <> r.state || CASE WHEN r.state = 'in_review' THEN
-                   COALESCE((SELECT '+' || COUNT(*) FROM events e
-                             WHERE e.request_id = r.id AND e.kind = 'approval_given'
-                               AND e.at >= r.updated_at HAVING COUNT(*) > 0), '')
+                   COALESCE((SELECT '+' || COUNT(*) FROM events e WHERE {}
+                             HAVING COUNT(*) > 0), '')
                    ELSE '' END
              ORDER BY r.id LIMIT ?2",
-        )?;
+            super::approvals::standing_for("r")
+        ))?;
         for row in updates.query_map(params![channel, ROUND], |row| {
             Ok(SlackDue::Update {
                 request_id: row.get(0)?,

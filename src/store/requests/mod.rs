@@ -431,13 +431,14 @@ impl super::Store {
     ) -> Result<Vec<RequestSummary>, StoreError> {
         // Only a request in review has approvals standing (see `approvals`).
         let (sql, values) = filtered(
-            "SELECT id, org, token_name, owner_login, state, risk, requested_at, grant_until,
-                CASE WHEN state = 'in_review' THEN
-                    (SELECT json_group_array(e.actor) FROM events e
-                     WHERE e.request_id = requests.id AND e.kind = 'approval_given'
-                       AND e.at >= requests.updated_at)
-                END
-             FROM requests",
+            &format!(
+                "SELECT id, org, token_name, owner_login, state, risk, requested_at, grant_until,
+                    CASE WHEN state = 'in_review' THEN
+                        (SELECT json_group_array(e.actor) FROM events e WHERE {})
+                    END
+                 FROM requests",
+                super::approvals::standing_for("requests")
+            ),
             filter,
         );
         let mut statement = self.conn.prepare(&sql)?;
