@@ -129,19 +129,27 @@ fn unbacked(
     if let Some(why) = not_a_decider(backing.decided_by.as_ref(), deciders) {
         return Ok(Some(format!("event {}: {why}", backing.seq)));
     }
-    // Each approval a decision completed is a decider's too, and another one's.
+    // Each approval a decision completed is a decider's too, and each a different one's.
+    let mut counted: Vec<&str> = backing
+        .decided_by
+        .iter()
+        .map(|decider| decider.login.as_str())
+        .collect();
     for earlier in &backing.with_approvals {
         if let Some(why) = not_a_decider(earlier.as_ref(), deciders) {
             return Ok(Some(format!("an approval it counted: {why}")));
         }
-        if let (Some(earlier), Some(decider)) = (earlier, &backing.decided_by)
-            && earlier.login.eq_ignore_ascii_case(&decider.login)
+        let Some(earlier) = earlier else { continue };
+        if counted
+            .iter()
+            .any(|login| login.eq_ignore_ascii_case(&earlier.login))
         {
             return Ok(Some(format!(
                 "{} approved it twice: the approvals it needs are distinct members'",
-                decider.login
+                earlier.login
             )));
         }
+        counted.push(&earlier.login);
     }
     Ok(None)
 }

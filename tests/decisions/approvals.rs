@@ -4,10 +4,10 @@
 
 use super::common;
 
-use patdesk::lifecycle::{Authentication, Member};
+use patdesk::lifecycle::{Authentication, Member, PushAction};
 use patdesk::request::RequestState;
 use patdesk::review::{ReviewPolicy, Risk};
-use patdesk::store::{EventKind, Store};
+use patdesk::store::{Decision, PushTarget, Store};
 use patdesk::sync::push_decisions;
 use serde_json::{Value, json};
 
@@ -247,12 +247,61 @@ fn an_approval_by_a_member_since_removed_is_not_carried_to_github() {
         ),
         "{refused:?}"
     );
-    // With both still members, the same decision is carried.
-    let events = store.events_for(record.id).expect("events");
+}
+
+/// A completing decision written by someone with the database at hand, counting one
+/// member's approval twice, is refused before GitHub though every name in it is a member's.
+#[test]
+fn a_decision_counting_one_approval_twice_is_not_carried_to_github() {
+    let (standin, desk) = desk_with(&[critical_request(1)]);
+    let id = desk.record_by_github_id(1).id;
+    let member = |login: &str, uid| Member {
+        login: login.to_string(),
+        os_user: format!("pd-{login}"),
+        uid,
+        authenticated_by: Authentication::PeerCredentials,
+        slack: None,
+    };
+    let mut store = desk.store();
+    let reason = Some("the release job");
+    patdesk::decide::approve(
+        &mut store,
+        &member("alice", 4241),
+        id,
+        reason,
+        None,
+        &ReviewPolicy::default(),
+    )
+    .expect("alice approves");
+    let alices = store.approvals(id).expect("approvals");
+    assert_eq!(alices.len(), 1);
+    let twice = [alices[0].clone(), alices[0].clone()];
+    store
+        .write_for(&member("bob", 4242), |tx| {
+            tx.record_decision(id, "bob", Decision::Approved, reason, &twice, None)?;
+            tx.enqueue_push(
+                &PushTarget::Request(id),
+                PushAction::Approve,
+                reason,
+                "forged-approve",
+            )
+        })
+        .expect("forged");
+    let report = runtime()
+        .block_on(push_decisions(
+            &desk.client(),
+            &mut store,
+            &desk.config().team,
+        ))
+        .expect("push");
+    assert_eq!((report.done, report.refused), (0, 1), "{report}");
+    assert!(standin.calls().is_empty());
     assert!(
-        events
+        alerts_of(&store, "github_push_refused")
             .iter()
-            .any(|e| e.kind == EventKind::ApprovalGiven.as_str())
+            .any(|a| a.contains("alice approved it twice")),
+        "{:?}",
+        alerts_of(&store, "github_push_refused")
     );
 }
 
