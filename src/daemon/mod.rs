@@ -228,15 +228,8 @@ fn prepare(config: &Config, clock: &Clock, loaded: &LoadedConfig) -> anyhow::Res
         slack: slack_api,
         policy,
     } = ready(config, clock)?;
-    // The policy decides, and its decisions are carried, only when the config enforces it.
-    let enforced = match (&config.policy, &policy) {
-        (Some(config_policy), Some(policy))
-            if config_policy.mode == crate::config::PolicyMode::Enforce =>
-        {
-            Some(policy.actor())
-        }
-        _ => None,
-    };
+    // The policy's decisions are carried only when the config enforces it.
+    let deciders = crate::sync::Deciders::with(config, policy.as_ref());
     let open = || -> Result<Store, crate::store::StoreError> {
         Ok(Store::open_existing(&config.store.path, clock)?.keyed(chain_key.clone()))
     };
@@ -269,10 +262,7 @@ fn prepare(config: &Config, clock: &Clock, loaded: &LoadedConfig) -> anyhow::Res
             debounce: github.sync_debounce,
             triggers,
             requests: sync_requests_rx,
-            deciders: crate::sync::Deciders {
-                team: config.team.clone(),
-                policy: enforced.clone(),
-            },
+            deciders,
             outbox: outbox.clone(),
             shutdown: shutdown.clone(),
         })));

@@ -62,14 +62,28 @@ impl Deciders {
     pub fn of(config: &crate::config::Config) -> Result<Deciders, crate::policy::PolicyError> {
         let policy = match &config.policy {
             Some(policy) if policy.mode == crate::config::PolicyMode::Enforce => {
-                Some(crate::policy::Policy::load(&policy.file)?.actor())
+                Some(crate::policy::Policy::load(&policy.file)?)
             }
             Some(_) | None => None,
         };
-        Ok(Deciders {
+        Ok(Deciders::with(config, policy.as_ref()))
+    }
+
+    /// [`Deciders::of`] with the policy file already read (`loaded`, the daemon's).
+    pub fn with(
+        config: &crate::config::Config,
+        loaded: Option<&crate::policy::Policy>,
+    ) -> Deciders {
+        let enforces = config
+            .policy
+            .as_ref()
+            .is_some_and(|policy| policy.mode == crate::config::PolicyMode::Enforce);
+        Deciders {
             team: config.team.clone(),
-            policy,
-        })
+            policy: loaded
+                .filter(|_| enforces)
+                .map(crate::policy::Policy::actor),
+        }
     }
 }
 
