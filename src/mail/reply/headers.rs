@@ -18,8 +18,9 @@ pub(super) enum Start {
 pub(super) struct Attribution {
     /// How many lines it spans.
     pub lines: usize,
-    /// The person's own text before it on its first line ("Sounds good. On Tue, … wrote:").
-    pub before: Option<usize>,
+    /// The person's own text may stand before it on its first line ("Sounds good. On Tue, …
+    /// wrote:"): where, [`sentence_before`] says, asked only of the lines that need it.
+    pub after_text: bool,
     /// Verb-less ("2014-03-20 8:48 GMT+01:00 Name <a@b>:") or colon-less: believed only in
     /// front of a marked quote.
     pub weak: bool,
@@ -103,7 +104,7 @@ pub(super) fn attribution(lines: &[Line], i: usize) -> Option<Attribution> {
     // attribution, and that only right before a quote.
     let ends_like_one = first.lower.ends_with([':', '：', '>', '-']);
     let single = if ends_like_one || quote_follows(lines, i + 1) {
-        attribution_in(&first.lower, true)
+        attribution_in(&first.lower)
     } else {
         None
     };
@@ -136,11 +137,11 @@ pub(super) fn attribution(lines: &[Line], i: usize) -> Option<Attribution> {
         }
         joined.push(' ');
         joined.push_str(&line.lower);
-        match attribution_in(&joined, false) {
+        match attribution_in(&joined) {
             Some(found) if !found.weak => {
                 return Some(Attribution {
                     lines: extra + 2,
-                    before: None,
+                    after_text: false,
                     ..found
                 });
             }
@@ -148,7 +149,7 @@ pub(super) fn attribution(lines: &[Line], i: usize) -> Option<Attribution> {
             Some(found) => {
                 wrapped = Some(Attribution {
                     lines: extra + 2,
-                    before: None,
+                    after_text: false,
                     ..found
                 })
             }
@@ -197,8 +198,7 @@ const MAX_ATTRIBUTION_CHARS: usize = 400;
 const MAX_ATTRIBUTION_BYTES: usize = 4 * MAX_ATTRIBUTION_CHARS;
 
 /// `lower` (a trimmed, lower-case line, or wrapped lines joined) as an attribution.
-/// `own_line`: it is one line, which may begin with the person's own sentence.
-fn attribution_in(lower: &str, own_line: bool) -> Option<Attribution> {
+fn attribution_in(lower: &str) -> Option<Attribution> {
     if lower.len() > MAX_ATTRIBUTION_BYTES || lower.chars().count() > MAX_ATTRIBUTION_CHARS {
         return None;
     }
@@ -252,7 +252,7 @@ fn attribution_in(lower: &str, own_line: bool) -> Option<Attribution> {
     if strong || (verb_last && opens) {
         return Some(Attribution {
             lines: 1,
-            before: own_line.then(|| sentence_before(lower)).flatten(),
+            after_text: true,
             weak: !strong || !colon,
         });
     }
@@ -264,7 +264,7 @@ fn attribution_in(lower: &str, own_line: bool) -> Option<Attribution> {
     if dated && head.ends_with('>') && head.contains('@') {
         return Some(Attribution {
             lines: 1,
-            before: own_line.then(|| sentence_before(lower)).flatten(),
+            after_text: true,
             weak: true,
         });
     }
@@ -277,7 +277,7 @@ fn clients_own(head: &str, dated: bool, addressed: bool, ruled: bool) -> Option<
     let weak = |weak| {
         Some(Attribution {
             lines: 1,
-            before: None,
+            after_text: false,
             weak,
         })
     };
@@ -330,7 +330,7 @@ fn reads_as_a_sentence(before: &str, min_words: usize) -> bool {
 /// opening word ("On", "Am", "Le") right after a sentence's end; else the last sentence's end
 /// after which the rest is an attribution by itself ("Sounds good. Bob <bob@example.org>
 /// wrote:", "… 2014-03-20 8:48 GMT+01:00 Bob <bob@example.org>:"), the shortest such rest.
-fn sentence_before(lower: &str) -> Option<usize> {
+pub(super) fn sentence_before(lower: &str) -> Option<usize> {
     let after_opening = OPENINGS
         .ends_in(lower)
         .map(|(start, _)| start)
@@ -352,7 +352,7 @@ fn sentence_before(lower: &str) -> Option<usize> {
                 let start = lower.len() - rest.trim_start().len();
                 (rest.starts_with(' ')
                     && reads_as_a_sentence(lower.get(..start)?, 2)
-                    && attribution_in(rest.trim_start(), false).is_some())
+                    && attribution_in(rest.trim_start()).is_some())
                 .then_some(start)
             })
     })

@@ -23,7 +23,9 @@ mod tests;
 
 use std::borrow::Cow;
 
-use headers::{Attribution, Start, attribution, header_block, quote_follows, separator};
+use headers::{
+    Attribution, Start, attribution, header_block, quote_follows, sentence_before, separator,
+};
 use phrases::{CLOSINGS, NOTICES, OPENINGS, SIGNATURES};
 
 /// A closing is a signature only when at most this many short lines follow it.
@@ -43,25 +45,10 @@ const WRAPPED_QUOTE_LEN: usize = 60;
 /// "Frank") is a signature.
 pub fn extract_reply(text: &str, author: Option<&str>) -> Option<String> {
     // Lower-cased once for the whole mail, ASCII letters only, which keeps every byte offset:
-    // each ASCII line (the usual case) borrows its lower-case form from there instead of
-    // allocating one; only a line with other letters gets a full lower-case copy of its own.
+    // each line borrows its lower-case form from there; only a line with a letter outside
+    // ASCII that lower-casing changes ("Von:", "ОТ:") gets a full lower-case copy of its own.
     let ascii_lower = text.to_ascii_lowercase();
-    let lines: Vec<Line> = text
-        .lines()
-        .map(|line| {
-            // `line` lies within `text`, so its offset there is its offset in `ascii_lower`.
-            let start = line.as_ptr() as usize - text.as_ptr() as usize;
-            match ascii_lower.get(start..start + line.len()) {
-                Some(lower) if line.is_ascii() => Line {
-                    text: line,
-                    lower: Cow::Borrowed(lower.trim()),
-                    quoted: false,
-                    stuffed: false,
-                },
-                _ => Line::new(line),
-            }
-        })
-        .collect();
+    let lines = lines_of(text, &ascii_lower);
     let mut lines = split_trailing_attributions(lines);
     mark_tab_quotes(&mut lines);
     mark_supercite_quotes(&mut lines);
@@ -87,6 +74,59 @@ pub fn extract_reply(text: &str, author: Option<&str>) -> Option<String> {
         (Some(own), Some(forwarded)) => Some(format!("{own}\n\n{forwarded}")),
         (own, forwarded) => own.or(forwarded),
     }
+}
+
+/// The lines of `text` as [`str::lines`] splits them (at `\n`, a `\r` before it dropped),
+/// each with its trimmed lower-case form; `ascii_lower` is `text` with its ASCII letters
+/// lower-cased. Every reply passes here, so it looks at each byte as few times as it can.
+fn lines_of<'a>(text: &'a str, ascii_lower: &'a str) -> Vec<Line<'a>> {
+    let bytes = text.as_bytes();
+    // About one line per 32 bytes: grown a few times at most, never counted in a pass of its own.
+    let mut lines = Vec::with_capacity(bytes.len() / 32 + 4);
+    let mut push = |start: usize, end: usize| {
+        // `\n` and `\r` are ASCII: the offsets around them are character boundaries.
+        let (Some(line), Some(lower)) = (text.get(start..end), ascii_lower.get(start..end)) else {
+            return;
+        };
+        lines.push(match case_changes_beyond_ascii(line) {
+            false => Line {
+                text: line,
+                lower: Cow::Borrowed(lower.trim()),
+                quoted: false,
+                stuffed: false,
+            },
+            true => Line::new(line),
+        });
+    };
+    let mut start = 0;
+    for newline in memchr::memchr_iter(b'\n', bytes) {
+        let end = match bytes.get(newline.wrapping_sub(1)) {
+            Some(b'\r') if newline > start => newline - 1,
+            _ => newline,
+        };
+        push(start, end);
+        start = newline + 1;
+    }
+    if start < bytes.len() {
+        push(start, bytes.len());
+    }
+    lines
+}
+
+/// Whether lower-casing `line` changes a character outside ASCII: an upper- or title-case
+/// letter. Most lines are ASCII, and the rest mostly lower-case letters or scripts without
+/// case, which keep their bytes.
+fn case_changes_beyond_ascii(line: &str) -> bool {
+    !line.is_ascii()
+        && line
+            .chars()
+            .any(|c| !c.is_ascii() && (c.is_uppercase() || is_titlecase(c)))
+}
+
+/// The title-case letters (Unicode category Lt): a digraph's capital form such as `ǅ`, and
+/// Greek capitals with a subscript iota; lower-casing changes them, yet none is upper-case.
+fn is_titlecase(c: char) -> bool {
+    matches!(c, 'ǅ' | 'ǈ' | 'ǋ' | 'ǲ' | 'ᾈ'..='ᾏ' | 'ᾘ'..='ᾟ' | 'ᾨ'..='ᾯ' | 'ᾼ' | 'ῌ' | 'ῼ')
 }
 
 /// A line of the mail, with its trimmed lower-case form computed once: every rule below
@@ -127,10 +167,11 @@ impl<'a> Line<'a> {
     }
 }
 
-/// The ways a person signs with their own name.
+/// The ways a person signs with their own name: the whole of it (three letters at least), or
+/// the first name alone on a line (two at least).
 struct AuthorName {
-    full: String,
-    first: String,
+    full: Option<String>,
+    first: Option<String>,
 }
 
 impl AuthorName {
@@ -146,15 +187,23 @@ impl AuthorName {
         let first = name
             .split_whitespace()
             .next()
-            .unwrap_or_default()
-            .to_string();
-        AuthorName { full: name, first }
+            .filter(|first| first.chars().count() >= 2)
+            .map(str::to_string);
+        AuthorName {
+            full: (name.chars().count() >= 3).then_some(name),
+            first,
+        }
     }
 
     fn signs(&self, line: &Line) -> bool {
-        let by_full_name = self.full.chars().count() >= 3 && line.lower.starts_with(&self.full);
-        let by_first_name = self.first.chars().count() >= 2
-            && line.lower.trim_end_matches(['.', ',', '!']) == self.first;
+        let by_full_name = self
+            .full
+            .as_ref()
+            .is_some_and(|full| line.lower.starts_with(full.as_str()));
+        let by_first_name = self
+            .first
+            .as_ref()
+            .is_some_and(|first| line.lower.trim_end_matches(['.', ',', '!']) == first.as_str());
         by_full_name || by_first_name
     }
 }
@@ -223,10 +272,14 @@ fn split_trailing_attributions(lines: Vec<Line<'_>>) -> Vec<Line<'_>> {
         .iter()
         .enumerate()
         .filter(|(_, line)| {
-            line.lower.ends_with([':', '：']) && !line.is_quoted() && has_sentence_end(&line.lower)
+            // Bytes first: most lines end in neither colon (`：` is EF BC 9A in UTF-8).
+            let colon = matches!(line.lower.as_bytes().last(), Some(b':' | 0x9A))
+                && line.lower.ends_with([':', '：']);
+            colon && !line.is_quoted() && has_sentence_end(&line.lower)
         })
         .filter_map(|(i, line)| {
-            let at = attribution(std::slice::from_ref(line), 0)?.before?;
+            let found = attribution(std::slice::from_ref(line), 0)?;
+            let at = found.after_text.then(|| sentence_before(&line.lower))??;
             // `at` counts in the trimmed lower-case form; the same number of characters
             // into the trimmed text (lower-casing keeps the count).
             let chars = line.lower.get(..at)?.chars().count();
@@ -282,9 +335,10 @@ fn mark_stuffed_lines(lines: &mut [Line]) {
             })
     };
     let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
-    // Whether the mail quotes anything else: asked once, and only when a lone `>` line is
-    // found.
-    let mut quotes_elsewhere: Option<bool> = None;
+    // Whether the mail quotes anything else, and whether anything in it introduces a quote:
+    // each asked once, and only when a `>` line might stand alone (the first is cheap).
+    let mut quoted_more_than_once: Option<bool> = None;
+    let mut introduces_a_quote: Option<bool> = None;
     let mut i = 0;
     while i < lines.len() {
         let stuffed = |line: &Line| line.text.starts_with(" >") && !line.text.starts_with(" >>");
@@ -305,14 +359,15 @@ fn mark_stuffed_lines(lines: &mut [Line]) {
             continue;
         }
         i += 1;
-        let alone = own(lines, start.checked_sub(1)) && own(lines, Some(i));
-        // No quote anywhere else, and nothing that introduces one: the only `>` of the mail.
-        if alone
-            && !*quotes_elsewhere.get_or_insert_with(|| {
-                lines.iter().filter(|line| line.is_quoted()).count() > 1
-                    || (0..lines.len()).any(|at| attribution(lines, at).is_some())
-            })
-        {
+        // No quote anywhere else, and nothing that introduces one: the only `>` of the mail,
+        // between lines of the person's.
+        let alone = !*quoted_more_than_once
+            .get_or_insert_with(|| lines.iter().filter(|line| line.is_quoted()).count() > 1)
+            && own(lines, start.checked_sub(1))
+            && own(lines, Some(i))
+            && !*introduces_a_quote
+                .get_or_insert_with(|| (0..lines.len()).any(|at| attribution(lines, at).is_some()));
+        if alone {
             runs.push(start..i);
         }
     }
@@ -354,6 +409,18 @@ fn mark_supercite_quotes(lines: &mut [Line]) {
 
 /// The length of a Supercite prefix (`pat` of `pat> …`): a short name, then `>`.
 fn supercite_prefix(lower: &str) -> Option<usize> {
+    // A name starts with a letter: a quote (`>`), a list or a number is none.
+    if lower.starts_with(|c: char| c.is_ascii() && !c.is_ascii_alphabetic()) {
+        return None;
+    }
+    // Most lines have no `>` near their start: one look at the bytes rules them out.
+    let head = lower
+        .as_bytes()
+        .get(..4 * (MAX_SUPERCITE_NAME + 1))
+        .unwrap_or(lower.as_bytes());
+    if !head.contains(&b'>') {
+        return None;
+    }
     let (at, _) = lower
         .char_indices()
         .take(MAX_SUPERCITE_NAME + 1)
@@ -371,8 +438,8 @@ fn supercite_prefix(lower: &str) -> Option<usize> {
 /// good. Bob <…> wrote:"): without that, nothing of the person's stands before an
 /// attribution on it. A cheap test that spares the full one for most lines.
 fn has_sentence_end(lower: &str) -> bool {
-    lower.match_indices(['.', '!', '?']).any(|(at, end)| {
-        lower.get(at + end.len()..).is_some_and(|rest| {
+    memchr::memchr3_iter(b'.', b'!', b'?', lower.as_bytes()).any(|at| {
+        lower.get(at + 1..).is_some_and(|rest| {
             let rest = rest.trim_start();
             // An opening word, or what an attribution without one has: an address or a date.
             OPENINGS.starts(rest)

@@ -290,3 +290,43 @@ fn a_lone_greater_than_line_is_the_persons_only_where_nothing_else_is_quoted() {
     let flowed = "The rule:\n >read only.\n\nOn Tue, 3 Mar 2026 at 10:00, PAT desk <ops@example.org> wrote:\n> What is it for?\n";
     assert_eq!(reply(flowed), "The rule:\n>read only.");
 }
+
+/// The lines keep a borrowed lower-case form unless a character beyond ASCII changes case:
+/// that test must know every such character, or a line would be compared in the wrong case.
+#[test]
+fn every_character_that_lower_casing_changes_is_known() {
+    for c in (0..=u32::from(char::MAX)).filter_map(char::from_u32) {
+        let unchanged = c.to_lowercase().eq(std::iter::once(c));
+        assert!(
+            unchanged || c.is_ascii() || super::case_changes_beyond_ascii(&c.to_string()),
+            "{c:?} (U+{:04X}) changes case unnoticed",
+            u32::from(c)
+        );
+    }
+}
+
+/// Lines split as `str::lines` splits them, with the lower-case form `to_lowercase` gives.
+#[test]
+fn lines_split_and_lower_case_as_the_standard_library_does() {
+    for text in [
+        "",
+        "\n",
+        "a",
+        "a\n",
+        "a\r\nb\r\n",
+        "a\n\nb",
+        "\r\n\r\n",
+        "end\r",
+        "x\r\ry\n",
+        "  Von: Ärger  \r\n\tΣΑΣ wrote:\nçà et là ǅ\n",
+    ] {
+        let ascii_lower = text.to_ascii_lowercase();
+        let lines = super::lines_of(text, &ascii_lower);
+        let expected: Vec<&str> = text.lines().collect();
+        let texts: Vec<&str> = lines.iter().map(|line| line.text).collect();
+        assert_eq!(texts, expected, "{text:?}");
+        for line in &lines {
+            assert_eq!(line.lower, line.text.trim().to_lowercase(), "{text:?}");
+        }
+    }
+}
