@@ -68,9 +68,23 @@ pub fn from_name<'m>(message: &'m Message<'_>) -> Option<&'m str> {
 
 /// Header text with folding and runs of white space collapsed to single spaces.
 pub fn tidy_header_text(text: &str) -> String {
-    let tidy = text.trim().len() == text.len()
-        && !text.contains("  ")
-        && !text.contains(|c: char| c.is_whitespace() && c != ' ');
+    let tidy = if text.is_ascii() {
+        // Bytes, for the usual subject: no white space but single spaces between words. (The
+        // vertical tab is white space to `str::split_whitespace`, not to `is_ascii_whitespace`.)
+        let bytes = text.as_bytes();
+        let space = |byte: u8| byte.is_ascii_whitespace() || byte == 0x0b;
+        !bytes.iter().enumerate().any(|(at, &byte)| {
+            space(byte)
+                && (byte != b' '
+                    || at == 0
+                    || at + 1 == bytes.len()
+                    || bytes.get(at + 1) == Some(&b' '))
+        })
+    } else {
+        text.trim().len() == text.len()
+            && !text.contains("  ")
+            && !text.contains(|c: char| c.is_whitespace() && c != ' ')
+    };
     if tidy {
         return text.to_string();
     }
@@ -112,6 +126,14 @@ pub fn split_address(address: &str) -> Option<(&str, &str)> {
 /// Whether `text` starts with `lower_prefix`, ignoring case. No allocation: it runs on every
 /// mail's subject against a list of openings.
 pub fn starts_with_caseless(text: &str, lower_prefix: &str) -> bool {
+    // Where the text begins in ASCII (most subjects), its bytes are compared as they stand:
+    // lower-casing an ASCII character gives one, and it cannot equal one of a prefix beyond
+    // ASCII. Otherwise ("K" the Kelvin sign lower-cases to "k"), character by character.
+    if let Some(head) = text.as_bytes().get(..lower_prefix.len())
+        && head.is_ascii()
+    {
+        return head.eq_ignore_ascii_case(lower_prefix.as_bytes());
+    }
     let mut lowered = text.chars().flat_map(char::to_lowercase);
     lower_prefix
         .chars()
@@ -184,6 +206,43 @@ pub fn header_section(raw: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::header_section;
+
+    #[test]
+    fn header_text_keeps_single_spaces_between_words_only() {
+        for text in [
+            "Re: [PAT-47] fine",
+            " lead",
+            "trail ",
+            "double  space",
+            "tab\there",
+            "vertical\u{b}tab",
+            "folded\r\n continued",
+            "",
+            " ",
+            "non\u{a0}breaking ümlaut",
+            "ünïcode  twice",
+        ] {
+            let expected = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert_eq!(super::tidy_header_text(text), expected, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn caseless_openings_match_as_lower_casing_would() {
+        use super::starts_with_caseless;
+        assert!(starts_with_caseless(
+            "Out of Office: back Monday",
+            "out of office"
+        ));
+        assert!(starts_with_caseless(
+            "RÉPONSE AUTOMATIQUE",
+            "réponse automatique"
+        ));
+        assert!(!starts_with_caseless("Out of", "out of office"));
+        assert!(!starts_with_caseless("Re: out of office", "out of office"));
+        // The Kelvin sign lower-cases to an ASCII "k".
+        assert!(starts_with_caseless("\u{212a}eep", "keep"));
+    }
 
     #[test]
     fn the_header_section_ends_at_the_first_blank_line() {

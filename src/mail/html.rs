@@ -20,7 +20,7 @@ pub fn html_to_text(html: &str) -> String {
     let mut hidden_depth = 0usize;
     let mut rest = html;
     while !rest.is_empty() {
-        let Some(at) = rest.find('<') else {
+        let Some(at) = memchr::memchr(b'<', rest.as_bytes()) else {
             if hidden_depth == 0 {
                 out.text(rest);
             }
@@ -77,9 +77,9 @@ pub fn html_to_text(html: &str) -> String {
 /// The offset of the `>` that ends the tag `markup` begins with, passing over `>` inside a
 /// quoted attribute value (`<a title="a > b">`).
 fn tag_end(markup: &str) -> Option<usize> {
-    let first = markup.find('>')?;
+    let first = memchr::memchr(b'>', markup.as_bytes())?;
     // Most tags have no quoted value before their first `>`: that `>` ends them.
-    if !markup[..first].contains(['"', '\'']) {
+    if memchr::memchr2(b'"', b'\'', &markup.as_bytes()[..first]).is_none() {
         return Some(first);
     }
     let mut quote: Option<u8> = None;
@@ -96,7 +96,7 @@ fn tag_end(markup: &str) -> Option<usize> {
         }
     }
     // An unterminated quote: read the tag as ending at its first `>`, as before.
-    quote.and_then(|_| markup.find('>'))
+    quote.map(|_| first)
 }
 
 /// The block elements open at this point, innermost last.
@@ -215,7 +215,8 @@ impl Tag {
         let closing = inside.starts_with('/');
         let inside = inside.trim_start_matches('/');
         let name_len = inside
-            .find(|c: char| !c.is_ascii_alphanumeric())
+            .bytes()
+            .position(|byte| !byte.is_ascii_alphanumeric())
             .unwrap_or(inside.len());
         let name = &inside[..name_len];
         if name.is_empty() {
@@ -278,8 +279,8 @@ impl TextWriter {
     fn text(&mut self, raw: &str) {
         let decoded = decode_entities(raw);
         // A non-breaking space is text in HTML but only a space to a reader.
-        let decoded = if decoded.contains('\u{a0}') {
-            std::borrow::Cow::Owned(decoded.replace('\u{a0}', " "))
+        let decoded = if memchr::memmem::find(decoded.as_bytes(), NBSP.as_bytes()).is_some() {
+            std::borrow::Cow::Owned(decoded.replace(NBSP, " "))
         } else {
             decoded
         };
@@ -287,26 +288,34 @@ impl TextWriter {
             self.preformatted_text(&decoded);
             return;
         }
-        for (i, word) in decoded.split(is_html_space).enumerate() {
-            if i > 0 {
+        // HTML's white space is ASCII: the words lie between its bytes.
+        let mut start = 0;
+        for (at, byte) in decoded.bytes().enumerate() {
+            if is_html_space(byte) {
+                self.word(decoded.get(start..at).unwrap_or_default());
                 self.pending_space = true;
+                start = at + 1;
             }
-            if word.is_empty() {
-                continue;
-            }
-            if self.at_line_start || self.out.is_empty() {
-                self.begin_line();
-                if self.quote_depth == 0 && word.starts_with('>') {
-                    // The person's own "> …" is text, not a quote: space-stuffed as a
-                    // `format=flowed` client would, which the reply extractor reads so.
-                    self.out.push(' ');
-                }
-            } else if self.pending_space {
+        }
+        self.word(decoded.get(start..).unwrap_or_default());
+    }
+
+    fn word(&mut self, word: &str) {
+        if word.is_empty() {
+            return;
+        }
+        if self.at_line_start || self.out.is_empty() {
+            self.begin_line();
+            if self.quote_depth == 0 && word.starts_with('>') {
+                // The person's own "> …" is text, not a quote: space-stuffed as a
+                // `format=flowed` client would, which the reply extractor reads so.
                 self.out.push(' ');
             }
-            self.pending_space = false;
-            self.out.push_str(word);
+        } else if self.pending_space {
+            self.out.push(' ');
         }
+        self.pending_space = false;
+        self.out.push_str(word);
     }
 
     /// The text of a `<pre>`: its lines as written, a `>` at their start a quote as in plain
@@ -356,8 +365,12 @@ impl TextWriter {
     fn finish(self) -> String {
         let mut text = String::with_capacity(self.out.len());
         let mut blank_run = 0;
-        for line in self.out.lines() {
-            let line = line.trim_end();
+        // Lines found with memchr; a `\r` the text kept is trimmed with the other white space.
+        let mut start = 0;
+        let ends = memchr::memchr_iter(b'\n', self.out.as_bytes()).chain([self.out.len()]);
+        for end in ends {
+            let line = self.out.get(start..end).unwrap_or_default().trim_end();
+            start = end + 1;
             if line.trim_start_matches(['>', ' ']).is_empty() {
                 blank_run += 1;
                 if blank_run > 1 {
@@ -373,12 +386,14 @@ impl TextWriter {
     }
 }
 
-fn is_html_space(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0c')
+const NBSP: &str = "\u{a0}";
+
+fn is_html_space(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c')
 }
 
 fn decode_entities(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.contains('&') {
+    if memchr::memchr(b'&', text.as_bytes()).is_none() {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());

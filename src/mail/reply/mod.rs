@@ -177,13 +177,13 @@ struct AuthorName {
 impl AuthorName {
     fn new(display_name: &str) -> Self {
         // "Smith, Alice" is how some directories write "Alice Smith".
+        let quotes = |c: char| c == '"' || c == '\'';
         let name = match display_name.split_once(',') {
-            Some((last, first)) => format!("{} {}", first.trim(), last.trim()),
-            None => display_name.trim().to_string(),
+            Some((last, first)) => format!("{} {}", first.trim(), last.trim())
+                .trim_matches(quotes)
+                .to_lowercase(),
+            None => display_name.trim().trim_matches(quotes).to_lowercase(),
         };
-        let name = name
-            .trim_matches(|c: char| c == '"' || c == '\'')
-            .to_lowercase();
         let first = name
             .split_whitespace()
             .next()
@@ -589,7 +589,7 @@ fn ends_in_name_block(lines: &[&Line], i: usize) -> bool {
 /// Trailing white space off every line, blank lines at either end dropped, and runs of blank
 /// lines folded into one.
 fn tidy(lines: &[&Line]) -> Option<String> {
-    let mut out = String::new();
+    let mut out = String::with_capacity(lines.iter().map(|line| line.text.len() + 2).sum());
     let mut blank_pending = false;
     for line in lines {
         if line.is_blank() {
