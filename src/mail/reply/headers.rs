@@ -199,7 +199,10 @@ const MAX_ATTRIBUTION_BYTES: usize = 4 * MAX_ATTRIBUTION_CHARS;
 
 /// `lower` (a trimmed, lower-case line, or wrapped lines joined) as an attribution.
 fn attribution_in(lower: &str) -> Option<Attribution> {
-    if lower.len() > MAX_ATTRIBUTION_BYTES || lower.chars().count() > MAX_ATTRIBUTION_CHARS {
+    // A line is never longer in characters than in bytes: most need no count.
+    if lower.len() > MAX_ATTRIBUTION_BYTES
+        || (lower.len() > MAX_ATTRIBUTION_CHARS && lower.chars().count() > MAX_ATTRIBUTION_CHARS)
+    {
         return None;
     }
     // Zoho, Android and others: "---- On … wrote ----", "---- Name wrote ----": the rule of

@@ -521,15 +521,19 @@ pub(super) static FORWARDS: LazyLock<Phrases> = LazyLock::new(|| Phrases::new(FO
 pub(super) static SIGNATURES: LazyLock<Phrases> = LazyLock::new(|| Phrases::new(DEVICE_SIGNATURES));
 pub(super) static NOTICES: LazyLock<Phrases> = LazyLock::new(|| Phrases::new(DISCLAIMERS));
 
-/// Header-block labels by their lower-case text, sorted for a binary search: a few short
-/// comparisons, cheaper than hashing the name for every line with a colon near its start.
-static LABELS: LazyLock<Vec<(&'static str, Label)>> = LazyLock::new(|| {
-    let mut labels: Vec<(&'static str, Label)> = HEADER_LABELS
-        .iter()
-        .flat_map(|(label, words)| words.iter().map(move |word| (*word, *label)))
-        .collect();
-    labels.sort_unstable_by_key(|(word, _)| *word);
-    labels
+/// Header-block labels by the first byte of their lower-case text: a line's candidate name
+/// is compared with the few that begin as it does (their lengths first), cheaper than hashing
+/// it, for every line with a colon near its start.
+static LABELS: LazyLock<Vec<Vec<(&'static str, Label)>>> = LazyLock::new(|| {
+    let mut by_first_byte = vec![Vec::new(); 256];
+    for (label, words) in HEADER_LABELS {
+        for word in *words {
+            if let Some(&first) = word.as_bytes().first() {
+                by_first_byte[usize::from(first)].push((*word, *label));
+            }
+        }
+    }
+    by_first_byte
 });
 
 /// The label a header-block line starts with (`From:`, `*De :*`, `发件人：`), if any.
@@ -546,6 +550,9 @@ pub(super) fn label_of(lower: &str) -> Option<Label> {
         })
         .map(|(at, _)| at)?;
     let name = text.get(..colon)?.trim_end_matches(['*', ' ', '\u{a0}']);
-    let at = LABELS.binary_search_by_key(&name, |(word, _)| *word).ok()?;
-    LABELS.get(at).map(|(_, label)| *label)
+    let candidates = LABELS.get(usize::from(*name.as_bytes().first()?))?;
+    candidates
+        .iter()
+        .find(|(word, _)| *word == name)
+        .map(|(_, label)| *label)
 }
