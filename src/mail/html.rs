@@ -167,10 +167,13 @@ struct TagName {
 
 impl TagName {
     fn new(name: &str) -> Option<TagName> {
+        if name.len() > 10 {
+            return None;
+        }
         let mut bytes = [0u8; 10];
-        let lower = bytes.get_mut(..name.len())?;
-        lower.copy_from_slice(name.as_bytes());
-        lower.make_ascii_lowercase();
+        for (lower, byte) in bytes.iter_mut().zip(name.bytes()) {
+            *lower = byte.to_ascii_lowercase();
+        }
         Some(TagName {
             bytes,
             len: name.len(),
@@ -279,7 +282,9 @@ impl TextWriter {
     fn text(&mut self, raw: &str) {
         let decoded = decode_entities(raw);
         // A non-breaking space is text in HTML but only a space to a reader.
-        let decoded = if memchr::memmem::find(decoded.as_bytes(), NBSP.as_bytes()).is_some() {
+        // U+00A0 ends in the byte A0 (only ever a continuation byte): rarely there at all.
+        let has_nbsp = memchr::memchr(0xA0, decoded.as_bytes()).is_some() && decoded.contains(NBSP);
+        let decoded = if has_nbsp {
             std::borrow::Cow::Owned(decoded.replace(NBSP, " "))
         } else {
             decoded

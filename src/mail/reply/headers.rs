@@ -320,13 +320,12 @@ fn clients_own(head: &str, dated: bool, addressed: bool, ruled: bool) -> Option<
 /// ("ke 30. huhtik.", "ср, 30 апр. 2025 г."): at least `min_words` words, the last two without
 /// digits.
 fn reads_as_a_sentence(before: &str, min_words: usize) -> bool {
-    let words: Vec<&str> = before.split_whitespace().collect();
-    words.len() >= min_words
-        && words
-            .iter()
+    before.split_whitespace().take(min_words).count() == min_words
+        && before
+            .split_whitespace()
             .rev()
             .take(2)
-            .all(|word| !word.contains(|c: char| c.is_ascii_digit()))
+            .all(|word| !word.bytes().any(|byte| byte.is_ascii_digit()))
 }
 
 /// Where an attribution begins after the person's own sentence on the same line: the last
