@@ -126,6 +126,14 @@ pub fn split_address(address: &str) -> Option<(&str, &str)> {
 /// Whether `text` starts with `lower_prefix`, ignoring case. No allocation: it runs on every
 /// mail's subject against a list of openings.
 pub fn starts_with_caseless(text: &str, lower_prefix: &str) -> bool {
+    // An ASCII first character lower-cases to one: unless it is the prefix's, no match.
+    if let (Some(&first), Some(&expected)) =
+        (text.as_bytes().first(), lower_prefix.as_bytes().first())
+        && first.is_ascii()
+        && first.to_ascii_lowercase() != expected
+    {
+        return false;
+    }
     // Where the text begins in ASCII (most subjects), its bytes are compared as they stand:
     // lower-casing an ASCII character gives one, and it cannot equal one of a prefix beyond
     // ASCII. Otherwise ("K" the Kelvin sign lower-cases to "k"), character by character.
@@ -225,6 +233,22 @@ mod tests {
             let expected = text.split_whitespace().collect::<Vec<_>>().join(" ");
             assert_eq!(super::tidy_header_text(text), expected, "{text:?}");
         }
+    }
+
+    #[test]
+    fn raw_headers_are_found_whatever_the_case_of_their_name() {
+        let raw = "RETURN-PATH: <>\r\nx-failed-recipients: a@example.org\r\n\
+                   X-Failed-Recipients: b@example.org\r\nSubject: hi\r\n\r\nbody\r\n";
+        let message = mail_parser::MessageParser::new()
+            .parse(raw.as_bytes())
+            .expect("parses");
+        assert_eq!(super::raw_header(&message, "Return-Path"), Some("<>"));
+        assert_eq!(
+            super::raw_headers(&message, "X-FAILED-RECIPIENTS").collect::<Vec<_>>(),
+            ["a@example.org", "b@example.org"]
+        );
+        assert_eq!(super::raw_header(&message, "Subject"), Some("hi"));
+        assert_eq!(super::raw_header(&message, "X-Not-There"), None);
     }
 
     #[test]
