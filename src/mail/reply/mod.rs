@@ -64,7 +64,7 @@ pub fn extract_reply(text: &str, author: Option<&str>) -> Option<String> {
         attributions.get(..end).unwrap_or_default(),
     );
     let author = author.map(AuthorName::new);
-    let own = tidy(&without_signature(&own, author.as_ref()));
+    let own = tidy(without_signature(&own, author.as_ref()));
     // A forward is kept as it came, after the person's note: they chose to send it.
     let forwarded = forwarded.and_then(|at| {
         let rest: Vec<&Line> = lines.get(at..).unwrap_or_default().iter().collect();
@@ -508,10 +508,10 @@ fn is_wrapped_quote(lines: &[Line], i: usize) -> bool {
 /// Cuts hard signature markers first (`-- `, disclaimers, a list's `__` footer), then a mail
 /// app's signature standing alone at the end, then a closing or the author's name followed by
 /// a short name block.
-fn without_signature<'l, 'a>(
-    lines: &[&'l Line<'a>],
+fn without_signature<'s, 'l, 'a>(
+    lines: &'s [&'l Line<'a>],
     author: Option<&AuthorName>,
-) -> Vec<&'l Line<'a>> {
+) -> &'s [&'l Line<'a>] {
     let hard_end = lines
         .iter()
         .position(|line| is_hard_signature(line))
@@ -524,7 +524,7 @@ fn without_signature<'l, 'a>(
     let soft_end = (0..lines.len())
         .find(|&i| signs_off(lines[i], author) && ends_in_name_block(lines, i))
         .unwrap_or(lines.len());
-    lines.get(..soft_end).unwrap_or_default().to_vec()
+    lines.get(..soft_end).unwrap_or_default()
 }
 
 fn is_hard_signature(line: &Line) -> bool {
