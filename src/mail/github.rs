@@ -139,11 +139,13 @@ fn match_subject(subject: &str) -> Option<SubjectMatch> {
     // Every GitHub subject names the token; most mails' subjects do not, and are let go
     // before anything is copied.
     const TOKEN: &[u8] = b"personal access token";
-    if !subject
-        .as_bytes()
-        .windows(TOKEN.len())
-        .any(|window| window.eq_ignore_ascii_case(TOKEN))
-    {
+    let bytes = subject.as_bytes();
+    let names_token = memchr::memchr2_iter(b'p', b'P', bytes).any(|at| {
+        bytes
+            .get(at..at + TOKEN.len())
+            .is_some_and(|window| window.eq_ignore_ascii_case(TOKEN))
+    });
+    if !names_token {
         return None;
     }
     // ASCII lower-casing keeps every byte offset, so `lower` finds and `subject` gives the
