@@ -126,14 +126,6 @@ pub fn split_address(address: &str) -> Option<(&str, &str)> {
 /// Whether `text` starts with `lower_prefix`, ignoring case. No allocation: it runs on every
 /// mail's subject against a list of openings.
 pub fn starts_with_caseless(text: &str, lower_prefix: &str) -> bool {
-    // An ASCII first character lower-cases to one: unless it is the prefix's, no match.
-    if let (Some(&first), Some(&expected)) =
-        (text.as_bytes().first(), lower_prefix.as_bytes().first())
-        && first.is_ascii()
-        && first.to_ascii_lowercase() != expected
-    {
-        return false;
-    }
     // Where the text begins in ASCII (most subjects), its bytes are compared as they stand:
     // lower-casing an ASCII character gives one, and it cannot equal one of a prefix beyond
     // ASCII. Otherwise ("K" the Kelvin sign lower-cases to "k"), character by character.

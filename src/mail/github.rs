@@ -158,10 +158,8 @@ fn match_subject(subject: &str) -> Option<SubjectMatch> {
     };
     let start = start + (lower[start..].len() - lower[start..].trim_start().len());
     let end = lower.trim_end().trim_end_matches('.').len().max(start);
+    // The token's name was found above, and no trimming here can have cut into it.
     let (lower, subject) = (lower.get(start..end)?, subject.get(start..end)?);
-    if !lower.contains("personal access token") {
-        return None;
-    }
     let matched = |kind| SubjectMatch {
         kind,
         org_name: None,
