@@ -6,7 +6,7 @@
 //! count, and the receiving server is expected to strip look-alikes arriving from outside. One
 //! that does not leaves two headers in its name; then neither counts.
 
-use mail_parser::Message;
+use mail_parser::{HeaderName, Message};
 use serde::Serialize;
 
 use super::envelope::{raw_headers, split_address};
@@ -44,7 +44,7 @@ pub fn verdict(message: &Message<'_>, from: Option<&str>, trusted: &[String]) ->
     let Some((_, from_domain)) = from.and_then(split_address) else {
         return Authenticity::Unverified;
     };
-    let from_trusted: Vec<AuthResults> = raw_headers(message, "Authentication-Results")
+    let from_trusted: Vec<AuthResults> = raw_headers(message, HeaderName::AuthenticationResults)
         .filter_map(AuthResults::parse)
         .filter(|results| {
             trusted
@@ -90,7 +90,7 @@ fn more_than_one_sender(message: &Message<'_>) -> bool {
             .headers
             .iter()
             // The parser names the standard headers by variant: no string comparison per header.
-            .filter(|header| matches!(header.name, mail_parser::HeaderName::From))
+            .filter(|header| matches!(header.name, HeaderName::From))
             .nth(1)
             .is_some()
 }

@@ -4,7 +4,7 @@
 //! auto-reply storms that help desks are known for. The signals are RFC 3834's, plus the
 //! non-standard headers and subjects the common mail systems use.
 
-use mail_parser::Message;
+use mail_parser::{HeaderName, Message};
 
 use super::envelope::{split_address, starts_with_caseless};
 
@@ -66,8 +66,7 @@ pub fn reason(message: &Message<'_>, from: Option<&str>) -> Option<String> {
     let raw = message.raw_message();
     let mut strongest: Option<(Signal, String)> = None;
     for header in &message.root_part().headers {
-        let name = header.name.as_str();
-        let Some(signal) = Signal::of_header(name) else {
+        let Some(signal) = Signal::of_header(&header.name) else {
             continue;
         };
         if strongest
@@ -80,7 +79,7 @@ pub fn reason(message: &Message<'_>, from: Option<&str>) -> Option<String> {
             .get(header.offset_start as usize..header.offset_end as usize)
             .and_then(|bytes| std::str::from_utf8(bytes).ok())
             .unwrap_or_default();
-        if let Some(reason) = signal.reason(name, value) {
+        if let Some(reason) = signal.reason(header.name.as_str(), value) {
             strongest = Some((signal, reason));
         }
     }
@@ -112,20 +111,30 @@ enum Signal {
 }
 
 impl Signal {
-    fn of_header(name: &str) -> Option<Signal> {
-        let is = |candidate: &str| name.eq_ignore_ascii_case(candidate);
-        if is("Auto-Submitted") {
-            Some(Signal::AutoSubmitted)
-        } else if AUTO_REPLY_HEADERS.iter().any(|header| is(header)) {
-            Some(Signal::AutoReplyHeader)
-        } else if is("Precedence") || is("X-Precedence") {
-            Some(Signal::Precedence)
-        } else if LIST_HEADERS.iter().any(|header| is(header)) {
-            Some(Signal::ListHeader)
-        } else if is("Return-Path") {
-            Some(Signal::EmptyReturnPath)
-        } else {
-            None
+    /// The parser names the standard headers by variant, whatever their case: those are
+    /// told apart at once, and only the others compared as text.
+    fn of_header(name: &HeaderName<'_>) -> Option<Signal> {
+        match name {
+            HeaderName::AutoSubmitted => Some(Signal::AutoSubmitted),
+            HeaderName::ListId
+            | HeaderName::ListUnsubscribe
+            | HeaderName::ListPost
+            | HeaderName::ListHelp
+            | HeaderName::ListSubscribe
+            | HeaderName::ListOwner
+            | HeaderName::ListArchive => Some(Signal::ListHeader),
+            HeaderName::ReturnPath => Some(Signal::EmptyReturnPath),
+            HeaderName::Other(name) => {
+                let is = |candidate: &str| name.eq_ignore_ascii_case(candidate);
+                if AUTO_REPLY_HEADERS.iter().any(|header| is(header)) {
+                    Some(Signal::AutoReplyHeader)
+                } else if is("Precedence") || is("X-Precedence") {
+                    Some(Signal::Precedence)
+                } else {
+                    None
+                }
+            }
+            _ => None,
         }
     }
 
@@ -168,4 +177,46 @@ fn first_word(value: &str) -> String {
         .find(|word| !word.is_empty())
         .unwrap_or_default()
         .to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use mail_parser::HeaderName;
+
+    use super::{AUTO_REPLY_HEADERS, LIST_HEADERS, Signal};
+
+    /// The signals are found by the parser's variants; the tables spell the names in reasons.
+    /// The two must name the same headers, whatever case a mail writes them in.
+    #[test]
+    fn every_signal_header_is_recognised_by_its_parsed_name() {
+        let signal_of = |name: &str| {
+            let parsed = HeaderName::parse(name).expect("a header name");
+            Signal::of_header(&parsed)
+        };
+        for name in LIST_HEADERS {
+            for spelled in [name.to_string(), name.to_ascii_uppercase()] {
+                assert_eq!(signal_of(&spelled), Some(Signal::ListHeader), "{spelled}");
+            }
+        }
+        for name in AUTO_REPLY_HEADERS {
+            let lower = name.to_ascii_lowercase();
+            assert_eq!(signal_of(&lower), Some(Signal::AutoReplyHeader), "{lower}");
+        }
+        for (name, signal) in [
+            ("auto-submitted", Signal::AutoSubmitted),
+            ("PRECEDENCE", Signal::Precedence),
+            ("X-Precedence", Signal::Precedence),
+            ("return-path", Signal::EmptyReturnPath),
+        ] {
+            assert_eq!(signal_of(name), Some(signal), "{name}");
+        }
+        for name in [
+            "Subject",
+            "List-Unsubscribe-Post",
+            "X-Mailer",
+            "Autosubmitted",
+        ] {
+            assert_eq!(signal_of(name), None, "{name}");
+        }
+    }
 }

@@ -6,7 +6,7 @@
 
 use std::sync::LazyLock;
 
-use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
+use mail_parser::{HeaderName, Message, MessageParser, MimeHeaders, PartType};
 use regex::Regex;
 
 use super::envelope::{bare_message_id, raw_header, raw_headers, starts_with_caseless};
@@ -29,6 +29,11 @@ const BOUNCE_SUBJECTS: &[&str] = &[
     "nicht zustellbar",
     "non remis",
 ];
+
+/// Exim's and others' list of the addresses that failed; no standard header.
+fn failed_recipients_header() -> HeaderName<'static> {
+    HeaderName::Other("X-Failed-Recipients".into())
+}
 
 pub fn detect(message: &Message<'_>) -> Option<BounceReport> {
     let is_report = message.content_type().is_some_and(|ct| {
@@ -72,7 +77,7 @@ pub fn detect(message: &Message<'_>) -> Option<BounceReport> {
         }
     }
 
-    for header in raw_headers(message, "X-Failed-Recipients") {
+    for header in raw_headers(message, failed_recipients_header()) {
         failed_recipients.extend(header.split(',').filter_map(normalise_address));
     }
     if failed_recipients.is_empty() || original_message_id.is_none() {
@@ -95,7 +100,7 @@ pub fn detect(message: &Message<'_>) -> Option<BounceReport> {
 
 /// Runs on every mail, so the cheap tests come first and nothing is allocated.
 fn looks_like_plain_bounce(message: &Message<'_>) -> bool {
-    if raw_header(message, "X-Failed-Recipients").is_some() {
+    if raw_header(message, failed_recipients_header()).is_some() {
         return true;
     }
     let subject = message.subject().unwrap_or_default().trim_start();
@@ -113,7 +118,7 @@ fn looks_like_plain_bounce(message: &Message<'_>) -> bool {
         .is_some_and(|(local, _)| {
             local.eq_ignore_ascii_case("mailer-daemon") || local.eq_ignore_ascii_case("postmaster")
         });
-    let null_sender = raw_header(message, "Return-Path").is_some_and(|path| {
+    let null_sender = raw_header(message, HeaderName::ReturnPath).is_some_and(|path| {
         path.trim_matches(|c: char| c == '<' || c == '>' || c.is_whitespace())
             .is_empty()
     });

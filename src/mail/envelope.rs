@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use mail_parser::{HeaderValue, Message, PartType};
+use mail_parser::{HeaderName, HeaderValue, Message, PartType};
 
 use super::html::html_to_text;
 
@@ -98,24 +98,47 @@ pub fn tidy_header_text(text: &str) -> String {
     out
 }
 
-/// A raw header's value, unfolded and trimmed, looked up case-insensitively.
-pub fn raw_header<'m>(message: &'m Message<'_>, name: &str) -> Option<&'m str> {
+/// A raw header's value, unfolded and trimmed: see [`raw_headers`].
+pub fn raw_header<'m>(message: &'m Message<'_>, name: HeaderName<'static>) -> Option<&'m str> {
     raw_headers(message, name).next()
 }
 
-/// All raw values of a header, looked up case-insensitively. The name is compared before any
-/// value is decoded: this runs for every header of every mail.
-pub fn raw_headers<'m>(message: &'m Message<'_>, name: &str) -> impl Iterator<Item = &'m str> {
+/// All raw values of a header. The parser gives each standard header its own variant,
+/// whatever case the mail wrote its name in: such a header is named here by that variant
+/// (`HeaderName::ReturnPath`), found by one comparison per header, and only the rest by
+/// their text (`HeaderName::Other("X-Failed-Recipients")`), case-insensitively. This runs
+/// over every header of every mail, several times.
+pub fn raw_headers<'m>(
+    message: &'m Message<'_>,
+    name: HeaderName<'static>,
+) -> impl Iterator<Item = &'m str> {
+    debug_assert!(
+        match &name {
+            HeaderName::Other(text) =>
+                matches!(HeaderName::parse(text.as_ref()), Some(HeaderName::Other(_))),
+            _ => true,
+        },
+        "{name:?} is a standard header: name it by its variant"
+    );
     let raw = message.raw_message();
     message
         .root_part()
         .headers
         .iter()
-        .filter(move |header| header.name.as_str().eq_ignore_ascii_case(name))
+        .filter(move |header| is_named(&header.name, &name))
         .filter_map(move |header| {
             let bytes = raw.get(header.offset_start as usize..header.offset_end as usize)?;
             std::str::from_utf8(bytes).ok().map(str::trim)
         })
+}
+
+/// Whether a parsed header name is `name`.
+fn is_named(header: &HeaderName<'_>, name: &HeaderName<'_>) -> bool {
+    match (header, name) {
+        (HeaderName::Other(header), HeaderName::Other(name)) => header.eq_ignore_ascii_case(name),
+        // Every variant but `Other` is a unit: the same variant is the same header.
+        _ => std::mem::discriminant(header) == std::mem::discriminant(name),
+    }
 }
 
 /// The local part and domain of an address, as written.
@@ -229,18 +252,44 @@ mod tests {
 
     #[test]
     fn raw_headers_are_found_whatever_the_case_of_their_name() {
+        use mail_parser::HeaderName;
         let raw = "RETURN-PATH: <>\r\nx-failed-recipients: a@example.org\r\n\
-                   X-Failed-Recipients: b@example.org\r\nSubject: hi\r\n\r\nbody\r\n";
+                   X-Failed-Recipients: b@example.org\r\nSubject: hi\r\n\
+                   Resent-To: c@example.org\r\n\r\nbody\r\n";
         let message = mail_parser::MessageParser::new()
             .parse(raw.as_bytes())
             .expect("parses");
-        assert_eq!(super::raw_header(&message, "Return-Path"), Some("<>"));
         assert_eq!(
-            super::raw_headers(&message, "X-FAILED-RECIPIENTS").collect::<Vec<_>>(),
+            super::raw_header(&message, HeaderName::ReturnPath),
+            Some("<>")
+        );
+        let failed = HeaderName::Other("X-FAILED-RECIPIENTS".into());
+        assert_eq!(
+            super::raw_headers(&message, failed).collect::<Vec<_>>(),
             ["a@example.org", "b@example.org"]
         );
-        assert_eq!(super::raw_header(&message, "Subject"), Some("hi"));
-        assert_eq!(super::raw_header(&message, "X-Not-There"), None);
+        assert_eq!(super::raw_header(&message, HeaderName::Subject), Some("hi"));
+        // A neighbouring variant is another header.
+        assert_eq!(super::raw_header(&message, HeaderName::ResentCc), None);
+        assert_eq!(
+            super::raw_header(&message, HeaderName::ResentTo),
+            Some("c@example.org")
+        );
+        let absent = HeaderName::Other("X-Not-There".into());
+        assert_eq!(super::raw_header(&message, absent), None);
+    }
+
+    #[test]
+    #[should_panic(expected = "name it by its variant")]
+    #[cfg(debug_assertions)]
+    fn a_standard_header_named_by_its_text_is_a_bug() {
+        let message = mail_parser::MessageParser::new()
+            .parse(b"Return-Path: <>\r\n\r\nbody\r\n".as_slice())
+            .expect("parses");
+        super::raw_header(
+            &message,
+            mail_parser::HeaderName::Other("return-path".into()),
+        );
     }
 
     #[test]

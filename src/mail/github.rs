@@ -6,7 +6,7 @@
 
 use std::sync::LazyLock;
 
-use mail_parser::Message;
+use mail_parser::{HeaderName, Message};
 use regex::Regex;
 
 use super::envelope::{from_name, raw_header, split_address};
@@ -228,8 +228,8 @@ fn sent_by_github(message: &Message<'_>) -> bool {
         .and_then(|addr| addr.address());
     from.is_some_and(is_github)
         || ["X-Original-Sender", "X-Original-From"]
-            .iter()
-            .filter_map(|name| raw_header(message, name))
+            .into_iter()
+            .filter_map(|name| raw_header(message, HeaderName::Other(name.into())))
             .any(|value| value.split_whitespace().any(is_github))
 }
 
