@@ -178,19 +178,27 @@ impl AuthorName {
     fn new(display_name: &str) -> Self {
         // "Smith, Alice" is how some directories write "Alice Smith".
         let quotes = |c: char| c == '"' || c == '\'';
+        let lower = |name: &str| match name.is_ascii() {
+            true => name.to_ascii_lowercase(),
+            false => name.to_lowercase(),
+        };
         let name = match display_name.split_once(',') {
-            Some((last, first)) => format!("{} {}", first.trim(), last.trim())
-                .trim_matches(quotes)
-                .to_lowercase(),
-            None => display_name.trim().trim_matches(quotes).to_lowercase(),
+            Some((last, first)) => {
+                lower(format!("{} {}", first.trim(), last.trim()).trim_matches(quotes))
+            }
+            None => lower(display_name.trim().trim_matches(quotes)),
+        };
+        // Characters, not bytes; an ASCII name has as many of each.
+        let at_least = |text: &str, chars: usize| {
+            text.len() >= chars && (text.is_ascii() || text.chars().count() >= chars)
         };
         let first = name
             .split_whitespace()
             .next()
-            .filter(|first| first.chars().count() >= 2)
+            .filter(|first| at_least(first, 2))
             .map(str::to_string);
         AuthorName {
-            full: (name.chars().count() >= 3).then_some(name),
+            full: at_least(&name, 3).then_some(name),
             first,
         }
     }
@@ -413,12 +421,15 @@ fn supercite_prefix(lower: &str) -> Option<usize> {
     if lower.starts_with(|c: char| c.is_ascii() && !c.is_ascii_alphabetic()) {
         return None;
     }
-    // Most lines have no `>` near their start: one look at the bytes rules them out.
+    // Most lines start with a word and a space: the first byte that can be no part of a name
+    // rules them out, a few bytes in. (A byte beyond ASCII may be part of a letter.)
+    let name_byte =
+        |byte: &u8| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | 0x80..);
     let head = lower
         .as_bytes()
         .get(..4 * (MAX_SUPERCITE_NAME + 1))
         .unwrap_or(lower.as_bytes());
-    if !head.contains(&b'>') {
+    if head.iter().find(|byte| !name_byte(byte)) != Some(&b'>') {
         return None;
     }
     let (at, _) = lower
@@ -521,7 +532,16 @@ fn without_signature<'s, 'l, 'a>(
         .find(|&i| is_device_signature(lines, i))
         .unwrap_or(lines.len());
     let lines = lines.get(..device_end).unwrap_or_default();
-    let soft_end = (0..lines.len())
+    // A closing has at most a short name block after it: only the last few lines with text
+    // (and the blank ones among them) can be one, and only those are asked.
+    let last_few = lines
+        .iter()
+        .rposition(|line| !line.is_blank())
+        .map_or(0, |last| {
+            let with_text = (0..=last).rev().filter(|&i| !lines[i].is_blank());
+            with_text.take(MAX_NAME_BLOCK_LINES + 1).last().unwrap_or(0)
+        });
+    let soft_end = (last_few..lines.len())
         .find(|&i| signs_off(lines[i], author) && ends_in_name_block(lines, i))
         .unwrap_or(lines.len());
     lines.get(..soft_end).unwrap_or_default()

@@ -49,6 +49,11 @@ fn signatures_and_closings() {
     // A closing with more than a name block after it is part of the text.
     let long = "Thanks,\nthe token reads issues for the weekly report that we send to the board";
     assert_eq!(reply(long), long);
+    // A name block is five short lines at most, blank lines among them not counted.
+    let block = "Backups.\n\nBest,\nAlice Smith\n\nPlatform\nAcme\n+1 555 0100\nBerlin\n";
+    assert_eq!(reply(block), "Backups.");
+    let six = "Backups.\n\nBest,\nAlice Smith\n\nPlatform\nAcme\n+1 555 0100\nBerlin\nGermany\n";
+    assert_eq!(reply(six), six.trim_end().replace("\n\n\n", "\n\n"));
 }
 
 #[test]
@@ -328,5 +333,53 @@ fn lines_split_and_lower_case_as_the_standard_library_does() {
         for line in &lines {
             assert_eq!(line.lower, line.text.trim().to_lowercase(), "{text:?}");
         }
+    }
+}
+
+/// The byte test that rules most lines out says no only where the full test, one character
+/// at a time, says no too: every line of up to four characters from a set with names, quotes,
+/// addresses and letters beyond ASCII, and names around the longest Supercite writes.
+#[test]
+fn supercite_prefixes_are_found_as_a_character_by_character_reading_finds_them() {
+    fn by_characters(lower: &str) -> Option<usize> {
+        if lower.starts_with(|c: char| c.is_ascii() && !c.is_ascii_alphabetic()) {
+            return None;
+        }
+        let (at, _) = lower
+            .char_indices()
+            .take(super::MAX_SUPERCITE_NAME + 1)
+            .find(|(_, c)| *c == '>')?;
+        let name = &lower[..at];
+        let plain = !name.is_empty()
+            && name.starts_with(|c: char| c.is_alphabetic())
+            && name
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '-' || c == '_');
+        plain.then_some(at)
+    }
+    let alphabet = [
+        'a', 'z', '1', '-', '_', '>', ' ', '.', '<', '\t', 'é', 'ǆ', '→', '𝔞',
+    ];
+    let mut lines = vec![String::new()];
+    for _ in 0..4 {
+        let longer: Vec<String> = lines
+            .iter()
+            .flat_map(|line| alphabet.iter().map(move |c| format!("{line}{c}")))
+            .collect();
+        lines.extend(longer);
+    }
+    for letters in 10..=14 {
+        for letter in ["a", "é", "𝔞"] {
+            lines.push(format!("{}> quoted", letter.repeat(letters)));
+        }
+    }
+    lines.sort();
+    lines.dedup();
+    for line in &lines {
+        assert_eq!(
+            super::supercite_prefix(line),
+            by_characters(line),
+            "{line:?}"
+        );
     }
 }
