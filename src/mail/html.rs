@@ -15,7 +15,11 @@
 const MAX_CLOSE_SEARCH: usize = 64;
 
 pub fn html_to_text(html: &str) -> String {
-    let mut out = TextWriter::default();
+    let mut out = TextWriter {
+        // The text is shorter than its markup: one allocation, never grown.
+        out: String::with_capacity(html.len()),
+        ..TextWriter::default()
+    };
     let mut open = OpenElements::default();
     let mut hidden_depth = 0usize;
     let mut rest = html;
@@ -387,7 +391,11 @@ impl TextWriter {
             text.push_str(line);
             text.push('\n');
         }
-        text.trim_matches('\n').to_string()
+        // Blank lines at either end dropped, in place.
+        text.truncate(text.trim_end_matches('\n').len());
+        let leading = text.len() - text.trim_start_matches('\n').len();
+        text.drain(..leading);
+        text
     }
 }
 
@@ -503,6 +511,8 @@ mod tests {
     fn preformatted_text_keeps_its_lines() {
         let html = "<pre>one\n  two\n&gt; quoted</pre><blockquote><pre>a\nb</pre></blockquote>";
         assert_eq!(html_to_text(html), "one\n  two\n> quoted\n> a\n> b");
+        // Blank lines at either end are dropped.
+        assert_eq!(html_to_text("<pre>  \n\nHi\n \n</pre>"), "Hi");
     }
 
     #[test]
