@@ -81,6 +81,8 @@ pub fn extract_reply(text: &str, author: Option<&str>) -> Option<String> {
 /// lower-cased. Every reply passes here, so it looks at each byte as few times as it can.
 fn lines_of<'a>(text: &'a str, ascii_lower: &'a str) -> Vec<Line<'a>> {
     let bytes = text.as_bytes();
+    // Asked once of a mail in ASCII (most are), and then of no line of it.
+    let ascii = text.is_ascii();
     // About one line per 32 bytes: grown a few times at most, never counted in a pass of its own.
     let mut lines = Vec::with_capacity(bytes.len() / 32 + 4);
     let mut push = |start: usize, end: usize| {
@@ -88,7 +90,7 @@ fn lines_of<'a>(text: &'a str, ascii_lower: &'a str) -> Vec<Line<'a>> {
         let (Some(line), Some(lower)) = (text.get(start..end), ascii_lower.get(start..end)) else {
             return;
         };
-        lines.push(match case_changes_beyond_ascii(line) {
+        lines.push(match !ascii && case_changes_beyond_ascii(line) {
             false => Line {
                 text: line,
                 lower: Cow::Borrowed(lower.trim()),
