@@ -9,7 +9,7 @@
 use mail_parser::{HeaderName, Message};
 use serde::Serialize;
 
-use super::envelope::{raw_headers, split_address};
+use super::envelope::{Headers, raw_headers, split_address};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -37,8 +37,13 @@ impl Authenticity {
 }
 
 /// `from` is the From address, already lower-cased.
-pub fn verdict(message: &Message<'_>, from: Option<&str>, trusted: &[String]) -> Authenticity {
-    if more_than_one_sender(message) {
+pub fn verdict(
+    message: &Message<'_>,
+    headers: &Headers<'_>,
+    from: Option<&str>,
+    trusted: &[String],
+) -> Authenticity {
+    if more_than_one_sender(headers) {
         return Authenticity::Ambiguous;
     }
     let Some((_, from_domain)) = from.and_then(split_address) else {
@@ -81,18 +86,11 @@ pub fn verdict(message: &Message<'_>, from: Option<&str>, trusted: &[String]) ->
 }
 
 /// Two From headers (RFC 5322 allows one), or one naming several mailboxes.
-fn more_than_one_sender(message: &Message<'_>) -> bool {
-    message
-        .from()
-        .is_some_and(|from| from.iter().nth(1).is_some())
-        || message
-            .root_part()
-            .headers
-            .iter()
-            // The parser names the standard headers by variant: no string comparison per header.
-            .filter(|header| matches!(header.name, HeaderName::From))
-            .nth(1)
-            .is_some()
+fn more_than_one_sender(headers: &Headers<'_>) -> bool {
+    headers.from_headers > 1
+        || headers
+            .from()
+            .is_some_and(|from| from.iter().nth(1).is_some())
 }
 
 /// What one method (dkim, dmarc) said of the From domain.
@@ -213,7 +211,8 @@ mod tests {
             format!("{headers}From: GitHub <noreply@github.com>\r\nSubject: x\r\n\r\nbody\r\n");
         let message = MessageParser::new().parse(raw.as_bytes()).expect("parses");
         let trusted: Vec<String> = trusted.iter().map(|s| s.to_string()).collect();
-        verdict(&message, Some("noreply@github.com"), &trusted)
+        let headers = Headers::of(&message);
+        verdict(&message, &headers, Some("noreply@github.com"), &trusted)
     }
 
     #[test]
@@ -261,8 +260,9 @@ mod tests {
         );
         let message = MessageParser::new().parse(raw.as_bytes()).expect("parses");
         let trusted = vec!["mx.example.org".to_string()];
+        let headers = Headers::of(&message);
         assert_eq!(
-            verdict(&message, Some("noreply@github.com"), &trusted),
+            verdict(&message, &headers, Some("noreply@github.com"), &trusted),
             Authenticity::Ambiguous
         );
     }

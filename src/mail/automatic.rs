@@ -6,7 +6,7 @@
 
 use mail_parser::{HeaderName, Message};
 
-use super::envelope::{split_address, starts_with_caseless};
+use super::envelope::{Headers, split_address, starts_with_caseless};
 
 /// Local parts that never read their mail.
 const NO_REPLY_LOCAL_PARTS: &[&str] = &[
@@ -62,7 +62,7 @@ const AUTO_REPLY_SUBJECTS: &[&str] = &[
 ///
 /// The headers are read in one pass; when several signals are present, the strongest is
 /// reported: an explicit `Auto-Submitted` first, list headers and an empty return path last.
-pub fn reason(message: &Message<'_>, from: Option<&str>) -> Option<String> {
+pub fn reason(message: &Message<'_>, headers: &Headers<'_>, from: Option<&str>) -> Option<String> {
     let raw = message.raw_message();
     let mut strongest: Option<(Signal, String)> = None;
     for header in &message.root_part().headers {
@@ -93,7 +93,7 @@ pub fn reason(message: &Message<'_>, from: Option<&str>) -> Option<String> {
     {
         return Some(format!("no-reply sender: {no_reply}"));
     }
-    let subject = message.subject().unwrap_or_default().trim_start();
+    let subject = headers.subject().unwrap_or_default().trim_start();
     AUTO_REPLY_SUBJECTS
         .iter()
         .find(|opening| starts_with_caseless(subject, opening))

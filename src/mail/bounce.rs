@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 use mail_parser::{HeaderName, Message, MessageParser, MimeHeaders, PartType};
 use regex::Regex;
 
-use super::envelope::{bare_message_id, raw_header, raw_headers, starts_with_caseless};
+use super::envelope::{Headers, bare_message_id, raw_header, raw_headers, starts_with_caseless};
 
 pub struct BounceReport {
     pub failed_recipients: Vec<String>,
@@ -35,7 +35,7 @@ fn failed_recipients_header() -> HeaderName<'static> {
     HeaderName::Other("X-Failed-Recipients".into())
 }
 
-pub fn detect(message: &Message<'_>) -> Option<BounceReport> {
+pub fn detect(message: &Message<'_>, headers: &Headers<'_>) -> Option<BounceReport> {
     let is_report = message.content_type().is_some_and(|ct| {
         ct.ctype().eq_ignore_ascii_case("multipart")
             && ct
@@ -45,7 +45,7 @@ pub fn detect(message: &Message<'_>) -> Option<BounceReport> {
                 .attribute("report-type")
                 .is_some_and(|t| t.eq_ignore_ascii_case("delivery-status"))
     });
-    if !is_report && !looks_like_plain_bounce(message) {
+    if !is_report && !looks_like_plain_bounce(message, headers) {
         return None;
     }
 
@@ -99,18 +99,18 @@ pub fn detect(message: &Message<'_>) -> Option<BounceReport> {
 }
 
 /// Runs on every mail, so the cheap tests come first and nothing is allocated.
-fn looks_like_plain_bounce(message: &Message<'_>) -> bool {
+fn looks_like_plain_bounce(message: &Message<'_>, headers: &Headers<'_>) -> bool {
     if raw_header(message, failed_recipients_header()).is_some() {
         return true;
     }
-    let subject = message.subject().unwrap_or_default().trim_start();
+    let subject = headers.subject().unwrap_or_default().trim_start();
     let bounce_subject = BOUNCE_SUBJECTS
         .iter()
         .any(|opening| starts_with_caseless(subject, opening));
     if !bounce_subject {
         return false;
     }
-    let from_daemon = message
+    let from_daemon = headers
         .from()
         .and_then(|from| from.first())
         .and_then(|addr| addr.address())

@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use mail_parser::{HeaderName, HeaderValue, Message, PartType};
+use mail_parser::{Address, HeaderName, HeaderValue, Message, PartType};
 
 use super::html::html_to_text;
 
@@ -28,9 +28,85 @@ pub fn message_ids(value: &HeaderValue<'_>) -> Vec<String> {
         .collect()
 }
 
+/// The root headers the analysis reads, gathered in one pass. The parser's own accessors
+/// (`from()`, `subject()`, …) each scan every header, and a mail is asked a dozen of them;
+/// these mean what those do: the last header of a name counts.
+pub struct Headers<'m> {
+    from: Option<&'m HeaderValue<'m>>,
+    /// How many From headers there are: RFC 5322 allows one.
+    pub from_headers: usize,
+    to: Option<&'m HeaderValue<'m>>,
+    cc: Option<&'m HeaderValue<'m>>,
+    subject: Option<&'m HeaderValue<'m>>,
+    message_id: Option<&'m HeaderValue<'m>>,
+    in_reply_to: Option<&'m HeaderValue<'m>>,
+    references: Option<&'m HeaderValue<'m>>,
+}
+
+impl<'m> Headers<'m> {
+    pub fn of(message: &'m Message<'m>) -> Self {
+        let mut found = Headers {
+            from: None,
+            from_headers: 0,
+            to: None,
+            cc: None,
+            subject: None,
+            message_id: None,
+            in_reply_to: None,
+            references: None,
+        };
+        // The parser names the standard headers by variant, whatever their case.
+        for header in &message.root_part().headers {
+            let slot = match header.name {
+                HeaderName::From => {
+                    found.from_headers += 1;
+                    &mut found.from
+                }
+                HeaderName::To => &mut found.to,
+                HeaderName::Cc => &mut found.cc,
+                HeaderName::Subject => &mut found.subject,
+                HeaderName::MessageId => &mut found.message_id,
+                HeaderName::InReplyTo => &mut found.in_reply_to,
+                HeaderName::References => &mut found.references,
+                _ => continue,
+            };
+            *slot = Some(&header.value);
+        }
+        found
+    }
+
+    pub fn from(&self) -> Option<&'m Address<'m>> {
+        self.from.and_then(HeaderValue::as_address)
+    }
+
+    pub fn to(&self) -> Option<&'m Address<'m>> {
+        self.to.and_then(HeaderValue::as_address)
+    }
+
+    pub fn cc(&self) -> Option<&'m Address<'m>> {
+        self.cc.and_then(HeaderValue::as_address)
+    }
+
+    pub fn subject(&self) -> Option<&'m str> {
+        self.subject.and_then(HeaderValue::as_text)
+    }
+
+    pub fn message_id(&self) -> Option<&'m str> {
+        self.message_id.and_then(HeaderValue::as_text)
+    }
+
+    pub fn in_reply_to(&self) -> &'m HeaderValue<'m> {
+        self.in_reply_to.unwrap_or(&HeaderValue::Empty)
+    }
+
+    pub fn references(&self) -> &'m HeaderValue<'m> {
+        self.references.unwrap_or(&HeaderValue::Empty)
+    }
+}
+
 /// The first From address, lower-cased.
-pub fn from_address(message: &Message<'_>) -> Option<String> {
-    message
+pub fn from_address(headers: &Headers<'_>) -> Option<String> {
+    headers
         .from()
         .and_then(|from| from.first())
         .and_then(|addr| addr.address())
@@ -40,9 +116,9 @@ pub fn from_address(message: &Message<'_>) -> Option<String> {
 
 /// Every address in To and Cc, lower-cased, each once, in that order. (Delivered-To would
 /// cost a scan of every header of every mail, for a Bcc'd reply that hardly ever comes.)
-pub fn recipient_addresses(message: &Message<'_>) -> Vec<String> {
+pub fn recipient_addresses(headers: &Headers<'_>) -> Vec<String> {
     let mut recipients: Vec<String> = Vec::new();
-    for address in [message.to(), message.cc()]
+    for address in [headers.to(), headers.cc()]
         .into_iter()
         .flatten()
         .flat_map(|addresses| addresses.iter())
@@ -57,8 +133,8 @@ pub fn recipient_addresses(message: &Message<'_>) -> Vec<String> {
 }
 
 /// The display name of the first From address.
-pub fn from_name<'m>(message: &'m Message<'_>) -> Option<&'m str> {
-    message
+pub fn from_name<'m>(headers: &Headers<'m>) -> Option<&'m str> {
+    headers
         .from()
         .and_then(|from| from.first())
         .and_then(|addr| addr.name())
@@ -229,6 +305,53 @@ pub fn header_section(raw: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::header_section;
+
+    /// The one pass finds what the parser's accessors find, header by header: every fixture,
+    /// and mails with a header twice, none, or written in another case.
+    #[test]
+    fn gathered_headers_are_the_ones_the_parsers_accessors_return() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let mut mails: Vec<Vec<u8>> = Vec::new();
+        for kind in std::fs::read_dir(&root).expect("fixtures") {
+            for file in std::fs::read_dir(kind.expect("entry").path()).expect("a kind's folder") {
+                let path = file.expect("entry").path();
+                if path.extension().is_some_and(|ext| ext == "eml") {
+                    mails.push(std::fs::read(&path).expect("readable"));
+                }
+            }
+        }
+        assert!(mails.len() > 80, "the fixtures are there");
+        for crafted in [
+            "From: a@example.org\r\nFROM: b@example.org\r\nsubject: one\r\nSubject: two\r\n\r\nx",
+            "To: t@example.org\r\nCC: c@example.org, d@example.org\r\nmessage-id: <m@x>\r\n\r\nx",
+            "In-Reply-To: <a@x>\r\nReferences: <a@x> <b@x>\r\nReferences: <c@x>\r\n\r\nx",
+            "From:\r\nSubject:\r\nTo: undisclosed-recipients:;\r\n\r\nx",
+            "X-Other: 1\r\n\r\nno standard header",
+        ] {
+            mails.push(crafted.as_bytes().to_vec());
+        }
+        for raw in &mails {
+            let message = mail_parser::MessageParser::new()
+                .parse(raw.as_slice())
+                .expect("parses");
+            let headers = super::Headers::of(&message);
+            let context = String::from_utf8_lossy(raw.get(..200).unwrap_or(raw));
+            assert_eq!(headers.from(), message.from(), "{context}");
+            assert_eq!(headers.to(), message.to(), "{context}");
+            assert_eq!(headers.cc(), message.cc(), "{context}");
+            assert_eq!(headers.subject(), message.subject(), "{context}");
+            assert_eq!(headers.message_id(), message.message_id(), "{context}");
+            assert_eq!(headers.in_reply_to(), message.in_reply_to(), "{context}");
+            assert_eq!(headers.references(), message.references(), "{context}");
+            let from_headers = message
+                .root_part()
+                .headers
+                .iter()
+                .filter(|header| header.name.as_str().eq_ignore_ascii_case("from"))
+                .count();
+            assert_eq!(headers.from_headers, from_headers, "{context}");
+        }
+    }
 
     #[test]
     fn header_text_keeps_single_spaces_between_words_only() {

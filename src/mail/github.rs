@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 use mail_parser::{HeaderName, Message};
 use regex::Regex;
 
-use super::envelope::{from_name, raw_header, split_address};
+use super::envelope::{Headers, from_name, raw_header, split_address};
 use super::{Analysis, Decision, Kind};
 
 fn regex(pattern: &str) -> Regex {
@@ -35,6 +35,7 @@ struct SubjectMatch {
 pub fn recognise(
     analysis: &mut Analysis,
     message: &Message<'_>,
+    headers: &Headers<'_>,
     readable: Option<&str>,
     all_bodies: &[&str],
 ) -> bool {
@@ -56,8 +57,9 @@ pub fn recognise(
 
     let review_login = all_bodies.iter().find_map(|text| review_link_login(text));
     let mentions_github = |text: &str| text.contains("@github.com");
-    let evidence =
-        sent_by_github(message) || review_login.is_some() || readable.is_some_and(mentions_github);
+    let evidence = sent_by_github(message, headers)
+        || review_login.is_some()
+        || readable.is_some_and(mentions_github);
     if !evidence {
         return false;
     }
@@ -71,7 +73,7 @@ pub fn recognise(
     match matched.kind {
         Kind::GithubPatRequestsPending => {
             if mail.org_name.is_none() {
-                mail.org_name = from_name(message)
+                mail.org_name = from_name(headers)
                     .filter(|name| !name.eq_ignore_ascii_case("github"))
                     .map(str::to_string);
             }
@@ -217,12 +219,12 @@ fn match_subject(subject: &str) -> Option<SubjectMatch> {
 }
 
 /// From GitHub itself, or relayed by a list that kept GitHub as the original sender.
-fn sent_by_github(message: &Message<'_>) -> bool {
+fn sent_by_github(message: &Message<'_>, headers: &Headers<'_>) -> bool {
     let is_github = |address: &str| {
         split_address(address.trim().trim_start_matches('<').trim_end_matches('>'))
             .is_some_and(|(_, domain)| domain.eq_ignore_ascii_case("github.com"))
     };
-    let from = message
+    let from = headers
         .from()
         .and_then(|from| from.first())
         .and_then(|addr| addr.address());

@@ -20,6 +20,8 @@ use std::sync::LazyLock;
 use mail_parser::{Message, MessageParser};
 use serde::Serialize;
 
+use envelope::Headers;
+
 pub use crate::address::{bare_address, is_address};
 pub use authenticity::Authenticity;
 pub use envelope::header_section;
@@ -173,21 +175,28 @@ pub fn analyze(raw: &[u8], policy: &MailPolicy) -> Analysis {
 
     let mut analysis = Analysis::empty(Kind::Other);
     analysis.body_skipped = body_skipped;
-    fill_envelope(&mut analysis, &message, policy);
-    classify(&mut analysis, &message);
+    let headers = Headers::of(&message);
+    fill_envelope(&mut analysis, &message, &headers, policy);
+    classify(&mut analysis, &message, &headers);
     analysis
 }
 
-fn fill_envelope(analysis: &mut Analysis, message: &Message<'_>, policy: &MailPolicy) {
-    analysis.message_id = message.message_id().map(envelope::bare_message_id);
-    analysis.from = envelope::from_address(message);
-    analysis.subject = message.subject().map(envelope::tidy_header_text);
-    analysis.in_reply_to = envelope::message_ids(message.in_reply_to())
+fn fill_envelope(
+    analysis: &mut Analysis,
+    message: &Message<'_>,
+    headers: &Headers<'_>,
+    policy: &MailPolicy,
+) {
+    analysis.message_id = headers.message_id().map(envelope::bare_message_id);
+    analysis.from = envelope::from_address(headers);
+    analysis.subject = headers.subject().map(envelope::tidy_header_text);
+    analysis.in_reply_to = envelope::message_ids(headers.in_reply_to())
         .into_iter()
         .next();
-    analysis.references = envelope::message_ids(message.references());
+    analysis.references = envelope::message_ids(headers.references());
     analysis.authenticity = authenticity::verdict(
         message,
+        headers,
         analysis.from.as_deref(),
         &policy.trusted_authserv_ids,
     );
@@ -196,8 +205,8 @@ fn fill_envelope(analysis: &mut Analysis, message: &Message<'_>, policy: &MailPo
 /// Decides the kind. Order matters: a bounce is recognised first (it quotes whatever it
 /// returns), then GitHub's mail (a Google Group relaying a digest adds list headers that must
 /// not hide it), then automatic mail, and only then a person.
-fn classify(analysis: &mut Analysis, message: &Message<'_>) {
-    if let Some(report) = bounce::detect(message) {
+fn classify(analysis: &mut Analysis, message: &Message<'_>, headers: &Headers<'_>) {
+    if let Some(report) = bounce::detect(message, headers) {
         analysis.kind = Kind::Bounce;
         analysis.failed_recipients = report.failed_recipients;
         analysis.original_message_id = report.original_message_id;
@@ -207,11 +216,17 @@ fn classify(analysis: &mut Analysis, message: &Message<'_>) {
     let bodies = envelope::BodyTexts::of(message);
     // HTML-only mail is converted here once, for both the GitHub recogniser and the reply.
     let readable = bodies.reply_source();
-    if github::recognise(analysis, message, readable.as_deref(), bodies.all()) {
+    if github::recognise(
+        analysis,
+        message,
+        headers,
+        readable.as_deref(),
+        bodies.all(),
+    ) {
         return;
     }
 
-    if let Some(reason) = automatic::reason(message, analysis.from.as_deref()) {
+    if let Some(reason) = automatic::reason(message, headers, analysis.from.as_deref()) {
         analysis.kind = Kind::Automatic;
         analysis.automatic_reason = Some(reason);
         return;
@@ -219,8 +234,8 @@ fn classify(analysis: &mut Analysis, message: &Message<'_>) {
 
     if analysis.from.is_some() {
         analysis.kind = Kind::Human;
-        analysis.recipients = envelope::recipient_addresses(message);
-        let author = envelope::from_name(message);
+        analysis.recipients = envelope::recipient_addresses(headers);
+        let author = envelope::from_name(headers);
         analysis.reply_text = readable.and_then(|text| extract_reply(&text, author));
     }
 }
