@@ -54,9 +54,19 @@ pub(super) fn separator(line: &Line) -> Option<Start> {
 /// sender (`From:`/`De :`/`Von:`/`От:`/`发件人：`), in one run. A block whose subject starts
 /// like a forward (`FW:`, `WG:`, `TR:`) is a forward.
 pub(super) fn header_block(lines: &[Line], i: usize) -> Option<Start> {
-    label_of(&lines.get(i)?.lower)?;
+    let first = lines.get(i)?;
     let mut seen = Vec::with_capacity(4);
     let mut forward = false;
+    // An HTML mail's block may come out of the converter as one line: "From: Bob Sent:
+    // Tuesday … To: Alice Subject: Re: hi".
+    if label_of(&first.lower)? == Label::From {
+        for (label, labelled) in labels_within(&first.lower) {
+            forward |= label == Label::Subject && is_forward_subject(labelled);
+            if !seen.contains(&label) {
+                seen.push(label);
+            }
+        }
+    }
     let mut unlabelled = 0;
     for line in lines.iter().skip(i).take(10) {
         if line.is_blank() {
@@ -64,16 +74,7 @@ pub(super) fn header_block(lines: &[Line], i: usize) -> Option<Start> {
         }
         match label_of(&line.lower) {
             Some(label) => {
-                if label == Label::Subject {
-                    let value = line
-                        .lower
-                        .split_once([':', '：'])
-                        .map(|(_, value)| value.trim_start_matches(['*', ' ']))
-                        .unwrap_or_default();
-                    forward = FORWARD_SUBJECTS
-                        .iter()
-                        .any(|prefix| value.starts_with(prefix));
-                }
+                forward |= label == Label::Subject && is_forward_subject(&line.lower);
                 if !seen.contains(&label) {
                     seen.push(label);
                 }
@@ -92,6 +93,26 @@ pub(super) fn header_block(lines: &[Line], i: usize) -> Option<Start> {
     } else {
         Start::Original
     })
+}
+
+/// The subject of a labelled line (`Subject: FW: Access`) starts like a forward's.
+fn is_forward_subject(labelled: &str) -> bool {
+    let value = labelled
+        .split_once([':', '：'])
+        .map(|(_, value)| value.trim_start_matches(['*', ' ']))
+        .unwrap_or_default();
+    FORWARD_SUBJECTS
+        .iter()
+        .any(|prefix| value.starts_with(prefix))
+}
+
+/// The labels that begin words after the first of a line (`… Sent: Tuesday … To: Alice`),
+/// each with the text from it on.
+fn labels_within(lower: &str) -> impl Iterator<Item = (Label, &str)> {
+    lower
+        .match_indices(' ')
+        .filter_map(|(at, _)| lower.get(at + 1..))
+        .filter_map(|rest| label_of(rest).map(|label| (label, rest)))
 }
 
 /// An attribution starting at line `i`, over up to four wrapped lines.
@@ -223,8 +244,11 @@ fn attribution_in(lower: &str) -> Option<Attribution> {
     let dated = head.bytes().any(|b| b.is_ascii_digit());
     let addressed = head.contains('@') || head.ends_with('>');
     let opens = OPENINGS.starts(head);
+    // A name and the verb, nothing else ("Bob Smith wrote:"), as Thunderbird writes it when
+    // told to leave the date out: a few words and a colon.
+    let short = colon && head.len() <= MAX_NAMED_ONLY_BYTES;
     // Every kind below needs one of these: most lines are gone before the verb search.
-    if !(dated || addressed || opens || ruled) {
+    if !(dated || addressed || opens || ruled || short) {
         return None;
     }
     // The verb last ("… wrote"), or the author after it ("… schrieb Max <max@example.de>").
@@ -262,6 +286,13 @@ fn attribution_in(lower: &str) -> Option<Attribution> {
     if let Some(found) = clients_own(head, dated, addressed, ruled) {
         return Some(found);
     }
+    if short && verb_last && named_only(head) {
+        return Some(Attribution {
+            lines: 1,
+            after_text: false,
+            weak: true,
+        });
+    }
     // Verb-less: a date and the author's address, then the colon (Gmail in some languages,
     // mail.ru) or not even that ("2011/4/7 Name <addr>").
     if dated && head.ends_with('>') && head.contains('@') {
@@ -273,6 +304,19 @@ fn attribution_in(lower: &str) -> Option<Attribution> {
     }
     None
 }
+
+/// The longest "Name wrote" believed, in bytes.
+const MAX_NAMED_ONLY_BYTES: usize = 60;
+
+/// `head` is a name of up to four words and the verb after it, no sentence in it ("bob smith
+/// wrote", not "so i wrote" after "sounds good."): believed only before a quote.
+fn named_only(head: &str) -> bool {
+    let words = head.split_whitespace().count();
+    (2..=5).contains(&words) && !head.contains(['.', '!', '?', ',', ';', ':'])
+}
+
+/// How Horde begins its attribution, in the languages it ships.
+const HORDE_OPENINGS: &[&str] = &["quoting ", "zitat von "];
 
 /// Attributions of particular clients that name no verb or no date: believed only before a
 /// quote, except Android's ruled "---- Name wrote ----", which nothing else writes.
@@ -287,6 +331,15 @@ fn clients_own(head: &str, dated: bool, addressed: bool, ruled: bool) -> Option<
     // Android: "---- Name wrote ----".
     if ruled && head.ends_with(" wrote") && head.split_whitespace().count() <= 8 {
         return weak(false);
+    }
+    // Horde and its translations: "Quoting Bob <bob@example.org>:", "Zitat von Bob <…>:".
+    if addressed
+        && head.contains('@')
+        && HORDE_OPENINGS
+            .iter()
+            .any(|opening| head.starts_with(opening))
+    {
+        return weak(true);
     }
     if !dated {
         return None;
@@ -306,11 +359,14 @@ fn clients_own(head: &str, dated: bool, addressed: bool, ruled: bool) -> Option<
     if head.ends_with(']') && head.contains('@') {
         return weak(true);
     }
-    // "Thursday, 03 December 2026, 10:00 AM +0300 from addr".
-    if let Some((_, sender)) = head.rsplit_once(" from ")
-        && sender.contains('@')
-        && sender.split_whitespace().count() == 1
-    {
+    // "Thursday, 03 December 2026, 10:00 AM +0300 from addr"; Tuta's "Dec 3, 2026, 10:00 by
+    // addr" ("von addr" in German).
+    let sent_by = [" from ", " by ", " von "].iter().any(|word| {
+        head.rsplit_once(word).is_some_and(|(_, sender)| {
+            sender.contains('@') && sender.split_whitespace().count() == 1
+        })
+    });
+    if sent_by {
         return weak(true);
     }
     None

@@ -26,7 +26,7 @@ use std::borrow::Cow;
 use headers::{
     Attribution, Start, attribution, header_block, quote_follows, sentence_before, separator,
 };
-use phrases::{CLOSINGS, NOTICES, OPENINGS, SIGNATURES};
+use phrases::{CLOSINGS, NOTICES, OPENINGS, SIGNATURE_APOLOGIES, SIGNATURES};
 
 /// A closing is a signature only when at most this many short lines follow it.
 const MAX_NAME_BLOCK_LINES: usize = 5;
@@ -509,6 +509,16 @@ fn is_wrapped_quote(lines: &[Line], i: usize) -> bool {
     if link_open && link_closes {
         return true;
     }
+    // A quoted link whose line the client wrapped with the next line's marker at its end:
+    // `> Post a response` above, ` (http://example.org/c/Yz) >` here, a quote below. A link
+    // the person writes in brackets (`<https://…>`) has its `<`.
+    let marker_moved = line.lower.ends_with('>')
+        && !line.lower.contains('<')
+        && line.lower.contains("http")
+        && lines.get(i + 1).is_some_and(Line::is_quoted);
+    if marker_moved {
+        return true;
+    }
     let quoted_len = before.lower.trim_start_matches(['>', ' ']).chars().count();
     lines.get(i + 1).is_some_and(Line::is_quoted)
         && quoted_len >= WRAPPED_QUOTE_LEN
@@ -546,12 +556,29 @@ fn without_signature<'s, 'l, 'a>(
     let soft_end = (last_few..lines.len())
         .find(|&i| signs_off(lines[i], author) && ends_in_name_block(lines, i))
         .unwrap_or(lines.len());
-    lines.get(..soft_end).unwrap_or_default()
+    // A rule the person drew above what was cut ("---" over their name) is left with nothing
+    // under it.
+    let mut end = soft_end;
+    while end > 0 && (lines[end - 1].is_blank() || is_decoration(&lines[end - 1].lower)) {
+        end -= 1;
+    }
+    lines.get(..end).unwrap_or_default()
+}
+
+/// A line of nothing but a rule's characters: `---`, `===`, `***`, `~~~`.
+fn is_decoration(trimmed: &str) -> bool {
+    !trimmed.is_empty()
+        && trimmed
+            .chars()
+            .all(|c| matches!(c, '-' | '_' | '=' | '*' | '~' | '—' | '–'))
 }
 
 fn is_hard_signature(line: &Line) -> bool {
     // "-- " is the standard delimiter; trimming has made it "--".
-    line.lower == "--" || NOTICES.starts(&line.lower) || is_rule(&line.lower)
+    // Some apps draw the delimiter as a dash of its own ("—", "–").
+    matches!(line.lower.as_ref(), "--" | "—" | "–")
+        || NOTICES.starts(&line.lower)
+        || is_rule(&line.lower)
 }
 
 /// "Sent from my iPhone" and the like: a short line of its own, not a sentence that happens
@@ -571,11 +598,13 @@ fn is_device_signature(lines: &[&Line], i: usize) -> bool {
         .split("http")
         .next()
         .unwrap_or_default();
-    // "Sent from my iPhone!" ends like a sentence but is none.
-    let sentence_like = words
-        .trim_end()
-        .trim_end_matches(['.', '!'])
-        .contains([',', '.', ';', '!', '?']);
+    // "Sent from my iPhone!" ends like a sentence but is none; K-9 Mail apologises after it.
+    let words = words.trim_end().trim_end_matches(['.', '!']);
+    let words = match words.split_once(". ") {
+        Some((signature, apology)) if SIGNATURE_APOLOGIES.contains(&apology) => signature,
+        _ => words,
+    };
+    let sentence_like = words.contains([',', '.', ';', '!', '?']);
     if sentence_like || line.lower.chars().count() > MAX_DEVICE_SIGNATURE_LEN {
         return false;
     }

@@ -53,6 +53,10 @@ fn signatures_and_closings() {
     let block = "Backups.\n\nBest,\nAlice Smith\n\nPlatform\nAcme\n+1 555 0100\nBerlin\n";
     assert_eq!(reply(block), "Backups.");
     let six = "Backups.\n\nBest,\nAlice Smith\n\nPlatform\nAcme\n+1 555 0100\nBerlin\nGermany\n";
+    // A rule drawn above a name that went, or at the very end, goes with it.
+    assert_eq!(reply("Backups.\n\n---\nCheers,\nAlice Smith"), "Backups.");
+    assert_eq!(reply("Backups.\n===\n"), "Backups.");
+    assert_eq!(reply("Backups.\n---\nWeekly."), "Backups.\n---\nWeekly.");
     assert_eq!(reply(six), six.trim_end().replace("\n\n\n", "\n\n"));
 }
 
@@ -139,12 +143,53 @@ fn attribution_lines_of_every_language_and_client() {
         "Den 2025-04-30 kl. 15:19, skrev Lena:",
         "30.04.25 15:19, Олена пише:",
         "2025-04-30 오후 3:19에 김철수 이(가) 쓴 글:",
+        // Gmail in Galician, Basque, Afrikaans, Albanian, Icelandic, Filipino, Swahili,
+        // Persian and Hindi
+        "O mér., 30 de abr. de 2025 ás 15:19, Xoán (<xoan@example.gal>) escribiu:",
+        "Miren (<miren@example.eus>) erabiltzaileak hau idatzi zuen (2025 api. 30, az. (15:19)):",
+        "Op Wo., 30 Apr. 2025 om 15:19 het Piet <piet@example.za> geskryf:",
+        "Arben <arben@example.al> shkroi më Mër, 30 Pri 2025 në 15:19:",
+        "mið., 30. apr. 2025 kl. 15:19 skrifaði Jón <jon@example.is>:",
+        "Noong Miy, Abr 30, 2025 nang 3:19 PM, sinulat ni Juan <juan@example.ph>:",
+        "Mnamo Jtn, 30 Apr 2025 saa 15:19, Amani <amani@example.tz> aliandika:",
+        "Dara <dara@example.ir> در تاریخ چهارشنبه ۳۰ آوریل ۲۰۲۵ ساعت ۱۵:۱۹ نوشت:",
+        "बुध, 30 अप्रैल 2025 को 3:19 pm बजे Ravi <ravi@example.in> ने लिखा:",
+        // Tuta, in English and German
+        "30 Apr 2025, 15:19 by bob@example.org:",
+        "30. Apr. 2025, 15:19 von max@example.de:",
+        // Horde, and Thunderbird told to name only the author
+        "Quoting Bob Smith <bob@example.org>:",
+        "Zitat von Max Muster <max@example.de>:",
+        "Bob Smith wrote:",
     ];
     for attribution in attributions {
         let text =
             format!("{answer}\n\n{attribution}\n> What will the token be used for?\n> Thanks\n");
         assert_eq!(reply(&text), answer, "after {attribution:?}");
     }
+}
+
+/// Gmail's attributions in the languages added later cut the original below them even where
+/// it is not quoted; the verb-less and name-only ones are believed only before a quote.
+#[test]
+fn attributions_with_a_verb_cut_an_unquoted_original() {
+    for attribution in [
+        "O mér., 30 de abr. de 2025 ás 15:19, Xoán (<xoan@example.gal>) escribiu:",
+        "Op Wo., 30 Apr. 2025 om 15:19 het Piet <piet@example.za> geskryf:",
+        "Arben <arben@example.al> shkroi më Mër, 30 Pri 2025 në 15:19:",
+        "Dara <dara@example.ir> در تاریخ چهارشنبه ۳۰ آوریل ۲۰۲۵ ساعت ۱۵:۱۹ نوشت:",
+        "Mnamo Jtn, 30 Apr 2025 saa 15:19, Amani <amani@example.tz> aliandika:",
+    ] {
+        let text = format!("Deploys.\n\n{attribution}\n\nWhat is it for?\n");
+        assert_eq!(reply(&text), "Deploys.", "above {attribution:?}");
+    }
+    for own in ["Bob Smith wrote:", "Quoting Bob Smith <bob@example.org>:"] {
+        let text = format!("Deploys.\n\n{own}\nthe weekly report, nothing else.\n");
+        assert_eq!(reply(&text), text.trim_end(), "no quote after {own:?}");
+    }
+    // A sentence of the person's before "wrote:" is no name.
+    let sentence = "Sounds good. Bob wrote:\n> What is it for?\n> Thanks\nIt reads issues.";
+    assert_eq!(reply(sentence), "Sounds good. Bob wrote:\nIt reads issues.");
 }
 
 #[test]
@@ -170,6 +215,22 @@ fn outlook_blocks_with_bold_labels_and_mailto() {
     assert_eq!(reply(text), "Outlook with a reply");
 }
 
+/// An HTML mail's header block that the converter left on one line.
+#[test]
+fn an_outlook_header_block_on_one_line() {
+    let text = "Works.\n\nFrom: Bob [mailto:bob@example.com] Sent: Tuesday, February 10, 2015 10:13 AM To: Alice Subject: Re: purpose\n\nWhat is it for?\n";
+    assert_eq!(reply(text), "Works.");
+    let forward = "For the audit.\n\n*From:* Vendor <v@example.com> *Sent:* 30 April 2025 15:19 *To:* Alice *Subject:* FW: Access\n\nRead access, please.\n";
+    assert!(
+        reply(forward).ends_with("Read access, please."),
+        "{}",
+        reply(forward)
+    );
+    // A line of the person's that starts with "From:" and names one more label is theirs.
+    let own = "From: the CI runner, to: the registry.\nThat is all it does.";
+    assert_eq!(reply(own), own);
+}
+
 #[test]
 fn original_message_separators_in_other_wordings() {
     for separator in [
@@ -180,6 +241,10 @@ fn original_message_separators_in_other_wordings() {
         "-----Antwort Nachricht-----",
         "-------- Mensaje original --------",
         "------------------ 原始邮件 ------------------",
+        "-------- Original-Nachricht --------",
+        "-------- Missatge original --------",
+        "----- Izvirno sporočilo -----",
+        "-------- Pesan Asli --------",
     ] {
         let text = format!("Nightly backups.\n\n{separator}\nFrom: PAT desk\nWhat is it for?\n");
         assert_eq!(reply(&text), "Nightly backups.", "after {separator:?}");
@@ -229,6 +294,15 @@ fn app_signatures_and_list_footers_are_cut() {
         "Enviado do meu iPhone",
         "Lähetetty iPhonesta",
         "나의 iPhone에서 보냄",
+        "Sent from my Android device with K-9 Mail. Please excuse my brevity.",
+        "Wysłano z mojego smartfona Samsung Galaxy.",
+        "Odoslané z iPhonu",
+        "Trimis de pe iPhone-ul meu",
+        "Dikirim dari iPhone saya",
+        "Gửi từ iPhone của tôi",
+        "Enviat des del meu iPhone",
+        "Изпратено от моя iPhone",
+        "—\nSent from Mailbox",
     ] {
         let text = format!("Reads the metrics.\n\n{signature}\n");
         assert_eq!(reply(&text), "Reads the metrics.", "{signature:?}");
@@ -281,6 +355,17 @@ fn a_forwarded_message_is_kept_after_the_note() {
 fn a_wrapped_quote_line_is_not_an_inline_answer() {
     let text = "On Wed, Bob <bob@example.org> wrote:\n> What will the token be used for, and which repositories does it\nneed to read?\n> Thanks\nThe release board, in acme-corp/web.\n";
     assert_eq!(reply(text), "The release board, in acme-corp/web.");
+}
+
+/// A quoted link whose line the client wrapped, the next line's `>` left at its end.
+#[test]
+fn a_quoted_link_with_its_marker_at_the_end_is_quoted() {
+    let text = "Blah\n\nOn Thu, Oct 25, 2012 at 3:03 PM, Bob <bob@example.org> wrote:\n\n>\n> Post a response by replying to this email\n>\n (http://example.com/c/YzOTYzMmE) >\n> life is short. (http://example.com/c/YzMmE)\n>\n";
+    assert_eq!(reply(text), "Blah");
+    // A link of the person's between quotes, in brackets, is an answer.
+    let own =
+        "> Where is the runbook?\n<https://wiki.example.org/runbook>\n> And the owner?\nPlatform.";
+    assert_eq!(reply(own), "<https://wiki.example.org/runbook>\nPlatform.");
 }
 
 #[test]
