@@ -384,18 +384,36 @@ fn reads_as_a_sentence(before: &str, min_words: usize) -> bool {
             .all(|word| !word.bytes().any(|byte| byte.is_ascii_digit()))
 }
 
-/// Where an attribution begins after the person's own sentence on the same line: the last
-/// opening word ("On", "Am", "Le") right after a sentence's end; else the last sentence's end
-/// after which the rest is an attribution by itself ("Sounds good. Bob <bob@example.org>
-/// wrote:", "… 2014-03-20 8:48 GMT+01:00 Bob <bob@example.org>:"), the shortest such rest.
-pub(super) fn sentence_before(lower: &str) -> Option<usize> {
+/// Where an attribution begins after the person's own text on the same line: the last
+/// opening word ("On", "Am", "Le") right after a sentence's end, or written with a capital
+/// right after words that hold no date or address when a whole attribution follows ("reply
+/// On Wed, … bob@example.org wrote:", "reply--- On …"); else the last sentence's end after
+/// which the rest is an attribution by itself ("Sounds good. Bob <bob@example.org> wrote:",
+/// "… 2014-03-20 8:48 GMT+01:00 Bob <bob@example.org>:"), the shortest such rest. `text` is
+/// the line as written, `lower` its lower-case form.
+pub(super) fn sentence_before(lower: &str, text: &str) -> Option<usize> {
+    let after_words = |start: usize, before: &str| {
+        let capital = lower
+            .get(..start)
+            .map(|before| before.chars().count())
+            .and_then(|at| text.chars().skip(at).find(|c| !matches!(c, '-' | ' ')))
+            .is_some_and(char::is_uppercase);
+        capital
+            && !before.trim_end_matches(['-', ' ']).is_empty()
+            && !before.contains(|c: char| c.is_ascii_digit() || matches!(c, '@' | '<' | '>'))
+            && lower
+                .get(start..)
+                .and_then(attribution_in)
+                .is_some_and(|found| !found.weak)
+    };
     let after_opening = OPENINGS
         .ends_in(lower)
         .map(|(start, _)| start)
         .filter(|&start| {
             start > 0
                 && lower.get(..start).is_some_and(|before| {
-                    before.trim_end().ends_with(['.', '!', '?']) && reads_as_a_sentence(before, 1)
+                    (before.trim_end().ends_with(['.', '!', '?']) && reads_as_a_sentence(before, 1))
+                        || after_words(start, before)
                 })
         })
         .last();

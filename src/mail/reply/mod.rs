@@ -285,17 +285,23 @@ fn split_trailing_attributions(lines: Vec<Line<'_>>) -> Vec<Line<'_>> {
             // Bytes first: most lines end in neither colon (`：` is EF BC 9A in UTF-8).
             let colon = matches!(line.lower.as_bytes().last(), Some(b':' | 0x9A))
                 && line.lower.ends_with([':', '：']);
-            colon && !line.is_quoted() && has_sentence_end(&line.lower)
+            colon
+                && !line.is_quoted()
+                && (has_sentence_end(&line.lower) || has_opening_within(&line.lower))
         })
         .filter_map(|(i, line)| {
             let found = attribution(std::slice::from_ref(line), 0)?;
-            let at = found.after_text.then(|| sentence_before(&line.lower))??;
+            let text = line.text.trim();
+            let at = found
+                .after_text
+                .then(|| sentence_before(&line.lower, text))??;
             // `at` counts in the trimmed lower-case form; the same number of characters
             // into the trimmed text (lower-casing keeps the count).
             let chars = line.lower.get(..at)?.chars().count();
-            let text = line.text.trim_start();
             let cut = text.char_indices().nth(chars).map(|(byte, _)| byte)?;
-            Some((i, text.get(..cut)?, text.get(cut..)?))
+            // A rule glued to the opening ("reply--- On …") is no part of the text.
+            let own = text.get(..cut)?.trim_end_matches(['-', ' ']);
+            Some((i, own, text.get(cut..)?))
         })
         .collect();
     if splits.is_empty() {
@@ -445,6 +451,12 @@ fn supercite_prefix(lower: &str) -> Option<usize> {
             .chars()
             .all(|c| c.is_alphanumeric() || c == '-' || c == '_');
     plain.then_some(at)
+}
+
+/// An opening word stands somewhere after the line's start ("reply On Wed, …"): text of the
+/// person's may come before an attribution without a sentence's end.
+fn has_opening_within(lower: &str) -> bool {
+    OPENINGS.ends_in(lower).any(|(start, _)| start > 0)
 }
 
 /// Somewhere in the line a sentence ends and more follows ("Sounds good. On …", "Sounds

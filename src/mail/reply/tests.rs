@@ -319,6 +319,16 @@ fn the_persons_own_text_is_never_lost() {
     // Text on the same line before the attribution.
     let same_line = "Sounds good, it reads issues. On Wed, Apr 30, 2025 at 3:19 PM Bob <bob@example.org> wrote:\n> What is it for?\n";
     assert_eq!(reply(same_line), "Sounds good, it reads issues.");
+    // Text with no sentence's end before the attribution, or glued to it by a rule.
+    let no_stop = "reply On Wed, Apr 4, 2012 at 3:59 PM, bob@example.com wrote:\n> Hi\n";
+    assert_eq!(reply(no_stop), "reply");
+    let glued =
+        "reply\nbla-bla - bla--- On Wed, Apr 4, 2012 at 3:59 PM, bob@example.com wrote:\n> Hi\n";
+    assert_eq!(reply(glued), "reply\nbla-bla - bla");
+    // An attribution whose own date ends in "AM" is not split there.
+    let am =
+        "Fine.\n\nOn Wed, Apr 4, 2012 at 3:59 AM Bob <bob@example.org> wrote:\nWhat is it for?\n";
+    assert_eq!(reply(am), "Fine.");
     // "wrote:" inside the answer does not cut off the rest.
     let quoting = "Here is what my manager wrote:\nthe token syncs labels for the release board.\n";
     assert_eq!(reply(quoting), quoting.trim_end());
