@@ -50,10 +50,21 @@ pub(super) fn separator(line: &Line) -> Option<Start> {
     None
 }
 
-/// Outlook's header block at `i`: labelled lines of at least three kinds, one of them the
-/// sender (`From:`/`De :`/`Von:`/`От:`/`发件人：`), in one run. A block whose subject starts
-/// like a forward (`FW:`, `WG:`, `TR:`) is a forward.
-pub(super) fn header_block(lines: &[Line], i: usize) -> Option<Start> {
+/// What a header block introduces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Headed {
+    /// The earlier message, or a forward, starts at the block (Outlook's).
+    Starts(Start),
+    /// A marked quote: the block, this many lines, is its attribution. Mew writes the quoted
+    /// message's From, Subject and Date above the `>` lines, and the answer may follow them.
+    Cites(usize),
+}
+
+/// A header block at `i`: labelled lines of at least three kinds, one of them the sender
+/// (`From:`/`De :`/`Von:`/`От:`/`发件人：`), in one run. Outlook's starts the earlier message,
+/// or a forward where the subject starts like one (`FW:`, `WG:`, `TR:`); one that names no
+/// recipient and stands right above a marked quote is that quote's attribution.
+pub(super) fn header_block(lines: &[Line], i: usize) -> Option<Headed> {
     let first = lines.get(i)?;
     let mut seen = Vec::with_capacity(4);
     let mut forward = false;
@@ -68,10 +79,12 @@ pub(super) fn header_block(lines: &[Line], i: usize) -> Option<Start> {
         }
     }
     let mut unlabelled = 0;
+    let mut len = 0;
     for line in lines.iter().skip(i).take(10) {
         if line.is_blank() {
             break;
         }
+        len += 1;
         match label_of(&line.lower) {
             Some(label) => {
                 forward |= label == Label::Subject && is_forward_subject(&line.lower);
@@ -88,10 +101,13 @@ pub(super) fn header_block(lines: &[Line], i: usize) -> Option<Start> {
             }
         }
     }
-    (seen.len() >= 3 && seen.contains(&Label::From)).then_some(if forward {
-        Start::Forward
-    } else {
-        Start::Original
+    if seen.len() < 3 || !seen.contains(&Label::From) {
+        return None;
+    }
+    Some(match forward {
+        true => Headed::Starts(Start::Forward),
+        false if !seen.contains(&Label::To) && quote_follows(lines, i + len) => Headed::Cites(len),
+        false => Headed::Starts(Start::Original),
     })
 }
 
@@ -398,7 +414,11 @@ pub(super) fn sentence_before(lower: &str, text: &str) -> Option<usize> {
             .map(|before| before.chars().count())
             .and_then(|at| text.chars().skip(at).find(|c| !matches!(c, '-' | ' ')))
             .is_some_and(char::is_uppercase);
+        // A word of its own ("PAT desk" holds no "at"), or Zoho's dashes before it.
+        let own_word = before.ends_with([' ', '-'])
+            || lower.get(start..).is_some_and(|rest| rest.starts_with('-'));
         capital
+            && own_word
             && !before.trim_end_matches(['-', ' ']).is_empty()
             && !before.contains(|c: char| c.is_ascii_digit() || matches!(c, '@' | '<' | '>'))
             && lower

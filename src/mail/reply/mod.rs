@@ -24,7 +24,8 @@ mod tests;
 use std::borrow::Cow;
 
 use headers::{
-    Attribution, Start, attribution, header_block, quote_follows, sentence_before, separator,
+    Attribution, Headed, Start, attribution, header_block, quote_follows, sentence_before,
+    separator,
 };
 use phrases::{CLOSINGS, NOTICES, OPENINGS, SIGNATURE_APOLOGIES, SIGNATURES};
 
@@ -223,8 +224,10 @@ impl AuthorName {
 /// below are never asked).
 fn earlier_message(lines: &[Line]) -> (Option<(usize, Start)>, Vec<Option<Attribution>>) {
     let mut attributions = Vec::with_capacity(lines.len());
+    // The lines of a citation's header block, after its first, are asked nothing.
+    let mut cited_until = 0;
     for (i, line) in lines.iter().enumerate() {
-        if line.is_blank() || line.is_quoted() {
+        if line.is_blank() || line.is_quoted() || i < cited_until {
             attributions.push(None);
             continue;
         }
@@ -232,12 +235,24 @@ fn earlier_message(lines: &[Line]) -> (Option<(usize, Start)>, Vec<Option<Attrib
             return (Some((i, start)), attributions);
         }
         if is_rule(&line.lower)
-            && let Some(start) = header_block(lines, i + 1)
+            && let Some(Headed::Starts(start)) = header_block(lines, i + 1)
         {
             return (Some((i, start)), attributions);
         }
-        if let Some(start) = header_block(lines, i) {
-            return (Some((above_rule(lines, i), start)), attributions);
+        match header_block(lines, i) {
+            Some(Headed::Starts(start)) => {
+                return (Some((above_rule(lines, i), start)), attributions);
+            }
+            Some(Headed::Cites(len)) => {
+                cited_until = i + len;
+                attributions.push(Some(Attribution {
+                    lines: len,
+                    after_text: false,
+                    weak: false,
+                }));
+                continue;
+            }
+            None => {}
         }
         // An attribution introduces marked quotes (step 2 removes both) or, when no quote
         // follows it, the unmarked original. A weak one is believed only before a quote.

@@ -113,6 +113,10 @@ const ATTRIBUTION_OPENINGS: &[&str] = &[
     "στις ",
     "---- on ",
     "--- on ",
+    // Wanderlust: "At Thu, 03 Dec 2026 10:00:00 +0000,\nName wrote:", and its other form,
+    // "In <message-id>\n  Name <addr> wrote:".
+    "at ",
+    "in <",
 ];
 
 /// Separators after which only the original message follows ("-----Original Message-----").
@@ -166,6 +170,7 @@ const ORIGINAL_MESSAGE: &[&str] = &[
     "मूल संदेश",
     "原始邮件",
     "原始郵件",
+    "邮件原件",
     "元のメッセージ",
     "원본 메시지",
 ];

@@ -192,6 +192,25 @@ fn attributions_with_a_verb_cut_an_unquoted_original() {
     assert_eq!(reply(sentence), "Sounds good. Bob wrote:\nIt reads issues.");
 }
 
+/// Emacs mail readers that answer below the quote: Mew heads it with the quoted message's
+/// own header lines, Wanderlust with a two-line attribution in either of its forms.
+#[test]
+fn answers_below_the_citations_of_mew_and_wanderlust() {
+    let answer = "It reads the issues for the weekly report.";
+    for citation in [
+        "From: PAT desk <ops@example.org>\nSubject: [PAT-3] What will the token be used for?\nDate: Thu, 30 Apr 2025 15:19:00 +0000\nMessage-ID: <pat-3.question@example.org>\n",
+        "At Thu, 30 Apr 2025 15:19:00 +0000,\nPAT desk wrote:",
+        "In <pat-3.question@example.org>\n    \"PAT desk\" <ops@example.org> wrote:",
+    ] {
+        let text =
+            format!("{citation}\n> What will the token be used for?\n> Thanks\n\n{answer}\n");
+        assert_eq!(reply(&text), answer, "below {citation:?}");
+    }
+    // Outlook's block names the recipient: the earlier message starts there, quoted or not.
+    let outlook = "It reads issues.\n\nFrom: PAT desk <ops@example.org>\nSent: 30 April 2025 15:19\nTo: Alice\nSubject: [PAT-3]\n\n> An older quote\n\nThe earlier message.\n";
+    assert_eq!(reply(outlook), "It reads issues.");
+}
+
 #[test]
 fn an_attribution_wrapped_over_three_lines() {
     let text = "Release notes.\n\nOn Wednesday, April 30, 2025 at 3:19 PM,\nThe Platform Team <pat-requests@example.org>\nwrote:\n> What is it for?\n";
@@ -245,6 +264,7 @@ fn original_message_separators_in_other_wordings() {
         "-------- Missatge original --------",
         "----- Izvirno sporočilo -----",
         "-------- Pesan Asli --------",
+        "-----邮件原件-----",
     ] {
         let text = format!("Nightly backups.\n\n{separator}\nFrom: PAT desk\nWhat is it for?\n");
         assert_eq!(reply(&text), "Nightly backups.", "after {separator:?}");
