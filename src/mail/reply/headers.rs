@@ -3,7 +3,9 @@
 //! sentence is never taken for one: when in doubt, the text is kept.
 
 use super::Line;
-use super::phrases::{FORWARD_SUBJECTS, FORWARDS, Label, OPENINGS, ORIGINALS, VERBS, label_of};
+use super::phrases::{
+    FORWARD_SUBJECTS, FORWARDS, Label, OPENINGS, ORIGINALS, VERBS, label_of, opens_attribution,
+};
 
 /// What begins at a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,13 +67,14 @@ pub(super) enum Headed {
 /// or a forward where the subject starts like one (`FW:`, `WG:`, `TR:`); one that names no
 /// recipient and stands right above a marked quote is that quote's attribution.
 pub(super) fn header_block(lines: &[Line], i: usize) -> Option<Headed> {
-    let first = lines.get(i)?;
+    // Most lines carry no label: asked before anything is allocated.
+    let first = label_of(&lines.get(i)?.lower)?;
     let mut seen = Vec::with_capacity(4);
     let mut forward = false;
     // An HTML mail's block may come out of the converter as one line: "From: Bob Sent:
     // Tuesday … To: Alice Subject: Re: hi".
-    if label_of(&first.lower)? == Label::From {
-        for (label, labelled) in labels_within(&first.lower) {
+    if first == Label::From {
+        for (label, labelled) in labels_within(&lines[i].lower) {
             forward |= label == Label::Subject && is_forward_subject(labelled);
             if !seen.contains(&label) {
                 seen.push(label);
@@ -159,7 +162,7 @@ pub(super) fn attribution(lines: &[Line], i: usize) -> Option<Attribution> {
         .take_while(|line| !line.is_blank() && !line.is_quoted())
         .any(|line| line.lower.ends_with([':', '：']));
     let may_wrap = ends_within
-        && (OPENINGS.starts(&first.lower)
+        && (opens_attribution(&first.lower)
             || first.lower.ends_with('<')
             || first.lower.starts_with(|c: char| c.is_ascii_digit())
             || is_date_line(&first.lower));
@@ -259,7 +262,7 @@ fn attribution_in(lower: &str) -> Option<Attribution> {
     }
     let dated = head.bytes().any(|b| b.is_ascii_digit());
     let addressed = head.contains('@') || head.ends_with('>');
-    let opens = OPENINGS.starts(head);
+    let opens = opens_attribution(head);
     // A name and the verb, nothing else ("Bob Smith wrote:"), as Thunderbird writes it when
     // told to leave the date out: a few words and a colon.
     let short = colon && head.len() <= MAX_NAMED_ONLY_BYTES;

@@ -94,8 +94,6 @@ const ATTRIBUTION_OPENINGS: &[&str] = &[
     "ar ",
     "op ",
     "el ",
-    // Galician
-    "o ",
     "il ",
     "em ",
     "den ",
@@ -113,10 +111,16 @@ const ATTRIBUTION_OPENINGS: &[&str] = &[
     "στις ",
     "---- on ",
     "--- on ",
+];
+
+/// Openings that are also short words, or parts of words, everywhere in text ("o", "at"):
+/// believed only where a line starts with them, and never searched for within one.
+const LINE_OPENINGS: &[&str] = &[
+    // Galician
+    "o ",
     // Wanderlust: "At Thu, 03 Dec 2026 10:00:00 +0000,\nName wrote:", and its other form,
     // "In <message-id>\n  Name <addr> wrote:".
-    "at ",
-    "in <",
+    "at ", "in <",
 ];
 
 /// Separators after which only the original message follows ("-----Original Message-----").
@@ -588,6 +592,12 @@ impl Phrases {
 pub(super) static VERBS: LazyLock<Phrases> = LazyLock::new(|| Phrases::new(ATTRIBUTION_VERBS));
 pub(super) static OPENINGS: LazyLock<Phrases> =
     LazyLock::new(|| Phrases::new(ATTRIBUTION_OPENINGS));
+static LEADING_OPENINGS: LazyLock<Phrases> = LazyLock::new(|| Phrases::new(LINE_OPENINGS));
+
+/// A line (or the text from where it is asked) starts with an attribution's opening word.
+pub(super) fn opens_attribution(lower: &str) -> bool {
+    OPENINGS.starts(lower) || LEADING_OPENINGS.starts(lower)
+}
 pub(super) static ORIGINALS: LazyLock<Phrases> = LazyLock::new(|| Phrases::new(ORIGINAL_MESSAGE));
 pub(super) static FORWARDS: LazyLock<Phrases> = LazyLock::new(|| Phrases::new(FORWARDED));
 pub(super) static SIGNATURES: LazyLock<Phrases> = LazyLock::new(|| Phrases::new(DEVICE_SIGNATURES));
