@@ -334,7 +334,7 @@ fn named_only(head: &str) -> bool {
     (2..=5).contains(&words) && !head.contains(['.', '!', '?', ',', ';', ':'])
 }
 
-/// How Horde begins its attribution, in the languages it ships.
+/// How Horde begins its attribution, in English and in German.
 const HORDE_OPENINGS: &[&str] = &["quoting ", "zitat von "];
 
 /// Attributions of particular clients that name no verb or no date: believed only before a
@@ -351,7 +351,7 @@ fn clients_own(head: &str, dated: bool, addressed: bool, ruled: bool) -> Option<
     if ruled && head.ends_with(" wrote") && head.split_whitespace().count() <= 8 {
         return weak(false);
     }
-    // Horde and its translations: "Quoting Bob <bob@example.org>:", "Zitat von Bob <…>:".
+    // Horde: "Quoting Bob <bob@example.org>:", "Zitat von Bob <…>:".
     if addressed
         && head.contains('@')
         && HORDE_OPENINGS
