@@ -287,6 +287,11 @@ fn outlook_header_blocks_in_other_languages() {
         "差出人: PAT desk <ops@example.org>\n送信日時: 2025年4月30日 15:19\n宛先: Alice\n件名: [PAT-1]",
         "Από: PAT desk <ops@example.org>\nΣτάλθηκε: Τετάρτη, 30 Απριλίου 2025 3:19 μμ\nΠρος: Alice\nΘέμα: [PAT-1]",
         "Kimden: PAT desk <ops@example.org>\nGönderildi: 30 Nisan 2025 Çarşamba 15:19\nKime: Alice\nKonu: [PAT-1]",
+        "Od: PAT desk <ops@example.org>\nPoslano: sreda, 30. april 2025 15:19\nZa: Alice\nZadeva: [PAT-1]",
+        "От: PAT desk <ops@example.org>\nИзпратено: 30 април 2025 г. 15:19\nДо: Alice\nОтносно: [PAT-1]",
+        "Saatja: PAT desk <ops@example.org>\nSaadetud: 30. aprill 2025 15:19\nAdressaat: Alice\nTeema: [PAT-1]",
+        "De: PAT desk <ops@example.org>\nEnviat: dimecres, 30 d’abril de 2025 15:19\nPer a: Alice\nAssumpte: [PAT-1]",
+        "จาก: PAT desk <ops@example.org>\nส่ง: 30 เมษายน 2568 15:19\nถึง: Alice\nเรื่อง: [PAT-1]",
     ];
     for block in blocks {
         let text = format!("Deploys the API.\n\n{block}\n\nWhat will the token be used for?\n");
@@ -322,6 +327,9 @@ fn app_signatures_and_list_footers_are_cut() {
         "Gửi từ iPhone của tôi",
         "Enviat des del meu iPhone",
         "Изпратено от моя iPhone",
+        "Sent with Spark",
+        "Sent from BlueMail",
+        "Dihantar dari iPhone saya",
         "—\nSent from Mailbox",
     ] {
         let text = format!("Reads the metrics.\n\n{signature}\n");
