@@ -279,7 +279,15 @@ fn attribution_in(lower: &str) -> Option<Attribution> {
             || head
                 .get(..start)
                 .is_some_and(|before| !before.ends_with(char::is_alphanumeric));
-        if !whole_word {
+        // The person telling what they wrote ("On 3 Dec I wrote:") names no one else.
+        let own_words = head.get(..start).map(str::trim_end).is_some_and(|before| {
+            ["i", "we"].iter().any(|pronoun| {
+                before
+                    .strip_suffix(pronoun)
+                    .is_some_and(|rest| rest.is_empty() || rest.ends_with(' '))
+            })
+        });
+        if !whole_word || own_words {
             continue;
         }
         let rest = head.get(end..).unwrap_or_default().trim();

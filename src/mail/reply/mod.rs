@@ -640,9 +640,7 @@ fn is_device_signature(lines: &[&Line], i: usize) -> bool {
         .filter(|line| !line.is_blank())
         .collect();
     after.len() <= MAX_LINES_AFTER_DEVICE_SIGNATURE
-        && after
-            .iter()
-            .all(|line| line.lower.chars().count() <= MAX_NAME_BLOCK_LINE_LEN)
+        && after.iter().all(|line| is_name_block_line(&line.lower))
 }
 
 fn signs_off(line: &Line, author: Option<&AuthorName>) -> bool {
@@ -659,9 +657,18 @@ fn ends_in_name_block(lines: &[&Line], i: usize) -> bool {
         .collect();
     has_text_before
         && after.len() <= MAX_NAME_BLOCK_LINES
-        && after
-            .iter()
-            .all(|line| line.lower.chars().count() <= MAX_NAME_BLOCK_LINE_LEN)
+        && after.iter().all(|line| is_name_block_line(&line.lower))
+}
+
+/// A line a name block holds (a name, a title, a phone number, "Acme Corp."): short, and
+/// neither a postscript nor a sentence, which are the person's text after their name.
+fn is_name_block_line(lower: &str) -> bool {
+    let postscript = ["p.s", "ps:", "ps ", "p.p.s", "pps"]
+        .iter()
+        .any(|opening| lower.starts_with(opening));
+    let sentence = lower.contains('?')
+        || (lower.ends_with(['.', '!']) && lower.split_whitespace().nth(3).is_some());
+    lower.chars().count() <= MAX_NAME_BLOCK_LINE_LEN && !postscript && !sentence
 }
 
 /// Trailing white space off every line, blank lines at either end dropped, and runs of blank

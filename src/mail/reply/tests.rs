@@ -53,6 +53,16 @@ fn signatures_and_closings() {
     let block = "Backups.\n\nBest,\nAlice Smith\n\nPlatform\nAcme\n+1 555 0100\nBerlin\n";
     assert_eq!(reply(block), "Backups.");
     let six = "Backups.\n\nBest,\nAlice Smith\n\nPlatform\nAcme\n+1 555 0100\nBerlin\nGermany\n";
+    // A postscript or a sentence after the name is the person's text: the closing stays.
+    for after in [
+        "Thanks,\nAlice\n\nP.S. It also needs read access to acme-corp/web.",
+        "Cheers,\nAlice\nPS: and the wiki too",
+        "Thanks!\nCould you approve it today? We deploy at 5.",
+        "Sent from my iPhone\nP.S. and the wiki",
+    ] {
+        let text = format!("Backups.\n\n{after}");
+        assert_eq!(reply(&text), text, "{after:?}");
+    }
     // A rule drawn above a name that went, or at the very end, goes with it.
     assert_eq!(reply("Backups.\n\n---\nCheers,\nAlice Smith"), "Backups.");
     assert_eq!(reply("Backups.\n===\n"), "Backups.");
@@ -362,6 +372,8 @@ fn the_persons_own_text_is_never_lost() {
     assert_eq!(reply(quoting), quoting.trim_end());
     let as_bob = "As Bob wrote: it syncs labels.\nAnd it reads milestones.";
     assert_eq!(reply(as_bob), as_bob);
+    let told = "On 3 Dec I wrote:\nthe token is for the weekly report.";
+    assert_eq!(reply(told), told);
     let counted = "I wrote 2 scripts for it:\nthey read issues and post the weekly summary.";
     assert_eq!(reply(counted), counted);
 }
