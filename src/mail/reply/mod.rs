@@ -547,7 +547,11 @@ fn is_wrapped_quote(lines: &[Line], i: usize) -> bool {
         return true;
     }
     let quoted_len = before.lower.trim_start_matches(['>', ' ']).chars().count();
+    // A line the client wrapped breaks off mid-sentence; one that ends like a sentence was
+    // whole, and the lower-case line under it is an answer ("no, read only.").
+    let broken_off = !before.lower.ends_with(['.', '?', '!', ':']);
     lines.get(i + 1).is_some_and(Line::is_quoted)
+        && broken_off
         && quoted_len >= WRAPPED_QUOTE_LEN
         && line
             .text

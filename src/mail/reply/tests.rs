@@ -405,6 +405,9 @@ fn a_forwarded_message_is_kept_after_the_note() {
 fn a_wrapped_quote_line_is_not_an_inline_answer() {
     let text = "On Wed, Bob <bob@example.org> wrote:\n> What will the token be used for, and which repositories does it\nneed to read?\n> Thanks\nThe release board, in acme-corp/web.\n";
     assert_eq!(reply(text), "The release board, in acme-corp/web.");
+    // Under a whole quoted sentence, a line in lower case is an answer.
+    let answer = "> Will the token need write access to acme-corp/api, or only read access to issues?\nno, read only.\n> How long?\na week\n";
+    assert_eq!(reply(answer), "no, read only.\na week");
 }
 
 /// A quoted link whose line the client wrapped, the next line's `>` left at its end.
