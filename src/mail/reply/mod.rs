@@ -571,20 +571,14 @@ fn without_signature<'s, 'l, 'a>(
         .position(|line| is_hard_signature(line))
         .unwrap_or(lines.len());
     let lines = lines.get(..hard_end).unwrap_or_default();
-    let device_end = (0..lines.len())
+    // An app's signature and a closing have at most a few short lines after them: only the
+    // last few lines with text (and the blank ones among them) can be one, and only those
+    // are asked.
+    let device_end = (last_with_text(lines, MAX_LINES_AFTER_DEVICE_SIGNATURE + 1)..lines.len())
         .find(|&i| is_device_signature(lines, i))
         .unwrap_or(lines.len());
     let lines = lines.get(..device_end).unwrap_or_default();
-    // A closing has at most a short name block after it: only the last few lines with text
-    // (and the blank ones among them) can be one, and only those are asked.
-    let last_few = lines
-        .iter()
-        .rposition(|line| !line.is_blank())
-        .map_or(0, |last| {
-            let with_text = (0..=last).rev().filter(|&i| !lines[i].is_blank());
-            with_text.take(MAX_NAME_BLOCK_LINES + 1).last().unwrap_or(0)
-        });
-    let soft_end = (last_few..lines.len())
+    let soft_end = (last_with_text(lines, MAX_NAME_BLOCK_LINES + 1)..lines.len())
         .find(|&i| signs_off(lines[i], author) && ends_in_name_block(lines, i))
         .unwrap_or(lines.len());
     // A rule the person drew above what was cut ("---" over their name) is left with nothing
@@ -594,6 +588,17 @@ fn without_signature<'s, 'l, 'a>(
         end -= 1;
     }
     lines.get(..end).unwrap_or_default()
+}
+
+/// Where the last `count` lines with text begin (0 when there are fewer).
+fn last_with_text(lines: &[&Line], count: usize) -> usize {
+    lines
+        .iter()
+        .rposition(|line| !line.is_blank())
+        .map_or(0, |last| {
+            let with_text = (0..=last).rev().filter(|&i| !lines[i].is_blank());
+            with_text.take(count).last().unwrap_or(0)
+        })
 }
 
 /// A line of nothing but a rule's characters: `---`, `===`, `***`, `~~~`.

@@ -53,6 +53,13 @@ fn signatures_and_closings() {
     let block = "Backups.\n\nBest,\nAlice Smith\n\nPlatform\nAcme\n+1 555 0100\nBerlin\n";
     assert_eq!(reply(block), "Backups.");
     let six = "Backups.\n\nBest,\nAlice Smith\n\nPlatform\nAcme\n+1 555 0100\nBerlin\nGermany\n";
+    // An app's signature has at most three short lines after it.
+    assert_eq!(
+        reply("Backups.\n\nSent from my iPhone\nAlice\n\nPlatform\nAcme"),
+        "Backups."
+    );
+    let four = "Backups.\n\nSent from my iPhone\nAlice\nPlatform\nAcme\nBerlin";
+    assert_eq!(reply(four), four);
     // A postscript or a sentence after the name is the person's text: the closing stays.
     for after in [
         "Thanks,\nAlice\n\nP.S. It also needs read access to acme-corp/web.",
