@@ -98,6 +98,13 @@ fn a_closing_block_that_starts_with_the_authors_name() {
         signed("Backups.\nLee Kim\nPlatform", "Kim, Lee"),
         "Backups."
     );
+    // A name beyond ASCII, in whatever case the line writes it.
+    assert_eq!(
+        signed("Backups.\n\nÅsa Lindström\nPlattform", "Åsa Lindström"),
+        "Backups."
+    );
+    assert_eq!(signed("Backups.\n\nÅSA", "Åsa Lindström"), "Backups.");
+    assert_eq!(signed("Backups.\n\nGITA RAO", "Gita Rao"), "Backups.");
     // The name alone is the whole reply: nothing to cut it from.
     assert_eq!(signed("Gita", "Gita Rao"), "Gita");
     // A sentence that merely starts with the first name is text.
