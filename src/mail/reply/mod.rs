@@ -171,41 +171,35 @@ impl<'a> Line<'a> {
 }
 
 /// The ways a person signs with their own name: the whole of it (three letters at least), or
-/// the first name alone on a line (two at least). An ASCII name (most are) is borrowed as the
-/// From header has it and compared without regard to case; any other is lower-cased.
-struct AuthorName<'n> {
-    full: Option<Cow<'n, str>>,
-    first: Option<Cow<'n, str>>,
+/// the first name alone on a line (two at least).
+struct AuthorName {
+    full: Option<String>,
+    first: Option<String>,
 }
 
-impl<'n> AuthorName<'n> {
-    fn new(display_name: &'n str) -> Self {
+impl AuthorName {
+    fn new(display_name: &str) -> Self {
         // "Smith, Alice" is how some directories write "Alice Smith".
         let quotes = |c: char| c == '"' || c == '\'';
-        let name: Cow<'n, str> = match display_name.split_once(',') {
-            Some((last, first)) => Cow::Owned(
-                format!("{} {}", first.trim(), last.trim())
-                    .trim_matches(quotes)
-                    .to_string(),
-            ),
-            None => Cow::Borrowed(display_name.trim().trim_matches(quotes)),
+        let lower = |name: &str| match name.is_ascii() {
+            true => name.to_ascii_lowercase(),
+            false => name.to_lowercase(),
         };
-        let name = match name.is_ascii() {
-            true => name,
-            false => Cow::Owned(name.to_lowercase()),
+        let name = match display_name.split_once(',') {
+            Some((last, first)) => {
+                lower(format!("{} {}", first.trim(), last.trim()).trim_matches(quotes))
+            }
+            None => lower(display_name.trim().trim_matches(quotes)),
         };
         // Characters, not bytes; an ASCII name has as many of each.
         let at_least = |text: &str, chars: usize| {
             text.len() >= chars && (text.is_ascii() || text.chars().count() >= chars)
         };
-        let first = match &name {
-            Cow::Borrowed(name) => name.split_whitespace().next().map(Cow::Borrowed),
-            Cow::Owned(name) => name
-                .split_whitespace()
-                .next()
-                .map(|first| Cow::Owned(first.to_string())),
-        }
-        .filter(|first| at_least(first, 2));
+        let first = name
+            .split_whitespace()
+            .next()
+            .filter(|first| at_least(first, 2))
+            .map(str::to_string);
         AuthorName {
             full: at_least(&name, 3).then_some(name),
             first,
@@ -213,24 +207,15 @@ impl<'n> AuthorName<'n> {
     }
 
     fn signs(&self, line: &Line) -> bool {
-        let by_full_name = self.full.as_ref().is_some_and(|full| {
-            line.lower
-                .get(..full.len())
-                .is_some_and(|head| same_name(head, full))
-        });
+        let by_full_name = self
+            .full
+            .as_ref()
+            .is_some_and(|full| line.lower.starts_with(full.as_str()));
         let by_first_name = self
             .first
             .as_ref()
-            .is_some_and(|first| same_name(line.lower.trim_end_matches(['.', ',', '!']), first));
+            .is_some_and(|first| line.lower.trim_end_matches(['.', ',', '!']) == first.as_str());
         by_full_name || by_first_name
-    }
-}
-
-/// `lower` (lower-case) is `name`: an ASCII name in any case, any other lower-cased already.
-fn same_name(lower: &str, name: &str) -> bool {
-    match name.is_ascii() {
-        true => lower.eq_ignore_ascii_case(name),
-        false => lower == name,
     }
 }
 
@@ -579,7 +564,7 @@ fn is_wrapped_quote(lines: &[Line], i: usize) -> bool {
 /// a short name block.
 fn without_signature<'s, 'l, 'a>(
     lines: &'s [&'l Line<'a>],
-    author: Option<&AuthorName<'_>>,
+    author: Option<&AuthorName>,
 ) -> &'s [&'l Line<'a>] {
     let hard_end = lines
         .iter()
@@ -667,7 +652,7 @@ fn is_device_signature(lines: &[&Line], i: usize) -> bool {
         && after.iter().all(|line| is_name_block_line(&line.lower))
 }
 
-fn signs_off(line: &Line, author: Option<&AuthorName<'_>>) -> bool {
+fn signs_off(line: &Line, author: Option<&AuthorName>) -> bool {
     let closing = line.lower.trim_end_matches([',', '!', '.', ' ']);
     CLOSINGS.contains(&closing) || author.is_some_and(|author| author.signs(line))
 }
