@@ -329,9 +329,11 @@ fn attribution_in(lower: &str) -> Option<Attribution> {
             weak: true,
         });
     }
-    // A date, an address and the colon, with a verb no table here knows ("… <addr>
-    // লিখেছেন:", a language not listed): right above a quote, its attribution.
-    if dated && colon && head.contains('@') {
+    // A date or a bracketed address, the address and the colon, with a verb no table here
+    // knows ("… <addr> লিখেছেন:", a language not listed): right above a quote, its
+    // attribution.
+    let bracketed = head.contains('<') && head.contains('>');
+    if (dated || bracketed) && colon && head.contains('@') {
         return Some(Attribution {
             lines: 1,
             after_text: false,

@@ -183,6 +183,7 @@ fn attribution_lines_of_every_language_and_client() {
         "30. Apr. 2025, 15:19 von max@example.de:",
         // A language no table lists: a date, an address and the colon, above a quote
         "বুধ, ৩০ এপ্রি, 2025 এ 3:19 PM এ রবি <rabi@example.in> লিখেছেন:",
+        "রবি <rabi@example.in> লিখেছেন:",
         // Horde, and Thunderbird told to name only the author
         "Quoting Bob Smith <bob@example.org>:",
         "Zitat von Max Muster <max@example.de>:",
@@ -213,6 +214,7 @@ fn attributions_with_a_verb_cut_an_unquoted_original() {
         "Bob Smith wrote:",
         "Quoting Bob Smith <bob@example.org>:",
         "Send it to ops@example.org by 5 December:",
+        "Ask Bob <bob@example.org> about it:",
     ] {
         let text = format!("Deploys.\n\n{own}\nthe weekly report, nothing else.\n");
         assert_eq!(reply(&text), text.trim_end(), "no quote after {own:?}");
