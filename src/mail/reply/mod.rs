@@ -566,9 +566,16 @@ fn without_signature<'s, 'l, 'a>(
     lines: &'s [&'l Line<'a>],
     author: Option<&AuthorName>,
 ) -> &'s [&'l Line<'a>] {
+    // A notice follows the person's text; one that opens it ("Confidential: the token reads
+    // the HR repository.") is their text.
+    let first_text = lines.iter().position(|line| !line.is_blank());
     let hard_end = lines
         .iter()
-        .position(|line| is_hard_signature(line))
+        .enumerate()
+        .position(|(i, line)| {
+            is_delimiter(line)
+                || (NOTICES.starts(&line.lower) && first_text.is_some_and(|at| at < i))
+        })
         .unwrap_or(lines.len());
     let lines = lines.get(..hard_end).unwrap_or_default();
     // An app's signature and a closing have at most a few short lines after them: only the
@@ -609,12 +616,11 @@ fn is_decoration(trimmed: &str) -> bool {
             .all(|c| matches!(c, '-' | '_' | '=' | '*' | '~' | '—' | '–'))
 }
 
-fn is_hard_signature(line: &Line) -> bool {
+/// The signature delimiter, or a list's `__` footer rule.
+fn is_delimiter(line: &Line) -> bool {
     // "-- " is the standard delimiter; trimming has made it "--".
     // Some apps draw the delimiter as a dash of its own ("—", "–").
-    matches!(line.lower.as_ref(), "--" | "—" | "–")
-        || NOTICES.starts(&line.lower)
-        || is_rule(&line.lower)
+    matches!(line.lower.as_ref(), "--" | "—" | "–") || is_rule(&line.lower)
 }
 
 /// "Sent from my iPhone" and the like: a short line of its own, not a sentence that happens

@@ -394,6 +394,13 @@ fn the_persons_own_text_is_never_lost() {
     assert_eq!(reply(quoting), quoting.trim_end());
     let as_bob = "As Bob wrote: it syncs labels.\nAnd it reads milestones.";
     assert_eq!(reply(as_bob), as_bob);
+    // A notice's opening word that opens the person's text is theirs.
+    let confidential = "Confidential: the token reads the HR repository.\nIt is for the audit.";
+    assert_eq!(reply(confidential), confidential);
+    assert_eq!(
+        reply("It is for the audit.\n\nConfidential: for the addressee only."),
+        "It is for the audit."
+    );
     let told = "On 3 Dec I wrote:\nthe token is for the weekly report.";
     assert_eq!(reply(told), told);
     let counted = "I wrote 2 scripts for it:\nthey read issues and post the weekly summary.";
