@@ -268,7 +268,7 @@ fn earlier_message(lines: &[Line]) -> (Option<(usize, Start)>, Vec<Option<Attrib
     (None, attributions)
 }
 
-/// Where a header block at `i` really begins: on the rule of dashes or underscores a client
+/// Where a header block at `i` really begins: on the rule (dashes, underscores, `=`…) a client
 /// drew above it, blank lines between.
 fn above_rule(lines: &[Line], i: usize) -> usize {
     let mut at = i;
@@ -278,9 +278,7 @@ fn above_rule(lines: &[Line], i: usize) -> usize {
     let drawn = at
         .checked_sub(1)
         .and_then(|above| lines.get(above))
-        .is_some_and(|line| {
-            line.lower.chars().count() >= 5 && line.lower.chars().all(|c| matches!(c, '-' | '_'))
-        });
+        .is_some_and(|line| is_decoration(&line.lower) && line.lower.chars().count() >= 5);
     if drawn { at - 1 } else { i }
 }
 
